@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+// The background collector: drains the queue in bulk on a short timer, converts clocks, batches
+// by size and time, and calls the exporters. Everything that can be late happens here.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agentrace/config.hpp"
+#include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/thread_state.hpp"
+#include "agentrace/exporter.hpp"
+#include "agentrace/span.hpp"
+
+namespace agentrace {
+
+/// Counts since the process started tracing (cumulative across start/shutdown cycles).
+/// Every span that ended while tracing was on is in exactly one of: exported, export_failed,
+/// dropped_*, or still queued (`queued()`).
+struct stats {
+  std::uint64_t spans_ended = 0;              // ended while tracing was on
+  std::uint64_t spans_exported = 0;           // handed to the exporters, which succeeded
+  std::uint64_t spans_export_failed = 0;      // in a batch an exporter reported failed
+  std::uint64_t dropped_queue_full = 0;       // try_enqueue found the queue full
+  std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
+  std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
+  std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
+
+  /// Spans lost for any reason other than sampling.
+  std::uint64_t dropped_total() const noexcept {
+    return dropped_queue_full + dropped_not_running + spans_export_failed;
+  }
+  /// Spans in flight: enqueued but not yet exported.
+  std::uint64_t queued() const noexcept {
+    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
+                               dropped_unsampled;
+    return spans_ended > done ? spans_ended - done : 0;
+  }
+};
+
+namespace detail {
+// Records dequeued by any collector of this process (cumulative, like the enqueue counters).
+inline std::atomic<std::uint64_t> dequeued_total{0};
+inline std::atomic<std::uint64_t> exported_total{0};
+inline std::atomic<std::uint64_t> export_failed_total{0};
+inline std::atomic<bool> collector_active{false};
+
+inline void set_span_clock_once() {
+  static const bool done = [] {
+    span_clock_source.store(invariant_tsc_available() ? clock_source::tsc : clock_source::steady,
+                            std::memory_order_relaxed);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace detail
+
+/// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
+/// any registered name) plus a JSON-lines file from AGENTRACE_OTLP_FILE. Unknown names are
+/// reported and skipped. Empty when neither variable is set.
+inline std::vector<exporter_ptr> exporters_from_env() {
+  std::vector<exporter_ptr> out;
+  auto make = [&](std::string_view name, std::string_view arg) {
+    std::lock_guard<std::mutex> lock(detail::exporter_factories_mutex());
+    auto& f = detail::exporter_factories();
+    auto it = f.find(name);
+    if (it == f.end()) {
+      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
+                   static_cast<int>(name.size()), name.data());
+      return;
+    }
+    if (auto e = it->second(arg)) out.push_back(std::move(e));
+  };
+  if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
+    std::string_view s = *v;
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      make(name, {});
+    }
+  }
+  if (auto path = detail::env("AGENTRACE_OTLP_FILE")) make("otlp/file", *path);
+  return out;
+}
+
+/// The exporters the environment names, or `defaults` when it names none. Examples use this so
+/// that any of them can be pointed elsewhere without a rebuild.
+inline std::vector<exporter_ptr> exporters_from_env_or(std::vector<exporter_ptr> defaults) {
+  const bool env_names = detail::env("OTEL_TRACES_EXPORTER") || detail::env("AGENTRACE_OTLP_FILE");
+  if (!env_names) return defaults;
+  return exporters_from_env();
+}
+
+/// The background collector. Create it with agentrace::start().
+class collector {
+ public:
+  explicit collector(config cfg) : cfg_(std::move(cfg)) {
+    const bool env = cfg_.read_environment;
+    using detail::env_uint;
+    auto pick = [&](std::size_t code, const char* var, std::size_t def) -> std::size_t {
+      if (code) return code;
+      return env ? static_cast<std::size_t>(env_uint(var, def)) : def;
+    };
+    auto pick_ms = [&](std::chrono::milliseconds code, const char* var,
+                       std::chrono::milliseconds def) {
+      if (code.count() > 0) return code;
+      return env ? std::chrono::milliseconds(
+                       env_uint(var, static_cast<std::uint64_t>(def.count())))
+                 : def;
+    };
+    queue_size_ = pick(cfg_.max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", defaults::max_queue_size);
+    batch_size_ = pick(cfg_.max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                       defaults::max_export_batch_size);
+    if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
+    if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
+    if (batch_size_ > queue_size_) {
+      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+                   queue_size_, queue_size_);
+      batch_size_ = queue_size_;
+    }
+    schedule_delay_ = pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY",
+                              defaults::schedule_delay);
+    export_timeout_ = pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT",
+                              defaults::export_timeout);
+    drain_interval_ = cfg_.drain_interval.count() > 0 ? cfg_.drain_interval
+                                                      : defaults::drain_interval;
+    drain_interval_ = std::min(drain_interval_, std::max(schedule_delay_,
+                                                         std::chrono::milliseconds(1)));
+    limits_ = cfg_.limits ? *cfg_.limits : limits_from_env(env);
+    detail::limit_attribute_count.store(limits_.attribute_count, std::memory_order_relaxed);
+    detail::limit_event_count.store(limits_.event_count, std::memory_order_relaxed);
+    detail::limit_link_count.store(limits_.link_count, std::memory_order_relaxed);
+    resource_ = make_resource(cfg_);
+    exporters_ = cfg_.exporters;
+    if (exporters_.empty() && env) exporters_ = exporters_from_env();
+
+    bool expected = false;
+    if (!detail::collector_active.compare_exchange_strong(expected, true))
+      throw std::logic_error("agentrace::start: tracing is already started in this process");
+    detail::set_span_clock_once();
+    auto& q = detail::ensure_queue(queue_size_);
+    if (detail::globals().queue_capacity != queue_size_)
+      detail::diag("the span queue was created with capacity %zu by an earlier start(); "
+                   "it keeps that capacity (asked: %zu)",
+                   detail::globals().queue_capacity, queue_size_);
+    queue_ = &q;
+    pending_.resize(batch_size_);
+    clock_.reset();
+    last_export_ = std::chrono::steady_clock::now();
+    thread_ = std::thread([this] { run(); });
+    detail::tracing_on.store(true, std::memory_order_release);
+  }
+
+  collector(const collector&) = delete;
+  collector& operator=(const collector&) = delete;
+  ~collector() { shutdown(export_timeout_); }
+
+  /// Exports every span that ended before this call (or counts it as dropped), then flushes the
+  /// exporters. False when the timeout passed first.
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopped_) return false;
+    const std::uint64_t ticket = ++flush_requested_;
+    flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
+    flush_deadline_ = deadline;
+    cv_.notify_all();
+    return done_cv_.wait_until(lock, deadline, [&] { return flush_done_ >= ticket || stopped_; }) &&
+           flush_ok_;
+  }
+
+  /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
+  /// end afterwards are counted as dropped_not_running.
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_ || stopping_) return true;
+      stopping_ = true;
+      shutdown_timeout_ = timeout;
+      flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
+    }
+    detail::tracing_on.store(false, std::memory_order_release);
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    done_cv_.notify_all();
+    const stats s = get_stats();
+    if (s.dropped_total() > 0)
+      detail::diag("%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
+                   "shutdown: %llu); see agentrace::stats",
+                   static_cast<unsigned long long>(s.dropped_total()),
+                   static_cast<unsigned long long>(s.dropped_queue_full),
+                   static_cast<unsigned long long>(s.spans_export_failed),
+                   static_cast<unsigned long long>(s.dropped_not_running));
+    detail::collector_active.store(false);
+    return true;
+  }
+
+  stats get_stats() const {
+    const auto c = detail::sum_counters();
+    stats s;
+    s.spans_ended = c.ended;
+    s.dropped_queue_full = c.dropped_queue_full;
+    s.dropped_unsampled = c.dropped_unsampled;
+    s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
+    s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
+    s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    std::lock_guard<std::mutex> lock(exporters_mu_);
+    for (const auto& e : exporters_) s.spans_failed_in_exporters += e->spans_failed();
+    return s;
+  }
+
+  const agentrace::resource& resource() const noexcept { return resource_; }
+  const span_limits& limits() const noexcept { return limits_; }
+  std::size_t max_export_batch_size() const noexcept { return batch_size_; }
+  std::size_t max_queue_size() const noexcept { return queue_size_; }
+  std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+
+ private:
+  void run() {
+    detail::consumer_token ctok(*queue_);
+    for (;;) {
+      std::uint64_t flush_ticket = 0, target = 0;
+      bool stopping = false;
+      std::chrono::steady_clock::time_point flush_deadline;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, drain_interval_,
+                     [&] { return stopping_ || flush_requested_ > flush_done_; });
+        stopping = stopping_;
+        if (flush_requested_ > flush_done_) {
+          flush_ticket = flush_requested_;
+          flush_deadline = flush_deadline_;
+        }
+        target = flush_target_;
+        if (stopping) flush_deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
+      }
+      clock_.refresh();
+      drain(ctok);
+      const auto now = std::chrono::steady_clock::now();
+      if (flush_ticket || stopping) {
+        // Everything counted as enqueued before the request must be dequeued and exported.
+        while (detail::dequeued_total.load(std::memory_order_relaxed) < target &&
+               std::chrono::steady_clock::now() < flush_deadline) {
+          if (drain(ctok) == 0) std::this_thread::yield();
+        }
+        export_pending();
+        bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            flush_deadline - std::chrono::steady_clock::now());
+        for (const auto& e : exporters_) {
+          try {
+            if (stopping)
+              e->shutdown(std::max(left, std::chrono::milliseconds(0)));
+            else
+              ok = e->force_flush(std::max(left, std::chrono::milliseconds(0))) && ok;
+          } catch (const std::exception& ex) {
+            report_exporter_error(*e, ex.what());
+            ok = false;
+          }
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (flush_ticket) {
+          flush_done_ = flush_ticket;
+          flush_ok_ = ok;
+        }
+        done_cv_.notify_all();
+        if (stopping) return;
+      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
+        export_pending();
+      }
+    }
+  }
+
+  // Moves everything queued into pending_, exporting each time a batch fills.
+  std::size_t drain(detail::consumer_token& ctok) {
+    std::size_t total = 0;
+    for (;;) {
+      if (pending_count_ == batch_size_) export_pending();
+      const std::size_t n = queue_->try_dequeue_bulk(ctok, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+                                                     batch_size_ - pending_count_);
+      if (n == 0) break;
+      pending_count_ += n;
+      total += n;
+      detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+    }
+    return total;
+  }
+
+  void export_pending() {
+    last_export_ = std::chrono::steady_clock::now();
+    if (pending_count_ == 0) return;
+    clock_.refresh();
+    const std::uint64_t dropped = detail::sum_counters().dropped_queue_full;
+    export_batch batch{std::span<const span_record>(pending_.data(), pending_count_),
+                       resource_,
+                       clock_,
+                       limits_,
+                       cfg_.scope_name,
+                       cfg_.scope_version,
+                       dropped};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_spans(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::exported_total : detail::export_failed_total)
+        .fetch_add(pending_count_, std::memory_order_release);
+    for (std::size_t i = 0; i < pending_count_; ++i) pending_[i].reset();
+    pending_count_ = 0;
+  }
+
+  void report_exporter_error(const exporter& e, const char* what) {
+    if (errors_reported_++ < 10)
+      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()),
+                   e.name().data(), what);
+  }
+
+  config cfg_;
+  agentrace::resource resource_;
+  span_limits limits_;
+  std::vector<exporter_ptr> exporters_;
+  mutable std::mutex exporters_mu_;
+  std::size_t queue_size_{0}, batch_size_{0};
+  std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
+  std::chrono::milliseconds shutdown_timeout_{30000};
+  detail::span_queue* queue_{nullptr};
+  detail::clock_converter clock_;
+  std::vector<span_record> pending_;
+  std::size_t pending_count_{0};
+  std::chrono::steady_clock::time_point last_export_;
+  int errors_reported_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  bool stopping_{false}, stopped_{false};
+  std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
+  bool flush_ok_{true};
+  std::chrono::steady_clock::time_point flush_deadline_;
+  std::thread thread_;
+};
+
+/// The RAII handle start() returns: its destructor shuts tracing down (flushes, joins).
+class tracing {
+ public:
+  tracing() = default;
+  explicit tracing(std::unique_ptr<collector> c) : c_(std::move(c)) {}
+  tracing(tracing&&) noexcept = default;
+  tracing& operator=(tracing&& o) noexcept {
+    if (this != &o) {
+      c_.reset();
+      c_ = std::move(o.c_);
+    }
+    return *this;
+  }
+  ~tracing() = default;
+
+  explicit operator bool() const noexcept { return c_ != nullptr; }
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    return c_ && c_->force_flush(timeout);
+  }
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    return c_ && c_->shutdown(timeout);
+  }
+  agentrace::stats stats() const { return c_ ? c_->get_stats() : agentrace::stats{}; }
+  collector* get() const noexcept { return c_.get(); }
+
+ private:
+  std::unique_ptr<collector> c_;
+};
+
+/// Starts tracing: spans are recorded from now until the returned handle is destroyed or shut
+/// down. With OTEL_SDK_DISABLED=true, returns an empty handle and nothing is recorded.
+/// Throws std::logic_error if tracing is already started.
+inline tracing start(config cfg = {}) {
+  if (cfg.read_environment && detail::env_bool("OTEL_SDK_DISABLED")) return tracing{};
+  return tracing{std::make_unique<collector>(std::move(cfg))};
+}
+
+}  // namespace agentrace

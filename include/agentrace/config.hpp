@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+// Configuration: the config struct, and the OpenTelemetry environment variables that fill what
+// the code leaves unset.
+#pragma once
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agentrace/exporter.hpp"
+#include "agentrace/version.hpp"
+
+namespace agentrace {
+
+/// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
+/// environment variable, then the documented default, fills it.
+struct config {
+  std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
+  std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
+  std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
+  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE, default 16384 spans
+  std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
+  std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
+  std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
+  std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
+  std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
+  bool read_environment = true;             // false: ignore every environment variable
+  std::string scope_name = "agentrace";     // instrumentation scope
+  std::string scope_version = AGENTRACE_VERSION_STRING;
+};
+
+/// Defaults (documented in the README's configuration table).
+namespace defaults {
+inline constexpr std::size_t max_queue_size = 16384;
+inline constexpr std::size_t max_export_batch_size = 512;
+inline constexpr std::chrono::milliseconds schedule_delay{5000};
+inline constexpr std::chrono::milliseconds export_timeout{30000};
+inline constexpr std::chrono::milliseconds drain_interval{5};
+}  // namespace defaults
+
+namespace detail {
+
+/// Self-diagnostics go to stderr, prefixed, one line each. Never contains header values.
+template <class... Args>
+void diag(const char* fmt_str, Args... args) {
+  std::fprintf(stderr, "agentrace: ");
+  if constexpr (sizeof...(Args) == 0)
+    std::fputs(fmt_str, stderr);
+  else
+    std::fprintf(stderr, fmt_str, args...);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  std::fputc('\n', stderr);
+}
+
+/// An environment variable; empty counts as unset (OpenTelemetry configuration rules).
+inline std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+inline std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+/// A non-negative integer variable; anything else is reported and the default used.
+inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
+  auto v = env(name);
+  if (!v) return def;
+  std::string t = trim(*v);
+  std::uint64_t out = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+  if (ec != std::errc() || p != t.data() + t.size()) {
+    diag("%s='%s' is not a non-negative integer; using %llu", name, t.c_str(),
+         static_cast<unsigned long long>(def));
+    return def;
+  }
+  return out;
+}
+
+/// OpenTelemetry booleans: only a case-insensitive "true" is true.
+inline bool env_bool(const char* name) {
+  auto v = env(name);
+  if (!v) return false;
+  std::string t = trim(*v);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "true") return true;
+  if (t != "false") diag("%s='%s' is not true or false; taken as false", name, t.c_str());
+  return false;
+}
+
+/// Percent-decoding (W3C baggage format used by OTEL_RESOURCE_ATTRIBUTES and _HEADERS).
+inline std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+    if (h < 0 || l < 0) return std::nullopt;
+    out.push_back(static_cast<char>(h * 16 + l));
+    i += 2;
+  }
+  return out;
+}
+
+/// Parses "k1=v1,k2=v2" (keys trimmed, values percent-decoded). nullopt on any error.
+inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_key_value_list(
+    std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+    if (trim(item).empty()) continue;
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    auto k = percent_decode(trim(item.substr(0, eq)));
+    auto v = percent_decode(trim(item.substr(eq + 1)));
+    if (!k || !v || k->empty()) return std::nullopt;
+    out.emplace_back(std::move(*k), std::move(*v));
+  }
+  return out;
+}
+
+inline std::string executable_name() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return {};
+  std::string_view p(buf, static_cast<std::size_t>(n));
+  const std::size_t slash = p.rfind('/');
+  return std::string(slash == std::string_view::npos ? p : p.substr(slash + 1));
+}
+
+/// Exporters that OTEL_TRACES_EXPORTER can name. Headers of optional exporters register
+/// theirs (the OTLP/HTTP exporter registers "otlp"). The argument is the path for "otlp/file"
+/// (from AGENTRACE_OTLP_FILE) and empty otherwise.
+using exporter_factory = std::function<exporter_ptr(std::string_view arg)>;
+inline std::map<std::string, exporter_factory, std::less<>>& exporter_factories() {
+  static std::map<std::string, exporter_factory, std::less<>> m;
+  return m;
+}
+inline std::mutex& exporter_factories_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace detail
+
+/// Makes `name` available to OTEL_TRACES_EXPORTER.
+inline bool register_exporter_factory(std::string name, detail::exporter_factory f) {
+  std::lock_guard<std::mutex> lock(detail::exporter_factories_mutex());
+  detail::exporter_factories()[std::move(name)] = std::move(f);
+  return true;
+}
+
+/// The resource for `cfg`: code wins over OTEL_SERVICE_NAME, which wins over
+/// OTEL_RESOURCE_ATTRIBUTES; service.name falls back to unknown_service:<executable>.
+inline resource make_resource(const config& cfg) {
+  resource r;
+  auto put = [&](std::string k, std::string v) {
+    for (auto& [ek, ev] : r.attributes)
+      if (ek == k) {
+        ev = std::move(v);
+        return;
+      }
+    r.attributes.emplace_back(std::move(k), std::move(v));
+  };
+  if (cfg.read_environment) {
+    if (auto v = detail::env("OTEL_RESOURCE_ATTRIBUTES")) {
+      if (auto kvs = detail::parse_key_value_list(*v))
+        for (auto& [k, val] : *kvs) put(k, val);
+      else
+        detail::diag("OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+                     "ignored");
+    }
+    if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
+  }
+  for (const auto& [k, v] : cfg.resource_attributes) put(k, v);
+  if (!cfg.service_name.empty()) put("service.name", cfg.service_name);
+  if (r.get("service.name").empty()) {
+    const std::string exe = detail::executable_name();
+    put("service.name", exe.empty() ? "unknown_service" : "unknown_service:" + exe);
+  }
+  put("telemetry.sdk.name", "agentrace");
+  put("telemetry.sdk.language", "cpp");
+  put("telemetry.sdk.version", AGENTRACE_VERSION_STRING);
+  return r;
+}
+
+/// Span limits from the environment (model-specific variables beat the general ones).
+inline span_limits limits_from_env(bool read_env) {
+  span_limits l;
+  if (!read_env) return l;
+  using detail::env_uint;
+  const auto count = env_uint("OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+  const auto length = env_uint("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
+  l.attribute_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
+  l.attribute_value_length =
+      static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length));
+  l.event_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_EVENT_COUNT_LIMIT", 128));
+  l.link_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_LINK_COUNT_LIMIT", 128));
+  l.event_attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", count));
+  l.link_attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", count));
+  return l;
+}
+
+}  // namespace agentrace

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// Assembles finished spans into whole traces. Spans arrive child-first (a parent ends after its
+// children), so a trace is held until its local root (no parent, or a remote parent) has ended,
+// plus a short wait for stragglers (children that outlive their parent). Bounded: when too many
+// traces or spans are held, the oldest trace is released incomplete and counted.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "agentrace/exporter.hpp"
+
+namespace agentrace::detail {
+
+/// One assembled trace, spans in arrival order.
+struct assembled_trace {
+  trace_id id{};
+  std::vector<span_data> spans;
+  bool complete{true};  // false: released by a bound before its local root ended
+};
+
+struct assembler_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+class trace_assembler {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+
+  /// Adds a span; returns traces the bounds forced out (incomplete).
+  std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
+    const bool local_root = s.parent_span_id == 0 || s.parent_remote;
+    auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
+    entry& e = it->second;
+    if (inserted) {
+      e.first_seen = now;
+      e.trace.id = s.trace_id;
+      order_.push_back(key(s.trace_id));
+    }
+    e.last_seen = now;
+    if (local_root) e.root_seen = true;
+    e.trace.spans.push_back(std::move(s));
+    ++span_count_;
+    std::vector<assembled_trace> out;
+    while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
+      out.push_back(release(order_.front(), false));
+      ++released_incomplete_;
+    }
+    return out;
+  }
+
+  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
+  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
+    std::vector<assembled_trace> out;
+    for (std::size_t i = 0; i < order_.size();) {
+      auto it = pending_.find(order_[i]);
+      const entry& e = it->second;
+      const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
+      const bool expired = now - e.first_seen >= opt_.max_wait;
+      if (ready || expired) {
+        if (!ready) ++released_incomplete_;
+        out.push_back(release(order_[i], ready));
+      } else {
+        ++i;
+      }
+    }
+    return out;
+  }
+
+  /// Everything held, complete or not (flush / shutdown).
+  std::vector<assembled_trace> take_all() {
+    std::vector<assembled_trace> out;
+    while (!order_.empty()) {
+      const bool complete = pending_.find(order_.front())->second.root_seen;
+      out.push_back(release(order_.front(), complete));
+    }
+    return out;
+  }
+
+  std::size_t pending_traces() const noexcept { return pending_.size(); }
+  std::size_t pending_spans() const noexcept { return span_count_; }
+  std::uint64_t released_incomplete() const noexcept { return released_incomplete_; }
+
+ private:
+  using trace_key = std::pair<std::uint64_t, std::uint64_t>;
+  struct entry {
+    assembled_trace trace;
+    clock::time_point first_seen, last_seen;
+    bool root_seen{false};
+  };
+  static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
+
+  assembled_trace release(const trace_key& k, bool complete) {
+    auto it = pending_.find(k);
+    assembled_trace t = std::move(it->second.trace);
+    t.complete = complete;
+    span_count_ -= t.spans.size();
+    pending_.erase(it);
+    order_.erase(std::find(order_.begin(), order_.end(), k));
+    return t;
+  }
+
+  assembler_options opt_;
+  std::map<trace_key, entry> pending_;
+  std::vector<trace_key> order_;  // arrival order of traces
+  std::size_t span_count_{0};
+  std::uint64_t released_incomplete_{0};
+};
+
+/// Children of each span, for printing trees: index lists, roots first (spans whose parent is
+/// not in the trace), each level in start-time order.
+struct trace_tree {
+  std::vector<std::size_t> roots;
+  std::vector<std::vector<std::size_t>> children;
+
+  explicit trace_tree(const std::vector<span_data>& spans) : children(spans.size()) {
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      auto it = spans[i].parent_span_id ? by_id.find(spans[i].parent_span_id) : by_id.end();
+      if (it == by_id.end() || it->second == i)
+        roots.push_back(i);
+      else
+        children[it->second].push_back(i);
+    }
+    auto by_start = [&](std::size_t a, std::size_t b) {
+      return spans[a].start_unix_ns < spans[b].start_unix_ns;
+    };
+    std::sort(roots.begin(), roots.end(), by_start);
+    for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
+  }
+};
+
+}  // namespace agentrace::detail

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// The exporter interface (one call per batch) and the owned span model for exporters that keep
+// spans (console tree, in-memory store).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agentrace/attributes.hpp"
+#include "agentrace/detail/clock.hpp"
+#include "agentrace/record.hpp"
+
+namespace agentrace {
+
+/// Resource attributes (service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES ...), owned.
+struct resource {
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::string_view get(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return v;
+    return {};
+  }
+};
+
+/// Span limits (OpenTelemetry "Span Limits"). 0 for the value length means "no limit".
+struct span_limits {
+  std::uint32_t attribute_count = 128;
+  std::uint32_t attribute_value_length = 0;
+  std::uint32_t event_count = 128;
+  std::uint32_t link_count = 128;
+  std::uint32_t event_attribute_count = 128;
+  std::uint32_t link_attribute_count = 128;
+};
+
+/// What an exporter receives: records plus what it needs to interpret them. Valid for the
+/// duration of the call only.
+struct export_batch {
+  std::span<const span_record> spans;
+  const agentrace::resource& resource;
+  const detail::clock_converter& clock;
+  const span_limits& limits;
+  std::string_view scope_name;
+  std::string_view scope_version;
+  std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
+};
+
+/// The result of one export call.
+enum class export_result : std::uint8_t { success, failure };
+
+/// An exporter: one call per batch, never concurrently (the collector thread calls it).
+class exporter {
+ public:
+  virtual ~exporter() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
+  virtual bool force_flush(std::chrono::milliseconds) { return true; }
+  /// Last call; flushes what it can within the timeout.
+  virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
+  /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
+  virtual std::uint64_t spans_failed() const noexcept { return 0; }
+};
+
+using exporter_ptr = std::shared_ptr<exporter>;
+
+/// An event as exporters that keep spans see it.
+struct event_view {
+  std::uint64_t time_unix_ns{0};
+  std::string name;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+};
+
+/// A link as exporters that keep spans see it.
+struct link_view {
+  span_context context;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+};
+
+/// A finished span with owned data and Unix-epoch times: what the in-memory store, the console
+/// tree and in-process reflection work with.
+struct span_data {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+  std::uint64_t parent_span_id{0};
+  std::uint8_t flags{0};
+  bool parent_remote{false};
+  std::string name;
+  span_kind kind{span_kind::internal};
+  std::uint64_t start_unix_ns{0};
+  std::uint64_t end_unix_ns{0};
+  status_code status{status_code::unset};
+  std::string status_message;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::vector<event_view> events;
+  std::vector<link_view> links;
+  std::uint32_t dropped_attributes{0};
+  std::uint32_t dropped_events{0};
+  std::uint32_t dropped_links{0};
+  std::string code_file;
+  std::uint32_t code_line{0};
+  std::string code_function;
+
+  std::uint64_t duration_ns() const noexcept {
+    return end_unix_ns >= start_unix_ns ? end_unix_ns - start_unix_ns : 0;
+  }
+  /// The attribute named `key`, or nullptr.
+  const attr_value* attr(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return &v;
+    return nullptr;
+  }
+};
+
+namespace detail {
+
+/// The value of inline slot `i` as an owned attr_value.
+inline attr_value slot_value(const span_record& r, std::size_t i) {
+  const attr_slot& s = r.attrs[i];
+  switch (r.types[i]) {
+    case slot_type::boolean: return attr_value{s.v.b};
+    case slot_type::int64: return attr_value{s.v.i};
+    case slot_type::float64: return attr_value{s.v.d};
+    case slot_type::static_str:
+      return attr_value{std::in_place_type<std::string>, std::string_view(s.v.s, s.str_len)};
+    case slot_type::owned_str: return attr_value{*s.v.owned};
+  }
+  return {};
+}
+
+/// Calls f(key, index_or_ext_attr) for each attribute in recording order, keeping only the last
+/// value of a key set twice (OpenTelemetry: setting an existing key replaces its value) and at
+/// most `limit` attributes. Returns how many were dropped by the limit.
+template <class Inline, class Ext>
+std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inline&& on_inline,
+                                 Ext&& on_ext) {
+  const std::size_t n_ext = r.ext ? r.ext->attributes.size() : 0;
+  const std::size_t total = r.n_attrs + n_ext;
+  auto key_at = [&](std::size_t i) -> std::string_view {
+    if (i < r.n_attrs) return {r.attrs[i].key, r.attrs[i].key_len};
+    return r.ext->attributes[i - r.n_attrs].key;
+  };
+  std::uint32_t emitted = 0, dropped = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    const std::string_view k = key_at(i);
+    bool replaced = false;
+    for (std::size_t j = i + 1; j < total && !replaced; ++j) replaced = key_at(j) == k;
+    if (replaced) continue;
+    if (limit != 0 && emitted >= limit) {
+      ++dropped;
+      continue;
+    }
+    ++emitted;
+    if (i < r.n_attrs)
+      on_inline(k, i);
+    else
+      on_ext(r.ext->attributes[i - r.n_attrs]);
+  }
+  return dropped + (r.ext ? r.ext->dropped_attributes : 0);
+}
+
+}  // namespace detail
+
+/// Converts a record to owned span_data (used by exporters that keep spans).
+inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
+                              const span_limits& limits = {}) {
+  span_data d;
+  d.trace_id = r.trace_id;
+  d.span_id = r.span_id;
+  d.parent_span_id = r.parent_span_id;
+  d.flags = r.flags;
+  d.parent_remote = r.parent_remote;
+  d.name = std::string(r.name());
+  d.kind = r.kind();
+  d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
+  d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
+  d.status = r.status;
+  if (r.site) {
+    d.code_file = r.site->file;
+    d.code_line = r.site->line;
+    d.code_function = r.site->function;
+  }
+  d.dropped_attributes = detail::for_each_attribute(
+      r, limits.attribute_count,
+      [&](std::string_view k, std::size_t i) {
+        d.attributes.emplace_back(std::string(k), detail::slot_value(r, i));
+      },
+      [&](const attribute& a) { d.attributes.emplace_back(std::string(a.key), a.value); });
+  if (r.ext) {
+    d.status_message = r.ext->status_message;
+    d.trace_state = r.ext->trace_state;
+    for (const auto& e : r.ext->events) {
+      event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}};
+      for (const auto& a : e.attributes) ev.attributes.emplace_back(std::string(a.key), a.value);
+      d.events.push_back(std::move(ev));
+    }
+    for (const auto& l : r.ext->links) {
+      link_view lv{l.context, l.trace_state, {}};
+      for (const auto& a : l.attributes) lv.attributes.emplace_back(std::string(a.key), a.value);
+      d.links.push_back(std::move(lv));
+    }
+    d.dropped_events = r.ext->dropped_events;
+    d.dropped_links = r.ext->dropped_links;
+  }
+  return d;
+}
+
+}  // namespace agentrace

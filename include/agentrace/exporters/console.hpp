@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// Console exporter: one indented tree per trace with durations, status and attributes; errors
+// highlighted. Traces are assembled first (see detail/trace_assembler.hpp).
+#pragma once
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agentrace/config.hpp"
+#include "agentrace/detail/trace_assembler.hpp"
+#include "agentrace/exporter.hpp"
+
+namespace agentrace {
+
+struct console_options {
+  std::FILE* out = stdout;
+  int color = -1;                     // -1: when `out` is a terminal; 0 never; 1 always
+  std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
+  bool show_attributes = true;
+  detail::assembler_options assembly{};
+};
+
+namespace detail {
+
+inline std::string format_duration(std::uint64_t ns) {
+  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  if (ns < 10'000'000'000ull) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+inline std::string format_value(const attr_value& v, std::size_t max_len) {
+  std::string s = std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return "";
+        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", x);
+        else {
+          std::string out = "[";
+          bool first = true;
+          for (const auto& e : x) {
+            if (!first) out += ", ";
+            first = false;
+            if constexpr (std::is_same_v<typename T::value_type, std::string>)
+              out += fmt::format("\"{}\"", e);
+            else
+              out += fmt::format("{}", static_cast<typename T::value_type>(e));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max_len && s.size() > max_len) {
+    std::size_t cut = max_len;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    s.resize(cut);
+    s += "…";
+  }
+  return s;
+}
+
+/// Renders one assembled trace as text (used by the console exporter; tests call it directly).
+inline std::string render_trace(const assembled_trace& t, std::string_view service,
+                                const console_options& o, bool color) {
+  const char* red = color ? "\x1b[31m" : "";
+  const char* dim = color ? "\x1b[2m" : "";
+  const char* bold = color ? "\x1b[1m" : "";
+  const char* reset = color ? "\x1b[0m" : "";
+  std::uint64_t t0 = UINT64_MAX, t1 = 0;
+  std::size_t errors = 0;
+  for (const auto& s : t.spans) {
+    t0 = std::min(t0, s.start_unix_ns);
+    t1 = std::max(t1, s.end_unix_ns);
+    errors += s.status == status_code::error;
+  }
+  std::string out = fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id),
+                                reset, dim, service, t.spans.size(), t.spans.size() == 1 ? "" : "s",
+                                format_duration(t1 - t0), errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
+                                t.complete ? "" : ", incomplete", reset);
+  const trace_tree tree(t.spans);
+  auto line = [&](auto&& self, std::size_t i, const std::string& prefix, bool last) -> void {
+    const span_data& s = t.spans[i];
+    const bool err = s.status == status_code::error;
+    out += fmt::format("{}{}{}{}{}  {}{}{}", prefix, last ? "└─ " : "├─ ", err ? red : bold, s.name,
+                       reset, dim, format_duration(s.duration_ns()), reset);
+    if (err) {
+      out += fmt::format("  {}ERROR{}", red, reset);
+      if (!s.status_message.empty())
+        out += fmt::format(" {}", format_value(attr_value{s.status_message}, o.max_value_length));
+    }
+    if (o.show_attributes)
+      for (const auto& [k, v] : s.attributes)
+        out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+    for (const auto& e : s.events)
+      if (e.name == "exception")
+        for (const auto& [k, v] : e.attributes)
+          out += fmt::format("  {}{}={}{}", red, k, format_value(v, o.max_value_length), reset);
+    out += '\n';
+    const auto& kids = tree.children[i];
+    for (std::size_t c = 0; c < kids.size(); ++c)
+      self(self, kids[c], prefix + (last ? "   " : "│  "), c + 1 == kids.size());
+  };
+  for (std::size_t r = 0; r < tree.roots.size(); ++r)
+    line(line, tree.roots[r], "", r + 1 == tree.roots.size());
+  return out;
+}
+
+}  // namespace detail
+
+class console_exporter final : public exporter {
+ public:
+  explicit console_exporter(console_options o = {})
+      : opt_(o), assembler_(o.assembly),
+        color_(o.color >= 0 ? o.color == 1 : ::isatty(::fileno(o.out)) == 1) {}
+
+  std::string_view name() const noexcept override { return "console"; }
+
+  export_result export_spans(const export_batch& batch) override {
+    if (service_.empty()) service_ = std::string(batch.resource.get("service.name"));
+    for (const auto& r : batch.spans)
+      print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
+    print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  bool force_flush(std::chrono::milliseconds) override {
+    print(assembler_.take_all());
+    return std::fflush(opt_.out) == 0;
+  }
+
+ private:
+  void print(const std::vector<detail::assembled_trace>& traces) {
+    for (const auto& t : traces) {
+      const std::string s = detail::render_trace(t, service_, opt_, color_);
+      std::fwrite(s.data(), 1, s.size(), opt_.out);
+    }
+    if (!traces.empty()) std::fflush(opt_.out);
+  }
+
+  console_options opt_;
+  detail::trace_assembler assembler_;
+  bool color_;
+  std::string service_;
+};
+
+/// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
+inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(o); }
+
+namespace detail {
+inline const bool console_registered =
+    register_exporter_factory("console", [](std::string_view) { return console(); });
+}  // namespace detail
+
+}  // namespace agentrace

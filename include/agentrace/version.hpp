@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+// agentrace: the one place the version lives (CMake parses these lines).
+#pragma once
+
+#define AGENTRACE_VERSION_MAJOR 0
+#define AGENTRACE_VERSION_MINOR 1
+#define AGENTRACE_VERSION_PATCH 0
+#define AGENTRACE_VERSION_STRING "0.1.0"
+
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
+
+namespace agentrace {
+inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
+}  // namespace agentrace
