@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The one HTTP client (libcurl) behind the OTLP/HTTP exporter, the OpenAI-compatible chat client
 // and the eval judge. Part of the optional target agentrace::http (links libcurl and zlib).
-// Blocking, one connection kept alive per client object; use one client per thread.
+// Blocking, one connection kept alive per client object; use one client per thread (cancel() is
+// the one call another thread may make).
 #pragma once
 
 #include <curl/curl.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <mutex>
@@ -48,7 +50,8 @@ enum class transport_error : std::uint8_t {
   timeout,      // the timeout passed (retryable within the caller's deadline)
   dropped,      // connection closed without a full response (retryable)
   too_large,    // response body over max_response_bytes (not retryable)
-  other         // anything else (bad URL, TLS, ...)
+  other,        // anything else (bad URL, TLS, ...)
+  cancelled     // client::cancel() was called (from another thread)
 };
 
 struct response {
@@ -106,15 +109,31 @@ class client {
       : tls_(std::move(tls)), user_agent_(std::move(user_agent)) {
     detail::global_init_once();
     curl_ = curl_easy_init();
-    if (!curl_) throw std::runtime_error("agentrace: curl_easy_init failed");
+    multi_ = curl_multi_init();
+    if (!curl_ || !multi_) {
+      if (curl_) curl_easy_cleanup(curl_);
+      if (multi_) curl_multi_cleanup(multi_);
+      throw std::runtime_error("agentrace: curl_easy_init / curl_multi_init failed");
+    }
   }
   ~client() {
-    if (curl_) curl_easy_cleanup(curl_);
+    curl_easy_cleanup(curl_);
+    curl_multi_cleanup(multi_);  // closes the kept-alive connections
   }
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
   const std::string& user_agent() const noexcept { return user_agent_; }
+
+  /// Thread-safe: makes the send() in progress return at once with transport_error::cancelled,
+  /// and every later one too until resume(). For shutdown deadlines (a request can otherwise
+  /// block for its whole timeout against a server that never answers).
+  void cancel() noexcept {
+    cancelled_.store(true, std::memory_order_release);
+    curl_multi_wakeup(multi_);  // documented as callable from any thread
+  }
+  /// Undoes cancel().
+  void resume() noexcept { cancelled_.store(false, std::memory_order_release); }
 
   response send(const request& req) {
     response res;
@@ -155,11 +174,12 @@ class client {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &client::on_header);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &s);
-    const CURLcode rc = curl_easy_perform(curl_);
+    const CURLcode rc = perform();
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &res.status);
     if (rc != CURLE_OK) {
-      res.error_message = curl_easy_strerror(rc);
+      res.error_message =
+          rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()" : curl_easy_strerror(rc);
       switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
@@ -172,6 +192,7 @@ class client {
         case CURLE_WRITE_ERROR:
           res.error = s.too_large ? transport_error::too_large : transport_error::other;
           break;
+        case CURLE_ABORTED_BY_CALLBACK: res.error = transport_error::cancelled; break;
         default: res.error = transport_error::other;
       }
       if (res.error != transport_error::too_large) res.status = 0;
@@ -180,6 +201,34 @@ class client {
   }
 
  private:
+  // curl_easy_perform, but through our own multi handle so that cancel() can wake it up; the
+  // multi handle keeps the connection cache, so connections are still reused across sends.
+  CURLcode perform() {
+    if (cancelled_.load(std::memory_order_acquire)) return CURLE_ABORTED_BY_CALLBACK;
+    if (curl_multi_add_handle(multi_, curl_) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode rc = CURLE_FAILED_INIT;
+    for (;;) {
+      int running = 0;
+      if (curl_multi_perform(multi_, &running) != CURLM_OK) break;
+      bool finished = false;
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi_, &left))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == curl_) {
+          rc = m->data.result;
+          finished = true;
+        }
+      if (finished || running == 0) break;
+      if (cancelled_.load(std::memory_order_acquire) ||
+          curl_multi_poll(multi_, nullptr, 0, 1000, nullptr) != CURLM_OK ||
+          cancelled_.load(std::memory_order_acquire)) {
+        rc = CURLE_ABORTED_BY_CALLBACK;
+        break;
+      }
+    }
+    curl_multi_remove_handle(multi_, curl_);
+    return rc;
+  }
+
   struct sink {
     response* res;
     std::size_t limit;
@@ -214,6 +263,8 @@ class client {
   }
 
   CURL* curl_{nullptr};
+  CURLM* multi_{nullptr};
+  std::atomic<bool> cancelled_{false};
   tls_options tls_;
   std::string user_agent_{};
 };
