@@ -71,7 +71,8 @@ int free_port() {
 
 std::string traces_url(int port) { return "http://127.0.0.1:" + std::to_string(port) + "/v1/traces"; }
 
-// `otlp-check receive --port P --out FILE ARGS...`, killed (SIGTERM) at the end of the test.
+// `otlp-check receive --port P --out FILE ARGS...` (or another server printing the same first
+// line), killed (SIGTERM) at the end of the test.
 class receiver {
  public:
   explicit receiver(std::vector<std::string> args, int port = 0)
@@ -79,6 +80,19 @@ class receiver {
     std::vector<std::string> argv_s = {AGENTRACE_OTLP_CHECK, "receive", "--port",
                                        std::to_string(port), "--out", out_};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
+    spawn(argv_s);
+  }
+  struct command_t {};
+  receiver(command_t, std::vector<std::string> argv_s)
+      : out_(temp_path("unused.jsonl")), log_(temp_path("server.log")) {
+    spawn(argv_s);
+  }
+  ~receiver() { stop(); }
+  receiver(const receiver&) = delete;
+  receiver& operator=(const receiver&) = delete;
+
+ private:
+  void spawn(std::vector<std::string>& argv_s) {
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -100,10 +114,8 @@ class receiver {
     REQUIRE(line.rfind(prefix, 0) == 0);
     url_ = line.substr(prefix.size());
   }
-  ~receiver() { stop(); }
-  receiver(const receiver&) = delete;
-  receiver& operator=(const receiver&) = delete;
 
+ public:
   const std::string& url() const { return url_; }
 
   // Stops it (SIGTERM) and returns its summary line "received: X ok, Y rejected, ...".
@@ -881,6 +893,93 @@ TEST_CASE("otlp_http: requests are POST /v1/traces, JSON, agentrace User-Agent, 
     const auto j = nlohmann::json::parse(r.body);
     CHECK(j.at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size() == 10);
   }
+}
+
+// An https peer (node) with a self-signed certificate; with a client CA it requires mTLS.
+constexpr const char* https_server_js = R"(
+const https = require('https'), fs = require('fs');
+const [key, cert, clientCa] = process.argv.slice(2);
+const opts = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+if (clientCa) Object.assign(opts, { ca: fs.readFileSync(clientCa), requestCert: true, rejectUnauthorized: true });
+let n = 0;
+const srv = https.createServer(opts, (req, res) => {
+  let size = 0;
+  req.on('data', (c) => { size += c.length; });
+  req.on('end', () => {
+    n++;
+    process.stderr.write(`${req.method} ${req.url} ${req.headers['content-type']} ${size}\n`);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"partialSuccess":{}}');
+  });
+});
+srv.listen(0, '127.0.0.1', () => process.stdout.write(`listening: https://127.0.0.1:${srv.address().port}/v1/traces\n`));
+process.on('SIGTERM', () => { process.stdout.write(`received: ${n}\n`); process.exit(0); });
+)";
+
+// A self-signed certificate for 127.0.0.1 (key, cert) made with the openssl command.
+std::pair<std::string, std::string> make_certificate(const std::string& stem) {
+  const std::string key = temp_path(stem + "-key.pem"), cert = temp_path(stem + "-cert.pem");
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                          "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                          " >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return {key, cert};
+}
+
+TEST_CASE("otlp_http: https with the CA and client certificate from OTEL_EXPORTER_OTLP_*") {
+  const auto [server_key, server_cert] = make_certificate("server");
+  const auto [client_key, client_cert] = make_certificate("client");
+  const std::string js = temp_path("https_server.js");
+  std::ofstream(js) << https_server_js;
+  receiver peer(receiver::command_t{},
+                {"/usr/bin/env", "node", js, server_key, server_cert, client_cert});
+  env_guard e{{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", peer.url().c_str()},
+              {"OTEL_EXPORTER_OTLP_CERTIFICATE", server_cert.c_str()}};
+  auto o = test_options("");
+  o.endpoint.clear();
+  o.read_environment = true;
+
+  SECTION("with the client certificate: delivered") {
+    env_guard mtls{{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", client_cert.c_str()},
+                   {"OTEL_EXPORTER_OTLP_CLIENT_KEY", client_key.c_str()}};
+    auto exp = agentrace::otlp_http(o);
+    auto tracing = start_with(exp);
+    emit(20);
+    REQUIRE(tracing.force_flush(20s));
+    CHECK(exp->stats().spans_delivered == 20);
+    CHECK(peer.stop() == "received: 2");
+    CHECK(count_of(peer.log(), "POST /v1/traces application/json") == 2);
+  }
+  SECTION("without it the server refuses every request; counted when the timeout runs out") {
+    // With TLS 1.3 the server rejects a missing client certificate after the handshake, which
+    // the client sees as a connection dropped without an answer: retried until the timeout.
+    o.timeout = 500ms;
+    auto exp = agentrace::otlp_http(o);
+    auto tracing = start_with(exp);
+    emit(10);
+    CHECK_FALSE(tracing.force_flush(20s));
+    CHECK(exp->stats().failures.retries_exhausted == 10);
+    CHECK(exp->stats().spans_delivered == 0);
+    CHECK(peer.stop() == "received: 0");
+  }
+}
+
+TEST_CASE("otlp_http: https to a server the CA file does not vouch for fails, not retried") {
+  const auto [server_key, server_cert] = make_certificate("server");
+  const auto [other_key, other_cert] = make_certificate("other");
+  const std::string js = temp_path("https_server.js");
+  std::ofstream(js) << https_server_js;
+  receiver peer(receiver::command_t{}, {"/usr/bin/env", "node", js, server_key, server_cert});
+  auto o = test_options(peer.url());
+  o.tls.ca_file = other_cert;
+  auto exp = agentrace::otlp_http(o);
+  auto tracing = start_with(exp);
+  emit(10);
+  CHECK_FALSE(tracing.force_flush(20s));
+  CHECK(exp->stats().failures.other == 10);
+  CHECK(exp->stats().retries == 0);
+  CHECK(exp->last_error().find("not retried") != std::string::npos);
+  CHECK(peer.stop() == "received: 0");
 }
 
 TEST_CASE("otlp_http: batches larger than max_request_bytes are split") {

@@ -149,6 +149,7 @@ class client {
     }
     hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
     sink s{&res, req.max_response_bytes, false};
+    char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, user_agent_.c_str());
@@ -174,12 +175,15 @@ class client {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &client::on_header);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);  // details (TLS...), never headers
     const CURLcode rc = perform();
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &res.status);
     if (rc != CURLE_OK) {
       res.error_message =
           rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()" : curl_easy_strerror(rc);
+      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0]) res.error_message += std::string(": ") + errbuf;
       switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
