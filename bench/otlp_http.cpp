@@ -22,9 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -99,6 +102,59 @@ local_receiver& receiver() {
   return r;
 }
 
+// An HTTP sink in this process that answers every request 200 at once (one connection at a
+// time, kept alive): what the exporter side can deliver when the receiver costs nothing.
+class null_peer {
+ public:
+  null_peer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 4);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    url_ = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/v1/traces";
+    std::thread([fd = fd_] { serve(fd); }).detach();  // lives as long as the process
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  static void serve(int listen_fd) {
+    static constexpr std::string_view ok =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    std::string in;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      const int c = ::accept(listen_fd, nullptr, nullptr);
+      if (c < 0) return;
+      in.clear();
+      for (;;) {
+        const std::size_t end = in.find("\r\n\r\n");
+        if (end != std::string::npos) {
+          std::size_t length = 0;
+          std::string head = in.substr(0, end);
+          for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          const std::size_t cl = head.find("content-length:");
+          if (cl != std::string::npos) length = std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+          if (in.size() >= end + 4 + length) {
+            in.erase(0, end + 4 + length);
+            if (::write(c, ok.data(), ok.size()) < 0) break;
+            continue;
+          }
+        }
+        const ssize_t n = ::read(c, buf.data(), buf.size());
+        if (n <= 0) break;
+        in.append(buf.data(), static_cast<std::size_t>(n));
+      }
+      ::close(c);
+    }
+  }
+  int fd_{-1};
+  std::string url_;
+};
+
 // A port on 127.0.0.1 with nothing listening: connections are refused at once.
 std::string dead_url() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -113,18 +169,14 @@ std::string dead_url() {
 }
 
 // Spans with four attributes, 512 per batch; each iteration ends 512 spans and waits until the
-// receiver has acknowledged them (force_flush). Arg: 1 = gzip.
-void BM_ExportOtlpHttp(benchmark::State& state) {
-  if (!receiver().error().empty()) {
-    state.SkipWithError(receiver().error().c_str());
-    return;
-  }
+// peer has acknowledged them (force_flush).
+void export_to(benchmark::State& state, const std::string& url) {
   if (agentrace::detail::collector_active.load()) {
     state.SkipWithError("tracing already started in this process; run this benchmark first");
     return;
   }
   agentrace::otlp_http_options o;
-  o.endpoint = receiver().url();
+  o.endpoint = url;
   o.gzip = state.range(0) != 0;
   o.read_environment = false;
   auto exp = agentrace::otlp_http(o);
@@ -147,6 +199,21 @@ void BM_ExportOtlpHttp(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(s.spans_delivered));
   state.counters["bytes_per_span"] =
       s.spans_delivered ? static_cast<double>(s.bytes_sent) / static_cast<double>(s.spans_delivered) : 0;
+}
+
+// To `otlp-check receive` (node, validating every request). Arg: 1 = gzip.
+void BM_ExportOtlpHttp(benchmark::State& state) {
+  if (!receiver().error().empty()) {
+    state.SkipWithError(receiver().error().c_str());
+    return;
+  }
+  export_to(state, receiver().url());
+}
+
+// To null_peer: the exporter side's own limit. Arg: 1 = gzip.
+void BM_ExportOtlpHttpNullPeer(benchmark::State& state) {
+  static null_peer peer;
+  export_to(state, peer.url());
 }
 
 // BM_SpanEmpty's loop, while the only exporter retries against a refused port (default
@@ -175,6 +242,11 @@ void BM_SpanEmptyDeadCollector(benchmark::State& state) {
 struct registrar {
   registrar() {
     benchmark::RegisterBenchmark("BM_ExportOtlpHttp", BM_ExportOtlpHttp)
+        ->Arg(0)
+        ->Arg(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("BM_ExportOtlpHttpNullPeer", BM_ExportOtlpHttpNullPeer)
         ->Arg(0)
         ->Arg(1)
         ->UseRealTime()
