@@ -709,6 +709,24 @@ TEST_CASE("otlp_http: partialSuccess rejected spans are counted, reported once, 
   CHECK(rx.span_ids().size() == 20);
 }
 
+TEST_CASE("otlp_http: a slow collector does not hold up the collector thread") {
+  receiver rx({"--delay-ms", "800"});  // every answer takes 0.8 s
+  auto exp = agentrace::otlp_http(test_options(rx.url()));
+  auto tracing = start_with(exp);
+  const auto want = emit(50);  // 5 batches
+  const auto t0 = steady::now();
+  CHECK_FALSE(tracing.force_flush(200ms));  // every batch handed over, none answered yet
+  CHECK(ms_since(t0) < 800);
+  const auto s = exp->stats();
+  REQUIRE(s.spans_accepted == 50);
+  CHECK(s.batches_delivered == 0);
+  CHECK(s.buffered_batches == 5);
+  REQUIRE(tracing.force_flush(20s));  // then they arrive, one after the other
+  CHECK(exp->stats().spans_delivered == 50);
+  rx.stop();
+  require_exactly_once(rx.span_ids(), want);
+}
+
 TEST_CASE("otlp_http: collector down at start, up later: buffered spans arrive, the excess is counted") {
   const int port = free_port();
   auto o = test_options(traces_url(port));

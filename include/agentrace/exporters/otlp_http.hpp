@@ -400,14 +400,16 @@ class otlp_http_exporter final : public exporter {
   }
 
   /// Waits until every batch handed over before the call is delivered or given up on. False
-  /// on timeout or when any of them failed.
+  /// on timeout, or when spans were given up on since the previous force_flush (or the start).
   bool force_flush(std::chrono::milliseconds timeout) override {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock<std::mutex> lock(mu_);
     const std::uint64_t target = enqueued_seq_;
-    const std::uint64_t failed_before = failures_.total();
-    done_cv_.wait_until(lock, deadline, [&] { return completed_seq_ >= target || finished_; });
-    return completed_seq_ >= target && failures_.total() == failed_before;
+    const bool done =
+        done_cv_.wait_until(lock, deadline, [&] { return completed_seq_ >= target || finished_; });
+    const bool ok = done && completed_seq_ >= target && failures_.total() == failures_at_flush_;
+    failures_at_flush_ = failures_.total();
+    return ok;
   }
 
   /// Delivers what is buffered until `timeout` has passed, then gives up on the rest (counted in
@@ -738,6 +740,7 @@ class otlp_http_exporter final : public exporter {
   std::uint64_t accepted_ = 0, delivered_ = 0, batches_delivered_ = 0, requests_ = 0, retries_ = 0,
                 bytes_sent_ = 0;
   export_failures failures_{};
+  std::uint64_t failures_at_flush_ = 0;  // failures_.total() when force_flush last returned
   std::string last_error_;
   bool reported_[4] = {false, false, false, false};
   bool reported_buffer_full_ = false, reported_partial_warning_ = false, reported_retrying_ = false;
