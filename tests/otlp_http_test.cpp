@@ -43,10 +43,22 @@ long long ms_since(steady::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0).count();
 }
 
+// A file name in the build tree, removed when the test process exits.
 std::string temp_path(const std::string& stem) {
+  struct registry {
+    std::mutex mu;
+    std::vector<std::string> paths;
+    ~registry() {
+      for (const auto& p : paths) std::remove(p.c_str());
+    }
+  };
+  static registry r;
   static std::atomic<int> n{0};
-  return std::string(AGENTRACE_BINARY_DIR) + "/otlp_http_test_" + std::to_string(::getpid()) + "_" +
-         std::to_string(n++) + "_" + stem;
+  std::string p = std::string(AGENTRACE_BINARY_DIR) + "/otlp_http_test_" +
+                  std::to_string(::getpid()) + "_" + std::to_string(n++) + "_" + stem;
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.paths.push_back(p);
+  return p;
 }
 
 std::string read_file(const std::string& path) {
