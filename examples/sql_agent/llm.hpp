@@ -330,8 +330,12 @@ inline std::string break_sql(const std::string& sql, std::uint64_t key) {
     for (const auto& [from, to] : columns)
       if (auto s = replace_word(from, to)) return *s;
   if (kind <= 1)
-    for (const auto& [from, to] : tables)
-      if (auto s = replace_word(from, to)) return *s;
+    for (const auto& [from, to] : tables) {  // a table after FROM/JOIN (not an alias)
+      const std::regex t("\\b(FROM|JOIN) " + std::string(from) + "\\b");
+      if (std::regex_search(sql, t))
+        return std::regex_replace(sql, t, "$1 " + std::string(to),
+                                  std::regex_constants::format_first_only);
+    }
   // Syntax error: the model forgot a keyword.
   if (auto s = replace_word("FROM", "FORM")) return *s;
   return "SELEC" + sql.substr(6);
