@@ -277,6 +277,7 @@ class agent {
       return;
     }
     a.text = std::move(ans.content);
+    while (!a.text.empty() && std::isspace(static_cast<unsigned char>(a.text.back()))) a.text.pop_back();
     a.ok = true;
     if (genai::capture_content())
       analyst.output_messages({genai::message::assistant(a.text, "stop")});

@@ -41,6 +41,7 @@ struct cli {
   std::string provider = "openai";
   sql_agent::run_options run;
   sql_agent::offline_options offline_model;
+  cli() { run.agent.seed = offline_model.seed = 7; }  // the demo's default: all three databases
 };
 
 [[noreturn]] void usage(const char* msg = nullptr) {
@@ -50,7 +51,7 @@ struct cli {
                "  --questions N        questions to answer (default 6)\n"
                "  --question TEXT      ask TEXT (repeatable; replaces the generated questions)\n"
                "  --concurrency N      worker threads (default 2)\n"
-               "  --seed S             seed of questions, wrong SQL and faults (default 42)\n"
+               "  --seed S             seed of questions, wrong SQL and faults (default 7)\n"
                "  --wrong-sql-rate R   offline model: first SQL attempts that are wrong (0.3)\n"
                "  --llm-latency-ms MS  offline model: mean latency of a call (20)\n"
                "  --slow-llm R         rate of model calls that take --slow-ms longer (0)\n"
