@@ -204,17 +204,22 @@ struct redaction {
   std::string_view mask;
 };
 
-inline bool is_word(unsigned char c) noexcept { return std::isalnum(c) || c == '_'; }
-inline bool is_key_char(unsigned char c) noexcept { return std::isalnum(c) || c == '_' || c == '-'; }
+// ASCII classes (locale-independent, inlined: the redactor scans every content byte).
+inline bool is_alpha(unsigned char c) noexcept { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+inline bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+inline bool is_word(unsigned char c) noexcept { return is_alpha(c) || is_digit(c) || c == '_'; }
+inline bool is_key_char(unsigned char c) noexcept { return is_word(c) || c == '-'; }
+inline bool is_upper_or_digit(unsigned char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || is_digit(c);
+}
 inline bool is_token_char(unsigned char c) noexcept {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' ||
-         c == '=';
+  return is_word(c) || c == '-' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=';
 }
 inline bool is_email_local(unsigned char c) noexcept {
-  return std::isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+  return is_word(c) || c == '.' || c == '%' || c == '+' || c == '-';
 }
 inline bool is_email_domain(unsigned char c) noexcept {
-  return std::isalnum(c) || c == '.' || c == '-';
+  return is_alpha(c) || is_digit(c) || c == '.' || c == '-';
 }
 inline bool is_value_char(unsigned char c) noexcept {
   // A secret value in `password=...`: stops at whitespace, quotes and JSON/markup structure, so
@@ -224,9 +229,15 @@ inline bool is_value_char(unsigned char c) noexcept {
 }
 inline bool iequals_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
   if (i + w.size() > s.size()) return false;
-  for (std::size_t k = 0; k < w.size(); ++k)
-    if (std::tolower(static_cast<unsigned char>(s[i + k])) != w[k]) return false;
+  for (std::size_t k = 0; k < w.size(); ++k) {
+    auto x = static_cast<unsigned char>(s[i + k]);
+    if (x >= 'A' && x <= 'Z') x |= 0x20;
+    if (x != static_cast<unsigned char>(w[k])) return false;
+  }
   return true;
+}
+inline bool starts_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
+  return s.size() - i >= w.size() && s.compare(i, w.size(), w) == 0;
 }
 
 /// Length of a run of chars satisfying `pred` from i.
@@ -237,11 +248,86 @@ std::size_t run(std::string_view s, std::size_t i, Pred pred) noexcept {
   return n;
 }
 
+/// The secret starting at word start i, if any: its [begin, end) and mask.
+inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
+  const std::size_t n = s.size();
+  const auto c = static_cast<unsigned char>(s[i]);
+  auto key_after = [&](std::size_t prefix_len, std::size_t min_len, auto pred) -> bool {
+    const std::size_t len = run(s, i + prefix_len, pred);
+    if (len < min_len) return false;
+    r = {i, i + prefix_len + len, "[REDACTED:api_key]"};
+    return true;
+  };
+  switch (c) {  // case-sensitive key prefixes
+    case 's':
+    case 'p':
+    case 'r':
+      if (i + 2 < n && s[i + 1] == 'k' && s[i + 2] == '-') return key_after(3, 16, is_key_char);
+      if (starts_at(s, i, "sk_live_") || starts_at(s, i, "sk_test_") || starts_at(s, i, "rk_live_"))
+        return key_after(8, 10, is_key_char);
+      break;
+    case 'A':
+      if (starts_at(s, i, "AKIA") || starts_at(s, i, "ASIA")) return key_after(4, 16, is_upper_or_digit);
+      if (starts_at(s, i, "AIza")) return key_after(4, 30, is_key_char);
+      break;
+    case 'g':
+      if (starts_at(s, i, "github_pat_")) return key_after(11, 20, is_key_char);
+      if (i + 3 < n && s[i + 1] == 'h' && std::string_view("psoru").find(s[i + 2]) != std::string_view::npos &&
+          s[i + 3] == '_')
+        return key_after(4, 20, is_key_char);
+      break;
+    case 'x':
+      if (starts_at(s, i, "xox") && i + 4 < n && s[i + 4] == '-') return key_after(5, 10, is_key_char);
+      break;
+    case 'e':
+      if (starts_at(s, i, "eyJ")) {  // JWT: three base64url segments
+        const std::size_t a = run(s, i, is_key_char);
+        if (a >= 10 && i + a < n && s[i + a] == '.') {
+          const std::size_t b = run(s, i + a + 1, is_key_char);
+          if (b >= 10 && i + a + 1 + b < n && s[i + a + 1 + b] == '.') {
+            r = {i, i + a + 2 + b + run(s, i + a + 2 + b, is_key_char), "[REDACTED:token]"};
+            return true;
+          }
+        }
+      }
+      break;
+    default: break;
+  }
+  const unsigned char lc = c | 0x20;
+  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
+    std::size_t j = i + 6;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
+    const std::size_t t = run(s, j, is_token_char);
+    if (t < 8) return false;
+    r = {j, j + t, "[REDACTED]"};
+    return true;
+  }
+  if (lc != 'p' && lc != 'a' && lc != 's') return false;
+  for (std::string_view w : {std::string_view("password"), std::string_view("passwd"),
+                             std::string_view("api_key"), std::string_view("api-key"),
+                             std::string_view("apikey"), std::string_view("secret"),
+                             std::string_view("access_token")}) {
+    if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
+        (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
+      continue;
+    std::size_t j = i + w.size();
+    while (j < n && s[j] == ' ') ++j;
+    if (j >= n || (s[j] != '=' && s[j] != ':')) return false;
+    ++j;
+    while (j < n && s[j] == ' ') ++j;
+    const std::size_t t = run(s, j, is_value_char);
+    if (t == 0) return false;
+    r = {j, j + t, "[REDACTED]"};
+    return true;
+  }
+  return false;
+}
+
 inline void find_redactions(std::string_view s, std::vector<redaction>& out) {
   const std::size_t n = s.size();
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t i = 0;
+  while (i < n) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const bool boundary = i == 0 || !is_word(static_cast<unsigned char>(s[i - 1]));
     if (c == '@') {
       // email: local@domain.tld
       std::size_t b = i;
@@ -252,76 +338,23 @@ inline void find_redactions(std::string_view s, std::vector<redaction>& out) {
       const std::size_t dot = domain.rfind('.');
       if (b < i && dot != std::string_view::npos && dot > 0 && domain.size() - dot - 1 >= 2 &&
           std::all_of(domain.begin() + static_cast<std::ptrdiff_t>(dot) + 1, domain.end(),
-                      [](char ch) { return std::isalpha(static_cast<unsigned char>(ch)) != 0; }))
+                      [](char ch) { return is_alpha(static_cast<unsigned char>(ch)); }))
         out.push_back({b, e, "[REDACTED:email]"});
+      ++i;
       continue;
     }
-    if (!boundary || !std::isalpha(c)) continue;
-    auto key_after = [&](std::size_t prefix_len, std::size_t min_len, auto pred) -> std::size_t {
-      const std::size_t r = run(s, i + prefix_len, pred);
-      return r >= min_len ? prefix_len + r : 0;
-    };
-    std::size_t len = 0;
-    std::string_view mask = "[REDACTED:api_key]";
-    if (s.compare(i, 3, "sk-") == 0 || s.compare(i, 3, "pk-") == 0 || s.compare(i, 3, "rk-") == 0)
-      len = key_after(3, 16, is_key_char);
-    else if (s.compare(i, 8, "sk_live_") == 0 || s.compare(i, 8, "sk_test_") == 0 ||
-             s.compare(i, 8, "rk_live_") == 0)
-      len = key_after(8, 10, is_key_char);
-    else if (s.compare(i, 4, "AKIA") == 0 || s.compare(i, 4, "ASIA") == 0)
-      len = key_after(4, 16, [](unsigned char ch) { return std::isupper(ch) || std::isdigit(ch); });
-    else if (s.compare(i, 4, "AIza") == 0)
-      len = key_after(4, 30, is_key_char);
-    else if (s.compare(i, 11, "github_pat_") == 0)
-      len = key_after(11, 20, is_key_char);
-    else if (i + 4 <= n && s[i] == 'g' && s[i + 1] == 'h' && std::string_view("psoru").find(s[i + 2]) != std::string_view::npos && s[i + 3] == '_')
-      len = key_after(4, 20, is_key_char);
-    else if (s.compare(i, 3, "xox") == 0 && i + 4 < n && s[i + 4] == '-')
-      len = key_after(5, 10, is_key_char);
-    else if (s.compare(i, 3, "eyJ") == 0) {
-      // JWT: three base64url segments
-      const std::size_t a = run(s, i, is_key_char);
-      if (a >= 10 && i + a < n && s[i + a] == '.') {
-        const std::size_t b = run(s, i + a + 1, is_key_char);
-        if (b >= 10 && i + a + 1 + b < n && s[i + a + 1 + b] == '.') {
-          len = a + 2 + b + run(s, i + a + 2 + b, is_key_char);
-          mask = "[REDACTED:token]";
-        }
-      }
-    } else if (iequals_at(s, i, "bearer") && i + 6 < n && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
-      std::size_t j = i + 6;
-      while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
-      const std::size_t t = run(s, j, is_token_char);
-      if (t >= 8) {
-        out.push_back({j, j + t, "[REDACTED]"});
-        i = j + t - 1;
-        continue;
-      }
-    } else {
-      for (std::string_view w : {std::string_view("password"), std::string_view("passwd"),
-                                 std::string_view("api_key"), std::string_view("api-key"),
-                                 std::string_view("apikey"), std::string_view("secret"),
-                                 std::string_view("access_token")}) {
-        if (!iequals_at(s, i, w) || (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
-          continue;
-        std::size_t j = i + w.size();
-        while (j < n && s[j] == ' ') ++j;
-        if (j >= n || (s[j] != '=' && s[j] != ':')) break;
-        ++j;
-        while (j < n && s[j] == ' ') ++j;
-        const std::size_t t = run(s, j, is_value_char);
-        if (t > 0) {
-          out.push_back({j, j + t, "[REDACTED]"});
-          i = j + t - 1;
-        }
-        break;
-      }
+    if (!is_word(c)) {
+      ++i;
       continue;
     }
-    if (len) {
-      out.push_back({i, i + len, mask});
-      i += len - 1;
+    // The start of a word (the previous char is not a word char): secrets start only here.
+    redaction r{};
+    if (is_alpha(c) && match_secret(s, i, r)) {
+      out.push_back(r);
+      i = r.end;
+      continue;
     }
+    i += run(s, i, is_word);
   }
 }
 
@@ -331,8 +364,9 @@ inline void default_redactor(std::string& s) {
   std::vector<detail::redaction> found;
   detail::find_redactions(s, found);
   if (found.empty()) return;
-  std::sort(found.begin(), found.end(),
-            [](const auto& a, const auto& b) { return a.begin < b.begin; });
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;  // the longer one wins
+  });
   std::string out;
   out.reserve(s.size());
   std::size_t pos = 0;
@@ -594,13 +628,22 @@ inline std::string render_doc(content_doc& d, std::size_t limit) {
       d.kind == doc_kind::system_instructions ? d.parts->size() : d.messages->size();
   d.first = 0;
   d.last = items;
-  byte_counter whole;
-  write_doc(whole, d, std::string_view::npos);
+  // The common case, one pass: everything fits. Content is escaped straight into the value.
   std::string out;
-  if (whole.size() <= limit) {
-    out.reserve(whole.size());
+  {
+    std::size_t raw = 2;
+    if (d.kind == doc_kind::system_instructions) {
+      for (const part& p : *d.parts) raw += p.content.size() + p.id.size() + p.name.size() + 64;
+    } else {
+      for (const message& m : *d.messages) {
+        raw += m.role.size() + m.name.size() + m.finish_reason.size() + 64;
+        for (const part& p : m.parts) raw += p.content.size() + p.id.size() + p.name.size() + 64;
+      }
+    }
+    out.reserve(std::min(raw, limit + 64));
     write_doc(out, d, std::string_view::npos);
-    return out;
+    if (out.size() <= limit) return out;
+    out.clear();
   }
   // A leaf of whole size s written with cap c takes at most min(s, c + mm) bytes (quotes and
   // marker included), and exactly min(s, mm) with c = 0.
@@ -1161,7 +1204,6 @@ inline sql_info parse_sql(std::string_view sql) {
     } else {
       info.operation = detail::upper(toks[0].text);
     }
-    i = 1;
   }
   auto add_table = [&](std::string_view name) {
     std::string t(name);
