@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <agentrace/genai.hpp>
 #include <nlohmann/json.hpp>
@@ -213,7 +214,7 @@ inline bool ensure_databases(const std::filesystem::path& dir) {
   for (const auto& src : data_sources()) {
     const auto path = dir / (src.id + ".db");
     if (std::filesystem::exists(path)) continue;
-    const auto tmp = dir / (src.id + ".db.tmp");
+    const auto tmp = dir / (src.id + ".db.tmp." + std::to_string(::getpid()));
     std::filesystem::remove(tmp);
     sqlite3* db = nullptr;
     if (sqlite3_open(tmp.c_str(), &db) != SQLITE_OK) {

@@ -878,7 +878,7 @@ class inference_span : public genai_span {
   }
 
   /// A chunk of a streamed response arrived. The first call records the time to first chunk.
-  inference_span& chunk() noexcept {
+  inference_span& chunk() {
     if (first_chunk_seen_ || !is_recording()) return *this;
     first_chunk_seen_ = true;
     const std::chrono::duration<double> d = std::chrono::steady_clock::now() - start_;
