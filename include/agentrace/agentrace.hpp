@@ -20,6 +20,7 @@
 #include "agentrace/context.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/span.hpp"
+#include "agentrace/semconv/semconv.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/config.hpp"
 #include "agentrace/collector.hpp"

@@ -19,15 +19,9 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
+#include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
 
 namespace agentrace {
-
-/// Semantic-convention keys the core itself writes.
-namespace semconv::exception {
-inline constexpr key<std::string> type{"exception.type"};
-inline constexpr key<std::string> message{"exception.message"};
-inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
-}  // namespace semconv::exception
 
 namespace detail {
 

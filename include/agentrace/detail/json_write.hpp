@@ -10,7 +10,10 @@
 
 namespace agentrace::detail {
 
-inline void append(fmt::memory_buffer& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
+/// Appends raw bytes. Buffer: fmt::memory_buffer, or std::string (the GenAI content writer
+/// builds attribute values in place, so a prompt is not copied a second time).
+template <class Buffer>
+inline void append(Buffer& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
 
 /// Length of the valid UTF-8 sequence starting at p (1..4), or 0 if invalid.
 inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
@@ -34,9 +37,44 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   return n;
 }
 
+/// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
+/// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
+/// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
+struct json_string_extent {
+  std::size_t bytes = 0;
+  std::size_t code_points = 0;
+  bool complete = true;
+};
+inline json_string_extent json_string_size(std::string_view s, std::size_t max_bytes = 0) noexcept {
+  json_string_extent e;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    std::size_t in = 1, out;
+    if (c >= 0x20 && c < 0x80) {
+      out = (c == '"' || c == '\\') ? 2 : 1;
+    } else if (c < 0x20) {
+      out = (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') ? 2 : 6;
+    } else {
+      const std::size_t n = utf8_sequence_length(p, end);
+      in = n ? n : 1;
+      out = n ? n : 3;  // invalid byte -> U+FFFD (3 bytes)
+    }
+    if (max_bytes && e.bytes + out > max_bytes) {
+      e.complete = false;
+      return e;
+    }
+    e.bytes += out;
+    ++e.code_points;
+    p += in;
+  }
+  return e;
+}
+
 /// Writes s as a quoted JSON string. max_code_points 0 = no limit.
-inline void write_json_string(fmt::memory_buffer& b, std::string_view s,
-                              std::size_t max_code_points = 0) {
+template <class Buffer>
+inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
   static constexpr char hex[] = "0123456789abcdef";
   b.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -41,6 +43,10 @@ struct request {
   bool gzip = false;    // compress the body and send Content-Encoding: gzip
   std::chrono::milliseconds timeout{10000};  // whole request; 0 = no limit
   std::size_t max_response_bytes = 4u << 20;  // OTLP: clients MUST limit responses (4 MiB)
+  /// When set, a 2xx response body goes to this callback as it arrives (server-sent events)
+  /// instead of into response::body; returning false aborts the transfer. Other statuses are
+  /// still stored in response::body, so the caller can read the error.
+  std::function<bool(std::string_view)> on_body{};
 };
 
 /// What a transport failure was, for retry decisions.
@@ -148,7 +154,7 @@ class client {
       hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
     }
     hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
-    sink s{&res, req.max_response_bytes, false};
+    sink s{&res, req.max_response_bytes, false, req.on_body ? &req.on_body : nullptr, 0, false};
     char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
@@ -195,6 +201,7 @@ class client {
         case CURLE_PARTIAL_FILE: res.error = transport_error::dropped; break;
         case CURLE_WRITE_ERROR:
           res.error = s.too_large ? transport_error::too_large : transport_error::other;
+          if (s.aborted) res.error_message = "aborted by the body callback";
           break;
         case CURLE_ABORTED_BY_CALLBACK: res.error = transport_error::cancelled; break;
         default: res.error = transport_error::other;
@@ -237,10 +244,18 @@ class client {
     response* res;
     std::size_t limit;
     bool too_large;
+    const std::function<bool(std::string_view)>* stream;  // request::on_body, if set
+    long status;   // of the response being received (from its status line)
+    bool aborted;  // the stream callback returned false
   };
   static std::size_t on_body(char* p, std::size_t size, std::size_t n, void* ud) {
     auto* s = static_cast<sink*>(ud);
     const std::size_t len = size * n;
+    if (s->stream && s->status >= 200 && s->status < 300) {
+      if ((*s->stream)(std::string_view(p, len))) return len;
+      s->aborted = true;
+      return 0;  // makes curl fail with CURLE_WRITE_ERROR
+    }
     if (s->res->body.size() + len > s->limit) {
       s->too_large = true;
       return 0;  // makes curl fail with CURLE_WRITE_ERROR
@@ -252,7 +267,11 @@ class client {
     auto* s = static_cast<sink*>(ud);
     const std::size_t len = size * n;
     std::string_view line(p, len);
-    if (line.rfind("HTTP/", 0) == 0) s->res->headers.clear();  // a new response (after 100 etc.)
+    if (line.rfind("HTTP/", 0) == 0) {  // a new response (after 100 etc.)
+      s->res->headers.clear();
+      const std::size_t sp = line.find(' ');
+      s->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
       std::string k(line.substr(0, colon));
