@@ -43,7 +43,7 @@ TEST_CASE("4 threads x 100,000 spans: each exported exactly once, parents consis
   agentrace::config c;
   c.exporters = {rec};
   c.read_environment = false;
-  c.max_queue_size = 1 << 17;
+  c.max_queue_size = 1 << 19;  // holds all 400,000 spans: no drop, so every parent must be there
   c.max_export_batch_size = 4096;
   c.schedule_delay = 1ms;
   c.drain_interval = 1ms;
@@ -125,7 +125,9 @@ TEST_CASE("queue full: the drop count is exact while the collector cannot drain"
   const auto before = tracing.stats();
   const bool fresh_queue = before.spans_ended == 0 &&
                            agentrace::detail::globals().queue_capacity == c.max_queue_size;
-  constexpr std::uint64_t n = 1000;
+  // More than the queue holds (its capacity was fixed by this process's first start()).
+  const std::uint64_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity);
+  const std::uint64_t n = cap + 1000;
   // A fresh thread: its producer owns no blocks yet.
   std::thread([&] {
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -138,7 +140,8 @@ TEST_CASE("queue full: the drop count is exact while the collector cannot drain"
   CHECK(mid.spans_exported == before.spans_exported);  // nothing exported yet
   CHECK(dropped_mid > 0);
   CHECK(mid.queued() == n - dropped_mid);
-  if (fresh_queue) CHECK(n - dropped_mid == blocks_of_64(c.max_queue_size));
+  CHECK(n - dropped_mid <= cap);
+  if (fresh_queue) CHECK(n - dropped_mid == cap);  // exactly the blocks' capacity
 
   REQUIRE(tracing.force_flush());
   const auto s = tracing.stats();
@@ -169,7 +172,9 @@ TEST_CASE("a blocked exporter never blocks the hot path; drops are exact", "[col
     AGENTRACE_SPAN(first, "first");
   }
   REQUIRE(rec->wait_in_export(1, 10s));  // the collector is now stuck inside export_spans
-  constexpr std::uint64_t n = 5000;
+  // More than the queue holds (its capacity was fixed by this process's first start()).
+  const std::uint64_t n =
+      std::max<std::uint64_t>(5000, blocks_of_64(agentrace::detail::globals().queue_capacity) + 1000);
   const auto t0 = std::chrono::steady_clock::now();
   std::thread([&] {
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -177,10 +182,11 @@ TEST_CASE("a blocked exporter never blocks the hot path; drops are exact", "[col
     }
   }).join();
   const auto elapsed = std::chrono::steady_clock::now() - t0;
-  CHECK(elapsed < 5s);  // 5,000 spans never wait on the exporter
+  CHECK(elapsed < 5s);  // the spans never wait on the exporter
   const auto mid = tracing.stats();
   const std::uint64_t dropped = mid.dropped_queue_full - before.dropped_queue_full;
   CHECK(dropped > 0);
+  CHECK_FALSE(tracing.force_flush(50ms));  // cannot finish while the exporter is stuck
   rec->unblock();
   REQUIRE(tracing.force_flush());
   const auto s = tracing.stats();
@@ -199,6 +205,7 @@ TEST_CASE("force_flush returns true and exports everything that ended before it"
   c.schedule_delay = std::chrono::hours(1);
   c.drain_interval = std::chrono::hours(1);
   auto tracing = agentrace::start(c);
+  const auto exported_before = tracing.stats().spans_exported;  // stats are per process
   for (int round = 1; round <= 3; ++round) {
     for (int i = 0; i < 100; ++i) {
       AGENTRACE_SPAN(s, "span");
@@ -208,7 +215,7 @@ TEST_CASE("force_flush returns true and exports everything that ended before it"
     const auto s = tracing.stats();
     check_invariants(s);
     CHECK(s.queued() == 0);
-    CHECK(s.spans_exported == static_cast<std::uint64_t>(round * 100));
+    CHECK(s.spans_exported - exported_before == static_cast<std::uint64_t>(round * 100));
   }
   REQUIRE(tracing.force_flush());  // nothing pending: still true
   CHECK(mem->size() == 300);
@@ -241,6 +248,7 @@ TEST_CASE("shutdown exports all that ended before it; later spans are counted, n
   c.schedule_delay = std::chrono::hours(1);
   c.drain_interval = std::chrono::hours(1);
   auto tracing = agentrace::start(c);
+  const auto before = tracing.stats();  // stats are per process
   agentrace::scoped_span straddling;
   {
     AGENTRACE_SPAN(s, "straddles.shutdown");
@@ -259,9 +267,9 @@ TEST_CASE("shutdown exports all that ended before it; later spans are counted, n
   }
   const auto s = tracing.stats();
   check_invariants(s);
-  CHECK(s.spans_ended == 777);
-  CHECK(s.spans_exported == 777);
-  CHECK(s.dropped_not_running == 1);
+  CHECK(s.spans_ended - before.spans_ended == 777);
+  CHECK(s.spans_exported - before.spans_exported == 777);
+  CHECK(s.dropped_not_running - before.dropped_not_running == 1);
   CHECK_FALSE(tracing.force_flush());  // after shutdown
   CHECK(tracing.shutdown());           // idempotent
   CHECK(rec->shutdowns() == 1);
@@ -289,6 +297,7 @@ TEST_CASE("a thread that exits early loses nothing", "[collector]") {
   c.schedule_delay = std::chrono::hours(1);
   c.drain_interval = std::chrono::hours(1);
   auto tracing = agentrace::start(c);
+  const auto before = tracing.stats();  // stats are per process
   std::set<std::uint64_t> expected;
   std::mutex mu;
   for (int t = 0; t < 8; ++t)
@@ -301,8 +310,8 @@ TEST_CASE("a thread that exits early loses nothing", "[collector]") {
     }).join();  // every thread has exited before the collector drains anything
   CHECK(rec->count() == 0);
   const auto mid = tracing.stats();
-  CHECK(mid.spans_ended == 2400);  // counters of exited threads are kept
-  CHECK(mid.queued() == 2400);
+  CHECK(mid.spans_ended - before.spans_ended == 2400);  // counters of exited threads are kept
+  CHECK(mid.queued() - before.queued() == 2400);
   REQUIRE(tracing.force_flush());
   std::set<std::uint64_t> got;
   for (const auto& x : rec->ids()) got.insert(x.span_id);
@@ -310,12 +319,13 @@ TEST_CASE("a thread that exits early loses nothing", "[collector]") {
   CHECK(got == expected);
   const auto s = tracing.stats();
   check_invariants(s);
-  CHECK(s.spans_exported == 2400);
+  CHECK(s.spans_exported - before.spans_exported == 2400);
 }
 
 TEST_CASE("a span may end on another thread than it began on", "[collector]") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+  const auto ended_before = tracing.stats().spans_ended;
   agentrace::scoped_span moved;
   {
     AGENTRACE_SPAN(s, "begun.here");
@@ -324,7 +334,7 @@ TEST_CASE("a span may end on another thread than it began on", "[collector]") {
   std::thread([&] { moved.end(); }).join();
   REQUIRE(tracing.force_flush());
   CHECK(mem->size() == 1);
-  CHECK(tracing.stats().spans_ended == 1);
+  CHECK(tracing.stats().spans_ended - ended_before == 1);
 }
 
 TEST_CASE("stats are cumulative across start/shutdown cycles; a second start() throws",
@@ -362,14 +372,15 @@ TEST_CASE("a failing or throwing exporter is counted, and the others still get t
   c.exporters = {failing, good};
   c.read_environment = false;
   auto tracing = agentrace::start(c);
+  const auto before = tracing.stats();  // stats are per process
   for (int i = 0; i < 20; ++i) {
     AGENTRACE_SPAN(s, "s");
   }
   CHECK(tracing.force_flush());  // every span is accounted for, even if an export failed
   auto s = tracing.stats();
   check_invariants(s);
-  CHECK(s.spans_export_failed == 20);
-  CHECK(s.spans_exported == 0);
+  CHECK(s.spans_export_failed - before.spans_export_failed == 20);
+  CHECK(s.spans_exported - before.spans_exported == 0);
   CHECK(good->size() == 20);
   failing->set_fail(false);
   failing->set_throw(true);
@@ -379,9 +390,9 @@ TEST_CASE("a failing or throwing exporter is counted, and the others still get t
   tracing.force_flush();
   s = tracing.stats();
   check_invariants(s);
-  CHECK(s.spans_export_failed == 25);
+  CHECK(s.spans_export_failed - before.spans_export_failed == 25);
   CHECK(good->size() == 25);
-  CHECK(s.dropped_total() == 25);
+  CHECK(s.dropped_total() - before.dropped_total() == 25);
 }
 
 TEST_CASE("batches respect max_export_batch_size", "[collector]") {
@@ -413,4 +424,43 @@ TEST_CASE("the schedule delay exports without a flush", "[collector]") {
     AGENTRACE_SPAN(s, "timer");
   }
   CHECK(mem->wait_for(1, 5s));
+}
+
+// KNOWN BUG (reported to the lead, not fixed here: the queue design belongs to the hot path).
+// moodycamel's explicit producers never give blocks back: a thread that once filled the queue
+// keeps every block while it lives, and every other thread then drops all its spans as "queue
+// full" although the queue is empty. Tagged [!shouldfail]: it passes while the bug is there and
+// fails (so the tag gets removed) once it is fixed.
+TEST_CASE("KNOWN BUG: after one thread's burst, other threads can still enqueue",
+          "[collector][!shouldfail]") {
+  auto rec = std::make_shared<recording_exporter>();
+  agentrace::config c;
+  c.exporters = {rec};
+  c.read_environment = false;
+  c.max_queue_size = 1024;
+  auto tracing = agentrace::start(c);
+  const std::size_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity);
+  std::atomic<int> phase{0};
+  std::thread burst([&] {
+    for (std::size_t i = 0; i < cap; ++i) {
+      AGENTRACE_SPAN(s, "burst");
+    }
+    phase = 1;
+    while (phase.load() != 2) std::this_thread::yield();  // stays alive, keeps its producer
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  REQUIRE(tracing.force_flush());
+  const auto before = tracing.stats();
+  REQUIRE(before.queued() == 0);  // the queue is empty
+  std::thread([] {
+    for (int i = 0; i < 100; ++i) {
+      AGENTRACE_SPAN(s, "other.thread");
+    }
+  }).join();
+  REQUIRE(tracing.force_flush());
+  const auto after = tracing.stats();
+  phase = 2;
+  burst.join();
+  CHECK(after.dropped_queue_full - before.dropped_queue_full == 0);
+  CHECK(after.spans_exported - before.spans_exported == 100);
 }

@@ -195,6 +195,7 @@ TEST_CASE("empty spans: default-constructed, or begun while tracing is off") {
   }
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(mem_config(mem));
+  const auto ended_before = tracing.stats().spans_ended;  // stats are per process
   agentrace::scoped_span empty;
   CHECK_FALSE(empty.is_recording());
   CHECK_FALSE(empty.context().valid());
@@ -208,7 +209,7 @@ TEST_CASE("empty spans: default-constructed, or begun while tracing is off") {
   const auto v = run_and_collect(tracing, mem);
   REQUIRE(v.size() == 1);
   CHECK(v[0].name == "real");
-  CHECK(tracing.stats().spans_ended == 1);
+  CHECK(tracing.stats().spans_ended - ended_before == 1);
 }
 
 TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends the target") {
@@ -234,10 +235,16 @@ TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends
     const auto src_ctx = source.context();
     target = std::move(source);  // ends "assigned.to" now
     CHECK(target.context() == src_ctx);
-    CHECK(mem->size() <= 3);
+    CHECK(agentrace::current_context() == src_ctx);
+  }
+  // The ended parent does not stay the current context.
+  CHECK_FALSE(agentrace::current_context().valid());
+  {
+    AGENTRACE_SPAN(after, "after.assignment");
   }
   const auto v = run_and_collect(tracing, mem);
-  REQUIRE(v.size() == 4);
+  REQUIRE(v.size() == 5);
+  CHECK(named(v, "after.assignment").parent_span_id == 0);
   CHECK(count_named(v, "moved") == 1);
   const auto& m = named(v, "moved");
   CHECK(m.span_id == ctx.span_id);
@@ -255,6 +262,7 @@ TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends
 TEST_CASE("end() is idempotent and restores the parent context at once") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(mem_config(mem));
+  const auto ended_before = tracing.stats().spans_ended;  // stats are per process
   {
     AGENTRACE_SPAN(parent, "parent");
     {
@@ -272,7 +280,25 @@ TEST_CASE("end() is idempotent and restores the parent context at once") {
   CHECK(count_named(v, "first") == 1);
   CHECK(named(v, "first").attr("test.int") == nullptr);
   CHECK(named(v, "second").parent_span_id == named(v, "parent").span_id);
-  CHECK(tracing.stats().spans_ended == 3);
+  CHECK(tracing.stats().spans_ended - ended_before == 3);
+}
+
+// KNOWN BUG (reported, not fixed here: it needs a change in finish(), which the hot-path work
+// owns). A parent ended while its child is still alive: when the child ends it restores the
+// parent's context, so later spans on this thread become children of a span that has ended.
+// [!shouldfail]: passes while the bug is there, fails (remove the tag) once it is fixed.
+TEST_CASE("KNOWN BUG: ending a parent before its child does not leave it current",
+          "[span][!shouldfail]") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(mem_config(mem));
+  {
+    AGENTRACE_SPAN(parent, "parent");
+    AGENTRACE_SPAN(child, "child");
+    parent.end();
+  }
+  const bool leaked = agentrace::current_context().valid();
+  agentrace::detail::tls_current = {};  // do not leak into other test cases of this process
+  CHECK_FALSE(leaked);
 }
 
 TEST_CASE("ids are non-zero and unique; roots start new traces; threads do not share context") {

@@ -90,9 +90,14 @@ class scoped_span {
   }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
+      const std::uint64_t ended_id = recording_ ? rec_.span_id : 0;
+      const span_context ended_prev = prev_;
       end();
       rec_ = std::move(o.rec_);
       prev_ = o.prev_;
+      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
+      // context goes back to what the ended span replaced, not to the ended span.
+      if (ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
       uncaught_ = o.uncaught_;
       recording_ = std::exchange(o.recording_, false);
     }
