@@ -80,7 +80,14 @@ inline std::vector<exporter_ptr> exporters_from_env() {
                    static_cast<int>(name.size()), name.data());
       return;
     }
-    if (auto e = it->second(arg)) out.push_back(std::move(e));
+    // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
+    // tracing must never take the application down.
+    try {
+      if (auto e = it->second(arg)) out.push_back(std::move(e));
+    } catch (const std::exception& ex) {
+      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
+                   ex.what());
+    }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
     std::string_view s = *v;

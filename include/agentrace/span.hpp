@@ -84,9 +84,14 @@ class scoped_span {
   }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
+      const std::uint64_t ended_id = recording_ ? rec_.span_id : 0;
+      const span_context ended_prev = prev_;
       end();
       rec_ = std::move(o.rec_);
       prev_ = o.prev_;
+      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
+      // context goes back to what the ended span replaced, not to the ended span.
+      if (ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
       uncaught_ = o.uncaught_;
       recording_ = std::exchange(o.recording_, false);
     }
@@ -276,9 +281,10 @@ class scoped_span {
 
   void finish() noexcept {
     rec_.end_ticks = detail::now_ticks();
-    recording_ = false;
+    // Before recording_ turns false: event() and set_status() do nothing on a finished span.
     if (std::uncaught_exceptions() > uncaught_) [[unlikely]]
       mark_unwinding();
+    recording_ = false;
     // Restore the context this span replaced, unless something else became current meanwhile
     // (a span ended out of order, or on another thread than it began).
     if (detail::tls_current.span_id == rec_.span_id) detail::tls_current = prev_;
@@ -313,18 +319,33 @@ class scoped_span {
 
   void overflow(std::string_view key, attr_value v) {
     auto& ext = rec_.extension();
-    if (ext.attributes.size() + detail::inline_attrs >= limit_attributes()) {
-      ++ext.dropped_attributes;
-      return;
+    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+    for (auto& a : ext.attributes)
+      if (a.key == key) {
+        a.value = std::move(v);
+        return;
+      }
+    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
+      bool inline_key = false;
+      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
+        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+      if (!inline_key) {
+        ++ext.dropped_attributes;
+        return;
+      }
     }
     ext.attributes.push_back(attribute{key, std::move(v)});
   }
 
   void mark_unwinding() noexcept {
+    static constexpr std::string_view what = "exception thrown through the span's scope";
     try {
-      event("exception", {{semconv::exception::message,
-                           std::string_view("exception thrown through the span's scope")}});
-      set_status(status_code::error, "exception thrown through the span's scope");
+      // An exception recorded with its type and message just before (in_span, or
+      // record_exception + rethrow in a catch block) is not recorded a second time.
+      const bool recorded = rec_.status == status_code::error && rec_.ext &&
+                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      if (!recorded) event("exception", {{semconv::exception::message, what}});
+      if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
       rec_.status = status_code::error;
     }

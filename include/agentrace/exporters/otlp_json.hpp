@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -33,11 +34,12 @@ class otlp_json_writer {
     append(b_, "\":");
   }
 
+  // Resource attributes: exempt from the span limits.
   void string_attribute(std::string_view k, std::string_view v) {
     append(b_, "{\"key\":");
     write_json_string(b_, k);
     append(b_, ",\"value\":{\"stringValue\":");
-    write_json_string(b_, v, max_len_);
+    write_json_string(b_, v);
     append(b_, "}}");
   }
 
@@ -130,7 +132,7 @@ class otlp_json_writer {
     append(b_, "\"attributes\":[");
     std::uint32_t n = 0, dropped = 0;
     for (const auto& a : attrs) {
-      if (limit && n >= limit) {
+      if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
         ++dropped;
         continue;
       }
@@ -330,19 +332,22 @@ class otlp_json_exporter final : public exporter {
     const bool ok = std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() &&
                     std::fflush(out_) == 0;
     if (!ok) {
-      failed_ += batch.spans.size();
+      failed_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
       return export_result::failure;
     }
     return export_result::success;
   }
-  std::uint64_t spans_failed() const noexcept override { return failed_; }
+  // Read by stats() on any thread while the collector writes it.
+  std::uint64_t spans_failed() const noexcept override {
+    return failed_.load(std::memory_order_relaxed);
+  }
 
  private:
   std::FILE* out_;
   bool owned_;
   std::string path_;
   fmt::memory_buffer buf_;
-  std::uint64_t failed_ = 0;
+  std::atomic<std::uint64_t> failed_{0};
 };
 
 /// OTLP/JSON lines to a file (the OpenTelemetry Collector's file-exporter format).
