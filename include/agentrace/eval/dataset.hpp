@@ -111,8 +111,35 @@ struct waterfall_options {
   std::size_t bar_width = 40;
   std::size_t max_value_length = 60;
   bool color = false;
-  std::vector<std::string> key_attributes = default_key_attributes();
+  bool all_attributes = false;   // every attribute instead of the key summary
 };
+
+/// The key attributes of a span in a few words: model, tokens (in→out), tool, rows, SQL,
+/// error.type, HTTP status.
+inline std::string key_summary(const span_data& s, std::size_t max_len = 60) {
+  std::string out;
+  auto add = [&](std::string_view label, const std::string& v) {
+    if (v.empty()) return;
+    if (!out.empty()) out += "  ";
+    out += std::string(label) + "=" + detail::cut(detail::one_line(v), max_len);
+  };
+  auto str = [&](std::string_view k) -> std::string {
+    const attr_value* v = s.attr(k);
+    return v ? detail::full_value_text(*v) : std::string();
+  };
+  std::string model = str("gen_ai.request.model");
+  if (model.empty()) model = str("gen_ai.response.model");
+  add("model", model);
+  const std::string in = str("gen_ai.usage.input_tokens"), outt = str("gen_ai.usage.output_tokens");
+  if (!in.empty() || !outt.empty()) add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
+  add("tool", str("gen_ai.tool.name"));
+  add("rows", str("db.response.returned_rows"));
+  const std::string sql = str("db.query.text");
+  if (!sql.empty()) add("sql", "\"" + sql + "\"");
+  add("http", str("http.response.status_code"));
+  add("error.type", str("error.type"));
+  return out;
+}
 
 /// A text waterfall of one trace: indentation, bars proportional to time, durations in ms,
 /// errors marked, key attributes (model, tokens, rows, SQL).
@@ -182,9 +209,13 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
       if (msg.empty()) msg = detail::exception_text(s);
       if (!msg.empty()) out += " " + detail::cut(detail::one_line(msg), o.max_value_length);
     }
-    for (const auto& [k, v] : s.attributes)
-      if (detail::key_matches(k, o.key_attributes))
+    if (o.all_attributes) {
+      for (const auto& [k, v] : s.attributes)
         out += fmt::format("  {}{}={}{}", dim, k, reset, detail::cut(detail::value_text(v), o.max_value_length));
+    } else {
+      const std::string summary = key_summary(s, o.max_value_length);
+      if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
+    }
     out += '\n';
   }
   return out;
@@ -608,7 +639,8 @@ struct finetune_options {
 };
 
 /// Training examples from one trace:
-/// - each LLM span with captured input and output that did not fail: input + output;
+/// - each LLM span with captured input and output that did not fail, inside no failed step
+///   (no ancestor with status ERROR): input + output;
 /// - correction pairs: for each step (span) that failed (it or a span below it has status
 ///   ERROR) and a later attempt of the same step (same name, same parent) that succeeded, the
 ///   failed attempt's LLM input paired with the successful attempt's LLM output.
@@ -617,10 +649,18 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
   const auto& spans = t.spans();
   const std::string tid = to_hex(t.id());
   if (o.plain) {
+    // Each span's failed flag: it or an ancestor has status ERROR (an LLM call inside a failed
+    // step produced output that did not work: no example of it).
+    std::vector<char> failed(spans.size(), 0);
+    for (const auto& [i, depth] : detail::walk(t)) {  // parents come before their children
+      (void)depth;
+      failed[i] = failed[i] || spans[i].status == status_code::error;
+      for (std::size_t c : t.children(i)) failed[c] = failed[i];
+    }
     for (const auto& [i, depth] : detail::walk(t)) {
       (void)depth;
       const span_data& s = spans[i];
-      if (s.status == status_code::error) continue;
+      if (failed[i]) continue;
       auto in = detail::input_of(s);
       auto res = detail::output_of(s);
       if (!in || !res || in->empty() || res->empty()) continue;

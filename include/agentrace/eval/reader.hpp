@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/json_write.hpp"
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/otlp_fields.hpp"
 
@@ -1139,7 +1140,23 @@ class reader {
     std::string m = what;
     const auto p = m.find(": ");
     if (m.rfind("[json.exception", 0) == 0 && p != std::string::npos) m = m.substr(p + 2);
-    return m;
+    // The message quotes input bytes: keep it valid UTF-8.
+    std::string out;
+    const auto* b = reinterpret_cast<const unsigned char*>(m.data());
+    const auto* e = b + m.size();
+    while (b < e) {
+      const std::size_t n = agentrace::detail::utf8_sequence_length(b, e);
+      if (n == 0) {
+        out += "\\x";
+        out += agentrace::detail::hex_digits[*b >> 4];
+        out += agentrace::detail::hex_digits[*b & 0xF];
+        ++b;
+      } else {
+        out.append(reinterpret_cast<const char*>(b), n);
+        b += n;
+      }
+    }
+    return out;
   }
 
   static bool complete_json(std::string_view line) {
@@ -1202,7 +1219,8 @@ class reader {
       if (!sax_.parse_error_.empty()) error = clean_parse_message(sax_.parse_error_);
       if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
       else if (error.empty()) error = "invalid JSON";
-      if (error.find("unexpected end of input") != std::string::npos)
+      // An error at the very end of the line: the line was cut short.
+      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() && sax_.parse_error_byte_ >= line.size())
         error = "truncated JSON line (" + error + ")";
       add_diag(file, lineno, error + "; line skipped");
       line_spans_.clear();

@@ -51,6 +51,61 @@ inline std::string_view string_attr(const span_data& s, std::string_view key) {
 }
 }  // namespace detail
 
+namespace detail {
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
+/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+class u64_set {
+ public:
+  /// True if `k` was not in the set (and is now).
+  bool insert(std::uint64_t k) {
+    if (k == 0) {
+      const bool fresh = !has_zero_;
+      has_zero_ = true;
+      return fresh;
+    }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (place(slots_, k)) {
+      ++size_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
+    const std::size_t mask = t.size() - 1;
+    std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (t[i] != 0) {
+      if (t[i] == k) return false;
+      i = (i + 1) & mask;
+    }
+    t[i] = k;
+    return true;
+  }
+  void grow() {
+    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+    for (std::uint64_t k : slots_)
+      if (k) place(bigger, k);
+    slots_.swap(bigger);
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
+inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
+  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+}
+}  // namespace detail
+
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
 /// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
 inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
@@ -72,7 +127,12 @@ inline const std::vector<std::string>& stats_attribute_keys() {
 /// Accumulates spans; call finish() before reading percentiles.
 class span_stats {
  public:
+  /// Adds a span; a span id seen before in the same trace is counted as a duplicate only.
   void add(const span_data& s) {
+    if (!seen_.insert(detail::span_key(s.trace_id, s.span_id))) {
+      ++duplicates_;
+      return;
+    }
     ++spans_;
     traces_.insert(s.trace_id);
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
@@ -154,6 +214,8 @@ class span_stats {
   std::uint64_t spans() const noexcept { return spans_; }
   std::uint64_t traces() const noexcept { return traces_.size(); }
   std::uint64_t errors() const noexcept { return errors_; }
+  /// Spans skipped because their (trace id, span id) was already counted.
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
   std::uint64_t first_start_unix_ns() const noexcept { return spans_ ? first_ : 0; }
   std::uint64_t last_end_unix_ns() const noexcept { return last_; }
   bool finished() const noexcept { return finished_; }
@@ -184,7 +246,8 @@ class span_stats {
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
   std::unordered_set<trace_id, trace_id_hash> traces_;
-  std::uint64_t spans_ = 0, errors_ = 0;
+  detail::u64_set seen_;
+  std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
   std::uint64_t first_ = UINT64_MAX, last_ = 0;
   bool finished_ = true;
 };
