@@ -33,7 +33,10 @@ std::string generate_sql(const std::string& question, const std::string& hint) {
 std::int64_t run_query(const std::string& query) {
   agentrace::span<"db.query", agentrace::span_kind::client> s;
   s.set(app::sql, query);
-  if (query.find("total") != std::string::npos) throw std::runtime_error("no such column: total");
+  if (query.find("total") != std::string::npos) {
+    s.error("no such column: total");
+    throw std::runtime_error("no such column: total");
+  }
   s.set(app::rows, 3);
   return 3;
 }

@@ -49,7 +49,7 @@ TEST_CASE("cli: stats as a table and as JSON") {
   CHECK(r.code == 1);
 }
 
-TEST_CASE("cli: show draws a waterfall; unknown ids exit 1, bad ids 2") {
+TEST_CASE("cli: show draws a waterfall - unknown ids exit 1 and bad ids 2") {
   const auto dir = temp_dir("cli-show");
   auto r = run(cli + " show 4bf92f35 --no-color --width 20 " + example, dir);
   CHECK(r.code == 0);
@@ -64,7 +64,7 @@ TEST_CASE("cli: show draws a waterfall; unknown ids exit 1, bad ids 2") {
   CHECK(r.code == 2);
 }
 
-TEST_CASE("cli: select prints ids with reasons; exit codes 0, 1, 2") {
+TEST_CASE("cli: select prints ids with reasons - exit codes 0 and 1 and 2") {
   const auto f = agent("cli-select");
   auto r = run(cli + " select errors " + f.jsonl, f.dir);
   CHECK(r.code == 0);
@@ -154,7 +154,7 @@ TEST_CASE("cli: dataset eval and dataset finetune") {
   CHECK(r.code == 1);
 }
 
-TEST_CASE("cli: malformed input is reported with file:line and skipped; --strict exits 2") {
+TEST_CASE("cli: malformed input is reported with file:line and skipped - --strict exits 2") {
   const auto dir = temp_dir("cli-malformed");
   const std::string good = read_file(example);
   std::string one_line;
@@ -179,7 +179,7 @@ TEST_CASE("cli: malformed input is reported with file:line and skipped; --strict
 }
 
 #if AGENTRACE_EVAL_HAVE_JUDGE
-TEST_CASE("cli: judge against a fake OpenAI-compatible server, with telemetry") {
+TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry") {
   const auto dir = temp_dir("cli-judge");
   const std::string verdict =
       R"({"score":0.2,"label":"fail","explanation":"wrong column","spans":[{"span_id":"53995c3f42cd8ad8","label":"root_cause"}]})";

@@ -37,7 +37,7 @@ std::vector<std::size_t> named(const trace& t, const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("the waterfall shows the tree, bars, durations, errors and key attributes") {
+TEST_CASE("the waterfall shows the tree and bars and durations and errors and key attributes") {
   const auto traces = read_fixture(fixture("example-otlp-trace.json"));
   REQUIRE(traces.size() == 1);
   waterfall_options o;
@@ -60,7 +60,7 @@ TEST_CASE("the waterfall shows the tree, bars, durations, errors and key attribu
   CHECK(lines[4].find("▒") > lines[3].find("█"));
 }
 
-TEST_CASE("an evaluation record holds the compact tree, captured content and the judge prompt") {
+TEST_CASE("an evaluation record holds the compact tree and captured content and the judge prompt") {
   const auto dir = temp_dir("dataset-eval");
   const std::string path = (dir / "agent.jsonl").string();
   record_agent_run(path);
@@ -173,7 +173,7 @@ TEST_CASE("fine-tuning examples: successful LLM calls and correction pairs") {
   CHECK(finetune_examples(retry, only_pairs).size() == 1);
 }
 
-TEST_CASE("chat messages from semantic-convention parts, tool calls and OpenAI-style content") {
+TEST_CASE("chat messages from semantic-convention parts and tool calls and OpenAI-style content") {
   const auto in = eval::detail::to_chat_messages(
       R"([{"role":"user","parts":[{"type":"text","content":"weather?"}]},
           {"role":"assistant","parts":[{"type":"tool_call","id":"c1","name":"get_weather","arguments":{"city":"Paris"}}]},

@@ -47,7 +47,7 @@ verdict judge_one(const fake_llm&, const trace& t, judge_options o) {
 }
 }  // namespace
 
-TEST_CASE("a good verdict is validated and kept, with per-span labels") {
+TEST_CASE("a good verdict is validated and kept and with per-span labels") {
   const trace t = example_trace();
   fake_llm srv({{200, fake_llm::completion("```json\n" + good_verdict() + "\n```", "chatcmpl-77")}});
   const verdict v = judge_one(srv, t, options_for(srv));
@@ -120,7 +120,7 @@ TEST_CASE("a verdict malformed twice becomes an evaluation error") {
   }
 }
 
-TEST_CASE("HTTP 429 and 500 are retried with backoff, then recorded") {
+TEST_CASE("HTTP 429 and 500 are retried with backoff and then recorded") {
   const trace t = example_trace();
   SECTION("429 then success") {
     fake_llm srv({{429, R"({"error":{"message":"slow down"}})"}, {200, fake_llm::completion(good_verdict())}});
@@ -157,7 +157,7 @@ TEST_CASE("HTTP 429 and 500 are retried with backoff, then recorded") {
   }
 }
 
-TEST_CASE("a request that times out is retried, then recorded as a timeout") {
+TEST_CASE("a request that times out is retried and then recorded as a timeout") {
   const trace t = example_trace();
   fake_llm srv({{200, fake_llm::completion(good_verdict()), std::chrono::milliseconds(1500)}});
   auto o = options_for(srv);
@@ -172,7 +172,7 @@ TEST_CASE("a request that times out is retried, then recorded as a timeout") {
   CHECK(took < std::chrono::milliseconds(1400));  // it did not wait for the slow answers
 }
 
-TEST_CASE("several traces with bounded concurrency; verdicts come back in order") {
+TEST_CASE("several traces with bounded concurrency - verdicts come back in order") {
   const trace t = example_trace();
   fake_llm srv({{200, fake_llm::completion(good_verdict()), std::chrono::milliseconds(100)}});
   auto o = options_for(srv);

@@ -144,7 +144,7 @@ std::vector<trace_id> select_ids(const agent_fixture& f, const std::string& text
 }
 }  // namespace
 
-TEST_CASE("selection of whole traces over an agent's run, span by span") {
+TEST_CASE("selection of whole traces over an agent's run and span by span") {
   const auto f = make_fixture("query-select");
   REQUIRE(f.traces.size() == 3);
   const trace& ok = f.by_task("count orders");

@@ -120,7 +120,7 @@ TEST_CASE("the Collector's document form (pretty-printed) is read whole") {
   CHECK(std::get<std::string>(sel->span.events[0].attributes[1].second) == "no such column: total");
 }
 
-TEST_CASE("int64 as number or string, unknown fields ignored, kvlist and arrays converted") {
+TEST_CASE("int64 as number or string and unknown fields ignored and kvlist and arrays converted") {
   const auto dir = temp_dir("reader-int64");
   // Like `otlp-check receive --out` / the JS SDK: intValue as a number, times as numbers, extra
   // fields everywhere, uppercase hex, kvlist and mixed arrays.
@@ -216,7 +216,7 @@ TEST_CASE("malformed lines are reported as file:line and the reader goes on") {
   for (const auto& p : printed) CHECK(p.rfind(path + ":", 0) == 0);
 }
 
-TEST_CASE("a 10 MB string is read; a deeply nested kvlist is refused without recursion") {
+TEST_CASE("a 10 MB string is read - a deeply nested kvlist is refused without recursion") {
   const auto dir = temp_dir("reader-big");
   const std::string big(10u << 20, 'x');
   const std::string big_line = span_line(T1, "1111111111111111", R"(,"attributes":[{"key":"prompt","value":{"stringValue":")" + big + "\"}}]");
@@ -254,7 +254,7 @@ TEST_CASE("a 10 MB string is read; a deeply nested kvlist is refused without rec
   CHECK(has_diag(r2, path + ":1: line longer than 1048576 bytes; skipped"));
 }
 
-TEST_CASE("several files; a JSON-lines file whose first line is broken stays line-based") {
+TEST_CASE("several files - a JSON-lines file whose first line is broken stays line-based") {
   const auto dir = temp_dir("reader-files");
   write_file(dir / "a.jsonl", span_line(T1, "1111111111111111") + "\n");
   std::string broken = span_line(T1, "2222222222222222");
@@ -278,7 +278,7 @@ TEST_CASE("several files; a JSON-lines file whose first line is broken stays lin
   CHECK(has_diag(r3, (dir / "doc.json").string() + ":3: "));
 }
 
-TEST_CASE("trees: parents rebuilt, orphans kept as extra roots, duplicates dropped") {
+TEST_CASE("trees: parents rebuilt and orphans kept as extra roots and duplicates dropped") {
   const std::string content =
       span_line(T1, "000000000000000a") + "\n" +                        // root
       span_line(T1, "000000000000000b", "", "000000000000000a") + "\n" +  // child

@@ -23,7 +23,7 @@ std::uint64_t reference_percentile(std::vector<std::uint64_t> v, unsigned p) {
 }
 }  // namespace
 
-TEST_CASE("percentiles, error rates and maxima match an independent computation") {
+TEST_CASE("percentiles and error rates and maxima match an independent computation") {
   std::mt19937_64 rng(42);
   const std::map<std::string, std::size_t> counts = {{"db.query", 1003}, {"chat gpt-4o", 250}, {"tool.call", 7}};
   std::map<std::string, std::vector<std::uint64_t>> durations;

@@ -310,8 +310,8 @@ int cmd_stats(const options& o) {
   output out(o);
   if (o.flag("json")) {
     fmt::memory_buffer b;
-    fmt::format_to(std::back_inserter(b), "{{\"spans\":{},\"traces\":{},\"errors\":{},\"names\":[", st.spans(),
-                   st.traces(), st.errors());
+    fmt::format_to(std::back_inserter(b), "{{\"spans\":{},\"traces\":{},\"errors\":{},\"duplicates\":{},\"names\":[",
+                   st.spans(), st.traces(), st.errors(), st.duplicates());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];
       if (i) b.push_back(',');
@@ -336,6 +336,7 @@ int cmd_stats(const options& o) {
     std::string s = fmt::format("{} span{} in {} trace{}, {} error{}", st.spans(), st.spans() == 1 ? "" : "s",
                                 st.traces(), st.traces() == 1 ? "" : "s", st.errors(), st.errors() == 1 ? "" : "s");
     if (st.spans()) s += fmt::format(", {} .. {}", rfc3339(st.first_start_unix_ns()), rfc3339(st.last_end_unix_ns()));
+    if (st.duplicates()) s += fmt::format(" ({} duplicate spans counted once)", st.duplicates());
     s += "\n\n";
     std::size_t w = 4;
     for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.name.size(), 48));
@@ -397,6 +398,7 @@ int cmd_show(const options& o) {
 struct selected {
   std::vector<ev::selection> sel;
   std::uint64_t traces_seen = 0;
+  std::size_t matched = 0;  // before --limit
 };
 
 ev::query parse_query(const std::string& text) {
@@ -425,7 +427,8 @@ selected select_traces(input& in, const ev::query& q, std::size_t limit) {
   ev::selector sel(q, st ? &*st : nullptr);
   in.pass([&](ev::read_span&& s) { sel.add(s); }, false, keep);
   (void)attrs_needed;
-  selected out{sel.finish(), sel.traces_seen()};
+  selected out{sel.finish(), sel.traces_seen(), 0};
+  out.matched = out.sel.size();
   if (limit && out.sel.size() > limit) out.sel.resize(limit);
   return out;
 }
@@ -449,8 +452,9 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
 }
 
 void report_selection(const selected& s) {
-  std::fprintf(stderr, "agentrace-eval: %zu of %llu traces matched\n", s.sel.size(),
-               static_cast<unsigned long long>(s.traces_seen));
+  std::fprintf(stderr, "agentrace-eval: %zu of %llu traces matched%s\n", s.matched,
+               static_cast<unsigned long long>(s.traces_seen),
+               s.matched > s.sel.size() ? fmt::format(" (the first {} kept: --limit)", s.sel.size()).c_str() : "");
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {

@@ -321,7 +321,6 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   bool kv_has_key_ = false;
   attr_value kv_value_;
   bool kv_has_value_ = false;
-  attr_list* kv_target_ = nullptr;
   std::vector<attr_list*> kv_targets_;  // per kv_array frame
 
   // capture of arrayValue / kvlistValue subtrees as JSON
@@ -472,17 +471,19 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     out = static_cast<std::uint32_t>(v);
     return true;
   }
+  // Strings are copied, not moved: moving would take the lexer's token buffer and make it
+  // grow again (two or three allocations) for the next long string.
   bool get_string(vkind k, fld f, std::string& out, bool fatal) {
     if (k == kind_string) {
-      out = std::move(*str_);
+      out.assign(*str_);
       return true;
     }
     if (k != kind_null) wrong_type(f, "a string", kind_name(k), fatal);
     return false;
   }
 
-  bool want_attribute(const std::string& key) const {
-    if (keep_all_attributes || kv_target_ == &resource_attrs_) return true;
+  bool want_attribute(const attr_list* target, const std::string& key) const {
+    if (keep_all_attributes || target == &resource_attrs_) return true;
     if (!keep_attributes) return false;
     for (const auto& k : *keep_attributes)
       if (k == key) return true;
@@ -500,7 +501,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         case kind_int: v = int_; break;
         case kind_uint: v = uint_; break;
         case kind_double: v = dbl_; break;
-        case kind_string: v = std::move(*str_); break;
+        case kind_string: v = *str_; break;
       }
       capture_put(std::move(v));
       return true;
@@ -562,27 +563,27 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     if (!cur_) return;
     span_data& s = cur_->rs.span;
     switch (f.field) {
-      case fld::trace_id: {
-        std::string v;
-        if (!get_string(k, f.field, v, true)) break;
-        if (!parse_trace_id(v, s.trace_id))
-          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(v) + "\"", true);
+      case fld::trace_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!parse_trace_id(*str_, s.trace_id)) {
+          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
         break;
-      }
-      case fld::span_id: {
-        std::string v;
-        if (!get_string(k, f.field, v, true)) break;
-        if (!parse_span_id(v, s.span_id))
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(v) + "\"", true);
+      case fld::span_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!parse_span_id(*str_, s.span_id)) {
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
         break;
-      }
-      case fld::parent_span_id: {
-        std::string v;
-        if (!get_string(k, f.field, v, true) || v.empty()) break;
-        if (!parse_span_id(v, s.parent_span_id))
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(v) + "\"", true);
+      case fld::parent_span_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!str_->empty() && !parse_span_id(*str_, s.parent_span_id)) {
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
         break;
-      }
       case fld::trace_state: get_string(k, f.field, s.trace_state, false); break;
       case fld::name: get_string(k, f.field, s.name, false); break;
       case fld::flags: {
@@ -657,8 +658,12 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     switch (f.field) {
       case fld::string_value:
       case fld::bytes_value:
-        if (k == kind_string) set_kv(std::move(*str_));
-        else wrong_type(f.field, "a string", kind_name(k), false);
+        if (k == kind_string) {
+          kv_value_.emplace<std::string>(*str_);
+          kv_has_value_ = true;
+        } else {
+          wrong_type(f.field, "a string", kind_name(k), false);
+        }
         break;
       case fld::bool_value:
         if (k == kind_bool) set_kv(bool_);
@@ -829,10 +834,15 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
           kv_value_ = std::monostate{};
         }
         break;
-      case ctx::kv:
-        if (f.field == fld::value) want(true, ctx::any);
-        else skip_depth_ = 1;
+      case ctx::kv: {
+        // A value nobody keeps (scans without attributes) is skipped, not converted.
+        const attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
+        if (f.field == fld::value && target && (!kv_has_key_ || want_attribute(target, kv_key_)))
+          want(true, ctx::any);
+        else
+          skip_depth_ = 1;
         break;
+      }
       case ctx::any:
         if (f.field == fld::array_value || f.field == fld::kvlist_value) {
           if (!is_object) {
@@ -975,8 +985,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       return;
     }
     if (!kv_has_value_) return;  // empty AnyValue: nothing to keep
-    kv_target_ = target;
-    if (!want_attribute(kv_key_)) return;
+    if (!want_attribute(target, kv_key_)) return;
     target->emplace_back(std::move(kv_key_), std::move(kv_value_));
   }
 
