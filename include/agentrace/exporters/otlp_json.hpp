@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agentrace/config.hpp"
 #include "agentrace/detail/json_write.hpp"
@@ -205,6 +207,108 @@ class otlp_json_writer {
     append(b_, "}}");
   }
 
+  void attribute_pairs(const std::vector<std::pair<std::string, attr_value>>& attrs) {
+    append(b_, "\"attributes\":[");
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+      if (i) b_.push_back(',');
+      attribute(attrs[i].first, attrs[i].second);
+    }
+    b_.push_back(']');
+  }
+
+  void dropped(std::string_view field, std::uint32_t n) {
+    if (!n) return;
+    b_.push_back(',');
+    key(field);
+    write_uint(b_, n);
+  }
+
+  // A span that was read back or built off the hot path (owned data, Unix times).
+  void span(const span_data& s) {
+    append(b_, "{\"traceId\":\"");
+    write_hex64(b_, s.trace_id.hi);
+    write_hex64(b_, s.trace_id.lo);
+    append(b_, "\",\"spanId\":\"");
+    write_hex64(b_, s.span_id);
+    b_.push_back('"');
+    if (s.parent_span_id) {
+      append(b_, ",\"parentSpanId\":\"");
+      write_hex64(b_, s.parent_span_id);
+      b_.push_back('"');
+    }
+    if (!s.trace_state.empty()) {
+      append(b_, ",\"traceState\":");
+      write_json_string(b_, s.trace_state);
+    }
+    std::uint32_t flags = s.flags | otlp::flag_has_is_remote;
+    if (s.parent_remote) flags |= otlp::flag_is_remote;
+    append(b_, ",\"flags\":");
+    write_uint(b_, flags);
+    append(b_, ",\"name\":");
+    write_json_string(b_, s.name);
+    append(b_, ",\"kind\":");
+    write_uint(b_, static_cast<std::uint32_t>(s.kind));
+    append(b_, ",\"startTimeUnixNano\":\"");
+    write_uint(b_, s.start_unix_ns);
+    append(b_, "\",\"endTimeUnixNano\":\"");
+    write_uint(b_, std::max(s.end_unix_ns, s.start_unix_ns));
+    append(b_, "\",");
+    attribute_pairs(s.attributes);
+    dropped(otlp::field::dropped_attributes_count, s.dropped_attributes);
+    if (!s.events.empty()) {
+      append(b_, ",\"events\":[");
+      for (std::size_t i = 0; i < s.events.size(); ++i) {
+        const event_view& e = s.events[i];
+        if (i) b_.push_back(',');
+        append(b_, "{\"timeUnixNano\":\"");
+        write_uint(b_, e.time_unix_ns);
+        append(b_, "\",\"name\":");
+        write_json_string(b_, e.name.empty() ? std::string_view("event") : std::string_view(e.name));
+        b_.push_back(',');
+        attribute_pairs(e.attributes);
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    dropped(otlp::field::dropped_events_count, s.dropped_events);
+    if (!s.links.empty()) {
+      append(b_, ",\"links\":[");
+      for (std::size_t i = 0; i < s.links.size(); ++i) {
+        const link_view& l = s.links[i];
+        if (i) b_.push_back(',');
+        append(b_, "{\"traceId\":\"");
+        write_hex64(b_, l.context.trace_id.hi);
+        write_hex64(b_, l.context.trace_id.lo);
+        append(b_, "\",\"spanId\":\"");
+        write_hex64(b_, l.context.span_id);
+        b_.push_back('"');
+        if (!l.trace_state.empty()) {
+          append(b_, ",\"traceState\":");
+          write_json_string(b_, l.trace_state);
+        }
+        std::uint32_t lf = l.context.flags | otlp::flag_has_is_remote;
+        if (l.context.remote) lf |= otlp::flag_is_remote;
+        append(b_, ",\"flags\":");
+        write_uint(b_, lf);
+        b_.push_back(',');
+        attribute_pairs(l.attributes);
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    dropped(otlp::field::dropped_links_count, s.dropped_links);
+    append(b_, ",\"status\":{");
+    if (s.status != status_code::unset) {
+      append(b_, "\"code\":");
+      write_uint(b_, static_cast<std::uint32_t>(s.status));
+      if (s.status == status_code::error && !s.status_message.empty()) {
+        append(b_, ",\"message\":");
+        write_json_string(b_, s.status_message, max_len_);
+      }
+    }
+    append(b_, "}}");
+  }
+
   void events_and_links(const span_ext& x, const clock_converter& clock, const span_limits& limits) {
     if (!x.events.empty()) {
       append(b_, ",\"events\":[");
@@ -301,6 +405,40 @@ inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& o
     w.span(r, batch.clock, batch.limits);
   }
   append(out, "]}]}]}");
+}
+
+/// Spans with owned data (read back, or built off the hot path) that share one resource and
+/// instrumentation scope: one resourceSpans element.
+struct span_data_group {
+  const std::vector<std::pair<std::string, attr_value>>* resource_attributes = nullptr;
+  std::string_view scope_name{};
+  std::string_view scope_version{};
+  std::vector<const span_data*> spans{};
+};
+
+/// Appends one ExportTraceServiceRequest (no trailing newline) holding `groups`.
+inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
+  detail::otlp_json_writer w(out, 0);
+  using detail::append;
+  append(out, "{\"resourceSpans\":[");
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const span_data_group& grp = groups[g];
+    if (g) out.push_back(',');
+    append(out, "{\"resource\":{");
+    static const std::vector<std::pair<std::string, attr_value>> none;
+    w.attribute_pairs(grp.resource_attributes ? *grp.resource_attributes : none);
+    append(out, "},\"scopeSpans\":[{\"scope\":{\"name\":");
+    detail::write_json_string(out, grp.scope_name);
+    append(out, ",\"version\":");
+    detail::write_json_string(out, grp.scope_version);
+    append(out, "},\"spans\":[");
+    for (std::size_t i = 0; i < grp.spans.size(); ++i) {
+      if (i) out.push_back(',');
+      w.span(*grp.spans[i]);
+    }
+    append(out, "]}]}");
+  }
+  append(out, "]}");
 }
 
 /// Writes OTLP/JSON lines to a FILE* (a file it opened, or stdout). One line per batch,
