@@ -375,7 +375,7 @@ class scoped_span {
     ext.attributes.push_back(attribute{key, std::move(v)});
   }
 
-  AGENTRACE_DETAIL_COLD void mark_unwinding() noexcept {
+  void mark_unwinding() noexcept {
     try {
       event("exception", {{semconv::exception::message,
                            std::string_view("exception thrown through the span's scope")}});
