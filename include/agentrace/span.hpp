@@ -282,9 +282,10 @@ class scoped_span {
 
   void finish() noexcept {
     rec_.end_ticks = detail::now_ticks();
-    recording_ = false;
+    // Before recording_ goes false: event() and set_status() ignore a span that is not recording.
     if (std::uncaught_exceptions() > uncaught_) [[unlikely]]
       mark_unwinding();
+    recording_ = false;
     // Restore the context this span replaced, unless something else became current meanwhile
     // (a span ended out of order, or on another thread than it began).
     if (detail::tls_current.span_id == rec_.span_id) detail::tls_current = prev_;
