@@ -19,6 +19,15 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
+#include "agentrace/sampler.hpp"
+
+/// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
+/// include in a translation unit): every span type and macro compiles to nothing that runs, while
+/// arguments are still type-checked. The two variants live in different inline namespaces, so
+/// translation units built either way can be linked into one program.
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
 
 namespace agentrace {
 
@@ -48,10 +57,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   return span_site{name, kind, file, line, function};
 }
 
-/// Root sampling decision: the W3C flags a new trace starts with. Replaced by the sampler
-/// machinery (sampler.hpp) when it is configured; always-on by default.
-inline std::uint8_t (*root_flags_fn)(const trace_id&) noexcept = nullptr;
-
 inline std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
@@ -62,11 +67,23 @@ inline std::string demangle(const char* mangled) {
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
 }  // namespace detail
 
+#if AGENTRACE_ENABLED
+inline namespace compiled_in {
+
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive and recording it is
-/// the thread's current context, so spans begun inside it become its children.
+/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
+/// current context, so spans begun inside it become its children. A span the sampler did not
+/// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
+/// never enqueued) but still has ids and is still the current context, so its children and
+/// injected headers carry its trace id and the cleared sampled flag.
 class scoped_span {
  public:
   scoped_span() noexcept = default;
@@ -85,8 +102,13 @@ class scoped_span {
   }
 
   scoped_span(scoped_span&& o) noexcept
-      : rec_(std::move(o.rec_)), prev_(o.prev_), uncaught_(o.uncaught_), recording_(o.recording_) {
+      : rec_(std::move(o.rec_)),
+        prev_(o.prev_),
+        uncaught_(o.uncaught_),
+        recording_(o.recording_),
+        unsampled_(o.unsampled_) {
     o.recording_ = false;
+    o.unsampled_ = false;
   }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
@@ -95,6 +117,7 @@ class scoped_span {
       prev_ = o.prev_;
       uncaught_ = o.uncaught_;
       recording_ = std::exchange(o.recording_, false);
+      unsampled_ = std::exchange(o.unsampled_, false);
     }
     return *this;
   }
@@ -102,19 +125,26 @@ class scoped_span {
   scoped_span& operator=(const scoped_span&) = delete;
 
   ~scoped_span() {
-    if (recording_) finish();
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
   /// Ends the span now. Further calls, and the destructor, do nothing.
   void end() noexcept {
-    if (recording_) finish();
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
+  /// True while the span records (begun, sampled, not ended).
   bool is_recording() const noexcept { return recording_; }
 
-  /// This span's context (invalid when the span is empty).
+  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
-    if (!recording_) return {};
+    if (!recording_ && !unsampled_) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
 
@@ -264,17 +294,21 @@ class scoped_span {
     if (parent.valid()) {
       rec_.trace_id = parent.trace_id;
       rec_.parent_span_id = parent.span_id;
-      rec_.flags = parent.flags;
+      rec_.flags = detail::sample_child(parent);  // sampler.hpp (context owner)
       rec_.parent_remote = parent.remote;
     } else {
       rec_.trace_id = trace_id{ts->ids.next(), ts->ids.next_nonzero()};
-      rec_.flags = detail::root_flags_fn ? detail::root_flags_fn(rec_.trace_id)
-                                         : std::uint8_t(flag_sampled | flag_random);
+      rec_.flags = detail::sample_root(rec_.trace_id);  // sampler.hpp (context owner)
     }
     rec_.span_id = ts->ids.next_nonzero();
     rec_.thread_index = ts->index;
     prev_ = detail::tls_current;
     detail::tls_current = span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    // Not sampled: the context above is all it needs; no clock read, no record (context owner).
+    if (!(rec_.flags & flag_sampled)) [[unlikely]] {
+      unsampled_ = true;
+      return;
+    }
     uncaught_ = std::uncaught_exceptions();
     recording_ = true;
     rec_.start_ticks = detail::now_ticks();
@@ -298,17 +332,25 @@ class scoped_span {
     }
     auto& c = ts->counters;
     detail::thread_counters::bump(c.ended);
-    if (!(rec_.flags & flag_sampled)) [[unlikely]] {
-      detail::thread_counters::bump(c.dropped_unsampled);
-      rec_.reset();
-      return;
-    }
     if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
       detail::thread_counters::bump(c.enqueued);
     } else {
       detail::thread_counters::bump(c.dropped_queue_full);
       rec_.reset();
     }
+  }
+
+  // The end of an unsampled span (context owner): restore the context, count it; nothing else.
+  [[gnu::noinline]] void finish_unsampled() noexcept {
+    unsampled_ = false;
+    if (detail::tls_current.span_id == rec_.span_id) detail::tls_current = prev_;
+    detail::thread_state* ts = detail::this_thread();
+    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+      detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    detail::thread_counters::bump(ts->counters.ended);
+    detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 
   detail::attr_slot& slot(std::string_view key) noexcept {
@@ -345,15 +387,8 @@ class scoped_span {
   span_context prev_{};
   int uncaught_{0};
   bool recording_{false};
+  bool unsampled_{false};  // begun, not sampled, not ended yet (context owner)
 };
-
-namespace detail {
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
-}  // namespace detail
 
 inline std::size_t scoped_span::limit_attributes() noexcept {
   return detail::limit_attribute_count.load(std::memory_order_relaxed);
@@ -390,10 +425,17 @@ decltype(auto) in_span(F&& f) {
   }
 }
 
+}  // namespace compiled_in
+#endif  // AGENTRACE_ENABLED
+
 }  // namespace agentrace
 
 #define AGENTRACE_DETAIL_CAT2(a, b) a##b
 #define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
+
+#if !AGENTRACE_ENABLED
+#include "agentrace/detail/span_compiled_out.hpp"
+#else
 
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
 /// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
@@ -408,3 +450,20 @@ decltype(auto) in_span(F&& f) {
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
       ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
+
+/// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
+/// recording. For values that cost something to compute (serialised prompts): nothing is computed
+/// for unsampled spans, before start() or when tracing is compiled out.
+#define AGENTRACE_SET(span, key, value)                          \
+  do {                                                           \
+    if ((span).is_recording()) (span).set((key), (value));       \
+  } while (false)
+
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
+/// only when `span` is recording.
+#define AGENTRACE_EVENT(span, ...)                                \
+  do {                                                            \
+    if ((span).is_recording()) (span).event(__VA_ARGS__);         \
+  } while (false)
+
+#endif  // AGENTRACE_ENABLED
