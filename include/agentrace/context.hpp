@@ -2,9 +2,13 @@
 // Span context (ids + flags) and the thread's current context.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace agentrace {
 
@@ -44,6 +48,82 @@ inline void append_hex(std::string& out, std::uint64_t v) {
 
 /// The current context of this thread (the innermost live span, or an installed context).
 inline span_context current_context() noexcept { return detail::tls_current; }
+
+/// Installs `ctx` as the thread's current context for the guard's lifetime, then restores the
+/// context the thread had before. The way to carry a context to another thread:
+///
+///     auto ctx = agentrace::current_context();          // on the thread that has it
+///     pool.post([ctx] {
+///       agentrace::context_scope in(ctx);               // on the worker
+///       AGENTRACE_SPAN(s, "tool.run");                  // a child of the captured span
+///     });
+///
+/// Installing an invalid (empty) context detaches: spans begun under it start new traces.
+/// A remote context (extract()) makes the spans begun under it children of the remote span.
+class [[nodiscard]] context_scope {
+ public:
+  explicit context_scope(const span_context& ctx) noexcept : prev_(detail::tls_current) {
+    detail::tls_current = ctx;
+  }
+  ~context_scope() { detail::tls_current = prev_; }
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+  /// The context that was current before this guard and is restored by its destructor.
+  const span_context& previous() const noexcept { return prev_; }
+
+ private:
+  span_context prev_;
+};
+
+/// A callable that runs `F` under a captured context (see bind_context).
+template <class F>
+class context_bound {
+ public:
+  template <class G>
+  context_bound(const span_context& ctx, G&& f) : ctx_(ctx), f_(std::forward<G>(f)) {}
+
+  template <class... Args>
+    requires std::invocable<F&, Args...>
+  decltype(auto) operator()(Args&&... args) & {
+    context_scope in(ctx_);
+    return std::invoke(f_, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+    requires std::invocable<const F&, Args...>
+  decltype(auto) operator()(Args&&... args) const& {
+    context_scope in(ctx_);
+    return std::invoke(f_, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+    requires std::invocable<F&&, Args...>
+  decltype(auto) operator()(Args&&... args) && {
+    context_scope in(ctx_);
+    return std::invoke(std::move(f_), std::forward<Args>(args)...);
+  }
+
+  /// The context the callable runs under.
+  const span_context& context() const noexcept { return ctx_; }
+
+ private:
+  span_context ctx_;
+  F f_;
+};
+
+/// Wraps `f` so that it runs under the context current *now*, on whichever thread calls it:
+/// `pool.post(agentrace::bind_context([&] { ... }))`,
+/// `std::jthread t(agentrace::bind_context([](std::stop_token st) { ... }))`.
+/// Arguments are forwarded; the thread's own context is restored after each call.
+template <class F>
+context_bound<std::decay_t<F>> bind_context(F&& f) {
+  return context_bound<std::decay_t<F>>(detail::tls_current, std::forward<F>(f));
+}
+
+/// Wraps `f` so that it runs under `ctx`.
+template <class F>
+context_bound<std::decay_t<F>> bind_context(const span_context& ctx, F&& f) {
+  return context_bound<std::decay_t<F>>(ctx, std::forward<F>(f));
+}
 
 /// Lowercase hex of a trace id (32 chars) / span id (16 chars).
 inline std::string to_hex(const trace_id& id) {
