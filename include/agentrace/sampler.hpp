@@ -218,20 +218,25 @@ inline void install_sampler(const agentrace::sampler& s) {
                                  std::memory_order_relaxed);
 }
 
-/// W3C flags of a new root span of trace `id`: the ids we generate are random (Level 2 random
-/// flag); sampled by the root threshold.
-inline std::uint8_t sample_root(const trace_id& id) noexcept {
-  const bool s = trace_randomness(id) >= sampling_thresholds[0].load(std::memory_order_relaxed);
+/// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
+/// (Level 2 random flag); sampled by the root threshold.
+inline std::uint8_t sample_root(std::uint64_t lo) noexcept {
+  const bool s = (lo & randomness_mask) >= sampling_thresholds[0].load(std::memory_order_relaxed);
   return static_cast<std::uint8_t>(flag_random | (s ? flag_sampled : 0));
 }
+inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_root(id.lo); }
 
-/// W3C flags of a new span whose parent is `parent` (valid): the parent's flags with the sampled
-/// bit the sampler decides for the parent's case.
+/// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
+/// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
+/// decides for the parent's case.
+inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags, bool remote) noexcept {
+  // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
+  const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
+  const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);
+  return static_cast<std::uint8_t>((parent_flags & ~flag_sampled) | (s ? flag_sampled : 0));
+}
 inline std::uint8_t sample_child(const span_context& parent) noexcept {
-  const auto c = static_cast<std::size_t>(case_of(parent));
-  const bool s = trace_randomness(parent.trace_id) >=
-                 sampling_thresholds[c].load(std::memory_order_relaxed);
-  return static_cast<std::uint8_t>((parent.flags & ~flag_sampled) | (s ? flag_sampled : 0));
+  return sample_child(parent.trace_id.lo, parent.flags, parent.remote);
 }
 
 }  // namespace detail
