@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "agentrace/detail/compiler.hpp"
+
 namespace agentrace {
 
 /// 128-bit trace id, kept as two words (hi = first 8 bytes in W3C/OTLP hex order).
@@ -40,6 +42,18 @@ namespace detail {
 // The thread's current context. Trivially constructible, so access needs no TLS init guard.
 inline constinit thread_local span_context tls_current{};
 
+/// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
+/// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
+/// 26-byte struct) would stall on store forwarding when it reads them back soon after.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
+                                                          const span_context& src) noexcept {
+  dst.trace_id.hi = opaque(src.trace_id.hi);
+  dst.trace_id.lo = opaque(src.trace_id.lo);
+  dst.span_id = opaque(src.span_id);
+  dst.flags = opaque(src.flags);
+  dst.remote = opaque(src.remote);
+}
+
 inline constexpr char hex_digits[] = "0123456789abcdef";
 inline void append_hex(std::string& out, std::uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
@@ -62,10 +76,11 @@ inline span_context current_context() noexcept { return detail::tls_current; }
 /// A remote context (extract()) makes the spans begun under it children of the remote span.
 class [[nodiscard]] context_scope {
  public:
-  explicit context_scope(const span_context& ctx) noexcept : prev_(detail::tls_current) {
-    detail::tls_current = ctx;
+  explicit context_scope(const span_context& ctx) noexcept {
+    detail::assign_context(prev_, detail::tls_current);
+    detail::assign_context(detail::tls_current, ctx);
   }
-  ~context_scope() { detail::tls_current = prev_; }
+  ~context_scope() { detail::assign_context(detail::tls_current, prev_); }
   context_scope(const context_scope&) = delete;
   context_scope& operator=(const context_scope&) = delete;
 

@@ -56,20 +56,23 @@ class coroutine_context {
  public:
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
-  coroutine_context() noexcept : own_(detail::tls_current), saved_(own_) {}
+  coroutine_context() noexcept {
+    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(saved_, own_);
+  }
 
   /// The coroutine's own context: current while it runs, kept here while it is suspended.
   const span_context& context() const noexcept { return own_; }
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   void enter() noexcept {
-    saved_ = detail::tls_current;
-    detail::tls_current = own_;
+    detail::assign_context(saved_, detail::tls_current);
+    detail::assign_context(detail::tls_current, own_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   void leave() noexcept {
-    own_ = detail::tls_current;
-    detail::tls_current = saved_;
+    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(detail::tls_current, saved_);
   }
 
   template <class Aw>
