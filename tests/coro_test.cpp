@@ -4,6 +4,9 @@
 #include <agentrace/agentrace.hpp>
 #include <catch2/catch.hpp>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <latch>
 #include <stdexcept>
 #include <thread>
@@ -71,19 +74,23 @@ struct parking {
   void await_resume() const noexcept {}
 };
 
+// The kernel thread id. Not std::this_thread::get_id(): clang treats pthread_self() as a pure
+// function and reuses its result across co_await (llvm-project#47177), a thread hop included.
+long thread_id() { return ::syscall(SYS_gettid); }
+
 struct hop_record {
-  std::thread::id began_on, resumed_on;
+  long began_on = 0, resumed_on = 0;
   agentrace::span_context span_on_a, current_on_a, current_on_b;
 };
 
 agentrace::task<> hop(executor& a, executor& b, hop_record& r) {
   co_await a.schedule();
   AGENTRACE_SPAN(s, "hop");
-  r.began_on = std::this_thread::get_id();
+  r.began_on = thread_id();
   r.span_on_a = s.context();
   r.current_on_a = agentrace::current_context();
   co_await b.after(30ms);
-  r.resumed_on = std::this_thread::get_id();
+  r.resumed_on = thread_id();
   r.current_on_b = agentrace::current_context();
   AGENTRACE_SPAN(inner, "hop.inner");
 }

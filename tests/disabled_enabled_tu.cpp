@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The compiled-in half of disabled_test: same headers, tracing on, same program.
+// The compiled-in half of disabled_test: same headers, tracing compiled in (also in a build
+// configured with -DAGENTRACE_ENABLED=OFF), same program.
+#undef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
 #include <agentrace/agentrace.hpp>
 
 #include <type_traits>

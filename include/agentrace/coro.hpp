@@ -29,6 +29,16 @@
 
 #include "agentrace/context.hpp"
 
+// enter() and leave() run inside coroutine bodies, right after a resumption and right before a
+// suspension. clang (before 17 at least: llvm-project#47179, #63022) may reuse a thread_local's
+// address computed before a suspension after the coroutine resumed on another thread; out of line,
+// the address is computed afresh on every call.
+#if defined(__clang__)
+#define AGENTRACE_DETAIL_CORO_TLS AGENTRACE_DETAIL_NOINLINE
+#else
+#define AGENTRACE_DETAIL_CORO_TLS
+#endif
+
 namespace agentrace {
 
 namespace detail {
@@ -65,12 +75,12 @@ class coroutine_context {
   const span_context& context() const noexcept { return own_; }
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
-  void enter() noexcept {
+  AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
     detail::assign_context(saved_, detail::tls_current);
     detail::assign_context(detail::tls_current, own_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
-  void leave() noexcept {
+  AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
     detail::assign_context(own_, detail::tls_current);
     detail::assign_context(detail::tls_current, saved_);
   }
