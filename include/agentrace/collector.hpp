@@ -160,10 +160,13 @@ class collector {
     exporters_ = cfg_.exporters;
     if (exporters_.empty() && env) exporters_ = exporters_from_env();
 
+    sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
       throw std::logic_error("agentrace::start: tracing is already started in this process");
     detail::set_span_clock_once();
+    detail::install_sampler(sampler_);
     auto& q = detail::ensure_queue(queue_size_);
     if (detail::globals().queue_capacity != queue_size_)
       detail::diag("the span queue was created with capacity %zu by an earlier start(); "
@@ -247,6 +250,8 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
+  const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
   void run() {
@@ -358,6 +363,7 @@ class collector {
   std::vector<exporter_ptr> exporters_;
   mutable std::mutex exporters_mu_;
   std::size_t queue_size_{0}, batch_size_{0};
+  agentrace::sampler sampler_{};
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
   detail::span_queue* queue_{nullptr};

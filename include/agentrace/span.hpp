@@ -24,6 +24,15 @@
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
+#include "agentrace/sampler.hpp"
+
+/// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
+/// include in a translation unit): every span type and macro compiles to nothing that runs, while
+/// arguments are still type-checked. The two variants live in different inline namespaces, so
+/// translation units built either way can be linked into one program.
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
 
 namespace agentrace {
 
@@ -46,10 +55,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   return span_site{name, kind, file, line, function};
 }
 
-/// Root sampling decision: the W3C flags a new trace starts with. Replaced by the sampler
-/// machinery (sampler.hpp) when it is configured; always-on by default.
-inline std::uint8_t (*root_flags_fn)(const trace_id&) noexcept = nullptr;
-
 inline std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
@@ -60,11 +65,23 @@ inline std::string demangle(const char* mangled) {
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
 }  // namespace detail
 
+#if AGENTRACE_ENABLED
+inline namespace compiled_in {
+
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive and recording it is
-/// the thread's current context, so spans begun inside it become its children.
+/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
+/// current context, so spans begun inside it become its children. A span the sampler did not
+/// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
+/// never enqueued) but still has ids and is still the current context, so its children and
+/// injected headers carry its trace id and the cleared sampled flag.
 class scoped_span {
  public:
   scoped_span() noexcept {}
@@ -104,18 +121,27 @@ class scoped_span {
   scoped_span& operator=(const scoped_span&) = delete;
 
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
-    if (recording_) finish();
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
   /// Ends the span now. Further calls, and the destructor, do nothing.
   void end() noexcept {
-    if (recording_) finish();
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
+  /// True while the span records (begun, sampled, not ended).
   bool is_recording() const noexcept { return recording_; }
 
-  /// This span's context (invalid when the span is empty).
+  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
+    if (unsampled_) [[unlikely]]
+      return self_;
     if (!recording_) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
@@ -276,10 +302,15 @@ class scoped_span {
       lo = ts->ids.next_nonzero();
       parent_id = 0;
       remote = false;
-      flags = detail::root_flags_fn ? detail::root_flags_fn(trace_id{hi, lo})
-                                    : std::uint8_t(flag_sampled | flag_random);
+      flags = detail::sample_root(lo);  // sampler.hpp (context owner)
+    } else {
+      flags = detail::sample_child(lo, flags, remote);  // sampler.hpp (context owner)
     }
     const std::uint64_t id = ts->ids.next_nonzero();
+    if (!(flags & flag_sampled)) [[unlikely]] {
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      return;
+    }
     ::new (static_cast<void*>(&rec_))
         span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote, ts->index);
     cur.trace_id.hi = hi;
@@ -316,9 +347,7 @@ class scoped_span {
     } else {
       auto& c = ts->counters;
       detail::thread_counters::bump(c.ended);
-      if (!(rec_.flags & flag_sampled)) [[unlikely]]
-        drop_unsampled(c);
-      else if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
+      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
         detail::thread_counters::bump(c.enqueued);
       else
         drop_queue_full(c);
@@ -326,8 +355,50 @@ class scoped_span {
     rec_.~span_record();  // moved from or reset: owns nothing
   }
 
-  // Moves a span's state; rec_ is alive exactly while recording_ is true.
+  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
+  // (the union's other member), nothing else; each field is written once, from registers.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
+                                                      std::uint64_t lo, std::uint64_t id,
+                                                      std::uint8_t flags) noexcept {
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    cur.flags = flags;
+    cur.remote = false;
+    ::new (static_cast<void*>(&self_)) span_context{trace_id{hi, lo}, id, flags, false};
+    unsampled_ = true;
+  }
+
+  // The end of an unsampled span (context owner): restore the context, count it.
+  AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
+    unsampled_ = false;
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == self_.span_id) {
+      using detail::opaque;
+      cur.trace_id.hi = opaque(prev_.trace_id.hi);
+      cur.trace_id.lo = opaque(prev_.trace_id.lo);
+      cur.span_id = opaque(prev_.span_id);
+      cur.flags = opaque(prev_.flags);
+      cur.remote = opaque(prev_.remote);
+    }
+    detail::thread_state* ts = detail::this_thread();
+    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+      detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    detail::thread_counters::bump(ts->counters.ended);
+    detail::thread_counters::bump(ts->counters.dropped_unsampled);
+  }
+
+  // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
   void take(scoped_span& o) noexcept {
+    if (o.unsampled_) [[unlikely]] {
+      self_ = o.self_;
+      prev_ = o.prev_;
+      unsampled_ = true;
+      o.unsampled_ = false;
+      return;
+    }
     if (!o.recording_) return;
     ::new (static_cast<void*>(&rec_)) span_record(std::move(o.rec_));
     o.rec_.~span_record();
@@ -339,10 +410,6 @@ class scoped_span {
 
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
     detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-    rec_.reset();
-  }
-  AGENTRACE_DETAIL_COLD void drop_unsampled(detail::thread_counters& c) noexcept {
-    detail::thread_counters::bump(c.dropped_unsampled);
     rec_.reset();
   }
   AGENTRACE_DETAIL_NOINLINE void drop_queue_full(detail::thread_counters& c) noexcept {
@@ -411,19 +478,13 @@ class scoped_span {
   // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
   union {
     span_record rec_;
+    span_context self_;  // an unsampled span's own context (context owner)
   };
   span_context prev_;  // the context this span replaced; set by begin()
   int uncaught_;       // uncaught exceptions when the span began; set by begin()
   bool recording_{false};
+  bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
 };
-
-namespace detail {
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
-}  // namespace detail
 
 inline std::size_t scoped_span::limit_attributes() noexcept {
   return detail::limit_attribute_count.load(std::memory_order_relaxed);
@@ -460,10 +521,17 @@ decltype(auto) in_span(F&& f) {
   }
 }
 
+}  // namespace compiled_in
+#endif  // AGENTRACE_ENABLED
+
 }  // namespace agentrace
 
 #define AGENTRACE_DETAIL_CAT2(a, b) a##b
 #define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
+
+#if !AGENTRACE_ENABLED
+#include "agentrace/detail/span_compiled_out.hpp"
+#else
 
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
 /// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
@@ -478,3 +546,20 @@ decltype(auto) in_span(F&& f) {
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
       ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
+
+/// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
+/// recording. For values that cost something to compute (serialised prompts): nothing is computed
+/// for unsampled spans, before start() or when tracing is compiled out.
+#define AGENTRACE_SET(span, key, value)                    \
+  do {                                                     \
+    if ((span).is_recording()) (span).set((key), (value)); \
+  } while (false)
+
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
+/// only when `span` is recording.
+#define AGENTRACE_EVENT(span, ...)                        \
+  do {                                                    \
+    if ((span).is_recording()) (span).event(__VA_ARGS__); \
+  } while (false)
+
+#endif  // AGENTRACE_ENABLED
