@@ -9,11 +9,13 @@ Driven by scripts/amalgamate.json:
   version_header       header (relative to include_root) with AGENTRACE_VERSION_STRING
   outputs              list of {"output", "entry"[, "bases"][, "when_entry_exists"]}:
     output             the generated file, relative to the repository root
-    entry              the header it is made from, relative to include_root
-    bases              entries of earlier outputs this one builds on: a header those outputs
-                       already contain is not inlined again but replaced by one #include of
-                       that output (an optional part includes <agentrace/agentrace.hpp>)
-    when_entry_exists  generate only if the entry exists (parts still being written)
+    entry              the header it is made from, relative to include_root, or a list of
+                       headers inlined one after the other
+    bases              include names of earlier outputs this one builds on: a header those
+                       outputs already contain is not inlined again but replaced by one
+                       #include of that output (an optional part includes
+                       <agentrace/agentrace.hpp> instead of a second copy of the core)
+    when_entry_exists  generate only if every entry header exists (parts still being written)
 
 Rules: each `#include "agentrace/..."` or `<agentrace/...>` is inlined once, at its first
 inclusion, after a `// amalgamated: <path>` marker; later inclusions are dropped (what
@@ -56,9 +58,10 @@ class Output:
     def __init__(self, spec: dict, repo: Path, include_root: Path, single_root: Path):
         try:
             self.output = str(spec["output"])
-            self.entry = str(spec["entry"])
+            entry = spec["entry"]
         except KeyError as e:
             raise AmalgamateError(f"config: an output lacks {e}") from None
+        self.entries = [entry] if isinstance(entry, str) else [str(e) for e in entry]
         self.bases = list(spec.get("bases", []))
         self.optional = bool(spec.get("when_entry_exists", False))
         self.path = repo / self.output
@@ -67,7 +70,8 @@ class Output:
         except ValueError:
             raise AmalgamateError(
                 f"config: {self.output} is not under the single_include_root") from None
-        self.enabled = (include_root / self.entry).is_file() or not self.optional
+        self.enabled = not self.optional or all((include_root / e).is_file()
+                                                for e in self.entries)
         self.inlined: list[str] = []  # headers (relative to include_root), in order
 
 
@@ -84,7 +88,7 @@ class Amalgamation:
         for out in self.outputs:
             if out.enabled:
                 self.texts[out.output] = self._generate(out, self._provided(out, done))
-            done[out.entry] = out
+            done[out.include_name] = out
 
     def _version(self, header: str) -> str:
         path = self.include_root / header
@@ -101,18 +105,21 @@ class Amalgamation:
         provided: dict[str, str] = {}
         pending = list(out.bases)
         while pending:
-            entry = pending.pop(0)
-            base = done.get(entry)
+            name = pending.pop(0)
+            base = done.get(name)
             if base is None:
                 raise AmalgamateError(
-                    f"config: {out.output}: base {entry} is not the entry of an earlier output")
+                    f"config: {out.output}: base {name} is not an earlier output")
             if not base.enabled:
-                raise AmalgamateError(f"config: {out.output}: base {entry} does not exist")
+                raise AmalgamateError(f"config: {out.output}: base {name} is not generated "
+                                      f"(missing {', '.join(base.entries)})")
             for header in base.inlined:
                 provided.setdefault(header, base.include_name)
             pending.extend(base.bases)
-        if out.entry in provided:
-            raise AmalgamateError(f"config: {out.output}: its entry is already in a base")
+        for entry in out.entries:
+            if entry in provided:
+                raise AmalgamateError(f"config: {out.output}: entry {entry} is already in "
+                                      f"{provided[entry]}")
         return provided
 
     def _rel(self, path: Path) -> str:
@@ -125,7 +132,7 @@ class Amalgamation:
         lines = [
             "// SPDX-License-Identifier: MIT",
             f"// agentrace {self.version}: single-header edition of "
-            f"{self._rel(self.include_root / out.entry)}.",
+            f"{', '.join(self._rel(self.include_root / e) for e in out.entries)}.",
             "// Generated — do not edit. Made by scripts/amalgamate.py from the headers under "
             f"{self._rel(self.include_root)}/;",
             "// change those and run `python3 scripts/amalgamate.py`.",
@@ -133,7 +140,10 @@ class Amalgamation:
         for name in dict.fromkeys(provided.values()):
             lines.append(f"// Builds on <{name}>: keep that single header beside this one.")
         lines += ["#pragma once", ""]
-        self._inline(out, out.entry, provided, set(), lines, None)
+        bases_done: set[str] = set()
+        for entry in out.entries:
+            if entry not in out.inlined:
+                self._inline(out, entry, provided, bases_done, lines, None)
         return "\n".join(lines) + "\n"
 
     def _inline(self, out: Output, header: str, provided: dict[str, str], bases_done: set[str],
@@ -183,7 +193,7 @@ class Amalgamation:
             want = self.texts.get(out.output)
             have = out.path.read_text(encoding="utf-8") if out.path.is_file() else None
             if want is None and have is not None:
-                result.append(f"{out.output} (its entry {out.entry} is gone: delete it)")
+                result.append(f"{out.output} (its entry is gone: delete it)")
             elif want is not None and have != want:
                 result.append(out.output + ("" if have is not None else " (missing)"))
         return result

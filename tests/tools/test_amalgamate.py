@@ -24,6 +24,9 @@ CORE_CONFIG = {
         {"output": "single_include/agentrace/agentrace_http.hpp",
          "entry": "agentrace/exporters/http.hpp", "bases": ["agentrace/agentrace.hpp"],
          "when_entry_exists": True},
+        {"output": "single_include/agentrace/agentrace_eval.hpp",
+         "entry": ["agentrace/eval/eval.hpp", "agentrace/eval/judge.hpp"],
+         "bases": ["agentrace/agentrace_http.hpp"], "when_entry_exists": True},
     ],
 }
 
@@ -180,6 +183,42 @@ class AmalgamateTest(unittest.TestCase):
         self.assertLess(part.index("#include <agentrace/agentrace.hpp>"),
                         part.index("client_marker"))
         self.assertEqual(run(self.root, "--check").returncode, 0)
+
+    def test_part_with_several_entries_uses_transitive_bases(self):
+        files = dict(CORE_TREE)
+        files["agentrace/exporters/http.hpp"] = """\
+            #pragma once
+            #include "agentrace/a.hpp"
+            #include "agentrace/http/client.hpp"
+            """
+        files["agentrace/http/client.hpp"] = "#pragma once\nint client_marker();\n"
+        files["agentrace/eval/eval.hpp"] = """\
+            #pragma once
+            #include "agentrace/b.hpp"
+            int eval_marker();
+            """
+        files["agentrace/eval/judge.hpp"] = """\
+            #pragma once
+            #include "agentrace/eval/eval.hpp"
+            #include "agentrace/http/client.hpp"
+            #include "agentrace/detail/common.hpp"
+            int judge_marker();
+            """
+        self.generate(files)
+        part = (self.root / "single_include/agentrace/agentrace_eval.hpp").read_text()
+        self.assertEqual(part.count("#include <agentrace/agentrace.hpp>"), 1)  # base of base
+        self.assertEqual(part.count("#include <agentrace/agentrace_http.hpp>"), 1)
+        for absent in ("b_marker", "common_marker", "client_marker"):
+            self.assertNotIn(absent, part)
+        self.assertEqual(part.count("int eval_marker();"), 1)
+        self.assertEqual(part.count("int judge_marker();"), 1)
+        self.assertIn("include/agentrace/eval/eval.hpp, include/agentrace/eval/judge.hpp",
+                      part.splitlines()[1])
+        # while one of its entries is missing, the part is not generated
+        (self.root / "include/agentrace/eval/judge.hpp").unlink()
+        (self.root / "single_include/agentrace/agentrace_eval.hpp").unlink()
+        self.assertEqual(run(self.root).returncode, 0)
+        self.assertFalse((self.root / "single_include/agentrace/agentrace_eval.hpp").exists())
 
     def test_optional_part_skipped_while_its_entry_does_not_exist(self):
         self.generate()
