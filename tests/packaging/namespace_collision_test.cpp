@@ -8,7 +8,7 @@
 // The user's code, seen before agentrace.
 std::vector<std::string> user_log;  // NOLINT: test fixture
 #define TRACE(msg) user_log.push_back(std::string("trace: ") + (msg))
-#define SPAN(name) ::span name{#name}
+#define SPAN(name) ::span name = {#name}
 #define ERROR 2
 #define OK 0
 #define DEBUG 1
