@@ -20,9 +20,10 @@ Driven by scripts/amalgamate.json:
 Rules: each `#include "agentrace/..."` or `<agentrace/...>` is inlined once, at its first
 inclusion, after a `// amalgamated: <path>` marker; later inclusions are dropped (what
 `#pragma once` did); the inlined header's own `#pragma once` is removed. All other includes
-(the standard library, fmt, nlohmann, concurrentqueue, POSIX) stay as they are. Internal
-includes inside #if blocks, and quoted includes not spelled `agentrace/...`, are errors: keep
-the sources amalgamation-friendly (no computed includes, no raw strings holding `#include`).
+(the standard library, fmt, nlohmann, concurrentqueue, POSIX) stay as they are. A header
+included inside an #if block is inlined there, so it must not be included from anywhere else
+(that is an error, as are quoted includes not spelled `agentrace/...`): keep the sources
+amalgamation-friendly (no computed includes, no raw strings holding `#include`).
 
   python3 scripts/amalgamate.py            write the outputs that changed
   python3 scripts/amalgamate.py --check    exit 1 and name each stale output, change nothing
@@ -73,6 +74,7 @@ class Output:
         self.enabled = not self.optional or all((include_root / e).is_file()
                                                 for e in self.entries)
         self.inlined: list[str] = []  # headers (relative to include_root), in order
+        self.conditional: dict[str, str] = {}  # inlined inside an #if -> where included
 
 
 class Amalgamation:
@@ -143,11 +145,14 @@ class Amalgamation:
         bases_done: set[str] = set()
         for entry in out.entries:
             if entry not in out.inlined:
-                self._inline(out, entry, provided, bases_done, lines, None)
+                self._inline(out, entry, provided, bases_done, lines, None, None)
         return "\n".join(lines) + "\n"
 
     def _inline(self, out: Output, header: str, provided: dict[str, str], bases_done: set[str],
-                lines: list[str], where: str | None) -> None:
+                lines: list[str], where: str | None, conditional: str | None) -> None:
+        """Appends `header` to `lines`, its agentrace includes inlined in turn. `conditional`
+        is where an enclosing #if began (None at top level): a header first inlined inside a
+        conditional exists only under that condition, so it may not be included anywhere else."""
         path = self.include_root / header
         try:
             text = path.read_text(encoding="utf-8")
@@ -155,6 +160,8 @@ class Amalgamation:
             raise AmalgamateError(f"{where or 'config'}: {header} not found under "
                                   f"{self._rel(self.include_root)}/") from None
         out.inlined.append(header)
+        if conditional:
+            out.conditional[header] = where or conditional
         lines.append(f"// amalgamated: {self._rel(path)}")
         depth = 0
         pragma_removed = False
@@ -166,15 +173,18 @@ class Amalgamation:
             m = INTERNAL_INCLUDE.match(line)
             if m:
                 target = m.group(2)
-                if depth:
-                    raise AmalgamateError(f"{here}: agentrace include inside #if cannot be "
-                                          "amalgamated; include it unconditionally")
+                inner = conditional or (here if depth else None)
                 if target in provided:
                     if provided[target] not in bases_done:
-                        bases_done.add(provided[target])
+                        if not inner:
+                            bases_done.add(provided[target])
                         lines.append(f"#include <{provided[target]}>")
+                elif target in out.conditional:
+                    raise AmalgamateError(
+                        f"{here}: {target} was inlined under the #if at "
+                        f"{out.conditional[target]}; include it there only, or unconditionally")
                 elif target not in out.inlined:
-                    self._inline(out, target, provided, bases_done, lines, here)
+                    self._inline(out, target, provided, bases_done, lines, here, inner)
                 continue
             q = QUOTED_INCLUDE.match(line)
             if q and (path.parent / q.group(1)).is_file():

@@ -229,13 +229,37 @@ class AmalgamateTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("agentrace_http.hpp (its entry", result.stderr)
 
-    def test_internal_include_inside_if_is_an_error(self):
+    def test_include_inside_if_is_inlined_there(self):
+        files = dict(CORE_TREE)
+        files["agentrace/b.hpp"] = """\
+            #pragma once
+            #if !AGENTRACE_ENABLED
+            #include "agentrace/detail/off.hpp"
+            #else
+            int b_marker();
+            #endif
+            """
+        files["agentrace/detail/off.hpp"] = """\
+            #pragma once
+            #include "agentrace/detail/off_helper.hpp"
+            int off_marker();
+            """
+        files["agentrace/detail/off_helper.hpp"] = "#pragma once\nint off_helper();\n"
+        text = self.generate(files)
+        block = text[text.index("#if !AGENTRACE_ENABLED"):text.index("int b_marker();")]
+        self.assertIn("// amalgamated: include/agentrace/detail/off.hpp", block)
+        self.assertIn("int off_helper();", block)  # its own includes stay inside the #if
+        self.assertIn("int off_marker();", block)
+        self.assertEqual(text.count("int off_marker();"), 1)
+
+    def test_header_inlined_inside_if_and_included_elsewhere_is_an_error(self):
         files = dict(CORE_TREE)
         files["agentrace/a.hpp"] = "#pragma once\n#ifdef X\n#include \"agentrace/b.hpp\"\n#endif\n"
         write_tree(self.root, files)
         result = run(self.root)
         self.assertEqual(result.returncode, 2)
-        self.assertIn("include/agentrace/a.hpp:3", result.stderr)
+        self.assertIn("include/agentrace/agentrace.hpp:7: agentrace/b.hpp was inlined under the "
+                      "#if at include/agentrace/a.hpp:3", result.stderr)
         self.assertFalse(self.out.exists())
 
     def test_missing_internal_header_is_an_error_naming_the_includer(self):
