@@ -14,6 +14,8 @@ configure() {
   local extra=()
   if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null; then extra+=(-G Ninja); fi
   if command -v ccache >/dev/null; then extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  # The OTLP validator lives beside the repository by default; a clone elsewhere names it here.
+  if [ -n "${AGENTRACE_OTLP_CHECK:-}" ]; then extra+=(-DAGENTRACE_OTLP_CHECK="$AGENTRACE_OTLP_CHECK"); fi
   cmake -S "$src" -B "$dir" "${extra[@]}" "$@"
 }
 build() { cmake --build "$1" -j"$jobs"; }
