@@ -191,7 +191,7 @@ class scoped_span {
     std::string* owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
                   std::is_rvalue_reference_v<S&&>)
-      owned = new std::string(std::move(v));
+      owned = new std::string(std::forward<S>(v));
     else
       owned = new std::string(std::string_view(v));
     if (rec_.n_attrs < detail::inline_attrs) {
