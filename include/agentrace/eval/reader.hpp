@@ -131,8 +131,9 @@ using attr_list = std::vector<std::pair<std::string, attr_value>>;
 inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std::string& err) {
   namespace f = otlp::field;
   if (!av.is_object() || av.empty()) return nullptr;
-  const auto& [k, v] = *av.items().begin();
-  const std::string& key = k;
+  const auto first = av.begin();
+  const std::string& key = first.key();
+  const nlohmann::ordered_json& v = first.value();
   if (key == f::string_value || key == f::bytes_value) {
     if (v.is_string()) return v;
   } else if (key == f::bool_value) {
