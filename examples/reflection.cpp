@@ -6,9 +6,11 @@
 #include <agentrace/agentrace.hpp>
 #include <agentrace/eval/eval.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace app {
 inline constexpr agentrace::key<std::string> question{"app.question"};
@@ -17,22 +19,42 @@ inline constexpr agentrace::key<std::string> sql{"db.query.text"};
 inline constexpr agentrace::key<std::int64_t> rows{"db.response.returned_rows"};
 inline constexpr agentrace::key<std::int64_t> input_tokens{"gen_ai.usage.input_tokens"};
 inline constexpr agentrace::key<std::int64_t> output_tokens{"gen_ai.usage.output_tokens"};
+inline constexpr agentrace::key<std::string> input{"gen_ai.input.messages"};
+inline constexpr agentrace::key<std::string> output{"gen_ai.output.messages"};
 }  // namespace app
 
-// A stand-in for the model: writes SQL; the first answer uses a column that does not exist.
+// Captured content in the GenAI semantic conventions' JSON form.
+std::string message(const char* role, const std::string& text) {
+  std::string out = std::string(R"([{"role":")") + role + R"(","parts":[{"type":"text","content":")";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + R"("}]}])";
+}
+
+// A stand-in for the model (~20 ms): writes SQL; without a hint it uses a column that does
+// not exist.
 std::string generate_sql(const std::string& question, const std::string& hint) {
   agentrace::span<"chat gpt-4o", agentrace::span_kind::client> s;
   s.set(app::model, "gpt-4o").set(app::input_tokens, 180 + static_cast<std::int64_t>(hint.size()));
   s.set(app::output_tokens, 24);
-  if (question.find("revenue") != std::string::npos && hint.empty())
-    return "SELECT customer, SUM(total) FROM orders GROUP BY customer";
-  return "SELECT customer, SUM(amount) FROM orders GROUP BY customer";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // simulated model latency
+  const std::string sql = question.find("revenue") != std::string::npos && hint.empty()
+                              ? "SELECT customer, SUM(total) FROM orders GROUP BY customer"
+                              : question.find("revenue") != std::string::npos
+                                    ? "SELECT customer, SUM(amount) FROM orders GROUP BY customer"
+                                    : "SELECT count(*) FROM orders WHERE shipped LIKE '2026-05%'";
+  s.set(app::input, message("user", hint.empty() ? question : question + " (" + hint + ")"));
+  s.set(app::output, message("assistant", sql));
+  return sql;
 }
 
 // A stand-in for the database: rejects the column `total`.
 std::int64_t run_query(const std::string& query) {
   agentrace::span<"db.query", agentrace::span_kind::client> s;
   s.set(app::sql, query);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));  // simulated database time
   if (query.find("total") != std::string::npos) {
     s.error("no such column: total");
     throw std::runtime_error("no such column: total");

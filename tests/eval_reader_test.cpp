@@ -4,7 +4,9 @@
 #include <agentrace/eval/reader.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
 
 #include "eval_helpers.hpp"
@@ -306,4 +308,44 @@ TEST_CASE("trees: parents rebuilt and orphans kept as extra roots and duplicates
   CHECK(t.orphans() == std::vector<std::size_t>{d});  // the remote parent is not an orphan
   CHECK(traces[1].spans().size() == 1);
   CHECK(traces[1].orphans().empty());
+}
+
+TEST_CASE("thousands of corrupted lines never crash the reader") {
+  // Truncations, byte flips, deletions and insertions of structural characters in a valid line.
+  std::string base = read_file(fixture("example-otlp-trace.json"));
+  base.erase(std::remove(base.begin(), base.end(), '\n'), base.end());
+  std::mt19937 rng(7);
+  const char structural[] = "{}[]\",:0x\\\xff";
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    std::string l = base;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !l.empty(); ++e) {
+      const std::size_t at = rng() % l.size();
+      switch (rng() % 4) {
+        case 0: l.resize(at); break;
+        case 1: l[at] = structural[rng() % (sizeof structural - 1)]; break;
+        case 2: l.erase(at, 1 + rng() % 8); break;
+        default: l.insert(at, 1, structural[rng() % (sizeof structural - 1)]); break;
+      }
+    }
+    text += l + "\n";
+  }
+  text += base + "\n";  // and one good line at the end
+  reader_options o;
+  o.max_kept_diagnostics = 10;
+  reader r(o);
+  std::size_t spans = 0;
+  std::size_t last_line_spans = 0;
+  REQUIRE_NOTHROW(r.read_string(text, "fuzz", [&](read_span&& s) {
+    ++spans;
+    if (s.line == 3001) ++last_line_spans;
+    CHECK(s.span.trace_id.valid());
+    CHECK(s.span.span_id != 0);
+  }));
+  CHECK(r.counts().lines == 3001);
+  CHECK(last_line_spans == 3);
+  CHECK(r.counts().lines_bad > 1000);  // most corruptions break the JSON
+  CHECK(r.counts().diagnostics >= r.counts().lines_bad);
+  CHECK(spans >= 3);
 }

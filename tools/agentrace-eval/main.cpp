@@ -474,7 +474,7 @@ int cmd_select(const options& o) {
     output out(o);
     for (const auto& x : s.sel) {
       if (o.flag("json")) {
-        nlohmann::json j = {{"trace_id", agentrace::to_hex(x.id)}, {"reasons", x.reasons}};
+        nlohmann::ordered_json j = {{"trace_id", agentrace::to_hex(x.id)}, {"reasons", x.reasons}};
         out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       } else {
         out.line(agentrace::to_hex(x.id) + "  " + join(x.reasons, "; "));
@@ -592,10 +592,11 @@ int cmd_judge(const options& o) {
   if (o.flag("dry-run")) {
     const std::string url = agentrace::eval::detail::base_url(jo.endpoint) + "/chat/completions";
     for (const auto& it : items) {
-      nlohmann::json j = {{"method", "POST"},
-                          {"url", url},
-                          {"trace_id", agentrace::to_hex(it.t->id())},
-                          {"body", nlohmann::json::parse(agentrace::llm::chat_request_body(ev::judge_request(*it.t, it.reasons, jo)))}};
+      nlohmann::ordered_json j = {
+          {"method", "POST"},
+          {"url", url},
+          {"trace_id", agentrace::to_hex(it.t->id())},
+          {"body", nlohmann::ordered_json::parse(agentrace::llm::chat_request_body(ev::judge_request(*it.t, it.reasons, jo)))}};
       out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     return exit_ok;

@@ -238,9 +238,9 @@ namespace detail {
 inline void write_content(fmt::memory_buffer& b, const attr_value& v, std::size_t max_len) {
   const std::string text = full_value_text(v);
   if (max_len == 0 || text.size() <= max_len) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
+    auto j = nlohmann::ordered_json::parse(text, nullptr, false);  // keeps the key order
     if (!j.is_discarded() && (j.is_array() || j.is_object())) {
-      const std::string dumped = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
       b.append(dumped.data(), dumped.data() + dumped.size());
       return;
     }
@@ -402,7 +402,7 @@ inline constexpr std::string_view default_judge_template =
     "\n"
     "Rubric:\n{{rubric}}\n"
     "\n"
-    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}\n"
+    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}"
     "\n"
     "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
     "{{tree}}\n"
@@ -709,7 +709,17 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
 
 /// One fine-tuning line (no trailing newline): {"messages":[...]}, plus "metadata" when asked.
 inline std::string finetune_line(const finetune_example& ex, bool metadata = false) {
-  nlohmann::json j = {{"messages", ex.messages}};
+  // role and content first in each message, as chat datasets are usually written.
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+  for (const auto& m : ex.messages) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const char* k : {"role", "content"})
+      if (m.contains(k)) o[k] = m[k];
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.key() != "role" && it.key() != "content") o[it.key()] = *it;
+    msgs.push_back(std::move(o));
+  }
+  nlohmann::ordered_json j = {{"messages", std::move(msgs)}};
   if (metadata) {
     j["metadata"] = {{"trace_id", ex.trace_id}, {"span_id", ex.span_id}, {"kind", ex.correction ? "correction" : "plain"}};
     if (ex.correction) j["metadata"]["failed_span_id"] = ex.source_span_id;

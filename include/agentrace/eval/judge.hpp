@@ -235,16 +235,16 @@ inline std::vector<verdict> judge_all(const std::vector<judge_item>& items, cons
 
 /// One verdicts-JSONL line (no trailing newline).
 inline std::string verdict_line(const verdict& v, const trace* t = nullptr) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["trace_id"] = to_hex(v.trace);
   j["ok"] = v.ok;
   if (v.ok) {
     j["score"] = v.score;
     j["label"] = v.label;
     j["explanation"] = v.explanation;
-    j["spans"] = nlohmann::json::array();
+    j["spans"] = nlohmann::ordered_json::array();
     for (const auto& s : v.spans) {
-      nlohmann::json e = {{"span_id", to_hex(s.span_id)}, {"label", s.label}};
+      nlohmann::ordered_json e = {{"span_id", to_hex(s.span_id)}, {"label", s.label}};
       if (t) {
         const std::size_t i = t->find(s.span_id);
         if (i != trace::npos) e["name"] = t->spans()[i].name;

@@ -131,8 +131,9 @@ using attr_list = std::vector<std::pair<std::string, attr_value>>;
 inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std::string& err) {
   namespace f = otlp::field;
   if (!av.is_object() || av.empty()) return nullptr;
-  const auto& [k, v] = *av.items().begin();
-  const std::string& key = k;
+  const auto first = av.begin();
+  const std::string& key = first.key();
+  const nlohmann::ordered_json& v = first.value();
   if (key == f::string_value || key == f::bytes_value) {
     if (v.is_string()) return v;
   } else if (key == f::bool_value) {
@@ -1085,29 +1086,30 @@ class reader {
   void read_string(std::string_view text, const std::string& name, const span_callback& on_span) {
     const auto index = file_index(name);
     ++counts_.files;
+    // A first line that is not complete JSON: a document spanning lines, or JSON lines whose
+    // first line is broken. Try the document; fall back to lines when it fails at once.
+    std::size_t p = 0;
+    while (p < text.size()) {
+      std::size_t nl = text.find('\n', p);
+      if (nl == std::string_view::npos) nl = text.size();
+      const std::string_view first = text.substr(p, nl - p);
+      if (!detail::is_blank(first)) {
+        if (!complete_json(first) &&
+            parse_document(text, name, index, on_span, [&] { return has_request_line(text); }))
+          return;
+        break;
+      }
+      p = nl + 1;
+    }
     std::uint64_t lineno = 0;
     std::size_t pos = 0;
-    bool first = true;
-    while (pos <= text.size()) {
+    while (pos < text.size()) {
       std::size_t nl = text.find('\n', pos);
       if (nl == std::string_view::npos) nl = text.size();
-      std::string_view line = text.substr(pos, nl - pos);
+      const std::string_view line = text.substr(pos, nl - pos);
       ++lineno;
       pos = nl + 1;
-      if (detail::is_blank(line)) {
-        if (nl == text.size()) break;
-        continue;
-      }
-      if (first) {
-        first = false;
-        // A document that spans lines: parse it whole.
-        if (!complete_json(line) && !second_line_is_request(text.substr(pos))) {
-          parse_document(text, name, index, on_span);
-          return;
-        }
-      }
-      parse_line(line, name, index, lineno, on_span);
-      if (nl == text.size()) break;
+      if (!detail::is_blank(line)) parse_line(line, name, index, lineno, on_span);
     }
   }
 
@@ -1172,13 +1174,28 @@ class reader {
     probe_sax p;
     return nlohmann::json::sax_parse(line.begin(), line.end(), &p) && p.depth_ok;
   }
-  static bool second_line_is_request(std::string_view rest) {
-    while (!rest.empty()) {
-      std::size_t nl = rest.find('\n');
-      std::string_view l = rest.substr(0, nl);
-      if (!detail::is_blank(l)) return l.find("\"resourceSpans\"") != std::string_view::npos && complete_json(l);
-      if (nl == std::string_view::npos) break;
-      rest.remove_prefix(nl + 1);
+  // Some line among the first 1000 is a whole ExportTraceServiceRequest: the input is JSON lines.
+  static bool is_request_line(std::string_view l) {
+    return l.find("\"resourceSpans\"") != std::string_view::npos && complete_json(l);
+  }
+  static bool has_request_line(std::string_view text) {
+    std::size_t pos = 0;
+    for (int n = 0; n < 1000 && pos < text.size(); ++n) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      if (is_request_line(text.substr(pos, nl - pos))) return true;
+      pos = nl + 1;
+    }
+    return false;
+  }
+  bool file_has_request_line(std::FILE* f) const {
+    std::rewind(f);
+    detail::line_source src(f, opt_.max_line_bytes);
+    std::string line;
+    for (int n = 0; n < 1000; ++n) {
+      const auto r = src.next(line);
+      if (r == detail::line_source::result::eof) break;
+      if (r == detail::line_source::result::line && is_request_line(line)) return true;
     }
     return false;
   }
@@ -1243,10 +1260,12 @@ class reader {
   }
 
   // One document (possibly pretty-printed) from a FILE* or memory, streamed.
+  // Returns false (and counts nothing) when the parse failed before any span and
+  // `really_lines` says the input is JSON lines after all.
   template <class Parse>
-  void parse_whole(const std::string& file, std::uint32_t index, const span_callback& on_span,
-                   Parse&& parse, const std::function<std::uint64_t(std::size_t)>& line_of) {
-    ++counts_.lines;
+  bool parse_whole(const std::string& file, std::uint32_t index, const span_callback& on_span,
+                   Parse&& parse, const std::function<std::uint64_t(std::size_t)>& line_of,
+                   const std::function<bool()>& really_lines) {
     std::uint64_t line_ref = 0;
     std::uint64_t delivered = 0;
     setup(sax_, file, line_ref, [&](read_span&& s) {
@@ -1264,6 +1283,8 @@ class reader {
     } catch (const nlohmann::json::exception& e) {
       error = clean_parse_message(e.what());
     }
+    if (!ok && delivered == 0 && really_lines()) return false;
+    ++counts_.lines;
     if (!ok) {
       ++counts_.lines_bad;
       if (!sax_.parse_error_.empty()) {
@@ -1276,11 +1297,12 @@ class reader {
                error + "; rest of the document skipped (" + std::to_string(delivered) +
                    " spans before it were kept)");
     }
+    return true;
   }
 
-  void parse_document(std::string_view text, const std::string& file, std::uint32_t index,
-                      const span_callback& on_span) {
-    parse_whole(
+  bool parse_document(std::string_view text, const std::string& file, std::uint32_t index,
+                      const span_callback& on_span, const std::function<bool()>& really_lines) {
+    return parse_whole(
         file, index, on_span,
         [&](detail::otlp_sax& h) {
           return nlohmann::json::sax_parse(text.begin(), text.end(), &h,
@@ -1290,15 +1312,30 @@ class reader {
           std::uint64_t l = 1;
           for (std::size_t i = 0; i < byte && i < text.size(); ++i) l += text[i] == '\n';
           return l;
-        });
+        },
+        really_lines);
   }
 
   void read_stream(std::FILE* f, const std::string& file, std::uint32_t index, bool seekable,
                    const span_callback& on_span) {
+    if (seekable) {
+      // A first line that is not complete JSON: a pretty-printed document, or JSON lines whose
+      // first line is broken. Try the document; fall back to lines when it fails at once and
+      // some line is a whole request.
+      detail::line_source peek(f, opt_.max_line_bytes);
+      std::string first;
+      auto r = detail::line_source::result::eof;
+      while ((r = peek.next(first)) == detail::line_source::result::line && detail::is_blank(first)) {
+      }
+      if (r == detail::line_source::result::line && !complete_json(first)) {
+        std::rewind(f);
+        if (parse_file_document(f, file, index, on_span)) return;
+      }
+      std::rewind(f);
+    }
     detail::line_source src(f, opt_.max_line_bytes);
-    std::string line, second;
+    std::string line;
     std::uint64_t lineno = 0;
-    bool first = true;
     for (;;) {
       const auto r = src.next(line);
       if (r == detail::line_source::result::eof) break;
@@ -1308,50 +1345,15 @@ class reader {
         ++counts_.lines_bad;
         add_diag(file, lineno, "line longer than " + std::to_string(opt_.max_line_bytes) +
                                    " bytes; skipped");
-        first = false;
         continue;
       }
-      if (detail::is_blank(line)) continue;
-      if (first) {
-        first = false;
-        if (seekable && !complete_json(line)) {
-          // A pretty-printed document, or JSON lines whose first line is broken: the next
-          // non-blank line decides.
-          std::string first_line = std::move(line);
-          const std::uint64_t l1 = lineno;
-          auto r2 = detail::line_source::result::eof;
-          while ((r2 = src.next(second)) != detail::line_source::result::eof) {
-            ++lineno;
-            if (r2 == detail::line_source::result::too_long || !detail::is_blank(second)) break;
-          }
-          const bool document = r2 == detail::line_source::result::line &&
-                                !(second.find("\"resourceSpans\"") != std::string::npos &&
-                                  complete_json(second));
-          if (document) {
-            std::rewind(f);
-            parse_file_document(f, file, index, on_span);
-            return;
-          }
-          parse_line(first_line, file, index, l1, on_span);
-          if (r2 == detail::line_source::result::eof) return;
-          if (r2 == detail::line_source::result::too_long) {
-            ++counts_.lines;
-            ++counts_.lines_bad;
-            add_diag(file, lineno, "line longer than " + std::to_string(opt_.max_line_bytes) +
-                                       " bytes; skipped");
-          } else {
-            parse_line(second, file, index, lineno, on_span);
-          }
-          continue;
-        }
-      }
-      parse_line(line, file, index, lineno, on_span);
+      if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);
     }
   }
 
-  void parse_file_document(std::FILE* f, const std::string& file, std::uint32_t index,
+  bool parse_file_document(std::FILE* f, const std::string& file, std::uint32_t index,
                            const span_callback& on_span) {
-    parse_whole(
+    return parse_whole(
         file, index, on_span,
         [&](detail::otlp_sax& h) {
           return nlohmann::json::sax_parse(f, &h, nlohmann::json::input_format_t::json, true);
@@ -1365,7 +1367,8 @@ class reader {
             l += c == '\n';
           }
           return l;
-        });
+        },
+        [&] { return file_has_request_line(f); });
   }
 
   reader_options opt_;
