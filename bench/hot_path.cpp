@@ -55,6 +55,15 @@ agentrace::config bench_config(bool draining) {
   return c;
 }
 
+// The span queue lives as long as the process and its capacity is fixed by whoever creates it
+// first. Benchmarks of other files start their own tracing before these run (with the default
+// capacity), so the queue is created here, before main(), with the capacity these need.
+const bool queue_created = [] {
+  agentrace::detail::ensure_queue(library_defaults() ? agentrace::defaults::max_queue_size
+                                                     : bench_queue_size);
+  return true;
+}();
+
 // Tracing runs for the whole benchmark process; the QueueFull variants swap in a collector that
 // does not drain, and put the draining one back afterwards.
 std::optional<agentrace::tracing>& live() {

@@ -4,6 +4,8 @@
 #include <agentrace/agentrace.hpp>
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -236,4 +238,40 @@ TEST_CASE("a full queue drops and counts exactly, and drops free owned strings")
   const auto st = tracing.stats();
   CHECK(st.spans_exported + st.dropped_queue_full == static_cast<std::uint64_t>(n));
   CHECK(mem->spans().size() == st.spans_exported);
+}
+
+TEST_CASE("the raw JSON string writer matches the buffered one on arbitrary bytes") {
+  std::mt19937_64 rng(7);
+  const std::string alphabet = std::string("ab\"\\\x01\x1f\n\t\x7f") + "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xff\xed\xa0";
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const std::size_t n = rng() % 40;
+    for (std::size_t k = 0; k < n; ++k) s.push_back(alphabet[rng() % alphabet.size()]);
+    fmt::memory_buffer a;
+    agentrace::detail::write_json_string(a, s);
+    std::string b(agentrace::detail::json_string_bound(s.size()), '\0');
+    char* end = agentrace::detail::put_json_string(b.data(), s);
+    b.resize(static_cast<std::size_t>(end - b.data()));
+    REQUIRE(std::string(a.data(), a.size()) == b);
+  }
+}
+
+TEST_CASE("numbers and ids are written as before") {
+  fmt::memory_buffer b;
+  agentrace::detail::write_hex64(b, 0x0123456789abcdefull);
+  b.push_back(' ');
+  agentrace::detail::write_uint(b, 18446744073709551615ull);
+  b.push_back(' ');
+  agentrace::detail::write_int(b, -9223372036854775807ll - 1);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, 0.1);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, -1e300);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, std::numeric_limits<double>::quiet_NaN());
+  b.push_back(' ');
+  agentrace::detail::write_double(b, -std::numeric_limits<double>::infinity());
+  CHECK(std::string(b.data(), b.size()) ==
+        "0123456789abcdef 18446744073709551615 -9223372036854775808 0.1 -1e+300 \"NaN\" "
+        "\"-Infinity\"");
 }

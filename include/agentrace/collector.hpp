@@ -34,6 +34,7 @@ struct stats {
   std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
   std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
+  export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -66,7 +67,8 @@ inline void set_span_clock_once() {
 
 /// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
 /// any registered name) plus a JSON-lines file from AGENTRACE_OTLP_FILE. Unknown names are
-/// reported and skipped. Empty when neither variable is set.
+/// reported and skipped. When neither variable is set: "otlp" (the specification's default) if
+/// the OTLP/HTTP exporter is linked in, else nothing.
 inline std::vector<exporter_ptr> exporters_from_env() {
   std::vector<exporter_ptr> out;
   auto make = [&](std::string_view name, std::string_view arg) {
@@ -78,7 +80,14 @@ inline std::vector<exporter_ptr> exporters_from_env() {
                    static_cast<int>(name.size()), name.data());
       return;
     }
-    if (auto e = it->second(arg)) out.push_back(std::move(e));
+    // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
+    // tracing must never take the application down.
+    try {
+      if (auto e = it->second(arg)) out.push_back(std::move(e));
+    } catch (const std::exception& ex) {
+      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
+                   ex.what());
+    }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
     std::string_view s = *v;
@@ -91,6 +100,12 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     }
   }
   if (auto path = detail::env("AGENTRACE_OTLP_FILE")) make("otlp/file", *path);
+  if (!detail::env("OTEL_TRACES_EXPORTER") && !detail::env("AGENTRACE_OTLP_FILE")) {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
+    lock.unlock();
+    if (have_otlp) make("otlp", {});
+  }
   return out;
 }
 
@@ -223,7 +238,10 @@ class collector {
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
-    for (const auto& e : exporters_) s.spans_failed_in_exporters += e->spans_failed();
+    for (const auto& e : exporters_) {
+      s.spans_failed_in_exporters += e->spans_failed();
+      s.exporter_failures += e->failures();
+    }
     return s;
   }
 

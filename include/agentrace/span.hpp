@@ -23,6 +23,7 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
+#include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
 #include "agentrace/sampler.hpp"
 
 /// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
@@ -34,13 +35,6 @@
 #endif
 
 namespace agentrace {
-
-/// Semantic-convention keys the core itself writes.
-namespace semconv::exception {
-inline constexpr key<std::string> type{"exception.type"};
-inline constexpr key<std::string> message{"exception.message"};
-inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
-}  // namespace semconv::exception
 
 namespace detail {
 
@@ -109,8 +103,17 @@ class scoped_span {
   scoped_span(scoped_span&& o) noexcept { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
-      end();
+      std::uint64_t ended_id = 0;
+      span_context ended_prev{};
+      if (recording_) {
+        ended_id = context().span_id;
+        ended_prev = prev_;
+        finish();
+      }
       take(o);
+      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
+      // context goes back to what the ended span replaced, not to the ended span.
+      if (recording_ && ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
     }
     return *this;
   }
@@ -188,7 +191,7 @@ class scoped_span {
     std::string* owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
                   std::is_rvalue_reference_v<S&&>)
-      owned = new std::string(std::move(v));
+      owned = new std::string(std::forward<S>(v));
     else
       owned = new std::string(std::string_view(v));
     if (rec_.n_attrs < detail::inline_attrs) {
@@ -435,18 +438,33 @@ class scoped_span {
 
   void overflow(std::string_view key, attr_value v) {
     auto& ext = rec_.extension();
-    if (ext.attributes.size() + detail::inline_attrs >= limit_attributes()) {
-      ++ext.dropped_attributes;
-      return;
+    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+    for (auto& a : ext.attributes)
+      if (a.key == key) {
+        a.value = std::move(v);
+        return;
+      }
+    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
+      bool inline_key = false;
+      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
+        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+      if (!inline_key) {
+        ++ext.dropped_attributes;
+        return;
+      }
     }
     ext.attributes.push_back(attribute{key, std::move(v)});
   }
 
-  AGENTRACE_DETAIL_COLD void mark_unwinding() noexcept {
+  void mark_unwinding() noexcept {
+    static constexpr std::string_view what = "exception thrown through the span's scope";
     try {
-      event("exception", {{semconv::exception::message,
-                           std::string_view("exception thrown through the span's scope")}});
-      set_status(status_code::error, "exception thrown through the span's scope");
+      // An exception recorded with its type and message just before (in_span, or
+      // record_exception + rethrow in a catch block) is not recorded a second time.
+      const bool recorded = rec_.status == status_code::error && rec_.ext &&
+                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      if (!recorded) event("exception", {{semconv::exception::message, what}});
+      if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
       rec_.status = status_code::error;
     }

@@ -78,6 +78,19 @@ class clock_converter {
     if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
   }
 
+  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
+  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
+  /// for times within ~100 days of `around_unix_ns`.
+  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
+    clock_converter c;
+    c.source_ = clock_source::steady;
+    c.anchor_ticks_ = around_unix_ns;
+    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
+    c.last_ticks_ = around_unix_ns;
+    c.ns_per_tick_ = 1.0;
+    return c;
+  }
+
   /// Takes a new (ticks, steady) sample; call before converting a batch.
   void refresh() noexcept {
     if (source_ == clock_source::steady) return;
