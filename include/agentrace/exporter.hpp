@@ -50,6 +50,28 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
+struct export_failures {
+  std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
+  std::uint64_t rejected = 0;           // the receiver refused them (non-retryable answer,
+                                        // OTLP partialSuccess.rejectedSpans)
+  std::uint64_t retries_exhausted = 0;  // retryable failures until the export timeout ran out
+  std::uint64_t shutdown = 0;           // still undelivered when shutdown's deadline passed
+  std::uint64_t other = 0;              // any other reason (I/O error, TLS, bad URL ...)
+
+  std::uint64_t total() const noexcept {
+    return buffer_full + rejected + retries_exhausted + shutdown + other;
+  }
+  export_failures& operator+=(const export_failures& o) noexcept {
+    buffer_full += o.buffer_full;
+    rejected += o.rejected;
+    retries_exhausted += o.retries_exhausted;
+    shutdown += o.shutdown;
+    other += o.other;
+    return *this;
+  }
+};
+
 /// The result of one export call.
 enum class export_result : std::uint8_t { success, failure };
 
@@ -65,6 +87,12 @@ class exporter {
   virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
   /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
   virtual std::uint64_t spans_failed() const noexcept { return 0; }
+  /// spans_failed() by reason; exporters that know why override it.
+  virtual export_failures failures() const noexcept {
+    export_failures f;
+    f.other = spans_failed();
+    return f;
+  }
 };
 
 using exporter_ptr = std::shared_ptr<exporter>;
