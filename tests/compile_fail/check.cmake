@@ -3,6 +3,7 @@
 # warning-free (so the snippet itself is sound); with it, it must fail, and the diagnostics must
 # match the snippet's `// expect: REGEX` line (so it fails for the intended reason).
 # Variables: COMPILER, FLAGS_FILE (one flag per line), SOURCE.
+cmake_minimum_required(VERSION 3.20)
 file(STRINGS "${FLAGS_FILE}" flags)
 list(FILTER flags EXCLUDE REGEX "^$")
 file(STRINGS "${SOURCE}" expect REGEX "^// expect: ")
