@@ -7,8 +7,8 @@ pkgs=(cmake make g++ clang libfmt-dev libconcurrentqueue-dev nlohmann-json3-dev 
       ninja-build pkg-config clang-format-14 clang-tidy-14 git)
 missing=()
 for p in "${pkgs[@]}"; do
-  # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package): npm on PATH is enough.
-  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
+  # node/npm from another source (nodesource's nodejs bundles npm and conflicts with Debian's)
+  case "$p" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

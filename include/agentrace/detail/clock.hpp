@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "agentrace/detail/compiler.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <x86intrin.h>
@@ -51,7 +53,7 @@ inline bool invariant_tsc_available() noexcept {
 }
 
 /// Ticks of the span clock. The hot path's only system interaction.
-inline std::uint64_t now_ticks() noexcept {
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
   if (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc) return __rdtsc();
 #endif
@@ -74,6 +76,19 @@ class clock_converter {
     last_steady_ = anchor_steady_;
     ns_per_tick_ = 1.0;
     if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
+  }
+
+  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
+  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
+  /// for times within ~100 days of `around_unix_ns`.
+  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
+    clock_converter c;
+    c.source_ = clock_source::steady;
+    c.anchor_ticks_ = around_unix_ns;
+    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
+    c.last_ticks_ = around_unix_ns;
+    c.ns_per_tick_ = 1.0;
+    return c;
   }
 
   /// Takes a new (ticks, steady) sample; call before converting a batch.

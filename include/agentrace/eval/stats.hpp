@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
+// model, accumulated in one streaming pass (8 bytes per span are kept, for exact percentiles).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "agentrace/eval/trace.hpp"
+
+namespace agentrace::eval {
+
+/// One row of the per-name table. Durations in nanoseconds.
+struct name_stats {
+  std::string name;
+  std::uint64_t count = 0;
+  std::uint64_t errors = 0;
+  double error_rate = 0;  // errors / count
+  std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
+  std::uint64_t total = 0;  // sum of durations
+};
+
+/// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
+struct model_usage {
+  std::string model;
+  std::uint64_t spans = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+namespace detail {
+inline std::optional<std::int64_t> int_attr(const span_data& s, std::string_view key) {
+  const attr_value* v = s.attr(key);
+  if (!v) return std::nullopt;
+  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
+  if (const auto* d = std::get_if<double>(v)) return static_cast<std::int64_t>(*d);
+  return std::nullopt;
+}
+inline std::string_view string_attr(const span_data& s, std::string_view key) {
+  const attr_value* v = s.attr(key);
+  if (!v) return {};
+  if (const auto* str = std::get_if<std::string>(v)) return *str;
+  return {};
+}
+}  // namespace detail
+
+namespace detail {
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
+/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+class u64_set {
+ public:
+  /// True if `k` was not in the set (and is now).
+  bool insert(std::uint64_t k) {
+    if (k == 0) {
+      const bool fresh = !has_zero_;
+      has_zero_ = true;
+      return fresh;
+    }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (place(slots_, k)) {
+      ++size_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
+    const std::size_t mask = t.size() - 1;
+    std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (t[i] != 0) {
+      if (t[i] == k) return false;
+      i = (i + 1) & mask;
+    }
+    t[i] = k;
+    return true;
+  }
+  void grow() {
+    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+    for (std::uint64_t k : slots_)
+      if (k) place(bigger, k);
+    slots_.swap(bigger);
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
+inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
+  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+}
+}  // namespace detail
+
+/// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
+/// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
+inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
+  std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
+  if (rank > sorted.size()) rank = sorted.size();
+  return sorted[rank - 1];
+}
+
+/// Attribute keys statistics need (so a scan can skip all the others).
+inline const std::vector<std::string>& stats_attribute_keys() {
+  static const std::vector<std::string> keys = {
+      "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
+      "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
+  return keys;
+}
+
+/// Accumulates spans; call finish() before reading percentiles.
+class span_stats {
+ public:
+  /// Adds a span; a span id seen before in the same trace is counted as a duplicate only.
+  void add(const span_data& s) {
+    if (!seen_.insert(detail::span_key(s.trace_id, s.span_id))) {
+      ++duplicates_;
+      return;
+    }
+    ++spans_;
+    traces_.insert(s.trace_id);
+    auto [it, inserted] = index_.try_emplace(s.name, names_.size());
+    if (inserted) names_.push_back(entry{s.name, {}, 0});
+    entry& e = names_[it->second];
+    e.durations.push_back(s.duration_ns());
+    if (s.status == status_code::error) {
+      ++e.errors;
+      ++errors_;
+    }
+    first_ = std::min(first_, s.start_unix_ns);
+    last_ = std::max(last_, s.end_unix_ns);
+    std::string_view model = detail::string_attr(s, "gen_ai.request.model");
+    if (model.empty()) model = detail::string_attr(s, "gen_ai.response.model");
+    auto in = detail::int_attr(s, "gen_ai.usage.input_tokens");
+    if (!in) in = detail::int_attr(s, "gen_ai.usage.prompt_tokens");
+    auto out = detail::int_attr(s, "gen_ai.usage.output_tokens");
+    if (!out) out = detail::int_attr(s, "gen_ai.usage.completion_tokens");
+    if (!model.empty() || in || out) {
+      const std::string key = model.empty() ? std::string("(no model)") : std::string(model);
+      auto [mit, mnew] = model_index_.try_emplace(key, models_.size());
+      if (mnew) models_.push_back(model_usage{key, 0, 0, 0});
+      model_usage& m = models_[mit->second];
+      ++m.spans;
+      m.input_tokens += in.value_or(0);
+      m.output_tokens += out.value_or(0);
+    }
+    finished_ = false;
+  }
+
+  /// Sorts the durations (idempotent).
+  void finish() {
+    if (finished_) return;
+    for (auto& e : names_) std::sort(e.durations.begin(), e.durations.end());
+    finished_ = true;
+  }
+
+  /// The table, most frequent names first (ties by name).
+  std::vector<name_stats> by_name() {
+    finish();
+    std::vector<name_stats> out;
+    out.reserve(names_.size());
+    for (const auto& e : names_) {
+      name_stats r;
+      r.name = e.name;
+      r.count = e.durations.size();
+      r.errors = e.errors;
+      r.error_rate = r.count ? static_cast<double>(r.errors) / static_cast<double>(r.count) : 0;
+      r.p50 = nearest_rank(e.durations, 50);
+      r.p95 = nearest_rank(e.durations, 95);
+      r.p99 = nearest_rank(e.durations, 99);
+      r.max = e.durations.empty() ? 0 : e.durations.back();
+      for (auto d : e.durations) r.total += d;
+      out.push_back(std::move(r));
+    }
+    std::sort(out.begin(), out.end(), [](const name_stats& a, const name_stats& b) {
+      return a.count != b.count ? a.count > b.count : a.name < b.name;
+    });
+    return out;
+  }
+
+  /// Token totals per model, most input tokens first.
+  std::vector<model_usage> by_model() const {
+    std::vector<model_usage> out = models_;
+    std::sort(out.begin(), out.end(), [](const model_usage& a, const model_usage& b) {
+      return a.input_tokens != b.input_tokens ? a.input_tokens > b.input_tokens : a.model < b.model;
+    });
+    return out;
+  }
+
+  /// The p-th percentile (nearest rank) of durations of spans named `name`; nullopt if none.
+  /// Requires finish() (const: does not sort).
+  std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
+    auto it = index_.find(std::string(name));
+    if (it == index_.end() || !finished_) return std::nullopt;
+    return nearest_rank(names_[it->second].durations, p);
+  }
+
+  std::uint64_t spans() const noexcept { return spans_; }
+  std::uint64_t traces() const noexcept { return traces_.size(); }
+  std::uint64_t errors() const noexcept { return errors_; }
+  /// Spans skipped because their (trace id, span id) was already counted.
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
+  std::uint64_t first_start_unix_ns() const noexcept { return spans_ ? first_ : 0; }
+  std::uint64_t last_end_unix_ns() const noexcept { return last_; }
+  bool finished() const noexcept { return finished_; }
+
+  /// Statistics of every span of `traces`.
+  template <class Range>
+  static span_stats of(const Range& traces) {
+    span_stats st;
+    for (const auto& t : traces)
+      for (const auto& s : deref(t).spans()) st.add(s);
+    st.finish();
+    return st;
+  }
+
+ private:
+  template <class T>
+  static const trace& deref(const T& t) {
+    if constexpr (std::is_same_v<std::decay_t<T>, trace>) return t;
+    else return *t;
+  }
+  struct entry {
+    std::string name;
+    std::vector<std::uint64_t> durations;
+    std::uint64_t errors;
+  };
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<entry> names_;
+  std::unordered_map<std::string, std::size_t> model_index_;
+  std::vector<model_usage> models_;
+  std::unordered_set<trace_id, trace_id_hash> traces_;
+  detail::u64_set seen_;
+  std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
+  std::uint64_t first_ = UINT64_MAX, last_ = 0;
+  bool finished_ = true;
+};
+
+}  // namespace agentrace::eval

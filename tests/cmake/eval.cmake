@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# Self-evaluation (include/agentrace/eval/, tools/agentrace-eval/).
+set(_eval ${CMAKE_CURRENT_SOURCE_DIR})
+agentrace_add_test(eval_reader_test ${_eval}/eval_reader_test.cpp)
+agentrace_add_test(eval_stats_test ${_eval}/eval_stats_test.cpp)
+agentrace_add_test(eval_query_test ${_eval}/eval_query_test.cpp)
+agentrace_add_test(eval_dataset_test ${_eval}/eval_dataset_test.cpp)
+agentrace_add_test(eval_store_test ${_eval}/eval_store_test.cpp)
+if(AGENTRACE_HAVE_HTTP)
+  agentrace_add_test(eval_judge_test ${_eval}/eval_judge_test.cpp LIBS agentrace::http)
+endif()
+# The CLI tests run the built binary.
+if(AGENTRACE_BUILD_CLI AND EXISTS ${CMAKE_SOURCE_DIR}/tools/agentrace-eval/CMakeLists.txt)
+  agentrace_add_test(eval_cli_test ${_eval}/eval_cli_test.cpp)
+  target_compile_definitions(eval_cli_test PRIVATE
+    AGENTRACE_EVAL_CLI="$<TARGET_FILE:agentrace-eval>"
+    AGENTRACE_EVAL_HAVE_JUDGE=$<BOOL:${AGENTRACE_HAVE_HTTP}>)
+  add_dependencies(eval_cli_test agentrace-eval)
+endif()

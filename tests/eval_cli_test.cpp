@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// agentrace-eval, the built binary: outputs and exit codes of every command.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "eval_helpers.hpp"
+
+using namespace eval_test;
+using nlohmann::json;
+
+namespace {
+const std::string cli = AGENTRACE_EVAL_CLI;
+const std::string example = fixture("example-otlp-trace.json");
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+struct agent_files {
+  fs::path dir;
+  std::string jsonl;
+};
+agent_files agent(const std::string& name) {
+  agent_files f{temp_dir(name), {}};
+  f.jsonl = (f.dir / "agent.jsonl").string();
+  record_agent_run(f.jsonl);
+  return f;
+}
+}  // namespace
+
+TEST_CASE("cli: stats as a table and as JSON") {
+  const auto dir = temp_dir("cli-stats");
+  auto r = run(cli + " stats " + example, dir);
+  CHECK(r.code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() >= 7);
+  CHECK(lines[0] == "3 spans in 1 trace, 1 error, 2026-01-01T00:00:00.000Z .. 2026-01-01T00:00:02.350Z");
+  CHECK_THAT(r.out, Catch::Contains("SELECT orders                   1       1  100.0%      40.000      40.000      40.000      40.000"));
+  CHECK_THAT(r.out, Catch::Contains("gpt-4o-mini         1           412            38"));
+
+  r = run(cli + " stats --json " + example, dir);
+  CHECK(r.code == 0);
+  const json j = json::parse(r.out);
+  CHECK(j["spans"] == 3);
+  CHECK(j["errors"] == 1);
+  CHECK(j["names"].size() == 3);
+  CHECK(j["models"][0]["input_tokens"] == 412);
+
+  write_file(dir / "empty.jsonl", "");
+  r = run(cli + " stats " + (dir / "empty.jsonl").string(), dir);
+  CHECK(r.code == 1);
+}
+
+TEST_CASE("cli: show draws a waterfall - unknown ids exit 1 and bad ids 2") {
+  const auto dir = temp_dir("cli-show");
+  auto r = run(cli + " show 4bf92f35 --no-color --width 20 " + example, dir);
+  CHECK(r.code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 5);
+  CHECK_THAT(lines[0], Catch::StartsWith("trace 4bf92f3577b34da6a3ce929d0e0e4736"));
+  CHECK_THAT(lines[4], Catch::Contains("ERROR no such column: total"));
+  r = run(cli + " show 0123456789abcdef0123456789abcdef " + example, dir);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("no trace 0123456789abcdef0123456789abcdef"));
+  r = run(cli + " show not-hex " + example, dir);
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: select prints ids with reasons - exit codes 0 and 1 and 2") {
+  const auto f = agent("cli-select");
+  auto r = run(cli + " select errors " + f.jsonl, f.dir);
+  CHECK(r.code == 0);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].size() > 34);
+  CHECK(lines[0].substr(32, 18) == "  errors: span \"db");
+  CHECK_THAT(r.err, Catch::Contains("1 of 3 traces matched"));
+
+  r = run(cli + " select " + q("db.query > p95") + " --json " + f.jsonl, f.dir);
+  CHECK(r.code == 0);
+  lines = lines_of(r.out);
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(json::parse(lines[0])["reasons"][0].get<std::string>(), Catch::Contains("> p95 of \"db.query\""));
+
+  r = run(cli + " select " + q("gen_ai.usage.input_tokens > 100000") + " " + f.jsonl, f.dir);
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+
+  r = run(cli + " select " + q("errors and and") + " " + f.jsonl, f.dir);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("bad query at column 12: expected a predicate, got 'and'\n  errors and and\n             ^"));
+
+  CHECK(run(cli + " select errors " + (f.dir / "missing.jsonl").string(), f.dir).code == 2);
+  CHECK(run(cli + " select errors --bogus " + f.jsonl, f.dir).code == 2);
+  CHECK(run(cli + " frobnicate " + f.jsonl, f.dir).code == 2);
+  CHECK(run(cli + " select", f.dir).code == 2);
+  r = run(cli + " --help", f.dir);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("usage: agentrace-eval COMMAND"));
+}
+
+TEST_CASE("cli: select --otlp writes the selected traces as valid OTLP-JSON") {
+  const auto f = agent("cli-otlp");
+  const std::string out = (f.dir / "selected.jsonl").string();
+  auto r = run(cli + " select " + q("not errors") + " --otlp " + out + " " + f.jsonl, f.dir);
+  REQUIRE(r.code == 0);
+  const auto check = run(std::string(AGENTRACE_OTLP_CHECK) + " validate --no-orphans " + out, f.dir);
+  INFO(check.out << check.err);
+  CHECK(check.code == 0);
+  CHECK_THAT(check.out, Catch::Contains("ok: 2 requests, 25 spans, 2 traces"));
+  // Reading the output again selects the same traces.
+  auto again = run(cli + " select " + q("not errors") + " " + out, f.dir);
+  CHECK(again.code == 0);
+  CHECK(lines_of(again.out) == lines_of(r.out));
+  // And the JSON is the same span for span: stats agree on the selected names.
+  auto s1 = run(cli + " stats --json " + out, f.dir);
+  const json j = json::parse(s1.out);
+  CHECK(j["spans"] == 25);
+  CHECK(j["errors"] == 0);
+}
+
+TEST_CASE("cli: dataset eval and dataset finetune") {
+  const auto f = agent("cli-dataset");
+  const std::string tpl = (f.dir / "tpl.txt").string();
+  write_file(tpl, "Judge {{trace_id}}: {{reasons}}");
+  auto r = run(cli + " dataset eval errors --template " + tpl + " " + f.jsonl, f.dir);
+  REQUIRE(r.code == 0);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 1);
+  const json rec = json::parse(lines[0]);
+  CHECK(rec["errors"] == 2);
+  CHECK(rec["tree"][0]["children"].size() == 2);
+  CHECK(rec["judge_prompt"].get<std::string>().rfind("Judge " + rec["trace_id"].get<std::string>() + ": - errors: span", 0) == 0);
+
+  r = run(cli + " dataset finetune " + q("resource.service.name = sql-agent") + " --metadata --out " +
+              (f.dir / "ft.jsonl").string() + " " + f.jsonl,
+          f.dir);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("3 examples (1 correction pairs)"));
+  lines = lines_of(read_file(f.dir / "ft.jsonl"));
+  REQUIRE(lines.size() == 3);
+  int corrections = 0;
+  for (const auto& l : lines) {
+    const json j = json::parse(l);
+    REQUIRE(j["messages"].size() == 3);
+    CHECK(j["messages"][0]["role"] == "system");
+    CHECK(j["messages"][2]["role"] == "assistant");
+    if (j["metadata"]["kind"] == "correction") {
+      ++corrections;
+      CHECK(j["messages"][1]["content"] == "Top customers by revenue?");
+      CHECK(j["messages"][2]["content"] == "SELECT customer, SUM(amount) FROM orders GROUP BY customer");
+    }
+  }
+  CHECK(corrections == 1);
+  r = run(cli + " dataset finetune " + q("name = agent.task and not gen_ai.request.model exists") + " " + example, f.dir);
+  CHECK(r.code == 1);
+}
+
+TEST_CASE("cli: malformed input is reported with file:line and skipped - --strict exits 2") {
+  const auto dir = temp_dir("cli-malformed");
+  const std::string good = read_file(example);
+  std::string one_line;
+  for (char c : good)
+    if (c != '\n') one_line += c;
+  const std::string path = (dir / "mixed.jsonl").string();
+  write_file(path, one_line + "\n{\"resourceSpans\":[\n" + one_line + "\n");
+  auto r = run(cli + " select errors " + path, dir);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains(path + ":2: truncated JSON line"));
+  CHECK_THAT(r.err, Catch::Contains("skipped 1 bad line(s)"));
+  CHECK(lines_of(r.out).size() == 1);  // the same trace twice: de-duplicated
+  r = run(cli + " select errors --strict " + path, dir);
+  CHECK(r.code == 2);
+  r = run(cli + " stats -q " + path, dir);
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  // stdin works too.
+  r = run("cat " + path + " | " + cli + " stats --json -q -", dir);
+  CHECK(r.code == 0);
+  CHECK(json::parse(r.out)["spans"] == 3);
+}
+
+#if AGENTRACE_EVAL_HAVE_JUDGE
+TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry") {
+  const auto dir = temp_dir("cli-judge");
+  const std::string verdict =
+      R"({"score":0.2,"label":"fail","explanation":"wrong column","spans":[{"span_id":"53995c3f42cd8ad8","label":"root_cause"}]})";
+  fake_llm srv({{200, fake_llm::completion(verdict)}});
+  const std::string out = (dir / "verdicts.jsonl").string(), tel = (dir / "telemetry.jsonl").string();
+  auto r = run("OPENAI_API_KEY=sk-cli " + cli + " judge errors --endpoint " + srv.base_url() +
+                   " --model judge-1 --out " + out + " --telemetry " + tel + " " + example,
+               dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("1 verdicts, 0 evaluation errors"));
+  const json v = json::parse(lines_of(read_file(out)).at(0));
+  CHECK(v["ok"] == true);
+  CHECK(v["score"] == 0.2);
+  CHECK(v["spans"][0]["name"] == "SELECT orders");
+  CHECK(srv.auth_headers().at(0) == "Bearer sk-cli");
+  const auto check = run(std::string(AGENTRACE_OTLP_CHECK) + " validate " + tel, dir);
+  INFO(check.out << check.err);
+  CHECK(check.code == 0);
+  CHECK_THAT(check.out, Catch::Contains("ok: 1 requests, 2 spans, 1 traces"));
+
+  // --dry-run prints the requests and sends nothing.
+  r = run(cli + " judge errors --dry-run --endpoint http://127.0.0.1:9/v1/chat/completions --model m " + example, dir);
+  REQUIRE(r.code == 0);
+  const json req = json::parse(lines_of(r.out).at(0));
+  CHECK(req["url"] == "http://127.0.0.1:9/v1/chat/completions");
+  CHECK(req["body"]["model"] == "m");
+  CHECK(srv.requests().size() == 1);
+
+  CHECK(run(cli + " judge errors --model m " + example, dir).code == 2);  // no endpoint
+  CHECK(run(cli + " judge " + q("name = nothing") + " --endpoint " + srv.base_url() + " --model m " + example, dir).code == 1);
+}
+#endif

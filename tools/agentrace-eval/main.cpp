@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: MIT
+// agentrace-eval: statistics, queries, waterfalls, evaluation / fine-tuning datasets and an LLM
+// judge over OTLP-JSON trace files. Large inputs are streamed: statistics and selection keep a
+// few bytes per span or trace; only the selected traces are built in memory.
+#include <agentrace/agentrace.hpp>
+#include <agentrace/eval/dataset.hpp>
+#include <agentrace/eval/query.hpp>
+#include <agentrace/eval/reader.hpp>
+#include <agentrace/eval/stats.hpp>
+#if AGENTRACE_EVAL_JUDGE
+#include <agentrace/eval/judge.hpp>
+#if __has_include(<agentrace/exporters/otlp_http.hpp>)
+#include <agentrace/exporters/otlp_http.hpp>  // registers OTEL_TRACES_EXPORTER=otlp
+#endif
+#endif
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace ev = agentrace::eval;
+
+namespace {
+
+constexpr int exit_ok = 0, exit_no_match = 1, exit_usage = 2;
+
+constexpr const char* usage_text = R"(usage: agentrace-eval COMMAND [QUERY | TRACE_ID] [OPTIONS] FILE...
+
+Reads OTLP-JSON trace files (JSON lines as written by agentrace, the OpenTelemetry
+Collector's file exporter or `otlp-check receive --out`, or one JSON document; '-' is stdin).
+
+commands:
+  stats                        spans per name: count, errors, p50/p95/p99/max ms; tokens per model
+      --json                     as JSON
+  show TRACE_ID                text waterfall of one trace (a unique prefix of the id is enough)
+      --color / --no-color       highlight errors (default: when stdout is a terminal)
+      --width N                  bar width (default 40)
+  select QUERY                 ids of the matching traces and why they matched
+      --otlp FILE                also write the selected traces as OTLP-JSON lines
+      --json                     one JSON object per trace
+  dataset eval QUERY           JSONL: call tree + judge prompt per selected trace
+      --template FILE            judge prompt template ({{tree}}, {{reasons}}, {{rubric}}, ...)
+      --rubric FILE              rubric text for the template
+      --all-attributes           keep every attribute in the tree (default: the key ones)
+  dataset finetune QUERY       chat JSONL {"messages":[...]} from LLM spans with captured content,
+                               with correction pairs (failed attempt's input, later success's output)
+      --metadata                 add trace/span ids and the kind of example
+      --no-corrections / --no-plain
+  judge QUERY                  ask an OpenAI-compatible model for a verdict on each selected trace
+      --endpoint URL             base URL such as http://127.0.0.1:8080/v1 (or $OPENAI_BASE_URL)
+      --model M                  model name; the key comes from $OPENAI_API_KEY
+      --rubric FILE, --template FILE
+      --telemetry FILE           write gen_ai.evaluation.result spans (OTLP-JSON) parented to the
+                                 judged spans; OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE also work
+      --evaluation-name NAME     gen_ai.evaluation.name (default agent_task)
+      --concurrency N            requests in flight (default 4)
+      --timeout-ms N             per request (default 60000)
+      --retries N                retries on 429 / 5xx / timeouts (default 2)
+      --no-json-mode             do not send response_format json_object
+      --dry-run                  print the requests instead of sending them
+
+common options:
+  --out FILE        write the output there instead of stdout (dataset, judge)
+  --limit N         at most N traces (select, dataset, judge)
+  --max-errors N    print at most N input problems (default 20; all are counted)
+  -q, --quiet       print no input problems
+  --strict          exit 2 when the input had problems
+
+queries (each predicate asks whether some span of the trace satisfies it):
+  errors                           db.query > p95          duration > 200ms
+  "chat gpt-4o" > 2s               duration > p99          gen_ai.usage.input_tokens > 4000
+  db.query.text ~ orders           error.type exists       resource.service.name = sql-agent
+  name = "SELECT orders"           status = ok             kind = client
+  start >= 2026-01-01T00:00:00Z    end < 2026-01-02T00:00:00Z
+  combined with and, or, not and parentheses
+
+exit codes: 0 ok, 1 nothing matched / trace not found, 2 bad usage or input
+)";
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct options {
+  std::string command, subcommand, argument;
+  std::vector<std::string> files;
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+  std::size_t max_errors = 20;
+  bool quiet = false, strict = false;
+
+  bool flag(const std::string& f) const { return flags.count(f) != 0; }
+  std::optional<std::string> value(const std::string& k) const {
+    auto it = values.find(k);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  }
+  std::size_t number(const std::string& k, std::size_t def) const {
+    auto v = value(k);
+    if (!v) return def;
+    std::size_t out = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc() || p != v->data() + v->size()) throw usage_error("--" + k + " wants a number, got '" + *v + "'");
+    return out;
+  }
+};
+
+const std::set<std::string> value_options = {"otlp", "out", "limit", "max-errors", "template", "rubric",
+                                             "endpoint", "model", "telemetry", "concurrency", "timeout-ms",
+                                             "retries", "width", "evaluation-name"};
+const std::set<std::string> flag_options = {"json", "color", "no-color", "all-attributes", "metadata",
+                                            "no-corrections", "no-plain", "dry-run", "no-json-mode", "quiet",
+                                            "strict", "help"};
+
+options parse_args(int argc, char** argv) {
+  options o;
+  std::vector<std::string> pos;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-q") a = "--quiet";
+    if (a == "-h") a = "--help";
+    if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+      std::string name = a.substr(2), val;
+      const auto eq = name.find('=');
+      const bool has_eq = eq != std::string::npos;
+      if (has_eq) {
+        val = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      if (value_options.count(name)) {
+        if (!has_eq) {
+          if (i + 1 >= argc) throw usage_error("--" + name + " needs a value");
+          val = argv[++i];
+        }
+        o.values[name] = val;
+      } else if (flag_options.count(name) && !has_eq) {
+        o.flags.insert(name);
+      } else {
+        throw usage_error("unknown option '" + a + "'");
+      }
+    } else {
+      pos.push_back(a);
+    }
+  }
+  if (o.flag("help")) return o;
+  if (pos.empty()) throw usage_error("no command given");
+  o.command = pos[0];
+  std::size_t p = 1;
+  if (o.command == "dataset") {
+    if (pos.size() < 2) throw usage_error("dataset needs 'eval' or 'finetune'");
+    o.subcommand = pos[1];
+    if (o.subcommand != "eval" && o.subcommand != "finetune")
+      throw usage_error("dataset needs 'eval' or 'finetune', got '" + o.subcommand + "'");
+    p = 2;
+  }
+  const bool wants_argument = o.command == "show" || o.command == "select" || o.command == "dataset" || o.command == "judge";
+  if (o.command != "stats" && !wants_argument) throw usage_error("unknown command '" + o.command + "'");
+  if (wants_argument) {
+    if (pos.size() <= p) throw usage_error(o.command + (o.command == "show" ? " needs a TRACE_ID" : " needs a QUERY"));
+    o.argument = pos[p++];
+  }
+  o.files.assign(pos.begin() + static_cast<std::ptrdiff_t>(p), pos.end());
+  if (o.files.empty()) throw usage_error("no input FILE given");
+  o.quiet = o.flag("quiet");
+  o.strict = o.flag("strict");
+  o.max_errors = o.number("max-errors", 20);
+  return o;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error("cannot read '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Output to --out FILE or stdout.
+class output {
+ public:
+  explicit output(const options& o) {
+    if (auto p = o.value("out")) {
+      f_ = std::fopen(p->c_str(), "wb");
+      if (!f_) throw usage_error("cannot write '" + *p + "'");
+      owned_ = true;
+    }
+  }
+  ~output() {
+    if (owned_) std::fclose(f_);
+    else std::fflush(f_);
+  }
+  output(const output&) = delete;
+  output& operator=(const output&) = delete;
+  void write(std::string_view s) { std::fwrite(s.data(), 1, s.size(), f_); }
+  void line(std::string_view s) {
+    write(s);
+    std::fputc('\n', f_);
+  }
+
+ private:
+  std::FILE* f_ = stdout;
+  bool owned_ = false;
+};
+
+// Runs reading passes over the inputs; problems are printed during the first pass only.
+class input {
+ public:
+  explicit input(const options& o) : o_(o), files_(o.files) {
+    for (auto& f : files_)
+      if (f == "-") f = spool_stdin();
+  }
+  ~input() {
+    for (const auto& t : temps_) std::remove(t.c_str());
+  }
+  input(const input&) = delete;
+  input& operator=(const input&) = delete;
+
+  /// One pass. `attrs`: keep span attributes; `keep`: attribute names kept even when not.
+  ev::read_counts pass(const ev::reader::span_callback& cb, bool attrs = true,
+                       std::vector<std::string> keep = {}) {
+    ev::reader_options ro;
+    ro.attributes = attrs;
+    ro.keep_attributes = std::move(keep);
+    if (passes_++ == 0) {
+      ro.on_diagnostic = [this](const ev::diagnostic& d) {
+        ++problems_;
+        if (o_.quiet) return;
+        if (printed_ < o_.max_errors) {
+          std::fprintf(stderr, "%s\n", display(d).c_str());
+          ++printed_;
+        }
+      };
+    }
+    ev::reader r(ro);
+    r.read_files(files_, cb);
+    if (passes_ == 1) {
+      first_ = r.counts();
+      if (!o_.quiet && problems_ > printed_)
+        std::fprintf(stderr, "agentrace-eval: %llu more input problems not shown (--max-errors)\n",
+                     static_cast<unsigned long long>(problems_ - printed_));
+      if (first_.files_unreadable) throw usage_error("cannot read every input file");
+      if (!o_.quiet && (first_.lines_bad || first_.spans_bad))
+        std::fprintf(stderr, "agentrace-eval: skipped %llu bad line(s) and %llu bad span(s)\n",
+                     static_cast<unsigned long long>(first_.lines_bad),
+                     static_cast<unsigned long long>(first_.spans_bad));
+      if (o_.strict && problems_) throw usage_error("the input has problems (--strict)");
+    }
+    return r.counts();
+  }
+  const ev::read_counts& counts() const { return first_; }
+
+ private:
+  std::string display(const ev::diagnostic& d) const {
+    ev::diagnostic c = d;
+    for (std::size_t i = 0; i < temps_.size(); ++i)
+      if (c.file == temps_[i]) c.file = "<stdin>";
+    return c.to_string();
+  }
+  std::string spool_stdin() {
+    char tmpl[] = "/tmp/agentrace-eval-stdin-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    if (fd < 0) throw usage_error("cannot create a temporary file for stdin");
+    std::FILE* out = ::fdopen(fd, "wb");
+    char buf[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) std::fwrite(buf, 1, n, out);
+    std::fclose(out);
+    temps_.emplace_back(tmpl);
+    return tmpl;
+  }
+
+  const options& o_;
+  std::vector<std::string> files_;
+  std::vector<std::string> temps_;
+  int passes_ = 0;
+  std::uint64_t problems_ = 0, printed_ = 0;
+  ev::read_counts first_{};
+};
+
+std::string rfc3339(std::uint64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", buf, (ns / 1'000'000) % 1000);
+}
+
+std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
+
+// ------------------------------------------------------------------------ stats
+
+int cmd_stats(const options& o) {
+  input in(o);
+  ev::span_stats st;
+  in.pass([&](ev::read_span&& s) { st.add(s.span); }, false, ev::stats_attribute_keys());
+  st.finish();
+  auto rows = st.by_name();
+  auto models = st.by_model();
+  output out(o);
+  if (o.flag("json")) {
+    fmt::memory_buffer b;
+    fmt::format_to(std::back_inserter(b), "{{\"spans\":{},\"traces\":{},\"errors\":{},\"duplicates\":{},\"names\":[",
+                   st.spans(), st.traces(), st.errors(), st.duplicates());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      if (i) b.push_back(',');
+      agentrace::detail::append(b, "{\"name\":");
+      agentrace::detail::write_json_string(b, r.name);
+      fmt::format_to(std::back_inserter(b),
+                     ",\"count\":{},\"errors\":{},\"error_rate\":{},\"p50_ms\":{},\"p95_ms\":{},\"p99_ms\":{},"
+                     "\"max_ms\":{}}}",
+                     r.count, r.errors, r.error_rate, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+    }
+    agentrace::detail::append(b, "],\"models\":[");
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      if (i) b.push_back(',');
+      agentrace::detail::append(b, "{\"model\":");
+      agentrace::detail::write_json_string(b, models[i].model);
+      fmt::format_to(std::back_inserter(b), ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{}}}",
+                     models[i].spans, models[i].input_tokens, models[i].output_tokens);
+    }
+    agentrace::detail::append(b, "]}");
+    out.line(fmt::to_string(b));
+  } else {
+    std::string s = fmt::format("{} span{} in {} trace{}, {} error{}", st.spans(), st.spans() == 1 ? "" : "s",
+                                st.traces(), st.traces() == 1 ? "" : "s", st.errors(), st.errors() == 1 ? "" : "s");
+    if (st.spans()) s += fmt::format(", {} .. {}", rfc3339(st.first_start_unix_ns()), rfc3339(st.last_end_unix_ns()));
+    if (st.duplicates()) s += fmt::format(" ({} duplicate spans counted once)", st.duplicates());
+    s += "\n\n";
+    std::size_t w = 4;
+    for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.name.size(), 48));
+    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}\n", "name", w, "count", "errors",
+                     "err%", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    for (const auto& r : rows)
+      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}\n", r.name, w, r.count,
+                       r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+    if (!models.empty()) {
+      std::size_t mw = 5;
+      for (const auto& m : models) mw = std::max(mw, m.model.size());
+      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}\n", "model", mw, "spans", "input tok", "output tok");
+      for (const auto& m : models)
+        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}\n", m.model, mw, m.spans, m.input_tokens, m.output_tokens);
+    }
+    out.write(s);
+  }
+  return st.spans() ? exit_ok : exit_no_match;
+}
+
+// ------------------------------------------------------------------------- show
+
+int cmd_show(const options& o) {
+  std::string want = o.argument;
+  for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (want.empty() || want.size() > 32 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw usage_error("'" + o.argument + "' is not a trace id (up to 32 hex digits)");
+  input in(o);
+  ev::trace_builder b;
+  std::set<std::string> ids;
+  in.pass([&](ev::read_span&& s) {
+    std::string hex = agentrace::to_hex(s.span.trace_id);
+    if (hex.compare(0, want.size(), want) != 0) return;
+    ids.insert(hex);
+    b.add(std::move(s));
+  });
+  if (ids.empty()) {
+    std::fprintf(stderr, "agentrace-eval: no trace %s in the input\n", o.argument.c_str());
+    return exit_no_match;
+  }
+  if (ids.size() > 1) {
+    std::string list;
+    for (const auto& id : ids) list += "\n  " + id;
+    throw usage_error("'" + o.argument + "' matches " + std::to_string(ids.size()) + " traces:" + list);
+  }
+  auto traces = b.finish();
+  ev::waterfall_options wo;
+  wo.bar_width = o.number("width", 40);
+  if (wo.bar_width < 4) wo.bar_width = 4;
+  wo.all_attributes = o.flag("all-attributes");
+  wo.color = o.flag("color") || (!o.flag("no-color") && ::isatty(1) == 1);
+  output out(o);
+  out.write(ev::render_waterfall(traces.front(), wo));
+  return exit_ok;
+}
+
+// ----------------------------------------------------------------- selection
+
+struct selected {
+  std::vector<ev::selection> sel;
+  std::uint64_t traces_seen = 0;
+  std::size_t matched = 0;  // before --limit
+};
+
+ev::query parse_query(const std::string& text) {
+  try {
+    return ev::query::parse(text);
+  } catch (const ev::query_error& e) {
+    throw usage_error(e.what());
+  }
+}
+
+// Streaming selection: statistics first when the query needs percentiles.
+selected select_traces(input& in, const ev::query& q, std::size_t limit) {
+  std::optional<ev::span_stats> st;
+  bool attrs_needed = false;
+  std::vector<std::string> keep;
+  for (const auto& a : q.atoms())
+    if (a.k == ev::atom::kind::attribute) {
+      attrs_needed = true;
+      keep.push_back(a.subject);
+    }
+  if (q.needs_stats()) {
+    st.emplace();
+    in.pass([&](ev::read_span&& s) { st->add(s.span); }, false);
+    st->finish();
+  }
+  ev::selector sel(q, st ? &*st : nullptr);
+  in.pass([&](ev::read_span&& s) { sel.add(s); }, false, keep);
+  (void)attrs_needed;
+  selected out{sel.finish(), sel.traces_seen(), 0};
+  out.matched = out.sel.size();
+  if (limit && out.sel.size() > limit) out.sel.resize(limit);
+  return out;
+}
+
+// Builds the selected traces (one more pass, keeping only their spans).
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel) {
+  std::unordered_set<agentrace::trace_id, ev::trace_id_hash> want;
+  for (const auto& s : sel) want.insert(s.id);
+  ev::trace_builder b;
+  in.pass([&](ev::read_span&& s) {
+    if (want.count(s.span.trace_id)) b.add(std::move(s));
+  });
+  auto built = b.finish();
+  // In selection order.
+  std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> pos;
+  for (std::size_t i = 0; i < built.size(); ++i) pos.emplace(built[i].id(), i);
+  std::vector<ev::trace> out;
+  out.reserve(sel.size());
+  for (const auto& s : sel) out.push_back(std::move(built[pos.at(s.id)]));
+  return out;
+}
+
+void report_selection(const selected& s) {
+  std::fprintf(stderr, "agentrace-eval: %zu of %llu traces matched%s\n", s.matched,
+               static_cast<unsigned long long>(s.traces_seen),
+               s.matched > s.sel.size() ? fmt::format(" (the first {} kept: --limit)", s.sel.size()).c_str() : "");
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+int cmd_select(const options& o) {
+  const ev::query q = parse_query(o.argument);
+  input in(o);
+  const selected s = select_traces(in, q, o.number("limit", 0));
+  {
+    output out(o);
+    for (const auto& x : s.sel) {
+      if (o.flag("json")) {
+        nlohmann::ordered_json j = {{"trace_id", agentrace::to_hex(x.id)}, {"reasons", x.reasons}};
+        out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      } else {
+        out.line(agentrace::to_hex(x.id) + "  " + join(x.reasons, "; "));
+      }
+    }
+  }
+  if (auto path = o.value("otlp")) {
+    const auto traces = build_selected(in, s.sel);
+    std::FILE* f = std::fopen(path->c_str(), "wb");
+    if (!f) throw usage_error("cannot write '" + *path + "'");
+    fmt::memory_buffer b;
+    for (const auto& t : traces) {
+      // One request per trace; one resourceSpans per distinct resource and scope.
+      std::vector<agentrace::span_data_group> groups;
+      std::vector<const ev::resource_info*> keys;
+      for (std::size_t i = 0; i < t.spans().size(); ++i) {
+        const ev::resource_info* r = t.resource(i);
+        std::size_t g = 0;
+        while (g < keys.size() && keys[g] != r) ++g;
+        if (g == keys.size()) {
+          keys.push_back(r);
+          agentrace::span_data_group grp;
+          if (r) {
+            grp.resource_attributes = &r->attributes;
+            grp.scope_name = r->scope_name;
+            grp.scope_version = r->scope_version;
+          }
+          groups.push_back(std::move(grp));
+        }
+        groups[g].spans.push_back(&t.spans()[i]);
+      }
+      b.clear();
+      agentrace::serialize_otlp_json(groups, b);
+      b.push_back('\n');
+      std::fwrite(b.data(), 1, b.size(), f);
+    }
+    std::fclose(f);
+  }
+  report_selection(s);
+  return s.sel.empty() ? exit_no_match : exit_ok;
+}
+
+// ------------------------------------------------------------------ datasets
+
+int cmd_dataset(const options& o) {
+  const ev::query q = parse_query(o.argument);
+  input in(o);
+  const selected s = select_traces(in, q, o.number("limit", 0));
+  report_selection(s);
+  if (s.sel.empty()) return exit_no_match;
+  const auto traces = build_selected(in, s.sel);
+  output out(o);
+  if (o.subcommand == "eval") {
+    ev::eval_record_options ro;
+    if (auto t = o.value("template")) ro.judge_template = read_text_file(*t);
+    if (auto r = o.value("rubric")) ro.rubric = read_text_file(*r);
+    ro.tree.all_attributes = o.flag("all-attributes");
+    fmt::memory_buffer b;
+    for (std::size_t i = 0; i < traces.size(); ++i) {
+      b.clear();
+      ev::write_eval_record(b, traces[i], s.sel[i].reasons, ro);
+      out.line(std::string_view(b.data(), b.size()));
+    }
+    return exit_ok;
+  }
+  ev::finetune_options fo;
+  fo.corrections = !o.flag("no-corrections");
+  fo.plain = !o.flag("no-plain");
+  std::size_t n = 0, corrections = 0;
+  for (const auto& t : traces)
+    for (const auto& ex : ev::finetune_examples(t, fo)) {
+      out.line(ev::finetune_line(ex, o.flag("metadata")));
+      ++n;
+      corrections += ex.correction;
+    }
+  std::fprintf(stderr, "agentrace-eval: %zu examples (%zu correction pairs)\n", n, corrections);
+  if (n == 0) {
+    std::fprintf(stderr, "agentrace-eval: no LLM span with captured gen_ai.input.messages and "
+                         "gen_ai.output.messages in the selected traces\n");
+    return exit_no_match;
+  }
+  return exit_ok;
+}
+
+// --------------------------------------------------------------------- judge
+
+#if AGENTRACE_EVAL_JUDGE
+int cmd_judge(const options& o) {
+  const ev::query q = parse_query(o.argument);
+  ev::judge_options jo;
+  if (auto e = o.value("endpoint")) jo.endpoint = *e;
+  else if (auto env = agentrace::detail::env("OPENAI_BASE_URL")) jo.endpoint = *env;
+  if (auto m = o.value("model")) jo.model = *m;
+  if (jo.model.empty()) throw usage_error("judge needs --model");
+  if (!o.value("endpoint") && !agentrace::detail::env("OPENAI_BASE_URL"))
+    throw usage_error("judge needs --endpoint URL (or OPENAI_BASE_URL)");
+  if (auto k = agentrace::detail::env("OPENAI_API_KEY")) jo.api_key = *k;
+  if (auto r = o.value("rubric")) jo.rubric = read_text_file(*r);
+  if (auto t = o.value("template")) jo.prompt_template = read_text_file(*t);
+  if (auto n = o.value("evaluation-name")) jo.evaluation_name = *n;
+  jo.concurrency = std::max<std::size_t>(1, o.number("concurrency", 4));
+  jo.timeout = std::chrono::milliseconds(o.number("timeout-ms", 60000));
+  jo.max_retries = static_cast<int>(o.number("retries", 2));
+  jo.json_mode = !o.flag("no-json-mode");
+
+  input in(o);
+  const selected s = select_traces(in, q, o.number("limit", 0));
+  report_selection(s);
+  if (s.sel.empty()) return exit_no_match;
+  const auto traces = build_selected(in, s.sel);
+  std::vector<ev::judge_item> items;
+  for (std::size_t i = 0; i < traces.size(); ++i) items.push_back({&traces[i], s.sel[i].reasons});
+
+  output out(o);
+  if (o.flag("dry-run")) {
+    const std::string url = agentrace::eval::detail::base_url(jo.endpoint) + "/chat/completions";
+    for (const auto& it : items) {
+      nlohmann::ordered_json j = {
+          {"method", "POST"},
+          {"url", url},
+          {"trace_id", agentrace::to_hex(it.t->id())},
+          {"body", nlohmann::ordered_json::parse(agentrace::llm::chat_request_body(ev::judge_request(*it.t, it.reasons, jo)))}};
+      out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    return exit_ok;
+  }
+  std::vector<agentrace::exporter_ptr> exporters;
+  if (auto t = o.value("telemetry")) exporters.push_back(agentrace::otlp_json_file(*t));
+  for (auto& e : agentrace::exporters_from_env()) exporters.push_back(std::move(e));
+
+  const auto verdicts = ev::judge_all(items, jo);
+  std::size_t ok = 0;
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    out.line(ev::verdict_line(verdicts[i], &traces[i]));
+    ok += verdicts[i].ok;
+  }
+  if (!exporters.empty()) {
+    const ev::evaluation_records recs(verdicts, jo.evaluation_name);
+    for (auto& e : exporters)
+      if (ev::export_evaluations(*e, recs) != agentrace::export_result::success)
+        std::fprintf(stderr, "agentrace-eval: exporter '%.*s' failed to write the evaluation telemetry\n",
+                     static_cast<int>(e->name().size()), e->name().data());
+  }
+  std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok, verdicts.size() - ok);
+  return exit_ok;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const options o = parse_args(argc, argv);
+    if (o.flag("help")) {
+      std::fputs(usage_text, stdout);
+      return exit_ok;
+    }
+    if (o.command == "stats") return cmd_stats(o);
+    if (o.command == "show") return cmd_show(o);
+    if (o.command == "select") return cmd_select(o);
+    if (o.command == "dataset") return cmd_dataset(o);
+    if (o.command == "judge") {
+#if AGENTRACE_EVAL_JUDGE
+      return cmd_judge(o);
+#else
+      throw usage_error("this agentrace-eval was built without libcurl: no judge");
+#endif
+    }
+    throw usage_error("unknown command '" + o.command + "'");
+  } catch (const usage_error& e) {
+    std::fprintf(stderr, "agentrace-eval: %s\n", e.what());
+    if (std::string_view(e.what()).find("bad query") == std::string_view::npos)
+      std::fprintf(stderr, "(agentrace-eval --help for usage)\n");
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agentrace-eval: %s\n", e.what());
+    return exit_usage;
+  }
+}
