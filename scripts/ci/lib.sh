@@ -5,6 +5,8 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$src"
 jobs=${AGENTRACE_JOBS:-$(nproc)}
+# ccache hits across clones and build directories: paths below the checkout are hashed relative.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$src} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 
 # configure DIR [cmake args...]: Ninja and ccache when available; a directory that is already
 # configured keeps its generator (build/test may come from an older Makefile configure).
