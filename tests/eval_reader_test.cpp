@@ -317,6 +317,7 @@ TEST_CASE("thousands of corrupted lines never crash the reader") {
   std::mt19937 rng(7);
   const char structural[] = "{}[]\",:0x\\\xff";
   std::string text;
+  std::uint64_t nonblank = 1;  // the good last line
   for (int i = 0; i < 3000; ++i) {
     std::string l = base;
     const int edits = 1 + static_cast<int>(rng() % 4);
@@ -329,6 +330,7 @@ TEST_CASE("thousands of corrupted lines never crash the reader") {
         default: l.insert(at, 1, structural[rng() % (sizeof structural - 1)]); break;
       }
     }
+    nonblank += l.find_first_not_of(" \t\r") != std::string::npos;
     text += l + "\n";
   }
   text += base + "\n";  // and one good line at the end
@@ -343,7 +345,7 @@ TEST_CASE("thousands of corrupted lines never crash the reader") {
     CHECK(s.span.trace_id.valid());
     CHECK(s.span.span_id != 0);
   }));
-  CHECK(r.counts().lines == 3001);
+  CHECK(r.counts().lines == nonblank);  // blank lines are not lines of data
   CHECK(last_line_spans == 3);
   CHECK(r.counts().lines_bad > 1000);  // most corruptions break the JSON
   CHECK(r.counts().diagnostics >= r.counts().lines_bad);
