@@ -1,10 +1,21 @@
 // SPDX-License-Identifier: MIT
 // Hot-path cost of spans, as ratios against reading steady_clock twice in the same binary.
 // A live collector drains the queue as in production (into an exporter that only counts).
+//
+// Two regimes, both reported with the fraction of spans dropped (counter `dropped`):
+//  - the span benchmarks run with a queue large enough and a drain frequent enough (1 ms) that
+//    the collector keeps up: nearly every span takes the enqueue path;
+//  - the *QueueFull variants pause draining (the collector is alive but waits an hour), so after
+//    the first 65,536 spans every span takes the drop path (overload).
+// AGENTRACE_BENCH_DEFAULTS=1 runs the same benchmarks with the library's default settings
+// (16,384 spans, drain every 5 ms): at tens of millions of spans per second that queue is full
+// most of the time, so most spans take the drop path.
 #include <agentrace/agentrace.hpp>
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 
 namespace {
 
@@ -23,13 +34,71 @@ class counting_exporter final : public agentrace::exporter {
   std::uint64_t spans = 0;
 };
 
-// Tracing runs for the whole benchmark process.
-agentrace::tracing& live_tracing() {
-  static agentrace::tracing t = agentrace::start(
-      {.service_name = "bench", .exporters = {std::make_shared<counting_exporter>()},
-       .read_environment = false});
+bool library_defaults() {
+  const char* v = std::getenv("AGENTRACE_BENCH_DEFAULTS");
+  return v && *v && *v != '0';
+}
+
+// One explicit producer can hold at most 1,024 blocks of 64 spans (queue_traits), so two
+// benchmark threads each get their full share with 2 x 65,536.
+constexpr std::size_t bench_queue_size = 2 * 65536;
+
+agentrace::config bench_config(bool draining) {
+  agentrace::config c;
+  c.service_name = "bench";
+  c.exporters = {std::make_shared<counting_exporter>()};
+  c.read_environment = false;
+  if (library_defaults() && draining) return c;
+  c.max_queue_size = bench_queue_size;
+  c.drain_interval = draining ? std::chrono::milliseconds(1) : std::chrono::hours(1);
+  c.schedule_delay = draining ? std::chrono::milliseconds(0) : std::chrono::hours(1);
+  return c;
+}
+
+// The span queue lives as long as the process and its capacity is fixed by whoever creates it
+// first. Benchmarks of other files start their own tracing before these run (with the default
+// capacity), so the queue is created here, before main(), with the capacity these need.
+const bool queue_created = [] {
+  agentrace::detail::ensure_queue(library_defaults() ? agentrace::defaults::max_queue_size
+                                                     : bench_queue_size);
+  return true;
+}();
+
+// Tracing runs for the whole benchmark process; the QueueFull variants swap in a collector that
+// does not drain, and put the draining one back afterwards.
+std::optional<agentrace::tracing>& live() {
+  static std::optional<agentrace::tracing> t;
   return t;
 }
+agentrace::tracing& live_tracing() {
+  if (!live()) live().emplace(agentrace::start(bench_config(true)));
+  return *live();
+}
+void restart(bool draining) {
+  live().reset();  // shutdown: exports what is queued
+  live().emplace(agentrace::start(bench_config(draining)));
+}
+
+// Brackets the timed loop (thread 0 only; the other threads wait at the start and stop
+// barriers, so the bracket covers every thread's spans) and reports the dropped fraction.
+class drop_meter {
+ public:
+  explicit drop_meter(benchmark::State& state) : state_(state) {
+    if (state_.thread_index() == 0) before_ = live_tracing().stats();
+  }
+  ~drop_meter() {
+    if (state_.thread_index() != 0) return;
+    const agentrace::stats after = live_tracing().stats();
+    const double ended = static_cast<double>(after.spans_ended - before_.spans_ended);
+    const double dropped =
+        static_cast<double>(after.dropped_queue_full - before_.dropped_queue_full);
+    state_.counters["dropped"] = ended > 0 ? dropped / ended : 0.0;
+  }
+
+ private:
+  benchmark::State& state_;
+  agentrace::stats before_{};
+};
 
 void BM_SteadyClockTwoReads(benchmark::State& state) {
   for (auto _ : state) {
@@ -52,18 +121,22 @@ void BM_SpanClockTwoReads(benchmark::State& state) {
 }
 BENCHMARK(BM_SpanClockTwoReads);
 
-void BM_SpanEmpty(benchmark::State& state) {
+void span_empty(benchmark::State& state) {
   live_tracing();
+  drop_meter m(state);
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.empty");
     benchmark::DoNotOptimize(s);
   }
 }
+
+void BM_SpanEmpty(benchmark::State& state) { span_empty(state); }
 BENCHMARK(BM_SpanEmpty);
 BENCHMARK(BM_SpanEmpty)->Threads(2);
 
-void BM_SpanFourAttrs(benchmark::State& state) {
+void span_four_attrs(benchmark::State& state) {
   live_tracing();
+  drop_meter m(state);
   std::int64_t i = 0;
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.four_attrs");
@@ -71,10 +144,12 @@ void BM_SpanFourAttrs(benchmark::State& state) {
     benchmark::DoNotOptimize(s);
   }
 }
+void BM_SpanFourAttrs(benchmark::State& state) { span_four_attrs(state); }
 BENCHMARK(BM_SpanFourAttrs);
 
-void BM_SpanNested(benchmark::State& state) {
+void span_nested(benchmark::State& state) {
   live_tracing();
+  drop_meter m(state);
   for (auto _ : state) {
     AGENTRACE_SPAN(parent, "bench.parent");
     {
@@ -84,6 +159,22 @@ void BM_SpanNested(benchmark::State& state) {
     benchmark::DoNotOptimize(parent);
   }
 }
+void BM_SpanNested(benchmark::State& state) { span_nested(state); }
 BENCHMARK(BM_SpanNested);
+
+// Overload: the collector does not drain, the queue fills and every further span is dropped
+// (and counted).
+template <void (*Body)(benchmark::State&)>
+void queue_full(benchmark::State& state) {
+  if (state.thread_index() == 0) restart(false);
+  Body(state);
+  if (state.thread_index() == 0) restart(true);
+}
+void BM_SpanEmptyQueueFull(benchmark::State& state) { queue_full<span_empty>(state); }
+BENCHMARK(BM_SpanEmptyQueueFull);
+void BM_SpanFourAttrsQueueFull(benchmark::State& state) { queue_full<span_four_attrs>(state); }
+BENCHMARK(BM_SpanFourAttrsQueueFull);
+void BM_SpanNestedQueueFull(benchmark::State& state) { queue_full<span_nested>(state); }
+BENCHMARK(BM_SpanNestedQueueFull);
 
 }  // namespace

@@ -3,9 +3,12 @@
 # Idempotent: does nothing (and needs no network) when everything is there.
 set -euo pipefail
 pkgs=(cmake make g++ clang libfmt-dev libconcurrentqueue-dev nlohmann-json3-dev catch2
-      libbenchmark-dev libcurl4-openssl-dev zlib1g-dev libsqlite3-dev nodejs npm python3 ccache)
+      libbenchmark-dev libcurl4-openssl-dev zlib1g-dev libsqlite3-dev nodejs npm python3 ccache
+      ninja-build pkg-config clang-format-14 clang-tidy-14 git)
 missing=()
 for p in "${pkgs[@]}"; do
+  # node/npm from another source (nodesource's nodejs bundles npm and conflicts with Debian's)
+  case "$p" in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -19,6 +19,7 @@ class static_string {
  public:
   template <std::size_t N>
   consteval static_string(const char (&s)[N]) noexcept : data_(s), size_(N - 1) {}  // NOLINT
+  // NOLINTNEXTLINE(google-explicit-constructor): implicit by design, like the one above
   consteval static_string(std::string_view s) noexcept : data_(s.data()), size_(s.size()) {}
   constexpr const char* data() const noexcept { return data_; }
   constexpr std::size_t size() const noexcept { return size_; }
@@ -113,7 +114,7 @@ template <class T, class V>
 attr_value to_attr_value(V&& v) {
   if constexpr (std::same_as<T, std::string>) {
     if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> && std::is_rvalue_reference_v<V&&>)
-      return attr_value{std::in_place_type<std::string>, std::move(v)};
+      return attr_value{std::in_place_type<std::string>, std::forward<V>(v)};
     else
       return attr_value{std::in_place_type<std::string>, std::string_view(v)};
   } else {

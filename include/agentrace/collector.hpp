@@ -34,6 +34,7 @@ struct stats {
   std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
   std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
+  export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -66,7 +67,8 @@ inline void set_span_clock_once() {
 
 /// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
 /// any registered name) plus a JSON-lines file from AGENTRACE_OTLP_FILE. Unknown names are
-/// reported and skipped. Empty when neither variable is set.
+/// reported and skipped. When neither variable is set: "otlp" (the specification's default) if
+/// the OTLP/HTTP exporter is linked in, else nothing.
 inline std::vector<exporter_ptr> exporters_from_env() {
   std::vector<exporter_ptr> out;
   auto make = [&](std::string_view name, std::string_view arg) {
@@ -78,7 +80,14 @@ inline std::vector<exporter_ptr> exporters_from_env() {
                    static_cast<int>(name.size()), name.data());
       return;
     }
-    if (auto e = it->second(arg)) out.push_back(std::move(e));
+    // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
+    // tracing must never take the application down.
+    try {
+      if (auto e = it->second(arg)) out.push_back(std::move(e));
+    } catch (const std::exception& ex) {
+      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
+                   ex.what());
+    }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
     std::string_view s = *v;
@@ -91,6 +100,12 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     }
   }
   if (auto path = detail::env("AGENTRACE_OTLP_FILE")) make("otlp/file", *path);
+  if (!detail::env("OTEL_TRACES_EXPORTER") && !detail::env("AGENTRACE_OTLP_FILE")) {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
+    lock.unlock();
+    if (have_otlp) make("otlp", {});
+  }
   return out;
 }
 
@@ -145,10 +160,13 @@ class collector {
     exporters_ = cfg_.exporters;
     if (exporters_.empty() && env) exporters_ = exporters_from_env();
 
+    sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
       throw std::logic_error("agentrace::start: tracing is already started in this process");
     detail::set_span_clock_once();
+    detail::install_sampler(sampler_);
     auto& q = detail::ensure_queue(queue_size_);
     if (detail::globals().queue_capacity != queue_size_)
       detail::diag("the span queue was created with capacity %zu by an earlier start(); "
@@ -220,7 +238,10 @@ class collector {
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
-    for (const auto& e : exporters_) s.spans_failed_in_exporters += e->spans_failed();
+    for (const auto& e : exporters_) {
+      s.spans_failed_in_exporters += e->spans_failed();
+      s.exporter_failures += e->failures();
+    }
     return s;
   }
 
@@ -229,6 +250,8 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
+  const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
   void run() {
@@ -340,6 +363,7 @@ class collector {
   std::vector<exporter_ptr> exporters_;
   mutable std::mutex exporters_mu_;
   std::size_t queue_size_{0}, batch_size_{0};
+  agentrace::sampler sampler_{};
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
   detail::span_queue* queue_{nullptr};

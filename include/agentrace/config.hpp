@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agentrace/exporter.hpp"
+#include "agentrace/sampler.hpp"
 #include "agentrace/version.hpp"
 
 namespace agentrace {
@@ -38,6 +39,7 @@ struct config {
   bool read_environment = true;             // false: ignore every environment variable
   std::string scope_name = "agentrace";     // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
+  std::optional<agentrace::sampler> sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
 /// Defaults (documented in the README's configuration table).
@@ -226,6 +228,23 @@ inline span_limits limits_from_env(bool read_env) {
   l.link_attribute_count =
       static_cast<std::uint32_t>(env_uint("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", count));
   return l;
+}
+
+/// The sampler OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name; parentbased_always_on when
+/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0 used.
+inline sampler sampler_from_env(bool read_env) {
+  if (!read_env) return sampler{};
+  auto name = detail::env("OTEL_TRACES_SAMPLER");
+  if (!name) return sampler{};
+  const std::string n = detail::trim(*name);
+  std::string lower = n;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
+  std::string error;
+  auto s = sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt,
+                              &error);
+  if (!error.empty()) detail::diag("%s", error.c_str());
+  return s ? *s : sampler{};
 }
 
 }  // namespace agentrace

@@ -13,6 +13,7 @@
 
 #include "agentrace/attributes.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/json_write.hpp"
 #include "agentrace/record.hpp"
 
 namespace agentrace {
@@ -49,6 +50,28 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
+struct export_failures {
+  std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
+  std::uint64_t rejected = 0;           // the receiver refused them (non-retryable answer,
+                                        // OTLP partialSuccess.rejectedSpans)
+  std::uint64_t retries_exhausted = 0;  // retryable failures until the export timeout ran out
+  std::uint64_t shutdown = 0;           // still undelivered when shutdown's deadline passed
+  std::uint64_t other = 0;              // any other reason (I/O error, TLS, bad URL ...)
+
+  std::uint64_t total() const noexcept {
+    return buffer_full + rejected + retries_exhausted + shutdown + other;
+  }
+  export_failures& operator+=(const export_failures& o) noexcept {
+    buffer_full += o.buffer_full;
+    rejected += o.rejected;
+    retries_exhausted += o.retries_exhausted;
+    shutdown += o.shutdown;
+    other += o.other;
+    return *this;
+  }
+};
+
 /// The result of one export call.
 enum class export_result : std::uint8_t { success, failure };
 
@@ -64,6 +87,12 @@ class exporter {
   virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
   /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
   virtual std::uint64_t spans_failed() const noexcept { return 0; }
+  /// spans_failed() by reason; exporters that know why override it.
+  virtual export_failures failures() const noexcept {
+    export_failures f;
+    f.other = spans_failed();
+    return f;
+  }
 };
 
 using exporter_ptr = std::shared_ptr<exporter>;
@@ -73,6 +102,7 @@ struct event_view {
   std::uint64_t time_unix_ns{0};
   std::string name;
   std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the event attribute count limit
 };
 
 /// A link as exporters that keep spans see it.
@@ -80,6 +110,7 @@ struct link_view {
   span_context context;
   std::string trace_state;
   std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the link attribute count limit
 };
 
 /// A finished span with owned data and Unix-epoch times: what the in-memory store, the console
@@ -134,6 +165,29 @@ inline attr_value slot_value(const span_record& r, std::size_t i) {
   return {};
 }
 
+/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
+/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
+inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return;
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  s.resize(static_cast<std::size_t>(p - b));
+}
+
+/// Applies the attribute value length limit to a string or to each string of an array.
+inline void limit_value_length(attr_value& v, std::uint32_t max) noexcept {
+  if (max == 0) return;
+  if (auto* str = std::get_if<std::string>(&v))
+    truncate_code_points(*str, max);
+  else if (auto* arr = std::get_if<std::vector<std::string>>(&v))
+    for (auto& e : *arr) truncate_code_points(e, max);
+}
+
 /// Calls f(key, index_or_ext_attr) for each attribute in recording order, keeping only the last
 /// value of a key set twice (OpenTelemetry: setting an existing key replaces its value) and at
 /// most `limit` attributes. Returns how many were dropped by the limit.
@@ -152,7 +206,7 @@ std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inli
     bool replaced = false;
     for (std::size_t j = i + 1; j < total && !replaced; ++j) replaced = key_at(j) == k;
     if (replaced) continue;
-    if (limit != 0 && emitted >= limit) {
+    if (emitted >= limit) {  // OpenTelemetry count limits: 0 allows none
       ++dropped;
       continue;
     }
@@ -187,23 +241,42 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     d.code_line = r.site->line;
     d.code_function = r.site->function;
   }
+  // The same limits as the OTLP-JSON writer applies, so that every exporter sees the same span.
+  const std::uint32_t max_len = limits.attribute_value_length;
   d.dropped_attributes = detail::for_each_attribute(
       r, limits.attribute_count,
       [&](std::string_view k, std::size_t i) {
         d.attributes.emplace_back(std::string(k), detail::slot_value(r, i));
+        detail::limit_value_length(d.attributes.back().second, max_len);
       },
-      [&](const attribute& a) { d.attributes.emplace_back(std::string(a.key), a.value); });
+      [&](const attribute& a) {
+        d.attributes.emplace_back(std::string(a.key), a.value);
+        detail::limit_value_length(d.attributes.back().second, max_len);
+      });
+  auto copy_attributes = [&](const std::vector<attribute>& from, std::uint32_t limit,
+                             std::vector<std::pair<std::string, attr_value>>& to) {
+    std::uint32_t dropped = 0;
+    for (const auto& a : from) {
+      if (to.size() >= limit) {
+        ++dropped;
+        continue;
+      }
+      to.emplace_back(std::string(a.key), a.value);
+      detail::limit_value_length(to.back().second, max_len);
+    }
+    return dropped;
+  };
   if (r.ext) {
     d.status_message = r.ext->status_message;
     d.trace_state = r.ext->trace_state;
     for (const auto& e : r.ext->events) {
-      event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}};
-      for (const auto& a : e.attributes) ev.attributes.emplace_back(std::string(a.key), a.value);
+      event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
+      ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
       d.events.push_back(std::move(ev));
     }
     for (const auto& l : r.ext->links) {
-      link_view lv{l.context, l.trace_state, {}};
-      for (const auto& a : l.attributes) lv.attributes.emplace_back(std::string(a.key), a.value);
+      link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
+      lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
       d.links.push_back(std::move(lv));
     }
     d.dropped_events = r.ext->dropped_events;

@@ -3,6 +3,7 @@
 // collector through the queue. Everything rare or variable-sized hangs off `ext`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "agentrace/attributes.hpp"
 #include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
 
 namespace agentrace {
 
@@ -98,13 +100,52 @@ struct span_record {
   detail::attr_slot attrs[detail::inline_attrs];
 
   span_record() noexcept = default;
+  /// A recording span's header (scoped_span::begin): every member written once.
+  span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
+              std::uint8_t f, bool remote, std::uint32_t thread) noexcept
+      : site(s),
+        trace_id(tid),
+        span_id(id),
+        parent_span_id(parent),
+        start_ticks(0),
+        end_ticks(0),
+        flags(f),
+        parent_remote(remote),
+        status(status_code::unset),
+        n_attrs(0),
+        thread_index(thread),
+        ext(nullptr) {}
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
-  span_record(span_record&& o) noexcept { take(o); }
+
+  // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
+  // these fields: each field is copied at the width it was written (detail::opaque), so every
+  // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
+  span_record(span_record&& o) noexcept
+      : site(detail::opaque(o.site)),
+        trace_id{detail::opaque(o.trace_id.hi), detail::opaque(o.trace_id.lo)},
+        span_id(detail::opaque(o.span_id)),
+        parent_span_id(detail::opaque(o.parent_span_id)),
+        start_ticks(detail::opaque(o.start_ticks)),
+        end_ticks(detail::opaque(o.end_ticks)),
+        flags(detail::opaque(o.flags)),
+        parent_remote(detail::opaque(o.parent_remote)),
+        status(detail::opaque(o.status)),
+        n_attrs(detail::opaque(o.n_attrs)),
+        thread_index(detail::opaque(o.thread_index)),
+        ext(detail::opaque(o.ext)) {
+    copy_slots(o);
+    o.n_attrs = 0;
+    o.ext = nullptr;
+  }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
       reset();
-      take(o);
+      std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
+                  offsetof(span_record, types));
+      copy_slots(o);
+      o.n_attrs = 0;
+      o.ext = nullptr;
     }
     return *this;
   }
@@ -112,11 +153,9 @@ struct span_record {
 
   /// Frees what the record owns and makes it empty.
   void reset() noexcept {
-    for (std::uint8_t i = 0; i < n_attrs; ++i)
-      if (types[i] == detail::slot_type::owned_str) delete attrs[i].v.owned;
-    n_attrs = 0;
-    delete ext;
-    ext = nullptr;
+    // A record that was moved into the queue owns nothing: one test, no call.
+    if (n_attrs != 0 || ext != nullptr) [[unlikely]]
+      release();
   }
 
   detail::span_ext& extension() {
@@ -131,15 +170,36 @@ struct span_record {
   span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
 
  private:
-  void take(span_record& o) noexcept {
-    // Header fields up to `types`, then only the used slots: an empty span moves ~72 bytes.
-    std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o), offsetof(span_record, types));
-    std::memcpy(types, o.types, o.n_attrs);
-    std::memcpy(static_cast<void*>(attrs), static_cast<const void*>(o.attrs),
-                sizeof(detail::attr_slot) * o.n_attrs);
-    o.n_attrs = 0;
-    o.ext = nullptr;
+  void copy_slots(const span_record& o) noexcept {
+    // A slot is three words (key, key_len|str_len, value), each written by one 8-byte store
+    // (scoped_span::put_slot), so each is copied as one 8-byte load.
+    const std::uint8_t n = o.n_attrs;
+    for (std::uint8_t i = 0; i < n; ++i) {
+      types[i] = detail::opaque(o.types[i]);
+      const char* src = reinterpret_cast<const char*>(&o.attrs[i]);
+      char* dst = reinterpret_cast<char*>(&attrs[i]);
+      std::uint64_t a, b, c;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + 8, 8);
+      std::memcpy(&c, src + 16, 8);
+      a = detail::opaque(a);
+      b = detail::opaque(b);
+      c = detail::opaque(c);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + 8, &b, 8);
+      std::memcpy(dst + 16, &c, 8);
+    }
+  }
+
+  AGENTRACE_DETAIL_NOINLINE void release() noexcept {
+    for (std::uint8_t i = 0; i < n_attrs; ++i)
+      if (types[i] == detail::slot_type::owned_str) delete attrs[i].v.owned;
+    n_attrs = 0;
+    delete ext;
+    ext = nullptr;
   }
 };
+
+static_assert(sizeof(detail::attr_slot) == 3 * sizeof(std::uint64_t));
 
 }  // namespace agentrace

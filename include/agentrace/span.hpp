@@ -5,6 +5,10 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
@@ -19,15 +23,18 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
+#include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
+#include "agentrace/sampler.hpp"
+
+/// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
+/// include in a translation unit): every span type and macro compiles to nothing that runs, while
+/// arguments are still type-checked. The two variants live in different inline namespaces, so
+/// translation units built either way can be linked into one program.
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
 
 namespace agentrace {
-
-/// Semantic-convention keys the core itself writes.
-namespace semconv::exception {
-inline constexpr key<std::string> type{"exception.type"};
-inline constexpr key<std::string> message{"exception.message"};
-inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
-}  // namespace semconv::exception
 
 namespace detail {
 
@@ -48,10 +55,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   return span_site{name, kind, file, line, function};
 }
 
-/// Root sampling decision: the W3C flags a new trace starts with. Replaced by the sampler
-/// machinery (sampler.hpp) when it is configured; always-on by default.
-inline std::uint8_t (*root_flags_fn)(const trace_id&) noexcept = nullptr;
-
 inline std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
@@ -62,58 +65,83 @@ inline std::string demangle(const char* mangled) {
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
 }  // namespace detail
 
+#if AGENTRACE_ENABLED
+inline namespace compiled_in {
+
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive and recording it is
-/// the thread's current context, so spans begun inside it become its children.
+/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
+/// current context, so spans begun inside it become its children. A span the sampler did not
+/// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
+/// never enqueued) but still has ids and is still the current context, so its children and
+/// injected headers carry its trace id and the cleared sampled flag.
 class scoped_span {
  public:
-  scoped_span() noexcept = default;
+  scoped_span() noexcept {}
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
-  explicit scoped_span(const span_site* site) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
     if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
       begin(site, detail::tls_current);
   }
 
   /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
   /// invalid parent starts a new trace.
-  scoped_span(const span_site* site, const span_context& parent) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
+                                             const span_context& parent) noexcept {
     if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
       begin(site, parent);
   }
 
-  scoped_span(scoped_span&& o) noexcept
-      : rec_(std::move(o.rec_)), prev_(o.prev_), uncaught_(o.uncaught_), recording_(o.recording_) {
-    o.recording_ = false;
-  }
+  scoped_span(scoped_span&& o) noexcept { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
-      end();
-      rec_ = std::move(o.rec_);
-      prev_ = o.prev_;
-      uncaught_ = o.uncaught_;
-      recording_ = std::exchange(o.recording_, false);
+      std::uint64_t ended_id = 0;
+      span_context ended_prev{};
+      if (recording_) {
+        ended_id = context().span_id;
+        ended_prev = prev_;
+        finish();
+      }
+      take(o);
+      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
+      // context goes back to what the ended span replaced, not to the ended span.
+      if (recording_ && ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
     }
     return *this;
   }
   scoped_span(const scoped_span&) = delete;
   scoped_span& operator=(const scoped_span&) = delete;
 
-  ~scoped_span() {
-    if (recording_) finish();
+  AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
   /// Ends the span now. Further calls, and the destructor, do nothing.
   void end() noexcept {
-    if (recording_) finish();
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
   }
 
+  /// True while the span records (begun, sampled, not ended).
   bool is_recording() const noexcept { return recording_; }
 
-  /// This span's context (invalid when the span is empty).
+  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
+    if (unsampled_) [[unlikely]]
+      return self_;
     if (!recording_) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
@@ -126,18 +154,14 @@ class scoped_span {
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
       if (rec_.n_attrs < detail::inline_attrs) [[likely]] {
-        detail::attr_slot& s = slot(k.name());
-        if constexpr (std::same_as<T, bool>) {
-          rec_.types[rec_.n_attrs] = detail::slot_type::boolean;
-          s.v.b = v;
-        } else if constexpr (std::same_as<T, std::int64_t>) {
-          rec_.types[rec_.n_attrs] = detail::slot_type::int64;
-          s.v.i = static_cast<std::int64_t>(v);
-        } else {
-          rec_.types[rec_.n_attrs] = detail::slot_type::float64;
-          s.v.d = static_cast<double>(v);
-        }
-        ++rec_.n_attrs;
+        if constexpr (std::same_as<T, bool>)
+          put_slot(k.name(), detail::slot_type::boolean, 0, v ? 1u : 0u);
+        else if constexpr (std::same_as<T, std::int64_t>)
+          put_slot(k.name(), detail::slot_type::int64, 0,
+                   static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+        else
+          put_slot(k.name(), detail::slot_type::float64, 0,
+                   std::bit_cast<std::uint64_t>(static_cast<double>(v)));
         return *this;
       }
     }
@@ -148,11 +172,9 @@ class scoped_span {
   /// Sets a string attribute from a literal: stored as a pointer, never copied.
   scoped_span& set(const key<std::string>& k, static_string v) noexcept {
     if (!recording_) return *this;
-    if (rec_.n_attrs < detail::inline_attrs) [[likely]] {
-      detail::attr_slot& s = slot(k.name());
-      rec_.types[rec_.n_attrs++] = detail::slot_type::static_str;
-      s.v.s = v.data();
-      s.str_len = static_cast<std::uint32_t>(v.size());
+    if (rec_.n_attrs < detail::inline_attrs && v.size() <= UINT32_MAX) [[likely]] {
+      put_slot(k.name(), detail::slot_type::static_str, static_cast<std::uint32_t>(v.size()),
+               reinterpret_cast<std::uintptr_t>(v.data()));
       return *this;
     }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
@@ -169,13 +191,11 @@ class scoped_span {
     std::string* owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
                   std::is_rvalue_reference_v<S&&>)
-      owned = new std::string(std::move(v));
+      owned = new std::string(std::forward<S>(v));
     else
       owned = new std::string(std::string_view(v));
     if (rec_.n_attrs < detail::inline_attrs) {
-      detail::attr_slot& s = slot(k.name());
-      rec_.types[rec_.n_attrs++] = detail::slot_type::owned_str;
-      s.v.owned = owned;
+      put_slot(k.name(), detail::slot_type::owned_str, 0, reinterpret_cast<std::uintptr_t>(owned));
       return *this;
     }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
@@ -256,81 +276,195 @@ class scoped_span {
   }
 
  private:
-  void begin(const span_site* site, const span_context& parent) noexcept {
+  // begin() and finish() are the hot path. Every value is computed in registers and stored once;
+  // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
+  // work (thread setup, unwinding, shutdown, drops) is out of line.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const span_site* site,
+                                            const span_context& parent) noexcept {
+    // rec_ comes to life here, built once from registers (it is not zeroed first).
     detail::thread_state* ts = detail::this_thread();
     if (!ts) [[unlikely]]
       return;
-    rec_.site = site;
-    if (parent.valid()) {
-      rec_.trace_id = parent.trace_id;
-      rec_.parent_span_id = parent.span_id;
-      rec_.flags = parent.flags;
-      rec_.parent_remote = parent.remote;
+    using detail::opaque;
+    span_context& cur = detail::tls_current;
+    // Loads: the context this span replaces (restored at the end) and the parent (often the same).
+    prev_.trace_id.hi = opaque(cur.trace_id.hi);
+    prev_.trace_id.lo = opaque(cur.trace_id.lo);
+    prev_.span_id = opaque(cur.span_id);
+    prev_.flags = opaque(cur.flags);
+    prev_.remote = opaque(cur.remote);
+    std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
+    std::uint64_t parent_id = opaque(parent.span_id);
+    std::uint8_t flags = opaque(parent.flags);
+    bool remote = opaque(parent.remote);
+    if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
+      hi = ts->ids.next();
+      lo = ts->ids.next_nonzero();
+      parent_id = 0;
+      remote = false;
+      flags = detail::sample_root(lo);  // sampler.hpp (context owner)
     } else {
-      rec_.trace_id = trace_id{ts->ids.next(), ts->ids.next_nonzero()};
-      rec_.flags = detail::root_flags_fn ? detail::root_flags_fn(rec_.trace_id)
-                                         : std::uint8_t(flag_sampled | flag_random);
+      flags = detail::sample_child(lo, flags, remote);  // sampler.hpp (context owner)
     }
-    rec_.span_id = ts->ids.next_nonzero();
-    rec_.thread_index = ts->index;
-    prev_ = detail::tls_current;
-    detail::tls_current = span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
-    uncaught_ = std::uncaught_exceptions();
+    const std::uint64_t id = ts->ids.next_nonzero();
+    if (!(flags & flag_sampled)) [[unlikely]] {
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      return;
+    }
+    ::new (static_cast<void*>(&rec_))
+        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote, ts->index);
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    cur.flags = flags;
+    cur.remote = false;
+    uncaught_ = detail::uncaught_exceptions(ts);
     recording_ = true;
     rec_.start_ticks = detail::now_ticks();
   }
 
-  void finish() noexcept {
-    rec_.end_ticks = detail::now_ticks();
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
+    const std::uint64_t end = detail::now_ticks();
+    // The ending thread's state: a span may end on another thread than it began.
+    detail::thread_state* ts = detail::this_thread();
+    if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
+      mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    if (std::uncaught_exceptions() > uncaught_) [[unlikely]]
-      mark_unwinding();
     // Restore the context this span replaced, unless something else became current meanwhile
     // (a span ended out of order, or on another thread than it began).
-    if (detail::tls_current.span_id == rec_.span_id) detail::tls_current = prev_;
-    // The ending thread's producer token: a span may end on another thread than it began.
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == rec_.span_id) {
+      using detail::opaque;
+      cur.trace_id.hi = opaque(prev_.trace_id.hi);
+      cur.trace_id.lo = opaque(prev_.trace_id.lo);
+      cur.span_id = opaque(prev_.span_id);
+      cur.flags = opaque(prev_.flags);
+      cur.remote = opaque(prev_.remote);
+    }
+    rec_.end_ticks = end;
+    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+      drop_not_running();
+    } else {
+      auto& c = ts->counters;
+      detail::thread_counters::bump(c.ended);
+      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
+        detail::thread_counters::bump(c.enqueued);
+      else
+        drop_queue_full(c);
+    }
+    rec_.~span_record();  // moved from or reset: owns nothing
+  }
+
+  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
+  // (the union's other member), nothing else; each field is written once, from registers.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
+                                                      std::uint64_t lo, std::uint64_t id,
+                                                      std::uint8_t flags) noexcept {
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    cur.flags = flags;
+    cur.remote = false;
+    ::new (static_cast<void*>(&self_)) span_context{trace_id{hi, lo}, id, flags, false};
+    unsampled_ = true;
+  }
+
+  // The end of an unsampled span (context owner): restore the context, count it.
+  AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
+    unsampled_ = false;
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == self_.span_id) {
+      using detail::opaque;
+      cur.trace_id.hi = opaque(prev_.trace_id.hi);
+      cur.trace_id.lo = opaque(prev_.trace_id.lo);
+      cur.span_id = opaque(prev_.span_id);
+      cur.flags = opaque(prev_.flags);
+      cur.remote = opaque(prev_.remote);
+    }
     detail::thread_state* ts = detail::this_thread();
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-      rec_.reset();
       return;
     }
-    auto& c = ts->counters;
-    detail::thread_counters::bump(c.ended);
-    if (!(rec_.flags & flag_sampled)) [[unlikely]] {
-      detail::thread_counters::bump(c.dropped_unsampled);
-      rec_.reset();
-      return;
-    }
-    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
-      detail::thread_counters::bump(c.enqueued);
-    } else {
-      detail::thread_counters::bump(c.dropped_queue_full);
-      rec_.reset();
-    }
+    detail::thread_counters::bump(ts->counters.ended);
+    detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 
-  detail::attr_slot& slot(std::string_view key) noexcept {
-    detail::attr_slot& s = rec_.attrs[rec_.n_attrs];
+  // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
+  void take(scoped_span& o) noexcept {
+    if (o.unsampled_) [[unlikely]] {
+      self_ = o.self_;
+      prev_ = o.prev_;
+      unsampled_ = true;
+      o.unsampled_ = false;
+      return;
+    }
+    if (!o.recording_) return;
+    ::new (static_cast<void*>(&rec_)) span_record(std::move(o.rec_));
+    o.rec_.~span_record();
+    prev_ = o.prev_;
+    uncaught_ = o.uncaught_;
+    recording_ = true;
+    o.recording_ = false;
+  }
+
+  AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
+    detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+    rec_.reset();
+  }
+  AGENTRACE_DETAIL_NOINLINE void drop_queue_full(detail::thread_counters& c) noexcept {
+    detail::thread_counters::bump(c.dropped_queue_full);
+    rec_.reset();
+  }
+
+  // Appends an inline attribute slot as three 8-byte words (see span_record's move).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void put_slot(std::string_view key, detail::slot_type type,
+                                               std::uint32_t str_len,
+                                               std::uint64_t value) noexcept {
+    const std::uint8_t n = rec_.n_attrs;
+    rec_.types[n] = type;
+    detail::attr_slot& s = rec_.attrs[n];
     s.key = key.data();
-    s.key_len = static_cast<std::uint32_t>(key.size());
-    return s;
+    if constexpr (std::endian::native == std::endian::little) {
+      const std::uint64_t lens = (std::uint64_t{str_len} << 32) | static_cast<std::uint32_t>(key.size());
+      std::memcpy(reinterpret_cast<char*>(&s) + offsetof(detail::attr_slot, key_len), &lens, 8);
+    } else {
+      s.key_len = static_cast<std::uint32_t>(key.size());
+      s.str_len = str_len;
+    }
+    std::memcpy(&s.v, &value, sizeof value);
+    rec_.n_attrs = static_cast<std::uint8_t>(n + 1);
   }
 
   void overflow(std::string_view key, attr_value v) {
     auto& ext = rec_.extension();
-    if (ext.attributes.size() + detail::inline_attrs >= limit_attributes()) {
-      ++ext.dropped_attributes;
-      return;
+    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+    for (auto& a : ext.attributes)
+      if (a.key == key) {
+        a.value = std::move(v);
+        return;
+      }
+    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
+      bool inline_key = false;
+      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
+        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+      if (!inline_key) {
+        ++ext.dropped_attributes;
+        return;
+      }
     }
     ext.attributes.push_back(attribute{key, std::move(v)});
   }
 
   void mark_unwinding() noexcept {
+    static constexpr std::string_view what = "exception thrown through the span's scope";
     try {
-      event("exception", {{semconv::exception::message,
-                           std::string_view("exception thrown through the span's scope")}});
-      set_status(status_code::error, "exception thrown through the span's scope");
+      // An exception recorded with its type and message just before (in_span, or
+      // record_exception + rethrow in a catch block) is not recorded a second time.
+      const bool recorded = rec_.status == status_code::error && rec_.ext &&
+                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      if (!recorded) event("exception", {{semconv::exception::message, what}});
+      if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
       rec_.status = status_code::error;
     }
@@ -340,19 +474,17 @@ class scoped_span {
   static std::size_t limit_events() noexcept;
   static std::size_t limit_links() noexcept;
 
-  span_record rec_;
-  span_context prev_{};
-  int uncaught_{0};
+  // The record under construction. A union member: constructed by begin() (not zeroed first),
+  // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
+  union {
+    span_record rec_;
+    span_context self_;  // an unsampled span's own context (context owner)
+  };
+  span_context prev_;  // the context this span replaced; set by begin()
+  int uncaught_;       // uncaught exceptions when the span began; set by begin()
   bool recording_{false};
+  bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
 };
-
-namespace detail {
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
-}  // namespace detail
 
 inline std::size_t scoped_span::limit_attributes() noexcept {
   return detail::limit_attribute_count.load(std::memory_order_relaxed);
@@ -389,10 +521,17 @@ decltype(auto) in_span(F&& f) {
   }
 }
 
+}  // namespace compiled_in
+#endif  // AGENTRACE_ENABLED
+
 }  // namespace agentrace
 
 #define AGENTRACE_DETAIL_CAT2(a, b) a##b
 #define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
+
+#if !AGENTRACE_ENABLED
+#include "agentrace/detail/span_compiled_out.hpp"
+#else
 
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
 /// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
@@ -407,3 +546,20 @@ decltype(auto) in_span(F&& f) {
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
       ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
+
+/// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
+/// recording. For values that cost something to compute (serialised prompts): nothing is computed
+/// for unsampled spans, before start() or when tracing is compiled out.
+#define AGENTRACE_SET(span, key, value)                    \
+  do {                                                     \
+    if ((span).is_recording()) (span).set((key), (value)); \
+  } while (false)
+
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
+/// only when `span` is recording.
+#define AGENTRACE_EVENT(span, ...)                        \
+  do {                                                    \
+    if ((span).is_recording()) (span).event(__VA_ARGS__); \
+  } while (false)
+
+#endif  // AGENTRACE_ENABLED

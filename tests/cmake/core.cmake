@@ -1,2 +1,65 @@
 # SPDX-License-Identifier: MIT
-agentrace_add_test(span_test ${CMAKE_CURRENT_SOURCE_DIR}/span_test.cpp)
+# Tests of the core: spans, attributes, collector, exporters (OTLP-JSON, console, memory),
+# configuration, clock, trace assembler, hot-path allocations, compile-fail snippets, and
+# otlp-check validation of the OTLP-JSON the tests write.
+set(_core_tests span attributes collector otlp_json console config memory trace_assembler clock)
+foreach(_t IN LISTS _core_tests)
+  agentrace_add_test(${_t}_test ${CMAKE_CURRENT_SOURCE_DIR}/${_t}_test.cpp)
+endforeach()
+
+# Replaces the global operator new (and wraps malloc) to count the hot path's allocations.
+agentrace_add_test(alloc_test ${CMAKE_CURRENT_SOURCE_DIR}/alloc_test.cpp)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT APPLE)
+  target_link_options(alloc_test PRIVATE "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc")
+  target_compile_definitions(alloc_test PRIVATE AGENTRACE_TEST_WRAP_MALLOC=1)
+endif()
+
+# --- otlp-check: the [otlp-file] test cases write their OTLP-JSON into a fixed directory (a
+# fixture), then one CTest test per file validates it. Skipped (exit 77, said on the output)
+# only when node is not installed.
+set(_otlp_dir ${CMAKE_CURRENT_BINARY_DIR}/otlp_out)
+set(_otlp_writers span_test attributes_test otlp_json_test config_test)
+foreach(_w IN LISTS _otlp_writers)
+  add_test(NAME otlp_files:${_w} COMMAND ${CMAKE_COMMAND} -E env AGENTRACE_TEST_OTLP_DIR=${_otlp_dir}
+           $<TARGET_FILE:${_w}> "[otlp-file]")
+  set_tests_properties(otlp_files:${_w} PROPERTIES FIXTURES_SETUP agentrace_otlp_files TIMEOUT 300)
+endforeach()
+# file name -> extra otlp-check options ("fields" has a span whose parent is remote).
+set(_otlp_files exception fields hostile_strings limits batches attribute_types non_finite
+    same_key_twice env_file)
+foreach(_f IN LISTS _otlp_files)
+  set(_opts --strict)
+  if(NOT _f STREQUAL "fields")
+    list(APPEND _opts --no-orphans)
+  endif()
+  add_test(NAME otlp_check:${_f}
+           COMMAND sh -c "command -v node >/dev/null 2>&1 || { echo 'SKIPPED: node is not installed, otlp-check cannot run'; exit 77; }; exec \"$0\" validate \"$@\""
+                   ${AGENTRACE_OTLP_CHECK} ${_opts} ${_otlp_dir}/${_f}.jsonl)
+  set_tests_properties(otlp_check:${_f} PROPERTIES FIXTURES_REQUIRED agentrace_otlp_files
+                       SKIP_RETURN_CODE 77 TIMEOUT 120)
+endforeach()
+
+# --- compile-fail: every tests/compile_fail/*.cpp must compile without AGENTRACE_COMPILE_FAIL
+# and fail with it, for the reason its `// expect:` line names (compile_fail/check.cmake).
+set(_cf_flags ${CMAKE_CURRENT_BINARY_DIR}/compile_fail_flags_$<CONFIG>.txt)
+string(REPLACE " " ";" _cf_cxx_flags "${CMAKE_CXX_FLAGS}")
+list(FILTER _cf_cxx_flags EXCLUDE REGEX "^$")
+list(JOIN _cf_cxx_flags "\n" _cf_cxx_flags)
+file(GENERATE OUTPUT ${_cf_flags} CONTENT
+"${CMAKE_CXX20_STANDARD_COMPILE_OPTION}
+-Wall
+-Wextra
+-Wpedantic
+-Werror
+${_cf_cxx_flags}
+-I$<JOIN:$<FILTER:$<TARGET_PROPERTY:agentrace,INTERFACE_INCLUDE_DIRECTORIES>,EXCLUDE,^/usr(/local)?/include/?$>,\n-I>
+-D$<JOIN:$<TARGET_PROPERTY:agentrace,INTERFACE_COMPILE_DEFINITIONS>,\n-D>
+")
+file(GLOB _cf_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/*.cpp)
+foreach(_src IN LISTS _cf_sources)
+  get_filename_component(_name ${_src} NAME_WE)
+  add_test(NAME compile_fail:${_name}
+           COMMAND ${CMAKE_COMMAND} -DCOMPILER=${CMAKE_CXX_COMPILER} -DFLAGS_FILE=${_cf_flags}
+                   -DSOURCE=${_src} -P ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/check.cmake)
+  set_tests_properties(compile_fail:${_name} PROPERTIES TIMEOUT 300 LABELS compile_fail)
+endforeach()

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "agentrace/detail/compiler.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <x86intrin.h>
@@ -51,7 +53,7 @@ inline bool invariant_tsc_available() noexcept {
 }
 
 /// Ticks of the span clock. The hot path's only system interaction.
-inline std::uint64_t now_ticks() noexcept {
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
   if (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc) return __rdtsc();
 #endif

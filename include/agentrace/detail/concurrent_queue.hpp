@@ -13,6 +13,11 @@
 #endif
 
 #include <cstddef>
+#include <cstdlib>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace agentrace::detail {
 
@@ -22,6 +27,25 @@ namespace agentrace::detail {
 struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t BLOCK_SIZE = 64;
   static constexpr std::size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+
+  // The block pool is megabytes (capacity x sizeof(span_record)) that each producer walks
+  // through in a circle. On 4 KiB pages a thread writing spans in a loop misses the TLB every
+  // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
+  // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
+  // allocations of 2 MiB or more are affected; the memory is the same.
+  static void* malloc(std::size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::size_t huge = std::size_t{2} << 20;
+    if (size >= huge) {
+      void* p = nullptr;
+      if (posix_memalign(&p, huge, size) != 0) return nullptr;
+      (void)madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
+      return p;
+    }
+#endif
+    return std::malloc(size);
+  }
+  static void free(void* p) { std::free(p); }
 };
 
 template <class T>

@@ -1,50 +1,65 @@
 // SPDX-License-Identifier: MIT
-// Per-thread id generator: xoshiro256++ seeded once per thread from std::random_device.
+// Per-thread id generator: wyrand (one 64x64->128 multiply per id), seeded once per thread from
+// std::random_device.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <thread>
 
+#include "agentrace/detail/compiler.hpp"
+
 namespace agentrace::detail {
 
+/// wyrand (Wang Yi, public domain): a 64-bit state advanced by a Weyl increment and finalised by
+/// a folded 128-bit multiply. It passes BigCrush and PractRand and costs ~6 instructions per id,
+/// against ~18 for xoshiro256++ (whose four words must be loaded and stored around each call):
+/// a root span draws three ids.
 class id_generator {
  public:
   id_generator() {
     std::random_device rd;
     std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     seed ^= static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    for (auto& w : s_) w = splitmix(seed);
+    state_ = seed;
   }
 
   /// A non-zero 64-bit value (ids must never be all zeros).
-  std::uint64_t next_nonzero() noexcept {
-    std::uint64_t v;
-    do v = next(); while (v == 0);
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
+    std::uint64_t v = next();
+    while (v == 0) [[unlikely]]
+      v = next();
     return v;
   }
 
-  std::uint64_t next() noexcept {
-    const std::uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
+    state_ += 0xa0761d6478bd642full;
+    return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
+  }
+
+ /// 64x64->128-bit multiply, folded (high half xor low half).
+  static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__SIZEOF_INT128__)
+    __extension__ using u128 = unsigned __int128;
+    const u128 r = static_cast<u128>(a) * b;
+    return static_cast<std::uint64_t>(r >> 64) ^ static_cast<std::uint64_t>(r);
+#else
+    return mix_portable(a, b);
+#endif
+  }
+  static std::uint64_t mix_portable(std::uint64_t a, std::uint64_t b) noexcept {
+    const std::uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32;
+    const std::uint64_t b_lo = b & 0xffffffffu, b_hi = b >> 32;
+    const std::uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+    const std::uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+    const std::uint64_t lo = (mid << 32) | (ll & 0xffffffffu);
+    const std::uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return hi ^ lo;
   }
 
  private:
-  static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-  static std::uint64_t splitmix(std::uint64_t& x) noexcept {
-    std::uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t s_[4];
+  std::uint64_t state_;
 };
 
 }  // namespace agentrace::detail

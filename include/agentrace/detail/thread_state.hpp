@@ -5,10 +5,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/concurrent_queue.hpp"
 #include "agentrace/detail/random.hpp"
 #include "agentrace/record.hpp"
@@ -31,7 +37,8 @@ struct thread_counters {
   std::atomic<std::uint64_t> dropped_queue_full{0};
   std::atomic<std::uint64_t> dropped_unsampled{0};
 
-  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c,
+                                                  std::uint64_t n = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_release);
   }
 };
@@ -66,14 +73,65 @@ inline global_state& globals() {
   return *g;
 }
 
-struct thread_state {
+// std::uncaught_exceptions() is a call into libstdc++ that finds its thread-local data through
+// __tls_get_addr: ~4 ns, twice per span. Under the Itanium C++ ABI (GCC and Clang on Linux and
+// macOS, with libstdc++, libc++abi or libcxxrt) it reads the uncaughtExceptions field of the
+// thread's __cxa_eh_globals, whose address __cxa_get_globals() returns and which stays put for
+// the thread's life. Each thread_state keeps that address; a one-time self-test checks the
+// field against std::uncaught_exceptions() while an exception is in flight, and the standard
+// call is used where the ABI is not there or the test fails.
+#if defined(__cpp_exceptions) && __has_include(<cxxabi.h>) && \
+    (defined(__GLIBCXX__) || defined(_LIBCPPABI_VERSION) || defined(_LIBCPP_VERSION))
+#define AGENTRACE_DETAIL_EH_GLOBALS 1
+struct cxa_eh_globals_view {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+inline const unsigned int* uncaught_counter_slow() noexcept {
+  static const bool abi_ok = [] {
+    bool ok = false;
+    struct probe {
+      bool& ok;
+      ~probe() {
+        const auto* g = reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals());
+        const int n = std::uncaught_exceptions();
+        ok = g != nullptr && n >= 1 && g->uncaught_exceptions == static_cast<unsigned>(n);
+      }
+    };
+    try {
+      probe p{ok};
+      throw 0;
+    } catch (int) {
+    }
+    return ok;
+  }();
+  if (!abi_ok) return nullptr;
+  return &reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals())
+              ->uncaught_exceptions;
+}
+#else
+#define AGENTRACE_DETAIL_EH_GLOBALS 0
+inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
+#endif
+
+// Aligned to a cache line: two threads' states never share one.
+struct alignas(64) thread_state {
   explicit thread_state(span_queue& q) : queue(&q), token(q) {}
   span_queue* queue;
   producer_token token;
   id_generator ids;
   thread_counters counters;
   std::uint32_t index{0};
+  const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
+
+/// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
+  if (ts && ts->uncaught) [[likely]]
+    return static_cast<int>(*ts->uncaught);
+  return std::uncaught_exceptions();
+}
 
 inline constinit thread_local thread_state* tls_state = nullptr;
 inline constinit thread_local bool tls_exited = false;
@@ -117,24 +175,30 @@ inline span_queue& ensure_queue(std::size_t capacity) {
 }
 
 /// Slow path of this_thread(): the thread's first span (allocates the state and the token).
-[[gnu::noinline]] inline thread_state* create_thread_state() {
+/// Returns nullptr, and the span is not recorded, if that fails (out of memory).
+AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls_exited) return nullptr;
   span_queue* q = queue_if_created();
   if (!q) return nullptr;
   static thread_local thread_state_owner owner;
-  owner.state = std::make_unique<thread_state>(*q);
-  auto& g = globals();
-  {
-    std::lock_guard<std::mutex> lock(g.mu);
-    owner.state->index = g.next_thread_index++;
-    g.threads.push_back(owner.state.get());
+  try {
+    auto state = std::make_unique<thread_state>(*q);
+    auto& g = globals();
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      state->index = g.next_thread_index++;
+      g.threads.push_back(state.get());
+    }
+    owner.state = std::move(state);
+  } catch (...) {
+    return nullptr;
   }
   tls_state = owner.state.get();
   return tls_state;
 }
 
 /// This thread's producer state, or nullptr while the thread is exiting.
-inline thread_state* this_thread() {
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
   if (thread_state* s = tls_state) [[likely]]
     return s;
   return create_thread_state();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@ struct console_options {
   int color = -1;                     // -1: when `out` is a terminal; 0 never; 1 always
   std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
   bool show_attributes = true;
+  std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
   detail::assembler_options assembly{};
 };
 
@@ -101,7 +103,9 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     }
     if (o.show_attributes)
       for (const auto& [k, v] : s.attributes)
-        out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+        if (o.attributes.empty() ||
+            std::find(o.attributes.begin(), o.attributes.end(), k) != o.attributes.end())
+          out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
     for (const auto& e : s.events)
       if (e.name == "exception")
         for (const auto& [k, v] : e.attributes)

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -35,11 +36,12 @@ class otlp_json_writer {
     append(b_, "\":");
   }
 
+  // Resource attributes: exempt from the span limits.
   void string_attribute(std::string_view k, std::string_view v) {
     append(b_, "{\"key\":");
     write_json_string(b_, k);
     append(b_, ",\"value\":{\"stringValue\":");
-    write_json_string(b_, v, max_len_);
+    write_json_string(b_, v);
     append(b_, "}}");
   }
 
@@ -132,7 +134,7 @@ class otlp_json_writer {
     append(b_, "\"attributes\":[");
     std::uint32_t n = 0, dropped = 0;
     for (const auto& a : attrs) {
-      if (limit && n >= limit) {
+      if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
         ++dropped;
         continue;
       }
@@ -144,6 +146,80 @@ class otlp_json_writer {
   }
 
   void span(const span_record& r, const clock_converter& clock, const span_limits& limits) {
+    // Written through raw_out: one capacity check for the fixed part and the inline attributes
+    // (bounded by their lengths), then plain stores. Attribute values are not truncated on this
+    // path, so it needs no code-point counting; with a value length limit the spans are written
+    // by span_limited().
+    if (max_len_ != 0) return span_limited(r, clock, limits);
+    const std::string_view name = r.name();
+    const bool has_state = r.ext && !r.ext->trace_state.empty();
+    raw_out o(b_, 320 + json_string_bound(name.size()));
+    o.lit("{\"traceId\":\"");
+    o.hex64(r.trace_id.hi);
+    o.hex64(r.trace_id.lo);
+    o.lit("\",\"spanId\":\"");
+    o.hex64(r.span_id);
+    o.ch('"');
+    if (r.parent_span_id) {
+      o.lit(",\"parentSpanId\":\"");
+      o.hex64(r.parent_span_id);
+      o.ch('"');
+    }
+    if (has_state) {
+      o.commit();
+      append(b_, ",\"traceState\":");
+      write_json_string(b_, r.ext->trace_state);
+      o.reopen(320 + json_string_bound(name.size()));
+    }
+    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
+    if (r.parent_remote) flags |= otlp::flag_is_remote;
+    o.lit(",\"flags\":");
+    o.uint(flags);
+    o.lit(",\"name\":");
+    o.str(name);
+    o.lit(",\"kind\":");
+    o.uint(static_cast<std::uint32_t>(r.kind()));
+    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
+    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
+    o.lit(",\"startTimeUnixNano\":\"");
+    o.uint(start);
+    o.lit("\",\"endTimeUnixNano\":\"");
+    o.uint(start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
+    o.lit("\",\"attributes\":[");
+    o.commit();
+
+    std::size_t bound = 8;
+    for (std::size_t i = 0; i < r.n_attrs; ++i) bound += slot_bound(r, i);
+    o.reopen(bound);
+    bool first = true, raw_open = true;
+    const std::uint32_t dropped_attrs = for_each_attribute(
+        r, limits.attribute_count,
+        [&](std::string_view, std::size_t i) {
+          if (!first) o.ch(',');
+          first = false;
+          slot_attribute(o, r, i);
+        },
+        [&](const agentrace::attribute& a) {
+          if (raw_open) {  // extension attributes come after every inline one
+            o.commit();
+            raw_open = false;
+          }
+          if (!first) b_.push_back(',');
+          first = false;
+          attribute(a.key, a.value);
+        });
+    if (raw_open) o.commit();
+    b_.push_back(']');
+    if (dropped_attrs) {
+      append(b_, ",\"droppedAttributesCount\":");
+      write_uint(b_, dropped_attrs);
+    }
+    if (r.ext) events_and_links(*r.ext, clock, limits);
+    status(r);
+  }
+
+  // The same output as span() (attribute values truncated to max_len_ code points).
+  void span_limited(const span_record& r, const clock_converter& clock, const span_limits& limits) {
     append(b_, "{\"traceId\":\"");
     write_hex64(b_, r.trace_id.hi);
     write_hex64(b_, r.trace_id.lo);
@@ -193,6 +269,10 @@ class otlp_json_writer {
       write_uint(b_, dropped_attrs);
     }
     if (r.ext) events_and_links(*r.ext, clock, limits);
+    status(r);
+  }
+
+  void status(const span_record& r) {
     append(b_, ",\"status\":{");
     if (r.status != status_code::unset) {
       append(b_, "\"code\":");
@@ -305,6 +385,50 @@ class otlp_json_writer {
       }
     }
     append(b_, "}}");
+  }
+
+  // Upper bound of slot_attribute(raw_out&, ...)'s output.
+  static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
+    const attr_slot& s = r.attrs[i];
+    std::size_t n = 48 + json_string_bound(s.key_len);
+    switch (r.types[i]) {
+      case slot_type::static_str: return n + json_string_bound(s.str_len);
+      case slot_type::owned_str: return n + json_string_bound(s.v.owned->size());
+      default: return n + 32;
+    }
+  }
+
+  void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
+    const attr_slot& s = r.attrs[i];
+    o.lit("{\"key\":");
+    o.str({s.key, s.key_len});
+    o.lit(",\"value\":{");
+    switch (r.types[i]) {
+      case slot_type::boolean:
+        if (s.v.b)
+          o.lit("\"boolValue\":true");
+        else
+          o.lit("\"boolValue\":false");
+        break;
+      case slot_type::int64:
+        o.lit("\"intValue\":\"");
+        o.sint(s.v.i);
+        o.ch('"');
+        break;
+      case slot_type::float64:
+        o.lit("\"doubleValue\":");
+        o.dbl(s.v.d);
+        break;
+      case slot_type::static_str:
+        o.lit("\"stringValue\":");
+        o.str({s.v.s, s.str_len});
+        break;
+      case slot_type::owned_str:
+        o.lit("\"stringValue\":");
+        o.str(*s.v.owned);
+        break;
+    }
+    o.lit("}}");
   }
 
   void events_and_links(const span_ext& x, const clock_converter& clock, const span_limits& limits) {
@@ -468,19 +592,22 @@ class otlp_json_exporter final : public exporter {
     const bool ok = std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() &&
                     std::fflush(out_) == 0;
     if (!ok) {
-      failed_ += batch.spans.size();
+      failed_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
       return export_result::failure;
     }
     return export_result::success;
   }
-  std::uint64_t spans_failed() const noexcept override { return failed_; }
+  // Read by stats() on any thread while the collector writes it.
+  std::uint64_t spans_failed() const noexcept override {
+    return failed_.load(std::memory_order_relaxed);
+  }
 
  private:
   std::FILE* out_;
   bool owned_;
   std::string path_;
   fmt::memory_buffer buf_;
-  std::uint64_t failed_ = 0;
+  std::atomic<std::uint64_t> failed_{0};
 };
 
 /// OTLP/JSON lines to a file (the OpenTelemetry Collector's file-exporter format).

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 // The one HTTP client (libcurl) behind the OTLP/HTTP exporter, the OpenAI-compatible chat client
 // and the eval judge. Part of the optional target agentrace::http (links libcurl and zlib).
-// Blocking, one connection kept alive per client object; use one client per thread.
+// Blocking, one connection kept alive per client object; use one client per thread (cancel() is
+// the one call another thread may make).
 #pragma once
 
 #include <curl/curl.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -39,6 +43,10 @@ struct request {
   bool gzip = false;    // compress the body and send Content-Encoding: gzip
   std::chrono::milliseconds timeout{10000};  // whole request; 0 = no limit
   std::size_t max_response_bytes = 4u << 20;  // OTLP: clients MUST limit responses (4 MiB)
+  /// When set, a 2xx response body goes to this callback as it arrives (server-sent events)
+  /// instead of into response::body; returning false aborts the transfer. Other statuses are
+  /// still stored in response::body, so the caller can read the error.
+  std::function<bool(std::string_view)> on_body{};
 };
 
 /// What a transport failure was, for retry decisions.
@@ -48,7 +56,8 @@ enum class transport_error : std::uint8_t {
   timeout,      // the timeout passed (retryable within the caller's deadline)
   dropped,      // connection closed without a full response (retryable)
   too_large,    // response body over max_response_bytes (not retryable)
-  other         // anything else (bad URL, TLS, ...)
+  other,        // anything else (bad URL, TLS, ...)
+  cancelled     // client::cancel() was called (from another thread)
 };
 
 struct response {
@@ -106,15 +115,31 @@ class client {
       : tls_(std::move(tls)), user_agent_(std::move(user_agent)) {
     detail::global_init_once();
     curl_ = curl_easy_init();
-    if (!curl_) throw std::runtime_error("agentrace: curl_easy_init failed");
+    multi_ = curl_multi_init();
+    if (!curl_ || !multi_) {
+      if (curl_) curl_easy_cleanup(curl_);
+      if (multi_) curl_multi_cleanup(multi_);
+      throw std::runtime_error("agentrace: curl_easy_init / curl_multi_init failed");
+    }
   }
   ~client() {
-    if (curl_) curl_easy_cleanup(curl_);
+    curl_easy_cleanup(curl_);
+    curl_multi_cleanup(multi_);  // closes the kept-alive connections
   }
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
   const std::string& user_agent() const noexcept { return user_agent_; }
+
+  /// Thread-safe: makes the send() in progress return at once with transport_error::cancelled,
+  /// and every later one too until resume(). For shutdown deadlines (a request can otherwise
+  /// block for its whole timeout against a server that never answers).
+  void cancel() noexcept {
+    cancelled_.store(true, std::memory_order_release);
+    curl_multi_wakeup(multi_);  // documented as callable from any thread
+  }
+  /// Undoes cancel().
+  void resume() noexcept { cancelled_.store(false, std::memory_order_release); }
 
   response send(const request& req) {
     response res;
@@ -129,7 +154,8 @@ class client {
       hdrs = curl_slist_append(hdrs, "Content-Encoding: gzip");
     }
     hdrs = curl_slist_append(hdrs, "Expect:");  // no 100-continue round trip
-    sink s{&res, req.max_response_bytes, false};
+    sink s{&res, req.max_response_bytes, false, req.on_body ? &req.on_body : nullptr, 0, false};
+    char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(curl_, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, user_agent_.c_str());
@@ -155,11 +181,15 @@ class client {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &client::on_header);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &s);
-    const CURLcode rc = curl_easy_perform(curl_);
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);  // details (TLS...), never headers
+    const CURLcode rc = perform();
+    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &res.status);
     if (rc != CURLE_OK) {
-      res.error_message = curl_easy_strerror(rc);
+      res.error_message =
+          rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()" : curl_easy_strerror(rc);
+      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0]) res.error_message += std::string(": ") + errbuf;
       switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
@@ -171,7 +201,9 @@ class client {
         case CURLE_PARTIAL_FILE: res.error = transport_error::dropped; break;
         case CURLE_WRITE_ERROR:
           res.error = s.too_large ? transport_error::too_large : transport_error::other;
+          if (s.aborted) res.error_message = "aborted by the body callback";
           break;
+        case CURLE_ABORTED_BY_CALLBACK: res.error = transport_error::cancelled; break;
         default: res.error = transport_error::other;
       }
       if (res.error != transport_error::too_large) res.status = 0;
@@ -180,14 +212,50 @@ class client {
   }
 
  private:
+  // curl_easy_perform, but through our own multi handle so that cancel() can wake it up; the
+  // multi handle keeps the connection cache, so connections are still reused across sends.
+  CURLcode perform() {
+    if (cancelled_.load(std::memory_order_acquire)) return CURLE_ABORTED_BY_CALLBACK;
+    if (curl_multi_add_handle(multi_, curl_) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode rc = CURLE_FAILED_INIT;
+    for (;;) {
+      int running = 0;
+      if (curl_multi_perform(multi_, &running) != CURLM_OK) break;
+      bool finished = false;
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi_, &left))
+        if (m->msg == CURLMSG_DONE && m->easy_handle == curl_) {
+          rc = m->data.result;
+          finished = true;
+        }
+      if (finished || running == 0) break;
+      if (cancelled_.load(std::memory_order_acquire) ||
+          curl_multi_poll(multi_, nullptr, 0, 1000, nullptr) != CURLM_OK ||
+          cancelled_.load(std::memory_order_acquire)) {
+        rc = CURLE_ABORTED_BY_CALLBACK;
+        break;
+      }
+    }
+    curl_multi_remove_handle(multi_, curl_);
+    return rc;
+  }
+
   struct sink {
     response* res;
     std::size_t limit;
     bool too_large;
+    const std::function<bool(std::string_view)>* stream;  // request::on_body, if set
+    long status;   // of the response being received (from its status line)
+    bool aborted;  // the stream callback returned false
   };
   static std::size_t on_body(char* p, std::size_t size, std::size_t n, void* ud) {
     auto* s = static_cast<sink*>(ud);
     const std::size_t len = size * n;
+    if (s->stream && s->status >= 200 && s->status < 300) {
+      if ((*s->stream)(std::string_view(p, len))) return len;
+      s->aborted = true;
+      return 0;  // makes curl fail with CURLE_WRITE_ERROR
+    }
     if (s->res->body.size() + len > s->limit) {
       s->too_large = true;
       return 0;  // makes curl fail with CURLE_WRITE_ERROR
@@ -199,7 +267,11 @@ class client {
     auto* s = static_cast<sink*>(ud);
     const std::size_t len = size * n;
     std::string_view line(p, len);
-    if (line.rfind("HTTP/", 0) == 0) s->res->headers.clear();  // a new response (after 100 etc.)
+    if (line.rfind("HTTP/", 0) == 0) {  // a new response (after 100 etc.)
+      s->res->headers.clear();
+      const std::size_t sp = line.find(' ');
+      s->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
       std::string k(line.substr(0, colon));
@@ -214,6 +286,8 @@ class client {
   }
 
   CURL* curl_{nullptr};
+  CURLM* multi_{nullptr};
+  std::atomic<bool> cancelled_{false};
   tls_options tls_;
   std::string user_agent_{};
 };

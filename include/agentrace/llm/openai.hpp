@@ -6,13 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/genai.hpp"
 #include "agentrace/http/client.hpp"
 
 namespace agentrace::llm {
@@ -28,6 +32,7 @@ struct chat_request {
   std::optional<double> temperature{};
   std::optional<std::int64_t> max_tokens{};
   bool json_object = false;  // response_format {"type":"json_object"}
+  bool stream = false;       // "stream": true with usage in the last chunk (chat_stream sets it)
 };
 
 struct chat_result {
@@ -66,8 +71,14 @@ inline std::string chat_request_body(const chat_request& r) {
   if (r.temperature) j["temperature"] = *r.temperature;
   if (r.max_tokens) j["max_tokens"] = *r.max_tokens;
   if (r.json_object) j["response_format"] = {{"type", "json_object"}};
+  if (r.stream) {
+    j["stream"] = true;
+    j["stream_options"] = {{"include_usage", true}};
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+inline void parse_usage(const nlohmann::json& j, chat_result& out);
 
 /// Parses a chat-completions response body into `out` (fields it finds). False + out.error when
 /// the body is not the expected shape.
@@ -81,11 +92,6 @@ inline bool parse_chat_response(const std::string& body, chat_result& out) {
   auto str = [](const nlohmann::json& o, const char* k) -> std::string {
     auto it = o.find(k);
     return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto int_at = [](const nlohmann::json& o, const char* k) -> std::optional<std::int64_t> {
-    auto it = o.find(k);
-    if (it == o.end() || !it->is_number_integer()) return std::nullopt;
-    return it->get<std::int64_t>();
   };
   out.id = str(j, "id");
   out.model = str(j, "model");
@@ -104,6 +110,17 @@ inline bool parse_chat_response(const std::string& body, chat_result& out) {
     auto msg = first.find("message");
     if (msg != first.end() && msg->is_object()) out.content = str(*msg, "content");
   }
+  parse_usage(j, out);
+  return true;
+}
+
+/// Reads "usage" (prompt_tokens, completion_tokens, cached and reasoning details) into `out`.
+inline void parse_usage(const nlohmann::json& j, chat_result& out) {
+  auto int_at = [](const nlohmann::json& o, const char* k) -> std::optional<std::int64_t> {
+    auto it = o.find(k);
+    if (it == o.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<std::int64_t>();
+  };
   auto usage = j.find("usage");
   if (usage != j.end() && usage->is_object()) {
     out.input_tokens = int_at(*usage, "prompt_tokens");
@@ -113,7 +130,6 @@ inline bool parse_chat_response(const std::string& body, chat_result& out) {
     auto cd = usage->find("completion_tokens_details");
     if (cd != usage->end() && cd->is_object()) out.reasoning_tokens = int_at(*cd, "reasoning_tokens");
   }
-  return true;
 }
 
 /// Chat completions over HTTP (POST {base_url}/chat/completions). Not thread-safe: one client
@@ -125,6 +141,74 @@ class openai_client {
   const openai_options& options() const noexcept { return opt_; }
 
   chat_result chat(const chat_request& r) {
+    http::request req = make_request(r);
+    req.body = chat_request_body(r);
+    const http::response res = http_.send(req);
+    chat_result out;
+    if (!check_response(res, out)) return out;
+    out.ok = parse_chat_response(res.body, out);
+    return out;
+  }
+
+  /// A streamed chat completion ("stream": true): `on_delta` receives each piece of content as
+  /// it arrives; the result holds the whole content, finish reasons and usage (asked for with
+  /// stream_options.include_usage), like chat().
+  chat_result chat_stream(const chat_request& r,
+                          const std::function<void(std::string_view delta)>& on_delta) {
+    chat_request sr = r;
+    sr.stream = true;
+    http::request req = make_request(sr);
+    req.body = chat_request_body(sr);
+    req.headers.emplace_back("Accept", "text/event-stream");
+    chat_result out;
+    std::string pending;  // an incomplete SSE line
+    bool done = false, bad = false;
+    std::vector<std::pair<std::size_t, std::string>> reasons;  // by choice index
+    req.on_body = [&](std::string_view chunk) {
+      pending.append(chunk);
+      std::size_t start = 0, nl;
+      while ((nl = pending.find('\n', start)) != std::string::npos) {
+        std::string_view line(pending.data() + start, nl - start);
+        start = nl + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.rfind("data:", 0) != 0) continue;  // comments, event:, id:, blank lines
+        line.remove_prefix(5);
+        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        if (line == "[DONE]") {
+          done = true;
+          continue;
+        }
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          bad = true;
+          continue;
+        }
+        stream_event(j, out, reasons, on_delta);
+      }
+      pending.erase(0, start);
+      return true;
+    };
+    const http::response res = http_.send(req);
+    if (!check_response(res, out)) return out;
+    if (!out.error.empty()) return out;  // an error event inside the stream
+    std::sort(reasons.begin(), reasons.end());
+    for (auto& [i, fr] : reasons) out.finish_reasons.push_back(std::move(fr));
+    if (bad && out.finish_reasons.empty()) {
+      out.error = "stream has events that are not JSON objects";
+      out.error_type = "invalid_response";
+      return out;
+    }
+    if (!done && out.finish_reasons.empty()) {
+      out.error = "stream ended before a finish reason or [DONE]";
+      out.error_type = "incomplete_stream";
+      return out;
+    }
+    out.ok = true;
+    return out;
+  }
+
+ private:
+  http::request make_request(const chat_request&) const {
     http::request req;
     std::string base = opt_.base_url;
     while (!base.empty() && base.back() == '/') base.pop_back();
@@ -132,10 +216,50 @@ class openai_client {
     req.headers = {{"Content-Type", "application/json"}};
     if (!opt_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opt_.api_key);
     for (const auto& h : opt_.extra_headers) req.headers.push_back(h);
-    req.body = chat_request_body(r);
     req.timeout = opt_.timeout;
-    const http::response res = http_.send(req);
-    chat_result out;
+    return req;
+  }
+
+  static void stream_event(const nlohmann::json& j, chat_result& out,
+                           std::vector<std::pair<std::size_t, std::string>>& reasons,
+                           const std::function<void(std::string_view)>& on_delta) {
+    auto e = j.find("error");
+    if (e != j.end() && e->is_object()) {
+      out.error = "stream error";
+      if (e->contains("message") && (*e)["message"].is_string())
+        out.error += ": " + (*e)["message"].get<std::string>();
+      out.error_type = e->contains("type") && (*e)["type"].is_string()
+                           ? (*e)["type"].get<std::string>()
+                           : std::string("stream_error");
+      return;
+    }
+    if (out.id.empty() && j.contains("id") && j["id"].is_string()) out.id = j["id"].get<std::string>();
+    if (out.model.empty() && j.contains("model") && j["model"].is_string())
+      out.model = j["model"].get<std::string>();
+    auto choices = j.find("choices");
+    if (choices != j.end() && choices->is_array()) {
+      for (const auto& c : *choices) {
+        if (!c.is_object()) continue;
+        const std::size_t index =
+            c.contains("index") && c["index"].is_number_unsigned() ? c["index"].get<std::size_t>() : 0;
+        auto d = c.find("delta");
+        if (index == 0 && d != c.end() && d->is_object() && d->contains("content") &&
+            (*d)["content"].is_string()) {
+          const auto& piece = (*d)["content"].get_ref<const std::string&>();
+          if (!piece.empty()) {
+            out.content += piece;
+            if (on_delta) on_delta(piece);
+          }
+        }
+        auto fr = c.find("finish_reason");
+        if (fr != c.end() && fr->is_string()) reasons.emplace_back(index, fr->get<std::string>());
+      }
+    }
+    parse_usage(j, out);
+  }
+
+  /// Transport errors and non-2xx statuses into `out` (false); true for a 2xx response.
+  static bool check_response(const http::response& res, chat_result& out) {
     out.http_status = res.status;
     if (res.error != http::transport_error::none) {
       out.error = "transport: " + res.error_message;
@@ -144,7 +268,7 @@ class openai_client {
         case http::transport_error::connect: out.error_type = "connect"; break;
         default: out.error_type = "transport";
       }
-      return out;
+      return false;
     }
     if (res.status < 200 || res.status >= 300) {
       out.error_type = std::to_string(res.status);
@@ -155,15 +279,71 @@ class openai_client {
         if (e != j.end() && e->is_object() && e->contains("message") && (*e)["message"].is_string())
           out.error += ": " + (*e)["message"].get<std::string>();
       }
-      return out;
+      return false;
     }
-    out.ok = parse_chat_response(res.body, out);
-    return out;
+    return true;
   }
 
- private:
   openai_options opt_;
   http::client http_;
 };
+
+/// server.address / server.port of a base URL ("https://api.openai.com/v1" -> api.openai.com,
+/// 443). Port 0 when the URL has neither a port nor a known scheme.
+struct server_endpoint {
+  std::string address{};
+  std::int64_t port = 0;
+};
+inline server_endpoint server_of(std::string_view url) {
+  server_endpoint e;
+  std::int64_t port = 0;
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end != std::string_view::npos) {
+    const std::string_view scheme = url.substr(0, scheme_end);
+    port = scheme == "https" ? 443 : scheme == "http" ? 80 : 0;
+    url.remove_prefix(scheme_end + 3);
+  }
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  std::string_view host = url;
+  if (!url.empty() && url.front() == '[') {  // [IPv6]:port
+    const std::size_t close = url.find(']');
+    host = url.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
+    url.remove_prefix(close == std::string_view::npos ? url.size() : close + 1);
+    if (!url.empty() && url.front() == ':') url.remove_prefix(1); else url = {};
+  } else if (const std::size_t colon = url.rfind(':'); colon != std::string_view::npos) {
+    host = url.substr(0, colon);
+    url.remove_prefix(colon + 1);
+  } else {
+    url = {};
+  }
+  if (!url.empty()) {
+    std::int64_t p = 0;
+    const auto [ptr, ec] = std::from_chars(url.data(), url.data() + url.size(), p);
+    if (ec == std::errc() && ptr == url.data() + url.size()) port = p;
+  }
+  e.address = std::string(host);
+  e.port = port;
+  return e;
+}
+
+/// gen_ai.usage.* of a result.
+inline genai::token_usage usage_of(const chat_result& r) {
+  return {.input_tokens = r.input_tokens,
+          .output_tokens = r.output_tokens,
+          .cache_read_input_tokens = r.cached_input_tokens,
+          .cache_creation_input_tokens = std::nullopt,
+          .reasoning_output_tokens = r.reasoning_tokens};
+}
+
+/// Records a result on a GenAI span: response id and model, usage and finish reasons; a failed
+/// call as error.type (HTTP status "429", "timeout", "connect", ...) and status ERROR.
+inline void record_result(genai::genai_span& s, const chat_result& r) {
+  if (!r.ok) {
+    s.fail(r.error_type, r.error);
+    return;
+  }
+  s.response(r.id, r.model).usage(usage_of(r)).finish_reasons(r.finish_reasons);
+}
 
 }  // namespace agentrace::llm

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Packaging consumers: builds and runs tests/packaging/consumer/main.cpp the four ways the
+# README's "Install / vendor" section tells users to, each in a fresh temporary directory, by
+# running the very snippet files the README shows (and checking that it shows them verbatim).
+#   scripts/ci/consumers.sh [readme|single_header|add_subdirectory|find_package|pkg_config]...
+# No argument: all of them. CTest runs each as consumer_<name>.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+pk=$src/tests/packaging
+version=$(sed -n 's/^#define AGENTRACE_VERSION_STRING "\(.*\)"$/\1/p' "$src/include/agentrace/version.hpp")
+expected="agentrace $version: 2 spans, consumer.inner is a child of consumer.outer"
+export AGENTRACE_SRC=$src
+# Consumer CMake projects get strict warnings: agentrace's headers must not warn in users' code.
+export CXXFLAGS="-Wall -Wextra -Wpedantic -Werror"
+command -v ccache >/dev/null && export CMAKE_CXX_COMPILER_LAUNCHER=ccache
+work=$(mktemp -d "${TMPDIR:-/tmp}/agentrace-consumers.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+snippet() { # snippet DIR FILE [VAR=value...]: run a README shell snippet in DIR, as pasted
+  local dir=$1 file=$2; shift 2
+  (cd "$dir" && env "$@" bash -euo pipefail "$file")
+}
+expect_output() {
+  local got
+  got=$("$1")
+  if [ "$got" != "$expected" ]; then
+    printf 'consumer output mismatch\n  expected: %s\n  got:      %s\n' "$expected" "$got" >&2
+    return 1
+  fi
+  echo "ok: $got"
+}
+app_dir() { # app_dir NAME FILES...: a fresh consumer project with main.cpp and FILES
+  local d=$work/$1; shift
+  mkdir -p "$d"
+  cp "$pk/consumer/main.cpp" "$@" "$d/"
+  echo "$d"
+}
+install_to() { # install_to DIR: the README's install snippet into DIR/stage, then moved to
+  # DIR/prefix (the installed tree must be relocatable and must not point into the sources)
+  snippet "$1" "$pk/find_package/install.sh" PREFIX="$1/stage" >"$1/install.log"
+  mv "$1/stage" "$1/prefix"
+  if grep -rl -- "$src" "$1/prefix"; then
+    echo "the installed files above refer to the source tree $src" >&2
+    return 1
+  fi
+}
+
+consumer_readme() {
+  python3 - "$src/README.md" "$pk" <<'PY'
+import pathlib, sys
+readme = pathlib.Path(sys.argv[1]).read_text()
+section = readme.split("## Install / vendor", 1)[1].split("\n## ", 1)[0]
+missing = []
+for rel in ("single_header/build.sh", "add_subdirectory/CMakeLists.txt", "find_package/install.sh",
+            "find_package/CMakeLists.txt", "find_package/build.sh", "pkg_config/build.sh"):
+    text = (pathlib.Path(sys.argv[2]) / rel).read_text()
+    if "```" + ("cmake" if rel.endswith(".txt") else "sh") + "\n" + text + "```" not in section:
+        missing.append(rel)
+if missing:
+    sys.exit("README 'Install / vendor' does not show these verbatim: tests/packaging/"
+             + ", tests/packaging/".join(missing))
+print("ok: README snippets match tests/packaging/")
+PY
+}
+
+consumer_single_header() {
+  local d
+  d=$(app_dir single_header)
+  snippet "$d" "$pk/single_header/build.sh"
+  # only the copied single header was used: no include/ on the command line, one file copied
+  [ "$(find "$d/third_party" -type f | wc -l)" -eq 1 ]
+  expect_output "$d/my_agent"
+}
+
+consumer_add_subdirectory() {
+  local d
+  d=$(app_dir add_subdirectory "$pk/add_subdirectory/CMakeLists.txt")
+  mkdir -p "$d/third_party"
+  ln -s "$src" "$d/third_party/agentrace"
+  (cd "$d" && cmake -S . -B build >configure.log && cmake --build build >build.log)
+  expect_output "$d/build/my_agent"
+}
+
+consumer_find_package() {
+  local d
+  d=$(app_dir find_package "$pk/find_package/CMakeLists.txt")
+  install_to "$d"
+  snippet "$d" "$pk/find_package/build.sh" PREFIX="$d/prefix" >"$d/build.log"
+  expect_output "$d/build/my_agent"
+  # the build tree's export works too (agentrace_DIR = the agentrace build directory)
+  (cd "$d" && cmake -S . -B build-tree -Dagentrace_DIR="$d/agentrace-build" >/dev/null &&
+    cmake --build build-tree >/dev/null)
+  expect_output "$d/build-tree/my_agent"
+  # the version file rejects another minor version (0.x: minors may break the API)
+  local major minor
+  major=${version%%.*} minor=${version#*.} minor=${minor%%.*}
+  mkdir -p "$d/other"
+  cp "$d/main.cpp" "$d/other/"
+  sed "s/find_package(agentrace [0-9.]* /find_package(agentrace $major.$((minor + 1)) /" \
+    "$d/CMakeLists.txt" >"$d/other/CMakeLists.txt"
+  if cmake -S "$d/other" -B "$d/other/build" -DCMAKE_PREFIX_PATH="$d/prefix" >"$d/other.log" 2>&1; then
+    echo "find_package(agentrace $major.$((minor + 1))) accepted version $version" >&2
+    return 1
+  fi
+  grep -q "agentraceConfig.cmake, version: $version" "$d/other.log"
+  echo "ok: find_package(agentrace $major.$((minor + 1))) rejects $version"
+}
+
+consumer_pkg_config() {
+  local d
+  d=$(app_dir pkg_config)
+  install_to "$d"
+  [ "$(PKG_CONFIG_PATH=$d/prefix/share/pkgconfig pkg-config --modversion agentrace)" = "$version" ]
+  snippet "$d" "$pk/pkg_config/build.sh" PREFIX="$d/prefix"
+  expect_output "$d/my_agent"
+}
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(readme single_header add_subdirectory find_package pkg_config)
+for name in "${names[@]}"; do
+  echo "== consumer: $name"
+  "consumer_$name"
+done

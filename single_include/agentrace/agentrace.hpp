@@ -1,0 +1,5377 @@
+// SPDX-License-Identifier: MIT
+// agentrace 0.1.0: single-header edition of include/agentrace/agentrace.hpp.
+// Generated — do not edit. Made by scripts/amalgamate.py from the headers under include/;
+// change those and run `python3 scripts/amalgamate.py`.
+#pragma once
+
+// amalgamated: include/agentrace/agentrace.hpp
+// SPDX-License-Identifier: MIT
+// agentrace — a C++20 header-only tracer for LLM agents that speaks OpenTelemetry.
+//
+// Quickstart:
+//   auto tracing = agentrace::start({.service_name = "my-agent",
+//                                    .exporters = {agentrace::console()}});
+//   {
+//     AGENTRACE_SPAN(s, "agent.step");
+//     s.set(my_keys::retries, 2);
+//   }
+//
+//   agent threads                          collector thread
+//   span begin/end ── one fixed-size ──►   drain in bulk ─► clocks ─► batch ─► exporters
+//   (no lock, no alloc)   record, lock-free queue (drop + count when full)    (OTLP-JSON, console,
+//                                                                               memory, OTLP/HTTP)
+
+// amalgamated: include/agentrace/version.hpp
+// SPDX-License-Identifier: MIT
+// agentrace: the one place the version lives (CMake parses these lines).
+
+#define AGENTRACE_VERSION_MAJOR 0
+#define AGENTRACE_VERSION_MINOR 1
+#define AGENTRACE_VERSION_PATCH 0
+#define AGENTRACE_VERSION_STRING "0.1.0"
+
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
+
+namespace agentrace {
+inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
+}  // namespace agentrace
+// amalgamated: include/agentrace/attributes.hpp
+// SPDX-License-Identifier: MIT
+// Typed, compile-time attribute keys and attribute values.
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace agentrace {
+
+/// A string of static storage duration. The constructor is consteval, so only string literals
+/// and constexpr character arrays convert: a value that could dangle does not compile (wrap a
+/// runtime string in std::string / std::string_view to have it copied instead).
+class static_string {
+ public:
+  template <std::size_t N>
+  consteval static_string(const char (&s)[N]) noexcept : data_(s), size_(N - 1) {}  // NOLINT
+  // NOLINTNEXTLINE(google-explicit-constructor): implicit by design, like the one above
+  consteval static_string(std::string_view s) noexcept : data_(s.data()), size_(s.size()) {}
+  constexpr const char* data() const noexcept { return data_; }
+  constexpr std::size_t size() const noexcept { return size_; }
+  constexpr std::string_view view() const noexcept { return {data_, size_}; }
+
+ private:
+  const char* data_;
+  std::size_t size_;
+};
+
+/// The value types an attribute may have (OpenTelemetry AnyValue, without maps and bytes).
+enum class value_type : std::uint8_t {
+  none = 0,
+  boolean,
+  int64,
+  float64,
+  string,
+  bool_array,
+  int64_array,
+  float64_array,
+  string_array
+};
+
+namespace detail {
+template <class T>
+struct value_type_of;
+template <>
+struct value_type_of<bool> : std::integral_constant<value_type, value_type::boolean> {};
+template <>
+struct value_type_of<std::int64_t> : std::integral_constant<value_type, value_type::int64> {};
+template <>
+struct value_type_of<double> : std::integral_constant<value_type, value_type::float64> {};
+template <>
+struct value_type_of<std::string> : std::integral_constant<value_type, value_type::string> {};
+template <>
+struct value_type_of<std::vector<bool>>
+    : std::integral_constant<value_type, value_type::bool_array> {};
+template <>
+struct value_type_of<std::vector<std::int64_t>>
+    : std::integral_constant<value_type, value_type::int64_array> {};
+template <>
+struct value_type_of<std::vector<double>>
+    : std::integral_constant<value_type, value_type::float64_array> {};
+template <>
+struct value_type_of<std::vector<std::string>>
+    : std::integral_constant<value_type, value_type::string_array> {};
+}  // namespace detail
+
+/// A typed attribute key. Declare custom keys once: `inline constexpr agentrace::key<std::int64_t>
+/// retries{"app.retries"};`. The name must be a constant (consteval), so the hot path stores only
+/// a pointer to it; setting a value of the wrong type does not compile.
+template <class T>
+class key {
+ public:
+  using value_type_t = T;
+  static constexpr value_type type = detail::value_type_of<T>::value;
+
+  template <std::size_t N>
+  consteval key(const char (&name)[N]) noexcept : name_(name, N - 1) {}  // NOLINT
+  consteval explicit key(std::string_view name) noexcept : name_(name) {}
+  constexpr std::string_view name() const noexcept { return name_; }
+
+ private:
+  std::string_view name_;
+};
+
+/// An owned attribute value (used off the hot path: overflow attributes, events, links, exporters).
+using attr_value = std::variant<std::monostate, bool, std::int64_t, double, std::string,
+                                std::vector<bool>, std::vector<std::int64_t>, std::vector<double>,
+                                std::vector<std::string>>;
+
+/// An attribute with an owned value. The key is a view: of a key constant's static name on the
+/// producer side, of owned storage (span_data) on the consumer side.
+struct attribute {
+  std::string_view key;
+  attr_value value;
+};
+
+namespace detail {
+template <class T, class V>
+concept settable_as =
+    (std::same_as<T, bool> && std::same_as<std::remove_cvref_t<V>, bool>) ||
+    (std::same_as<T, std::int64_t> && std::integral<std::remove_cvref_t<V>> &&
+     !std::same_as<std::remove_cvref_t<V>, bool>) ||
+    (std::same_as<T, double> && (std::floating_point<std::remove_cvref_t<V>> ||
+                                 (std::integral<std::remove_cvref_t<V>> &&
+                                  !std::same_as<std::remove_cvref_t<V>, bool>))) ||
+    (std::same_as<T, std::string> && std::convertible_to<V, std::string_view>) ||
+    (!std::is_arithmetic_v<T> && !std::same_as<T, std::string> && std::convertible_to<V, T>);
+
+template <class T, class V>
+attr_value to_attr_value(V&& v) {
+  if constexpr (std::same_as<T, std::string>) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> && std::is_rvalue_reference_v<V&&>)
+      return attr_value{std::in_place_type<std::string>, std::forward<V>(v)};
+    else
+      return attr_value{std::in_place_type<std::string>, std::string_view(v)};
+  } else {
+    return attr_value{std::in_place_type<T>, static_cast<T>(std::forward<V>(v))};
+  }
+}
+}  // namespace detail
+
+/// One (key, value) pair for events and links: `{{semconv::db::collection_name, "sales"}}`.
+struct kv {
+  template <class T, class V>
+    requires detail::settable_as<T, V>
+  kv(const key<T>& k, V&& v) : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
+  attribute attr;
+};
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/context.hpp
+// SPDX-License-Identifier: MIT
+// Span context (ids + flags) and the thread's current context.
+
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+// amalgamated: include/agentrace/detail/compiler.hpp
+// SPDX-License-Identifier: MIT
+// Compiler helpers for the hot path: inlining control and a register barrier.
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AGENTRACE_DETAIL_ALWAYS_INLINE __attribute__((always_inline))
+#define AGENTRACE_DETAIL_NOINLINE __attribute__((noinline))
+#define AGENTRACE_DETAIL_COLD __attribute__((noinline, cold))
+#else
+#define AGENTRACE_DETAIL_ALWAYS_INLINE
+#define AGENTRACE_DETAIL_NOINLINE
+#define AGENTRACE_DETAIL_COLD
+#endif
+
+namespace agentrace::detail {
+
+/// Returns `v` unchanged, but the compiler must hold it in a general-purpose register here.
+///
+/// Why: the hot path writes a span's fields with 8-, 4- and 1-byte stores and copies them a few
+/// nanoseconds later. Left alone, compilers merge adjacent field copies into 16-byte vector loads;
+/// a load that spans several recent stores cannot be forwarded from the store buffer and waits
+/// ~12 cycles for them to reach L1 (a "store-forwarding stall"), several times per span. Passing
+/// each copied field through a register keeps every load the same width as the store that wrote
+/// it, so it is forwarded.
+template <class T>
+AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  asm("" : "+r"(v));
+#endif
+  return v;
+}
+
+}  // namespace agentrace::detail
+
+namespace agentrace {
+
+/// 128-bit trace id, kept as two words (hi = first 8 bytes in W3C/OTLP hex order).
+struct trace_id {
+  std::uint64_t hi{0};
+  std::uint64_t lo{0};
+  constexpr bool valid() const noexcept { return (hi | lo) != 0; }
+  friend constexpr bool operator==(const trace_id&, const trace_id&) = default;
+};
+
+/// W3C trace-flags bits.
+inline constexpr std::uint8_t flag_sampled = 0x01;
+inline constexpr std::uint8_t flag_random = 0x02;
+
+/// Identifies a span across threads and processes.
+struct span_context {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+  std::uint8_t flags{0};
+  bool remote{false};
+
+  constexpr bool valid() const noexcept { return trace_id.valid() && span_id != 0; }
+  constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
+  friend constexpr bool operator==(const span_context&, const span_context&) = default;
+};
+
+namespace detail {
+// The thread's current context. Trivially constructible, so access needs no TLS init guard.
+inline constinit thread_local span_context tls_current{};
+
+/// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
+/// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
+/// 26-byte struct) would stall on store forwarding when it reads them back soon after.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
+                                                          const span_context& src) noexcept {
+  dst.trace_id.hi = opaque(src.trace_id.hi);
+  dst.trace_id.lo = opaque(src.trace_id.lo);
+  dst.span_id = opaque(src.span_id);
+  dst.flags = opaque(src.flags);
+  dst.remote = opaque(src.remote);
+}
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+inline void append_hex(std::string& out, std::uint64_t v) {
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
+}
+}  // namespace detail
+
+/// The current context of this thread (the innermost live span, or an installed context).
+inline span_context current_context() noexcept { return detail::tls_current; }
+
+/// Installs `ctx` as the thread's current context for the guard's lifetime, then restores the
+/// context the thread had before. The way to carry a context to another thread:
+///
+///     auto ctx = agentrace::current_context();          // on the thread that has it
+///     pool.post([ctx] {
+///       agentrace::context_scope in(ctx);               // on the worker
+///       AGENTRACE_SPAN(s, "tool.run");                  // a child of the captured span
+///     });
+///
+/// Installing an invalid (empty) context detaches: spans begun under it start new traces.
+/// A remote context (extract()) makes the spans begun under it children of the remote span.
+class [[nodiscard]] context_scope {
+ public:
+  explicit context_scope(const span_context& ctx) noexcept {
+    detail::assign_context(prev_, detail::tls_current);
+    detail::assign_context(detail::tls_current, ctx);
+  }
+  ~context_scope() { detail::assign_context(detail::tls_current, prev_); }
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+  /// The context that was current before this guard and is restored by its destructor.
+  const span_context& previous() const noexcept { return prev_; }
+
+ private:
+  span_context prev_;
+};
+
+/// A callable that runs `F` under a captured context (see bind_context).
+template <class F>
+class context_bound {
+ public:
+  template <class G>
+  context_bound(const span_context& ctx, G&& f) : ctx_(ctx), f_(std::forward<G>(f)) {}
+
+  template <class... Args>
+    requires std::invocable<F&, Args...>
+  decltype(auto) operator()(Args&&... args) & {
+    context_scope in(ctx_);
+    return std::invoke(f_, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+    requires std::invocable<const F&, Args...>
+  decltype(auto) operator()(Args&&... args) const& {
+    context_scope in(ctx_);
+    return std::invoke(f_, std::forward<Args>(args)...);
+  }
+  template <class... Args>
+    requires std::invocable<F&&, Args...>
+  decltype(auto) operator()(Args&&... args) && {
+    context_scope in(ctx_);
+    return std::invoke(std::move(f_), std::forward<Args>(args)...);
+  }
+
+  /// The context the callable runs under.
+  const span_context& context() const noexcept { return ctx_; }
+
+ private:
+  span_context ctx_;
+  F f_;
+};
+
+/// Wraps `f` so that it runs under the context current *now*, on whichever thread calls it:
+/// `pool.post(agentrace::bind_context([&] { ... }))`,
+/// `std::jthread t(agentrace::bind_context([](std::stop_token st) { ... }))`.
+/// Arguments are forwarded; the thread's own context is restored after each call.
+template <class F>
+context_bound<std::decay_t<F>> bind_context(F&& f) {
+  return context_bound<std::decay_t<F>>(detail::tls_current, std::forward<F>(f));
+}
+
+/// Wraps `f` so that it runs under `ctx`.
+template <class F>
+context_bound<std::decay_t<F>> bind_context(const span_context& ctx, F&& f) {
+  return context_bound<std::decay_t<F>>(ctx, std::forward<F>(f));
+}
+
+/// Lowercase hex of a trace id (32 chars) / span id (16 chars).
+inline std::string to_hex(const trace_id& id) {
+  std::string s;
+  s.reserve(32);
+  detail::append_hex(s, id.hi);
+  detail::append_hex(s, id.lo);
+  return s;
+}
+inline std::string to_hex(std::uint64_t span_id) {
+  std::string s;
+  s.reserve(16);
+  detail::append_hex(s, span_id);
+  return s;
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/sampler.hpp
+// SPDX-License-Identifier: MIT
+// Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines them.
+//
+// Every built-in sampler reduces to one rejection threshold per parent case (OpenTelemetry's
+// consistent probability sampling): a span is sampled when R >= T, where R is the trace id's
+// rightmost 56 bits (W3C Trace Context Level 2 randomness) and T is the threshold of its case.
+// always_on is T = 0, always_off is T = 2^56 (no R reaches it), traceidratio(p) is
+// T = 2^56 - round(p * 2^56). A parent-based sampler picks one of five thresholds by whether the
+// parent is absent, remote or local, sampled or not; a plain sampler uses the same one for all five.
+// The hot path therefore decides with one load and one compare, and never calls through a pointer.
+
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+
+namespace agentrace {
+
+/// Which delegate of a parent-based sampler decides (OpenTelemetry ParentBased).
+enum class sampling_case : std::uint8_t {
+  root = 0,                   // no parent
+  remote_parent_sampled = 1,  // parent extracted from another process, sampled flag set
+  remote_parent_not_sampled = 2,
+  local_parent_sampled = 3,  // parent in this process
+  local_parent_not_sampled = 4,
+};
+
+namespace detail {
+inline constexpr std::uint64_t randomness_mask = (std::uint64_t{1} << 56) - 1;
+inline constexpr std::uint64_t never_threshold = std::uint64_t{1} << 56;  // above every R
+
+/// The randomness value R of a trace id: its rightmost 7 bytes (W3C Trace Context Level 2).
+constexpr std::uint64_t trace_randomness(const trace_id& id) noexcept {
+  return id.lo & randomness_mask;
+}
+
+/// Rejection threshold T for a sampling probability: T = 2^56 - round(p * 2^56), computed exactly
+/// (p * 2^56 only shifts the exponent of the double). p >= 1 samples everything, p <= 0 (or NaN,
+/// or below 2^-57) nothing.
+inline std::uint64_t ratio_threshold(double p) noexcept {
+  if (!(p > 0.0)) return never_threshold;
+  if (p >= 1.0) return 0;
+  const double scaled = std::ldexp(p, 56);  // exact
+  const auto keep = static_cast<std::uint64_t>(std::llround(scaled));
+  return never_threshold - keep;
+}
+
+constexpr sampling_case case_of(const span_context& parent) noexcept {
+  if (!parent.valid()) return sampling_case::root;
+  if (parent.remote)
+    return parent.sampled() ? sampling_case::remote_parent_sampled
+                            : sampling_case::remote_parent_not_sampled;
+  return parent.sampled() ? sampling_case::local_parent_sampled
+                          : sampling_case::local_parent_not_sampled;
+}
+}  // namespace detail
+
+/// A head sampler: decides at span begin whether a span is recorded and exported. An unsampled
+/// span still has ids and still propagates its context (with the sampled flag clear); it is never
+/// recorded nor enqueued. Built-ins only (OpenTelemetry's): configure one in code with
+/// `config::sampler`, or with OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG.
+class sampler {
+ public:
+  /// ParentBased(root=AlwaysOn), OpenTelemetry's default.
+  sampler() noexcept : sampler(parent_based(always_on())) {}
+
+  /// Samples every span, whatever its parent says.
+  static sampler always_on() noexcept { return sampler(leaf{kind::on, 1.0, 0}); }
+  /// Samples no span, whatever its parent says.
+  static sampler always_off() noexcept { return sampler(leaf{kind::off, 0.0, detail::never_threshold}); }
+  /// Samples a fraction `ratio` of traces, deterministically by trace id (the same trace id always
+  /// gets the same decision, in every process that uses this algorithm), ignoring the parent's
+  /// sampled flag. Ratios are clamped to [0, 1]; a larger ratio samples a superset of a smaller one.
+  static sampler trace_id_ratio(double ratio) noexcept {
+    if (std::isnan(ratio)) ratio = 0.0;
+    ratio = ratio < 0.0 ? 0.0 : (ratio > 1.0 ? 1.0 : ratio);
+    return sampler(leaf{kind::ratio, ratio, detail::ratio_threshold(ratio)});
+  }
+  /// Follows the parent: `root` decides for spans without a parent, the four delegates for spans
+  /// whose parent is remote/local and sampled/not (OpenTelemetry ParentBased and its defaults).
+  /// A parent-based sampler given as a delegate contributes the delegate of the same case.
+  static sampler parent_based(const sampler& root,
+                              const sampler& remote_parent_sampled = always_on(),
+                              const sampler& remote_parent_not_sampled = always_off(),
+                              const sampler& local_parent_sampled = always_on(),
+                              const sampler& local_parent_not_sampled = always_off()) noexcept {
+    sampler s = root;
+    s.parent_based_ = true;
+    s.cases_[1] = remote_parent_sampled.cases_[1];
+    s.cases_[2] = remote_parent_not_sampled.cases_[2];
+    s.cases_[3] = local_parent_sampled.cases_[3];
+    s.cases_[4] = local_parent_not_sampled.cases_[4];
+    return s;
+  }
+
+  /// The decision for a span of trace `id` whose parent is `parent` (invalid: a root span).
+  bool should_sample(const span_context& parent, const trace_id& id) const noexcept {
+    return detail::trace_randomness(id) >= threshold(detail::case_of(parent));
+  }
+
+  /// The rejection threshold used in case `c` (0 = sample all, 2^56 = sample none).
+  std::uint64_t threshold(sampling_case c) const noexcept {
+    return cases_[static_cast<std::size_t>(c)].threshold;
+  }
+  bool is_parent_based() const noexcept { return parent_based_; }
+
+  /// OpenTelemetry GetDescription: "AlwaysOnSampler", "AlwaysOffSampler",
+  /// "TraceIdRatioBased{0.100000}", "ParentBased{root=...,remoteParentSampled=...,...}".
+  std::string description() const {
+    if (!parent_based_) return describe(cases_[0]);
+    return "ParentBased{root=" + describe(cases_[0]) +
+           ",remoteParentSampled=" + describe(cases_[1]) +
+           ",remoteParentNotSampled=" + describe(cases_[2]) +
+           ",localParentSampled=" + describe(cases_[3]) +
+           ",localParentNotSampled=" + describe(cases_[4]) + "}";
+  }
+
+  /// The sampler OTEL_TRACES_SAMPLER names (always_on, always_off, traceidratio,
+  /// parentbased_always_on, parentbased_always_off, parentbased_traceidratio) with its argument
+  /// (the ratio of the *traceidratio ones, default 1.0). nullopt and `error` set for an unknown
+  /// name; an invalid argument sets `error` and uses 1.0, as the specification says.
+  static std::optional<sampler> from_name(std::string_view name, std::optional<std::string_view> arg,
+                                          std::string* error = nullptr) {
+    auto ratio = [&]() -> double {
+      if (!arg) return 1.0;
+      std::string_view a = *arg;
+      while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
+      while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+      double v = 0.0;
+      auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
+      if (ec != std::errc() || p != a.data() + a.size() || !(v >= 0.0 && v <= 1.0)) {
+        if (error)
+          *error = "OTEL_TRACES_SAMPLER_ARG='" + std::string(*arg) +
+                   "' is not a probability in [0, 1]; using 1.0";
+        return 1.0;
+      }
+      return v;
+    };
+    if (name == "always_on") return always_on();
+    if (name == "always_off") return always_off();
+    if (name == "traceidratio") return trace_id_ratio(ratio());
+    if (name == "parentbased_always_on") return parent_based(always_on());
+    if (name == "parentbased_always_off") return parent_based(always_off());
+    if (name == "parentbased_traceidratio") return parent_based(trace_id_ratio(ratio()));
+    if (error)
+      *error = "OTEL_TRACES_SAMPLER='" + std::string(name) +
+               "' is not supported here (always_on, always_off, traceidratio, "
+               "parentbased_always_on, parentbased_always_off, parentbased_traceidratio); using "
+               "parentbased_always_on";
+    return std::nullopt;
+  }
+
+  friend bool operator==(const sampler& a, const sampler& b) noexcept {
+    if (a.parent_based_ != b.parent_based_) return false;
+    for (std::size_t i = 0; i < 5; ++i)
+      if (a.cases_[i].threshold != b.cases_[i].threshold || a.cases_[i].k != b.cases_[i].k)
+        return false;
+    return true;
+  }
+
+ private:
+  enum class kind : std::uint8_t { on, off, ratio };
+  struct leaf {
+    kind k;
+    double ratio;
+    std::uint64_t threshold;
+  };
+  explicit sampler(leaf l) noexcept { cases_.fill(l); }
+
+  static std::string describe(const leaf& l) {
+    switch (l.k) {
+      case kind::on: return "AlwaysOnSampler";
+      case kind::off: return "AlwaysOffSampler";
+      case kind::ratio: break;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "TraceIdRatioBased{%f}", l.ratio);
+    return buf;
+  }
+
+  std::array<leaf, 5> cases_{};
+  bool parent_based_{false};
+};
+
+namespace detail {
+
+// The thresholds the hot path compares against, by sampling_case. Written by start() before it
+// publishes `tracing_on`; relaxed loads are enough: a span that races with start() sees either
+// the old or the new sampler, both valid. Default: ParentBased(root=AlwaysOn).
+inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
+                                                            never_threshold};
+
+/// The configured sampler, for introspection (active_sampler()).
+struct sampler_slot {
+  std::mutex mu;
+  agentrace::sampler value{};
+};
+inline sampler_slot& installed_sampler() {
+  static sampler_slot* s = new sampler_slot();  // leaked: read by threads outliving main
+  return *s;
+}
+
+inline void install_sampler(const agentrace::sampler& s) {
+  auto& slot = installed_sampler();
+  std::lock_guard<std::mutex> lock(slot.mu);
+  slot.value = s;
+  for (std::size_t i = 0; i < 5; ++i)
+    sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
+                                 std::memory_order_relaxed);
+}
+
+/// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
+/// (Level 2 random flag); sampled by the root threshold.
+inline std::uint8_t sample_root(std::uint64_t lo) noexcept {
+  const bool s = (lo & randomness_mask) >= sampling_thresholds[0].load(std::memory_order_relaxed);
+  return static_cast<std::uint8_t>(flag_random | (s ? flag_sampled : 0));
+}
+inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_root(id.lo); }
+
+/// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
+/// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
+/// decides for the parent's case.
+inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags, bool remote) noexcept {
+  // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
+  const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
+  const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);
+  return static_cast<std::uint8_t>((parent_flags & ~flag_sampled) | (s ? flag_sampled : 0));
+}
+inline std::uint8_t sample_child(const span_context& parent) noexcept {
+  return sample_child(parent.trace_id.lo, parent.flags, parent.remote);
+}
+
+}  // namespace detail
+
+/// The sampler start() installed (ParentBased(root=AlwaysOn) before any start()).
+inline sampler active_sampler() {
+  auto& slot = detail::installed_sampler();
+  std::lock_guard<std::mutex> lock(slot.mu);
+  return slot.value;
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/record.hpp
+// SPDX-License-Identifier: MIT
+// What a finished span is: one fixed-size record, built on the agent thread and handed to the
+// collector through the queue. Everything rare or variable-sized hangs off `ext`.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace agentrace {
+
+/// OpenTelemetry SpanKind (values as in OTLP).
+enum class span_kind : std::uint8_t { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };
+
+/// OpenTelemetry StatusCode (values as in OTLP).
+enum class status_code : std::uint8_t { unset = 0, ok = 1, error = 2 };
+
+/// Static call-site data of a span: lives in a function-local `static constexpr`, so a span refers
+/// to its name, kind and source location with one pointer.
+struct span_site {
+  std::string_view name;
+  span_kind kind{span_kind::internal};
+  const char* file{""};
+  std::uint32_t line{0};
+  const char* function{""};
+};
+
+namespace detail {
+
+inline constexpr std::size_t inline_attrs = 8;
+
+enum class slot_type : std::uint8_t { boolean, int64, float64, static_str, owned_str };
+
+struct attr_slot {
+  const char* key;
+  std::uint32_t key_len;
+  std::uint32_t str_len;  // static_str only
+  union {
+    bool b;
+    std::int64_t i;
+    double d;
+    const char* s;
+    std::string* owned;
+  } v;
+};
+
+struct event_data {
+  std::uint64_t ticks{0};
+  std::string_view name;  // static storage (static_string)
+  std::vector<attribute> attributes;
+  std::uint32_t dropped_attributes{0};
+};
+
+struct link_data {
+  span_context context;
+  std::string trace_state;
+  std::vector<attribute> attributes;
+  std::uint32_t dropped_attributes{0};
+};
+
+/// The rare, variable-sized part of a span. Allocated on first use only.
+struct span_ext {
+  std::vector<attribute> attributes;  // beyond the inline slots
+  std::vector<event_data> events;
+  std::vector<link_data> links;
+  std::string status_message;
+  std::string name;         // runtime name (set_name), replaces the site's name when not empty
+  std::string trace_state;  // W3C tracestate carried by this span
+  std::uint32_t dropped_attributes{0};
+  std::uint32_t dropped_events{0};
+  std::uint32_t dropped_links{0};
+};
+
+}  // namespace detail
+
+/// One finished span, as it travels through the queue. Fixed size; move-only. The move copies
+/// only the header and the attribute slots in use.
+struct span_record {
+  const span_site* site{nullptr};
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+  std::uint64_t parent_span_id{0};
+  std::uint64_t start_ticks{0};
+  std::uint64_t end_ticks{0};
+  std::uint8_t flags{0};
+  bool parent_remote{false};
+  status_code status{status_code::unset};
+  std::uint8_t n_attrs{0};
+  std::uint32_t thread_index{0};
+  detail::span_ext* ext{nullptr};
+  detail::slot_type types[detail::inline_attrs];
+  detail::attr_slot attrs[detail::inline_attrs];
+
+  span_record() noexcept = default;
+  /// A recording span's header (scoped_span::begin): every member written once.
+  span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
+              std::uint8_t f, bool remote, std::uint32_t thread) noexcept
+      : site(s),
+        trace_id(tid),
+        span_id(id),
+        parent_span_id(parent),
+        start_ticks(0),
+        end_ticks(0),
+        flags(f),
+        parent_remote(remote),
+        status(status_code::unset),
+        n_attrs(0),
+        thread_index(thread),
+        ext(nullptr) {}
+  span_record(const span_record&) = delete;
+  span_record& operator=(const span_record&) = delete;
+
+  // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
+  // these fields: each field is copied at the width it was written (detail::opaque), so every
+  // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
+  span_record(span_record&& o) noexcept
+      : site(detail::opaque(o.site)),
+        trace_id{detail::opaque(o.trace_id.hi), detail::opaque(o.trace_id.lo)},
+        span_id(detail::opaque(o.span_id)),
+        parent_span_id(detail::opaque(o.parent_span_id)),
+        start_ticks(detail::opaque(o.start_ticks)),
+        end_ticks(detail::opaque(o.end_ticks)),
+        flags(detail::opaque(o.flags)),
+        parent_remote(detail::opaque(o.parent_remote)),
+        status(detail::opaque(o.status)),
+        n_attrs(detail::opaque(o.n_attrs)),
+        thread_index(detail::opaque(o.thread_index)),
+        ext(detail::opaque(o.ext)) {
+    copy_slots(o);
+    o.n_attrs = 0;
+    o.ext = nullptr;
+  }
+  span_record& operator=(span_record&& o) noexcept {
+    if (this != &o) {
+      reset();
+      std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
+                  offsetof(span_record, types));
+      copy_slots(o);
+      o.n_attrs = 0;
+      o.ext = nullptr;
+    }
+    return *this;
+  }
+  ~span_record() { reset(); }
+
+  /// Frees what the record owns and makes it empty.
+  void reset() noexcept {
+    // A record that was moved into the queue owns nothing: one test, no call.
+    if (n_attrs != 0 || ext != nullptr) [[unlikely]]
+      release();
+  }
+
+  detail::span_ext& extension() {
+    if (!ext) ext = new detail::span_ext();
+    return *ext;
+  }
+
+  std::string_view name() const noexcept {
+    if (ext && !ext->name.empty()) return ext->name;
+    return site ? site->name : std::string_view{};
+  }
+  span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
+
+ private:
+  void copy_slots(const span_record& o) noexcept {
+    // A slot is three words (key, key_len|str_len, value), each written by one 8-byte store
+    // (scoped_span::put_slot), so each is copied as one 8-byte load.
+    const std::uint8_t n = o.n_attrs;
+    for (std::uint8_t i = 0; i < n; ++i) {
+      types[i] = detail::opaque(o.types[i]);
+      const char* src = reinterpret_cast<const char*>(&o.attrs[i]);
+      char* dst = reinterpret_cast<char*>(&attrs[i]);
+      std::uint64_t a, b, c;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + 8, 8);
+      std::memcpy(&c, src + 16, 8);
+      a = detail::opaque(a);
+      b = detail::opaque(b);
+      c = detail::opaque(c);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + 8, &b, 8);
+      std::memcpy(dst + 16, &c, 8);
+    }
+  }
+
+  AGENTRACE_DETAIL_NOINLINE void release() noexcept {
+    for (std::uint8_t i = 0; i < n_attrs; ++i)
+      if (types[i] == detail::slot_type::owned_str) delete attrs[i].v.owned;
+    n_attrs = 0;
+    delete ext;
+    ext = nullptr;
+  }
+};
+
+static_assert(sizeof(detail::attr_slot) == 3 * sizeof(std::uint64_t));
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/span.hpp
+// SPDX-License-Identifier: MIT
+// The hot path: RAII spans with compile-time names.
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <cstdlib>
+#include <exception>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+
+// amalgamated: include/agentrace/detail/clock.hpp
+// SPDX-License-Identifier: MIT
+// The span clock: raw invariant-TSC ticks on x86-64 (one instruction, ~11 ns under KVM), else
+// steady_clock nanoseconds. Agent threads only read ticks; the collector converts them to Unix
+// nanoseconds with a calibration it refreshes on every wake-up.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#define AGENTRACE_DETAIL_HAS_TSC 1
+#else
+#define AGENTRACE_DETAIL_HAS_TSC 0
+#endif
+
+namespace agentrace::detail {
+
+enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
+
+// Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
+// this process has the same meaning. Relaxed: it is written before any span can be recorded
+// (spans record only after start() published `tracing_on` with release ordering).
+inline std::atomic<clock_source> span_clock_source{clock_source::steady};
+
+inline std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::int64_t system_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate,
+/// does not stop in deep C-states, synchronised across cores.
+inline bool invariant_tsc_available() noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
+  __cpuid(0x80000007u, a, b, c, d);
+  return (d & (1u << 8)) != 0;
+#else
+  return false;
+#endif
+}
+
+/// Ticks of the span clock. The hot path's only system interaction.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  if (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc) return __rdtsc();
+#endif
+  return static_cast<std::uint64_t>(steady_ns());
+}
+
+/// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
+/// the rate is measured between the anchor taken at start and the latest sample, so it grows
+/// more exact the longer the process runs (a 20 ms span is converted with a rate measured over
+/// at least 20 ms, i.e. to well under 0.01%).
+class clock_converter {
+ public:
+  clock_converter() { reset(); }
+
+  void reset() noexcept {
+    source_ = span_clock_source.load(std::memory_order_relaxed);
+    sample(anchor_ticks_, anchor_steady_);
+    anchor_system_ = system_ns();
+    last_ticks_ = anchor_ticks_;
+    last_steady_ = anchor_steady_;
+    ns_per_tick_ = 1.0;
+    if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
+  }
+
+  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
+  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
+  /// for times within ~100 days of `around_unix_ns`.
+  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
+    clock_converter c;
+    c.source_ = clock_source::steady;
+    c.anchor_ticks_ = around_unix_ns;
+    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
+    c.last_ticks_ = around_unix_ns;
+    c.ns_per_tick_ = 1.0;
+    return c;
+  }
+
+  /// Takes a new (ticks, steady) sample; call before converting a batch.
+  void refresh() noexcept {
+    if (source_ == clock_source::steady) return;
+    std::uint64_t t = 0;
+    std::int64_t s = 0;
+    sample(t, s);
+    if (t <= anchor_ticks_ || s - anchor_steady_ < 1'000'000) return;  // < 1 ms: keep estimate
+    last_ticks_ = t;
+    last_steady_ = s;
+    ns_per_tick_ = static_cast<double>(s - anchor_steady_) / static_cast<double>(t - anchor_ticks_);
+  }
+
+  std::uint64_t to_unix_ns(std::uint64_t ticks) const noexcept {
+    // Scale the (small) tick delta in floating point, add the (large) anchor in integers: a
+    // double holding ~1.8e18 ns would round every timestamp to 256 ns.
+    const double delta = static_cast<double>(static_cast<std::int64_t>(ticks - anchor_ticks_));
+    const std::int64_t ns = anchor_system_ + static_cast<std::int64_t>(delta * ns_per_tick_);
+    return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns);
+  }
+
+  std::int64_t duration_ns(std::uint64_t start, std::uint64_t end) const noexcept {
+    return static_cast<std::int64_t>(static_cast<double>(static_cast<std::int64_t>(end - start)) *
+                                     ns_per_tick_);
+  }
+
+  double ns_per_tick() const noexcept { return ns_per_tick_; }
+  clock_source source() const noexcept { return source_; }
+
+ private:
+  void sample(std::uint64_t& ticks, std::int64_t& steady) const noexcept {
+    if (source_ == clock_source::steady) {
+      steady = steady_ns();
+      ticks = static_cast<std::uint64_t>(steady);
+      return;
+    }
+    // Bracket the tick read by two steady reads and keep the tightest of three tries.
+    std::int64_t best = INT64_MAX;
+    for (int i = 0; i < 3; ++i) {
+      const std::int64_t a = steady_ns();
+      const std::uint64_t t = now_ticks();
+      const std::int64_t b = steady_ns();
+      if (b - a < best) {
+        best = b - a;
+        ticks = t;
+        steady = a + (b - a) / 2;
+      }
+    }
+  }
+
+  // Until 1 ms has passed since the anchor, estimate the TSC rate over a 1 ms busy wait done
+  // once per process (only start() pays it).
+  static double initial_tsc_estimate() noexcept {
+    static const double estimate = [] {
+      const std::int64_t s0 = steady_ns();
+      const std::uint64_t t0 = now_ticks();
+      std::int64_t s1 = s0;
+      while (s1 - s0 < 1'000'000) s1 = steady_ns();
+      const std::uint64_t t1 = now_ticks();
+      return static_cast<double>(s1 - s0) / static_cast<double>(t1 - t0);
+    }();
+    return estimate;
+  }
+
+  clock_source source_{clock_source::steady};
+  std::uint64_t anchor_ticks_{0};
+  std::int64_t anchor_steady_{0};
+  std::int64_t anchor_system_{0};
+  std::uint64_t last_ticks_{0};
+  std::int64_t last_steady_{0};
+  double ns_per_tick_{1.0};
+};
+
+}  // namespace agentrace::detail
+// amalgamated: include/agentrace/detail/thread_state.hpp
+// SPDX-License-Identifier: MIT
+// Per-thread producer state, the process-wide span queue and the registry that sums per-thread
+// counters for stats() and force_flush().
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+// amalgamated: include/agentrace/detail/concurrent_queue.hpp
+// SPDX-License-Identifier: MIT
+// The one place that knows how concurrentqueue is spelled on this system, and the queue traits.
+
+#if __has_include(<concurrentqueue/concurrentqueue.h>)
+#include <concurrentqueue/concurrentqueue.h>
+#elif __has_include(<concurrentqueue/moodycamel/concurrentqueue.h>)
+#include <concurrentqueue/moodycamel/concurrentqueue.h>
+#elif __has_include(<concurrentqueue.h>)
+#include <concurrentqueue.h>
+#else
+#error "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
+#endif
+
+#include <cstddef>
+#include <cstdlib>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace agentrace::detail {
+
+// Why these traits: with try_enqueue (never allocates) an explicit producer can only use as many
+// blocks as its initial block index holds. The default (32 blocks of 32) would cap one thread at
+// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets one thread use up to 65,536.
+struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
+  static constexpr std::size_t BLOCK_SIZE = 64;
+  static constexpr std::size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+
+  // The block pool is megabytes (capacity x sizeof(span_record)) that each producer walks
+  // through in a circle. On 4 KiB pages a thread writing spans in a loop misses the TLB every
+  // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
+  // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
+  // allocations of 2 MiB or more are affected; the memory is the same.
+  static void* malloc(std::size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::size_t huge = std::size_t{2} << 20;
+    if (size >= huge) {
+      void* p = nullptr;
+      if (posix_memalign(&p, huge, size) != 0) return nullptr;
+      (void)madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
+      return p;
+    }
+#endif
+    return std::malloc(size);
+  }
+  static void free(void* p) { std::free(p); }
+};
+
+template <class T>
+using concurrent_queue = moodycamel::ConcurrentQueue<T, queue_traits>;
+using producer_token = moodycamel::ProducerToken;
+using consumer_token = moodycamel::ConsumerToken;
+
+}  // namespace agentrace::detail
+// amalgamated: include/agentrace/detail/random.hpp
+// SPDX-License-Identifier: MIT
+// Per-thread id generator: wyrand (one 64x64->128 multiply per id), seeded once per thread from
+// std::random_device.
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <thread>
+
+
+namespace agentrace::detail {
+
+/// wyrand (Wang Yi, public domain): a 64-bit state advanced by a Weyl increment and finalised by
+/// a folded 128-bit multiply. It passes BigCrush and PractRand and costs ~6 instructions per id,
+/// against ~18 for xoshiro256++ (whose four words must be loaded and stored around each call):
+/// a root span draws three ids.
+class id_generator {
+ public:
+  id_generator() {
+    std::random_device rd;
+    std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    seed ^= static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    state_ = seed;
+  }
+
+  /// A non-zero 64-bit value (ids must never be all zeros).
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
+    std::uint64_t v = next();
+    while (v == 0) [[unlikely]]
+      v = next();
+    return v;
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
+    state_ += 0xa0761d6478bd642full;
+    return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
+  }
+
+ /// 64x64->128-bit multiply, folded (high half xor low half).
+  static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__SIZEOF_INT128__)
+    __extension__ using u128 = unsigned __int128;
+    const u128 r = static_cast<u128>(a) * b;
+    return static_cast<std::uint64_t>(r >> 64) ^ static_cast<std::uint64_t>(r);
+#else
+    return mix_portable(a, b);
+#endif
+  }
+  static std::uint64_t mix_portable(std::uint64_t a, std::uint64_t b) noexcept {
+    const std::uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32;
+    const std::uint64_t b_lo = b & 0xffffffffu, b_hi = b >> 32;
+    const std::uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+    const std::uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+    const std::uint64_t lo = (mid << 32) | (ll & 0xffffffffu);
+    const std::uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return hi ^ lo;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+}  // namespace agentrace::detail
+
+namespace agentrace::detail {
+
+using span_queue = concurrent_queue<span_record>;
+
+// Tracing is recording (start() done, shutdown() not begun). Release on start, acquire on the
+// hot path's first check would cost nothing more than relaxed on x86; relaxed is enough because a
+// thread that sees `true` late only misses spans begun before it saw it.
+inline std::atomic<bool> tracing_on{false};
+
+// Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
+// The collector reads them with acquire loads; `enqueued` is stored with release after a
+// successful try_enqueue, so a collector that sees the count can dequeue the records.
+struct thread_counters {
+  std::atomic<std::uint64_t> ended{0};
+  std::atomic<std::uint64_t> enqueued{0};
+  std::atomic<std::uint64_t> dropped_queue_full{0};
+  std::atomic<std::uint64_t> dropped_unsampled{0};
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c,
+                                                  std::uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
+};
+
+struct counters_snapshot {
+  std::uint64_t ended{0};
+  std::uint64_t enqueued{0};
+  std::uint64_t dropped_queue_full{0};
+  std::uint64_t dropped_unsampled{0};
+  std::uint64_t dropped_thread_exit{0};
+};
+
+struct thread_state;
+
+/// The process-wide queue and thread registry. The queue is created by the first start() and
+/// lives until the process exits: producer tokens in other threads' TLS refer to it, and a
+/// token must never outlive its queue.
+struct global_state {
+  std::mutex mu;
+  std::unique_ptr<span_queue> queue;  // guarded by mu for creation; never replaced
+  std::size_t queue_capacity{0};
+  std::atomic<span_queue*> queue_ptr{nullptr};
+  std::vector<thread_state*> threads;  // live threads that recorded a span
+  counters_snapshot retired{};         // sums of threads that have exited
+  std::atomic<std::uint64_t> dropped_thread_exit{0};
+  std::uint32_t next_thread_index{1};
+};
+
+inline global_state& globals() {
+  // Leaked on purpose: threads that exit after main() returns still touch it.
+  static global_state* g = new global_state();
+  return *g;
+}
+
+// std::uncaught_exceptions() is a call into libstdc++ that finds its thread-local data through
+// __tls_get_addr: ~4 ns, twice per span. Under the Itanium C++ ABI (GCC and Clang on Linux and
+// macOS, with libstdc++, libc++abi or libcxxrt) it reads the uncaughtExceptions field of the
+// thread's __cxa_eh_globals, whose address __cxa_get_globals() returns and which stays put for
+// the thread's life. Each thread_state keeps that address; a one-time self-test checks the
+// field against std::uncaught_exceptions() while an exception is in flight, and the standard
+// call is used where the ABI is not there or the test fails.
+#if defined(__cpp_exceptions) && __has_include(<cxxabi.h>) && \
+    (defined(__GLIBCXX__) || defined(_LIBCPPABI_VERSION) || defined(_LIBCPP_VERSION))
+#define AGENTRACE_DETAIL_EH_GLOBALS 1
+struct cxa_eh_globals_view {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+inline const unsigned int* uncaught_counter_slow() noexcept {
+  static const bool abi_ok = [] {
+    bool ok = false;
+    struct probe {
+      bool& ok;
+      ~probe() {
+        const auto* g = reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals());
+        const int n = std::uncaught_exceptions();
+        ok = g != nullptr && n >= 1 && g->uncaught_exceptions == static_cast<unsigned>(n);
+      }
+    };
+    try {
+      probe p{ok};
+      throw 0;
+    } catch (int) {
+    }
+    return ok;
+  }();
+  if (!abi_ok) return nullptr;
+  return &reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals())
+              ->uncaught_exceptions;
+}
+#else
+#define AGENTRACE_DETAIL_EH_GLOBALS 0
+inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
+#endif
+
+// Aligned to a cache line: two threads' states never share one.
+struct alignas(64) thread_state {
+  explicit thread_state(span_queue& q) : queue(&q), token(q) {}
+  span_queue* queue;
+  producer_token token;
+  id_generator ids;
+  thread_counters counters;
+  std::uint32_t index{0};
+  const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
+};
+
+/// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
+  if (ts && ts->uncaught) [[likely]]
+    return static_cast<int>(*ts->uncaught);
+  return std::uncaught_exceptions();
+}
+
+inline constinit thread_local thread_state* tls_state = nullptr;
+inline constinit thread_local bool tls_exited = false;
+
+/// Owns the thread's state; its destructor runs at thread exit.
+struct thread_state_owner {
+  std::unique_ptr<thread_state> state;
+  ~thread_state_owner() {
+    tls_exited = true;
+    tls_state = nullptr;
+    if (!state) return;
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mu);
+    auto& c = state->counters;
+    g.retired.ended += c.ended.load(std::memory_order_acquire);
+    g.retired.enqueued += c.enqueued.load(std::memory_order_acquire);
+    g.retired.dropped_queue_full += c.dropped_queue_full.load(std::memory_order_acquire);
+    g.retired.dropped_unsampled += c.dropped_unsampled.load(std::memory_order_acquire);
+    std::erase(g.threads, state.get());
+    // Records this thread enqueued stay in the queue: the producer is only marked inactive.
+    state.reset();
+  }
+};
+
+/// The queue if tracing was ever started in this process.
+inline span_queue* queue_if_created() noexcept {
+  return globals().queue_ptr.load(std::memory_order_acquire);
+}
+
+/// Creates the queue on first use; later calls return the same queue (its capacity is fixed).
+inline span_queue& ensure_queue(std::size_t capacity) {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  if (!g.queue) {
+    // Enough blocks for `capacity` spans; try_enqueue never allocates more.
+    g.queue = std::make_unique<span_queue>(capacity);
+    g.queue_capacity = capacity;
+    g.queue_ptr.store(g.queue.get(), std::memory_order_release);
+  }
+  return *g.queue;
+}
+
+/// Slow path of this_thread(): the thread's first span (allocates the state and the token).
+/// Returns nullptr, and the span is not recorded, if that fails (out of memory).
+AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
+  if (tls_exited) return nullptr;
+  span_queue* q = queue_if_created();
+  if (!q) return nullptr;
+  static thread_local thread_state_owner owner;
+  try {
+    auto state = std::make_unique<thread_state>(*q);
+    auto& g = globals();
+    {
+      std::lock_guard<std::mutex> lock(g.mu);
+      state->index = g.next_thread_index++;
+      g.threads.push_back(state.get());
+    }
+    owner.state = std::move(state);
+  } catch (...) {
+    return nullptr;
+  }
+  tls_state = owner.state.get();
+  return tls_state;
+}
+
+/// This thread's producer state, or nullptr while the thread is exiting.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
+  if (thread_state* s = tls_state) [[likely]]
+    return s;
+  return create_thread_state();
+}
+
+/// Sums of all threads' counters, live and exited.
+inline counters_snapshot sum_counters() {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  counters_snapshot s = g.retired;
+  for (thread_state* t : g.threads) {
+    s.ended += t->counters.ended.load(std::memory_order_acquire);
+    s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
+    s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
+    s.dropped_unsampled += t->counters.dropped_unsampled.load(std::memory_order_acquire);
+  }
+  s.dropped_thread_exit = g.dropped_thread_exit.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace agentrace::detail
+// amalgamated: include/agentrace/semconv/exception.hpp
+// SPDX-License-Identifier: MIT
+// Semantic-convention keys for exceptions (exception.*), as recorded in the span event "exception".
+
+#include <string>
+
+
+namespace agentrace::semconv::exception {
+
+/// Name of the span event that records an exception.
+inline constexpr static_string event_name{"exception"};
+
+/// The exception's type: fully-qualified class name (C++: the demangled type name).
+inline constexpr key<std::string> type{"exception.type"};
+/// The exception's message (what()).
+inline constexpr key<std::string> message{"exception.message"};
+/// A stack trace in the language's natural format.
+inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
+
+}  // namespace agentrace::semconv::exception
+
+/// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
+/// include in a translation unit): every span type and macro compiles to nothing that runs, while
+/// arguments are still type-checked. The two variants live in different inline namespaces, so
+/// translation units built either way can be linked into one program.
+#ifndef AGENTRACE_ENABLED
+#define AGENTRACE_ENABLED 1
+#endif
+
+namespace agentrace {
+
+namespace detail {
+
+/// A string usable as a template argument: `agentrace::span<"llm.chat">`.
+template <std::size_t N>
+struct fixed_string {
+  char data[N]{};
+  consteval fixed_string(const char (&s)[N]) noexcept {  // NOLINT
+    for (std::size_t i = 0; i < N; ++i) data[i] = s[i];
+  }
+  constexpr std::string_view view() const noexcept { return {data, N - 1}; }
+};
+
+consteval span_site make_site(const char* file, std::uint32_t line, const char* function,
+                              std::string_view name, span_kind kind = span_kind::internal) {
+  // A span name must be a compile-time constant and must not be empty.
+  if (name.empty()) throw "agentrace: a span name must not be empty";
+  return span_site{name, kind, file, line, function};
+}
+
+inline std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                           std::free);
+  return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
+}
+
+// Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
+inline std::atomic<std::uint64_t> dropped_not_running{0};
+
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
+}  // namespace detail
+
+#if AGENTRACE_ENABLED
+inline namespace compiled_in {
+
+/// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
+/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
+/// current context, so spans begun inside it become its children. A span the sampler did not
+/// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
+/// never enqueued) but still has ids and is still the current context, so its children and
+/// injected headers carry its trace id and the cleared sampled flag.
+class scoped_span {
+ public:
+  scoped_span() noexcept {}
+
+  /// Begins a span whose parent is the thread's current context (a new trace if there is none).
+  AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
+    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
+      begin(site, detail::tls_current);
+  }
+
+  /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
+  /// invalid parent starts a new trace.
+  AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
+                                             const span_context& parent) noexcept {
+    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
+      begin(site, parent);
+  }
+
+  scoped_span(scoped_span&& o) noexcept { take(o); }
+  scoped_span& operator=(scoped_span&& o) noexcept {
+    if (this != &o) {
+      std::uint64_t ended_id = 0;
+      span_context ended_prev{};
+      if (recording_) {
+        ended_id = context().span_id;
+        ended_prev = prev_;
+        finish();
+      }
+      take(o);
+      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
+      // context goes back to what the ended span replaced, not to the ended span.
+      if (recording_ && ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
+    }
+    return *this;
+  }
+  scoped_span(const scoped_span&) = delete;
+  scoped_span& operator=(const scoped_span&) = delete;
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
+  }
+
+  /// Ends the span now. Further calls, and the destructor, do nothing.
+  void end() noexcept {
+    if (recording_)
+      finish();
+    else if (unsampled_) [[unlikely]]
+      finish_unsampled();
+  }
+
+  /// True while the span records (begun, sampled, not ended).
+  bool is_recording() const noexcept { return recording_; }
+
+  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
+  span_context context() const noexcept {
+    if (unsampled_) [[unlikely]]
+      return self_;
+    if (!recording_) return {};
+    return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+  }
+
+  /// Sets a numeric or boolean attribute. A value of another type than the key's does not compile.
+  template <class T, class V>
+    requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
+  scoped_span& set(const key<T>& k, V&& v) noexcept {
+    if (!recording_) return *this;
+    if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
+                  std::same_as<T, double>) {
+      if (rec_.n_attrs < detail::inline_attrs) [[likely]] {
+        if constexpr (std::same_as<T, bool>)
+          put_slot(k.name(), detail::slot_type::boolean, 0, v ? 1u : 0u);
+        else if constexpr (std::same_as<T, std::int64_t>)
+          put_slot(k.name(), detail::slot_type::int64, 0,
+                   static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+        else
+          put_slot(k.name(), detail::slot_type::float64, 0,
+                   std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+        return *this;
+      }
+    }
+    overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
+    return *this;
+  }
+
+  /// Sets a string attribute from a literal: stored as a pointer, never copied.
+  scoped_span& set(const key<std::string>& k, static_string v) noexcept {
+    if (!recording_) return *this;
+    if (rec_.n_attrs < detail::inline_attrs && v.size() <= UINT32_MAX) [[likely]] {
+      put_slot(k.name(), detail::slot_type::static_str, static_cast<std::uint32_t>(v.size()),
+               reinterpret_cast<std::uintptr_t>(v.data()));
+      return *this;
+    }
+    overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
+    return *this;
+  }
+
+  /// Sets a string attribute from a runtime string: copied once (moved when an rvalue
+  /// std::string is passed, so a prompt is never copied at all).
+  template <class S>
+    requires(std::convertible_to<S, std::string_view> &&
+             !std::is_array_v<std::remove_cvref_t<S>>)
+  scoped_span& set(const key<std::string>& k, S&& v) {
+    if (!recording_) return *this;
+    std::string* owned;
+    if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
+                  std::is_rvalue_reference_v<S&&>)
+      owned = new std::string(std::forward<S>(v));
+    else
+      owned = new std::string(std::string_view(v));
+    if (rec_.n_attrs < detail::inline_attrs) {
+      put_slot(k.name(), detail::slot_type::owned_str, 0, reinterpret_cast<std::uintptr_t>(owned));
+      return *this;
+    }
+    overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
+    delete owned;
+    return *this;
+  }
+
+  /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
+  scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
+    if (!recording_) return *this;
+    auto& ext = rec_.extension();
+    if (ext.events.size() >= limit_events()) {
+      ++ext.dropped_events;
+      return *this;
+    }
+    detail::event_data e;
+    e.ticks = detail::now_ticks();
+    e.name = name.view();
+    e.attributes.reserve(attrs.size());
+    for (const kv& a : attrs) e.attributes.push_back(a.attr);
+    ext.events.push_back(std::move(e));
+    return *this;
+  }
+
+  /// Links this span to another span's context (e.g. the request that caused a batch job).
+  scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
+    if (!recording_ || !ctx.valid()) return *this;
+    auto& ext = rec_.extension();
+    if (ext.links.size() >= limit_links()) {
+      ++ext.dropped_links;
+      return *this;
+    }
+    detail::link_data l;
+    l.context = ctx;
+    for (const kv& a : attrs) l.attributes.push_back(a.attr);
+    ext.links.push_back(std::move(l));
+    return *this;
+  }
+
+  /// Sets the status. OpenTelemetry: a description is kept only with ERROR; OK is final.
+  scoped_span& set_status(status_code code, std::string_view description = {}) {
+    if (!recording_ || rec_.status == status_code::ok) return *this;
+    if (code == status_code::unset) return *this;
+    rec_.status = code;
+    if (code == status_code::error && !description.empty())
+      rec_.extension().status_message.assign(description);
+    else if (rec_.ext)
+      rec_.ext->status_message.clear();
+    return *this;
+  }
+  /// Status ERROR with a description.
+  scoped_span& error(std::string_view description = {}) {
+    return set_status(status_code::error, description);
+  }
+  scoped_span& ok() { return set_status(status_code::ok); }
+
+  /// Records a caught exception: an `exception` event with exception.type (demangled) and
+  /// exception.message (what()), and status ERROR.
+  scoped_span& record_exception(const std::exception& e) {
+    if (!recording_) return *this;
+    std::string type = detail::demangle(typeid(e).name());
+    event("exception", {{semconv::exception::type, std::move(type)},
+                        {semconv::exception::message, std::string_view(e.what())}});
+    return set_status(status_code::error, e.what());
+  }
+
+  /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
+  /// `chat {model}`). Allocates; keep the compile-time name where it will do.
+  scoped_span& set_name(std::string name) {
+    if (recording_) rec_.extension().name = std::move(name);
+    return *this;
+  }
+
+  /// Records the W3C tracestate this span carries (propagated to children by the propagator).
+  scoped_span& set_trace_state(std::string ts) {
+    if (recording_) rec_.extension().trace_state = std::move(ts);
+    return *this;
+  }
+
+ private:
+  // begin() and finish() are the hot path. Every value is computed in registers and stored once;
+  // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
+  // work (thread setup, unwinding, shutdown, drops) is out of line.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const span_site* site,
+                                            const span_context& parent) noexcept {
+    // rec_ comes to life here, built once from registers (it is not zeroed first).
+    detail::thread_state* ts = detail::this_thread();
+    if (!ts) [[unlikely]]
+      return;
+    using detail::opaque;
+    span_context& cur = detail::tls_current;
+    // Loads: the context this span replaces (restored at the end) and the parent (often the same).
+    prev_.trace_id.hi = opaque(cur.trace_id.hi);
+    prev_.trace_id.lo = opaque(cur.trace_id.lo);
+    prev_.span_id = opaque(cur.span_id);
+    prev_.flags = opaque(cur.flags);
+    prev_.remote = opaque(cur.remote);
+    std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
+    std::uint64_t parent_id = opaque(parent.span_id);
+    std::uint8_t flags = opaque(parent.flags);
+    bool remote = opaque(parent.remote);
+    if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
+      hi = ts->ids.next();
+      lo = ts->ids.next_nonzero();
+      parent_id = 0;
+      remote = false;
+      flags = detail::sample_root(lo);  // sampler.hpp (context owner)
+    } else {
+      flags = detail::sample_child(lo, flags, remote);  // sampler.hpp (context owner)
+    }
+    const std::uint64_t id = ts->ids.next_nonzero();
+    if (!(flags & flag_sampled)) [[unlikely]] {
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      return;
+    }
+    ::new (static_cast<void*>(&rec_))
+        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote, ts->index);
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    cur.flags = flags;
+    cur.remote = false;
+    uncaught_ = detail::uncaught_exceptions(ts);
+    recording_ = true;
+    rec_.start_ticks = detail::now_ticks();
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
+    const std::uint64_t end = detail::now_ticks();
+    // The ending thread's state: a span may end on another thread than it began.
+    detail::thread_state* ts = detail::this_thread();
+    if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
+      mark_unwinding();  // while still recording: it adds an event and sets the status
+    recording_ = false;
+    // Restore the context this span replaced, unless something else became current meanwhile
+    // (a span ended out of order, or on another thread than it began).
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == rec_.span_id) {
+      using detail::opaque;
+      cur.trace_id.hi = opaque(prev_.trace_id.hi);
+      cur.trace_id.lo = opaque(prev_.trace_id.lo);
+      cur.span_id = opaque(prev_.span_id);
+      cur.flags = opaque(prev_.flags);
+      cur.remote = opaque(prev_.remote);
+    }
+    rec_.end_ticks = end;
+    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+      drop_not_running();
+    } else {
+      auto& c = ts->counters;
+      detail::thread_counters::bump(c.ended);
+      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
+        detail::thread_counters::bump(c.enqueued);
+      else
+        drop_queue_full(c);
+    }
+    rec_.~span_record();  // moved from or reset: owns nothing
+  }
+
+  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
+  // (the union's other member), nothing else; each field is written once, from registers.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
+                                                      std::uint64_t lo, std::uint64_t id,
+                                                      std::uint8_t flags) noexcept {
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    cur.flags = flags;
+    cur.remote = false;
+    ::new (static_cast<void*>(&self_)) span_context{trace_id{hi, lo}, id, flags, false};
+    unsampled_ = true;
+  }
+
+  // The end of an unsampled span (context owner): restore the context, count it.
+  AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
+    unsampled_ = false;
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == self_.span_id) {
+      using detail::opaque;
+      cur.trace_id.hi = opaque(prev_.trace_id.hi);
+      cur.trace_id.lo = opaque(prev_.trace_id.lo);
+      cur.span_id = opaque(prev_.span_id);
+      cur.flags = opaque(prev_.flags);
+      cur.remote = opaque(prev_.remote);
+    }
+    detail::thread_state* ts = detail::this_thread();
+    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+      detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    detail::thread_counters::bump(ts->counters.ended);
+    detail::thread_counters::bump(ts->counters.dropped_unsampled);
+  }
+
+  // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
+  void take(scoped_span& o) noexcept {
+    if (o.unsampled_) [[unlikely]] {
+      self_ = o.self_;
+      prev_ = o.prev_;
+      unsampled_ = true;
+      o.unsampled_ = false;
+      return;
+    }
+    if (!o.recording_) return;
+    ::new (static_cast<void*>(&rec_)) span_record(std::move(o.rec_));
+    o.rec_.~span_record();
+    prev_ = o.prev_;
+    uncaught_ = o.uncaught_;
+    recording_ = true;
+    o.recording_ = false;
+  }
+
+  AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
+    detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+    rec_.reset();
+  }
+  AGENTRACE_DETAIL_NOINLINE void drop_queue_full(detail::thread_counters& c) noexcept {
+    detail::thread_counters::bump(c.dropped_queue_full);
+    rec_.reset();
+  }
+
+  // Appends an inline attribute slot as three 8-byte words (see span_record's move).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void put_slot(std::string_view key, detail::slot_type type,
+                                               std::uint32_t str_len,
+                                               std::uint64_t value) noexcept {
+    const std::uint8_t n = rec_.n_attrs;
+    rec_.types[n] = type;
+    detail::attr_slot& s = rec_.attrs[n];
+    s.key = key.data();
+    if constexpr (std::endian::native == std::endian::little) {
+      const std::uint64_t lens = (std::uint64_t{str_len} << 32) | static_cast<std::uint32_t>(key.size());
+      std::memcpy(reinterpret_cast<char*>(&s) + offsetof(detail::attr_slot, key_len), &lens, 8);
+    } else {
+      s.key_len = static_cast<std::uint32_t>(key.size());
+      s.str_len = str_len;
+    }
+    std::memcpy(&s.v, &value, sizeof value);
+    rec_.n_attrs = static_cast<std::uint8_t>(n + 1);
+  }
+
+  void overflow(std::string_view key, attr_value v) {
+    auto& ext = rec_.extension();
+    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+    for (auto& a : ext.attributes)
+      if (a.key == key) {
+        a.value = std::move(v);
+        return;
+      }
+    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
+      bool inline_key = false;
+      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
+        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+      if (!inline_key) {
+        ++ext.dropped_attributes;
+        return;
+      }
+    }
+    ext.attributes.push_back(attribute{key, std::move(v)});
+  }
+
+  void mark_unwinding() noexcept {
+    static constexpr std::string_view what = "exception thrown through the span's scope";
+    try {
+      // An exception recorded with its type and message just before (in_span, or
+      // record_exception + rethrow in a catch block) is not recorded a second time.
+      const bool recorded = rec_.status == status_code::error && rec_.ext &&
+                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      if (!recorded) event("exception", {{semconv::exception::message, what}});
+      if (rec_.status != status_code::error) set_status(status_code::error, what);
+    } catch (...) {  // out of memory while unwinding: keep the status at least
+      rec_.status = status_code::error;
+    }
+  }
+
+  static std::size_t limit_attributes() noexcept;
+  static std::size_t limit_events() noexcept;
+  static std::size_t limit_links() noexcept;
+
+  // The record under construction. A union member: constructed by begin() (not zeroed first),
+  // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
+  union {
+    span_record rec_;
+    span_context self_;  // an unsampled span's own context (context owner)
+  };
+  span_context prev_;  // the context this span replaced; set by begin()
+  int uncaught_;       // uncaught exceptions when the span began; set by begin()
+  bool recording_{false};
+  bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
+};
+
+inline std::size_t scoped_span::limit_attributes() noexcept {
+  return detail::limit_attribute_count.load(std::memory_order_relaxed);
+}
+inline std::size_t scoped_span::limit_events() noexcept {
+  return detail::limit_event_count.load(std::memory_order_relaxed);
+}
+inline std::size_t scoped_span::limit_links() noexcept {
+  return detail::limit_link_count.load(std::memory_order_relaxed);
+}
+
+/// The macro-free form: `agentrace::span<"llm.chat", agentrace::span_kind::client> s;`.
+template <detail::fixed_string Name, span_kind Kind = span_kind::internal>
+class span : public scoped_span {
+ public:
+  static constexpr span_site site{Name.view(), Kind, "", 0, ""};
+  span() noexcept : scoped_span(&site) {}
+  explicit span(const span_context& parent) noexcept : scoped_span(&site, parent) {}
+};
+
+/// Runs `f` inside a span named `Name`. An exception leaving `f` is recorded with its type and
+/// message (record_exception), then rethrown. `f` may take the span by reference.
+template <detail::fixed_string Name, span_kind Kind = span_kind::internal, class F>
+decltype(auto) in_span(F&& f) {
+  span<Name, Kind> s;
+  try {
+    if constexpr (std::is_invocable_v<F&&, scoped_span&>)
+      return std::forward<F>(f)(static_cast<scoped_span&>(s));
+    else
+      return std::forward<F>(f)();
+  } catch (const std::exception& e) {
+    s.record_exception(e);
+    throw;
+  }
+}
+
+}  // namespace compiled_in
+#endif  // AGENTRACE_ENABLED
+
+}  // namespace agentrace
+
+#define AGENTRACE_DETAIL_CAT2(a, b) a##b
+#define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
+
+#if !AGENTRACE_ENABLED
+// amalgamated: include/agentrace/detail/span_compiled_out.hpp
+// SPDX-License-Identifier: MIT
+// Spans with tracing compiled out (AGENTRACE_ENABLED=0): the same API, type-checked, doing nothing.
+//
+// Included by span.hpp only. The types live in their own inline namespace, so they are different
+// types from the compiled-in ones: translation units built with and without tracing link into
+// one program without violating the one-definition rule. Macros never evaluate their arguments;
+// member functions are empty inline functions (their arguments are evaluated as for any call, so
+// compute costly values inside AGENTRACE_SET, which does not).
+
+#include <concepts>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace agentrace {
+inline namespace compiled_out {
+
+/// scoped_span with tracing compiled out: empty, never recording, no context.
+class scoped_span {
+ public:
+  constexpr scoped_span() noexcept = default;
+  constexpr explicit scoped_span(const span_site*) noexcept {}
+  constexpr scoped_span(const span_site*, const span_context&) noexcept {}
+  constexpr scoped_span(scoped_span&&) noexcept = default;
+  constexpr scoped_span& operator=(scoped_span&&) noexcept = default;
+  scoped_span(const scoped_span&) = delete;
+  scoped_span& operator=(const scoped_span&) = delete;
+
+  constexpr void end() noexcept {}
+  constexpr bool is_recording() const noexcept { return false; }
+  constexpr span_context context() const noexcept { return {}; }
+
+  template <class T, class V>
+    requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
+  constexpr scoped_span& set(const key<T>&, V&&) noexcept {
+    return *this;
+  }
+  constexpr scoped_span& set(const key<std::string>&, static_string) noexcept { return *this; }
+  template <class S>
+    requires(std::convertible_to<S, std::string_view> &&
+             !std::is_array_v<std::remove_cvref_t<S>>)
+  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept {
+    return *this;
+  }
+  constexpr scoped_span& event(static_string, std::initializer_list<kv> = {}) noexcept {
+    return *this;
+  }
+  constexpr scoped_span& link(const span_context&, std::initializer_list<kv> = {}) noexcept {
+    return *this;
+  }
+  constexpr scoped_span& set_status(status_code, std::string_view = {}) noexcept { return *this; }
+  constexpr scoped_span& error(std::string_view = {}) noexcept { return *this; }
+  constexpr scoped_span& ok() noexcept { return *this; }
+  constexpr scoped_span& record_exception(const std::exception&) noexcept { return *this; }
+  template <class S>
+    requires std::convertible_to<S, std::string>
+  constexpr scoped_span& set_name(S&&) noexcept {
+    return *this;
+  }
+  template <class S>
+    requires std::convertible_to<S, std::string>
+  constexpr scoped_span& set_trace_state(S&&) noexcept {
+    return *this;
+  }
+};
+
+/// span<Name, Kind> with tracing compiled out.
+template <detail::fixed_string Name, span_kind Kind = span_kind::internal>
+class span : public scoped_span {
+ public:
+  static constexpr span_site site{Name.view(), Kind, "", 0, ""};
+  constexpr span() noexcept = default;
+  constexpr explicit span(const span_context&) noexcept {}
+};
+
+/// in_span with tracing compiled out: calls `f` (with an empty span if it takes one).
+template <detail::fixed_string Name, span_kind Kind = span_kind::internal, class F>
+decltype(auto) in_span(F&& f) {
+  if constexpr (std::is_invocable_v<F&&, scoped_span&>) {
+    scoped_span s;
+    return std::forward<F>(f)(s);
+  } else {
+    return std::forward<F>(f)();
+  }
+}
+
+}  // namespace compiled_out
+}  // namespace agentrace
+
+// The site record is still built at compile time (the name is checked: a literal, not empty) and
+// costs nothing at run time. Arguments go into `if (false)` statements: fully type-checked, never
+// evaluated, removed by the compiler. (Not `if constexpr (false)` nor decltype: a function used
+// only there would then count as unused, and clang warns about it.)
+#define AGENTRACE_SPAN(var, ...)                                                             \
+  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+  [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
+
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
+  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));        \
+  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+  [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
+
+#define AGENTRACE_SET(span, key, value)          \
+  do {                                           \
+    if (false) (span).set((key), (value));       \
+  } while (false)
+
+#define AGENTRACE_EVENT(span, ...)               \
+  do {                                           \
+    if (false) (span).event(__VA_ARGS__);        \
+  } while (false)
+#else
+
+/// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
+/// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
+/// string literal; name, kind, file, line and function live in one static constexpr record.
+#define AGENTRACE_SPAN(var, ...)                                                             \
+  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+  ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
+
+/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent, "name")`.
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
+  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+  ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
+
+/// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
+/// recording. For values that cost something to compute (serialised prompts): nothing is computed
+/// for unsampled spans, before start() or when tracing is compiled out.
+#define AGENTRACE_SET(span, key, value)                    \
+  do {                                                     \
+    if ((span).is_recording()) (span).set((key), (value)); \
+  } while (false)
+
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
+/// only when `span` is recording.
+#define AGENTRACE_EVENT(span, ...)                        \
+  do {                                                    \
+    if ((span).is_recording()) (span).event(__VA_ARGS__); \
+  } while (false)
+
+#endif  // AGENTRACE_ENABLED
+// amalgamated: include/agentrace/semconv/semconv.hpp
+// SPDX-License-Identifier: MIT
+// Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type, exception.*.
+
+// amalgamated: include/agentrace/semconv/db.hpp
+// SPDX-License-Identifier: MIT
+// Semantic-convention keys for database client spans (db.*, semconv v1.44, stable).
+
+#include <cstdint>
+#include <string>
+
+
+namespace agentrace::semconv::db {
+
+/// The database management system (DBMS) product, as identified by the client (required).
+inline constexpr key<std::string> system_name{"db.system.name"};
+/// The name of the database, fully qualified within the server address and port ("db.namespace").
+inline constexpr key<std::string> namespace_{"db.namespace"};
+/// The name of the collection/table the operation acts on (only when it is a single one).
+inline constexpr key<std::string> collection_name{"db.collection.name"};
+/// The name of the operation or command being executed, e.g. SELECT.
+inline constexpr key<std::string> operation_name{"db.operation.name"};
+/// Number of queries in a batch operation (only when >= 2).
+inline constexpr key<std::int64_t> operation_batch_size{"db.operation.batch.size"};
+/// The database query being executed: parameterized, or sanitized (literals replaced by `?`).
+inline constexpr key<std::string> query_text{"db.query.text"};
+/// Low-cardinality summary of the query, e.g. "SELECT orders"; also the span name when set.
+inline constexpr key<std::string> query_summary{"db.query.summary"};
+/// Number of rows returned by the operation (opt-in).
+inline constexpr key<std::int64_t> response_returned_rows{"db.response.returned_rows"};
+/// Database response status code, as a string (e.g. "08P01", or SQLite's result code "1").
+inline constexpr key<std::string> response_status_code{"db.response.status_code"};
+/// The name of a stored procedure the operation called.
+inline constexpr key<std::string> stored_procedure_name{"db.stored_procedure.name"};
+
+/// Well-known values of db.system.name.
+namespace system_name_values {
+inline constexpr static_string sqlite{"sqlite"};
+inline constexpr static_string postgresql{"postgresql"};
+inline constexpr static_string mysql{"mysql"};
+inline constexpr static_string mariadb{"mariadb"};
+inline constexpr static_string microsoft_sql_server{"microsoft.sql_server"};
+inline constexpr static_string oracle_db{"oracle.db"};
+inline constexpr static_string clickhouse{"clickhouse"};
+inline constexpr static_string redis{"redis"};
+inline constexpr static_string mongodb{"mongodb"};
+inline constexpr static_string other_sql{"other_sql"};
+}  // namespace system_name_values
+
+}  // namespace agentrace::semconv::db
+// amalgamated: include/agentrace/semconv/error.hpp
+// SPDX-License-Identifier: MIT
+// Semantic-convention key error.type (stable): the low-cardinality class of an error.
+
+#include <string>
+
+
+namespace agentrace::semconv::error {
+
+/// Describes a class of error the operation ended with: an exception's type name, an HTTP status
+/// code ("500"), a database status ("SQLITE_ERROR"), "timeout", ... Set only when the operation
+/// failed; keep it low-cardinality (the message goes to the span status description).
+inline constexpr key<std::string> type{"error.type"};
+
+namespace type_values {
+/// A fallback when the instrumentation does not define a custom value.
+inline constexpr static_string other{"_OTHER"};
+}  // namespace type_values
+
+}  // namespace agentrace::semconv::error
+// amalgamated: include/agentrace/semconv/gen_ai.hpp
+// SPDX-License-Identifier: MIT
+// Semantic-convention keys for generative AI (gen_ai.*): OpenTelemetry GenAI conventions v1.41.0
+// (status: Development), with the newer names noted where the genai repository moved on.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+namespace agentrace::semconv::gen_ai {
+
+// ---- operation and provider (set at span start: they drive sampling) -------------------------
+
+/// The operation: chat, embeddings, execute_tool, invoke_agent, ... (required on every GenAI span).
+inline constexpr key<std::string> operation_name{"gen_ai.operation.name"};
+/// The GenAI provider as identified by the client instrumentation (required on inference spans).
+/// Replaces the deprecated gen_ai.system.
+inline constexpr key<std::string> provider_name{"gen_ai.provider.name"};
+
+// ---- request ---------------------------------------------------------------------------------
+
+inline constexpr key<std::string> request_model{"gen_ai.request.model"};
+inline constexpr key<double> request_temperature{"gen_ai.request.temperature"};
+inline constexpr key<std::int64_t> request_max_tokens{"gen_ai.request.max_tokens"};
+inline constexpr key<double> request_top_p{"gen_ai.request.top_p"};
+/// Typed double in v1.41.0 (the genai repository later made it an int).
+inline constexpr key<double> request_top_k{"gen_ai.request.top_k"};
+inline constexpr key<double> request_frequency_penalty{"gen_ai.request.frequency_penalty"};
+inline constexpr key<double> request_presence_penalty{"gen_ai.request.presence_penalty"};
+inline constexpr key<std::vector<std::string>> request_stop_sequences{
+    "gen_ai.request.stop_sequences"};
+inline constexpr key<std::int64_t> request_seed{"gen_ai.request.seed"};
+/// Number of candidate completions asked for (conditionally required when != 1).
+inline constexpr key<std::int64_t> request_choice_count{"gen_ai.request.choice.count"};
+/// True iff the response is streamed (conditionally required when streaming).
+inline constexpr key<bool> request_stream{"gen_ai.request.stream"};
+inline constexpr key<std::vector<std::string>> request_encoding_formats{
+    "gen_ai.request.encoding_formats"};
+/// The content type requested: text, json, image, speech.
+inline constexpr key<std::string> output_type{"gen_ai.output.type"};
+
+// ---- response --------------------------------------------------------------------------------
+
+inline constexpr key<std::string> response_id{"gen_ai.response.id"};
+inline constexpr key<std::string> response_model{"gen_ai.response.model"};
+/// One finish reason per choice received (stop, length, content_filter, tool_call, error).
+inline constexpr key<std::vector<std::string>> response_finish_reasons{
+    "gen_ai.response.finish_reasons"};
+/// Seconds from the request to the first chunk of a streamed response.
+inline constexpr key<double> response_time_to_first_chunk{"gen_ai.response.time_to_first_chunk"};
+
+// ---- usage -----------------------------------------------------------------------------------
+
+/// Input (prompt) tokens, INCLUDING cached ones. Replaces gen_ai.usage.prompt_tokens.
+inline constexpr key<std::int64_t> usage_input_tokens{"gen_ai.usage.input_tokens"};
+/// Output (completion) tokens, including reasoning tokens. Replaces gen_ai.usage.completion_tokens.
+inline constexpr key<std::int64_t> usage_output_tokens{"gen_ai.usage.output_tokens"};
+/// Input tokens served from the provider's cache (part of usage.input_tokens).
+inline constexpr key<std::int64_t> usage_cache_read_input_tokens{
+    "gen_ai.usage.cache_read.input_tokens"};
+/// Input tokens written to the provider's cache (one genai-repo version renamed it
+/// gen_ai.usage.cache_write.input_tokens).
+inline constexpr key<std::int64_t> usage_cache_creation_input_tokens{
+    "gen_ai.usage.cache_creation.input_tokens"};
+/// Reasoning tokens (part of usage.output_tokens).
+inline constexpr key<std::int64_t> usage_reasoning_output_tokens{
+    "gen_ai.usage.reasoning.output_tokens"};
+
+// ---- conversation, agent, workflow, data source, prompt ---------------------------------------
+
+/// A conversation/session/thread id, when the application has one (never fabricated).
+inline constexpr key<std::string> conversation_id{"gen_ai.conversation.id"};
+inline constexpr key<std::string> agent_id{"gen_ai.agent.id"};
+inline constexpr key<std::string> agent_name{"gen_ai.agent.name"};
+inline constexpr key<std::string> agent_description{"gen_ai.agent.description"};
+inline constexpr key<std::string> agent_version{"gen_ai.agent.version"};
+inline constexpr key<std::string> workflow_name{"gen_ai.workflow.name"};
+/// The data source (database, vector store, ...) an agent or retrieval works on.
+inline constexpr key<std::string> data_source_id{"gen_ai.data_source.id"};
+inline constexpr key<std::string> prompt_name{"gen_ai.prompt.name"};
+
+// ---- tools -----------------------------------------------------------------------------------
+
+inline constexpr key<std::string> tool_name{"gen_ai.tool.name"};
+inline constexpr key<std::string> tool_call_id{"gen_ai.tool.call.id"};
+/// function, extension or datastore.
+inline constexpr key<std::string> tool_type{"gen_ai.tool.type"};
+inline constexpr key<std::string> tool_description{"gen_ai.tool.description"};
+/// Opt-in content (type "any"; recorded as a JSON string).
+inline constexpr key<std::string> tool_call_arguments{"gen_ai.tool.call.arguments"};
+/// Opt-in content (type "any"; recorded as a JSON string).
+inline constexpr key<std::string> tool_call_result{"gen_ai.tool.call.result"};
+/// Opt-in: the tool definitions offered to the model (JSON string).
+inline constexpr key<std::string> tool_definitions{"gen_ai.tool.definitions"};
+
+// ---- embeddings and retrieval ----------------------------------------------------------------
+
+inline constexpr key<std::int64_t> embeddings_dimension_count{"gen_ai.embeddings.dimension.count"};
+/// Opt-in content: the retrieval query.
+inline constexpr key<std::string> retrieval_query_text{"gen_ai.retrieval.query.text"};
+/// Opt-in content: [{"id":"doc_123","score":0.95}, ...] as a JSON string.
+inline constexpr key<std::string> retrieval_documents{"gen_ai.retrieval.documents"};
+
+// ---- content (opt-in; JSON strings in the schema's shape) --------------------------------------
+
+/// [ {role, parts:[...], name?} ... ] — the messages sent to the model.
+inline constexpr key<std::string> input_messages{"gen_ai.input.messages"};
+/// [ {role, parts:[...], finish_reason} ... ] — the messages the model returned.
+inline constexpr key<std::string> output_messages{"gen_ai.output.messages"};
+/// [ part ... ] — system instructions sent separately from the chat history.
+inline constexpr key<std::string> system_instructions{"gen_ai.system_instructions"};
+
+// ---- evaluation (event gen_ai.evaluation.result) ----------------------------------------------
+
+inline constexpr key<std::string> evaluation_name{"gen_ai.evaluation.name"};
+inline constexpr key<double> evaluation_score_value{"gen_ai.evaluation.score.value"};
+inline constexpr key<std::string> evaluation_score_label{"gen_ai.evaluation.score.label"};
+inline constexpr key<std::string> evaluation_explanation{"gen_ai.evaluation.explanation"};
+
+/// Metric attribute: input or output.
+inline constexpr key<std::string> token_type{"gen_ai.token.type"};
+
+// ---- well-known values -----------------------------------------------------------------------
+
+namespace operation_name_values {
+inline constexpr static_string chat{"chat"};
+inline constexpr static_string generate_content{"generate_content"};
+inline constexpr static_string text_completion{"text_completion"};
+inline constexpr static_string embeddings{"embeddings"};
+inline constexpr static_string retrieval{"retrieval"};
+inline constexpr static_string execute_tool{"execute_tool"};
+inline constexpr static_string create_agent{"create_agent"};
+inline constexpr static_string invoke_agent{"invoke_agent"};
+inline constexpr static_string invoke_workflow{"invoke_workflow"};
+}  // namespace operation_name_values
+
+namespace provider_name_values {
+inline constexpr static_string anthropic{"anthropic"};
+inline constexpr static_string aws_bedrock{"aws.bedrock"};
+inline constexpr static_string azure_ai_inference{"azure.ai.inference"};
+inline constexpr static_string azure_ai_openai{"azure.ai.openai"};
+inline constexpr static_string cohere{"cohere"};
+inline constexpr static_string deepseek{"deepseek"};
+inline constexpr static_string gcp_gemini{"gcp.gemini"};
+inline constexpr static_string gcp_gen_ai{"gcp.gen_ai"};
+inline constexpr static_string gcp_vertex_ai{"gcp.vertex_ai"};
+inline constexpr static_string groq{"groq"};
+inline constexpr static_string ibm_watsonx_ai{"ibm.watsonx.ai"};
+inline constexpr static_string mistral_ai{"mistral_ai"};
+inline constexpr static_string openai{"openai"};
+inline constexpr static_string perplexity{"perplexity"};
+inline constexpr static_string x_ai{"x_ai"};
+}  // namespace provider_name_values
+
+namespace output_type_values {
+inline constexpr static_string text{"text"};
+inline constexpr static_string json{"json"};
+inline constexpr static_string image{"image"};
+inline constexpr static_string speech{"speech"};
+}  // namespace output_type_values
+
+/// Finish reasons of the message schema (gen_ai.output.messages[].finish_reason); providers'
+/// own values ("tool_calls", "end_turn", ...) are recorded as they come in finish_reasons.
+namespace finish_reason_values {
+inline constexpr static_string stop{"stop"};
+inline constexpr static_string length{"length"};
+inline constexpr static_string content_filter{"content_filter"};
+inline constexpr static_string tool_call{"tool_call"};
+inline constexpr static_string error{"error"};
+}  // namespace finish_reason_values
+
+namespace tool_type_values {
+inline constexpr static_string function{"function"};
+inline constexpr static_string extension{"extension"};
+inline constexpr static_string datastore{"datastore"};
+}  // namespace tool_type_values
+
+namespace token_type_values {
+inline constexpr static_string input{"input"};
+inline constexpr static_string output{"output"};
+}  // namespace token_type_values
+
+/// Message roles of the message schema (custom strings are allowed too).
+namespace role_values {
+inline constexpr static_string system{"system"};
+inline constexpr static_string user{"user"};
+inline constexpr static_string assistant{"assistant"};
+inline constexpr static_string tool{"tool"};
+}  // namespace role_values
+
+/// Event names.
+namespace events {
+/// Opt-in event with every inference-span attribute, content included.
+inline constexpr static_string inference_operation_details{
+    "gen_ai.client.inference.operation.details"};
+/// The result of evaluating a GenAI output (parented to the evaluated span).
+inline constexpr static_string evaluation_result{"gen_ai.evaluation.result"};
+}  // namespace events
+
+/// Metric names (v1.41.0): histograms in seconds, token usage in {token}.
+namespace metrics {
+inline constexpr static_string client_operation_duration{"gen_ai.client.operation.duration"};
+inline constexpr static_string client_token_usage{"gen_ai.client.token.usage"};
+inline constexpr static_string client_operation_time_to_first_chunk{
+    "gen_ai.client.operation.time_to_first_chunk"};
+inline constexpr static_string client_operation_time_per_output_chunk{
+    "gen_ai.client.operation.time_per_output_chunk"};
+}  // namespace metrics
+
+}  // namespace agentrace::semconv::gen_ai
+// amalgamated: include/agentrace/semconv/server.hpp
+// SPDX-License-Identifier: MIT
+// Semantic-convention keys server.address / server.port (stable): the server a client called.
+
+#include <cstdint>
+#include <string>
+
+
+namespace agentrace::semconv::server {
+
+/// Server domain name, IP address or Unix socket name (as the client knows it, before DNS).
+inline constexpr key<std::string> address{"server.address"};
+/// Server port number; set together with server.address.
+inline constexpr key<std::int64_t> port{"server.port"};
+
+}  // namespace agentrace::semconv::server
+// amalgamated: include/agentrace/exporter.hpp
+// SPDX-License-Identifier: MIT
+// The exporter interface (one call per batch) and the owned span model for exporters that keep
+// spans (console tree, in-memory store).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// amalgamated: include/agentrace/detail/json_write.hpp
+// SPDX-License-Identifier: MIT
+// Fast JSON string writing into fmt buffers: escaping, UTF-8 validation (invalid bytes become
+// U+FFFD so the output is always valid JSON), and truncation to a number of code points.
+
+#include <fmt/compile.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <cstring>
+
+#include <cstdint>
+#include <string_view>
+
+namespace agentrace::detail {
+
+/// Appends raw bytes. Buffer: fmt::memory_buffer, or std::string (the GenAI content writer
+/// builds attribute values in place, so a prompt is not copied a second time).
+template <class Buffer>
+inline void append(Buffer& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
+
+/// Length of the valid UTF-8 sequence starting at p (1..4), or 0 if invalid.
+inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
+  const unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  std::size_t n;
+  std::uint32_t cp;
+  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+  else return 0;
+  if (static_cast<std::size_t>(end - p) < n) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  // Overlong forms, surrogates and values beyond U+10FFFF are invalid.
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+/// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
+/// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
+/// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
+struct json_string_extent {
+  std::size_t bytes = 0;
+  std::size_t code_points = 0;
+  bool complete = true;
+};
+inline json_string_extent json_string_size(std::string_view s, std::size_t max_bytes = 0) noexcept {
+  json_string_extent e;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    std::size_t in = 1, out;
+    if (c >= 0x20 && c < 0x80) {
+      out = (c == '"' || c == '\\') ? 2 : 1;
+    } else if (c < 0x20) {
+      out = (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') ? 2 : 6;
+    } else {
+      const std::size_t n = utf8_sequence_length(p, end);
+      in = n ? n : 1;
+      out = n ? n : 3;  // invalid byte -> U+FFFD (3 bytes)
+    }
+    if (max_bytes && e.bytes + out > max_bytes) {
+      e.complete = false;
+      return e;
+    }
+    e.bytes += out;
+    ++e.code_points;
+    p += in;
+  }
+  return e;
+}
+
+/// Writes s as a quoted JSON string. max_code_points 0 = no limit.
+template <class Buffer>
+inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
+  static constexpr char hex[] = "0123456789abcdef";
+  b.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t code_points = 0;
+  while (p < end) {
+    if (max_code_points && code_points == max_code_points) break;
+    // Copy a run of plain ASCII in one go.
+    const unsigned char* run = p;
+    while (run < end && *run >= 0x20 && *run < 0x80 && *run != '"' && *run != '\\' &&
+           (!max_code_points || code_points < max_code_points)) {
+      ++run;
+      ++code_points;
+    }
+    if (run != p) {
+      b.append(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(run));
+      p = run;
+      continue;
+    }
+    const unsigned char c = *p;
+    ++code_points;
+    if (c == '"' || c == '\\') {
+      b.push_back('\\');
+      b.push_back(static_cast<char>(c));
+      ++p;
+    } else if (c < 0x20) {
+      switch (c) {
+        case '\n': append(b, "\\n"); break;
+        case '\r': append(b, "\\r"); break;
+        case '\t': append(b, "\\t"); break;
+        case '\b': append(b, "\\b"); break;
+        case '\f': append(b, "\\f"); break;
+        default: {
+          const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          b.append(esc, esc + 6);
+        }
+      }
+      ++p;
+    } else {
+      const std::size_t n = utf8_sequence_length(p, end);
+      if (n == 0) {
+        append(b, "\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+        ++p;
+      } else {
+        b.append(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(p + n));
+        p += n;
+      }
+    }
+  }
+  b.push_back('"');
+}
+
+/// Two lowercase hex digits per byte value.
+inline constexpr char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/// Writes the 16 lowercase hex digits of v at out; returns the end.
+inline char* put_hex64(char* out, std::uint64_t v) noexcept {
+  for (int i = 7; i >= 0; --i) {
+    std::memcpy(out + 2 * i, hex_pairs + 2 * (v & 0xff), 2);
+    v >>= 8;
+  }
+  return out + 16;
+}
+
+/// Lowercase hex of a 64-bit value, 16 digits.
+inline void write_hex64(fmt::memory_buffer& b, std::uint64_t v) {
+  char out[16];
+  put_hex64(out, v);
+  b.append(out, out + 16);
+}
+
+/// Writes the decimal digits of v at out (at most 20); returns the end.
+inline char* put_uint(char* out, std::uint64_t v) noexcept {
+  const fmt::format_int f(v);
+  std::memcpy(out, f.data(), f.size());
+  return out + f.size();
+}
+
+inline void write_uint(fmt::memory_buffer& b, std::uint64_t v) {
+  const fmt::format_int f(v);
+  b.append(f.data(), f.data() + f.size());
+}
+
+inline void write_int(fmt::memory_buffer& b, std::int64_t v) {
+  const fmt::format_int f(v);
+  b.append(f.data(), f.data() + f.size());
+}
+
+/// A double as JSON at out (at most 32 bytes): shortest round-trip form; NaN and infinities as
+/// the proto3 JSON strings. Returns the end.
+inline char* put_double(char* out, double v) noexcept {
+  auto lit = [&](std::string_view s) {
+    std::memcpy(out, s.data(), s.size());
+    return out + s.size();
+  };
+  if (v != v) return lit("\"NaN\"");
+  if (v == __builtin_inf()) return lit("\"Infinity\"");
+  if (v == -__builtin_inf()) return lit("\"-Infinity\"");
+  return fmt::format_to(out, FMT_COMPILE("{}"), v);
+}
+
+/// A double as JSON: shortest round-trip form; NaN and infinities as the proto3 JSON strings.
+inline void write_double(fmt::memory_buffer& b, double v) {
+  char out[32];
+  b.append(out, put_double(out, v));
+}
+
+/// Bytes a JSON string of `s` may take at most (quotes; \u00XX escapes and U+FFFD replacements
+/// are at most 6 bytes per input byte).
+constexpr std::size_t json_string_bound(std::size_t n) noexcept { return 6 * n + 2; }
+
+/// Writes s as a quoted JSON string at out, which has room for json_string_bound(s.size())
+/// bytes (no truncation); returns the end. Same output as write_json_string without a limit.
+inline char* put_json_string(char* out, std::string_view s) noexcept {
+  // 1 for bytes copied as they are: printable ASCII other than '"' and '\\'.
+  static constexpr auto plain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
+  static constexpr char hex[] = "0123456789abcdef";
+  *out++ = '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char* run = p;
+    while (run < end && plain[*run]) ++run;
+    std::memcpy(out, p, static_cast<std::size_t>(run - p));
+    out += run - p;
+    p = run;
+    if (p == end) break;
+    const unsigned char c = *p;
+    if (c == '"' || c == '\\') {
+      *out++ = '\\';
+      *out++ = static_cast<char>(c);
+      ++p;
+    } else if (c < 0x20) {
+      *out++ = '\\';
+      switch (c) {
+        case '\n': *out++ = 'n'; break;
+        case '\r': *out++ = 'r'; break;
+        case '\t': *out++ = 't'; break;
+        case '\b': *out++ = 'b'; break;
+        case '\f': *out++ = 'f'; break;
+        default: {
+          const char esc[5] = {'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          std::memcpy(out, esc, 5);
+          out += 5;
+        }
+      }
+      ++p;
+    } else {
+      const std::size_t n = utf8_sequence_length(p, end);
+      if (n == 0) {
+        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+        out += 3;
+        ++p;
+      } else {
+        std::memcpy(out, p, n);
+        out += n;
+        p += n;
+      }
+    }
+  }
+  *out++ = '"';
+  return out;
+}
+
+/// Writes into a fmt::memory_buffer through a plain pointer: the caller reserves an upper bound
+/// once, then writes pieces without a capacity check each; commit() sets the buffer's size.
+class raw_out {
+ public:
+  raw_out(fmt::memory_buffer& b, std::size_t max_bytes) : b_(b) { reopen(max_bytes); }
+  raw_out(const raw_out&) = delete;
+  raw_out& operator=(const raw_out&) = delete;
+
+  /// Sets the buffer's size to what was written. Call before the buffer is used directly.
+  void commit() noexcept { b_.resize(static_cast<std::size_t>(p_ - b_.data())); }
+  /// After commit() and direct use of the buffer: room for max_bytes more.
+  void reopen(std::size_t max_bytes) {
+    const std::size_t used = b_.size();
+    b_.resize(used + max_bytes);
+    p_ = b_.data() + used;
+  }
+
+  template <std::size_t N>
+  void lit(const char (&s)[N]) noexcept {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
+  }
+  void ch(char c) noexcept { *p_++ = c; }
+  void hex64(std::uint64_t v) noexcept { p_ = put_hex64(p_, v); }
+  void uint(std::uint64_t v) noexcept { p_ = put_uint(p_, v); }
+  void sint(std::int64_t v) noexcept {
+    const fmt::format_int f(v);
+    std::memcpy(p_, f.data(), f.size());
+    p_ += f.size();
+  }
+  void dbl(double v) noexcept { p_ = put_double(p_, v); }
+  void str(std::string_view s) noexcept { p_ = put_json_string(p_, s); }
+
+ private:
+  fmt::memory_buffer& b_;
+  char* p_;
+};
+
+}  // namespace agentrace::detail
+
+namespace agentrace {
+
+/// Resource attributes (service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES ...), owned.
+struct resource {
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::string_view get(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return v;
+    return {};
+  }
+};
+
+/// Span limits (OpenTelemetry "Span Limits"). 0 for the value length means "no limit".
+struct span_limits {
+  std::uint32_t attribute_count = 128;
+  std::uint32_t attribute_value_length = 0;
+  std::uint32_t event_count = 128;
+  std::uint32_t link_count = 128;
+  std::uint32_t event_attribute_count = 128;
+  std::uint32_t link_attribute_count = 128;
+};
+
+/// What an exporter receives: records plus what it needs to interpret them. Valid for the
+/// duration of the call only.
+struct export_batch {
+  std::span<const span_record> spans;
+  const agentrace::resource& resource;
+  const detail::clock_converter& clock;
+  const span_limits& limits;
+  std::string_view scope_name;
+  std::string_view scope_version;
+  std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
+};
+
+/// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
+struct export_failures {
+  std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
+  std::uint64_t rejected = 0;           // the receiver refused them (non-retryable answer,
+                                        // OTLP partialSuccess.rejectedSpans)
+  std::uint64_t retries_exhausted = 0;  // retryable failures until the export timeout ran out
+  std::uint64_t shutdown = 0;           // still undelivered when shutdown's deadline passed
+  std::uint64_t other = 0;              // any other reason (I/O error, TLS, bad URL ...)
+
+  std::uint64_t total() const noexcept {
+    return buffer_full + rejected + retries_exhausted + shutdown + other;
+  }
+  export_failures& operator+=(const export_failures& o) noexcept {
+    buffer_full += o.buffer_full;
+    rejected += o.rejected;
+    retries_exhausted += o.retries_exhausted;
+    shutdown += o.shutdown;
+    other += o.other;
+    return *this;
+  }
+};
+
+/// The result of one export call.
+enum class export_result : std::uint8_t { success, failure };
+
+/// An exporter: one call per batch, never concurrently (the collector thread calls it).
+class exporter {
+ public:
+  virtual ~exporter() = default;
+  virtual std::string_view name() const noexcept = 0;
+  virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
+  virtual bool force_flush(std::chrono::milliseconds) { return true; }
+  /// Last call; flushes what it can within the timeout.
+  virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
+  /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
+  virtual std::uint64_t spans_failed() const noexcept { return 0; }
+  /// spans_failed() by reason; exporters that know why override it.
+  virtual export_failures failures() const noexcept {
+    export_failures f;
+    f.other = spans_failed();
+    return f;
+  }
+};
+
+using exporter_ptr = std::shared_ptr<exporter>;
+
+/// An event as exporters that keep spans see it.
+struct event_view {
+  std::uint64_t time_unix_ns{0};
+  std::string name;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the event attribute count limit
+};
+
+/// A link as exporters that keep spans see it.
+struct link_view {
+  span_context context;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the link attribute count limit
+};
+
+/// A finished span with owned data and Unix-epoch times: what the in-memory store, the console
+/// tree and in-process reflection work with.
+struct span_data {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+  std::uint64_t parent_span_id{0};
+  std::uint8_t flags{0};
+  bool parent_remote{false};
+  std::string name;
+  span_kind kind{span_kind::internal};
+  std::uint64_t start_unix_ns{0};
+  std::uint64_t end_unix_ns{0};
+  status_code status{status_code::unset};
+  std::string status_message;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::vector<event_view> events;
+  std::vector<link_view> links;
+  std::uint32_t dropped_attributes{0};
+  std::uint32_t dropped_events{0};
+  std::uint32_t dropped_links{0};
+  std::string code_file;
+  std::uint32_t code_line{0};
+  std::string code_function;
+
+  std::uint64_t duration_ns() const noexcept {
+    return end_unix_ns >= start_unix_ns ? end_unix_ns - start_unix_ns : 0;
+  }
+  /// The attribute named `key`, or nullptr.
+  const attr_value* attr(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return &v;
+    return nullptr;
+  }
+};
+
+namespace detail {
+
+/// The value of inline slot `i` as an owned attr_value.
+inline attr_value slot_value(const span_record& r, std::size_t i) {
+  const attr_slot& s = r.attrs[i];
+  switch (r.types[i]) {
+    case slot_type::boolean: return attr_value{s.v.b};
+    case slot_type::int64: return attr_value{s.v.i};
+    case slot_type::float64: return attr_value{s.v.d};
+    case slot_type::static_str:
+      return attr_value{std::in_place_type<std::string>, std::string_view(s.v.s, s.str_len)};
+    case slot_type::owned_str: return attr_value{*s.v.owned};
+  }
+  return {};
+}
+
+/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
+/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
+inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return;
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  s.resize(static_cast<std::size_t>(p - b));
+}
+
+/// Applies the attribute value length limit to a string or to each string of an array.
+inline void limit_value_length(attr_value& v, std::uint32_t max) noexcept {
+  if (max == 0) return;
+  if (auto* str = std::get_if<std::string>(&v))
+    truncate_code_points(*str, max);
+  else if (auto* arr = std::get_if<std::vector<std::string>>(&v))
+    for (auto& e : *arr) truncate_code_points(e, max);
+}
+
+/// Calls f(key, index_or_ext_attr) for each attribute in recording order, keeping only the last
+/// value of a key set twice (OpenTelemetry: setting an existing key replaces its value) and at
+/// most `limit` attributes. Returns how many were dropped by the limit.
+template <class Inline, class Ext>
+std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inline&& on_inline,
+                                 Ext&& on_ext) {
+  const std::size_t n_ext = r.ext ? r.ext->attributes.size() : 0;
+  const std::size_t total = r.n_attrs + n_ext;
+  auto key_at = [&](std::size_t i) -> std::string_view {
+    if (i < r.n_attrs) return {r.attrs[i].key, r.attrs[i].key_len};
+    return r.ext->attributes[i - r.n_attrs].key;
+  };
+  std::uint32_t emitted = 0, dropped = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    const std::string_view k = key_at(i);
+    bool replaced = false;
+    for (std::size_t j = i + 1; j < total && !replaced; ++j) replaced = key_at(j) == k;
+    if (replaced) continue;
+    if (emitted >= limit) {  // OpenTelemetry count limits: 0 allows none
+      ++dropped;
+      continue;
+    }
+    ++emitted;
+    if (i < r.n_attrs)
+      on_inline(k, i);
+    else
+      on_ext(r.ext->attributes[i - r.n_attrs]);
+  }
+  return dropped + (r.ext ? r.ext->dropped_attributes : 0);
+}
+
+}  // namespace detail
+
+/// Converts a record to owned span_data (used by exporters that keep spans).
+inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
+                              const span_limits& limits = {}) {
+  span_data d;
+  d.trace_id = r.trace_id;
+  d.span_id = r.span_id;
+  d.parent_span_id = r.parent_span_id;
+  d.flags = r.flags;
+  d.parent_remote = r.parent_remote;
+  d.name = std::string(r.name());
+  d.kind = r.kind();
+  d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
+  d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
+  d.status = r.status;
+  if (r.site) {
+    d.code_file = r.site->file;
+    d.code_line = r.site->line;
+    d.code_function = r.site->function;
+  }
+  // The same limits as the OTLP-JSON writer applies, so that every exporter sees the same span.
+  const std::uint32_t max_len = limits.attribute_value_length;
+  d.dropped_attributes = detail::for_each_attribute(
+      r, limits.attribute_count,
+      [&](std::string_view k, std::size_t i) {
+        d.attributes.emplace_back(std::string(k), detail::slot_value(r, i));
+        detail::limit_value_length(d.attributes.back().second, max_len);
+      },
+      [&](const attribute& a) {
+        d.attributes.emplace_back(std::string(a.key), a.value);
+        detail::limit_value_length(d.attributes.back().second, max_len);
+      });
+  auto copy_attributes = [&](const std::vector<attribute>& from, std::uint32_t limit,
+                             std::vector<std::pair<std::string, attr_value>>& to) {
+    std::uint32_t dropped = 0;
+    for (const auto& a : from) {
+      if (to.size() >= limit) {
+        ++dropped;
+        continue;
+      }
+      to.emplace_back(std::string(a.key), a.value);
+      detail::limit_value_length(to.back().second, max_len);
+    }
+    return dropped;
+  };
+  if (r.ext) {
+    d.status_message = r.ext->status_message;
+    d.trace_state = r.ext->trace_state;
+    for (const auto& e : r.ext->events) {
+      event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
+      ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
+      d.events.push_back(std::move(ev));
+    }
+    for (const auto& l : r.ext->links) {
+      link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
+      lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
+      d.links.push_back(std::move(lv));
+    }
+    d.dropped_events = r.ext->dropped_events;
+    d.dropped_links = r.ext->dropped_links;
+  }
+  return d;
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/config.hpp
+// SPDX-License-Identifier: MIT
+// Configuration: the config struct, and the OpenTelemetry environment variables that fill what
+// the code leaves unset.
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace agentrace {
+
+/// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
+/// environment variable, then the documented default, fills it.
+struct config {
+  std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
+  std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
+  std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
+  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE, default 16384 spans
+  std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
+  std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
+  std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
+  std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
+  std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
+  bool read_environment = true;             // false: ignore every environment variable
+  std::string scope_name = "agentrace";     // instrumentation scope
+  std::string scope_version = AGENTRACE_VERSION_STRING;
+  std::optional<agentrace::sampler> sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+};
+
+/// Defaults (documented in the README's configuration table).
+namespace defaults {
+inline constexpr std::size_t max_queue_size = 16384;
+inline constexpr std::size_t max_export_batch_size = 512;
+inline constexpr std::chrono::milliseconds schedule_delay{5000};
+inline constexpr std::chrono::milliseconds export_timeout{30000};
+inline constexpr std::chrono::milliseconds drain_interval{5};
+}  // namespace defaults
+
+namespace detail {
+
+/// Self-diagnostics go to stderr, prefixed, one line each. Never contains header values.
+template <class... Args>
+void diag(const char* fmt_str, Args... args) {
+  std::fprintf(stderr, "agentrace: ");
+  if constexpr (sizeof...(Args) == 0)
+    std::fputs(fmt_str, stderr);
+  else
+    std::fprintf(stderr, fmt_str, args...);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  std::fputc('\n', stderr);
+}
+
+/// An environment variable; empty counts as unset (OpenTelemetry configuration rules).
+inline std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return std::nullopt;
+  return std::string(v);
+}
+
+inline std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+/// A non-negative integer variable; anything else is reported and the default used.
+inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
+  auto v = env(name);
+  if (!v) return def;
+  std::string t = trim(*v);
+  std::uint64_t out = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+  if (ec != std::errc() || p != t.data() + t.size()) {
+    diag("%s='%s' is not a non-negative integer; using %llu", name, t.c_str(),
+         static_cast<unsigned long long>(def));
+    return def;
+  }
+  return out;
+}
+
+/// OpenTelemetry booleans: only a case-insensitive "true" is true.
+inline bool env_bool(const char* name) {
+  auto v = env(name);
+  if (!v) return false;
+  std::string t = trim(*v);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "true") return true;
+  if (t != "false") diag("%s='%s' is not true or false; taken as false", name, t.c_str());
+  return false;
+}
+
+/// Percent-decoding (W3C baggage format used by OTEL_RESOURCE_ATTRIBUTES and _HEADERS).
+inline std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+    if (h < 0 || l < 0) return std::nullopt;
+    out.push_back(static_cast<char>(h * 16 + l));
+    i += 2;
+  }
+  return out;
+}
+
+/// Parses "k1=v1,k2=v2" (keys trimmed, values percent-decoded). nullopt on any error.
+inline std::optional<std::vector<std::pair<std::string, std::string>>> parse_key_value_list(
+    std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+    if (trim(item).empty()) continue;
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    auto k = percent_decode(trim(item.substr(0, eq)));
+    auto v = percent_decode(trim(item.substr(eq + 1)));
+    if (!k || !v || k->empty()) return std::nullopt;
+    out.emplace_back(std::move(*k), std::move(*v));
+  }
+  return out;
+}
+
+inline std::string executable_name() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return {};
+  std::string_view p(buf, static_cast<std::size_t>(n));
+  const std::size_t slash = p.rfind('/');
+  return std::string(slash == std::string_view::npos ? p : p.substr(slash + 1));
+}
+
+/// Exporters that OTEL_TRACES_EXPORTER can name. Headers of optional exporters register
+/// theirs (the OTLP/HTTP exporter registers "otlp"). The argument is the path for "otlp/file"
+/// (from AGENTRACE_OTLP_FILE) and empty otherwise.
+using exporter_factory = std::function<exporter_ptr(std::string_view arg)>;
+inline std::map<std::string, exporter_factory, std::less<>>& exporter_factories() {
+  static std::map<std::string, exporter_factory, std::less<>> m;
+  return m;
+}
+inline std::mutex& exporter_factories_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace detail
+
+/// Makes `name` available to OTEL_TRACES_EXPORTER.
+inline bool register_exporter_factory(std::string name, detail::exporter_factory f) {
+  std::lock_guard<std::mutex> lock(detail::exporter_factories_mutex());
+  detail::exporter_factories()[std::move(name)] = std::move(f);
+  return true;
+}
+
+/// The resource for `cfg`: code wins over OTEL_SERVICE_NAME, which wins over
+/// OTEL_RESOURCE_ATTRIBUTES; service.name falls back to unknown_service:<executable>.
+inline resource make_resource(const config& cfg) {
+  resource r;
+  auto put = [&](std::string k, std::string v) {
+    for (auto& [ek, ev] : r.attributes)
+      if (ek == k) {
+        ev = std::move(v);
+        return;
+      }
+    r.attributes.emplace_back(std::move(k), std::move(v));
+  };
+  if (cfg.read_environment) {
+    if (auto v = detail::env("OTEL_RESOURCE_ATTRIBUTES")) {
+      if (auto kvs = detail::parse_key_value_list(*v))
+        for (auto& [k, val] : *kvs) put(k, val);
+      else
+        detail::diag("OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+                     "ignored");
+    }
+    if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
+  }
+  for (const auto& [k, v] : cfg.resource_attributes) put(k, v);
+  if (!cfg.service_name.empty()) put("service.name", cfg.service_name);
+  if (r.get("service.name").empty()) {
+    const std::string exe = detail::executable_name();
+    put("service.name", exe.empty() ? "unknown_service" : "unknown_service:" + exe);
+  }
+  put("telemetry.sdk.name", "agentrace");
+  put("telemetry.sdk.language", "cpp");
+  put("telemetry.sdk.version", AGENTRACE_VERSION_STRING);
+  return r;
+}
+
+/// Span limits from the environment (model-specific variables beat the general ones).
+inline span_limits limits_from_env(bool read_env) {
+  span_limits l;
+  if (!read_env) return l;
+  using detail::env_uint;
+  const auto count = env_uint("OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+  const auto length = env_uint("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
+  l.attribute_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
+  l.attribute_value_length =
+      static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length));
+  l.event_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_EVENT_COUNT_LIMIT", 128));
+  l.link_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_LINK_COUNT_LIMIT", 128));
+  l.event_attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", count));
+  l.link_attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", count));
+  return l;
+}
+
+/// The sampler OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name; parentbased_always_on when
+/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0 used.
+inline sampler sampler_from_env(bool read_env) {
+  if (!read_env) return sampler{};
+  auto name = detail::env("OTEL_TRACES_SAMPLER");
+  if (!name) return sampler{};
+  const std::string n = detail::trim(*name);
+  std::string lower = n;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
+  std::string error;
+  auto s = sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt,
+                              &error);
+  if (!error.empty()) detail::diag("%s", error.c_str());
+  return s ? *s : sampler{};
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/collector.hpp
+// SPDX-License-Identifier: MIT
+// The background collector: drains the queue in bulk on a short timer, converts clocks, batches
+// by size and time, and calls the exporters. Everything that can be late happens here.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+
+namespace agentrace {
+
+/// Counts since the process started tracing (cumulative across start/shutdown cycles).
+/// Every span that ended while tracing was on is in exactly one of: exported, export_failed,
+/// dropped_*, or still queued (`queued()`).
+struct stats {
+  std::uint64_t spans_ended = 0;              // ended while tracing was on
+  std::uint64_t spans_exported = 0;           // handed to the exporters, which succeeded
+  std::uint64_t spans_export_failed = 0;      // in a batch an exporter reported failed
+  std::uint64_t dropped_queue_full = 0;       // try_enqueue found the queue full
+  std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
+  std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
+  std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
+  export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
+
+  /// Spans lost for any reason other than sampling.
+  std::uint64_t dropped_total() const noexcept {
+    return dropped_queue_full + dropped_not_running + spans_export_failed;
+  }
+  /// Spans in flight: enqueued but not yet exported.
+  std::uint64_t queued() const noexcept {
+    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
+                               dropped_unsampled;
+    return spans_ended > done ? spans_ended - done : 0;
+  }
+};
+
+namespace detail {
+// Records dequeued by any collector of this process (cumulative, like the enqueue counters).
+inline std::atomic<std::uint64_t> dequeued_total{0};
+inline std::atomic<std::uint64_t> exported_total{0};
+inline std::atomic<std::uint64_t> export_failed_total{0};
+inline std::atomic<bool> collector_active{false};
+
+inline void set_span_clock_once() {
+  static const bool done = [] {
+    span_clock_source.store(invariant_tsc_available() ? clock_source::tsc : clock_source::steady,
+                            std::memory_order_relaxed);
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace detail
+
+/// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
+/// any registered name) plus a JSON-lines file from AGENTRACE_OTLP_FILE. Unknown names are
+/// reported and skipped. When neither variable is set: "otlp" (the specification's default) if
+/// the OTLP/HTTP exporter is linked in, else nothing.
+inline std::vector<exporter_ptr> exporters_from_env() {
+  std::vector<exporter_ptr> out;
+  auto make = [&](std::string_view name, std::string_view arg) {
+    std::lock_guard<std::mutex> lock(detail::exporter_factories_mutex());
+    auto& f = detail::exporter_factories();
+    auto it = f.find(name);
+    if (it == f.end()) {
+      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
+                   static_cast<int>(name.size()), name.data());
+      return;
+    }
+    // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
+    // tracing must never take the application down.
+    try {
+      if (auto e = it->second(arg)) out.push_back(std::move(e));
+    } catch (const std::exception& ex) {
+      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
+                   ex.what());
+    }
+  };
+  if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
+    std::string_view s = *v;
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      make(name, {});
+    }
+  }
+  if (auto path = detail::env("AGENTRACE_OTLP_FILE")) make("otlp/file", *path);
+  if (!detail::env("OTEL_TRACES_EXPORTER") && !detail::env("AGENTRACE_OTLP_FILE")) {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
+    lock.unlock();
+    if (have_otlp) make("otlp", {});
+  }
+  return out;
+}
+
+/// The exporters the environment names, or `defaults` when it names none. Examples use this so
+/// that any of them can be pointed elsewhere without a rebuild.
+inline std::vector<exporter_ptr> exporters_from_env_or(std::vector<exporter_ptr> defaults) {
+  const bool env_names = detail::env("OTEL_TRACES_EXPORTER") || detail::env("AGENTRACE_OTLP_FILE");
+  if (!env_names) return defaults;
+  return exporters_from_env();
+}
+
+/// The background collector. Create it with agentrace::start().
+class collector {
+ public:
+  explicit collector(config cfg) : cfg_(std::move(cfg)) {
+    const bool env = cfg_.read_environment;
+    using detail::env_uint;
+    auto pick = [&](std::size_t code, const char* var, std::size_t def) -> std::size_t {
+      if (code) return code;
+      return env ? static_cast<std::size_t>(env_uint(var, def)) : def;
+    };
+    auto pick_ms = [&](std::chrono::milliseconds code, const char* var,
+                       std::chrono::milliseconds def) {
+      if (code.count() > 0) return code;
+      return env ? std::chrono::milliseconds(
+                       env_uint(var, static_cast<std::uint64_t>(def.count())))
+                 : def;
+    };
+    queue_size_ = pick(cfg_.max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", defaults::max_queue_size);
+    batch_size_ = pick(cfg_.max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                       defaults::max_export_batch_size);
+    if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
+    if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
+    if (batch_size_ > queue_size_) {
+      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+                   queue_size_, queue_size_);
+      batch_size_ = queue_size_;
+    }
+    schedule_delay_ = pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY",
+                              defaults::schedule_delay);
+    export_timeout_ = pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT",
+                              defaults::export_timeout);
+    drain_interval_ = cfg_.drain_interval.count() > 0 ? cfg_.drain_interval
+                                                      : defaults::drain_interval;
+    drain_interval_ = std::min(drain_interval_, std::max(schedule_delay_,
+                                                         std::chrono::milliseconds(1)));
+    limits_ = cfg_.limits ? *cfg_.limits : limits_from_env(env);
+    detail::limit_attribute_count.store(limits_.attribute_count, std::memory_order_relaxed);
+    detail::limit_event_count.store(limits_.event_count, std::memory_order_relaxed);
+    detail::limit_link_count.store(limits_.link_count, std::memory_order_relaxed);
+    resource_ = make_resource(cfg_);
+    exporters_ = cfg_.exporters;
+    if (exporters_.empty() && env) exporters_ = exporters_from_env();
+
+    sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+
+    bool expected = false;
+    if (!detail::collector_active.compare_exchange_strong(expected, true))
+      throw std::logic_error("agentrace::start: tracing is already started in this process");
+    detail::set_span_clock_once();
+    detail::install_sampler(sampler_);
+    auto& q = detail::ensure_queue(queue_size_);
+    if (detail::globals().queue_capacity != queue_size_)
+      detail::diag("the span queue was created with capacity %zu by an earlier start(); "
+                   "it keeps that capacity (asked: %zu)",
+                   detail::globals().queue_capacity, queue_size_);
+    queue_ = &q;
+    pending_.resize(batch_size_);
+    clock_.reset();
+    last_export_ = std::chrono::steady_clock::now();
+    thread_ = std::thread([this] { run(); });
+    detail::tracing_on.store(true, std::memory_order_release);
+  }
+
+  collector(const collector&) = delete;
+  collector& operator=(const collector&) = delete;
+  ~collector() { shutdown(export_timeout_); }
+
+  /// Exports every span that ended before this call (or counts it as dropped), then flushes the
+  /// exporters. False when the timeout passed first.
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopped_) return false;
+    const std::uint64_t ticket = ++flush_requested_;
+    flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
+    flush_deadline_ = deadline;
+    cv_.notify_all();
+    return done_cv_.wait_until(lock, deadline, [&] { return flush_done_ >= ticket || stopped_; }) &&
+           flush_ok_;
+  }
+
+  /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
+  /// end afterwards are counted as dropped_not_running.
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_ || stopping_) return true;
+      stopping_ = true;
+      shutdown_timeout_ = timeout;
+      flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
+    }
+    detail::tracing_on.store(false, std::memory_order_release);
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    done_cv_.notify_all();
+    const stats s = get_stats();
+    if (s.dropped_total() > 0)
+      detail::diag("%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
+                   "shutdown: %llu); see agentrace::stats",
+                   static_cast<unsigned long long>(s.dropped_total()),
+                   static_cast<unsigned long long>(s.dropped_queue_full),
+                   static_cast<unsigned long long>(s.spans_export_failed),
+                   static_cast<unsigned long long>(s.dropped_not_running));
+    detail::collector_active.store(false);
+    return true;
+  }
+
+  stats get_stats() const {
+    const auto c = detail::sum_counters();
+    stats s;
+    s.spans_ended = c.ended;
+    s.dropped_queue_full = c.dropped_queue_full;
+    s.dropped_unsampled = c.dropped_unsampled;
+    s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
+    s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
+    s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    std::lock_guard<std::mutex> lock(exporters_mu_);
+    for (const auto& e : exporters_) {
+      s.spans_failed_in_exporters += e->spans_failed();
+      s.exporter_failures += e->failures();
+    }
+    return s;
+  }
+
+  const agentrace::resource& resource() const noexcept { return resource_; }
+  const span_limits& limits() const noexcept { return limits_; }
+  std::size_t max_export_batch_size() const noexcept { return batch_size_; }
+  std::size_t max_queue_size() const noexcept { return queue_size_; }
+  std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
+  const agentrace::sampler& sampler() const noexcept { return sampler_; }
+
+ private:
+  void run() {
+    detail::consumer_token ctok(*queue_);
+    for (;;) {
+      std::uint64_t flush_ticket = 0, target = 0;
+      bool stopping = false;
+      std::chrono::steady_clock::time_point flush_deadline;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, drain_interval_,
+                     [&] { return stopping_ || flush_requested_ > flush_done_; });
+        stopping = stopping_;
+        if (flush_requested_ > flush_done_) {
+          flush_ticket = flush_requested_;
+          flush_deadline = flush_deadline_;
+        }
+        target = flush_target_;
+        if (stopping) flush_deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
+      }
+      clock_.refresh();
+      drain(ctok);
+      const auto now = std::chrono::steady_clock::now();
+      if (flush_ticket || stopping) {
+        // Everything counted as enqueued before the request must be dequeued and exported.
+        while (detail::dequeued_total.load(std::memory_order_relaxed) < target &&
+               std::chrono::steady_clock::now() < flush_deadline) {
+          if (drain(ctok) == 0) std::this_thread::yield();
+        }
+        export_pending();
+        bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            flush_deadline - std::chrono::steady_clock::now());
+        for (const auto& e : exporters_) {
+          try {
+            if (stopping)
+              e->shutdown(std::max(left, std::chrono::milliseconds(0)));
+            else
+              ok = e->force_flush(std::max(left, std::chrono::milliseconds(0))) && ok;
+          } catch (const std::exception& ex) {
+            report_exporter_error(*e, ex.what());
+            ok = false;
+          }
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (flush_ticket) {
+          flush_done_ = flush_ticket;
+          flush_ok_ = ok;
+        }
+        done_cv_.notify_all();
+        if (stopping) return;
+      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
+        export_pending();
+      }
+    }
+  }
+
+  // Moves everything queued into pending_, exporting each time a batch fills.
+  std::size_t drain(detail::consumer_token& ctok) {
+    std::size_t total = 0;
+    for (;;) {
+      if (pending_count_ == batch_size_) export_pending();
+      const std::size_t n = queue_->try_dequeue_bulk(ctok, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+                                                     batch_size_ - pending_count_);
+      if (n == 0) break;
+      pending_count_ += n;
+      total += n;
+      detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+    }
+    return total;
+  }
+
+  void export_pending() {
+    last_export_ = std::chrono::steady_clock::now();
+    if (pending_count_ == 0) return;
+    clock_.refresh();
+    const std::uint64_t dropped = detail::sum_counters().dropped_queue_full;
+    export_batch batch{std::span<const span_record>(pending_.data(), pending_count_),
+                       resource_,
+                       clock_,
+                       limits_,
+                       cfg_.scope_name,
+                       cfg_.scope_version,
+                       dropped};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_spans(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::exported_total : detail::export_failed_total)
+        .fetch_add(pending_count_, std::memory_order_release);
+    for (std::size_t i = 0; i < pending_count_; ++i) pending_[i].reset();
+    pending_count_ = 0;
+  }
+
+  void report_exporter_error(const exporter& e, const char* what) {
+    if (errors_reported_++ < 10)
+      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()),
+                   e.name().data(), what);
+  }
+
+  config cfg_;
+  agentrace::resource resource_;
+  span_limits limits_;
+  std::vector<exporter_ptr> exporters_;
+  mutable std::mutex exporters_mu_;
+  std::size_t queue_size_{0}, batch_size_{0};
+  agentrace::sampler sampler_{};
+  std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
+  std::chrono::milliseconds shutdown_timeout_{30000};
+  detail::span_queue* queue_{nullptr};
+  detail::clock_converter clock_;
+  std::vector<span_record> pending_;
+  std::size_t pending_count_{0};
+  std::chrono::steady_clock::time_point last_export_;
+  int errors_reported_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  bool stopping_{false}, stopped_{false};
+  std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
+  bool flush_ok_{true};
+  std::chrono::steady_clock::time_point flush_deadline_;
+  std::thread thread_;
+};
+
+/// The RAII handle start() returns: its destructor shuts tracing down (flushes, joins).
+class tracing {
+ public:
+  tracing() = default;
+  explicit tracing(std::unique_ptr<collector> c) : c_(std::move(c)) {}
+  tracing(tracing&&) noexcept = default;
+  tracing& operator=(tracing&& o) noexcept {
+    if (this != &o) {
+      c_.reset();
+      c_ = std::move(o.c_);
+    }
+    return *this;
+  }
+  ~tracing() = default;
+
+  explicit operator bool() const noexcept { return c_ != nullptr; }
+  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    return c_ && c_->force_flush(timeout);
+  }
+  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    return c_ && c_->shutdown(timeout);
+  }
+  agentrace::stats stats() const { return c_ ? c_->get_stats() : agentrace::stats{}; }
+  collector* get() const noexcept { return c_.get(); }
+
+ private:
+  std::unique_ptr<collector> c_;
+};
+
+/// Starts tracing: spans are recorded from now until the returned handle is destroyed or shut
+/// down. With OTEL_SDK_DISABLED=true, returns an empty handle and nothing is recorded.
+/// Throws std::logic_error if tracing is already started.
+inline tracing start(config cfg = {}) {
+  if (cfg.read_environment && detail::env_bool("OTEL_SDK_DISABLED")) return tracing{};
+  return tracing{std::make_unique<collector>(std::move(cfg))};
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/coro.hpp
+// SPDX-License-Identifier: MIT
+// C++20 coroutines whose context follows the coroutine, not the thread: agentrace::task<T>, and a
+// promise mixin / awaitable adapter that gives users' own coroutine types the same behaviour.
+//
+// The rule: a coroutine owns a context, captured where it is created (the span current at the
+// call). While the coroutine runs, that context is the thread's current context; when it
+// suspends, the thread gets back the context it had just before the coroutine ran (or resumed);
+// when it resumes, on whichever thread, its own context is installed again. Spans begun in the
+// coroutine are therefore children of the right span, and a span held across `co_await` ends
+// (with its full duration) on the thread that resumes it.
+//
+//     before the coroutine runs      inside it                     after it suspends
+//     thread ctx = X          enter: saved = X, ctx = own  leave: own = ctx, ctx = saved (= X)
+//
+// Three hooks make this: the initial suspend point (enter when the body starts), every co_await
+// (leave before suspending, enter after resuming: await_transform), and the final suspend point
+// (leave). A coroutine destroyed while suspended simply destroys its locals: a span it held ends
+// then, on the destroying thread, without touching that thread's context.
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <semaphore>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+
+// enter() and leave() run inside coroutine bodies, right after a resumption and right before a
+// suspension. clang (before 17 at least: llvm-project#47179, #63022) may reuse a thread_local's
+// address computed before a suspension after the coroutine resumed on another thread; out of line,
+// the address is computed afresh on every call.
+#if defined(__clang__)
+#define AGENTRACE_DETAIL_CORO_TLS AGENTRACE_DETAIL_NOINLINE
+#else
+#define AGENTRACE_DETAIL_CORO_TLS
+#endif
+
+namespace agentrace {
+
+namespace detail {
+
+/// The awaiter `co_await a` uses: operator co_await (member or free) if there is one, else `a`.
+/// Returns a reference to `a` itself when it is the awaiter, so nothing is copied or moved.
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (requires { static_cast<A&&>(a).operator co_await(); })
+    return static_cast<A&&>(a).operator co_await();
+  else if constexpr (requires { operator co_await(static_cast<A&&>(a)); })
+    return operator co_await(static_cast<A&&>(a));
+  else
+    return static_cast<A&&>(a);
+}
+
+template <class A>
+using awaiter_t = decltype(get_awaiter(std::declval<A>()));
+
+}  // namespace detail
+
+/// The context of one coroutine. Embed it in a promise (or derive from context_promise, which does
+/// it for you) and route the coroutine's suspend points through wrap_initial, wrap and wrap_final.
+class coroutine_context {
+ public:
+  /// Captures the thread's current context: a coroutine's context is the one current where it
+  /// was called (its promise is constructed there).
+  coroutine_context() noexcept {
+    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(saved_, own_);
+  }
+
+  /// The coroutine's own context: current while it runs, kept here while it is suspended.
+  const span_context& context() const noexcept { return own_; }
+
+  /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
+  AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
+    detail::assign_context(saved_, detail::tls_current);
+    detail::assign_context(detail::tls_current, own_);
+  }
+  /// The coroutine stops running on this thread: keep our context, give the thread back its own.
+  AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
+    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(detail::tls_current, saved_);
+  }
+
+  template <class Aw>
+  class awaiter;
+  template <class Aw>
+  class initial_awaiter;
+  template <class Aw>
+  class final_awaiter;
+
+  /// Adapts an awaitable so that the coroutine leaves its context when it suspends on it and
+  /// enters it again when it resumes (on any thread). For await_transform and yield_value.
+  /// An rvalue is moved into the adapter, an lvalue is referred to.
+  template <class A>
+  auto wrap(A&& a) {
+    using Aw = detail::awaiter_t<A&&>;
+    using stored = std::conditional_t<std::is_lvalue_reference_v<Aw>, Aw, std::remove_cvref_t<Aw>>;
+    return awaiter<stored>(*this, detail::get_awaiter(std::forward<A>(a)));
+  }
+  /// Adapts the awaiter initial_suspend() returns: the body starts under the coroutine's context.
+  template <class A>
+  auto wrap_initial(A&& a) noexcept {
+    return initial_awaiter<std::remove_cvref_t<A>>(*this, std::forward<A>(a));
+  }
+  /// Adapts the awaiter final_suspend() returns: the thread gets its context back before the
+  /// coroutine's continuation (if any) runs.
+  template <class A>
+  auto wrap_final(A&& a) noexcept {
+    return final_awaiter<std::remove_cvref_t<A>>(*this, std::forward<A>(a));
+  }
+
+  /// await_transform's adapter: keeps a reference to an operand that is its own awaiter (it lives
+  /// until the end of the full expression, across the suspension), never copies or moves it.
+  template <class A>
+  auto wrap_in_place(A&& a) {
+    using Aw = detail::awaiter_t<A&&>;
+    return awaiter<Aw>(*this, detail::get_awaiter(std::forward<A>(a)));
+  }
+
+ private:
+  span_context own_;
+  span_context saved_;
+};
+
+/// Leaves on suspension, enters on resumption; forwards everything else to the wrapped awaiter.
+/// `Aw` is a value or a reference type.
+template <class Aw>
+class coroutine_context::awaiter {
+ public:
+  template <class A>
+  awaiter(coroutine_context& c, A&& a) : ctx_(&c), aw_(std::forward<A>(a)) {}
+
+  bool await_ready() noexcept(noexcept(std::declval<Aw&>().await_ready())) {
+    return aw_.await_ready();
+  }
+
+  template <class P>
+  auto await_suspend(std::coroutine_handle<P> h) noexcept(
+      noexcept(std::declval<Aw&>().await_suspend(h))) {
+    // Leave *before* handing the coroutine over: once await_suspend publishes `h`, another thread
+    // may resume it (or destroy it) before this call returns, so nothing below may touch *this
+    // or the frame after the inner await_suspend has been called.
+    ctx_->leave();
+    left_ = true;
+    if constexpr (noexcept(aw_.await_suspend(h))) {
+      return aw_.await_suspend(h);
+    } else {
+      try {
+        return aw_.await_suspend(h);
+      } catch (...) {  // the coroutine resumes at once with the exception: it runs again here
+        left_ = false;
+        ctx_->enter();
+        throw;
+      }
+    }
+  }
+
+  decltype(auto) await_resume() noexcept(noexcept(std::declval<Aw&>().await_resume())) {
+    if (left_) ctx_->enter();
+    return aw_.await_resume();
+  }
+
+ private:
+  coroutine_context* ctx_;
+  Aw aw_;
+  bool left_{false};
+};
+
+/// The body starts right after this awaiter's await_resume, whether it suspended or not.
+template <class Aw>
+class coroutine_context::initial_awaiter {
+ public:
+  template <class A>
+  initial_awaiter(coroutine_context& c, A&& a) noexcept : ctx_(&c), aw_(std::forward<A>(a)) {}
+  bool await_ready() noexcept(noexcept(std::declval<Aw&>().await_ready())) {
+    return aw_.await_ready();
+  }
+  template <class P>
+  auto await_suspend(std::coroutine_handle<P> h) noexcept(
+      noexcept(std::declval<Aw&>().await_suspend(h))) {
+    return aw_.await_suspend(h);
+  }
+  decltype(auto) await_resume() noexcept(noexcept(std::declval<Aw&>().await_resume())) {
+    ctx_->enter();
+    return aw_.await_resume();
+  }
+
+ private:
+  coroutine_context* ctx_;
+  Aw aw_;
+};
+
+/// The body has finished (spans in it have ended): leave before anything else can run.
+template <class Aw>
+class coroutine_context::final_awaiter {
+ public:
+  template <class A>
+  final_awaiter(coroutine_context& c, A&& a) noexcept : ctx_(&c), aw_(std::forward<A>(a)) {}
+  bool await_ready() noexcept {
+    ctx_->leave();
+    return aw_.await_ready();
+  }
+  template <class P>
+  auto await_suspend(std::coroutine_handle<P> h) noexcept {
+    return aw_.await_suspend(h);
+  }
+  decltype(auto) await_resume() noexcept { return aw_.await_resume(); }
+
+ private:
+  coroutine_context* ctx_;
+  Aw aw_;
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_initial_awaiter = false;
+template <class Aw>
+inline constexpr bool is_initial_awaiter<coroutine_context::initial_awaiter<Aw>> = true;
+template <class T>
+inline constexpr bool is_final_awaiter = false;
+template <class Aw>
+inline constexpr bool is_final_awaiter<coroutine_context::final_awaiter<Aw>> = true;
+}  // namespace detail
+
+/// Promise mixin: `struct promise_type : agentrace::context_promise<promise_type> { ... };` gives
+/// a coroutine type of your own the context behaviour of agentrace::task. It provides
+/// await_transform (every `co_await` in the coroutine goes through the adapter) and lazy
+/// initial_suspend / final_suspend. If your promise declares initial_suspend or final_suspend,
+/// return `wrap_initial(your_awaiter)` / `wrap_final(your_awaiter)` from them (checked at compile
+/// time); if it has an await_transform of its own, return `wrap_in_place(transformed)` from it; a
+/// yield_value returns `wrap(its_awaiter)`.
+template <class Derived>
+class context_promise : public coroutine_context {
+ public:
+  context_promise() noexcept {
+    static_assert(detail::is_initial_awaiter<decltype(std::declval<Derived&>().initial_suspend())>,
+                  "agentrace::context_promise: return wrap_initial(awaiter) from initial_suspend()");
+    static_assert(detail::is_final_awaiter<decltype(std::declval<Derived&>().final_suspend())>,
+                  "agentrace::context_promise: return wrap_final(awaiter) from final_suspend()");
+  }
+
+  template <class A>
+  auto await_transform(A&& a) {
+    return wrap_in_place(std::forward<A>(a));
+  }
+  auto initial_suspend() noexcept { return wrap_initial(std::suspend_always{}); }
+  auto final_suspend() noexcept { return wrap_final(std::suspend_always{}); }
+};
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+template <class T, class Promise>
+class task_promise_base : public context_promise<Promise> {
+ public:
+  template <class U>
+    requires std::convertible_to<U&&, T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    result_.template emplace<1>(std::forward<U>(v));
+  }
+  void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
+  T& result() & {
+    if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
+    return std::get<1>(result_);
+  }
+  T result() && {
+    if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
+    return std::move(std::get<1>(result_));
+  }
+
+ private:
+  std::variant<std::monostate, T, std::exception_ptr> result_;
+};
+
+template <class Promise>
+class task_promise_base<void, Promise> : public context_promise<Promise> {
+ public:
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept { error_ = std::current_exception(); }
+  void result() {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+};
+
+}  // namespace detail
+
+/// A lazy coroutine task: starts when awaited, resumes its awaiter by symmetric transfer when it
+/// finishes, rethrows its exception in the awaiter. Its context is the one current where it was
+/// called; spans in it nest under that context whichever threads it runs on.
+///
+///     agentrace::task<std::string> answer(std::string q) {
+///       AGENTRACE_SPAN(s, "agent.answer");
+///       auto docs = co_await retrieve(q);      // may resume on another thread
+///       co_return co_await llm.chat(q, docs);  // s ends where the coroutine finishes
+///     }
+template <class T>
+class [[nodiscard]] task {
+ public:
+  struct promise_type : detail::task_promise_base<T, promise_type> {
+    task get_return_object() noexcept {
+      return task(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    auto final_suspend() noexcept { return this->wrap_final(final_transfer{}); }
+    std::coroutine_handle<> continuation_{std::noop_coroutine()};
+  };
+  using handle_type = std::coroutine_handle<promise_type>;
+
+  task() noexcept = default;
+  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  task& operator=(task&& o) noexcept {
+    if (this != &o) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  /// Destroys the coroutine, also when it is suspended (spans it holds end then).
+  ~task() {
+    if (h_) h_.destroy();
+  }
+
+  bool valid() const noexcept { return static_cast<bool>(h_); }
+  bool done() const noexcept { return h_ && h_.done(); }
+
+  /// `co_await t`: runs the task (if not already done); the result is a reference into the task.
+  auto operator co_await() & noexcept { return awaiter<false>{h_}; }
+  /// `co_await f()` / `co_await std::move(t)`: the result is moved out.
+  auto operator co_await() && noexcept { return awaiter<true>{h_}; }
+
+ private:
+  explicit task(handle_type h) noexcept : h_(h) {}
+
+  struct final_transfer {
+    bool await_ready() noexcept { return false; }
+    std::coroutine_handle<> await_suspend(handle_type h) noexcept {
+      return h.promise().continuation_;
+    }
+    void await_resume() noexcept {}
+  };
+
+  template <bool Move>
+  struct awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return !h || h.done(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      h.promise().continuation_ = awaiting;
+      return h;
+    }
+    decltype(auto) await_resume() {
+      if (!h) throw std::logic_error("agentrace::task: awaiting an empty task");
+      if constexpr (Move)
+        return std::move(h.promise()).result();
+      else
+        return h.promise().result();
+    }
+  };
+
+  handle_type h_{};
+};
+
+namespace detail {
+// The coroutine sync_wait uses to await a task from ordinary code. It has no context of its own:
+// it only hands the task's result to the waiting thread.
+struct sync_wait_driver {
+  struct promise_type {
+    sync_wait_driver get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+}  // namespace detail
+
+/// Runs `t` from ordinary (non-coroutine) code and blocks until it finishes, wherever it resumes;
+/// returns its result or rethrows its exception. The calling thread's context is what the task
+/// returns to; the task itself runs under the context current where it was created.
+template <class T>
+T sync_wait(task<T> t) {
+  std::binary_semaphore done{0};
+  std::conditional_t<std::is_void_v<T>, std::monostate, std::optional<T>> value;
+  std::exception_ptr error;
+  [](task<T>& t, std::binary_semaphore& done, decltype(value)& value,
+     std::exception_ptr& error) -> detail::sync_wait_driver {
+    try {
+      if constexpr (std::is_void_v<T>)
+        co_await std::move(t);
+      else
+        value.emplace(co_await std::move(t));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    done.release();  // the waiting thread may return (and destroy `t`, `value`) from here on
+  }(t, done, value, error);
+  done.acquire();
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*value);
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/propagation.hpp
+// SPDX-License-Identifier: MIT
+// W3C Trace Context across processes: `traceparent` and `tracestate` injected into and extracted
+// from any header carrier (a map, a list of pairs, or a getter / setter).
+//
+// Parsing is strict, as https://www.w3.org/TR/trace-context/ and its test suite require: lowercase
+// hex only, all-zero ids and version ff invalid, version 00 exactly 55 characters, higher versions
+// parsed by their version-00 prefix; tracestate: at most 32 members, key and value grammar, no
+// duplicate keys, several headers combined, anything invalid discards the whole tracestate, and a
+// tracestate is never read when the traceparent is invalid. Invalid input yields an invalid
+// context (the next span starts a new trace); no input crashes or throws.
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+
+namespace agentrace {
+
+inline constexpr std::string_view traceparent_header = "traceparent";
+inline constexpr std::string_view tracestate_header = "tracestate";
+
+/// What extract() found.
+struct extracted_context {
+  /// The remote parent: valid and `remote` when a valid traceparent was present, else invalid.
+  span_context context{};
+  /// The tracestate that came with it, normalised (members joined by ','); empty when absent,
+  /// invalid, or when the traceparent was invalid.
+  std::string trace_state{};
+
+  bool valid() const noexcept { return context.valid(); }
+  explicit operator bool() const noexcept { return valid(); }
+};
+
+namespace detail {
+
+inline bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+inline int lower_hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // uppercase hex is invalid in traceparent
+}
+
+/// Parses exactly `n` (<= 16) lowercase hex digits.
+inline bool parse_lower_hex(std::string_view s, std::uint64_t& out) noexcept {
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const int d = lower_hex_value(c);
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
+inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+inline bool is_keychar(char c) noexcept {
+  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+}
+
+/// tracestate key: `simple-key` = (lcalpha / DIGIT) 0*255 keychar, or the multi-tenant
+/// `tenant@system` form with tenant = (lcalpha / DIGIT) 0*240 keychar and
+/// system = lcalpha 0*13 keychar, as the W3C test suite checks them.
+inline bool valid_trace_state_key(std::string_view k) noexcept {
+  const std::size_t at = k.find('@');
+  auto run = [](std::string_view s, std::size_t max, bool digit_first) {
+    if (s.empty() || s.size() > max) return false;
+    if (!(is_lcalpha(s[0]) || (digit_first && is_digit(s[0])))) return false;
+    for (char c : s.substr(1))
+      if (!is_keychar(c)) return false;
+    return true;
+  };
+  if (at == std::string_view::npos) return run(k, 256, true);
+  return run(k.substr(0, at), 241, true) && run(k.substr(at + 1), 14, false);
+}
+
+/// tracestate value: 1 to 256 printable ASCII characters except ',' and '=', not ending in a space.
+inline bool valid_trace_state_value(std::string_view v) noexcept {
+  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
+  for (char c : v)
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// Parses a traceparent header value; nullopt when it is invalid. The context is marked remote.
+inline std::optional<span_context> parse_traceparent(std::string_view v) noexcept {
+  v = detail::trim_ows(v);
+  if (v.size() < 55) return std::nullopt;
+  std::uint64_t version = 0;
+  if (!detail::parse_lower_hex(v.substr(0, 2), version) || v[2] != '-') return std::nullopt;
+  if (version == 0xff) return std::nullopt;
+  // Version 00 is exactly 55 characters; a higher version may carry more fields after a '-'.
+  if (version == 0 ? v.size() != 55 : (v.size() > 55 && v[55] != '-')) return std::nullopt;
+  span_context ctx;
+  std::uint64_t flags = 0;
+  if (!detail::parse_lower_hex(v.substr(3, 16), ctx.trace_id.hi) ||
+      !detail::parse_lower_hex(v.substr(19, 16), ctx.trace_id.lo) || v[35] != '-' ||
+      !detail::parse_lower_hex(v.substr(36, 16), ctx.span_id) || v[52] != '-' ||
+      !detail::parse_lower_hex(v.substr(53, 2), flags))
+    return std::nullopt;
+  if (!ctx.trace_id.valid() || ctx.span_id == 0) return std::nullopt;
+  // Keep the flags this specification level defines (sampled, random); others are reserved and
+  // must be zero in what we send.
+  ctx.flags = static_cast<std::uint8_t>(flags & (flag_sampled | flag_random));
+  ctx.remote = true;
+  return ctx;
+}
+
+/// The traceparent header value of `ctx` (version 00); empty for an invalid context.
+inline std::string format_traceparent(const span_context& ctx) {
+  if (!ctx.valid()) return {};
+  std::string s;
+  s.reserve(55);
+  s += "00-";
+  detail::append_hex(s, ctx.trace_id.hi);
+  detail::append_hex(s, ctx.trace_id.lo);
+  s.push_back('-');
+  detail::append_hex(s, ctx.span_id);
+  s.push_back('-');
+  const unsigned f = ctx.flags & (flag_sampled | flag_random);
+  s.push_back(detail::hex_digits[f >> 4]);
+  s.push_back(detail::hex_digits[f & 0xF]);
+  return s;
+}
+
+/// Parses a tracestate value (several header fields may be passed joined by ','). Returns the
+/// normalised list (members without surrounding whitespace, joined by ','; empty when there are
+/// none), or nullopt when it is invalid: more than 32 members, a bad key or value, a duplicate key.
+inline std::optional<std::string> parse_tracestate(std::string_view v) {
+  std::string out;
+  std::vector<std::string_view> keys;
+  std::size_t members = 0;
+  while (true) {
+    const std::size_t comma = v.find(',');
+    const std::string_view m = detail::trim_ows(v.substr(0, comma));
+    if (!m.empty()) {
+      if (++members > 32) return std::nullopt;
+      const std::size_t eq = m.find('=');
+      if (eq == std::string_view::npos) return std::nullopt;
+      const std::string_view key = m.substr(0, eq), value = m.substr(eq + 1);
+      if (!detail::valid_trace_state_key(key) || !detail::valid_trace_state_value(value))
+        return std::nullopt;
+      for (std::string_view k : keys)
+        if (k == key) return std::nullopt;
+      keys.push_back(key);
+      if (!out.empty()) out.push_back(',');
+      out.append(m);
+    }
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+/// The value of `key` in a (valid, normalised) tracestate, if present.
+inline std::optional<std::string_view> trace_state_get(std::string_view ts, std::string_view key) {
+  while (!ts.empty()) {
+    const std::size_t comma = ts.find(',');
+    const std::string_view m = ts.substr(0, comma);
+    const std::size_t eq = m.find('=');
+    if (eq != std::string_view::npos && m.substr(0, eq) == key) return m.substr(eq + 1);
+    if (comma == std::string_view::npos) break;
+    ts.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+/// `ts` with `key=value` as its left-most member (an existing entry for `key` is removed: W3C
+/// "modified keys MUST be moved to the beginning"); the right-most members are dropped to keep at
+/// most 32. nullopt when key or value are invalid.
+inline std::optional<std::string> trace_state_put(std::string_view ts, std::string_view key,
+                                                  std::string_view value) {
+  if (!detail::valid_trace_state_key(key) || !detail::valid_trace_state_value(value))
+    return std::nullopt;
+  std::string out;
+  out.append(key).push_back('=');
+  out.append(value);
+  std::size_t members = 1;
+  while (!ts.empty() && members < 32) {
+    const std::size_t comma = ts.find(',');
+    const std::string_view m = ts.substr(0, comma);
+    const std::size_t eq = m.find('=');
+    if (!m.empty() && !(eq != std::string_view::npos && m.substr(0, eq) == key)) {
+      out.push_back(',');
+      out.append(m);
+      ++members;
+    }
+    if (comma == std::string_view::npos) break;
+    ts.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+namespace detail {
+
+/// Anything iterable whose elements have `first` (header name) and `second` (value), e.g.
+/// std::map, std::unordered_map, std::multimap, std::vector<std::pair<std::string, std::string>>.
+template <class C>
+concept header_range = requires(const C& c) {
+  c.begin();
+  c.end();
+  { std::string_view(c.begin()->first) };
+  { std::string_view(c.begin()->second) };
+};
+
+/// A getter: `f("traceparent")` returns the value as something convertible to string_view (empty:
+/// absent) or as a std::optional of it.
+template <class G>
+concept header_getter = std::invocable<const G&, std::string_view> && !header_range<G>;
+
+template <class S>
+concept header_setter = std::invocable<S&, std::string_view, std::string_view>;
+
+template <class R>
+std::optional<std::string_view> getter_result(const R& r) {
+  if constexpr (requires { r.has_value(); *r; }) {
+    if (!r.has_value()) return std::nullopt;
+    return std::string_view(*r);
+  } else if constexpr (std::is_pointer_v<R>) {
+    if (!r) return std::nullopt;
+    return std::string_view(r);
+  } else {
+    std::string_view v(r);
+    if (v.empty()) return std::nullopt;
+    return v;
+  }
+}
+
+/// Builds the result from the header values found: one traceparent exactly (two are invalid:
+/// W3C test suite), any number of tracestate fields combined in order.
+inline extracted_context extract_from(std::size_t n_parent, std::string_view parent,
+                                      const std::vector<std::string_view>& states) {
+  extracted_context out;
+  if (n_parent != 1) return out;
+  auto ctx = parse_traceparent(parent);
+  if (!ctx) return out;  // MUST NOT parse tracestate then
+  out.context = *ctx;
+  if (!states.empty()) {
+    std::string joined;
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      if (i) joined.push_back(',');
+      joined.append(states[i]);
+    }
+    if (auto ts = parse_tracestate(joined)) out.trace_state = std::move(*ts);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Extracts the remote parent from a header carrier: a map / multimap / list of (name, value)
+/// pairs (names compared case-insensitively), or a getter `(std::string_view name) -> value`.
+/// Begin the local span with it: `AGENTRACE_SPAN_CHILD_OF(s, in.context, "handle", server)`.
+template <class Carrier>
+  requires detail::header_range<Carrier> || detail::header_getter<Carrier>
+extracted_context extract(const Carrier& carrier) {
+  try {
+    std::size_t n_parent = 0;
+    std::string_view parent;
+    std::vector<std::string_view> states;
+    if constexpr (detail::header_range<Carrier>) {
+      for (const auto& h : carrier) {
+        const std::string_view name(h.first);
+        if (detail::ascii_iequals(name, traceparent_header)) {
+          ++n_parent;
+          parent = std::string_view(h.second);
+        } else if (detail::ascii_iequals(name, tracestate_header)) {
+          states.emplace_back(h.second);
+        }
+      }
+      return detail::extract_from(n_parent, parent, states);
+    } else {
+      const auto p = carrier(traceparent_header);
+      const auto pv = detail::getter_result(p);
+      if (pv) {
+        n_parent = 1;
+        parent = *pv;
+      }
+      const auto s = carrier(tracestate_header);
+      if (auto sv = detail::getter_result(s)) states.push_back(*sv);
+      return detail::extract_from(n_parent, parent, states);
+    }
+  } catch (...) {  // out of memory, or a throwing getter: start a new trace
+    return {};
+  }
+}
+
+/// Writes `traceparent` (and `tracestate` when `trace_state` is not empty) for `ctx` into a header
+/// carrier: a map / list of pairs (existing entries of either name, in any case, are replaced)
+/// or a setter `(std::string_view name, std::string_view value)`. Nothing is written for an
+/// invalid context. An unsampled context is written with its sampled flag clear.
+template <class Carrier>
+void inject(Carrier&& carrier, const span_context& ctx, std::string_view trace_state = {}) {
+  using C = std::remove_reference_t<Carrier>;
+  if (!ctx.valid()) return;
+  const std::string tp = format_traceparent(ctx);
+  if constexpr (detail::header_setter<C>) {
+    carrier(traceparent_header, tp);
+    if (!trace_state.empty()) carrier(tracestate_header, trace_state);
+  } else {
+    static_assert(detail::header_range<C>,
+                  "agentrace::inject: the carrier must be a map, a list of pairs or a setter");
+    for (auto it = carrier.begin(); it != carrier.end();) {
+      const std::string_view name(it->first);
+      if (detail::ascii_iequals(name, traceparent_header) ||
+          detail::ascii_iequals(name, tracestate_header))
+        it = carrier.erase(it);
+      else
+        ++it;
+    }
+    using key_t = std::remove_cvref_t<decltype(carrier.begin()->first)>;
+    using value_t = std::remove_cvref_t<decltype(carrier.begin()->second)>;
+    auto put = [&](std::string_view k, std::string_view v) {
+      if constexpr (requires { carrier.emplace_back(key_t(k), value_t(v)); })
+        carrier.emplace_back(key_t(k), value_t(v));
+      else
+        carrier.emplace(key_t(k), value_t(v));
+    };
+    put(traceparent_header, tp);
+    if (!trace_state.empty()) put(tracestate_header, trace_state);
+  }
+}
+
+/// inject() of the thread's current context.
+template <class Carrier>
+void inject(Carrier&& carrier) {
+  inject(std::forward<Carrier>(carrier), current_context());
+}
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/exporters/console.hpp
+// SPDX-License-Identifier: MIT
+// Console exporter: one indented tree per trace with durations, status and attributes; errors
+// highlighted. Traces are assembled first (see detail/trace_assembler.hpp).
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// amalgamated: include/agentrace/detail/trace_assembler.hpp
+// SPDX-License-Identifier: MIT
+// Assembles finished spans into whole traces. Spans arrive child-first (a parent ends after its
+// children), so a trace is held until its local root (no parent, or a remote parent) has ended,
+// plus a short wait for stragglers (children that outlive their parent). Bounded: when too many
+// traces or spans are held, the oldest trace is released incomplete and counted.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+
+namespace agentrace::detail {
+
+/// One assembled trace, spans in arrival order.
+struct assembled_trace {
+  trace_id id{};
+  std::vector<span_data> spans;
+  bool complete{true};  // false: released by a bound before its local root ended
+};
+
+struct assembler_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+class trace_assembler {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+
+  /// Adds a span; returns traces the bounds forced out (incomplete).
+  std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
+    const bool local_root = s.parent_span_id == 0 || s.parent_remote;
+    auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
+    entry& e = it->second;
+    if (inserted) {
+      e.first_seen = now;
+      e.trace.id = s.trace_id;
+      order_.push_back(key(s.trace_id));
+    }
+    e.last_seen = now;
+    if (local_root) e.root_seen = true;
+    e.trace.spans.push_back(std::move(s));
+    ++span_count_;
+    std::vector<assembled_trace> out;
+    while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
+      out.push_back(release(order_.front(), false));
+      ++released_incomplete_;
+    }
+    return out;
+  }
+
+  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
+  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
+    std::vector<assembled_trace> out;
+    for (std::size_t i = 0; i < order_.size();) {
+      auto it = pending_.find(order_[i]);
+      const entry& e = it->second;
+      const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
+      const bool expired = now - e.first_seen >= opt_.max_wait;
+      if (ready || expired) {
+        if (!ready) ++released_incomplete_;
+        out.push_back(release(order_[i], ready));
+      } else {
+        ++i;
+      }
+    }
+    return out;
+  }
+
+  /// Everything held, complete or not (flush / shutdown).
+  std::vector<assembled_trace> take_all() {
+    std::vector<assembled_trace> out;
+    while (!order_.empty()) {
+      const bool complete = pending_.find(order_.front())->second.root_seen;
+      out.push_back(release(order_.front(), complete));
+    }
+    return out;
+  }
+
+  std::size_t pending_traces() const noexcept { return pending_.size(); }
+  std::size_t pending_spans() const noexcept { return span_count_; }
+  std::uint64_t released_incomplete() const noexcept { return released_incomplete_; }
+
+ private:
+  using trace_key = std::pair<std::uint64_t, std::uint64_t>;
+  struct entry {
+    assembled_trace trace;
+    clock::time_point first_seen, last_seen;
+    bool root_seen{false};
+  };
+  static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
+
+  assembled_trace release(const trace_key& k, bool complete) {
+    auto it = pending_.find(k);
+    assembled_trace t = std::move(it->second.trace);
+    t.complete = complete;
+    span_count_ -= t.spans.size();
+    pending_.erase(it);
+    order_.erase(std::find(order_.begin(), order_.end(), k));
+    return t;
+  }
+
+  assembler_options opt_;
+  std::map<trace_key, entry> pending_;
+  std::vector<trace_key> order_;  // arrival order of traces
+  std::size_t span_count_{0};
+  std::uint64_t released_incomplete_{0};
+};
+
+/// Children of each span, for printing trees: index lists, roots first (spans whose parent is
+/// not in the trace), each level in start-time order.
+struct trace_tree {
+  std::vector<std::size_t> roots;
+  std::vector<std::vector<std::size_t>> children;
+
+  explicit trace_tree(const std::vector<span_data>& spans) : children(spans.size()) {
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      auto it = spans[i].parent_span_id ? by_id.find(spans[i].parent_span_id) : by_id.end();
+      if (it == by_id.end() || it->second == i)
+        roots.push_back(i);
+      else
+        children[it->second].push_back(i);
+    }
+    auto by_start = [&](std::size_t a, std::size_t b) {
+      return spans[a].start_unix_ns < spans[b].start_unix_ns;
+    };
+    std::sort(roots.begin(), roots.end(), by_start);
+    for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
+  }
+};
+
+}  // namespace agentrace::detail
+
+namespace agentrace {
+
+struct console_options {
+  std::FILE* out = stdout;
+  int color = -1;                     // -1: when `out` is a terminal; 0 never; 1 always
+  std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
+  bool show_attributes = true;
+  std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
+  detail::assembler_options assembly{};
+};
+
+namespace detail {
+
+inline std::string format_duration(std::uint64_t ns) {
+  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  if (ns < 10'000'000'000ull) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+inline std::string format_value(const attr_value& v, std::size_t max_len) {
+  std::string s = std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return "";
+        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", x);
+        else {
+          std::string out = "[";
+          bool first = true;
+          for (const auto& e : x) {
+            if (!first) out += ", ";
+            first = false;
+            if constexpr (std::is_same_v<typename T::value_type, std::string>)
+              out += fmt::format("\"{}\"", e);
+            else
+              out += fmt::format("{}", static_cast<typename T::value_type>(e));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max_len && s.size() > max_len) {
+    std::size_t cut = max_len;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    s.resize(cut);
+    s += "…";
+  }
+  return s;
+}
+
+/// Renders one assembled trace as text (used by the console exporter; tests call it directly).
+inline std::string render_trace(const assembled_trace& t, std::string_view service,
+                                const console_options& o, bool color) {
+  const char* red = color ? "\x1b[31m" : "";
+  const char* dim = color ? "\x1b[2m" : "";
+  const char* bold = color ? "\x1b[1m" : "";
+  const char* reset = color ? "\x1b[0m" : "";
+  std::uint64_t t0 = UINT64_MAX, t1 = 0;
+  std::size_t errors = 0;
+  for (const auto& s : t.spans) {
+    t0 = std::min(t0, s.start_unix_ns);
+    t1 = std::max(t1, s.end_unix_ns);
+    errors += s.status == status_code::error;
+  }
+  std::string out = fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id),
+                                reset, dim, service, t.spans.size(), t.spans.size() == 1 ? "" : "s",
+                                format_duration(t1 - t0), errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
+                                t.complete ? "" : ", incomplete", reset);
+  const trace_tree tree(t.spans);
+  auto line = [&](auto&& self, std::size_t i, const std::string& prefix, bool last) -> void {
+    const span_data& s = t.spans[i];
+    const bool err = s.status == status_code::error;
+    out += fmt::format("{}{}{}{}{}  {}{}{}", prefix, last ? "└─ " : "├─ ", err ? red : bold, s.name,
+                       reset, dim, format_duration(s.duration_ns()), reset);
+    if (err) {
+      out += fmt::format("  {}ERROR{}", red, reset);
+      if (!s.status_message.empty())
+        out += fmt::format(" {}", format_value(attr_value{s.status_message}, o.max_value_length));
+    }
+    if (o.show_attributes)
+      for (const auto& [k, v] : s.attributes)
+        if (o.attributes.empty() ||
+            std::find(o.attributes.begin(), o.attributes.end(), k) != o.attributes.end())
+          out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+    for (const auto& e : s.events)
+      if (e.name == "exception")
+        for (const auto& [k, v] : e.attributes)
+          out += fmt::format("  {}{}={}{}", red, k, format_value(v, o.max_value_length), reset);
+    out += '\n';
+    const auto& kids = tree.children[i];
+    for (std::size_t c = 0; c < kids.size(); ++c)
+      self(self, kids[c], prefix + (last ? "   " : "│  "), c + 1 == kids.size());
+  };
+  for (std::size_t r = 0; r < tree.roots.size(); ++r)
+    line(line, tree.roots[r], "", r + 1 == tree.roots.size());
+  return out;
+}
+
+}  // namespace detail
+
+class console_exporter final : public exporter {
+ public:
+  explicit console_exporter(console_options o = {})
+      : opt_(o), assembler_(o.assembly),
+        color_(o.color >= 0 ? o.color == 1 : ::isatty(::fileno(o.out)) == 1) {}
+
+  std::string_view name() const noexcept override { return "console"; }
+
+  export_result export_spans(const export_batch& batch) override {
+    if (service_.empty()) service_ = std::string(batch.resource.get("service.name"));
+    for (const auto& r : batch.spans)
+      print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
+    print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  bool force_flush(std::chrono::milliseconds) override {
+    print(assembler_.take_all());
+    return std::fflush(opt_.out) == 0;
+  }
+
+ private:
+  void print(const std::vector<detail::assembled_trace>& traces) {
+    for (const auto& t : traces) {
+      const std::string s = detail::render_trace(t, service_, opt_, color_);
+      std::fwrite(s.data(), 1, s.size(), opt_.out);
+    }
+    if (!traces.empty()) std::fflush(opt_.out);
+  }
+
+  console_options opt_;
+  detail::trace_assembler assembler_;
+  bool color_;
+  std::string service_;
+};
+
+/// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
+inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(o); }
+
+namespace detail {
+inline const bool console_registered =
+    register_exporter_factory("console", [](std::string_view) { return console(); });
+}  // namespace detail
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/exporters/memory.hpp
+// SPDX-License-Identifier: MIT
+// In-memory exporter: keeps every exported span (owned copies) for tests and for code that
+// looks at its own traces.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+
+namespace agentrace {
+
+class memory_exporter final : public exporter {
+ public:
+  std::string_view name() const noexcept override { return "memory"; }
+
+  export_result export_spans(const export_batch& batch) override {
+    std::vector<span_data> converted;
+    converted.reserve(batch.spans.size());
+    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& d : converted) spans_.push_back(std::move(d));
+      ++batches_;
+    }
+    cv_.notify_all();
+    return export_result::success;
+  }
+
+  /// A copy of every span exported so far.
+  std::vector<span_data> spans() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spans_;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spans_.size();
+  }
+  std::size_t batches() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  /// The first span named `name`, if any.
+  std::optional<span_data> find(std::string_view name) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& s : spans_)
+      if (s.name == name) return s;
+    return std::nullopt;
+  }
+  /// Waits until at least n spans were exported; false on timeout.
+  bool wait_for(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return spans_.size() >= n; });
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    spans_.clear();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<span_data> spans_;
+  std::size_t batches_{0};
+};
+
+inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memory_exporter>(); }
+
+}  // namespace agentrace
+// amalgamated: include/agentrace/exporters/otlp_json.hpp
+// SPDX-License-Identifier: MIT
+// OTLP/JSON: one ExportTraceServiceRequest per batch, written with fmt into a reused buffer.
+// As JSON lines (the OpenTelemetry file-exporter format) to a file or stdout; the OTLP/HTTP
+// exporter posts the same bytes.
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// amalgamated: include/agentrace/otlp_fields.hpp
+// SPDX-License-Identifier: MIT
+// The OTLP/JSON field mapping, in one place for the writer (exporters/otlp_json.hpp) and the
+// reader (eval/). Names are the proto3 JSON (lowerCamelCase) names; enums are integers.
+
+#include <cstdint>
+#include <string_view>
+
+namespace agentrace::otlp {
+
+namespace field {
+inline constexpr std::string_view resource_spans = "resourceSpans";
+inline constexpr std::string_view resource = "resource";
+inline constexpr std::string_view scope_spans = "scopeSpans";
+inline constexpr std::string_view scope = "scope";
+inline constexpr std::string_view spans = "spans";
+inline constexpr std::string_view schema_url = "schemaUrl";
+inline constexpr std::string_view name = "name";
+inline constexpr std::string_view version = "version";
+inline constexpr std::string_view attributes = "attributes";
+inline constexpr std::string_view dropped_attributes_count = "droppedAttributesCount";
+inline constexpr std::string_view trace_id = "traceId";
+inline constexpr std::string_view span_id = "spanId";
+inline constexpr std::string_view parent_span_id = "parentSpanId";
+inline constexpr std::string_view trace_state = "traceState";
+inline constexpr std::string_view flags = "flags";
+inline constexpr std::string_view kind = "kind";
+inline constexpr std::string_view start_time = "startTimeUnixNano";
+inline constexpr std::string_view end_time = "endTimeUnixNano";
+inline constexpr std::string_view time = "timeUnixNano";
+inline constexpr std::string_view events = "events";
+inline constexpr std::string_view dropped_events_count = "droppedEventsCount";
+inline constexpr std::string_view links = "links";
+inline constexpr std::string_view dropped_links_count = "droppedLinksCount";
+inline constexpr std::string_view status = "status";
+inline constexpr std::string_view code = "code";
+inline constexpr std::string_view message = "message";
+inline constexpr std::string_view key = "key";
+inline constexpr std::string_view value = "value";
+inline constexpr std::string_view string_value = "stringValue";
+inline constexpr std::string_view bool_value = "boolValue";
+inline constexpr std::string_view int_value = "intValue";
+inline constexpr std::string_view double_value = "doubleValue";
+inline constexpr std::string_view array_value = "arrayValue";
+inline constexpr std::string_view kvlist_value = "kvlistValue";
+inline constexpr std::string_view bytes_value = "bytesValue";
+inline constexpr std::string_view values = "values";
+}  // namespace field
+
+/// Span flags bits beyond the W3C trace flags (trace.proto SpanFlags).
+inline constexpr std::uint32_t flag_has_is_remote = 0x100;
+inline constexpr std::uint32_t flag_is_remote = 0x200;
+
+}  // namespace agentrace::otlp
+
+namespace agentrace {
+
+namespace detail {
+
+class otlp_json_writer {
+ public:
+  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len) : b_(b), max_len_(max_len) {}
+
+  void key(std::string_view k) {
+    b_.push_back('"');
+    append(b_, k);
+    append(b_, "\":");
+  }
+
+  // Resource attributes: exempt from the span limits.
+  void string_attribute(std::string_view k, std::string_view v) {
+    append(b_, "{\"key\":");
+    write_json_string(b_, k);
+    append(b_, ",\"value\":{\"stringValue\":");
+    write_json_string(b_, v);
+    append(b_, "}}");
+  }
+
+  void int_attribute(std::string_view k, std::int64_t v) {
+    append(b_, "{\"key\":");
+    write_json_string(b_, k);
+    append(b_, ",\"value\":{\"intValue\":\"");
+    write_int(b_, v);
+    append(b_, "\"}}");
+  }
+
+  void any_value(const attr_value& v) {
+    b_.push_back('{');
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            key(otlp::field::string_value);
+            append(b_, "\"\"");
+          } else if constexpr (std::is_same_v<T, bool>) {
+            key(otlp::field::bool_value);
+            append(b_, x ? "true" : "false");
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            key(otlp::field::int_value);
+            b_.push_back('"');
+            write_int(b_, x);
+            b_.push_back('"');
+          } else if constexpr (std::is_same_v<T, double>) {
+            key(otlp::field::double_value);
+            write_double(b_, x);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            key(otlp::field::string_value);
+            write_json_string(b_, x, max_len_);
+          } else {
+            append(b_, "\"arrayValue\":{\"values\":[");
+            bool first = true;
+            for (const auto& e : x) {
+              if (!first) b_.push_back(',');
+              first = false;
+              any_value(attr_value{typename T::value_type(e)});
+            }
+            append(b_, "]}");
+          }
+        },
+        v);
+    b_.push_back('}');
+  }
+
+  void attribute(std::string_view k, const attr_value& v) {
+    append(b_, "{\"key\":");
+    write_json_string(b_, k);
+    append(b_, ",\"value\":");
+    any_value(v);
+    b_.push_back('}');
+  }
+
+  void slot_attribute(const span_record& r, std::size_t i) {
+    const attr_slot& s = r.attrs[i];
+    append(b_, "{\"key\":");
+    write_json_string(b_, {s.key, s.key_len});
+    append(b_, ",\"value\":{");
+    switch (r.types[i]) {
+      case slot_type::boolean:
+        append(b_, s.v.b ? "\"boolValue\":true" : "\"boolValue\":false");
+        break;
+      case slot_type::int64:
+        append(b_, "\"intValue\":\"");
+        write_int(b_, s.v.i);
+        b_.push_back('"');
+        break;
+      case slot_type::float64:
+        append(b_, "\"doubleValue\":");
+        write_double(b_, s.v.d);
+        break;
+      case slot_type::static_str:
+        append(b_, "\"stringValue\":");
+        write_json_string(b_, {s.v.s, s.str_len}, max_len_);
+        break;
+      case slot_type::owned_str:
+        append(b_, "\"stringValue\":");
+        write_json_string(b_, *s.v.owned, max_len_);
+        break;
+    }
+    append(b_, "}}");
+  }
+
+  // Attribute lists limited to `limit` entries; returns how many were left out.
+  template <class Range>
+  std::uint32_t attribute_list(const Range& attrs, std::uint32_t limit) {
+    append(b_, "\"attributes\":[");
+    std::uint32_t n = 0, dropped = 0;
+    for (const auto& a : attrs) {
+      if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
+        ++dropped;
+        continue;
+      }
+      if (n++) b_.push_back(',');
+      attribute(a.key, a.value);
+    }
+    b_.push_back(']');
+    return dropped;
+  }
+
+  void span(const span_record& r, const clock_converter& clock, const span_limits& limits) {
+    // Written through raw_out: one capacity check for the fixed part and the inline attributes
+    // (bounded by their lengths), then plain stores. Attribute values are not truncated on this
+    // path, so it needs no code-point counting; with a value length limit the spans are written
+    // by span_limited().
+    if (max_len_ != 0) return span_limited(r, clock, limits);
+    const std::string_view name = r.name();
+    const bool has_state = r.ext && !r.ext->trace_state.empty();
+    raw_out o(b_, 320 + json_string_bound(name.size()));
+    o.lit("{\"traceId\":\"");
+    o.hex64(r.trace_id.hi);
+    o.hex64(r.trace_id.lo);
+    o.lit("\",\"spanId\":\"");
+    o.hex64(r.span_id);
+    o.ch('"');
+    if (r.parent_span_id) {
+      o.lit(",\"parentSpanId\":\"");
+      o.hex64(r.parent_span_id);
+      o.ch('"');
+    }
+    if (has_state) {
+      o.commit();
+      append(b_, ",\"traceState\":");
+      write_json_string(b_, r.ext->trace_state);
+      o.reopen(320 + json_string_bound(name.size()));
+    }
+    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
+    if (r.parent_remote) flags |= otlp::flag_is_remote;
+    o.lit(",\"flags\":");
+    o.uint(flags);
+    o.lit(",\"name\":");
+    o.str(name);
+    o.lit(",\"kind\":");
+    o.uint(static_cast<std::uint32_t>(r.kind()));
+    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
+    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
+    o.lit(",\"startTimeUnixNano\":\"");
+    o.uint(start);
+    o.lit("\",\"endTimeUnixNano\":\"");
+    o.uint(start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
+    o.lit("\",\"attributes\":[");
+    o.commit();
+
+    std::size_t bound = 8;
+    for (std::size_t i = 0; i < r.n_attrs; ++i) bound += slot_bound(r, i);
+    o.reopen(bound);
+    bool first = true, raw_open = true;
+    const std::uint32_t dropped_attrs = for_each_attribute(
+        r, limits.attribute_count,
+        [&](std::string_view, std::size_t i) {
+          if (!first) o.ch(',');
+          first = false;
+          slot_attribute(o, r, i);
+        },
+        [&](const agentrace::attribute& a) {
+          if (raw_open) {  // extension attributes come after every inline one
+            o.commit();
+            raw_open = false;
+          }
+          if (!first) b_.push_back(',');
+          first = false;
+          attribute(a.key, a.value);
+        });
+    if (raw_open) o.commit();
+    b_.push_back(']');
+    if (dropped_attrs) {
+      append(b_, ",\"droppedAttributesCount\":");
+      write_uint(b_, dropped_attrs);
+    }
+    if (r.ext) events_and_links(*r.ext, clock, limits);
+    status(r);
+  }
+
+  // The same output as span() (attribute values truncated to max_len_ code points).
+  void span_limited(const span_record& r, const clock_converter& clock, const span_limits& limits) {
+    append(b_, "{\"traceId\":\"");
+    write_hex64(b_, r.trace_id.hi);
+    write_hex64(b_, r.trace_id.lo);
+    append(b_, "\",\"spanId\":\"");
+    write_hex64(b_, r.span_id);
+    b_.push_back('"');
+    if (r.parent_span_id) {
+      append(b_, ",\"parentSpanId\":\"");
+      write_hex64(b_, r.parent_span_id);
+      b_.push_back('"');
+    }
+    if (r.ext && !r.ext->trace_state.empty()) {
+      append(b_, ",\"traceState\":");
+      write_json_string(b_, r.ext->trace_state);
+    }
+    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
+    if (r.parent_remote) flags |= otlp::flag_is_remote;
+    append(b_, ",\"flags\":");
+    write_uint(b_, flags);
+    append(b_, ",\"name\":");
+    write_json_string(b_, r.name());
+    append(b_, ",\"kind\":");
+    write_uint(b_, static_cast<std::uint32_t>(r.kind()));
+    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
+    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
+    append(b_, ",\"startTimeUnixNano\":\"");
+    write_uint(b_, start);
+    append(b_, "\",\"endTimeUnixNano\":\"");
+    write_uint(b_, start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
+    append(b_, "\",\"attributes\":[");
+    bool first = true;
+    const std::uint32_t dropped_attrs = for_each_attribute(
+        r, limits.attribute_count,
+        [&](std::string_view, std::size_t i) {
+          if (!first) b_.push_back(',');
+          first = false;
+          slot_attribute(r, i);
+        },
+        [&](const agentrace::attribute& a) {
+          if (!first) b_.push_back(',');
+          first = false;
+          attribute(a.key, a.value);
+        });
+    b_.push_back(']');
+    if (dropped_attrs) {
+      append(b_, ",\"droppedAttributesCount\":");
+      write_uint(b_, dropped_attrs);
+    }
+    if (r.ext) events_and_links(*r.ext, clock, limits);
+    status(r);
+  }
+
+  void status(const span_record& r) {
+    append(b_, ",\"status\":{");
+    if (r.status != status_code::unset) {
+      append(b_, "\"code\":");
+      write_uint(b_, static_cast<std::uint32_t>(r.status));
+      if (r.status == status_code::error && r.ext && !r.ext->status_message.empty()) {
+        append(b_, ",\"message\":");
+        write_json_string(b_, r.ext->status_message, max_len_);
+      }
+    }
+    append(b_, "}}");
+  }
+
+  void attribute_pairs(const std::vector<std::pair<std::string, attr_value>>& attrs) {
+    append(b_, "\"attributes\":[");
+    for (std::size_t i = 0; i < attrs.size(); ++i) {
+      if (i) b_.push_back(',');
+      attribute(attrs[i].first, attrs[i].second);
+    }
+    b_.push_back(']');
+  }
+
+  void dropped(std::string_view field, std::uint32_t n) {
+    if (!n) return;
+    b_.push_back(',');
+    key(field);
+    write_uint(b_, n);
+  }
+
+  // A span that was read back or built off the hot path (owned data, Unix times).
+  void span(const span_data& s) {
+    append(b_, "{\"traceId\":\"");
+    write_hex64(b_, s.trace_id.hi);
+    write_hex64(b_, s.trace_id.lo);
+    append(b_, "\",\"spanId\":\"");
+    write_hex64(b_, s.span_id);
+    b_.push_back('"');
+    if (s.parent_span_id) {
+      append(b_, ",\"parentSpanId\":\"");
+      write_hex64(b_, s.parent_span_id);
+      b_.push_back('"');
+    }
+    if (!s.trace_state.empty()) {
+      append(b_, ",\"traceState\":");
+      write_json_string(b_, s.trace_state);
+    }
+    std::uint32_t flags = s.flags | otlp::flag_has_is_remote;
+    if (s.parent_remote) flags |= otlp::flag_is_remote;
+    append(b_, ",\"flags\":");
+    write_uint(b_, flags);
+    append(b_, ",\"name\":");
+    write_json_string(b_, s.name);
+    append(b_, ",\"kind\":");
+    write_uint(b_, static_cast<std::uint32_t>(s.kind));
+    append(b_, ",\"startTimeUnixNano\":\"");
+    write_uint(b_, s.start_unix_ns);
+    append(b_, "\",\"endTimeUnixNano\":\"");
+    write_uint(b_, std::max(s.end_unix_ns, s.start_unix_ns));
+    append(b_, "\",");
+    attribute_pairs(s.attributes);
+    dropped(otlp::field::dropped_attributes_count, s.dropped_attributes);
+    if (!s.events.empty()) {
+      append(b_, ",\"events\":[");
+      for (std::size_t i = 0; i < s.events.size(); ++i) {
+        const event_view& e = s.events[i];
+        if (i) b_.push_back(',');
+        append(b_, "{\"timeUnixNano\":\"");
+        write_uint(b_, e.time_unix_ns);
+        append(b_, "\",\"name\":");
+        write_json_string(b_, e.name.empty() ? std::string_view("event") : std::string_view(e.name));
+        b_.push_back(',');
+        attribute_pairs(e.attributes);
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    dropped(otlp::field::dropped_events_count, s.dropped_events);
+    if (!s.links.empty()) {
+      append(b_, ",\"links\":[");
+      for (std::size_t i = 0; i < s.links.size(); ++i) {
+        const link_view& l = s.links[i];
+        if (i) b_.push_back(',');
+        append(b_, "{\"traceId\":\"");
+        write_hex64(b_, l.context.trace_id.hi);
+        write_hex64(b_, l.context.trace_id.lo);
+        append(b_, "\",\"spanId\":\"");
+        write_hex64(b_, l.context.span_id);
+        b_.push_back('"');
+        if (!l.trace_state.empty()) {
+          append(b_, ",\"traceState\":");
+          write_json_string(b_, l.trace_state);
+        }
+        std::uint32_t lf = l.context.flags | otlp::flag_has_is_remote;
+        if (l.context.remote) lf |= otlp::flag_is_remote;
+        append(b_, ",\"flags\":");
+        write_uint(b_, lf);
+        b_.push_back(',');
+        attribute_pairs(l.attributes);
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    dropped(otlp::field::dropped_links_count, s.dropped_links);
+    append(b_, ",\"status\":{");
+    if (s.status != status_code::unset) {
+      append(b_, "\"code\":");
+      write_uint(b_, static_cast<std::uint32_t>(s.status));
+      if (s.status == status_code::error && !s.status_message.empty()) {
+        append(b_, ",\"message\":");
+        write_json_string(b_, s.status_message, max_len_);
+      }
+    }
+    append(b_, "}}");
+  }
+
+  // Upper bound of slot_attribute(raw_out&, ...)'s output.
+  static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
+    const attr_slot& s = r.attrs[i];
+    std::size_t n = 48 + json_string_bound(s.key_len);
+    switch (r.types[i]) {
+      case slot_type::static_str: return n + json_string_bound(s.str_len);
+      case slot_type::owned_str: return n + json_string_bound(s.v.owned->size());
+      default: return n + 32;
+    }
+  }
+
+  void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
+    const attr_slot& s = r.attrs[i];
+    o.lit("{\"key\":");
+    o.str({s.key, s.key_len});
+    o.lit(",\"value\":{");
+    switch (r.types[i]) {
+      case slot_type::boolean:
+        if (s.v.b)
+          o.lit("\"boolValue\":true");
+        else
+          o.lit("\"boolValue\":false");
+        break;
+      case slot_type::int64:
+        o.lit("\"intValue\":\"");
+        o.sint(s.v.i);
+        o.ch('"');
+        break;
+      case slot_type::float64:
+        o.lit("\"doubleValue\":");
+        o.dbl(s.v.d);
+        break;
+      case slot_type::static_str:
+        o.lit("\"stringValue\":");
+        o.str({s.v.s, s.str_len});
+        break;
+      case slot_type::owned_str:
+        o.lit("\"stringValue\":");
+        o.str(*s.v.owned);
+        break;
+    }
+    o.lit("}}");
+  }
+
+  void events_and_links(const span_ext& x, const clock_converter& clock, const span_limits& limits) {
+    if (!x.events.empty()) {
+      append(b_, ",\"events\":[");
+      bool first = true;
+      for (const auto& e : x.events) {
+        if (!first) b_.push_back(',');
+        first = false;
+        append(b_, "{\"timeUnixNano\":\"");
+        write_uint(b_, clock.to_unix_ns(e.ticks));
+        append(b_, "\",\"name\":");
+        write_json_string(b_, e.name);
+        b_.push_back(',');
+        const auto d = attribute_list(e.attributes, limits.event_attribute_count) +
+                       e.dropped_attributes;
+        if (d) {
+          append(b_, ",\"droppedAttributesCount\":");
+          write_uint(b_, d);
+        }
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    if (x.dropped_events) {
+      append(b_, ",\"droppedEventsCount\":");
+      write_uint(b_, x.dropped_events);
+    }
+    if (!x.links.empty()) {
+      append(b_, ",\"links\":[");
+      bool first = true;
+      for (const auto& l : x.links) {
+        if (!first) b_.push_back(',');
+        first = false;
+        append(b_, "{\"traceId\":\"");
+        write_hex64(b_, l.context.trace_id.hi);
+        write_hex64(b_, l.context.trace_id.lo);
+        append(b_, "\",\"spanId\":\"");
+        write_hex64(b_, l.context.span_id);
+        b_.push_back('"');
+        if (!l.trace_state.empty()) {
+          append(b_, ",\"traceState\":");
+          write_json_string(b_, l.trace_state);
+        }
+        std::uint32_t flags = l.context.flags | otlp::flag_has_is_remote;
+        if (l.context.remote) flags |= otlp::flag_is_remote;
+        append(b_, ",\"flags\":");
+        write_uint(b_, flags);
+        b_.push_back(',');
+        const auto d = attribute_list(l.attributes, limits.link_attribute_count) +
+                       l.dropped_attributes;
+        if (d) {
+          append(b_, ",\"droppedAttributesCount\":");
+          write_uint(b_, d);
+        }
+        b_.push_back('}');
+      }
+      b_.push_back(']');
+    }
+    if (x.dropped_links) {
+      append(b_, ",\"droppedLinksCount\":");
+      write_uint(b_, x.dropped_links);
+    }
+  }
+
+ private:
+  fmt::memory_buffer& b_;
+  std::uint32_t max_len_;
+};
+
+}  // namespace detail
+
+/// Appends one ExportTraceServiceRequest (no trailing newline) for `batch` to `out`.
+inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& out) {
+  detail::otlp_json_writer w(out, batch.limits.attribute_value_length);
+  using detail::append;
+  append(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+  bool first = true;
+  for (const auto& [k, v] : batch.resource.attributes) {
+    if (!first) out.push_back(',');
+    first = false;
+    w.string_attribute(k, v);
+  }
+  append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
+  detail::write_json_string(out, batch.scope_name);
+  append(out, ",\"version\":");
+  detail::write_json_string(out, batch.scope_version);
+  append(out, ",\"attributes\":[");
+  // Spans this process has lost so far travel with the telemetry itself.
+  w.int_attribute("agentrace.spans.dropped", static_cast<std::int64_t>(batch.dropped_spans_total));
+  append(out, "]},\"spans\":[");
+  first = true;
+  for (const span_record& r : batch.spans) {
+    if (!first) out.push_back(',');
+    first = false;
+    w.span(r, batch.clock, batch.limits);
+  }
+  append(out, "]}]}]}");
+}
+
+/// Spans with owned data (read back, or built off the hot path) that share one resource and
+/// instrumentation scope: one resourceSpans element.
+struct span_data_group {
+  const std::vector<std::pair<std::string, attr_value>>* resource_attributes = nullptr;
+  std::string_view scope_name{};
+  std::string_view scope_version{};
+  std::vector<const span_data*> spans{};
+};
+
+/// Appends one ExportTraceServiceRequest (no trailing newline) holding `groups`.
+inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
+  detail::otlp_json_writer w(out, 0);
+  using detail::append;
+  append(out, "{\"resourceSpans\":[");
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const span_data_group& grp = groups[g];
+    if (g) out.push_back(',');
+    append(out, "{\"resource\":{");
+    static const std::vector<std::pair<std::string, attr_value>> none;
+    w.attribute_pairs(grp.resource_attributes ? *grp.resource_attributes : none);
+    append(out, "},\"scopeSpans\":[{\"scope\":{\"name\":");
+    detail::write_json_string(out, grp.scope_name);
+    append(out, ",\"version\":");
+    detail::write_json_string(out, grp.scope_version);
+    append(out, "},\"spans\":[");
+    for (std::size_t i = 0; i < grp.spans.size(); ++i) {
+      if (i) out.push_back(',');
+      w.span(*grp.spans[i]);
+    }
+    append(out, "]}]}");
+  }
+  append(out, "]}");
+}
+
+/// Writes OTLP/JSON lines to a FILE* (a file it opened, or stdout). One line per batch,
+/// flushed after each batch so that a crash loses at most the batch being written.
+class otlp_json_exporter final : public exporter {
+ public:
+  /// Writes to stdout.
+  otlp_json_exporter() : out_(stdout), owned_(false) {}
+  /// Writes to `path`, truncating it (or appending when `append` is true). Throws
+  /// std::runtime_error naming the path and the reason if it cannot be opened.
+  explicit otlp_json_exporter(const std::string& path, bool append = false)
+      : out_(std::fopen(path.c_str(), append ? "ab" : "wb")), owned_(true), path_(path) {
+    if (!out_)
+      throw std::runtime_error(fmt::format("agentrace: cannot open OTLP-JSON output '{}': {}",
+                                           path, std::strerror(errno)));
+  }
+  ~otlp_json_exporter() override {
+    if (owned_ && out_) std::fclose(out_);
+  }
+  otlp_json_exporter(const otlp_json_exporter&) = delete;
+  otlp_json_exporter& operator=(const otlp_json_exporter&) = delete;
+
+  std::string_view name() const noexcept override { return owned_ ? "otlp/file" : "otlp/stdout"; }
+
+  export_result export_spans(const export_batch& batch) override {
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    const bool ok = std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() &&
+                    std::fflush(out_) == 0;
+    if (!ok) {
+      failed_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
+      return export_result::failure;
+    }
+    return export_result::success;
+  }
+  // Read by stats() on any thread while the collector writes it.
+  std::uint64_t spans_failed() const noexcept override {
+    return failed_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::FILE* out_;
+  bool owned_;
+  std::string path_;
+  fmt::memory_buffer buf_;
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+/// OTLP/JSON lines to a file (the OpenTelemetry Collector's file-exporter format).
+inline exporter_ptr otlp_json_file(const std::string& path, bool append = false) {
+  return std::make_shared<otlp_json_exporter>(path, append);
+}
+/// OTLP/JSON lines to stdout (OTEL_TRACES_EXPORTER=otlp/stdout).
+inline exporter_ptr otlp_json_stdout() { return std::make_shared<otlp_json_exporter>(); }
+
+namespace detail {
+inline const bool otlp_json_registered =
+    register_exporter_factory("otlp/stdout", [](std::string_view) { return otlp_json_stdout(); }) &&
+    register_exporter_factory("otlp/file", [](std::string_view path) {
+      return otlp_json_file(std::string(path));
+    });
+}  // namespace detail
+
+}  // namespace agentrace

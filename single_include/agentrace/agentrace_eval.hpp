@@ -1,0 +1,4260 @@
+// SPDX-License-Identifier: MIT
+// agentrace 0.1.0: single-header edition of include/agentrace/eval/eval.hpp.
+// Generated — do not edit. Made by scripts/amalgamate.py from the headers under include/;
+// change those and run `python3 scripts/amalgamate.py`.
+// Builds on <agentrace/agentrace.hpp>: keep that single header beside this one.
+// Builds on <agentrace/agentrace_http.hpp>: keep that single header beside this one.
+#pragma once
+
+// amalgamated: include/agentrace/eval/eval.hpp
+// SPDX-License-Identifier: MIT
+// Self-evaluation from traces: everything under agentrace/eval/ in one include. The judge
+// (judge.hpp) needs libcurl (target agentrace::http); it is included when its headers exist.
+
+// amalgamated: include/agentrace/eval/trace.hpp
+// SPDX-License-Identifier: MIT
+// Read-back traces: spans (span_data) with their resource, grouped by trace id, de-duplicated,
+// and linked into a call tree (detail::trace_tree) with orphans kept as extra roots.
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <agentrace/agentrace.hpp>
+
+namespace agentrace::eval {
+
+/// The resource and instrumentation scope a span was reported with (shared by its spans).
+struct resource_info {
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::string scope_name;
+  std::string scope_version;
+
+  /// The resource attribute named `key`, or nullptr.
+  const attr_value* attr(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return &v;
+    return nullptr;
+  }
+};
+using resource_ptr = std::shared_ptr<const resource_info>;
+
+/// One span as read from a file or taken from the in-process store.
+struct read_span {
+  span_data span;
+  resource_ptr resource;
+  std::uint32_t file{0};  // index of the input file (reader::files())
+  std::uint64_t line{0};  // 1-based line of the JSON-lines file (0: not from a file)
+};
+
+/// Hashing for trace ids in unordered containers.
+struct trace_id_hash {
+  std::size_t operator()(const trace_id& t) const noexcept {
+    return static_cast<std::size_t>(t.hi * 0x9E3779B97F4A7C15ull ^ t.lo);
+  }
+};
+
+/// Parses 32 (trace id) hex digits, either case. False on any other input or all zeros.
+inline bool parse_trace_id(std::string_view s, trace_id& out) noexcept;
+/// Parses 16 (span id) hex digits, either case. False on any other input or all zeros.
+inline bool parse_span_id(std::string_view s, std::uint64_t& out) noexcept;
+
+namespace detail {
+// eval's internals build on the core's (json_write, clock, ids, records).
+using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
+
+inline int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
+  if (s.size() != 16) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const int h = hex_value(c);
+    if (h < 0) return false;
+    v = (v << 4) | static_cast<std::uint64_t>(h);
+  }
+  out = v;
+  return true;
+}
+}  // namespace detail
+
+inline bool parse_trace_id(std::string_view s, trace_id& out) noexcept {
+  trace_id t;
+  if (s.size() != 32 || !detail::parse_hex64(s.substr(0, 16), t.hi) ||
+      !detail::parse_hex64(s.substr(16), t.lo) || !t.valid())
+    return false;
+  out = t;
+  return true;
+}
+
+inline bool parse_span_id(std::string_view s, std::uint64_t& out) noexcept {
+  std::uint64_t v = 0;
+  if (!detail::parse_hex64(s, v) || v == 0) return false;
+  out = v;
+  return true;
+}
+
+/// A whole trace: spans (de-duplicated by span id, first copy kept), their resources, and the
+/// call tree. Immutable once built; shared between threads as shared_ptr<const trace>.
+class trace {
+ public:
+  trace() : tree_(spans_) {}
+  /// Builds the tree. `spans` may hold duplicates (retries deliver them): the first copy of a
+  /// span id is kept and the others are counted.
+  trace(trace_id id, std::vector<span_data> spans, std::vector<resource_ptr> resources,
+        bool complete = true)
+      : id_(id), complete_(complete), tree_(dedupe(spans, resources)) {
+    spans_ = std::move(spans);
+    resources_ = std::move(resources);
+    std::unordered_map<std::uint64_t, std::size_t> by_id;
+    by_id.reserve(spans_.size());
+    for (std::size_t i = 0; i < spans_.size(); ++i) by_id.emplace(spans_[i].span_id, i);
+    for (std::size_t r : tree_.roots) {
+      const span_data& s = spans_[r];
+      // A missing parent is an orphan unless the parent is known to live in another process.
+      if (s.parent_span_id != 0 && !s.parent_remote && !by_id.count(s.parent_span_id))
+        orphans_.push_back(r);
+    }
+    for (const auto& s : spans_) {
+      start_ = std::min(start_, s.start_unix_ns);
+      end_ = std::max(end_, s.end_unix_ns);
+      errors_ += s.status == status_code::error;
+    }
+    if (spans_.empty()) start_ = 0;
+  }
+
+  const trace_id& id() const noexcept { return id_; }
+  const std::vector<span_data>& spans() const noexcept { return spans_; }
+  /// The resource of span i (nullptr when unknown).
+  const resource_info* resource(std::size_t i) const noexcept {
+    return i < resources_.size() ? resources_[i].get() : nullptr;
+  }
+  const std::vector<resource_ptr>& resources() const noexcept { return resources_; }
+  /// Root spans first in start order: real roots, then orphans (parent not in this trace).
+  const std::vector<std::size_t>& roots() const noexcept { return tree_.roots; }
+  const std::vector<std::size_t>& children(std::size_t i) const noexcept {
+    return tree_.children[i];
+  }
+  /// Spans whose parent id is set but not among this trace's spans (kept as extra roots).
+  const std::vector<std::size_t>& orphans() const noexcept { return orphans_; }
+  bool is_orphan(std::size_t i) const noexcept {
+    return std::find(orphans_.begin(), orphans_.end(), i) != orphans_.end();
+  }
+  /// Copies of span ids that were dropped.
+  std::size_t duplicates() const noexcept { return duplicates_; }
+  /// False when the store released the trace before its root ended.
+  bool complete() const noexcept { return complete_; }
+  std::uint64_t start_unix_ns() const noexcept { return start_; }
+  std::uint64_t end_unix_ns() const noexcept { return end_; }
+  std::uint64_t duration_ns() const noexcept { return end_ > start_ ? end_ - start_ : 0; }
+  std::size_t error_count() const noexcept { return errors_; }
+  /// Index of the span with this id, or npos.
+  std::size_t find(std::uint64_t span_id) const noexcept {
+    for (std::size_t i = 0; i < spans_.size(); ++i)
+      if (spans_[i].span_id == span_id) return i;
+    return npos;
+  }
+  /// The service.name of the first span's resource, or "".
+  std::string service_name() const {
+    for (const auto& r : resources_)
+      if (r)
+        if (const attr_value* v = r->attr("service.name"))
+          if (const auto* s = std::get_if<std::string>(v)) return *s;
+    return {};
+  }
+  /// Rough heap footprint in bytes (the store's byte bound).
+  std::size_t approx_bytes() const noexcept;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+ private:
+  std::vector<span_data>& dedupe(std::vector<span_data>& spans, std::vector<resource_ptr>& res) {
+    resources_padding(spans, res);
+    std::unordered_map<std::uint64_t, bool> seen;
+    seen.reserve(spans.size());
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      if (!seen.emplace(spans[i].span_id, true).second) {
+        ++duplicates_;
+        continue;
+      }
+      if (out != i) {
+        spans[out] = std::move(spans[i]);
+        res[out] = std::move(res[i]);
+      }
+      ++out;
+    }
+    spans.resize(out);
+    res.resize(out);
+    return spans;
+  }
+  static void resources_padding(const std::vector<span_data>& spans, std::vector<resource_ptr>& res) {
+    if (res.size() < spans.size()) res.resize(spans.size());
+  }
+
+  trace_id id_{};
+  bool complete_{true};
+  std::size_t duplicates_{0};
+  std::vector<span_data> spans_;
+  std::vector<resource_ptr> resources_;
+  agentrace::detail::trace_tree tree_;
+  std::vector<std::size_t> orphans_;
+  std::uint64_t start_{UINT64_MAX}, end_{0};
+  std::size_t errors_{0};
+};
+
+namespace detail {
+inline std::size_t value_bytes(const attr_value& v) noexcept {
+  return std::visit(
+      [](const auto& x) -> std::size_t {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>) return x.capacity();
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::size_t n = x.capacity() * sizeof(std::string);
+          for (const auto& s : x) n += s.capacity();
+          return n;
+        } else if constexpr (std::is_same_v<T, std::vector<bool>>) return x.size() / 8;
+        else if constexpr (std::is_same_v<T, std::vector<std::int64_t>> ||
+                           std::is_same_v<T, std::vector<double>>)
+          return x.capacity() * 8;
+        else return 0;
+      },
+      v);
+}
+inline std::size_t attrs_bytes(const std::vector<std::pair<std::string, attr_value>>& a) noexcept {
+  std::size_t n = a.capacity() * sizeof(a[0]);
+  for (const auto& [k, v] : a) n += k.capacity() + value_bytes(v);
+  return n;
+}
+inline std::size_t span_bytes(const span_data& s) noexcept {
+  std::size_t n = sizeof(span_data) + s.name.capacity() + s.status_message.capacity() +
+                  s.trace_state.capacity() + attrs_bytes(s.attributes) + s.code_file.capacity() +
+                  s.code_function.capacity();
+  for (const auto& e : s.events) n += sizeof(e) + e.name.capacity() + attrs_bytes(e.attributes);
+  for (const auto& l : s.links) n += sizeof(l) + l.trace_state.capacity() + attrs_bytes(l.attributes);
+  return n;
+}
+}  // namespace detail
+
+inline std::size_t trace::approx_bytes() const noexcept {
+  std::size_t n = sizeof(trace) + resources_.capacity() * sizeof(resource_ptr) +
+                  (tree_.children.capacity() + tree_.roots.capacity()) * 3 * sizeof(std::size_t);
+  for (const auto& s : spans_) n += detail::span_bytes(s);
+  return n;
+}
+
+/// Groups read spans into traces (for a set of files or a stream): add() each span, then
+/// finish() returns the traces in the order their first span arrived.
+class trace_builder {
+ public:
+  void add(read_span&& s) {
+    auto [it, inserted] = index_.try_emplace(s.span.trace_id, parts_.size());
+    if (inserted) parts_.emplace_back();
+    part& p = parts_[it->second];
+    p.id = s.span.trace_id;
+    p.spans.push_back(std::move(s.span));
+    p.resources.push_back(std::move(s.resource));
+  }
+  std::size_t traces() const noexcept { return parts_.size(); }
+  std::vector<trace> finish() {
+    std::vector<trace> out;
+    out.reserve(parts_.size());
+    for (auto& p : parts_) out.emplace_back(p.id, std::move(p.spans), std::move(p.resources));
+    parts_.clear();
+    index_.clear();
+    return out;
+  }
+
+ private:
+  struct part {
+    trace_id id{};
+    std::vector<span_data> spans;
+    std::vector<resource_ptr> resources;
+  };
+  std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
+  std::vector<part> parts_;
+};
+
+}  // namespace agentrace::eval
+// amalgamated: include/agentrace/eval/reader.hpp
+// SPDX-License-Identifier: MIT
+// Reads OTLP-JSON (one ExportTraceServiceRequest document, or JSON lines: ours, the Collector's
+// file exporter, `otlp-check receive --out`) into read_span objects, streaming. Malformed input
+// is reported as `file:line: what is wrong` and skipped; the reader never throws on bad data.
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace agentrace::eval {
+
+/// One problem found in the input.
+struct diagnostic {
+  std::string file;
+  std::uint64_t line{0};  // 0: the file as a whole
+  std::string message;
+  /// `file:line: message` (or `file: message`).
+  std::string to_string() const {
+    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+  }
+};
+
+struct reader_options {
+  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
+  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
+  std::size_t max_depth = 128;
+  /// Longer lines are skipped without being held in memory.
+  std::size_t max_line_bytes = std::size_t(256) << 20;
+  /// How many diagnostics are kept in diagnostics() (all are counted).
+  std::size_t max_kept_diagnostics = 100;
+  /// Called for every diagnostic (e.g. to print it); may be empty.
+  std::function<void(const diagnostic&)> on_diagnostic{};
+  /// When false, span attributes, events and links are not kept (faster scans that need only
+  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
+  bool attributes = true;
+  std::vector<std::string> keep_attributes{};
+};
+
+/// What the reader saw, cumulative over every read call.
+struct read_counts {
+  std::uint64_t files = 0;
+  std::uint64_t lines = 0;          // non-blank JSON lines (or documents)
+  std::uint64_t lines_bad = 0;      // skipped whole: not JSON, truncated, too deep, too long
+  std::uint64_t spans = 0;          // delivered
+  std::uint64_t spans_bad = 0;      // skipped: bad ids, missing times, wrong types
+  std::uint64_t diagnostics = 0;    // all problems, including warnings about ignored fields
+  std::uint64_t files_unreadable = 0;
+};
+
+namespace detail {
+
+enum class ctx : std::uint8_t {
+  root, traces, rs_array, rs, resource, ss_array, ss, scope, span_array, span, event_array, event,
+  link_array, link, status, kv_array, kv, any, skip
+};
+
+// Field names the reader acts on, from the one OTLP field map.
+enum class fld : std::uint8_t {
+  none, resource_spans, resource, scope_spans, scope, spans, name, version, attributes,
+  dropped_attributes_count, trace_id, span_id, parent_span_id, trace_state, flags, kind,
+  start_time, end_time, time, events, dropped_events_count, links, dropped_links_count, status,
+  code, message, key, value, string_value, bool_value, int_value, double_value, array_value,
+  kvlist_value, bytes_value
+};
+
+inline fld field_of(std::string_view k) noexcept {
+  namespace f = otlp::field;
+  switch (k.size()) {
+    case 3: return k == f::key ? fld::key : fld::none;
+    case 4:
+      if (k == f::name) return fld::name;
+      if (k == f::kind) return fld::kind;
+      if (k == f::code) return fld::code;
+      return fld::none;
+    case 5:
+      if (k == f::scope) return fld::scope;
+      if (k == f::spans) return fld::spans;
+      if (k == f::flags) return fld::flags;
+      if (k == f::links) return fld::links;
+      if (k == f::value) return fld::value;
+      return fld::none;
+    case 6:
+      if (k == f::span_id) return fld::span_id;
+      if (k == f::events) return fld::events;
+      if (k == f::status) return fld::status;
+      return fld::none;
+    default: break;
+  }
+  if (k == f::attributes) return fld::attributes;
+  if (k == f::trace_id) return fld::trace_id;
+  if (k == f::parent_span_id) return fld::parent_span_id;
+  if (k == f::start_time) return fld::start_time;
+  if (k == f::end_time) return fld::end_time;
+  if (k == f::string_value) return fld::string_value;
+  if (k == f::int_value) return fld::int_value;
+  if (k == f::double_value) return fld::double_value;
+  if (k == f::bool_value) return fld::bool_value;
+  if (k == f::array_value) return fld::array_value;
+  if (k == f::kvlist_value) return fld::kvlist_value;
+  if (k == f::bytes_value) return fld::bytes_value;
+  if (k == f::resource_spans) return fld::resource_spans;
+  if (k == f::scope_spans) return fld::scope_spans;
+  if (k == f::resource) return fld::resource;
+  if (k == f::time) return fld::time;
+  if (k == f::message) return fld::message;
+  if (k == f::version) return fld::version;
+  if (k == f::trace_state) return fld::trace_state;
+  if (k == f::dropped_attributes_count) return fld::dropped_attributes_count;
+  if (k == f::dropped_events_count) return fld::dropped_events_count;
+  if (k == f::dropped_links_count) return fld::dropped_links_count;
+  return fld::none;
+}
+
+using attr_list = std::vector<std::pair<std::string, attr_value>>;
+
+/// An OTLP AnyValue in its JSON form ({"stringValue": ...}) -> plain JSON (kvlist -> object).
+inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std::string& err) {
+  namespace f = otlp::field;
+  if (!av.is_object() || av.empty()) return nullptr;
+  const auto first = av.begin();
+  const std::string& key = first.key();
+  const nlohmann::ordered_json& v = first.value();
+  if (key == f::string_value || key == f::bytes_value) {
+    if (v.is_string()) return v;
+  } else if (key == f::bool_value) {
+    if (v.is_boolean()) return v;
+  } else if (key == f::int_value) {
+    if (v.is_number_integer()) return v;
+    if (v.is_string()) {
+      std::int64_t i = 0;
+      const std::string& s = v.get_ref<const std::string&>();
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
+      if (ec == std::errc() && p == s.data() + s.size()) return i;
+    }
+  } else if (key == f::double_value) {
+    if (v.is_number()) return v;
+    if (v.is_string()) return v;  // "NaN", "Infinity"
+  } else if (key == f::array_value || key == f::kvlist_value) {
+    const bool kvl = key == f::kvlist_value;
+    nlohmann::ordered_json out = kvl ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array();
+    if (!v.is_object()) {
+      err = std::string(key) + " is not an object";
+      return out;
+    }
+    auto vals = v.find(f::values);
+    if (vals == v.end()) return out;
+    if (!vals->is_array()) {
+      err = std::string(key) + ".values is not an array";
+      return out;
+    }
+    for (const auto& e : *vals) {
+      if (kvl) {
+        auto kk = e.is_object() ? e.find(f::key) : e.end();
+        if (kk == e.end() || !kk->is_string()) {
+          err = "kvlistValue entry without a string key";
+          continue;
+        }
+        auto vv = e.find(f::value);
+        out[kk->get<std::string>()] = vv == e.end() ? nlohmann::ordered_json() : any_to_plain(*vv, err);
+      } else {
+        out.push_back(any_to_plain(e, err));
+      }
+    }
+    return out;
+  } else {
+    return nullptr;  // unknown AnyValue member: ignored
+  }
+  err = std::string(key) + " has the wrong JSON type";
+  return nullptr;
+}
+
+/// A captured arrayValue / kvlistValue -> attr_value: homogeneous scalar arrays become typed
+/// vectors; everything else (maps, mixed or nested arrays) becomes its JSON text.
+inline attr_value plain_to_attr(const nlohmann::ordered_json& p) {
+  if (p.is_array()) {
+    bool all_s = true, all_b = true, all_i = true, all_d = true;
+    for (const auto& e : p) {
+      all_s = all_s && e.is_string();
+      all_b = all_b && e.is_boolean();
+      all_i = all_i && e.is_number_integer();
+      all_d = all_d && e.is_number();
+    }
+    if (p.empty() || all_s) {
+      std::vector<std::string> v;
+      for (const auto& e : p) v.push_back(e.get<std::string>());
+      return v;
+    }
+    if (all_b) {
+      std::vector<bool> v;
+      for (const auto& e : p) v.push_back(e.get<bool>());
+      return v;
+    }
+    if (all_i) {
+      std::vector<std::int64_t> v;
+      for (const auto& e : p) v.push_back(e.get<std::int64_t>());
+      return v;
+    }
+    if (all_d) {
+      std::vector<double> v;
+      for (const auto& e : p) v.push_back(e.get<double>());
+      return v;
+    }
+  }
+  return p.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+/// SAX handler: a state machine over the OTLP structure. Spans of one resourceSpans element
+/// are delivered when that element ends (its resource may come after its spans).
+class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  struct span_error {
+    std::string path, message;
+  };
+  std::function<void(read_span&&)> emit;
+  std::function<void(std::string path, std::string message, bool span_dropped)> report;
+  std::size_t max_depth = 128;
+  bool keep_all_attributes = true;
+  const std::vector<std::string>* keep_attributes = nullptr;
+  std::string abort_reason;  // set when the handler stops the parse
+
+  void reset() {
+    stack_.clear();
+    stack_.push_back({ctx::root, fld::none, 0});
+    depth_ = 0;
+    skip_depth_ = 0;
+    capture_.clear();
+    abort_reason.clear();
+    parse_error_.clear();
+    parse_error_byte_ = 0;
+    cur_ = nullptr;
+    cur_event_ = nullptr;
+    cur_link_ = nullptr;
+    kv_targets_.clear();
+    rs_spans_.clear();
+  }
+
+  bool null() override { return scalar(kind_null); }
+  bool boolean(bool v) override {
+    bool_ = v;
+    return scalar(kind_bool);
+  }
+  bool number_integer(number_integer_t v) override {
+    int_ = v;
+    return scalar(kind_int);
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    uint_ = v;
+    return scalar(kind_uint);
+  }
+  bool number_float(number_float_t v, const string_t&) override {
+    dbl_ = v;
+    return scalar(kind_double);
+  }
+  bool string(string_t& v) override {
+    str_ = &v;
+    return scalar(kind_string);
+  }
+  bool binary(binary_t&) override { return scalar(kind_null); }
+
+  bool start_object(std::size_t) override { return open(true); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+
+  bool key(string_t& k) override {
+    if (skip_depth_) return true;
+    if (!capture_.empty()) {
+      capture_key_ = std::move(k);
+      return true;
+    }
+    frame& f = stack_.back();
+    f.field = field_of(k);
+    return true;
+  }
+
+  bool parse_error(std::size_t byte, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    parse_error_ = e.what();
+    parse_error_byte_ = byte;
+    return false;
+  }
+  std::string parse_error_;
+  std::size_t parse_error_byte_ = 0;
+
+ private:
+  enum vkind { kind_null, kind_bool, kind_int, kind_uint, kind_double, kind_string };
+  struct frame {
+    ctx c;
+    fld field;
+    std::uint32_t index;  // element index in arrays; for objects, the index they have in theirs
+  };
+
+  // ---- building state
+  struct pending_span {
+    read_span rs;
+    std::string error;  // first problem that makes the span unusable
+    std::string error_path;
+    std::shared_ptr<resource_info> scope;  // scope name/version (resource filled at rs end)
+  };
+  attr_list resource_attrs_;
+  std::string scope_name_, scope_version_;
+  std::vector<pending_span> rs_spans_;     // spans of the current resourceSpans element
+  std::size_t ss_first_ = 0;               // first span of the current scopeSpans in rs_spans_
+  pending_span* cur_ = nullptr;
+  event_view* cur_event_ = nullptr;
+  link_view* cur_link_ = nullptr;
+  std::string kv_key_;
+  bool kv_has_key_ = false;
+  attr_value kv_value_;
+  bool kv_has_value_ = false;
+  std::vector<attr_list*> kv_targets_;  // per kv_array frame
+
+  // capture of arrayValue / kvlistValue subtrees as JSON
+  std::vector<nlohmann::ordered_json*> capture_;
+  nlohmann::ordered_json capture_root_;
+  fld capture_field_ = fld::none;
+  std::string capture_key_;
+
+  std::vector<frame> stack_;
+  std::size_t depth_ = 0;
+  std::size_t skip_depth_ = 0;
+
+  bool bool_ = false;
+  std::int64_t int_ = 0;
+  std::uint64_t uint_ = 0;
+  double dbl_ = 0;
+  std::string* str_ = nullptr;
+
+  // ---- helpers
+  std::string path() const {
+    std::string p;
+    for (std::size_t i = 1; i < stack_.size(); ++i) {
+      const frame& f = stack_[i];
+      switch (f.c) {
+        case ctx::rs: p += "resourceSpans[" + std::to_string(f.index) + "]"; break;
+        case ctx::ss: p += ".scopeSpans[" + std::to_string(f.index) + "]"; break;
+        case ctx::span: p += ".spans[" + std::to_string(f.index) + "]"; break;
+        case ctx::event: p += ".events[" + std::to_string(f.index) + "]"; break;
+        case ctx::link: p += ".links[" + std::to_string(f.index) + "]"; break;
+        case ctx::kv: p += ".attributes[" + std::to_string(f.index) + "]"; break;
+        case ctx::resource: p += ".resource"; break;
+        case ctx::scope: p += ".scope"; break;
+        case ctx::status: p += ".status"; break;
+        case ctx::any: p += ".value"; break;
+        default: break;
+      }
+    }
+    return p;
+  }
+  std::string field_path(std::string_view name) const {
+    std::string p = path();
+    if (!p.empty()) p += '.';
+    p += name;
+    return p;
+  }
+  static std::string_view field_name(fld f) {
+    namespace n = otlp::field;
+    switch (f) {
+      case fld::resource_spans: return n::resource_spans;
+      case fld::resource: return n::resource;
+      case fld::scope_spans: return n::scope_spans;
+      case fld::scope: return n::scope;
+      case fld::spans: return n::spans;
+      case fld::name: return n::name;
+      case fld::version: return n::version;
+      case fld::attributes: return n::attributes;
+      case fld::dropped_attributes_count: return n::dropped_attributes_count;
+      case fld::trace_id: return n::trace_id;
+      case fld::span_id: return n::span_id;
+      case fld::parent_span_id: return n::parent_span_id;
+      case fld::trace_state: return n::trace_state;
+      case fld::flags: return n::flags;
+      case fld::kind: return n::kind;
+      case fld::start_time: return n::start_time;
+      case fld::end_time: return n::end_time;
+      case fld::time: return n::time;
+      case fld::events: return n::events;
+      case fld::dropped_events_count: return n::dropped_events_count;
+      case fld::links: return n::links;
+      case fld::dropped_links_count: return n::dropped_links_count;
+      case fld::status: return n::status;
+      case fld::code: return n::code;
+      case fld::message: return n::message;
+      case fld::key: return n::key;
+      case fld::value: return n::value;
+      case fld::string_value: return n::string_value;
+      case fld::bool_value: return n::bool_value;
+      case fld::int_value: return n::int_value;
+      case fld::double_value: return n::double_value;
+      case fld::array_value: return n::array_value;
+      case fld::kvlist_value: return n::kvlist_value;
+      case fld::bytes_value: return n::bytes_value;
+      case fld::none: break;
+    }
+    return "?";
+  }
+  static const char* kind_name(vkind k) {
+    switch (k) {
+      case kind_null: return "null";
+      case kind_bool: return "a boolean";
+      case kind_int:
+      case kind_uint: return "an integer";
+      case kind_double: return "a number";
+      case kind_string: return "a string";
+    }
+    return "?";
+  }
+
+  // A problem with a field: the span it belongs to is dropped when `fatal`.
+  void problem(fld f, std::string msg, bool fatal) {
+    std::string p = field_path(field_name(f));
+    if (fatal && cur_) {
+      if (cur_->error.empty()) {
+        cur_->error = std::move(msg);
+        cur_->error_path = std::move(p);
+      }
+      return;
+    }
+    report(std::move(p), std::move(msg), false);
+  }
+  void wrong_type(fld f, const char* want, const char* got, bool fatal) {
+    problem(f, std::string("expected ") + want + ", got " + got, fatal);
+  }
+
+  bool get_u64(vkind k, fld f, std::uint64_t& out, bool fatal) {
+    if (k == kind_uint) {
+      out = uint_;
+      return true;
+    }
+    if (k == kind_int && int_ >= 0) {
+      out = static_cast<std::uint64_t>(int_);
+      return true;
+    }
+    if (k == kind_string) {
+      const std::string& s = *str_;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+      if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return true;
+      problem(f, "not an unsigned 64-bit integer: \"" + clip(s) + "\"", fatal);
+      return false;
+    }
+    if (k == kind_null) return false;
+    wrong_type(f, "an unsigned integer (number or decimal string)", kind_name(k), fatal);
+    return false;
+  }
+  static std::string clip(const std::string& s) {
+    if (s.size() <= 40) return s;
+    std::size_t cut = 40;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return s.substr(0, cut) + "...";
+  }
+  bool get_u32(vkind k, fld f, std::uint32_t& out) {
+    std::uint64_t v = 0;
+    if (!get_u64(k, f, v, false)) return false;
+    if (v > 0xFFFFFFFFu) {
+      problem(f, "out of range for a 32-bit field", false);
+      return false;
+    }
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  }
+  // Strings are copied, not moved: moving would take the lexer's token buffer and make it
+  // grow again (two or three allocations) for the next long string.
+  bool get_string(vkind k, fld f, std::string& out, bool fatal) {
+    if (k == kind_string) {
+      out.assign(*str_);
+      return true;
+    }
+    if (k != kind_null) wrong_type(f, "a string", kind_name(k), fatal);
+    return false;
+  }
+
+  bool want_attribute(const attr_list* target, const std::string& key) const {
+    if (keep_all_attributes || target == &resource_attrs_) return true;
+    if (!keep_attributes) return false;
+    for (const auto& k : *keep_attributes)
+      if (k == key) return true;
+    return false;
+  }
+
+  // ---- value dispatch
+  bool scalar(vkind k) {
+    if (skip_depth_) return true;
+    if (!capture_.empty()) {
+      nlohmann::ordered_json v;
+      switch (k) {
+        case kind_null: break;
+        case kind_bool: v = bool_; break;
+        case kind_int: v = int_; break;
+        case kind_uint: v = uint_; break;
+        case kind_double: v = dbl_; break;
+        case kind_string: v = *str_; break;
+      }
+      capture_put(std::move(v));
+      return true;
+    }
+    frame& f = stack_.back();
+    switch (f.c) {
+      case ctx::scope:
+        if (f.field == fld::name) get_string(k, f.field, scope_name_, false);
+        else if (f.field == fld::version) get_string(k, f.field, scope_version_, false);
+        else if (f.field != fld::none && f.field != fld::dropped_attributes_count) unexpected_scalar(f, k);
+        break;
+      case ctx::span: span_scalar(f, k); break;
+      case ctx::event: event_scalar(f, k); break;
+      case ctx::link: link_scalar(f, k); break;
+      case ctx::status:
+        if (f.field == fld::code) {
+          std::uint32_t c = 0;
+          if (get_u32(k, f.field, c) && cur_) {
+            if (c <= 2) cur_->rs.span.status = static_cast<status_code>(c);
+            else problem(f.field, "status code " + std::to_string(c) + " is not 0, 1 or 2", false);
+          }
+        } else if (f.field == fld::message) {
+          if (cur_) get_string(k, f.field, cur_->rs.span.status_message, false);
+        } else if (f.field != fld::none) {
+          unexpected_scalar(f, k);
+        }
+        break;
+      case ctx::kv:
+        if (f.field == fld::key) kv_has_key_ = get_string(k, f.field, kv_key_, false);
+        else if (f.field == fld::value && k != kind_null) wrong_type(f.field, "an AnyValue object", kind_name(k), false);
+        break;
+      case ctx::any: any_scalar(f, k); break;
+      case ctx::root: report(std::string(), std::string("expected a JSON object, got ") + kind_name(k), false); break;
+      case ctx::rs: case ctx::resource: case ctx::ss: case ctx::traces:
+        if (f.field != fld::none && f.field != fld::dropped_attributes_count && k != kind_null)
+          unexpected_scalar(f, k);
+        break;
+      default:
+        // A scalar where an array element object was expected.
+        if (k != kind_null) report(path(), std::string("unexpected ") + kind_name(k) + " in an array of objects", false);
+        break;
+    }
+    return true;
+  }
+
+  void unexpected_scalar(const frame& f, vkind k) {
+    if (f.field == fld::none) return;  // unknown field: ignored
+    wrong_type(f.field, expected_container(f), kind_name(k), false);
+  }
+  static const char* expected_container(const frame& f) {
+    switch (f.field) {
+      case fld::resource_spans: case fld::scope_spans: case fld::spans: case fld::attributes:
+      case fld::events: case fld::links: return "an array";
+      default: return "an object";
+    }
+  }
+
+  void span_scalar(frame& f, vkind k) {
+    if (!cur_) return;
+    span_data& s = cur_->rs.span;
+    switch (f.field) {
+      case fld::trace_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!parse_trace_id(*str_, s.trace_id)) {
+          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
+        break;
+      case fld::span_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!parse_span_id(*str_, s.span_id)) {
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
+        break;
+      case fld::parent_span_id:
+        if (k != kind_string) {
+          if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
+        } else if (!str_->empty() && !parse_span_id(*str_, s.parent_span_id)) {
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+        }
+        break;
+      case fld::trace_state: get_string(k, f.field, s.trace_state, false); break;
+      case fld::name: get_string(k, f.field, s.name, false); break;
+      case fld::flags: {
+        std::uint32_t v = 0;
+        if (get_u32(k, f.field, v)) {
+          s.flags = static_cast<std::uint8_t>(v & 0xFF);
+          s.parent_remote = (v & otlp::flag_has_is_remote) && (v & otlp::flag_is_remote);
+        }
+        break;
+      }
+      case fld::kind: {
+        std::uint32_t v = 0;
+        if (get_u32(k, f.field, v)) {
+          if (v >= 1 && v <= 5) s.kind = static_cast<span_kind>(v);
+          else if (v != 0) problem(f.field, "span kind " + std::to_string(v) + " is not 0..5", false);
+        }
+        break;
+      }
+      case fld::start_time:
+        if (get_u64(k, f.field, s.start_unix_ns, true)) has_start_ = true;
+        break;
+      case fld::end_time:
+        if (get_u64(k, f.field, s.end_unix_ns, true)) has_end_ = true;
+        break;
+      case fld::dropped_attributes_count: get_u32(k, f.field, s.dropped_attributes); break;
+      case fld::dropped_events_count: get_u32(k, f.field, s.dropped_events); break;
+      case fld::dropped_links_count: get_u32(k, f.field, s.dropped_links); break;
+      case fld::attributes: case fld::events: case fld::links: case fld::status:
+        if (k != kind_null) unexpected_scalar(f, k);
+        break;
+      default: break;
+    }
+  }
+  bool has_start_ = false, has_end_ = false;
+
+  void event_scalar(frame& f, vkind k) {
+    if (!cur_event_) return;
+    switch (f.field) {
+      case fld::time: get_u64(k, f.field, cur_event_->time_unix_ns, false); break;
+      case fld::name: get_string(k, f.field, cur_event_->name, false); break;
+      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      default: break;
+    }
+  }
+  void link_scalar(frame& f, vkind k) {
+    if (!cur_link_) return;
+    std::string v;
+    switch (f.field) {
+      case fld::trace_id:
+        if (get_string(k, f.field, v, false) && !parse_trace_id(v, cur_link_->context.trace_id))
+          problem(f.field, "not a trace id: \"" + clip(v) + "\"", false);
+        break;
+      case fld::span_id:
+        if (get_string(k, f.field, v, false) && !parse_span_id(v, cur_link_->context.span_id))
+          problem(f.field, "not a span id: \"" + clip(v) + "\"", false);
+        break;
+      case fld::trace_state: get_string(k, f.field, cur_link_->trace_state, false); break;
+      case fld::flags: {
+        std::uint32_t fl = 0;
+        if (get_u32(k, f.field, fl)) {
+          cur_link_->context.flags = static_cast<std::uint8_t>(fl & 0xFF);
+          cur_link_->context.remote = (fl & otlp::flag_has_is_remote) && (fl & otlp::flag_is_remote);
+        }
+        break;
+      }
+      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      default: break;
+    }
+  }
+  void any_scalar(frame& f, vkind k) {
+    if (k == kind_null) return;
+    switch (f.field) {
+      case fld::string_value:
+      case fld::bytes_value:
+        if (k == kind_string) {
+          kv_value_.emplace<std::string>(*str_);
+          kv_has_value_ = true;
+        } else {
+          wrong_type(f.field, "a string", kind_name(k), false);
+        }
+        break;
+      case fld::bool_value:
+        if (k == kind_bool) set_kv(bool_);
+        else wrong_type(f.field, "a boolean", kind_name(k), false);
+        break;
+      case fld::int_value:
+        if (k == kind_int) set_kv(int_);
+        else if (k == kind_uint && uint_ <= static_cast<std::uint64_t>(INT64_MAX)) set_kv(static_cast<std::int64_t>(uint_));
+        else if (k == kind_string) {
+          std::int64_t v = 0;
+          const std::string& s = *str_;
+          auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+          if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) set_kv(v);
+          else problem(f.field, "not a 64-bit integer: \"" + clip(s) + "\"", false);
+        } else wrong_type(f.field, "an integer (number or decimal string)", kind_name(k), false);
+        break;
+      case fld::double_value:
+        if (k == kind_double) set_kv(dbl_);
+        else if (k == kind_int) set_kv(static_cast<double>(int_));
+        else if (k == kind_uint) set_kv(static_cast<double>(uint_));
+        else if (k == kind_string && (*str_ == "NaN" || *str_ == "Infinity" || *str_ == "-Infinity"))
+          set_kv(*str_ == "NaN" ? __builtin_nan("") : (*str_ == "Infinity" ? __builtin_inf() : -__builtin_inf()));
+        else wrong_type(f.field, "a number", kind_name(k), false);
+        break;
+      case fld::array_value: case fld::kvlist_value: wrong_type(f.field, "an object", kind_name(k), false); break;
+      default: break;
+    }
+  }
+  template <class V>
+  void set_kv(V&& v) {
+    kv_value_ = attr_value(std::forward<V>(v));
+    kv_has_value_ = true;
+  }
+
+  // ---- containers
+  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index}); }
+
+  bool open(bool is_object) {
+    if (++depth_ > max_depth) {
+      abort_reason = "nested deeper than " + std::to_string(max_depth) + " levels";
+      return false;
+    }
+    if (skip_depth_) {
+      ++skip_depth_;
+      return true;
+    }
+    if (!capture_.empty()) {
+      capture_put(is_object ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array());
+      return true;
+    }
+    frame& f = stack_.back();
+    auto want = [&](bool obj, ctx next) {
+      if (obj != is_object) {
+        wrong_type(f.field, obj ? "an object" : "an array", is_object ? "an object" : "an array",
+                   false);
+        skip_depth_ = 1;
+        return;
+      }
+      push(next);
+    };
+    auto element = [&](ctx next) {
+      if (!is_object) {
+        report(path(), "unexpected array in an array of objects", false);
+        skip_depth_ = 1;
+        return;
+      }
+      const std::uint32_t i = f.index++;
+      push(next, i);
+    };
+    switch (f.c) {
+      case ctx::root:
+        if (!is_object) {
+          report(std::string(), "expected a JSON object (ExportTraceServiceRequest), got an array", false);
+          skip_depth_ = 1;
+        } else {
+          push(ctx::traces);
+        }
+        break;
+      case ctx::traces:
+        if (f.field == fld::resource_spans) want(false, ctx::rs_array);
+        else skip_depth_ = 1;
+        break;
+      case ctx::rs_array:
+        element(ctx::rs);
+        if (stack_.back().c == ctx::rs) begin_rs();
+        break;
+      case ctx::rs:
+        if (f.field == fld::resource) want(true, ctx::resource);
+        else if (f.field == fld::scope_spans) want(false, ctx::ss_array);
+        else skip_depth_ = 1;
+        break;
+      case ctx::resource:
+        if (f.field == fld::attributes) {
+          want(false, ctx::kv_array);
+          if (stack_.back().c == ctx::kv_array) kv_targets_.push_back(&resource_attrs_);
+        } else {
+          skip_depth_ = 1;
+        }
+        break;
+      case ctx::ss_array:
+        element(ctx::ss);
+        if (stack_.back().c == ctx::ss) {
+          scope_name_.clear();
+          scope_version_.clear();
+          ss_first_ = rs_spans_.size();
+        }
+        break;
+      case ctx::ss:
+        if (f.field == fld::scope) want(true, ctx::scope);
+        else if (f.field == fld::spans) want(false, ctx::span_array);
+        else skip_depth_ = 1;
+        break;
+      case ctx::span_array:
+        element(ctx::span);
+        if (stack_.back().c == ctx::span) begin_span();
+        break;
+      case ctx::span:
+        if (f.field == fld::attributes) open_kv_array(want, cur_ ? &cur_->rs.span.attributes : nullptr);
+        else if (f.field == fld::events) want(false, ctx::event_array);
+        else if (f.field == fld::links) want(false, ctx::link_array);
+        else if (f.field == fld::status) want(true, ctx::status);
+        else if (f.field != fld::none) {
+          wrong_type(f.field, "a string or number", is_object ? "an object" : "an array",
+                     f.field == fld::trace_id || f.field == fld::span_id ||
+                         f.field == fld::parent_span_id || f.field == fld::start_time ||
+                         f.field == fld::end_time);
+          skip_depth_ = 1;
+        } else {
+          skip_depth_ = 1;
+        }
+        break;
+      case ctx::event_array:
+        element(ctx::event);
+        if (stack_.back().c == ctx::event && cur_) {
+          if (keep_all_attributes) {
+            cur_->rs.span.events.emplace_back();
+            cur_event_ = &cur_->rs.span.events.back();
+          } else {
+            cur_event_ = &scratch_event_;
+            scratch_event_ = {};
+          }
+        }
+        break;
+      case ctx::event:
+        if (f.field == fld::attributes) open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
+        else skip_depth_ = 1;
+        break;
+      case ctx::link_array:
+        element(ctx::link);
+        if (stack_.back().c == ctx::link && cur_) {
+          if (keep_all_attributes) {
+            cur_->rs.span.links.emplace_back();
+            cur_link_ = &cur_->rs.span.links.back();
+          } else {
+            cur_link_ = &scratch_link_;
+            scratch_link_ = {};
+          }
+        }
+        break;
+      case ctx::link:
+        if (f.field == fld::attributes) open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
+        else skip_depth_ = 1;
+        break;
+      case ctx::kv_array:
+        element(ctx::kv);
+        if (stack_.back().c == ctx::kv) {
+          kv_has_key_ = kv_has_value_ = false;
+          kv_value_ = std::monostate{};
+        }
+        break;
+      case ctx::kv: {
+        // A value nobody keeps (scans without attributes) is skipped, not converted.
+        const attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
+        if (f.field == fld::value && target && (!kv_has_key_ || want_attribute(target, kv_key_)))
+          want(true, ctx::any);
+        else
+          skip_depth_ = 1;
+        break;
+      }
+      case ctx::any:
+        if (f.field == fld::array_value || f.field == fld::kvlist_value) {
+          if (!is_object) {
+            wrong_type(f.field, "an object", "an array", false);
+            skip_depth_ = 1;
+            break;
+          }
+          capture_field_ = f.field;
+          capture_root_ = nlohmann::ordered_json::object();
+          capture_.push_back(&capture_root_);
+        } else {
+          if (f.field != fld::none) wrong_type(f.field, "a scalar", is_object ? "an object" : "an array", false);
+          skip_depth_ = 1;
+        }
+        break;
+      default: skip_depth_ = 1; break;
+    }
+    return true;
+  }
+
+  template <class Want>
+  void open_kv_array(Want& want, attr_list* target) {
+    want(false, ctx::kv_array);
+    if (stack_.back().c == ctx::kv_array) kv_targets_.push_back(target);
+  }
+
+  bool close() {
+    --depth_;
+    if (skip_depth_) {
+      --skip_depth_;
+      return true;
+    }
+    if (!capture_.empty()) {
+      capture_.pop_back();
+      if (capture_.empty()) finish_capture();
+      return true;
+    }
+    switch (stack_.back().c) {
+      case ctx::rs: end_rs(); break;
+      case ctx::ss: end_ss(); break;
+      case ctx::span: end_span(); break;
+      case ctx::event: cur_event_ = nullptr; break;
+      case ctx::link: cur_link_ = nullptr; break;
+      case ctx::kv_array: kv_targets_.pop_back(); break;
+      case ctx::kv: end_kv(); break;
+      default: break;
+    }
+    stack_.pop_back();
+    return true;
+  }
+
+  // Capture: builds the subtree below arrayValue / kvlistValue as ordered_json.
+  void capture_put(nlohmann::ordered_json v) {
+    nlohmann::ordered_json* parent = capture_.back();
+    const bool container = v.is_object() || v.is_array();
+    nlohmann::ordered_json* slot;
+    if (parent->is_array()) {
+      parent->push_back(std::move(v));
+      slot = &parent->back();
+    } else {
+      slot = &(*parent)[capture_key_];
+      *slot = std::move(v);
+    }
+    if (container) capture_.push_back(slot);
+  }
+  void finish_capture() {
+    nlohmann::ordered_json av = nlohmann::ordered_json::object();
+    av[std::string(field_name(capture_field_))] = std::move(capture_root_);
+    std::string err;
+    nlohmann::ordered_json plain = any_to_plain(av, err);
+    if (!err.empty()) problem(capture_field_, err, false);
+    set_kv(plain_to_attr(plain));
+    capture_root_ = nullptr;
+  }
+
+  void begin_rs() {
+    resource_attrs_.clear();
+    rs_spans_.clear();
+  }
+  void end_rs() {
+    auto res = std::make_shared<resource_info>();
+    res->attributes = std::move(resource_attrs_);
+    resource_attrs_.clear();
+    // Scopes were recorded per span; attach the resource (and copy each distinct scope once).
+    std::shared_ptr<resource_info> last_scope_src;
+    resource_ptr last_made;
+    for (auto& p : rs_spans_) {
+      if (!p.error.empty()) {
+        report(std::move(p.error_path), std::move(p.error), true);
+        continue;
+      }
+      if (p.scope != last_scope_src) {
+        auto r = std::make_shared<resource_info>();
+        r->attributes = res->attributes;
+        r->scope_name = p.scope ? p.scope->scope_name : std::string();
+        r->scope_version = p.scope ? p.scope->scope_version : std::string();
+        last_scope_src = p.scope;
+        last_made = std::move(r);
+      }
+      p.rs.resource = last_made;
+      emit(std::move(p.rs));
+    }
+    rs_spans_.clear();
+  }
+  void end_ss() {
+    auto scope = std::make_shared<resource_info>();
+    scope->scope_name = std::move(scope_name_);
+    scope->scope_version = std::move(scope_version_);
+    for (std::size_t i = ss_first_; i < rs_spans_.size(); ++i) rs_spans_[i].scope = scope;
+  }
+  void begin_span() {
+    rs_spans_.emplace_back();
+    cur_ = &rs_spans_.back();
+    has_start_ = has_end_ = false;
+  }
+  void end_span() {
+    if (!cur_) return;
+    const span_data& s = cur_->rs.span;
+    if (cur_->error.empty()) {
+      auto missing = [&](std::string_view what) {
+        cur_->error = "missing " + std::string(what);
+        cur_->error_path = path();
+      };
+      if (!s.trace_id.valid()) missing(otlp::field::trace_id);
+      else if (s.span_id == 0) missing(otlp::field::span_id);
+      else if (!has_start_) missing(otlp::field::start_time);
+      else if (!has_end_) missing(otlp::field::end_time);
+      else if (s.parent_span_id == s.span_id) {
+        cur_->error = "parentSpanId equals spanId";
+        cur_->error_path = path();
+      }
+    }
+    cur_ = nullptr;
+  }
+  void end_kv() {
+    attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
+    if (!target) return;
+    if (!kv_has_key_) {
+      report(path(), "attribute without a key: ignored", false);
+      return;
+    }
+    if (!kv_has_value_) return;  // empty AnyValue: nothing to keep
+    if (!want_attribute(target, kv_key_)) return;
+    target->emplace_back(std::move(kv_key_), std::move(kv_value_));
+  }
+
+  event_view scratch_event_;
+  link_view scratch_link_;
+};
+
+/// Reads one line (without '\n') at a time from a FILE*, in blocks; lines longer than the
+/// limit are skipped without being kept.
+class line_source {
+ public:
+  explicit line_source(std::FILE* f, std::size_t max_line) : f_(f), max_(max_line) {}
+  enum class result { line, too_long, eof };
+  result next(std::string& line) {
+    line.clear();
+    bool too_long = false;
+    for (;;) {
+      if (pos_ == len_) {
+        len_ = std::fread(buf_.get(), 1, block, f_);
+        pos_ = 0;
+        if (len_ == 0) {
+          if (too_long) return result::too_long;
+          return line.empty() && !any_ ? result::eof : (any_ = false, result::line);
+        }
+      }
+      any_ = true;
+      const char* start = buf_.get() + pos_;
+      const void* nl = std::memchr(start, '\n', len_ - pos_);
+      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
+      if (!too_long) {
+        if (line.size() + n > max_) {
+          too_long = true;
+          line.clear();
+          line.shrink_to_fit();
+        } else {
+          line.append(start, n);
+        }
+      }
+      pos_ += n;
+      if (nl) {
+        ++pos_;
+        any_ = false;
+        return too_long ? result::too_long : result::line;
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t block = 1 << 20;
+  std::FILE* f_;
+  std::size_t max_;
+  std::unique_ptr<char[]> buf_{new char[block]};
+  std::size_t pos_ = 0, len_ = 0;
+  bool any_ = false;
+};
+
+inline bool is_blank(std::string_view s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
+/// a bad line is reported and skipped) or one JSON document (pretty-printed is fine).
+class reader {
+ public:
+  using span_callback = std::function<void(read_span&&)>;
+
+  explicit reader(reader_options o = {}) : opt_(std::move(o)) {}
+
+  /// Reads `path` ("-" is standard input, JSON lines only), calling `on_span` for each good
+  /// span. Returns false if the file could not be opened (reported as a diagnostic).
+  bool read_file(const std::string& path, const span_callback& on_span) {
+    const auto index = file_index(path);
+    ++counts_.files;
+    std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+    if (!f) {
+      ++counts_.files_unreadable;
+      add_diag(path, 0, std::string("cannot open: ") + std::strerror(errno));
+      return false;
+    }
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f == stdin ? nullptr : f, &std::fclose);
+    read_stream(f, path, index, path != "-", on_span);
+    return true;
+  }
+
+  /// Reads every file in turn.
+  bool read_files(const std::vector<std::string>& paths, const span_callback& on_span) {
+    bool ok = true;
+    for (const auto& p : paths) ok = read_file(p, on_span) && ok;
+    return ok;
+  }
+
+  /// Reads OTLP-JSON held in memory (JSON lines or one document); `name` labels diagnostics.
+  void read_string(std::string_view text, const std::string& name, const span_callback& on_span) {
+    const auto index = file_index(name);
+    ++counts_.files;
+    // A first line that is not complete JSON: a document spanning lines, or JSON lines whose
+    // first line is broken. Try the document; fall back to lines when it fails at once.
+    std::size_t p = 0;
+    while (p < text.size()) {
+      std::size_t nl = text.find('\n', p);
+      if (nl == std::string_view::npos) nl = text.size();
+      const std::string_view first = text.substr(p, nl - p);
+      if (!detail::is_blank(first)) {
+        if (!complete_json(first) &&
+            parse_document(text, name, index, on_span, [&] { return has_request_line(text); }))
+          return;
+        break;
+      }
+      p = nl + 1;
+    }
+    std::uint64_t lineno = 0;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      const std::string_view line = text.substr(pos, nl - pos);
+      ++lineno;
+      pos = nl + 1;
+      if (!detail::is_blank(line)) parse_line(line, name, index, lineno, on_span);
+    }
+  }
+
+  const read_counts& counts() const noexcept { return counts_; }
+  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
+  const std::vector<std::string>& files() const noexcept { return files_; }
+  const reader_options& options() const noexcept { return opt_; }
+
+ private:
+  std::uint32_t file_index(const std::string& path) {
+    for (std::size_t i = 0; i < files_.size(); ++i)
+      if (files_[i] == path) return static_cast<std::uint32_t>(i);
+    files_.push_back(path);
+    return static_cast<std::uint32_t>(files_.size() - 1);
+  }
+
+  void add_diag(const std::string& file, std::uint64_t line, std::string msg) {
+    ++counts_.diagnostics;
+    diagnostic d{file, line, std::move(msg)};
+    if (opt_.on_diagnostic) opt_.on_diagnostic(d);
+    if (diags_.size() < opt_.max_kept_diagnostics) diags_.push_back(std::move(d));
+  }
+
+  void setup(detail::otlp_sax& h, const std::string& file, std::uint64_t& line_ref,
+             const span_callback& emit_fn) {
+    h.max_depth = opt_.max_depth;
+    h.keep_all_attributes = opt_.attributes;
+    h.keep_attributes = &opt_.keep_attributes;
+    h.emit = emit_fn;
+    h.report = [this, &file, &line_ref](std::string path, std::string msg, bool dropped) {
+      if (dropped) ++counts_.spans_bad;
+      add_diag(file, line_ref,
+               (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
+    };
+  }
+
+  static std::string clean_parse_message(const std::string& what) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..."
+    std::string m = what;
+    const auto p = m.find(": ");
+    if (m.rfind("[json.exception", 0) == 0 && p != std::string::npos) m = m.substr(p + 2);
+    // The message quotes input bytes: keep it valid UTF-8.
+    std::string out;
+    const auto* b = reinterpret_cast<const unsigned char*>(m.data());
+    const auto* e = b + m.size();
+    while (b < e) {
+      const std::size_t n = agentrace::detail::utf8_sequence_length(b, e);
+      if (n == 0) {
+        out += "\\x";
+        out += agentrace::detail::hex_digits[*b >> 4];
+        out += agentrace::detail::hex_digits[*b & 0xF];
+        ++b;
+      } else {
+        out.append(reinterpret_cast<const char*>(b), n);
+        b += n;
+      }
+    }
+    return out;
+  }
+
+  static bool complete_json(std::string_view line) {
+    probe_sax p;
+    return nlohmann::json::sax_parse(line.begin(), line.end(), &p) && p.depth_ok;
+  }
+  // Some line among the first 1000 is a whole ExportTraceServiceRequest: the input is JSON lines.
+  static bool is_request_line(std::string_view l) {
+    return l.find("\"resourceSpans\"") != std::string_view::npos && complete_json(l);
+  }
+  static bool has_request_line(std::string_view text) {
+    std::size_t pos = 0;
+    for (int n = 0; n < 1000 && pos < text.size(); ++n) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) nl = text.size();
+      if (is_request_line(text.substr(pos, nl - pos))) return true;
+      pos = nl + 1;
+    }
+    return false;
+  }
+  bool file_has_request_line(std::FILE* f) const {
+    std::rewind(f);
+    detail::line_source src(f, opt_.max_line_bytes);
+    std::string line;
+    for (int n = 0; n < 1000; ++n) {
+      const auto r = src.next(line);
+      if (r == detail::line_source::result::eof) break;
+      if (r == detail::line_source::result::line && is_request_line(line)) return true;
+    }
+    return false;
+  }
+
+  // Only checks that a line is one complete JSON value (depth-limited; no values kept).
+  struct probe_sax final : nlohmann::json_sax<nlohmann::json> {
+    std::size_t depth = 0;
+    bool depth_ok = true;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { --depth; return true; }
+    bool start_array(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
+    bool end_array() override { --depth; return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+      return false;
+    }
+  };
+
+  // Collects a line's spans and delivers them only if the whole line parsed.
+  void parse_line(std::string_view line, const std::string& file, std::uint32_t index,
+                  std::uint64_t lineno, const span_callback& on_span) {
+    ++counts_.lines;
+    line_spans_.clear();
+    std::uint64_t line_ref = lineno;
+    setup(sax_, file, line_ref, [&](read_span&& s) {
+      s.file = index;
+      s.line = lineno;
+      line_spans_.push_back(std::move(s));
+    });
+    sax_.reset();
+    bool ok = false;
+    std::string error;
+    try {
+      ok = nlohmann::json::sax_parse(line.begin(), line.end(), &sax_, nlohmann::json::input_format_t::json, true);
+    } catch (const nlohmann::json::exception& e) {
+      error = clean_parse_message(e.what());
+    }
+    if (!ok) {
+      ++counts_.lines_bad;
+      if (!sax_.parse_error_.empty()) error = clean_parse_message(sax_.parse_error_);
+      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
+      else if (error.empty()) error = "invalid JSON";
+      // An error at the very end of the line: the line was cut short.
+      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() && sax_.parse_error_byte_ >= line.size())
+        error = "truncated JSON line (" + error + ")";
+      add_diag(file, lineno, error + "; line skipped");
+      line_spans_.clear();
+      return;
+    }
+    for (auto& s : line_spans_) {
+      ++counts_.spans;
+      on_span(std::move(s));
+    }
+    line_spans_.clear();
+  }
+
+  // One document (possibly pretty-printed) from a FILE* or memory, streamed.
+  // Returns false (and counts nothing) when the parse failed before any span and
+  // `really_lines` says the input is JSON lines after all.
+  template <class Parse>
+  bool parse_whole(const std::string& file, std::uint32_t index, const span_callback& on_span,
+                   Parse&& parse, const std::function<std::uint64_t(std::size_t)>& line_of,
+                   const std::function<bool()>& really_lines) {
+    std::uint64_t line_ref = 0;
+    std::uint64_t delivered = 0;
+    setup(sax_, file, line_ref, [&](read_span&& s) {
+      s.file = index;
+      ++delivered;
+      ++counts_.spans;
+      on_span(std::move(s));
+    });
+    sax_.reset();
+    std::string error;
+    std::size_t byte = 0;
+    bool ok = false;
+    try {
+      ok = parse(sax_);
+    } catch (const nlohmann::json::exception& e) {
+      error = clean_parse_message(e.what());
+    }
+    if (!ok && delivered == 0 && really_lines()) return false;
+    ++counts_.lines;
+    if (!ok) {
+      ++counts_.lines_bad;
+      if (!sax_.parse_error_.empty()) {
+        error = clean_parse_message(sax_.parse_error_);
+        byte = sax_.parse_error_byte_;
+      }
+      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
+      else if (error.empty()) error = "invalid JSON";
+      add_diag(file, byte ? line_of(byte) : 0,
+               error + "; rest of the document skipped (" + std::to_string(delivered) +
+                   " spans before it were kept)");
+    }
+    return true;
+  }
+
+  bool parse_document(std::string_view text, const std::string& file, std::uint32_t index,
+                      const span_callback& on_span, const std::function<bool()>& really_lines) {
+    return parse_whole(
+        file, index, on_span,
+        [&](detail::otlp_sax& h) {
+          return nlohmann::json::sax_parse(text.begin(), text.end(), &h,
+                                           nlohmann::json::input_format_t::json, true);
+        },
+        [&](std::size_t byte) {
+          std::uint64_t l = 1;
+          for (std::size_t i = 0; i < byte && i < text.size(); ++i) l += text[i] == '\n';
+          return l;
+        },
+        really_lines);
+  }
+
+  void read_stream(std::FILE* f, const std::string& file, std::uint32_t index, bool seekable,
+                   const span_callback& on_span) {
+    if (seekable) {
+      // A first line that is not complete JSON: a pretty-printed document, or JSON lines whose
+      // first line is broken. Try the document; fall back to lines when it fails at once and
+      // some line is a whole request.
+      detail::line_source peek(f, opt_.max_line_bytes);
+      std::string first;
+      auto r = detail::line_source::result::eof;
+      while ((r = peek.next(first)) == detail::line_source::result::line && detail::is_blank(first)) {
+      }
+      if (r == detail::line_source::result::line && !complete_json(first)) {
+        std::rewind(f);
+        if (parse_file_document(f, file, index, on_span)) return;
+      }
+      std::rewind(f);
+    }
+    detail::line_source src(f, opt_.max_line_bytes);
+    std::string line;
+    std::uint64_t lineno = 0;
+    for (;;) {
+      const auto r = src.next(line);
+      if (r == detail::line_source::result::eof) break;
+      ++lineno;
+      if (r == detail::line_source::result::too_long) {
+        ++counts_.lines;
+        ++counts_.lines_bad;
+        add_diag(file, lineno, "line longer than " + std::to_string(opt_.max_line_bytes) +
+                                   " bytes; skipped");
+        continue;
+      }
+      if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);
+    }
+  }
+
+  bool parse_file_document(std::FILE* f, const std::string& file, std::uint32_t index,
+                           const span_callback& on_span) {
+    return parse_whole(
+        file, index, on_span,
+        [&](detail::otlp_sax& h) {
+          return nlohmann::json::sax_parse(f, &h, nlohmann::json::input_format_t::json, true);
+        },
+        [&](std::size_t byte) {
+          std::rewind(f);
+          std::uint64_t l = 1;
+          for (std::size_t i = 0; i < byte; ++i) {
+            const int c = std::fgetc(f);
+            if (c == EOF) break;
+            l += c == '\n';
+          }
+          return l;
+        },
+        [&] { return file_has_request_line(f); });
+  }
+
+  reader_options opt_;
+  read_counts counts_;
+  std::vector<diagnostic> diags_;
+  std::vector<std::string> files_;
+  detail::otlp_sax sax_;
+  std::vector<read_span> line_spans_;
+};
+
+/// Reads every span of `paths` into whole traces (for small inputs, tests and tools that want
+/// everything; large inputs should stream with reader + a selection first).
+inline std::vector<trace> read_traces(const std::vector<std::string>& paths, reader& r) {
+  trace_builder b;
+  r.read_files(paths, [&](read_span&& s) { b.add(std::move(s)); });
+  return b.finish();
+}
+
+}  // namespace agentrace::eval
+// amalgamated: include/agentrace/eval/stats.hpp
+// SPDX-License-Identifier: MIT
+// Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
+// model, accumulated in one streaming pass (8 bytes per span are kept, for exact percentiles).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+
+namespace agentrace::eval {
+
+/// One row of the per-name table. Durations in nanoseconds.
+struct name_stats {
+  std::string name;
+  std::uint64_t count = 0;
+  std::uint64_t errors = 0;
+  double error_rate = 0;  // errors / count
+  std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
+  std::uint64_t total = 0;  // sum of durations
+};
+
+/// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
+struct model_usage {
+  std::string model;
+  std::uint64_t spans = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+namespace detail {
+inline std::optional<std::int64_t> int_attr(const span_data& s, std::string_view key) {
+  const attr_value* v = s.attr(key);
+  if (!v) return std::nullopt;
+  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
+  if (const auto* d = std::get_if<double>(v)) return static_cast<std::int64_t>(*d);
+  return std::nullopt;
+}
+inline std::string_view string_attr(const span_data& s, std::string_view key) {
+  const attr_value* v = s.attr(key);
+  if (!v) return {};
+  if (const auto* str = std::get_if<std::string>(v)) return *str;
+  return {};
+}
+}  // namespace detail
+
+namespace detail {
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
+/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+class u64_set {
+ public:
+  /// True if `k` was not in the set (and is now).
+  bool insert(std::uint64_t k) {
+    if (k == 0) {
+      const bool fresh = !has_zero_;
+      has_zero_ = true;
+      return fresh;
+    }
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (place(slots_, k)) {
+      ++size_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
+    const std::size_t mask = t.size() - 1;
+    std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (t[i] != 0) {
+      if (t[i] == k) return false;
+      i = (i + 1) & mask;
+    }
+    t[i] = k;
+    return true;
+  }
+  void grow() {
+    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+    for (std::uint64_t k : slots_)
+      if (k) place(bigger, k);
+    slots_.swap(bigger);
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+  bool has_zero_ = false;
+};
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
+inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
+  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+}
+}  // namespace detail
+
+/// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
+/// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
+inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
+  std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
+  if (rank > sorted.size()) rank = sorted.size();
+  return sorted[rank - 1];
+}
+
+/// Attribute keys statistics need (so a scan can skip all the others).
+inline const std::vector<std::string>& stats_attribute_keys() {
+  static const std::vector<std::string> keys = {
+      "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
+      "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
+  return keys;
+}
+
+/// Accumulates spans; call finish() before reading percentiles.
+class span_stats {
+ public:
+  /// Adds a span; a span id seen before in the same trace is counted as a duplicate only.
+  void add(const span_data& s) {
+    if (!seen_.insert(detail::span_key(s.trace_id, s.span_id))) {
+      ++duplicates_;
+      return;
+    }
+    ++spans_;
+    traces_.insert(s.trace_id);
+    auto [it, inserted] = index_.try_emplace(s.name, names_.size());
+    if (inserted) names_.push_back(entry{s.name, {}, 0});
+    entry& e = names_[it->second];
+    e.durations.push_back(s.duration_ns());
+    if (s.status == status_code::error) {
+      ++e.errors;
+      ++errors_;
+    }
+    first_ = std::min(first_, s.start_unix_ns);
+    last_ = std::max(last_, s.end_unix_ns);
+    std::string_view model = detail::string_attr(s, "gen_ai.request.model");
+    if (model.empty()) model = detail::string_attr(s, "gen_ai.response.model");
+    auto in = detail::int_attr(s, "gen_ai.usage.input_tokens");
+    if (!in) in = detail::int_attr(s, "gen_ai.usage.prompt_tokens");
+    auto out = detail::int_attr(s, "gen_ai.usage.output_tokens");
+    if (!out) out = detail::int_attr(s, "gen_ai.usage.completion_tokens");
+    if (!model.empty() || in || out) {
+      const std::string key = model.empty() ? std::string("(no model)") : std::string(model);
+      auto [mit, mnew] = model_index_.try_emplace(key, models_.size());
+      if (mnew) models_.push_back(model_usage{key, 0, 0, 0});
+      model_usage& m = models_[mit->second];
+      ++m.spans;
+      m.input_tokens += in.value_or(0);
+      m.output_tokens += out.value_or(0);
+    }
+    finished_ = false;
+  }
+
+  /// Sorts the durations (idempotent).
+  void finish() {
+    if (finished_) return;
+    for (auto& e : names_) std::sort(e.durations.begin(), e.durations.end());
+    finished_ = true;
+  }
+
+  /// The table, most frequent names first (ties by name).
+  std::vector<name_stats> by_name() {
+    finish();
+    std::vector<name_stats> out;
+    out.reserve(names_.size());
+    for (const auto& e : names_) {
+      name_stats r;
+      r.name = e.name;
+      r.count = e.durations.size();
+      r.errors = e.errors;
+      r.error_rate = r.count ? static_cast<double>(r.errors) / static_cast<double>(r.count) : 0;
+      r.p50 = nearest_rank(e.durations, 50);
+      r.p95 = nearest_rank(e.durations, 95);
+      r.p99 = nearest_rank(e.durations, 99);
+      r.max = e.durations.empty() ? 0 : e.durations.back();
+      for (auto d : e.durations) r.total += d;
+      out.push_back(std::move(r));
+    }
+    std::sort(out.begin(), out.end(), [](const name_stats& a, const name_stats& b) {
+      return a.count != b.count ? a.count > b.count : a.name < b.name;
+    });
+    return out;
+  }
+
+  /// Token totals per model, most input tokens first.
+  std::vector<model_usage> by_model() const {
+    std::vector<model_usage> out = models_;
+    std::sort(out.begin(), out.end(), [](const model_usage& a, const model_usage& b) {
+      return a.input_tokens != b.input_tokens ? a.input_tokens > b.input_tokens : a.model < b.model;
+    });
+    return out;
+  }
+
+  /// The p-th percentile (nearest rank) of durations of spans named `name`; nullopt if none.
+  /// Requires finish() (const: does not sort).
+  std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
+    auto it = index_.find(std::string(name));
+    if (it == index_.end() || !finished_) return std::nullopt;
+    return nearest_rank(names_[it->second].durations, p);
+  }
+
+  std::uint64_t spans() const noexcept { return spans_; }
+  std::uint64_t traces() const noexcept { return traces_.size(); }
+  std::uint64_t errors() const noexcept { return errors_; }
+  /// Spans skipped because their (trace id, span id) was already counted.
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
+  std::uint64_t first_start_unix_ns() const noexcept { return spans_ ? first_ : 0; }
+  std::uint64_t last_end_unix_ns() const noexcept { return last_; }
+  bool finished() const noexcept { return finished_; }
+
+  /// Statistics of every span of `traces`.
+  template <class Range>
+  static span_stats of(const Range& traces) {
+    span_stats st;
+    for (const auto& t : traces)
+      for (const auto& s : deref(t).spans()) st.add(s);
+    st.finish();
+    return st;
+  }
+
+ private:
+  template <class T>
+  static const trace& deref(const T& t) {
+    if constexpr (std::is_same_v<std::decay_t<T>, trace>) return t;
+    else return *t;
+  }
+  struct entry {
+    std::string name;
+    std::vector<std::uint64_t> durations;
+    std::uint64_t errors;
+  };
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<entry> names_;
+  std::unordered_map<std::string, std::size_t> model_index_;
+  std::vector<model_usage> models_;
+  std::unordered_set<trace_id, trace_id_hash> traces_;
+  detail::u64_set seen_;
+  std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
+  std::uint64_t first_ = UINT64_MAX, last_ = 0;
+  bool finished_ = true;
+};
+
+}  // namespace agentrace::eval
+// amalgamated: include/agentrace/eval/query.hpp
+// SPDX-License-Identifier: MIT
+// Queries that select whole traces, one syntax for the CLI and a C++ builder:
+//   errors                          a span has status ERROR
+//   db.query > p95                  a span named db.query is slower than the p95 of its name
+//   duration > p99                  any span slower than the p99 of its own name
+//   "chat gpt-4o" > 2s              a span with that name took longer than 2 s
+//   duration > 200ms                any span longer than 200 ms
+//   gen_ai.usage.input_tokens > 4000    span attribute predicate (=, !=, <, <=, >, >=, ~ contains)
+//   db.query.text exists            the attribute is present
+//   resource.service.name = sql-agent   resource attribute predicate
+//   name = "SELECT orders"  status = error  kind = client
+//   start >= 2026-01-01T00:00:00Z  end < 1767225600000000000   time window (RFC 3339 or Unix ns)
+//   a and b, a or b, not a, (a)     combinations (also &&, ||, !)
+// Every predicate asks "does some span of the trace satisfy it"; and/or/not combine those
+// answers per trace.
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+
+namespace agentrace::eval {
+
+/// A query that does not parse: the column (1-based) of the offending token, and what() shows
+/// the query with a caret under it.
+class query_error : public std::invalid_argument {
+ public:
+  query_error(std::string text, std::size_t column, std::string message)
+      : std::invalid_argument(render(text, column, message)), text_(std::move(text)),
+        column_(column), message_(std::move(message)) {}
+  std::size_t column() const noexcept { return column_; }
+  const std::string& message() const noexcept { return message_; }
+  const std::string& text() const noexcept { return text_; }
+
+ private:
+  static std::string render(const std::string& text, std::size_t column, const std::string& msg) {
+    std::string caret(column > 0 ? column - 1 : 0, ' ');
+    return fmt::format("bad query at column {}: {}\n  {}\n  {}^", column, msg, text, caret);
+  }
+  std::string text_;
+  std::size_t column_;
+  std::string message_;
+};
+
+enum class compare_op : std::uint8_t { eq, ne, lt, le, gt, ge, exists, contains };
+
+/// The right-hand side of a predicate.
+struct literal {
+  enum class kind : std::uint8_t { none, number, string, boolean, duration, percentile, time };
+  kind k = kind::none;
+  double number = 0;
+  bool is_integer = false;
+  std::int64_t integer = 0;
+  std::string text;      // string value, or the literal as written (for messages)
+  bool boolean = false;
+  std::uint64_t ns = 0;  // duration / time (Unix ns)
+  double percentile = 0;
+};
+
+/// One predicate over a span.
+struct atom {
+  enum class kind : std::uint8_t {
+    errors,             // status ERROR
+    status,             // status op unset|ok|error
+    span_kind,          // kind op internal|server|client|producer|consumer
+    name,               // span name op string
+    duration,           // any span's duration op duration / percentile of its own name
+    start,              // span start op time
+    end,                // span end op time
+    named_duration,     // span named `subject`: duration op duration / percentile
+    attribute,          // span attribute `subject` op value (or exists)
+    resource_attribute  // resource attribute `subject` op value (or exists)
+  };
+  kind k = kind::errors;
+  std::string subject;
+  compare_op op = compare_op::exists;
+  literal value;
+};
+
+namespace detail {
+
+inline std::string format_ns_literal(std::uint64_t ns) {
+  if (ns != 0 && ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
+  if (ns != 0 && ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+  if (ns != 0 && ns % 1'000 == 0) return fmt::format("{}us", ns / 1'000);
+  return fmt::format("{}ns", ns);
+}
+
+inline bool is_word_char(char c) {
+  switch (c) {
+    case ' ': case '\t': case '\n': case '\r': case '(': case ')': case '!': case '=': case '<':
+    case '>': case '~': case '"': case '\'': case '&': case '|':
+      return false;
+    default: return true;
+  }
+}
+
+inline std::string quote_if_needed(std::string_view s) {
+  bool plain = !s.empty();
+  for (char c : s) plain = plain && is_word_char(c);
+  static const char* const reserved[] = {"and", "or", "not", "exists", "errors", "error"};
+  for (const char* r : reserved) plain = plain && s != r;
+  if (plain) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+inline const char* op_text(compare_op o) {
+  switch (o) {
+    case compare_op::eq: return "=";
+    case compare_op::ne: return "!=";
+    case compare_op::lt: return "<";
+    case compare_op::le: return "<=";
+    case compare_op::gt: return ">";
+    case compare_op::ge: return ">=";
+    case compare_op::exists: return "exists";
+    case compare_op::contains: return "~";
+  }
+  return "?";
+}
+
+inline std::string literal_text(const literal& v) {
+  switch (v.k) {
+    case literal::kind::none: return "";
+    case literal::kind::number: return v.is_integer ? fmt::format("{}", v.integer) : fmt::format("{}", v.number);
+    case literal::kind::string: return quote_if_needed(v.text);
+    case literal::kind::boolean: return v.boolean ? "true" : "false";
+    case literal::kind::duration: return format_ns_literal(v.ns);
+    case literal::kind::percentile: return fmt::format("p{}", v.percentile);
+    case literal::kind::time: return v.text.empty() ? fmt::format("{}", v.ns) : v.text;
+  }
+  return "";
+}
+
+// Days from 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+inline std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// RFC 3339 (2026-01-01T00:00:00Z, fractional seconds, +hh:mm offsets) -> Unix ns.
+inline std::optional<std::uint64_t> parse_rfc3339(std::string_view s) {
+  auto num = [&](std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, se;
+  if (!num(0, 4, y) || s.size() < 19 || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' ||
+      !num(8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !num(11, 2, h) ||
+      s[13] != ':' || !num(14, 2, mi) || s[16] != ':' || !num(17, 2, se))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  std::size_t p = 19;
+  std::uint64_t frac = 0;
+  if (p < s.size() && s[p] == '.') {
+    ++p;
+    std::uint64_t scale = 100'000'000;
+    const std::size_t p0 = p;
+    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+      frac += static_cast<std::uint64_t>(s[p] - '0') * scale;
+      scale /= 10;
+      ++p;
+    }
+    if (p == p0) return std::nullopt;
+  }
+  std::int64_t offset_s = 0;
+  if (p < s.size() && (s[p] == 'Z' || s[p] == 'z')) {
+    ++p;
+  } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
+    int oh, om;
+    if (!num(p + 1, 2, oh) || p + 3 >= s.size() || s[p + 3] != ':' || !num(p + 4, 2, om))
+      return std::nullopt;
+    offset_s = (oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
+    p += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (p != s.size()) return std::nullopt;
+  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+                            h * 3600 + mi * 60 + se - offset_s;
+  if (secs < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(secs) * 1'000'000'000ull + frac;
+}
+
+/// "200ms", "1.5s", "250us", "10ns", "2m", "1h" -> ns.
+inline std::optional<std::uint64_t> parse_duration(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+  if (i == 0 || i == s.size()) return std::nullopt;
+  const std::string_view unit = s.substr(i);
+  double scale;
+  if (unit == "ns") scale = 1;
+  else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e3;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "s") scale = 1e9;
+  else if (unit == "m" || unit == "min") scale = 60e9;
+  else if (unit == "h") scale = 3600e9;
+  else return std::nullopt;
+  const std::string numtext(s.substr(0, i));
+  char* end = nullptr;
+  const double v = std::strtod(numtext.c_str(), &end);
+  if (end != numtext.c_str() + numtext.size()) return std::nullopt;
+  return static_cast<std::uint64_t>(std::llround(v * scale));
+}
+
+}  // namespace detail
+
+/// A parsed or built query. Cheap to copy; immutable.
+class query {
+ public:
+  enum class node_type : std::uint8_t { atom, all, any, negate };
+  struct node {
+    node_type type = node_type::atom;
+    std::uint32_t atom = 0;  // index into atoms() for node_type::atom
+    std::vector<node> kids;
+  };
+
+  /// Parses the query syntax (see the top of this header). Throws query_error.
+  static query parse(std::string_view text);
+
+  /// One predicate.
+  explicit query(atom a) { atoms_.push_back(std::move(a)); }
+
+  const std::vector<atom>& atoms() const noexcept { return atoms_; }
+  const node& root() const noexcept { return root_; }
+  /// True when a predicate compares with a percentile (statistics must be computed first).
+  bool needs_stats() const noexcept {
+    for (const auto& a : atoms_)
+      if (a.value.k == literal::kind::percentile) return true;
+    return false;
+  }
+  /// The canonical text of the query (parses back to the same query).
+  std::string to_string() const { return node_text(root_, 0); }
+  /// The canonical text of a sub-expression (parenthesised when compound).
+  std::string node_to_string(const node& n) const { return node_text(n, 3); }
+  /// The canonical text of one predicate.
+  static std::string atom_text(const atom& a) {
+    using K = atom::kind;
+    switch (a.k) {
+      case K::errors: return "errors";
+      case K::status: return fmt::format("status {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::span_kind: return fmt::format("kind {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::name: return fmt::format("name {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::duration: return fmt::format("duration {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::start: return fmt::format("start {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::end: return fmt::format("end {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::named_duration:
+        return fmt::format("{} {} {}", detail::quote_if_needed(a.subject), detail::op_text(a.op),
+                           detail::literal_text(a.value));
+      case K::attribute:
+      case K::resource_attribute: {
+        const std::string subj = (a.k == K::resource_attribute ? "resource." : "") + a.subject;
+        if (a.op == compare_op::exists) return detail::quote_if_needed(subj) + " exists";
+        return fmt::format("{} {} {}", detail::quote_if_needed(subj), detail::op_text(a.op),
+                           detail::literal_text(a.value));
+      }
+    }
+    return "?";
+  }
+
+  friend query operator&&(query a, query b) { return combine(std::move(a), std::move(b), node_type::all); }
+  friend query operator||(query a, query b) { return combine(std::move(a), std::move(b), node_type::any); }
+  friend query operator!(query a) {
+    node n;
+    n.type = node_type::negate;
+    n.kids.push_back(std::move(a.root_));
+    a.root_ = std::move(n);
+    return a;
+  }
+
+ private:
+  query() = default;
+  friend class query_parser;
+
+  static void shift(node& n, std::uint32_t by) {
+    if (n.type == node_type::atom) n.atom += by;
+    for (auto& k : n.kids) shift(k, by);
+  }
+  static query combine(query a, query b, node_type t) {
+    shift(b.root_, static_cast<std::uint32_t>(a.atoms_.size()));
+    for (auto& x : b.atoms_) a.atoms_.push_back(std::move(x));
+    node n;
+    n.type = t;
+    // Flatten a and (b and c) into one list.
+    auto add = [&](node&& k) {
+      if (k.type == t)
+        for (auto& kk : k.kids) n.kids.push_back(std::move(kk));
+      else
+        n.kids.push_back(std::move(k));
+    };
+    add(std::move(a.root_));
+    add(std::move(b.root_));
+    a.root_ = std::move(n);
+    return a;
+  }
+  // prec: 0 top, 1 inside or, 2 inside and, 3 inside not
+  std::string node_text(const node& n, int prec) const {
+    switch (n.type) {
+      case node_type::atom: return atom_text(atoms_[n.atom]);
+      case node_type::negate: return "not " + node_text(n.kids[0], 3);
+      case node_type::all:
+      case node_type::any: {
+        const bool all = n.type == node_type::all;
+        std::string s;
+        for (std::size_t i = 0; i < n.kids.size(); ++i) {
+          if (i) s += all ? " and " : " or ";
+          s += node_text(n.kids[i], all ? 2 : 1);
+        }
+        const int mine = all ? 2 : 1;
+        return prec > mine ? "(" + s + ")" : s;
+      }
+    }
+    return "";
+  }
+
+  std::vector<atom> atoms_;
+  node root_;
+};
+
+/// The recursive-descent parser behind query::parse.
+class query_parser {
+ public:
+  explicit query_parser(std::string_view text) : text_(text) { lex(); }
+
+  query parse() {
+    if (toks_.size() == 1) fail(toks_[0], "empty query: expected a predicate such as 'errors'");
+    query q;
+    q.root_ = parse_or(q);
+    if (cur().t != tok::end) fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
+    return q;
+  }
+
+ private:
+  enum class tok : std::uint8_t { word, string, lparen, rparen, op, and_, or_, not_, end };
+  struct token {
+    tok t;
+    std::string text;
+    std::size_t col;  // 1-based
+  };
+
+  [[noreturn]] void fail(const token& t, const std::string& msg) const {
+    throw query_error(std::string(text_), t.col, msg);
+  }
+
+  void lex() {
+    std::size_t i = 0;
+    while (i < text_.size()) {
+      const char c = text_[i];
+      const std::size_t col = i + 1;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        ++i;
+      } else if (c == '(') {
+        toks_.push_back({tok::lparen, "(", col});
+        ++i;
+      } else if (c == ')') {
+        toks_.push_back({tok::rparen, ")", col});
+        ++i;
+      } else if (c == '"' || c == '\'') {
+        std::string s;
+        std::size_t j = i + 1;
+        bool closed = false;
+        while (j < text_.size()) {
+          if (text_[j] == '\\' && j + 1 < text_.size()) {
+            s += text_[j + 1];
+            j += 2;
+          } else if (text_[j] == c) {
+            closed = true;
+            ++j;
+            break;
+          } else {
+            s += text_[j++];
+          }
+        }
+        if (!closed) throw query_error(std::string(text_), col, "unterminated string");
+        toks_.push_back({tok::string, s, col});
+        i = j;
+      } else if (c == '&' || c == '|') {
+        if (i + 1 < text_.size() && text_[i + 1] == c) {
+          toks_.push_back({c == '&' ? tok::and_ : tok::or_, std::string(2, c), col});
+          i += 2;
+        } else {
+          throw query_error(std::string(text_), col, std::string("unexpected '") + c + "' (use and / or)");
+        }
+      } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
+        std::string o(1, c);
+        if (i + 1 < text_.size() && text_[i + 1] == '=' && c != '~') o += '=';
+        i += o.size();
+        if (o == "!") toks_.push_back({tok::not_, o, col});
+        else toks_.push_back({tok::op, o, col});
+      } else {
+        std::size_t j = i;
+        while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
+        std::string w(text_.substr(i, j - i));
+        std::string lower = w;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower == "and") toks_.push_back({tok::and_, w, col});
+        else if (lower == "or") toks_.push_back({tok::or_, w, col});
+        else if (lower == "not") toks_.push_back({tok::not_, w, col});
+        else toks_.push_back({tok::word, w, col});
+        i = j;
+      }
+    }
+    toks_.push_back({tok::end, "", text_.size() + 1});
+  }
+
+  const token& cur() const { return toks_[pos_]; }
+  const token& take() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
+
+  query::node parse_or(query& q) {
+    query::node first = parse_and(q);
+    if (cur().t != tok::or_) return first;
+    query::node n;
+    n.type = query::node_type::any;
+    n.kids.push_back(std::move(first));
+    while (cur().t == tok::or_) {
+      take();
+      n.kids.push_back(parse_and(q));
+    }
+    return n;
+  }
+  query::node parse_and(query& q) {
+    query::node first = parse_unary(q);
+    if (cur().t != tok::and_) return first;
+    query::node n;
+    n.type = query::node_type::all;
+    n.kids.push_back(std::move(first));
+    while (cur().t == tok::and_) {
+      take();
+      n.kids.push_back(parse_unary(q));
+    }
+    return n;
+  }
+  query::node parse_unary(query& q) {
+    const token& t = cur();
+    if (t.t == tok::not_) {
+      take();
+      query::node n;
+      n.type = query::node_type::negate;
+      n.kids.push_back(parse_unary(q));
+      return n;
+    }
+    if (t.t == tok::lparen) {
+      take();
+      query::node inner = parse_or(q);
+      if (cur().t != tok::rparen) fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
+      take();
+      return inner;
+    }
+    if (t.t == tok::word || t.t == tok::string) return parse_atom(q);
+    if (t.t == tok::end) fail(t, "unexpected end of query: expected a predicate");
+    fail(t, "expected a predicate, got '" + t.text + "'");
+  }
+
+  static bool lower_eq(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    return true;
+  }
+
+  literal parse_value(const token& t) {
+    literal v;
+    v.text = t.text;
+    if (t.t == tok::string) {
+      v.k = literal::kind::string;
+      return v;
+    }
+    const std::string& w = t.text;
+    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') && std::isdigit(static_cast<unsigned char>(w[1]))) {
+      char* end = nullptr;
+      const double p = std::strtod(w.c_str() + 1, &end);
+      if (end == w.c_str() + w.size()) {
+        if (!(p > 0 && p <= 100)) fail(t, "percentile must be in (0, 100], got '" + w + "'");
+        v.k = literal::kind::percentile;
+        v.percentile = p;
+        return v;
+      }
+    }
+    if (lower_eq(w, "true") || lower_eq(w, "false")) {
+      v.k = literal::kind::boolean;
+      v.boolean = lower_eq(w, "true");
+      return v;
+    }
+    if (auto ts = detail::parse_rfc3339(w)) {
+      v.k = literal::kind::time;
+      v.ns = *ts;
+      return v;
+    }
+    const bool numeric_start = std::isdigit(static_cast<unsigned char>(w[0])) ||
+                               ((w[0] == '-' || w[0] == '.') && w.size() > 1);
+    if (numeric_start) {
+      char* end = nullptr;
+      const double d = std::strtod(w.c_str(), &end);
+      if (end == w.c_str() + w.size()) {
+        v.k = literal::kind::number;
+        v.number = d;
+        std::int64_t i = 0;
+        auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), i);
+        if (ec == std::errc() && p == w.data() + w.size()) {
+          v.is_integer = true;
+          v.integer = i;
+        }
+        return v;
+      }
+      if (auto ns = detail::parse_duration(w)) {
+        v.k = literal::kind::duration;
+        v.ns = *ns;
+        return v;
+      }
+      if (std::isdigit(static_cast<unsigned char>(w[0])) && w.find_first_of("0123456789") == 0 &&
+          w.find_first_not_of("0123456789.") != std::string::npos &&
+          w.find('-') == std::string::npos)
+        fail(t, "'" + w + "' is not a number or a duration (units: ns, us, ms, s, m, h)");
+    }
+    v.k = literal::kind::string;  // a bare word: gen_ai.request.model = gpt-4o
+    return v;
+  }
+
+  static bool parse_op(const std::string& s, compare_op& o) {
+    if (s == "=" || s == "==") o = compare_op::eq;
+    else if (s == "!=") o = compare_op::ne;
+    else if (s == "<") o = compare_op::lt;
+    else if (s == "<=") o = compare_op::le;
+    else if (s == ">") o = compare_op::gt;
+    else if (s == ">=") o = compare_op::ge;
+    else if (s == "~") o = compare_op::contains;
+    else return false;
+    return true;
+  }
+
+  query::node parse_atom(query& q) {
+    const token subj = take();
+    atom a;
+    using K = atom::kind;
+    const std::string& w = subj.text;
+    const bool bare = subj.t == tok::word;
+    if (bare && (lower_eq(w, "errors") || lower_eq(w, "error"))) {
+      a.k = K::errors;
+      return push(q, std::move(a));
+    }
+    const token& next = cur();
+    if (next.t == tok::word && lower_eq(next.text, "exists")) {
+      take();
+      set_attribute_subject(a, subj);
+      a.op = compare_op::exists;
+      return push(q, std::move(a));
+    }
+    if (next.t != tok::op) {
+      if (next.t == tok::end)
+        fail(next, "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "'");
+      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "', got '" + next.text + "'");
+    }
+    const token op_tok = take();
+    if (!parse_op(op_tok.text, a.op)) fail(op_tok, "unknown operator '" + op_tok.text + "'");
+    const token val_tok = take();
+    if (val_tok.t != tok::word && val_tok.t != tok::string) {
+      if (val_tok.t == tok::end) fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
+      fail(val_tok, "expected a value after '" + op_tok.text + "', got '" + val_tok.text + "'");
+    }
+    a.value = parse_value(val_tok);
+    const auto vk = a.value.k;
+    const bool ordered = a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
+    auto want_time_or_duration = [&](literal::kind want, const char* what) {
+      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 && want == literal::kind::time) {
+        a.value.k = literal::kind::time;
+        a.value.ns = static_cast<std::uint64_t>(a.value.integer);
+        a.value.text.clear();
+        return;
+      }
+      if (vk != want && !(want == literal::kind::duration && vk == literal::kind::percentile))
+        fail(val_tok, std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
+      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
+    };
+    if (bare && lower_eq(w, "duration")) {
+      a.k = K::duration;
+      want_time_or_duration(literal::kind::duration, "a duration such as 200ms or a percentile such as p95");
+    } else if (bare && lower_eq(w, "start")) {
+      a.k = K::start;
+      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+    } else if (bare && lower_eq(w, "end")) {
+      a.k = K::end;
+      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+    } else if (bare && lower_eq(w, "name")) {
+      a.k = K::name;
+      a.value.k = literal::kind::string;
+      if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
+    } else if (bare && lower_eq(w, "status")) {
+      a.k = K::status;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'status' supports = and != only");
+      if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
+        fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
+    } else if (bare && lower_eq(w, "kind")) {
+      a.k = K::span_kind;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'kind' supports = and != only");
+      static const char* const kinds[] = {"internal", "server", "client", "producer", "consumer"};
+      bool ok = false;
+      for (const char* k : kinds) ok = ok || a.value.text == k;
+      if (!ok) fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" + a.value.text + "'");
+    } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
+      a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
+      a.subject = w;
+      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
+    } else {
+      set_attribute_subject(a, subj);
+      if (vk == literal::kind::time) {  // a date-like value compared with an attribute: a string
+        a.value.k = literal::kind::string;
+      }
+    }
+    return push(q, std::move(a));
+  }
+
+  static void set_attribute_subject(atom& a, const token& subj) {
+    constexpr std::string_view res = "resource.";
+    if (subj.t == tok::word && subj.text.size() > res.size() && subj.text.compare(0, res.size(), res) == 0) {
+      a.k = atom::kind::resource_attribute;
+      a.subject = subj.text.substr(res.size());
+    } else {
+      a.k = atom::kind::attribute;
+      a.subject = subj.text;
+    }
+  }
+
+  static query::node push(query& q, atom a) {
+    q.atoms_.push_back(std::move(a));
+    query::node n;
+    n.type = query::node_type::atom;
+    n.atom = static_cast<std::uint32_t>(q.atoms_.size() - 1);
+    return n;
+  }
+
+  std::string_view text_;
+  std::vector<token> toks_;
+  std::size_t pos_ = 0;
+};
+
+inline query query::parse(std::string_view text) { return query_parser(text).parse(); }
+
+/// The builder: `q::errors() || (q::span("db.query") > q::p(95))`, `q::attr("k") > 4000`.
+namespace q {
+
+struct percentile {
+  double value;
+};
+/// The p-th percentile of the span's own name, for duration comparisons.
+inline percentile p(double v) { return {v}; }
+
+inline query errors() { return query(atom{}); }
+
+/// A subject that comparison operators turn into a predicate.
+class field {
+ public:
+  field(atom::kind k, std::string subject) : k_(k), subject_(std::move(subject)) {}
+
+  template <class V> query operator==(const V& v) const { return make(compare_op::eq, v); }
+  template <class V> query operator!=(const V& v) const { return make(compare_op::ne, v); }
+  template <class V> query operator<(const V& v) const { return make(compare_op::lt, v); }
+  template <class V> query operator<=(const V& v) const { return make(compare_op::le, v); }
+  template <class V> query operator>(const V& v) const { return make(compare_op::gt, v); }
+  template <class V> query operator>=(const V& v) const { return make(compare_op::ge, v); }
+  /// The attribute is present.
+  query exists() const {
+    atom a;
+    a.k = k_;
+    a.subject = subject_;
+    a.op = compare_op::exists;
+    return query(std::move(a));
+  }
+  /// The string value contains `s`.
+  query contains(std::string s) const { return make(compare_op::contains, std::move(s)); }
+
+ private:
+  template <class V>
+  query make(compare_op o, const V& v) const {
+    atom a;
+    a.k = k_;
+    a.subject = subject_;
+    a.op = o;
+    a.value = to_literal(v);
+    if (k_ == atom::kind::name || k_ == atom::kind::status || k_ == atom::kind::span_kind)
+      a.value.k = literal::kind::string;
+    return query(std::move(a));
+  }
+  static literal to_literal(const percentile& p) {
+    literal l;
+    l.k = literal::kind::percentile;
+    l.percentile = p.value;
+    return l;
+  }
+  template <class Rep, class Period>
+  static literal to_literal(const std::chrono::duration<Rep, Period>& d) {
+    literal l;
+    l.k = literal::kind::duration;
+    l.ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+    return l;
+  }
+  template <class Clock, class Dur>
+  static literal to_literal(const std::chrono::time_point<Clock, Dur>& t) {
+    literal l;
+    l.k = literal::kind::time;
+    l.ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+    return l;
+  }
+  static literal to_literal(bool b) {
+    literal l;
+    l.k = literal::kind::boolean;
+    l.boolean = b;
+    return l;
+  }
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  static literal to_literal(T v) {
+    literal l;
+    l.k = literal::kind::number;
+    l.number = static_cast<double>(v);
+    if constexpr (std::is_integral_v<T>) {
+      l.is_integer = true;
+      l.integer = static_cast<std::int64_t>(v);
+    }
+    return l;
+  }
+  static literal to_literal(std::string_view s) {
+    literal l;
+    l.k = literal::kind::string;
+    l.text = std::string(s);
+    return l;
+  }
+  static literal to_literal(const std::string& s) { return to_literal(std::string_view(s)); }
+  static literal to_literal(const char* s) { return to_literal(std::string_view(s)); }
+
+  atom::kind k_;
+  std::string subject_;
+};
+
+/// A span attribute.
+inline field attr(std::string key) { return field(atom::kind::attribute, std::move(key)); }
+/// A resource attribute.
+inline field resource(std::string key) { return field(atom::kind::resource_attribute, std::move(key)); }
+/// The duration of spans named `name` (compare with a std::chrono duration or q::p(95)).
+inline field span(std::string name) { return field(atom::kind::named_duration, std::move(name)); }
+/// Any span's duration (a percentile compares each span with its own name's).
+inline field duration() { return field(atom::kind::duration, {}); }
+inline field start() { return field(atom::kind::start, {}); }
+inline field end() { return field(atom::kind::end, {}); }
+inline field name() { return field(atom::kind::name, {}); }
+inline field status() { return field(atom::kind::status, {}); }
+inline field kind() { return field(atom::kind::span_kind, {}); }
+
+}  // namespace q
+
+// ---------------------------------------------------------------- evaluation
+
+namespace detail {
+
+inline std::string ms_text(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+
+template <class T>
+bool compare_values(const T& a, compare_op o, const T& b) {
+  switch (o) {
+    case compare_op::eq: return a == b;
+    case compare_op::ne: return a != b;
+    case compare_op::lt: return a < b;
+    case compare_op::le: return a <= b;
+    case compare_op::gt: return a > b;
+    case compare_op::ge: return a >= b;
+    default: return false;
+  }
+}
+
+inline std::optional<double> to_number(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  const std::string t(s);
+  char* end = nullptr;
+  const double d = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + t.size()) return std::nullopt;
+  return d;
+}
+
+// A scalar attribute value against a literal.
+template <class T>
+bool scalar_matches(const T& x, compare_op o, const literal& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (v.k == literal::kind::boolean) return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
+    if (v.k == literal::kind::string) return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
+    return false;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (v.k == literal::kind::number) {
+      if (v.is_integer) return compare_values(x, o, v.integer);
+      return compare_values(static_cast<double>(x), o, v.number);
+    }
+    if (v.k == literal::kind::duration || v.k == literal::kind::time) return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
+    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne)) return compare_values(std::to_string(x), o, v.text);
+    return false;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (v.k == literal::kind::number) return compare_values(x, o, v.number);
+    return false;
+  } else {  // string
+    if (o == compare_op::contains) return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
+    if (v.k == literal::kind::number) {
+      auto n = to_number(x);
+      return n && compare_values(*n, o, v.number);
+    }
+    if (v.k == literal::kind::boolean) return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
+    return compare_values(std::string_view(x), o, std::string_view(v.text));
+  }
+}
+
+inline bool value_matches(const attr_value& val, compare_op o, const literal& v) {
+  if (o == compare_op::exists) return true;
+  return std::visit(
+      [&](const auto& x) -> bool {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return false;
+        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
+                           std::is_same_v<T, double> || std::is_same_v<T, std::string>)
+          return scalar_matches(x, o, v);
+        else {
+          // Arrays: some element matches (for !=: no element equals).
+          if (o == compare_op::ne) {
+            for (const auto& e : x)
+              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v)) return false;
+            return true;
+          }
+          for (const auto& e : x)
+            if (scalar_matches(static_cast<typename T::value_type>(e), o, v)) return true;
+          return false;
+        }
+      },
+      val);
+}
+
+inline std::string short_value(const attr_value& v) {
+  std::string s = std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) return "";
+        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>) return x;
+        else {
+          std::string out = "[";
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            if (i) out += ",";
+            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  if (s.size() > 80) {
+    std::size_t cut = 77;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return s;
+}
+
+inline const char* status_text(status_code c) {
+  return c == status_code::error ? "error" : c == status_code::ok ? "ok" : "unset";
+}
+inline const char* kind_text(span_kind k) {
+  switch (k) {
+    case span_kind::internal: return "internal";
+    case span_kind::server: return "server";
+    case span_kind::client: return "client";
+    case span_kind::producer: return "producer";
+    case span_kind::consumer: return "consumer";
+  }
+  return "internal";
+}
+
+}  // namespace detail
+
+/// Does this span satisfy the predicate? When it does and `why` is given, *why says how
+/// ("span \"db.query\" 53995c3f42cd8ad8 took 80.12 ms > p95 45.20 ms").
+inline bool atom_matches(const atom& a, const span_data& s, const resource_info* r,
+                         const span_stats* stats, std::string* why = nullptr) {
+  using K = atom::kind;
+  auto span_label = [&] { return fmt::format("span \"{}\" {}", s.name, to_hex(s.span_id)); };
+  switch (a.k) {
+    case K::errors:
+      if (s.status != status_code::error) return false;
+      if (why) *why = fmt::format("{} has status ERROR{}{}", span_label(), s.status_message.empty() ? "" : ": ", detail::short_value(attr_value{s.status_message}));
+      return true;
+    case K::status: {
+      const bool eq = a.value.text == detail::status_text(s.status);
+      const bool m = a.op == compare_op::eq ? eq : !eq;
+      if (m && why) *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      return m;
+    }
+    case K::span_kind: {
+      const bool eq = a.value.text == detail::kind_text(s.kind);
+      const bool m = a.op == compare_op::eq ? eq : !eq;
+      if (m && why) *why = fmt::format("{} has kind {}", span_label(), detail::kind_text(s.kind));
+      return m;
+    }
+    case K::name: {
+      const bool m = a.op == compare_op::contains ? s.name.find(a.value.text) != std::string::npos
+                                                  : detail::compare_values(std::string_view(s.name), a.op, std::string_view(a.value.text));
+      if (m && why) *why = span_label();
+      return m;
+    }
+    case K::named_duration:
+      if (s.name != a.subject) return false;
+      [[fallthrough]];
+    case K::duration: {
+      std::uint64_t limit = a.value.ns;
+      std::string limit_text = detail::format_ns_literal(limit);
+      if (a.value.k == literal::kind::percentile) {
+        if (!stats) return false;
+        auto p = stats->percentile(s.name, a.value.percentile);
+        if (!p) return false;
+        limit = *p;
+        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+      }
+      const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
+      if (m && why) *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()), detail::op_text(a.op), limit_text);
+      return m;
+    }
+    case K::start:
+    case K::end: {
+      const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
+      const bool m = detail::compare_values(t, a.op, a.value.ns);
+      if (m && why) *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      return m;
+    }
+    case K::attribute:
+    case K::resource_attribute: {
+      const attr_value* v = nullptr;
+      if (a.k == K::attribute) v = s.attr(a.subject);
+      else if (r) v = r->attr(a.subject);
+      if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
+      if (why)
+        *why = fmt::format("{} has {}{}={}", span_label(), a.k == K::resource_attribute ? "resource " : "", a.subject,
+                           detail::short_value(*v));
+      return true;
+    }
+  }
+  return false;
+}
+
+/// A selected trace and why it was selected (one line per satisfied predicate).
+struct selection {
+  trace_id id{};
+  std::vector<std::string> reasons;
+};
+
+namespace detail {
+inline bool eval_node(const query::node& n, std::uint64_t mask) {
+  switch (n.type) {
+    case query::node_type::atom: return (mask >> n.atom) & 1u;
+    case query::node_type::negate: return !eval_node(n.kids[0], mask);
+    case query::node_type::all:
+      for (const auto& k : n.kids)
+        if (!eval_node(k, mask)) return false;
+      return true;
+    case query::node_type::any:
+      for (const auto& k : n.kids)
+        if (eval_node(k, mask)) return true;
+      return false;
+  }
+  return false;
+}
+// Why a true node is true.
+inline void explain(const query& q, const query::node& n, std::uint64_t mask,
+                    const std::vector<std::string>& atom_reasons, std::vector<std::string>& out) {
+  switch (n.type) {
+    case query::node_type::atom:
+      out.push_back(query::atom_text(q.atoms()[n.atom]) + ": " + atom_reasons[n.atom]);
+      return;
+    case query::node_type::negate:
+      out.push_back("not " + q.node_to_string(n.kids[0]) + ": the trace does not match it");
+      return;
+    case query::node_type::all:
+      for (const auto& k : n.kids) explain(q, k, mask, atom_reasons, out);
+      return;
+    case query::node_type::any:
+      for (const auto& k : n.kids)
+        if (eval_node(k, mask)) return explain(q, k, mask, atom_reasons, out);
+      return;
+  }
+}
+}  // namespace detail
+
+/// Streams spans (from the reader or a store) and selects whole traces. Keeps one small entry
+/// per trace (a bit per predicate and the first reason of each), never the spans.
+class selector {
+ public:
+  /// `stats` (finished) is needed when q.needs_stats(); it must outlive the selector.
+  explicit selector(query q, const span_stats* stats = nullptr) : q_(std::move(q)), stats_(stats) {
+    if (q_.atoms().size() > 64) throw std::invalid_argument("a query may have at most 64 predicates");
+    if (q_.needs_stats() && !stats_)
+      throw std::invalid_argument("this query compares with percentiles: pass span statistics");
+  }
+
+  void add(const span_data& s, const resource_info* r) {
+    auto [it, inserted] = index_.try_emplace(s.trace_id, entries_.size());
+    if (inserted) entries_.push_back(entry{s.trace_id, 0, {}});
+    entry& e = entries_[it->second];
+    const auto& atoms = q_.atoms();
+    for (std::size_t i = 0; i < atoms.size(); ++i) {
+      if ((e.mask >> i) & 1u) continue;
+      std::string why;
+      if (atom_matches(atoms[i], s, r, stats_, &why)) {
+        e.mask |= std::uint64_t(1) << i;
+        if (e.reasons.size() < atoms.size()) e.reasons.resize(atoms.size());
+        e.reasons[i] = std::move(why);
+      }
+    }
+  }
+  void add(const read_span& s) { add(s.span, s.resource.get()); }
+
+  /// The selected traces in the order they were first seen.
+  std::vector<selection> finish() const {
+    std::vector<selection> out;
+    for (const auto& e : entries_) {
+      if (!detail::eval_node(q_.root(), e.mask)) continue;
+      selection sel{e.id, {}};
+      std::vector<std::string> reasons = e.reasons;
+      reasons.resize(q_.atoms().size());
+      detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
+      out.push_back(std::move(sel));
+    }
+    return out;
+  }
+  std::size_t traces_seen() const noexcept { return entries_.size(); }
+  const query& get_query() const noexcept { return q_; }
+
+ private:
+  struct entry {
+    trace_id id;
+    std::uint64_t mask;
+    std::vector<std::string> reasons;
+  };
+  query q_;
+  const span_stats* stats_;
+  std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
+  std::vector<entry> entries_;
+};
+
+/// Whole-trace evaluation: the selection (with reasons) if `t` matches.
+inline std::optional<selection> match(const query& q, const trace& t, const span_stats* stats = nullptr) {
+  selector sel(q, stats);
+  for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  if (t.spans().empty()) return std::nullopt;
+  auto out = sel.finish();
+  if (out.empty()) return std::nullopt;
+  return std::move(out.front());
+}
+
+}  // namespace agentrace::eval
+// amalgamated: include/agentrace/eval/dataset.hpp
+// SPDX-License-Identifier: MIT
+// Writers over read-back traces: the text waterfall (`show`), evaluation records (compact call
+// tree + judge prompt, one JSON line per trace) and fine-tuning examples (chat JSONL from LLM
+// spans with captured content, including error-correction pairs).
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace agentrace::eval {
+
+/// Attributes shown in waterfalls and kept in compact trees (exact keys, or prefixes ending
+/// in '.'). Prompts and completions are handled separately (content_keys).
+inline const std::vector<std::string>& default_key_attributes() {
+  static const std::vector<std::string> keys = {
+      "gen_ai.operation.name", "gen_ai.request.model", "gen_ai.response.model",
+      "gen_ai.usage.", "gen_ai.response.finish_reasons", "gen_ai.tool.name",
+      "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.agent.name",
+      "gen_ai.data_source.id", "gen_ai.conversation.id", "db.system.name", "db.operation.name",
+      "db.collection.name", "db.query.text", "db.response.returned_rows", "db.response.status_code",
+      "error.type", "http.request.method", "http.response.status_code", "url.full", "url.path"};
+  return keys;
+}
+
+/// Captured content attributes (GenAI semantic conventions, opt-in content).
+namespace content_keys {
+inline constexpr std::string_view input = "gen_ai.input.messages";
+inline constexpr std::string_view output = "gen_ai.output.messages";
+inline constexpr std::string_view system = "gen_ai.system_instructions";
+}  // namespace content_keys
+
+namespace detail {
+
+inline bool key_matches(std::string_view key, const std::vector<std::string>& keys) {
+  for (const auto& k : keys) {
+    if (!k.empty() && k.back() == '.' ? key.substr(0, k.size()) == k : key == k) return true;
+  }
+  return false;
+}
+
+inline std::string cut(std::string s, std::size_t max) {
+  if (max == 0 || s.size() <= max) return s;
+  std::size_t c = max;
+  while (c > 0 && (static_cast<unsigned char>(s[c]) & 0xC0) == 0x80) --c;
+  s.resize(c);
+  return s + "…";
+}
+
+inline std::string one_line(std::string s) {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return s;
+}
+
+inline std::string value_text(const attr_value& v) { return one_line(short_value(v)); }
+
+inline std::string full_value_text(const attr_value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  return short_value(v);
+}
+
+inline std::string dur_ms(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+
+// The first exception event's "type: message", or "".
+inline std::string exception_text(const span_data& s) {
+  for (const auto& e : s.events) {
+    if (e.name != "exception") continue;
+    std::string type, msg;
+    for (const auto& [k, v] : e.attributes) {
+      if (k == "exception.type") type = full_value_text(v);
+      if (k == "exception.message") msg = full_value_text(v);
+    }
+    if (!type.empty() && !msg.empty()) return type + ": " + msg;
+    return type + msg;
+  }
+  return {};
+}
+
+// Depth-first order of a trace's spans with their depth (iterative: any depth is fine).
+inline std::vector<std::pair<std::size_t, std::size_t>> walk(const trace& t) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::vector<std::pair<std::size_t, std::size_t>> stack;
+  for (auto it = t.roots().rbegin(); it != t.roots().rend(); ++it) stack.emplace_back(*it, 0);
+  while (!stack.empty()) {
+    auto [i, d] = stack.back();
+    stack.pop_back();
+    out.emplace_back(i, d);
+    const auto& kids = t.children(i);
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.emplace_back(*it, d + 1);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// ------------------------------------------------------------------ waterfall
+
+struct waterfall_options {
+  std::size_t name_width = 36;   // tree + name column
+  std::size_t bar_width = 40;
+  std::size_t max_value_length = 60;
+  bool color = false;
+  bool all_attributes = false;   // every attribute instead of the key summary
+};
+
+/// The key attributes of a span in a few words: model, tokens (in→out), tool, rows, SQL,
+/// error.type, HTTP status.
+inline std::string key_summary(const span_data& s, std::size_t max_len = 60) {
+  std::string out;
+  auto add = [&](std::string_view label, const std::string& v) {
+    if (v.empty()) return;
+    if (!out.empty()) out += "  ";
+    out += std::string(label) + "=" + detail::cut(detail::one_line(v), max_len);
+  };
+  auto str = [&](std::string_view k) -> std::string {
+    const attr_value* v = s.attr(k);
+    return v ? detail::full_value_text(*v) : std::string();
+  };
+  std::string model = str("gen_ai.request.model");
+  if (model.empty()) model = str("gen_ai.response.model");
+  add("model", model);
+  const std::string in = str("gen_ai.usage.input_tokens"), outt = str("gen_ai.usage.output_tokens");
+  if (!in.empty() || !outt.empty()) add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
+  add("tool", str("gen_ai.tool.name"));
+  add("rows", str("db.response.returned_rows"));
+  const std::string sql = str("db.query.text");
+  if (!sql.empty()) add("sql", "\"" + sql + "\"");
+  add("http", str("http.response.status_code"));
+  add("error.type", str("error.type"));
+  return out;
+}
+
+/// A text waterfall of one trace: indentation, bars proportional to time, durations in ms,
+/// errors marked, key attributes (model, tokens, rows, SQL).
+inline std::string render_waterfall(const trace& t, const waterfall_options& o = {}) {
+  const char* red = o.color ? "\x1b[31m" : "";
+  const char* dim = o.color ? "\x1b[2m" : "";
+  const char* bold = o.color ? "\x1b[1m" : "";
+  const char* reset = o.color ? "\x1b[0m" : "";
+  const std::uint64_t t0 = t.start_unix_ns();
+  const std::uint64_t total = std::max<std::uint64_t>(t.duration_ns(), 1);
+  std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
+                                t.service_name().empty() ? "(no service.name)" : t.service_name(),
+                                t.spans().size(), t.spans().size() == 1 ? "" : "s", detail::dur_ms(t.duration_ns()));
+  if (t.error_count()) out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s", reset);
+  if (!t.orphans().empty()) out += fmt::format("  {} orphan{}", t.orphans().size(), t.orphans().size() == 1 ? "" : "s");
+  if (t.duplicates()) out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
+  out += '\n';
+  out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
+                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4), o.bar_width, reset);
+  // Tree prefixes need to know whether each ancestor was a last child.
+  std::vector<bool> last_at;
+  const auto order = detail::walk(t);
+  for (std::size_t n = 0; n < order.size(); ++n) {
+    const auto [i, depth] = order[n];
+    const span_data& s = t.spans()[i];
+    // Is i the last among its siblings? The next entry at depth <= this depth decides.
+    bool last = true;
+    for (std::size_t m = n + 1; m < order.size(); ++m) {
+      if (order[m].second < depth) break;
+      if (order[m].second == depth) {
+        last = false;
+        break;
+      }
+    }
+    if (last_at.size() <= depth) last_at.resize(depth + 1);
+    last_at[depth] = last;
+    std::string prefix;
+    for (std::size_t d = 1; d < depth; ++d) prefix += last_at[d] ? "   " : "│  ";
+    if (depth > 0) prefix += last ? "└─ " : "├─ ";
+    const bool err = s.status == status_code::error;
+    std::string label = prefix + s.name + (t.is_orphan(i) ? " (orphan)" : "");
+    // Pad by code points, cut if too long.
+    std::size_t cps = 0;
+    std::string shown;
+    for (std::size_t b = 0; b < label.size(); ++b) {
+      const bool cont = (static_cast<unsigned char>(label[b]) & 0xC0) == 0x80;
+      if (!cont) {
+        if (cps + 1 > o.name_width) break;
+        ++cps;
+      }
+      shown += label[b];
+    }
+    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0xC0) shown.pop_back();
+    shown += std::string(o.name_width - std::min(cps, o.name_width), ' ');
+    const double scale = static_cast<double>(o.bar_width) / static_cast<double>(total);
+    std::size_t off = static_cast<std::size_t>(static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
+    std::size_t len = static_cast<std::size_t>(static_cast<double>(s.duration_ns()) * scale + 0.5);
+    off = std::min(off, o.bar_width - 1);
+    len = std::clamp<std::size_t>(len, 1, o.bar_width - off);
+    std::string bar;
+    for (std::size_t b = 0; b < o.bar_width; ++b) bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
+    out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "", err ? red : "", bar,
+                       reset, detail::dur_ms(s.duration_ns()));
+    if (err) {
+      out += fmt::format("  {}ERROR{}", red, reset);
+      std::string msg = s.status_message;
+      if (msg.empty()) msg = detail::exception_text(s);
+      if (!msg.empty()) out += " " + detail::cut(detail::one_line(msg), o.max_value_length);
+    }
+    if (o.all_attributes) {
+      for (const auto& [k, v] : s.attributes)
+        out += fmt::format("  {}{}={}{}", dim, k, reset, detail::cut(detail::value_text(v), o.max_value_length));
+    } else {
+      const std::string summary = key_summary(s, o.max_value_length);
+      if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ compact trees
+
+struct tree_options {
+  std::vector<std::string> key_attributes = default_key_attributes();
+  bool all_attributes = false;       // keep every attribute
+  bool content = true;               // captured prompts / completions
+  std::size_t max_value_length = 2000;   // per attribute value (0: no limit)
+  std::size_t max_content_length = 8000; // per prompt / completion (0: no limit)
+  std::size_t max_depth = 64;        // deeper spans are listed flat under the last kept level
+};
+
+namespace detail {
+
+// Captured content: JSON text when it parses (embedded as JSON), else a string.
+inline void write_content(fmt::memory_buffer& b, const attr_value& v, std::size_t max_len) {
+  const std::string text = full_value_text(v);
+  if (max_len == 0 || text.size() <= max_len) {
+    auto j = nlohmann::ordered_json::parse(text, nullptr, false);  // keeps the key order
+    if (!j.is_discarded() && (j.is_array() || j.is_object())) {
+      const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      b.append(dumped.data(), dumped.data() + dumped.size());
+      return;
+    }
+  }
+  write_json_string(b, text, max_len);
+}
+
+inline void write_value(fmt::memory_buffer& b, const attr_value& v, std::size_t max_len) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) append(b, "null");
+        else if constexpr (std::is_same_v<T, bool>) append(b, x ? "true" : "false");
+        else if constexpr (std::is_same_v<T, std::int64_t>) write_int(b, x);
+        else if constexpr (std::is_same_v<T, double>) {
+          if (x != x || x == __builtin_inf() || x == -__builtin_inf()) write_double(b, x);
+          else fmt::format_to(std::back_inserter(b), "{}", x);
+        } else if constexpr (std::is_same_v<T, std::string>) write_json_string(b, x, max_len);
+        else {
+          b.push_back('[');
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            if (i) b.push_back(',');
+            write_value(b, attr_value{typename T::value_type(x[i])}, max_len);
+          }
+          b.push_back(']');
+        }
+      },
+      v);
+}
+
+inline void write_ms(fmt::memory_buffer& b, std::uint64_t ns) {
+  fmt::format_to(std::back_inserter(b), "{:.3f}", static_cast<double>(ns) / 1e6);
+}
+
+// The fields of one node, without its children and the closing brace.
+inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, const tree_options& o) {
+  const span_data& s = t.spans()[i];
+  append(b, "{\"name\":");
+  write_json_string(b, s.name);
+  append(b, ",\"span_id\":\"");
+  write_hex64(b, s.span_id);
+  append(b, "\",\"start_ms\":");
+  write_ms(b, s.start_unix_ns - std::min(s.start_unix_ns, t.start_unix_ns()));
+  append(b, ",\"duration_ms\":");
+  write_ms(b, s.duration_ns());
+  append(b, ",\"status\":\"");
+  append(b, status_text(s.status));
+  b.push_back('"');
+  if (s.status == status_code::error && !s.status_message.empty()) {
+    append(b, ",\"error\":");
+    write_json_string(b, s.status_message, o.max_value_length);
+  }
+  const std::string exc = exception_text(s);
+  if (!exc.empty()) {
+    append(b, ",\"exception\":");
+    write_json_string(b, exc, o.max_value_length);
+  }
+  if (t.is_orphan(i)) append(b, ",\"orphan\":true");
+  bool any = false;
+  for (const auto& [k, v] : s.attributes) {
+    if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+    if (!o.all_attributes && !key_matches(k, o.key_attributes)) continue;
+    append(b, any ? "," : ",\"attributes\":{");
+    any = true;
+    write_json_string(b, k);
+    b.push_back(':');
+    write_value(b, v, o.max_value_length);
+  }
+  if (any) b.push_back('}');
+  if (o.content) {
+    const std::pair<std::string_view, const char*> content[] = {
+        {content_keys::system, "system"}, {content_keys::input, "input"}, {content_keys::output, "output"}};
+    for (const auto& [key, name] : content)
+      if (const attr_value* v = s.attr(key)) {
+        fmt::format_to(std::back_inserter(b), ",\"{}\":", name);
+        write_content(b, *v, o.max_content_length);
+      }
+  }
+}
+
+inline void write_node(fmt::memory_buffer& b, const trace& t, std::size_t i, std::size_t depth,
+                       const tree_options& o) {
+  write_fields(b, t, i, o);
+  const auto& kids = t.children(i);
+  if (!kids.empty()) {
+    append(b, ",\"children\":[");
+    if (depth + 1 >= o.max_depth) {
+      // Too deep: the rest of the subtree, flat, in depth-first order (no recursion).
+      std::vector<std::size_t> stack(kids.rbegin(), kids.rend());
+      bool first = true;
+      while (!stack.empty()) {
+        const std::size_t k = stack.back();
+        stack.pop_back();
+        if (!first) b.push_back(',');
+        first = false;
+        write_fields(b, t, k, o);
+        b.push_back('}');
+        for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it) stack.push_back(*it);
+      }
+    } else {
+      for (std::size_t c = 0; c < kids.size(); ++c) {
+        if (c) b.push_back(',');
+        write_node(b, t, kids[c], depth + 1, o);
+      }
+    }
+    b.push_back(']');
+  }
+  b.push_back('}');
+}
+
+}  // namespace detail
+
+/// The compact call tree of a trace as a JSON array of root nodes: name, span_id, start_ms
+/// (from the trace start), duration_ms, status, error, exception, key attributes, captured
+/// input/output, children.
+inline void write_compact_tree(fmt::memory_buffer& b, const trace& t, const tree_options& o = {}) {
+  b.push_back('[');
+  for (std::size_t r = 0; r < t.roots().size(); ++r) {
+    if (r) b.push_back(',');
+    detail::write_node(b, t, t.roots()[r], 0, o);
+  }
+  b.push_back(']');
+}
+
+/// The call tree as indented text for prompts: one line per span with its id, duration,
+/// status, key attributes and (cut) captured content.
+inline std::string render_tree_text(const trace& t, const tree_options& o = {}) {
+  std::string out;
+  for (const auto& [i, depth] : detail::walk(t)) {
+    const span_data& s = t.spans()[i];
+    out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
+    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    if (s.status == status_code::error) {
+      out += " ERROR";
+      if (!s.status_message.empty()) out += ": " + detail::cut(detail::one_line(s.status_message), o.max_value_length);
+    }
+    const std::string exc = detail::exception_text(s);
+    if (!exc.empty()) out += " exception=" + detail::cut(detail::one_line(exc), o.max_value_length);
+    for (const auto& [k, v] : s.attributes) {
+      if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+      if (o.all_attributes || detail::key_matches(k, o.key_attributes))
+        out += fmt::format(" {}={}", k, detail::cut(detail::one_line(detail::full_value_text(v)), o.max_value_length));
+    }
+    if (o.content)
+      for (std::string_view key : {content_keys::system, content_keys::input, content_keys::output})
+        if (const attr_value* v = s.attr(key))
+          out += fmt::format(" {}={}", key.substr(7), detail::cut(detail::one_line(detail::full_value_text(*v)), o.max_content_length));
+    out += '\n';
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ judge prompt
+
+/// The default judge prompt. Placeholders: {{trace_id}}, {{service}}, {{reasons}}, {{tree}}
+/// (indented text), {{tree_json}} (compact JSON), {{rubric}}.
+inline constexpr std::string_view default_judge_template =
+    "You are evaluating one run of an AI agent, recorded as an OpenTelemetry trace.\n"
+    "\n"
+    "Rubric:\n{{rubric}}\n"
+    "\n"
+    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}"
+    "\n"
+    "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
+    "{{tree}}\n"
+    "Answer with one JSON object and nothing else:\n"
+    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or fail>\", "
+    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits from the "
+    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", \"note\": "
+    "\"<optional>\"}]}\n";
+
+/// The default rubric.
+inline constexpr std::string_view default_rubric =
+    "Did the agent complete the user's task correctly and efficiently? Label the steps that caused "
+    "a failure or wasted work, and retrieved documents or tool results that were relevant or "
+    "misleading.";
+
+/// Replaces {{name}} placeholders; unknown placeholders are left as they are.
+inline std::string render_template(std::string_view tpl,
+                                   const std::vector<std::pair<std::string, std::string>>& vars) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < tpl.size()) {
+    const std::size_t open = tpl.find("{{", i);
+    if (open == std::string_view::npos) {
+      out.append(tpl.substr(i));
+      break;
+    }
+    out.append(tpl.substr(i, open - i));
+    const std::size_t close = tpl.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      out.append(tpl.substr(open));
+      break;
+    }
+    std::string_view name = tpl.substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    bool found = false;
+    for (const auto& [k, v] : vars)
+      if (k == name) {
+        out += v;
+        found = true;
+        break;
+      }
+    if (!found) out.append(tpl.substr(open, close + 2 - open));
+    i = close + 2;
+  }
+  return out;
+}
+
+/// The judge prompt for one selected trace.
+inline std::string render_judge_prompt(const trace& t, const std::vector<std::string>& reasons,
+                                       std::string_view tpl = default_judge_template,
+                                       std::string_view rubric = default_rubric,
+                                       const tree_options& o = {}) {
+  std::string why;
+  for (const auto& r : reasons) why += "- " + r + "\n";
+  if (why.empty()) why = "- (all traces)\n";
+  fmt::memory_buffer tj;
+  write_compact_tree(tj, t, o);
+  return render_template(tpl, {{"trace_id", to_hex(t.id())},
+                               {"service", t.service_name().empty() ? "(unknown)" : t.service_name()},
+                               {"reasons", why},
+                               {"tree", render_tree_text(t, o)},
+                               {"tree_json", fmt::to_string(tj)},
+                               {"rubric", std::string(rubric)}});
+}
+
+struct eval_record_options {
+  tree_options tree{};
+  std::string judge_template{default_judge_template};
+  std::string rubric{default_rubric};
+};
+
+/// One evaluation-dataset line (no trailing newline): trace_id, service, selected_because,
+/// duration_ms, spans, errors, orphans, tree, judge_prompt.
+inline void write_eval_record(fmt::memory_buffer& b, const trace& t,
+                              const std::vector<std::string>& reasons,
+                              const eval_record_options& o = {}) {
+  using detail::append;
+  append(b, "{\"trace_id\":\"");
+  append(b, to_hex(t.id()));
+  append(b, "\",\"service\":");
+  detail::write_json_string(b, t.service_name());
+  append(b, ",\"selected_because\":[");
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (i) b.push_back(',');
+    detail::write_json_string(b, reasons[i]);
+  }
+  append(b, "],\"duration_ms\":");
+  detail::write_ms(b, t.duration_ns());
+  fmt::format_to(std::back_inserter(b), ",\"spans\":{},\"errors\":{},\"orphans\":{},\"tree\":",
+                 t.spans().size(), t.error_count(), t.orphans().size());
+  write_compact_tree(b, t, o.tree);
+  append(b, ",\"judge_prompt\":");
+  detail::write_json_string(b, render_judge_prompt(t, reasons, o.judge_template, o.rubric, o.tree));
+  b.push_back('}');
+}
+
+// ------------------------------------------------------------ fine-tuning
+
+/// One chat-format training example.
+struct finetune_example {
+  nlohmann::json messages = nlohmann::json::array();  // [{"role":..., "content":...}, ...]
+  std::string trace_id;
+  std::string span_id;         // the span whose output is the target
+  std::string source_span_id;  // correction pairs: the failed span whose input is used
+  bool correction = false;
+};
+
+namespace detail {
+
+// Semantic-convention messages (role + parts) or OpenAI-style ({role, content}) -> chat
+// messages. nullopt when the text is not a message list.
+inline std::optional<nlohmann::json> to_chat_messages(const std::string& text, bool output) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  if (j.is_object()) j = nlohmann::json::array({j});
+  if (!j.is_array()) return std::nullopt;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : j) {
+    if (!m.is_object()) return std::nullopt;
+    std::string role = m.value("role", output ? "assistant" : "user");
+    if (m.contains("content") && !m.contains("parts")) {  // already chat format
+      nlohmann::json msg = {{"role", role}, {"content", m["content"]}};
+      if (m.contains("tool_calls")) msg["tool_calls"] = m["tool_calls"];
+      if (m.contains("tool_call_id")) msg["tool_call_id"] = m["tool_call_id"];
+      out.push_back(std::move(msg));
+      continue;
+    }
+    const auto parts = m.find("parts");
+    if (parts == m.end() || !parts->is_array()) return std::nullopt;
+    std::string content;
+    nlohmann::json tool_calls = nlohmann::json::array();
+    for (const auto& p : *parts) {
+      if (!p.is_object()) continue;
+      const std::string type = p.value("type", "");
+      if (type == "text" || type == "reasoning") {
+        if (type == "reasoning") continue;  // not part of the visible answer
+        if (p.contains("content") && p["content"].is_string()) {
+          if (!content.empty()) content += "\n";
+          content += p["content"].get<std::string>();
+        }
+      } else if (type == "tool_call") {
+        nlohmann::json args = p.contains("arguments") ? p["arguments"] : nlohmann::json::object();
+        tool_calls.push_back({{"id", p.value("id", "")},
+                              {"type", "function"},
+                              {"function",
+                               {{"name", p.value("name", "")},
+                                {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+      } else if (type == "tool_call_response") {
+        const nlohmann::json resp = p.contains("response") ? p["response"] : p.value("result", nlohmann::json());
+        out.push_back({{"role", "tool"},
+                       {"tool_call_id", p.value("id", "")},
+                       {"content", resp.is_string() ? resp.get<std::string>() : resp.dump()}});
+      }
+    }
+    if (role == "tool") continue;  // its parts were emitted above
+    nlohmann::json msg = {{"role", role}, {"content", content}};
+    if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
+    out.push_back(std::move(msg));
+  }
+  return out;
+}
+
+inline std::optional<nlohmann::json> system_messages(const span_data& s) {
+  const attr_value* v = s.attr(content_keys::system);
+  if (!v) return nlohmann::json::array();
+  const std::string text = full_value_text(*v);
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  std::string content;
+  if (!j.is_discarded() && j.is_array()) {
+    for (const auto& p : j)
+      if (p.is_object() && p.value("type", "") == "text" && p.contains("content") && p["content"].is_string()) {
+        if (!content.empty()) content += "\n";
+        content += p["content"].get<std::string>();
+      }
+  } else {
+    content = text;
+  }
+  if (content.empty()) return nlohmann::json::array();
+  return nlohmann::json::array({{{"role", "system"}, {"content", content}}});
+}
+
+inline bool has_content(const span_data& s, std::string_view key) { return s.attr(key) != nullptr; }
+
+inline std::optional<nlohmann::json> input_of(const span_data& s) {
+  const attr_value* v = s.attr(content_keys::input);
+  if (!v) return std::nullopt;
+  auto in = to_chat_messages(full_value_text(*v), false);
+  if (!in) return std::nullopt;
+  auto sys = system_messages(s);
+  nlohmann::json all = *sys;
+  for (auto& m : *in) all.push_back(std::move(m));
+  return all;
+}
+inline std::optional<nlohmann::json> output_of(const span_data& s) {
+  const attr_value* v = s.attr(content_keys::output);
+  if (!v) return std::nullopt;
+  return to_chat_messages(full_value_text(*v), true);
+}
+
+// The span itself if it carries `key`, else the first (or last) span below it that does.
+inline std::size_t content_span(const trace& t, std::size_t i, std::string_view key, bool last) {
+  if (has_content(t.spans()[i], key)) return i;
+  std::size_t found = trace::npos;
+  std::vector<std::size_t> stack(t.children(i).rbegin(), t.children(i).rend());
+  while (!stack.empty()) {
+    const std::size_t k = stack.back();
+    stack.pop_back();
+    if (has_content(t.spans()[k], key)) {
+      found = k;
+      if (!last) return k;
+    }
+    for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it) stack.push_back(*it);
+  }
+  return found;
+}
+
+inline bool subtree_failed(const trace& t, std::size_t i) {
+  std::vector<std::size_t> stack{i};
+  while (!stack.empty()) {
+    const std::size_t k = stack.back();
+    stack.pop_back();
+    if (t.spans()[k].status == status_code::error) return true;
+    for (std::size_t c : t.children(k)) stack.push_back(c);
+  }
+  return false;
+}
+
+}  // namespace detail
+
+struct finetune_options {
+  bool plain = true;        // successful LLM spans: their own input + output
+  bool corrections = true;  // failed step + later successful attempt of the same step
+};
+
+/// Training examples from one trace:
+/// - each LLM span with captured input and output that did not fail, inside no failed step
+///   (no ancestor with status ERROR): input + output;
+/// - correction pairs: for each step (span) that failed (it or a span below it has status
+///   ERROR) and a later attempt of the same step (same name, same parent) that succeeded, the
+///   failed attempt's LLM input paired with the successful attempt's LLM output.
+inline std::vector<finetune_example> finetune_examples(const trace& t, const finetune_options& o = {}) {
+  std::vector<finetune_example> out;
+  const auto& spans = t.spans();
+  const std::string tid = to_hex(t.id());
+  if (o.plain) {
+    // Each span's failed flag: it or an ancestor has status ERROR (an LLM call inside a failed
+    // step produced output that did not work: no example of it).
+    std::vector<char> failed(spans.size(), 0);
+    for (const auto& [i, depth] : detail::walk(t)) {  // parents come before their children
+      (void)depth;
+      failed[i] = failed[i] || spans[i].status == status_code::error;
+      for (std::size_t c : t.children(i)) failed[c] = failed[i];
+    }
+    for (const auto& [i, depth] : detail::walk(t)) {
+      (void)depth;
+      const span_data& s = spans[i];
+      if (failed[i]) continue;
+      auto in = detail::input_of(s);
+      auto res = detail::output_of(s);
+      if (!in || !res || in->empty() || res->empty()) continue;
+      finetune_example ex;
+      ex.messages = std::move(*in);
+      for (auto& m : *res) ex.messages.push_back(std::move(m));
+      ex.trace_id = tid;
+      ex.span_id = to_hex(s.span_id);
+      out.push_back(std::move(ex));
+    }
+  }
+  if (o.corrections) {
+    // Siblings grouped by parent: roots form one group, every children list another.
+    std::vector<const std::vector<std::size_t>*> groups{&t.roots()};
+    for (std::size_t i = 0; i < spans.size(); ++i)
+      if (!t.children(i).empty()) groups.push_back(&t.children(i));
+    for (const auto* g : groups) {
+      for (std::size_t a = 0; a < g->size(); ++a) {
+        const std::size_t fi = (*g)[a];
+        if (!detail::subtree_failed(t, fi)) continue;
+        for (std::size_t b = a + 1; b < g->size(); ++b) {
+          const std::size_t si = (*g)[b];
+          if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns) continue;
+          if (detail::subtree_failed(t, si)) continue;
+          const std::size_t in_span = detail::content_span(t, fi, content_keys::input, false);
+          const std::size_t out_span = detail::content_span(t, si, content_keys::output, true);
+          if (in_span == trace::npos || out_span == trace::npos) break;
+          auto in = detail::input_of(spans[in_span]);
+          auto res = detail::output_of(spans[out_span]);
+          if (!in || !res || in->empty() || res->empty()) break;
+          finetune_example ex;
+          ex.messages = std::move(*in);
+          for (auto& m : *res) ex.messages.push_back(std::move(m));
+          ex.trace_id = tid;
+          ex.span_id = to_hex(spans[out_span].span_id);
+          ex.source_span_id = to_hex(spans[in_span].span_id);
+          ex.correction = true;
+          out.push_back(std::move(ex));
+          break;  // the first later success
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/// One fine-tuning line (no trailing newline): {"messages":[...]}, plus "metadata" when asked.
+inline std::string finetune_line(const finetune_example& ex, bool metadata = false) {
+  // role and content first in each message, as chat datasets are usually written.
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+  for (const auto& m : ex.messages) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const char* k : {"role", "content"})
+      if (m.contains(k)) o[k] = m[k];
+    for (auto it = m.begin(); it != m.end(); ++it)
+      if (it.key() != "role" && it.key() != "content") o[it.key()] = *it;
+    msgs.push_back(std::move(o));
+  }
+  nlohmann::ordered_json j = {{"messages", std::move(msgs)}};
+  if (metadata) {
+    j["metadata"] = {{"trace_id", ex.trace_id}, {"span_id", ex.span_id}, {"kind", ex.correction ? "correction" : "plain"}};
+    if (ex.correction) j["metadata"]["failed_span_id"] = ex.source_span_id;
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace agentrace::eval
+// amalgamated: include/agentrace/eval/store.hpp
+// SPDX-License-Identifier: MIT
+// In-process reflection: an exporter that keeps the last N complete traces (bounded in count
+// and bytes), assembled by the shared trace assembler, and answers the same queries as the CLI
+// from any thread while the collector keeps writing ("show me my last failed task").
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+
+namespace agentrace::eval {
+
+struct store_options {
+  std::size_t max_traces = 64;                 // the last N traces are kept
+  std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
+  bool keep_incomplete = true;  // traces the assembler released before their root ended
+  agentrace::detail::assembler_options assembly{};
+};
+
+/// A trace the store answers with, and why it matched.
+struct stored_match {
+  std::shared_ptr<const trace> t;
+  std::vector<std::string> reasons;
+};
+
+class trace_store final : public exporter {
+ public:
+  explicit trace_store(store_options o = {}) : opt_(o), assembler_(o.assembly) {}
+
+  std::string_view name() const noexcept override { return "trace_store"; }
+
+  export_result export_spans(const export_batch& batch) override {
+    std::vector<span_data> converted;
+    converted.reserve(batch.spans.size());
+    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    resource_ptr res = resource_for(batch);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& s : converted) keep(assembler_.add(std::move(s)), res);
+    keep(assembler_.take_ready(), res);
+    return export_result::success;
+  }
+
+  bool force_flush(std::chrono::milliseconds) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    keep(assembler_.take_all(), last_resource_);
+    return true;
+  }
+
+  /// The kept traces, oldest first (a snapshot: safe to use while spans keep arriving).
+  std::vector<std::shared_ptr<const trace>> traces() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    release_ready();
+    return {traces_.begin(), traces_.end()};
+  }
+
+  /// Traces matching `q`, newest first, at most `limit` (0: all). Percentiles in the query
+  /// refer to the spans held in the store.
+  std::vector<stored_match> select(const query& q, std::size_t limit = 0) const {
+    const auto snap = traces();
+    std::optional<span_stats> st;
+    if (q.needs_stats()) st = span_stats::of(snap);
+    std::vector<stored_match> out;
+    for (auto it = snap.rbegin(); it != snap.rend(); ++it) {
+      auto m = match(q, **it, st ? &*st : nullptr);
+      if (!m) continue;
+      out.push_back({*it, std::move(m->reasons)});
+      if (limit && out.size() == limit) break;
+    }
+    return out;
+  }
+  std::vector<stored_match> select(std::string_view q, std::size_t limit = 0) const {
+    return select(query::parse(q), limit);
+  }
+
+  /// The most recent trace matching `q` ("my last failed task": last("errors")).
+  std::optional<stored_match> last(const query& q) const {
+    auto v = select(q, 1);
+    if (v.empty()) return std::nullopt;
+    return std::move(v.front());
+  }
+  std::optional<stored_match> last(std::string_view q) const { return last(query::parse(q)); }
+
+  /// Statistics over the kept traces.
+  span_stats stats() const { return span_stats::of(traces()); }
+
+  std::size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return traces_.size();
+  }
+  std::size_t bytes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bytes_;
+  }
+  /// Traces dropped to stay within the bounds.
+  std::uint64_t evicted() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return evicted_;
+  }
+
+ private:
+  resource_ptr resource_for(const export_batch& batch) {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The resource never changes during a run: convert it once.
+    if (!last_resource_ || last_resource_src_ != &batch.resource ||
+        last_resource_->attributes.size() != batch.resource.attributes.size()) {
+      auto r = std::make_shared<resource_info>();
+      for (const auto& [k, v] : batch.resource.attributes)
+        r->attributes.emplace_back(k, attr_value{std::in_place_type<std::string>, v});
+      r->scope_name = std::string(batch.scope_name);
+      r->scope_version = std::string(batch.scope_version);
+      last_resource_ = std::move(r);
+      last_resource_src_ = &batch.resource;
+    }
+    return last_resource_;
+  }
+
+  void release_ready() const {
+    keep(assembler_.take_ready(), last_resource_);
+  }
+
+  void keep(std::vector<agentrace::detail::assembled_trace> done, const resource_ptr& res) const {
+    for (auto& a : done) {
+      if (!a.complete && !opt_.keep_incomplete) continue;
+      std::vector<resource_ptr> rs(a.spans.size(), res);
+      auto t = std::make_shared<const trace>(a.id, std::move(a.spans), std::move(rs), a.complete);
+      const std::size_t b = t->approx_bytes();
+      traces_.push_back(std::move(t));
+      sizes_.push_back(b);
+      bytes_ += b;
+      while (traces_.size() > 1 && (traces_.size() > opt_.max_traces || bytes_ > opt_.max_bytes)) {
+        bytes_ -= sizes_.front();
+        traces_.pop_front();
+        sizes_.pop_front();
+        ++evicted_;
+      }
+      if (traces_.size() > opt_.max_traces) {  // max_traces == 0
+        bytes_ = 0;
+        traces_.clear();
+        sizes_.clear();
+        ++evicted_;
+      }
+    }
+  }
+
+  store_options opt_;
+  mutable std::mutex mu_;
+  // Queries may release traces whose straggler wait has passed, so these change under the
+  // lock from const members too.
+  mutable agentrace::detail::trace_assembler assembler_;
+  mutable std::deque<std::shared_ptr<const trace>> traces_;
+  mutable std::deque<std::size_t> sizes_;
+  mutable std::size_t bytes_ = 0;
+  mutable std::uint64_t evicted_ = 0;
+  resource_ptr last_resource_;
+  const agentrace::resource* last_resource_src_ = nullptr;
+};
+
+/// A store to pass to start({.exporters = {store}}) and query later.
+inline std::shared_ptr<trace_store> store(store_options o = {}) { return std::make_shared<trace_store>(o); }
+
+}  // namespace agentrace::eval
+#if __has_include(<curl/curl.h>) && __has_include(<zlib.h>)
+// amalgamated: include/agentrace/eval/judge.hpp
+// SPDX-License-Identifier: MIT
+// An LLM judge over selected traces: sends each call tree to an OpenAI-compatible chat
+// completions endpoint, validates the JSON verdict (score, label, explanation, per-span labels),
+// retries a malformed verdict once, and turns verdicts into gen_ai.evaluation.result telemetry
+// parented to the judged spans. Needs the target agentrace::http (libcurl).
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <agentrace/agentrace_http.hpp>
+
+namespace agentrace::eval {
+
+struct judge_options {
+  std::string endpoint = "https://api.openai.com/v1";  // base URL (…/v1) or …/chat/completions
+  std::string model{};
+  std::string api_key{};                    // OPENAI_API_KEY
+  std::string rubric{default_rubric};
+  std::string prompt_template{default_judge_template};
+  std::string evaluation_name = "agent_task";  // gen_ai.evaluation.name
+  std::chrono::milliseconds timeout{60000};    // per request
+  std::size_t concurrency = 4;                 // requests in flight
+  int max_retries = 2;                          // on 429, 5xx, timeouts, connection errors
+  std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
+  bool json_mode = true;                        // response_format {"type":"json_object"}
+  std::optional<double> temperature = 0.0;
+  tree_options tree{};
+};
+
+/// A per-span label from the verdict.
+struct span_label {
+  std::uint64_t span_id = 0;
+  std::string label;
+  std::string note;
+};
+
+/// The judge's verdict on one trace, or why there is none (ok == false: evaluation error).
+struct verdict {
+  trace_id trace{};
+  std::uint64_t root_span_id = 0;  // the span the overall result is attached to
+  std::vector<std::string> reasons;  // why the trace was selected
+  bool ok = false;
+  double score = 0;
+  std::string label;
+  std::string explanation;
+  std::vector<span_label> spans;
+  std::string error;       // evaluation error: what went wrong
+  std::string error_type;  // "invalid_verdict", "429", "500", "timeout", "connect", ...
+  std::string response_id;
+  std::string response_model;
+  int attempts = 0;  // requests sent
+  std::uint64_t start_unix_ns = 0, end_unix_ns = 0;
+};
+
+/// Checks a verdict text against `t`. Returns the error text, or "" and fills `v`.
+/// Accepts the JSON object alone or wrapped in prose / a ``` fence.
+inline std::string parse_verdict(std::string_view content, const trace& t, verdict& v) {
+  const std::size_t open = content.find('{');
+  const std::size_t close = content.rfind('}');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+    return "the answer contains no JSON object";
+  auto j = nlohmann::json::parse(content.substr(open, close - open + 1), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "the answer is not a valid JSON object";
+  auto score = j.find("score");
+  if (score == j.end() || !score->is_number()) return "\"score\" must be a number";
+  const double sc = score->get<double>();
+  if (!(sc >= 0 && sc <= 1)) return "\"score\" must be between 0 and 1";
+  auto label = j.find("label");
+  if (label == j.end() || !label->is_string() || label->get_ref<const std::string&>().empty())
+    return "\"label\" must be a non-empty string";
+  auto expl = j.find("explanation");
+  if (expl == j.end() || !expl->is_string()) return "\"explanation\" must be a string";
+  std::vector<span_label> labels;
+  auto spans = j.find("spans");
+  if (spans != j.end() && !spans->is_null()) {
+    if (!spans->is_array()) return "\"spans\" must be an array";
+    for (const auto& e : *spans) {
+      if (!e.is_object()) return "\"spans\" entries must be objects";
+      auto id = e.find("span_id");
+      if (id == e.end() || !id->is_string()) return "a \"spans\" entry has no string \"span_id\"";
+      std::uint64_t sid = 0;
+      if (!parse_span_id(id->get_ref<const std::string&>(), sid) || t.find(sid) == trace::npos)
+        return "span_id \"" + id->get<std::string>() + "\" is not a span of this trace";
+      auto l = e.find("label");
+      if (l == e.end() || !l->is_string() || l->get_ref<const std::string&>().empty())
+        return "a \"spans\" entry has no non-empty \"label\"";
+      span_label sl{sid, l->get<std::string>(), {}};
+      auto note = e.find("note");
+      if (note != e.end() && note->is_string()) sl.note = note->get<std::string>();
+      labels.push_back(std::move(sl));
+    }
+  }
+  v.score = sc;
+  v.label = label->get<std::string>();
+  v.explanation = expl->get<std::string>();
+  v.spans = std::move(labels);
+  return {};
+}
+
+/// The chat request for one trace.
+inline llm::chat_request judge_request(const trace& t, const std::vector<std::string>& reasons,
+                                       const judge_options& o) {
+  llm::chat_request r;
+  r.model = o.model;
+  r.temperature = o.temperature;
+  r.json_object = o.json_mode;
+  r.messages.push_back({"system",
+                        "You are a careful evaluator of AI agent runs. You answer with a single "
+                        "JSON object that follows the requested schema exactly."});
+  r.messages.push_back({"user", render_judge_prompt(t, reasons, o.prompt_template, o.rubric, o.tree)});
+  return r;
+}
+
+namespace detail {
+inline std::uint64_t now_unix_ns() { return static_cast<std::uint64_t>(system_ns()); }
+
+inline bool retryable(const llm::chat_result& r) {
+  if (r.http_status == 0) return r.error_type == "timeout" || r.error_type == "connect" || r.error_type == "transport";
+  return r.http_status == 429 || r.http_status >= 500;
+}
+
+inline std::string base_url(std::string url) {
+  constexpr std::string_view suffix = "/chat/completions";
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.size() >= suffix.size() && url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0)
+    url.resize(url.size() - suffix.size());
+  return url;
+}
+}  // namespace detail
+
+/// Judges one trace with `client` (blocking): HTTP failures that may pass (429, 5xx, timeouts)
+/// are retried with backoff up to max_retries; a malformed verdict is retried once, with the
+/// problem explained to the model; what still fails is returned as an evaluation error.
+inline verdict judge_trace(llm::openai_client& client, const trace& t,
+                           const std::vector<std::string>& reasons, const judge_options& o) {
+  verdict v;
+  v.trace = t.id();
+  v.reasons = reasons;
+  v.root_span_id = t.roots().empty() ? 0 : t.spans()[t.roots().front()].span_id;
+  v.start_unix_ns = detail::now_unix_ns();
+  llm::chat_request req = judge_request(t, reasons, o);
+  int format_retries = 0;
+  int http_retries = 0;
+  auto delay = o.backoff;
+  for (;;) {
+    ++v.attempts;
+    llm::chat_result res = client.chat(req);
+    if (!res.ok) {
+      if (detail::retryable(res) && http_retries < o.max_retries) {
+        ++http_retries;
+        std::this_thread::sleep_for(delay);
+        delay *= 2;
+        continue;
+      }
+      v.error = res.error.empty() ? "request failed" : res.error;
+      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
+      break;
+    }
+    v.response_id = res.id;
+    v.response_model = res.model;
+    const std::string problem = parse_verdict(res.content, t, v);
+    if (problem.empty()) {
+      v.ok = true;
+      break;
+    }
+    if (format_retries++ == 0) {
+      req.messages.push_back({"assistant", res.content});
+      req.messages.push_back({"user", "That answer is not valid: " + problem +
+                                          ". Answer again with only the JSON object described above."});
+      continue;
+    }
+    v.error = "malformed verdict after a retry: " + problem;
+    v.error_type = "invalid_verdict";
+    break;
+  }
+  v.end_unix_ns = detail::now_unix_ns();
+  return v;
+}
+
+/// One trace to judge and why it was selected.
+struct judge_item {
+  const trace* t = nullptr;
+  std::vector<std::string> reasons;
+};
+
+/// Judges every item with at most o.concurrency requests in flight (one HTTP client per
+/// worker thread). Verdicts come back in the items' order. `on_verdict` (optional) is called
+/// as each finishes, from the worker threads, serialised.
+inline std::vector<verdict> judge_all(const std::vector<judge_item>& items, const judge_options& o,
+                                      const std::function<void(const verdict&)>& on_verdict = {}) {
+  std::vector<verdict> out(items.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex mu;
+  llm::openai_options co;
+  co.base_url = detail::base_url(o.endpoint);
+  co.api_key = o.api_key;
+  co.timeout = o.timeout;
+  auto worker = [&] {
+    llm::openai_client client(co);
+    for (;;) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= items.size()) return;
+      out[i] = judge_trace(client, *items[i].t, items[i].reasons, o);
+      if (on_verdict) {
+        std::lock_guard<std::mutex> lock(mu);
+        on_verdict(out[i]);
+      }
+    }
+  };
+  const std::size_t n = std::max<std::size_t>(1, std::min(o.concurrency, items.size()));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < n; ++i) threads.emplace_back(worker);
+  worker();
+  for (auto& th : threads) th.join();
+  return out;
+}
+
+/// One verdicts-JSONL line (no trailing newline).
+inline std::string verdict_line(const verdict& v, const trace* t = nullptr) {
+  nlohmann::ordered_json j;
+  j["trace_id"] = to_hex(v.trace);
+  j["ok"] = v.ok;
+  if (v.ok) {
+    j["score"] = v.score;
+    j["label"] = v.label;
+    j["explanation"] = v.explanation;
+    j["spans"] = nlohmann::ordered_json::array();
+    for (const auto& s : v.spans) {
+      nlohmann::ordered_json e = {{"span_id", to_hex(s.span_id)}, {"label", s.label}};
+      if (t) {
+        const std::size_t i = t->find(s.span_id);
+        if (i != trace::npos) e["name"] = t->spans()[i].name;
+      }
+      if (!s.note.empty()) e["note"] = s.note;
+      j["spans"].push_back(std::move(e));
+    }
+  } else {
+    j["error"] = v.error;
+    j["error_type"] = v.error_type;
+  }
+  j["selected_because"] = v.reasons;
+  if (!v.response_model.empty()) j["model"] = v.response_model;
+  if (!v.response_id.empty()) j["response_id"] = v.response_id;
+  j["attempts"] = v.attempts;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// ---------------------------------------------------------------- telemetry
+
+/// gen_ai.evaluation.result attribute keys (semantic conventions, v1.38+).
+namespace evaluation_keys {
+inline constexpr key<std::string> name{"gen_ai.evaluation.name"};
+inline constexpr key<double> score_value{"gen_ai.evaluation.score.value"};
+inline constexpr key<std::string> score_label{"gen_ai.evaluation.score.label"};
+inline constexpr key<std::string> explanation{"gen_ai.evaluation.explanation"};
+inline constexpr key<std::string> response_id{"gen_ai.response.id"};
+inline constexpr key<std::string> error_type{"error.type"};
+inline constexpr std::string_view event_name = "gen_ai.evaluation.result";
+}  // namespace evaluation_keys
+
+/// Span records (built off the hot path, explicit ids and Unix-ns times) that carry verdicts
+/// into the judged traces: for each verdict one span named gen_ai.evaluation.result under the
+/// trace's root span, and one under each labelled span, each with the semconv attributes and a
+/// gen_ai.evaluation.result event. Hand them to any exporter with evaluation_batch().
+class evaluation_records {
+ public:
+  evaluation_records(const std::vector<verdict>& verdicts, const std::string& evaluation_name)
+      : name_(evaluation_name) {
+    std::uint64_t around = 0;
+    for (const auto& v : verdicts) {
+      around = std::max(around, v.end_unix_ns);
+      if (!v.root_span_id) continue;
+      add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
+          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error, v.ok ? std::string() : v.error_type);
+      if (v.ok)
+        for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
+    }
+    clock_ = detail::clock_converter::unix_ns(around ? around : detail::now_unix_ns());
+  }
+  evaluation_records(const evaluation_records&) = delete;
+  evaluation_records& operator=(const evaluation_records&) = delete;
+
+  std::span<const span_record> records() const noexcept { return records_; }
+  const detail::clock_converter& clock() const noexcept { return clock_; }
+
+ private:
+  void add(const verdict& v, std::uint64_t parent, std::optional<double> score, const std::string& label,
+           const std::string& explanation, const std::string& error_type) {
+    namespace ev = evaluation_keys;
+    span_record r;
+    r.trace_id = v.trace;
+    r.parent_span_id = parent;
+    r.span_id = ids_.next_nonzero();
+    r.flags = flag_sampled;
+    r.start_ticks = v.start_unix_ns;
+    r.end_ticks = std::max(v.end_unix_ns, v.start_unix_ns);
+    auto& x = r.extension();
+    x.name = std::string(ev::event_name);
+    std::vector<attribute> attrs;
+    attrs.push_back({ev::name.name(), attr_value{std::in_place_type<std::string>, name_}});
+    if (score) attrs.push_back({ev::score_value.name(), attr_value{*score}});
+    if (!label.empty()) attrs.push_back({ev::score_label.name(), attr_value{std::in_place_type<std::string>, label}});
+    if (!explanation.empty())
+      attrs.push_back({ev::explanation.name(), attr_value{std::in_place_type<std::string>, explanation}});
+    if (!v.response_id.empty())
+      attrs.push_back({ev::response_id.name(), attr_value{std::in_place_type<std::string>, v.response_id}});
+    if (!error_type.empty()) {
+      attrs.push_back({ev::error_type.name(), attr_value{std::in_place_type<std::string>, error_type}});
+      r.status = status_code::error;
+      x.status_message = v.error;
+    }
+    x.attributes = attrs;
+    detail::event_data e;
+    e.ticks = r.end_ticks;
+    e.name = ev::event_name;
+    e.attributes = std::move(attrs);
+    x.events.push_back(std::move(e));
+    records_.push_back(std::move(r));
+  }
+
+  std::string name_;
+  detail::id_generator ids_;
+  std::vector<span_record> records_;
+  detail::clock_converter clock_;
+};
+
+/// Exports evaluation records through `e` (an OTLP-JSON file, OTLP/HTTP, ...), with the
+/// resource of agentrace-eval. Returns the exporter's result.
+inline export_result export_evaluations(exporter& e, const evaluation_records& recs,
+                                        const std::string& service_name = "agentrace-eval") {
+  config cfg;
+  cfg.service_name = service_name;
+  cfg.read_environment = false;
+  const agentrace::resource res = make_resource(cfg);
+  const span_limits limits{};
+  export_batch batch{recs.records(), res, recs.clock(), limits, "agentrace.eval", AGENTRACE_VERSION_STRING, 0};
+  const export_result r = e.export_spans(batch);
+  e.force_flush(std::chrono::milliseconds(10000));
+  return r;
+}
+
+}  // namespace agentrace::eval
+#endif

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+// The hot path's own mechanisms: the record built in place and copied word by word, the cached
+// uncaught-exception counter, context save/restore, the id generator, the drop paths.
+#include <agentrace/agentrace.hpp>
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+inline constexpr agentrace::key<std::int64_t> k_int{"t.int"};
+inline constexpr agentrace::key<double> k_dbl{"t.double"};
+inline constexpr agentrace::key<bool> k_bool{"t.bool"};
+inline constexpr agentrace::key<std::string> k_str{"t.str"};
+inline constexpr agentrace::key<std::string> k_owned{"t.owned"};
+
+agentrace::config memory_config(std::shared_ptr<agentrace::memory_exporter> mem) {
+  agentrace::config c;
+  c.exporters = {std::move(mem)};
+  c.read_environment = false;
+  return c;
+}
+
+bool has_event(const agentrace::span_data& s, std::string_view name) {
+  for (const auto& e : s.events)
+    if (e.name == name) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("inline attributes of every slot type survive the copy into the queue") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  {
+    AGENTRACE_SPAN(s, "attrs");
+    std::string prompt(1000, 'p');
+    s.set(k_int, -42).set(k_dbl, 0.25).set(k_bool, true).set(k_str, "literal");
+    s.set(k_owned, std::move(prompt));
+  }
+  {
+    AGENTRACE_SPAN(s, "false_bool");
+    s.set(k_bool, false);
+  }
+  REQUIRE(tracing.force_flush());
+  const auto s = *mem->find("attrs");
+  REQUIRE(s.attributes.size() == 5);
+  CHECK(std::get<std::int64_t>(*s.attr("t.int")) == -42);
+  CHECK(std::get<double>(*s.attr("t.double")) == 0.25);
+  CHECK(std::get<bool>(*s.attr("t.bool")) == true);
+  CHECK(std::get<std::string>(*s.attr("t.str")) == "literal");
+  CHECK(std::get<std::string>(*s.attr("t.owned")) == std::string(1000, 'p'));
+  CHECK(std::get<bool>(*mem->find("false_bool")->attr("t.bool")) == false);
+}
+
+TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_exceptions") {
+  auto tracing = agentrace::start({.read_environment = false});
+  {
+    AGENTRACE_SPAN(s, "creates the thread state");
+  }
+  auto* ts = agentrace::detail::tls_state;
+  REQUIRE(ts != nullptr);
+#if AGENTRACE_DETAIL_EH_GLOBALS
+  CHECK(ts->uncaught != nullptr);  // the ABI self-test passed on this platform
+#endif
+  CHECK(agentrace::detail::uncaught_exceptions(ts) == 0);
+  struct probe {
+    int& seen;
+    int& expected;
+    ~probe() {
+      seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls_state);
+      expected = std::uncaught_exceptions();
+    }
+  };
+  int seen = -1, expected = -2;
+  try {
+    probe p{seen, expected};
+    throw std::runtime_error("x");
+  } catch (const std::exception&) {
+  }
+  CHECK(expected == 1);
+  CHECK(seen == expected);
+}
+
+TEST_CASE("an exception unwinding through a span marks it, a span begun while unwinding is not") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  struct cleanup {
+    ~cleanup() {
+      AGENTRACE_SPAN(s, "cleanup");  // begins and ends during unwinding: not an error
+    }
+  };
+  try {
+    AGENTRACE_SPAN(s, "throws");
+    cleanup c;
+    throw std::runtime_error("boom");
+  } catch (const std::exception&) {
+  }
+  {
+    AGENTRACE_SPAN(s, "after");
+  }
+  REQUIRE(tracing.force_flush());
+  const auto t = *mem->find("throws");
+  CHECK(t.status == agentrace::status_code::error);
+  CHECK(has_event(t, "exception"));
+  const auto c = *mem->find("cleanup");
+  CHECK(c.status == agentrace::status_code::unset);
+  CHECK_FALSE(has_event(c, "exception"));
+  CHECK(mem->find("after")->status == agentrace::status_code::unset);
+}
+
+TEST_CASE("ending a span restores exactly the context it replaced") {
+  auto tracing = agentrace::start({.read_environment = false});
+  const agentrace::span_context installed{{0x1111, 0x2222}, 0x3333, 0x01, true};
+  agentrace::detail::tls_current = installed;
+  {
+    AGENTRACE_SPAN(a, "a");
+    CHECK(agentrace::current_context() == a.context());
+    CHECK(a.context().trace_id == installed.trace_id);
+    {
+      AGENTRACE_SPAN(b, "b");
+      CHECK(agentrace::current_context() == b.context());
+    }
+    CHECK(agentrace::current_context() == a.context());
+  }
+  CHECK(agentrace::current_context() == installed);
+
+  // Out of order: the parent ends first and leaves the child current (it restores only while it
+  // is itself current); the child then restores what it replaced, the parent's context.
+  agentrace::detail::tls_current = {};
+  {
+    auto parent = std::make_unique<agentrace::span<"parent">>();
+    const auto parent_ctx = parent->context();
+    agentrace::span<"child"> child;
+    parent->end();
+    CHECK(agentrace::current_context() == child.context());
+    child.end();
+    CHECK(agentrace::current_context() == parent_ctx);
+  }
+  agentrace::detail::tls_current = {};
+}
+
+TEST_CASE("a root span gets fresh non-zero ids, a child inherits the trace and flags") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  agentrace::detail::tls_current = {};
+  std::set<std::uint64_t> span_ids;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> trace_ids;
+  for (int i = 0; i < 2000; ++i) {
+    AGENTRACE_SPAN(root, "root");
+    AGENTRACE_SPAN(child, "child");
+    CHECK(child.context().trace_id == root.context().trace_id);
+    CHECK(child.context().flags == root.context().flags);
+    CHECK(root.context().span_id != 0);
+    span_ids.insert(root.context().span_id);
+    span_ids.insert(child.context().span_id);
+    trace_ids.insert({root.context().trace_id.hi, root.context().trace_id.lo});
+  }
+  CHECK(span_ids.size() == 4000);
+  CHECK(trace_ids.size() == 2000);
+}
+
+TEST_CASE("the portable 128-bit multiply of the id generator matches __int128") {
+  agentrace::detail::id_generator g;
+  for (int i = 0; i < 100000; ++i) {
+    const std::uint64_t a = g.next(), b = g.next();
+#if defined(__SIZEOF_INT128__)
+    __extension__ using u128 = unsigned __int128;
+    const u128 r = static_cast<u128>(a) * b;
+    const std::uint64_t want = static_cast<std::uint64_t>(r >> 64) ^ static_cast<std::uint64_t>(r);
+    REQUIRE(agentrace::detail::id_generator::mix_portable(a, b) == want);
+#endif
+  }
+}
+
+TEST_CASE("a moved span ends once, with its ids") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  agentrace::span_context ctx;
+  {
+    agentrace::scoped_span outer;
+    {
+      agentrace::span<"moved"> s;
+      s.set(k_int, 7);
+      ctx = s.context();
+      outer = std::move(s);
+      CHECK_FALSE(s.is_recording());
+      s.end();  // no effect
+    }
+    CHECK(outer.is_recording());
+    CHECK(outer.context() == ctx);
+  }
+  REQUIRE(tracing.force_flush());
+  REQUIRE(mem->spans().size() == 1);
+  CHECK(mem->spans()[0].span_id == ctx.span_id);
+  CHECK(std::get<std::int64_t>(*mem->spans()[0].attr("t.int")) == 7);
+  CHECK(tracing.stats().spans_ended == 1);
+}
+
+TEST_CASE("a span that ends on another thread is counted by the ending thread") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  auto s = std::make_unique<agentrace::span<"hop">>();
+  const auto ctx = s->context();
+  std::thread([&] { s.reset(); }).join();
+  REQUIRE(tracing.force_flush());
+  const auto st = tracing.stats();
+  CHECK(st.spans_ended == 1);
+  CHECK(st.spans_exported == 1);
+  CHECK(mem->spans().at(0).span_id == ctx.span_id);
+  // The beginning thread's context is still the span's (it ended elsewhere); reset it.
+  CHECK(agentrace::current_context() == ctx);
+  agentrace::detail::tls_current = {};
+}
+
+TEST_CASE("a full queue drops and counts exactly, and drops free owned strings") {
+  agentrace::config c;
+  c.read_environment = false;
+  c.max_queue_size = 256;
+  c.drain_interval = std::chrono::hours(1);  // the collector does not drain until the flush
+  c.schedule_delay = std::chrono::hours(1);
+  auto mem = agentrace::memory();
+  c.exporters = {mem};
+  auto tracing = agentrace::start(c);
+  const int n = 5000;
+  for (int i = 0; i < n; ++i) {
+    AGENTRACE_SPAN(s, "s");
+    s.set(k_owned, std::string(100, 'x'));
+  }
+  const auto before = tracing.stats();
+  CHECK(before.spans_ended == static_cast<std::uint64_t>(n));
+  CHECK(before.dropped_queue_full > 0);
+  REQUIRE(tracing.force_flush());
+  const auto st = tracing.stats();
+  CHECK(st.spans_exported + st.dropped_queue_full == static_cast<std::uint64_t>(n));
+  CHECK(mem->spans().size() == st.spans_exported);
+}
+
+TEST_CASE("the raw JSON string writer matches the buffered one on arbitrary bytes") {
+  std::mt19937_64 rng(7);
+  const std::string alphabet = std::string("ab\"\\\x01\x1f\n\t\x7f") + "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xff\xed\xa0";
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const std::size_t n = rng() % 40;
+    for (std::size_t k = 0; k < n; ++k) s.push_back(alphabet[rng() % alphabet.size()]);
+    fmt::memory_buffer a;
+    agentrace::detail::write_json_string(a, s);
+    std::string b(agentrace::detail::json_string_bound(s.size()), '\0');
+    char* end = agentrace::detail::put_json_string(b.data(), s);
+    b.resize(static_cast<std::size_t>(end - b.data()));
+    REQUIRE(std::string(a.data(), a.size()) == b);
+  }
+}
+
+TEST_CASE("numbers and ids are written as before") {
+  fmt::memory_buffer b;
+  agentrace::detail::write_hex64(b, 0x0123456789abcdefull);
+  b.push_back(' ');
+  agentrace::detail::write_uint(b, 18446744073709551615ull);
+  b.push_back(' ');
+  agentrace::detail::write_int(b, -9223372036854775807ll - 1);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, 0.1);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, -1e300);
+  b.push_back(' ');
+  agentrace::detail::write_double(b, std::numeric_limits<double>::quiet_NaN());
+  b.push_back(' ');
+  agentrace::detail::write_double(b, -std::numeric_limits<double>::infinity());
+  CHECK(std::string(b.data(), b.size()) ==
+        "0123456789abcdef 18446744073709551615 -9223372036854775808 0.1 -1e+300 \"NaN\" "
+        "\"-Infinity\"");
+}
