@@ -54,6 +54,64 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   dst.remote = opaque(src.remote);
 }
 
+// Spans that ended while they were not their thread's current context (ended out of order: a
+// parent ended before its child, a span ended under a context_scope, or a span begun on another
+// thread that ended there and was reported back here, span.hpp). Each entry keeps what the span
+// had replaced, so that whoever later restores the ended span as the current context (its child
+// ending, a context_scope closing) restores the nearest still-live ancestor instead. Bounded
+// (the oldest entry is forgotten first); empty in ordinary nesting, so the only hot-path cost is
+// one thread-local load and a branch where a saved context is restored.
+struct ended_span {
+  std::uint64_t span_id;
+  span_context replaced;
+};
+struct ended_spans {
+  static constexpr std::uint32_t capacity = 16;
+  std::uint32_t count;  // the hot-path check: zero almost always
+  ended_span entries[capacity];
+};
+inline constinit thread_local ended_spans tls_ended{};
+
+/// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(std::uint64_t id,
+                                                              const span_context& replaced) noexcept {
+  ended_spans& t = tls_ended;
+  for (std::uint32_t i = 0; i < t.count; ++i)
+    if (t.entries[i].span_id == id) {
+      t.entries[i].replaced = replaced;
+      return;
+    }
+  if (t.count == ended_spans::capacity) {  // forget the oldest
+    for (std::uint32_t i = 1; i < t.count; ++i) t.entries[i - 1] = t.entries[i];
+    --t.count;
+  }
+  t.entries[t.count++] = ended_span{id, replaced};
+}
+
+/// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
+/// span had replaced (the nearest still-live ancestor); the entries used are removed.
+AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
+  ended_spans& t = tls_ended;
+  for (bool found = true; found && ctx.span_id != 0;) {
+    found = false;
+    for (std::uint32_t i = 0; i < t.count; ++i)
+      if (t.entries[i].span_id == ctx.span_id) {
+        ctx = t.entries[i].replaced;
+        t.entries[i] = t.entries[--t.count];
+        found = true;
+        break;
+      }
+  }
+}
+
+/// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
+/// that ended out of order. Out of line: called only while tls_ended is not empty.
+AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
+  span_context ctx = saved;
+  resolve_ended(ctx);
+  assign_context(tls_current, ctx);
+}
+
 inline constexpr char hex_digits[] = "0123456789abcdef";
 inline void append_hex(std::string& out, std::uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
@@ -80,7 +138,12 @@ class [[nodiscard]] context_scope {
     detail::assign_context(prev_, detail::tls_current);
     detail::assign_context(detail::tls_current, ctx);
   }
-  ~context_scope() { detail::assign_context(detail::tls_current, prev_); }
+  ~context_scope() {
+    if (detail::tls_ended.count == 0) [[likely]]
+      detail::assign_context(detail::tls_current, prev_);
+    else  // the span that was current may have ended meanwhile (out of order)
+      detail::restore_resolved(prev_);
+  }
   context_scope(const context_scope&) = delete;
   context_scope& operator=(const context_scope&) = delete;
 

@@ -21,6 +21,7 @@
 #include "agentrace/attributes.hpp"
 #include "agentrace/context.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/remote_end.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
@@ -62,6 +63,12 @@ inline std::string demangle(const char* mangled) {
   return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
 }
 
+// An unsampled span's state: its context and the thread it began on.
+struct unsampled_self {
+  span_context ctx;
+  std::uint32_t thread_index;
+};
+
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
@@ -82,6 +89,15 @@ inline namespace compiled_in {
 /// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
 /// never enqueued) but still has ids and is still the current context, so its children and
 /// injected headers carry its trace id and the cleared sampled flag.
+///
+/// Spans may end in any order: when a span ends, the thread's current context goes back to the
+/// nearest span that is still alive (a parent that ended before its child is skipped when the
+/// child ends). A span may be moved, and may end on another thread; it stays its origin thread's
+/// current context until it ends, and once it has ended elsewhere the origin thread goes back to
+/// the nearest live ancestor at its next span begin or end. So a span handed to a worker while the
+/// origin thread goes on with unrelated work would parent that work until it ends: for such
+/// hand-offs, begin the span on the worker under the captured context (context_scope,
+/// bind_context, or the explicit-parent constructor) instead of moving it.
 class scoped_span {
  public:
   scoped_span() noexcept {}
@@ -103,17 +119,10 @@ class scoped_span {
   scoped_span(scoped_span&& o) noexcept { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
-      std::uint64_t ended_id = 0;
-      span_context ended_prev{};
-      if (recording_) {
-        ended_id = context().span_id;
-        ended_prev = prev_;
-        finish();
-      }
+      // `parent = std::move(child)` ends the parent while the child is current: it is noted as
+      // ended out of order, so that the child, when it ends, restores what the parent replaced.
+      end();
       take(o);
-      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
-      // context goes back to what the ended span replaced, not to the ended span.
-      if (recording_ && ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
     }
     return *this;
   }
@@ -141,7 +150,7 @@ class scoped_span {
   /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
     if (unsampled_) [[unlikely]]
-      return self_;
+      return self_.ctx;
     if (!recording_) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
@@ -285,6 +294,7 @@ class scoped_span {
     detail::thread_state* ts = detail::this_thread();
     if (!ts) [[unlikely]]
       return;
+    detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
     span_context& cur = detail::tls_current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
@@ -330,16 +340,23 @@ class scoped_span {
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    // Restore the context this span replaced, unless something else became current meanwhile
-    // (a span ended out of order, or on another thread than it began).
+    // Restore the context this span replaced (or, if that span has ended meanwhile, its nearest
+    // live ancestor); if something else is current (the span ends out of order, or on another
+    // thread than it began), note it instead.
     span_context& cur = detail::tls_current;
-    if (cur.span_id == rec_.span_id) {
-      using detail::opaque;
-      cur.trace_id.hi = opaque(prev_.trace_id.hi);
-      cur.trace_id.lo = opaque(prev_.trace_id.lo);
-      cur.span_id = opaque(prev_.span_id);
-      cur.flags = opaque(prev_.flags);
-      cur.remote = opaque(prev_.remote);
+    if (cur.span_id == rec_.span_id) [[likely]] {
+      if (detail::tls_ended.count == 0) [[likely]] {
+        using detail::opaque;
+        cur.trace_id.hi = opaque(prev_.trace_id.hi);
+        cur.trace_id.lo = opaque(prev_.trace_id.lo);
+        cur.span_id = opaque(prev_.span_id);
+        cur.flags = opaque(prev_.flags);
+        cur.remote = opaque(prev_.remote);
+      } else {
+        detail::restore_resolved(prev_);
+      }
+    } else {
+      ended_not_current(rec_.span_id, rec_.thread_index, prev_, ts);
     }
     rec_.end_ticks = end;
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -365,29 +382,45 @@ class scoped_span {
     cur.span_id = id;
     cur.flags = flags;
     cur.remote = false;
-    ::new (static_cast<void*>(&self_)) span_context{trace_id{hi, lo}, id, flags, false};
+    ::new (static_cast<void*>(&self_))
+        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false},
+                               detail::tls_state->index};  // begin() made tls_state
     unsampled_ = true;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
-    span_context& cur = detail::tls_current;
-    if (cur.span_id == self_.span_id) {
-      using detail::opaque;
-      cur.trace_id.hi = opaque(prev_.trace_id.hi);
-      cur.trace_id.lo = opaque(prev_.trace_id.lo);
-      cur.span_id = opaque(prev_.span_id);
-      cur.flags = opaque(prev_.flags);
-      cur.remote = opaque(prev_.remote);
-    }
     detail::thread_state* ts = detail::this_thread();
+    if (detail::tls_current.span_id == self_.ctx.span_id)
+      detail::restore_resolved(prev_);
+    else
+      ended_not_current(self_.ctx.span_id, self_.thread_index, prev_, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     detail::thread_counters::bump(ts->counters.ended);
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
+  }
+
+  // The end of a span that is not its thread's current context (cold). One that began on another
+  // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
+  // child, a context_scope or a coroutine is current, and whoever restores this span later gets
+  // what it replaced (context.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint32_t origin,
+                                                      const span_context& replaced,
+                                                      detail::thread_state* ts) noexcept {
+    if (ts && origin != ts->index) {
+      detail::report_remote_end(origin, id, replaced);
+      return;
+    }
+    // The current context may name a span of this thread that ended on another one.
+    if (ts) detail::take_remote_ends_if_any(ts);
+    if (detail::tls_current.span_id == id)
+      detail::restore_resolved(replaced);
+    else
+      detail::note_ended_out_of_order(id, replaced);
   }
 
   // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
@@ -478,7 +511,7 @@ class scoped_span {
   // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
   union {
     span_record rec_;
-    span_context self_;  // an unsampled span's own context (context owner)
+    detail::unsampled_self self_;  // an unsampled span's own context (context owner)
   };
   span_context prev_;  // the context this span replaced; set by begin()
   int uncaught_;       // uncaught exceptions when the span began; set by begin()

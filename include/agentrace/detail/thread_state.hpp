@@ -123,6 +123,8 @@ struct alignas(64) thread_state {
   id_generator ids;
   thread_counters counters;
   std::uint32_t index{0};
+  // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
+  std::atomic<std::uint32_t> remote_ended{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
 

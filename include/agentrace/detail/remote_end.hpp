@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// Spans that end on another thread than the one they began on, reported back to their origin.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/thread_state.hpp"
+
+namespace agentrace::detail {
+
+// A span ends on thread B but began on thread A, where it may still be the current context (it
+// was moved to B, or B ended it through a pointer). B cannot touch A's thread-local context, so
+// it leaves a note here and raises A's thread_state::remote_ended; A reads its notes at its next
+// span begin or end (one load of a flag in its own thread_state) and treats them as spans that
+// ended out of order (context.hpp): a current context, or a saved one restored later, that names
+// such a span becomes that span's nearest still-live ancestor.
+struct remote_end {
+  std::uint32_t origin;  // thread_state::index of the thread the span began on
+  std::uint64_t span_id;
+  span_context replaced;  // what the span replaced as its origin thread's current context
+};
+
+struct remote_end_board {
+  static constexpr std::size_t capacity = 4096;  // the oldest notes are forgotten first
+  std::mutex mu;
+  std::vector<remote_end> notes;
+};
+
+inline remote_end_board& remote_ends() {
+  // Leaked on purpose, like globals(): threads that exit after main() returns may still post.
+  static remote_end_board* b = new remote_end_board();
+  return *b;
+}
+
+/// On the thread where span `id` ended, which is not the thread it began on (`origin`).
+AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint32_t origin, std::uint64_t id,
+                                                    const span_context& replaced) noexcept {
+  auto& b = remote_ends();
+  try {
+    std::lock_guard<std::mutex> lock(b.mu);
+    if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
+    b.notes.push_back(remote_end{origin, id, replaced});
+  } catch (...) {  // out of memory: the origin thread keeps a stale current context
+    return;
+  }
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (thread_state* t : g.threads)  // not found: the origin thread has exited
+    if (t->index == origin) {
+      t->remote_ended.store(1, std::memory_order_release);
+      break;
+    }
+}
+
+/// On the origin thread `ts`: takes the notes left for it and repairs its current context.
+AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  ts->remote_ended.exchange(0, std::memory_order_acquire);
+  auto& b = remote_ends();
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    auto mine = [&](const remote_end& n) { return n.origin == ts->index; };
+    for (const remote_end& n : b.notes)
+      if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
+    b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
+  }
+  restore_resolved(tls_current);
+}
+
+/// The begin-time check: one relaxed load of a flag in the thread's own state.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void take_remote_ends_if_any(thread_state* ts) noexcept {
+  if (ts->remote_ended.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    take_remote_ends(ts);
+}
+
+}  // namespace agentrace::detail

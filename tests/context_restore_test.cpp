@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+// The current context after spans end out of order (a parent before its child, under a
+// context_scope, moved spans, unsampled spans in the chain, inside coroutines) and after a span
+// ends on another thread than it began on: it always goes back to the nearest still-live span.
+#include <agentrace/agentrace.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <array>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "context_support.hpp"
+
+using test_support::executor;
+using test_support::span_tree;
+
+namespace {
+
+agentrace::tracing start_memory(const std::shared_ptr<agentrace::memory_exporter>& mem) {
+  return agentrace::start({.exporters = {mem}, .read_environment = false});
+}
+
+agentrace::span_context cur() { return agentrace::current_context(); }
+
+std::uint32_t ended_entries() { return agentrace::detail::tls_ended.count; }
+
+agentrace::span_context with_sampled(agentrace::span_context c, bool sampled) {
+  c.flags = sampled ? static_cast<std::uint8_t>(c.flags | agentrace::flag_sampled)
+                    : static_cast<std::uint8_t>(c.flags & ~agentrace::flag_sampled);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a parent ended before its child: the context goes back to the nearest live ancestor") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  agentrace::span_context x_ctx, p_ctx, c_ctx;
+  {
+    AGENTRACE_SPAN(x, "x");
+    x_ctx = x.context();
+    {
+      AGENTRACE_SPAN(p, "p");
+      p_ctx = p.context();
+      AGENTRACE_SPAN(c, "c");
+      c_ctx = c.context();
+      p.end();
+      CHECK(cur() == c_ctx);  // the child is still current
+      { AGENTRACE_SPAN(d, "d"); }  // a child of c
+      CHECK(cur() == c_ctx);
+    }  // c ends: x, not the ended p, is current again
+    CHECK(cur() == x_ctx);
+    CHECK(ended_entries() == 0);
+    AGENTRACE_SPAN(after, "after");
+  }
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  REQUIRE(t.spans.size() == 5);
+  CHECK(t.is_child("p", "x"));
+  CHECK(t.is_child("c", "p"));  // recorded parents are unchanged
+  CHECK(t.is_child("d", "c"));
+  CHECK(t.is_child("after", "x"));
+}
+
+TEST_CASE("a root ended before its child leaves no context behind") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  {
+    AGENTRACE_SPAN(parent, "parent");
+    AGENTRACE_SPAN(child, "child");
+    parent.end();
+  }
+  CHECK_FALSE(cur().valid());
+  { AGENTRACE_SPAN(next, "next"); }
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.get("next").parent_span_id == 0);
+  CHECK_FALSE(t.get("next").trace_id == t.get("parent").trace_id);
+}
+
+// Six nested spans, every other one unsampled (begun under an explicit unsampled parent), ended
+// in each of the 720 orders: after every end, the current context is the innermost span still
+// alive, and nothing is left in the out-of-order table at the end.
+TEST_CASE("every end order of six nested spans, sampled and unsampled: the innermost live span "
+          "is current") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  static constexpr agentrace::span_site site =
+      agentrace::detail::make_site(__FILE__, __LINE__, "perm", "perm");
+  constexpr int n = 6;
+  std::array<int, n> order{0, 1, 2, 3, 4, 5};
+  int orders = 0, unsampled_seen = 0;
+  do {
+    std::array<std::optional<agentrace::scoped_span>, n> s;
+    std::array<agentrace::span_context, n> ctx{};
+    for (int i = 0; i < n; ++i) {
+      const bool sampled = i % 2 == 0;
+      if (i == 0)
+        s[i].emplace(&site);
+      else
+        s[i].emplace(&site, with_sampled(ctx[i - 1], sampled));
+      ctx[i] = s[i]->context();
+      REQUIRE(ctx[i].sampled() == sampled);
+      REQUIRE(cur() == ctx[i]);
+    }
+    unsampled_seen += !ctx[1].sampled();
+    std::array<bool, n> alive{};
+    alive.fill(true);
+    for (int k = 0; k < n; ++k) {
+      s[order[k]]->end();
+      alive[order[k]] = false;
+      int innermost = -1;
+      for (int i = 0; i < n; ++i)
+        if (alive[i]) innermost = i;
+      const auto expected = innermost < 0 ? agentrace::span_context{} : ctx[innermost];
+      REQUIRE(cur() == expected);
+    }
+    REQUIRE(ended_entries() == 0);
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  CHECK(orders == 720);
+  CHECK(unsampled_seen == 720);
+  REQUIRE(tracing.force_flush());
+  CHECK(m->spans().size() == 720u * 3u);  // the sampled half
+  CHECK(tracing.stats().dropped_unsampled == 720u * 3u);
+}
+
+TEST_CASE("several out-of-order ends, then new spans take the nearest live ancestor as parent") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  std::optional<agentrace::span<"a">> a;
+  std::optional<agentrace::span<"b">> b;
+  std::optional<agentrace::span<"c">> c;
+  std::optional<agentrace::span<"d">> d;
+  a.emplace();
+  b.emplace();
+  c.emplace();
+  d.emplace();
+  const auto a_ctx = a->context(), d_ctx = d->context();
+  c->end();  // c, then b: both ended under d
+  b->end();
+  CHECK(cur() == d_ctx);
+  { agentrace::span<"e"> e; }  // a child of d
+  d->end();  // d had replaced c, c had replaced b, b had replaced a
+  CHECK(cur() == a_ctx);
+  { agentrace::span<"f"> f; }  // a child of a
+  a->end();
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.is_child("e", "d"));
+  CHECK(t.is_child("f", "a"));
+  CHECK(t.is_child("d", "c"));
+}
+
+TEST_CASE("moved spans: an ended moved parent is not restored, move-assignment ends the target") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  agentrace::span_context x_ctx;
+  {
+    AGENTRACE_SPAN(x, "x");
+    x_ctx = x.context();
+    std::optional<agentrace::scoped_span> holder;
+    {
+      AGENTRACE_SPAN(p, "p");
+      const auto p_ctx = p.context();
+      holder.emplace(std::move(p));  // the move ctor: p's span, still x's child, still current
+      CHECK(cur() == p_ctx);
+      AGENTRACE_SPAN(c, "c");
+      holder->end();  // the parent ends first, through its new owner
+      CHECK(cur() == c.context());
+    }
+    CHECK(cur() == x_ctx);
+    CHECK(ended_entries() == 0);
+
+    // Move-assignment onto a live span ends it; here the target is the source's grandparent.
+    agentrace::scoped_span target;
+    {
+      AGENTRACE_SPAN(t0, "t0");
+      target = std::move(t0);  // empty target: nothing ends
+    }
+    AGENTRACE_SPAN(mid, "mid");
+    AGENTRACE_SPAN(src, "src");
+    const auto src_ctx = src.context();
+    target = std::move(src);  // ends t0 (an ancestor of src) out of order
+    CHECK(cur() == src_ctx);
+    target.end();  // src ends: back to mid (alive), not t0 (ended)
+    CHECK(cur() == mid.context());
+    mid.end();
+    CHECK(cur() == x_ctx);  // t0 ended: x
+    CHECK(ended_entries() == 0);
+  }
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.is_child("c", "p"));
+  CHECK(t.is_child("mid", "t0"));
+  CHECK(t.is_child("src", "mid"));
+}
+
+TEST_CASE("a span that ends under a context_scope is not restored when the scope closes") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  AGENTRACE_SPAN(x, "x");
+  {
+    std::optional<agentrace::span<"p">> p;
+    p.emplace();
+    {
+      agentrace::context_scope detach(agentrace::span_context{});
+      p->end();
+    }
+    CHECK(cur() == x.context());
+  }
+  CHECK(ended_entries() == 0);
+}
+
+namespace {
+agentrace::task<> out_of_order_in_coroutine(executor& ex, agentrace::span_context& seen_after) {
+  co_await ex.schedule();  // from here on, on the executor's one worker thread
+  AGENTRACE_SPAN(p, "co.p");
+  std::optional<agentrace::span<"co.c">> c;
+  c.emplace();
+  p.end();
+  co_await ex.schedule();  // suspends; resumes on the same thread, where p ended
+  { agentrace::span<"co.d"> d; }
+  c.reset();
+  seen_after = agentrace::current_context();  // the coroutine's own context: the caller's span
+  AGENTRACE_SPAN(q, "co.q");
+}
+}  // namespace
+
+TEST_CASE("inside a coroutine, a parent ended before its child is not restored") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  executor ex(1);
+  agentrace::span_context root_ctx, seen_after;
+  {
+    AGENTRACE_SPAN(root, "root");
+    root_ctx = root.context();
+    agentrace::sync_wait(out_of_order_in_coroutine(ex, seen_after));
+    CHECK(cur() == root_ctx);
+  }
+  ex.stop();
+  CHECK(ex.leaks == 0);
+  CHECK(seen_after == root_ctx);
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.is_child("co.p", "root"));
+  CHECK(t.is_child("co.c", "co.p"));
+  CHECK(t.is_child("co.d", "co.c"));
+  CHECK(t.is_child("co.q", "root"));
+}
+
+// ---- spans that end on another thread than the one they began on ----
+
+TEST_CASE("a span moved to another thread and ended there stops being its origin's context") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  agentrace::span_context x_ctx, s_ctx;
+  {
+    AGENTRACE_SPAN(x, "x");
+    x_ctx = x.context();
+    AGENTRACE_SPAN(s, "handed.off");
+    s_ctx = s.context();
+    std::thread([h = std::move(s)]() mutable { h.end(); }).join();
+    // The origin thread repairs its context at its next span begin (or end).
+    { AGENTRACE_SPAN(r, "r"); }
+    CHECK(cur() == x_ctx);
+    { AGENTRACE_SPAN(r2, "r2"); }
+    CHECK(cur() == x_ctx);
+  }
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  REQUIRE(t.spans.size() == 4);
+  CHECK(t.is_child("handed.off", "x"));
+  CHECK(t.is_child("r", "x"));
+  CHECK(t.is_child("r2", "x"));
+}
+
+TEST_CASE("a root span handed to another thread: the origin's next span starts a new trace") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  {
+    AGENTRACE_SPAN(s, "request");
+    std::thread([h = std::move(s)]() mutable { h.end(); }).join();
+  }
+  AGENTRACE_SPAN(next, "next");
+  CHECK(next.context().valid());
+  next.end();
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.get("next").parent_span_id == 0);
+  CHECK_FALSE(t.get("next").trace_id == t.get("request").trace_id);
+}
+
+TEST_CASE("a handed-off span stays its origin's context until it ends (the documented rule)") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  AGENTRACE_SPAN(x, "x");
+  std::latch may_end(1);
+  std::thread worker;
+  {
+    AGENTRACE_SPAN(s, "in.flight");
+    worker = std::thread([h = std::move(s), &may_end]() mutable {
+      may_end.wait();
+      h.end();
+    });
+  }
+  { AGENTRACE_SPAN(during, "during"); }  // the span has not ended: still current here
+  may_end.count_down();
+  worker.join();
+  { AGENTRACE_SPAN(after, "after"); }
+  CHECK(cur() == x.context());
+  x.end();
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.is_child("during", "in.flight"));
+  CHECK(t.is_child("after", "x"));
+}
+
+TEST_CASE("the ways a span can leave its thread: shared ownership, unsampled, under a child") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  AGENTRACE_SPAN(x, "x");
+  const auto x_ctx = x.context();
+  {  // ended by the last owner, on another thread, without being moved
+    auto shared = std::make_shared<agentrace::span<"shared">>();
+    std::thread([p = std::move(shared)]() mutable { p.reset(); }).join();
+  }
+  { AGENTRACE_SPAN(a1, "after.shared"); }
+  CHECK(cur() == x_ctx);
+  {  // unsampled
+    agentrace::scoped_span u(&agentrace::span<"unsampled">::site, with_sampled(x_ctx, false));
+    CHECK_FALSE(u.context().sampled());
+    std::thread([h = std::move(u)]() mutable { h.end(); }).join();
+  }
+  { AGENTRACE_SPAN(a2, "after.unsampled"); }
+  CHECK(cur() == x_ctx);
+  {  // moved away while a child begun after it is current here; the child ends later
+    std::optional<agentrace::span<"moved.parent">> p;
+    p.emplace();
+    AGENTRACE_SPAN(child, "child.here");
+    std::thread([h = std::move(*p)]() mutable { h.end(); }).join();
+    CHECK(cur() == child.context());
+  }  // child ends: it restores x, not its ended parent
+  { AGENTRACE_SPAN(a3, "after.child"); }
+  CHECK(cur() == x_ctx);
+  x.end();
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.is_child("after.shared", "x"));
+  CHECK(t.is_child("after.unsampled", "x"));
+  CHECK(t.is_child("child.here", "moved.parent"));
+  CHECK(t.is_child("after.child", "x"));
+}
+
+TEST_CASE("a span ended on another thread after its origin thread exited is still exported") {
+  auto m = agentrace::memory();
+  auto tracing = start_memory(m);
+  std::optional<agentrace::scoped_span> carried;
+  std::thread([&] {
+    agentrace::span<"from.exited"> s;
+    carried.emplace(std::move(s));
+  }).join();
+  carried->end();  // the origin thread is gone: nothing to repair, nothing to crash
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  span_tree t(m->spans());
+  CHECK(t.spans.size() == 1);
+}
