@@ -306,6 +306,13 @@ class collector {
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
+      for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
+        try {
+          e->on_idle(std::chrono::steady_clock::now());
+        } catch (const std::exception& ex) {
+          report_exporter_error(*e, ex.what());
+        }
+      }
     }
   }
 

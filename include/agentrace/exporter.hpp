@@ -85,6 +85,10 @@ class exporter {
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
   virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
+  /// Called by the collector thread after each drain cycle (every few milliseconds, whether or
+  /// not spans arrived), never concurrently with the other calls. Exporters that hold spans back
+  /// (the console assembles whole traces) release what has become due. Default: nothing.
+  virtual void on_idle(std::chrono::steady_clock::time_point /*now*/) {}
   /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
   virtual std::uint64_t spans_failed() const noexcept { return 0; }
   /// spans_failed() by reason; exporters that know why override it.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Console exporter: one indented tree per trace with durations, status and attributes; errors
-// highlighted. Traces are assembled first (see detail/trace_assembler.hpp).
+// highlighted. Traces are assembled first (see detail/trace_assembler.hpp) and printed once
+// their local root has ended and the wait for stragglers has passed (checked on each batch and on
+// the collector's idle tick, exporter::on_idle).
 #pragma once
 
 #include <fmt/format.h>
@@ -136,6 +138,12 @@ class console_exporter final : public exporter {
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
     return export_result::success;
+  }
+
+  /// Prints the traces whose local root ended and whose wait for stragglers has passed, without
+  /// waiting for the next batch (the collector calls this after each drain cycle).
+  void on_idle(std::chrono::steady_clock::time_point now) override {
+    if (assembler_.pending_traces() != 0) print(assembler_.take_ready(now));
   }
 
   bool force_flush(std::chrono::milliseconds) override {
