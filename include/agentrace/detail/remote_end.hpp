@@ -38,24 +38,27 @@ inline remote_end_board& remote_ends() {
   return *b;
 }
 
-/// On the thread where span `id` ended, which is not the thread it began on (`origin`).
+/// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
+/// is noted for an origin thread that has exited.
 AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint32_t origin, std::uint64_t id,
                                                     const span_context& replaced) noexcept {
+  auto& g = globals();
   auto& b = remote_ends();
-  try {
-    std::lock_guard<std::mutex> lock(b.mu);
-    if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
-    b.notes.push_back(remote_end{origin, id, replaced});
-  } catch (...) {  // out of memory: the origin thread keeps a stale current context
+  // globals().mu keeps the origin's state alive while it is told (its exit takes the same lock);
+  // lock order: globals().mu, then the board's (take_remote_ends takes only the board's).
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (thread_state* t : g.threads) {
+    if (t->index != origin) continue;
+    try {
+      std::lock_guard<std::mutex> board_lock(b.mu);
+      if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
+      b.notes.push_back(remote_end{origin, id, replaced});
+    } catch (...) {  // out of memory: the origin thread keeps a stale current context
+      return;
+    }
+    t->remote_ended.store(1, std::memory_order_release);
     return;
   }
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  for (thread_state* t : g.threads)  // not found: the origin thread has exited
-    if (t->index == origin) {
-      t->remote_ended.store(1, std::memory_order_release);
-      break;
-    }
 }
 
 /// On the origin thread `ts`: takes the notes left for it and repairs its current context.
