@@ -52,6 +52,7 @@ agentrace::config bench_config(bool draining) {
   c.max_queue_size = bench_queue_size;
   c.drain_interval = draining ? std::chrono::milliseconds(1) : std::chrono::hours(1);
   c.schedule_delay = draining ? std::chrono::milliseconds(0) : std::chrono::hours(1);
+  c.drain_on_demand = draining;
   return c;
 }
 

@@ -121,6 +121,7 @@ TEST_CASE("queue full: the drop count is exact while the collector cannot drain"
   c.max_export_batch_size = 100;
   c.schedule_delay = std::chrono::hours(1);  // the collector sleeps: nothing drains until flush
   c.drain_interval = std::chrono::hours(1);
+  c.drain_on_demand = false;  // nor when the queue is half full
   auto tracing = agentrace::start(c);
   const auto before = tracing.stats();
   const bool fresh_queue = before.spans_ended == 0 &&
@@ -439,6 +440,7 @@ TEST_CASE("after one thread's burst fills its queue, other threads still enqueue
   c.max_queue_size = 1024;
   c.schedule_delay = std::chrono::hours(1);  // nothing drains during the burst: it fills the queue
   c.drain_interval = std::chrono::hours(1);
+  c.drain_on_demand = false;  // nor when the queue is half full
   auto tracing = agentrace::start(c);
   const std::size_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity.load());
   std::atomic<int> phase{0};
@@ -464,4 +466,36 @@ TEST_CASE("after one thread's burst fills its queue, other threads still enqueue
   burst.join();
   CHECK(after.dropped_queue_full - before.dropped_queue_full == 0);
   CHECK(after.spans_exported - before.spans_exported == 100);
+}
+
+TEST_CASE("a thread whose queue fills up wakes the collector before its timed drain",
+          "[collector]") {
+  auto rec = std::make_shared<recording_exporter>();
+  agentrace::config c;
+  c.exporters = {rec};
+  c.read_environment = false;
+  c.max_queue_size = 256;                    // wakes every 128 spans
+  c.schedule_delay = std::chrono::hours(1);  // no timed drain and no timed export
+  c.drain_interval = std::chrono::hours(1);
+  auto tracing = agentrace::start(c);
+  const auto before = tracing.stats();
+  // 20 queues' worth, at a pace the collector can follow once woken (it is never woken by time).
+  constexpr int n = 20 * 256;
+  std::thread([&] {
+    for (int i = 0; i < n; ++i) {
+      {
+        AGENTRACE_SPAN(s, "paced");
+      }
+      if (i % 32 == 31) std::this_thread::sleep_for(1ms);
+    }
+  }).join();
+  const auto mid = tracing.stats();
+  const std::uint64_t dropped = mid.dropped_queue_full - before.dropped_queue_full;
+  // Without the wake-up, everything past the first 256 spans is dropped (19/20 of them).
+  INFO("dropped " << dropped << " of " << n);
+  CHECK(dropped < n / 4);
+  REQUIRE(tracing.force_flush());
+  const auto s = tracing.stats();
+  check_invariants(s);
+  CHECK(s.spans_exported - before.spans_exported + dropped == static_cast<std::uint64_t>(n));
 }

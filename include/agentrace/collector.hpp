@@ -173,6 +173,7 @@ class collector {
       queue_size_ = detail::max_thread_queue_size;
     }
     detail::set_queue_capacity(queue_size_);
+    detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
@@ -261,8 +262,10 @@ class collector {
       std::chrono::steady_clock::time_point flush_deadline;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, drain_interval_,
-                     [&] { return stopping_ || flush_requested_ > flush_done_; });
+        cv_.wait_for(lock, drain_interval_, [&] {
+          return stopping_ || flush_requested_ > flush_done_ ||
+                 detail::drain_requested.exchange(false, std::memory_order_relaxed);
+        });
         stopping = stopping_;
         if (flush_requested_ > flush_done_) {
           flush_ticket = flush_requested_;
@@ -378,7 +381,8 @@ class collector {
   int errors_reported_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
+  std::condition_variable& cv_{detail::collector_wakeup()};  // also woken by request_drain()
+  std::condition_variable done_cv_;
   bool stopping_{false}, stopped_{false};
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};

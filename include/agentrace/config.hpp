@@ -35,6 +35,7 @@ struct config {
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
   std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
+  bool drain_on_demand = true;  // a thread whose queue is half full wakes the collector early
   std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
   bool read_environment = true;             // false: ignore every environment variable
   std::string scope_name = "agentrace";     // instrumentation scope

@@ -344,10 +344,14 @@ class scoped_span {
     } else {
       auto& c = ts->counters;
       detail::thread_counters::bump(c.ended);
-      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
-        detail::thread_counters::bump(c.enqueued);
-      else
+      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+        const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
+        c.enqueued.store(n, std::memory_order_release);
+        if ((n & ts->wake_mask) == 0) [[unlikely]]
+          detail::request_drain();
+      } else {
         drop_queue_full(c);
+      }
     }
     rec_.~span_record();  // moved from or reset: owns nothing
   }

@@ -1088,6 +1088,8 @@ class clock_converter {
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -1231,6 +1233,24 @@ using span_queue = concurrent_queue<span_record>;
 // thread that sees `true` late only misses spans begun before it saw it.
 inline std::atomic<bool> tracing_on{false};
 
+// Drain on demand: a thread whose queue has taken another half of its capacity since it last
+// asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
+// processor does the same when a batch's worth is queued). The condition variable outlives every
+// collector (only the active one waits on it); notify_one costs no system call while the
+// collector is awake. A wake-up that races with the collector going to sleep is lost; the timed
+// drain then comes at most one drain interval later.
+inline std::atomic<bool> drain_on_demand{true};
+inline std::atomic<bool> drain_requested{false};
+inline std::condition_variable& collector_wakeup() {
+  static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
+  return *cv;
+}
+AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
+  if (!drain_on_demand.load(std::memory_order_relaxed)) return;
+  drain_requested.store(true, std::memory_order_relaxed);
+  collector_wakeup().notify_one();
+}
+
 // Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
 // The collector reads them with acquire loads; `enqueued` is stored with release after a
 // successful try_enqueue, so a collector that sees the count can dequeue the records.
@@ -1339,13 +1359,17 @@ struct alignas(64) thread_state {
       : owned_queue(std::make_unique<span_queue>(capacity)),
         queue(owned_queue.get()),
         token(*queue),
-        capacity(capacity) {}
+        capacity(capacity),
+        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
   std::unique_ptr<span_queue> owned_queue;
   span_queue* queue;     // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
   std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
+  // The thread asks the collector to drain each time its enqueue count is a multiple of
+  // wake_mask + 1: half the queue, rounded down to a power of two (at least 64 spans).
+  std::uint64_t wake_mask;
   std::uint32_t index{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
@@ -1788,10 +1812,14 @@ class scoped_span {
     } else {
       auto& c = ts->counters;
       detail::thread_counters::bump(c.ended);
-      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]]
-        detail::thread_counters::bump(c.enqueued);
-      else
+      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+        const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
+        c.enqueued.store(n, std::memory_order_release);
+        if ((n & ts->wake_mask) == 0) [[unlikely]]
+          detail::request_drain();
+      } else {
         drop_queue_full(c);
+      }
     }
     rec_.~span_record();  // moved from or reset: owns nothing
   }
@@ -3013,6 +3041,7 @@ struct config {
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
   std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
+  bool drain_on_demand = true;  // a thread whose queue is half full wakes the collector early
   std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
   bool read_environment = true;             // false: ignore every environment variable
   std::string scope_name = "agentrace";     // instrumentation scope
@@ -3396,6 +3425,7 @@ class collector {
       queue_size_ = detail::max_thread_queue_size;
     }
     detail::set_queue_capacity(queue_size_);
+    detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
@@ -3484,8 +3514,10 @@ class collector {
       std::chrono::steady_clock::time_point flush_deadline;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, drain_interval_,
-                     [&] { return stopping_ || flush_requested_ > flush_done_; });
+        cv_.wait_for(lock, drain_interval_, [&] {
+          return stopping_ || flush_requested_ > flush_done_ ||
+                 detail::drain_requested.exchange(false, std::memory_order_relaxed);
+        });
         stopping = stopping_;
         if (flush_requested_ > flush_done_) {
           flush_ticket = flush_requested_;
@@ -3601,7 +3633,8 @@ class collector {
   int errors_reported_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
+  std::condition_variable& cv_{detail::collector_wakeup()};  // also woken by request_drain()
+  std::condition_variable done_cv_;
   bool stopping_{false}, stopped_{false};
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -28,6 +30,24 @@ using span_queue = concurrent_queue<span_record>;
 // hot path's first check would cost nothing more than relaxed on x86; relaxed is enough because a
 // thread that sees `true` late only misses spans begun before it saw it.
 inline std::atomic<bool> tracing_on{false};
+
+// Drain on demand: a thread whose queue has taken another half of its capacity since it last
+// asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
+// processor does the same when a batch's worth is queued). The condition variable outlives every
+// collector (only the active one waits on it); notify_one costs no system call while the
+// collector is awake. A wake-up that races with the collector going to sleep is lost; the timed
+// drain then comes at most one drain interval later.
+inline std::atomic<bool> drain_on_demand{true};
+inline std::atomic<bool> drain_requested{false};
+inline std::condition_variable& collector_wakeup() {
+  static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
+  return *cv;
+}
+AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
+  if (!drain_on_demand.load(std::memory_order_relaxed)) return;
+  drain_requested.store(true, std::memory_order_relaxed);
+  collector_wakeup().notify_one();
+}
 
 // Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
 // The collector reads them with acquire loads; `enqueued` is stored with release after a
@@ -137,13 +157,17 @@ struct alignas(64) thread_state {
       : owned_queue(std::make_unique<span_queue>(capacity)),
         queue(owned_queue.get()),
         token(*queue),
-        capacity(capacity) {}
+        capacity(capacity),
+        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
   std::unique_ptr<span_queue> owned_queue;
   span_queue* queue;     // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
   std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
+  // The thread asks the collector to drain each time its enqueue count is a multiple of
+  // wake_mask + 1: half the queue, rounded down to a power of two (at least 64 spans).
+  std::uint64_t wake_mask;
   std::uint32_t index{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
