@@ -222,6 +222,7 @@ TEST_CASE("a full queue drops and counts exactly, and drops free owned strings")
   c.read_environment = false;
   c.max_queue_size = 256;
   c.drain_interval = std::chrono::hours(1);  // the collector does not drain until the flush
+  c.drain_on_demand = false;  // nor when the queue is half full
   c.schedule_delay = std::chrono::hours(1);
   auto mem = agentrace::memory();
   c.exporters = {mem};
