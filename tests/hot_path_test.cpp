@@ -130,7 +130,7 @@ TEST_CASE("ending a span restores exactly the context it replaced") {
   CHECK(agentrace::current_context() == installed);
 
   // Out of order: the parent ends first and leaves the child current (it restores only while it
-  // is itself current); the child then restores what it replaced, the parent's context.
+  // is itself current); the child then restores what the ended parent had replaced.
   agentrace::detail::tls_current = {};
   {
     auto parent = std::make_unique<agentrace::span<"parent">>();
@@ -139,7 +139,8 @@ TEST_CASE("ending a span restores exactly the context it replaced") {
     parent->end();
     CHECK(agentrace::current_context() == child.context());
     child.end();
-    CHECK(agentrace::current_context() == parent_ctx);
+    CHECK_FALSE(agentrace::current_context() == parent_ctx);
+    CHECK_FALSE(agentrace::current_context().valid());
   }
   agentrace::detail::tls_current = {};
 }

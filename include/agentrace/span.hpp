@@ -66,7 +66,7 @@ inline std::string demangle(const char* mangled) {
 // An unsampled span's state: its context and the thread it began on.
 struct unsampled_self {
   span_context ctx;
-  std::uint32_t thread_index;
+  detail::origin_index thread_index;  // the thread it began on (detail::origin_of)
 };
 
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
@@ -385,7 +385,7 @@ class scoped_span {
     cur.remote = false;
     ::new (static_cast<void*>(&self_))
         detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false},
-                               detail::tls_state->index};  // begin() made tls_state
+                               detail::origin_of(detail::tls_state->index)};  // begin() made it
     unsampled_ = true;
   }
 
@@ -409,10 +409,10 @@ class scoped_span {
   // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
   // child, a context_scope or a coroutine is current, and whoever restores this span later gets
   // what it replaced (context.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint32_t origin,
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, detail::origin_index origin,
                                                       const span_context& replaced,
                                                       detail::thread_state* ts) noexcept {
-    if (ts && origin != ts->index) {
+    if (ts && origin != detail::origin_of(ts->index)) {
       detail::report_remote_end(origin, id, replaced);
       return;
     }

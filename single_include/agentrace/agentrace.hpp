@@ -259,6 +259,64 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   dst.remote = opaque(src.remote);
 }
 
+// Spans that ended while they were not their thread's current context (ended out of order: a
+// parent ended before its child, a span ended under a context_scope, or a span begun on another
+// thread that ended there and was reported back here, span.hpp). Each entry keeps what the span
+// had replaced, so that whoever later restores the ended span as the current context (its child
+// ending, a context_scope closing) restores the nearest still-live ancestor instead. Bounded
+// (the oldest entry is forgotten first); empty in ordinary nesting, so the only hot-path cost is
+// one thread-local load and a branch where a saved context is restored.
+struct ended_span {
+  std::uint64_t span_id;
+  span_context replaced;
+};
+struct ended_spans {
+  static constexpr std::uint32_t capacity = 16;
+  std::uint32_t count;  // the hot-path check: zero almost always
+  ended_span entries[capacity];
+};
+inline constinit thread_local ended_spans tls_ended{};
+
+/// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(std::uint64_t id,
+                                                              const span_context& replaced) noexcept {
+  ended_spans& t = tls_ended;
+  for (std::uint32_t i = 0; i < t.count; ++i)
+    if (t.entries[i].span_id == id) {
+      t.entries[i].replaced = replaced;
+      return;
+    }
+  if (t.count == ended_spans::capacity) {  // forget the oldest
+    for (std::uint32_t i = 1; i < t.count; ++i) t.entries[i - 1] = t.entries[i];
+    --t.count;
+  }
+  t.entries[t.count++] = ended_span{id, replaced};
+}
+
+/// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
+/// span had replaced (the nearest still-live ancestor); the entries used are removed.
+AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
+  ended_spans& t = tls_ended;
+  for (bool found = true; found && ctx.span_id != 0;) {
+    found = false;
+    for (std::uint32_t i = 0; i < t.count; ++i)
+      if (t.entries[i].span_id == ctx.span_id) {
+        ctx = t.entries[i].replaced;
+        t.entries[i] = t.entries[--t.count];
+        found = true;
+        break;
+      }
+  }
+}
+
+/// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
+/// that ended out of order. Out of line: called only while tls_ended is not empty.
+AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
+  span_context ctx = saved;
+  resolve_ended(ctx);
+  assign_context(tls_current, ctx);
+}
+
 inline constexpr char hex_digits[] = "0123456789abcdef";
 inline void append_hex(std::string& out, std::uint64_t v) {
   for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
@@ -285,7 +343,12 @@ class [[nodiscard]] context_scope {
     detail::assign_context(prev_, detail::tls_current);
     detail::assign_context(detail::tls_current, ctx);
   }
-  ~context_scope() { detail::assign_context(detail::tls_current, prev_); }
+  ~context_scope() {
+    if (detail::tls_ended.count == 0) [[likely]]
+      detail::assign_context(detail::tls_current, prev_);
+    else  // the span that was current may have ended meanwhile (out of order)
+      detail::restore_resolved(prev_);
+  }
   context_scope(const context_scope&) = delete;
   context_scope& operator=(const context_scope&) = delete;
 
@@ -1081,6 +1144,16 @@ class clock_converter {
 };
 
 }  // namespace agentrace::detail
+// amalgamated: include/agentrace/detail/remote_end.hpp
+// SPDX-License-Identifier: MIT
+// Spans that end on another thread than the one they began on, reported back to their origin.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
 // amalgamated: include/agentrace/detail/thread_state.hpp
 // SPDX-License-Identifier: MIT
 // Per-thread producer state, the process-wide span queue and the registry that sums per-thread
@@ -1371,6 +1444,8 @@ struct alignas(64) thread_state {
   // wake_mask + 1: half the queue, rounded down to a power of two (at least 64 spans).
   std::uint64_t wake_mask;
   std::uint32_t index{0};
+  // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
+  std::atomic<std::uint32_t> remote_ended{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
 
@@ -1473,6 +1548,87 @@ inline counters_snapshot sum_counters() {
 }
 
 }  // namespace agentrace::detail
+
+namespace agentrace::detail {
+
+// A span ends on thread B but began on thread A, where it may still be the current context (it
+// was moved to B, or B ended it through a pointer). B cannot touch A's thread-local context, so
+// it leaves a note here and raises A's thread_state::remote_ended; A reads its notes at its next
+// span begin or end (one load of a flag in its own thread_state) and treats them as spans that
+// ended out of order (context.hpp): a current context, or a saved one restored later, that names
+// such a span becomes that span's nearest still-live ancestor.
+// A thread's number as span records keep it (narrower than thread_state::index: it wraps).
+using origin_index = decltype(span_record::thread_index);
+inline origin_index origin_of(std::uint32_t thread_index) noexcept {
+  return static_cast<origin_index>(thread_index);
+}
+
+struct remote_end {
+  origin_index origin;  // the thread the span began on (origin_of(thread_state::index))
+  std::uint64_t span_id;
+  span_context replaced;  // what the span replaced as its origin thread's current context
+};
+
+struct remote_end_board {
+  static constexpr std::size_t capacity = 4096;  // the oldest notes are forgotten first
+  std::mutex mu;
+  std::vector<remote_end> notes;
+};
+
+inline remote_end_board& remote_ends() {
+  // Leaked on purpose, like globals(): threads that exit after main() returns may still post.
+  static remote_end_board* b = new remote_end_board();
+  return *b;
+}
+
+/// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
+/// is noted for an origin thread that has exited.
+/// (After 65,536 threads the numbers wrap: a note may then reach another live thread with the
+/// same number, where it does nothing, since it names a span id that thread never had.)
+AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::uint64_t id,
+                                                    const span_context& replaced) noexcept {
+  auto& g = globals();
+  auto& b = remote_ends();
+  // Under globals().mu a thread cannot exit (hand its state to the free list) or start (take a
+  // state over) meanwhile. Lock order: globals().mu, then the board's (take_remote_ends takes
+  // only the board's).
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (thread_state* t : g.states) {
+    if (origin_of(t->index) != origin) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) return;  // it has exited
+    try {
+      std::lock_guard<std::mutex> board_lock(b.mu);
+      if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
+      b.notes.push_back(remote_end{origin, id, replaced});
+    } catch (...) {  // out of memory: the origin thread keeps a stale current context
+      return;
+    }
+    t->remote_ended.store(1, std::memory_order_release);
+    return;
+  }
+}
+
+/// On the origin thread `ts`: takes the notes left for it and repairs its current context.
+AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  ts->remote_ended.exchange(0, std::memory_order_acquire);
+  auto& b = remote_ends();
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    auto mine = [&](const remote_end& n) { return n.origin == origin_of(ts->index); };
+    for (const remote_end& n : b.notes)
+      if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
+    b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
+  }
+  restore_resolved(tls_current);
+}
+
+/// The begin-time check: one relaxed load of a flag in the thread's own state.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void take_remote_ends_if_any(thread_state* ts) noexcept {
+  if (ts->remote_ended.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    take_remote_ends(ts);
+}
+
+}  // namespace agentrace::detail
 // amalgamated: include/agentrace/semconv/exception.hpp
 // SPDX-License-Identifier: MIT
 // Semantic-convention keys for exceptions (exception.*), as recorded in the span event "exception".
@@ -1530,6 +1686,12 @@ inline std::string demangle(const char* mangled) {
   return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
 }
 
+// An unsampled span's state: its context and the thread it began on.
+struct unsampled_self {
+  span_context ctx;
+  detail::origin_index thread_index;  // the thread it began on (detail::origin_of)
+};
+
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
@@ -1550,6 +1712,15 @@ inline namespace compiled_in {
 /// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
 /// never enqueued) but still has ids and is still the current context, so its children and
 /// injected headers carry its trace id and the cleared sampled flag.
+///
+/// Spans may end in any order: when a span ends, the thread's current context goes back to the
+/// nearest span that is still alive (a parent that ended before its child is skipped when the
+/// child ends). A span may be moved, and may end on another thread; it stays its origin thread's
+/// current context until it ends, and once it has ended elsewhere the origin thread goes back to
+/// the nearest live ancestor at its next span begin or end. So a span handed to a worker while the
+/// origin thread goes on with unrelated work would parent that work until it ends: for such
+/// hand-offs, begin the span on the worker under the captured context (context_scope,
+/// bind_context, or the explicit-parent constructor) instead of moving it.
 class scoped_span {
  public:
   scoped_span() noexcept {}
@@ -1571,17 +1742,10 @@ class scoped_span {
   scoped_span(scoped_span&& o) noexcept { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
-      std::uint64_t ended_id = 0;
-      span_context ended_prev{};
-      if (recording_) {
-        ended_id = context().span_id;
-        ended_prev = prev_;
-        finish();
-      }
+      // `parent = std::move(child)` ends the parent while the child is current: it is noted as
+      // ended out of order, so that the child, when it ends, restores what the parent replaced.
+      end();
       take(o);
-      // `o` began inside the span just ended (`parent = std::move(child)`): when `o` ends, the
-      // context goes back to what the ended span replaced, not to the ended span.
-      if (recording_ && ended_id != 0 && prev_.span_id == ended_id) prev_ = ended_prev;
     }
     return *this;
   }
@@ -1609,7 +1773,7 @@ class scoped_span {
   /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
     if (unsampled_) [[unlikely]]
-      return self_;
+      return self_.ctx;
     if (!recording_) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
@@ -1749,6 +1913,7 @@ class scoped_span {
     detail::thread_state* ts = detail::this_thread();
     if (!ts) [[unlikely]]
       return;
+    detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
     span_context& cur = detail::tls_current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
@@ -1795,16 +1960,23 @@ class scoped_span {
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    // Restore the context this span replaced, unless something else became current meanwhile
-    // (a span ended out of order, or on another thread than it began).
+    // Restore the context this span replaced (or, if that span has ended meanwhile, its nearest
+    // live ancestor); if something else is current (the span ends out of order, or on another
+    // thread than it began), note it instead.
     span_context& cur = detail::tls_current;
-    if (cur.span_id == rec_.span_id) {
-      using detail::opaque;
-      cur.trace_id.hi = opaque(prev_.trace_id.hi);
-      cur.trace_id.lo = opaque(prev_.trace_id.lo);
-      cur.span_id = opaque(prev_.span_id);
-      cur.flags = opaque(prev_.flags);
-      cur.remote = opaque(prev_.remote);
+    if (cur.span_id == rec_.span_id) [[likely]] {
+      if (detail::tls_ended.count == 0) [[likely]] {
+        using detail::opaque;
+        cur.trace_id.hi = opaque(prev_.trace_id.hi);
+        cur.trace_id.lo = opaque(prev_.trace_id.lo);
+        cur.span_id = opaque(prev_.span_id);
+        cur.flags = opaque(prev_.flags);
+        cur.remote = opaque(prev_.remote);
+      } else {
+        detail::restore_resolved(prev_);
+      }
+    } else {
+      ended_not_current(rec_.span_id, rec_.thread_index, prev_, ts);
     }
     rec_.end_ticks = end;
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -1834,29 +2006,45 @@ class scoped_span {
     cur.span_id = id;
     cur.flags = flags;
     cur.remote = false;
-    ::new (static_cast<void*>(&self_)) span_context{trace_id{hi, lo}, id, flags, false};
+    ::new (static_cast<void*>(&self_))
+        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false},
+                               detail::origin_of(detail::tls_state->index)};  // begin() made it
     unsampled_ = true;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
-    span_context& cur = detail::tls_current;
-    if (cur.span_id == self_.span_id) {
-      using detail::opaque;
-      cur.trace_id.hi = opaque(prev_.trace_id.hi);
-      cur.trace_id.lo = opaque(prev_.trace_id.lo);
-      cur.span_id = opaque(prev_.span_id);
-      cur.flags = opaque(prev_.flags);
-      cur.remote = opaque(prev_.remote);
-    }
     detail::thread_state* ts = detail::this_thread();
+    if (detail::tls_current.span_id == self_.ctx.span_id)
+      detail::restore_resolved(prev_);
+    else
+      ended_not_current(self_.ctx.span_id, self_.thread_index, prev_, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     detail::thread_counters::bump(ts->counters.ended);
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
+  }
+
+  // The end of a span that is not its thread's current context (cold). One that began on another
+  // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
+  // child, a context_scope or a coroutine is current, and whoever restores this span later gets
+  // what it replaced (context.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, detail::origin_index origin,
+                                                      const span_context& replaced,
+                                                      detail::thread_state* ts) noexcept {
+    if (ts && origin != detail::origin_of(ts->index)) {
+      detail::report_remote_end(origin, id, replaced);
+      return;
+    }
+    // The current context may name a span of this thread that ended on another one.
+    if (ts) detail::take_remote_ends_if_any(ts);
+    if (detail::tls_current.span_id == id)
+      detail::restore_resolved(replaced);
+    else
+      detail::note_ended_out_of_order(id, replaced);
   }
 
   // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
@@ -1929,7 +2117,7 @@ class scoped_span {
   // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
   union {
     span_record rec_;
-    span_context self_;  // an unsampled span's own context (context owner)
+    detail::unsampled_self self_;  // an unsampled span's own context (context owner)
   };
   span_context prev_;  // the context this span replaced; set by begin()
   int uncaught_;       // uncaught exceptions when the span began; set by begin()
@@ -2806,6 +2994,10 @@ class exporter {
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
   virtual void shutdown(std::chrono::milliseconds timeout) { force_flush(timeout); }
+  /// Called by the collector thread after each drain cycle (every few milliseconds, whether or
+  /// not spans arrived), never concurrently with the other calls. Exporters that hold spans back
+  /// (the console assembles whole traces) release what has become due. Default: nothing.
+  virtual void on_idle(std::chrono::steady_clock::time_point /*now*/) {}
   /// Spans this exporter accepted but could not deliver (it counts; the collector reports).
   virtual std::uint64_t spans_failed() const noexcept { return 0; }
   /// spans_failed() by reason; exporters that know why override it.
@@ -3559,6 +3751,13 @@ class collector {
         if (stopping) return;
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
+      }
+      for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
+        try {
+          e->on_idle(std::chrono::steady_clock::now());
+        } catch (const std::exception& ex) {
+          report_exporter_error(*e, ex.what());
+        }
       }
     }
   }
@@ -4449,7 +4648,9 @@ void inject(Carrier&& carrier) {
 // amalgamated: include/agentrace/exporters/console.hpp
 // SPDX-License-Identifier: MIT
 // Console exporter: one indented tree per trace with durations, status and attributes; errors
-// highlighted. Traces are assembled first (see detail/trace_assembler.hpp).
+// highlighted. Traces are assembled first (see detail/trace_assembler.hpp) and printed once
+// their local root has ended and the wait for stragglers has passed (checked on each batch and on
+// the collector's idle tick, exporter::on_idle).
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -4722,6 +4923,12 @@ class console_exporter final : public exporter {
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
     return export_result::success;
+  }
+
+  /// Prints the traces whose local root ended and whose wait for stragglers has passed, without
+  /// waiting for the next batch (the collector calls this after each drain cycle).
+  void on_idle(std::chrono::steady_clock::time_point now) override {
+    if (assembler_.pending_traces() != 0) print(assembler_.take_ready(now));
   }
 
   bool force_flush(std::chrono::milliseconds) override {

@@ -11,6 +11,7 @@
 #include "agentrace/context.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/thread_state.hpp"
+#include "agentrace/record.hpp"
 
 namespace agentrace::detail {
 
@@ -20,8 +21,14 @@ namespace agentrace::detail {
 // span begin or end (one load of a flag in its own thread_state) and treats them as spans that
 // ended out of order (context.hpp): a current context, or a saved one restored later, that names
 // such a span becomes that span's nearest still-live ancestor.
+// A thread's number as span records keep it (narrower than thread_state::index: it wraps).
+using origin_index = decltype(span_record::thread_index);
+inline origin_index origin_of(std::uint32_t thread_index) noexcept {
+  return static_cast<origin_index>(thread_index);
+}
+
 struct remote_end {
-  std::uint32_t origin;  // thread_state::index of the thread the span began on
+  origin_index origin;  // the thread the span began on (origin_of(thread_state::index))
   std::uint64_t span_id;
   span_context replaced;  // what the span replaced as its origin thread's current context
 };
@@ -40,15 +47,19 @@ inline remote_end_board& remote_ends() {
 
 /// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
 /// is noted for an origin thread that has exited.
-AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint32_t origin, std::uint64_t id,
+/// (After 65,536 threads the numbers wrap: a note may then reach another live thread with the
+/// same number, where it does nothing, since it names a span id that thread never had.)
+AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::uint64_t id,
                                                     const span_context& replaced) noexcept {
   auto& g = globals();
   auto& b = remote_ends();
-  // globals().mu keeps the origin's state alive while it is told (its exit takes the same lock);
-  // lock order: globals().mu, then the board's (take_remote_ends takes only the board's).
+  // Under globals().mu a thread cannot exit (hand its state to the free list) or start (take a
+  // state over) meanwhile. Lock order: globals().mu, then the board's (take_remote_ends takes
+  // only the board's).
   std::lock_guard<std::mutex> lock(g.mu);
-  for (thread_state* t : g.threads) {
-    if (t->index != origin) continue;
+  for (thread_state* t : g.states) {
+    if (origin_of(t->index) != origin) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) return;  // it has exited
     try {
       std::lock_guard<std::mutex> board_lock(b.mu);
       if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
@@ -67,7 +78,7 @@ AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
   auto& b = remote_ends();
   {
     std::lock_guard<std::mutex> lock(b.mu);
-    auto mine = [&](const remote_end& n) { return n.origin == ts->index; };
+    auto mine = [&](const remote_end& n) { return n.origin == origin_of(ts->index); };
     for (const remote_end& n : b.notes)
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
