@@ -496,7 +496,12 @@ class scoped_span {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
   };
-  span_context prev_;  // the context this span replaced; set by begin()
+  // The context this span replaced; written by begin() before any read. A union member so that
+  // constructing a span does not zero it first (span_context's members have initialisers: five
+  // dead stores per span on the hot path).
+  union {
+    span_context prev_;
+  };
   int uncaught_;       // uncaught exceptions when the span began; set by begin()
   bool recording_{false};
   bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
