@@ -2016,9 +2016,12 @@ class scoped_span {
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
     detail::thread_state* ts = detail::this_thread();
-    if (detail::tls_current.span_id == self_.ctx.span_id)
-      detail::restore_resolved(prev_);
-    else
+    if (detail::tls_current.span_id == self_.ctx.span_id) [[likely]] {
+      if (detail::tls_ended.count == 0) [[likely]]
+        detail::assign_context(detail::tls_current, prev_);
+      else
+        detail::restore_resolved(prev_);
+    } else
       ended_not_current(self_.ctx.span_id, self_.thread_index, prev_, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
