@@ -10,18 +10,13 @@
 namespace {
 
 // Tracing on for one benchmark run. Unsampled spans never reach the queue, so no collector is
-// needed: when no other benchmark file has started one, this creates the queue (with the capacity
-// hot_path.cpp's benchmarks ask for: the first creation fixes it) and switches recording on for
-// the run only. (Seen on the loaded 2-core VM: when these benchmarks run first in the binary,
-// hot_path.cpp's BM_SpanEmpty afterwards sometimes reports a larger `dropped` fraction; a
-// stand-alone reproduction shows it only intermittently, so it looks like collector-thread
-// starvation rather than state left behind. Compare hot-path figures with
-// --benchmark_filter excluding these.)
+// needed: when no other benchmark file has started one, this sets the per-thread queue capacity
+// (hot_path.cpp's) and switches recording on for the run only.
 class bench_tracing {
  public:
   bench_tracing() : was_on_(agentrace::detail::tracing_on.load()) {
     if (!was_on_) {
-      agentrace::detail::ensure_queue(2 * 65536);
+      agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
       agentrace::detail::tracing_on.store(true);
     }
   }

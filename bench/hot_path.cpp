@@ -8,8 +8,8 @@
 //  - the *QueueFull variants pause draining (the collector is alive but waits an hour), so after
 //    the first 65,536 spans every span takes the drop path (overload).
 // AGENTRACE_BENCH_DEFAULTS=1 runs the same benchmarks with the library's default settings
-// (16,384 spans, drain every 5 ms): at tens of millions of spans per second that queue is full
-// most of the time, so most spans take the drop path.
+// (2,048 spans per thread, drain every 5 ms): at tens of millions of spans per second that queue
+// is full most of the time, so most spans take the drop path.
 #include <agentrace/agentrace.hpp>
 #include <benchmark/benchmark.h>
 
@@ -39,9 +39,9 @@ bool library_defaults() {
   return v && *v && *v != '0';
 }
 
-// One explicit producer can hold at most 1,024 blocks of 64 spans (queue_traits), so two
-// benchmark threads each get their full share with 2 x 65,536.
-constexpr std::size_t bench_queue_size = 2 * 65536;
+// Each thread has its own queue of max_queue_size spans; the largest one can hold (1,024 blocks
+// of 64, queue_traits) absorbs the 1 ms between drains at tens of millions of spans per second.
+constexpr std::size_t bench_queue_size = agentrace::detail::max_thread_queue_size;
 
 agentrace::config bench_config(bool draining) {
   agentrace::config c;
@@ -55,11 +55,11 @@ agentrace::config bench_config(bool draining) {
   return c;
 }
 
-// The span queue lives as long as the process and its capacity is fixed by whoever creates it
-// first. Benchmarks of other files start their own tracing before these run (with the default
-// capacity), so the queue is created here, before main(), with the capacity these need.
+// A thread's queue is sized when the thread records its first span and keeps that size while
+// the thread lives. Benchmarks of other files start their own tracing (with the default
+// capacity) before these run on the main thread, so the capacity is set here, before main().
 const bool queue_created = [] {
-  agentrace::detail::ensure_queue(library_defaults() ? agentrace::defaults::max_queue_size
+  agentrace::detail::set_queue_capacity(library_defaults() ? agentrace::defaults::max_queue_size
                                                      : bench_queue_size);
   return true;
 }();

@@ -3,6 +3,7 @@
 #include <agentrace/agentrace.hpp>
 #include <benchmark/benchmark.h>
 
+#include <bit>
 #include <vector>
 
 namespace {
@@ -27,25 +28,11 @@ void BM_SerializeOtlpJson(benchmark::State& state) {
     r.flags = 1;
     r.start_ticks = 1'000'000 * i;
     r.end_ticks = r.start_ticks + 123'456;
-    r.n_attrs = 4;
     using agentrace::detail::slot_type;
-    r.types[0] = slot_type::int64;
-    r.attrs[0].key = k_tokens.name().data();
-    r.attrs[0].key_len = static_cast<std::uint32_t>(k_tokens.name().size());
-    r.attrs[0].v.i = static_cast<std::int64_t>(i);
-    r.types[1] = slot_type::static_str;
-    r.attrs[1].key = k_model.name().data();
-    r.attrs[1].key_len = static_cast<std::uint32_t>(k_model.name().size());
-    r.attrs[1].v.s = "gpt-4o-mini";
-    r.attrs[1].str_len = 11;
-    r.types[2] = slot_type::float64;
-    r.attrs[2].key = k_temp.name().data();
-    r.attrs[2].key_len = static_cast<std::uint32_t>(k_temp.name().size());
-    r.attrs[2].v.d = 0.7;
-    r.types[3] = slot_type::boolean;
-    r.attrs[3].key = k_stream.name().data();
-    r.attrs[3].key_len = static_cast<std::uint32_t>(k_stream.name().size());
-    r.attrs[3].v.b = true;
+    r.push_slot(k_tokens.name(), slot_type::int64, i);
+    r.push_static_string(k_model.name(), "gpt-4o-mini");
+    r.push_slot(k_temp.name(), slot_type::float64, std::bit_cast<std::uint64_t>(0.7));
+    r.push_slot(k_stream.name(), slot_type::boolean, 1);
   }
   agentrace::config cfg;
   cfg.service_name = "bench";

@@ -124,9 +124,9 @@ TEST_CASE("queue full: the drop count is exact while the collector cannot drain"
   auto tracing = agentrace::start(c);
   const auto before = tracing.stats();
   const bool fresh_queue = before.spans_ended == 0 &&
-                           agentrace::detail::globals().queue_capacity == c.max_queue_size;
+                           agentrace::detail::globals().queue_capacity.load() == c.max_queue_size;
   // More than the queue holds (its capacity was fixed by this process's first start()).
-  const std::uint64_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity);
+  const std::uint64_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity.load());
   const std::uint64_t n = cap + 1000;
   // A fresh thread: its producer owns no blocks yet.
   std::thread([&] {
@@ -174,7 +174,7 @@ TEST_CASE("a blocked exporter never blocks the hot path; drops are exact", "[col
   REQUIRE(rec->wait_in_export(1, 10s));  // the collector is now stuck inside export_spans
   // More than the queue holds (its capacity was fixed by this process's first start()).
   const std::uint64_t n =
-      std::max<std::uint64_t>(5000, blocks_of_64(agentrace::detail::globals().queue_capacity) + 1000);
+      std::max<std::uint64_t>(5000, blocks_of_64(agentrace::detail::globals().queue_capacity.load()) + 1000);
   const auto t0 = std::chrono::steady_clock::now();
   std::thread([&] {
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -427,13 +427,11 @@ TEST_CASE("the schedule delay exports without a flush", "[collector]") {
   CHECK(mem->wait_for(1, 5s));
 }
 
-// KNOWN BUG (reported to the lead, not fixed here: the queue design belongs to the hot path).
-// moodycamel's explicit producers never give blocks back: a thread that once filled the queue
-// keeps every block while it lives, and every other thread then drops all its spans as "queue
-// full" although the queue is empty. Tagged [!shouldfail]: it passes while the bug is there and
-// fails (so the tag gets removed) once it is fixed.
-TEST_CASE("KNOWN BUG: after one thread's burst, other threads can still enqueue",
-          "[collector][!shouldfail]") {
+// Regression: with one queue shared by all threads, moodycamel's explicit producers never gave
+// blocks back, so a thread that once filled the queue kept every block while it lived and every
+// other thread dropped all its spans although the queue was empty. Each thread has its own queue.
+TEST_CASE("after one thread's burst fills its queue, other threads still enqueue",
+          "[collector]") {
   auto rec = std::make_shared<recording_exporter>();
   agentrace::config c;
   c.exporters = {rec};
@@ -442,7 +440,7 @@ TEST_CASE("KNOWN BUG: after one thread's burst, other threads can still enqueue"
   c.schedule_delay = std::chrono::hours(1);  // nothing drains during the burst: it fills the queue
   c.drain_interval = std::chrono::hours(1);
   auto tracing = agentrace::start(c);
-  const std::size_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity);
+  const std::size_t cap = blocks_of_64(agentrace::detail::globals().queue_capacity.load());
   std::atomic<int> phase{0};
   std::thread burst([&] {
     for (std::size_t i = 0; i < cap; ++i) {

@@ -120,7 +120,7 @@ TEST_CASE("OTEL_BSP_* configure the collector; code values win", "[config]") {
     CHECK(col->max_export_batch_size() == 5);
     CHECK(col->schedule_delay() == 3600000ms);
     if (tracing.stats().spans_ended == 0)  // first start() of this process: it made the queue
-      CHECK(agentrace::detail::globals().queue_capacity == 4096);
+      CHECK(agentrace::detail::globals().queue_capacity.load() == 4096);
     for (int i = 0; i < 23; ++i) {
       AGENTRACE_SPAN(s, "s");
     }

@@ -167,12 +167,12 @@ class collector {
       throw std::logic_error("agentrace::start: tracing is already started in this process");
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
-    auto& q = detail::ensure_queue(queue_size_);
-    if (detail::globals().queue_capacity != queue_size_)
-      detail::diag("the span queue was created with capacity %zu by an earlier start(); "
-                   "it keeps that capacity (asked: %zu)",
-                   detail::globals().queue_capacity, queue_size_);
-    queue_ = &q;
+    if (queue_size_ > detail::max_thread_queue_size) {
+      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+                   queue_size_, detail::max_thread_queue_size);
+      queue_size_ = detail::max_thread_queue_size;
+    }
+    detail::set_queue_capacity(queue_size_);
     pending_.resize(batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
@@ -255,7 +255,6 @@ class collector {
 
  private:
   void run() {
-    detail::consumer_token ctok(*queue_);
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
       bool stopping = false;
@@ -273,13 +272,13 @@ class collector {
         if (stopping) flush_deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
       }
       clock_.refresh();
-      drain(ctok);
+      drain();
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
         while (detail::dequeued_total.load(std::memory_order_relaxed) < target &&
                std::chrono::steady_clock::now() < flush_deadline) {
-          if (drain(ctok) == 0) std::this_thread::yield();
+          if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
@@ -309,17 +308,22 @@ class collector {
     }
   }
 
-  // Moves everything queued into pending_, exporting each time a batch fills.
-  std::size_t drain(detail::consumer_token& ctok) {
+  // Moves everything queued, in every thread's queue, into pending_, exporting each time a batch
+  // fills. Each queue is read through its producer (one explicit producer per queue).
+  std::size_t drain() {
+    detail::snapshot_states(states_);
     std::size_t total = 0;
-    for (;;) {
-      if (pending_count_ == batch_size_) export_pending();
-      const std::size_t n = queue_->try_dequeue_bulk(ctok, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
-                                                     batch_size_ - pending_count_);
-      if (n == 0) break;
-      pending_count_ += n;
-      total += n;
-      detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+    for (detail::thread_state* st : states_) {
+      for (;;) {
+        if (pending_count_ == batch_size_) export_pending();
+        const std::size_t n = st->queue->try_dequeue_bulk_from_producer(
+            st->token, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+            batch_size_ - pending_count_);
+        if (n == 0) break;
+        pending_count_ += n;
+        total += n;
+        detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+      }
     }
     return total;
   }
@@ -366,7 +370,7 @@ class collector {
   agentrace::sampler sampler_{};
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
-  detail::span_queue* queue_{nullptr};
+  std::vector<detail::thread_state*> states_;  // drain()'s snapshot of the thread registry
   detail::clock_converter clock_;
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};

@@ -30,7 +30,7 @@ struct config {
   std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
   std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
   std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
-  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE, default 16384 spans
+  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
   std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
@@ -44,7 +44,7 @@ struct config {
 
 /// Defaults (documented in the README's configuration table).
 namespace defaults {
-inline constexpr std::size_t max_queue_size = 16384;
+inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
 inline constexpr std::size_t max_export_batch_size = 512;
 inline constexpr std::chrono::milliseconds schedule_delay{5000};
 inline constexpr std::chrono::milliseconds export_timeout{30000};

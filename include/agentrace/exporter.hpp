@@ -154,13 +154,12 @@ namespace detail {
 /// The value of inline slot `i` as an owned attr_value.
 inline attr_value slot_value(const span_record& r, std::size_t i) {
   const attr_slot& s = r.attrs[i];
-  switch (r.types[i]) {
-    case slot_type::boolean: return attr_value{s.v.b};
-    case slot_type::int64: return attr_value{s.v.i};
-    case slot_type::float64: return attr_value{s.v.d};
+  switch (s.type()) {
+    case slot_type::boolean: return attr_value{s.as_bool()};
+    case slot_type::int64: return attr_value{s.as_int()};
+    case slot_type::float64: return attr_value{s.as_double()};
     case slot_type::static_str:
-      return attr_value{std::in_place_type<std::string>, std::string_view(s.v.s, s.str_len)};
-    case slot_type::owned_str: return attr_value{*s.v.owned};
+    case slot_type::owned_str: return attr_value{std::in_place_type<std::string>, s.as_string()};
   }
   return {};
 }
@@ -194,11 +193,12 @@ inline void limit_value_length(attr_value& v, std::uint32_t max) noexcept {
 template <class Inline, class Ext>
 std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inline&& on_inline,
                                  Ext&& on_ext) {
-  const std::size_t n_ext = r.ext ? r.ext->attributes.size() : 0;
+  const span_ext* ext = r.ext();
+  const std::size_t n_ext = ext ? ext->attributes.size() : 0;
   const std::size_t total = r.n_attrs + n_ext;
   auto key_at = [&](std::size_t i) -> std::string_view {
-    if (i < r.n_attrs) return {r.attrs[i].key, r.attrs[i].key_len};
-    return r.ext->attributes[i - r.n_attrs].key;
+    if (i < r.n_attrs) return r.attrs[i].key_name();
+    return ext->attributes[i - r.n_attrs].key;
   };
   std::uint32_t emitted = 0, dropped = 0;
   for (std::size_t i = 0; i < total; ++i) {
@@ -214,9 +214,9 @@ std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inli
     if (i < r.n_attrs)
       on_inline(k, i);
     else
-      on_ext(r.ext->attributes[i - r.n_attrs]);
+      on_ext(ext->attributes[i - r.n_attrs]);
   }
-  return dropped + (r.ext ? r.ext->dropped_attributes : 0);
+  return dropped + (ext ? ext->dropped_attributes : 0);
 }
 
 }  // namespace detail
@@ -266,21 +266,21 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     }
     return dropped;
   };
-  if (r.ext) {
-    d.status_message = r.ext->status_message;
-    d.trace_state = r.ext->trace_state;
-    for (const auto& e : r.ext->events) {
+  if (const detail::span_ext* x = r.ext()) {
+    d.status_message = x->status_message;
+    d.trace_state = x->trace_state;
+    for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
       ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
       d.events.push_back(std::move(ev));
     }
-    for (const auto& l : r.ext->links) {
+    for (const auto& l : x->links) {
       link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
       lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
       d.links.push_back(std::move(lv));
     }
-    d.dropped_events = r.ext->dropped_events;
-    d.dropped_links = r.ext->dropped_links;
+    d.dropped_events = x->dropped_events;
+    d.dropped_links = x->dropped_links;
   }
   return d;
 }

@@ -3,6 +3,7 @@
 // collector through the queue. Everything rare or variable-sized hangs off `ext`.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -35,22 +36,65 @@ struct span_site {
 
 namespace detail {
 
-inline constexpr std::size_t inline_attrs = 8;
+/// Inline attribute slots per record: with the 64-byte header and the extension pointer, seven
+/// 16-byte slots make the record exactly three cache lines.
+inline constexpr std::size_t inline_attrs = 7;
 
 enum class slot_type : std::uint8_t { boolean, int64, float64, static_str, owned_str };
 
+/// One inline attribute in two words, each written by one 8-byte store on the hot path:
+///   key:   bits 0-47 the key name's address, 48-60 its length, 61-63 the slot_type;
+///   value: the bool / int64 / double bits; a static string's address (bits 0-47) and length
+///          (48-63); an owned string's std::string*.
+/// User-space addresses fit in 48 bits on x86-64 and AArch64 Linux, macOS and Windows (the
+/// kernel hands out higher ones only to mmap calls that ask for them); pack_* checks each
+/// address and the caller stores the attribute out of line when one does not fit.
 struct attr_slot {
-  const char* key;
-  std::uint32_t key_len;
-  std::uint32_t str_len;  // static_str only
-  union {
-    bool b;
-    std::int64_t i;
-    double d;
-    const char* s;
-    std::string* owned;
-  } v;
+  std::uint64_t key;
+  std::uint64_t value;
+
+  static constexpr std::uint64_t addr_mask = (std::uint64_t{1} << 48) - 1;
+  static constexpr std::size_t max_key_len = (std::size_t{1} << 13) - 1;
+  static constexpr std::size_t max_static_len = (std::size_t{1} << 16) - 1;
+
+  /// The packed key word, or 0 if `k` does not fit (too long, or an address above 48 bits).
+  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_key(std::string_view k,
+                                                               slot_type t) noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(k.data());
+    if ((static_cast<std::uint64_t>(a) & ~addr_mask) != 0 || k.size() > max_key_len) [[unlikely]]
+      return 0;
+    return static_cast<std::uint64_t>(a) | (std::uint64_t{k.size()} << 48) |
+           (std::uint64_t{static_cast<std::uint8_t>(t)} << 61);
+  }
+  /// The packed value of a static string, or 0 if it does not fit.
+  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_static(const char* s,
+                                                                  std::size_t n) noexcept {
+    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(s));
+    if ((a & ~addr_mask) != 0 || n > max_static_len) [[unlikely]]
+      return 0;
+    return a | (std::uint64_t{n} << 48);
+  }
+
+  slot_type type() const noexcept { return static_cast<slot_type>(key >> 61); }
+  std::string_view key_name() const noexcept {
+    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(key & addr_mask)),
+            static_cast<std::size_t>((key >> 48) & max_key_len)};
+  }
+  bool as_bool() const noexcept { return value != 0; }
+  std::int64_t as_int() const noexcept { return static_cast<std::int64_t>(value); }
+  double as_double() const noexcept { return std::bit_cast<double>(value); }
+  /// A static_str or owned_str value.
+  std::string_view as_string() const noexcept {
+    if (type() == slot_type::owned_str)
+      return *reinterpret_cast<const std::string*>(static_cast<std::uintptr_t>(value));
+    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(value & addr_mask)),
+            static_cast<std::size_t>(value >> 48)};
+  }
+  std::string* owned() const noexcept {
+    return reinterpret_cast<std::string*>(static_cast<std::uintptr_t>(value));
+  }
 };
+static_assert(sizeof(attr_slot) == 16);
 
 struct event_data {
   std::uint64_t ticks{0};
@@ -81,9 +125,20 @@ struct span_ext {
 
 }  // namespace detail
 
-/// One finished span, as it travels through the queue. Fixed size; move-only. The move copies
-/// only the header and the attribute slots in use.
-struct span_record {
+// ext_ is read only when has_ext says it was written (extension(), copy_tail); through the union
+// that scoped_span keeps its record in, GCC cannot see that and warns it may be uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+/// One finished span, as it travels through the queue: three cache lines, 64-byte aligned.
+/// The first line is the header, all an empty span writes; attribute slots fill the next ones
+/// as they are set, and the extension pointer at the end is written only when the span has one
+/// (`has_ext`). A span that sets no attribute therefore moves one cache line into the queue.
+/// Move-only; the move copies the header and what is in use.
+struct alignas(64) span_record {
+  // --- header: the first cache line ---
   const span_site* site{nullptr};
   agentrace::trace_id trace_id{};
   std::uint64_t span_id{0};
@@ -94,15 +149,16 @@ struct span_record {
   bool parent_remote{false};
   status_code status{status_code::unset};
   std::uint8_t n_attrs{0};
-  std::uint32_t thread_index{0};
-  detail::span_ext* ext{nullptr};
-  detail::slot_type types[detail::inline_attrs];
+  bool has_ext{false};
+  std::uint16_t thread_index{0};  // the recording thread's number (wraps at 65,536)
+  // --- attribute slots, then the extension ---
   detail::attr_slot attrs[detail::inline_attrs];
+  detail::span_ext* ext_;  // valid only while has_ext
 
   span_record() noexcept = default;
-  /// A recording span's header (scoped_span::begin): every member written once.
+  /// A recording span's header (scoped_span::begin): every header member written once.
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
-              std::uint8_t f, bool remote, std::uint32_t thread) noexcept
+              std::uint8_t f, bool remote, std::uint16_t thread) noexcept
       : site(s),
         trace_id(tid),
         span_id(id),
@@ -113,8 +169,8 @@ struct span_record {
         parent_remote(remote),
         status(status_code::unset),
         n_attrs(0),
-        thread_index(thread),
-        ext(nullptr) {}
+        has_ext(false),
+        thread_index(thread) {}
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
 
@@ -132,20 +188,20 @@ struct span_record {
         parent_remote(detail::opaque(o.parent_remote)),
         status(detail::opaque(o.status)),
         n_attrs(detail::opaque(o.n_attrs)),
-        thread_index(detail::opaque(o.thread_index)),
-        ext(detail::opaque(o.ext)) {
-    copy_slots(o);
+        has_ext(detail::opaque(o.has_ext)),
+        thread_index(detail::opaque(o.thread_index)) {
+    copy_tail(o);
     o.n_attrs = 0;
-    o.ext = nullptr;
+    o.has_ext = false;
   }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
       reset();
       std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
-                  offsetof(span_record, types));
-      copy_slots(o);
+                  offsetof(span_record, attrs));
+      copy_tail(o);
       o.n_attrs = 0;
-      o.ext = nullptr;
+      o.has_ext = false;
     }
     return *this;
   }
@@ -154,52 +210,79 @@ struct span_record {
   /// Frees what the record owns and makes it empty.
   void reset() noexcept {
     // A record that was moved into the queue owns nothing: one test, no call.
-    if (n_attrs != 0 || ext != nullptr) [[unlikely]]
+    if ((n_attrs | static_cast<std::uint8_t>(has_ext)) != 0) [[unlikely]]
       release();
   }
 
+  /// The extension, created on first use.
   detail::span_ext& extension() {
-    if (!ext) ext = new detail::span_ext();
-    return *ext;
+    if (!has_ext) {
+      ext_ = new detail::span_ext();
+      has_ext = true;
+    }
+    return *ext_;
+  }
+  /// The extension, or nullptr if the span has none.
+  const detail::span_ext* ext() const noexcept { return has_ext ? ext_ : nullptr; }
+  detail::span_ext* ext() noexcept { return has_ext ? ext_ : nullptr; }
+
+  /// Appends an inline attribute (a bool / int64 / double / owned std::string* value word).
+  /// False, and nothing stored, when the slots are full or the key cannot be packed.
+  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
+                                                std::uint64_t value) noexcept {
+    const std::uint8_t n = n_attrs;
+    if (n >= detail::inline_attrs) [[unlikely]]
+      return false;
+    const std::uint64_t k = detail::attr_slot::pack_key(key, type);
+    if (k == 0) [[unlikely]]
+      return false;
+    attrs[n].key = k;
+    attrs[n].value = value;
+    n_attrs = static_cast<std::uint8_t>(n + 1);
+    return true;
+  }
+  /// Appends a string attribute of static storage (stored as a pointer, never copied).
+  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_static_string(std::string_view key,
+                                                         std::string_view v) noexcept {
+    const std::uint64_t packed = detail::attr_slot::pack_static(v.data(), v.size());
+    if (packed == 0 && v.data() != nullptr) [[unlikely]]
+      return false;
+    return push_slot(key, detail::slot_type::static_str, packed);
   }
 
   std::string_view name() const noexcept {
-    if (ext && !ext->name.empty()) return ext->name;
+    if (const auto* e = ext(); e && !e->name.empty()) return e->name;
     return site ? site->name : std::string_view{};
   }
   span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
 
  private:
-  void copy_slots(const span_record& o) noexcept {
-    // A slot is three words (key, key_len|str_len, value), each written by one 8-byte store
-    // (scoped_span::put_slot), so each is copied as one 8-byte load.
+  void copy_tail(const span_record& o) noexcept {
+    // Each slot word was written by one 8-byte store (push_slot), so each is copied by one
+    // 8-byte load.
     const std::uint8_t n = o.n_attrs;
     for (std::uint8_t i = 0; i < n; ++i) {
-      types[i] = detail::opaque(o.types[i]);
-      const char* src = reinterpret_cast<const char*>(&o.attrs[i]);
-      char* dst = reinterpret_cast<char*>(&attrs[i]);
-      std::uint64_t a, b, c;
-      std::memcpy(&a, src, 8);
-      std::memcpy(&b, src + 8, 8);
-      std::memcpy(&c, src + 16, 8);
-      a = detail::opaque(a);
-      b = detail::opaque(b);
-      c = detail::opaque(c);
-      std::memcpy(dst, &a, 8);
-      std::memcpy(dst + 8, &b, 8);
-      std::memcpy(dst + 16, &c, 8);
+      attrs[i].key = detail::opaque(o.attrs[i].key);
+      attrs[i].value = detail::opaque(o.attrs[i].value);
     }
+    if (o.has_ext) [[unlikely]]
+      ext_ = o.ext_;
   }
 
   AGENTRACE_DETAIL_NOINLINE void release() noexcept {
     for (std::uint8_t i = 0; i < n_attrs; ++i)
-      if (types[i] == detail::slot_type::owned_str) delete attrs[i].v.owned;
+      if (attrs[i].type() == detail::slot_type::owned_str) delete attrs[i].owned();
     n_attrs = 0;
-    delete ext;
-    ext = nullptr;
+    if (has_ext) delete ext_;
+    has_ext = false;
   }
 };
 
-static_assert(sizeof(detail::attr_slot) == 3 * sizeof(std::uint64_t));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
+static_assert(sizeof(span_record) == 192, "three cache lines");
 
 }  // namespace agentrace

@@ -153,17 +153,17 @@ class scoped_span {
     if (!recording_) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
-      if (rec_.n_attrs < detail::inline_attrs) [[likely]] {
-        if constexpr (std::same_as<T, bool>)
-          put_slot(k.name(), detail::slot_type::boolean, 0, v ? 1u : 0u);
-        else if constexpr (std::same_as<T, std::int64_t>)
-          put_slot(k.name(), detail::slot_type::int64, 0,
-                   static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
-        else
-          put_slot(k.name(), detail::slot_type::float64, 0,
-                   std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+      bool stored;
+      if constexpr (std::same_as<T, bool>)
+        stored = rec_.push_slot(k.name(), detail::slot_type::boolean, v ? 1u : 0u);
+      else if constexpr (std::same_as<T, std::int64_t>)
+        stored = rec_.push_slot(k.name(), detail::slot_type::int64,
+                                static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+      else
+        stored = rec_.push_slot(k.name(), detail::slot_type::float64,
+                                std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+      if (stored) [[likely]]
         return *this;
-      }
     }
     overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     return *this;
@@ -172,11 +172,8 @@ class scoped_span {
   /// Sets a string attribute from a literal: stored as a pointer, never copied.
   scoped_span& set(const key<std::string>& k, static_string v) noexcept {
     if (!recording_) return *this;
-    if (rec_.n_attrs < detail::inline_attrs && v.size() <= UINT32_MAX) [[likely]] {
-      put_slot(k.name(), detail::slot_type::static_str, static_cast<std::uint32_t>(v.size()),
-               reinterpret_cast<std::uintptr_t>(v.data()));
+    if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
-    }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
     return *this;
   }
@@ -194,10 +191,9 @@ class scoped_span {
       owned = new std::string(std::forward<S>(v));
     else
       owned = new std::string(std::string_view(v));
-    if (rec_.n_attrs < detail::inline_attrs) {
-      put_slot(k.name(), detail::slot_type::owned_str, 0, reinterpret_cast<std::uintptr_t>(owned));
+    if (rec_.push_slot(k.name(), detail::slot_type::owned_str,
+                       reinterpret_cast<std::uintptr_t>(owned)))
       return *this;
-    }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
     delete owned;
     return *this;
@@ -242,8 +238,8 @@ class scoped_span {
     rec_.status = code;
     if (code == status_code::error && !description.empty())
       rec_.extension().status_message.assign(description);
-    else if (rec_.ext)
-      rec_.ext->status_message.clear();
+    else if (auto* e = rec_.ext())
+      e->status_message.clear();
     return *this;
   }
   /// Status ERROR with a description.
@@ -312,7 +308,8 @@ class scoped_span {
       return;
     }
     ::new (static_cast<void*>(&rec_))
-        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote, ts->index);
+        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote,
+                    static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
@@ -417,25 +414,6 @@ class scoped_span {
     rec_.reset();
   }
 
-  // Appends an inline attribute slot as three 8-byte words (see span_record's move).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void put_slot(std::string_view key, detail::slot_type type,
-                                               std::uint32_t str_len,
-                                               std::uint64_t value) noexcept {
-    const std::uint8_t n = rec_.n_attrs;
-    rec_.types[n] = type;
-    detail::attr_slot& s = rec_.attrs[n];
-    s.key = key.data();
-    if constexpr (std::endian::native == std::endian::little) {
-      const std::uint64_t lens = (std::uint64_t{str_len} << 32) | static_cast<std::uint32_t>(key.size());
-      std::memcpy(reinterpret_cast<char*>(&s) + offsetof(detail::attr_slot, key_len), &lens, 8);
-    } else {
-      s.key_len = static_cast<std::uint32_t>(key.size());
-      s.str_len = str_len;
-    }
-    std::memcpy(&s.v, &value, sizeof value);
-    rec_.n_attrs = static_cast<std::uint8_t>(n + 1);
-  }
-
   void overflow(std::string_view key, attr_value v) {
     auto& ext = rec_.extension();
     // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
@@ -447,7 +425,7 @@ class scoped_span {
     if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
       bool inline_key = false;
       for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
-        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+        inline_key = rec_.attrs[i].key_name() == key;
       if (!inline_key) {
         ++ext.dropped_attributes;
         return;
@@ -461,8 +439,9 @@ class scoped_span {
     try {
       // An exception recorded with its type and message just before (in_span, or
       // record_exception + rethrow in a catch block) is not recorded a second time.
-      const bool recorded = rec_.status == status_code::error && rec_.ext &&
-                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      const auto* e = rec_.ext();
+      const bool recorded = rec_.status == status_code::error && e && !e->events.empty() &&
+                            e->events.back().name == "exception";
       if (!recorded) event("exception", {{semconv::exception::message, what}});
       if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least

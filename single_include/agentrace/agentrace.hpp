@@ -618,6 +618,7 @@ inline sampler active_sampler() {
 // What a finished span is: one fixed-size record, built on the agent thread and handed to the
 // collector through the queue. Everything rare or variable-sized hangs off `ext`.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -647,22 +648,65 @@ struct span_site {
 
 namespace detail {
 
-inline constexpr std::size_t inline_attrs = 8;
+/// Inline attribute slots per record: with the 64-byte header and the extension pointer, seven
+/// 16-byte slots make the record exactly three cache lines.
+inline constexpr std::size_t inline_attrs = 7;
 
 enum class slot_type : std::uint8_t { boolean, int64, float64, static_str, owned_str };
 
+/// One inline attribute in two words, each written by one 8-byte store on the hot path:
+///   key:   bits 0-47 the key name's address, 48-60 its length, 61-63 the slot_type;
+///   value: the bool / int64 / double bits; a static string's address (bits 0-47) and length
+///          (48-63); an owned string's std::string*.
+/// User-space addresses fit in 48 bits on x86-64 and AArch64 Linux, macOS and Windows (the
+/// kernel hands out higher ones only to mmap calls that ask for them); pack_* checks each
+/// address and the caller stores the attribute out of line when one does not fit.
 struct attr_slot {
-  const char* key;
-  std::uint32_t key_len;
-  std::uint32_t str_len;  // static_str only
-  union {
-    bool b;
-    std::int64_t i;
-    double d;
-    const char* s;
-    std::string* owned;
-  } v;
+  std::uint64_t key;
+  std::uint64_t value;
+
+  static constexpr std::uint64_t addr_mask = (std::uint64_t{1} << 48) - 1;
+  static constexpr std::size_t max_key_len = (std::size_t{1} << 13) - 1;
+  static constexpr std::size_t max_static_len = (std::size_t{1} << 16) - 1;
+
+  /// The packed key word, or 0 if `k` does not fit (too long, or an address above 48 bits).
+  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_key(std::string_view k,
+                                                               slot_type t) noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(k.data());
+    if ((static_cast<std::uint64_t>(a) & ~addr_mask) != 0 || k.size() > max_key_len) [[unlikely]]
+      return 0;
+    return static_cast<std::uint64_t>(a) | (std::uint64_t{k.size()} << 48) |
+           (std::uint64_t{static_cast<std::uint8_t>(t)} << 61);
+  }
+  /// The packed value of a static string, or 0 if it does not fit.
+  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_static(const char* s,
+                                                                  std::size_t n) noexcept {
+    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(s));
+    if ((a & ~addr_mask) != 0 || n > max_static_len) [[unlikely]]
+      return 0;
+    return a | (std::uint64_t{n} << 48);
+  }
+
+  slot_type type() const noexcept { return static_cast<slot_type>(key >> 61); }
+  std::string_view key_name() const noexcept {
+    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(key & addr_mask)),
+            static_cast<std::size_t>((key >> 48) & max_key_len)};
+  }
+  bool as_bool() const noexcept { return value != 0; }
+  std::int64_t as_int() const noexcept { return static_cast<std::int64_t>(value); }
+  double as_double() const noexcept { return std::bit_cast<double>(value); }
+  /// A static_str or owned_str value.
+  std::string_view as_string() const noexcept {
+    if (type() == slot_type::owned_str)
+      return *reinterpret_cast<const std::string*>(static_cast<std::uintptr_t>(value));
+    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(value & addr_mask)),
+            static_cast<std::size_t>(value >> 48)};
+  }
+  std::string* owned() const noexcept {
+    return reinterpret_cast<std::string*>(static_cast<std::uintptr_t>(value));
+  }
 };
+static_assert(sizeof(attr_slot) == 16);
 
 struct event_data {
   std::uint64_t ticks{0};
@@ -693,9 +737,20 @@ struct span_ext {
 
 }  // namespace detail
 
-/// One finished span, as it travels through the queue. Fixed size; move-only. The move copies
-/// only the header and the attribute slots in use.
-struct span_record {
+// ext_ is read only when has_ext says it was written (extension(), copy_tail); through the union
+// that scoped_span keeps its record in, GCC cannot see that and warns it may be uninitialised.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+/// One finished span, as it travels through the queue: three cache lines, 64-byte aligned.
+/// The first line is the header, all an empty span writes; attribute slots fill the next ones
+/// as they are set, and the extension pointer at the end is written only when the span has one
+/// (`has_ext`). A span that sets no attribute therefore moves one cache line into the queue.
+/// Move-only; the move copies the header and what is in use.
+struct alignas(64) span_record {
+  // --- header: the first cache line ---
   const span_site* site{nullptr};
   agentrace::trace_id trace_id{};
   std::uint64_t span_id{0};
@@ -706,15 +761,16 @@ struct span_record {
   bool parent_remote{false};
   status_code status{status_code::unset};
   std::uint8_t n_attrs{0};
-  std::uint32_t thread_index{0};
-  detail::span_ext* ext{nullptr};
-  detail::slot_type types[detail::inline_attrs];
+  bool has_ext{false};
+  std::uint16_t thread_index{0};  // the recording thread's number (wraps at 65,536)
+  // --- attribute slots, then the extension ---
   detail::attr_slot attrs[detail::inline_attrs];
+  detail::span_ext* ext_;  // valid only while has_ext
 
   span_record() noexcept = default;
-  /// A recording span's header (scoped_span::begin): every member written once.
+  /// A recording span's header (scoped_span::begin): every header member written once.
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
-              std::uint8_t f, bool remote, std::uint32_t thread) noexcept
+              std::uint8_t f, bool remote, std::uint16_t thread) noexcept
       : site(s),
         trace_id(tid),
         span_id(id),
@@ -725,8 +781,8 @@ struct span_record {
         parent_remote(remote),
         status(status_code::unset),
         n_attrs(0),
-        thread_index(thread),
-        ext(nullptr) {}
+        has_ext(false),
+        thread_index(thread) {}
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
 
@@ -744,20 +800,20 @@ struct span_record {
         parent_remote(detail::opaque(o.parent_remote)),
         status(detail::opaque(o.status)),
         n_attrs(detail::opaque(o.n_attrs)),
-        thread_index(detail::opaque(o.thread_index)),
-        ext(detail::opaque(o.ext)) {
-    copy_slots(o);
+        has_ext(detail::opaque(o.has_ext)),
+        thread_index(detail::opaque(o.thread_index)) {
+    copy_tail(o);
     o.n_attrs = 0;
-    o.ext = nullptr;
+    o.has_ext = false;
   }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
       reset();
       std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
-                  offsetof(span_record, types));
-      copy_slots(o);
+                  offsetof(span_record, attrs));
+      copy_tail(o);
       o.n_attrs = 0;
-      o.ext = nullptr;
+      o.has_ext = false;
     }
     return *this;
   }
@@ -766,53 +822,80 @@ struct span_record {
   /// Frees what the record owns and makes it empty.
   void reset() noexcept {
     // A record that was moved into the queue owns nothing: one test, no call.
-    if (n_attrs != 0 || ext != nullptr) [[unlikely]]
+    if ((n_attrs | static_cast<std::uint8_t>(has_ext)) != 0) [[unlikely]]
       release();
   }
 
+  /// The extension, created on first use.
   detail::span_ext& extension() {
-    if (!ext) ext = new detail::span_ext();
-    return *ext;
+    if (!has_ext) {
+      ext_ = new detail::span_ext();
+      has_ext = true;
+    }
+    return *ext_;
+  }
+  /// The extension, or nullptr if the span has none.
+  const detail::span_ext* ext() const noexcept { return has_ext ? ext_ : nullptr; }
+  detail::span_ext* ext() noexcept { return has_ext ? ext_ : nullptr; }
+
+  /// Appends an inline attribute (a bool / int64 / double / owned std::string* value word).
+  /// False, and nothing stored, when the slots are full or the key cannot be packed.
+  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
+                                                std::uint64_t value) noexcept {
+    const std::uint8_t n = n_attrs;
+    if (n >= detail::inline_attrs) [[unlikely]]
+      return false;
+    const std::uint64_t k = detail::attr_slot::pack_key(key, type);
+    if (k == 0) [[unlikely]]
+      return false;
+    attrs[n].key = k;
+    attrs[n].value = value;
+    n_attrs = static_cast<std::uint8_t>(n + 1);
+    return true;
+  }
+  /// Appends a string attribute of static storage (stored as a pointer, never copied).
+  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_static_string(std::string_view key,
+                                                         std::string_view v) noexcept {
+    const std::uint64_t packed = detail::attr_slot::pack_static(v.data(), v.size());
+    if (packed == 0 && v.data() != nullptr) [[unlikely]]
+      return false;
+    return push_slot(key, detail::slot_type::static_str, packed);
   }
 
   std::string_view name() const noexcept {
-    if (ext && !ext->name.empty()) return ext->name;
+    if (const auto* e = ext(); e && !e->name.empty()) return e->name;
     return site ? site->name : std::string_view{};
   }
   span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
 
  private:
-  void copy_slots(const span_record& o) noexcept {
-    // A slot is three words (key, key_len|str_len, value), each written by one 8-byte store
-    // (scoped_span::put_slot), so each is copied as one 8-byte load.
+  void copy_tail(const span_record& o) noexcept {
+    // Each slot word was written by one 8-byte store (push_slot), so each is copied by one
+    // 8-byte load.
     const std::uint8_t n = o.n_attrs;
     for (std::uint8_t i = 0; i < n; ++i) {
-      types[i] = detail::opaque(o.types[i]);
-      const char* src = reinterpret_cast<const char*>(&o.attrs[i]);
-      char* dst = reinterpret_cast<char*>(&attrs[i]);
-      std::uint64_t a, b, c;
-      std::memcpy(&a, src, 8);
-      std::memcpy(&b, src + 8, 8);
-      std::memcpy(&c, src + 16, 8);
-      a = detail::opaque(a);
-      b = detail::opaque(b);
-      c = detail::opaque(c);
-      std::memcpy(dst, &a, 8);
-      std::memcpy(dst + 8, &b, 8);
-      std::memcpy(dst + 16, &c, 8);
+      attrs[i].key = detail::opaque(o.attrs[i].key);
+      attrs[i].value = detail::opaque(o.attrs[i].value);
     }
+    if (o.has_ext) [[unlikely]]
+      ext_ = o.ext_;
   }
 
   AGENTRACE_DETAIL_NOINLINE void release() noexcept {
     for (std::uint8_t i = 0; i < n_attrs; ++i)
-      if (types[i] == detail::slot_type::owned_str) delete attrs[i].v.owned;
+      if (attrs[i].type() == detail::slot_type::owned_str) delete attrs[i].owned();
     n_attrs = 0;
-    delete ext;
-    ext = nullptr;
+    if (has_ext) delete ext_;
+    has_ext = false;
   }
 };
 
-static_assert(sizeof(detail::attr_slot) == 3 * sizeof(std::uint64_t));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
+static_assert(sizeof(span_record) == 192, "three cache lines");
 
 }  // namespace agentrace
 // amalgamated: include/agentrace/span.hpp
@@ -1005,6 +1088,7 @@ class clock_converter {
 // Per-thread producer state, the process-wide span queue and the registry that sums per-thread
 // counters for stats() and force_flush().
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -1040,14 +1124,17 @@ class clock_converter {
 namespace agentrace::detail {
 
 // Why these traits: with try_enqueue (never allocates) an explicit producer can only use as many
-// blocks as its initial block index holds. The default (32 blocks of 32) would cap one thread at
-// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets one thread use up to 65,536.
+// blocks as its initial block index holds. The default (32 blocks of 32) would cap a thread at
+// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets it use up to 65,536 (a
+// 16 KiB index per thread). Every span queue has exactly one producer, its thread's token:
+// implicit (tokenless) producers are disabled, which also saves their hash table.
 struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t BLOCK_SIZE = 64;
   static constexpr std::size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr std::size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
 
-  // The block pool is megabytes (capacity x sizeof(span_record)) that each producer walks
-  // through in a circle. On 4 KiB pages a thread writing spans in a loop misses the TLB every
+  // A large queue's block pool is megabytes (capacity x sizeof(span_record)) that its producer
+  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing spans in a loop misses the TLB every
   // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
   // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
   // allocations of 2 MiB or more are affected; the memory is the same.
@@ -1171,16 +1258,31 @@ struct counters_snapshot {
 
 struct thread_state;
 
-/// The process-wide queue and thread registry. The queue is created by the first start() and
-/// lives until the process exits: producer tokens in other threads' TLS refer to it, and a
-/// token must never outlive its queue.
+/// The most spans one thread's queue can hold: an explicit producer can only use as many blocks
+/// as its initial block index has entries (queue_traits).
+inline constexpr std::size_t max_thread_queue_size =
+    queue_traits::BLOCK_SIZE * queue_traits::EXPLICIT_INITIAL_INDEX_SIZE;
+
+/// The registry of per-thread span queues.
+///
+/// Why one queue per thread: a moodycamel explicit producer keeps every block it has ever
+/// filled and reuses them only itself. With one queue shared by all threads, a thread that once
+/// filled it would own every block for as long as it lives, and every other thread would drop
+/// all its spans as "queue full" while the queue sat empty. With its own queue, a thread that
+/// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
+/// not as the queue: a collector that keeps up keeps that ring small and in cache.
+///
+/// Thread states are never freed: when a thread exits, its state (queue, producer token,
+/// counters) goes to a free list, still holding the spans it enqueued; the collector drains it
+/// like any other, and a new thread takes it over once it is empty. Memory is therefore bounded by
+/// the largest number of threads that recorded spans at the same time.
 struct global_state {
   std::mutex mu;
-  std::unique_ptr<span_queue> queue;  // guarded by mu for creation; never replaced
-  std::size_t queue_capacity{0};
-  std::atomic<span_queue*> queue_ptr{nullptr};
-  std::vector<thread_state*> threads;  // live threads that recorded a span
-  counters_snapshot retired{};         // sums of threads that have exited
+  std::vector<thread_state*> states;  // every state ever created (live or free); guarded by mu
+  std::vector<thread_state*> free;    // states of exited threads; guarded by mu
+  // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
+  // the first start(): a thread records nothing before tracing was ever started.
+  std::atomic<std::size_t> queue_capacity{0};
   std::atomic<std::uint64_t> dropped_thread_exit{0};
   std::uint32_t next_thread_index{1};
 };
@@ -1235,11 +1337,17 @@ inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
 
 // Aligned to a cache line: two threads' states never share one.
 struct alignas(64) thread_state {
-  explicit thread_state(span_queue& q) : queue(&q), token(q) {}
-  span_queue* queue;
+  explicit thread_state(std::size_t capacity)
+      : owned_queue(std::make_unique<span_queue>(capacity)),
+        queue(owned_queue.get()),
+        token(*queue),
+        capacity(capacity) {}
+  std::unique_ptr<span_queue> owned_queue;
+  span_queue* queue;     // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
+  std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
   std::uint32_t index{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
@@ -1254,64 +1362,62 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
 inline constinit thread_local thread_state* tls_state = nullptr;
 inline constinit thread_local bool tls_exited = false;
 
-/// Owns the thread's state; its destructor runs at thread exit.
+/// Returns the thread's state to the free list at thread exit.
 struct thread_state_owner {
-  std::unique_ptr<thread_state> state;
+  thread_state* state{nullptr};
   ~thread_state_owner() {
     tls_exited = true;
     tls_state = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
-    auto& c = state->counters;
-    g.retired.ended += c.ended.load(std::memory_order_acquire);
-    g.retired.enqueued += c.enqueued.load(std::memory_order_acquire);
-    g.retired.dropped_queue_full += c.dropped_queue_full.load(std::memory_order_acquire);
-    g.retired.dropped_unsampled += c.dropped_unsampled.load(std::memory_order_acquire);
-    std::erase(g.threads, state.get());
-    // Records this thread enqueued stay in the queue: the producer is only marked inactive.
-    state.reset();
+    // The spans still queued stay there: the collector drains free states too.
+    g.free.push_back(state);
+    state = nullptr;
   }
 };
 
-/// The queue if tracing was ever started in this process.
-inline span_queue* queue_if_created() noexcept {
-  return globals().queue_ptr.load(std::memory_order_acquire);
+/// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
+/// what one queue can hold.
+inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
+  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
+  globals().queue_capacity.store(capacity, std::memory_order_release);
+  return capacity;
 }
 
-/// Creates the queue on first use; later calls return the same queue (its capacity is fixed).
-inline span_queue& ensure_queue(std::size_t capacity) {
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  if (!g.queue) {
-    // Enough blocks for `capacity` spans; try_enqueue never allocates more.
-    g.queue = std::make_unique<span_queue>(capacity);
-    g.queue_capacity = capacity;
-    g.queue_ptr.store(g.queue.get(), std::memory_order_release);
-  }
-  return *g.queue;
-}
-
-/// Slow path of this_thread(): the thread's first span (allocates the state and the token).
-/// Returns nullptr, and the span is not recorded, if that fails (out of memory).
+/// Slow path of this_thread(): the thread's first span. Takes over an exited thread's empty
+/// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
+/// span is not recorded, if tracing was never started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls_exited) return nullptr;
-  span_queue* q = queue_if_created();
-  if (!q) return nullptr;
+  auto& g = globals();
+  const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
+  if (capacity == 0) return nullptr;
   static thread_local thread_state_owner owner;
   try {
-    auto state = std::make_unique<thread_state>(*q);
-    auto& g = globals();
-    {
-      std::lock_guard<std::mutex> lock(g.mu);
-      state->index = g.next_thread_index++;
-      g.threads.push_back(state.get());
+    std::unique_lock<std::mutex> lock(g.mu);
+    thread_state* st = nullptr;
+    for (auto it = g.free.begin(); it != g.free.end(); ++it) {
+      if ((*it)->capacity == capacity && (*it)->queue->size_approx() == 0) {
+        st = *it;
+        g.free.erase(it);
+        break;
+      }
     }
-    owner.state = std::move(state);
+    if (!st) {
+      lock.unlock();
+      auto fresh = std::make_unique<thread_state>(capacity);
+      lock.lock();
+      g.states.reserve(g.states.size() + 1);
+      st = fresh.release();
+      g.states.push_back(st);
+    }
+    st->index = g.next_thread_index++;
+    owner.state = st;
   } catch (...) {
     return nullptr;
   }
-  tls_state = owner.state.get();
+  tls_state = owner.state;
   return tls_state;
 }
 
@@ -1322,12 +1428,19 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
   return create_thread_state();
 }
 
+/// The states whose queues the collector drains (all of them), copied into `out`.
+inline void snapshot_states(std::vector<thread_state*>& out) {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  out.assign(g.states.begin(), g.states.end());
+}
+
 /// Sums of all threads' counters, live and exited.
 inline counters_snapshot sum_counters() {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
-  counters_snapshot s = g.retired;
-  for (thread_state* t : g.threads) {
+  counters_snapshot s;
+  for (thread_state* t : g.states) {
     s.ended += t->counters.ended.load(std::memory_order_acquire);
     s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
@@ -1486,17 +1599,17 @@ class scoped_span {
     if (!recording_) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
-      if (rec_.n_attrs < detail::inline_attrs) [[likely]] {
-        if constexpr (std::same_as<T, bool>)
-          put_slot(k.name(), detail::slot_type::boolean, 0, v ? 1u : 0u);
-        else if constexpr (std::same_as<T, std::int64_t>)
-          put_slot(k.name(), detail::slot_type::int64, 0,
-                   static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
-        else
-          put_slot(k.name(), detail::slot_type::float64, 0,
-                   std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+      bool stored;
+      if constexpr (std::same_as<T, bool>)
+        stored = rec_.push_slot(k.name(), detail::slot_type::boolean, v ? 1u : 0u);
+      else if constexpr (std::same_as<T, std::int64_t>)
+        stored = rec_.push_slot(k.name(), detail::slot_type::int64,
+                                static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+      else
+        stored = rec_.push_slot(k.name(), detail::slot_type::float64,
+                                std::bit_cast<std::uint64_t>(static_cast<double>(v)));
+      if (stored) [[likely]]
         return *this;
-      }
     }
     overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     return *this;
@@ -1505,11 +1618,8 @@ class scoped_span {
   /// Sets a string attribute from a literal: stored as a pointer, never copied.
   scoped_span& set(const key<std::string>& k, static_string v) noexcept {
     if (!recording_) return *this;
-    if (rec_.n_attrs < detail::inline_attrs && v.size() <= UINT32_MAX) [[likely]] {
-      put_slot(k.name(), detail::slot_type::static_str, static_cast<std::uint32_t>(v.size()),
-               reinterpret_cast<std::uintptr_t>(v.data()));
+    if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
-    }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
     return *this;
   }
@@ -1527,10 +1637,9 @@ class scoped_span {
       owned = new std::string(std::forward<S>(v));
     else
       owned = new std::string(std::string_view(v));
-    if (rec_.n_attrs < detail::inline_attrs) {
-      put_slot(k.name(), detail::slot_type::owned_str, 0, reinterpret_cast<std::uintptr_t>(owned));
+    if (rec_.push_slot(k.name(), detail::slot_type::owned_str,
+                       reinterpret_cast<std::uintptr_t>(owned)))
       return *this;
-    }
     overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
     delete owned;
     return *this;
@@ -1575,8 +1684,8 @@ class scoped_span {
     rec_.status = code;
     if (code == status_code::error && !description.empty())
       rec_.extension().status_message.assign(description);
-    else if (rec_.ext)
-      rec_.ext->status_message.clear();
+    else if (auto* e = rec_.ext())
+      e->status_message.clear();
     return *this;
   }
   /// Status ERROR with a description.
@@ -1645,7 +1754,8 @@ class scoped_span {
       return;
     }
     ::new (static_cast<void*>(&rec_))
-        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote, ts->index);
+        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote,
+                    static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
@@ -1750,25 +1860,6 @@ class scoped_span {
     rec_.reset();
   }
 
-  // Appends an inline attribute slot as three 8-byte words (see span_record's move).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void put_slot(std::string_view key, detail::slot_type type,
-                                               std::uint32_t str_len,
-                                               std::uint64_t value) noexcept {
-    const std::uint8_t n = rec_.n_attrs;
-    rec_.types[n] = type;
-    detail::attr_slot& s = rec_.attrs[n];
-    s.key = key.data();
-    if constexpr (std::endian::native == std::endian::little) {
-      const std::uint64_t lens = (std::uint64_t{str_len} << 32) | static_cast<std::uint32_t>(key.size());
-      std::memcpy(reinterpret_cast<char*>(&s) + offsetof(detail::attr_slot, key_len), &lens, 8);
-    } else {
-      s.key_len = static_cast<std::uint32_t>(key.size());
-      s.str_len = str_len;
-    }
-    std::memcpy(&s.v, &value, sizeof value);
-    rec_.n_attrs = static_cast<std::uint8_t>(n + 1);
-  }
-
   void overflow(std::string_view key, attr_value v) {
     auto& ext = rec_.extension();
     // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
@@ -1780,7 +1871,7 @@ class scoped_span {
     if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
       bool inline_key = false;
       for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
-        inline_key = std::string_view(rec_.attrs[i].key, rec_.attrs[i].key_len) == key;
+        inline_key = rec_.attrs[i].key_name() == key;
       if (!inline_key) {
         ++ext.dropped_attributes;
         return;
@@ -1794,8 +1885,9 @@ class scoped_span {
     try {
       // An exception recorded with its type and message just before (in_span, or
       // record_exception + rethrow in a catch block) is not recorded a second time.
-      const bool recorded = rec_.status == status_code::error && rec_.ext &&
-                            !rec_.ext->events.empty() && rec_.ext->events.back().name == "exception";
+      const auto* e = rec_.ext();
+      const bool recorded = rec_.status == status_code::error && e && !e->events.empty() &&
+                            e->events.back().name == "exception";
       if (!recorded) event("exception", {{semconv::exception::message, what}});
       if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
@@ -2757,13 +2849,12 @@ namespace detail {
 /// The value of inline slot `i` as an owned attr_value.
 inline attr_value slot_value(const span_record& r, std::size_t i) {
   const attr_slot& s = r.attrs[i];
-  switch (r.types[i]) {
-    case slot_type::boolean: return attr_value{s.v.b};
-    case slot_type::int64: return attr_value{s.v.i};
-    case slot_type::float64: return attr_value{s.v.d};
+  switch (s.type()) {
+    case slot_type::boolean: return attr_value{s.as_bool()};
+    case slot_type::int64: return attr_value{s.as_int()};
+    case slot_type::float64: return attr_value{s.as_double()};
     case slot_type::static_str:
-      return attr_value{std::in_place_type<std::string>, std::string_view(s.v.s, s.str_len)};
-    case slot_type::owned_str: return attr_value{*s.v.owned};
+    case slot_type::owned_str: return attr_value{std::in_place_type<std::string>, s.as_string()};
   }
   return {};
 }
@@ -2797,11 +2888,12 @@ inline void limit_value_length(attr_value& v, std::uint32_t max) noexcept {
 template <class Inline, class Ext>
 std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inline&& on_inline,
                                  Ext&& on_ext) {
-  const std::size_t n_ext = r.ext ? r.ext->attributes.size() : 0;
+  const span_ext* ext = r.ext();
+  const std::size_t n_ext = ext ? ext->attributes.size() : 0;
   const std::size_t total = r.n_attrs + n_ext;
   auto key_at = [&](std::size_t i) -> std::string_view {
-    if (i < r.n_attrs) return {r.attrs[i].key, r.attrs[i].key_len};
-    return r.ext->attributes[i - r.n_attrs].key;
+    if (i < r.n_attrs) return r.attrs[i].key_name();
+    return ext->attributes[i - r.n_attrs].key;
   };
   std::uint32_t emitted = 0, dropped = 0;
   for (std::size_t i = 0; i < total; ++i) {
@@ -2817,9 +2909,9 @@ std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inli
     if (i < r.n_attrs)
       on_inline(k, i);
     else
-      on_ext(r.ext->attributes[i - r.n_attrs]);
+      on_ext(ext->attributes[i - r.n_attrs]);
   }
-  return dropped + (r.ext ? r.ext->dropped_attributes : 0);
+  return dropped + (ext ? ext->dropped_attributes : 0);
 }
 
 }  // namespace detail
@@ -2869,21 +2961,21 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     }
     return dropped;
   };
-  if (r.ext) {
-    d.status_message = r.ext->status_message;
-    d.trace_state = r.ext->trace_state;
-    for (const auto& e : r.ext->events) {
+  if (const detail::span_ext* x = r.ext()) {
+    d.status_message = x->status_message;
+    d.trace_state = x->trace_state;
+    for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
       ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
       d.events.push_back(std::move(ev));
     }
-    for (const auto& l : r.ext->links) {
+    for (const auto& l : x->links) {
       link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
       lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
       d.links.push_back(std::move(lv));
     }
-    d.dropped_events = r.ext->dropped_events;
-    d.dropped_links = r.ext->dropped_links;
+    d.dropped_events = x->dropped_events;
+    d.dropped_links = x->dropped_links;
   }
   return d;
 }
@@ -2918,7 +3010,7 @@ struct config {
   std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
   std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
   std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
-  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE, default 16384 spans
+  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
   std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
@@ -2932,7 +3024,7 @@ struct config {
 
 /// Defaults (documented in the README's configuration table).
 namespace defaults {
-inline constexpr std::size_t max_queue_size = 16384;
+inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
 inline constexpr std::size_t max_export_batch_size = 512;
 inline constexpr std::chrono::milliseconds schedule_delay{5000};
 inline constexpr std::chrono::milliseconds export_timeout{30000};
@@ -3300,12 +3392,12 @@ class collector {
       throw std::logic_error("agentrace::start: tracing is already started in this process");
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
-    auto& q = detail::ensure_queue(queue_size_);
-    if (detail::globals().queue_capacity != queue_size_)
-      detail::diag("the span queue was created with capacity %zu by an earlier start(); "
-                   "it keeps that capacity (asked: %zu)",
-                   detail::globals().queue_capacity, queue_size_);
-    queue_ = &q;
+    if (queue_size_ > detail::max_thread_queue_size) {
+      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+                   queue_size_, detail::max_thread_queue_size);
+      queue_size_ = detail::max_thread_queue_size;
+    }
+    detail::set_queue_capacity(queue_size_);
     pending_.resize(batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
@@ -3388,7 +3480,6 @@ class collector {
 
  private:
   void run() {
-    detail::consumer_token ctok(*queue_);
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
       bool stopping = false;
@@ -3406,13 +3497,13 @@ class collector {
         if (stopping) flush_deadline = std::chrono::steady_clock::now() + shutdown_timeout_;
       }
       clock_.refresh();
-      drain(ctok);
+      drain();
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
         while (detail::dequeued_total.load(std::memory_order_relaxed) < target &&
                std::chrono::steady_clock::now() < flush_deadline) {
-          if (drain(ctok) == 0) std::this_thread::yield();
+          if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
@@ -3442,17 +3533,22 @@ class collector {
     }
   }
 
-  // Moves everything queued into pending_, exporting each time a batch fills.
-  std::size_t drain(detail::consumer_token& ctok) {
+  // Moves everything queued, in every thread's queue, into pending_, exporting each time a batch
+  // fills. Each queue is read through its producer (one explicit producer per queue).
+  std::size_t drain() {
+    detail::snapshot_states(states_);
     std::size_t total = 0;
-    for (;;) {
-      if (pending_count_ == batch_size_) export_pending();
-      const std::size_t n = queue_->try_dequeue_bulk(ctok, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
-                                                     batch_size_ - pending_count_);
-      if (n == 0) break;
-      pending_count_ += n;
-      total += n;
-      detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+    for (detail::thread_state* st : states_) {
+      for (;;) {
+        if (pending_count_ == batch_size_) export_pending();
+        const std::size_t n = st->queue->try_dequeue_bulk_from_producer(
+            st->token, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+            batch_size_ - pending_count_);
+        if (n == 0) break;
+        pending_count_ += n;
+        total += n;
+        detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
+      }
     }
     return total;
   }
@@ -3499,7 +3595,7 @@ class collector {
   agentrace::sampler sampler_{};
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
-  detail::span_queue* queue_{nullptr};
+  std::vector<detail::thread_state*> states_;  // drain()'s snapshot of the thread registry
   detail::clock_converter clock_;
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};
@@ -4852,28 +4948,28 @@ class otlp_json_writer {
   void slot_attribute(const span_record& r, std::size_t i) {
     const attr_slot& s = r.attrs[i];
     append(b_, "{\"key\":");
-    write_json_string(b_, {s.key, s.key_len});
+    write_json_string(b_, s.key_name());
     append(b_, ",\"value\":{");
-    switch (r.types[i]) {
+    switch (s.type()) {
       case slot_type::boolean:
-        append(b_, s.v.b ? "\"boolValue\":true" : "\"boolValue\":false");
+        append(b_, s.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
         break;
       case slot_type::int64:
         append(b_, "\"intValue\":\"");
-        write_int(b_, s.v.i);
+        write_int(b_, s.as_int());
         b_.push_back('"');
         break;
       case slot_type::float64:
         append(b_, "\"doubleValue\":");
-        write_double(b_, s.v.d);
+        write_double(b_, s.as_double());
         break;
       case slot_type::static_str:
         append(b_, "\"stringValue\":");
-        write_json_string(b_, {s.v.s, s.str_len}, max_len_);
+        write_json_string(b_, s.as_string(), max_len_);
         break;
       case slot_type::owned_str:
         append(b_, "\"stringValue\":");
-        write_json_string(b_, *s.v.owned, max_len_);
+        write_json_string(b_, s.as_string(), max_len_);
         break;
     }
     append(b_, "}}");
@@ -4903,7 +4999,7 @@ class otlp_json_writer {
     // by span_limited().
     if (max_len_ != 0) return span_limited(r, clock, limits);
     const std::string_view name = r.name();
-    const bool has_state = r.ext && !r.ext->trace_state.empty();
+    const bool has_state = r.ext() && !r.ext()->trace_state.empty();
     raw_out o(b_, 320 + json_string_bound(name.size()));
     o.lit("{\"traceId\":\"");
     o.hex64(r.trace_id.hi);
@@ -4919,7 +5015,7 @@ class otlp_json_writer {
     if (has_state) {
       o.commit();
       append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext->trace_state);
+      write_json_string(b_, r.ext()->trace_state);
       o.reopen(320 + json_string_bound(name.size()));
     }
     std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
@@ -4965,7 +5061,7 @@ class otlp_json_writer {
       append(b_, ",\"droppedAttributesCount\":");
       write_uint(b_, dropped_attrs);
     }
-    if (r.ext) events_and_links(*r.ext, clock, limits);
+    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
     status(r);
   }
 
@@ -4982,9 +5078,9 @@ class otlp_json_writer {
       write_hex64(b_, r.parent_span_id);
       b_.push_back('"');
     }
-    if (r.ext && !r.ext->trace_state.empty()) {
+    if (r.ext() && !r.ext()->trace_state.empty()) {
       append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext->trace_state);
+      write_json_string(b_, r.ext()->trace_state);
     }
     std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
     if (r.parent_remote) flags |= otlp::flag_is_remote;
@@ -5019,7 +5115,7 @@ class otlp_json_writer {
       append(b_, ",\"droppedAttributesCount\":");
       write_uint(b_, dropped_attrs);
     }
-    if (r.ext) events_and_links(*r.ext, clock, limits);
+    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
     status(r);
   }
 
@@ -5028,9 +5124,9 @@ class otlp_json_writer {
     if (r.status != status_code::unset) {
       append(b_, "\"code\":");
       write_uint(b_, static_cast<std::uint32_t>(r.status));
-      if (r.status == status_code::error && r.ext && !r.ext->status_message.empty()) {
+      if (r.status == status_code::error && r.ext() && !r.ext()->status_message.empty()) {
         append(b_, ",\"message\":");
-        write_json_string(b_, r.ext->status_message, max_len_);
+        write_json_string(b_, r.ext()->status_message, max_len_);
       }
     }
     append(b_, "}}");
@@ -5141,10 +5237,10 @@ class otlp_json_writer {
   // Upper bound of slot_attribute(raw_out&, ...)'s output.
   static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
     const attr_slot& s = r.attrs[i];
-    std::size_t n = 48 + json_string_bound(s.key_len);
-    switch (r.types[i]) {
-      case slot_type::static_str: return n + json_string_bound(s.str_len);
-      case slot_type::owned_str: return n + json_string_bound(s.v.owned->size());
+    std::size_t n = 48 + json_string_bound(s.key_name().size());
+    switch (s.type()) {
+      case slot_type::static_str:
+      case slot_type::owned_str: return n + json_string_bound(s.as_string().size());
       default: return n + 32;
     }
   }
@@ -5152,31 +5248,31 @@ class otlp_json_writer {
   void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
     const attr_slot& s = r.attrs[i];
     o.lit("{\"key\":");
-    o.str({s.key, s.key_len});
+    o.str(s.key_name());
     o.lit(",\"value\":{");
-    switch (r.types[i]) {
+    switch (s.type()) {
       case slot_type::boolean:
-        if (s.v.b)
+        if (s.as_bool())
           o.lit("\"boolValue\":true");
         else
           o.lit("\"boolValue\":false");
         break;
       case slot_type::int64:
         o.lit("\"intValue\":\"");
-        o.sint(s.v.i);
+        o.sint(s.as_int());
         o.ch('"');
         break;
       case slot_type::float64:
         o.lit("\"doubleValue\":");
-        o.dbl(s.v.d);
+        o.dbl(s.as_double());
         break;
       case slot_type::static_str:
         o.lit("\"stringValue\":");
-        o.str({s.v.s, s.str_len});
+        o.str(s.as_string());
         break;
       case slot_type::owned_str:
         o.lit("\"stringValue\":");
-        o.str(*s.v.owned);
+        o.str(s.as_string());
         break;
     }
     o.lit("}}");

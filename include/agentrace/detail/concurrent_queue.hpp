@@ -22,14 +22,17 @@
 namespace agentrace::detail {
 
 // Why these traits: with try_enqueue (never allocates) an explicit producer can only use as many
-// blocks as its initial block index holds. The default (32 blocks of 32) would cap one thread at
-// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets one thread use up to 65,536.
+// blocks as its initial block index holds. The default (32 blocks of 32) would cap a thread at
+// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets it use up to 65,536 (a
+// 16 KiB index per thread). Every span queue has exactly one producer, its thread's token:
+// implicit (tokenless) producers are disabled, which also saves their hash table.
 struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t BLOCK_SIZE = 64;
   static constexpr std::size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr std::size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
 
-  // The block pool is megabytes (capacity x sizeof(span_record)) that each producer walks
-  // through in a circle. On 4 KiB pages a thread writing spans in a loop misses the TLB every
+  // A large queue's block pool is megabytes (capacity x sizeof(span_record)) that its producer
+  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing spans in a loop misses the TLB every
   // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
   // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
   // allocations of 2 MiB or more are affected; the memory is the same.

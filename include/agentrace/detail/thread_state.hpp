@@ -3,6 +3,7 @@
 // counters for stats() and force_flush().
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -53,16 +54,31 @@ struct counters_snapshot {
 
 struct thread_state;
 
-/// The process-wide queue and thread registry. The queue is created by the first start() and
-/// lives until the process exits: producer tokens in other threads' TLS refer to it, and a
-/// token must never outlive its queue.
+/// The most spans one thread's queue can hold: an explicit producer can only use as many blocks
+/// as its initial block index has entries (queue_traits).
+inline constexpr std::size_t max_thread_queue_size =
+    queue_traits::BLOCK_SIZE * queue_traits::EXPLICIT_INITIAL_INDEX_SIZE;
+
+/// The registry of per-thread span queues.
+///
+/// Why one queue per thread: a moodycamel explicit producer keeps every block it has ever
+/// filled and reuses them only itself. With one queue shared by all threads, a thread that once
+/// filled it would own every block for as long as it lives, and every other thread would drop
+/// all its spans as "queue full" while the queue sat empty. With its own queue, a thread that
+/// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
+/// not as the queue: a collector that keeps up keeps that ring small and in cache.
+///
+/// Thread states are never freed: when a thread exits, its state (queue, producer token,
+/// counters) goes to a free list, still holding the spans it enqueued; the collector drains it
+/// like any other, and a new thread takes it over once it is empty. Memory is therefore bounded by
+/// the largest number of threads that recorded spans at the same time.
 struct global_state {
   std::mutex mu;
-  std::unique_ptr<span_queue> queue;  // guarded by mu for creation; never replaced
-  std::size_t queue_capacity{0};
-  std::atomic<span_queue*> queue_ptr{nullptr};
-  std::vector<thread_state*> threads;  // live threads that recorded a span
-  counters_snapshot retired{};         // sums of threads that have exited
+  std::vector<thread_state*> states;  // every state ever created (live or free); guarded by mu
+  std::vector<thread_state*> free;    // states of exited threads; guarded by mu
+  // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
+  // the first start(): a thread records nothing before tracing was ever started.
+  std::atomic<std::size_t> queue_capacity{0};
   std::atomic<std::uint64_t> dropped_thread_exit{0};
   std::uint32_t next_thread_index{1};
 };
@@ -117,11 +133,17 @@ inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
 
 // Aligned to a cache line: two threads' states never share one.
 struct alignas(64) thread_state {
-  explicit thread_state(span_queue& q) : queue(&q), token(q) {}
-  span_queue* queue;
+  explicit thread_state(std::size_t capacity)
+      : owned_queue(std::make_unique<span_queue>(capacity)),
+        queue(owned_queue.get()),
+        token(*queue),
+        capacity(capacity) {}
+  std::unique_ptr<span_queue> owned_queue;
+  span_queue* queue;     // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
+  std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
   std::uint32_t index{0};
   const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
 };
@@ -136,64 +158,62 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
 inline constinit thread_local thread_state* tls_state = nullptr;
 inline constinit thread_local bool tls_exited = false;
 
-/// Owns the thread's state; its destructor runs at thread exit.
+/// Returns the thread's state to the free list at thread exit.
 struct thread_state_owner {
-  std::unique_ptr<thread_state> state;
+  thread_state* state{nullptr};
   ~thread_state_owner() {
     tls_exited = true;
     tls_state = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
-    auto& c = state->counters;
-    g.retired.ended += c.ended.load(std::memory_order_acquire);
-    g.retired.enqueued += c.enqueued.load(std::memory_order_acquire);
-    g.retired.dropped_queue_full += c.dropped_queue_full.load(std::memory_order_acquire);
-    g.retired.dropped_unsampled += c.dropped_unsampled.load(std::memory_order_acquire);
-    std::erase(g.threads, state.get());
-    // Records this thread enqueued stay in the queue: the producer is only marked inactive.
-    state.reset();
+    // The spans still queued stay there: the collector drains free states too.
+    g.free.push_back(state);
+    state = nullptr;
   }
 };
 
-/// The queue if tracing was ever started in this process.
-inline span_queue* queue_if_created() noexcept {
-  return globals().queue_ptr.load(std::memory_order_acquire);
+/// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
+/// what one queue can hold.
+inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
+  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
+  globals().queue_capacity.store(capacity, std::memory_order_release);
+  return capacity;
 }
 
-/// Creates the queue on first use; later calls return the same queue (its capacity is fixed).
-inline span_queue& ensure_queue(std::size_t capacity) {
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  if (!g.queue) {
-    // Enough blocks for `capacity` spans; try_enqueue never allocates more.
-    g.queue = std::make_unique<span_queue>(capacity);
-    g.queue_capacity = capacity;
-    g.queue_ptr.store(g.queue.get(), std::memory_order_release);
-  }
-  return *g.queue;
-}
-
-/// Slow path of this_thread(): the thread's first span (allocates the state and the token).
-/// Returns nullptr, and the span is not recorded, if that fails (out of memory).
+/// Slow path of this_thread(): the thread's first span. Takes over an exited thread's empty
+/// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
+/// span is not recorded, if tracing was never started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls_exited) return nullptr;
-  span_queue* q = queue_if_created();
-  if (!q) return nullptr;
+  auto& g = globals();
+  const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
+  if (capacity == 0) return nullptr;
   static thread_local thread_state_owner owner;
   try {
-    auto state = std::make_unique<thread_state>(*q);
-    auto& g = globals();
-    {
-      std::lock_guard<std::mutex> lock(g.mu);
-      state->index = g.next_thread_index++;
-      g.threads.push_back(state.get());
+    std::unique_lock<std::mutex> lock(g.mu);
+    thread_state* st = nullptr;
+    for (auto it = g.free.begin(); it != g.free.end(); ++it) {
+      if ((*it)->capacity == capacity && (*it)->queue->size_approx() == 0) {
+        st = *it;
+        g.free.erase(it);
+        break;
+      }
     }
-    owner.state = std::move(state);
+    if (!st) {
+      lock.unlock();
+      auto fresh = std::make_unique<thread_state>(capacity);
+      lock.lock();
+      g.states.reserve(g.states.size() + 1);
+      st = fresh.release();
+      g.states.push_back(st);
+    }
+    st->index = g.next_thread_index++;
+    owner.state = st;
   } catch (...) {
     return nullptr;
   }
-  tls_state = owner.state.get();
+  tls_state = owner.state;
   return tls_state;
 }
 
@@ -204,12 +224,19 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
   return create_thread_state();
 }
 
+/// The states whose queues the collector drains (all of them), copied into `out`.
+inline void snapshot_states(std::vector<thread_state*>& out) {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  out.assign(g.states.begin(), g.states.end());
+}
+
 /// Sums of all threads' counters, live and exited.
 inline counters_snapshot sum_counters() {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
-  counters_snapshot s = g.retired;
-  for (thread_state* t : g.threads) {
+  counters_snapshot s;
+  for (thread_state* t : g.states) {
     s.ended += t->counters.ended.load(std::memory_order_acquire);
     s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);

@@ -101,28 +101,28 @@ class otlp_json_writer {
   void slot_attribute(const span_record& r, std::size_t i) {
     const attr_slot& s = r.attrs[i];
     append(b_, "{\"key\":");
-    write_json_string(b_, {s.key, s.key_len});
+    write_json_string(b_, s.key_name());
     append(b_, ",\"value\":{");
-    switch (r.types[i]) {
+    switch (s.type()) {
       case slot_type::boolean:
-        append(b_, s.v.b ? "\"boolValue\":true" : "\"boolValue\":false");
+        append(b_, s.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
         break;
       case slot_type::int64:
         append(b_, "\"intValue\":\"");
-        write_int(b_, s.v.i);
+        write_int(b_, s.as_int());
         b_.push_back('"');
         break;
       case slot_type::float64:
         append(b_, "\"doubleValue\":");
-        write_double(b_, s.v.d);
+        write_double(b_, s.as_double());
         break;
       case slot_type::static_str:
         append(b_, "\"stringValue\":");
-        write_json_string(b_, {s.v.s, s.str_len}, max_len_);
+        write_json_string(b_, s.as_string(), max_len_);
         break;
       case slot_type::owned_str:
         append(b_, "\"stringValue\":");
-        write_json_string(b_, *s.v.owned, max_len_);
+        write_json_string(b_, s.as_string(), max_len_);
         break;
     }
     append(b_, "}}");
@@ -152,7 +152,7 @@ class otlp_json_writer {
     // by span_limited().
     if (max_len_ != 0) return span_limited(r, clock, limits);
     const std::string_view name = r.name();
-    const bool has_state = r.ext && !r.ext->trace_state.empty();
+    const bool has_state = r.ext() && !r.ext()->trace_state.empty();
     raw_out o(b_, 320 + json_string_bound(name.size()));
     o.lit("{\"traceId\":\"");
     o.hex64(r.trace_id.hi);
@@ -168,7 +168,7 @@ class otlp_json_writer {
     if (has_state) {
       o.commit();
       append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext->trace_state);
+      write_json_string(b_, r.ext()->trace_state);
       o.reopen(320 + json_string_bound(name.size()));
     }
     std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
@@ -214,7 +214,7 @@ class otlp_json_writer {
       append(b_, ",\"droppedAttributesCount\":");
       write_uint(b_, dropped_attrs);
     }
-    if (r.ext) events_and_links(*r.ext, clock, limits);
+    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
     status(r);
   }
 
@@ -231,9 +231,9 @@ class otlp_json_writer {
       write_hex64(b_, r.parent_span_id);
       b_.push_back('"');
     }
-    if (r.ext && !r.ext->trace_state.empty()) {
+    if (r.ext() && !r.ext()->trace_state.empty()) {
       append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext->trace_state);
+      write_json_string(b_, r.ext()->trace_state);
     }
     std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
     if (r.parent_remote) flags |= otlp::flag_is_remote;
@@ -268,7 +268,7 @@ class otlp_json_writer {
       append(b_, ",\"droppedAttributesCount\":");
       write_uint(b_, dropped_attrs);
     }
-    if (r.ext) events_and_links(*r.ext, clock, limits);
+    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
     status(r);
   }
 
@@ -277,9 +277,9 @@ class otlp_json_writer {
     if (r.status != status_code::unset) {
       append(b_, "\"code\":");
       write_uint(b_, static_cast<std::uint32_t>(r.status));
-      if (r.status == status_code::error && r.ext && !r.ext->status_message.empty()) {
+      if (r.status == status_code::error && r.ext() && !r.ext()->status_message.empty()) {
         append(b_, ",\"message\":");
-        write_json_string(b_, r.ext->status_message, max_len_);
+        write_json_string(b_, r.ext()->status_message, max_len_);
       }
     }
     append(b_, "}}");
@@ -390,10 +390,10 @@ class otlp_json_writer {
   // Upper bound of slot_attribute(raw_out&, ...)'s output.
   static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
     const attr_slot& s = r.attrs[i];
-    std::size_t n = 48 + json_string_bound(s.key_len);
-    switch (r.types[i]) {
-      case slot_type::static_str: return n + json_string_bound(s.str_len);
-      case slot_type::owned_str: return n + json_string_bound(s.v.owned->size());
+    std::size_t n = 48 + json_string_bound(s.key_name().size());
+    switch (s.type()) {
+      case slot_type::static_str:
+      case slot_type::owned_str: return n + json_string_bound(s.as_string().size());
       default: return n + 32;
     }
   }
@@ -401,31 +401,31 @@ class otlp_json_writer {
   void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
     const attr_slot& s = r.attrs[i];
     o.lit("{\"key\":");
-    o.str({s.key, s.key_len});
+    o.str(s.key_name());
     o.lit(",\"value\":{");
-    switch (r.types[i]) {
+    switch (s.type()) {
       case slot_type::boolean:
-        if (s.v.b)
+        if (s.as_bool())
           o.lit("\"boolValue\":true");
         else
           o.lit("\"boolValue\":false");
         break;
       case slot_type::int64:
         o.lit("\"intValue\":\"");
-        o.sint(s.v.i);
+        o.sint(s.as_int());
         o.ch('"');
         break;
       case slot_type::float64:
         o.lit("\"doubleValue\":");
-        o.dbl(s.v.d);
+        o.dbl(s.as_double());
         break;
       case slot_type::static_str:
         o.lit("\"stringValue\":");
-        o.str({s.v.s, s.str_len});
+        o.str(s.as_string());
         break;
       case slot_type::owned_str:
         o.lit("\"stringValue\":");
-        o.str(*s.v.owned);
+        o.str(s.as_string());
         break;
     }
     o.lit("}}");
