@@ -7,7 +7,7 @@
 #   scripts/test.sh              what .ci/run runs, cheap checks first (about 35 min on CI's
 #                                2 cores from a cold ccache):
 #       format         clang-format check (+ README quickstart == examples/quickstart.cpp)
-#       tidy           clang-tidy on the headers (all-headers, example, tool, bench TUs)
+#       tidy           clang-tidy on the headers (all-headers, example and tool TUs)
 #       single-header  single_include/ up to date; each compiles alone, g++ and clang++
 #       gcc            g++ -O2: everything built, every test, packaging consumers included
 #       asan           clang++ ASan+UBSan: everything built, every test but the consumers
@@ -15,7 +15,7 @@
 #       disabled       AGENTRACE_ENABLED=0: everything builds, examples run, disabled_test
 #   scripts/test.sh all          the above, then what does not fit CI's 45 minutes:
 #       clang          unsanitized clang++ -O0 build and tests
-#       tidy:--all     clang-tidy through every test TU too
+#       tidy:--all     clang-tidy through every benchmark and test TU too
 #       single-header:--suite  the test suite against single_include/ with g++ as well
 #   scripts/test.sh gcc tidy     only the jobs named (JOB:ARG passes ARG to scripts/ci/JOB.sh)
 # ccache is used when installed (paths relative to the checkout, so clones share hits).
