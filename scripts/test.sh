@@ -4,19 +4,30 @@
 # CI jobs in scripts/ci/ one after the other, each a full configure + build + test in its own
 # build directory, its output in build/ci-logs/<job>.log. One summary line per job, then
 # "N passed, N failed"; exits non-zero if any job failed.
-#   scripts/test.sh              the gcc job: everything built with -Werror, every CTest test
-#                                (what .ci/run runs; fits CI's time on 2 cores)
-#   scripts/test.sh all          every job below, one after the other (sanitizers, clang, ...)
-#   scripts/test.sh gcc tidy     only the jobs named
-# Jobs: gcc clang asan tsan single-header format tidy, and disabled if scripts/ci/disabled.sh exists.
+#   scripts/test.sh              what .ci/run runs, cheap checks first (about 35 min on CI's
+#                                2 cores from a cold ccache):
+#       format         clang-format check (+ README quickstart == examples/quickstart.cpp)
+#       tidy           clang-tidy on the headers (all-headers, example and tool TUs)
+#       single-header  single_include/ up to date; each compiles alone, g++ and clang++
+#       gcc            g++ -O2: everything built, every test, packaging consumers included
+#       asan           clang++ ASan+UBSan: everything built, every test but the consumers
+#       tsan           clang++ TSan: tests built against single_include/, every test
+#       disabled       AGENTRACE_ENABLED=0: everything builds, examples run, disabled_test
+#   scripts/test.sh all          the above, then what does not fit CI's 45 minutes:
+#       clang          unsanitized clang++ -O0 build and tests
+#       tidy:--all     clang-tidy through every benchmark and test TU too
+#       single-header:--suite  the test suite against single_include/ with g++ as well
+#   scripts/test.sh gcc tidy     only the jobs named (JOB:ARG passes ARG to scripts/ci/JOB.sh)
+# ccache is used when installed (paths relative to the checkout, so clones share hits).
+# AGENTRACE_OTLP_CHECK=/path/to/otlp-check when ../shared/otlp-check is not beside the checkout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh || exit 1
 
-all=(gcc format tidy single-header clang asan tsan)
-[ -f scripts/ci/disabled.sh ] && all+=(disabled)
+ci=(format tidy single-header gcc asan tsan disabled)
+all=("${ci[@]}" clang tidy:--all single-header:--suite)
 selected=("$@")
-[ ${#selected[@]} -gt 0 ] || selected=(gcc)
+[ ${#selected[@]} -gt 0 ] || selected=("${ci[@]}")
 [ "${selected[*]}" != all ] || selected=("${all[@]}")
 
 logs=build/ci-logs
@@ -27,20 +38,23 @@ cpu_seconds() { # user+sys CPU seconds of this shell's finished children (/proc/
 passed=0 failed=0 summary=()
 total_start=$SECONDS
 for job in "${selected[@]}"; do
-  script=scripts/ci/$job.sh
+  name=${job%%:*} args=()
+  [ "$name" = "$job" ] || args=("${job#*:}")
+  script=scripts/ci/$name.sh
+  log=$logs/${job//[:\/]/_}.log
   if [ ! -f "$script" ]; then
-    echo "no such job: $job (have: ${all[*]})" >&2
+    echo "no such job: $name (have: ${all[*]} consumers)" >&2
     failed=$((failed + 1))
-    summary+=("$(printf 'FAIL  %-14s no scripts/ci/%s.sh' "$job" "$job")")
+    summary+=("$(printf 'FAIL  %-22s no scripts/ci/%s.sh' "$job" "$name")")
     continue
   fi
-  echo "== $job (log: $logs/$job.log)"
+  echo "== $job (log: $log)"
   start=$SECONDS cpu0=$(cpu_seconds)
-  if bash "$script" >"$logs/$job.log" 2>&1; then result=PASS passed=$((passed + 1)); else
+  if bash "$script" "${args[@]}" >"$log" 2>&1; then result=PASS passed=$((passed + 1)); else
     result=FAIL failed=$((failed + 1))
-    tail -n 60 "$logs/$job.log"
+    tail -n 60 "$log"
   fi
-  line=$(printf '%s  %-14s %5ds wall %6ds cpu' "$result" "$job" $((SECONDS - start)) \
+  line=$(printf '%s  %-22s %5ds wall %6ds cpu' "$result" "$job" $((SECONDS - start)) \
     $(($(cpu_seconds) - cpu0)))
   echo "$line"
   summary+=("$line")

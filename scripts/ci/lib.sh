@@ -17,7 +17,12 @@ configure() {
   if [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null; then extra+=(-G Ninja); fi
   if command -v ccache >/dev/null; then extra+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
   # The OTLP validator lives beside the repository by default; a clone elsewhere names it here.
-  if [ -n "${AGENTRACE_OTLP_CHECK:-}" ]; then extra+=(-DAGENTRACE_OTLP_CHECK="$AGENTRACE_OTLP_CHECK"); fi
+  if [ -n "${AGENTRACE_OTLP_CHECK:-}" ]; then
+    extra+=(-DAGENTRACE_OTLP_CHECK="$AGENTRACE_OTLP_CHECK")
+  elif [ ! -e "$src/../shared/otlp-check/otlp-check" ] && [ ! -f "$dir/CMakeCache.txt" ]; then
+    echo "note: $src/../shared/otlp-check/otlp-check does not exist; the otlp-check tests" \
+      "will fail (set AGENTRACE_OTLP_CHECK=/path/to/otlp-check)" >&2
+  fi
   cmake -S "$src" -B "$dir" "${extra[@]}" "$@"
 }
 build() { cmake --build "$1" -j"$jobs"; }

@@ -1423,7 +1423,7 @@ class reader {
     h.keep_all_attributes = opt_.attributes;
     h.keep_attributes = &opt_.keep_attributes;
     h.emit = emit_fn;
-    h.report = [this, &file, &line_ref](std::string path, std::string msg, bool dropped) {
+    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg, bool dropped) {
       if (dropped) ++counts_.spans_bad;
       add_diag(file, line_ref,
                (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
@@ -2623,7 +2623,7 @@ class field {
     return query(std::move(a));
   }
   /// The string value contains `s`.
-  query contains(std::string s) const { return make(compare_op::contains, std::move(s)); }
+  query contains(const std::string& s) const { return make(compare_op::contains, s); }
 
  private:
   template <class V>
@@ -3018,6 +3018,7 @@ inline std::optional<selection> match(const query& q, const trace& t, const span
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -3203,7 +3204,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     shown += std::string(o.name_width - std::min(cps, o.name_width), ' ');
     const double scale = static_cast<double>(o.bar_width) / static_cast<double>(total);
     std::size_t off = static_cast<std::size_t>(static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
-    std::size_t len = static_cast<std::size_t>(static_cast<double>(s.duration_ns()) * scale + 0.5);
+    std::size_t len = static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
     off = std::min(off, o.bar_width - 1);
     len = std::clamp<std::size_t>(len, 1, o.bar_width - off);
     std::string bar;
@@ -3263,7 +3264,7 @@ inline void write_value(fmt::memory_buffer& b, const attr_value& v, std::size_t 
         else if constexpr (std::is_same_v<T, bool>) append(b, x ? "true" : "false");
         else if constexpr (std::is_same_v<T, std::int64_t>) write_int(b, x);
         else if constexpr (std::is_same_v<T, double>) {
-          if (x != x || x == __builtin_inf() || x == -__builtin_inf()) write_double(b, x);
+          if (!std::isfinite(x)) write_double(b, x);
           else fmt::format_to(std::back_inserter(b), "{}", x);
         } else if constexpr (std::is_same_v<T, std::string>) write_json_string(b, x, max_len);
         else {
@@ -3661,7 +3662,7 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
     std::vector<char> failed(spans.size(), 0);
     for (const auto& [i, depth] : detail::walk(t)) {  // parents come before their children
       (void)depth;
-      failed[i] = failed[i] || spans[i].status == status_code::error;
+      failed[i] = static_cast<char>(failed[i] || spans[i].status == status_code::error);
       for (std::size_t c : t.children(i)) failed[c] = failed[i];
     }
     for (const auto& [i, depth] : detail::walk(t)) {

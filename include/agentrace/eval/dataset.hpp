@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -196,7 +197,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     shown += std::string(o.name_width - std::min(cps, o.name_width), ' ');
     const double scale = static_cast<double>(o.bar_width) / static_cast<double>(total);
     std::size_t off = static_cast<std::size_t>(static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
-    std::size_t len = static_cast<std::size_t>(static_cast<double>(s.duration_ns()) * scale + 0.5);
+    std::size_t len = static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
     off = std::min(off, o.bar_width - 1);
     len = std::clamp<std::size_t>(len, 1, o.bar_width - off);
     std::string bar;
@@ -256,7 +257,7 @@ inline void write_value(fmt::memory_buffer& b, const attr_value& v, std::size_t 
         else if constexpr (std::is_same_v<T, bool>) append(b, x ? "true" : "false");
         else if constexpr (std::is_same_v<T, std::int64_t>) write_int(b, x);
         else if constexpr (std::is_same_v<T, double>) {
-          if (x != x || x == __builtin_inf() || x == -__builtin_inf()) write_double(b, x);
+          if (!std::isfinite(x)) write_double(b, x);
           else fmt::format_to(std::back_inserter(b), "{}", x);
         } else if constexpr (std::is_same_v<T, std::string>) write_json_string(b, x, max_len);
         else {
@@ -654,7 +655,7 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
     std::vector<char> failed(spans.size(), 0);
     for (const auto& [i, depth] : detail::walk(t)) {  // parents come before their children
       (void)depth;
-      failed[i] = failed[i] || spans[i].status == status_code::error;
+      failed[i] = static_cast<char>(failed[i] || spans[i].status == status_code::error);
       for (std::size_t c : t.children(i)) failed[c] = failed[i];
     }
     for (const auto& [i, depth] : detail::walk(t)) {

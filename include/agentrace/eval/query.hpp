@@ -697,7 +697,7 @@ class field {
     return query(std::move(a));
   }
   /// The string value contains `s`.
-  query contains(std::string s) const { return make(compare_op::contains, std::move(s)); }
+  query contains(const std::string& s) const { return make(compare_op::contains, s); }
 
  private:
   template <class V>

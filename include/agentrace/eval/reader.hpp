@@ -1139,7 +1139,7 @@ class reader {
     h.keep_all_attributes = opt_.attributes;
     h.keep_attributes = &opt_.keep_attributes;
     h.emit = emit_fn;
-    h.report = [this, &file, &line_ref](std::string path, std::string msg, bool dropped) {
+    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg, bool dropped) {
       if (dropped) ++counts_.spans_bad;
       add_diag(file, line_ref,
                (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));

@@ -127,8 +127,8 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
 class console_exporter final : public exporter {
  public:
   explicit console_exporter(console_options o = {})
-      : opt_(o), assembler_(o.assembly),
-        color_(o.color >= 0 ? o.color == 1 : ::isatty(::fileno(o.out)) == 1) {}
+      : opt_(std::move(o)), assembler_(opt_.assembly),
+        color_(opt_.color >= 0 ? opt_.color == 1 : ::isatty(::fileno(opt_.out)) == 1) {}
 
   std::string_view name() const noexcept override { return "console"; }
 
@@ -167,7 +167,7 @@ class console_exporter final : public exporter {
 };
 
 /// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
-inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(o); }
+inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(std::move(o)); }
 
 namespace detail {
 inline const bool console_registered =

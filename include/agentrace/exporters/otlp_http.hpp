@@ -21,6 +21,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <ctime>
@@ -226,7 +227,7 @@ inline std::chrono::milliseconds backoff_delay(unsigned attempt, std::chrono::mi
     d *= std::max(multiplier, 1.0);
   d = std::min(d, static_cast<double>(max.count()));
   const double u = static_cast<double>(random >> 11) / static_cast<double>(1ull << 53);  // [0, 1)
-  return std::chrono::milliseconds(static_cast<std::int64_t>(d / 2 + u * (d / 2) + 0.5));
+  return std::chrono::milliseconds(std::llround(d / 2 + u * (d / 2)));
 }
 
 /// HTTP answers the OTLP specification lets a client retry.
