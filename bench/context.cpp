@@ -32,8 +32,8 @@ class bench_tracing {
 // parent-based sampler does not sample it. Most spans of a sampled-down service are like this.
 void BM_SpanUnsampled(benchmark::State& state) {
   bench_tracing on;
-  const agentrace::span_context parent{{0x0123456789abcdefull, 0x0fedcba987654321ull}, 0x42, 0,
-                                       true};
+  const agentrace::span_context parent{
+      {0x0123456789abcdefull, 0x0fedcba987654321ull}, 0x42, 0, true};
   agentrace::context_scope in(parent);
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.unsampled");
@@ -46,7 +46,8 @@ BENCHMARK(BM_SpanUnsampled);
 void BM_SpanUnsampledRoot(benchmark::State& state) {
   bench_tracing on;
   const agentrace::sampler before = agentrace::active_sampler();
-  agentrace::detail::install_sampler(agentrace::sampler::parent_based(agentrace::sampler::always_off()));
+  agentrace::detail::install_sampler(
+      agentrace::sampler::parent_based(agentrace::sampler::always_off()));
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.unsampled_root");
     benchmark::DoNotOptimize(s);
@@ -118,8 +119,8 @@ void BM_CoroResumeWithContext(benchmark::State& state) { run_spin<traced_promise
 BENCHMARK(BM_CoroResumeWithContext);
 
 void BM_W3CInject(benchmark::State& state) {
-  const agentrace::span_context ctx{{0x0123456789abcdefull, 0x0fedcba987654321ull}, 0x42,
-                                    agentrace::flag_sampled, false};
+  const agentrace::span_context ctx{
+      {0x0123456789abcdefull, 0x0fedcba987654321ull}, 0x42, agentrace::flag_sampled, false};
   std::map<std::string, std::string> headers{{"content-type", "application/json"}};
   for (auto _ : state) {
     agentrace::inject(headers, ctx);

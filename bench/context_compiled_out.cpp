@@ -26,9 +26,7 @@ void BM_SpanCompiledOut(benchmark::State& state) {
     AGENTRACE_SPAN(s, "bench.compiled_out");
     s.set(k_tokens, 42);
     AGENTRACE_SET(s, k_prompt, serialise_prompt());
-    {
-      AGENTRACE_SPAN(child, "bench.compiled_out.child");
-    }
+    { AGENTRACE_SPAN(child, "bench.compiled_out.child"); }
     benchmark::ClobberMemory();
   }
 }

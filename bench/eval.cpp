@@ -25,7 +25,8 @@ const std::string& generated_agent(std::size_t n) {
   std::uint64_t trace_hi = 0x4bf92f3577b34da6ull, root = 0;
   std::size_t made = 0;
   while (made < n) {
-    text += R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"sql-agent"}},{"key":"telemetry.sdk.name","value":{"stringValue":"agentrace"}}]},"scopeSpans":[{"scope":{"name":"agentrace","version":"0.1.0","attributes":[{"key":"agentrace.spans.dropped","value":{"intValue":"0"}}]},"spans":[)";
+    text +=
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"sql-agent"}},{"key":"telemetry.sdk.name","value":{"stringValue":"agentrace"}}]},"scopeSpans":[{"scope":{"name":"agentrace","version":"0.1.0","attributes":[{"key":"agentrace.spans.dropped","value":{"intValue":"0"}}]},"spans":[)";
     for (std::size_t i = 0; i < 512 && made < n; ++i, ++made) {
       if (i) text += ',';
       if (made % 10 == 0) {
@@ -34,14 +35,16 @@ const std::string& generated_agent(std::size_t n) {
       }
       const std::uint64_t span = made * 0x9E3779B97F4A7C15ull | 1;
       const std::uint64_t start = 1767225600000000000ull + made * 1000;
-      text += fmt::format(R"({{"traceId":"{:016x}a3ce929d0e0e4736","spanId":"{:016x}")", trace_hi, span);
+      text += fmt::format(R"({{"traceId":"{:016x}a3ce929d0e0e4736","spanId":"{:016x}")", trace_hi,
+                          span);
       if (root) text += fmt::format(R"(,"parentSpanId":"{:016x}")", root);
       text += fmt::format(
           R"(,"flags":259,"name":"{}","kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[)"
           R"({{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o"}}}},)"
           R"({{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"{}"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"{}"}}}}],"status":{{{}}}}})",
-          root ? "chat gpt-4o" : "agent.task", root ? 3 : 1, start, start + 1000 + made % 997, 100 + made % 4000,
-          10 + made % 300, made % 50 == 0 ? R"("code":2,"message":"failed")" : "");
+          root ? "chat gpt-4o" : "agent.task", root ? 3 : 1, start, start + 1000 + made % 997,
+          100 + made % 4000, 10 + made % 300,
+          made % 50 == 0 ? R"("code":2,"message":"failed")" : "");
       if (!root) root = span;
     }
     text += "]}]}]}\n";
@@ -58,7 +61,8 @@ const std::string& generated(std::size_t n) {
   std::uint64_t trace_hi = 0x0af7651916cd43ddull, root = 0;
   std::size_t made = 0;
   while (made < n) {
-    text += R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench"}}]},"scopeSpans":[{"scope":{"name":"bench","version":"1.0.0"},"spans":[)";
+    text +=
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench"}}]},"scopeSpans":[{"scope":{"name":"bench","version":"1.0.0"},"spans":[)";
     for (std::size_t i = 0; i < 512 && made < n; ++i, ++made) {
       if (i) text += ',';
       if (made % 10 == 0) {
@@ -67,7 +71,8 @@ const std::string& generated(std::size_t n) {
       }
       const std::uint64_t span = made * 0x9E3779B97F4A7C15ull | 1;
       const std::uint64_t start = 1700000000000000000ull + made * 1000;
-      text += fmt::format(R"({{"traceId":"{:016x}8448eb211c80319c","spanId":"{:016x}",)", trace_hi, span);
+      text += fmt::format(R"({{"traceId":"{:016x}8448eb211c80319c","spanId":"{:016x}",)", trace_hi,
+                          span);
       if (root) text += fmt::format(R"("parentSpanId":"{:016x}",)", root);
       text += fmt::format(
           R"("name":"{}","kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[)"
@@ -75,11 +80,12 @@ const std::string& generated(std::size_t n) {
           R"({{"key":"url.path","value":{{"stringValue":"/api/items/{}"}}}},{{"key":"server.port","value":{{"intValue":8080}}}},)"
           R"({{"key":"sampled","value":{{"boolValue":true}}}},{{"key":"ratio","value":{{"doubleValue":0.5}}}},)"
           R"({{"key":"tags","value":{{"arrayValue":{{"values":[{{"stringValue":"a"}},{{"stringValue":"b"}}]}}}}}},{{"key":"thread.id","value":{{"intValue":"{}"}}}}])",
-          root ? fmt::format("child-{}", made % 7) : std::string("GET /api/items"), root ? 3 : 2, start, start + 500 + made % 97,
-          made, made % 16);
+          root ? fmt::format("child-{}", made % 7) : std::string("GET /api/items"), root ? 3 : 2,
+          start, start + 500 + made % 97, made, made % 16);
       if (made % 5 == 0)
-        text += fmt::format(R"(,"events":[{{"timeUnixNano":"{}","name":"event","attributes":[{{"key":"n","value":{{"intValue":"1"}}}}]}}])",
-                            start + 100);
+        text += fmt::format(
+            R"(,"events":[{{"timeUnixNano":"{}","name":"event","attributes":[{{"key":"n","value":{{"intValue":"1"}}}}]}}])",
+            start + 100);
       text += fmt::format(R"(,"status":{{"code":{}}},"flags":257}})", made % 50 == 0 ? 2 : 0);
       if (!root) root = span;
     }
@@ -121,7 +127,9 @@ struct null_sax final : nlohmann::json_sax<nlohmann::json> {
   bool end_object() override { return true; }
   bool start_array(std::size_t) override { return true; }
   bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
 };
 
 void BM_EvalLexerOnly(benchmark::State& state) {

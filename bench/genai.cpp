@@ -75,7 +75,7 @@ BENCHMARK(BM_InferenceSpanCaptureOff);
 // ---- content ----------------------------------------------------------------------------------
 
 std::string prose(std::size_t n, bool secrets) {
-  static const char* words[] = {"select", "the", "orders", "from", "May", "with", "their",
+  static const char* words[] = {"select",    "the", "orders",     "from",   "May",  "with", "their",
                                 "customers", "and", "\"quoted\"", "text\n", "über", "rows"};
   std::string s;
   std::size_t i = 0;
@@ -117,9 +117,9 @@ BENCHMARK(BM_DefaultRedactor)->Args({4096, 0})->Args({4096, 1})->Args({65536, 1}
 // part starts from a message the caller no longer needs). range(1): redactor on.
 void BM_InputMessagesJson(benchmark::State& state) {
   const std::string text = prose(static_cast<std::size_t>(state.range(0)), true);
-  const genai::content_settings st{true, 1 << 20,
-                                   state.range(1) ? genai::redactor_fn(genai::default_redactor)
-                                                  : genai::redactor_fn()};
+  const genai::content_settings st{
+      true, 1 << 20,
+      state.range(1) ? genai::redactor_fn(genai::default_redactor) : genai::redactor_fn()};
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<genai::message> msgs;
@@ -130,7 +130,11 @@ void BM_InputMessagesJson(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_InputMessagesJson)->Args({4096, 0})->Args({4096, 1})->Args({65536, 0})->Args({65536, 1});
+BENCHMARK(BM_InputMessagesJson)
+    ->Args({4096, 0})
+    ->Args({4096, 1})
+    ->Args({65536, 0})
+    ->Args({65536, 1});
 
 // Over the limit: 8 messages of 16 KiB into 32 KiB (cut inside the strings).
 void BM_InputMessagesJsonTruncated(benchmark::State& state) {

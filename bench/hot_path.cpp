@@ -61,7 +61,7 @@ agentrace::config bench_config(bool draining) {
 // capacity) before these run on the main thread, so the capacity is set here, before main().
 const bool queue_created = [] {
   agentrace::detail::set_queue_capacity(library_defaults() ? agentrace::defaults::max_queue_size
-                                                     : bench_queue_size);
+                                                           : bench_queue_size);
   return true;
 }();
 

@@ -72,7 +72,8 @@ class local_receiver {
     std::string line;
     char c;
     pollfd p{fd_, POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0 && ::read(fd_, &c, 1) == 1)
+    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0 &&
+           ::read(fd_, &c, 1) == 1)
       line.push_back(c);
     const std::string prefix = "listening: ";
     if (line.rfind(prefix, 0) != 0) {
@@ -135,7 +136,8 @@ class null_peer {
         if (end != std::string::npos) {
           std::size_t length = 0;
           std::string head = in.substr(0, end);
-          for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          for (auto& ch : head)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
           const std::size_t cl = head.find("content-length:");
           if (cl != std::string::npos) length = std::strtoul(head.c_str() + cl + 15, nullptr, 10);
           if (in.size() >= end + 4 + length) {
@@ -198,7 +200,8 @@ void export_to(benchmark::State& state, const std::string& url) {
   if (!ok || s.failures.total() != 0) state.SkipWithError("some spans were not delivered");
   state.SetItemsProcessed(static_cast<std::int64_t>(s.spans_delivered));
   state.counters["bytes_per_span"] =
-      s.spans_delivered ? static_cast<double>(s.bytes_sent) / static_cast<double>(s.spans_delivered) : 0;
+      s.spans_delivered ? static_cast<double>(s.bytes_sent) / static_cast<double>(s.spans_delivered)
+                        : 0;
 }
 
 // To `otlp-check receive` (node, validating every request). Arg: 1 = gzip.
@@ -227,8 +230,8 @@ void BM_SpanEmptyDeadCollector(benchmark::State& state) {
   o.endpoint = dead_url();
   o.read_environment = false;
   auto exp = agentrace::otlp_http(o);
-  auto tracing = agentrace::start(
-      {.service_name = "bench", .exporters = {exp}, .read_environment = false});
+  auto tracing =
+      agentrace::start({.service_name = "bench", .exporters = {exp}, .read_environment = false});
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.empty");
     benchmark::DoNotOptimize(s);

@@ -51,7 +51,9 @@ class thread_pool {
     struct awaiter {
       thread_pool* pool;
       bool await_ready() const noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) { pool->post([h] { h.resume(); }); }
+      void await_suspend(std::coroutine_handle<> h) {
+        pool->post([h] { h.resume(); });
+      }
       void await_resume() const noexcept {}
     };
     return awaiter{this};

@@ -19,9 +19,7 @@ int main() {
 
   AGENTRACE_SPAN(task, "agent.task");
   task.set(app::question, "How many orders shipped in May?");
-  {
-    AGENTRACE_SPAN(plan, "agent.plan");
-  }
+  { AGENTRACE_SPAN(plan, "agent.plan"); }
   {
     agentrace::span<"db.query", agentrace::span_kind::client> query;
     query.set(app::rows, 42);

@@ -25,7 +25,8 @@ inline constexpr agentrace::key<std::string> output{"gen_ai.output.messages"};
 
 // Captured content in the GenAI semantic conventions' JSON form.
 std::string message(const char* role, const std::string& text) {
-  std::string out = std::string(R"([{"role":")") + role + R"(","parts":[{"type":"text","content":")";
+  std::string out =
+      std::string(R"([{"role":")") + role + R"(","parts":[{"type":"text","content":")";
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
@@ -42,9 +43,9 @@ std::string generate_sql(const std::string& question, const std::string& hint) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // simulated model latency
   const std::string sql = question.find("revenue") != std::string::npos && hint.empty()
                               ? "SELECT customer, SUM(total) FROM orders GROUP BY customer"
-                              : question.find("revenue") != std::string::npos
-                                    ? "SELECT customer, SUM(amount) FROM orders GROUP BY customer"
-                                    : "SELECT count(*) FROM orders WHERE shipped LIKE '2026-05%'";
+                          : question.find("revenue") != std::string::npos
+                              ? "SELECT customer, SUM(amount) FROM orders GROUP BY customer"
+                              : "SELECT count(*) FROM orders WHERE shipped LIKE '2026-05%'";
   s.set(app::input, message("user", hint.empty() ? question : question + " (" + hint + ")"));
   s.set(app::output, message("assistant", sql));
   return sql;
@@ -102,6 +103,7 @@ int main() {
   tracing.force_flush();
   const auto st = store->stats();
   std::printf("--- store: %zu traces, %llu spans, %llu errors ---\n", store->size(),
-              static_cast<unsigned long long>(st.spans()), static_cast<unsigned long long>(st.errors()));
+              static_cast<unsigned long long>(st.spans()),
+              static_cast<unsigned long long>(st.errors()));
   return store->select("not errors").size() == 2 ? 0 : 1;
 }

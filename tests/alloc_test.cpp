@@ -134,8 +134,8 @@ std::uint64_t hot_loop(int n) {
 }  // namespace
 
 TEST_CASE("the counter sees allocations (control)", "[alloc]") {
-  auto tracing = agentrace::start({.exporters = {std::make_shared<counting_exporter>()},
-                                   .read_environment = false});
+  auto tracing = agentrace::start(
+      {.exporters = {std::make_shared<counting_exporter>()}, .read_environment = false});
   warm_up();
   counting c;
   {
@@ -165,7 +165,8 @@ TEST_CASE("zero heap allocations across 10,000 spans with numeric attributes aft
   const auto s = tracing.stats();
   const auto ended = s.spans_ended - before.spans_ended;
   CHECK(ended == 10'001);
-  CHECK(s.spans_exported - before.spans_exported + s.dropped_queue_full - before.dropped_queue_full ==
+  CHECK(s.spans_exported - before.spans_exported + s.dropped_queue_full -
+            before.dropped_queue_full ==
         ended);
   if (s.dropped_queue_full != before.dropped_queue_full)
     WARN("some spans were dropped (queue full): the enqueue path was not taken for those");

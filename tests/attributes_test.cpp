@@ -26,7 +26,9 @@ inline constexpr key<std::vector<std::string>> k_strings{"t.strings"};
 
 // Compile-time checks of the typed keys (tests/compile_fail/ has the non-compiling snippets).
 template <class K, class V>
-concept can_set = requires(agentrace::scoped_span& s, const K& k, V&& v) { s.set(k, std::forward<V>(v)); };
+concept can_set = requires(agentrace::scoped_span& s, const K& k, V&& v) {
+  s.set(k, std::forward<V>(v));
+};
 static_assert(can_set<key<std::int64_t>, int>);
 static_assert(can_set<key<std::int64_t>, unsigned short>);
 static_assert(!can_set<key<std::int64_t>, double>);
@@ -126,7 +128,8 @@ TEST_CASE("every value type reads back through the memory exporter and OTLP-JSON
   CHECK(std::get<std::vector<std::int64_t>>(*d.attr("t.ints")) ==
         std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 0,
                                   std::numeric_limits<std::int64_t>::max()});
-  CHECK(std::get<std::vector<double>>(*d.attr("t.doubles")) == std::vector<double>{1.5, -2.25, 1e300});
+  CHECK(std::get<std::vector<double>>(*d.attr("t.doubles")) ==
+        std::vector<double>{1.5, -2.25, 1e300});
   CHECK(std::get<std::vector<std::string>>(*d.attr("t.strings")) ==
         std::vector<std::string>{"x", "", "z"});
 
@@ -141,18 +144,23 @@ TEST_CASE("every value type reads back through the memory exporter and OTLP-JSON
   CHECK(test_util::attr(a, "t.static") == json{{"stringValue", "a literal"}});
   CHECK(test_util::attr(a, "t.owned") == json{{"stringValue", "runtime string"}});
   CHECK(test_util::attr(a, "t.moved") == json{{"stringValue", std::string(300, 'p')}});
-  CHECK(test_util::attr(a, "t.bools") ==
-        json::parse(R"({"arrayValue":{"values":[{"boolValue":true},{"boolValue":false},{"boolValue":true}]}})"));
+  CHECK(
+      test_util::attr(a, "t.bools") ==
+      json::parse(
+          R"({"arrayValue":{"values":[{"boolValue":true},{"boolValue":false},{"boolValue":true}]}})"));
   CHECK(test_util::attr(a, "t.ints") ==
-        json::parse(R"({"arrayValue":{"values":[{"intValue":"-9223372036854775808"},{"intValue":"0"},)"
-                    R"({"intValue":"9223372036854775807"}]}})"));
+        json::parse(
+            R"({"arrayValue":{"values":[{"intValue":"-9223372036854775808"},{"intValue":"0"},)"
+            R"({"intValue":"9223372036854775807"}]}})"));
   const json dv = test_util::attr(a, "t.doubles").at("arrayValue").at("values");
   REQUIRE(dv.size() == 3);
   CHECK(dv[0].at("doubleValue").get<double>() == 1.5);
   CHECK(dv[1].at("doubleValue").get<double>() == -2.25);
   CHECK(dv[2].at("doubleValue").get<double>() == 1e300);
-  CHECK(test_util::attr(a, "t.strings") ==
-        json::parse(R"({"arrayValue":{"values":[{"stringValue":"x"},{"stringValue":""},{"stringValue":"z"}]}})"));
+  CHECK(
+      test_util::attr(a, "t.strings") ==
+      json::parse(
+          R"({"arrayValue":{"values":[{"stringValue":"x"},{"stringValue":""},{"stringValue":"z"}]}})"));
 }
 
 TEST_CASE("non-finite doubles use the proto3 JSON strings", "[attributes][otlp-file]") {
@@ -167,10 +175,13 @@ TEST_CASE("non-finite doubles use the proto3 JSON strings", "[attributes][otlp-f
   }
   REQUIRE(tracing.shutdown());
   CHECK(std::isnan(std::get<double>(*mem->find("non.finite")->attr("t.double"))));
-  const json a = test_util::span_named(test_util::read_json_lines(path), "non.finite").at("attributes");
+  const json a =
+      test_util::span_named(test_util::read_json_lines(path), "non.finite").at("attributes");
   CHECK(test_util::attr(a, "t.double") == json{{"doubleValue", "NaN"}});
-  CHECK(test_util::attr(a, "t.doubles") ==
-        json::parse(R"({"arrayValue":{"values":[{"doubleValue":"Infinity"},{"doubleValue":"-Infinity"}]}})"));
+  CHECK(
+      test_util::attr(a, "t.doubles") ==
+      json::parse(
+          R"({"arrayValue":{"values":[{"doubleValue":"Infinity"},{"doubleValue":"-Infinity"}]}})"));
 }
 
 TEST_CASE("attributes beyond the 8 inline slots overflow and keep their order", "[attributes]") {
@@ -205,7 +216,8 @@ TEST_CASE("attributes beyond the 8 inline slots overflow and keep their order", 
   const json s = test_util::span_named(test_util::read_json_lines(path), "many");
   REQUIRE(s.at("attributes").size() == 15);
   CHECK(test_util::attr(s.at("attributes"), "k10") == json{{"intValue", "100"}});
-  CHECK(test_util::attr(s.at("attributes"), "t.owned") == json{{"stringValue", "owned in overflow"}});
+  CHECK(test_util::attr(s.at("attributes"), "t.owned") ==
+        json{{"stringValue", "owned in overflow"}});
   CHECK_FALSE(s.contains("droppedAttributesCount"));
 }
 
@@ -232,7 +244,8 @@ TEST_CASE("a key set twice keeps the last value (inline, overflow, and across bo
   CHECK(d.dropped_attributes == 0);
   const json a = test_util::span_named(test_util::read_json_lines(path), "twice").at("attributes");
   REQUIRE(a.size() == 4);
-  for (const char* k : {"t.int", "t.static", "t.double", "t.bool"}) CHECK(test_util::count_key(a, k) == 1);
+  for (const char* k : {"t.int", "t.static", "t.double", "t.bool"})
+    CHECK(test_util::count_key(a, k) == 1);
   CHECK(test_util::attr(a, "t.int") == json{{"intValue", "3"}});
   CHECK(test_util::attr(a, "t.static") == json{{"stringValue", "second"}});
   CHECK(test_util::attr(a, "t.bool") == json{{"boolValue", false}});
@@ -245,16 +258,16 @@ TEST_CASE("a key set again past the count limit still replaces its value", "[att
   c.read_environment = false;
   c.limits = agentrace::span_limits{.attribute_count = 10};
   auto tracing = agentrace::start(c);
-  static constexpr key<std::int64_t> keys[] = {
-      key<std::int64_t>{"a0"}, key<std::int64_t>{"a1"}, key<std::int64_t>{"a2"},
-      key<std::int64_t>{"a3"}, key<std::int64_t>{"a4"}, key<std::int64_t>{"a5"},
-      key<std::int64_t>{"a6"}, key<std::int64_t>{"a7"}, key<std::int64_t>{"a8"},
-      key<std::int64_t>{"a9"}};
+  static constexpr key<std::int64_t> keys[] = {key<std::int64_t>{"a0"}, key<std::int64_t>{"a1"},
+                                               key<std::int64_t>{"a2"}, key<std::int64_t>{"a3"},
+                                               key<std::int64_t>{"a4"}, key<std::int64_t>{"a5"},
+                                               key<std::int64_t>{"a6"}, key<std::int64_t>{"a7"},
+                                               key<std::int64_t>{"a8"}, key<std::int64_t>{"a9"}};
   {
     AGENTRACE_SPAN(s, "at.limit");
-    for (std::int64_t i = 0; i < 10; ++i) s.set(keys[i], i);  // exactly at the limit
+    for (std::int64_t i = 0; i < 10; ++i) s.set(keys[i], i);     // exactly at the limit
     for (std::int64_t v = 100; v < 110; ++v) s.set(keys[9], v);  // replacements, not additions
-    s.set(k_int, 1);  // an 11th key: dropped
+    s.set(k_int, 1);                                             // an 11th key: dropped
   }
   REQUIRE(tracing.shutdown());
   const auto d = *mem->find("at.limit");

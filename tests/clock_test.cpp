@@ -15,11 +15,11 @@ std::int64_t ns(steady_clock::duration d) {
 }
 }  // namespace
 
-TEST_CASE("a span around a 20 ms sleep lasts within 1% of steady_clock's measurement",
-          "[clock]") {
+TEST_CASE("a span around a 20 ms sleep lasts within 1% of steady_clock's measurement", "[clock]") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
-  const bool tsc = agentrace::detail::span_clock_source.load() == agentrace::detail::clock_source::tsc;
+  const bool tsc =
+      agentrace::detail::span_clock_source.load() == agentrace::detail::clock_source::tsc;
   INFO("span clock: " << (tsc ? "invariant TSC" : "steady_clock"));
   CHECK(tsc == agentrace::detail::invariant_tsc_available());
   std::vector<std::int64_t> measured;

@@ -96,8 +96,9 @@ TEST_CASE("render_trace: colours, hidden attributes, cut values, short durations
   auto s = make(9, 0, "one", t0, t0 + 1234);
   s.trace_id = t.id;
   s.status = agentrace::status_code::error;
-  s.attributes = {{"long", std::string("abcdefghijklmnop")},
-                  {"wide", std::string("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")}};
+  s.attributes = {
+      {"long", std::string("abcdefghijklmnop")},
+      {"wide", std::string("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9")}};
   t.spans = {s};
   auto o = no_color();
   o.max_value_length = 10;
@@ -120,8 +121,9 @@ TEST_CASE("the console exporter prints one tree per trace, assembled from child-
   agentrace::console_options o;
   o.out = f;
   o.color = 0;
-  auto tracing = agentrace::start(
-      {.service_name = "console-test", .exporters = {agentrace::console(o)}, .read_environment = false});
+  auto tracing = agentrace::start({.service_name = "console-test",
+                                   .exporters = {agentrace::console(o)},
+                                   .read_environment = false});
   {
     AGENTRACE_SPAN(task, "agent.task");
     static constexpr agentrace::key<std::int64_t> rows{"app.rows"};
@@ -130,13 +132,9 @@ TEST_CASE("the console exporter prints one tree per trace, assembled from child-
       q.set(rows, 42);
       q.error("bad table");
     }
-    {
-      AGENTRACE_SPAN(p, "agent.plan");
-    }
+    { AGENTRACE_SPAN(p, "agent.plan"); }
   }
-  {
-    AGENTRACE_SPAN(other, "second.trace");
-  }
+  { AGENTRACE_SPAN(other, "second.trace"); }
   REQUIRE(tracing.shutdown());
   std::rewind(f);
   std::string out;

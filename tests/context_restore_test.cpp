@@ -49,7 +49,7 @@ TEST_CASE("a parent ended before its child: the context goes back to the nearest
       AGENTRACE_SPAN(c, "c");
       c_ctx = c.context();
       p.end();
-      CHECK(cur() == c_ctx);  // the child is still current
+      CHECK(cur() == c_ctx);       // the child is still current
       { AGENTRACE_SPAN(d, "d"); }  // a child of c
       CHECK(cur() == c_ctx);
     }  // c ends: x, not the ended p, is current again
@@ -86,8 +86,9 @@ TEST_CASE("a root ended before its child leaves no context behind") {
 // Six nested spans, every other one unsampled (begun under an explicit unsampled parent), ended
 // in each of the 720 orders: after every end, the current context is the innermost span still
 // alive, and nothing is left in the out-of-order table at the end.
-TEST_CASE("every end order of six nested spans, sampled and unsampled: the innermost live span "
-          "is current") {
+TEST_CASE(
+    "every end order of six nested spans, sampled and unsampled: the innermost live span "
+    "is current") {
   auto m = agentrace::memory();
   auto tracing = start_memory(m);
   static constexpr agentrace::span_site site =
@@ -146,7 +147,7 @@ TEST_CASE("several out-of-order ends, then new spans take the nearest live ances
   b->end();
   CHECK(cur() == d_ctx);
   { agentrace::span<"e"> e; }  // a child of d
-  d->end();  // d had replaced c, c had replaced b, b had replaced a
+  d->end();                    // d had replaced c, c had replaced b, b had replaced a
   CHECK(cur() == a_ctx);
   { agentrace::span<"f"> f; }  // a child of a
   a->end();

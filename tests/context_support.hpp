@@ -62,7 +62,9 @@ class executor {
     struct awaiter {
       executor* ex;
       bool await_ready() const noexcept { return false; }
-      void await_suspend(std::coroutine_handle<> h) { ex->post([h] { h.resume(); }); }
+      void await_suspend(std::coroutine_handle<> h) {
+        ex->post([h] { h.resume(); });
+      }
       void await_resume() const noexcept {}
     };
     return awaiter{this};

@@ -122,9 +122,8 @@ TEST_CASE("bind_context works with std::jthread, arguments, results and move-onl
     worker.join();
     CHECK(seen_in_thread == owner.context());
 
-    auto bound = agentrace::bind_context([p = std::make_unique<int>(41)](int add) {
-      return *p + add;
-    });
+    auto bound =
+        agentrace::bind_context([p = std::make_unique<int>(41)](int add) { return *p + add; });
     CHECK(bound(1) == 42);
     CHECK(bound.context() == owner.context());
 
@@ -136,8 +135,7 @@ TEST_CASE("bind_context works with std::jthread, arguments, results and move-onl
       CHECK(agentrace::current_context() == other.context());
     }
     // std::packaged_task: move-only, invoked as an rvalue on another thread.
-    std::packaged_task<agentrace::span_context()> pt(
-        [] { return agentrace::current_context(); });
+    std::packaged_task<agentrace::span_context()> pt([] { return agentrace::current_context(); });
     auto fut = pt.get_future();
     std::thread(agentrace::bind_context(std::move(pt))).join();
     CHECK(fut.get() == owner.context());
@@ -155,7 +153,7 @@ TEST_CASE("before start() and after shutdown() spans record nothing and touch no
     CHECK_FALSE(s.is_recording());
     CHECK_FALSE(s.context().valid());
     CHECK_FALSE(agentrace::current_context().valid());  // no context bookkeeping either
-    s.set(k_text, std::string(1000, 'x'));  // not copied: nothing to leak (ASan checks)
+    s.set(k_text, std::string(1000, 'x'));              // not copied: nothing to leak (ASan checks)
     s.event("e", {{k_text, "v"}});
     agentrace::span<"before.start.typed"> t;
     CHECK_FALSE(t.is_recording());

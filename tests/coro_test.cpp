@@ -148,7 +148,7 @@ agentrace::task<> interleaved_worker(std::int64_t i, executor& ex, int steps,
   for (int k = 0; k < steps; ++k) {
     AGENTRACE_SPAN(step, "step");
     step.set(k_index, i);
-    order.push_back(i);  // one executor thread: no race
+    order.push_back(i);      // one executor thread: no race
     co_await ex.schedule();  // yield: the other coroutines run in between
   }
 }
@@ -418,7 +418,7 @@ TEST_CASE("a coroutine type with its own await_transform uses the awaitable adap
   {
     AGENTRACE_SPAN(root, "root");
     root_ctx = root.context();
-    auto c = adapter_user(a, b, done);  // lazy: created under root
+    auto c = adapter_user(a, b, done);                              // lazy: created under root
     agentrace::context_scope elsewhere(agentrace::span_context{});  // started without a context
     c.h.resume();
     CHECK_FALSE(agentrace::current_context().valid());  // suspended: our (empty) context is back

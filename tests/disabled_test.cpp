@@ -37,7 +37,9 @@ static_assert(std::is_trivially_destructible_v<agentrace::span<"x">>);
 static_assert(std::is_same_v<agentrace::scoped_span, agentrace::compiled_out::scoped_span>);
 // Still type-checked: a value of the wrong type for a key does not compile.
 template <class S, class K, class V>
-concept can_set = requires(S& s, const K& k, V&& v) { s.set(k, static_cast<V&&>(v)); };
+concept can_set = requires(S& s, const K& k, V&& v) {
+  s.set(k, static_cast<V&&>(v));
+};
 using span_t = agentrace::scoped_span;
 static_assert(can_set<span_t, agentrace::key<std::int64_t>, int>);
 static_assert(!can_set<span_t, agentrace::key<std::int64_t>, const char (&)[5]>);

@@ -32,8 +32,10 @@ TEST_CASE("cli: stats as a table and as JSON") {
   CHECK(r.code == 0);
   const auto lines = lines_of(r.out);
   REQUIRE(lines.size() >= 7);
-  CHECK(lines[0] == "3 spans in 1 trace, 1 error, 2026-01-01T00:00:00.000Z .. 2026-01-01T00:00:02.350Z");
-  CHECK_THAT(r.out, Catch::Contains("SELECT orders                   1       1  100.0%      40.000      40.000      40.000      40.000"));
+  CHECK(lines[0] ==
+        "3 spans in 1 trace, 1 error, 2026-01-01T00:00:00.000Z .. 2026-01-01T00:00:02.350Z");
+  CHECK_THAT(r.out, Catch::Contains("SELECT orders                   1       1  100.0%      40.000 "
+                                    "     40.000      40.000      40.000"));
   CHECK_THAT(r.out, Catch::Contains("gpt-4o-mini         1           412            38"));
 
   r = run(cli + " stats --json " + example, dir);
@@ -78,7 +80,8 @@ TEST_CASE("cli: select prints ids with reasons - exit codes 0 and 1 and 2") {
   CHECK(r.code == 0);
   lines = lines_of(r.out);
   REQUIRE(lines.size() == 1);
-  CHECK_THAT(json::parse(lines[0])["reasons"][0].get<std::string>(), Catch::Contains("> p95 of \"db.query\""));
+  CHECK_THAT(json::parse(lines[0])["reasons"][0].get<std::string>(),
+             Catch::Contains("> p95 of \"db.query\""));
 
   r = run(cli + " select " + q("gen_ai.usage.input_tokens > 100000") + " " + f.jsonl, f.dir);
   CHECK(r.code == 1);
@@ -86,7 +89,8 @@ TEST_CASE("cli: select prints ids with reasons - exit codes 0 and 1 and 2") {
 
   r = run(cli + " select " + q("errors and and") + " " + f.jsonl, f.dir);
   CHECK(r.code == 2);
-  CHECK_THAT(r.err, Catch::Contains("bad query at column 12: expected a predicate, got 'and'\n  errors and and\n             ^"));
+  CHECK_THAT(r.err, Catch::Contains("bad query at column 12: expected a predicate, got 'and'\n  "
+                                    "errors and and\n             ^"));
 
   CHECK(run(cli + " select errors " + (f.dir / "missing.jsonl").string(), f.dir).code == 2);
   CHECK(run(cli + " select errors --bogus " + f.jsonl, f.dir).code == 2);
@@ -102,7 +106,8 @@ TEST_CASE("cli: select --otlp writes the selected traces as valid OTLP-JSON") {
   const std::string out = (f.dir / "selected.jsonl").string();
   auto r = run(cli + " select " + q("not errors") + " --otlp " + out + " " + f.jsonl, f.dir);
   REQUIRE(r.code == 0);
-  const auto check = run(std::string(AGENTRACE_OTLP_CHECK) + " validate --no-orphans " + out, f.dir);
+  const auto check =
+      run(std::string(AGENTRACE_OTLP_CHECK) + " validate --no-orphans " + out, f.dir);
   INFO(check.out << check.err);
   CHECK(check.code == 0);
   CHECK_THAT(check.out, Catch::Contains("ok: 2 requests, 25 spans, 2 traces"));
@@ -128,10 +133,11 @@ TEST_CASE("cli: dataset eval and dataset finetune") {
   const json rec = json::parse(lines[0]);
   CHECK(rec["errors"] == 2);
   CHECK(rec["tree"][0]["children"].size() == 2);
-  CHECK(rec["judge_prompt"].get<std::string>().rfind("Judge " + rec["trace_id"].get<std::string>() + ": - errors: span", 0) == 0);
+  CHECK(rec["judge_prompt"].get<std::string>().rfind(
+            "Judge " + rec["trace_id"].get<std::string>() + ": - errors: span", 0) == 0);
 
-  r = run(cli + " dataset finetune " + q("resource.service.name = sql-agent") + " --metadata --out " +
-              (f.dir / "ft.jsonl").string() + " " + f.jsonl,
+  r = run(cli + " dataset finetune " + q("resource.service.name = sql-agent") +
+              " --metadata --out " + (f.dir / "ft.jsonl").string() + " " + f.jsonl,
           f.dir);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("3 examples (1 correction pairs)"));
@@ -146,11 +152,14 @@ TEST_CASE("cli: dataset eval and dataset finetune") {
     if (j["metadata"]["kind"] == "correction") {
       ++corrections;
       CHECK(j["messages"][1]["content"] == "Top customers by revenue?");
-      CHECK(j["messages"][2]["content"] == "SELECT customer, SUM(amount) FROM orders GROUP BY customer");
+      CHECK(j["messages"][2]["content"] ==
+            "SELECT customer, SUM(amount) FROM orders GROUP BY customer");
     }
   }
   CHECK(corrections == 1);
-  r = run(cli + " dataset finetune " + q("name = agent.task and not gen_ai.request.model exists") + " " + example, f.dir);
+  r = run(cli + " dataset finetune " + q("name = agent.task and not gen_ai.request.model exists") +
+              " " + example,
+          f.dir);
   CHECK(r.code == 1);
 }
 
@@ -184,7 +193,8 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   const std::string verdict =
       R"({"score":0.2,"label":"fail","explanation":"wrong column","spans":[{"span_id":"53995c3f42cd8ad8","label":"root_cause"}]})";
   fake_llm srv({{200, fake_llm::completion(verdict)}});
-  const std::string out = (dir / "verdicts.jsonl").string(), tel = (dir / "telemetry.jsonl").string();
+  const std::string out = (dir / "verdicts.jsonl").string(),
+                    tel = (dir / "telemetry.jsonl").string();
   auto r = run("OPENAI_API_KEY=sk-cli " + cli + " judge errors --endpoint " + srv.base_url() +
                    " --model judge-1 --out " + out + " --telemetry " + tel + " " + example,
                dir);
@@ -202,7 +212,10 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   CHECK_THAT(check.out, Catch::Contains("ok: 1 requests, 2 spans, 1 traces"));
 
   // --dry-run prints the requests and sends nothing.
-  r = run(cli + " judge errors --dry-run --endpoint http://127.0.0.1:9/v1/chat/completions --model m " + example, dir);
+  r = run(
+      cli + " judge errors --dry-run --endpoint http://127.0.0.1:9/v1/chat/completions --model m " +
+          example,
+      dir);
   REQUIRE(r.code == 0);
   const json req = json::parse(lines_of(r.out).at(0));
   CHECK(req["url"] == "http://127.0.0.1:9/v1/chat/completions");
@@ -210,6 +223,9 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   CHECK(srv.requests().size() == 1);
 
   CHECK(run(cli + " judge errors --model m " + example, dir).code == 2);  // no endpoint
-  CHECK(run(cli + " judge " + q("name = nothing") + " --endpoint " + srv.base_url() + " --model m " + example, dir).code == 1);
+  CHECK(run(cli + " judge " + q("name = nothing") + " --endpoint " + srv.base_url() +
+                " --model m " + example,
+            dir)
+            .code == 1);
 }
 #endif

@@ -45,7 +45,8 @@ TEST_CASE("the waterfall shows the tree and bars and durations and errors and ke
   const std::string w = render_waterfall(traces[0], o);
   const auto lines = lines_of(w);
   REQUIRE(lines.size() == 5);
-  CHECK(lines[0] == "trace 4bf92f3577b34da6a3ce929d0e0e4736  nl2sql-agent  3 spans  2350.00 ms  1 error");
+  CHECK(lines[0] ==
+        "trace 4bf92f3577b34da6a3ce929d0e0e4736  nl2sql-agent  3 spans  2350.00 ms  1 error");
   CHECK_THAT(lines[2], Catch::StartsWith("invoke_agent sql_router"));
   CHECK_THAT(lines[2], Catch::Contains("████████████████████  2350.00 ms"));  // full width
   CHECK_THAT(lines[3], Catch::StartsWith("├─ chat gpt-4o-mini"));
@@ -92,12 +93,14 @@ TEST_CASE("an evaluation record holds the compact tree and captured content and 
     CHECK(chat["name"] == "chat gpt-4o");
     CHECK(chat["span_id"] == to_hex(t.spans()[chats[g]].span_id));
     CHECK(chat["attributes"]["gen_ai.request.model"] == "gpt-4o");
-    CHECK(chat["input"][0]["parts"][0]["content"].get<std::string>().rfind("Top customers by revenue?", 0) == 0);
+    CHECK(chat["input"][0]["parts"][0]["content"].get<std::string>().rfind(
+              "Top customers by revenue?", 0) == 0);
     CHECK(chat["output"][0]["role"] == "assistant");
     CHECK(chat["system"][0]["content"] == "You write SQLite.");
     const json& db = gen["children"][1];
     CHECK(db["span_id"] == to_hex(t.spans()[dbs[g]].span_id));
-    CHECK(db["attributes"]["db.query.text"] == std::get<std::string>(*t.spans()[dbs[g]].attr("db.query.text")));
+    CHECK(db["attributes"]["db.query.text"] ==
+          std::get<std::string>(*t.spans()[dbs[g]].attr("db.query.text")));
     if (g == 0) {
       CHECK(db["status"] == "error");
       CHECK(db["error"] == "no such column: total");
@@ -121,9 +124,11 @@ TEST_CASE("an evaluation record holds the compact tree and captured content and 
   write_eval_record(b, t, {"r1"}, o);
   const json j2 = json::parse(std::string(b.data(), b.size()));
   const std::string p2 = j2["judge_prompt"];
-  CHECK(p2.rfind("ID=" + to_hex(t.id()) + " WHY=- r1\nTREE_JSON=[{\"name\":\"agent.task\"", 0) == 0);
+  CHECK(p2.rfind("ID=" + to_hex(t.id()) + " WHY=- r1\nTREE_JSON=[{\"name\":\"agent.task\"", 0) ==
+        0);
   CHECK_THAT(p2, Catch::EndsWith(" {{unknown}}"));
-  CHECK(json::parse(p2.substr(p2.find("TREE_JSON=") + 10, p2.rfind(" {{") - p2.find("TREE_JSON=") - 10)) == j2["tree"]);
+  CHECK(json::parse(p2.substr(p2.find("TREE_JSON=") + 10,
+                              p2.rfind(" {{") - p2.find("TREE_JSON=") - 10)) == j2["tree"]);
 }
 
 TEST_CASE("fine-tuning examples: successful LLM calls and correction pairs") {
@@ -153,7 +158,8 @@ TEST_CASE("fine-tuning examples: successful LLM calls and correction pairs") {
   REQUIRE(ex.size() == 2);
   CHECK_FALSE(ex[0].correction);
   CHECK(ex[0].span_id == to_hex(retry.spans()[chats[1]].span_id));
-  CHECK(ex[0].messages[1]["content"] == "Top customers by revenue? The column total does not exist; use amount.");
+  CHECK(ex[0].messages[1]["content"] ==
+        "Top customers by revenue? The column total does not exist; use amount.");
   CHECK(ex[1].correction);
   CHECK(ex[1].source_span_id == to_hex(retry.spans()[chats[0]].span_id));
   CHECK(ex[1].span_id == to_hex(retry.spans()[chats[1]].span_id));

@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 
 /// A fresh directory under the build tree for one test.
 inline fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::path(AGENTRACE_BINARY_DIR) / "eval-tmp" / (name + "-" + std::to_string(::getpid()));
+  fs::path p =
+      fs::path(AGENTRACE_BINARY_DIR) / "eval-tmp" / (name + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
@@ -103,7 +104,10 @@ inline std::string assistant_msg(const std::string& text) {
 inline void chat(const std::string& in, const std::string& out, std::int64_t tin, std::int64_t tout,
                  bool fail = false) {
   agentrace::span<"chat gpt-4o", agentrace::span_kind::client> c;
-  c.set(keys::op, "chat").set(keys::model, "gpt-4o").set(keys::in_tokens, tin).set(keys::out_tokens, tout);
+  c.set(keys::op, "chat")
+      .set(keys::model, "gpt-4o")
+      .set(keys::in_tokens, tin)
+      .set(keys::out_tokens, tout);
   c.set(keys::system, R"([{"type":"text","content":"You write SQLite."}])");
   c.set(keys::input, in);
   c.set(keys::output, out);
@@ -115,8 +119,10 @@ inline void db(const std::string& sql, std::int64_t rows, const char* error = nu
   agentrace::span<"db.query", agentrace::span_kind::client> q;
   q.set(keys::sql, sql);
   if (sleep.count()) std::this_thread::sleep_for(sleep);  // a slow query (duration, not sync)
-  if (error) q.error(error);
-  else q.set(keys::rows, rows);
+  if (error)
+    q.error(error);
+  else
+    q.set(keys::rows, rows);
 }
 
 /// An agent's run recorded by our own exporter into `path`: 3 tasks.
@@ -141,7 +147,8 @@ inline std::vector<agentrace::span_data> record_agent_run(const std::string& pat
       t.set(keys::task, "top customers");
       {
         AGENTRACE_SPAN(g, "sql.generate");
-        chat(user_msg("Top customers by revenue?"), assistant_msg("SELECT customer, SUM(total) FROM orders"), 300, 20);
+        chat(user_msg("Top customers by revenue?"),
+             assistant_msg("SELECT customer, SUM(total) FROM orders"), 300, 20);
         db("SELECT customer, SUM(total) FROM orders", 0, "no such column: total");
         g.error("query failed");
       }
@@ -220,7 +227,10 @@ class fake_llm {
     nlohmann::json j = {{"id", id},
                         {"object", "chat.completion"},
                         {"model", "judge-1"},
-                        {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", content}}}, {"finish_reason", "stop"}}}},
+                        {"choices",
+                         {{{"index", 0},
+                           {"message", {{"role", "assistant"}, {"content", content}}},
+                           {"finish_reason", "stop"}}}},
                         {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 20}}}};
     return j.dump();
   }
@@ -252,7 +262,8 @@ class fake_llm {
         header_end = buf.find("\r\n\r\n");
         if (header_end != std::string::npos) {
           std::string lower = buf.substr(0, header_end);
-          for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          for (auto& ch : lower)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
           const auto cl = lower.find("content-length:");
           need = cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15));
         }
@@ -267,15 +278,19 @@ class fake_llm {
       std::string lower = head;
       for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       const auto au = lower.find("authorization:");
-      auth_.push_back(au == std::string::npos ? "" : head.substr(au + 15, head.find("\r\n", au) - au - 15));
+      auth_.push_back(
+          au == std::string::npos ? "" : head.substr(au + 15, head.find("\r\n", au) - au - 15));
       requests_.push_back(buf.substr(header_end + 4, need));
       ans = script_[std::min(next_++, script_.size() - 1)];
     }
     if (ans.delay.count()) std::this_thread::sleep_for(ans.delay);
-    const std::string reason = ans.status == 200 ? "OK" : ans.status == 429 ? "Too Many Requests" : "Error";
-    const std::string resp = "HTTP/1.1 " + std::to_string(ans.status) + " " + reason +
-                             "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                             std::to_string(ans.body.size()) + "\r\n\r\n" + ans.body;
+    const std::string reason = ans.status == 200   ? "OK"
+                               : ans.status == 429 ? "Too Many Requests"
+                                                   : "Error";
+    const std::string resp =
+        "HTTP/1.1 " + std::to_string(ans.status) + " " + reason +
+        "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(ans.body.size()) + "\r\n\r\n" + ans.body;
     ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
     ::close(c);
   }

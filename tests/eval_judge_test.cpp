@@ -25,8 +25,9 @@ std::string good_verdict(const std::string& label = "fail") {
   return json({{"score", 0.25},
                {"label", label},
                {"explanation", "The SQL used a column that does not exist."},
-               {"spans", {{{"span_id", "53995c3f42cd8ad8"}, {"label", "root_cause"}, {"note", "bad column"}},
-                          {{"span_id", "b7ad6b7169203331"}, {"label", "incorrect"}}}}})
+               {"spans",
+                {{{"span_id", "53995c3f42cd8ad8"}, {"label", "root_cause"}, {"note", "bad column"}},
+                 {{"span_id", "b7ad6b7169203331"}, {"label", "incorrect"}}}}})
       .dump();
 }
 
@@ -49,7 +50,8 @@ verdict judge_one(const fake_llm&, const trace& t, judge_options o) {
 
 TEST_CASE("a good verdict is validated and kept and with per-span labels") {
   const trace t = example_trace();
-  fake_llm srv({{200, fake_llm::completion("```json\n" + good_verdict() + "\n```", "chatcmpl-77")}});
+  fake_llm srv(
+      {{200, fake_llm::completion("```json\n" + good_verdict() + "\n```", "chatcmpl-77")}});
   const verdict v = judge_one(srv, t, options_for(srv));
   INFO(v.error);
   REQUIRE(v.ok);
@@ -74,7 +76,9 @@ TEST_CASE("a good verdict is validated and kept and with per-span labels") {
   CHECK(body["temperature"] == 0.0);
   REQUIRE(body["messages"].size() == 2);
   const std::string prompt = body["messages"][1]["content"];
-  CHECK_THAT(prompt, Catch::Contains("[53995c3f42cd8ad8] SELECT orders (40.00 ms) ERROR: no such column: total"));
+  CHECK_THAT(
+      prompt,
+      Catch::Contains("[53995c3f42cd8ad8] SELECT orders (40.00 ms) ERROR: no such column: total"));
   CHECK_THAT(prompt, Catch::Contains("- errors: span \"SELECT orders\""));
 
   const json line = json::parse(verdict_line(v, &t));
@@ -96,7 +100,8 @@ TEST_CASE("a malformed verdict is retried once with the problem explained") {
   const json second = json::parse(reqs[1]);
   REQUIRE(second["messages"].size() == 4);
   CHECK(second["messages"][2]["role"] == "assistant");
-  CHECK_THAT(second["messages"][3]["content"].get<std::string>(), Catch::Contains("\"score\" must be between 0 and 1"));
+  CHECK_THAT(second["messages"][3]["content"].get<std::string>(),
+             Catch::Contains("\"score\" must be between 0 and 1"));
 }
 
 TEST_CASE("a verdict malformed twice becomes an evaluation error") {
@@ -113,7 +118,10 @@ TEST_CASE("a verdict malformed twice becomes an evaluation error") {
     CHECK(line["error_type"] == "invalid_verdict");
   }
   SECTION("a span id that is not in the trace") {
-    fake_llm srv({{200, fake_llm::completion(R"({"score":1,"label":"pass","explanation":"","spans":[{"span_id":"1234567812345678","label":"x"}]})")}});
+    fake_llm srv(
+        {{200,
+          fake_llm::completion(
+              R"({"score":1,"label":"pass","explanation":"","spans":[{"span_id":"1234567812345678","label":"x"}]})")}});
     const verdict v = judge_one(srv, t, options_for(srv));
     CHECK_FALSE(v.ok);
     CHECK_THAT(v.error, Catch::Contains("1234567812345678\" is not a span of this trace"));
@@ -123,7 +131,8 @@ TEST_CASE("a verdict malformed twice becomes an evaluation error") {
 TEST_CASE("HTTP 429 and 500 are retried with backoff and then recorded") {
   const trace t = example_trace();
   SECTION("429 then success") {
-    fake_llm srv({{429, R"({"error":{"message":"slow down"}})"}, {200, fake_llm::completion(good_verdict())}});
+    fake_llm srv({{429, R"({"error":{"message":"slow down"}})"},
+                  {200, fake_llm::completion(good_verdict())}});
     const verdict v = judge_one(srv, t, options_for(srv));
     CHECK(v.ok);
     CHECK(v.attempts == 2);
@@ -228,8 +237,10 @@ TEST_CASE("verdicts become gen_ai.evaluation.result spans parented to the judged
   CHECK(std::get<std::string>(*spans[0].span.attr("gen_ai.evaluation.score.label")) == "fail");
   CHECK(std::get<std::string>(*spans[0].span.attr("gen_ai.response.id")) == "chatcmpl-9");
   CHECK(spans[1].span.parent_span_id == 0x53995c3f42cd8ad8ull);
-  CHECK(std::get<std::string>(*spans[1].span.attr("gen_ai.evaluation.score.label")) == "root_cause");
-  CHECK(std::get<std::string>(*spans[1].span.attr("gen_ai.evaluation.explanation")) == "bad column");
+  CHECK(std::get<std::string>(*spans[1].span.attr("gen_ai.evaluation.score.label")) ==
+        "root_cause");
+  CHECK(std::get<std::string>(*spans[1].span.attr("gen_ai.evaluation.explanation")) ==
+        "bad column");
   CHECK(spans[2].span.parent_span_id == 0xb7ad6b7169203331ull);
   CHECK(spans[3].span.parent_span_id == 0x00f067aa0ba902b7ull);
   CHECK(spans[3].span.status == status_code::error);

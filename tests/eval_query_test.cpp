@@ -27,7 +27,8 @@ TEST_CASE("queries parse and print back canonically") {
       {"db.query.text ~ 'orders'", "db.query.text ~ orders"},
       {"error.type exists", "error.type exists"},
       {"resource.service.name != \"sql agent\"", "resource.service.name != \"sql agent\""},
-      {"errors and db.query > p99 or not (x = 1 or y < 2.5)", "errors and db.query > p99 or not (x = 1 or y < 2.5)"},
+      {"errors and db.query > p99 or not (x = 1 or y < 2.5)",
+       "errors and db.query > p99 or not (x = 1 or y < 2.5)"},
       {"errors && !(status = ok) || kind = client", "errors and not status = ok or kind = client"},
       {"start >= 2026-01-01T00:00:00Z and end < 1767225601000000000",
        "start >= 2026-01-01T00:00:00Z and end < 1767225601000000000"},
@@ -85,7 +86,8 @@ TEST_CASE("bad queries name the offending token with a column and a caret") {
 }
 
 TEST_CASE("the builder makes the same queries as the syntax") {
-  CHECK((q::errors() || (q::span("db.query") > q::p(95))).to_string() == "errors or db.query > p95");
+  CHECK((q::errors() || (q::span("db.query") > q::p(95))).to_string() ==
+        "errors or db.query > p95");
   CHECK((q::attr("gen_ai.usage.input_tokens") > 4000 && !q::errors()).to_string() ==
         "gen_ai.usage.input_tokens > 4000 and not errors");
   CHECK((q::duration() > 200ms).to_string() == "duration > 200ms");
@@ -93,13 +95,15 @@ TEST_CASE("the builder makes the same queries as the syntax") {
   CHECK(q::resource("service.name").exists().to_string() == "resource.service.name exists");
   CHECK((q::attr("db.query.text").contains("orders")).to_string() == "db.query.text ~ orders");
   CHECK((q::name() == "SELECT orders").to_string() == "name = \"SELECT orders\"");
-  CHECK((q::status() == "ok" || q::kind() == "client").to_string() == "status = ok or kind = client");
+  CHECK((q::status() == "ok" || q::kind() == "client").to_string() ==
+        "status = ok or kind = client");
   CHECK((q::attr("flag") == true).to_string() == "flag = true");
   CHECK((q::attr("ratio") < 0.5).to_string() == "ratio < 0.5");
   const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));
   CHECK((q::start() >= t0).to_string() == "start >= 1767225600000000000");
   // Builder and parser agree on structure too: (a or b) and c keeps its parentheses.
-  CHECK(((q::errors() || q::attr("x") == 1) && q::attr("y").exists()).to_string() == "(errors or x = 1) and y exists");
+  CHECK(((q::errors() || q::attr("x") == 1) && q::attr("y").exists()).to_string() ==
+        "(errors or x = 1) and y exists");
 }
 
 namespace {
@@ -158,14 +162,16 @@ TEST_CASE("selection of whole traces over an agent's run and span by span") {
   CHECK(select_ids(f, "duration > 40ms") == std::vector<trace_id>{scan.id()});
   CHECK(select_ids(f, "app.task = \"count orders\" or db.response.returned_rows >= 1000") ==
         std::vector<trace_id>{ok.id(), scan.id()});
-  CHECK(select_ids(f, "resource.service.name = sql-agent and not errors") == std::vector<trace_id>{ok.id(), scan.id()});
+  CHECK(select_ids(f, "resource.service.name = sql-agent and not errors") ==
+        std::vector<trace_id>{ok.id(), scan.id()});
   CHECK(select_ids(f, "resource.service.name = other").empty());
   CHECK(select_ids(f, "db.query.text ~ amount and errors") == std::vector<trace_id>{retry.id()});
   CHECK(select_ids(f, "error.type exists").empty());
   CHECK(select_ids(f, "kind = client and status = error") == std::vector<trace_id>{retry.id()});
   // A time window: everything that starts at or after the retry task's start.
   const std::string from = std::to_string(retry.start_unix_ns());
-  CHECK(select_ids(f, "start >= " + from + " and name = agent.task") == std::vector<trace_id>{retry.id(), scan.id()});
+  CHECK(select_ids(f, "start >= " + from + " and name = agent.task") ==
+        std::vector<trace_id>{retry.id(), scan.id()});
   CHECK(select_ids(f, "end < " + from) == std::vector<trace_id>{ok.id()});
 
   // Reasons name the spans.
@@ -173,8 +179,10 @@ TEST_CASE("selection of whole traces over an agent's run and span by span") {
   REQUIRE(m);
   std::size_t failed_db = trace::npos, failed_gen = trace::npos;
   for (std::size_t i = 0; i < retry.spans().size(); ++i) {
-    if (retry.spans()[i].name == "db.query" && retry.spans()[i].status == status_code::error) failed_db = i;
-    if (retry.spans()[i].name == "sql.generate" && retry.spans()[i].status == status_code::error) failed_gen = i;
+    if (retry.spans()[i].name == "db.query" && retry.spans()[i].status == status_code::error)
+      failed_db = i;
+    if (retry.spans()[i].name == "sql.generate" && retry.spans()[i].status == status_code::error)
+      failed_gen = i;
   }
   REQUIRE(failed_db != trace::npos);
   REQUIRE(m->reasons.size() == 1);
@@ -188,7 +196,8 @@ TEST_CASE("selection of whole traces over an agent's run and span by span") {
   REQUIRE(slow);
   std::size_t slowest = 0;
   for (std::size_t i = 0; i < scan.spans().size(); ++i)
-    if (scan.spans()[i].duration_ns() > scan.spans()[slowest].duration_ns() && scan.spans()[i].name == "db.query")
+    if (scan.spans()[i].duration_ns() > scan.spans()[slowest].duration_ns() &&
+        scan.spans()[i].name == "db.query")
       slowest = i;
   CHECK_THAT(slow->reasons[0], Catch::Contains(to_hex(scan.spans()[slowest].span_id)));
   CHECK_THAT(slow->reasons[0], Catch::Contains("> p95 of \"db.query\""));

@@ -42,11 +42,13 @@ std::string all_diags(const reader& r) {
 }
 
 // A minimal valid request line with one span.
-std::string span_line(const std::string& trace, const std::string& span, const std::string& extra = "",
-                      const std::string& parent = "") {
+std::string span_line(const std::string& trace, const std::string& span,
+                      const std::string& extra = "", const std::string& parent = "") {
   return R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":[{"traceId":")" +
-         trace + R"(","spanId":")" + span + R"(")" + (parent.empty() ? "" : R"(,"parentSpanId":")" + parent + "\"") +
-         R"(,"name":"op","kind":1,"startTimeUnixNano":"1000","endTimeUnixNano":"2000")" + extra + "}]}]}]}";
+         trace + R"(","spanId":")" + span + R"(")" +
+         (parent.empty() ? "" : R"(,"parentSpanId":")" + parent + "\"") +
+         R"(,"name":"op","kind":1,"startTimeUnixNano":"1000","endTimeUnixNano":"2000")" + extra +
+         "}]}]}]}";
 }
 
 const std::string T1 = "0af7651916cd43dd8448eb211c80319c";
@@ -170,22 +172,36 @@ TEST_CASE("malformed lines are reported as file:line and the reader goes on") {
   const std::string good1 = span_line(T1, "1111111111111111");
   std::string truncated = span_line(T1, "2222222222222222");
   truncated.resize(truncated.size() / 2);
-  const std::string wrong_types =  // name and kind of the wrong type (ignored), a bad time (dropped)
+  const std::string
+      wrong_types =  // name and kind of the wrong type (ignored), a bad time (dropped)
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[)"
-      R"({"traceId":")" + T1 + R"(","spanId":"3333333333333333","name":5,"kind":"CLIENT","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
-      R"({"traceId":")" + T1 + R"(","spanId":"4444444444444444","name":"t","startTimeUnixNano":true,"endTimeUnixNano":"2"}]}]}]})";
+      R"({"traceId":")" +
+      T1 +
+      R"(","spanId":"3333333333333333","name":5,"kind":"CLIENT","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
+      R"({"traceId":")" +
+      T1 +
+      R"(","spanId":"4444444444444444","name":"t","startTimeUnixNano":true,"endTimeUnixNano":"2"}]}]}]})";
   const std::string bad_ids =
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[)"
       R"({"traceId":"xyz","spanId":"5555555555555555","name":"a","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
-      R"({"traceId":")" + T1 + R"(","spanId":"0000000000000000","name":"b","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
-      R"({"traceId":")" + T1 + R"(","spanId":"6666666666666666","parentSpanId":"12","name":"c","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
-      R"({"traceId":")" + T1 + R"(","spanId":"7777777777777777","name":"ok","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})";
-  std::string non_utf8 = span_line(T1, "8888888888888888", R"(,"attributes":[{"key":"k","value":{"stringValue":"a)" + std::string("\xff\xfe") + R"("}}])");
+      R"({"traceId":")" +
+      T1 +
+      R"(","spanId":"0000000000000000","name":"b","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
+      R"({"traceId":")" +
+      T1 +
+      R"(","spanId":"6666666666666666","parentSpanId":"12","name":"c","startTimeUnixNano":"1","endTimeUnixNano":"2"},)"
+      R"({"traceId":")" +
+      T1 +
+      R"(","spanId":"7777777777777777","name":"ok","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})";
+  std::string non_utf8 = span_line(T1, "8888888888888888",
+                                   R"(,"attributes":[{"key":"k","value":{"stringValue":"a)" +
+                                       std::string("\xff\xfe") + R"("}}])");
   const std::string not_object = "[1,2,3]";
   const std::string wrong_container = R"({"resourceSpans":{"a":1}})";
   const std::string good2 = span_line(T2, "9999999999999999");
-  const std::string content = good1 + "\n" + truncated + "\n" + wrong_types + "\n" + bad_ids + "\n" + non_utf8 +
-                              "\n" + not_object + "\n" + wrong_container + "\n" + good2 + "\n";
+  const std::string content = good1 + "\n" + truncated + "\n" + wrong_types + "\n" + bad_ids +
+                              "\n" + non_utf8 + "\n" + not_object + "\n" + wrong_container + "\n" +
+                              good2 + "\n";
   const std::string path = (dir / "bad.jsonl").string();
   write_file(path, content);
 
@@ -197,16 +213,24 @@ TEST_CASE("malformed lines are reported as file:line and the reader goes on") {
   INFO(all_diags(r));
   std::set<std::uint64_t> ids;
   for (const auto& s : got) ids.insert(s.span.span_id);
-  CHECK(ids == std::set<std::uint64_t>{0x1111111111111111ull, 0x3333333333333333ull, 0x7777777777777777ull,
-                                       0x9999999999999999ull});
+  CHECK(ids == std::set<std::uint64_t>{0x1111111111111111ull, 0x3333333333333333ull,
+                                       0x7777777777777777ull, 0x9999999999999999ull});
   CHECK(has_diag(r, path + ":2: truncated JSON line"));
-  CHECK(has_diag(r, path + ":3: resourceSpans[0].scopeSpans[0].spans[0].name: expected a string, got an integer"));
-  CHECK(has_diag(r, path + ":3: resourceSpans[0].scopeSpans[0].spans[0].kind: not an unsigned 64-bit integer: \"CLIENT\""));
-  CHECK(has_diag(r, path + ":3: resourceSpans[0].scopeSpans[0].spans[1].startTimeUnixNano: expected an unsigned integer (number or decimal string), got a boolean (span skipped)"));
-  CHECK(has_diag(r, path + ":4: resourceSpans[0].scopeSpans[0].spans[0].traceId: not a trace id (32 hex digits, not all zero): \"xyz\" (span skipped)"));
+  CHECK(has_diag(
+      r,
+      path +
+          ":3: resourceSpans[0].scopeSpans[0].spans[0].name: expected a string, got an integer"));
+  CHECK(has_diag(r, path + ":3: resourceSpans[0].scopeSpans[0].spans[0].kind: not an unsigned "
+                           "64-bit integer: \"CLIENT\""));
+  CHECK(has_diag(
+      r, path + ":3: resourceSpans[0].scopeSpans[0].spans[1].startTimeUnixNano: expected an "
+                "unsigned integer (number or decimal string), got a boolean (span skipped)"));
+  CHECK(has_diag(r, path + ":4: resourceSpans[0].scopeSpans[0].spans[0].traceId: not a trace id "
+                           "(32 hex digits, not all zero): \"xyz\" (span skipped)"));
   CHECK(has_diag(r, path + ":4: resourceSpans[0].scopeSpans[0].spans[1].spanId: not a span id"));
-  CHECK(has_diag(r, path + ":4: resourceSpans[0].scopeSpans[0].spans[2].parentSpanId: not a span id"));
-  CHECK(has_diag(r, path + ":5: ") );
+  CHECK(has_diag(r,
+                 path + ":4: resourceSpans[0].scopeSpans[0].spans[2].parentSpanId: not a span id"));
+  CHECK(has_diag(r, path + ":5: "));
   CHECK(has_diag(r, "UTF-8"));
   CHECK(has_diag(r, path + ":6: expected a JSON object"));
   CHECK(has_diag(r, path + ":7: resourceSpans: expected an array, got an object"));
@@ -221,7 +245,9 @@ TEST_CASE("malformed lines are reported as file:line and the reader goes on") {
 TEST_CASE("a 10 MB string is read - a deeply nested kvlist is refused without recursion") {
   const auto dir = temp_dir("reader-big");
   const std::string big(10u << 20, 'x');
-  const std::string big_line = span_line(T1, "1111111111111111", R"(,"attributes":[{"key":"prompt","value":{"stringValue":")" + big + "\"}}]");
+  const std::string big_line =
+      span_line(T1, "1111111111111111",
+                R"(,"attributes":[{"key":"prompt","value":{"stringValue":")" + big + "\"}}]");
   // 200,000 nested kvlists: far deeper than any stack would survive if parsed recursively.
   std::string deep_value;
   const int depth = 200000;
@@ -229,13 +255,15 @@ TEST_CASE("a 10 MB string is read - a deeply nested kvlist is refused without re
   for (int i = 0; i < depth; ++i) deep_value += R"({"kvlistValue":{"values":[{"key":"k","value":)";
   deep_value += R"({"stringValue":"leaf"})";
   for (int i = 0; i < depth; ++i) deep_value += "}]}}";
-  const std::string deep_line = span_line(T1, "2222222222222222", R"(,"attributes":[{"key":"deep","value":)" + deep_value + "}]");
+  const std::string deep_line = span_line(
+      T1, "2222222222222222", R"(,"attributes":[{"key":"deep","value":)" + deep_value + "}]");
   // A modest nesting (5 levels) is kept, as JSON text.
   std::string mid_value;
   for (int i = 0; i < 5; ++i) mid_value += R"({"kvlistValue":{"values":[{"key":"k","value":)";
   mid_value += R"({"intValue":"1"})";
   for (int i = 0; i < 5; ++i) mid_value += "}]}}";
-  const std::string mid_line = span_line(T1, "3333333333333333", R"(,"attributes":[{"key":"mid","value":)" + mid_value + "}]");
+  const std::string mid_line = span_line(
+      T1, "3333333333333333", R"(,"attributes":[{"key":"mid","value":)" + mid_value + "}]");
   const std::string path = (dir / "big.jsonl").string();
   write_file(path, big_line + "\n" + deep_line + "\n" + mid_line + "\n");
 
@@ -264,8 +292,9 @@ TEST_CASE("several files - a JSON-lines file whose first line is broken stays li
   write_file(dir / "b.jsonl", broken + "\n" + span_line(T2, "3333333333333333") + "\n");
   reader r;
   std::vector<read_span> got;
-  CHECK_FALSE(r.read_files({(dir / "a.jsonl").string(), (dir / "b.jsonl").string(), (dir / "missing.jsonl").string()},
-                           [&](read_span&& s) { got.push_back(std::move(s)); }));
+  CHECK_FALSE(r.read_files(
+      {(dir / "a.jsonl").string(), (dir / "b.jsonl").string(), (dir / "missing.jsonl").string()},
+      [&](read_span&& s) { got.push_back(std::move(s)); }));
   REQUIRE(got.size() == 2);
   CHECK(got[0].file == 0);
   CHECK(got[1].file == 1);
@@ -274,7 +303,8 @@ TEST_CASE("several files - a JSON-lines file whose first line is broken stays li
   CHECK(has_diag(r, (dir / "missing.jsonl").string() + ": cannot open"));
   CHECK(r.counts().files_unreadable == 1);
   // A broken pretty-printed document: the error names its line.
-  write_file(dir / "doc.json", "{\"resourceSpans\": [\n  {\"scopeSpans\": [\n    {\"spans\": [}\n]}]}\n");
+  write_file(dir / "doc.json",
+             "{\"resourceSpans\": [\n  {\"scopeSpans\": [\n    {\"spans\": [}\n]}]}\n");
   reader r3;
   CHECK(read_all((dir / "doc.json").string(), r3).empty());
   CHECK(has_diag(r3, (dir / "doc.json").string() + ":3: "));
@@ -282,12 +312,13 @@ TEST_CASE("several files - a JSON-lines file whose first line is broken stays li
 
 TEST_CASE("trees: parents rebuilt and orphans kept as extra roots and duplicates dropped") {
   const std::string content =
-      span_line(T1, "000000000000000a") + "\n" +                        // root
+      span_line(T1, "000000000000000a") + "\n" +                          // root
       span_line(T1, "000000000000000b", "", "000000000000000a") + "\n" +  // child
       span_line(T1, "000000000000000c", "", "000000000000000b") + "\n" +  // grandchild
       span_line(T1, "000000000000000b", "", "000000000000000a") + "\n" +  // duplicate (a retry)
       span_line(T1, "000000000000000d", "", "00000000000000ff") + "\n" +  // orphan
-      span_line(T1, "000000000000000e", R"(,"flags":769)", "00000000000000ee") + "\n" +  // remote parent
+      span_line(T1, "000000000000000e", R"(,"flags":769)", "00000000000000ee") +
+      "\n" +  // remote parent
       span_line(T2, "0000000000000001") + "\n";
   reader r;
   trace_builder b;
@@ -298,7 +329,8 @@ TEST_CASE("trees: parents rebuilt and orphans kept as extra roots and duplicates
   CHECK(t.id() == traces[0].spans()[0].trace_id);
   REQUIRE(t.spans().size() == 5);
   CHECK(t.duplicates() == 1);
-  const std::size_t a = t.find(0xa), bb = t.find(0xb), c = t.find(0xc), d = t.find(0xd), e = t.find(0xe);
+  const std::size_t a = t.find(0xa), bb = t.find(0xb), c = t.find(0xc), d = t.find(0xd),
+                    e = t.find(0xe);
   REQUIRE(t.roots().size() == 3);
   CHECK(std::count(t.roots().begin(), t.roots().end(), a) == 1);
   CHECK(std::count(t.roots().begin(), t.roots().end(), d) == 1);

@@ -25,7 +25,8 @@ std::uint64_t reference_percentile(std::vector<std::uint64_t> v, unsigned p) {
 
 TEST_CASE("percentiles and error rates and maxima match an independent computation") {
   std::mt19937_64 rng(42);
-  const std::map<std::string, std::size_t> counts = {{"db.query", 1003}, {"chat gpt-4o", 250}, {"tool.call", 7}};
+  const std::map<std::string, std::size_t> counts = {
+      {"db.query", 1003}, {"chat gpt-4o", 250}, {"tool.call", 7}};
   std::map<std::string, std::vector<std::uint64_t>> durations;
   std::map<std::string, std::uint64_t> errors;
   std::string text;
@@ -57,7 +58,8 @@ TEST_CASE("percentiles and error rates and maxima match an independent computati
     const auto& d = durations.at(row.name);
     CHECK(row.count == d.size());
     CHECK(row.errors == errors.at(row.name));
-    CHECK(row.error_rate == Approx(static_cast<double>(errors.at(row.name)) / static_cast<double>(d.size())));
+    CHECK(row.error_rate ==
+          Approx(static_cast<double>(errors.at(row.name)) / static_cast<double>(d.size())));
     CHECK(row.p50 == reference_percentile(d, 50));
     CHECK(row.p95 == reference_percentile(d, 95));
     CHECK(row.p99 == reference_percentile(d, 99));

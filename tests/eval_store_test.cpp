@@ -29,7 +29,8 @@ void run_task(std::int64_t n, bool fail) {
 
 TEST_CASE("the store keeps the last N complete traces and finds the last failed task") {
   auto st = eval::store({.max_traces = 5});
-  auto tracing = agentrace::start({.service_name = "reflect", .exporters = {st}, .read_environment = false});
+  auto tracing =
+      agentrace::start({.service_name = "reflect", .exporters = {st}, .read_environment = false});
   for (int i = 0; i < 12; ++i) run_task(i, i == 3 || i == 9);
   REQUIRE(tracing.force_flush());
   const auto traces = st->traces();
@@ -77,8 +78,11 @@ TEST_CASE("the byte bound evicts the oldest traces") {
 }
 
 TEST_CASE("queries from other threads while the collector writes") {
-  auto st = eval::store({.max_traces = 50, .assembly = {.straggler_wait = std::chrono::milliseconds(0)}});
-  auto tracing = agentrace::start({.exporters = {st}, .max_queue_size = 65536, .drain_interval = std::chrono::milliseconds(1),
+  auto st =
+      eval::store({.max_traces = 50, .assembly = {.straggler_wait = std::chrono::milliseconds(0)}});
+  auto tracing = agentrace::start({.exporters = {st},
+                                   .max_queue_size = 65536,
+                                   .drain_interval = std::chrono::milliseconds(1),
                                    .read_environment = false});
   std::atomic<bool> done{false};
   std::atomic<std::size_t> queries{0};

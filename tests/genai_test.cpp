@@ -49,7 +49,8 @@ std::string everything(const std::vector<agentrace::span_data>& spans) {
 }
 
 void capture_on(std::size_t max_bytes = genai::default_max_content_bytes) {
-  genai::configure_content({.capture = true, .max_value_bytes = max_bytes, .read_environment = false});
+  genai::configure_content(
+      {.capture = true, .max_value_bytes = max_bytes, .read_environment = false});
 }
 
 }  // namespace
@@ -66,7 +67,9 @@ TEST_CASE("inference span: name, kind, required attributes, response, usage, fin
                              .conversation_id = std::string("conv-1")});
     s.set(gen_ai::request_temperature, 0.2).set(gen_ai::request_max_tokens, 100);
     s.response("chatcmpl-1", "gpt-4o-2024-08-06")
-        .usage({.input_tokens = 120, .output_tokens = 30, .cache_read_input_tokens = 100,
+        .usage({.input_tokens = 120,
+                .output_tokens = 30,
+                .cache_read_input_tokens = 100,
                 .reasoning_output_tokens = 5})
         .finish_reasons({"stop"});
   }
@@ -130,18 +133,14 @@ TEST_CASE("agent, workflow, tool, embeddings and retrieval spans are named and s
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
   {
     genai::workflow_span w({.name = "support_flow"});
-    genai::agent_span a({.name = "router", .id = "agent-7", .description = "routes",
-                         .data_source_id = "shop"});
-    {
-      genai::agent_span anon({});
-    }
-    {
-      genai::agent_span remote({.name = "remote", .kind = agentrace::span_kind::client});
-    }
-    genai::tool_span t({.name = "run_sql", .call_id = "call_1",
-                        .type = gen_ai::tool_type_values::function});
-    genai::embeddings_span e({.provider = "openai", .model = "text-embedding-3-small",
-                              .dimension_count = 1536});
+    genai::agent_span a(
+        {.name = "router", .id = "agent-7", .description = "routes", .data_source_id = "shop"});
+    { genai::agent_span anon({}); }
+    { genai::agent_span remote({.name = "remote", .kind = agentrace::span_kind::client}); }
+    genai::tool_span t(
+        {.name = "run_sql", .call_id = "call_1", .type = gen_ai::tool_type_values::function});
+    genai::embeddings_span e(
+        {.provider = "openai", .model = "text-embedding-3-small", .dimension_count = 1536});
     genai::retrieval_span r({.data_source_id = "docs", .top_k = 5});
   }
   REQUIRE(tracing.force_flush());
@@ -280,22 +279,33 @@ TEST_CASE("captured content has the schema's shape: role, parts, finish_reason")
   const json in = json::parse(str_attr(*s, "gen_ai.input.messages"));
   REQUIRE(in.is_array());
   REQUIRE(in.size() == 4);
-  CHECK(in[0] == json::parse(R"({"role":"user","parts":[{"type":"text","content":"How many \"orders\"?\n"}]})"));
-  CHECK(in[1]["parts"][0] ==
-        json::parse(R"({"type":"tool_call","id":"call_1","name":"run_sql","arguments":{"sql":"SELECT 1"}})"));
-  CHECK(in[2] == json::parse(
-                     R"({"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":[[1]]}]})"));
+  CHECK(in[0] ==
+        json::parse(
+            R"({"role":"user","parts":[{"type":"text","content":"How many \"orders\"?\n"}]})"));
+  CHECK(
+      in[1]["parts"][0] ==
+      json::parse(
+          R"({"type":"tool_call","id":"call_1","name":"run_sql","arguments":{"sql":"SELECT 1"}})"));
+  CHECK(
+      in[2] ==
+      json::parse(
+          R"({"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":[[1]]}]})"));
   CHECK(in[3]["parts"][0]["arguments"] == "not json {");  // not JSON: kept as a string
   CHECK(in[3]["parts"][1] == json::parse(R"({"type":"reasoning","content":"thinking"})"));
   for (const auto& m : in) CHECK_FALSE(m.contains("finish_reason"));
   const json out = json::parse(str_attr(*s, "gen_ai.output.messages"));
-  CHECK(out == json::parse(
-                   R"([{"role":"assistant","parts":[{"type":"text","content":"There are 3."}],"finish_reason":"stop"}])"));
+  CHECK(
+      out ==
+      json::parse(
+          R"([{"role":"assistant","parts":[{"type":"text","content":"There are 3."}],"finish_reason":"stop"}])"));
   const json sys = json::parse(str_attr(*s, "gen_ai.system_instructions"));
-  CHECK(sys == json::parse(
-                   R"([{"type":"text","content":"You write SQL."},{"type":"text","content":"Be brief."}])"));
+  CHECK(
+      sys ==
+      json::parse(
+          R"([{"type":"text","content":"You write SQL."},{"type":"text","content":"Be brief."}])"));
   const auto t = mem->find("execute_tool run_sql");
-  CHECK(json::parse(str_attr(*t, "gen_ai.tool.call.arguments")) == json::parse(R"({"sql":"SELECT 1"})"));
+  CHECK(json::parse(str_attr(*t, "gen_ai.tool.call.arguments")) ==
+        json::parse(R"({"sql":"SELECT 1"})"));
   CHECK(json::parse(str_attr(*t, "gen_ai.tool.call.result")) == "plain text result");
 }
 
@@ -332,12 +342,11 @@ TEST_CASE("the size limit cuts inside the content, keeps the JSON valid and neve
     for (std::size_t i = 0; i < j.size(); ++i) {
       const std::string content = j[i]["parts"][0]["content"];
       // Invalid UTF-8 bytes become U+FFFD on output: compare against the sanitised original.
-      const std::string original = json::parse(
-          [&] {
-            fmt::memory_buffer b;
-            agentrace::detail::write_json_string(b, originals[first + i]);
-            return std::string(b.data(), b.size());
-          }());
+      const std::string original = json::parse([&] {
+        fmt::memory_buffer b;
+        agentrace::detail::write_json_string(b, originals[first + i]);
+        return std::string(b.data(), b.size());
+      }());
       const std::string marker = "…[truncated]";
       if (content != original) {
         REQUIRE(content.size() >= marker.size());
@@ -385,7 +394,8 @@ TEST_CASE("content strings are moved into the recorder, not copied before redact
   msgs.push_back(genai::message::user(std::move(big)));
   const std::string out = genai::input_messages_json(std::move(msgs), st);
   CHECK(seen == data);  // the redactor worked on the caller's buffer
-  CHECK(out.size() == 100000 + std::string(R"([{"role":"user","parts":[{"type":"text","content":""}]}])").size());
+  CHECK(out.size() ==
+        100000 + std::string(R"([{"role":"user","parts":[{"type":"text","content":""}]}])").size());
 }
 
 TEST_CASE("the default redactor masks API keys, bearer tokens, emails and secrets") {
@@ -438,10 +448,13 @@ TEST_CASE("redaction runs before anything is recorded: no secret reaches the exp
     d.fail("SQLITE_ERROR", "no such column: " + mail);
   }
   // A custom hook replaces the default one and sees every content string first.
-  genai::configure_content({.capture = true, .redactor = [](std::string& s) {
-                              for (std::size_t p; (p = s.find("Zebra")) != std::string::npos;)
-                                s.replace(p, 5, "*****");
-                            }, .read_environment = false});
+  genai::configure_content({.capture = true,
+                            .redactor =
+                                [](std::string& s) {
+                                  for (std::size_t p; (p = s.find("Zebra")) != std::string::npos;)
+                                    s.replace(p, 5, "*****");
+                                },
+                            .read_environment = false});
   {
     genai::agent_span a({.name = "a"});
     a.input_messages({genai::message::user("password is Zebra")});
@@ -468,7 +481,8 @@ TEST_CASE("SQL summaries: operation and tables") {
   const row rows[] = {
       {"SELECT * FROM orders WHERE id = 1", "SELECT", {"orders"}},
       {"select c.name from customers c join orders o on o.cid = c.id left join items i on 1",
-       "SELECT", {"customers", "orders", "items"}},
+       "SELECT",
+       {"customers", "orders", "items"}},
       {"SELECT a FROM t1 x, t2 AS y, main.t3 WHERE 1", "SELECT", {"t1", "t2", "main.t3"}},
       {"INSERT INTO \"Order Lines\"(a) VALUES (1)", "INSERT", {"Order Lines"}},
       {"UPDATE employees SET salary = salary * 1.1", "UPDATE", {"employees"}},
@@ -509,12 +523,8 @@ TEST_CASE("database client span: named by the conventions, query text, rows, err
     genai::db_span s({.system = "postgresql", .query_summary = "SELECT wuser_table"});
     s.query("SELECT * FROM other");  // a summary from the options wins
   }
-  {
-    genai::db_span s({.system = "postgresql", .namespace_ = "crm", .operation = "VACUUM"});
-  }
-  {
-    genai::db_span s({.system = "redis"});
-  }
+  { genai::db_span s({.system = "postgresql", .namespace_ = "crm", .operation = "VACUUM"}); }
+  { genai::db_span s({.system = "redis"}); }
   {
     genai::db_span s({.system = "sqlite", .namespace_ = "hr"});
     s.query("SELECT x FROM employees", false);

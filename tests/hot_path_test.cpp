@@ -59,9 +59,7 @@ TEST_CASE("inline attributes of every slot type survive the copy into the queue"
 
 TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_exceptions") {
   auto tracing = agentrace::start({.read_environment = false});
-  {
-    AGENTRACE_SPAN(s, "creates the thread state");
-  }
+  { AGENTRACE_SPAN(s, "creates the thread state"); }
   auto* ts = agentrace::detail::tls_state;
   REQUIRE(ts != nullptr);
 #if AGENTRACE_DETAIL_EH_GLOBALS
@@ -100,9 +98,7 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
     throw std::runtime_error("boom");
   } catch (const std::exception&) {
   }
-  {
-    AGENTRACE_SPAN(s, "after");
-  }
+  { AGENTRACE_SPAN(s, "after"); }
   REQUIRE(tracing.force_flush());
   const auto t = *mem->find("throws");
   CHECK(t.status == agentrace::status_code::error);
@@ -223,7 +219,7 @@ TEST_CASE("a full queue drops and counts exactly, and drops free owned strings")
   c.read_environment = false;
   c.max_queue_size = 256;
   c.drain_interval = std::chrono::hours(1);  // the collector does not drain until the flush
-  c.drain_on_demand = false;  // nor when the queue is half full
+  c.drain_on_demand = false;                 // nor when the queue is half full
   c.schedule_delay = std::chrono::hours(1);
   auto mem = agentrace::memory();
   c.exporters = {mem};
@@ -244,7 +240,8 @@ TEST_CASE("a full queue drops and counts exactly, and drops free owned strings")
 
 TEST_CASE("the raw JSON string writer matches the buffered one on arbitrary bytes") {
   std::mt19937_64 rng(7);
-  const std::string alphabet = std::string("ab\"\\\x01\x1f\n\t\x7f") + "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xff\xed\xa0";
+  const std::string alphabet =
+      std::string("ab\"\\\x01\x1f\n\t\x7f") + "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\xff\xed\xa0";
   for (int i = 0; i < 20000; ++i) {
     std::string s;
     const std::size_t n = rng() % 40;

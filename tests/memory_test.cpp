@@ -20,9 +20,7 @@ TEST_CASE("the memory exporter keeps spans, finds them by name, counts batches",
     AGENTRACE_SPAN(a, "first");
     a.set(k_int, 1);
   }
-  {
-    AGENTRACE_SPAN(b, "second");
-  }
+  { AGENTRACE_SPAN(b, "second"); }
   {
     AGENTRACE_SPAN(c, "first");
     c.set(k_int, 2);
@@ -50,9 +48,7 @@ TEST_CASE("wait_for wakes up on export, and times out when nothing comes", "[mem
   c.schedule_delay = 5ms;
   auto tracing = agentrace::start(c);
   CHECK_FALSE(mem->wait_for(1, 50ms));
-  std::thread([] {
-    AGENTRACE_SPAN(s, "from.thread");
-  }).join();
+  std::thread([] { AGENTRACE_SPAN(s, "from.thread"); }).join();
   CHECK(mem->wait_for(1, 10s));
   CHECK(mem->find("from.thread"));
 }

@@ -37,7 +37,7 @@ class fake_server {
     int status = 200;
     std::string body{};
     std::vector<std::string> pieces{};  // streamed body (server-sent events), written one by one
-    std::chrono::milliseconds gap{0};  // between pieces
+    std::chrono::milliseconds gap{0};   // between pieces
   };
   struct request {
     std::string method, path;
@@ -112,7 +112,8 @@ class fake_server {
       std::size_t content_length = 0;
       while (line_end != std::string::npos && line_end < head.size()) {
         const std::size_t next = head.find("\r\n", line_end + 2);
-        const std::string line = head.substr(line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
+        const std::string line = head.substr(
+            line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
         const std::size_t colon = line.find(':');
         if (colon != std::string::npos) {
           std::string v = line.substr(colon + 1);
@@ -230,7 +231,8 @@ llm::chat_result traced_chat(llm::openai_client& c, const llm::chat_request& r) 
 TEST_CASE("chat: request shape (path, JSON body, headers) and response parsing") {
   fake_server srv;
   srv.push({.status = 200, .body = ok_body});
-  llm::openai_client client({.base_url = srv.base_url() + "/", .api_key = "sk-test-abcdefghijklmnop"});
+  llm::openai_client client(
+      {.base_url = srv.base_url() + "/", .api_key = "sk-test-abcdefghijklmnop"});
   const llm::chat_result r = client.chat(sample_request());
 
   const auto reqs = srv.requests();
@@ -298,7 +300,9 @@ TEST_CASE("HTTP errors become a span error with error.type = the status code") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
   fake_server srv;
-  srv.push({.status = 429, .body = R"({"error":{"message":"Rate limit reached for gpt-test","type":"requests"}})"});
+  srv.push(
+      {.status = 429,
+       .body = R"({"error":{"message":"Rate limit reached for gpt-test","type":"requests"}})"});
   srv.push({.status = 500, .body = "upstream exploded"});
   srv.push({.status = 200, .body = "this is not JSON"});
   llm::openai_client client({.base_url = srv.base_url(), .api_key = "k"});
@@ -350,18 +354,19 @@ TEST_CASE("streaming: deltas as they arrive, usage from the last chunk, time to 
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
   fake_server srv;
-  srv.push({.status = 200,
-            .pieces = {
-                "data: {\"id\":\"c-9\",\"model\":\"gpt-test-2024\",\"choices\":[{\"index\":0,"
-                "\"delta\":{\"role\":\"assistant\",\"content\":\"There \"}}]}\n\n",
-                ": keep-alive comment\n\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,"
-                "\"delta\":{\"content\":\"are 3\"}}]}\n",
-                "\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" orders.\"},"
-                "\"finish_reason\":null}]}\n\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,"
-                "\"delta\":{},\"finish_reason\":\"stop\"}]}\r\n\r\n",
-                "data: {\"id\":\"c-9\",\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
-                "\"completion_tokens\":4}}\n\ndata: [DONE]\n\n"},
-            .gap = std::chrono::milliseconds(40)});
+  srv.push(
+      {.status = 200,
+       .pieces = {"data: {\"id\":\"c-9\",\"model\":\"gpt-test-2024\",\"choices\":[{\"index\":0,"
+                  "\"delta\":{\"role\":\"assistant\",\"content\":\"There \"}}]}\n\n",
+                  ": keep-alive comment\n\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,"
+                  "\"delta\":{\"content\":\"are 3\"}}]}\n",
+                  "\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" "
+                  "orders.\"},"
+                  "\"finish_reason\":null}]}\n\ndata: {\"id\":\"c-9\",\"choices\":[{\"index\":0,"
+                  "\"delta\":{},\"finish_reason\":\"stop\"}]}\r\n\r\n",
+                  "data: {\"id\":\"c-9\",\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
+                  "\"completion_tokens\":4}}\n\ndata: [DONE]\n\n"},
+       .gap = std::chrono::milliseconds(40)});
   llm::openai_client client({.base_url = srv.base_url(), .api_key = "k"});
   std::vector<std::string> deltas;
   llm::chat_result r;

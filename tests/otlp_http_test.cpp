@@ -81,7 +81,9 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-std::string traces_url(int port) { return "http://127.0.0.1:" + std::to_string(port) + "/v1/traces"; }
+std::string traces_url(int port) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/v1/traces";
+}
 
 // `otlp-check receive --port P --out FILE ARGS...` (or another server printing the same first
 // line), killed (SIGTERM) at the end of the test.
@@ -90,7 +92,7 @@ class receiver {
   explicit receiver(std::vector<std::string> args, int port = 0)
       : out_(temp_path("received.jsonl")), log_(temp_path("receiver.log")) {
     std::vector<std::string> argv_s = {AGENTRACE_OTLP_CHECK, "receive", "--port",
-                                       std::to_string(port), "--out", out_};
+                                       std::to_string(port), "--out",   out_};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     spawn(argv_s);
   }
@@ -170,7 +172,8 @@ class receiver {
         buffered_.erase(0, nl + 1);
         return line;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
       if (left.count() <= 0) return buffered_;
       pollfd p{stdout_fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -263,8 +266,9 @@ class raw_server {
           (void)!::write(c.fd, answer.data(), answer.size());
         }
       }
-      conns.erase(std::remove_if(conns.begin(), conns.end(), [](const conn& c) { return c.fd < 0; }),
-                  conns.end());
+      conns.erase(
+          std::remove_if(conns.begin(), conns.end(), [](const conn& c) { return c.fd < 0; }),
+          conns.end());
     }
     for (auto& c : conns) ::close(c.fd);
   }
@@ -394,7 +398,9 @@ struct env_guard {
 
 // ---------------------------------------------------------------- unit: options and parsing
 
-TEST_CASE("otlp_http: endpoint from code, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT") {
+TEST_CASE(
+    "otlp_http: endpoint from code, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "
+    "OTEL_EXPORTER_OTLP_ENDPOINT") {
   using agentrace::detail::resolve_otlp_http_options;
   agentrace::otlp_http_options o;
   CHECK(resolve_otlp_http_options(o).endpoint == "http://localhost:4318/v1/traces");
@@ -435,20 +441,23 @@ TEST_CASE("otlp_http: endpoint from code, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OT
 
 TEST_CASE("otlp_http: headers from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, percent-decoded") {
   using agentrace::detail::resolve_otlp_http_options;
-  env_guard e{{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20abc%2Cdef, x-tenant = t1 ,X-Both=general"},
+  env_guard e{{"OTEL_EXPORTER_OTLP_HEADERS",
+               "Authorization=Bearer%20abc%2Cdef, x-tenant = t1 ,X-Both=general"},
               {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-both=traces"}};
   agentrace::otlp_http_options o;
   o.headers = {{"X-Code", "c"}, {"x-tenant", "from-code"}};
   const auto r = resolve_otlp_http_options(o);
-  const agentrace::http::header_list want = {
-      {"Authorization", "Bearer abc,def"}, {"x-tenant", "from-code"}, {"X-Both", "traces"},
-      {"X-Code", "c"}};
+  const agentrace::http::header_list want = {{"Authorization", "Bearer abc,def"},
+                                             {"x-tenant", "from-code"},
+                                             {"X-Both", "traces"},
+                                             {"X-Code", "c"}};
   CHECK(r.headers == want);
 
   SECTION("malformed lists are ignored and reported without their values") {
     env_guard bad{{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%zzsecret-value"},
-                  {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-ok=1,X-Bad%0D%0AInjected=evil-value,"
-                                                        "x-crlf=a%0D%0Ab-secret"}};
+                  {"OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                   "x-ok=1,X-Bad%0D%0AInjected=evil-value,"
+                   "x-crlf=a%0D%0Ab-secret"}};
     stderr_capture cap;
     const auto r2 = resolve_otlp_http_options({});
     const agentrace::http::header_list want2 = {{"x-ok", "1"}};
@@ -516,15 +525,16 @@ TEST_CASE("otlp_http: Retry-After as delay-seconds or HTTP-date") {
   const auto now = std::chrono::system_clock::from_time_t(1445412480);
   CHECK(parse_retry_after("120", now) == 120000ms);
   CHECK(parse_retry_after(" 0 ", now) == 0ms);
-  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now) == 30000ms);    // IMF-fixdate
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now) == 30000ms);      // IMF-fixdate
   CHECK(parse_retry_after("Wednesday, 21-Oct-15 07:29:00 GMT", now) == 60000ms);  // RFC 850
-  CHECK(parse_retry_after("Wed Oct 21 07:28:05 2015", now) == 5000ms);           // asctime
-  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now) == 0ms);         // past
+  CHECK(parse_retry_after("Wed Oct 21 07:28:05 2015", now) == 5000ms);            // asctime
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now) == 0ms);          // past
   CHECK_FALSE(parse_retry_after("", now));
   CHECK_FALSE(parse_retry_after("-1", now));
   CHECK_FALSE(parse_retry_after("1.5", now));
   CHECK_FALSE(parse_retry_after("soon", now));
-  CHECK(parse_retry_after("99999999999999999999999", now) == std::chrono::milliseconds(86400000ll * 365));
+  CHECK(parse_retry_after("99999999999999999999999", now) ==
+        std::chrono::milliseconds(86400000ll * 365));
 }
 
 TEST_CASE("otlp_http: backoff grows exponentially, with jitter, up to the maximum") {
@@ -552,7 +562,8 @@ TEST_CASE("otlp_http: backoff grows exponentially, with jitter, up to the maximu
   CHECK_FALSE(agentrace::detail::otlp_retryable_status(501));
 }
 
-TEST_CASE("otlp_http: OTEL_TRACES_EXPORTER defaults to otlp when the OTLP/HTTP exporter is linked in") {
+TEST_CASE(
+    "otlp_http: OTEL_TRACES_EXPORTER defaults to otlp when the OTLP/HTTP exporter is linked in") {
   ::unsetenv("OTEL_TRACES_EXPORTER");
   ::unsetenv("AGENTRACE_OTLP_FILE");
   auto names = [] {
@@ -739,13 +750,14 @@ TEST_CASE("otlp_http: a slow collector does not hold up the collector thread") {
   require_exactly_once(rx.span_ids(), want);
 }
 
-TEST_CASE("otlp_http: collector down at start, up later: buffered spans arrive, the excess is counted") {
+TEST_CASE(
+    "otlp_http: collector down at start, up later: buffered spans arrive, the excess is counted") {
   const int port = free_port();
   auto o = test_options(traces_url(port));
   o.max_buffer_batches = 4;  // the batch being retried + 3 waiting
   auto exp = agentrace::otlp_http(o);
   auto tracing = start_with(exp);
-  const auto ids = emit(60);  // 6 batches of 10
+  const auto ids = emit(60);                // 6 batches of 10
   CHECK_FALSE(tracing.force_flush(300ms));  // hands every batch over; none can be delivered
   REQUIRE(exp->stats().spans_accepted == 60);
   CHECK(exp->stats().failures.buffer_full == 20);  // batches 5 and 6
@@ -762,14 +774,15 @@ TEST_CASE("otlp_http: collector down at start, up later: buffered spans arrive, 
   require_exactly_once(rx.span_ids(), std::vector<std::string>(ids.begin(), ids.begin() + 40));
 }
 
-TEST_CASE("otlp_http: collector never up: memory bounded, drops counted exactly, shutdown in time") {
+TEST_CASE(
+    "otlp_http: collector never up: memory bounded, drops counted exactly, shutdown in time") {
   const int port = free_port();
   auto o = test_options(traces_url(port));
   o.max_buffer_batches = 3;
   auto exp = agentrace::otlp_http(o);
   auto tracing = start_with(exp);
   const auto exported_before = tracing.stats().spans_exported;  // cumulative per process
-  emit(80);  // 8 batches of 10
+  emit(80);                                                     // 8 batches of 10
   CHECK_FALSE(tracing.force_flush(300ms));
   REQUIRE(exp->stats().spans_accepted == 80);
   CHECK(exp->stats().failures.buffer_full == 50);
@@ -785,7 +798,7 @@ TEST_CASE("otlp_http: collector never up: memory bounded, drops counted exactly,
   CHECK(took < 400 + 300);
   const auto st = tracing.stats();
   CHECK(st.spans_exported - exported_before == 110);  // handed to the exporter ...
-  CHECK(st.spans_failed_in_exporters == 110);  // ... which gave up on each, by reason:
+  CHECK(st.spans_failed_in_exporters == 110);         // ... which gave up on each, by reason:
   CHECK(st.exporter_failures.buffer_full == 80);
   CHECK(st.exporter_failures.shutdown + st.exporter_failures.retries_exhausted == 30);
   CHECK(exp->stats().spans_delivered == 0);
@@ -841,7 +854,9 @@ TEST_CASE("otlp_http: the auth header from OTEL_EXPORTER_OTLP_HEADERS is sent") 
   CHECK(cap.text().find("s3cr3t") == std::string::npos);
 }
 
-TEST_CASE("otlp_http: without the auth header a 401 is counted and not retried and secrets stay out of logs") {
+TEST_CASE(
+    "otlp_http: without the auth header a 401 is counted and not retried and secrets stay out of "
+    "logs") {
   receiver rx({"--require-header", "Authorization: Bearer s3cr3t-t0ken"});
   const bool wrong_token = GENERATE(false, true);
   auto o = test_options(rx.url());
@@ -865,7 +880,8 @@ TEST_CASE("otlp_http: without the auth header a 401 is counted and not retried a
 }
 
 TEST_CASE("otlp_http: a peer echoing the credential back does not get it into errors or logs") {
-  raw_server echo(403, R"({"message":"token Bearer wr0ng-t0ken-value is not allowed; wr0ng-t0ken-value"})");
+  raw_server echo(
+      403, R"({"message":"token Bearer wr0ng-t0ken-value is not allowed; wr0ng-t0ken-value"})");
   auto o = test_options(echo.url());
   o.headers = {{"Authorization", "Bearer wr0ng-t0ken-value"}};
   auto exp = agentrace::otlp_http(o);
@@ -900,7 +916,9 @@ TEST_CASE("otlp_http: gzip bodies are decoded and validated by the receiver") {
   CHECK(sent * 4 < rx.out_bytes());  // what arrived, decompressed, is much larger
 }
 
-TEST_CASE("otlp_http: requests are POST /v1/traces, JSON, agentrace User-Agent, one kept-alive connection") {
+TEST_CASE(
+    "otlp_http: requests are POST /v1/traces, JSON, agentrace User-Agent, one kept-alive "
+    "connection") {
   raw_server peer;
   auto o = test_options(peer.url());
   o.headers = {{"X-Custom", "v"}};
@@ -949,9 +967,10 @@ process.on('SIGTERM', () => { process.stdout.write(`received: ${n}\n`); process.
 // A self-signed certificate for 127.0.0.1 (key, cert) made with the openssl command.
 std::pair<std::string, std::string> make_certificate(const std::string& stem) {
   const std::string key = temp_path(stem + "-key.pem"), cert = temp_path(stem + "-cert.pem");
-  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                          "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
-                          " >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   return {key, cert};
 }
@@ -1025,7 +1044,8 @@ TEST_CASE("otlp_http: batches larger than max_request_bytes are split") {
   CHECK(reqs.size() > 1);
   for (const auto& r : reqs) {
     CHECK(r.body.size() <= 3000);
-    spans += nlohmann::json::parse(r.body).at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size();
+    spans +=
+        nlohmann::json::parse(r.body).at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size();
   }
   CHECK(spans == 64);
   CHECK(exp->stats().spans_delivered == 64);

@@ -33,7 +33,8 @@ std::uint64_t ns_string(const json& v) {
   return std::stoull(s);
 }
 
-const agentrace::span_data& by_name(const std::vector<agentrace::span_data>& v, std::string_view n) {
+const agentrace::span_data& by_name(const std::vector<agentrace::span_data>& v,
+                                    std::string_view n) {
   for (const auto& s : v)
     if (s.name == n) return s;
   throw std::runtime_error("no span " + std::string(n));
@@ -67,8 +68,9 @@ TEST_CASE("OTLP-JSON field by field: resource, scope, ids, times, kinds, status,
   c.scope_version = "9.9.9";
   auto tracing = agentrace::start(c);
   const auto wall_before = std::chrono::system_clock::now();
-  const agentrace::span_context remote{agentrace::trace_id{0x4bf92f3577b34da6ull, 0xa3ce929d0e0e4736ull},
-                                       0x00f067aa0ba902b7ull, agentrace::flag_sampled, true};
+  const agentrace::span_context remote{
+      agentrace::trace_id{0x4bf92f3577b34da6ull, 0xa3ce929d0e0e4736ull}, 0x00f067aa0ba902b7ull,
+      agentrace::flag_sampled, true};
   {
     agentrace::span<"root", agentrace::span_kind::server> root;
     root.set(k_int, 1);
@@ -78,12 +80,13 @@ TEST_CASE("OTLP-JSON field by field: resource, scope, ids, times, kinds, status,
       client.event("retry", {{k_int, 2}, {k_str, "backoff"}});
       client.link(remote, {{k_str, "caused by"}});
     }
-    { agentrace::span<"producer", agentrace::span_kind::producer> p; p.ok(); }
+    {
+      agentrace::span<"producer", agentrace::span_kind::producer> p;
+      p.ok();
+    }
     { agentrace::span<"consumer", agentrace::span_kind::consumer> q; }
   }
-  {
-    AGENTRACE_SPAN_CHILD_OF(s, remote, "remote.child");
-  }
+  { AGENTRACE_SPAN_CHILD_OF(s, remote, "remote.child"); }
   REQUIRE(tracing.shutdown());
   const auto wall_after = std::chrono::system_clock::now();
 
@@ -97,7 +100,8 @@ TEST_CASE("OTLP-JSON field by field: resource, scope, ids, times, kinds, status,
   CHECK(test_util::attr(ra, "service.name") == json{{"stringValue", "otlp-field-test"}});
   CHECK(test_util::attr(ra, "telemetry.sdk.name") == json{{"stringValue", "agentrace"}});
   CHECK(test_util::attr(ra, "telemetry.sdk.language") == json{{"stringValue", "cpp"}});
-  CHECK(test_util::attr(ra, "telemetry.sdk.version") == json{{"stringValue", AGENTRACE_VERSION_STRING}});
+  CHECK(test_util::attr(ra, "telemetry.sdk.version") ==
+        json{{"stringValue", AGENTRACE_VERSION_STRING}});
   CHECK(test_util::attr(ra, "deployment.environment") == json{{"stringValue", "test"}});
   REQUIRE(rs.at("scopeSpans").size() == 1);
   const json& ss = rs["scopeSpans"][0];
@@ -171,8 +175,10 @@ TEST_CASE("OTLP-JSON field by field: resource, scope, ids, times, kinds, status,
   const std::uint64_t ev_t = ns_string(ev.at("timeUnixNano"));
   CHECK(ev_t >= ns_string(client.at("startTimeUnixNano")));
   CHECK(ev_t <= ns_string(client.at("endTimeUnixNano")));
-  CHECK(ev.at("attributes") ==
-        json::parse(R"([{"key":"t.int","value":{"intValue":"2"}},{"key":"t.str","value":{"stringValue":"backoff"}}])"));
+  CHECK(
+      ev.at("attributes") ==
+      json::parse(
+          R"([{"key":"t.int","value":{"intValue":"2"}},{"key":"t.str","value":{"stringValue":"backoff"}}])"));
   CHECK_FALSE(ev.contains("droppedAttributesCount"));
   // links
   REQUIRE(client.at("links").size() == 1);
@@ -180,7 +186,8 @@ TEST_CASE("OTLP-JSON field by field: resource, scope, ids, times, kinds, status,
   CHECK(ln.at("traceId") == "4bf92f3577b34da6a3ce929d0e0e4736");
   CHECK(ln.at("spanId") == "00f067aa0ba902b7");
   CHECK(ln.at("flags") == (0x100 | 0x200 | 0x01));
-  CHECK(ln.at("attributes") == json::parse(R"([{"key":"t.str","value":{"stringValue":"caused by"}}])"));
+  CHECK(ln.at("attributes") ==
+        json::parse(R"([{"key":"t.str","value":{"stringValue":"caused by"}}])"));
   for (const json* s : {&root, &producer, &consumer, &rchild}) {
     CHECK_FALSE(s->contains("events"));
     CHECK_FALSE(s->contains("links"));
@@ -205,8 +212,8 @@ TEST_CASE("invalid UTF-8, control characters and quotes still give valid JSON",
   std::string expected = "quote\" backslash\\ slash/ nl\n cr\r tab\t bs\b ff\f nul";
   expected.push_back('\0');
   expected += " bell\x07 esc\x1b del\x7f \xC3\xA9 \xF0\x9F\x98\x80 bad";
-  expected += std::string(fffd) + " cont" + fffd + " overlong" + fffd + fffd + " surrogate" +
-              fffd + fffd + fffd + " big" + fffd + fffd + fffd + fffd + " cut" + fffd + fffd;
+  expected += std::string(fffd) + " cont" + fffd + " overlong" + fffd + fffd + " surrogate" + fffd +
+              fffd + fffd + " big" + fffd + fffd + fffd + fffd + " cut" + fffd + fffd;
   const std::string bad_name = std::string("name \"with\" \xFF bytes\n");
   {
     AGENTRACE_SPAN(s, "hostile");
@@ -221,15 +228,15 @@ TEST_CASE("invalid UTF-8, control characters and quotes still give valid JSON",
   const std::string text = test_util::read_file(path);
   CHECK(text.find('\0') == std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // raw newlines never leak into a line
-  const auto req = test_util::read_json_lines(path);  // throws on invalid JSON / UTF-8
+  const auto req = test_util::read_json_lines(path);       // throws on invalid JSON / UTF-8
   const json s = test_util::span_named(req, std::string("name \"with\" ") + fffd + " bytes\n");
   CHECK(test_util::attr(s.at("attributes"), "t.str") == json{{"stringValue", expected}});
-  CHECK(test_util::attr(s.at("attributes"), "t.strs") ==
-        string_array({expected, fffd, "ok"}));
+  CHECK(test_util::attr(s.at("attributes"), "t.strs") == string_array({expected, fffd, "ok"}));
   CHECK(test_util::attr(s.at("attributes"), "we\"ird\\key\n\x01") ==
         json{{"stringValue", "value of a weird key"}});
   CHECK(s.at("status").at("message") == expected);
-  CHECK(test_util::attr(s.at("events")[0].at("attributes"), "t.str") == json{{"stringValue", expected}});
+  CHECK(test_util::attr(s.at("events")[0].at("attributes"), "t.str") ==
+        json{{"stringValue", expected}});
   // The memory exporter keeps the bytes as they were given.
   const auto m = mem->spans();
   REQUIRE(m.size() == 1);
@@ -246,8 +253,11 @@ TEST_CASE("write_json_string escapes and truncates by code points", "[otlp]") {
   CHECK(w("a\"b\\c") == R"("a\"b\\c")");
   CHECK(w(std::string_view("\x01\x1f\n", 3)) == R"("\u0001\u001f\n")");
   CHECK(w("h\xC3\xA9llo w\xC3\xB6rld", 4) == "\"h\xC3\xA9ll\"");
-  CHECK(w("\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 2) == "\"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\"");
-  CHECK(w("ab\xFF" "cd", 4) == std::string("\"ab") + fffd + "c\"");
+  CHECK(w("\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 2) ==
+        "\"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\"");
+  CHECK(w("ab\xFF"
+          "cd",
+          4) == std::string("\"ab") + fffd + "c\"");
   CHECK(w("abc", 3) == "\"abc\"");
   CHECK(w("abc", 10) == "\"abc\"");
   CHECK(w("a\"\"b", 2) == R"("a\"")");
@@ -286,8 +296,12 @@ TEST_CASE("span limits: counts and value length, with dropped counts in OTLP-JSO
   {
     AGENTRACE_SPAN(s, "truncated");
     s.set(k_str, std::string("h\xC3\xA9llo w\xC3\xB6rld"));
-    s.set(k_strs, std::vector<std::string>{"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80",
-                                           "ab", "ab\xFF" "cdef"});
+    s.set(k_strs,
+          std::vector<std::string>{
+              "\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80",
+              "ab",
+              "ab\xFF"
+              "cdef"});
   }
   REQUIRE(tracing.shutdown());
   const auto req = test_util::read_json_lines(path);
@@ -426,7 +440,8 @@ TEST_CASE("dropped spans are reported in the scope attributes", "[otlp]") {
   REQUIRE(st.dropped_queue_full > 0);
   const auto req = test_util::read_json_lines(path);
   REQUIRE_FALSE(req.empty());
-  const json v = test_util::attr(req.back()["resourceSpans"][0]["scopeSpans"][0]["scope"]["attributes"],
-                                 "agentrace.spans.dropped");
+  const json v =
+      test_util::attr(req.back()["resourceSpans"][0]["scopeSpans"][0]["scope"]["attributes"],
+                      "agentrace.spans.dropped");
   CHECK(v == json{{"intValue", std::to_string(st.dropped_queue_full)}});
 }

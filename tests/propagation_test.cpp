@@ -52,15 +52,15 @@ hop_result service(const headers& in) {
 }  // namespace
 
 TEST_CASE("traceparent: the specification's examples") {
-  auto sampled = agentrace::parse_traceparent(
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  auto sampled =
+      agentrace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   REQUIRE(sampled);
   CHECK(hex(sampled->trace_id) == "4bf92f3577b34da6a3ce929d0e0e4736");
   CHECK(agentrace::to_hex(sampled->span_id) == "00f067aa0ba902b7");
   CHECK(sampled->sampled());
   CHECK(sampled->remote);
-  auto not_sampled = agentrace::parse_traceparent(
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+  auto not_sampled =
+      agentrace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
   REQUIRE(not_sampled);
   CHECK_FALSE(not_sampled->sampled());
   CHECK(agentrace::format_traceparent(*sampled) ==
@@ -68,14 +68,14 @@ TEST_CASE("traceparent: the specification's examples") {
   CHECK(agentrace::format_traceparent(*not_sampled) ==
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
   // Flags are a bit field: 09 is sampled (with a reserved bit we must not send on).
-  auto nine = agentrace::parse_traceparent(
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09");
+  auto nine =
+      agentrace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09");
   REQUIRE(nine);
   CHECK(nine->sampled());
   CHECK(agentrace::format_traceparent(*nine).substr(53) == "01");
   // Level 2 random flag is kept.
-  auto random = agentrace::parse_traceparent(
-      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
+  auto random =
+      agentrace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
   REQUIRE(random);
   CHECK(random->flags == (agentrace::flag_sampled | agentrace::flag_random));
 }
@@ -104,7 +104,7 @@ TEST_CASE("traceparent: malformed headers are invalid") {
       "00-1234567890123456789012345678901.-1234567890123456-01",
       "00-123456789012345678901234567890123-1234567890123456-01",  // too long
       "00-1234567890123456789012345678901-1234567890123456-01",    // too short
-      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",  // uppercase
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   // uppercase
       "00-4bf92f3577b34da6a3ce929d0e0e473G-00f067aa0ba902b7-01",
       // parent id
       "00-12345678901234567890123456789012-0000000000000000-01",  // all zero
@@ -145,7 +145,8 @@ TEST_CASE("traceparent: malformed headers are invalid") {
 TEST_CASE("traceparent: future versions and optional whitespace") {
   for (const std::string& h :
        {std::string("cc-12345678901234567890123456789012-1234567890123456-01"),
-        std::string("cc-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like"),
+        std::string(
+            "cc-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like"),
         std::string("01-12345678901234567890123456789012-1234567890123456-01-"),
         std::string(" ") + tp_valid, std::string("\t") + tp_valid, tp_valid + " ", tp_valid + "\t",
         std::string("\t ") + tp_valid + " \t"}) {
@@ -198,11 +199,24 @@ TEST_CASE("tracestate: grammar, limits, duplicates, whitespace") {
   CHECK_FALSE(parse_tracestate("k=" + std::string(257, 'v')));
 
   const char* const bad[] = {
-      "foo=1,foo=1", "foo=1,foo=2",                              // duplicate keys
-      "foo =1", "FOO=1", "foo.bar=1", "=1", "_foo=1", "foo",     // keys
-      "foo@=1,bar=2", "@foo=1,bar=2", "foo@@bar=1,bar=2",        // vendor format
-      "foo@bar@baz=1,bar=2", "foo@1bar=1",                       //
-      "foo=bar=baz", "foo=,bar=3", "foo=a\tb", "foo=a\x7f", "foo=\x01",  // values
+      "foo=1,foo=1",
+      "foo=1,foo=2",  // duplicate keys
+      "foo =1",
+      "FOO=1",
+      "foo.bar=1",
+      "=1",
+      "_foo=1",
+      "foo",  // keys
+      "foo@=1,bar=2",
+      "@foo=1,bar=2",
+      "foo@@bar=1,bar=2",  // vendor format
+      "foo@bar@baz=1,bar=2",
+      "foo@1bar=1",  //
+      "foo=bar=baz",
+      "foo=,bar=3",
+      "foo=a\tb",
+      "foo=a\x7f",
+      "foo=\x01",     // values
       "foo=1;bar=2",  // ';' is allowed in values, but then '=' is not
   };
   for (const char* b : bad) {
@@ -255,7 +269,8 @@ TEST_CASE("the W3C test suite's cases, replayed through extract -> span -> injec
   SECTION("header names: any case, but not trace-parent / trace.parent") {
     for (const char* n : {"TraceParent", "TrAcEpArEnT", "TRACEPARENT"})
       CHECK(same_trace(service({{n, tp_valid}})));
-    for (const char* n : {"trace-parent", "trace.parent"}) CHECK_FALSE(same_trace(service({{n, tp_valid}})));
+    for (const char* n : {"trace-parent", "trace.parent"})
+      CHECK_FALSE(same_trace(service({{n, tp_valid}})));
   }
   SECTION("tracestate without traceparent is discarded") {
     auto r1 = service({{"tracestate", "foo=1"}});
@@ -288,7 +303,8 @@ TEST_CASE("the W3C test suite's cases, replayed through extract -> span -> injec
       CHECK(same_trace(r));
       CHECK(r.tracestate.empty());
     }
-    auto dup = service({{"traceparent", tp_valid}, {"tracestate", "foo=1"}, {"tracestate", "foo=1"}});
+    auto dup =
+        service({{"traceparent", tp_valid}, {"tracestate", "foo=1"}, {"tracestate", "foo=1"}});
     CHECK(dup.tracestate.empty());
   }
   SECTION("the sampled flag is honoured (parent-based default sampler)") {
@@ -344,9 +360,8 @@ TEST_CASE("carriers: maps, lists, getter or setter, inject replaces, names in an
     auto sv = agentrace::extract([](std::string_view) { return std::string_view{}; });
     CHECK_FALSE(sv);
     // A getter that throws: a new trace, no exception.
-    auto thrower = agentrace::extract([](std::string_view) -> std::string {
-      throw std::runtime_error("boom");
-    });
+    auto thrower = agentrace::extract(
+        [](std::string_view) -> std::string { throw std::runtime_error("boom"); });
     CHECK_FALSE(thrower);
   }
   SECTION("nothing is injected for an invalid context") {
@@ -424,8 +439,8 @@ TEST_CASE("fuzz: random and mutated headers never crash and what parses round-tr
       }
     } else {
       s.resize(rng() % 80);
-      for (char& c : s) c = (rng() % 4) ? alphabet[rng() % alphabet.size()]
-                                        : static_cast<char>(rng() & 0xff);
+      for (char& c : s)
+        c = (rng() % 4) ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() & 0xff);
     }
     if (auto p = agentrace::parse_traceparent(s)) {
       ++parsed_tp;

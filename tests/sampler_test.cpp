@@ -105,9 +105,8 @@ TEST_CASE("traceidratio: decided by the trace id alone, consistently and monoton
 
 TEST_CASE("traceidratio: every span of a trace gets the root's decision") {
   auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem},
-                                   .read_environment = false,
-                                   .sampler = sampler::trace_id_ratio(0.5)});
+  auto tracing = agentrace::start(
+      {.exporters = {mem}, .read_environment = false, .sampler = sampler::trace_id_ratio(0.5)});
   int roots_sampled = 0;
   for (int i = 0; i < 200; ++i) {
     AGENTRACE_SPAN(root, "root");
@@ -172,18 +171,18 @@ TEST_CASE("parentbased: the delegation table") {
 
 TEST_CASE("parentbased: the delegation table end to end through spans and flags") {
   auto mem = agentrace::memory();
-  auto tracing = agentrace::start(
-      {.exporters = {mem},
-       .read_environment = false,
-       .sampler = sampler::parent_based(sampler::always_on(), sampler::always_off(),
-                                        sampler::always_on(), sampler::always_off(),
-                                        sampler::always_on())});
+  auto tracing =
+      agentrace::start({.exporters = {mem},
+                        .read_environment = false,
+                        .sampler = sampler::parent_based(
+                            sampler::always_on(), sampler::always_off(), sampler::always_on(),
+                            sampler::always_off(), sampler::always_on())});
   struct row {
     const char* name;
     bool remote, sampled, expect;
   };
-  static constexpr agentrace::span_site sites[] = {{"remote.sampled"}, {"remote.unsampled"},
-                                                   {"local.sampled"}, {"local.unsampled"}};
+  static constexpr agentrace::span_site sites[] = {
+      {"remote.sampled"}, {"remote.unsampled"}, {"local.sampled"}, {"local.unsampled"}};
   const row rows[] = {{"remote.sampled", true, true, false},
                       {"remote.unsampled", true, false, true},
                       {"local.sampled", false, true, false},
@@ -228,7 +227,7 @@ TEST_CASE("an unsampled span propagates its context but is never recorded nor en
     CHECK_FALSE(root_ctx.sampled());
     CHECK((root_ctx.flags & agentrace::flag_random) != 0);
     CHECK(agentrace::current_context() == root_ctx);
-    AGENTRACE_SET(root, k_text, costly());  // not evaluated: not recording
+    AGENTRACE_SET(root, k_text, costly());               // not evaluated: not recording
     root.set(k_text, std::string(100, 'x')).event("e");  // ignored
     {
       AGENTRACE_SPAN(child, "child");
@@ -274,14 +273,15 @@ TEST_CASE("sampler configuration from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_
       {"always_off", nullptr, "AlwaysOffSampler"},
       {" ALWAYS_OFF ", nullptr, "AlwaysOffSampler"},
       {"traceidratio", "0.25", "TraceIdRatioBased{0.250000}"},
-      {"traceidratio", nullptr, "TraceIdRatioBased{1.000000}"},   // default argument 1.0
-      {"traceidratio", "abc", "TraceIdRatioBased{1.000000}"},     // invalid: reported, 1.0
-      {"traceidratio", "1.5", "TraceIdRatioBased{1.000000}"},     // out of range
+      {"traceidratio", nullptr, "TraceIdRatioBased{1.000000}"},  // default argument 1.0
+      {"traceidratio", "abc", "TraceIdRatioBased{1.000000}"},    // invalid: reported, 1.0
+      {"traceidratio", "1.5", "TraceIdRatioBased{1.000000}"},    // out of range
       {"traceidratio", "-0.1", "TraceIdRatioBased{1.000000}"},
       {"traceidratio", " 0.5 ", "TraceIdRatioBased{0.500000}"},
       {"parentbased_always_on", nullptr, "ParentBased{root=AlwaysOnSampler" + pb_tail},
       {"parentbased_always_off", nullptr, "ParentBased{root=AlwaysOffSampler" + pb_tail},
-      {"parentbased_traceidratio", "0.01", "ParentBased{root=TraceIdRatioBased{0.010000}" + pb_tail},
+      {"parentbased_traceidratio", "0.01",
+       "ParentBased{root=TraceIdRatioBased{0.010000}" + pb_tail},
       {"xray", nullptr, "ParentBased{root=AlwaysOnSampler" + pb_tail},  // unsupported: default
       {"jaeger_remote", "x", "ParentBased{root=AlwaysOnSampler" + pb_tail},
   };

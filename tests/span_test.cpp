@@ -21,8 +21,8 @@ agentrace::config mem_config(const std::shared_ptr<agentrace::memory_exporter>& 
   return c;
 }
 
-std::vector<agentrace::span_data> run_and_collect(agentrace::tracing& t,
-                                                  const std::shared_ptr<agentrace::memory_exporter>& m) {
+std::vector<agentrace::span_data> run_and_collect(
+    agentrace::tracing& t, const std::shared_ptr<agentrace::memory_exporter>& m) {
   REQUIRE(t.force_flush());
   return m->spans();
 }
@@ -150,19 +150,16 @@ TEST_CASE("the macro form records file, line and function; the template form has
 TEST_CASE("an explicit parent context: remote parent, invalid parent, template form") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(mem_config(mem));
-  const agentrace::span_context remote{agentrace::trace_id{0x0af7651916cd43ddull, 0x8448eb211c80319cull},
-                                       0xb7ad6b7169203331ull, agentrace::flag_sampled, true};
+  const agentrace::span_context remote{
+      agentrace::trace_id{0x0af7651916cd43ddull, 0x8448eb211c80319cull}, 0xb7ad6b7169203331ull,
+      agentrace::flag_sampled, true};
   {
     AGENTRACE_SPAN(local, "unrelated.local");  // the explicit parent wins over the current one
     AGENTRACE_SPAN_CHILD_OF(server, remote, "handle", agentrace::span_kind::server);
     AGENTRACE_SPAN(inner, "inner");
   }
-  {
-    AGENTRACE_SPAN_CHILD_OF(s, agentrace::span_context{}, "invalid.parent");
-  }
-  {
-    agentrace::span<"tmpl.child"> s(remote);
-  }
+  { AGENTRACE_SPAN_CHILD_OF(s, agentrace::span_context{}, "invalid.parent"); }
+  { agentrace::span<"tmpl.child"> s(remote); }
   const auto v = run_and_collect(tracing, mem);
   REQUIRE(v.size() == 5);
   const auto& server = named(v, "handle");
@@ -199,8 +196,10 @@ TEST_CASE("empty spans: default-constructed, or begun while tracing is off") {
   agentrace::scoped_span empty;
   CHECK_FALSE(empty.is_recording());
   CHECK_FALSE(empty.context().valid());
-  empty.set(k_int, 3).set(k_str, std::string("owned")).event("ev").record_exception(
-      std::runtime_error("x"));
+  empty.set(k_int, 3)
+      .set(k_str, std::string("owned"))
+      .event("ev")
+      .record_exception(std::runtime_error("x"));
   empty.end();
   {
     AGENTRACE_SPAN(real, "real");
@@ -239,9 +238,7 @@ TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends
   }
   // The ended parent does not stay the current context.
   CHECK_FALSE(agentrace::current_context().valid());
-  {
-    AGENTRACE_SPAN(after, "after.assignment");
-  }
+  { AGENTRACE_SPAN(after, "after.assignment"); }
   const auto v = run_and_collect(tracing, mem);
   REQUIRE(v.size() == 5);
   CHECK(named(v, "after.assignment").parent_span_id == 0);
@@ -271,7 +268,7 @@ TEST_CASE("end() is idempotent and restores the parent context at once") {
       CHECK_FALSE(first.is_recording());
       CHECK(agentrace::current_context() == parent.context());
       first.end();
-      first.set(k_int, 99);  // ignored after end
+      first.set(k_int, 99);              // ignored after end
       AGENTRACE_SPAN(second, "second");  // a sibling, not a child of `first`
     }
   }
@@ -349,9 +346,7 @@ TEST_CASE("status: ERROR keeps its description, OK is final, UNSET is ignored") 
     u.error("first");
     u.set_status(agentrace::status_code::unset);
   }
-  {
-    AGENTRACE_SPAN(n, "none");
-  }
+  { AGENTRACE_SPAN(n, "none"); }
   {
     AGENTRACE_SPAN(r, "error.then.ok");
     r.error("transient");
@@ -437,9 +432,7 @@ TEST_CASE("a span begun during unwinding (in a destructor) is not marked as fail
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(mem_config(mem));
   struct cleanup {
-    ~cleanup() {
-      AGENTRACE_SPAN(s, "cleanup.during.unwind");
-    }
+    ~cleanup() { AGENTRACE_SPAN(s, "cleanup.during.unwind"); }
   };
   try {
     cleanup c;
@@ -479,7 +472,8 @@ TEST_CASE("in_span records the exception's demangled type and message, then reth
       if (key == k) return std::get<std::string>(val);
     return "<missing>";
   };
-  CHECK(find_ev(t.events[0], "exception.type") == "(anonymous namespace)::app_errors::quota_exceeded");
+  CHECK(find_ev(t.events[0], "exception.type") ==
+        "(anonymous namespace)::app_errors::quota_exceeded");
   CHECK(find_ev(t.events[0], "exception.message") == "rate limit: 20 requests/min");
 
   const auto& ok = named(v, "returns.value");
@@ -522,8 +516,8 @@ TEST_CASE("record_exception in a catch block") {
 TEST_CASE("the exception path in OTLP-JSON: status code 2, exception event attributes",
           "[otlp-file]") {
   const std::string path = test_util::otlp_out_path("exception");
-  auto tracing = agentrace::start(
-      {.exporters = {agentrace::otlp_json_file(path)}, .read_environment = false});
+  auto tracing =
+      agentrace::start({.exporters = {agentrace::otlp_json_file(path)}, .read_environment = false});
   try {
     agentrace::in_span<"fails">([] { throw std::logic_error("nope"); });
   } catch (const std::logic_error&) {

@@ -42,7 +42,8 @@ struct span {
   }
   std::int64_t num(const std::string& k) const {
     auto it = attrs.find(k);
-    return it != attrs.end() && it->second.is_number_integer() ? it->second.get<std::int64_t>() : -1;
+    return it != attrs.end() && it->second.is_number_integer() ? it->second.get<std::int64_t>()
+                                                               : -1;
   }
 };
 
@@ -160,9 +161,10 @@ TEST_CASE("the agent's trace: router -> generate SQL -> db query -> answer, with
   const scratch_dir scratch("tree");
   const fs::path& dir = scratch.path;
   auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.service_name = "sql-agent-test",
-                                   .exporters = {mem, agentrace::otlp_json_file((dir / "t.jsonl").string())},
-                                   .read_environment = false});
+  auto tracing =
+      agentrace::start({.service_name = "sql-agent-test",
+                        .exporters = {mem, agentrace::otlp_json_file((dir / "t.jsonl").string())},
+                        .read_environment = false});
   agentrace::genai::configure_content({.read_environment = false});  // content off
   const auto questions = sql_agent::make_questions(6, 42);
   sql_agent::run_options opt;
@@ -302,13 +304,15 @@ TEST_CASE("content, when enabled, is recorded in the schema's shape and redacted
   const scratch_dir scratch("content");
   const fs::path& dir = scratch.path;
   auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem, agentrace::otlp_json_file((dir / "c.jsonl").string())},
-                                   .read_environment = false});
+  auto tracing =
+      agentrace::start({.exporters = {mem, agentrace::otlp_json_file((dir / "c.jsonl").string())},
+                        .read_environment = false});
   agentrace::genai::configure_content({.capture = true, .read_environment = false});
   const std::string key = "sk-proj-Qw3rTy8uIoPaSdFgHjKl42";
   const std::string mail = "jane.doe@example.org";
   const std::vector<std::string> questions = {
-      "My API key is " + key + " and my mail is " + mail + ". How many customers do we have in Germany?",
+      "My API key is " + key + " and my mail is " + mail +
+          ". How many customers do we have in Germany?",
       "Bearer abcdefghijklmnop1234: which department has the most employees?"};
   sql_agent::run_options opt;
   opt.data_dir = dir / "data";
@@ -369,8 +373,8 @@ TEST_CASE("fault injection: database errors exhaust the attempts, slow queries s
   opt.agent.slow_db_rate = 1.0;
   opt.agent.slow_ms = std::chrono::milliseconds(30);
   opt.agent.max_attempts = 2;
-  const auto answers =
-      sql_agent::run({"Which carrier has the most delayed flights?"}, offline({.wrong_sql_rate = 0}), opt);
+  const auto answers = sql_agent::run({"Which carrier has the most delayed flights?"},
+                                      offline({.wrong_sql_rate = 0}), opt);
   tracing.shutdown();
   REQUIRE(answers.size() == 1);
   CHECK_FALSE(answers[0].ok);
@@ -423,7 +427,8 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
   CHECK(slurp(dir / "check.txt").find("ok: ") != std::string::npos);
 }
 
-TEST_CASE("the example binary with content capture: a secret in a question never reaches the file") {
+TEST_CASE(
+    "the example binary with content capture: a secret in a question never reaches the file") {
   const scratch_dir scratch("binsecret");
   const fs::path& dir = scratch.path;
   const std::string cmd = "cd '" + dir.string() +

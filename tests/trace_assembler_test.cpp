@@ -56,7 +56,7 @@ TEST_CASE("children arrive first; the trace is ready once its root ended + strag
 TEST_CASE("a straggler that ends after its root is kept with its trace", "[assembler]") {
   trace_assembler a({.straggler_wait = 200ms});
   a.add(sp(1, 1, 0), T);
-  a.add(sp(1, 2, 1), T + 150ms);  // a child that outlived its parent
+  a.add(sp(1, 2, 1), T + 150ms);           // a child that outlived its parent
   CHECK(a.take_ready(T + 250ms).empty());  // the wait restarts at the straggler
   auto ready = a.take_ready(T + 350ms);
   REQUIRE(ready.size() == 1);
@@ -91,8 +91,7 @@ TEST_CASE("traces are released in arrival order; unrelated traces do not wait fo
   CHECK(a.pending_traces() == 1);
 }
 
-TEST_CASE("bounds: too many traces releases the oldest, incomplete, and counts it",
-          "[assembler]") {
+TEST_CASE("bounds: too many traces releases the oldest, incomplete, and counts it", "[assembler]") {
   trace_assembler a({.max_traces = 2, .max_spans = 100});
   CHECK(a.add(sp(1, 11, 10), T).empty());
   CHECK(a.add(sp(2, 21, 20), T).empty());
@@ -126,8 +125,7 @@ TEST_CASE("bounds: too many spans releases whole traces until under the bound", 
   CHECK(big.released_incomplete() == 1);
 }
 
-TEST_CASE("a trace whose root never ends is released after max_wait, incomplete",
-          "[assembler]") {
+TEST_CASE("a trace whose root never ends is released after max_wait, incomplete", "[assembler]") {
   trace_assembler a({.straggler_wait = 10ms, .max_wait = 1s});
   a.add(sp(1, 2, 1), T);
   a.add(sp(1, 3, 1), T + 900ms);

@@ -33,10 +33,10 @@ inline constexpr agentrace::key<std::int64_t> question_index{"sql_agent.question
 /// Fault injection and limits of the agent.
 struct agent_options {
   std::uint64_t seed = 42;
-  int max_attempts = 3;               // SQL attempts per question (1 + corrections)
-  double slow_llm_rate = 0.0;         // model calls that take `slow_ms` longer
-  double slow_db_rate = 0.0;          // queries that take `slow_ms` longer
-  double db_error_rate = 0.0;         // queries that fail with SQLITE_BUSY
+  int max_attempts = 3;        // SQL attempts per question (1 + corrections)
+  double slow_llm_rate = 0.0;  // model calls that take `slow_ms` longer
+  double slow_db_rate = 0.0;   // queries that take `slow_ms` longer
+  double db_error_rate = 0.0;  // queries that fail with SQLITE_BUSY
   std::chrono::milliseconds slow_ms{300};
   bool stream_answers = true;         // stream the answer step when the model can
   std::string conversation_prefix{};  // gen_ai.conversation.id = prefix + index (none if empty)
@@ -96,8 +96,9 @@ class agent {
     answer a;
     a.index = index;
     a.question = question;
-    const std::string conversation =
-        opt_.conversation_prefix.empty() ? std::string() : opt_.conversation_prefix + std::to_string(index);
+    const std::string conversation = opt_.conversation_prefix.empty()
+                                         ? std::string()
+                                         : opt_.conversation_prefix + std::to_string(index);
     conversation_ = conversation;
     current_question_ = question;
     usage_in_ = usage_out_ = 0;
@@ -190,10 +191,10 @@ class agent {
     llm_request req;
     req.prompt_name = "route";
     req.max_tokens = 8;
-    req.messages = {{"system",
-                     "You route questions to the one database that can answer them. Databases:\n" +
-                         catalogue + "Reply with the database id only, or 'none'."},
-                    {"user", question}};
+    req.messages = {
+        {"system", "You route questions to the one database that can answer them. Databases:\n" +
+                       catalogue + "Reply with the database id only, or 'none'."},
+        {"user", question}};
     llm_response r = call(std::move(req), key(1));
     if (!r.ok) {
       router.fail(r.error_type.empty() ? "llm_error" : r.error_type, r.error);
@@ -258,7 +259,8 @@ class agent {
     if (!rows.ok) {
       a.error = "no working SQL after " + std::to_string(a.attempts) + " attempt(s): " + last_error;
       analyst.usage({.input_tokens = usage_in_ - in0, .output_tokens = usage_out_ - out0});
-      analyst.fail(a.attempts >= opt_.max_attempts ? "sql_attempts_exhausted" : "llm_error", a.error);
+      analyst.fail(a.attempts >= opt_.max_attempts ? "sql_attempts_exhausted" : "llm_error",
+                   a.error);
       return;
     }
     llm_request req;
@@ -266,9 +268,9 @@ class agent {
     req.stream = opt_.stream_answers;
     req.max_tokens = 256;
     req.temperature = 0.2;
-    req.messages = {{"system", "Answer the question in one sentence, using only the rows."},
-                    {"user", "Question: " + a.question + "\nSQL: " + a.sql +
-                                 "\nRows: " + rows.rows.dump()}};
+    req.messages = {
+        {"system", "Answer the question in one sentence, using only the rows."},
+        {"user", "Question: " + a.question + "\nSQL: " + a.sql + "\nRows: " + rows.rows.dump()}};
     llm_response ans = call(std::move(req), key(4));
     analyst.usage({.input_tokens = usage_in_ - in0, .output_tokens = usage_out_ - out0});
     if (!ans.ok) {
@@ -277,7 +279,8 @@ class agent {
       return;
     }
     a.text = std::move(ans.content);
-    while (!a.text.empty() && std::isspace(static_cast<unsigned char>(a.text.back()))) a.text.pop_back();
+    while (!a.text.empty() && std::isspace(static_cast<unsigned char>(a.text.back())))
+      a.text.pop_back();
     a.ok = true;
     if (genai::capture_content())
       analyst.output_messages({genai::message::assistant(a.text, "stop")});
@@ -301,8 +304,8 @@ struct run_options {
 /// Answers every question on a pool of `concurrency` threads, inside one `invoke_workflow
 /// sql_agent` span. Each worker has its own model and connections; the session's context is
 /// captured here and handed to the workers, whose router spans take it as explicit parent.
-inline std::vector<answer> run(const std::vector<std::string>& questions, const llm_factory& make_llm,
-                               const run_options& opt) {
+inline std::vector<answer> run(const std::vector<std::string>& questions,
+                               const llm_factory& make_llm, const run_options& opt) {
   namespace genai = agentrace::genai;
   ensure_databases(opt.data_dir);
   std::vector<answer> answers(questions.size());
@@ -333,7 +336,8 @@ inline std::vector<answer> run(const std::vector<std::string>& questions, const 
   }
   std::size_t failed = 0;
   for (const auto& a : answers) failed += !a.ok;
-  if (failed) session.fail("questions_failed", std::to_string(failed) + " question(s) not answered");
+  if (failed)
+    session.fail("questions_failed", std::to_string(failed) + " question(s) not answered");
   return answers;
 }
 

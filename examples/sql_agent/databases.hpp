@@ -59,26 +59,32 @@ inline const data_source* find_source(std::string_view id) {
 
 /// Reference data the question generator draws from (also used to fill the databases).
 namespace seed_data {
-inline constexpr const char* countries[] = {"Germany", "France", "Spain", "Italy", "Japan", "Brazil"};
-inline constexpr const char* first_names[] = {"Ada", "Alan", "Grace", "Linus", "Barbara", "Ken",
-                                              "Margaret", "Dennis", "Frances", "Edsger", "Radia",
-                                              "John", "Hedy", "Tim", "Katherine", "Bjarne"};
-inline constexpr const char* last_names[] = {"Lovelace", "Turing", "Hopper", "Torvalds", "Liskov",
-                                             "Thompson", "Hamilton", "Ritchie", "Allen", "Dijkstra",
-                                             "Perlman", "Backus", "Lamarr", "Berners-Lee", "Johnson",
-                                             "Stroustrup"};
+inline constexpr const char* countries[] = {"Germany", "France", "Spain",
+                                            "Italy",   "Japan",  "Brazil"};
+inline constexpr const char* first_names[] = {
+    "Ada",     "Alan",   "Grace", "Linus", "Barbara", "Ken", "Margaret",  "Dennis",
+    "Frances", "Edsger", "Radia", "John",  "Hedy",    "Tim", "Katherine", "Bjarne"};
+inline constexpr const char* last_names[] = {"Lovelace", "Turing",      "Hopper",   "Torvalds",
+                                             "Liskov",   "Thompson",    "Hamilton", "Ritchie",
+                                             "Allen",    "Dijkstra",    "Perlman",  "Backus",
+                                             "Lamarr",   "Berners-Lee", "Johnson",  "Stroustrup"};
 struct product {
   const char* name;
   const char* category;
   double price;
 };
-inline constexpr product products[] = {
-    {"Mechanical Keyboard", "electronics", 89.0}, {"USB-C Hub", "electronics", 39.5},
-    {"Noise-cancelling Headphones", "electronics", 199.0}, {"Standing Desk", "furniture", 420.0},
-    {"Ergonomic Chair", "furniture", 310.0}, {"Desk Lamp", "furniture", 45.0},
-    {"Espresso Beans 1kg", "grocery", 24.9}, {"Green Tea 100 bags", "grocery", 8.5},
-    {"Dark Chocolate", "grocery", 3.2}, {"Notebook A5", "stationery", 6.0},
-    {"Fountain Pen", "stationery", 35.0}, {"Sticky Notes", "stationery", 2.5}};
+inline constexpr product products[] = {{"Mechanical Keyboard", "electronics", 89.0},
+                                       {"USB-C Hub", "electronics", 39.5},
+                                       {"Noise-cancelling Headphones", "electronics", 199.0},
+                                       {"Standing Desk", "furniture", 420.0},
+                                       {"Ergonomic Chair", "furniture", 310.0},
+                                       {"Desk Lamp", "furniture", 45.0},
+                                       {"Espresso Beans 1kg", "grocery", 24.9},
+                                       {"Green Tea 100 bags", "grocery", 8.5},
+                                       {"Dark Chocolate", "grocery", 3.2},
+                                       {"Notebook A5", "stationery", 6.0},
+                                       {"Fountain Pen", "stationery", 35.0},
+                                       {"Sticky Notes", "stationery", 2.5}};
 inline constexpr const char* departments[] = {"Engineering", "Sales", "Marketing", "Finance",
                                               "Support"};
 inline constexpr const char* locations[] = {"Berlin", "Paris", "Madrid", "Berlin", "Lisbon"};
@@ -87,14 +93,14 @@ struct airport {
   const char* city;
   const char* country;
 };
-inline constexpr airport airports[] = {{"BER", "Berlin", "Germany"}, {"CDG", "Paris", "France"},
-                                       {"MAD", "Madrid", "Spain"},   {"FCO", "Rome", "Italy"},
-                                       {"LHR", "London", "United Kingdom"},
-                                       {"AMS", "Amsterdam", "Netherlands"}};
+inline constexpr airport airports[] = {
+    {"BER", "Berlin", "Germany"},        {"CDG", "Paris", "France"},
+    {"MAD", "Madrid", "Spain"},          {"FCO", "Rome", "Italy"},
+    {"LHR", "London", "United Kingdom"}, {"AMS", "Amsterdam", "Netherlands"}};
 inline constexpr const char* carriers[] = {"Skylark", "Aerolux", "Blue Heron", "Northwind"};
-inline constexpr const char* months[] = {"January", "February", "March",     "April",
-                                         "May",     "June",     "July",      "August",
-                                         "September", "October", "November", "December"};
+inline constexpr const char* months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
 }  // namespace seed_data
 
 namespace detail {
@@ -142,7 +148,8 @@ inline void fill_shop(sqlite3* db, std::mt19937_64& rng) {
   for (const auto& p : products)
     sql += "INSERT INTO products VALUES(" + std::to_string(pid++) + "," + quote(p.name) + "," +
            quote(p.category) + "," + std::to_string(p.price) + ");";
-  static constexpr const char* statuses[] = {"shipped", "shipped", "shipped", "pending", "cancelled"};
+  static constexpr const char* statuses[] = {"shipped", "shipped", "shipped", "pending",
+                                             "cancelled"};
   for (int i = 1; i <= 400; ++i)
     sql += "INSERT INTO orders VALUES(" + std::to_string(i) + "," + std::to_string(1 + rng() % 48) +
            "," + std::to_string(1 + rng() % std::size(products)) + "," +
@@ -156,7 +163,8 @@ inline void fill_hr(sqlite3* db, std::mt19937_64& rng) {
   using namespace seed_data;
   std::string sql =
       "CREATE TABLE departments(id INTEGER PRIMARY KEY, name TEXT, location TEXT);"
-      "CREATE TABLE employees(id INTEGER PRIMARY KEY, name TEXT, department_id INTEGER, title TEXT, "
+      "CREATE TABLE employees(id INTEGER PRIMARY KEY, name TEXT, department_id INTEGER, title "
+      "TEXT, "
       "salary INTEGER, hire_date TEXT);";
   for (std::size_t i = 0; i < std::size(departments); ++i)
     sql += "INSERT INTO departments VALUES(" + std::to_string(i + 1) + "," + quote(departments[i]) +
@@ -188,7 +196,8 @@ inline void fill_flights(sqlite3* db, std::mt19937_64& rng) {
   for (const auto& a : airports)
     sql += "INSERT INTO airports VALUES(" + quote(a.code) + "," + quote(a.city) + "," +
            quote(a.country) + ");";
-  static constexpr const char* statuses[] = {"on_time", "on_time", "on_time", "delayed", "cancelled"};
+  static constexpr const char* statuses[] = {"on_time", "on_time", "on_time", "delayed",
+                                             "cancelled"};
   for (int i = 1; i <= 300; ++i) {
     const std::size_t o = rng() % std::size(airports);
     std::size_t d = rng() % (std::size(airports) - 1);
@@ -274,15 +283,15 @@ struct query_result {
   bool ok = false;
   std::vector<std::string> columns;
   nlohmann::json rows = nlohmann::json::array();  // array of arrays
-  std::string error;       // the database's message
-  std::string error_type;  // SQLITE_ERROR, ...
+  std::string error;                              // the database's message
+  std::string error_type;                         // SQLITE_ERROR, ...
   int code = SQLITE_OK;
 };
 
 /// Faults the database layer injects (rates in [0,1], decided by the caller's RNG).
 struct db_faults {
-  bool slow = false;        // sleep `slow_ms` inside the query
-  bool fail_busy = false;   // answer SQLITE_BUSY without running the query
+  bool slow = false;       // sleep `slow_ms` inside the query
+  bool fail_busy = false;  // answer SQLITE_BUSY without running the query
   std::chrono::milliseconds slow_ms{300};
 };
 
@@ -314,9 +323,11 @@ class connections {
   /// Runs `sql` on `source` inside a database client span (`SELECT orders`, db.system.name
   /// sqlite, db.namespace = source, sanitized db.query.text, row count; ERROR with error.type,
   /// db.response.status_code and the database's message when it fails).
-  query_result run(const std::string& source, const std::string& sql, const db_faults& faults = {}) {
+  query_result run(const std::string& source, const std::string& sql,
+                   const db_faults& faults = {}) {
     namespace db = agentrace::semconv::db;
-    agentrace::genai::db_span span({.system = db::system_name_values::sqlite, .namespace_ = source});
+    agentrace::genai::db_span span(
+        {.system = db::system_name_values::sqlite, .namespace_ = source});
     span.query(sql);
     query_result r = execute(source, sql, faults);
     if (r.ok)

@@ -120,8 +120,7 @@ inline std::string cell(const nlohmann::json& rows, std::size_t r = 0, std::size
 inline std::string month_number(const std::string& name) {
   for (std::size_t i = 0; i < std::size(seed_data::months); ++i) {
     std::string m = seed_data::months[i];
-    if (m.size() == name.size() &&
-        std::equal(m.begin(), m.end(), name.begin(), [](char a, char b) {
+    if (m.size() == name.size() && std::equal(m.begin(), m.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) ==
                  std::tolower(static_cast<unsigned char>(b));
         })) {
@@ -150,7 +149,8 @@ inline const std::vector<rule>& rules() {
   using rows_t = nlohmann::json;
   const auto flags = std::regex::ECMAScript | std::regex::icase | std::regex::optimize;
   static const std::vector<rule> r = {
-      {"shop", std::regex(R"(how many customers (?:do we have |are there )?in ([a-z ]+?)\??$)", flags),
+      {"shop",
+       std::regex(R"(how many customers (?:do we have |are there )?in ([a-z ]+?)\??$)", flags),
        [](const groups& g) {
          return "SELECT COUNT(*) AS customers FROM customers WHERE country = " + sql_quote(g[1]);
        },
@@ -161,7 +161,8 @@ inline const std::vector<rule>& rules() {
        [](const groups& g) {
          return "SELECT p.name, ROUND(SUM(o.quantity * p.price), 2) AS revenue FROM orders o "
                 "JOIN products p ON p.id = o.product_id WHERE o.status = 'shipped' "
-                "GROUP BY p.name ORDER BY revenue DESC LIMIT " + g[1];
+                "GROUP BY p.name ORDER BY revenue DESC LIMIT " +
+                g[1];
        },
        [](const groups& g, const rows_t& rows) {
          std::string s = "The top " + g[1] + " products by revenue are ";
@@ -173,7 +174,8 @@ inline const std::vector<rule>& rules() {
       {"shop", std::regex(R"(how many orders were shipped in ([a-z]+))", flags),
        [](const groups& g) {
          return "SELECT COUNT(*) FROM orders WHERE status = 'shipped' AND "
-                "strftime('%m', order_date) = '" + detail::month_number(g[1]) + "'";
+                "strftime('%m', order_date) = '" +
+                detail::month_number(g[1]) + "'";
        },
        [](const groups& g, const rows_t& rows) {
          return cell(rows) + " orders were shipped in " + g[1] + " 2024.";
@@ -191,7 +193,8 @@ inline const std::vector<rule>& rules() {
       {"shop", std::regex(R"(average order value in the ([a-z]+) category)", flags),
        [](const groups& g) {
          return "SELECT ROUND(AVG(o.quantity * p.price), 2) FROM orders o JOIN products p "
-                "ON p.id = o.product_id WHERE p.category = " + sql_quote(g[1]);
+                "ON p.id = o.product_id WHERE p.category = " +
+                sql_quote(g[1]);
        },
        [](const groups& g, const rows_t& rows) {
          return "The average order value in the " + g[1] + " category is " + cell(rows) + ".";
@@ -199,7 +202,8 @@ inline const std::vector<rule>& rules() {
       {"hr", std::regex(R"(average salary in (?:the )?([a-z]+))", flags),
        [](const groups& g) {
          return "SELECT ROUND(AVG(e.salary)) FROM employees e JOIN departments d "
-                "ON d.id = e.department_id WHERE d.name = " + sql_quote(g[1]);
+                "ON d.id = e.department_id WHERE d.name = " +
+                sql_quote(g[1]);
        },
        [](const groups& g, const rows_t& rows) {
          return "The average salary in " + g[1] + " is " + cell(rows) + ".";
@@ -215,7 +219,8 @@ inline const std::vector<rule>& rules() {
        }},
       {"hr", std::regex(R"(who was hired most recently)", flags),
        [](const groups&) {
-         return std::string("SELECT name, title, hire_date FROM employees ORDER BY hire_date DESC LIMIT 1");
+         return std::string(
+             "SELECT name, title, hire_date FROM employees ORDER BY hire_date DESC LIMIT 1");
        },
        [](const groups&, const rows_t& rows) {
          return cell(rows, 0, 0) + " (" + cell(rows, 0, 1) + ") was hired most recently, on " +
@@ -250,7 +255,8 @@ inline const std::vector<rule>& rules() {
       {"flights", std::regex(R"(how many flights leave from ([a-z]+))", flags),
        [](const groups& g) {
          return "SELECT COUNT(*) FROM flights f JOIN airports a ON a.code = f.origin "
-                "WHERE a.city = " + sql_quote(g[1]);
+                "WHERE a.city = " +
+                sql_quote(g[1]);
        },
        [](const groups& g, const rows_t& rows) {
          return cell(rows) + " flights leave from " + g[1] + ".";
@@ -286,24 +292,42 @@ inline std::vector<std::string> make_questions(std::size_t n, std::uint64_t seed
     };
     std::string q;
     switch (pick(1, 12)) {
-      case 0: q = std::string("How many customers do we have in ") + countries[pick(2, std::size(countries))] + "?"; break;
-      case 1: q = "What are the top " + std::to_string(2 + pick(3, 3)) + " products by revenue?"; break;
-      case 2: q = std::string("How many orders were shipped in ") + months[pick(4, 12)] + " 2024?"; break;
+      case 0:
+        q = std::string("How many customers do we have in ") +
+            countries[pick(2, std::size(countries))] + "?";
+        break;
+      case 1:
+        q = "What are the top " + std::to_string(2 + pick(3, 3)) + " products by revenue?";
+        break;
+      case 2:
+        q = std::string("How many orders were shipped in ") + months[pick(4, 12)] + " 2024?";
+        break;
       case 3: q = "Which customer spent the most?"; break;
-      case 4: q = std::string("What is the average order value in the ") + categories[pick(5, 4)] + " category?"; break;
-      case 5: q = std::string("What is the average salary in ") + departments[pick(6, std::size(departments))] + "?"; break;
+      case 4:
+        q = std::string("What is the average order value in the ") + categories[pick(5, 4)] +
+            " category?";
+        break;
+      case 5:
+        q = std::string("What is the average salary in ") +
+            departments[pick(6, std::size(departments))] + "?";
+        break;
       case 6: q = "Which department has the most employees?"; break;
       case 7: q = "Who was hired most recently?"; break;
-      case 8: q = "How many employees earn more than " + std::to_string(60000 + 10000 * pick(7, 4)) + "?"; break;
+      case 8:
+        q = "How many employees earn more than " + std::to_string(60000 + 10000 * pick(7, 4)) + "?";
+        break;
       case 9: {
         const std::size_t a = pick(8, std::size(airports));
         std::size_t b = pick(9, std::size(airports) - 1);
         if (b >= a) ++b;
-        q = std::string("What is the cheapest flight from ") + airports[a].city + " to " + airports[b].city + "?";
+        q = std::string("What is the cheapest flight from ") + airports[a].city + " to " +
+            airports[b].city + "?";
         break;
       }
       case 10: q = "Which carrier has the most delayed flights?"; break;
-      default: q = std::string("How many flights leave from ") + airports[pick(10, std::size(airports))].city + "?";
+      default:
+        q = std::string("How many flights leave from ") +
+            airports[pick(10, std::size(airports))].city + "?";
     }
     out.push_back(std::move(q));
   }
@@ -313,14 +337,17 @@ inline std::vector<std::string> make_questions(std::size_t n, std::uint64_t seed
 /// Turns a correct query into a plausible wrong one (misspelt column or table, or a syntax error).
 inline std::string break_sql(const std::string& sql, std::uint64_t key) {
   static const std::pair<const char*, const char*> columns[] = {
-      {"country", "contry"},   {"price", "prize"},       {"salary", "salery"},
-      {"status", "state"},     {"quantity", "qty"},      {"hire_date", "hired_on"},
-      {"order_date", "date"},  {"carrier", "airline"},   {"department_id", "dept_id"},
+      {"country", "contry"},      {"price", "prize"},     {"salary", "salery"},
+      {"status", "state"},        {"quantity", "qty"},    {"hire_date", "hired_on"},
+      {"order_date", "date"},     {"carrier", "airline"}, {"department_id", "dept_id"},
       {"origin", "from_airport"}, {"category", "kind"}};
-  static const std::pair<const char*, const char*> tables[] = {
-      {"orders", "order_lines"}, {"employees", "staff"}, {"flights", "flight"},
-      {"customers", "customer"}, {"departments", "department"}};
-  auto replace_word = [&](const std::string& from, const std::string& to) -> std::optional<std::string> {
+  static const std::pair<const char*, const char*> tables[] = {{"orders", "order_lines"},
+                                                               {"employees", "staff"},
+                                                               {"flights", "flight"},
+                                                               {"customers", "customer"},
+                                                               {"departments", "department"}};
+  auto replace_word = [&](const std::string& from,
+                          const std::string& to) -> std::optional<std::string> {
     const std::regex w("\\b" + from + "\\b");
     if (!std::regex_search(sql, w)) return std::nullopt;
     return std::regex_replace(sql, w, to, std::regex_constants::format_first_only);
@@ -344,9 +371,9 @@ inline std::string break_sql(const std::string& sql, std::uint64_t key) {
 /// Options of the offline model.
 struct offline_options {
   std::uint64_t seed = 42;
-  double wrong_sql_rate = 0.3;                 // first attempts that produce wrong SQL
-  std::chrono::milliseconds latency{20};       // mean latency of a call (uniform 0.5x..1.5x)
-  std::chrono::milliseconds chunk_interval{3}; // between streamed chunks
+  double wrong_sql_rate = 0.3;                  // first attempts that produce wrong SQL
+  std::chrono::milliseconds latency{20};        // mean latency of a call (uniform 0.5x..1.5x)
+  std::chrono::milliseconds chunk_interval{3};  // between streamed chunks
   std::string model = "offline-sql-1";
 };
 
@@ -366,8 +393,8 @@ class offline_llm final : public llm {
     const std::string_view prompt = req.prompt_name.view();
     std::size_t failures = 0;  // earlier wrong SQL in this conversation
     for (const auto& m : req.messages) failures += m.role == "assistant";
-    const std::uint64_t key = mix(opt_.seed ^ hash_text(question) ^ hash_text(prompt) ^
-                                  (failures * 0x100000001b3ull));
+    const std::uint64_t key =
+        mix(opt_.seed ^ hash_text(question) ^ hash_text(prompt) ^ (failures * 0x100000001b3ull));
     std::vector<std::string> groups;
     const rule* ru = match_rule(question, &groups);
     if (prompt == "route") {
@@ -427,7 +454,8 @@ class offline_llm final : public llm {
       const std::string_view c = m.content;
       if (c.rfind("Question: ", 0) == 0) {
         const std::size_t e = c.find('\n');
-        return std::string(c.substr(10, e == std::string_view::npos ? std::string_view::npos : e - 10));
+        return std::string(
+            c.substr(10, e == std::string_view::npos ? std::string_view::npos : e - 10));
       }
       return m.content;
     }

@@ -5,7 +5,8 @@
 //
 //   sql_agent [--questions N] [--concurrency N] [--seed S] [--wrong-sql-rate R]
 //             [--slow-llm R] [--slow-db R] [--db-error R] [--slow-ms MS] [--llm-latency-ms MS]
-//             [--max-attempts N] [--question TEXT]... [--capture-content] [--no-console] [--verbose]
+//             [--max-attempts N] [--question TEXT]... [--capture-content] [--no-console]
+//             [--verbose]
 //             [--otlp-file PATH] [--data-dir DIR] [--model NAME] [--provider NAME] [--offline]
 #include <agentrace/agentrace.hpp>
 #include <agentrace/genai.hpp>
@@ -46,29 +47,30 @@ struct cli {
 
 [[noreturn]] void usage(const char* msg = nullptr) {
   if (msg) std::fprintf(stderr, "sql_agent: %s\n", msg);
-  std::fprintf(stderr,
-               "usage: sql_agent [options]\n"
-               "  --questions N        questions to answer (default 6)\n"
-               "  --question TEXT      ask TEXT (repeatable; replaces the generated questions)\n"
-               "  --concurrency N      worker threads (default 2)\n"
-               "  --seed S             seed of questions, wrong SQL and faults (default 7)\n"
-               "  --wrong-sql-rate R   offline model: first SQL attempts that are wrong (0.3)\n"
-               "  --llm-latency-ms MS  offline model: mean latency of a call (20)\n"
-               "  --slow-llm R         rate of model calls that take --slow-ms longer (0)\n"
-               "  --slow-db R          rate of queries that take --slow-ms longer (0)\n"
-               "  --db-error R         rate of queries that fail with SQLITE_BUSY (0)\n"
-               "  --slow-ms MS         the added latency of a slow call (300)\n"
-               "  --max-attempts N     SQL attempts per question, corrections included (3)\n"
-               "  --capture-content    record prompts and answers (gen_ai.input/output.messages)\n"
-               "  --no-console         do not print trace trees\n"
-               "  --verbose            trace trees show every attribute (default: the key ones)\n"
-               "  --otlp-file PATH     OTLP-JSON lines output (default sql_agent.jsonl; '' = none)\n"
-               "  --data-dir DIR       where the SQLite databases live (sql_agent_data)\n"
-               "  --model NAME         use an OpenAI-compatible endpoint with this model\n"
-               "                       (OPENAI_BASE_URL, OPENAI_API_KEY)\n"
-               "  --provider NAME      gen_ai.provider.name of that endpoint (openai)\n"
-               "  --offline            use the offline model even if --model is set\n"
-               "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters.\n");
+  std::fprintf(
+      stderr,
+      "usage: sql_agent [options]\n"
+      "  --questions N        questions to answer (default 6)\n"
+      "  --question TEXT      ask TEXT (repeatable; replaces the generated questions)\n"
+      "  --concurrency N      worker threads (default 2)\n"
+      "  --seed S             seed of questions, wrong SQL and faults (default 7)\n"
+      "  --wrong-sql-rate R   offline model: first SQL attempts that are wrong (0.3)\n"
+      "  --llm-latency-ms MS  offline model: mean latency of a call (20)\n"
+      "  --slow-llm R         rate of model calls that take --slow-ms longer (0)\n"
+      "  --slow-db R          rate of queries that take --slow-ms longer (0)\n"
+      "  --db-error R         rate of queries that fail with SQLITE_BUSY (0)\n"
+      "  --slow-ms MS         the added latency of a slow call (300)\n"
+      "  --max-attempts N     SQL attempts per question, corrections included (3)\n"
+      "  --capture-content    record prompts and answers (gen_ai.input/output.messages)\n"
+      "  --no-console         do not print trace trees\n"
+      "  --verbose            trace trees show every attribute (default: the key ones)\n"
+      "  --otlp-file PATH     OTLP-JSON lines output (default sql_agent.jsonl; '' = none)\n"
+      "  --data-dir DIR       where the SQLite databases live (sql_agent_data)\n"
+      "  --model NAME         use an OpenAI-compatible endpoint with this model\n"
+      "                       (OPENAI_BASE_URL, OPENAI_API_KEY)\n"
+      "  --provider NAME      gen_ai.provider.name of that endpoint (openai)\n"
+      "  --offline            use the offline model even if --model is set\n"
+      "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters.\n");
   std::exit(2);
 }
 
@@ -94,27 +96,49 @@ cli parse(int argc, char** argv) {
       if (i + 1 >= argc) usage((std::string(a) + " needs a value").c_str());
       return argv[++i];
     };
-    if (a == "--questions") c.questions = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
-    else if (a == "--question") c.custom_questions.emplace_back(value());
-    else if (a == "--concurrency") c.run.concurrency = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
-    else if (a == "--seed") c.run.agent.seed = c.offline_model.seed = static_cast<std::uint64_t>(int_arg(argv[i], value(), 0));
-    else if (a == "--wrong-sql-rate") c.offline_model.wrong_sql_rate = rate_arg(argv[i], value());
-    else if (a == "--llm-latency-ms") c.offline_model.latency = std::chrono::milliseconds(int_arg(argv[i], value(), 0));
-    else if (a == "--slow-llm") c.run.agent.slow_llm_rate = rate_arg(argv[i], value());
-    else if (a == "--slow-db") c.run.agent.slow_db_rate = rate_arg(argv[i], value());
-    else if (a == "--db-error") c.run.agent.db_error_rate = rate_arg(argv[i], value());
-    else if (a == "--slow-ms") c.run.agent.slow_ms = std::chrono::milliseconds(int_arg(argv[i], value(), 0));
-    else if (a == "--max-attempts") c.run.agent.max_attempts = static_cast<int>(int_arg(argv[i], value(), 1));
-    else if (a == "--capture-content") c.capture = true;
-    else if (a == "--no-console") c.console = false;
-    else if (a == "--verbose") c.verbose = true;
-    else if (a == "--otlp-file") c.otlp_file = value();
-    else if (a == "--data-dir") c.run.data_dir = value();
-    else if (a == "--model") c.model = value();
-    else if (a == "--provider") c.provider = value();
-    else if (a == "--offline") c.offline = true;
-    else if (a == "-h" || a == "--help") usage();
-    else usage(("unknown option " + std::string(a)).c_str());
+    if (a == "--questions")
+      c.questions = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
+    else if (a == "--question")
+      c.custom_questions.emplace_back(value());
+    else if (a == "--concurrency")
+      c.run.concurrency = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
+    else if (a == "--seed")
+      c.run.agent.seed = c.offline_model.seed =
+          static_cast<std::uint64_t>(int_arg(argv[i], value(), 0));
+    else if (a == "--wrong-sql-rate")
+      c.offline_model.wrong_sql_rate = rate_arg(argv[i], value());
+    else if (a == "--llm-latency-ms")
+      c.offline_model.latency = std::chrono::milliseconds(int_arg(argv[i], value(), 0));
+    else if (a == "--slow-llm")
+      c.run.agent.slow_llm_rate = rate_arg(argv[i], value());
+    else if (a == "--slow-db")
+      c.run.agent.slow_db_rate = rate_arg(argv[i], value());
+    else if (a == "--db-error")
+      c.run.agent.db_error_rate = rate_arg(argv[i], value());
+    else if (a == "--slow-ms")
+      c.run.agent.slow_ms = std::chrono::milliseconds(int_arg(argv[i], value(), 0));
+    else if (a == "--max-attempts")
+      c.run.agent.max_attempts = static_cast<int>(int_arg(argv[i], value(), 1));
+    else if (a == "--capture-content")
+      c.capture = true;
+    else if (a == "--no-console")
+      c.console = false;
+    else if (a == "--verbose")
+      c.verbose = true;
+    else if (a == "--otlp-file")
+      c.otlp_file = value();
+    else if (a == "--data-dir")
+      c.run.data_dir = value();
+    else if (a == "--model")
+      c.model = value();
+    else if (a == "--provider")
+      c.provider = value();
+    else if (a == "--offline")
+      c.offline = true;
+    else if (a == "-h" || a == "--help")
+      usage();
+    else
+      usage(("unknown option " + std::string(a)).c_str());
   }
   return c;
 }
@@ -149,11 +173,17 @@ int main(int argc, char** argv) {
   if (c.console) {
     agentrace::console_options co;
     if (!c.verbose)  // the OTLP-JSON file has every attribute; the trees show the telling ones
-      co.attributes = {"gen_ai.data_source.id", "gen_ai.prompt.name", "sql_agent.attempt",
-                       "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+      co.attributes = {"gen_ai.data_source.id",
+                       "gen_ai.prompt.name",
+                       "sql_agent.attempt",
+                       "gen_ai.usage.input_tokens",
+                       "gen_ai.usage.output_tokens",
                        "gen_ai.usage.cache_read.input_tokens",
-                       "gen_ai.response.time_to_first_chunk", "db.query.text",
-                       "db.response.returned_rows", "error.type", "gen_ai.input.messages",
+                       "gen_ai.response.time_to_first_chunk",
+                       "db.query.text",
+                       "db.response.returned_rows",
+                       "error.type",
+                       "gen_ai.input.messages",
                        "gen_ai.output.messages"};
     defaults.push_back(agentrace::console(co));
   }
@@ -196,11 +226,12 @@ int main(int argc, char** argv) {
     if (a.attempts > 1) std::printf("  (%d SQL attempts)", a.attempts);
     std::printf("\n");
   }
-  std::printf("\n%zu/%zu answered, %zu needed SQL corrections, %lld input + %lld output tokens\n", ok,
-              answers.size(), retried, static_cast<long long>(in), static_cast<long long>(out));
+  std::printf("\n%zu/%zu answered, %zu needed SQL corrections, %lld input + %lld output tokens\n",
+              ok, answers.size(), retried, static_cast<long long>(in), static_cast<long long>(out));
   tracing.shutdown();
   const auto st = tracing.stats();
-  const bool env_exporters = std::getenv("OTEL_TRACES_EXPORTER") || std::getenv("AGENTRACE_OTLP_FILE");
+  const bool env_exporters =
+      std::getenv("OTEL_TRACES_EXPORTER") || std::getenv("AGENTRACE_OTLP_FILE");
   std::printf("%llu spans exported, %llu dropped%s%s\n",
               static_cast<unsigned long long>(st.spans_exported),
               static_cast<unsigned long long>(st.dropped_total()),

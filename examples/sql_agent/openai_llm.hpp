@@ -15,7 +15,9 @@ namespace sql_agent {
 class openai_llm final : public llm {
  public:
   openai_llm(agentrace::llm::openai_options o, std::string model, std::string provider = "openai")
-      : client_(o), model_(std::move(model)), provider_(std::move(provider)),
+      : client_(o),
+        model_(std::move(model)),
+        provider_(std::move(provider)),
         server_(agentrace::llm::server_of(o.base_url)) {}
 
   std::string_view provider() const override { return provider_; }
@@ -30,9 +32,11 @@ class openai_llm final : public llm {
     cr.temperature = req.temperature;
     cr.max_tokens = req.max_tokens;
     for (const auto& m : req.messages) cr.messages.push_back({m.role, m.content});
-    agentrace::llm::chat_result res =
-        req.stream ? client_.chat_stream(cr, [&](std::string_view d) { if (on_chunk) on_chunk(d); })
-                   : client_.chat(cr);
+    agentrace::llm::chat_result res = req.stream ? client_.chat_stream(cr,
+                                                                       [&](std::string_view d) {
+                                                                         if (on_chunk) on_chunk(d);
+                                                                       })
+                                                 : client_.chat(cr);
     llm_response r;
     r.ok = res.ok;
     r.content = std::move(res.content);

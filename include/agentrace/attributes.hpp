@@ -87,9 +87,9 @@ class key {
 };
 
 /// An owned attribute value (used off the hot path: overflow attributes, events, links, exporters).
-using attr_value = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                                std::vector<bool>, std::vector<std::int64_t>, std::vector<double>,
-                                std::vector<std::string>>;
+using attr_value =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<bool>,
+                 std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
 
 /// An attribute with an owned value. The key is a view: of a key constant's static name on the
 /// producer side, of owned storage (span_data) on the consumer side.
@@ -104,16 +104,17 @@ concept settable_as =
     (std::same_as<T, bool> && std::same_as<std::remove_cvref_t<V>, bool>) ||
     (std::same_as<T, std::int64_t> && std::integral<std::remove_cvref_t<V>> &&
      !std::same_as<std::remove_cvref_t<V>, bool>) ||
-    (std::same_as<T, double> && (std::floating_point<std::remove_cvref_t<V>> ||
-                                 (std::integral<std::remove_cvref_t<V>> &&
-                                  !std::same_as<std::remove_cvref_t<V>, bool>))) ||
+    (std::same_as<T, double> &&
+     (std::floating_point<std::remove_cvref_t<V>> ||
+      (std::integral<std::remove_cvref_t<V>> && !std::same_as<std::remove_cvref_t<V>, bool>))) ||
     (std::same_as<T, std::string> && std::convertible_to<V, std::string_view>) ||
     (!std::is_arithmetic_v<T> && !std::same_as<T, std::string> && std::convertible_to<V, T>);
 
 template <class T, class V>
 attr_value to_attr_value(V&& v) {
   if constexpr (std::same_as<T, std::string>) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> && std::is_rvalue_reference_v<V&&>)
+    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> &&
+                  std::is_rvalue_reference_v<V&&>)
       return attr_value{std::in_place_type<std::string>, std::forward<V>(v)};
     else
       return attr_value{std::in_place_type<std::string>, std::string_view(v)};
@@ -126,9 +127,9 @@ attr_value to_attr_value(V&& v) {
 /// One (key, value) pair for events and links: `{{semconv::db::collection_name, "sales"}}`.
 struct kv {
   template <class T, class V>
-    requires detail::settable_as<T, V>
-  kv(const key<T>& k, V&& v) : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
-  attribute attr;
+    requires detail::settable_as<T, V> kv(const key<T>& k, V&& v)
+        : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
+    attribute attr;
 };
 
 }  // namespace agentrace

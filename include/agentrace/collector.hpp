@@ -27,12 +27,12 @@ namespace agentrace {
 /// Every span that ended while tracing was on is in exactly one of: exported, export_failed,
 /// dropped_*, or still queued (`queued()`).
 struct stats {
-  std::uint64_t spans_ended = 0;              // ended while tracing was on
-  std::uint64_t spans_exported = 0;           // handed to the exporters, which succeeded
-  std::uint64_t spans_export_failed = 0;      // in a batch an exporter reported failed
-  std::uint64_t dropped_queue_full = 0;       // try_enqueue found the queue full
-  std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
-  std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
+  std::uint64_t spans_ended = 0;                // ended while tracing was on
+  std::uint64_t spans_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t spans_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t dropped_queue_full = 0;         // try_enqueue found the queue full
+  std::uint64_t dropped_unsampled = 0;          // ended unsampled (never enqueued, by design)
+  std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
 
@@ -42,8 +42,8 @@ struct stats {
   }
   /// Spans in flight: enqueued but not yet exported.
   std::uint64_t queued() const noexcept {
-    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
-                               dropped_unsampled;
+    const std::uint64_t done =
+        spans_exported + spans_export_failed + dropped_queue_full + dropped_unsampled;
     return spans_ended > done ? spans_ended - done : 0;
   }
 };
@@ -130,8 +130,7 @@ class collector {
     auto pick_ms = [&](std::chrono::milliseconds code, const char* var,
                        std::chrono::milliseconds def) {
       if (code.count() > 0) return code;
-      return env ? std::chrono::milliseconds(
-                       env_uint(var, static_cast<std::uint64_t>(def.count())))
+      return env ? std::chrono::milliseconds(env_uint(var, static_cast<std::uint64_t>(def.count())))
                  : def;
     };
     queue_size_ = pick(cfg_.max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", defaults::max_queue_size);
@@ -144,14 +143,14 @@ class collector {
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
-    schedule_delay_ = pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY",
-                              defaults::schedule_delay);
-    export_timeout_ = pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT",
-                              defaults::export_timeout);
-    drain_interval_ = cfg_.drain_interval.count() > 0 ? cfg_.drain_interval
-                                                      : defaults::drain_interval;
-    drain_interval_ = std::min(drain_interval_, std::max(schedule_delay_,
-                                                         std::chrono::milliseconds(1)));
+    schedule_delay_ =
+        pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY", defaults::schedule_delay);
+    export_timeout_ =
+        pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT", defaults::export_timeout);
+    drain_interval_ =
+        cfg_.drain_interval.count() > 0 ? cfg_.drain_interval : defaults::drain_interval;
+    drain_interval_ =
+        std::min(drain_interval_, std::max(schedule_delay_, std::chrono::milliseconds(1)));
     limits_ = cfg_.limits ? *cfg_.limits : limits_from_env(env);
     detail::limit_attribute_count.store(limits_.attribute_count, std::memory_order_relaxed);
     detail::limit_event_count.store(limits_.event_count, std::memory_order_relaxed);
@@ -219,12 +218,13 @@ class collector {
     done_cv_.notify_all();
     const stats s = get_stats();
     if (s.dropped_total() > 0)
-      detail::diag("%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-                   "shutdown: %llu); see agentrace::stats",
-                   static_cast<unsigned long long>(s.dropped_total()),
-                   static_cast<unsigned long long>(s.dropped_queue_full),
-                   static_cast<unsigned long long>(s.spans_export_failed),
-                   static_cast<unsigned long long>(s.dropped_not_running));
+      detail::diag(
+          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
+          "shutdown: %llu); see agentrace::stats",
+          static_cast<unsigned long long>(s.dropped_total()),
+          static_cast<unsigned long long>(s.dropped_queue_full),
+          static_cast<unsigned long long>(s.spans_export_failed),
+          static_cast<unsigned long long>(s.dropped_not_running));
     detail::collector_active.store(false);
     return true;
   }
@@ -367,8 +367,8 @@ class collector {
 
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()),
-                   e.name().data(), what);
+      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
+                   what);
   }
 
   config cfg_;

@@ -27,20 +27,21 @@ namespace agentrace {
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
-  std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
-  std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
+  std::string service_name{};             // OTEL_SERVICE_NAME, else unknown_service:<exe>
+  std::vector<exporter_ptr> exporters{};  // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
   std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
-  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
-  std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
+  std::size_t max_queue_size = 0;         // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
+  std::size_t max_export_batch_size = 0;  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
   std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
   bool drain_on_demand = true;  // a thread whose queue is half full wakes the collector early
-  std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
-  bool read_environment = true;             // false: ignore every environment variable
-  std::string scope_name = "agentrace";     // instrumentation scope
+  std::optional<span_limits> limits{};   // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
+  bool read_environment = true;          // false: ignore every environment variable
+  std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
-  std::optional<agentrace::sampler> sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+  std::optional<agentrace::sampler>
+      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
 /// Defaults (documented in the README's configuration table).
@@ -195,8 +196,9 @@ inline resource make_resource(const config& cfg) {
       if (auto kvs = detail::parse_key_value_list(*v))
         for (auto& [k, val] : *kvs) put(k, val);
       else
-        detail::diag("OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
-                     "ignored");
+        detail::diag(
+            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+            "ignored");
     }
     if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
   }
@@ -219,7 +221,8 @@ inline span_limits limits_from_env(bool read_env) {
   using detail::env_uint;
   const auto count = env_uint("OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
   const auto length = env_uint("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
-  l.attribute_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
+  l.attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
   l.attribute_value_length =
       static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length));
   l.event_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_EVENT_COUNT_LIMIT", 128));
@@ -232,7 +235,8 @@ inline span_limits limits_from_env(bool read_env) {
 }
 
 /// The sampler OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name; parentbased_always_on when
-/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0 used.
+/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0
+/// used.
 inline sampler sampler_from_env(bool read_env) {
   if (!read_env) return sampler{};
   auto name = detail::env("OTEL_TRACES_SAMPLER");
@@ -242,8 +246,8 @@ inline sampler sampler_from_env(bool read_env) {
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
   std::string error;
-  auto s = sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt,
-                              &error);
+  auto s =
+      sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
   if (!error.empty()) detail::diag("%s", error.c_str());
   return s ? *s : sampler{};
 }

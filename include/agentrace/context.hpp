@@ -75,8 +75,8 @@ struct ended_spans {
 inline constinit thread_local ended_spans tls_ended{};
 
 /// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(std::uint64_t id,
-                                                              const span_context& replaced) noexcept {
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
+    std::uint64_t id, const span_context& replaced) noexcept {
   ended_spans& t = tls_ended;
   for (std::uint32_t i = 0; i < t.count; ++i)
     if (t.entries[i].span_id == id) {

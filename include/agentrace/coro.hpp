@@ -237,8 +237,9 @@ template <class Derived>
 class context_promise : public coroutine_context {
  public:
   context_promise() noexcept {
-    static_assert(detail::is_initial_awaiter<decltype(std::declval<Derived&>().initial_suspend())>,
-                  "agentrace::context_promise: return wrap_initial(awaiter) from initial_suspend()");
+    static_assert(
+        detail::is_initial_awaiter<decltype(std::declval<Derived&>().initial_suspend())>,
+        "agentrace::context_promise: return wrap_initial(awaiter) from initial_suspend()");
     static_assert(detail::is_final_awaiter<decltype(std::declval<Derived&>().final_suspend())>,
                   "agentrace::context_promise: return wrap_final(awaiter) from final_suspend()");
   }

@@ -238,7 +238,7 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
   d.kind = r.kind();
   d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
   d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
-                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
+                                        0, clock.duration_ns(r.start_ticks, r.end_ticks)));
   d.status = r.status;
   if (r.site) {
     d.code_file = r.site->file;
@@ -275,12 +275,14 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     d.trace_state = x->trace_state;
     for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
-      ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
+      ev.dropped_attributes +=
+          copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
       d.events.push_back(std::move(ev));
     }
     for (const auto& l : x->links) {
       link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
-      lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
+      lv.dropped_attributes +=
+          copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
       d.links.push_back(std::move(lv));
     }
     d.dropped_events = x->dropped_events;

@@ -52,8 +52,8 @@ class string_arg {
   template <std::size_t N>
   consteval string_arg(const char (&s)[N]) noexcept : st_(s), static_(true) {}  // NOLINT
   constexpr string_arg(static_string s) noexcept : st_(s), static_(true) {}     // NOLINT
-  string_arg(std::string_view s) noexcept : rt_(s) {}                          // NOLINT
-  string_arg(const std::string& s) noexcept : rt_(s) {}                        // NOLINT
+  string_arg(std::string_view s) noexcept : rt_(s) {}                           // NOLINT
+  string_arg(const std::string& s) noexcept : rt_(s) {}                         // NOLINT
 
   constexpr bool empty() const noexcept { return static_ ? st_.size() == 0 : rt_.empty(); }
   constexpr std::string_view view() const noexcept { return static_ ? st_.view() : rt_; }
@@ -107,8 +107,8 @@ inline constexpr std::size_t default_max_content_bytes = 32 * 1024;
 /// capture on; false / NO_CONTENT / EVENT_ONLY leave it off) and
 /// AGENTRACE_GENAI_CONTENT_MAX_BYTES.
 struct content_config {
-  std::optional<bool> capture{};          // record gen_ai.input/output messages etc. Default off
-  std::size_t max_value_bytes = 0;        // 0: env, else default_max_content_bytes
+  std::optional<bool> capture{};            // record gen_ai.input/output messages etc. Default off
+  std::size_t max_value_bytes = 0;          // 0: env, else default_max_content_bytes
   redactor_fn redactor = default_redactor;  // empty: no redaction
   bool read_environment = true;
 };
@@ -267,17 +267,19 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
         return key_after(8, 10, is_key_char);
       break;
     case 'A':
-      if (starts_at(s, i, "AKIA") || starts_at(s, i, "ASIA")) return key_after(4, 16, is_upper_or_digit);
+      if (starts_at(s, i, "AKIA") || starts_at(s, i, "ASIA"))
+        return key_after(4, 16, is_upper_or_digit);
       if (starts_at(s, i, "AIza")) return key_after(4, 30, is_key_char);
       break;
     case 'g':
       if (starts_at(s, i, "github_pat_")) return key_after(11, 20, is_key_char);
-      if (i + 3 < n && s[i + 1] == 'h' && std::string_view("psoru").find(s[i + 2]) != std::string_view::npos &&
-          s[i + 3] == '_')
+      if (i + 3 < n && s[i + 1] == 'h' &&
+          std::string_view("psoru").find(s[i + 2]) != std::string_view::npos && s[i + 3] == '_')
         return key_after(4, 20, is_key_char);
       break;
     case 'x':
-      if (starts_at(s, i, "xox") && i + 4 < n && s[i + 4] == '-') return key_after(5, 10, is_key_char);
+      if (starts_at(s, i, "xox") && i + 4 < n && s[i + 4] == '-')
+        return key_after(5, 10, is_key_char);
       break;
     case 'e':
       if (starts_at(s, i, "eyJ")) {  // JWT: three base64url segments
@@ -294,7 +296,8 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     default: break;
   }
   const unsigned char lc = c | 0x20;
-  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
+  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n &&
+      (s[i + 6] == ' ' || s[i + 6] == '\t')) {
     std::size_t j = i + 6;
     while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
     const std::size_t t = run(s, j, is_token_char);
@@ -303,10 +306,10 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     return true;
   }
   if (lc != 'p' && lc != 'a' && lc != 's') return false;
-  for (std::string_view w : {std::string_view("password"), std::string_view("passwd"),
-                             std::string_view("api_key"), std::string_view("api-key"),
-                             std::string_view("apikey"), std::string_view("secret"),
-                             std::string_view("access_token")}) {
+  for (std::string_view w :
+       {std::string_view("password"), std::string_view("passwd"), std::string_view("api_key"),
+        std::string_view("api-key"), std::string_view("apikey"), std::string_view("secret"),
+        std::string_view("access_token")}) {
     if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
         (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
       continue;
@@ -612,7 +615,8 @@ inline void leaf_sizes(const content_doc& d, std::vector<std::size_t>& sizes) {
     ++leaf;
   };
   if (d.kind == doc_kind::system_instructions) {
-    for (std::size_t i = 0; i < d.parts->size(); ++i) visit((*d.parts)[i], i >= d.first && i < d.last);
+    for (std::size_t i = 0; i < d.parts->size(); ++i)
+      visit((*d.parts)[i], i >= d.first && i < d.last);
   } else {
     for (std::size_t i = 0; i < d.messages->size(); ++i)
       for (const part& p : (*d.messages)[i].parts) visit(p, i >= d.first && i < d.last);
@@ -762,8 +766,8 @@ inline std::string content_value(std::string s, bool as_json,
 
 /// Token usage of one model call (fields left unset are not recorded).
 struct token_usage {
-  std::optional<std::int64_t> input_tokens{};             // includes cached input tokens
-  std::optional<std::int64_t> output_tokens{};            // includes reasoning tokens
+  std::optional<std::int64_t> input_tokens{};   // includes cached input tokens
+  std::optional<std::int64_t> output_tokens{};  // includes reasoning tokens
   std::optional<std::int64_t> cache_read_input_tokens{};
   std::optional<std::int64_t> cache_creation_input_tokens{};
   std::optional<std::int64_t> reasoning_output_tokens{};
@@ -867,12 +871,12 @@ class inference_span : public genai_span {
  public:
   explicit inference_span(const inference_options& o)
       : genai_span(o.kind == span_kind::internal ? &detail::site_inference_internal
-                                                  : &detail::site_inference_client) {
+                                                 : &detail::site_inference_client) {
     init(o);
   }
   inference_span(const inference_options& o, const span_context& parent)
       : genai_span(o.kind == span_kind::internal ? &detail::site_inference_internal
-                                                  : &detail::site_inference_client,
+                                                 : &detail::site_inference_client,
                    parent) {
     init(o);
   }
@@ -909,8 +913,8 @@ struct agent_options {
   string_arg id{};
   string_arg description{};
   string_arg version{};
-  string_arg provider{};         // gen_ai.provider.name, when a provider runs the agent
-  string_arg model{};            // gen_ai.request.model, when the agent uses one model
+  string_arg provider{};  // gen_ai.provider.name, when a provider runs the agent
+  string_arg model{};     // gen_ai.request.model, when the agent uses one model
   string_arg conversation_id{};
   string_arg data_source_id{};
   string_arg server_address{};
@@ -955,7 +959,9 @@ struct workflow_options {
 /// A multi-agent workflow run: `invoke_workflow {name}`, INTERNAL.
 class workflow_span : public genai_span {
  public:
-  explicit workflow_span(const workflow_options& o) : genai_span(&detail::site_workflow) { init(o); }
+  explicit workflow_span(const workflow_options& o) : genai_span(&detail::site_workflow) {
+    init(o);
+  }
   workflow_span(const workflow_options& o, const span_context& parent)
       : genai_span(&detail::site_workflow, parent) {
     init(o);
@@ -973,9 +979,9 @@ class workflow_span : public genai_span {
 
 /// Options of a tool execution (`execute_tool {name}`).
 struct tool_options {
-  string_arg name{};         // gen_ai.tool.name (required)
-  string_arg call_id{};      // gen_ai.tool.call.id
-  string_arg type{};         // function, extension, datastore
+  string_arg name{};     // gen_ai.tool.name (required)
+  string_arg call_id{};  // gen_ai.tool.call.id
+  string_arg type{};     // function, extension, datastore
   string_arg description{};
 };
 
@@ -1147,7 +1153,8 @@ inline std::vector<sql_token> sql_tokens(std::string_view s) {
       const std::size_t e = j == std::string_view::npos ? n : j + 1;
       out.push_back({sql_token::quoted_ident, s.substr(i, e - i), i});
       i = e;
-    } else if (std::isdigit(c) || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+    } else if (std::isdigit(c) ||
+               (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       std::size_t j = i;
       if (c == '0' && j + 1 < n && (s[j + 1] == 'x' || s[j + 1] == 'X')) j += 2;
       while (j < n && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' ||
@@ -1194,7 +1201,8 @@ inline sql_info parse_sql(std::string_view sql) {
       // The statement after the CTEs: the first DML keyword at parenthesis depth 0.
       int depth = 0;
       for (std::size_t k = 1; k < toks.size(); ++k) {
-        if (toks[k].kind == sql_token::punct) depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
+        if (toks[k].kind == sql_token::punct)
+          depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
         if (depth == 0 && (word_is(toks[k], "SELECT") || word_is(toks[k], "INSERT") ||
                            word_is(toks[k], "UPDATE") || word_is(toks[k], "DELETE"))) {
           info.operation = detail::upper(toks[k].text);
@@ -1230,7 +1238,7 @@ inline sql_info parse_sql(std::string_view sql) {
     return e;
   };
   static constexpr std::string_view not_tables[] = {"SELECT", "WITH", "VALUES", "LATERAL",
-                                                   "ONLY", "IF", "NOT", "EXISTS"};
+                                                    "ONLY",   "IF",   "NOT",    "EXISTS"};
   auto is_reserved = [&](const sql_token& t) {
     for (auto w : not_tables)
       if (word_is(t, w)) return true;
@@ -1285,8 +1293,8 @@ inline std::string sanitize_sql(std::string_view sql) {
     // Keep the whitespace between tokens (one space where a comment was).
     if (t.begin > prev_end) {
       std::string_view gap = sql.substr(prev_end, t.begin - prev_end);
-      const bool comment = gap.find("--") != std::string_view::npos ||
-                           gap.find("/*") != std::string_view::npos;
+      const bool comment =
+          gap.find("--") != std::string_view::npos || gap.find("/*") != std::string_view::npos;
       if (comment)
         out.push_back(' ');
       else
@@ -1303,11 +1311,11 @@ inline std::string sanitize_sql(std::string_view sql) {
 
 /// Options of a database client span.
 struct db_options {
-  string_arg system{};          // db.system.name (required): sqlite, postgresql, ...
-  string_arg namespace_{};      // db.namespace: the database name
-  string_arg collection{};      // db.collection.name (single table)
-  string_arg operation{};       // db.operation.name: SELECT ...
-  string_arg query_summary{};   // db.query.summary; the span name when set
+  string_arg system{};         // db.system.name (required): sqlite, postgresql, ...
+  string_arg namespace_{};     // db.namespace: the database name
+  string_arg collection{};     // db.collection.name (single table)
+  string_arg operation{};      // db.operation.name: SELECT ...
+  string_arg query_summary{};  // db.query.summary; the span name when set
   string_arg server_address{};
   std::int64_t server_port = 0;
 };
@@ -1376,8 +1384,8 @@ class db_span : public genai_span {
     collection_ = std::string(o.collection.view());
     has_summary_ = !o.query_summary.empty();
     system_ = std::string(o.system.view());
-    target_ = !o.collection.empty()      ? std::string(o.collection.view())
-              : !o.namespace_.empty()    ? std::string(o.namespace_.view())
+    target_ = !o.collection.empty()       ? std::string(o.collection.view())
+              : !o.namespace_.empty()     ? std::string(o.namespace_.view())
               : !o.server_address.empty() ? std::string(o.server_address.view())
                                           : std::string();
     if (has_summary_)

@@ -226,8 +226,8 @@ template <class C>
 concept header_range = requires(const C& c) {
   c.begin();
   c.end();
-  { std::string_view(c.begin()->first) };
-  { std::string_view(c.begin()->second) };
+  {std::string_view(c.begin()->first)};
+  {std::string_view(c.begin()->second)};
 };
 
 /// A getter: `f("traceparent")` returns the value as something convertible to string_view (empty:
@@ -240,7 +240,10 @@ concept header_setter = std::invocable<S&, std::string_view, std::string_view>;
 
 template <class R>
 std::optional<std::string_view> getter_result(const R& r) {
-  if constexpr (requires { r.has_value(); *r; }) {
+  if constexpr (requires {
+                  r.has_value();
+                  *r;
+                }) {
     if (!r.has_value()) return std::nullopt;
     return std::string_view(*r);
   } else if constexpr (std::is_pointer_v<R>) {
@@ -279,38 +282,38 @@ inline extracted_context extract_from(std::size_t n_parent, std::string_view par
 /// pairs (names compared case-insensitively), or a getter `(std::string_view name) -> value`.
 /// Begin the local span with it: `AGENTRACE_SPAN_CHILD_OF(s, in.context, "handle", server)`.
 template <class Carrier>
-  requires detail::header_range<Carrier> || detail::header_getter<Carrier>
-extracted_context extract(const Carrier& carrier) {
-  try {
-    std::size_t n_parent = 0;
-    std::string_view parent;
-    std::vector<std::string_view> states;
-    if constexpr (detail::header_range<Carrier>) {
-      for (const auto& h : carrier) {
-        const std::string_view name(h.first);
-        if (detail::ascii_iequals(name, traceparent_header)) {
-          ++n_parent;
-          parent = std::string_view(h.second);
-        } else if (detail::ascii_iequals(name, tracestate_header)) {
-          states.emplace_back(h.second);
+  requires detail::header_range<Carrier> || detail::header_getter<Carrier> extracted_context
+  extract(const Carrier& carrier) {
+    try {
+      std::size_t n_parent = 0;
+      std::string_view parent;
+      std::vector<std::string_view> states;
+      if constexpr (detail::header_range<Carrier>) {
+        for (const auto& h : carrier) {
+          const std::string_view name(h.first);
+          if (detail::ascii_iequals(name, traceparent_header)) {
+            ++n_parent;
+            parent = std::string_view(h.second);
+          } else if (detail::ascii_iequals(name, tracestate_header)) {
+            states.emplace_back(h.second);
+          }
         }
+        return detail::extract_from(n_parent, parent, states);
+      } else {
+        const auto p = carrier(traceparent_header);
+        const auto pv = detail::getter_result(p);
+        if (pv) {
+          n_parent = 1;
+          parent = *pv;
+        }
+        const auto s = carrier(tracestate_header);
+        if (auto sv = detail::getter_result(s)) states.push_back(*sv);
+        return detail::extract_from(n_parent, parent, states);
       }
-      return detail::extract_from(n_parent, parent, states);
-    } else {
-      const auto p = carrier(traceparent_header);
-      const auto pv = detail::getter_result(p);
-      if (pv) {
-        n_parent = 1;
-        parent = *pv;
-      }
-      const auto s = carrier(tracestate_header);
-      if (auto sv = detail::getter_result(s)) states.push_back(*sv);
-      return detail::extract_from(n_parent, parent, states);
+    } catch (...) {  // out of memory, or a throwing getter: start a new trace
+      return {};
     }
-  } catch (...) {  // out of memory, or a throwing getter: start a new trace
-    return {};
   }
-}
 
 /// Writes `traceparent` (and `tracestate` when `trace_state` is not empty) for `ctx` into a header
 /// carrier: a map / list of pairs (existing entries of either name, in any case, are replaced)

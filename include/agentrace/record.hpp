@@ -19,7 +19,13 @@
 namespace agentrace {
 
 /// OpenTelemetry SpanKind (values as in OTLP).
-enum class span_kind : std::uint8_t { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };
+enum class span_kind : std::uint8_t {
+  internal = 1,
+  server = 2,
+  client = 3,
+  producer = 4,
+  consumer = 5
+};
 
 /// OpenTelemetry StatusCode (values as in OTLP).
 enum class status_code : std::uint8_t { unset = 0, ok = 1, error = 2 };

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines them.
+// Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines
+// them.
 //
 // Every built-in sampler reduces to one rejection threshold per parent case (OpenTelemetry's
 // consistent probability sampling): a span is sampled when R >= T, where R is the trace id's
 // rightmost 56 bits (W3C Trace Context Level 2 randomness) and T is the threshold of its case.
 // always_on is T = 0, always_off is T = 2^56 (no R reaches it), traceidratio(p) is
 // T = 2^56 - round(p * 2^56). A parent-based sampler picks one of five thresholds by whether the
-// parent is absent, remote or local, sampled or not; a plain sampler uses the same one for all five.
-// The hot path therefore decides with one load and one compare, and never calls through a pointer.
+// parent is absent, remote or local, sampled or not; a plain sampler uses the same one for all
+// five. The hot path therefore decides with one load and one compare, and never calls through a
+// pointer.
 #pragma once
 
 #include <array>
@@ -76,10 +78,13 @@ class sampler {
   /// Samples every span, whatever its parent says.
   static sampler always_on() noexcept { return sampler(leaf{kind::on, 1.0, 0}); }
   /// Samples no span, whatever its parent says.
-  static sampler always_off() noexcept { return sampler(leaf{kind::off, 0.0, detail::never_threshold}); }
+  static sampler always_off() noexcept {
+    return sampler(leaf{kind::off, 0.0, detail::never_threshold});
+  }
   /// Samples a fraction `ratio` of traces, deterministically by trace id (the same trace id always
   /// gets the same decision, in every process that uses this algorithm), ignoring the parent's
-  /// sampled flag. Ratios are clamped to [0, 1]; a larger ratio samples a superset of a smaller one.
+  /// sampled flag. Ratios are clamped to [0, 1]; a larger ratio samples a superset of a smaller
+  /// one.
   static sampler trace_id_ratio(double ratio) noexcept {
     if (std::isnan(ratio)) ratio = 0.0;
     ratio = ratio < 0.0 ? 0.0 : (ratio > 1.0 ? 1.0 : ratio);
@@ -128,7 +133,8 @@ class sampler {
   /// parentbased_always_on, parentbased_always_off, parentbased_traceidratio) with its argument
   /// (the ratio of the *traceidratio ones, default 1.0). nullopt and `error` set for an unknown
   /// name; an invalid argument sets `error` and uses 1.0, as the specification says.
-  static std::optional<sampler> from_name(std::string_view name, std::optional<std::string_view> arg,
+  static std::optional<sampler> from_name(std::string_view name,
+                                          std::optional<std::string_view> arg,
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
@@ -229,7 +235,8 @@ inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_roo
 /// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
 /// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
 /// decides for the parent's case.
-inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags, bool remote) noexcept {
+inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags,
+                                 bool remote) noexcept {
   // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
   const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
   const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);

@@ -190,8 +190,7 @@ class scoped_span {
   /// Sets a string attribute from a runtime string: copied once (moved when an rvalue
   /// std::string is passed, so a prompt is never copied at all).
   template <class S>
-    requires(std::convertible_to<S, std::string_view> &&
-             !std::is_array_v<std::remove_cvref_t<S>>)
+    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
   scoped_span& set(const key<std::string>& k, S&& v) {
     if (!recording_) return *this;
     std::string* owned;
@@ -317,9 +316,8 @@ class scoped_span {
       begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
       return;
     }
-    ::new (static_cast<void*>(&rec_))
-        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote,
-                    static_cast<std::uint16_t>(ts->index));
+    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
+                                                  remote, static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
@@ -505,7 +503,7 @@ class scoped_span {
   union {
     span_context prev_;
   };
-  int uncaught_;       // uncaught exceptions when the span began; set by begin()
+  int uncaught_;  // uncaught exceptions when the span began; set by begin()
   bool recording_{false};
   bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
 };
@@ -560,15 +558,16 @@ decltype(auto) in_span(F&& f) {
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
 /// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
 /// string literal; name, kind, file, line and function live in one static constexpr record.
-#define AGENTRACE_SPAN(var, ...)                                                             \
+#define AGENTRACE_SPAN(var, ...)                                                            \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent, "name")`.
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
+/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent,
+/// "name")`.
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
 
 /// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
@@ -579,8 +578,8 @@ decltype(auto) in_span(F&& f) {
     if ((span).is_recording()) (span).set((key), (value)); \
   } while (false)
 
-/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
-/// only when `span` is recording.
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are
+/// evaluated only when `span` is recording.
 #define AGENTRACE_EVENT(span, ...)                        \
   do {                                                    \
     if ((span).is_recording()) (span).event(__VA_ARGS__); \

@@ -126,9 +126,9 @@ class key {
 };
 
 /// An owned attribute value (used off the hot path: overflow attributes, events, links, exporters).
-using attr_value = std::variant<std::monostate, bool, std::int64_t, double, std::string,
-                                std::vector<bool>, std::vector<std::int64_t>, std::vector<double>,
-                                std::vector<std::string>>;
+using attr_value =
+    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<bool>,
+                 std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
 
 /// An attribute with an owned value. The key is a view: of a key constant's static name on the
 /// producer side, of owned storage (span_data) on the consumer side.
@@ -143,16 +143,17 @@ concept settable_as =
     (std::same_as<T, bool> && std::same_as<std::remove_cvref_t<V>, bool>) ||
     (std::same_as<T, std::int64_t> && std::integral<std::remove_cvref_t<V>> &&
      !std::same_as<std::remove_cvref_t<V>, bool>) ||
-    (std::same_as<T, double> && (std::floating_point<std::remove_cvref_t<V>> ||
-                                 (std::integral<std::remove_cvref_t<V>> &&
-                                  !std::same_as<std::remove_cvref_t<V>, bool>))) ||
+    (std::same_as<T, double> &&
+     (std::floating_point<std::remove_cvref_t<V>> ||
+      (std::integral<std::remove_cvref_t<V>> && !std::same_as<std::remove_cvref_t<V>, bool>))) ||
     (std::same_as<T, std::string> && std::convertible_to<V, std::string_view>) ||
     (!std::is_arithmetic_v<T> && !std::same_as<T, std::string> && std::convertible_to<V, T>);
 
 template <class T, class V>
 attr_value to_attr_value(V&& v) {
   if constexpr (std::same_as<T, std::string>) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> && std::is_rvalue_reference_v<V&&>)
+    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> &&
+                  std::is_rvalue_reference_v<V&&>)
       return attr_value{std::in_place_type<std::string>, std::forward<V>(v)};
     else
       return attr_value{std::in_place_type<std::string>, std::string_view(v)};
@@ -165,9 +166,9 @@ attr_value to_attr_value(V&& v) {
 /// One (key, value) pair for events and links: `{{semconv::db::collection_name, "sales"}}`.
 struct kv {
   template <class T, class V>
-    requires detail::settable_as<T, V>
-  kv(const key<T>& k, V&& v) : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
-  attribute attr;
+    requires detail::settable_as<T, V> kv(const key<T>& k, V&& v)
+        : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
+    attribute attr;
 };
 
 }  // namespace agentrace
@@ -280,8 +281,8 @@ struct ended_spans {
 inline constinit thread_local ended_spans tls_ended{};
 
 /// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(std::uint64_t id,
-                                                              const span_context& replaced) noexcept {
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
+    std::uint64_t id, const span_context& replaced) noexcept {
   ended_spans& t = tls_ended;
   for (std::uint32_t i = 0; i < t.count; ++i)
     if (t.entries[i].span_id == id) {
@@ -428,15 +429,17 @@ inline std::string to_hex(std::uint64_t span_id) {
 }  // namespace agentrace
 // amalgamated: include/agentrace/sampler.hpp
 // SPDX-License-Identifier: MIT
-// Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines them.
+// Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines
+// them.
 //
 // Every built-in sampler reduces to one rejection threshold per parent case (OpenTelemetry's
 // consistent probability sampling): a span is sampled when R >= T, where R is the trace id's
 // rightmost 56 bits (W3C Trace Context Level 2 randomness) and T is the threshold of its case.
 // always_on is T = 0, always_off is T = 2^56 (no R reaches it), traceidratio(p) is
 // T = 2^56 - round(p * 2^56). A parent-based sampler picks one of five thresholds by whether the
-// parent is absent, remote or local, sampled or not; a plain sampler uses the same one for all five.
-// The hot path therefore decides with one load and one compare, and never calls through a pointer.
+// parent is absent, remote or local, sampled or not; a plain sampler uses the same one for all
+// five. The hot path therefore decides with one load and one compare, and never calls through a
+// pointer.
 
 #include <array>
 #include <atomic>
@@ -503,10 +506,13 @@ class sampler {
   /// Samples every span, whatever its parent says.
   static sampler always_on() noexcept { return sampler(leaf{kind::on, 1.0, 0}); }
   /// Samples no span, whatever its parent says.
-  static sampler always_off() noexcept { return sampler(leaf{kind::off, 0.0, detail::never_threshold}); }
+  static sampler always_off() noexcept {
+    return sampler(leaf{kind::off, 0.0, detail::never_threshold});
+  }
   /// Samples a fraction `ratio` of traces, deterministically by trace id (the same trace id always
   /// gets the same decision, in every process that uses this algorithm), ignoring the parent's
-  /// sampled flag. Ratios are clamped to [0, 1]; a larger ratio samples a superset of a smaller one.
+  /// sampled flag. Ratios are clamped to [0, 1]; a larger ratio samples a superset of a smaller
+  /// one.
   static sampler trace_id_ratio(double ratio) noexcept {
     if (std::isnan(ratio)) ratio = 0.0;
     ratio = ratio < 0.0 ? 0.0 : (ratio > 1.0 ? 1.0 : ratio);
@@ -555,7 +561,8 @@ class sampler {
   /// parentbased_always_on, parentbased_always_off, parentbased_traceidratio) with its argument
   /// (the ratio of the *traceidratio ones, default 1.0). nullopt and `error` set for an unknown
   /// name; an invalid argument sets `error` and uses 1.0, as the specification says.
-  static std::optional<sampler> from_name(std::string_view name, std::optional<std::string_view> arg,
+  static std::optional<sampler> from_name(std::string_view name,
+                                          std::optional<std::string_view> arg,
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
@@ -656,7 +663,8 @@ inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_roo
 /// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
 /// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
 /// decides for the parent's case.
-inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags, bool remote) noexcept {
+inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags,
+                                 bool remote) noexcept {
   // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
   const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
   const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);
@@ -694,7 +702,13 @@ inline sampler active_sampler() {
 namespace agentrace {
 
 /// OpenTelemetry SpanKind (values as in OTLP).
-enum class span_kind : std::uint8_t { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };
+enum class span_kind : std::uint8_t {
+  internal = 1,
+  server = 2,
+  client = 3,
+  producer = 4,
+  consumer = 5
+};
 
 /// OpenTelemetry StatusCode (values as in OTLP).
 enum class status_code : std::uint8_t { unset = 0, ok = 1, error = 2 };
@@ -1186,7 +1200,8 @@ class clock_converter {
 #elif __has_include(<concurrentqueue.h>)
 #include <concurrentqueue.h>
 #else
-#error "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
+#error \
+    "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
 #endif
 
 #include <cstddef>
@@ -1209,10 +1224,10 @@ struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
 
   // A large queue's block pool is megabytes (capacity x sizeof(span_record)) that its producer
-  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing spans in a loop misses the TLB every
-  // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
-  // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
-  // allocations of 2 MiB or more are affected; the memory is the same.
+  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing
+  // spans in a loop misses the TLB every ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE
+  // where transparent huge pages are in "madvise" mode, it does not (measured: ~3 ns per span with
+  // a 131,072-span queue). Only allocations of 2 MiB or more are affected; the memory is the same.
   static void* malloc(std::size_t size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     constexpr std::size_t huge = std::size_t{2} << 20;
@@ -1263,8 +1278,7 @@ class id_generator {
   /// A non-zero 64-bit value (ids must never be all zeros).
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
     std::uint64_t v = next();
-    while (v == 0) [[unlikely]]
-      v = next();
+    while (v == 0) [[unlikely]] v = next();
     return v;
   }
 
@@ -1273,7 +1287,7 @@ class id_generator {
     return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
   }
 
- /// 64x64->128-bit multiply, folded (high half xor low half).
+  /// 64x64->128-bit multiply, folded (high half xor low half).
   static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
 #if defined(__SIZEOF_INT128__)
     __extension__ using u128 = unsigned __int128;
@@ -1437,7 +1451,7 @@ struct alignas(64) thread_state {
         capacity(capacity),
         wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
   std::unique_ptr<span_queue> owned_queue;
-  span_queue* queue;     // this thread's queue (one explicit producer: `token`)
+  span_queue* queue;  // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
@@ -1815,8 +1829,7 @@ class scoped_span {
   /// Sets a string attribute from a runtime string: copied once (moved when an rvalue
   /// std::string is passed, so a prompt is never copied at all).
   template <class S>
-    requires(std::convertible_to<S, std::string_view> &&
-             !std::is_array_v<std::remove_cvref_t<S>>)
+    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
   scoped_span& set(const key<std::string>& k, S&& v) {
     if (!recording_) return *this;
     std::string* owned;
@@ -1942,9 +1955,8 @@ class scoped_span {
       begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
       return;
     }
-    ::new (static_cast<void*>(&rec_))
-        span_record(site, trace_id{hi, lo}, id, parent_id, flags, remote,
-                    static_cast<std::uint16_t>(ts->index));
+    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
+                                                  remote, static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
@@ -2130,7 +2142,7 @@ class scoped_span {
   union {
     span_context prev_;
   };
-  int uncaught_;       // uncaught exceptions when the span began; set by begin()
+  int uncaught_;  // uncaught exceptions when the span began; set by begin()
   bool recording_{false};
   bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
 };
@@ -2217,16 +2229,11 @@ class scoped_span {
 
   template <class T, class V>
     requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
-  constexpr scoped_span& set(const key<T>&, V&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set(const key<T>&, V&&) noexcept { return *this; }
   constexpr scoped_span& set(const key<std::string>&, static_string) noexcept { return *this; }
   template <class S>
-    requires(std::convertible_to<S, std::string_view> &&
-             !std::is_array_v<std::remove_cvref_t<S>>)
-  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept {
-    return *this;
-  }
+    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
+  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept { return *this; }
   constexpr scoped_span& event(static_string, std::initializer_list<kv> = {}) noexcept {
     return *this;
   }
@@ -2239,14 +2246,10 @@ class scoped_span {
   constexpr scoped_span& record_exception(const std::exception&) noexcept { return *this; }
   template <class S>
     requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_name(S&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set_name(S&&) noexcept { return *this; }
   template <class S>
     requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_trace_state(S&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set_trace_state(S&&) noexcept { return *this; }
 };
 
 /// span<Name, Kind> with tracing compiled out.
@@ -2278,40 +2281,41 @@ decltype(auto) in_span(F&& f) {
 // costs nothing at run time. Arguments go into `if (false)` statements: fully type-checked, never
 // evaluated, removed by the compiler. (Not `if constexpr (false)` nor decltype: a function used
 // only there would then count as unused, and clang warns about it.)
-#define AGENTRACE_SPAN(var, ...)                                                             \
+#define AGENTRACE_SPAN(var, ...)                                                            \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
-  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));        \
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
+  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));      \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-#define AGENTRACE_SET(span, key, value)          \
-  do {                                           \
-    if (false) (span).set((key), (value));       \
+#define AGENTRACE_SET(span, key, value)    \
+  do {                                     \
+    if (false) (span).set((key), (value)); \
   } while (false)
 
-#define AGENTRACE_EVENT(span, ...)               \
-  do {                                           \
-    if (false) (span).event(__VA_ARGS__);        \
+#define AGENTRACE_EVENT(span, ...)        \
+  do {                                    \
+    if (false) (span).event(__VA_ARGS__); \
   } while (false)
 #else
 
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
 /// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
 /// string literal; name, kind, file, line and function live in one static constexpr record.
-#define AGENTRACE_SPAN(var, ...)                                                             \
+#define AGENTRACE_SPAN(var, ...)                                                            \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent, "name")`.
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
+/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent,
+/// "name")`.
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
 
 /// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
@@ -2322,8 +2326,8 @@ decltype(auto) in_span(F&& f) {
     if ((span).is_recording()) (span).set((key), (value)); \
   } while (false)
 
-/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are evaluated
-/// only when `span` is recording.
+/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are
+/// evaluated only when `span` is recording.
 #define AGENTRACE_EVENT(span, ...)                        \
   do {                                                    \
     if ((span).is_recording()) (span).event(__VA_ARGS__); \
@@ -2332,7 +2336,8 @@ decltype(auto) in_span(F&& f) {
 #endif  // AGENTRACE_ENABLED
 // amalgamated: include/agentrace/semconv/semconv.hpp
 // SPDX-License-Identifier: MIT
-// Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type, exception.*.
+// Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,
+// exception.*.
 
 // amalgamated: include/agentrace/semconv/db.hpp
 // SPDX-License-Identifier: MIT
@@ -2659,7 +2664,9 @@ namespace agentrace::detail {
 /// Appends raw bytes. Buffer: fmt::memory_buffer, or std::string (the GenAI content writer
 /// builds attribute values in place, so a prompt is not copied a second time).
 template <class Buffer>
-inline void append(Buffer& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
+inline void append(Buffer& b, std::string_view s) {
+  b.append(s.data(), s.data() + s.size());
+}
 
 /// Length of the valid UTF-8 sequence starting at p (1..4), or 0 if invalid.
 inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
@@ -2667,10 +2674,17 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   if (c < 0x80) return 1;
   std::size_t n;
   std::uint32_t cp;
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else
+    return 0;
   if (static_cast<std::size_t>(end - p) < n) return 0;
   for (std::size_t i = 1; i < n; ++i) {
     if ((p[i] & 0xC0) != 0x80) return 0;
@@ -3159,7 +3173,7 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
   d.kind = r.kind();
   d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
   d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
-                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
+                                        0, clock.duration_ns(r.start_ticks, r.end_ticks)));
   d.status = r.status;
   if (r.site) {
     d.code_file = r.site->file;
@@ -3196,12 +3210,14 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     d.trace_state = x->trace_state;
     for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
-      ev.dropped_attributes += copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
+      ev.dropped_attributes +=
+          copy_attributes(e.attributes, limits.event_attribute_count, ev.attributes);
       d.events.push_back(std::move(ev));
     }
     for (const auto& l : x->links) {
       link_view lv{l.context, l.trace_state, {}, l.dropped_attributes};
-      lv.dropped_attributes += copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
+      lv.dropped_attributes +=
+          copy_attributes(l.attributes, limits.link_attribute_count, lv.attributes);
       d.links.push_back(std::move(lv));
     }
     d.dropped_events = x->dropped_events;
@@ -3237,20 +3253,21 @@ namespace agentrace {
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
-  std::string service_name{};               // OTEL_SERVICE_NAME, else unknown_service:<exe>
-  std::vector<exporter_ptr> exporters{};    // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
+  std::string service_name{};             // OTEL_SERVICE_NAME, else unknown_service:<exe>
+  std::vector<exporter_ptr> exporters{};  // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
   std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
-  std::size_t max_queue_size = 0;           // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
-  std::size_t max_export_batch_size = 0;    // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
+  std::size_t max_queue_size = 0;         // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
+  std::size_t max_export_batch_size = 0;  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
   std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
   std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
   std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
   bool drain_on_demand = true;  // a thread whose queue is half full wakes the collector early
-  std::optional<span_limits> limits{};      // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
-  bool read_environment = true;             // false: ignore every environment variable
-  std::string scope_name = "agentrace";     // instrumentation scope
+  std::optional<span_limits> limits{};   // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
+  bool read_environment = true;          // false: ignore every environment variable
+  std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
-  std::optional<agentrace::sampler> sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+  std::optional<agentrace::sampler>
+      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
 /// Defaults (documented in the README's configuration table).
@@ -3405,8 +3422,9 @@ inline resource make_resource(const config& cfg) {
       if (auto kvs = detail::parse_key_value_list(*v))
         for (auto& [k, val] : *kvs) put(k, val);
       else
-        detail::diag("OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
-                     "ignored");
+        detail::diag(
+            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+            "ignored");
     }
     if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
   }
@@ -3429,7 +3447,8 @@ inline span_limits limits_from_env(bool read_env) {
   using detail::env_uint;
   const auto count = env_uint("OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
   const auto length = env_uint("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 0);
-  l.attribute_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
+  l.attribute_count =
+      static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count));
   l.attribute_value_length =
       static_cast<std::uint32_t>(env_uint("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length));
   l.event_count = static_cast<std::uint32_t>(env_uint("OTEL_SPAN_EVENT_COUNT_LIMIT", 128));
@@ -3442,7 +3461,8 @@ inline span_limits limits_from_env(bool read_env) {
 }
 
 /// The sampler OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name; parentbased_always_on when
-/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0 used.
+/// unset, unsupported (reported) or `read_env` is false. An invalid argument is reported and 1.0
+/// used.
 inline sampler sampler_from_env(bool read_env) {
   if (!read_env) return sampler{};
   auto name = detail::env("OTEL_TRACES_SAMPLER");
@@ -3452,8 +3472,8 @@ inline sampler sampler_from_env(bool read_env) {
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
   std::string error;
-  auto s = sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt,
-                              &error);
+  auto s =
+      sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
   if (!error.empty()) detail::diag("%s", error.c_str());
   return s ? *s : sampler{};
 }
@@ -3483,12 +3503,12 @@ namespace agentrace {
 /// Every span that ended while tracing was on is in exactly one of: exported, export_failed,
 /// dropped_*, or still queued (`queued()`).
 struct stats {
-  std::uint64_t spans_ended = 0;              // ended while tracing was on
-  std::uint64_t spans_exported = 0;           // handed to the exporters, which succeeded
-  std::uint64_t spans_export_failed = 0;      // in a batch an exporter reported failed
-  std::uint64_t dropped_queue_full = 0;       // try_enqueue found the queue full
-  std::uint64_t dropped_unsampled = 0;        // ended unsampled (never enqueued, by design)
-  std::uint64_t dropped_not_running = 0;      // ended after shutdown began / while thread exited
+  std::uint64_t spans_ended = 0;                // ended while tracing was on
+  std::uint64_t spans_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t spans_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t dropped_queue_full = 0;         // try_enqueue found the queue full
+  std::uint64_t dropped_unsampled = 0;          // ended unsampled (never enqueued, by design)
+  std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
 
@@ -3498,8 +3518,8 @@ struct stats {
   }
   /// Spans in flight: enqueued but not yet exported.
   std::uint64_t queued() const noexcept {
-    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
-                               dropped_unsampled;
+    const std::uint64_t done =
+        spans_exported + spans_export_failed + dropped_queue_full + dropped_unsampled;
     return spans_ended > done ? spans_ended - done : 0;
   }
 };
@@ -3586,8 +3606,7 @@ class collector {
     auto pick_ms = [&](std::chrono::milliseconds code, const char* var,
                        std::chrono::milliseconds def) {
       if (code.count() > 0) return code;
-      return env ? std::chrono::milliseconds(
-                       env_uint(var, static_cast<std::uint64_t>(def.count())))
+      return env ? std::chrono::milliseconds(env_uint(var, static_cast<std::uint64_t>(def.count())))
                  : def;
     };
     queue_size_ = pick(cfg_.max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", defaults::max_queue_size);
@@ -3600,14 +3619,14 @@ class collector {
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
-    schedule_delay_ = pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY",
-                              defaults::schedule_delay);
-    export_timeout_ = pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT",
-                              defaults::export_timeout);
-    drain_interval_ = cfg_.drain_interval.count() > 0 ? cfg_.drain_interval
-                                                      : defaults::drain_interval;
-    drain_interval_ = std::min(drain_interval_, std::max(schedule_delay_,
-                                                         std::chrono::milliseconds(1)));
+    schedule_delay_ =
+        pick_ms(cfg_.schedule_delay, "OTEL_BSP_SCHEDULE_DELAY", defaults::schedule_delay);
+    export_timeout_ =
+        pick_ms(cfg_.export_timeout, "OTEL_BSP_EXPORT_TIMEOUT", defaults::export_timeout);
+    drain_interval_ =
+        cfg_.drain_interval.count() > 0 ? cfg_.drain_interval : defaults::drain_interval;
+    drain_interval_ =
+        std::min(drain_interval_, std::max(schedule_delay_, std::chrono::milliseconds(1)));
     limits_ = cfg_.limits ? *cfg_.limits : limits_from_env(env);
     detail::limit_attribute_count.store(limits_.attribute_count, std::memory_order_relaxed);
     detail::limit_event_count.store(limits_.event_count, std::memory_order_relaxed);
@@ -3675,12 +3694,13 @@ class collector {
     done_cv_.notify_all();
     const stats s = get_stats();
     if (s.dropped_total() > 0)
-      detail::diag("%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-                   "shutdown: %llu); see agentrace::stats",
-                   static_cast<unsigned long long>(s.dropped_total()),
-                   static_cast<unsigned long long>(s.dropped_queue_full),
-                   static_cast<unsigned long long>(s.spans_export_failed),
-                   static_cast<unsigned long long>(s.dropped_not_running));
+      detail::diag(
+          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
+          "shutdown: %llu); see agentrace::stats",
+          static_cast<unsigned long long>(s.dropped_total()),
+          static_cast<unsigned long long>(s.dropped_queue_full),
+          static_cast<unsigned long long>(s.spans_export_failed),
+          static_cast<unsigned long long>(s.dropped_not_running));
     detail::collector_active.store(false);
     return true;
   }
@@ -3823,8 +3843,8 @@ class collector {
 
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()),
-                   e.name().data(), what);
+      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
+                   what);
   }
 
   config cfg_;
@@ -4129,8 +4149,9 @@ template <class Derived>
 class context_promise : public coroutine_context {
  public:
   context_promise() noexcept {
-    static_assert(detail::is_initial_awaiter<decltype(std::declval<Derived&>().initial_suspend())>,
-                  "agentrace::context_promise: return wrap_initial(awaiter) from initial_suspend()");
+    static_assert(
+        detail::is_initial_awaiter<decltype(std::declval<Derived&>().initial_suspend())>,
+        "agentrace::context_promise: return wrap_initial(awaiter) from initial_suspend()");
     static_assert(detail::is_final_awaiter<decltype(std::declval<Derived&>().final_suspend())>,
                   "agentrace::context_promise: return wrap_final(awaiter) from final_suspend()");
   }
@@ -4528,8 +4549,8 @@ template <class C>
 concept header_range = requires(const C& c) {
   c.begin();
   c.end();
-  { std::string_view(c.begin()->first) };
-  { std::string_view(c.begin()->second) };
+  {std::string_view(c.begin()->first)};
+  {std::string_view(c.begin()->second)};
 };
 
 /// A getter: `f("traceparent")` returns the value as something convertible to string_view (empty:
@@ -4542,7 +4563,10 @@ concept header_setter = std::invocable<S&, std::string_view, std::string_view>;
 
 template <class R>
 std::optional<std::string_view> getter_result(const R& r) {
-  if constexpr (requires { r.has_value(); *r; }) {
+  if constexpr (requires {
+                  r.has_value();
+                  *r;
+                }) {
     if (!r.has_value()) return std::nullopt;
     return std::string_view(*r);
   } else if constexpr (std::is_pointer_v<R>) {
@@ -4581,38 +4605,38 @@ inline extracted_context extract_from(std::size_t n_parent, std::string_view par
 /// pairs (names compared case-insensitively), or a getter `(std::string_view name) -> value`.
 /// Begin the local span with it: `AGENTRACE_SPAN_CHILD_OF(s, in.context, "handle", server)`.
 template <class Carrier>
-  requires detail::header_range<Carrier> || detail::header_getter<Carrier>
-extracted_context extract(const Carrier& carrier) {
-  try {
-    std::size_t n_parent = 0;
-    std::string_view parent;
-    std::vector<std::string_view> states;
-    if constexpr (detail::header_range<Carrier>) {
-      for (const auto& h : carrier) {
-        const std::string_view name(h.first);
-        if (detail::ascii_iequals(name, traceparent_header)) {
-          ++n_parent;
-          parent = std::string_view(h.second);
-        } else if (detail::ascii_iequals(name, tracestate_header)) {
-          states.emplace_back(h.second);
+  requires detail::header_range<Carrier> || detail::header_getter<Carrier> extracted_context
+  extract(const Carrier& carrier) {
+    try {
+      std::size_t n_parent = 0;
+      std::string_view parent;
+      std::vector<std::string_view> states;
+      if constexpr (detail::header_range<Carrier>) {
+        for (const auto& h : carrier) {
+          const std::string_view name(h.first);
+          if (detail::ascii_iequals(name, traceparent_header)) {
+            ++n_parent;
+            parent = std::string_view(h.second);
+          } else if (detail::ascii_iequals(name, tracestate_header)) {
+            states.emplace_back(h.second);
+          }
         }
+        return detail::extract_from(n_parent, parent, states);
+      } else {
+        const auto p = carrier(traceparent_header);
+        const auto pv = detail::getter_result(p);
+        if (pv) {
+          n_parent = 1;
+          parent = *pv;
+        }
+        const auto s = carrier(tracestate_header);
+        if (auto sv = detail::getter_result(s)) states.push_back(*sv);
+        return detail::extract_from(n_parent, parent, states);
       }
-      return detail::extract_from(n_parent, parent, states);
-    } else {
-      const auto p = carrier(traceparent_header);
-      const auto pv = detail::getter_result(p);
-      if (pv) {
-        n_parent = 1;
-        parent = *pv;
-      }
-      const auto s = carrier(tracestate_header);
-      if (auto sv = detail::getter_result(s)) states.push_back(*sv);
-      return detail::extract_from(n_parent, parent, states);
+    } catch (...) {  // out of memory, or a throwing getter: start a new trace
+      return {};
     }
-  } catch (...) {  // out of memory, or a throwing getter: start a new trace
-    return {};
   }
-}
 
 /// Writes `traceparent` (and `tracestate` when `trace_state` is not empty) for `ctx` into a header
 /// carrier: a map / list of pairs (existing entries of either name, in any case, are replaced)
@@ -4840,11 +4864,14 @@ inline std::string format_value(const attr_value& v, std::size_t max_len) {
   std::string s = std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "";
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
           return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return fmt::format("\"{}\"", x);
         else {
           std::string out = "[";
           bool first = true;
@@ -4885,10 +4912,11 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     t1 = std::max(t1, s.end_unix_ns);
     errors += s.status == status_code::error;
   }
-  std::string out = fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id),
-                                reset, dim, service, t.spans.size(), t.spans.size() == 1 ? "" : "s",
-                                format_duration(t1 - t0), errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
-                                t.complete ? "" : ", incomplete", reset);
+  std::string out =
+      fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id), reset, dim,
+                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", format_duration(t1 - t0),
+                  errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
+                  t.complete ? "" : ", incomplete", reset);
   const trace_tree tree(t.spans);
   auto line = [&](auto&& self, std::size_t i, const std::string& prefix, bool last) -> void {
     const span_data& s = t.spans[i];
@@ -4924,7 +4952,8 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
 class console_exporter final : public exporter {
  public:
   explicit console_exporter(console_options o = {})
-      : opt_(std::move(o)), assembler_(opt_.assembly),
+      : opt_(std::move(o)),
+        assembler_(opt_.assembly),
         color_(opt_.color >= 0 ? opt_.color == 1 : ::isatty(::fileno(opt_.out)) == 1) {}
 
   std::string_view name() const noexcept override { return "console"; }
@@ -4964,7 +4993,9 @@ class console_exporter final : public exporter {
 };
 
 /// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
-inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(std::move(o)); }
+inline exporter_ptr console(console_options o = {}) {
+  return std::make_shared<console_exporter>(std::move(o));
+}
 
 namespace detail {
 inline const bool console_registered =
@@ -4995,7 +5026,8 @@ class memory_exporter final : public exporter {
   export_result export_spans(const export_batch& batch) override {
     std::vector<span_data> converted;
     converted.reserve(batch.spans.size());
-    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    for (const auto& r : batch.spans)
+      converted.push_back(to_span_data(r, batch.clock, batch.limits));
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& d : converted) spans_.push_back(std::move(d));
@@ -5125,7 +5157,8 @@ namespace detail {
 
 class otlp_json_writer {
  public:
-  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len) : b_(b), max_len_(max_len) {}
+  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len)
+      : b_(b), max_len_(max_len) {}
 
   void key(std::string_view k) {
     b_.push_back('"');
@@ -5438,7 +5471,8 @@ class otlp_json_writer {
         append(b_, "{\"timeUnixNano\":\"");
         write_uint(b_, e.time_unix_ns);
         append(b_, "\",\"name\":");
-        write_json_string(b_, e.name.empty() ? std::string_view("event") : std::string_view(e.name));
+        write_json_string(b_,
+                          e.name.empty() ? std::string_view("event") : std::string_view(e.name));
         b_.push_back(',');
         attribute_pairs(e.attributes);
         b_.push_back('}');
@@ -5528,7 +5562,8 @@ class otlp_json_writer {
     o.lit("}}");
   }
 
-  void events_and_links(const span_ext& x, const clock_converter& clock, const span_limits& limits) {
+  void events_and_links(const span_ext& x, const clock_converter& clock,
+                        const span_limits& limits) {
     if (!x.events.empty()) {
       append(b_, ",\"events\":[");
       bool first = true;
@@ -5540,8 +5575,8 @@ class otlp_json_writer {
         append(b_, "\",\"name\":");
         write_json_string(b_, e.name);
         b_.push_back(',');
-        const auto d = attribute_list(e.attributes, limits.event_attribute_count) +
-                       e.dropped_attributes;
+        const auto d =
+            attribute_list(e.attributes, limits.event_attribute_count) + e.dropped_attributes;
         if (d) {
           append(b_, ",\"droppedAttributesCount\":");
           write_uint(b_, d);
@@ -5575,8 +5610,8 @@ class otlp_json_writer {
         append(b_, ",\"flags\":");
         write_uint(b_, flags);
         b_.push_back(',');
-        const auto d = attribute_list(l.attributes, limits.link_attribute_count) +
-                       l.dropped_attributes;
+        const auto d =
+            attribute_list(l.attributes, limits.link_attribute_count) + l.dropped_attributes;
         if (d) {
           append(b_, ",\"droppedAttributesCount\":");
           write_uint(b_, d);
@@ -5671,8 +5706,8 @@ class otlp_json_exporter final : public exporter {
   explicit otlp_json_exporter(const std::string& path, bool append = false)
       : out_(std::fopen(path.c_str(), append ? "ab" : "wb")), owned_(true), path_(path) {
     if (!out_)
-      throw std::runtime_error(fmt::format("agentrace: cannot open OTLP-JSON output '{}': {}",
-                                           path, std::strerror(errno)));
+      throw std::runtime_error(fmt::format("agentrace: cannot open OTLP-JSON output '{}': {}", path,
+                                           std::strerror(errno)));
   }
   ~otlp_json_exporter() override {
     if (owned_ && out_) std::fclose(out_);
@@ -5686,8 +5721,8 @@ class otlp_json_exporter final : public exporter {
     buf_.clear();
     serialize_otlp_json(batch, buf_);
     buf_.push_back('\n');
-    const bool ok = std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() &&
-                    std::fflush(out_) == 0;
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
     if (!ok) {
       failed_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
       return export_result::failure;
@@ -5717,9 +5752,8 @@ inline exporter_ptr otlp_json_stdout() { return std::make_shared<otlp_json_expor
 namespace detail {
 inline const bool otlp_json_registered =
     register_exporter_factory("otlp/stdout", [](std::string_view) { return otlp_json_stdout(); }) &&
-    register_exporter_factory("otlp/file", [](std::string_view path) {
-      return otlp_json_file(std::string(path));
-    });
+    register_exporter_factory(
+        "otlp/file", [](std::string_view path) { return otlp_json_file(std::string(path)); });
 }  // namespace detail
 
 }  // namespace agentrace

@@ -197,7 +197,8 @@ class trace {
     res.resize(out);
     return spans;
   }
-  static void resources_padding(const std::vector<span_data>& spans, std::vector<resource_ptr>& res) {
+  static void resources_padding(const std::vector<span_data>& spans,
+                                std::vector<resource_ptr>& res) {
     if (res.size() < spans.size()) res.resize(spans.size());
   }
 
@@ -217,16 +218,19 @@ inline std::size_t value_bytes(const attr_value& v) noexcept {
   return std::visit(
       [](const auto& x) -> std::size_t {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) return x.capacity();
+        if constexpr (std::is_same_v<T, std::string>)
+          return x.capacity();
         else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           std::size_t n = x.capacity() * sizeof(std::string);
           for (const auto& s : x) n += s.capacity();
           return n;
-        } else if constexpr (std::is_same_v<T, std::vector<bool>>) return x.size() / 8;
+        } else if constexpr (std::is_same_v<T, std::vector<bool>>)
+          return x.size() / 8;
         else if constexpr (std::is_same_v<T, std::vector<std::int64_t>> ||
                            std::is_same_v<T, std::vector<double>>)
           return x.capacity() * 8;
-        else return 0;
+        else
+          return 0;
       },
       v);
 }
@@ -240,7 +244,8 @@ inline std::size_t span_bytes(const span_data& s) noexcept {
                   s.trace_state.capacity() + attrs_bytes(s.attributes) + s.code_file.capacity() +
                   s.code_function.capacity();
   for (const auto& e : s.events) n += sizeof(e) + e.name.capacity() + attrs_bytes(e.attributes);
-  for (const auto& l : s.links) n += sizeof(l) + l.trace_state.capacity() + attrs_bytes(l.attributes);
+  for (const auto& l : s.links)
+    n += sizeof(l) + l.trace_state.capacity() + attrs_bytes(l.attributes);
   return n;
 }
 }  // namespace detail
@@ -337,28 +342,75 @@ struct reader_options {
 /// What the reader saw, cumulative over every read call.
 struct read_counts {
   std::uint64_t files = 0;
-  std::uint64_t lines = 0;          // non-blank JSON lines (or documents)
-  std::uint64_t lines_bad = 0;      // skipped whole: not JSON, truncated, too deep, too long
-  std::uint64_t spans = 0;          // delivered
-  std::uint64_t spans_bad = 0;      // skipped: bad ids, missing times, wrong types
-  std::uint64_t diagnostics = 0;    // all problems, including warnings about ignored fields
+  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
+  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
+  std::uint64_t spans = 0;        // delivered
+  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
+  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
   std::uint64_t files_unreadable = 0;
 };
 
 namespace detail {
 
 enum class ctx : std::uint8_t {
-  root, traces, rs_array, rs, resource, ss_array, ss, scope, span_array, span, event_array, event,
-  link_array, link, status, kv_array, kv, any, skip
+  root,
+  traces,
+  rs_array,
+  rs,
+  resource,
+  ss_array,
+  ss,
+  scope,
+  span_array,
+  span,
+  event_array,
+  event,
+  link_array,
+  link,
+  status,
+  kv_array,
+  kv,
+  any,
+  skip
 };
 
 // Field names the reader acts on, from the one OTLP field map.
 enum class fld : std::uint8_t {
-  none, resource_spans, resource, scope_spans, scope, spans, name, version, attributes,
-  dropped_attributes_count, trace_id, span_id, parent_span_id, trace_state, flags, kind,
-  start_time, end_time, time, events, dropped_events_count, links, dropped_links_count, status,
-  code, message, key, value, string_value, bool_value, int_value, double_value, array_value,
-  kvlist_value, bytes_value
+  none,
+  resource_spans,
+  resource,
+  scope_spans,
+  scope,
+  spans,
+  name,
+  version,
+  attributes,
+  dropped_attributes_count,
+  trace_id,
+  span_id,
+  parent_span_id,
+  trace_state,
+  flags,
+  kind,
+  start_time,
+  end_time,
+  time,
+  events,
+  dropped_events_count,
+  links,
+  dropped_links_count,
+  status,
+  code,
+  message,
+  key,
+  value,
+  string_value,
+  bool_value,
+  int_value,
+  double_value,
+  array_value,
+  kvlist_value,
+  bytes_value
 };
 
 inline fld field_of(std::string_view k) noexcept {
@@ -435,7 +487,8 @@ inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std
     if (v.is_string()) return v;  // "NaN", "Infinity"
   } else if (key == f::array_value || key == f::kvlist_value) {
     const bool kvl = key == f::kvlist_value;
-    nlohmann::ordered_json out = kvl ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array();
+    nlohmann::ordered_json out =
+        kvl ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array();
     if (!v.is_object()) {
       err = std::string(key) + " is not an object";
       return out;
@@ -454,7 +507,8 @@ inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std
           continue;
         }
         auto vv = e.find(f::value);
-        out[kk->get<std::string>()] = vv == e.end() ? nlohmann::ordered_json() : any_to_plain(*vv, err);
+        out[kk->get<std::string>()] =
+            vv == e.end() ? nlohmann::ordered_json() : any_to_plain(*vv, err);
       } else {
         out.push_back(any_to_plain(e, err));
       }
@@ -597,8 +651,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   };
   attr_list resource_attrs_;
   std::string scope_name_, scope_version_;
-  std::vector<pending_span> rs_spans_;     // spans of the current resourceSpans element
-  std::size_t ss_first_ = 0;               // first span of the current scopeSpans in rs_spans_
+  std::vector<pending_span> rs_spans_;  // spans of the current resourceSpans element
+  std::size_t ss_first_ = 0;            // first span of the current scopeSpans in rs_spans_
   pending_span* cur_ = nullptr;
   event_view* cur_event_ = nullptr;
   link_view* cur_link_ = nullptr;
@@ -794,9 +848,12 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     frame& f = stack_.back();
     switch (f.c) {
       case ctx::scope:
-        if (f.field == fld::name) get_string(k, f.field, scope_name_, false);
-        else if (f.field == fld::version) get_string(k, f.field, scope_version_, false);
-        else if (f.field != fld::none && f.field != fld::dropped_attributes_count) unexpected_scalar(f, k);
+        if (f.field == fld::name)
+          get_string(k, f.field, scope_name_, false);
+        else if (f.field == fld::version)
+          get_string(k, f.field, scope_version_, false);
+        else if (f.field != fld::none && f.field != fld::dropped_attributes_count)
+          unexpected_scalar(f, k);
         break;
       case ctx::span: span_scalar(f, k); break;
       case ctx::event: event_scalar(f, k); break;
@@ -805,8 +862,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::code) {
           std::uint32_t c = 0;
           if (get_u32(k, f.field, c) && cur_) {
-            if (c <= 2) cur_->rs.span.status = static_cast<status_code>(c);
-            else problem(f.field, "status code " + std::to_string(c) + " is not 0, 1 or 2", false);
+            if (c <= 2)
+              cur_->rs.span.status = static_cast<status_code>(c);
+            else
+              problem(f.field, "status code " + std::to_string(c) + " is not 0, 1 or 2", false);
           }
         } else if (f.field == fld::message) {
           if (cur_) get_string(k, f.field, cur_->rs.span.status_message, false);
@@ -815,18 +874,27 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::kv:
-        if (f.field == fld::key) kv_has_key_ = get_string(k, f.field, kv_key_, false);
-        else if (f.field == fld::value && k != kind_null) wrong_type(f.field, "an AnyValue object", kind_name(k), false);
+        if (f.field == fld::key)
+          kv_has_key_ = get_string(k, f.field, kv_key_, false);
+        else if (f.field == fld::value && k != kind_null)
+          wrong_type(f.field, "an AnyValue object", kind_name(k), false);
         break;
       case ctx::any: any_scalar(f, k); break;
-      case ctx::root: report(std::string(), std::string("expected a JSON object, got ") + kind_name(k), false); break;
-      case ctx::rs: case ctx::resource: case ctx::ss: case ctx::traces:
+      case ctx::root:
+        report(std::string(), std::string("expected a JSON object, got ") + kind_name(k), false);
+        break;
+      case ctx::rs:
+      case ctx::resource:
+      case ctx::ss:
+      case ctx::traces:
         if (f.field != fld::none && f.field != fld::dropped_attributes_count && k != kind_null)
           unexpected_scalar(f, k);
         break;
       default:
         // A scalar where an array element object was expected.
-        if (k != kind_null) report(path(), std::string("unexpected ") + kind_name(k) + " in an array of objects", false);
+        if (k != kind_null)
+          report(path(), std::string("unexpected ") + kind_name(k) + " in an array of objects",
+                 false);
         break;
     }
     return true;
@@ -838,8 +906,12 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   }
   static const char* expected_container(const frame& f) {
     switch (f.field) {
-      case fld::resource_spans: case fld::scope_spans: case fld::spans: case fld::attributes:
-      case fld::events: case fld::links: return "an array";
+      case fld::resource_spans:
+      case fld::scope_spans:
+      case fld::spans:
+      case fld::attributes:
+      case fld::events:
+      case fld::links: return "an array";
       default: return "an object";
     }
   }
@@ -852,21 +924,24 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!parse_trace_id(*str_, s.trace_id)) {
-          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::span_id:
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!parse_span_id(*str_, s.span_id)) {
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::parent_span_id:
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!str_->empty() && !parse_span_id(*str_, s.parent_span_id)) {
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::trace_state: get_string(k, f.field, s.trace_state, false); break;
@@ -882,8 +957,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::kind: {
         std::uint32_t v = 0;
         if (get_u32(k, f.field, v)) {
-          if (v >= 1 && v <= 5) s.kind = static_cast<span_kind>(v);
-          else if (v != 0) problem(f.field, "span kind " + std::to_string(v) + " is not 0..5", false);
+          if (v >= 1 && v <= 5)
+            s.kind = static_cast<span_kind>(v);
+          else if (v != 0)
+            problem(f.field, "span kind " + std::to_string(v) + " is not 0..5", false);
         }
         break;
       }
@@ -896,7 +973,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::dropped_attributes_count: get_u32(k, f.field, s.dropped_attributes); break;
       case fld::dropped_events_count: get_u32(k, f.field, s.dropped_events); break;
       case fld::dropped_links_count: get_u32(k, f.field, s.dropped_links); break;
-      case fld::attributes: case fld::events: case fld::links: case fld::status:
+      case fld::attributes:
+      case fld::events:
+      case fld::links:
+      case fld::status:
         if (k != kind_null) unexpected_scalar(f, k);
         break;
       default: break;
@@ -909,7 +989,9 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     switch (f.field) {
       case fld::time: get_u64(k, f.field, cur_event_->time_unix_ns, false); break;
       case fld::name: get_string(k, f.field, cur_event_->name, false); break;
-      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      case fld::attributes:
+        if (k != kind_null) unexpected_scalar(f, k);
+        break;
       default: break;
     }
   }
@@ -930,11 +1012,14 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         std::uint32_t fl = 0;
         if (get_u32(k, f.field, fl)) {
           cur_link_->context.flags = static_cast<std::uint8_t>(fl & 0xFF);
-          cur_link_->context.remote = (fl & otlp::flag_has_is_remote) && (fl & otlp::flag_is_remote);
+          cur_link_->context.remote =
+              (fl & otlp::flag_has_is_remote) && (fl & otlp::flag_is_remote);
         }
         break;
       }
-      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      case fld::attributes:
+        if (k != kind_null) unexpected_scalar(f, k);
+        break;
       default: break;
     }
   }
@@ -951,29 +1036,43 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case fld::bool_value:
-        if (k == kind_bool) set_kv(bool_);
-        else wrong_type(f.field, "a boolean", kind_name(k), false);
+        if (k == kind_bool)
+          set_kv(bool_);
+        else
+          wrong_type(f.field, "a boolean", kind_name(k), false);
         break;
       case fld::int_value:
-        if (k == kind_int) set_kv(int_);
-        else if (k == kind_uint && uint_ <= static_cast<std::uint64_t>(INT64_MAX)) set_kv(static_cast<std::int64_t>(uint_));
+        if (k == kind_int)
+          set_kv(int_);
+        else if (k == kind_uint && uint_ <= static_cast<std::uint64_t>(INT64_MAX))
+          set_kv(static_cast<std::int64_t>(uint_));
         else if (k == kind_string) {
           std::int64_t v = 0;
           const std::string& s = *str_;
           auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-          if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) set_kv(v);
-          else problem(f.field, "not a 64-bit integer: \"" + clip(s) + "\"", false);
-        } else wrong_type(f.field, "an integer (number or decimal string)", kind_name(k), false);
+          if (ec == std::errc() && p == s.data() + s.size() && !s.empty())
+            set_kv(v);
+          else
+            problem(f.field, "not a 64-bit integer: \"" + clip(s) + "\"", false);
+        } else
+          wrong_type(f.field, "an integer (number or decimal string)", kind_name(k), false);
         break;
       case fld::double_value:
-        if (k == kind_double) set_kv(dbl_);
-        else if (k == kind_int) set_kv(static_cast<double>(int_));
-        else if (k == kind_uint) set_kv(static_cast<double>(uint_));
-        else if (k == kind_string && (*str_ == "NaN" || *str_ == "Infinity" || *str_ == "-Infinity"))
-          set_kv(*str_ == "NaN" ? __builtin_nan("") : (*str_ == "Infinity" ? __builtin_inf() : -__builtin_inf()));
-        else wrong_type(f.field, "a number", kind_name(k), false);
+        if (k == kind_double)
+          set_kv(dbl_);
+        else if (k == kind_int)
+          set_kv(static_cast<double>(int_));
+        else if (k == kind_uint)
+          set_kv(static_cast<double>(uint_));
+        else if (k == kind_string &&
+                 (*str_ == "NaN" || *str_ == "Infinity" || *str_ == "-Infinity"))
+          set_kv(*str_ == "NaN" ? __builtin_nan("")
+                                : (*str_ == "Infinity" ? __builtin_inf() : -__builtin_inf()));
+        else
+          wrong_type(f.field, "a number", kind_name(k), false);
         break;
-      case fld::array_value: case fld::kvlist_value: wrong_type(f.field, "an object", kind_name(k), false); break;
+      case fld::array_value:
+      case fld::kvlist_value: wrong_type(f.field, "an object", kind_name(k), false); break;
       default: break;
     }
   }
@@ -1021,24 +1120,30 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     switch (f.c) {
       case ctx::root:
         if (!is_object) {
-          report(std::string(), "expected a JSON object (ExportTraceServiceRequest), got an array", false);
+          report(std::string(), "expected a JSON object (ExportTraceServiceRequest), got an array",
+                 false);
           skip_depth_ = 1;
         } else {
           push(ctx::traces);
         }
         break;
       case ctx::traces:
-        if (f.field == fld::resource_spans) want(false, ctx::rs_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::resource_spans)
+          want(false, ctx::rs_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::rs_array:
         element(ctx::rs);
         if (stack_.back().c == ctx::rs) begin_rs();
         break;
       case ctx::rs:
-        if (f.field == fld::resource) want(true, ctx::resource);
-        else if (f.field == fld::scope_spans) want(false, ctx::ss_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::resource)
+          want(true, ctx::resource);
+        else if (f.field == fld::scope_spans)
+          want(false, ctx::ss_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::resource:
         if (f.field == fld::attributes) {
@@ -1057,19 +1162,26 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::ss:
-        if (f.field == fld::scope) want(true, ctx::scope);
-        else if (f.field == fld::spans) want(false, ctx::span_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::scope)
+          want(true, ctx::scope);
+        else if (f.field == fld::spans)
+          want(false, ctx::span_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::span_array:
         element(ctx::span);
         if (stack_.back().c == ctx::span) begin_span();
         break;
       case ctx::span:
-        if (f.field == fld::attributes) open_kv_array(want, cur_ ? &cur_->rs.span.attributes : nullptr);
-        else if (f.field == fld::events) want(false, ctx::event_array);
-        else if (f.field == fld::links) want(false, ctx::link_array);
-        else if (f.field == fld::status) want(true, ctx::status);
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_ ? &cur_->rs.span.attributes : nullptr);
+        else if (f.field == fld::events)
+          want(false, ctx::event_array);
+        else if (f.field == fld::links)
+          want(false, ctx::link_array);
+        else if (f.field == fld::status)
+          want(true, ctx::status);
         else if (f.field != fld::none) {
           wrong_type(f.field, "a string or number", is_object ? "an object" : "an array",
                      f.field == fld::trace_id || f.field == fld::span_id ||
@@ -1093,8 +1205,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::event:
-        if (f.field == fld::attributes) open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
-        else skip_depth_ = 1;
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::link_array:
         element(ctx::link);
@@ -1109,8 +1223,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::link:
-        if (f.field == fld::attributes) open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
-        else skip_depth_ = 1;
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::kv_array:
         element(ctx::kv);
@@ -1139,7 +1255,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
           capture_root_ = nlohmann::ordered_json::object();
           capture_.push_back(&capture_root_);
         } else {
-          if (f.field != fld::none) wrong_type(f.field, "a scalar", is_object ? "an object" : "an array", false);
+          if (f.field != fld::none)
+            wrong_type(f.field, "a scalar", is_object ? "an object" : "an array", false);
           skip_depth_ = 1;
         }
         break;
@@ -1251,10 +1368,14 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         cur_->error = "missing " + std::string(what);
         cur_->error_path = path();
       };
-      if (!s.trace_id.valid()) missing(otlp::field::trace_id);
-      else if (s.span_id == 0) missing(otlp::field::span_id);
-      else if (!has_start_) missing(otlp::field::start_time);
-      else if (!has_end_) missing(otlp::field::end_time);
+      if (!s.trace_id.valid())
+        missing(otlp::field::trace_id);
+      else if (s.span_id == 0)
+        missing(otlp::field::span_id);
+      else if (!has_start_)
+        missing(otlp::field::start_time);
+      else if (!has_end_)
+        missing(otlp::field::end_time);
       else if (s.parent_span_id == s.span_id) {
         cur_->error = "parentSpanId equals spanId";
         cur_->error_path = path();
@@ -1299,7 +1420,8 @@ class line_source {
       any_ = true;
       const char* start = buf_.get() + pos_;
       const void* nl = std::memchr(start, '\n', len_ - pos_);
-      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
+      const std::size_t n =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
       if (!too_long) {
         if (line.size() + n > max_) {
           too_long = true;
@@ -1423,10 +1545,12 @@ class reader {
     h.keep_all_attributes = opt_.attributes;
     h.keep_attributes = &opt_.keep_attributes;
     h.emit = emit_fn;
-    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg, bool dropped) {
+    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg,
+                                        bool dropped) {
       if (dropped) ++counts_.spans_bad;
-      add_diag(file, line_ref,
-               (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
+      add_diag(
+          file, line_ref,
+          (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
     };
   }
 
@@ -1497,9 +1621,15 @@ class reader {
     bool binary(binary_t&) override { return true; }
     bool start_object(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
     bool key(string_t&) override { return true; }
-    bool end_object() override { --depth; return true; }
+    bool end_object() override {
+      --depth;
+      return true;
+    }
     bool start_array(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
-    bool end_array() override { --depth; return true; }
+    bool end_array() override {
+      --depth;
+      return true;
+    }
     bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
       return false;
     }
@@ -1520,17 +1650,21 @@ class reader {
     bool ok = false;
     std::string error;
     try {
-      ok = nlohmann::json::sax_parse(line.begin(), line.end(), &sax_, nlohmann::json::input_format_t::json, true);
+      ok = nlohmann::json::sax_parse(line.begin(), line.end(), &sax_,
+                                     nlohmann::json::input_format_t::json, true);
     } catch (const nlohmann::json::exception& e) {
       error = clean_parse_message(e.what());
     }
     if (!ok) {
       ++counts_.lines_bad;
       if (!sax_.parse_error_.empty()) error = clean_parse_message(sax_.parse_error_);
-      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
-      else if (error.empty()) error = "invalid JSON";
+      if (!sax_.abort_reason.empty())
+        error = sax_.abort_reason;
+      else if (error.empty())
+        error = "invalid JSON";
       // An error at the very end of the line: the line was cut short.
-      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() && sax_.parse_error_byte_ >= line.size())
+      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() &&
+          sax_.parse_error_byte_ >= line.size())
         error = "truncated JSON line (" + error + ")";
       add_diag(file, lineno, error + "; line skipped");
       line_spans_.clear();
@@ -1575,8 +1709,10 @@ class reader {
         error = clean_parse_message(sax_.parse_error_);
         byte = sax_.parse_error_byte_;
       }
-      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
-      else if (error.empty()) error = "invalid JSON";
+      if (!sax_.abort_reason.empty())
+        error = sax_.abort_reason;
+      else if (error.empty())
+        error = "invalid JSON";
       add_diag(file, byte ? line_of(byte) : 0,
                error + "; rest of the document skipped (" + std::to_string(delivered) +
                    " spans before it were kept)");
@@ -1609,7 +1745,8 @@ class reader {
       detail::line_source peek(f, opt_.max_line_bytes);
       std::string first;
       auto r = detail::line_source::result::eof;
-      while ((r = peek.next(first)) == detail::line_source::result::line && detail::is_blank(first)) {
+      while ((r = peek.next(first)) == detail::line_source::result::line &&
+             detail::is_blank(first)) {
       }
       if (r == detail::line_source::result::line && !complete_json(first)) {
         std::rewind(f);
@@ -1627,8 +1764,8 @@ class reader {
       if (r == detail::line_source::result::too_long) {
         ++counts_.lines;
         ++counts_.lines_bad;
-        add_diag(file, lineno, "line longer than " + std::to_string(opt_.max_line_bytes) +
-                                   " bytes; skipped");
+        add_diag(file, lineno,
+                 "line longer than " + std::to_string(opt_.max_line_bytes) + " bytes; skipped");
         continue;
       }
       if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);
@@ -1792,7 +1929,7 @@ inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, doub
 /// Attribute keys statistics need (so a scan can skip all the others).
 inline const std::vector<std::string>& stats_attribute_keys() {
   static const std::vector<std::string> keys = {
-      "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
+      "gen_ai.request.model",       "gen_ai.response.model",      "gen_ai.usage.input_tokens",
       "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
   return keys;
 }
@@ -1906,8 +2043,10 @@ class span_stats {
  private:
   template <class T>
   static const trace& deref(const T& t) {
-    if constexpr (std::is_same_v<std::decay_t<T>, trace>) return t;
-    else return *t;
+    if constexpr (std::is_same_v<std::decay_t<T>, trace>)
+      return t;
+    else
+      return *t;
   }
   struct entry {
     std::string name;
@@ -1968,8 +2107,10 @@ namespace agentrace::eval {
 class query_error : public std::invalid_argument {
  public:
   query_error(std::string text, std::size_t column, std::string message)
-      : std::invalid_argument(render(text, column, message)), text_(std::move(text)),
-        column_(column), message_(std::move(message)) {}
+      : std::invalid_argument(render(text, column, message)),
+        text_(std::move(text)),
+        column_(column),
+        message_(std::move(message)) {}
   std::size_t column() const noexcept { return column_; }
   const std::string& message() const noexcept { return message_; }
   const std::string& text() const noexcept { return text_; }
@@ -1993,7 +2134,7 @@ struct literal {
   double number = 0;
   bool is_integer = false;
   std::int64_t integer = 0;
-  std::string text;      // string value, or the literal as written (for messages)
+  std::string text;  // string value, or the literal as written (for messages)
   bool boolean = false;
   std::uint64_t ns = 0;  // duration / time (Unix ns)
   double percentile = 0;
@@ -2030,9 +2171,21 @@ inline std::string format_ns_literal(std::uint64_t ns) {
 
 inline bool is_word_char(char c) {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\r': case '(': case ')': case '!': case '=': case '<':
-    case '>': case '~': case '"': case '\'': case '&': case '|':
-      return false;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '(':
+    case ')':
+    case '!':
+    case '=':
+    case '<':
+    case '>':
+    case '~':
+    case '"':
+    case '\'':
+    case '&':
+    case '|': return false;
     default: return true;
   }
 }
@@ -2068,7 +2221,8 @@ inline const char* op_text(compare_op o) {
 inline std::string literal_text(const literal& v) {
   switch (v.k) {
     case literal::kind::none: return "";
-    case literal::kind::number: return v.is_integer ? fmt::format("{}", v.integer) : fmt::format("{}", v.number);
+    case literal::kind::number:
+      return v.is_integer ? fmt::format("{}", v.integer) : fmt::format("{}", v.number);
     case literal::kind::string: return quote_if_needed(v.text);
     case literal::kind::boolean: return v.boolean ? "true" : "false";
     case literal::kind::duration: return format_ns_literal(v.ns);
@@ -2131,8 +2285,9 @@ inline std::optional<std::uint64_t> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (p != s.size()) return std::nullopt;
-  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                            h * 3600 + mi * 60 + se - offset_s;
+  const std::int64_t secs =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + se - offset_s;
   if (secs < 0) return std::nullopt;
   return static_cast<std::uint64_t>(secs) * 1'000'000'000ull + frac;
 }
@@ -2144,13 +2299,20 @@ inline std::optional<std::uint64_t> parse_duration(std::string_view s) {
   if (i == 0 || i == s.size()) return std::nullopt;
   const std::string_view unit = s.substr(i);
   double scale;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else if (unit == "m" || unit == "min") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else return std::nullopt;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us" || unit == "\xC2\xB5s")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m" || unit == "min")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else
+    return std::nullopt;
   const std::string numtext(s.substr(0, i));
   char* end = nullptr;
   const double v = std::strtod(numtext.c_str(), &end);
@@ -2193,12 +2355,18 @@ class query {
     using K = atom::kind;
     switch (a.k) {
       case K::errors: return "errors";
-      case K::status: return fmt::format("status {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::span_kind: return fmt::format("kind {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::name: return fmt::format("name {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::duration: return fmt::format("duration {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::start: return fmt::format("start {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::end: return fmt::format("end {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::status:
+        return fmt::format("status {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::span_kind:
+        return fmt::format("kind {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::name:
+        return fmt::format("name {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::duration:
+        return fmt::format("duration {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::start:
+        return fmt::format("start {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::end:
+        return fmt::format("end {} {}", detail::op_text(a.op), detail::literal_text(a.value));
       case K::named_duration:
         return fmt::format("{} {} {}", detail::quote_if_needed(a.subject), detail::op_text(a.op),
                            detail::literal_text(a.value));
@@ -2213,8 +2381,12 @@ class query {
     return "?";
   }
 
-  friend query operator&&(query a, query b) { return combine(std::move(a), std::move(b), node_type::all); }
-  friend query operator||(query a, query b) { return combine(std::move(a), std::move(b), node_type::any); }
+  friend query operator&&(query a, query b) {
+    return combine(std::move(a), std::move(b), node_type::all);
+  }
+  friend query operator||(query a, query b) {
+    return combine(std::move(a), std::move(b), node_type::any);
+  }
   friend query operator!(query a) {
     node n;
     n.type = node_type::negate;
@@ -2281,7 +2453,8 @@ class query_parser {
     if (toks_.size() == 1) fail(toks_[0], "empty query: expected a predicate such as 'errors'");
     query q;
     q.root_ = parse_or(q);
-    if (cur().t != tok::end) fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
+    if (cur().t != tok::end)
+      fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
     return q;
   }
 
@@ -2334,24 +2507,31 @@ class query_parser {
           toks_.push_back({c == '&' ? tok::and_ : tok::or_, std::string(2, c), col});
           i += 2;
         } else {
-          throw query_error(std::string(text_), col, std::string("unexpected '") + c + "' (use and / or)");
+          throw query_error(std::string(text_), col,
+                            std::string("unexpected '") + c + "' (use and / or)");
         }
       } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
         std::string o(1, c);
         if (i + 1 < text_.size() && text_[i + 1] == '=' && c != '~') o += '=';
         i += o.size();
-        if (o == "!") toks_.push_back({tok::not_, o, col});
-        else toks_.push_back({tok::op, o, col});
+        if (o == "!")
+          toks_.push_back({tok::not_, o, col});
+        else
+          toks_.push_back({tok::op, o, col});
       } else {
         std::size_t j = i;
         while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
         std::string w(text_.substr(i, j - i));
         std::string lower = w;
         for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (lower == "and") toks_.push_back({tok::and_, w, col});
-        else if (lower == "or") toks_.push_back({tok::or_, w, col});
-        else if (lower == "not") toks_.push_back({tok::not_, w, col});
-        else toks_.push_back({tok::word, w, col});
+        if (lower == "and")
+          toks_.push_back({tok::and_, w, col});
+        else if (lower == "or")
+          toks_.push_back({tok::or_, w, col});
+        else if (lower == "not")
+          toks_.push_back({tok::not_, w, col});
+        else
+          toks_.push_back({tok::word, w, col});
         i = j;
       }
     }
@@ -2397,7 +2577,8 @@ class query_parser {
     if (t.t == tok::lparen) {
       take();
       query::node inner = parse_or(q);
-      if (cur().t != tok::rparen) fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
+      if (cur().t != tok::rparen)
+        fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
       take();
       return inner;
     }
@@ -2421,7 +2602,8 @@ class query_parser {
       return v;
     }
     const std::string& w = t.text;
-    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') && std::isdigit(static_cast<unsigned char>(w[1]))) {
+    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') &&
+        std::isdigit(static_cast<unsigned char>(w[1]))) {
       char* end = nullptr;
       const double p = std::strtod(w.c_str() + 1, &end);
       if (end == w.c_str() + w.size()) {
@@ -2472,14 +2654,22 @@ class query_parser {
   }
 
   static bool parse_op(const std::string& s, compare_op& o) {
-    if (s == "=" || s == "==") o = compare_op::eq;
-    else if (s == "!=") o = compare_op::ne;
-    else if (s == "<") o = compare_op::lt;
-    else if (s == "<=") o = compare_op::le;
-    else if (s == ">") o = compare_op::gt;
-    else if (s == ">=") o = compare_op::ge;
-    else if (s == "~") o = compare_op::contains;
-    else return false;
+    if (s == "=" || s == "==")
+      o = compare_op::eq;
+    else if (s == "!=")
+      o = compare_op::ne;
+    else if (s == "<")
+      o = compare_op::lt;
+    else if (s == "<=")
+      o = compare_op::le;
+    else if (s == ">")
+      o = compare_op::gt;
+    else if (s == ">=")
+      o = compare_op::ge;
+    else if (s == "~")
+      o = compare_op::contains;
+    else
+      return false;
     return true;
   }
 
@@ -2502,39 +2692,50 @@ class query_parser {
     }
     if (next.t != tok::op) {
       if (next.t == tok::end)
-        fail(next, "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "'");
-      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "', got '" + next.text + "'");
+        fail(next,
+             "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' "
+             "after '" +
+                 w + "'");
+      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w +
+                     "', got '" + next.text + "'");
     }
     const token op_tok = take();
     if (!parse_op(op_tok.text, a.op)) fail(op_tok, "unknown operator '" + op_tok.text + "'");
     const token val_tok = take();
     if (val_tok.t != tok::word && val_tok.t != tok::string) {
-      if (val_tok.t == tok::end) fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
+      if (val_tok.t == tok::end)
+        fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
       fail(val_tok, "expected a value after '" + op_tok.text + "', got '" + val_tok.text + "'");
     }
     a.value = parse_value(val_tok);
     const auto vk = a.value.k;
-    const bool ordered = a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
+    const bool ordered =
+        a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
     auto want_time_or_duration = [&](literal::kind want, const char* what) {
-      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 && want == literal::kind::time) {
+      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 &&
+          want == literal::kind::time) {
         a.value.k = literal::kind::time;
         a.value.ns = static_cast<std::uint64_t>(a.value.integer);
         a.value.text.clear();
         return;
       }
       if (vk != want && !(want == literal::kind::duration && vk == literal::kind::percentile))
-        fail(val_tok, std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
+        fail(val_tok,
+             std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
       if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
     };
     if (bare && lower_eq(w, "duration")) {
       a.k = K::duration;
-      want_time_or_duration(literal::kind::duration, "a duration such as 200ms or a percentile such as p95");
+      want_time_or_duration(literal::kind::duration,
+                            "a duration such as 200ms or a percentile such as p95");
     } else if (bare && lower_eq(w, "start")) {
       a.k = K::start;
-      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
     } else if (bare && lower_eq(w, "end")) {
       a.k = K::end;
-      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
     } else if (bare && lower_eq(w, "name")) {
       a.k = K::name;
       a.value.k = literal::kind::string;
@@ -2542,17 +2743,21 @@ class query_parser {
     } else if (bare && lower_eq(w, "status")) {
       a.k = K::status;
       a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'status' supports = and != only");
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'status' supports = and != only");
       if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
         fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
     } else if (bare && lower_eq(w, "kind")) {
       a.k = K::span_kind;
       a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'kind' supports = and != only");
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'kind' supports = and != only");
       static const char* const kinds[] = {"internal", "server", "client", "producer", "consumer"};
       bool ok = false;
       for (const char* k : kinds) ok = ok || a.value.text == k;
-      if (!ok) fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" + a.value.text + "'");
+      if (!ok)
+        fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
+                          a.value.text + "'");
     } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
       a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
       a.subject = w;
@@ -2568,7 +2773,8 @@ class query_parser {
 
   static void set_attribute_subject(atom& a, const token& subj) {
     constexpr std::string_view res = "resource.";
-    if (subj.t == tok::word && subj.text.size() > res.size() && subj.text.compare(0, res.size(), res) == 0) {
+    if (subj.t == tok::word && subj.text.size() > res.size() &&
+        subj.text.compare(0, res.size(), res) == 0) {
       a.k = atom::kind::resource_attribute;
       a.subject = subj.text.substr(res.size());
     } else {
@@ -2608,12 +2814,30 @@ class field {
  public:
   field(atom::kind k, std::string subject) : k_(k), subject_(std::move(subject)) {}
 
-  template <class V> query operator==(const V& v) const { return make(compare_op::eq, v); }
-  template <class V> query operator!=(const V& v) const { return make(compare_op::ne, v); }
-  template <class V> query operator<(const V& v) const { return make(compare_op::lt, v); }
-  template <class V> query operator<=(const V& v) const { return make(compare_op::le, v); }
-  template <class V> query operator>(const V& v) const { return make(compare_op::gt, v); }
-  template <class V> query operator>=(const V& v) const { return make(compare_op::ge, v); }
+  template <class V>
+  query operator==(const V& v) const {
+    return make(compare_op::eq, v);
+  }
+  template <class V>
+  query operator!=(const V& v) const {
+    return make(compare_op::ne, v);
+  }
+  template <class V>
+  query operator<(const V& v) const {
+    return make(compare_op::lt, v);
+  }
+  template <class V>
+  query operator<=(const V& v) const {
+    return make(compare_op::le, v);
+  }
+  template <class V>
+  query operator>(const V& v) const {
+    return make(compare_op::gt, v);
+  }
+  template <class V>
+  query operator>=(const V& v) const {
+    return make(compare_op::ge, v);
+  }
   /// The attribute is present.
   query exists() const {
     atom a;
@@ -2647,7 +2871,8 @@ class field {
   static literal to_literal(const std::chrono::duration<Rep, Period>& d) {
     literal l;
     l.k = literal::kind::duration;
-    l.ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+    l.ns =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
     return l;
   }
   template <class Clock, class Dur>
@@ -2692,7 +2917,9 @@ class field {
 /// A span attribute.
 inline field attr(std::string key) { return field(atom::kind::attribute, std::move(key)); }
 /// A resource attribute.
-inline field resource(std::string key) { return field(atom::kind::resource_attribute, std::move(key)); }
+inline field resource(std::string key) {
+  return field(atom::kind::resource_attribute, std::move(key));
+}
 /// The duration of spans named `name` (compare with a std::chrono duration or q::p(95)).
 inline field span(std::string name) { return field(atom::kind::named_duration, std::move(name)); }
 /// Any span's duration (a percentile compares each span with its own name's).
@@ -2709,7 +2936,9 @@ inline field kind() { return field(atom::kind::span_kind, {}); }
 
 namespace detail {
 
-inline std::string ms_text(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+inline std::string ms_text(std::uint64_t ns) {
+  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
 
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
@@ -2737,27 +2966,33 @@ inline std::optional<double> to_number(std::string_view s) {
 template <class T>
 bool scalar_matches(const T& x, compare_op o, const literal& v) {
   if constexpr (std::is_same_v<T, bool>) {
-    if (v.k == literal::kind::boolean) return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
-    if (v.k == literal::kind::string) return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
+    if (v.k == literal::kind::boolean)
+      return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
+    if (v.k == literal::kind::string)
+      return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
     return false;
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
     if (v.k == literal::kind::number) {
       if (v.is_integer) return compare_values(x, o, v.integer);
       return compare_values(static_cast<double>(x), o, v.number);
     }
-    if (v.k == literal::kind::duration || v.k == literal::kind::time) return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
-    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne)) return compare_values(std::to_string(x), o, v.text);
+    if (v.k == literal::kind::duration || v.k == literal::kind::time)
+      return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
+    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne))
+      return compare_values(std::to_string(x), o, v.text);
     return false;
   } else if constexpr (std::is_same_v<T, double>) {
     if (v.k == literal::kind::number) return compare_values(x, o, v.number);
     return false;
   } else {  // string
-    if (o == compare_op::contains) return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
+    if (o == compare_op::contains)
+      return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
     if (v.k == literal::kind::number) {
       auto n = to_number(x);
       return n && compare_values(*n, o, v.number);
     }
-    if (v.k == literal::kind::boolean) return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
+    if (v.k == literal::kind::boolean)
+      return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
     return compare_values(std::string_view(x), o, std::string_view(v.text));
   }
 }
@@ -2767,7 +3002,8 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
   return std::visit(
       [&](const auto& x) -> bool {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return false;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return false;
         else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
                            std::is_same_v<T, double> || std::is_same_v<T, std::string>)
           return scalar_matches(x, o, v);
@@ -2775,7 +3011,8 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
           // Arrays: some element matches (for !=: no element equals).
           if (o == compare_op::ne) {
             for (const auto& e : x)
-              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v)) return false;
+              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v))
+                return false;
             return true;
           }
           for (const auto& e : x)
@@ -2790,10 +3027,14 @@ inline std::string short_value(const attr_value& v) {
   std::string s = std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "";
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>) return x;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return x;
         else {
           std::string out = "[";
           for (std::size_t i = 0; i < x.size(); ++i) {
@@ -2839,12 +3080,16 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
   switch (a.k) {
     case K::errors:
       if (s.status != status_code::error) return false;
-      if (why) *why = fmt::format("{} has status ERROR{}{}", span_label(), s.status_message.empty() ? "" : ": ", detail::short_value(attr_value{s.status_message}));
+      if (why)
+        *why = fmt::format("{} has status ERROR{}{}", span_label(),
+                           s.status_message.empty() ? "" : ": ",
+                           detail::short_value(attr_value{s.status_message}));
       return true;
     case K::status: {
       const bool eq = a.value.text == detail::status_text(s.status);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why) *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      if (m && why)
+        *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
       return m;
     }
     case K::span_kind: {
@@ -2854,8 +3099,10 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       return m;
     }
     case K::name: {
-      const bool m = a.op == compare_op::contains ? s.name.find(a.value.text) != std::string::npos
-                                                  : detail::compare_values(std::string_view(s.name), a.op, std::string_view(a.value.text));
+      const bool m = a.op == compare_op::contains
+                         ? s.name.find(a.value.text) != std::string::npos
+                         : detail::compare_values(std::string_view(s.name), a.op,
+                                                  std::string_view(a.value.text));
       if (m && why) *why = span_label();
       return m;
     }
@@ -2870,27 +3117,34 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text =
+            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
-      if (m && why) *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()), detail::op_text(a.op), limit_text);
+      if (m && why)
+        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
+                           detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:
     case K::end: {
       const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
       const bool m = detail::compare_values(t, a.op, a.value.ns);
-      if (m && why) *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      if (m && why)
+        *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
       return m;
     }
     case K::attribute:
     case K::resource_attribute: {
       const attr_value* v = nullptr;
-      if (a.k == K::attribute) v = s.attr(a.subject);
-      else if (r) v = r->attr(a.subject);
+      if (a.k == K::attribute)
+        v = s.attr(a.subject);
+      else if (r)
+        v = r->attr(a.subject);
       if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
       if (why)
-        *why = fmt::format("{} has {}{}={}", span_label(), a.k == K::resource_attribute ? "resource " : "", a.subject,
+        *why = fmt::format("{} has {}{}={}", span_label(),
+                           a.k == K::resource_attribute ? "resource " : "", a.subject,
                            detail::short_value(*v));
       return true;
     }
@@ -2947,7 +3201,8 @@ class selector {
  public:
   /// `stats` (finished) is needed when q.needs_stats(); it must outlive the selector.
   explicit selector(query q, const span_stats* stats = nullptr) : q_(std::move(q)), stats_(stats) {
-    if (q_.atoms().size() > 64) throw std::invalid_argument("a query may have at most 64 predicates");
+    if (q_.atoms().size() > 64)
+      throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
       throw std::invalid_argument("this query compares with percentiles: pass span statistics");
   }
@@ -2998,7 +3253,8 @@ class selector {
 };
 
 /// Whole-trace evaluation: the selection (with reasons) if `t` matches.
-inline std::optional<selection> match(const query& q, const trace& t, const span_stats* stats = nullptr) {
+inline std::optional<selection> match(const query& q, const trace& t,
+                                      const span_stats* stats = nullptr) {
   selector sel(q, stats);
   for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
   if (t.spans().empty()) return std::nullopt;
@@ -3031,13 +3287,28 @@ namespace agentrace::eval {
 /// Attributes shown in waterfalls and kept in compact trees (exact keys, or prefixes ending
 /// in '.'). Prompts and completions are handled separately (content_keys).
 inline const std::vector<std::string>& default_key_attributes() {
-  static const std::vector<std::string> keys = {
-      "gen_ai.operation.name", "gen_ai.request.model", "gen_ai.response.model",
-      "gen_ai.usage.", "gen_ai.response.finish_reasons", "gen_ai.tool.name",
-      "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.agent.name",
-      "gen_ai.data_source.id", "gen_ai.conversation.id", "db.system.name", "db.operation.name",
-      "db.collection.name", "db.query.text", "db.response.returned_rows", "db.response.status_code",
-      "error.type", "http.request.method", "http.response.status_code", "url.full", "url.path"};
+  static const std::vector<std::string> keys = {"gen_ai.operation.name",
+                                                "gen_ai.request.model",
+                                                "gen_ai.response.model",
+                                                "gen_ai.usage.",
+                                                "gen_ai.response.finish_reasons",
+                                                "gen_ai.tool.name",
+                                                "gen_ai.tool.call.arguments",
+                                                "gen_ai.tool.call.result",
+                                                "gen_ai.agent.name",
+                                                "gen_ai.data_source.id",
+                                                "gen_ai.conversation.id",
+                                                "db.system.name",
+                                                "db.operation.name",
+                                                "db.collection.name",
+                                                "db.query.text",
+                                                "db.response.returned_rows",
+                                                "db.response.status_code",
+                                                "error.type",
+                                                "http.request.method",
+                                                "http.response.status_code",
+                                                "url.full",
+                                                "url.path"};
   return keys;
 }
 
@@ -3078,7 +3349,9 @@ inline std::string full_value_text(const attr_value& v) {
   return short_value(v);
 }
 
-inline std::string dur_ms(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+inline std::string dur_ms(std::uint64_t ns) {
+  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
 
 // The first exception event's "type: message", or "".
 inline std::string exception_text(const span_data& s) {
@@ -3115,11 +3388,11 @@ inline std::vector<std::pair<std::size_t, std::size_t>> walk(const trace& t) {
 // ------------------------------------------------------------------ waterfall
 
 struct waterfall_options {
-  std::size_t name_width = 36;   // tree + name column
+  std::size_t name_width = 36;  // tree + name column
   std::size_t bar_width = 40;
   std::size_t max_value_length = 60;
   bool color = false;
-  bool all_attributes = false;   // every attribute instead of the key summary
+  bool all_attributes = false;  // every attribute instead of the key summary
 };
 
 /// The key attributes of a span in a few words: model, tokens (in→out), tool, rows, SQL,
@@ -3139,7 +3412,8 @@ inline std::string key_summary(const span_data& s, std::size_t max_len = 60) {
   if (model.empty()) model = str("gen_ai.response.model");
   add("model", model);
   const std::string in = str("gen_ai.usage.input_tokens"), outt = str("gen_ai.usage.output_tokens");
-  if (!in.empty() || !outt.empty()) add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
+  if (!in.empty() || !outt.empty())
+    add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
   add("tool", str("gen_ai.tool.name"));
   add("rows", str("db.response.returned_rows"));
   const std::string sql = str("db.query.text");
@@ -3160,13 +3434,19 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   const std::uint64_t total = std::max<std::uint64_t>(t.duration_ns(), 1);
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
-                                t.spans().size(), t.spans().size() == 1 ? "" : "s", detail::dur_ms(t.duration_ns()));
-  if (t.error_count()) out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s", reset);
-  if (!t.orphans().empty()) out += fmt::format("  {} orphan{}", t.orphans().size(), t.orphans().size() == 1 ? "" : "s");
-  if (t.duplicates()) out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
+                                t.spans().size(), t.spans().size() == 1 ? "" : "s",
+                                detail::dur_ms(t.duration_ns()));
+  if (t.error_count())
+    out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
+                       reset);
+  if (!t.orphans().empty())
+    out += fmt::format("  {} orphan{}", t.orphans().size(), t.orphans().size() == 1 ? "" : "s");
+  if (t.duplicates())
+    out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
   out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4), o.bar_width, reset);
+                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
+                     o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -3200,17 +3480,21 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
       }
       shown += label[b];
     }
-    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0xC0) shown.pop_back();
+    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0xC0)
+      shown.pop_back();
     shown += std::string(o.name_width - std::min(cps, o.name_width), ' ');
     const double scale = static_cast<double>(o.bar_width) / static_cast<double>(total);
-    std::size_t off = static_cast<std::size_t>(static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
-    std::size_t len = static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
+    std::size_t off = static_cast<std::size_t>(
+        static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
+    std::size_t len =
+        static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
     off = std::min(off, o.bar_width - 1);
     len = std::clamp<std::size_t>(len, 1, o.bar_width - off);
     std::string bar;
-    for (std::size_t b = 0; b < o.bar_width; ++b) bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
-    out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "", err ? red : "", bar,
-                       reset, detail::dur_ms(s.duration_ns()));
+    for (std::size_t b = 0; b < o.bar_width; ++b)
+      bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
+    out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
+                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -3219,7 +3503,8 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     }
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
-        out += fmt::format("  {}{}={}{}", dim, k, reset, detail::cut(detail::value_text(v), o.max_value_length));
+        out += fmt::format("  {}{}={}{}", dim, k, reset,
+                           detail::cut(detail::value_text(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -3233,11 +3518,11 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
 
 struct tree_options {
   std::vector<std::string> key_attributes = default_key_attributes();
-  bool all_attributes = false;       // keep every attribute
-  bool content = true;               // captured prompts / completions
-  std::size_t max_value_length = 2000;   // per attribute value (0: no limit)
-  std::size_t max_content_length = 8000; // per prompt / completion (0: no limit)
-  std::size_t max_depth = 64;        // deeper spans are listed flat under the last kept level
+  bool all_attributes = false;            // keep every attribute
+  bool content = true;                    // captured prompts / completions
+  std::size_t max_value_length = 2000;    // per attribute value (0: no limit)
+  std::size_t max_content_length = 8000;  // per prompt / completion (0: no limit)
+  std::size_t max_depth = 64;             // deeper spans are listed flat under the last kept level
 };
 
 namespace detail {
@@ -3248,7 +3533,8 @@ inline void write_content(fmt::memory_buffer& b, const attr_value& v, std::size_
   if (max_len == 0 || text.size() <= max_len) {
     auto j = nlohmann::ordered_json::parse(text, nullptr, false);  // keeps the key order
     if (!j.is_discarded() && (j.is_array() || j.is_object())) {
-      const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      const std::string dumped =
+          j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
       b.append(dumped.data(), dumped.data() + dumped.size());
       return;
     }
@@ -3260,13 +3546,19 @@ inline void write_value(fmt::memory_buffer& b, const attr_value& v, std::size_t 
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) append(b, "null");
-        else if constexpr (std::is_same_v<T, bool>) append(b, x ? "true" : "false");
-        else if constexpr (std::is_same_v<T, std::int64_t>) write_int(b, x);
+        if constexpr (std::is_same_v<T, std::monostate>)
+          append(b, "null");
+        else if constexpr (std::is_same_v<T, bool>)
+          append(b, x ? "true" : "false");
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          write_int(b, x);
         else if constexpr (std::is_same_v<T, double>) {
-          if (!std::isfinite(x)) write_double(b, x);
-          else fmt::format_to(std::back_inserter(b), "{}", x);
-        } else if constexpr (std::is_same_v<T, std::string>) write_json_string(b, x, max_len);
+          if (!std::isfinite(x))
+            write_double(b, x);
+          else
+            fmt::format_to(std::back_inserter(b), "{}", x);
+        } else if constexpr (std::is_same_v<T, std::string>)
+          write_json_string(b, x, max_len);
         else {
           b.push_back('[');
           for (std::size_t i = 0; i < x.size(); ++i) {
@@ -3284,7 +3576,8 @@ inline void write_ms(fmt::memory_buffer& b, std::uint64_t ns) {
 }
 
 // The fields of one node, without its children and the closing brace.
-inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, const tree_options& o) {
+inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i,
+                         const tree_options& o) {
   const span_data& s = t.spans()[i];
   append(b, "{\"name\":");
   write_json_string(b, s.name);
@@ -3309,7 +3602,8 @@ inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, c
   if (t.is_orphan(i)) append(b, ",\"orphan\":true");
   bool any = false;
   for (const auto& [k, v] : s.attributes) {
-    if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+    if (k == content_keys::input || k == content_keys::output || k == content_keys::system)
+      continue;
     if (!o.all_attributes && !key_matches(k, o.key_attributes)) continue;
     append(b, any ? "," : ",\"attributes\":{");
     any = true;
@@ -3319,8 +3613,9 @@ inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, c
   }
   if (any) b.push_back('}');
   if (o.content) {
-    const std::pair<std::string_view, const char*> content[] = {
-        {content_keys::system, "system"}, {content_keys::input, "input"}, {content_keys::output, "output"}};
+    const std::pair<std::string_view, const char*> content[] = {{content_keys::system, "system"},
+                                                                {content_keys::input, "input"},
+                                                                {content_keys::output, "output"}};
     for (const auto& [key, name] : content)
       if (const attr_value* v = s.attr(key)) {
         fmt::format_to(std::back_inserter(b), ",\"{}\":", name);
@@ -3346,7 +3641,8 @@ inline void write_node(fmt::memory_buffer& b, const trace& t, std::size_t i, std
         first = false;
         write_fields(b, t, k, o);
         b.push_back('}');
-        for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it) stack.push_back(*it);
+        for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it)
+          stack.push_back(*it);
       }
     } else {
       for (std::size_t c = 0; c < kids.size(); ++c) {
@@ -3380,22 +3676,29 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out +=
+        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
-      if (!s.status_message.empty()) out += ": " + detail::cut(detail::one_line(s.status_message), o.max_value_length);
+      if (!s.status_message.empty())
+        out += ": " + detail::cut(detail::one_line(s.status_message), o.max_value_length);
     }
     const std::string exc = detail::exception_text(s);
     if (!exc.empty()) out += " exception=" + detail::cut(detail::one_line(exc), o.max_value_length);
     for (const auto& [k, v] : s.attributes) {
-      if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+      if (k == content_keys::input || k == content_keys::output || k == content_keys::system)
+        continue;
       if (o.all_attributes || detail::key_matches(k, o.key_attributes))
-        out += fmt::format(" {}={}", k, detail::cut(detail::one_line(detail::full_value_text(v)), o.max_value_length));
+        out += fmt::format(
+            " {}={}", k,
+            detail::cut(detail::one_line(detail::full_value_text(v)), o.max_value_length));
     }
     if (o.content)
       for (std::string_view key : {content_keys::system, content_keys::input, content_keys::output})
         if (const attr_value* v = s.attr(key))
-          out += fmt::format(" {}={}", key.substr(7), detail::cut(detail::one_line(detail::full_value_text(*v)), o.max_content_length));
+          out += fmt::format(
+              " {}={}", key.substr(7),
+              detail::cut(detail::one_line(detail::full_value_text(*v)), o.max_content_length));
     out += '\n';
   }
   return out;
@@ -3415,9 +3718,12 @@ inline constexpr std::string_view default_judge_template =
     "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
     "{{tree}}\n"
     "Answer with one JSON object and nothing else:\n"
-    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or fail>\", "
-    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits from the "
-    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", \"note\": "
+    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or "
+    "fail>\", "
+    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits "
+    "from the "
+    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", "
+    "\"note\": "
     "\"<optional>\"}]}\n";
 
 /// The default rubric.
@@ -3469,12 +3775,13 @@ inline std::string render_judge_prompt(const trace& t, const std::vector<std::st
   if (why.empty()) why = "- (all traces)\n";
   fmt::memory_buffer tj;
   write_compact_tree(tj, t, o);
-  return render_template(tpl, {{"trace_id", to_hex(t.id())},
-                               {"service", t.service_name().empty() ? "(unknown)" : t.service_name()},
-                               {"reasons", why},
-                               {"tree", render_tree_text(t, o)},
-                               {"tree_json", fmt::to_string(tj)},
-                               {"rubric", std::string(rubric)}});
+  return render_template(tpl,
+                         {{"trace_id", to_hex(t.id())},
+                          {"service", t.service_name().empty() ? "(unknown)" : t.service_name()},
+                          {"reasons", why},
+                          {"tree", render_tree_text(t, o)},
+                          {"tree_json", fmt::to_string(tj)},
+                          {"rubric", std::string(rubric)}});
 }
 
 struct eval_record_options {
@@ -3500,8 +3807,9 @@ inline void write_eval_record(fmt::memory_buffer& b, const trace& t,
   }
   append(b, "],\"duration_ms\":");
   detail::write_ms(b, t.duration_ns());
-  fmt::format_to(std::back_inserter(b), ",\"spans\":{},\"errors\":{},\"orphans\":{},\"tree\":",
-                 t.spans().size(), t.error_count(), t.orphans().size());
+  fmt::format_to(std::back_inserter(b),
+                 ",\"spans\":{},\"errors\":{},\"orphans\":{},\"tree\":", t.spans().size(),
+                 t.error_count(), t.orphans().size());
   write_compact_tree(b, t, o.tree);
   append(b, ",\"judge_prompt\":");
   detail::write_json_string(b, render_judge_prompt(t, reasons, o.judge_template, o.rubric, o.tree));
@@ -3554,13 +3862,15 @@ inline std::optional<nlohmann::json> to_chat_messages(const std::string& text, b
         }
       } else if (type == "tool_call") {
         nlohmann::json args = p.contains("arguments") ? p["arguments"] : nlohmann::json::object();
-        tool_calls.push_back({{"id", p.value("id", "")},
-                              {"type", "function"},
-                              {"function",
-                               {{"name", p.value("name", "")},
-                                {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+        tool_calls.push_back(
+            {{"id", p.value("id", "")},
+             {"type", "function"},
+             {"function",
+              {{"name", p.value("name", "")},
+               {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
       } else if (type == "tool_call_response") {
-        const nlohmann::json resp = p.contains("response") ? p["response"] : p.value("result", nlohmann::json());
+        const nlohmann::json resp =
+            p.contains("response") ? p["response"] : p.value("result", nlohmann::json());
         out.push_back({{"role", "tool"},
                        {"tool_call_id", p.value("id", "")},
                        {"content", resp.is_string() ? resp.get<std::string>() : resp.dump()}});
@@ -3582,7 +3892,8 @@ inline std::optional<nlohmann::json> system_messages(const span_data& s) {
   std::string content;
   if (!j.is_discarded() && j.is_array()) {
     for (const auto& p : j)
-      if (p.is_object() && p.value("type", "") == "text" && p.contains("content") && p["content"].is_string()) {
+      if (p.is_object() && p.value("type", "") == "text" && p.contains("content") &&
+          p["content"].is_string()) {
         if (!content.empty()) content += "\n";
         content += p["content"].get<std::string>();
       }
@@ -3652,7 +3963,8 @@ struct finetune_options {
 /// - correction pairs: for each step (span) that failed (it or a span below it has status
 ///   ERROR) and a later attempt of the same step (same name, same parent) that succeeded, the
 ///   failed attempt's LLM input paired with the successful attempt's LLM output.
-inline std::vector<finetune_example> finetune_examples(const trace& t, const finetune_options& o = {}) {
+inline std::vector<finetune_example> finetune_examples(const trace& t,
+                                                       const finetune_options& o = {}) {
   std::vector<finetune_example> out;
   const auto& spans = t.spans();
   const std::string tid = to_hex(t.id());
@@ -3691,7 +4003,8 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
         if (!detail::subtree_failed(t, fi)) continue;
         for (std::size_t b = a + 1; b < g->size(); ++b) {
           const std::size_t si = (*g)[b];
-          if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns) continue;
+          if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns)
+            continue;
           if (detail::subtree_failed(t, si)) continue;
           const std::size_t in_span = detail::content_span(t, fi, content_keys::input, false);
           const std::size_t out_span = detail::content_span(t, si, content_keys::output, true);
@@ -3729,7 +4042,9 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
   }
   nlohmann::ordered_json j = {{"messages", std::move(msgs)}};
   if (metadata) {
-    j["metadata"] = {{"trace_id", ex.trace_id}, {"span_id", ex.span_id}, {"kind", ex.correction ? "correction" : "plain"}};
+    j["metadata"] = {{"trace_id", ex.trace_id},
+                     {"span_id", ex.span_id},
+                     {"kind", ex.correction ? "correction" : "plain"}};
     if (ex.correction) j["metadata"]["failed_span_id"] = ex.source_span_id;
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -3755,7 +4070,7 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
 namespace agentrace::eval {
 
 struct store_options {
-  std::size_t max_traces = 64;                 // the last N traces are kept
+  std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
   agentrace::detail::assembler_options assembly{};
@@ -3776,7 +4091,8 @@ class trace_store final : public exporter {
   export_result export_spans(const export_batch& batch) override {
     std::vector<span_data> converted;
     converted.reserve(batch.spans.size());
-    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    for (const auto& r : batch.spans)
+      converted.push_back(to_span_data(r, batch.clock, batch.limits));
     resource_ptr res = resource_for(batch);
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& s : converted) keep(assembler_.add(std::move(s)), res);
@@ -3858,9 +4174,7 @@ class trace_store final : public exporter {
     return last_resource_;
   }
 
-  void release_ready() const {
-    keep(assembler_.take_ready(), last_resource_);
-  }
+  void release_ready() const { keep(assembler_.take_ready(), last_resource_); }
 
   void keep(std::vector<agentrace::detail::assembled_trace> done, const resource_ptr& res) const {
     for (auto& a : done) {
@@ -3900,7 +4214,9 @@ class trace_store final : public exporter {
 };
 
 /// A store to pass to start({.exporters = {store}}) and query later.
-inline std::shared_ptr<trace_store> store(store_options o = {}) { return std::make_shared<trace_store>(o); }
+inline std::shared_ptr<trace_store> store(store_options o = {}) {
+  return std::make_shared<trace_store>(o);
+}
 
 }  // namespace agentrace::eval
 #if __has_include(<curl/curl.h>) && __has_include(<zlib.h>)
@@ -3932,15 +4248,15 @@ namespace agentrace::eval {
 struct judge_options {
   std::string endpoint = "https://api.openai.com/v1";  // base URL (…/v1) or …/chat/completions
   std::string model{};
-  std::string api_key{};                    // OPENAI_API_KEY
+  std::string api_key{};  // OPENAI_API_KEY
   std::string rubric{default_rubric};
   std::string prompt_template{default_judge_template};
   std::string evaluation_name = "agent_task";  // gen_ai.evaluation.name
   std::chrono::milliseconds timeout{60000};    // per request
   std::size_t concurrency = 4;                 // requests in flight
-  int max_retries = 2;                          // on 429, 5xx, timeouts, connection errors
+  int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                        // response_format {"type":"json_object"}
+  bool json_mode = true;                       // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -3955,7 +4271,7 @@ struct span_label {
 /// The judge's verdict on one trace, or why there is none (ok == false: evaluation error).
 struct verdict {
   trace_id trace{};
-  std::uint64_t root_span_id = 0;  // the span the overall result is attached to
+  std::uint64_t root_span_id = 0;    // the span the overall result is attached to
   std::vector<std::string> reasons;  // why the trace was selected
   bool ok = false;
   double score = 0;
@@ -4025,7 +4341,8 @@ inline llm::chat_request judge_request(const trace& t, const std::vector<std::st
   r.messages.push_back({"system",
                         "You are a careful evaluator of AI agent runs. You answer with a single "
                         "JSON object that follows the requested schema exactly."});
-  r.messages.push_back({"user", render_judge_prompt(t, reasons, o.prompt_template, o.rubric, o.tree)});
+  r.messages.push_back(
+      {"user", render_judge_prompt(t, reasons, o.prompt_template, o.rubric, o.tree)});
   return r;
 }
 
@@ -4033,14 +4350,16 @@ namespace detail {
 inline std::uint64_t now_unix_ns() { return static_cast<std::uint64_t>(system_ns()); }
 
 inline bool retryable(const llm::chat_result& r) {
-  if (r.http_status == 0) return r.error_type == "timeout" || r.error_type == "connect" || r.error_type == "transport";
+  if (r.http_status == 0)
+    return r.error_type == "timeout" || r.error_type == "connect" || r.error_type == "transport";
   return r.http_status == 429 || r.http_status >= 500;
 }
 
 inline std::string base_url(std::string url) {
   constexpr std::string_view suffix = "/chat/completions";
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.size() >= suffix.size() && url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (url.size() >= suffix.size() &&
+      url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0)
     url.resize(url.size() - suffix.size());
   return url;
 }
@@ -4083,8 +4402,9 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     }
     if (format_retries++ == 0) {
       req.messages.push_back({"assistant", res.content});
-      req.messages.push_back({"user", "That answer is not valid: " + problem +
-                                          ". Answer again with only the JSON object described above."});
+      req.messages.push_back(
+          {"user", "That answer is not valid: " + problem +
+                       ". Answer again with only the JSON object described above."});
       continue;
     }
     v.error = "malformed verdict after a retry: " + problem;
@@ -4189,7 +4509,8 @@ class evaluation_records {
       around = std::max(around, v.end_unix_ns);
       if (!v.root_span_id) continue;
       add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error, v.ok ? std::string() : v.error_type);
+          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
+          v.ok ? std::string() : v.error_type);
       if (v.ok)
         for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
     }
@@ -4202,8 +4523,9 @@ class evaluation_records {
   const detail::clock_converter& clock() const noexcept { return clock_; }
 
  private:
-  void add(const verdict& v, std::uint64_t parent, std::optional<double> score, const std::string& label,
-           const std::string& explanation, const std::string& error_type) {
+  void add(const verdict& v, std::uint64_t parent, std::optional<double> score,
+           const std::string& label, const std::string& explanation,
+           const std::string& error_type) {
     namespace ev = evaluation_keys;
     span_record r;
     r.trace_id = v.trace;
@@ -4217,13 +4539,17 @@ class evaluation_records {
     std::vector<attribute> attrs;
     attrs.push_back({ev::name.name(), attr_value{std::in_place_type<std::string>, name_}});
     if (score) attrs.push_back({ev::score_value.name(), attr_value{*score}});
-    if (!label.empty()) attrs.push_back({ev::score_label.name(), attr_value{std::in_place_type<std::string>, label}});
+    if (!label.empty())
+      attrs.push_back({ev::score_label.name(), attr_value{std::in_place_type<std::string>, label}});
     if (!explanation.empty())
-      attrs.push_back({ev::explanation.name(), attr_value{std::in_place_type<std::string>, explanation}});
+      attrs.push_back(
+          {ev::explanation.name(), attr_value{std::in_place_type<std::string>, explanation}});
     if (!v.response_id.empty())
-      attrs.push_back({ev::response_id.name(), attr_value{std::in_place_type<std::string>, v.response_id}});
+      attrs.push_back(
+          {ev::response_id.name(), attr_value{std::in_place_type<std::string>, v.response_id}});
     if (!error_type.empty()) {
-      attrs.push_back({ev::error_type.name(), attr_value{std::in_place_type<std::string>, error_type}});
+      attrs.push_back(
+          {ev::error_type.name(), attr_value{std::in_place_type<std::string>, error_type}});
       r.status = status_code::error;
       x.status_message = v.error;
     }
@@ -4251,7 +4577,8 @@ inline export_result export_evaluations(exporter& e, const evaluation_records& r
   cfg.read_environment = false;
   const agentrace::resource res = make_resource(cfg);
   const span_limits limits{};
-  export_batch batch{recs.records(), res, recs.clock(), limits, "agentrace.eval", AGENTRACE_VERSION_STRING, 0};
+  export_batch batch{recs.records(),           res, recs.clock(), limits, "agentrace.eval",
+                     AGENTRACE_VERSION_STRING, 0};
   const export_result r = e.export_spans(batch);
   e.force_flush(std::chrono::milliseconds(10000));
   return r;

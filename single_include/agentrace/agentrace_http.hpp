@@ -47,8 +47,8 @@ struct request {
   std::string url{};
   header_list headers{};  // e.g. {"Content-Type", "application/json"}; never logged
   std::string body{};
-  bool gzip = false;    // compress the body and send Content-Encoding: gzip
-  std::chrono::milliseconds timeout{10000};  // whole request; 0 = no limit
+  bool gzip = false;                          // compress the body and send Content-Encoding: gzip
+  std::chrono::milliseconds timeout{10000};   // whole request; 0 = no limit
   std::size_t max_response_bytes = 4u << 20;  // OTLP: clients MUST limit responses (4 MiB)
   /// When set, a 2xx response body goes to this callback as it arrives (server-sent events)
   /// instead of into response::body; returning false aborts the transfer. Other statuses are
@@ -58,23 +58,25 @@ struct request {
 
 /// What a transport failure was, for retry decisions.
 enum class transport_error : std::uint8_t {
-  none = 0,     // a response arrived (any status)
-  connect,      // could not connect / resolve (retryable)
-  timeout,      // the timeout passed (retryable within the caller's deadline)
-  dropped,      // connection closed without a full response (retryable)
-  too_large,    // response body over max_response_bytes (not retryable)
-  other,        // anything else (bad URL, TLS, ...)
-  cancelled     // client::cancel() was called (from another thread)
+  none = 0,   // a response arrived (any status)
+  connect,    // could not connect / resolve (retryable)
+  timeout,    // the timeout passed (retryable within the caller's deadline)
+  dropped,    // connection closed without a full response (retryable)
+  too_large,  // response body over max_response_bytes (not retryable)
+  other,      // anything else (bad URL, TLS, ...)
+  cancelled   // client::cancel() was called (from another thread)
 };
 
 struct response {
-  long status = 0;                  // HTTP status, 0 when no response arrived
-  header_list headers{};              // names lowercased
+  long status = 0;        // HTTP status, 0 when no response arrived
+  header_list headers{};  // names lowercased
   std::string body{};
   transport_error error = transport_error::none;
-  std::string error_message{};        // curl's description; never contains request headers
+  std::string error_message{};  // curl's description; never contains request headers
 
-  bool ok() const noexcept { return error == transport_error::none && status >= 200 && status < 300; }
+  bool ok() const noexcept {
+    return error == transport_error::none && status >= 200 && status < 300;
+  }
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
@@ -117,8 +119,8 @@ inline void global_init_once() {
 /// Not thread-safe: one client per thread.
 class client {
  public:
-  explicit client(tls_options tls = {}, std::string user_agent = std::string("agentrace/") +
-                                                                  AGENTRACE_VERSION_STRING)
+  explicit client(tls_options tls = {},
+                  std::string user_agent = std::string("agentrace/") + AGENTRACE_VERSION_STRING)
       : tls_(std::move(tls)), user_agent_(std::move(user_agent)) {
     detail::global_init_once();
     curl_ = curl_easy_init();
@@ -194,9 +196,10 @@ class client {
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &res.status);
     if (rc != CURLE_OK) {
-      res.error_message =
-          rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()" : curl_easy_strerror(rc);
-      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0]) res.error_message += std::string(": ") + errbuf;
+      res.error_message = rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()"
+                                                          : curl_easy_strerror(rc);
+      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0])
+        res.error_message += std::string(": ") + errbuf;
       switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
@@ -277,7 +280,8 @@ class client {
     if (line.rfind("HTTP/", 0) == 0) {  // a new response (after 100 etc.)
       s->res->headers.clear();
       const std::size_t sp = line.find(' ');
-      s->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+      s->status =
+          sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
@@ -367,8 +371,8 @@ class string_arg {
   template <std::size_t N>
   consteval string_arg(const char (&s)[N]) noexcept : st_(s), static_(true) {}  // NOLINT
   constexpr string_arg(static_string s) noexcept : st_(s), static_(true) {}     // NOLINT
-  string_arg(std::string_view s) noexcept : rt_(s) {}                          // NOLINT
-  string_arg(const std::string& s) noexcept : rt_(s) {}                        // NOLINT
+  string_arg(std::string_view s) noexcept : rt_(s) {}                           // NOLINT
+  string_arg(const std::string& s) noexcept : rt_(s) {}                         // NOLINT
 
   constexpr bool empty() const noexcept { return static_ ? st_.size() == 0 : rt_.empty(); }
   constexpr std::string_view view() const noexcept { return static_ ? st_.view() : rt_; }
@@ -422,8 +426,8 @@ inline constexpr std::size_t default_max_content_bytes = 32 * 1024;
 /// capture on; false / NO_CONTENT / EVENT_ONLY leave it off) and
 /// AGENTRACE_GENAI_CONTENT_MAX_BYTES.
 struct content_config {
-  std::optional<bool> capture{};          // record gen_ai.input/output messages etc. Default off
-  std::size_t max_value_bytes = 0;        // 0: env, else default_max_content_bytes
+  std::optional<bool> capture{};            // record gen_ai.input/output messages etc. Default off
+  std::size_t max_value_bytes = 0;          // 0: env, else default_max_content_bytes
   redactor_fn redactor = default_redactor;  // empty: no redaction
   bool read_environment = true;
 };
@@ -582,17 +586,19 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
         return key_after(8, 10, is_key_char);
       break;
     case 'A':
-      if (starts_at(s, i, "AKIA") || starts_at(s, i, "ASIA")) return key_after(4, 16, is_upper_or_digit);
+      if (starts_at(s, i, "AKIA") || starts_at(s, i, "ASIA"))
+        return key_after(4, 16, is_upper_or_digit);
       if (starts_at(s, i, "AIza")) return key_after(4, 30, is_key_char);
       break;
     case 'g':
       if (starts_at(s, i, "github_pat_")) return key_after(11, 20, is_key_char);
-      if (i + 3 < n && s[i + 1] == 'h' && std::string_view("psoru").find(s[i + 2]) != std::string_view::npos &&
-          s[i + 3] == '_')
+      if (i + 3 < n && s[i + 1] == 'h' &&
+          std::string_view("psoru").find(s[i + 2]) != std::string_view::npos && s[i + 3] == '_')
         return key_after(4, 20, is_key_char);
       break;
     case 'x':
-      if (starts_at(s, i, "xox") && i + 4 < n && s[i + 4] == '-') return key_after(5, 10, is_key_char);
+      if (starts_at(s, i, "xox") && i + 4 < n && s[i + 4] == '-')
+        return key_after(5, 10, is_key_char);
       break;
     case 'e':
       if (starts_at(s, i, "eyJ")) {  // JWT: three base64url segments
@@ -609,7 +615,8 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     default: break;
   }
   const unsigned char lc = c | 0x20;
-  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n && (s[i + 6] == ' ' || s[i + 6] == '\t')) {
+  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n &&
+      (s[i + 6] == ' ' || s[i + 6] == '\t')) {
     std::size_t j = i + 6;
     while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
     const std::size_t t = run(s, j, is_token_char);
@@ -618,10 +625,10 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     return true;
   }
   if (lc != 'p' && lc != 'a' && lc != 's') return false;
-  for (std::string_view w : {std::string_view("password"), std::string_view("passwd"),
-                             std::string_view("api_key"), std::string_view("api-key"),
-                             std::string_view("apikey"), std::string_view("secret"),
-                             std::string_view("access_token")}) {
+  for (std::string_view w :
+       {std::string_view("password"), std::string_view("passwd"), std::string_view("api_key"),
+        std::string_view("api-key"), std::string_view("apikey"), std::string_view("secret"),
+        std::string_view("access_token")}) {
     if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
         (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
       continue;
@@ -927,7 +934,8 @@ inline void leaf_sizes(const content_doc& d, std::vector<std::size_t>& sizes) {
     ++leaf;
   };
   if (d.kind == doc_kind::system_instructions) {
-    for (std::size_t i = 0; i < d.parts->size(); ++i) visit((*d.parts)[i], i >= d.first && i < d.last);
+    for (std::size_t i = 0; i < d.parts->size(); ++i)
+      visit((*d.parts)[i], i >= d.first && i < d.last);
   } else {
     for (std::size_t i = 0; i < d.messages->size(); ++i)
       for (const part& p : (*d.messages)[i].parts) visit(p, i >= d.first && i < d.last);
@@ -1077,8 +1085,8 @@ inline std::string content_value(std::string s, bool as_json,
 
 /// Token usage of one model call (fields left unset are not recorded).
 struct token_usage {
-  std::optional<std::int64_t> input_tokens{};             // includes cached input tokens
-  std::optional<std::int64_t> output_tokens{};            // includes reasoning tokens
+  std::optional<std::int64_t> input_tokens{};   // includes cached input tokens
+  std::optional<std::int64_t> output_tokens{};  // includes reasoning tokens
   std::optional<std::int64_t> cache_read_input_tokens{};
   std::optional<std::int64_t> cache_creation_input_tokens{};
   std::optional<std::int64_t> reasoning_output_tokens{};
@@ -1182,12 +1190,12 @@ class inference_span : public genai_span {
  public:
   explicit inference_span(const inference_options& o)
       : genai_span(o.kind == span_kind::internal ? &detail::site_inference_internal
-                                                  : &detail::site_inference_client) {
+                                                 : &detail::site_inference_client) {
     init(o);
   }
   inference_span(const inference_options& o, const span_context& parent)
       : genai_span(o.kind == span_kind::internal ? &detail::site_inference_internal
-                                                  : &detail::site_inference_client,
+                                                 : &detail::site_inference_client,
                    parent) {
     init(o);
   }
@@ -1224,8 +1232,8 @@ struct agent_options {
   string_arg id{};
   string_arg description{};
   string_arg version{};
-  string_arg provider{};         // gen_ai.provider.name, when a provider runs the agent
-  string_arg model{};            // gen_ai.request.model, when the agent uses one model
+  string_arg provider{};  // gen_ai.provider.name, when a provider runs the agent
+  string_arg model{};     // gen_ai.request.model, when the agent uses one model
   string_arg conversation_id{};
   string_arg data_source_id{};
   string_arg server_address{};
@@ -1270,7 +1278,9 @@ struct workflow_options {
 /// A multi-agent workflow run: `invoke_workflow {name}`, INTERNAL.
 class workflow_span : public genai_span {
  public:
-  explicit workflow_span(const workflow_options& o) : genai_span(&detail::site_workflow) { init(o); }
+  explicit workflow_span(const workflow_options& o) : genai_span(&detail::site_workflow) {
+    init(o);
+  }
   workflow_span(const workflow_options& o, const span_context& parent)
       : genai_span(&detail::site_workflow, parent) {
     init(o);
@@ -1288,9 +1298,9 @@ class workflow_span : public genai_span {
 
 /// Options of a tool execution (`execute_tool {name}`).
 struct tool_options {
-  string_arg name{};         // gen_ai.tool.name (required)
-  string_arg call_id{};      // gen_ai.tool.call.id
-  string_arg type{};         // function, extension, datastore
+  string_arg name{};     // gen_ai.tool.name (required)
+  string_arg call_id{};  // gen_ai.tool.call.id
+  string_arg type{};     // function, extension, datastore
   string_arg description{};
 };
 
@@ -1462,7 +1472,8 @@ inline std::vector<sql_token> sql_tokens(std::string_view s) {
       const std::size_t e = j == std::string_view::npos ? n : j + 1;
       out.push_back({sql_token::quoted_ident, s.substr(i, e - i), i});
       i = e;
-    } else if (std::isdigit(c) || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+    } else if (std::isdigit(c) ||
+               (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
       std::size_t j = i;
       if (c == '0' && j + 1 < n && (s[j + 1] == 'x' || s[j + 1] == 'X')) j += 2;
       while (j < n && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' ||
@@ -1509,7 +1520,8 @@ inline sql_info parse_sql(std::string_view sql) {
       // The statement after the CTEs: the first DML keyword at parenthesis depth 0.
       int depth = 0;
       for (std::size_t k = 1; k < toks.size(); ++k) {
-        if (toks[k].kind == sql_token::punct) depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
+        if (toks[k].kind == sql_token::punct)
+          depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
         if (depth == 0 && (word_is(toks[k], "SELECT") || word_is(toks[k], "INSERT") ||
                            word_is(toks[k], "UPDATE") || word_is(toks[k], "DELETE"))) {
           info.operation = detail::upper(toks[k].text);
@@ -1545,7 +1557,7 @@ inline sql_info parse_sql(std::string_view sql) {
     return e;
   };
   static constexpr std::string_view not_tables[] = {"SELECT", "WITH", "VALUES", "LATERAL",
-                                                   "ONLY", "IF", "NOT", "EXISTS"};
+                                                    "ONLY",   "IF",   "NOT",    "EXISTS"};
   auto is_reserved = [&](const sql_token& t) {
     for (auto w : not_tables)
       if (word_is(t, w)) return true;
@@ -1600,8 +1612,8 @@ inline std::string sanitize_sql(std::string_view sql) {
     // Keep the whitespace between tokens (one space where a comment was).
     if (t.begin > prev_end) {
       std::string_view gap = sql.substr(prev_end, t.begin - prev_end);
-      const bool comment = gap.find("--") != std::string_view::npos ||
-                           gap.find("/*") != std::string_view::npos;
+      const bool comment =
+          gap.find("--") != std::string_view::npos || gap.find("/*") != std::string_view::npos;
       if (comment)
         out.push_back(' ');
       else
@@ -1618,11 +1630,11 @@ inline std::string sanitize_sql(std::string_view sql) {
 
 /// Options of a database client span.
 struct db_options {
-  string_arg system{};          // db.system.name (required): sqlite, postgresql, ...
-  string_arg namespace_{};      // db.namespace: the database name
-  string_arg collection{};      // db.collection.name (single table)
-  string_arg operation{};       // db.operation.name: SELECT ...
-  string_arg query_summary{};   // db.query.summary; the span name when set
+  string_arg system{};         // db.system.name (required): sqlite, postgresql, ...
+  string_arg namespace_{};     // db.namespace: the database name
+  string_arg collection{};     // db.collection.name (single table)
+  string_arg operation{};      // db.operation.name: SELECT ...
+  string_arg query_summary{};  // db.query.summary; the span name when set
   string_arg server_address{};
   std::int64_t server_port = 0;
 };
@@ -1691,8 +1703,8 @@ class db_span : public genai_span {
     collection_ = std::string(o.collection.view());
     has_summary_ = !o.query_summary.empty();
     system_ = std::string(o.system.view());
-    target_ = !o.collection.empty()      ? std::string(o.collection.view())
-              : !o.namespace_.empty()    ? std::string(o.namespace_.view())
+    target_ = !o.collection.empty()       ? std::string(o.collection.view())
+              : !o.namespace_.empty()     ? std::string(o.namespace_.view())
               : !o.server_address.empty() ? std::string(o.server_address.view())
                                           : std::string();
     if (has_summary_)
@@ -1734,15 +1746,16 @@ struct chat_result {
   std::string error{};       // why it failed: HTTP status + server message, or transport error
   std::string error_type{};  // for error.type: the HTTP status code, "timeout", "connect", ...
   std::string id{};
-  std::string model{};       // the model that answered (response.model)
-  std::string content{};     // choices[0].message.content
+  std::string model{};    // the model that answered (response.model)
+  std::string content{};  // choices[0].message.content
   std::vector<std::string> finish_reasons{};
-  std::optional<std::int64_t> input_tokens{}, output_tokens{}, cached_input_tokens{}, reasoning_tokens{};
+  std::optional<std::int64_t> input_tokens{}, output_tokens{}, cached_input_tokens{},
+      reasoning_tokens{};
 };
 
 struct openai_options {
   std::string base_url = "https://api.openai.com/v1";  // OPENAI_BASE_URL
-  std::string api_key{};                                 // OPENAI_API_KEY (sent as Bearer)
+  std::string api_key{};                               // OPENAI_API_KEY (sent as Bearer)
   std::chrono::milliseconds timeout{60000};
   http::header_list extra_headers{};
 
@@ -1760,7 +1773,8 @@ inline std::string chat_request_body(const chat_request& r) {
   nlohmann::json j;
   j["model"] = r.model;
   j["messages"] = nlohmann::json::array();
-  for (const auto& m : r.messages) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+  for (const auto& m : r.messages)
+    j["messages"].push_back({{"role", m.role}, {"content", m.content}});
   if (r.temperature) j["temperature"] = *r.temperature;
   if (r.max_tokens) j["max_tokens"] = *r.max_tokens;
   if (r.json_object) j["response_format"] = {{"type", "json_object"}};
@@ -1819,9 +1833,11 @@ inline void parse_usage(const nlohmann::json& j, chat_result& out) {
     out.input_tokens = int_at(*usage, "prompt_tokens");
     out.output_tokens = int_at(*usage, "completion_tokens");
     auto pd = usage->find("prompt_tokens_details");
-    if (pd != usage->end() && pd->is_object()) out.cached_input_tokens = int_at(*pd, "cached_tokens");
+    if (pd != usage->end() && pd->is_object())
+      out.cached_input_tokens = int_at(*pd, "cached_tokens");
     auto cd = usage->find("completion_tokens_details");
-    if (cd != usage->end() && cd->is_object()) out.reasoning_tokens = int_at(*cd, "reasoning_tokens");
+    if (cd != usage->end() && cd->is_object())
+      out.reasoning_tokens = int_at(*cd, "reasoning_tokens");
   }
 }
 
@@ -1926,15 +1942,17 @@ class openai_client {
                            : std::string("stream_error");
       return;
     }
-    if (out.id.empty() && j.contains("id") && j["id"].is_string()) out.id = j["id"].get<std::string>();
+    if (out.id.empty() && j.contains("id") && j["id"].is_string())
+      out.id = j["id"].get<std::string>();
     if (out.model.empty() && j.contains("model") && j["model"].is_string())
       out.model = j["model"].get<std::string>();
     auto choices = j.find("choices");
     if (choices != j.end() && choices->is_array()) {
       for (const auto& c : *choices) {
         if (!c.is_object()) continue;
-        const std::size_t index =
-            c.contains("index") && c["index"].is_number_unsigned() ? c["index"].get<std::size_t>() : 0;
+        const std::size_t index = c.contains("index") && c["index"].is_number_unsigned()
+                                      ? c["index"].get<std::size_t>()
+                                      : 0;
         auto d = c.find("delta");
         if (index == 0 && d != c.end() && d->is_object() && d->contains("content") &&
             (*d)["content"].is_string()) {
@@ -1997,13 +2015,17 @@ inline server_endpoint server_of(std::string_view url) {
     url.remove_prefix(scheme_end + 3);
   }
   url = url.substr(0, url.find_first_of("/?#"));
-  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos)
+    url.remove_prefix(at + 1);
   std::string_view host = url;
   if (!url.empty() && url.front() == '[') {  // [IPv6]:port
     const std::size_t close = url.find(']');
     host = url.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
     url.remove_prefix(close == std::string_view::npos ? url.size() : close + 1);
-    if (!url.empty() && url.front() == ':') url.remove_prefix(1); else url = {};
+    if (!url.empty() && url.front() == ':')
+      url.remove_prefix(1);
+    else
+      url = {};
   } else if (const std::size_t colon = url.rfind(':'); colon != std::string_view::npos) {
     host = url.substr(0, colon);
     url.remove_prefix(colon + 1);

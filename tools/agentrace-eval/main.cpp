@@ -34,7 +34,8 @@ namespace {
 
 constexpr int exit_ok = 0, exit_no_match = 1, exit_usage = 2;
 
-constexpr const char* usage_text = R"(usage: agentrace-eval COMMAND [QUERY | TRACE_ID] [OPTIONS] FILE...
+constexpr const char* usage_text =
+    R"(usage: agentrace-eval COMMAND [QUERY | TRACE_ID] [OPTIONS] FILE...
 
 Reads OTLP-JSON trace files (JSON lines as written by agentrace, the OpenTelemetry
 Collector's file exporter or `otlp-check receive --out`, or one JSON document; '-' is stdin).
@@ -110,17 +111,18 @@ struct options {
     if (!v) return def;
     std::size_t out = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    if (ec != std::errc() || p != v->data() + v->size()) throw usage_error("--" + k + " wants a number, got '" + *v + "'");
+    if (ec != std::errc() || p != v->data() + v->size())
+      throw usage_error("--" + k + " wants a number, got '" + *v + "'");
     return out;
   }
 };
 
-const std::set<std::string> value_options = {"otlp", "out", "limit", "max-errors", "template", "rubric",
-                                             "endpoint", "model", "telemetry", "concurrency", "timeout-ms",
-                                             "retries", "width", "evaluation-name"};
-const std::set<std::string> flag_options = {"json", "color", "no-color", "all-attributes", "metadata",
-                                            "no-corrections", "no-plain", "dry-run", "no-json-mode", "quiet",
-                                            "strict", "help"};
+const std::set<std::string> value_options = {
+    "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
+    "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name"};
+const std::set<std::string> flag_options = {
+    "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
+    "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -163,10 +165,13 @@ options parse_args(int argc, char** argv) {
       throw usage_error("dataset needs 'eval' or 'finetune', got '" + o.subcommand + "'");
     p = 2;
   }
-  const bool wants_argument = o.command == "show" || o.command == "select" || o.command == "dataset" || o.command == "judge";
-  if (o.command != "stats" && !wants_argument) throw usage_error("unknown command '" + o.command + "'");
+  const bool wants_argument = o.command == "show" || o.command == "select" ||
+                              o.command == "dataset" || o.command == "judge";
+  if (o.command != "stats" && !wants_argument)
+    throw usage_error("unknown command '" + o.command + "'");
   if (wants_argument) {
-    if (pos.size() <= p) throw usage_error(o.command + (o.command == "show" ? " needs a TRACE_ID" : " needs a QUERY"));
+    if (pos.size() <= p)
+      throw usage_error(o.command + (o.command == "show" ? " needs a TRACE_ID" : " needs a QUERY"));
     o.argument = pos[p++];
   }
   o.files.assign(pos.begin() + static_cast<std::ptrdiff_t>(p), pos.end());
@@ -196,8 +201,10 @@ class output {
     }
   }
   ~output() {
-    if (owned_) std::fclose(f_);
-    else std::fflush(f_);
+    if (owned_)
+      std::fclose(f_);
+    else
+      std::fflush(f_);
   }
   output(const output&) = delete;
   output& operator=(const output&) = delete;
@@ -310,47 +317,56 @@ int cmd_stats(const options& o) {
   output out(o);
   if (o.flag("json")) {
     fmt::memory_buffer b;
-    fmt::format_to(std::back_inserter(b), "{{\"spans\":{},\"traces\":{},\"errors\":{},\"duplicates\":{},\"names\":[",
+    fmt::format_to(std::back_inserter(b),
+                   "{{\"spans\":{},\"traces\":{},\"errors\":{},\"duplicates\":{},\"names\":[",
                    st.spans(), st.traces(), st.errors(), st.duplicates());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& r = rows[i];
       if (i) b.push_back(',');
       agentrace::detail::append(b, "{\"name\":");
       agentrace::detail::write_json_string(b, r.name);
-      fmt::format_to(std::back_inserter(b),
-                     ",\"count\":{},\"errors\":{},\"error_rate\":{},\"p50_ms\":{},\"p95_ms\":{},\"p99_ms\":{},"
-                     "\"max_ms\":{}}}",
-                     r.count, r.errors, r.error_rate, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+      fmt::format_to(
+          std::back_inserter(b),
+          ",\"count\":{},\"errors\":{},\"error_rate\":{},\"p50_ms\":{},\"p95_ms\":{},\"p99_ms\":{},"
+          "\"max_ms\":{}}}",
+          r.count, r.errors, r.error_rate, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
     }
     agentrace::detail::append(b, "],\"models\":[");
     for (std::size_t i = 0; i < models.size(); ++i) {
       if (i) b.push_back(',');
       agentrace::detail::append(b, "{\"model\":");
       agentrace::detail::write_json_string(b, models[i].model);
-      fmt::format_to(std::back_inserter(b), ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{}}}",
-                     models[i].spans, models[i].input_tokens, models[i].output_tokens);
+      fmt::format_to(std::back_inserter(b),
+                     ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{}}}", models[i].spans,
+                     models[i].input_tokens, models[i].output_tokens);
     }
     agentrace::detail::append(b, "]}");
     out.line(fmt::to_string(b));
   } else {
-    std::string s = fmt::format("{} span{} in {} trace{}, {} error{}", st.spans(), st.spans() == 1 ? "" : "s",
-                                st.traces(), st.traces() == 1 ? "" : "s", st.errors(), st.errors() == 1 ? "" : "s");
-    if (st.spans()) s += fmt::format(", {} .. {}", rfc3339(st.first_start_unix_ns()), rfc3339(st.last_end_unix_ns()));
+    std::string s = fmt::format(
+        "{} span{} in {} trace{}, {} error{}", st.spans(), st.spans() == 1 ? "" : "s", st.traces(),
+        st.traces() == 1 ? "" : "s", st.errors(), st.errors() == 1 ? "" : "s");
+    if (st.spans())
+      s += fmt::format(", {} .. {}", rfc3339(st.first_start_unix_ns()),
+                       rfc3339(st.last_end_unix_ns()));
     if (st.duplicates()) s += fmt::format(" ({} duplicate spans counted once)", st.duplicates());
     s += "\n\n";
     std::size_t w = 4;
     for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.name.size(), 48));
-    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}\n", "name", w, "count", "errors",
-                     "err%", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}\n", "name", w,
+                     "count", "errors", "err%", "p50 ms", "p95 ms", "p99 ms", "max ms");
     for (const auto& r : rows)
-      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}\n", r.name, w, r.count,
-                       r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}\n", r.name,
+                       w, r.count, r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99),
+                       ms(r.max));
     if (!models.empty()) {
       std::size_t mw = 5;
       for (const auto& m : models) mw = std::max(mw, m.model.size());
-      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}\n", "model", mw, "spans", "input tok", "output tok");
+      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}\n", "model", mw, "spans", "input tok",
+                       "output tok");
       for (const auto& m : models)
-        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}\n", m.model, mw, m.spans, m.input_tokens, m.output_tokens);
+        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}\n", m.model, mw, m.spans, m.input_tokens,
+                         m.output_tokens);
     }
     out.write(s);
   }
@@ -362,7 +378,8 @@ int cmd_stats(const options& o) {
 int cmd_show(const options& o) {
   std::string want = o.argument;
   for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (want.empty() || want.size() > 32 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
+  if (want.empty() || want.size() > 32 ||
+      want.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw usage_error("'" + o.argument + "' is not a trace id (up to 32 hex digits)");
   input in(o);
   ev::trace_builder b;
@@ -380,7 +397,8 @@ int cmd_show(const options& o) {
   if (ids.size() > 1) {
     std::string list;
     for (const auto& id : ids) list += "\n  " + id;
-    throw usage_error("'" + o.argument + "' matches " + std::to_string(ids.size()) + " traces:" + list);
+    throw usage_error("'" + o.argument + "' matches " + std::to_string(ids.size()) +
+                      " traces:" + list);
   }
   auto traces = b.finish();
   ev::waterfall_options wo;
@@ -454,7 +472,9 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
 void report_selection(const selected& s) {
   std::fprintf(stderr, "agentrace-eval: %zu of %llu traces matched%s\n", s.matched,
                static_cast<unsigned long long>(s.traces_seen),
-               s.matched > s.sel.size() ? fmt::format(" (the first {} kept: --limit)", s.sel.size()).c_str() : "");
+               s.matched > s.sel.size()
+                   ? fmt::format(" (the first {} kept: --limit)", s.sel.size()).c_str()
+                   : "");
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
@@ -552,8 +572,9 @@ int cmd_dataset(const options& o) {
     }
   std::fprintf(stderr, "agentrace-eval: %zu examples (%zu correction pairs)\n", n, corrections);
   if (n == 0) {
-    std::fprintf(stderr, "agentrace-eval: no LLM span with captured gen_ai.input.messages and "
-                         "gen_ai.output.messages in the selected traces\n");
+    std::fprintf(stderr,
+                 "agentrace-eval: no LLM span with captured gen_ai.input.messages and "
+                 "gen_ai.output.messages in the selected traces\n");
     return exit_no_match;
   }
   return exit_ok;
@@ -565,8 +586,10 @@ int cmd_dataset(const options& o) {
 int cmd_judge(const options& o) {
   const ev::query q = parse_query(o.argument);
   ev::judge_options jo;
-  if (auto e = o.value("endpoint")) jo.endpoint = *e;
-  else if (auto env = agentrace::detail::env("OPENAI_BASE_URL")) jo.endpoint = *env;
+  if (auto e = o.value("endpoint"))
+    jo.endpoint = *e;
+  else if (auto env = agentrace::detail::env("OPENAI_BASE_URL"))
+    jo.endpoint = *env;
   if (auto m = o.value("model")) jo.model = *m;
   if (jo.model.empty()) throw usage_error("judge needs --model");
   if (!o.value("endpoint") && !agentrace::detail::env("OPENAI_BASE_URL"))
@@ -596,7 +619,8 @@ int cmd_judge(const options& o) {
           {"method", "POST"},
           {"url", url},
           {"trace_id", agentrace::to_hex(it.t->id())},
-          {"body", nlohmann::ordered_json::parse(agentrace::llm::chat_request_body(ev::judge_request(*it.t, it.reasons, jo)))}};
+          {"body", nlohmann::ordered_json::parse(agentrace::llm::chat_request_body(
+                       ev::judge_request(*it.t, it.reasons, jo)))}};
       out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     return exit_ok;
@@ -615,10 +639,12 @@ int cmd_judge(const options& o) {
     const ev::evaluation_records recs(verdicts, jo.evaluation_name);
     for (auto& e : exporters)
       if (ev::export_evaluations(*e, recs) != agentrace::export_result::success)
-        std::fprintf(stderr, "agentrace-eval: exporter '%.*s' failed to write the evaluation telemetry\n",
+        std::fprintf(stderr,
+                     "agentrace-eval: exporter '%.*s' failed to write the evaluation telemetry\n",
                      static_cast<int>(e->name().size()), e->name().data());
   }
-  std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok, verdicts.size() - ok);
+  std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok,
+               verdicts.size() - ok);
   return exit_ok;
 }
 #endif

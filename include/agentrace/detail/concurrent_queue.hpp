@@ -9,7 +9,8 @@
 #elif __has_include(<concurrentqueue.h>)
 #include <concurrentqueue.h>
 #else
-#error "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
+#error \
+    "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
 #endif
 
 #include <cstddef>
@@ -32,10 +33,10 @@ struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   static constexpr std::size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
 
   // A large queue's block pool is megabytes (capacity x sizeof(span_record)) that its producer
-  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing spans in a loop misses the TLB every
-  // ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages are in
-  // "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
-  // allocations of 2 MiB or more are affected; the memory is the same.
+  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing
+  // spans in a loop misses the TLB every ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE
+  // where transparent huge pages are in "madvise" mode, it does not (measured: ~3 ns per span with
+  // a 131,072-span queue). Only allocations of 2 MiB or more are affected; the memory is the same.
   static void* malloc(std::size_t size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     constexpr std::size_t huge = std::size_t{2} << 20;

@@ -17,7 +17,9 @@ namespace agentrace::detail {
 /// Appends raw bytes. Buffer: fmt::memory_buffer, or std::string (the GenAI content writer
 /// builds attribute values in place, so a prompt is not copied a second time).
 template <class Buffer>
-inline void append(Buffer& b, std::string_view s) { b.append(s.data(), s.data() + s.size()); }
+inline void append(Buffer& b, std::string_view s) {
+  b.append(s.data(), s.data() + s.size());
+}
 
 /// Length of the valid UTF-8 sequence starting at p (1..4), or 0 if invalid.
 inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
@@ -25,10 +27,17 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   if (c < 0x80) return 1;
   std::size_t n;
   std::uint32_t cp;
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+  } else
+    return 0;
   if (static_cast<std::size_t>(end - p) < n) return 0;
   for (std::size_t i = 1; i < n; ++i) {
     if ((p[i] & 0xC0) != 0x80) return 0;

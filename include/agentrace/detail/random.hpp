@@ -28,8 +28,7 @@ class id_generator {
   /// A non-zero 64-bit value (ids must never be all zeros).
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
     std::uint64_t v = next();
-    while (v == 0) [[unlikely]]
-      v = next();
+    while (v == 0) [[unlikely]] v = next();
     return v;
   }
 
@@ -38,7 +37,7 @@ class id_generator {
     return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
   }
 
- /// 64x64->128-bit multiply, folded (high half xor low half).
+  /// 64x64->128-bit multiply, folded (high half xor low half).
   static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
 #if defined(__SIZEOF_INT128__)
     __extension__ using u128 = unsigned __int128;

@@ -36,16 +36,11 @@ class scoped_span {
 
   template <class T, class V>
     requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
-  constexpr scoped_span& set(const key<T>&, V&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set(const key<T>&, V&&) noexcept { return *this; }
   constexpr scoped_span& set(const key<std::string>&, static_string) noexcept { return *this; }
   template <class S>
-    requires(std::convertible_to<S, std::string_view> &&
-             !std::is_array_v<std::remove_cvref_t<S>>)
-  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept {
-    return *this;
-  }
+    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
+  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept { return *this; }
   constexpr scoped_span& event(static_string, std::initializer_list<kv> = {}) noexcept {
     return *this;
   }
@@ -58,14 +53,10 @@ class scoped_span {
   constexpr scoped_span& record_exception(const std::exception&) noexcept { return *this; }
   template <class S>
     requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_name(S&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set_name(S&&) noexcept { return *this; }
   template <class S>
     requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_trace_state(S&&) noexcept {
-    return *this;
-  }
+  constexpr scoped_span& set_trace_state(S&&) noexcept { return *this; }
 };
 
 /// span<Name, Kind> with tracing compiled out.
@@ -97,23 +88,23 @@ decltype(auto) in_span(F&& f) {
 // costs nothing at run time. Arguments go into `if (false)` statements: fully type-checked, never
 // evaluated, removed by the compiler. (Not `if constexpr (false)` nor decltype: a function used
 // only there would then count as unused, and clang warns about it.)
-#define AGENTRACE_SPAN(var, ...)                                                             \
+#define AGENTRACE_SPAN(var, ...)                                                            \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                             \
-  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));        \
+#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
+  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));      \
   static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);             \
+      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
   [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
 
-#define AGENTRACE_SET(span, key, value)          \
-  do {                                           \
-    if (false) (span).set((key), (value));       \
+#define AGENTRACE_SET(span, key, value)    \
+  do {                                     \
+    if (false) (span).set((key), (value)); \
   } while (false)
 
-#define AGENTRACE_EVENT(span, ...)               \
-  do {                                           \
-    if (false) (span).event(__VA_ARGS__);        \
+#define AGENTRACE_EVENT(span, ...)        \
+  do {                                    \
+    if (false) (span).event(__VA_ARGS__); \
   } while (false)

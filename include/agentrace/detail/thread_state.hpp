@@ -160,7 +160,7 @@ struct alignas(64) thread_state {
         capacity(capacity),
         wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
   std::unique_ptr<span_queue> owned_queue;
-  span_queue* queue;     // this thread's queue (one explicit producer: `token`)
+  span_queue* queue;  // this thread's queue (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;

@@ -24,13 +24,28 @@ namespace agentrace::eval {
 /// Attributes shown in waterfalls and kept in compact trees (exact keys, or prefixes ending
 /// in '.'). Prompts and completions are handled separately (content_keys).
 inline const std::vector<std::string>& default_key_attributes() {
-  static const std::vector<std::string> keys = {
-      "gen_ai.operation.name", "gen_ai.request.model", "gen_ai.response.model",
-      "gen_ai.usage.", "gen_ai.response.finish_reasons", "gen_ai.tool.name",
-      "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.agent.name",
-      "gen_ai.data_source.id", "gen_ai.conversation.id", "db.system.name", "db.operation.name",
-      "db.collection.name", "db.query.text", "db.response.returned_rows", "db.response.status_code",
-      "error.type", "http.request.method", "http.response.status_code", "url.full", "url.path"};
+  static const std::vector<std::string> keys = {"gen_ai.operation.name",
+                                                "gen_ai.request.model",
+                                                "gen_ai.response.model",
+                                                "gen_ai.usage.",
+                                                "gen_ai.response.finish_reasons",
+                                                "gen_ai.tool.name",
+                                                "gen_ai.tool.call.arguments",
+                                                "gen_ai.tool.call.result",
+                                                "gen_ai.agent.name",
+                                                "gen_ai.data_source.id",
+                                                "gen_ai.conversation.id",
+                                                "db.system.name",
+                                                "db.operation.name",
+                                                "db.collection.name",
+                                                "db.query.text",
+                                                "db.response.returned_rows",
+                                                "db.response.status_code",
+                                                "error.type",
+                                                "http.request.method",
+                                                "http.response.status_code",
+                                                "url.full",
+                                                "url.path"};
   return keys;
 }
 
@@ -71,7 +86,9 @@ inline std::string full_value_text(const attr_value& v) {
   return short_value(v);
 }
 
-inline std::string dur_ms(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+inline std::string dur_ms(std::uint64_t ns) {
+  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
 
 // The first exception event's "type: message", or "".
 inline std::string exception_text(const span_data& s) {
@@ -108,11 +125,11 @@ inline std::vector<std::pair<std::size_t, std::size_t>> walk(const trace& t) {
 // ------------------------------------------------------------------ waterfall
 
 struct waterfall_options {
-  std::size_t name_width = 36;   // tree + name column
+  std::size_t name_width = 36;  // tree + name column
   std::size_t bar_width = 40;
   std::size_t max_value_length = 60;
   bool color = false;
-  bool all_attributes = false;   // every attribute instead of the key summary
+  bool all_attributes = false;  // every attribute instead of the key summary
 };
 
 /// The key attributes of a span in a few words: model, tokens (in→out), tool, rows, SQL,
@@ -132,7 +149,8 @@ inline std::string key_summary(const span_data& s, std::size_t max_len = 60) {
   if (model.empty()) model = str("gen_ai.response.model");
   add("model", model);
   const std::string in = str("gen_ai.usage.input_tokens"), outt = str("gen_ai.usage.output_tokens");
-  if (!in.empty() || !outt.empty()) add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
+  if (!in.empty() || !outt.empty())
+    add("tokens", (in.empty() ? "?" : in) + "→" + (outt.empty() ? "?" : outt));
   add("tool", str("gen_ai.tool.name"));
   add("rows", str("db.response.returned_rows"));
   const std::string sql = str("db.query.text");
@@ -153,13 +171,19 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   const std::uint64_t total = std::max<std::uint64_t>(t.duration_ns(), 1);
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
-                                t.spans().size(), t.spans().size() == 1 ? "" : "s", detail::dur_ms(t.duration_ns()));
-  if (t.error_count()) out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s", reset);
-  if (!t.orphans().empty()) out += fmt::format("  {} orphan{}", t.orphans().size(), t.orphans().size() == 1 ? "" : "s");
-  if (t.duplicates()) out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
+                                t.spans().size(), t.spans().size() == 1 ? "" : "s",
+                                detail::dur_ms(t.duration_ns()));
+  if (t.error_count())
+    out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
+                       reset);
+  if (!t.orphans().empty())
+    out += fmt::format("  {} orphan{}", t.orphans().size(), t.orphans().size() == 1 ? "" : "s");
+  if (t.duplicates())
+    out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
   out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4), o.bar_width, reset);
+                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
+                     o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -193,17 +217,21 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
       }
       shown += label[b];
     }
-    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0xC0) shown.pop_back();
+    while (!shown.empty() && (static_cast<unsigned char>(shown.back()) & 0xC0) == 0xC0)
+      shown.pop_back();
     shown += std::string(o.name_width - std::min(cps, o.name_width), ' ');
     const double scale = static_cast<double>(o.bar_width) / static_cast<double>(total);
-    std::size_t off = static_cast<std::size_t>(static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
-    std::size_t len = static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
+    std::size_t off = static_cast<std::size_t>(
+        static_cast<double>(s.start_unix_ns - std::min(s.start_unix_ns, t0)) * scale);
+    std::size_t len =
+        static_cast<std::size_t>(std::llround(static_cast<double>(s.duration_ns()) * scale));
     off = std::min(off, o.bar_width - 1);
     len = std::clamp<std::size_t>(len, 1, o.bar_width - off);
     std::string bar;
-    for (std::size_t b = 0; b < o.bar_width; ++b) bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
-    out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "", err ? red : "", bar,
-                       reset, detail::dur_ms(s.duration_ns()));
+    for (std::size_t b = 0; b < o.bar_width; ++b)
+      bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
+    out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
+                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -212,7 +240,8 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     }
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
-        out += fmt::format("  {}{}={}{}", dim, k, reset, detail::cut(detail::value_text(v), o.max_value_length));
+        out += fmt::format("  {}{}={}{}", dim, k, reset,
+                           detail::cut(detail::value_text(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -226,11 +255,11 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
 
 struct tree_options {
   std::vector<std::string> key_attributes = default_key_attributes();
-  bool all_attributes = false;       // keep every attribute
-  bool content = true;               // captured prompts / completions
-  std::size_t max_value_length = 2000;   // per attribute value (0: no limit)
-  std::size_t max_content_length = 8000; // per prompt / completion (0: no limit)
-  std::size_t max_depth = 64;        // deeper spans are listed flat under the last kept level
+  bool all_attributes = false;            // keep every attribute
+  bool content = true;                    // captured prompts / completions
+  std::size_t max_value_length = 2000;    // per attribute value (0: no limit)
+  std::size_t max_content_length = 8000;  // per prompt / completion (0: no limit)
+  std::size_t max_depth = 64;             // deeper spans are listed flat under the last kept level
 };
 
 namespace detail {
@@ -241,7 +270,8 @@ inline void write_content(fmt::memory_buffer& b, const attr_value& v, std::size_
   if (max_len == 0 || text.size() <= max_len) {
     auto j = nlohmann::ordered_json::parse(text, nullptr, false);  // keeps the key order
     if (!j.is_discarded() && (j.is_array() || j.is_object())) {
-      const std::string dumped = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+      const std::string dumped =
+          j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
       b.append(dumped.data(), dumped.data() + dumped.size());
       return;
     }
@@ -253,13 +283,19 @@ inline void write_value(fmt::memory_buffer& b, const attr_value& v, std::size_t 
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) append(b, "null");
-        else if constexpr (std::is_same_v<T, bool>) append(b, x ? "true" : "false");
-        else if constexpr (std::is_same_v<T, std::int64_t>) write_int(b, x);
+        if constexpr (std::is_same_v<T, std::monostate>)
+          append(b, "null");
+        else if constexpr (std::is_same_v<T, bool>)
+          append(b, x ? "true" : "false");
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          write_int(b, x);
         else if constexpr (std::is_same_v<T, double>) {
-          if (!std::isfinite(x)) write_double(b, x);
-          else fmt::format_to(std::back_inserter(b), "{}", x);
-        } else if constexpr (std::is_same_v<T, std::string>) write_json_string(b, x, max_len);
+          if (!std::isfinite(x))
+            write_double(b, x);
+          else
+            fmt::format_to(std::back_inserter(b), "{}", x);
+        } else if constexpr (std::is_same_v<T, std::string>)
+          write_json_string(b, x, max_len);
         else {
           b.push_back('[');
           for (std::size_t i = 0; i < x.size(); ++i) {
@@ -277,7 +313,8 @@ inline void write_ms(fmt::memory_buffer& b, std::uint64_t ns) {
 }
 
 // The fields of one node, without its children and the closing brace.
-inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, const tree_options& o) {
+inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i,
+                         const tree_options& o) {
   const span_data& s = t.spans()[i];
   append(b, "{\"name\":");
   write_json_string(b, s.name);
@@ -302,7 +339,8 @@ inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, c
   if (t.is_orphan(i)) append(b, ",\"orphan\":true");
   bool any = false;
   for (const auto& [k, v] : s.attributes) {
-    if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+    if (k == content_keys::input || k == content_keys::output || k == content_keys::system)
+      continue;
     if (!o.all_attributes && !key_matches(k, o.key_attributes)) continue;
     append(b, any ? "," : ",\"attributes\":{");
     any = true;
@@ -312,8 +350,9 @@ inline void write_fields(fmt::memory_buffer& b, const trace& t, std::size_t i, c
   }
   if (any) b.push_back('}');
   if (o.content) {
-    const std::pair<std::string_view, const char*> content[] = {
-        {content_keys::system, "system"}, {content_keys::input, "input"}, {content_keys::output, "output"}};
+    const std::pair<std::string_view, const char*> content[] = {{content_keys::system, "system"},
+                                                                {content_keys::input, "input"},
+                                                                {content_keys::output, "output"}};
     for (const auto& [key, name] : content)
       if (const attr_value* v = s.attr(key)) {
         fmt::format_to(std::back_inserter(b), ",\"{}\":", name);
@@ -339,7 +378,8 @@ inline void write_node(fmt::memory_buffer& b, const trace& t, std::size_t i, std
         first = false;
         write_fields(b, t, k, o);
         b.push_back('}');
-        for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it) stack.push_back(*it);
+        for (auto it = t.children(k).rbegin(); it != t.children(k).rend(); ++it)
+          stack.push_back(*it);
       }
     } else {
       for (std::size_t c = 0; c < kids.size(); ++c) {
@@ -373,22 +413,29 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out +=
+        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
-      if (!s.status_message.empty()) out += ": " + detail::cut(detail::one_line(s.status_message), o.max_value_length);
+      if (!s.status_message.empty())
+        out += ": " + detail::cut(detail::one_line(s.status_message), o.max_value_length);
     }
     const std::string exc = detail::exception_text(s);
     if (!exc.empty()) out += " exception=" + detail::cut(detail::one_line(exc), o.max_value_length);
     for (const auto& [k, v] : s.attributes) {
-      if (k == content_keys::input || k == content_keys::output || k == content_keys::system) continue;
+      if (k == content_keys::input || k == content_keys::output || k == content_keys::system)
+        continue;
       if (o.all_attributes || detail::key_matches(k, o.key_attributes))
-        out += fmt::format(" {}={}", k, detail::cut(detail::one_line(detail::full_value_text(v)), o.max_value_length));
+        out += fmt::format(
+            " {}={}", k,
+            detail::cut(detail::one_line(detail::full_value_text(v)), o.max_value_length));
     }
     if (o.content)
       for (std::string_view key : {content_keys::system, content_keys::input, content_keys::output})
         if (const attr_value* v = s.attr(key))
-          out += fmt::format(" {}={}", key.substr(7), detail::cut(detail::one_line(detail::full_value_text(*v)), o.max_content_length));
+          out += fmt::format(
+              " {}={}", key.substr(7),
+              detail::cut(detail::one_line(detail::full_value_text(*v)), o.max_content_length));
     out += '\n';
   }
   return out;
@@ -408,9 +455,12 @@ inline constexpr std::string_view default_judge_template =
     "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
     "{{tree}}\n"
     "Answer with one JSON object and nothing else:\n"
-    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or fail>\", "
-    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits from the "
-    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", \"note\": "
+    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or "
+    "fail>\", "
+    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits "
+    "from the "
+    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", "
+    "\"note\": "
     "\"<optional>\"}]}\n";
 
 /// The default rubric.
@@ -462,12 +512,13 @@ inline std::string render_judge_prompt(const trace& t, const std::vector<std::st
   if (why.empty()) why = "- (all traces)\n";
   fmt::memory_buffer tj;
   write_compact_tree(tj, t, o);
-  return render_template(tpl, {{"trace_id", to_hex(t.id())},
-                               {"service", t.service_name().empty() ? "(unknown)" : t.service_name()},
-                               {"reasons", why},
-                               {"tree", render_tree_text(t, o)},
-                               {"tree_json", fmt::to_string(tj)},
-                               {"rubric", std::string(rubric)}});
+  return render_template(tpl,
+                         {{"trace_id", to_hex(t.id())},
+                          {"service", t.service_name().empty() ? "(unknown)" : t.service_name()},
+                          {"reasons", why},
+                          {"tree", render_tree_text(t, o)},
+                          {"tree_json", fmt::to_string(tj)},
+                          {"rubric", std::string(rubric)}});
 }
 
 struct eval_record_options {
@@ -493,8 +544,9 @@ inline void write_eval_record(fmt::memory_buffer& b, const trace& t,
   }
   append(b, "],\"duration_ms\":");
   detail::write_ms(b, t.duration_ns());
-  fmt::format_to(std::back_inserter(b), ",\"spans\":{},\"errors\":{},\"orphans\":{},\"tree\":",
-                 t.spans().size(), t.error_count(), t.orphans().size());
+  fmt::format_to(std::back_inserter(b),
+                 ",\"spans\":{},\"errors\":{},\"orphans\":{},\"tree\":", t.spans().size(),
+                 t.error_count(), t.orphans().size());
   write_compact_tree(b, t, o.tree);
   append(b, ",\"judge_prompt\":");
   detail::write_json_string(b, render_judge_prompt(t, reasons, o.judge_template, o.rubric, o.tree));
@@ -547,13 +599,15 @@ inline std::optional<nlohmann::json> to_chat_messages(const std::string& text, b
         }
       } else if (type == "tool_call") {
         nlohmann::json args = p.contains("arguments") ? p["arguments"] : nlohmann::json::object();
-        tool_calls.push_back({{"id", p.value("id", "")},
-                              {"type", "function"},
-                              {"function",
-                               {{"name", p.value("name", "")},
-                                {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
+        tool_calls.push_back(
+            {{"id", p.value("id", "")},
+             {"type", "function"},
+             {"function",
+              {{"name", p.value("name", "")},
+               {"arguments", args.is_string() ? args.get<std::string>() : args.dump()}}}});
       } else if (type == "tool_call_response") {
-        const nlohmann::json resp = p.contains("response") ? p["response"] : p.value("result", nlohmann::json());
+        const nlohmann::json resp =
+            p.contains("response") ? p["response"] : p.value("result", nlohmann::json());
         out.push_back({{"role", "tool"},
                        {"tool_call_id", p.value("id", "")},
                        {"content", resp.is_string() ? resp.get<std::string>() : resp.dump()}});
@@ -575,7 +629,8 @@ inline std::optional<nlohmann::json> system_messages(const span_data& s) {
   std::string content;
   if (!j.is_discarded() && j.is_array()) {
     for (const auto& p : j)
-      if (p.is_object() && p.value("type", "") == "text" && p.contains("content") && p["content"].is_string()) {
+      if (p.is_object() && p.value("type", "") == "text" && p.contains("content") &&
+          p["content"].is_string()) {
         if (!content.empty()) content += "\n";
         content += p["content"].get<std::string>();
       }
@@ -645,7 +700,8 @@ struct finetune_options {
 /// - correction pairs: for each step (span) that failed (it or a span below it has status
 ///   ERROR) and a later attempt of the same step (same name, same parent) that succeeded, the
 ///   failed attempt's LLM input paired with the successful attempt's LLM output.
-inline std::vector<finetune_example> finetune_examples(const trace& t, const finetune_options& o = {}) {
+inline std::vector<finetune_example> finetune_examples(const trace& t,
+                                                       const finetune_options& o = {}) {
   std::vector<finetune_example> out;
   const auto& spans = t.spans();
   const std::string tid = to_hex(t.id());
@@ -684,7 +740,8 @@ inline std::vector<finetune_example> finetune_examples(const trace& t, const fin
         if (!detail::subtree_failed(t, fi)) continue;
         for (std::size_t b = a + 1; b < g->size(); ++b) {
           const std::size_t si = (*g)[b];
-          if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns) continue;
+          if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns)
+            continue;
           if (detail::subtree_failed(t, si)) continue;
           const std::size_t in_span = detail::content_span(t, fi, content_keys::input, false);
           const std::size_t out_span = detail::content_span(t, si, content_keys::output, true);
@@ -722,7 +779,9 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
   }
   nlohmann::ordered_json j = {{"messages", std::move(msgs)}};
   if (metadata) {
-    j["metadata"] = {{"trace_id", ex.trace_id}, {"span_id", ex.span_id}, {"kind", ex.correction ? "correction" : "plain"}};
+    j["metadata"] = {{"trace_id", ex.trace_id},
+                     {"span_id", ex.span_id},
+                     {"kind", ex.correction ? "correction" : "plain"}};
     if (ex.correction) j["metadata"]["failed_span_id"] = ex.source_span_id;
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

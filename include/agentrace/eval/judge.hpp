@@ -32,15 +32,15 @@ namespace agentrace::eval {
 struct judge_options {
   std::string endpoint = "https://api.openai.com/v1";  // base URL (…/v1) or …/chat/completions
   std::string model{};
-  std::string api_key{};                    // OPENAI_API_KEY
+  std::string api_key{};  // OPENAI_API_KEY
   std::string rubric{default_rubric};
   std::string prompt_template{default_judge_template};
   std::string evaluation_name = "agent_task";  // gen_ai.evaluation.name
   std::chrono::milliseconds timeout{60000};    // per request
   std::size_t concurrency = 4;                 // requests in flight
-  int max_retries = 2;                          // on 429, 5xx, timeouts, connection errors
+  int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                        // response_format {"type":"json_object"}
+  bool json_mode = true;                       // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -55,7 +55,7 @@ struct span_label {
 /// The judge's verdict on one trace, or why there is none (ok == false: evaluation error).
 struct verdict {
   trace_id trace{};
-  std::uint64_t root_span_id = 0;  // the span the overall result is attached to
+  std::uint64_t root_span_id = 0;    // the span the overall result is attached to
   std::vector<std::string> reasons;  // why the trace was selected
   bool ok = false;
   double score = 0;
@@ -125,7 +125,8 @@ inline llm::chat_request judge_request(const trace& t, const std::vector<std::st
   r.messages.push_back({"system",
                         "You are a careful evaluator of AI agent runs. You answer with a single "
                         "JSON object that follows the requested schema exactly."});
-  r.messages.push_back({"user", render_judge_prompt(t, reasons, o.prompt_template, o.rubric, o.tree)});
+  r.messages.push_back(
+      {"user", render_judge_prompt(t, reasons, o.prompt_template, o.rubric, o.tree)});
   return r;
 }
 
@@ -133,14 +134,16 @@ namespace detail {
 inline std::uint64_t now_unix_ns() { return static_cast<std::uint64_t>(system_ns()); }
 
 inline bool retryable(const llm::chat_result& r) {
-  if (r.http_status == 0) return r.error_type == "timeout" || r.error_type == "connect" || r.error_type == "transport";
+  if (r.http_status == 0)
+    return r.error_type == "timeout" || r.error_type == "connect" || r.error_type == "transport";
   return r.http_status == 429 || r.http_status >= 500;
 }
 
 inline std::string base_url(std::string url) {
   constexpr std::string_view suffix = "/chat/completions";
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.size() >= suffix.size() && url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (url.size() >= suffix.size() &&
+      url.compare(url.size() - suffix.size(), suffix.size(), suffix) == 0)
     url.resize(url.size() - suffix.size());
   return url;
 }
@@ -183,8 +186,9 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     }
     if (format_retries++ == 0) {
       req.messages.push_back({"assistant", res.content});
-      req.messages.push_back({"user", "That answer is not valid: " + problem +
-                                          ". Answer again with only the JSON object described above."});
+      req.messages.push_back(
+          {"user", "That answer is not valid: " + problem +
+                       ". Answer again with only the JSON object described above."});
       continue;
     }
     v.error = "malformed verdict after a retry: " + problem;
@@ -289,7 +293,8 @@ class evaluation_records {
       around = std::max(around, v.end_unix_ns);
       if (!v.root_span_id) continue;
       add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error, v.ok ? std::string() : v.error_type);
+          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
+          v.ok ? std::string() : v.error_type);
       if (v.ok)
         for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
     }
@@ -302,8 +307,9 @@ class evaluation_records {
   const detail::clock_converter& clock() const noexcept { return clock_; }
 
  private:
-  void add(const verdict& v, std::uint64_t parent, std::optional<double> score, const std::string& label,
-           const std::string& explanation, const std::string& error_type) {
+  void add(const verdict& v, std::uint64_t parent, std::optional<double> score,
+           const std::string& label, const std::string& explanation,
+           const std::string& error_type) {
     namespace ev = evaluation_keys;
     span_record r;
     r.trace_id = v.trace;
@@ -317,13 +323,17 @@ class evaluation_records {
     std::vector<attribute> attrs;
     attrs.push_back({ev::name.name(), attr_value{std::in_place_type<std::string>, name_}});
     if (score) attrs.push_back({ev::score_value.name(), attr_value{*score}});
-    if (!label.empty()) attrs.push_back({ev::score_label.name(), attr_value{std::in_place_type<std::string>, label}});
+    if (!label.empty())
+      attrs.push_back({ev::score_label.name(), attr_value{std::in_place_type<std::string>, label}});
     if (!explanation.empty())
-      attrs.push_back({ev::explanation.name(), attr_value{std::in_place_type<std::string>, explanation}});
+      attrs.push_back(
+          {ev::explanation.name(), attr_value{std::in_place_type<std::string>, explanation}});
     if (!v.response_id.empty())
-      attrs.push_back({ev::response_id.name(), attr_value{std::in_place_type<std::string>, v.response_id}});
+      attrs.push_back(
+          {ev::response_id.name(), attr_value{std::in_place_type<std::string>, v.response_id}});
     if (!error_type.empty()) {
-      attrs.push_back({ev::error_type.name(), attr_value{std::in_place_type<std::string>, error_type}});
+      attrs.push_back(
+          {ev::error_type.name(), attr_value{std::in_place_type<std::string>, error_type}});
       r.status = status_code::error;
       x.status_message = v.error;
     }
@@ -351,7 +361,8 @@ inline export_result export_evaluations(exporter& e, const evaluation_records& r
   cfg.read_environment = false;
   const agentrace::resource res = make_resource(cfg);
   const span_limits limits{};
-  export_batch batch{recs.records(), res, recs.clock(), limits, "agentrace.eval", AGENTRACE_VERSION_STRING, 0};
+  export_batch batch{recs.records(),           res, recs.clock(), limits, "agentrace.eval",
+                     AGENTRACE_VERSION_STRING, 0};
   const export_result r = e.export_spans(batch);
   e.force_flush(std::chrono::milliseconds(10000));
   return r;

@@ -42,8 +42,10 @@ namespace agentrace::eval {
 class query_error : public std::invalid_argument {
  public:
   query_error(std::string text, std::size_t column, std::string message)
-      : std::invalid_argument(render(text, column, message)), text_(std::move(text)),
-        column_(column), message_(std::move(message)) {}
+      : std::invalid_argument(render(text, column, message)),
+        text_(std::move(text)),
+        column_(column),
+        message_(std::move(message)) {}
   std::size_t column() const noexcept { return column_; }
   const std::string& message() const noexcept { return message_; }
   const std::string& text() const noexcept { return text_; }
@@ -67,7 +69,7 @@ struct literal {
   double number = 0;
   bool is_integer = false;
   std::int64_t integer = 0;
-  std::string text;      // string value, or the literal as written (for messages)
+  std::string text;  // string value, or the literal as written (for messages)
   bool boolean = false;
   std::uint64_t ns = 0;  // duration / time (Unix ns)
   double percentile = 0;
@@ -104,9 +106,21 @@ inline std::string format_ns_literal(std::uint64_t ns) {
 
 inline bool is_word_char(char c) {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\r': case '(': case ')': case '!': case '=': case '<':
-    case '>': case '~': case '"': case '\'': case '&': case '|':
-      return false;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '(':
+    case ')':
+    case '!':
+    case '=':
+    case '<':
+    case '>':
+    case '~':
+    case '"':
+    case '\'':
+    case '&':
+    case '|': return false;
     default: return true;
   }
 }
@@ -142,7 +156,8 @@ inline const char* op_text(compare_op o) {
 inline std::string literal_text(const literal& v) {
   switch (v.k) {
     case literal::kind::none: return "";
-    case literal::kind::number: return v.is_integer ? fmt::format("{}", v.integer) : fmt::format("{}", v.number);
+    case literal::kind::number:
+      return v.is_integer ? fmt::format("{}", v.integer) : fmt::format("{}", v.number);
     case literal::kind::string: return quote_if_needed(v.text);
     case literal::kind::boolean: return v.boolean ? "true" : "false";
     case literal::kind::duration: return format_ns_literal(v.ns);
@@ -205,8 +220,9 @@ inline std::optional<std::uint64_t> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (p != s.size()) return std::nullopt;
-  const std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                            h * 3600 + mi * 60 + se - offset_s;
+  const std::int64_t secs =
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + se - offset_s;
   if (secs < 0) return std::nullopt;
   return static_cast<std::uint64_t>(secs) * 1'000'000'000ull + frac;
 }
@@ -218,13 +234,20 @@ inline std::optional<std::uint64_t> parse_duration(std::string_view s) {
   if (i == 0 || i == s.size()) return std::nullopt;
   const std::string_view unit = s.substr(i);
   double scale;
-  if (unit == "ns") scale = 1;
-  else if (unit == "us" || unit == "\xC2\xB5s") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else if (unit == "m" || unit == "min") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else return std::nullopt;
+  if (unit == "ns")
+    scale = 1;
+  else if (unit == "us" || unit == "\xC2\xB5s")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else if (unit == "m" || unit == "min")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else
+    return std::nullopt;
   const std::string numtext(s.substr(0, i));
   char* end = nullptr;
   const double v = std::strtod(numtext.c_str(), &end);
@@ -267,12 +290,18 @@ class query {
     using K = atom::kind;
     switch (a.k) {
       case K::errors: return "errors";
-      case K::status: return fmt::format("status {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::span_kind: return fmt::format("kind {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::name: return fmt::format("name {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::duration: return fmt::format("duration {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::start: return fmt::format("start {} {}", detail::op_text(a.op), detail::literal_text(a.value));
-      case K::end: return fmt::format("end {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::status:
+        return fmt::format("status {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::span_kind:
+        return fmt::format("kind {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::name:
+        return fmt::format("name {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::duration:
+        return fmt::format("duration {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::start:
+        return fmt::format("start {} {}", detail::op_text(a.op), detail::literal_text(a.value));
+      case K::end:
+        return fmt::format("end {} {}", detail::op_text(a.op), detail::literal_text(a.value));
       case K::named_duration:
         return fmt::format("{} {} {}", detail::quote_if_needed(a.subject), detail::op_text(a.op),
                            detail::literal_text(a.value));
@@ -287,8 +316,12 @@ class query {
     return "?";
   }
 
-  friend query operator&&(query a, query b) { return combine(std::move(a), std::move(b), node_type::all); }
-  friend query operator||(query a, query b) { return combine(std::move(a), std::move(b), node_type::any); }
+  friend query operator&&(query a, query b) {
+    return combine(std::move(a), std::move(b), node_type::all);
+  }
+  friend query operator||(query a, query b) {
+    return combine(std::move(a), std::move(b), node_type::any);
+  }
   friend query operator!(query a) {
     node n;
     n.type = node_type::negate;
@@ -355,7 +388,8 @@ class query_parser {
     if (toks_.size() == 1) fail(toks_[0], "empty query: expected a predicate such as 'errors'");
     query q;
     q.root_ = parse_or(q);
-    if (cur().t != tok::end) fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
+    if (cur().t != tok::end)
+      fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
     return q;
   }
 
@@ -408,24 +442,31 @@ class query_parser {
           toks_.push_back({c == '&' ? tok::and_ : tok::or_, std::string(2, c), col});
           i += 2;
         } else {
-          throw query_error(std::string(text_), col, std::string("unexpected '") + c + "' (use and / or)");
+          throw query_error(std::string(text_), col,
+                            std::string("unexpected '") + c + "' (use and / or)");
         }
       } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
         std::string o(1, c);
         if (i + 1 < text_.size() && text_[i + 1] == '=' && c != '~') o += '=';
         i += o.size();
-        if (o == "!") toks_.push_back({tok::not_, o, col});
-        else toks_.push_back({tok::op, o, col});
+        if (o == "!")
+          toks_.push_back({tok::not_, o, col});
+        else
+          toks_.push_back({tok::op, o, col});
       } else {
         std::size_t j = i;
         while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
         std::string w(text_.substr(i, j - i));
         std::string lower = w;
         for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (lower == "and") toks_.push_back({tok::and_, w, col});
-        else if (lower == "or") toks_.push_back({tok::or_, w, col});
-        else if (lower == "not") toks_.push_back({tok::not_, w, col});
-        else toks_.push_back({tok::word, w, col});
+        if (lower == "and")
+          toks_.push_back({tok::and_, w, col});
+        else if (lower == "or")
+          toks_.push_back({tok::or_, w, col});
+        else if (lower == "not")
+          toks_.push_back({tok::not_, w, col});
+        else
+          toks_.push_back({tok::word, w, col});
         i = j;
       }
     }
@@ -471,7 +512,8 @@ class query_parser {
     if (t.t == tok::lparen) {
       take();
       query::node inner = parse_or(q);
-      if (cur().t != tok::rparen) fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
+      if (cur().t != tok::rparen)
+        fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
       take();
       return inner;
     }
@@ -495,7 +537,8 @@ class query_parser {
       return v;
     }
     const std::string& w = t.text;
-    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') && std::isdigit(static_cast<unsigned char>(w[1]))) {
+    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') &&
+        std::isdigit(static_cast<unsigned char>(w[1]))) {
       char* end = nullptr;
       const double p = std::strtod(w.c_str() + 1, &end);
       if (end == w.c_str() + w.size()) {
@@ -546,14 +589,22 @@ class query_parser {
   }
 
   static bool parse_op(const std::string& s, compare_op& o) {
-    if (s == "=" || s == "==") o = compare_op::eq;
-    else if (s == "!=") o = compare_op::ne;
-    else if (s == "<") o = compare_op::lt;
-    else if (s == "<=") o = compare_op::le;
-    else if (s == ">") o = compare_op::gt;
-    else if (s == ">=") o = compare_op::ge;
-    else if (s == "~") o = compare_op::contains;
-    else return false;
+    if (s == "=" || s == "==")
+      o = compare_op::eq;
+    else if (s == "!=")
+      o = compare_op::ne;
+    else if (s == "<")
+      o = compare_op::lt;
+    else if (s == "<=")
+      o = compare_op::le;
+    else if (s == ">")
+      o = compare_op::gt;
+    else if (s == ">=")
+      o = compare_op::ge;
+    else if (s == "~")
+      o = compare_op::contains;
+    else
+      return false;
     return true;
   }
 
@@ -576,39 +627,50 @@ class query_parser {
     }
     if (next.t != tok::op) {
       if (next.t == tok::end)
-        fail(next, "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "'");
-      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w + "', got '" + next.text + "'");
+        fail(next,
+             "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' "
+             "after '" +
+                 w + "'");
+      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w +
+                     "', got '" + next.text + "'");
     }
     const token op_tok = take();
     if (!parse_op(op_tok.text, a.op)) fail(op_tok, "unknown operator '" + op_tok.text + "'");
     const token val_tok = take();
     if (val_tok.t != tok::word && val_tok.t != tok::string) {
-      if (val_tok.t == tok::end) fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
+      if (val_tok.t == tok::end)
+        fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
       fail(val_tok, "expected a value after '" + op_tok.text + "', got '" + val_tok.text + "'");
     }
     a.value = parse_value(val_tok);
     const auto vk = a.value.k;
-    const bool ordered = a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
+    const bool ordered =
+        a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
     auto want_time_or_duration = [&](literal::kind want, const char* what) {
-      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 && want == literal::kind::time) {
+      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 &&
+          want == literal::kind::time) {
         a.value.k = literal::kind::time;
         a.value.ns = static_cast<std::uint64_t>(a.value.integer);
         a.value.text.clear();
         return;
       }
       if (vk != want && !(want == literal::kind::duration && vk == literal::kind::percentile))
-        fail(val_tok, std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
+        fail(val_tok,
+             std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
       if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
     };
     if (bare && lower_eq(w, "duration")) {
       a.k = K::duration;
-      want_time_or_duration(literal::kind::duration, "a duration such as 200ms or a percentile such as p95");
+      want_time_or_duration(literal::kind::duration,
+                            "a duration such as 200ms or a percentile such as p95");
     } else if (bare && lower_eq(w, "start")) {
       a.k = K::start;
-      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
     } else if (bare && lower_eq(w, "end")) {
       a.k = K::end;
-      want_time_or_duration(literal::kind::time, "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
     } else if (bare && lower_eq(w, "name")) {
       a.k = K::name;
       a.value.k = literal::kind::string;
@@ -616,17 +678,21 @@ class query_parser {
     } else if (bare && lower_eq(w, "status")) {
       a.k = K::status;
       a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'status' supports = and != only");
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'status' supports = and != only");
       if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
         fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
     } else if (bare && lower_eq(w, "kind")) {
       a.k = K::span_kind;
       a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne) fail(op_tok, "'kind' supports = and != only");
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'kind' supports = and != only");
       static const char* const kinds[] = {"internal", "server", "client", "producer", "consumer"};
       bool ok = false;
       for (const char* k : kinds) ok = ok || a.value.text == k;
-      if (!ok) fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" + a.value.text + "'");
+      if (!ok)
+        fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
+                          a.value.text + "'");
     } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
       a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
       a.subject = w;
@@ -642,7 +708,8 @@ class query_parser {
 
   static void set_attribute_subject(atom& a, const token& subj) {
     constexpr std::string_view res = "resource.";
-    if (subj.t == tok::word && subj.text.size() > res.size() && subj.text.compare(0, res.size(), res) == 0) {
+    if (subj.t == tok::word && subj.text.size() > res.size() &&
+        subj.text.compare(0, res.size(), res) == 0) {
       a.k = atom::kind::resource_attribute;
       a.subject = subj.text.substr(res.size());
     } else {
@@ -682,12 +749,30 @@ class field {
  public:
   field(atom::kind k, std::string subject) : k_(k), subject_(std::move(subject)) {}
 
-  template <class V> query operator==(const V& v) const { return make(compare_op::eq, v); }
-  template <class V> query operator!=(const V& v) const { return make(compare_op::ne, v); }
-  template <class V> query operator<(const V& v) const { return make(compare_op::lt, v); }
-  template <class V> query operator<=(const V& v) const { return make(compare_op::le, v); }
-  template <class V> query operator>(const V& v) const { return make(compare_op::gt, v); }
-  template <class V> query operator>=(const V& v) const { return make(compare_op::ge, v); }
+  template <class V>
+  query operator==(const V& v) const {
+    return make(compare_op::eq, v);
+  }
+  template <class V>
+  query operator!=(const V& v) const {
+    return make(compare_op::ne, v);
+  }
+  template <class V>
+  query operator<(const V& v) const {
+    return make(compare_op::lt, v);
+  }
+  template <class V>
+  query operator<=(const V& v) const {
+    return make(compare_op::le, v);
+  }
+  template <class V>
+  query operator>(const V& v) const {
+    return make(compare_op::gt, v);
+  }
+  template <class V>
+  query operator>=(const V& v) const {
+    return make(compare_op::ge, v);
+  }
   /// The attribute is present.
   query exists() const {
     atom a;
@@ -721,7 +806,8 @@ class field {
   static literal to_literal(const std::chrono::duration<Rep, Period>& d) {
     literal l;
     l.k = literal::kind::duration;
-    l.ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+    l.ns =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
     return l;
   }
   template <class Clock, class Dur>
@@ -766,7 +852,9 @@ class field {
 /// A span attribute.
 inline field attr(std::string key) { return field(atom::kind::attribute, std::move(key)); }
 /// A resource attribute.
-inline field resource(std::string key) { return field(atom::kind::resource_attribute, std::move(key)); }
+inline field resource(std::string key) {
+  return field(atom::kind::resource_attribute, std::move(key));
+}
 /// The duration of spans named `name` (compare with a std::chrono duration or q::p(95)).
 inline field span(std::string name) { return field(atom::kind::named_duration, std::move(name)); }
 /// Any span's duration (a percentile compares each span with its own name's).
@@ -783,7 +871,9 @@ inline field kind() { return field(atom::kind::span_kind, {}); }
 
 namespace detail {
 
-inline std::string ms_text(std::uint64_t ns) { return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6); }
+inline std::string ms_text(std::uint64_t ns) {
+  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
 
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
@@ -811,27 +901,33 @@ inline std::optional<double> to_number(std::string_view s) {
 template <class T>
 bool scalar_matches(const T& x, compare_op o, const literal& v) {
   if constexpr (std::is_same_v<T, bool>) {
-    if (v.k == literal::kind::boolean) return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
-    if (v.k == literal::kind::string) return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
+    if (v.k == literal::kind::boolean)
+      return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
+    if (v.k == literal::kind::string)
+      return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
     return false;
   } else if constexpr (std::is_same_v<T, std::int64_t>) {
     if (v.k == literal::kind::number) {
       if (v.is_integer) return compare_values(x, o, v.integer);
       return compare_values(static_cast<double>(x), o, v.number);
     }
-    if (v.k == literal::kind::duration || v.k == literal::kind::time) return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
-    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne)) return compare_values(std::to_string(x), o, v.text);
+    if (v.k == literal::kind::duration || v.k == literal::kind::time)
+      return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
+    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne))
+      return compare_values(std::to_string(x), o, v.text);
     return false;
   } else if constexpr (std::is_same_v<T, double>) {
     if (v.k == literal::kind::number) return compare_values(x, o, v.number);
     return false;
   } else {  // string
-    if (o == compare_op::contains) return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
+    if (o == compare_op::contains)
+      return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
     if (v.k == literal::kind::number) {
       auto n = to_number(x);
       return n && compare_values(*n, o, v.number);
     }
-    if (v.k == literal::kind::boolean) return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
+    if (v.k == literal::kind::boolean)
+      return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
     return compare_values(std::string_view(x), o, std::string_view(v.text));
   }
 }
@@ -841,7 +937,8 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
   return std::visit(
       [&](const auto& x) -> bool {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return false;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return false;
         else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
                            std::is_same_v<T, double> || std::is_same_v<T, std::string>)
           return scalar_matches(x, o, v);
@@ -849,7 +946,8 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
           // Arrays: some element matches (for !=: no element equals).
           if (o == compare_op::ne) {
             for (const auto& e : x)
-              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v)) return false;
+              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v))
+                return false;
             return true;
           }
           for (const auto& e : x)
@@ -864,10 +962,14 @@ inline std::string short_value(const attr_value& v) {
   std::string s = std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "";
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>) return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>) return x;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return x;
         else {
           std::string out = "[";
           for (std::size_t i = 0; i < x.size(); ++i) {
@@ -913,12 +1015,16 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
   switch (a.k) {
     case K::errors:
       if (s.status != status_code::error) return false;
-      if (why) *why = fmt::format("{} has status ERROR{}{}", span_label(), s.status_message.empty() ? "" : ": ", detail::short_value(attr_value{s.status_message}));
+      if (why)
+        *why = fmt::format("{} has status ERROR{}{}", span_label(),
+                           s.status_message.empty() ? "" : ": ",
+                           detail::short_value(attr_value{s.status_message}));
       return true;
     case K::status: {
       const bool eq = a.value.text == detail::status_text(s.status);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why) *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      if (m && why)
+        *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
       return m;
     }
     case K::span_kind: {
@@ -928,8 +1034,10 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       return m;
     }
     case K::name: {
-      const bool m = a.op == compare_op::contains ? s.name.find(a.value.text) != std::string::npos
-                                                  : detail::compare_values(std::string_view(s.name), a.op, std::string_view(a.value.text));
+      const bool m = a.op == compare_op::contains
+                         ? s.name.find(a.value.text) != std::string::npos
+                         : detail::compare_values(std::string_view(s.name), a.op,
+                                                  std::string_view(a.value.text));
       if (m && why) *why = span_label();
       return m;
     }
@@ -944,27 +1052,34 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text =
+            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
-      if (m && why) *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()), detail::op_text(a.op), limit_text);
+      if (m && why)
+        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
+                           detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:
     case K::end: {
       const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
       const bool m = detail::compare_values(t, a.op, a.value.ns);
-      if (m && why) *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      if (m && why)
+        *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
       return m;
     }
     case K::attribute:
     case K::resource_attribute: {
       const attr_value* v = nullptr;
-      if (a.k == K::attribute) v = s.attr(a.subject);
-      else if (r) v = r->attr(a.subject);
+      if (a.k == K::attribute)
+        v = s.attr(a.subject);
+      else if (r)
+        v = r->attr(a.subject);
       if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
       if (why)
-        *why = fmt::format("{} has {}{}={}", span_label(), a.k == K::resource_attribute ? "resource " : "", a.subject,
+        *why = fmt::format("{} has {}{}={}", span_label(),
+                           a.k == K::resource_attribute ? "resource " : "", a.subject,
                            detail::short_value(*v));
       return true;
     }
@@ -1021,7 +1136,8 @@ class selector {
  public:
   /// `stats` (finished) is needed when q.needs_stats(); it must outlive the selector.
   explicit selector(query q, const span_stats* stats = nullptr) : q_(std::move(q)), stats_(stats) {
-    if (q_.atoms().size() > 64) throw std::invalid_argument("a query may have at most 64 predicates");
+    if (q_.atoms().size() > 64)
+      throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
       throw std::invalid_argument("this query compares with percentiles: pass span statistics");
   }
@@ -1072,7 +1188,8 @@ class selector {
 };
 
 /// Whole-trace evaluation: the selection (with reasons) if `t` matches.
-inline std::optional<selection> match(const query& q, const trace& t, const span_stats* stats = nullptr) {
+inline std::optional<selection> match(const query& q, const trace& t,
+                                      const span_stats* stats = nullptr) {
   selector sel(q, stats);
   for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
   if (t.spans().empty()) return std::nullopt;

@@ -53,28 +53,75 @@ struct reader_options {
 /// What the reader saw, cumulative over every read call.
 struct read_counts {
   std::uint64_t files = 0;
-  std::uint64_t lines = 0;          // non-blank JSON lines (or documents)
-  std::uint64_t lines_bad = 0;      // skipped whole: not JSON, truncated, too deep, too long
-  std::uint64_t spans = 0;          // delivered
-  std::uint64_t spans_bad = 0;      // skipped: bad ids, missing times, wrong types
-  std::uint64_t diagnostics = 0;    // all problems, including warnings about ignored fields
+  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
+  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
+  std::uint64_t spans = 0;        // delivered
+  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
+  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
   std::uint64_t files_unreadable = 0;
 };
 
 namespace detail {
 
 enum class ctx : std::uint8_t {
-  root, traces, rs_array, rs, resource, ss_array, ss, scope, span_array, span, event_array, event,
-  link_array, link, status, kv_array, kv, any, skip
+  root,
+  traces,
+  rs_array,
+  rs,
+  resource,
+  ss_array,
+  ss,
+  scope,
+  span_array,
+  span,
+  event_array,
+  event,
+  link_array,
+  link,
+  status,
+  kv_array,
+  kv,
+  any,
+  skip
 };
 
 // Field names the reader acts on, from the one OTLP field map.
 enum class fld : std::uint8_t {
-  none, resource_spans, resource, scope_spans, scope, spans, name, version, attributes,
-  dropped_attributes_count, trace_id, span_id, parent_span_id, trace_state, flags, kind,
-  start_time, end_time, time, events, dropped_events_count, links, dropped_links_count, status,
-  code, message, key, value, string_value, bool_value, int_value, double_value, array_value,
-  kvlist_value, bytes_value
+  none,
+  resource_spans,
+  resource,
+  scope_spans,
+  scope,
+  spans,
+  name,
+  version,
+  attributes,
+  dropped_attributes_count,
+  trace_id,
+  span_id,
+  parent_span_id,
+  trace_state,
+  flags,
+  kind,
+  start_time,
+  end_time,
+  time,
+  events,
+  dropped_events_count,
+  links,
+  dropped_links_count,
+  status,
+  code,
+  message,
+  key,
+  value,
+  string_value,
+  bool_value,
+  int_value,
+  double_value,
+  array_value,
+  kvlist_value,
+  bytes_value
 };
 
 inline fld field_of(std::string_view k) noexcept {
@@ -151,7 +198,8 @@ inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std
     if (v.is_string()) return v;  // "NaN", "Infinity"
   } else if (key == f::array_value || key == f::kvlist_value) {
     const bool kvl = key == f::kvlist_value;
-    nlohmann::ordered_json out = kvl ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array();
+    nlohmann::ordered_json out =
+        kvl ? nlohmann::ordered_json::object() : nlohmann::ordered_json::array();
     if (!v.is_object()) {
       err = std::string(key) + " is not an object";
       return out;
@@ -170,7 +218,8 @@ inline nlohmann::ordered_json any_to_plain(const nlohmann::ordered_json& av, std
           continue;
         }
         auto vv = e.find(f::value);
-        out[kk->get<std::string>()] = vv == e.end() ? nlohmann::ordered_json() : any_to_plain(*vv, err);
+        out[kk->get<std::string>()] =
+            vv == e.end() ? nlohmann::ordered_json() : any_to_plain(*vv, err);
       } else {
         out.push_back(any_to_plain(e, err));
       }
@@ -313,8 +362,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   };
   attr_list resource_attrs_;
   std::string scope_name_, scope_version_;
-  std::vector<pending_span> rs_spans_;     // spans of the current resourceSpans element
-  std::size_t ss_first_ = 0;               // first span of the current scopeSpans in rs_spans_
+  std::vector<pending_span> rs_spans_;  // spans of the current resourceSpans element
+  std::size_t ss_first_ = 0;            // first span of the current scopeSpans in rs_spans_
   pending_span* cur_ = nullptr;
   event_view* cur_event_ = nullptr;
   link_view* cur_link_ = nullptr;
@@ -510,9 +559,12 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     frame& f = stack_.back();
     switch (f.c) {
       case ctx::scope:
-        if (f.field == fld::name) get_string(k, f.field, scope_name_, false);
-        else if (f.field == fld::version) get_string(k, f.field, scope_version_, false);
-        else if (f.field != fld::none && f.field != fld::dropped_attributes_count) unexpected_scalar(f, k);
+        if (f.field == fld::name)
+          get_string(k, f.field, scope_name_, false);
+        else if (f.field == fld::version)
+          get_string(k, f.field, scope_version_, false);
+        else if (f.field != fld::none && f.field != fld::dropped_attributes_count)
+          unexpected_scalar(f, k);
         break;
       case ctx::span: span_scalar(f, k); break;
       case ctx::event: event_scalar(f, k); break;
@@ -521,8 +573,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::code) {
           std::uint32_t c = 0;
           if (get_u32(k, f.field, c) && cur_) {
-            if (c <= 2) cur_->rs.span.status = static_cast<status_code>(c);
-            else problem(f.field, "status code " + std::to_string(c) + " is not 0, 1 or 2", false);
+            if (c <= 2)
+              cur_->rs.span.status = static_cast<status_code>(c);
+            else
+              problem(f.field, "status code " + std::to_string(c) + " is not 0, 1 or 2", false);
           }
         } else if (f.field == fld::message) {
           if (cur_) get_string(k, f.field, cur_->rs.span.status_message, false);
@@ -531,18 +585,27 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::kv:
-        if (f.field == fld::key) kv_has_key_ = get_string(k, f.field, kv_key_, false);
-        else if (f.field == fld::value && k != kind_null) wrong_type(f.field, "an AnyValue object", kind_name(k), false);
+        if (f.field == fld::key)
+          kv_has_key_ = get_string(k, f.field, kv_key_, false);
+        else if (f.field == fld::value && k != kind_null)
+          wrong_type(f.field, "an AnyValue object", kind_name(k), false);
         break;
       case ctx::any: any_scalar(f, k); break;
-      case ctx::root: report(std::string(), std::string("expected a JSON object, got ") + kind_name(k), false); break;
-      case ctx::rs: case ctx::resource: case ctx::ss: case ctx::traces:
+      case ctx::root:
+        report(std::string(), std::string("expected a JSON object, got ") + kind_name(k), false);
+        break;
+      case ctx::rs:
+      case ctx::resource:
+      case ctx::ss:
+      case ctx::traces:
         if (f.field != fld::none && f.field != fld::dropped_attributes_count && k != kind_null)
           unexpected_scalar(f, k);
         break;
       default:
         // A scalar where an array element object was expected.
-        if (k != kind_null) report(path(), std::string("unexpected ") + kind_name(k) + " in an array of objects", false);
+        if (k != kind_null)
+          report(path(), std::string("unexpected ") + kind_name(k) + " in an array of objects",
+                 false);
         break;
     }
     return true;
@@ -554,8 +617,12 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   }
   static const char* expected_container(const frame& f) {
     switch (f.field) {
-      case fld::resource_spans: case fld::scope_spans: case fld::spans: case fld::attributes:
-      case fld::events: case fld::links: return "an array";
+      case fld::resource_spans:
+      case fld::scope_spans:
+      case fld::spans:
+      case fld::attributes:
+      case fld::events:
+      case fld::links: return "an array";
       default: return "an object";
     }
   }
@@ -568,21 +635,24 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!parse_trace_id(*str_, s.trace_id)) {
-          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a trace id (32 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::span_id:
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!parse_span_id(*str_, s.span_id)) {
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::parent_span_id:
         if (k != kind_string) {
           if (k != kind_null) wrong_type(f.field, "a string", kind_name(k), true);
         } else if (!str_->empty() && !parse_span_id(*str_, s.parent_span_id)) {
-          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"", true);
+          problem(f.field, "not a span id (16 hex digits, not all zero): \"" + clip(*str_) + "\"",
+                  true);
         }
         break;
       case fld::trace_state: get_string(k, f.field, s.trace_state, false); break;
@@ -598,8 +668,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::kind: {
         std::uint32_t v = 0;
         if (get_u32(k, f.field, v)) {
-          if (v >= 1 && v <= 5) s.kind = static_cast<span_kind>(v);
-          else if (v != 0) problem(f.field, "span kind " + std::to_string(v) + " is not 0..5", false);
+          if (v >= 1 && v <= 5)
+            s.kind = static_cast<span_kind>(v);
+          else if (v != 0)
+            problem(f.field, "span kind " + std::to_string(v) + " is not 0..5", false);
         }
         break;
       }
@@ -612,7 +684,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::dropped_attributes_count: get_u32(k, f.field, s.dropped_attributes); break;
       case fld::dropped_events_count: get_u32(k, f.field, s.dropped_events); break;
       case fld::dropped_links_count: get_u32(k, f.field, s.dropped_links); break;
-      case fld::attributes: case fld::events: case fld::links: case fld::status:
+      case fld::attributes:
+      case fld::events:
+      case fld::links:
+      case fld::status:
         if (k != kind_null) unexpected_scalar(f, k);
         break;
       default: break;
@@ -625,7 +700,9 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     switch (f.field) {
       case fld::time: get_u64(k, f.field, cur_event_->time_unix_ns, false); break;
       case fld::name: get_string(k, f.field, cur_event_->name, false); break;
-      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      case fld::attributes:
+        if (k != kind_null) unexpected_scalar(f, k);
+        break;
       default: break;
     }
   }
@@ -646,11 +723,14 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         std::uint32_t fl = 0;
         if (get_u32(k, f.field, fl)) {
           cur_link_->context.flags = static_cast<std::uint8_t>(fl & 0xFF);
-          cur_link_->context.remote = (fl & otlp::flag_has_is_remote) && (fl & otlp::flag_is_remote);
+          cur_link_->context.remote =
+              (fl & otlp::flag_has_is_remote) && (fl & otlp::flag_is_remote);
         }
         break;
       }
-      case fld::attributes: if (k != kind_null) unexpected_scalar(f, k); break;
+      case fld::attributes:
+        if (k != kind_null) unexpected_scalar(f, k);
+        break;
       default: break;
     }
   }
@@ -667,29 +747,43 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case fld::bool_value:
-        if (k == kind_bool) set_kv(bool_);
-        else wrong_type(f.field, "a boolean", kind_name(k), false);
+        if (k == kind_bool)
+          set_kv(bool_);
+        else
+          wrong_type(f.field, "a boolean", kind_name(k), false);
         break;
       case fld::int_value:
-        if (k == kind_int) set_kv(int_);
-        else if (k == kind_uint && uint_ <= static_cast<std::uint64_t>(INT64_MAX)) set_kv(static_cast<std::int64_t>(uint_));
+        if (k == kind_int)
+          set_kv(int_);
+        else if (k == kind_uint && uint_ <= static_cast<std::uint64_t>(INT64_MAX))
+          set_kv(static_cast<std::int64_t>(uint_));
         else if (k == kind_string) {
           std::int64_t v = 0;
           const std::string& s = *str_;
           auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-          if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) set_kv(v);
-          else problem(f.field, "not a 64-bit integer: \"" + clip(s) + "\"", false);
-        } else wrong_type(f.field, "an integer (number or decimal string)", kind_name(k), false);
+          if (ec == std::errc() && p == s.data() + s.size() && !s.empty())
+            set_kv(v);
+          else
+            problem(f.field, "not a 64-bit integer: \"" + clip(s) + "\"", false);
+        } else
+          wrong_type(f.field, "an integer (number or decimal string)", kind_name(k), false);
         break;
       case fld::double_value:
-        if (k == kind_double) set_kv(dbl_);
-        else if (k == kind_int) set_kv(static_cast<double>(int_));
-        else if (k == kind_uint) set_kv(static_cast<double>(uint_));
-        else if (k == kind_string && (*str_ == "NaN" || *str_ == "Infinity" || *str_ == "-Infinity"))
-          set_kv(*str_ == "NaN" ? __builtin_nan("") : (*str_ == "Infinity" ? __builtin_inf() : -__builtin_inf()));
-        else wrong_type(f.field, "a number", kind_name(k), false);
+        if (k == kind_double)
+          set_kv(dbl_);
+        else if (k == kind_int)
+          set_kv(static_cast<double>(int_));
+        else if (k == kind_uint)
+          set_kv(static_cast<double>(uint_));
+        else if (k == kind_string &&
+                 (*str_ == "NaN" || *str_ == "Infinity" || *str_ == "-Infinity"))
+          set_kv(*str_ == "NaN" ? __builtin_nan("")
+                                : (*str_ == "Infinity" ? __builtin_inf() : -__builtin_inf()));
+        else
+          wrong_type(f.field, "a number", kind_name(k), false);
         break;
-      case fld::array_value: case fld::kvlist_value: wrong_type(f.field, "an object", kind_name(k), false); break;
+      case fld::array_value:
+      case fld::kvlist_value: wrong_type(f.field, "an object", kind_name(k), false); break;
       default: break;
     }
   }
@@ -737,24 +831,30 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     switch (f.c) {
       case ctx::root:
         if (!is_object) {
-          report(std::string(), "expected a JSON object (ExportTraceServiceRequest), got an array", false);
+          report(std::string(), "expected a JSON object (ExportTraceServiceRequest), got an array",
+                 false);
           skip_depth_ = 1;
         } else {
           push(ctx::traces);
         }
         break;
       case ctx::traces:
-        if (f.field == fld::resource_spans) want(false, ctx::rs_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::resource_spans)
+          want(false, ctx::rs_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::rs_array:
         element(ctx::rs);
         if (stack_.back().c == ctx::rs) begin_rs();
         break;
       case ctx::rs:
-        if (f.field == fld::resource) want(true, ctx::resource);
-        else if (f.field == fld::scope_spans) want(false, ctx::ss_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::resource)
+          want(true, ctx::resource);
+        else if (f.field == fld::scope_spans)
+          want(false, ctx::ss_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::resource:
         if (f.field == fld::attributes) {
@@ -773,19 +873,26 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::ss:
-        if (f.field == fld::scope) want(true, ctx::scope);
-        else if (f.field == fld::spans) want(false, ctx::span_array);
-        else skip_depth_ = 1;
+        if (f.field == fld::scope)
+          want(true, ctx::scope);
+        else if (f.field == fld::spans)
+          want(false, ctx::span_array);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::span_array:
         element(ctx::span);
         if (stack_.back().c == ctx::span) begin_span();
         break;
       case ctx::span:
-        if (f.field == fld::attributes) open_kv_array(want, cur_ ? &cur_->rs.span.attributes : nullptr);
-        else if (f.field == fld::events) want(false, ctx::event_array);
-        else if (f.field == fld::links) want(false, ctx::link_array);
-        else if (f.field == fld::status) want(true, ctx::status);
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_ ? &cur_->rs.span.attributes : nullptr);
+        else if (f.field == fld::events)
+          want(false, ctx::event_array);
+        else if (f.field == fld::links)
+          want(false, ctx::link_array);
+        else if (f.field == fld::status)
+          want(true, ctx::status);
         else if (f.field != fld::none) {
           wrong_type(f.field, "a string or number", is_object ? "an object" : "an array",
                      f.field == fld::trace_id || f.field == fld::span_id ||
@@ -809,8 +916,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::event:
-        if (f.field == fld::attributes) open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
-        else skip_depth_ = 1;
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::link_array:
         element(ctx::link);
@@ -825,8 +934,10 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         }
         break;
       case ctx::link:
-        if (f.field == fld::attributes) open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
-        else skip_depth_ = 1;
+        if (f.field == fld::attributes)
+          open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
+        else
+          skip_depth_ = 1;
         break;
       case ctx::kv_array:
         element(ctx::kv);
@@ -855,7 +966,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
           capture_root_ = nlohmann::ordered_json::object();
           capture_.push_back(&capture_root_);
         } else {
-          if (f.field != fld::none) wrong_type(f.field, "a scalar", is_object ? "an object" : "an array", false);
+          if (f.field != fld::none)
+            wrong_type(f.field, "a scalar", is_object ? "an object" : "an array", false);
           skip_depth_ = 1;
         }
         break;
@@ -967,10 +1079,14 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         cur_->error = "missing " + std::string(what);
         cur_->error_path = path();
       };
-      if (!s.trace_id.valid()) missing(otlp::field::trace_id);
-      else if (s.span_id == 0) missing(otlp::field::span_id);
-      else if (!has_start_) missing(otlp::field::start_time);
-      else if (!has_end_) missing(otlp::field::end_time);
+      if (!s.trace_id.valid())
+        missing(otlp::field::trace_id);
+      else if (s.span_id == 0)
+        missing(otlp::field::span_id);
+      else if (!has_start_)
+        missing(otlp::field::start_time);
+      else if (!has_end_)
+        missing(otlp::field::end_time);
       else if (s.parent_span_id == s.span_id) {
         cur_->error = "parentSpanId equals spanId";
         cur_->error_path = path();
@@ -1015,7 +1131,8 @@ class line_source {
       any_ = true;
       const char* start = buf_.get() + pos_;
       const void* nl = std::memchr(start, '\n', len_ - pos_);
-      const std::size_t n = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
+      const std::size_t n =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
       if (!too_long) {
         if (line.size() + n > max_) {
           too_long = true;
@@ -1139,10 +1256,12 @@ class reader {
     h.keep_all_attributes = opt_.attributes;
     h.keep_attributes = &opt_.keep_attributes;
     h.emit = emit_fn;
-    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg, bool dropped) {
+    h.report = [this, &file, &line_ref](const std::string& path, const std::string& msg,
+                                        bool dropped) {
       if (dropped) ++counts_.spans_bad;
-      add_diag(file, line_ref,
-               (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
+      add_diag(
+          file, line_ref,
+          (path.empty() ? std::string() : path + ": ") + msg + (dropped ? " (span skipped)" : ""));
     };
   }
 
@@ -1213,9 +1332,15 @@ class reader {
     bool binary(binary_t&) override { return true; }
     bool start_object(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
     bool key(string_t&) override { return true; }
-    bool end_object() override { --depth; return true; }
+    bool end_object() override {
+      --depth;
+      return true;
+    }
     bool start_array(std::size_t) override { return ++depth <= 256 || (depth_ok = false); }
-    bool end_array() override { --depth; return true; }
+    bool end_array() override {
+      --depth;
+      return true;
+    }
     bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
       return false;
     }
@@ -1236,17 +1361,21 @@ class reader {
     bool ok = false;
     std::string error;
     try {
-      ok = nlohmann::json::sax_parse(line.begin(), line.end(), &sax_, nlohmann::json::input_format_t::json, true);
+      ok = nlohmann::json::sax_parse(line.begin(), line.end(), &sax_,
+                                     nlohmann::json::input_format_t::json, true);
     } catch (const nlohmann::json::exception& e) {
       error = clean_parse_message(e.what());
     }
     if (!ok) {
       ++counts_.lines_bad;
       if (!sax_.parse_error_.empty()) error = clean_parse_message(sax_.parse_error_);
-      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
-      else if (error.empty()) error = "invalid JSON";
+      if (!sax_.abort_reason.empty())
+        error = sax_.abort_reason;
+      else if (error.empty())
+        error = "invalid JSON";
       // An error at the very end of the line: the line was cut short.
-      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() && sax_.parse_error_byte_ >= line.size())
+      if (sax_.abort_reason.empty() && !sax_.parse_error_.empty() &&
+          sax_.parse_error_byte_ >= line.size())
         error = "truncated JSON line (" + error + ")";
       add_diag(file, lineno, error + "; line skipped");
       line_spans_.clear();
@@ -1291,8 +1420,10 @@ class reader {
         error = clean_parse_message(sax_.parse_error_);
         byte = sax_.parse_error_byte_;
       }
-      if (!sax_.abort_reason.empty()) error = sax_.abort_reason;
-      else if (error.empty()) error = "invalid JSON";
+      if (!sax_.abort_reason.empty())
+        error = sax_.abort_reason;
+      else if (error.empty())
+        error = "invalid JSON";
       add_diag(file, byte ? line_of(byte) : 0,
                error + "; rest of the document skipped (" + std::to_string(delivered) +
                    " spans before it were kept)");
@@ -1325,7 +1456,8 @@ class reader {
       detail::line_source peek(f, opt_.max_line_bytes);
       std::string first;
       auto r = detail::line_source::result::eof;
-      while ((r = peek.next(first)) == detail::line_source::result::line && detail::is_blank(first)) {
+      while ((r = peek.next(first)) == detail::line_source::result::line &&
+             detail::is_blank(first)) {
       }
       if (r == detail::line_source::result::line && !complete_json(first)) {
         std::rewind(f);
@@ -1343,8 +1475,8 @@ class reader {
       if (r == detail::line_source::result::too_long) {
         ++counts_.lines;
         ++counts_.lines_bad;
-        add_diag(file, lineno, "line longer than " + std::to_string(opt_.max_line_bytes) +
-                                   " bytes; skipped");
+        add_diag(file, lineno,
+                 "line longer than " + std::to_string(opt_.max_line_bytes) + " bytes; skipped");
         continue;
       }
       if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);

@@ -119,7 +119,7 @@ inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, doub
 /// Attribute keys statistics need (so a scan can skip all the others).
 inline const std::vector<std::string>& stats_attribute_keys() {
   static const std::vector<std::string> keys = {
-      "gen_ai.request.model", "gen_ai.response.model", "gen_ai.usage.input_tokens",
+      "gen_ai.request.model",       "gen_ai.response.model",      "gen_ai.usage.input_tokens",
       "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
   return keys;
 }
@@ -233,8 +233,10 @@ class span_stats {
  private:
   template <class T>
   static const trace& deref(const T& t) {
-    if constexpr (std::is_same_v<std::decay_t<T>, trace>) return t;
-    else return *t;
+    if constexpr (std::is_same_v<std::decay_t<T>, trace>)
+      return t;
+    else
+      return *t;
   }
   struct entry {
     std::string name;

@@ -23,7 +23,7 @@
 namespace agentrace::eval {
 
 struct store_options {
-  std::size_t max_traces = 64;                 // the last N traces are kept
+  std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
   agentrace::detail::assembler_options assembly{};
@@ -44,7 +44,8 @@ class trace_store final : public exporter {
   export_result export_spans(const export_batch& batch) override {
     std::vector<span_data> converted;
     converted.reserve(batch.spans.size());
-    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    for (const auto& r : batch.spans)
+      converted.push_back(to_span_data(r, batch.clock, batch.limits));
     resource_ptr res = resource_for(batch);
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& s : converted) keep(assembler_.add(std::move(s)), res);
@@ -126,9 +127,7 @@ class trace_store final : public exporter {
     return last_resource_;
   }
 
-  void release_ready() const {
-    keep(assembler_.take_ready(), last_resource_);
-  }
+  void release_ready() const { keep(assembler_.take_ready(), last_resource_); }
 
   void keep(std::vector<agentrace::detail::assembled_trace> done, const resource_ptr& res) const {
     for (auto& a : done) {
@@ -168,6 +167,8 @@ class trace_store final : public exporter {
 };
 
 /// A store to pass to start({.exporters = {store}}) and query later.
-inline std::shared_ptr<trace_store> store(store_options o = {}) { return std::make_shared<trace_store>(o); }
+inline std::shared_ptr<trace_store> store(store_options o = {}) {
+  return std::make_shared<trace_store>(o);
+}
 
 }  // namespace agentrace::eval

@@ -186,7 +186,8 @@ class trace {
     res.resize(out);
     return spans;
   }
-  static void resources_padding(const std::vector<span_data>& spans, std::vector<resource_ptr>& res) {
+  static void resources_padding(const std::vector<span_data>& spans,
+                                std::vector<resource_ptr>& res) {
     if (res.size() < spans.size()) res.resize(spans.size());
   }
 
@@ -206,16 +207,19 @@ inline std::size_t value_bytes(const attr_value& v) noexcept {
   return std::visit(
       [](const auto& x) -> std::size_t {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) return x.capacity();
+        if constexpr (std::is_same_v<T, std::string>)
+          return x.capacity();
         else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
           std::size_t n = x.capacity() * sizeof(std::string);
           for (const auto& s : x) n += s.capacity();
           return n;
-        } else if constexpr (std::is_same_v<T, std::vector<bool>>) return x.size() / 8;
+        } else if constexpr (std::is_same_v<T, std::vector<bool>>)
+          return x.size() / 8;
         else if constexpr (std::is_same_v<T, std::vector<std::int64_t>> ||
                            std::is_same_v<T, std::vector<double>>)
           return x.capacity() * 8;
-        else return 0;
+        else
+          return 0;
       },
       v);
 }
@@ -229,7 +233,8 @@ inline std::size_t span_bytes(const span_data& s) noexcept {
                   s.trace_state.capacity() + attrs_bytes(s.attributes) + s.code_file.capacity() +
                   s.code_function.capacity();
   for (const auto& e : s.events) n += sizeof(e) + e.name.capacity() + attrs_bytes(e.attributes);
-  for (const auto& l : s.links) n += sizeof(l) + l.trace_state.capacity() + attrs_bytes(l.attributes);
+  for (const auto& l : s.links)
+    n += sizeof(l) + l.trace_state.capacity() + attrs_bytes(l.attributes);
   return n;
 }
 }  // namespace detail

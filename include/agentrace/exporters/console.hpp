@@ -43,11 +43,14 @@ inline std::string format_value(const attr_value& v, std::size_t max_len) {
   std::string s = std::visit(
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>) return "";
-        else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
           return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return fmt::format("\"{}\"", x);
         else {
           std::string out = "[";
           bool first = true;
@@ -88,10 +91,11 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     t1 = std::max(t1, s.end_unix_ns);
     errors += s.status == status_code::error;
   }
-  std::string out = fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id),
-                                reset, dim, service, t.spans.size(), t.spans.size() == 1 ? "" : "s",
-                                format_duration(t1 - t0), errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
-                                t.complete ? "" : ", incomplete", reset);
+  std::string out =
+      fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id), reset, dim,
+                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", format_duration(t1 - t0),
+                  errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
+                  t.complete ? "" : ", incomplete", reset);
   const trace_tree tree(t.spans);
   auto line = [&](auto&& self, std::size_t i, const std::string& prefix, bool last) -> void {
     const span_data& s = t.spans[i];
@@ -127,7 +131,8 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
 class console_exporter final : public exporter {
  public:
   explicit console_exporter(console_options o = {})
-      : opt_(std::move(o)), assembler_(opt_.assembly),
+      : opt_(std::move(o)),
+        assembler_(opt_.assembly),
         color_(opt_.color >= 0 ? opt_.color == 1 : ::isatty(::fileno(opt_.out)) == 1) {}
 
   std::string_view name() const noexcept override { return "console"; }
@@ -167,7 +172,9 @@ class console_exporter final : public exporter {
 };
 
 /// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
-inline exporter_ptr console(console_options o = {}) { return std::make_shared<console_exporter>(std::move(o)); }
+inline exporter_ptr console(console_options o = {}) {
+  return std::make_shared<console_exporter>(std::move(o));
+}
 
 namespace detail {
 inline const bool console_registered =

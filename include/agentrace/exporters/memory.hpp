@@ -22,7 +22,8 @@ class memory_exporter final : public exporter {
   export_result export_spans(const export_batch& batch) override {
     std::vector<span_data> converted;
     converted.reserve(batch.spans.size());
-    for (const auto& r : batch.spans) converted.push_back(to_span_data(r, batch.clock, batch.limits));
+    for (const auto& r : batch.spans)
+      converted.push_back(to_span_data(r, batch.clock, batch.limits));
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (auto& d : converted) spans_.push_back(std::move(d));

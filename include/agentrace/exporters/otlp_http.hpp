@@ -82,10 +82,10 @@ struct otlp_http_stats {
   std::uint64_t spans_accepted = 0;   // handed over by export_spans
   std::uint64_t spans_delivered = 0;  // acknowledged by the receiver (partialSuccess excluded)
   std::uint64_t batches_delivered = 0;
-  std::uint64_t requests = 0;         // HTTP attempts, retries included
+  std::uint64_t requests = 0;  // HTTP attempts, retries included
   std::uint64_t retries = 0;
-  std::uint64_t bytes_sent = 0;       // request bodies as sent (after gzip)
-  std::size_t buffered_batches = 0;   // now, the batch being sent included
+  std::uint64_t bytes_sent = 0;      // request bodies as sent (after gzip)
+  std::size_t buffered_batches = 0;  // now, the batch being sent included
   std::size_t buffered_bytes = 0;
   std::size_t peak_buffered_batches = 0;  // high-water marks
   std::size_t peak_buffered_bytes = 0;
@@ -173,7 +173,8 @@ inline void merge_headers(http::header_list& into, const http::header_list& extr
       diag("%s: header '%s' is set by the exporter; skipped", source, k.c_str());
       continue;
     }
-    auto it = std::find_if(into.begin(), into.end(), [&](const auto& h) { return iequals(h.first, k); });
+    auto it =
+        std::find_if(into.begin(), into.end(), [&](const auto& h) { return iequals(h.first, k); });
     if (it != into.end())
       it->second = v;
     else
@@ -207,7 +208,8 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(
   }
   // An HTTP-date names its month and ends in a year or "GMT"; curl_getdate parses all three
   // forms (and more, which the check on letters below narrows down).
-  if (std::none_of(v.begin(), v.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+  if (std::none_of(v.begin(), v.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
     return std::nullopt;
   const std::string s(v);
   const std::time_t t = curl_getdate(s.c_str(), nullptr);
@@ -298,7 +300,8 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
   if (!opts.gzip) {
     opts.gzip = false;
     if (use_env) {
-      if (auto v = first_env({"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
+      if (auto v = first_env(
+              {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
         std::string c = trim(*v);
         for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         if (c == "gzip")
@@ -313,16 +316,18 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
       if (!field.empty()) return;
       if (auto v = first_env({traces_var, var})) field = *v;
     };
-    fill(opts.tls.ca_file, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE");
+    fill(opts.tls.ca_file, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+         "OTEL_EXPORTER_OTLP_CERTIFICATE");
     fill(opts.tls.client_cert_file, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
          "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
     fill(opts.tls.client_key_file, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
          "OTEL_EXPORTER_OTLP_CLIENT_KEY");
     if (auto p = first_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"})) {
       if (trim(*p) != "http/json")
-        diag("OTEL_EXPORTER_OTLP_PROTOCOL='%s': agentrace sends http/json (OTLP/HTTP with JSON "
-             "bodies) only",
-             trim(*p).c_str());
+        diag(
+            "OTEL_EXPORTER_OTLP_PROTOCOL='%s': agentrace sends http/json (OTLP/HTTP with JSON "
+            "bodies) only",
+            trim(*p).c_str());
     }
   }
   if (opts.max_buffer_batches == 0) opts.max_buffer_batches = 1;
@@ -416,7 +421,8 @@ class otlp_http_exporter final : public exporter {
   /// Delivers what is buffered until `timeout` has passed, then gives up on the rest (counted in
   /// failures().shutdown), stops the export thread and returns, by the deadline.
   void shutdown(std::chrono::milliseconds timeout) override {
-    const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return;
@@ -433,10 +439,11 @@ class otlp_http_exporter final : public exporter {
     if (thread_.joinable()) thread_.join();
     const export_failures f = failures();
     if (f.total() > 0)
-      detail::diag("otlp/http: %llu spans not delivered to %s (buffer full: %llu, rejected: %llu, "
-                   "retries exhausted: %llu, shutdown: %llu, other: %llu)",
-                   ull(f.total()), url_for_logs_.c_str(), ull(f.buffer_full), ull(f.rejected),
-                   ull(f.retries_exhausted), ull(f.shutdown), ull(f.other));
+      detail::diag(
+          "otlp/http: %llu spans not delivered to %s (buffer full: %llu, rejected: %llu, "
+          "retries exhausted: %llu, shutdown: %llu, other: %llu)",
+          ull(f.total()), url_for_logs_.c_str(), ull(f.buffer_full), ull(f.rejected),
+          ull(f.retries_exhausted), ull(f.shutdown), ull(f.other));
   }
 
   std::uint64_t spans_failed() const noexcept override { return failures().total(); }
@@ -478,7 +485,9 @@ class otlp_http_exporter final : public exporter {
   enum class reason : std::uint8_t { rejected, retries_exhausted, shutdown, other };
   using clock = std::chrono::steady_clock;
 
-  static unsigned long long ull(std::uint64_t v) noexcept { return static_cast<unsigned long long>(v); }
+  static unsigned long long ull(std::uint64_t v) noexcept {
+    return static_cast<unsigned long long>(v);
+  }
 
   // Collector thread: serializes `batch`, halving it while it is larger than one request may be.
   void enqueue_split(const export_batch& batch) {
@@ -488,8 +497,13 @@ class otlp_http_exporter final : public exporter {
     if (buf_.size() > limit && batch.spans.size() > 1) {
       const std::size_t half = batch.spans.size() / 2;
       for (auto part : {batch.spans.first(half), batch.spans.subspan(half)}) {
-        export_batch b{part, batch.resource, batch.clock, batch.limits, batch.scope_name,
-                       batch.scope_version, batch.dropped_spans_total};
+        export_batch b{part,
+                       batch.resource,
+                       batch.clock,
+                       batch.limits,
+                       batch.scope_name,
+                       batch.scope_version,
+                       batch.dropped_spans_total};
         enqueue_split(b);
       }
       return;
@@ -519,9 +533,10 @@ class otlp_http_exporter final : public exporter {
     failures_.buffer_full += spans;
     if (!reported_buffer_full_) {
       reported_buffer_full_ = true;
-      detail::diag("otlp/http: export buffer full (%zu batches / %zu bytes max) while %s is slow "
-                   "or down; dropping batches (counted in stats().exporter_failures.buffer_full)",
-                   opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_.c_str());
+      detail::diag(
+          "otlp/http: export buffer full (%zu batches / %zu bytes max) while %s is slow "
+          "or down; dropping batches (counted in stats().exporter_failures.buffer_full)",
+          opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_.c_str());
     }
   }
 
@@ -625,10 +640,11 @@ class otlp_http_exporter final : public exporter {
       if (now >= deadline)
         return finish(it, by_shutdown ? reason::shutdown : reason::retries_exhausted,
                       give_up_message(last, by_shutdown));
-      request_.timeout = deadline == clock::time_point::max()
-                             ? std::chrono::milliseconds(0)
-                             : std::max(std::chrono::milliseconds(1),
-                                        std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+      request_.timeout =
+          deadline == clock::time_point::max()
+              ? std::chrono::milliseconds(0)
+              : std::max(std::chrono::milliseconds(1),
+                         std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
       http::response res = client_.send(request_);
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -653,9 +669,10 @@ class otlp_http_exporter final : public exporter {
         std::lock_guard<std::mutex> lock(mu_);
         if (!reported_retrying_) {
           reported_retrying_ = true;
-          detail::diag("otlp/http: %s: %s; retrying (the first such failure; later ones are "
-                       "counted, not printed)",
-                       url_for_logs_.c_str(), detail::scrub_secrets(last, opt_.headers).c_str());
+          detail::diag(
+              "otlp/http: %s: %s; retrying (the first such failure; later ones are "
+              "counted, not printed)",
+              url_for_logs_.c_str(), detail::scrub_secrets(last, opt_.headers).c_str());
         }
       }
       std::chrono::milliseconds wait = detail::backoff_delay(
@@ -687,7 +704,8 @@ class otlp_http_exporter final : public exporter {
     if (res.error != http::transport_error::none && res.error != http::transport_error::too_large)
       return "no answer (" + res.error_message + ")";
     std::string s = "HTTP " + std::to_string(res.status);
-    if (res.error == http::transport_error::too_large) return s + " with a response over the size limit";
+    if (res.error == http::transport_error::too_large)
+      return s + " with a response over the size limit";
     const auto j = nlohmann::json::parse(res.body, nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
       auto m = j.find("message");
@@ -722,8 +740,8 @@ class otlp_http_exporter final : public exporter {
     rejected = std::min<std::uint64_t>(rejected, spans);
     if (rejected == 0 && msg.empty()) return {0, {}};
     return {static_cast<std::size_t>(rejected),
-            fmt::format("{} accepted a batch partially: {} of {} spans rejected{}{}",
-                        url_for_logs_, rejected, spans, msg.empty() ? "" : ": ", msg)};
+            fmt::format("{} accepted a batch partially: {} of {} spans rejected{}{}", url_for_logs_,
+                        rejected, spans, msg.empty() ? "" : ": ", msg)};
   }
 
   const otlp_http_options opt_;

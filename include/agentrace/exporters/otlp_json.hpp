@@ -28,7 +28,8 @@ namespace detail {
 
 class otlp_json_writer {
  public:
-  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len) : b_(b), max_len_(max_len) {}
+  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len)
+      : b_(b), max_len_(max_len) {}
 
   void key(std::string_view k) {
     b_.push_back('"');
@@ -341,7 +342,8 @@ class otlp_json_writer {
         append(b_, "{\"timeUnixNano\":\"");
         write_uint(b_, e.time_unix_ns);
         append(b_, "\",\"name\":");
-        write_json_string(b_, e.name.empty() ? std::string_view("event") : std::string_view(e.name));
+        write_json_string(b_,
+                          e.name.empty() ? std::string_view("event") : std::string_view(e.name));
         b_.push_back(',');
         attribute_pairs(e.attributes);
         b_.push_back('}');
@@ -431,7 +433,8 @@ class otlp_json_writer {
     o.lit("}}");
   }
 
-  void events_and_links(const span_ext& x, const clock_converter& clock, const span_limits& limits) {
+  void events_and_links(const span_ext& x, const clock_converter& clock,
+                        const span_limits& limits) {
     if (!x.events.empty()) {
       append(b_, ",\"events\":[");
       bool first = true;
@@ -443,8 +446,8 @@ class otlp_json_writer {
         append(b_, "\",\"name\":");
         write_json_string(b_, e.name);
         b_.push_back(',');
-        const auto d = attribute_list(e.attributes, limits.event_attribute_count) +
-                       e.dropped_attributes;
+        const auto d =
+            attribute_list(e.attributes, limits.event_attribute_count) + e.dropped_attributes;
         if (d) {
           append(b_, ",\"droppedAttributesCount\":");
           write_uint(b_, d);
@@ -478,8 +481,8 @@ class otlp_json_writer {
         append(b_, ",\"flags\":");
         write_uint(b_, flags);
         b_.push_back(',');
-        const auto d = attribute_list(l.attributes, limits.link_attribute_count) +
-                       l.dropped_attributes;
+        const auto d =
+            attribute_list(l.attributes, limits.link_attribute_count) + l.dropped_attributes;
         if (d) {
           append(b_, ",\"droppedAttributesCount\":");
           write_uint(b_, d);
@@ -574,8 +577,8 @@ class otlp_json_exporter final : public exporter {
   explicit otlp_json_exporter(const std::string& path, bool append = false)
       : out_(std::fopen(path.c_str(), append ? "ab" : "wb")), owned_(true), path_(path) {
     if (!out_)
-      throw std::runtime_error(fmt::format("agentrace: cannot open OTLP-JSON output '{}': {}",
-                                           path, std::strerror(errno)));
+      throw std::runtime_error(fmt::format("agentrace: cannot open OTLP-JSON output '{}': {}", path,
+                                           std::strerror(errno)));
   }
   ~otlp_json_exporter() override {
     if (owned_ && out_) std::fclose(out_);
@@ -589,8 +592,8 @@ class otlp_json_exporter final : public exporter {
     buf_.clear();
     serialize_otlp_json(batch, buf_);
     buf_.push_back('\n');
-    const bool ok = std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() &&
-                    std::fflush(out_) == 0;
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
     if (!ok) {
       failed_.fetch_add(batch.spans.size(), std::memory_order_relaxed);
       return export_result::failure;
@@ -620,9 +623,8 @@ inline exporter_ptr otlp_json_stdout() { return std::make_shared<otlp_json_expor
 namespace detail {
 inline const bool otlp_json_registered =
     register_exporter_factory("otlp/stdout", [](std::string_view) { return otlp_json_stdout(); }) &&
-    register_exporter_factory("otlp/file", [](std::string_view path) {
-      return otlp_json_file(std::string(path));
-    });
+    register_exporter_factory(
+        "otlp/file", [](std::string_view path) { return otlp_json_file(std::string(path)); });
 }  // namespace detail
 
 }  // namespace agentrace

@@ -40,8 +40,8 @@ struct request {
   std::string url{};
   header_list headers{};  // e.g. {"Content-Type", "application/json"}; never logged
   std::string body{};
-  bool gzip = false;    // compress the body and send Content-Encoding: gzip
-  std::chrono::milliseconds timeout{10000};  // whole request; 0 = no limit
+  bool gzip = false;                          // compress the body and send Content-Encoding: gzip
+  std::chrono::milliseconds timeout{10000};   // whole request; 0 = no limit
   std::size_t max_response_bytes = 4u << 20;  // OTLP: clients MUST limit responses (4 MiB)
   /// When set, a 2xx response body goes to this callback as it arrives (server-sent events)
   /// instead of into response::body; returning false aborts the transfer. Other statuses are
@@ -51,23 +51,25 @@ struct request {
 
 /// What a transport failure was, for retry decisions.
 enum class transport_error : std::uint8_t {
-  none = 0,     // a response arrived (any status)
-  connect,      // could not connect / resolve (retryable)
-  timeout,      // the timeout passed (retryable within the caller's deadline)
-  dropped,      // connection closed without a full response (retryable)
-  too_large,    // response body over max_response_bytes (not retryable)
-  other,        // anything else (bad URL, TLS, ...)
-  cancelled     // client::cancel() was called (from another thread)
+  none = 0,   // a response arrived (any status)
+  connect,    // could not connect / resolve (retryable)
+  timeout,    // the timeout passed (retryable within the caller's deadline)
+  dropped,    // connection closed without a full response (retryable)
+  too_large,  // response body over max_response_bytes (not retryable)
+  other,      // anything else (bad URL, TLS, ...)
+  cancelled   // client::cancel() was called (from another thread)
 };
 
 struct response {
-  long status = 0;                  // HTTP status, 0 when no response arrived
-  header_list headers{};              // names lowercased
+  long status = 0;        // HTTP status, 0 when no response arrived
+  header_list headers{};  // names lowercased
   std::string body{};
   transport_error error = transport_error::none;
-  std::string error_message{};        // curl's description; never contains request headers
+  std::string error_message{};  // curl's description; never contains request headers
 
-  bool ok() const noexcept { return error == transport_error::none && status >= 200 && status < 300; }
+  bool ok() const noexcept {
+    return error == transport_error::none && status >= 200 && status < 300;
+  }
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
@@ -110,8 +112,8 @@ inline void global_init_once() {
 /// Not thread-safe: one client per thread.
 class client {
  public:
-  explicit client(tls_options tls = {}, std::string user_agent = std::string("agentrace/") +
-                                                                  AGENTRACE_VERSION_STRING)
+  explicit client(tls_options tls = {},
+                  std::string user_agent = std::string("agentrace/") + AGENTRACE_VERSION_STRING)
       : tls_(std::move(tls)), user_agent_(std::move(user_agent)) {
     detail::global_init_once();
     curl_ = curl_easy_init();
@@ -187,9 +189,10 @@ class client {
     curl_slist_free_all(hdrs);
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &res.status);
     if (rc != CURLE_OK) {
-      res.error_message =
-          rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()" : curl_easy_strerror(rc);
-      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0]) res.error_message += std::string(": ") + errbuf;
+      res.error_message = rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled by client::cancel()"
+                                                          : curl_easy_strerror(rc);
+      if (rc != CURLE_ABORTED_BY_CALLBACK && errbuf[0])
+        res.error_message += std::string(": ") + errbuf;
       switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:
@@ -270,7 +273,8 @@ class client {
     if (line.rfind("HTTP/", 0) == 0) {  // a new response (after 100 etc.)
       s->res->headers.clear();
       const std::size_t sp = line.find(' ');
-      s->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+      s->status =
+          sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {

@@ -41,15 +41,16 @@ struct chat_result {
   std::string error{};       // why it failed: HTTP status + server message, or transport error
   std::string error_type{};  // for error.type: the HTTP status code, "timeout", "connect", ...
   std::string id{};
-  std::string model{};       // the model that answered (response.model)
-  std::string content{};     // choices[0].message.content
+  std::string model{};    // the model that answered (response.model)
+  std::string content{};  // choices[0].message.content
   std::vector<std::string> finish_reasons{};
-  std::optional<std::int64_t> input_tokens{}, output_tokens{}, cached_input_tokens{}, reasoning_tokens{};
+  std::optional<std::int64_t> input_tokens{}, output_tokens{}, cached_input_tokens{},
+      reasoning_tokens{};
 };
 
 struct openai_options {
   std::string base_url = "https://api.openai.com/v1";  // OPENAI_BASE_URL
-  std::string api_key{};                                 // OPENAI_API_KEY (sent as Bearer)
+  std::string api_key{};                               // OPENAI_API_KEY (sent as Bearer)
   std::chrono::milliseconds timeout{60000};
   http::header_list extra_headers{};
 
@@ -67,7 +68,8 @@ inline std::string chat_request_body(const chat_request& r) {
   nlohmann::json j;
   j["model"] = r.model;
   j["messages"] = nlohmann::json::array();
-  for (const auto& m : r.messages) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+  for (const auto& m : r.messages)
+    j["messages"].push_back({{"role", m.role}, {"content", m.content}});
   if (r.temperature) j["temperature"] = *r.temperature;
   if (r.max_tokens) j["max_tokens"] = *r.max_tokens;
   if (r.json_object) j["response_format"] = {{"type", "json_object"}};
@@ -126,9 +128,11 @@ inline void parse_usage(const nlohmann::json& j, chat_result& out) {
     out.input_tokens = int_at(*usage, "prompt_tokens");
     out.output_tokens = int_at(*usage, "completion_tokens");
     auto pd = usage->find("prompt_tokens_details");
-    if (pd != usage->end() && pd->is_object()) out.cached_input_tokens = int_at(*pd, "cached_tokens");
+    if (pd != usage->end() && pd->is_object())
+      out.cached_input_tokens = int_at(*pd, "cached_tokens");
     auto cd = usage->find("completion_tokens_details");
-    if (cd != usage->end() && cd->is_object()) out.reasoning_tokens = int_at(*cd, "reasoning_tokens");
+    if (cd != usage->end() && cd->is_object())
+      out.reasoning_tokens = int_at(*cd, "reasoning_tokens");
   }
 }
 
@@ -233,15 +237,17 @@ class openai_client {
                            : std::string("stream_error");
       return;
     }
-    if (out.id.empty() && j.contains("id") && j["id"].is_string()) out.id = j["id"].get<std::string>();
+    if (out.id.empty() && j.contains("id") && j["id"].is_string())
+      out.id = j["id"].get<std::string>();
     if (out.model.empty() && j.contains("model") && j["model"].is_string())
       out.model = j["model"].get<std::string>();
     auto choices = j.find("choices");
     if (choices != j.end() && choices->is_array()) {
       for (const auto& c : *choices) {
         if (!c.is_object()) continue;
-        const std::size_t index =
-            c.contains("index") && c["index"].is_number_unsigned() ? c["index"].get<std::size_t>() : 0;
+        const std::size_t index = c.contains("index") && c["index"].is_number_unsigned()
+                                      ? c["index"].get<std::size_t>()
+                                      : 0;
         auto d = c.find("delta");
         if (index == 0 && d != c.end() && d->is_object() && d->contains("content") &&
             (*d)["content"].is_string()) {
@@ -304,13 +310,17 @@ inline server_endpoint server_of(std::string_view url) {
     url.remove_prefix(scheme_end + 3);
   }
   url = url.substr(0, url.find_first_of("/?#"));
-  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (const std::size_t at = url.rfind('@'); at != std::string_view::npos)
+    url.remove_prefix(at + 1);
   std::string_view host = url;
   if (!url.empty() && url.front() == '[') {  // [IPv6]:port
     const std::size_t close = url.find(']');
     host = url.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
     url.remove_prefix(close == std::string_view::npos ? url.size() : close + 1);
-    if (!url.empty() && url.front() == ':') url.remove_prefix(1); else url = {};
+    if (!url.empty() && url.front() == ':')
+      url.remove_prefix(1);
+    else
+      url = {};
   } else if (const std::size_t colon = url.rfind(':'); colon != std::string_view::npos) {
     host = url.substr(0, colon);
     url.remove_prefix(colon + 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type, exception.*.
+// Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,
+// exception.*.
 #pragma once
 
 #include "agentrace/semconv/db.hpp"
