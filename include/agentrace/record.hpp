@@ -81,9 +81,12 @@ struct attr_slot {
     return a | (std::uint64_t{n} << 48);
   }
 
+  // The casts below turn packed words back into the addresses pack_key / pack_static took apart
+  // (NOLINT: performance-no-int-to-ptr; the packing is the point, see above).
   slot_type type() const noexcept { return static_cast<slot_type>(key >> 61); }
   std::string_view key_name() const noexcept {
-    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(key & addr_mask)),
+    return {reinterpret_cast<const char*>(  // NOLINT(performance-no-int-to-ptr)
+                static_cast<std::uintptr_t>(key & addr_mask)),
             static_cast<std::size_t>((key >> 48) & max_key_len)};
   }
   bool as_bool() const noexcept { return value != 0; }
@@ -92,12 +95,15 @@ struct attr_slot {
   /// A static_str or owned_str value.
   std::string_view as_string() const noexcept {
     if (type() == slot_type::owned_str)
-      return *reinterpret_cast<const std::string*>(static_cast<std::uintptr_t>(value));
-    return {reinterpret_cast<const char*>(static_cast<std::uintptr_t>(value & addr_mask)),
+      return *reinterpret_cast<const std::string*>(  // NOLINT(performance-no-int-to-ptr)
+          static_cast<std::uintptr_t>(value));
+    return {reinterpret_cast<const char*>(  // NOLINT(performance-no-int-to-ptr)
+                static_cast<std::uintptr_t>(value & addr_mask)),
             static_cast<std::size_t>(value >> 48)};
   }
   std::string* owned() const noexcept {
-    return reinterpret_cast<std::string*>(static_cast<std::uintptr_t>(value));
+    return reinterpret_cast<std::string*>(  // NOLINT(performance-no-int-to-ptr)
+        static_cast<std::uintptr_t>(value));
   }
 };
 static_assert(sizeof(attr_slot) == 16);

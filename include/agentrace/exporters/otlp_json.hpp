@@ -118,9 +118,6 @@ class otlp_json_writer {
         write_double(b_, s.as_double());
         break;
       case slot_type::static_str:
-        append(b_, "\"stringValue\":");
-        write_json_string(b_, s.as_string(), max_len_);
-        break;
       case slot_type::owned_str:
         append(b_, "\"stringValue\":");
         write_json_string(b_, s.as_string(), max_len_);
@@ -422,9 +419,6 @@ class otlp_json_writer {
         o.dbl(s.as_double());
         break;
       case slot_type::static_str:
-        o.lit("\"stringValue\":");
-        o.str(s.as_string());
-        break;
       case slot_type::owned_str:
         o.lit("\"stringValue\":");
         o.str(s.as_string());
