@@ -1366,7 +1366,6 @@ struct counters_snapshot {
   std::uint64_t enqueued{0};
   std::uint64_t dropped_queue_full{0};
   std::uint64_t dropped_unsampled{0};
-  std::uint64_t dropped_thread_exit{0};
 };
 
 struct thread_state;
@@ -1396,7 +1395,6 @@ struct global_state {
   // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
   // the first start(): a thread records nothing before tracing was ever started.
   std::atomic<std::size_t> queue_capacity{0};
-  std::atomic<std::uint64_t> dropped_thread_exit{0};
   std::uint32_t next_thread_index{1};
 };
 
@@ -1451,13 +1449,11 @@ inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
 // Aligned to a cache line: two threads' states never share one.
 struct alignas(64) thread_state {
   explicit thread_state(std::size_t capacity)
-      : owned_queue(std::make_unique<span_queue>(capacity)),
-        queue(owned_queue.get()),
+      : queue(std::make_unique<span_queue>(capacity)),
         token(*queue),
         capacity(capacity),
         wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
-  std::unique_ptr<span_queue> owned_queue;
-  span_queue* queue;  // this thread's queue (one explicit producer: `token`)
+  std::unique_ptr<span_queue> queue;  // this thread's (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
@@ -1565,7 +1561,6 @@ inline counters_snapshot sum_counters() {
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
     s.dropped_unsampled += t->counters.dropped_unsampled.load(std::memory_order_acquire);
   }
-  s.dropped_thread_exit = g.dropped_thread_exit.load(std::memory_order_relaxed);
   return s;
 }
 
