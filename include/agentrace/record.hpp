@@ -189,7 +189,15 @@ struct alignas(64) span_record {
   // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
   // these fields: each field is copied at the width it was written (detail::opaque), so every
   // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
-  span_record(span_record&& o) noexcept
+  // The lines written are then handed to the shared cache (demote_written), since the next core
+  // to touch them is the collector's.
+  span_record(span_record&& o) noexcept : span_record(relocate, std::move(o)) { demote_written(); }
+
+  /// Moves without the cache hint: for a record that stays in use on this core (a scoped_span
+  /// moved into another).
+  static constexpr struct relocate_t {
+  } relocate{};
+  span_record(relocate_t, span_record&& o) noexcept
       : site(detail::opaque(o.site)),
         trace_id{detail::opaque(o.trace_id.hi), detail::opaque(o.trace_id.lo)},
         span_id(detail::opaque(o.span_id)),
@@ -281,6 +289,16 @@ struct alignas(64) span_record {
       ext_ = o.ext_;
   }
 
+  // Demotes each line the move wrote: the header, and the slot lines in use.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written() const noexcept {
+    detail::demote_cache_line(this);
+    if ((n_attrs | static_cast<std::uint8_t>(has_ext)) != 0) [[unlikely]] {
+      const auto* bytes = reinterpret_cast<const unsigned char*>(this);
+      if (n_attrs != 0) detail::demote_cache_line(bytes + 64);
+      if (n_attrs > 4 || has_ext) detail::demote_cache_line(bytes + 128);
+    }
+  }
+
   AGENTRACE_DETAIL_NOINLINE void release() noexcept {
     for (std::uint8_t i = 0; i < n_attrs; ++i)
       if (attrs[i].type() == detail::slot_type::owned_str) delete attrs[i].owned();
@@ -296,5 +314,8 @@ struct alignas(64) span_record {
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
 static_assert(sizeof(span_record) == 192, "three cache lines");
+static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
+                  offsetof(span_record, ext_) >= 128,
+              "demote_written: slots 0-3 fill the second line, the rest and ext_ the third");
 
 }  // namespace agentrace

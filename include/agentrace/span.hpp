@@ -435,7 +435,7 @@ class scoped_span {
       return;
     }
     if (!o.recording_) return;
-    ::new (static_cast<void*>(&rec_)) span_record(std::move(o.rec_));
+    ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
     o.rec_.~span_record();
     prev_ = o.prev_;
     uncaught_ = o.uncaught_;
