@@ -358,7 +358,6 @@ class scoped_span {
       drop_not_running();
     } else {
       auto& c = ts->counters;
-      detail::thread_counters::bump(c.ended);
       if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
         const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
         c.enqueued.store(n, std::memory_order_release);
@@ -402,7 +401,6 @@ class scoped_span {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    detail::thread_counters::bump(ts->counters.ended);
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 

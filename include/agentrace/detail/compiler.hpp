@@ -33,13 +33,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
 /// Hints the CPU to move the cache line holding `p` out of this core's private caches into the
 /// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
 /// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
-/// (Intel SDM), so it needs no CPU check and no compiler flag.
-///
-/// Why: a record line a producer has just written into its queue is read next by the collector
-/// on another core. Demoted, the collector reads it from the shared cache instead of snooping
-/// the producer's core, and the producer stops paying for that transfer when it writes the slot
-/// again (bench/README.md: BM_SpanEmpty ~34 -> ~28 ns on a Xeon with CLDEMOTE). Demoting lines
-/// the collector has read does the opposite (measured: +40% per span), so only producers use it.
+/// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
+/// (record.hpp, tls_demote_records).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   asm volatile("cldemote %0" : : "m"(*static_cast<const char*>(p)));

@@ -13,6 +13,10 @@
 #include <mutex>
 #include <vector>
 
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#endif
+
 #if __has_include(<cxxabi.h>)
 #include <cxxabi.h>
 #endif
@@ -52,8 +56,9 @@ AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
 // Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
 // The collector reads them with acquire loads; `enqueued` is stored with release after a
 // successful try_enqueue, so a collector that sees the count can dequeue the records.
+// A span that ends is counted once, in the counter of where it went (a span that ended is one
+// of these: spans ended = their sum), so the enqueue path bumps one counter, not two.
 struct thread_counters {
-  std::atomic<std::uint64_t> ended{0};
   std::atomic<std::uint64_t> enqueued{0};
   std::atomic<std::uint64_t> dropped_queue_full{0};
   std::atomic<std::uint64_t> dropped_unsampled{0};
@@ -203,6 +208,23 @@ inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
   return capacity;
 }
 
+/// Bytes of the calling core's private L2 cache, or 0 where it cannot be told.
+inline std::size_t l2_cache_bytes() noexcept {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (v > 0) return static_cast<std::size_t>(v);
+#endif
+  return 0;
+}
+
+/// Whether a thread whose queue holds `capacity` records demotes the records it enqueues
+/// (record.hpp, tls_demote_records): when the first line of every record, all an empty span
+/// writes, would not fit in L2 together. Not where the L2 size is unknown.
+inline bool demote_records_for(std::size_t capacity) noexcept {
+  static const std::size_t l2 = l2_cache_bytes();
+  return l2 != 0 && capacity * 64 >= l2;
+}
+
 /// Slow path of this_thread(): the thread's first span. Takes over an exited thread's empty
 /// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
 /// span is not recorded, if tracing was never started or allocation fails.
@@ -235,6 +257,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   } catch (...) {
     return nullptr;
   }
+  tls_demote_records = demote_records_for(owner.state->capacity);
   tls_state = owner.state;
   return tls_state;
 }
@@ -259,11 +282,11 @@ inline counters_snapshot sum_counters() {
   std::lock_guard<std::mutex> lock(g.mu);
   counters_snapshot s;
   for (thread_state* t : g.states) {
-    s.ended += t->counters.ended.load(std::memory_order_acquire);
     s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
     s.dropped_unsampled += t->counters.dropped_unsampled.load(std::memory_order_acquire);
   }
+  s.ended = s.enqueued + s.dropped_queue_full + s.dropped_unsampled;
   return s;
 }
 
