@@ -207,15 +207,14 @@ struct alignas(64) span_record {
   // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
   // On a thread whose queue is large (tls_demote_records), the lines written are then handed
   // to the shared cache, since the next core to touch them is the collector's.
-  span_record(span_record&& o) noexcept : span_record(relocate, std::move(o)) {
-    if (detail::tls_demote_records) demote_written();
-  }
+  span_record(span_record&& o) noexcept
+      : span_record(relocate, std::move(o), detail::tls_demote_records) {}
 
   /// Moves without the cache hint: for a record that stays in use on this core (a scoped_span
   /// moved into another).
   static constexpr struct relocate_t {
   } relocate{};
-  span_record(relocate_t, span_record&& o) noexcept
+  span_record(relocate_t, span_record&& o, bool demote = false) noexcept
       : site(detail::opaque(o.site)),
         trace_id{detail::opaque(o.trace_id.hi), detail::opaque(o.trace_id.lo)},
         span_id(detail::opaque(o.span_id)),
@@ -228,9 +227,13 @@ struct alignas(64) span_record {
         n_attrs(detail::opaque(o.n_attrs)),
         has_ext(detail::opaque(o.has_ext)),
         thread_index(detail::opaque(o.thread_index)) {
+    // Taken from the registers just stored: a demoted line is not read back.
+    const std::uint8_t n = n_attrs;
+    const bool ext = has_ext;
     copy_tail(o);
     o.n_attrs = 0;
     o.has_ext = false;
+    if (demote) demote_written(n, ext);
   }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
@@ -307,13 +310,14 @@ struct alignas(64) span_record {
       ext_ = o.ext_;
   }
 
-  // Demotes each line the move wrote: the header, and the slot lines in use.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written() const noexcept {
+  // Demotes each line the move wrote: the header, and the slot lines in use (`n` slots, the
+  // extension pointer if `ext`).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written(std::uint8_t n, bool ext) const noexcept {
     detail::demote_cache_line(this);
-    if ((n_attrs | static_cast<std::uint8_t>(has_ext)) != 0) [[unlikely]] {
+    if ((n | static_cast<std::uint8_t>(ext)) != 0) [[unlikely]] {
       const auto* bytes = reinterpret_cast<const unsigned char*>(this);
-      if (n_attrs != 0) detail::demote_cache_line(bytes + 64);
-      if (n_attrs > 4 || has_ext) detail::demote_cache_line(bytes + 128);
+      if (n != 0) detail::demote_cache_line(bytes + 64);
+      if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
     }
   }
 
