@@ -274,3 +274,71 @@ TEST_CASE("numbers and ids are written as before") {
         "0123456789abcdef 18446744073709551615 -9223372036854775808 0.1 -1e+300 \"NaN\" "
         "\"-Infinity\"");
 }
+
+// The demote hint (record.hpp, tls_demote_records) is on only for threads with large queues,
+// which no other test uses: here it is forced on so that every branch of demote_written runs.
+TEST_CASE("records moved into the queue with the demote hint arrive intact") {
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  std::thread([] {
+    { AGENTRACE_SPAN(warm, "warm"); }  // takes the thread's queue (which sets the flag)
+    agentrace::detail::tls_demote_records = true;
+    { AGENTRACE_SPAN(s, "d0"); }
+    {
+      AGENTRACE_SPAN(s, "d3");  // slots in the second line only
+      s.set(k_int, 3).set(k_dbl, 0.5).set(k_str, "three");
+    }
+    {
+      AGENTRACE_SPAN(s, "d7");  // all seven slots: second and third lines
+      for (std::int64_t i = 0; i < 7; ++i) s.set(agentrace::key<std::int64_t>{"t.int"}, i);
+      s.set(k_bool, true).set(k_dbl, 1.5).set(k_str, "x").set(k_owned, std::string(100, 'o'));
+    }
+    {
+      AGENTRACE_SPAN(s, "dext");  // the extension pointer only (third line)
+      s.event("e1");
+    }
+    CHECK(agentrace::detail::tls_demote_records);
+  }).join();
+  REQUIRE(tracing.force_flush());
+  REQUIRE(mem->find("d0"));
+  CHECK(mem->find("d0")->attributes.empty());
+  const auto d3 = *mem->find("d3");
+  REQUIRE(d3.attributes.size() == 3);
+  CHECK(std::get<std::int64_t>(*d3.attr("t.int")) == 3);
+  CHECK(std::get<std::string>(*d3.attr("t.str")) == "three");
+  const auto d7 = *mem->find("d7");
+  CHECK(std::get<std::int64_t>(*d7.attr("t.int")) == 6);  // the last value set wins
+  CHECK(std::get<bool>(*d7.attr("t.bool")) == true);
+  CHECK(std::get<std::string>(*d7.attr("t.owned")) == std::string(100, 'o'));
+  const auto dext = *mem->find("dext");
+  REQUIRE(dext.events.size() == 1);
+  CHECK(dext.events[0].name == "e1");
+  CHECK(tracing.stats().dropped_queue_full == 0);
+}
+
+TEST_CASE("a thread demotes its records only when its queue's header lines outgrow L2") {
+  using agentrace::detail::demote_records_for;
+  CHECK_FALSE(demote_records_for(0));
+  const std::size_t l2 = agentrace::detail::l2_cache_bytes();
+  if (l2 == 0) {
+    CHECK_FALSE(demote_records_for(agentrace::detail::max_thread_queue_size));
+  } else {
+    CHECK(demote_records_for(l2 / 64));
+    CHECK_FALSE(demote_records_for(l2 / 64 - 1));
+  }
+  // The flag a new thread gets follows the capacity in force when it takes its queue.
+  for (const std::size_t capacity : {std::size_t{64}, agentrace::detail::max_thread_queue_size}) {
+    auto mem = agentrace::memory();
+    auto c = memory_config(mem);
+    c.max_queue_size = capacity;
+    auto tracing = agentrace::start(c);
+    bool flag = !demote_records_for(capacity);
+    std::thread([&] {
+      { AGENTRACE_SPAN(s, "first"); }
+      flag = agentrace::detail::tls_demote_records;
+    }).join();
+    CHECK(flag == demote_records_for(capacity));
+    REQUIRE(tracing.force_flush());
+    CHECK(mem->find("first"));
+  }
+}
