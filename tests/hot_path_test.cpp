@@ -280,6 +280,7 @@ TEST_CASE("numbers and ids are written as before") {
 TEST_CASE("records moved into the queue with the demote hint arrive intact") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(memory_config(mem));
+  const std::uint64_t dropped_before = tracing.stats().dropped_queue_full;
   std::thread([] {
     { AGENTRACE_SPAN(warm, "warm"); }  // takes the thread's queue (which sets the flag)
     agentrace::detail::tls_demote_records = true;
@@ -289,31 +290,48 @@ TEST_CASE("records moved into the queue with the demote hint arrive intact") {
       s.set(k_int, 3).set(k_dbl, 0.5).set(k_str, "three");
     }
     {
-      AGENTRACE_SPAN(s, "d7");  // all seven slots: second and third lines
-      for (std::int64_t i = 0; i < 7; ++i) s.set(agentrace::key<std::int64_t>{"t.int"}, i);
-      s.set(k_bool, true).set(k_dbl, 1.5).set(k_str, "x").set(k_owned, std::string(100, 'o'));
+      AGENTRACE_SPAN(s, "d6");  // six slots, second and third lines, no extension
+      s.set(k_int, 6).set(k_dbl, 1.5).set(k_bool, true).set(k_str, "six");
+      s.set(agentrace::key<std::int64_t>{"t.int2"}, 62).set(k_owned, std::string(100, 'o'));
+    }
+    {
+      AGENTRACE_SPAN(s, "d7");  // seven slots and an extension (attributes past the seventh)
+      static constexpr agentrace::key<std::int64_t> k_even{"t.even"}, k_odd{"t.odd"};
+      for (std::int64_t i = 0; i < 9; ++i) s.set(i % 2 ? k_odd : k_even, i);
+      s.set(k_bool, false).set(k_dbl, 2.5).set(k_str, "x").set(k_owned, "y");
+      s.set(agentrace::key<std::int64_t>{"t.int8"}, 8).set(agentrace::key<bool>{"t.b9"}, true);
     }
     {
       AGENTRACE_SPAN(s, "dext");  // the extension pointer only (third line)
       s.event("e1");
     }
-    CHECK(agentrace::detail::tls_demote_records);
   }).join();
   REQUIRE(tracing.force_flush());
-  REQUIRE(mem->find("d0"));
-  CHECK(mem->find("d0")->attributes.empty());
-  const auto d3 = *mem->find("d3");
-  REQUIRE(d3.attributes.size() == 3);
-  CHECK(std::get<std::int64_t>(*d3.attr("t.int")) == 3);
-  CHECK(std::get<std::string>(*d3.attr("t.str")) == "three");
-  const auto d7 = *mem->find("d7");
-  CHECK(std::get<std::int64_t>(*d7.attr("t.int")) == 6);  // the last value set wins
-  CHECK(std::get<bool>(*d7.attr("t.bool")) == true);
-  CHECK(std::get<std::string>(*d7.attr("t.owned")) == std::string(100, 'o'));
-  const auto dext = *mem->find("dext");
-  REQUIRE(dext.events.size() == 1);
-  CHECK(dext.events[0].name == "e1");
-  CHECK(tracing.stats().dropped_queue_full == 0);
+  const auto d0 = mem->find("d0");
+  REQUIRE(d0);
+  CHECK(d0->attributes.empty());
+  const auto d3 = mem->find("d3");
+  REQUIRE(d3);
+  REQUIRE(d3->attributes.size() == 3);
+  CHECK(std::get<std::int64_t>(*d3->attr("t.int")) == 3);
+  CHECK(std::get<std::string>(*d3->attr("t.str")) == "three");
+  const auto d6 = mem->find("d6");
+  REQUIRE(d6);
+  REQUIRE(d6->attributes.size() == 6);
+  CHECK(std::get<std::int64_t>(*d6->attr("t.int2")) == 62);
+  CHECK(std::get<std::string>(*d6->attr("t.owned")) == std::string(100, 'o'));
+  const auto d7 = mem->find("d7");
+  REQUIRE(d7);
+  REQUIRE(d7->attributes.size() == 8);
+  CHECK(std::get<std::int64_t>(*d7->attr("t.even")) == 8);  // the last value set wins
+  CHECK(std::get<std::int64_t>(*d7->attr("t.odd")) == 7);
+  CHECK(std::get<bool>(*d7->attr("t.b9")) == true);
+  CHECK(std::get<std::string>(*d7->attr("t.owned")) == "y");
+  const auto dext = mem->find("dext");
+  REQUIRE(dext);
+  REQUIRE(dext->events.size() == 1);
+  CHECK(dext->events[0].name == "e1");
+  CHECK(tracing.stats().dropped_queue_full == dropped_before);
 }
 
 TEST_CASE("a thread demotes its records only when its queue's header lines outgrow L2") {

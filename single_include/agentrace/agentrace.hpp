@@ -223,7 +223,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
 /// (record.hpp, tls_demote_records).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  asm volatile("cldemote %0" : : "m"(*static_cast<const char*>(p)));
+  // The operand is the whole line, so the compiler keeps every store to it before the hint.
+  asm volatile("cldemote %0" : : "m"(*static_cast<const char(*)[64]>(p)));
 #else
   (void)p;
 #endif
@@ -1561,7 +1562,8 @@ inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
   return capacity;
 }
 
-/// Bytes of the calling core's private L2 cache, or 0 where it cannot be told.
+/// Bytes of a core's private L2 cache as the C library reports it (once per process: on a hybrid
+/// CPU, whichever core kind it reports), or 0 where it cannot be told.
 inline std::size_t l2_cache_bytes() noexcept {
 #if defined(_SC_LEVEL2_CACHE_SIZE)
   const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);

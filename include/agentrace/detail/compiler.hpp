@@ -37,7 +37,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
 /// (record.hpp, tls_demote_records).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  asm volatile("cldemote %0" : : "m"(*static_cast<const char*>(p)));
+  // The operand is the whole line, so the compiler keeps every store to it before the hint.
+  asm volatile("cldemote %0" : : "m"(*static_cast<const char(*)[64]>(p)));
 #else
   (void)p;
 #endif

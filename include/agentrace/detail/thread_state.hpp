@@ -208,7 +208,8 @@ inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
   return capacity;
 }
 
-/// Bytes of the calling core's private L2 cache, or 0 where it cannot be told.
+/// Bytes of a core's private L2 cache as the C library reports it (once per process: on a hybrid
+/// CPU, whichever core kind it reports), or 0 where it cannot be told.
 inline std::size_t l2_cache_bytes() noexcept {
 #if defined(_SC_LEVEL2_CACHE_SIZE)
   const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
