@@ -17,6 +17,13 @@ inline constexpr agentrace::key<double> k_dbl{"t.double"};
 inline constexpr agentrace::key<bool> k_bool{"t.bool"};
 inline constexpr agentrace::key<std::string> k_str{"t.str"};
 inline constexpr agentrace::key<std::string> k_owned{"t.owned"};
+// Namespace-scope keys for the demote test: clang 14 crashes on a key temporary (consteval
+// constructor) used inside the std::thread lambda there.
+inline constexpr agentrace::key<std::int64_t> k_int2{"t.int2"};
+inline constexpr agentrace::key<std::int64_t> k_int8{"t.int8"};
+inline constexpr agentrace::key<std::int64_t> k_even{"t.even"};
+inline constexpr agentrace::key<std::int64_t> k_odd{"t.odd"};
+inline constexpr agentrace::key<bool> k_b9{"t.b9"};
 
 agentrace::config memory_config(std::shared_ptr<agentrace::memory_exporter> mem) {
   agentrace::config c;
@@ -292,14 +299,13 @@ TEST_CASE("records moved into the queue with the demote hint arrive intact") {
     {
       AGENTRACE_SPAN(s, "d6");  // six slots, second and third lines, no extension
       s.set(k_int, 6).set(k_dbl, 1.5).set(k_bool, true).set(k_str, "six");
-      s.set(agentrace::key<std::int64_t>{"t.int2"}, 62).set(k_owned, std::string(100, 'o'));
+      s.set(k_int2, 62).set(k_owned, std::string(100, 'o'));
     }
     {
       AGENTRACE_SPAN(s, "d7");  // seven slots and an extension (attributes past the seventh)
-      static constexpr agentrace::key<std::int64_t> k_even{"t.even"}, k_odd{"t.odd"};
       for (std::int64_t i = 0; i < 9; ++i) s.set(i % 2 ? k_odd : k_even, i);
       s.set(k_bool, false).set(k_dbl, 2.5).set(k_str, "x").set(k_owned, "y");
-      s.set(agentrace::key<std::int64_t>{"t.int8"}, 8).set(agentrace::key<bool>{"t.b9"}, true);
+      s.set(k_int8, 8).set(k_b9, true);
     }
     {
       AGENTRACE_SPAN(s, "dext");  // the extension pointer only (third line)
