@@ -1228,6 +1228,7 @@ class clock_converter {
 // Spans that end on another thread than the one they began on, reported back to their origin.
 
 #include <algorithm>
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -2056,24 +2057,7 @@ class scoped_span {
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    // Restore the context this span replaced (or, if that span has ended meanwhile, its nearest
-    // live ancestor); if something else is current (the span ends out of order, or on another
-    // thread than it began), note it instead.
-    span_context& cur = detail::tls_current;
-    if (cur.span_id == rec_.span_id) [[likely]] {
-      if (detail::tls_ended.count == 0) [[likely]] {
-        using detail::opaque;
-        cur.trace_id.hi = opaque(prev_.trace_id.hi);
-        cur.trace_id.lo = opaque(prev_.trace_id.lo);
-        cur.span_id = opaque(prev_.span_id);
-        cur.flags = opaque(prev_.flags);
-        cur.remote = opaque(prev_.remote);
-      } else {
-        detail::restore_resolved(prev_);
-      }
-    } else {
-      ended_not_current(rec_.span_id, rec_.thread_index, prev_, ts);
-    }
+    restore_context(rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       drop_not_running();
@@ -2111,18 +2095,29 @@ class scoped_span {
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
     detail::thread_state* ts = detail::this_thread();
-    if (detail::tls_current.span_id == self_.ctx.span_id) [[likely]] {
-      if (detail::tls_ended.count == 0) [[likely]]
-        detail::assign_context(detail::tls_current, prev_);
-      else
-        detail::restore_resolved(prev_);
-    } else
-      ended_not_current(self_.ctx.span_id, self_.thread_index, prev_, ts);
+    restore_context(self_.ctx.span_id, self_.thread_index, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
+  }
+
+  // At the end of span `id` (begun on thread `origin`; `ts` is the ending thread's state):
+  // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
+  // ancestor); if something else is current (the span ends out of order, or on another thread
+  // than it began), notes it instead.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(std::uint64_t id, detail::origin_index origin,
+                                                      detail::thread_state* ts) noexcept {
+    span_context& cur = detail::tls_current;
+    if (cur.span_id == id) [[likely]] {
+      if (detail::tls_ended.count == 0) [[likely]]
+        detail::assign_context(cur, prev_);
+      else
+        detail::restore_resolved(prev_);
+    } else {
+      ended_not_current(id, origin, prev_, ts);
+    }
   }
 
   // The end of a span that is not its thread's current context (cold). One that began on another

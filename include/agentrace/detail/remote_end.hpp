@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
