@@ -192,6 +192,43 @@ void BM_SpanFloorClockRecordEnqueue(benchmark::State& state) {
 }
 BENCHMARK(BM_SpanFloorClockRecordEnqueue);
 
+// Below that floor: the clock pair and the record moved into a plain ring of N records on this
+// thread (memory from the queue's allocator, so huge pages where the queue gets them), no queue
+// and no collector, and no cache hint (with no other core to read the lines, demoting them only
+// makes the producer fetch them back: measured +5 ns). N = 64 stays in L1; N = 65,536 is the
+// bench queue's size. The steps from
+// BM_SpanClockTwoReads to this, to the floor and to BM_SpanEmpty say where a span's time goes.
+void BM_SpanFloorClockRecordRing(benchmark::State& state) {
+  live_tracing();  // the span clock (TSC or steady_clock) is chosen by start()
+  static constexpr agentrace::span_site site{"bench.ring"};
+  using agentrace::span_record;
+  const auto n = static_cast<std::size_t>(state.range(0));
+  using traits = agentrace::detail::queue_traits;
+  auto* ring = static_cast<span_record*>(traits::malloc(n * sizeof(span_record)));
+  if (!ring) {
+    state.SkipWithError("out of memory");
+    return;
+  }
+  alignas(span_record) unsigned char storage[sizeof(span_record)];
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto* r = ::new (static_cast<void*>(storage))
+        span_record(&site, agentrace::trace_id{i + 1, i + 2}, i + 3, 0, 3, false, 1);
+    r->start_ticks = agentrace::detail::now_ticks();
+    benchmark::DoNotOptimize(storage);
+    r->end_ticks = agentrace::detail::now_ticks();
+    auto* slot = ::new (static_cast<void*>(&ring[i & (n - 1)]))
+        span_record(span_record::relocate, std::move(*r));
+    benchmark::DoNotOptimize(slot);
+    benchmark::ClobberMemory();
+    slot->~span_record();  // owns nothing: no work, as for a dequeued record
+    r->~span_record();
+    ++i;
+  }
+  traits::free(ring);
+}
+BENCHMARK(BM_SpanFloorClockRecordRing)->Arg(64)->Arg(65536);
+
 // Overload: the collector does not drain, the queue fills and every further span is dropped
 // (and counted).
 template <void (*Body)(benchmark::State&)>
