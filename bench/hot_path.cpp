@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <optional>
 
+#include "spans.hpp"  // bench/shared_lib: the same span loops in a shared library
+
 namespace {
 
 inline constexpr agentrace::key<std::int64_t> k_tokens{"bench.tokens"};
@@ -228,6 +230,30 @@ void BM_SpanFloorClockRecordRing(benchmark::State& state) {
   traits::free(ring);
 }
 BENCHMARK(BM_SpanFloorClockRecordRing)->Arg(64)->Arg(65536);
+
+// The BM_SpanEmpty and BM_SpanNested loops compiled into a shared library (-fPIC), as code that
+// traces from a plugin or a Python extension module is: thread_locals through __tls_get_addr,
+// globals through the GOT. Compare with the loops above in the same run. Fails loudly if the
+// library's spans were not recorded (e.g. a second copy of agentrace's globals in the library).
+template <void (*Loop)(benchmark::State&), std::uint64_t SpansPerIteration>
+void shared_lib(benchmark::State& state) {
+  const std::uint64_t before = live_tracing().stats().spans_ended;
+  {
+    drop_meter m(state);
+    Loop(state);
+  }
+  const std::uint64_t ended = live_tracing().stats().spans_ended - before;
+  if (ended < state.iterations() * SpansPerIteration)
+    state.SkipWithError("the shared library's spans were not recorded");
+}
+void BM_SpanEmptySharedLib(benchmark::State& state) {
+  shared_lib<agentrace_bench_so_span_empty, 1>(state);
+}
+BENCHMARK(BM_SpanEmptySharedLib);
+void BM_SpanNestedSharedLib(benchmark::State& state) {
+  shared_lib<agentrace_bench_so_span_nested, 2>(state);
+}
+BENCHMARK(BM_SpanNestedSharedLib);
 
 // Overload: the collector does not drain, the queue fills and every further span is dropped
 // (and counted).

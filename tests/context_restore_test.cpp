@@ -26,7 +26,7 @@ agentrace::tracing start_memory(const std::shared_ptr<agentrace::memory_exporter
 
 agentrace::span_context cur() { return agentrace::current_context(); }
 
-std::uint32_t ended_entries() { return agentrace::detail::tls_ended.count; }
+std::uint32_t ended_entries() { return agentrace::detail::tls.ended.count; }
 
 agentrace::span_context with_sampled(agentrace::span_context c, bool sampled) {
   c.flags = sampled ? static_cast<std::uint8_t>(c.flags | agentrace::flag_sampled)

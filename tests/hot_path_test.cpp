@@ -67,7 +67,7 @@ TEST_CASE("inline attributes of every slot type survive the copy into the queue"
 TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_exceptions") {
   auto tracing = agentrace::start({.read_environment = false});
   { AGENTRACE_SPAN(s, "creates the thread state"); }
-  auto* ts = agentrace::detail::tls_state;
+  auto* ts = agentrace::detail::tls.state;
   REQUIRE(ts != nullptr);
 #if AGENTRACE_DETAIL_EH_GLOBALS
   CHECK(ts->uncaught != nullptr);  // the ABI self-test passed on this platform
@@ -77,7 +77,7 @@ TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_excep
     int& seen;
     int& expected;
     ~probe() {
-      seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls_state);
+      seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls.state);
       expected = std::uncaught_exceptions();
     }
   };
@@ -119,7 +119,7 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
 TEST_CASE("ending a span restores exactly the context it replaced") {
   auto tracing = agentrace::start({.read_environment = false});
   const agentrace::span_context installed{{0x1111, 0x2222}, 0x3333, 0x01, true};
-  agentrace::detail::tls_current = installed;
+  agentrace::detail::tls.current = installed;
   {
     AGENTRACE_SPAN(a, "a");
     CHECK(agentrace::current_context() == a.context());
@@ -134,7 +134,7 @@ TEST_CASE("ending a span restores exactly the context it replaced") {
 
   // Out of order: the parent ends first and leaves the child current (it restores only while it
   // is itself current); the child then restores what the ended parent had replaced.
-  agentrace::detail::tls_current = {};
+  agentrace::detail::tls.current = {};
   {
     auto parent = std::make_unique<agentrace::span<"parent">>();
     const auto parent_ctx = parent->context();
@@ -145,13 +145,13 @@ TEST_CASE("ending a span restores exactly the context it replaced") {
     CHECK_FALSE(agentrace::current_context() == parent_ctx);
     CHECK_FALSE(agentrace::current_context().valid());
   }
-  agentrace::detail::tls_current = {};
+  agentrace::detail::tls.current = {};
 }
 
 TEST_CASE("a root span gets fresh non-zero ids, a child inherits the trace and flags") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(memory_config(mem));
-  agentrace::detail::tls_current = {};
+  agentrace::detail::tls.current = {};
   std::set<std::uint64_t> span_ids;
   std::set<std::pair<std::uint64_t, std::uint64_t>> trace_ids;
   for (int i = 0; i < 2000; ++i) {
@@ -218,7 +218,7 @@ TEST_CASE("a span that ends on another thread is counted by the ending thread") 
   CHECK(mem->spans().at(0).span_id == ctx.span_id);
   // The beginning thread's context is still the span's (it ended elsewhere); reset it.
   CHECK(agentrace::current_context() == ctx);
-  agentrace::detail::tls_current = {};
+  agentrace::detail::tls.current = {};
 }
 
 TEST_CASE("a full queue drops and counts exactly, and drops free owned strings") {
@@ -282,15 +282,16 @@ TEST_CASE("numbers and ids are written as before") {
         "\"-Infinity\"");
 }
 
-// The demote hint (record.hpp, tls_demote_records) is on only for threads with large queues,
-// which no other test uses: here it is forced on so that every branch of demote_written runs.
+// The demote hint (context.hpp, thread_locals::demote_records) is on only for threads with large
+// queues, which no other test uses: here it is forced on so that every branch of demote_written
+// runs.
 TEST_CASE("records moved into the queue with the demote hint arrive intact") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(memory_config(mem));
   const std::uint64_t dropped_before = tracing.stats().dropped_queue_full;
   std::thread([] {
     { AGENTRACE_SPAN(warm, "warm"); }  // takes the thread's queue (which sets the flag)
-    agentrace::detail::tls_demote_records = true;
+    agentrace::detail::tls.demote_records = true;
     { AGENTRACE_SPAN(s, "d0"); }
     {
       AGENTRACE_SPAN(s, "d3");  // slots in the second line only
@@ -359,7 +360,7 @@ TEST_CASE("a thread demotes its records only when its queue's header lines outgr
     bool flag = !demote_records_for(capacity);
     std::thread([&] {
       { AGENTRACE_SPAN(s, "first"); }
-      flag = agentrace::detail::tls_demote_records;
+      flag = agentrace::detail::tls.demote_records;
     }).join();
     CHECK(flag == demote_records_for(capacity));
     REQUIRE(tracing.force_flush());

@@ -291,7 +291,7 @@ TEST_CASE("ending a parent before its child does not leave it current", "[span]"
     parent.end();
   }
   const bool leaked = agentrace::current_context().valid();
-  agentrace::detail::tls_current = {};  // do not leak into other test cases of this process
+  agentrace::detail::tls.current = {};  // do not leak into other test cases of this process
   CHECK_FALSE(leaked);
 }
 

@@ -39,9 +39,6 @@ struct span_context {
 };
 
 namespace detail {
-// The thread's current context. Trivially constructible, so access needs no TLS init guard.
-inline constinit thread_local span_context tls_current{};
-
 /// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
 /// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
 /// 26-byte struct) would stall on store forwarding when it reads them back soon after.
@@ -72,12 +69,53 @@ struct ended_spans {
   std::uint32_t count;  // the hot-path check: zero almost always
   ended_span entries[capacity];
 };
-inline constinit thread_local ended_spans tls_ended{};
+
+struct thread_state;  // detail/thread_state.hpp
+
+/// Everything the hot path keeps per thread, in one thread_local. Trivially constructible, so
+/// access needs no TLS init guard.
+///
+/// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
+/// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
+/// TLS model); with five of them a span made ~6 such calls, and the same empty-span loop cost
+/// 36.8 ns in a .so against 28.2 ns in the executable (bench/README.md). One variable is one
+/// address, computed once per function. In an executable nothing changes (%fs-relative).
+struct thread_locals {
+  span_context current{};        // the thread's current context
+  thread_state* state{nullptr};  // this thread's producer state (thread_state.hpp, this_thread)
+  // Whether the records this thread moves into its queue are demoted to the shared cache
+  // (record.hpp, demote_cache_line). Set with the thread's queue (thread_state.hpp,
+  // demote_records_for): on when the header lines of a full queue do not fit in the core's
+  // private L2 cache.
+  //
+  // Why: measured with the collector keeping up at ~30 M spans/s (bench/README.md), a queue of
+  // 65,536 records (4 MiB of header lines, L2 2 MiB) costs ~34 ns per empty span without the
+  // hint and ~28-29 ns with it: the lines would leave L2 before the ring came back to them
+  // anyway, and demoted, they leave it at once, clean for the collector to read from the shared
+  // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
+  // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
+  bool demote_records{false};
+  bool exited{false};   // set by the thread's exit (thread_state.hpp): it records no more spans
+  ended_spans ended{};  // spans of this thread that ended out of order (below)
+};
+inline constinit thread_local thread_locals tls{};
+
+/// `tls`, for a function that uses it several times. In code built for a shared library (-fPIC,
+/// not -fPIE) every use would be a __tls_get_addr call, and compilers recompute the address at
+/// each use rather than keep it in a register; passed through a register once (opaque), it is
+/// computed once. Elsewhere `tls` is %fs-relative and is used as it is.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexcept {
+#if defined(__PIC__) && !defined(__PIE__)
+  return *opaque(&tls);
+#else
+  return tls;
+#endif
+}
 
 /// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
 AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
     std::uint64_t id, const span_context& replaced) noexcept {
-  ended_spans& t = tls_ended;
+  ended_spans& t = tls.ended;
   for (std::uint32_t i = 0; i < t.count; ++i)
     if (t.entries[i].span_id == id) {
       t.entries[i].replaced = replaced;
@@ -93,7 +131,7 @@ AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
 /// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
 /// span had replaced (the nearest still-live ancestor); the entries used are removed.
 AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_spans& t = tls_ended;
+  ended_spans& t = tls.ended;
   for (bool found = true; found && ctx.span_id != 0;) {
     found = false;
     for (std::uint32_t i = 0; i < t.count; ++i)
@@ -107,11 +145,11 @@ AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept 
 }
 
 /// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls_ended is not empty.
+/// that ended out of order. Out of line: called only while tls.ended is not empty.
 AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
   span_context ctx = saved;
   resolve_ended(ctx);
-  assign_context(tls_current, ctx);
+  assign_context(tls.current, ctx);
 }
 
 inline constexpr char hex_digits[] = "0123456789abcdef";
@@ -121,7 +159,7 @@ inline void append_hex(std::string& out, std::uint64_t v) {
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).
-inline span_context current_context() noexcept { return detail::tls_current; }
+inline span_context current_context() noexcept { return detail::tls.current; }
 
 /// Installs `ctx` as the thread's current context for the guard's lifetime, then restores the
 /// context the thread had before. The way to carry a context to another thread:
@@ -137,12 +175,12 @@ inline span_context current_context() noexcept { return detail::tls_current; }
 class [[nodiscard]] context_scope {
  public:
   explicit context_scope(const span_context& ctx) noexcept {
-    detail::assign_context(prev_, detail::tls_current);
-    detail::assign_context(detail::tls_current, ctx);
+    detail::assign_context(prev_, detail::tls.current);
+    detail::assign_context(detail::tls.current, ctx);
   }
   ~context_scope() {
-    if (detail::tls_ended.count == 0) [[likely]]
-      detail::assign_context(detail::tls_current, prev_);
+    if (detail::tls.ended.count == 0) [[likely]]
+      detail::assign_context(detail::tls.current, prev_);
     else  // the span that was current may have ended meanwhile (out of order)
       detail::restore_resolved(prev_);
   }
@@ -196,7 +234,7 @@ class context_bound {
 /// Arguments are forwarded; the thread's own context is restored after each call.
 template <class F>
 context_bound<std::decay_t<F>> bind_context(F&& f) {
-  return context_bound<std::decay_t<F>>(detail::tls_current, std::forward<F>(f));
+  return context_bound<std::decay_t<F>>(detail::tls.current, std::forward<F>(f));
 }
 
 /// Wraps `f` so that it runs under `ctx`.

@@ -67,7 +67,7 @@ class coroutine_context {
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
   coroutine_context() noexcept {
-    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(own_, detail::tls.current);
     detail::assign_context(saved_, own_);
   }
 
@@ -76,13 +76,13 @@ class coroutine_context {
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
-    detail::assign_context(saved_, detail::tls_current);
-    detail::assign_context(detail::tls_current, own_);
+    detail::assign_context(saved_, detail::tls.current);
+    detail::assign_context(detail::tls.current, own_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
-    detail::assign_context(own_, detail::tls_current);
-    detail::assign_context(detail::tls_current, saved_);
+    detail::assign_context(own_, detail::tls.current);
+    detail::assign_context(detail::tls.current, saved_);
   }
 
   template <class Aw>

@@ -144,22 +144,6 @@ struct span_ext {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-namespace detail {
-
-/// Whether the records this thread moves into its queue are demoted to the shared cache
-/// (demote_cache_line). Set with the thread's queue (thread_state.hpp, demote_records_for): on
-/// when the header lines of a full queue do not fit in the core's private L2 cache.
-///
-/// Why: measured with the collector keeping up at ~30 M spans/s (bench/README.md), a queue of
-/// 65,536 records (4 MiB of header lines, L2 2 MiB) costs ~34 ns per empty span without the
-/// hint and ~28-29 ns with it: the lines would leave L2 before the ring came back to them
-/// anyway, and demoted, they leave it at once, clean for the collector to read from the shared
-/// cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
-/// still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
-inline constinit thread_local bool tls_demote_records = false;
-
-}  // namespace detail
-
 /// One finished span, as it travels through the queue: three cache lines, 64-byte aligned.
 /// The first line is the header, all an empty span writes; attribute slots fill the next ones
 /// as they are set, and the extension pointer at the end is written only when the span has one
@@ -205,10 +189,10 @@ struct alignas(64) span_record {
   // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
   // these fields: each field is copied at the width it was written (detail::opaque), so every
   // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
-  // On a thread whose queue is large (tls_demote_records), the lines written are then handed
-  // to the shared cache, since the next core to touch them is the collector's.
+  // On a thread whose queue is large (thread_locals::demote_records), the lines written are then
+  // handed to the shared cache, since the next core to touch them is the collector's.
   span_record(span_record&& o) noexcept
-      : span_record(relocate, std::move(o), detail::tls_demote_records) {}
+      : span_record(relocate, std::move(o), detail::tls.demote_records) {}
 
   /// Moves without the cache hint: for a record that stays in use on this core (a scoped_span
   /// moved into another).

@@ -104,8 +104,10 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(site, detail::tls_current);
+    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+      detail::thread_locals& t = detail::this_thread_locals();
+      begin(t, site, t.current);
+    }
   }
 
   /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
@@ -113,7 +115,7 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
     if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(site, parent);
+      begin(detail::this_thread_locals(), site, parent);
   }
 
   scoped_span(scoped_span&& o) noexcept { take(o); }
@@ -282,16 +284,18 @@ class scoped_span {
  private:
   // begin() and finish() are the hot path. Every value is computed in registers and stored once;
   // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
-  // work (thread setup, unwinding, shutdown, drops) is out of line.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const span_site* site,
+  // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
+  // locals through one reference `t` (detail::thread_locals: one address computation, which in
+  // a shared library is one __tls_get_addr call instead of one per access).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
-    detail::thread_state* ts = detail::this_thread();
+    detail::thread_state* ts = detail::this_thread(t);
     if (!ts) [[unlikely]]
       return;
     detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
-    span_context& cur = detail::tls_current;
+    span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
     prev_.trace_id.hi = opaque(cur.trace_id.hi);
     prev_.trace_id.lo = opaque(cur.trace_id.lo);
@@ -313,7 +317,7 @@ class scoped_span {
     }
     const std::uint64_t id = ts->ids.next_nonzero();
     if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
     }
     ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
@@ -331,11 +335,12 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     const std::uint64_t end = detail::now_ticks();
     // The ending thread's state: a span may end on another thread than it began.
-    detail::thread_state* ts = detail::this_thread();
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    restore_context(rec_.span_id, rec_.thread_index, ts);
+    restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       drop_not_running();
@@ -357,23 +362,24 @@ class scoped_span {
   // (the union's other member), nothing else; each field is written once, from registers.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
                                                       std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags) noexcept {
+                                                      std::uint8_t flags,
+                                                      const detail::thread_state* ts) noexcept {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
     cur.flags = flags;
     cur.remote = false;
-    ::new (static_cast<void*>(&self_))
-        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false},
-                               detail::origin_of(detail::tls_state->index)};  // begin() made it
+    ::new (static_cast<void*>(&self_)) detail::unsampled_self{
+        span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
     unsampled_ = true;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
-    detail::thread_state* ts = detail::this_thread();
-    restore_context(self_.ctx.span_id, self_.thread_index, ts);
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
+    restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -385,11 +391,12 @@ class scoped_span {
   // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
   // ancestor); if something else is current (the span ends out of order, or on another thread
   // than it began), notes it instead.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(std::uint64_t id, detail::origin_index origin,
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
+                                                      detail::origin_index origin,
                                                       detail::thread_state* ts) noexcept {
-    span_context& cur = detail::tls_current;
+    span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
-      if (detail::tls_ended.count == 0) [[likely]]
+      if (t.ended.count == 0) [[likely]]
         detail::assign_context(cur, prev_);
       else
         detail::restore_resolved(prev_);
@@ -411,7 +418,7 @@ class scoped_span {
     }
     // The current context may name a span of this thread that ended on another one.
     if (ts) detail::take_remote_ends_if_any(ts);
-    if (detail::tls_current.span_id == id)
+    if (detail::tls.current.span_id == id)
       detail::restore_resolved(replaced);
     else
       detail::note_ended_out_of_order(id, replaced);

@@ -220,7 +220,7 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
 /// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
 /// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
 /// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
-/// (record.hpp, tls_demote_records).
+/// (context.hpp, thread_locals::demote_records).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   // The operand is the whole line, so the compiler keeps every store to it before the hint.
@@ -259,9 +259,6 @@ struct span_context {
 };
 
 namespace detail {
-// The thread's current context. Trivially constructible, so access needs no TLS init guard.
-inline constinit thread_local span_context tls_current{};
-
 /// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
 /// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
 /// 26-byte struct) would stall on store forwarding when it reads them back soon after.
@@ -292,12 +289,53 @@ struct ended_spans {
   std::uint32_t count;  // the hot-path check: zero almost always
   ended_span entries[capacity];
 };
-inline constinit thread_local ended_spans tls_ended{};
+
+struct thread_state;  // detail/thread_state.hpp
+
+/// Everything the hot path keeps per thread, in one thread_local. Trivially constructible, so
+/// access needs no TLS init guard.
+///
+/// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
+/// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
+/// TLS model); with five of them a span made ~6 such calls, and the same empty-span loop cost
+/// 36.8 ns in a .so against 28.2 ns in the executable (bench/README.md). One variable is one
+/// address, computed once per function. In an executable nothing changes (%fs-relative).
+struct thread_locals {
+  span_context current{};        // the thread's current context
+  thread_state* state{nullptr};  // this thread's producer state (thread_state.hpp, this_thread)
+  // Whether the records this thread moves into its queue are demoted to the shared cache
+  // (record.hpp, demote_cache_line). Set with the thread's queue (thread_state.hpp,
+  // demote_records_for): on when the header lines of a full queue do not fit in the core's
+  // private L2 cache.
+  //
+  // Why: measured with the collector keeping up at ~30 M spans/s (bench/README.md), a queue of
+  // 65,536 records (4 MiB of header lines, L2 2 MiB) costs ~34 ns per empty span without the
+  // hint and ~28-29 ns with it: the lines would leave L2 before the ring came back to them
+  // anyway, and demoted, they leave it at once, clean for the collector to read from the shared
+  // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
+  // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
+  bool demote_records{false};
+  bool exited{false};   // set by the thread's exit (thread_state.hpp): it records no more spans
+  ended_spans ended{};  // spans of this thread that ended out of order (below)
+};
+inline constinit thread_local thread_locals tls{};
+
+/// `tls`, for a function that uses it several times. In code built for a shared library (-fPIC,
+/// not -fPIE) every use would be a __tls_get_addr call, and compilers recompute the address at
+/// each use rather than keep it in a register; passed through a register once (opaque), it is
+/// computed once. Elsewhere `tls` is %fs-relative and is used as it is.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexcept {
+#if defined(__PIC__) && !defined(__PIE__)
+  return *opaque(&tls);
+#else
+  return tls;
+#endif
+}
 
 /// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
 AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
     std::uint64_t id, const span_context& replaced) noexcept {
-  ended_spans& t = tls_ended;
+  ended_spans& t = tls.ended;
   for (std::uint32_t i = 0; i < t.count; ++i)
     if (t.entries[i].span_id == id) {
       t.entries[i].replaced = replaced;
@@ -313,7 +351,7 @@ AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
 /// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
 /// span had replaced (the nearest still-live ancestor); the entries used are removed.
 AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_spans& t = tls_ended;
+  ended_spans& t = tls.ended;
   for (bool found = true; found && ctx.span_id != 0;) {
     found = false;
     for (std::uint32_t i = 0; i < t.count; ++i)
@@ -327,11 +365,11 @@ AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept 
 }
 
 /// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls_ended is not empty.
+/// that ended out of order. Out of line: called only while tls.ended is not empty.
 AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
   span_context ctx = saved;
   resolve_ended(ctx);
-  assign_context(tls_current, ctx);
+  assign_context(tls.current, ctx);
 }
 
 inline constexpr char hex_digits[] = "0123456789abcdef";
@@ -341,7 +379,7 @@ inline void append_hex(std::string& out, std::uint64_t v) {
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).
-inline span_context current_context() noexcept { return detail::tls_current; }
+inline span_context current_context() noexcept { return detail::tls.current; }
 
 /// Installs `ctx` as the thread's current context for the guard's lifetime, then restores the
 /// context the thread had before. The way to carry a context to another thread:
@@ -357,12 +395,12 @@ inline span_context current_context() noexcept { return detail::tls_current; }
 class [[nodiscard]] context_scope {
  public:
   explicit context_scope(const span_context& ctx) noexcept {
-    detail::assign_context(prev_, detail::tls_current);
-    detail::assign_context(detail::tls_current, ctx);
+    detail::assign_context(prev_, detail::tls.current);
+    detail::assign_context(detail::tls.current, ctx);
   }
   ~context_scope() {
-    if (detail::tls_ended.count == 0) [[likely]]
-      detail::assign_context(detail::tls_current, prev_);
+    if (detail::tls.ended.count == 0) [[likely]]
+      detail::assign_context(detail::tls.current, prev_);
     else  // the span that was current may have ended meanwhile (out of order)
       detail::restore_resolved(prev_);
   }
@@ -416,7 +454,7 @@ class context_bound {
 /// Arguments are forwarded; the thread's own context is restored after each call.
 template <class F>
 context_bound<std::decay_t<F>> bind_context(F&& f) {
-  return context_bound<std::decay_t<F>>(detail::tls_current, std::forward<F>(f));
+  return context_bound<std::decay_t<F>>(detail::tls.current, std::forward<F>(f));
 }
 
 /// Wraps `f` so that it runs under `ctx`.
@@ -841,22 +879,6 @@ struct span_ext {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-namespace detail {
-
-/// Whether the records this thread moves into its queue are demoted to the shared cache
-/// (demote_cache_line). Set with the thread's queue (thread_state.hpp, demote_records_for): on
-/// when the header lines of a full queue do not fit in the core's private L2 cache.
-///
-/// Why: measured with the collector keeping up at ~30 M spans/s (bench/README.md), a queue of
-/// 65,536 records (4 MiB of header lines, L2 2 MiB) costs ~34 ns per empty span without the
-/// hint and ~28-29 ns with it: the lines would leave L2 before the ring came back to them
-/// anyway, and demoted, they leave it at once, clean for the collector to read from the shared
-/// cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
-/// still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
-inline constinit thread_local bool tls_demote_records = false;
-
-}  // namespace detail
-
 /// One finished span, as it travels through the queue: three cache lines, 64-byte aligned.
 /// The first line is the header, all an empty span writes; attribute slots fill the next ones
 /// as they are set, and the extension pointer at the end is written only when the span has one
@@ -902,10 +924,10 @@ struct alignas(64) span_record {
   // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
   // these fields: each field is copied at the width it was written (detail::opaque), so every
   // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
-  // On a thread whose queue is large (tls_demote_records), the lines written are then handed
-  // to the shared cache, since the next core to touch them is the collector's.
+  // On a thread whose queue is large (thread_locals::demote_records), the lines written are then
+  // handed to the shared cache, since the next core to touch them is the collector's.
   span_record(span_record&& o) noexcept
-      : span_record(relocate, std::move(o), detail::tls_demote_records) {}
+      : span_record(relocate, std::move(o), detail::tls.demote_records) {}
 
   /// Moves without the cache hint: for a record that stays in use on this core (a scoped_span
   /// moved into another).
@@ -1537,15 +1559,12 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return std::uncaught_exceptions();
 }
 
-inline constinit thread_local thread_state* tls_state = nullptr;
-inline constinit thread_local bool tls_exited = false;
-
 /// Returns the thread's state to the free list at thread exit.
 struct thread_state_owner {
   thread_state* state{nullptr};
   ~thread_state_owner() {
-    tls_exited = true;
-    tls_state = nullptr;
+    tls.exited = true;
+    tls.state = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
@@ -1574,8 +1593,8 @@ inline std::size_t l2_cache_bytes() noexcept {
 }
 
 /// Whether a thread whose queue holds `capacity` records demotes the records it enqueues
-/// (record.hpp, tls_demote_records): when the first line of every record, all an empty span
-/// writes, would not fit in L2 together. Not where the L2 size is unknown.
+/// (context.hpp, thread_locals::demote_records): when the first line of every record, all an empty
+/// span writes, would not fit in L2 together. Not where the L2 size is unknown.
 inline bool demote_records_for(std::size_t capacity) noexcept {
   static const std::size_t l2 = l2_cache_bytes();
   return l2 != 0 && capacity * 64 >= l2;
@@ -1585,7 +1604,7 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
 /// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
 /// span is not recorded, if tracing was never started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
-  if (tls_exited) return nullptr;
+  if (tls.exited) return nullptr;
   auto& g = globals();
   const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
   if (capacity == 0) return nullptr;
@@ -1613,16 +1632,20 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   } catch (...) {
     return nullptr;
   }
-  tls_demote_records = demote_records_for(owner.state->capacity);
-  tls_state = owner.state;
-  return tls_state;
+  tls.demote_records = demote_records_for(owner.state->capacity);
+  tls.state = owner.state;
+  return tls.state;
 }
 
 /// This thread's producer state, or nullptr while the thread is exiting.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
-  if (thread_state* s = tls_state) [[likely]]
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread(thread_locals& t) noexcept {
+  if (thread_state* s = t.state) [[likely]]
     return s;
   return create_thread_state();
+}
+/// The same, for callers that do not hold the thread's locals already.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
+  return this_thread(tls);
 }
 
 /// The states whose queues the collector drains (all of them), copied into `out`.
@@ -1718,7 +1741,7 @@ AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
   }
-  restore_resolved(tls_current);
+  restore_resolved(tls.current);
 }
 
 /// The begin-time check: one relaxed load of a flag in the thread's own state.
@@ -1826,8 +1849,10 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(site, detail::tls_current);
+    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+      detail::thread_locals& t = detail::this_thread_locals();
+      begin(t, site, t.current);
+    }
   }
 
   /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
@@ -1835,7 +1860,7 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
     if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(site, parent);
+      begin(detail::this_thread_locals(), site, parent);
   }
 
   scoped_span(scoped_span&& o) noexcept { take(o); }
@@ -2004,16 +2029,18 @@ class scoped_span {
  private:
   // begin() and finish() are the hot path. Every value is computed in registers and stored once;
   // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
-  // work (thread setup, unwinding, shutdown, drops) is out of line.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const span_site* site,
+  // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
+  // locals through one reference `t` (detail::thread_locals: one address computation, which in
+  // a shared library is one __tls_get_addr call instead of one per access).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
-    detail::thread_state* ts = detail::this_thread();
+    detail::thread_state* ts = detail::this_thread(t);
     if (!ts) [[unlikely]]
       return;
     detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
-    span_context& cur = detail::tls_current;
+    span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
     prev_.trace_id.hi = opaque(cur.trace_id.hi);
     prev_.trace_id.lo = opaque(cur.trace_id.lo);
@@ -2035,7 +2062,7 @@ class scoped_span {
     }
     const std::uint64_t id = ts->ids.next_nonzero();
     if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
     }
     ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
@@ -2053,11 +2080,12 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     const std::uint64_t end = detail::now_ticks();
     // The ending thread's state: a span may end on another thread than it began.
-    detail::thread_state* ts = detail::this_thread();
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     recording_ = false;
-    restore_context(rec_.span_id, rec_.thread_index, ts);
+    restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       drop_not_running();
@@ -2079,23 +2107,24 @@ class scoped_span {
   // (the union's other member), nothing else; each field is written once, from registers.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
                                                       std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags) noexcept {
+                                                      std::uint8_t flags,
+                                                      const detail::thread_state* ts) noexcept {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
     cur.flags = flags;
     cur.remote = false;
-    ::new (static_cast<void*>(&self_))
-        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false},
-                               detail::origin_of(detail::tls_state->index)};  // begin() made it
+    ::new (static_cast<void*>(&self_)) detail::unsampled_self{
+        span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
     unsampled_ = true;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     unsampled_ = false;
-    detail::thread_state* ts = detail::this_thread();
-    restore_context(self_.ctx.span_id, self_.thread_index, ts);
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
+    restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
     if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -2107,11 +2136,12 @@ class scoped_span {
   // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
   // ancestor); if something else is current (the span ends out of order, or on another thread
   // than it began), notes it instead.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(std::uint64_t id, detail::origin_index origin,
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
+                                                      detail::origin_index origin,
                                                       detail::thread_state* ts) noexcept {
-    span_context& cur = detail::tls_current;
+    span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
-      if (detail::tls_ended.count == 0) [[likely]]
+      if (t.ended.count == 0) [[likely]]
         detail::assign_context(cur, prev_);
       else
         detail::restore_resolved(prev_);
@@ -2133,7 +2163,7 @@ class scoped_span {
     }
     // The current context may name a span of this thread that ended on another one.
     if (ts) detail::take_remote_ends_if_any(ts);
-    if (detail::tls_current.span_id == id)
+    if (detail::tls.current.span_id == id)
       detail::restore_resolved(replaced);
     else
       detail::note_ended_out_of_order(id, replaced);
@@ -4054,7 +4084,7 @@ class coroutine_context {
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
   coroutine_context() noexcept {
-    detail::assign_context(own_, detail::tls_current);
+    detail::assign_context(own_, detail::tls.current);
     detail::assign_context(saved_, own_);
   }
 
@@ -4063,13 +4093,13 @@ class coroutine_context {
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
-    detail::assign_context(saved_, detail::tls_current);
-    detail::assign_context(detail::tls_current, own_);
+    detail::assign_context(saved_, detail::tls.current);
+    detail::assign_context(detail::tls.current, own_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
-    detail::assign_context(own_, detail::tls_current);
-    detail::assign_context(detail::tls_current, saved_);
+    detail::assign_context(own_, detail::tls.current);
+    detail::assign_context(detail::tls.current, saved_);
   }
 
   template <class Aw>

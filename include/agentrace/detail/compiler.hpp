@@ -34,7 +34,7 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
 /// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
 /// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
 /// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
-/// (record.hpp, tls_demote_records).
+/// (context.hpp, thread_locals::demote_records).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
   // The operand is the whole line, so the compiler keeps every store to it before the hint.

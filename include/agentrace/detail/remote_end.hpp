@@ -84,7 +84,7 @@ AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
   }
-  restore_resolved(tls_current);
+  restore_resolved(tls.current);
 }
 
 /// The begin-time check: one relaxed load of a flag in the thread's own state.

@@ -182,15 +182,12 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return std::uncaught_exceptions();
 }
 
-inline constinit thread_local thread_state* tls_state = nullptr;
-inline constinit thread_local bool tls_exited = false;
-
 /// Returns the thread's state to the free list at thread exit.
 struct thread_state_owner {
   thread_state* state{nullptr};
   ~thread_state_owner() {
-    tls_exited = true;
-    tls_state = nullptr;
+    tls.exited = true;
+    tls.state = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
@@ -219,8 +216,8 @@ inline std::size_t l2_cache_bytes() noexcept {
 }
 
 /// Whether a thread whose queue holds `capacity` records demotes the records it enqueues
-/// (record.hpp, tls_demote_records): when the first line of every record, all an empty span
-/// writes, would not fit in L2 together. Not where the L2 size is unknown.
+/// (context.hpp, thread_locals::demote_records): when the first line of every record, all an empty
+/// span writes, would not fit in L2 together. Not where the L2 size is unknown.
 inline bool demote_records_for(std::size_t capacity) noexcept {
   static const std::size_t l2 = l2_cache_bytes();
   return l2 != 0 && capacity * 64 >= l2;
@@ -230,7 +227,7 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
 /// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
 /// span is not recorded, if tracing was never started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
-  if (tls_exited) return nullptr;
+  if (tls.exited) return nullptr;
   auto& g = globals();
   const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
   if (capacity == 0) return nullptr;
@@ -258,16 +255,20 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   } catch (...) {
     return nullptr;
   }
-  tls_demote_records = demote_records_for(owner.state->capacity);
-  tls_state = owner.state;
-  return tls_state;
+  tls.demote_records = demote_records_for(owner.state->capacity);
+  tls.state = owner.state;
+  return tls.state;
 }
 
 /// This thread's producer state, or nullptr while the thread is exiting.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
-  if (thread_state* s = tls_state) [[likely]]
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread(thread_locals& t) noexcept {
+  if (thread_state* s = t.state) [[likely]]
     return s;
   return create_thread_state();
+}
+/// The same, for callers that do not hold the thread's locals already.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
+  return this_thread(tls);
 }
 
 /// The states whose queues the collector drains (all of them), copied into `out`.
