@@ -10,6 +10,10 @@
 #include <variant>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 
 /// A string of static storage duration. The constructor is consteval, so only string literals
@@ -133,3 +137,5 @@ struct kv {
 };
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

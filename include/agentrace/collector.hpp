@@ -17,9 +17,12 @@
 
 #include "agentrace/config.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/span.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -435,3 +438,5 @@ inline tracing start(config cfg = {}) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -18,9 +18,12 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/sampler.hpp"
 #include "agentrace/version.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -253,3 +256,5 @@ inline sampler sampler_from_env(bool read_env) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

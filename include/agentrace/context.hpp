@@ -12,6 +12,8 @@
 
 #include "agentrace/detail/compiler.hpp"
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 
 /// 128-bit trace id, kept as two words (hi = first 8 bytes in W3C/OTLP hex order).
@@ -259,3 +261,5 @@ inline std::string to_hex(std::uint64_t span_id) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

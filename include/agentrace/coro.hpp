@@ -28,6 +28,7 @@
 #include <variant>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
 
 // enter() and leave() run inside coroutine bodies, right after a resumption and right before a
 // suspension. clang (before 17 at least: llvm-project#47179, #63022) may reuse a thread_local's
@@ -38,6 +39,8 @@
 #else
 #define AGENTRACE_DETAIL_CORO_TLS
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -410,3 +413,5 @@ T sync_wait(task<T> t) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

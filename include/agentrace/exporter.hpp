@@ -13,8 +13,11 @@
 
 #include "agentrace/attributes.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/record.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -292,3 +295,5 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

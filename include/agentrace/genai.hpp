@@ -31,9 +31,12 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/semconv/semconv.hpp"
 #include "agentrace/span.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::genai {
 
@@ -1404,3 +1407,5 @@ class db_span : public genai_span {
 };
 
 }  // namespace agentrace::genai
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::otlp {
 
 namespace field {
@@ -52,3 +56,5 @@ inline constexpr std::uint32_t flag_has_is_remote = 0x100;
 inline constexpr std::uint32_t flag_is_remote = 0x200;
 
 }  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END

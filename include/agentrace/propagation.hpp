@@ -20,6 +20,9 @@
 #include <vector>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -358,3 +361,5 @@ void inject(Carrier&& carrier) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

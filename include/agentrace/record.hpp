@@ -16,6 +16,8 @@
 #include "agentrace/context.hpp"
 #include "agentrace/detail/compiler.hpp"
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 
 /// OpenTelemetry SpanKind (values as in OTLP).
@@ -325,3 +327,5 @@ static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 12
               "demote_written: slots 0-3 fill the second line, the rest and ext_ the third");
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

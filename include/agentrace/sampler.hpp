@@ -24,6 +24,9 @@
 #include <string_view>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -256,3 +259,5 @@ inline sampler active_sampler() {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

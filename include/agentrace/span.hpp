@@ -21,6 +21,7 @@
 #include "agentrace/attributes.hpp"
 #include "agentrace/context.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/remote_end.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
@@ -34,6 +35,8 @@
 #ifndef AGENTRACE_ENABLED
 #define AGENTRACE_ENABLED 1
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -585,3 +588,5 @@ decltype(auto) in_span(F&& f) {
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -25,6 +25,74 @@
 // SPDX-License-Identifier: MIT
 // agentrace: the one place the version lives (CMake parses these lines).
 
+// amalgamated: include/agentrace/detail/compiler.hpp
+// SPDX-License-Identifier: MIT
+// Compiler helpers for the hot path: inlining control, a register barrier, a cache hint.
+
+#if defined(__GNUC__) || defined(__clang__)
+#define AGENTRACE_DETAIL_ALWAYS_INLINE __attribute__((always_inline))
+#define AGENTRACE_DETAIL_NOINLINE __attribute__((noinline))
+#define AGENTRACE_DETAIL_COLD __attribute__((noinline, cold))
+#else
+#define AGENTRACE_DETAIL_ALWAYS_INLINE
+#define AGENTRACE_DETAIL_NOINLINE
+#define AGENTRACE_DETAIL_COLD
+#endif
+
+// Every agentrace declaration is exported from the shared object it is compiled into, even under
+// -fvisibility=hidden. The library's process-wide state (whether tracing runs, the thread
+// registry, each thread's current context, the sampler, the exporter registry) is inline variables
+// and function-local statics; with default visibility the dynamic linker keeps one copy of each
+// per process (GNU unique symbols), so a plugin or extension module that records spans feeds the
+// collector the executable started and takes its parents from the same current context. Hidden,
+// the plugin would get its own copy, in which tracing was never started: its spans would vanish
+// without being counted (tests/shared_lib_test.cpp).
+#if defined(__GNUC__) || defined(__clang__)
+#define AGENTRACE_DETAIL_VISIBILITY_BEGIN _Pragma("GCC visibility push(default)")
+#define AGENTRACE_DETAIL_VISIBILITY_END _Pragma("GCC visibility pop")
+#else
+#define AGENTRACE_DETAIL_VISIBILITY_BEGIN
+#define AGENTRACE_DETAIL_VISIBILITY_END
+#endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// Returns `v` unchanged, but the compiler must hold it in a general-purpose register here.
+///
+/// Why: the hot path writes a span's fields with 8-, 4- and 1-byte stores and copies them a few
+/// nanoseconds later. Left alone, compilers merge adjacent field copies into 16-byte vector loads;
+/// a load that spans several recent stores cannot be forwarded from the store buffer and waits
+/// ~12 cycles for them to reach L1 (a "store-forwarding stall"), several times per span. Passing
+/// each copied field through a register keeps every load the same width as the store that wrote
+/// it, so it is forwarded.
+template <class T>
+AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  asm("" : "+r"(v));
+#endif
+  return v;
+}
+
+/// Hints the CPU to move the cache line holding `p` out of this core's private caches into the
+/// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
+/// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
+/// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
+/// (context.hpp, thread_locals::demote_records).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  // The operand is the whole line, so the compiler keeps every store to it before the hint.
+  asm volatile("cldemote %0" : : "m"(*static_cast<const char(*)[64]>(p)));
+#else
+  (void)p;
+#endif
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
 #define AGENTRACE_VERSION_MAJOR 0
 #define AGENTRACE_VERSION_MINOR 1
 #define AGENTRACE_VERSION_PATCH 0
@@ -34,9 +102,13 @@
 #define AGENTRACE_ENABLED 1
 #endif
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/attributes.hpp
 // SPDX-License-Identifier: MIT
 // Typed, compile-time attribute keys and attribute values.
@@ -48,6 +120,9 @@ inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
 #include <type_traits>
 #include <variant>
 #include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -172,6 +247,8 @@ struct kv {
 };
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/context.hpp
 // SPDX-License-Identifier: MIT
 // Span context (ids + flags) and the thread's current context.
@@ -184,53 +261,8 @@ struct kv {
 #include <type_traits>
 #include <utility>
 
-// amalgamated: include/agentrace/detail/compiler.hpp
-// SPDX-License-Identifier: MIT
-// Compiler helpers for the hot path: inlining control, a register barrier, a cache hint.
 
-#if defined(__GNUC__) || defined(__clang__)
-#define AGENTRACE_DETAIL_ALWAYS_INLINE __attribute__((always_inline))
-#define AGENTRACE_DETAIL_NOINLINE __attribute__((noinline))
-#define AGENTRACE_DETAIL_COLD __attribute__((noinline, cold))
-#else
-#define AGENTRACE_DETAIL_ALWAYS_INLINE
-#define AGENTRACE_DETAIL_NOINLINE
-#define AGENTRACE_DETAIL_COLD
-#endif
-
-namespace agentrace::detail {
-
-/// Returns `v` unchanged, but the compiler must hold it in a general-purpose register here.
-///
-/// Why: the hot path writes a span's fields with 8-, 4- and 1-byte stores and copies them a few
-/// nanoseconds later. Left alone, compilers merge adjacent field copies into 16-byte vector loads;
-/// a load that spans several recent stores cannot be forwarded from the store buffer and waits
-/// ~12 cycles for them to reach L1 (a "store-forwarding stall"), several times per span. Passing
-/// each copied field through a register keeps every load the same width as the store that wrote
-/// it, so it is forwarded.
-template <class T>
-AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  asm("" : "+r"(v));
-#endif
-  return v;
-}
-
-/// Hints the CPU to move the cache line holding `p` out of this core's private caches into the
-/// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
-/// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
-/// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
-/// (context.hpp, thread_locals::demote_records).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  // The operand is the whole line, so the compiler keeps every store to it before the hint.
-  asm volatile("cldemote %0" : : "m"(*static_cast<const char(*)[64]>(p)));
-#else
-  (void)p;
-#endif
-}
-
-}  // namespace agentrace::detail
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -479,6 +511,8 @@ inline std::string to_hex(std::uint64_t span_id) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/sampler.hpp
 // SPDX-License-Identifier: MIT
 // Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines
@@ -504,6 +538,8 @@ inline std::string to_hex(std::uint64_t span_id) {
 #include <string>
 #include <string_view>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -736,6 +772,8 @@ inline sampler active_sampler() {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/record.hpp
 // SPDX-License-Identifier: MIT
 // What a finished span is: one fixed-size record, built on the agent thread and handed to the
@@ -750,6 +788,8 @@ inline sampler active_sampler() {
 #include <string_view>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -1060,6 +1100,8 @@ static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 12
               "demote_written: slots 0-3 fill the second line, the rest and ext_ the third");
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/span.hpp
 // SPDX-License-Identifier: MIT
 // The hot path: RAII spans with compile-time names.
@@ -1098,6 +1140,8 @@ static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 12
 #else
 #define AGENTRACE_DETAIL_HAS_TSC 0
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -1245,6 +1289,8 @@ class clock_converter {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/detail/remote_end.hpp
 // SPDX-License-Identifier: MIT
 // Spans that end on another thread than the one they began on, reported back to their origin.
@@ -1299,7 +1345,10 @@ class clock_converter {
 
 #if defined(__linux__)
 #include <sys/mman.h>
+
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -1339,6 +1388,8 @@ using producer_token = moodycamel::ProducerToken;
 using consumer_token = moodycamel::ConsumerToken;
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/detail/random.hpp
 // SPDX-License-Identifier: MIT
 // Per-thread id generator: wyrand (one 64x64->128 multiply per id), seeded once per thread from
@@ -1349,6 +1400,8 @@ using consumer_token = moodycamel::ConsumerToken;
 #include <random>
 #include <thread>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -1402,6 +1455,10 @@ class id_generator {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -1671,6 +1728,10 @@ inline counters_snapshot sum_counters() {
 
 }  // namespace agentrace::detail
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 // A span ends on thread B but began on thread A, where it may still be the current context (it
@@ -1751,12 +1812,16 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void take_remote_ends_if_any(thread_state*
 }
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/exception.hpp
 // SPDX-License-Identifier: MIT
 // Semantic-convention keys for exceptions (exception.*), as recorded in the span event "exception".
 
 #include <string>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::exception {
 
@@ -1772,6 +1837,8 @@ inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
 
 }  // namespace agentrace::semconv::exception
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
 /// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
 /// include in a translation unit): every span type and macro compiles to nothing that runs, while
 /// arguments are still type-checked. The two variants live in different inline namespaces, so
@@ -1779,6 +1846,8 @@ inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
 #ifndef AGENTRACE_ENABLED
 #define AGENTRACE_ENABLED 1
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -2314,6 +2383,9 @@ decltype(auto) in_span(F&& f) {
 #include <type_traits>
 #include <utility>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 inline namespace compiled_out {
 
@@ -2406,6 +2478,8 @@ decltype(auto) in_span(F&& f) {
   do {                                    \
     if (false) (span).event(__VA_ARGS__); \
   } while (false)
+
+AGENTRACE_DETAIL_VISIBILITY_END
 #else
 
 /// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
@@ -2439,6 +2513,8 @@ decltype(auto) in_span(F&& f) {
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/semconv.hpp
 // SPDX-License-Identifier: MIT
 // Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,
@@ -2451,6 +2527,8 @@ decltype(auto) in_span(F&& f) {
 #include <cstdint>
 #include <string>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::db {
 
@@ -2490,12 +2568,16 @@ inline constexpr static_string other_sql{"other_sql"};
 }  // namespace system_name_values
 
 }  // namespace agentrace::semconv::db
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/error.hpp
 // SPDX-License-Identifier: MIT
 // Semantic-convention key error.type (stable): the low-cardinality class of an error.
 
 #include <string>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::error {
 
@@ -2510,6 +2592,8 @@ inline constexpr static_string other{"_OTHER"};
 }  // namespace type_values
 
 }  // namespace agentrace::semconv::error
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/gen_ai.hpp
 // SPDX-License-Identifier: MIT
 // Semantic-convention keys for generative AI (gen_ai.*): OpenTelemetry GenAI conventions v1.41.0
@@ -2519,6 +2603,8 @@ inline constexpr static_string other{"_OTHER"};
 #include <string>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::gen_ai {
 
@@ -2721,6 +2807,8 @@ inline constexpr static_string client_operation_time_per_output_chunk{
 }  // namespace metrics
 
 }  // namespace agentrace::semconv::gen_ai
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/server.hpp
 // SPDX-License-Identifier: MIT
 // Semantic-convention keys server.address / server.port (stable): the server a client called.
@@ -2728,6 +2816,8 @@ inline constexpr static_string client_operation_time_per_output_chunk{
 #include <cstdint>
 #include <string>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::server {
 
@@ -2737,6 +2827,8 @@ inline constexpr key<std::string> address{"server.address"};
 inline constexpr key<std::int64_t> port{"server.port"};
 
 }  // namespace agentrace::semconv::server
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporter.hpp
 // SPDX-License-Identifier: MIT
 // The exporter interface (one call per batch) and the owned span model for exporters that keep
@@ -2763,6 +2855,9 @@ inline constexpr key<std::int64_t> port{"server.port"};
 
 #include <cstdint>
 #include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -3056,6 +3151,10 @@ class raw_out {
 
 }  // namespace agentrace::detail
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 
 /// Resource attributes (service.name, telemetry.sdk.*, OTEL_RESOURCE_ATTRIBUTES ...), owned.
@@ -3332,6 +3431,8 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/config.hpp
 // SPDX-License-Identifier: MIT
 // Configuration: the config struct, and the OpenTelemetry environment variables that fill what
@@ -3352,6 +3453,8 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
 #include <string_view>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -3584,6 +3687,8 @@ inline sampler sampler_from_env(bool read_env) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/collector.hpp
 // SPDX-License-Identifier: MIT
 // The background collector: drains the queue in bulk on a short timer, converts clocks, batches
@@ -3601,6 +3706,8 @@ inline sampler sampler_from_env(bool read_env) {
 #include <thread>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -4016,6 +4123,8 @@ inline tracing start(config cfg = {}) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/coro.hpp
 // SPDX-License-Identifier: MIT
 // C++20 coroutines whose context follows the coroutine, not the thread: agentrace::task<T>, and a
@@ -4055,6 +4164,8 @@ inline tracing start(config cfg = {}) {
 #else
 #define AGENTRACE_DETAIL_CORO_TLS
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -4427,6 +4538,8 @@ T sync_wait(task<T> t) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/propagation.hpp
 // SPDX-License-Identifier: MIT
 // W3C Trace Context across processes: `traceparent` and `tracestate` injected into and extracted
@@ -4448,6 +4561,8 @@ T sync_wait(task<T> t) {
 #include <utility>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -4786,6 +4901,8 @@ void inject(Carrier&& carrier) {
 }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporters/console.hpp
 // SPDX-License-Identifier: MIT
 // Console exporter: one indented tree per trace with durations, status and attributes; errors
@@ -4818,6 +4935,8 @@ void inject(Carrier&& carrier) {
 #include <map>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -4945,6 +5064,10 @@ struct trace_tree {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -5108,6 +5231,8 @@ inline const bool console_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporters/memory.hpp
 // SPDX-License-Identifier: MIT
 // In-memory exporter: keeps every exported span (owned copies) for tests and for code that
@@ -5121,6 +5246,8 @@ inline const bool console_registered =
 #include <string_view>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -5182,6 +5309,8 @@ class memory_exporter final : public exporter {
 inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memory_exporter>(); }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporters/otlp_json.hpp
 // SPDX-License-Identifier: MIT
 // OTLP/JSON: one ExportTraceServiceRequest per batch, written with fmt into a reused buffer.
@@ -5208,6 +5337,9 @@ inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memor
 
 #include <cstdint>
 #include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::otlp {
 
@@ -5255,6 +5387,10 @@ inline constexpr std::uint32_t flag_has_is_remote = 0x100;
 inline constexpr std::uint32_t flag_is_remote = 0x200;
 
 }  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -5856,3 +5992,5 @@ inline const bool otlp_json_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

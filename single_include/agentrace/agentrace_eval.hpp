@@ -27,6 +27,8 @@
 
 #include <agentrace/agentrace.hpp>
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::eval {
 
 /// The resource and instrumentation scope a span was reported with (shared by its spans).
@@ -290,6 +292,8 @@ class trace_builder {
 };
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/reader.hpp
 // SPDX-License-Identifier: MIT
 // Reads OTLP-JSON (one ExportTraceServiceRequest document, or JSON lines: ours, the Collector's
@@ -309,6 +313,8 @@ class trace_builder {
 #include <string_view>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -1809,6 +1815,8 @@ inline std::vector<trace> read_traces(const std::vector<std::string>& paths, rea
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/stats.hpp
 // SPDX-License-Identifier: MIT
 // Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
@@ -1824,6 +1832,8 @@ inline std::vector<trace> read_traces(const std::vector<std::string>& paths, rea
 #include <unordered_set>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -2065,6 +2075,8 @@ class span_stats {
 };
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/query.hpp
 // SPDX-License-Identifier: MIT
 // Queries that select whole traces, one syntax for the CLI and a C++ builder:
@@ -2099,6 +2111,8 @@ class span_stats {
 #include <utility>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -3264,6 +3278,8 @@ inline std::optional<selection> match(const query& q, const trace& t,
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/dataset.hpp
 // SPDX-License-Identifier: MIT
 // Writers over read-back traces: the text waterfall (`show`), evaluation records (compact call
@@ -3281,6 +3297,8 @@ inline std::optional<selection> match(const query& q, const trace& t,
 #include <string_view>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -4051,6 +4069,8 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/store.hpp
 // SPDX-License-Identifier: MIT
 // In-process reflection: an exporter that keeps the last N complete traces (bounded in count
@@ -4066,6 +4086,8 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
 #include <string>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -4219,6 +4241,8 @@ inline std::shared_ptr<trace_store> store(store_options o = {}) {
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 #if __has_include(<curl/curl.h>) && __has_include(<zlib.h>)
 // amalgamated: include/agentrace/eval/judge.hpp
 // SPDX-License-Identifier: MIT
@@ -4242,6 +4266,8 @@ inline std::shared_ptr<trace_store> store(store_options o = {}) {
 #include <vector>
 
 #include <agentrace/agentrace_http.hpp>
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -4585,4 +4611,6 @@ inline export_result export_evaluations(exporter& e, const evaluation_records& r
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 #endif

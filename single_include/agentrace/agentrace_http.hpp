@@ -31,6 +31,8 @@
 
 #include <agentrace/agentrace.hpp>
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
@@ -304,6 +306,8 @@ class client {
 };
 
 }  // namespace agentrace::http
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/llm/openai.hpp
 // SPDX-License-Identifier: MIT
 // The one OpenAI-compatible chat-completions client, shared by the example agent and the eval
@@ -353,6 +357,8 @@ class client {
 #include <utility>
 #include <vector>
 
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::genai {
 
@@ -1724,6 +1730,10 @@ class db_span : public genai_span {
 
 }  // namespace agentrace::genai
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::llm {
 
 struct chat_message {
@@ -2062,3 +2072,5 @@ inline void record_result(genai::genai_span& s, const chat_result& r) {
 }
 
 }  // namespace agentrace::llm
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -47,6 +47,8 @@
 #include <agentrace/agentrace.hpp>
 #include <agentrace/agentrace_http.hpp>
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 
 /// Options of the OTLP/HTTP exporter. Unset fields are filled from the OTEL_EXPORTER_OTLP_*
@@ -793,3 +795,5 @@ inline const bool otlp_http_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

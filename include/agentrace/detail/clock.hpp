@@ -18,6 +18,8 @@
 #define AGENTRACE_DETAIL_HAS_TSC 0
 #endif
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
@@ -164,3 +166,5 @@ class clock_converter {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

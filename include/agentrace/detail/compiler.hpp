@@ -12,6 +12,24 @@
 #define AGENTRACE_DETAIL_COLD
 #endif
 
+// Every agentrace declaration is exported from the shared object it is compiled into, even under
+// -fvisibility=hidden. The library's process-wide state (whether tracing runs, the thread
+// registry, each thread's current context, the sampler, the exporter registry) is inline variables
+// and function-local statics; with default visibility the dynamic linker keeps one copy of each
+// per process (GNU unique symbols), so a plugin or extension module that records spans feeds the
+// collector the executable started and takes its parents from the same current context. Hidden,
+// the plugin would get its own copy, in which tracing was never started: its spans would vanish
+// without being counted (tests/shared_lib_test.cpp).
+#if defined(__GNUC__) || defined(__clang__)
+#define AGENTRACE_DETAIL_VISIBILITY_BEGIN _Pragma("GCC visibility push(default)")
+#define AGENTRACE_DETAIL_VISIBILITY_END _Pragma("GCC visibility pop")
+#else
+#define AGENTRACE_DETAIL_VISIBILITY_BEGIN
+#define AGENTRACE_DETAIL_VISIBILITY_END
+#endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 /// Returns `v` unchanged, but the compiler must hold it in a general-purpose register here.
@@ -45,3 +63,5 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noex
 }
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

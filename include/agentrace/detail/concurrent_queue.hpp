@@ -18,7 +18,11 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+
+#include "agentrace/detail/compiler.hpp"
 #endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -58,3 +62,5 @@ using producer_token = moodycamel::ProducerToken;
 using consumer_token = moodycamel::ConsumerToken;
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

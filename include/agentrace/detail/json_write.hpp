@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 /// Appends raw bytes. Buffer: fmt::memory_buffer, or std::string (the GenAI content writer
@@ -303,3 +307,5 @@ class raw_out {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

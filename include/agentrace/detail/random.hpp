@@ -10,6 +10,8 @@
 
 #include "agentrace/detail/compiler.hpp"
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 /// wyrand (Wang Yi, public domain): a 64-bit state advanced by a Weyl increment and finalised by
@@ -62,3 +64,5 @@ class id_generator {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

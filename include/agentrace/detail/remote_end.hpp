@@ -14,6 +14,8 @@
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/record.hpp"
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 // A span ends on thread B but began on thread A, where it may still be the current context (it
@@ -94,3 +96,5 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void take_remote_ends_if_any(thread_state*
 }
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -16,6 +16,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace {
 inline namespace compiled_out {
 
@@ -108,3 +112,5 @@ decltype(auto) in_span(F&& f) {
   do {                                    \
     if (false) (span).event(__VA_ARGS__); \
   } while (false)
+
+AGENTRACE_DETAIL_VISIBILITY_END

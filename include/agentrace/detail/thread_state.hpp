@@ -26,6 +26,8 @@
 #include "agentrace/detail/random.hpp"
 #include "agentrace/record.hpp"
 
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
 namespace agentrace::detail {
 
 using span_queue = concurrent_queue<span_record>;
@@ -293,3 +295,5 @@ inline counters_snapshot sum_counters() {
 }
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

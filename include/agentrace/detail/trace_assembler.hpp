@@ -12,7 +12,10 @@
 #include <map>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/exporter.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
@@ -140,3 +143,5 @@ struct trace_tree {
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

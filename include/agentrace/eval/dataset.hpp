@@ -15,9 +15,12 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/eval/query.hpp"
 #include "agentrace/eval/trace.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -788,3 +791,5 @@ inline std::string finetune_line(const finetune_example& ex, bool metadata = fal
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -21,11 +21,14 @@
 
 #include "agentrace/config.hpp"
 #include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/random.hpp"
 #include "agentrace/eval/dataset.hpp"
 #include "agentrace/eval/query.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/llm/openai.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -369,3 +372,5 @@ inline export_result export_evaluations(exporter& e, const evaluation_records& r
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

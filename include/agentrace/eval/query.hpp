@@ -32,8 +32,11 @@
 #include <utility>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -1199,3 +1202,5 @@ inline std::optional<selection> match(const query& q, const trace& t,
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -17,9 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/otlp_fields.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -1520,3 +1523,5 @@ inline std::vector<trace> read_traces(const std::vector<std::string>& paths, rea
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

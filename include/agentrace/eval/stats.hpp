@@ -13,7 +13,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/eval/trace.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -255,3 +258,5 @@ class span_stats {
 };
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

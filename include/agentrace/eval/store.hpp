@@ -13,12 +13,15 @@
 #include <string>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/eval/dataset.hpp"
 #include "agentrace/eval/query.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/exporter.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -172,3 +175,5 @@ inline std::shared_ptr<trace_store> store(store_options o = {}) {
 }
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -13,8 +13,11 @@
 #include <vector>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/exporter.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
@@ -279,3 +282,5 @@ class trace_builder {
 };
 
 }  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END

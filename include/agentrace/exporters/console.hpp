@@ -17,8 +17,11 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/exporter.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -182,3 +185,5 @@ inline const bool console_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -11,7 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/exporter.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -73,3 +76,5 @@ class memory_exporter final : public exporter {
 inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memory_exporter>(); }
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

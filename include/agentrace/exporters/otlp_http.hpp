@@ -37,10 +37,13 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/random.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/exporters/otlp_json.hpp"
 #include "agentrace/http/client.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -788,3 +791,5 @@ inline const bool otlp_http_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

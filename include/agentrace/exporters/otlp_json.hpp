@@ -18,9 +18,12 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/otlp_fields.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
@@ -622,3 +625,5 @@ inline const bool otlp_json_registered =
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

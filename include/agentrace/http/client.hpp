@@ -22,7 +22,10 @@
 #include <utility>
 #include <vector>
 
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/version.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::http {
 
@@ -297,3 +300,5 @@ class client {
 };
 
 }  // namespace agentrace::http
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -16,8 +16,11 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/compiler.hpp"
 #include "agentrace/genai.hpp"
 #include "agentrace/http/client.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::llm {
 
@@ -357,3 +360,5 @@ inline void record_result(genai::genai_span& s, const chat_result& r) {
 }
 
 }  // namespace agentrace::llm
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "agentrace/attributes.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::db {
 
@@ -45,3 +48,5 @@ inline constexpr static_string other_sql{"other_sql"};
 }  // namespace system_name_values
 
 }  // namespace agentrace::semconv::db
+
+AGENTRACE_DETAIL_VISIBILITY_END

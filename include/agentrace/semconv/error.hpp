@@ -5,6 +5,9 @@
 #include <string>
 
 #include "agentrace/attributes.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::error {
 
@@ -19,3 +22,5 @@ inline constexpr static_string other{"_OTHER"};
 }  // namespace type_values
 
 }  // namespace agentrace::semconv::error
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -5,6 +5,9 @@
 #include <string>
 
 #include "agentrace/attributes.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::exception {
 
@@ -19,3 +22,5 @@ inline constexpr key<std::string> message{"exception.message"};
 inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
 
 }  // namespace agentrace::semconv::exception
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "agentrace/attributes.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::gen_ai {
 
@@ -210,3 +213,5 @@ inline constexpr static_string client_operation_time_per_output_chunk{
 }  // namespace metrics
 
 }  // namespace agentrace::semconv::gen_ai
+
+AGENTRACE_DETAIL_VISIBILITY_END

@@ -6,6 +6,9 @@
 #include <string>
 
 #include "agentrace/attributes.hpp"
+#include "agentrace/detail/compiler.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::semconv::server {
 
@@ -15,3 +18,5 @@ inline constexpr key<std::string> address{"server.address"};
 inline constexpr key<std::int64_t> port{"server.port"};
 
 }  // namespace agentrace::semconv::server
+
+AGENTRACE_DETAIL_VISIBILITY_END
