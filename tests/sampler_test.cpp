@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "context_support.hpp"
 
@@ -39,9 +40,13 @@ TEST_CASE("traceidratio: the rate over 100,000 root spans is within 5 sigma (end
                                    .read_environment = false,
                                    .sampler = sampler::trace_id_ratio(p)});
   const auto before = tracing.stats();  // cumulative per process
-  for (int i = 0; i < n; ++i) {
-    AGENTRACE_SPAN(s, "root");
-  }
+  // On a new thread, whose queue is created now with the capacity above: a thread's queue keeps
+  // the capacity in force at its first span, and this one must hold every sampled span.
+  std::thread([] {
+    for (int i = 0; i < n; ++i) {
+      AGENTRACE_SPAN(s, "root");
+    }
+  }).join();
   REQUIRE(tracing.force_flush());
   const auto st = tracing.stats();
   CHECK(st.spans_ended - before.spans_ended == std::uint64_t(n));
