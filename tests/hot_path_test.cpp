@@ -3,7 +3,10 @@
 // uncaught-exception counter, context save/restore, the id generator, the drop paths.
 #include <agentrace/agentrace.hpp>
 #include <catch2/catch.hpp>
+#include <pthread.h>
+#include <sys/mman.h>
 
+#include <cstring>
 #include <limits>
 #include <random>
 #include <set>
@@ -89,6 +92,71 @@ TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_excep
   }
   CHECK(expected == 1);
   CHECK(seen == expected);
+}
+
+// Regression: a thread that takes over an exited thread's state (the free list) must read its
+// own uncaught-exception counter, not the exited thread's, whose thread-local storage is gone.
+// The exited thread runs on a stack this test owns (glibc puts its TLS there and never reuses
+// it), poisoned once the thread is joined: a stale pointer reads the poison, never this
+// thread's counter, whatever glibc's stack cache does.
+TEST_CASE("a thread that takes over an exited thread's state reads its own exception count") {
+  auto mem = agentrace::memory();
+  auto c = memory_config(mem);
+  c.max_queue_size = 320;  // no other test's threads leave states of this capacity behind
+  auto tracing = agentrace::start(c);
+  constexpr std::size_t stack_size = std::size_t{8} << 20;
+  void* stack =
+      ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(stack != MAP_FAILED);
+  pthread_attr_t attr;
+  REQUIRE(::pthread_attr_init(&attr) == 0);
+  REQUIRE(::pthread_attr_setstack(&attr, stack, stack_size) == 0);
+  agentrace::detail::thread_state* exited_state = nullptr;
+  pthread_t exiting;
+  REQUIRE(::pthread_create(
+              &exiting, &attr,
+              [](void* out) -> void* {
+                { AGENTRACE_SPAN(s, "exiting.thread"); }  // takes a state, freed at exit
+                *static_cast<agentrace::detail::thread_state**>(out) = agentrace::detail::tls.state;
+                return nullptr;
+              },
+              &exited_state) == 0);
+  REQUIRE(::pthread_join(exiting, nullptr) == 0);
+  ::pthread_attr_destroy(&attr);
+  REQUIRE(tracing.force_flush());  // its queue is empty: a new thread may take the state over
+  std::memset(stack, 0xab, stack_size);
+
+  agentrace::detail::thread_state* taken = nullptr;
+  int outside = -1, inside = -1, expected_inside = -2;
+  std::thread([&] {
+    { AGENTRACE_SPAN(s, "new.thread"); }
+    taken = agentrace::detail::tls.state;
+    outside = agentrace::detail::uncaught_exceptions(taken);
+    struct probe {
+      int& seen;
+      int& expected;
+      ~probe() {
+        seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls.state);
+        expected = std::uncaught_exceptions();
+      }
+    };
+    try {
+      AGENTRACE_SPAN(s, "throws.on.new.thread");
+      probe p{inside, expected_inside};
+      throw std::runtime_error("x");
+    } catch (const std::exception&) {
+    }
+  }).join();
+  ::munmap(stack, stack_size);
+  REQUIRE(taken == exited_state);  // the precondition: the state was taken over
+  CHECK(outside == 0);
+  CHECK(expected_inside == 1);
+  CHECK(inside == expected_inside);
+  REQUIRE(tracing.force_flush());
+  const auto thrown = mem->find("throws.on.new.thread");
+  REQUIRE(thrown);
+  CHECK(thrown->status == agentrace::status_code::error);
+  CHECK(has_event(*thrown, "exception"));
 }
 
 TEST_CASE("an exception unwinding through a span marks it, a span begun while unwinding is not") {

@@ -258,6 +258,9 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
     return nullptr;
   }
   tls.demote_records = demote_records_for(owner.state->capacity);
+  // This thread's counter: a state taken over from an exited thread still points into that
+  // thread's thread-local storage, which is gone.
+  owner.state->uncaught = uncaught_counter_slow();
   tls.state = owner.state;
   return tls.state;
 }
