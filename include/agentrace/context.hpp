@@ -74,14 +74,16 @@ struct ended_spans {
 
 struct thread_state;  // detail/thread_state.hpp
 
-/// Everything the hot path keeps per thread, in one thread_local. Trivially constructible, so
-/// access needs no TLS init guard.
+/// Everything the hot path keeps per thread, in one thread_local. Constant-initialised
+/// (constinit) with a trivial destructor, so access needs no TLS init guard and nothing is
+/// registered for thread exit.
 ///
 /// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
 /// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
-/// TLS model); with five of them a span made ~6 such calls, and the same empty-span loop cost
-/// 36.8 ns in a .so against 28.2 ns in the executable (bench/README.md). One variable is one
-/// address, computed once per function. In an executable nothing changes (%fs-relative).
+/// TLS model); with five of them a span made ~6 such calls, and the BM_SpanEmpty loop cost
+/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (bench/README.md, session 4).
+/// One variable is one address, computed once per begin and once per end (the queue's move of
+/// the record reads demote_records: a third). In an executable nothing changes (%fs-relative).
 struct thread_locals {
   span_context current{};        // the thread's current context
   thread_state* state{nullptr};  // this thread's producer state (thread_state.hpp, this_thread)
@@ -101,14 +103,19 @@ struct thread_locals {
   ended_spans ended{};  // spans of this thread that ended out of order (below)
 };
 inline constinit thread_local thread_locals tls{};
+static_assert(std::is_trivially_destructible_v<thread_locals>);
 
 /// `tls`, for a function that uses it several times. In code built for a shared library (-fPIC,
 /// not -fPIE) every use would be a __tls_get_addr call, and compilers recompute the address at
-/// each use rather than keep it in a register; passed through a register once (opaque), it is
-/// computed once. Elsewhere `tls` is %fs-relative and is used as it is.
+/// each use rather than keep it in a register; passed through a register once, it is computed
+/// once. The barrier is volatile so that no compiler treats two calls as one and carries an
+/// address across a coroutine's suspension to the thread it resumes on (clang <= 15 merges pure
+/// asm across suspension points). Elsewhere `tls` is %fs-relative and is used as it is.
 AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexcept {
-#if defined(__PIC__) && !defined(__PIE__)
-  return *opaque(&tls);
+#if defined(__PIC__) && !defined(__PIE__) && (defined(__GNUC__) || defined(__clang__))
+  thread_locals* p = &tls;
+  asm volatile("" : "+r"(p));
+  return *p;
 #else
   return tls;
 #endif

@@ -550,6 +550,8 @@ decltype(auto) in_span(F&& f) {
 
 }  // namespace agentrace
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
 #define AGENTRACE_DETAIL_CAT2(a, b) a##b
 #define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
 
@@ -588,5 +590,3 @@ decltype(auto) in_span(F&& f) {
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
-
-AGENTRACE_DETAIL_VISIBILITY_END

@@ -39,20 +39,28 @@
 #define AGENTRACE_DETAIL_COLD
 #endif
 
-// Every agentrace declaration is exported from the shared object it is compiled into, even under
+// Every agentrace declaration has default visibility, even in code built with
 // -fvisibility=hidden. The library's process-wide state (whether tracing runs, the thread
-// registry, each thread's current context, the sampler, the exporter registry) is inline variables
-// and function-local statics; with default visibility the dynamic linker keeps one copy of each
-// per process (GNU unique symbols), so a plugin or extension module that records spans feeds the
-// collector the executable started and takes its parents from the same current context. Hidden,
-// the plugin would get its own copy, in which tracing was never started: its spans would vanish
-// without being counted (tests/shared_lib_test.cpp).
+// registry, each thread's current context, the sampler, the exporter registry) is inline
+// variables and function-local statics of namespace-scope functions (keep it there: clang's
+// -fvisibility-inlines-hidden-static-local-var hides statics of inline member functions). With
+// default visibility the dynamic linker binds every object's references to one copy when it
+// can see one: a shared library linked into the program at build time (tests/shared_lib_test),
+// a library opened with dlopen when the executable exports its symbols (-rdynamic, CMake
+// ENABLE_EXPORTS) or another library already loaded defines them, and, with g++ (which emits
+// these as GNU unique symbols), modules opened with RTLD_LOCAL. Not under a version script
+// that makes them local, -Wl,--exclude-libs or -Bsymbolic. Hidden, a plugin always got its own
+// copy, in which tracing was never started: its spans vanished without being counted.
+// A library that wants its own separate tracer defines both macros empty before including
+// agentrace.
+#ifndef AGENTRACE_DETAIL_VISIBILITY_BEGIN
 #if defined(__GNUC__) || defined(__clang__)
 #define AGENTRACE_DETAIL_VISIBILITY_BEGIN _Pragma("GCC visibility push(default)")
 #define AGENTRACE_DETAIL_VISIBILITY_END _Pragma("GCC visibility pop")
 #else
 #define AGENTRACE_DETAIL_VISIBILITY_BEGIN
 #define AGENTRACE_DETAIL_VISIBILITY_END
+#endif
 #endif
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -324,14 +332,16 @@ struct ended_spans {
 
 struct thread_state;  // detail/thread_state.hpp
 
-/// Everything the hot path keeps per thread, in one thread_local. Trivially constructible, so
-/// access needs no TLS init guard.
+/// Everything the hot path keeps per thread, in one thread_local. Constant-initialised
+/// (constinit) with a trivial destructor, so access needs no TLS init guard and nothing is
+/// registered for thread exit.
 ///
 /// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
 /// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
-/// TLS model); with five of them a span made ~6 such calls, and the same empty-span loop cost
-/// 36.8 ns in a .so against 28.2 ns in the executable (bench/README.md). One variable is one
-/// address, computed once per function. In an executable nothing changes (%fs-relative).
+/// TLS model); with five of them a span made ~6 such calls, and the BM_SpanEmpty loop cost
+/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (bench/README.md, session 4).
+/// One variable is one address, computed once per begin and once per end (the queue's move of
+/// the record reads demote_records: a third). In an executable nothing changes (%fs-relative).
 struct thread_locals {
   span_context current{};        // the thread's current context
   thread_state* state{nullptr};  // this thread's producer state (thread_state.hpp, this_thread)
@@ -351,14 +361,19 @@ struct thread_locals {
   ended_spans ended{};  // spans of this thread that ended out of order (below)
 };
 inline constinit thread_local thread_locals tls{};
+static_assert(std::is_trivially_destructible_v<thread_locals>);
 
 /// `tls`, for a function that uses it several times. In code built for a shared library (-fPIC,
 /// not -fPIE) every use would be a __tls_get_addr call, and compilers recompute the address at
-/// each use rather than keep it in a register; passed through a register once (opaque), it is
-/// computed once. Elsewhere `tls` is %fs-relative and is used as it is.
+/// each use rather than keep it in a register; passed through a register once, it is computed
+/// once. The barrier is volatile so that no compiler treats two calls as one and carries an
+/// address across a coroutine's suspension to the thread it resumes on (clang <= 15 merges pure
+/// asm across suspension points). Elsewhere `tls` is %fs-relative and is used as it is.
 AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexcept {
-#if defined(__PIC__) && !defined(__PIE__)
-  return *opaque(&tls);
+#if defined(__PIC__) && !defined(__PIE__) && (defined(__GNUC__) || defined(__clang__))
+  thread_locals* p = &tls;
+  asm volatile("" : "+r"(p));
+  return *p;
 #else
   return tls;
 #endif
@@ -1296,7 +1311,6 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Spans that end on another thread than the one they began on, reported back to their origin.
 
 #include <algorithm>
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -1606,7 +1620,9 @@ struct alignas(64) thread_state {
   std::uint32_t index{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
-  const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
+  // The owning thread's count, or nullptr; set again when another thread takes the state over
+  // (create_thread_state).
+  const unsigned int* uncaught{uncaught_counter_slow()};
 };
 
 /// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
@@ -2364,6 +2380,8 @@ decltype(auto) in_span(F&& f) {
 
 }  // namespace agentrace
 
+AGENTRACE_DETAIL_VISIBILITY_END
+
 #define AGENTRACE_DETAIL_CAT2(a, b) a##b
 #define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
 
@@ -2516,8 +2534,6 @@ AGENTRACE_DETAIL_VISIBILITY_END
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
-
-AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/semconv.hpp
 // SPDX-License-Identifier: MIT
 // Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,

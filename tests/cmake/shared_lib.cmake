@@ -7,3 +7,11 @@ set_target_properties(agentrace_test_plugin PROPERTIES CXX_VISIBILITY_PRESET hid
                                                        VISIBILITY_INLINES_HIDDEN ON)
 agentrace_add_test(shared_lib_test ${CMAKE_CURRENT_SOURCE_DIR}/shared_lib_test.cpp
                    LIBS agentrace_test_plugin)
+
+# The same plugin opened with dlopen by an executable that exports its symbols (-rdynamic).
+agentrace_add_test(shared_lib_dlopen_test ${CMAKE_CURRENT_SOURCE_DIR}/shared_lib_dlopen_test.cpp
+                   LIBS ${CMAKE_DL_LIBS})
+set_target_properties(shared_lib_dlopen_test PROPERTIES ENABLE_EXPORTS ON)
+add_dependencies(shared_lib_dlopen_test agentrace_test_plugin)
+target_compile_definitions(shared_lib_dlopen_test PRIVATE
+  AGENTRACE_TEST_PLUGIN_PATH="$<TARGET_FILE:agentrace_test_plugin>")

@@ -8,8 +8,8 @@
 #define AGENTRACE_TEST_PLUGIN_API __attribute__((visibility("default")))
 
 /// Records `n` spans named "plugin.step" under the calling thread's current context.
-AGENTRACE_TEST_PLUGIN_API void plugin_record_spans(int n);
+extern "C" AGENTRACE_TEST_PLUGIN_API void plugin_record_spans(int n);
 /// The current span id as the plugin sees it.
-AGENTRACE_TEST_PLUGIN_API std::uint64_t plugin_current_span_id();
+extern "C" AGENTRACE_TEST_PLUGIN_API std::uint64_t plugin_current_span_id();
 /// Starts a thread in the plugin that records `n` root spans named "plugin.worker"; joins it.
-AGENTRACE_TEST_PLUGIN_API void plugin_record_on_thread(int n);
+extern "C" AGENTRACE_TEST_PLUGIN_API void plugin_record_on_thread(int n);

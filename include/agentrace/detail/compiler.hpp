@@ -12,20 +12,28 @@
 #define AGENTRACE_DETAIL_COLD
 #endif
 
-// Every agentrace declaration is exported from the shared object it is compiled into, even under
+// Every agentrace declaration has default visibility, even in code built with
 // -fvisibility=hidden. The library's process-wide state (whether tracing runs, the thread
-// registry, each thread's current context, the sampler, the exporter registry) is inline variables
-// and function-local statics; with default visibility the dynamic linker keeps one copy of each
-// per process (GNU unique symbols), so a plugin or extension module that records spans feeds the
-// collector the executable started and takes its parents from the same current context. Hidden,
-// the plugin would get its own copy, in which tracing was never started: its spans would vanish
-// without being counted (tests/shared_lib_test.cpp).
+// registry, each thread's current context, the sampler, the exporter registry) is inline
+// variables and function-local statics of namespace-scope functions (keep it there: clang's
+// -fvisibility-inlines-hidden-static-local-var hides statics of inline member functions). With
+// default visibility the dynamic linker binds every object's references to one copy when it
+// can see one: a shared library linked into the program at build time (tests/shared_lib_test),
+// a library opened with dlopen when the executable exports its symbols (-rdynamic, CMake
+// ENABLE_EXPORTS) or another library already loaded defines them, and, with g++ (which emits
+// these as GNU unique symbols), modules opened with RTLD_LOCAL. Not under a version script
+// that makes them local, -Wl,--exclude-libs or -Bsymbolic. Hidden, a plugin always got its own
+// copy, in which tracing was never started: its spans vanished without being counted.
+// A library that wants its own separate tracer defines both macros empty before including
+// agentrace.
+#ifndef AGENTRACE_DETAIL_VISIBILITY_BEGIN
 #if defined(__GNUC__) || defined(__clang__)
 #define AGENTRACE_DETAIL_VISIBILITY_BEGIN _Pragma("GCC visibility push(default)")
 #define AGENTRACE_DETAIL_VISIBILITY_END _Pragma("GCC visibility pop")
 #else
 #define AGENTRACE_DETAIL_VISIBILITY_BEGIN
 #define AGENTRACE_DETAIL_VISIBILITY_END
+#endif
 #endif
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>

@@ -174,7 +174,9 @@ struct alignas(64) thread_state {
   std::uint32_t index{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
-  const unsigned int* uncaught{uncaught_counter_slow()};  // this thread's count, or nullptr
+  // The owning thread's count, or nullptr; set again when another thread takes the state over
+  // (create_thread_state).
+  const unsigned int* uncaught{uncaught_counter_slow()};
 };
 
 /// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
