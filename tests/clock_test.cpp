@@ -22,22 +22,31 @@ TEST_CASE("a span around a 20 ms sleep lasts within 1% of steady_clock's measure
       agentrace::detail::span_clock_source.load() == agentrace::detail::clock_source::tsc;
   INFO("span clock: " << (tsc ? "invariant TSC" : "steady_clock"));
   CHECK(tsc == agentrace::detail::invariant_tsc_available());
-  std::vector<std::int64_t> measured;
+  // steady_clock brackets each end of the span: its true length lies between `shortest` (from
+  // just after it began to just before it ended) and `longest`. A preempted thread widens the
+  // bracket (under a sanitizer on a loaded machine, by ~0.3 ms) instead of failing the test; a
+  // conversion off by more than 1% still fails it.
+  std::vector<std::int64_t> shortest, longest;
   for (int i = 0; i < 5; ++i) {  // the first right after start(), while calibration is young
+    const auto a0 = steady_clock::now();
     AGENTRACE_SPAN(s, "sleep");
-    const auto a = steady_clock::now();
+    const auto a1 = steady_clock::now();
     std::this_thread::sleep_for(20ms);
-    const auto b = steady_clock::now();
-    measured.push_back(ns(b - a));
+    const auto b0 = steady_clock::now();
+    s.end();
+    const auto b1 = steady_clock::now();
+    shortest.push_back(ns(b0 - a1));
+    longest.push_back(ns(b1 - a0));
   }
   REQUIRE(tracing.force_flush());
   const auto spans = mem->spans();
   REQUIRE(spans.size() == 5);
   for (std::size_t i = 0; i < spans.size(); ++i) {
     const auto d = static_cast<std::int64_t>(spans[i].duration_ns());
-    INFO("span " << i << ": converted " << d << " ns, steady_clock " << measured[i] << " ns");
-    CHECK(std::llabs(d - measured[i]) <= measured[i] / 100);
-    CHECK(d >= measured[i] * 99 / 100);
+    INFO("span " << i << ": converted " << d << " ns, steady_clock between " << shortest[i]
+                 << " and " << longest[i] << " ns");
+    CHECK(d >= shortest[i] - shortest[i] / 100);
+    CHECK(d <= longest[i] + longest[i] / 100);
   }
   // Consecutive spans do not overlap once converted.
   for (std::size_t i = 1; i < spans.size(); ++i)
