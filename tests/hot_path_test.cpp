@@ -67,6 +67,17 @@ TEST_CASE("inline attributes of every slot type survive the copy into the queue"
   CHECK(std::get<bool>(*mem->find("false_bool")->attr("t.bool")) == false);
 }
 
+// Records, while an exception unwinds through it, the count the library reads for this thread and
+// the count std::uncaught_exceptions() gives.
+struct uncaught_probe {
+  int& seen;
+  int& expected;
+  ~uncaught_probe() {
+    seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls.state);
+    expected = std::uncaught_exceptions();
+  }
+};
+
 TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_exceptions") {
   auto tracing = agentrace::start({.read_environment = false});
   { AGENTRACE_SPAN(s, "creates the thread state"); }
@@ -76,17 +87,9 @@ TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_excep
   CHECK(ts->uncaught != nullptr);  // the ABI self-test passed on this platform
 #endif
   CHECK(agentrace::detail::uncaught_exceptions(ts) == 0);
-  struct probe {
-    int& seen;
-    int& expected;
-    ~probe() {
-      seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls.state);
-      expected = std::uncaught_exceptions();
-    }
-  };
   int seen = -1, expected = -2;
   try {
-    probe p{seen, expected};
+    uncaught_probe p{seen, expected};
     throw std::runtime_error("x");
   } catch (const std::exception&) {
   }
@@ -132,17 +135,9 @@ TEST_CASE("a thread that takes over an exited thread's state reads its own excep
     { AGENTRACE_SPAN(s, "new.thread"); }
     taken = agentrace::detail::tls.state;
     outside = agentrace::detail::uncaught_exceptions(taken);
-    struct probe {
-      int& seen;
-      int& expected;
-      ~probe() {
-        seen = agentrace::detail::uncaught_exceptions(agentrace::detail::tls.state);
-        expected = std::uncaught_exceptions();
-      }
-    };
     try {
       AGENTRACE_SPAN(s, "throws.on.new.thread");
-      probe p{inside, expected_inside};
+      uncaught_probe p{inside, expected_inside};
       throw std::runtime_error("x");
     } catch (const std::exception&) {
     }
