@@ -17,7 +17,7 @@ class bench_tracing {
   bench_tracing() : was_on_(agentrace::detail::tracing_on.load()) {
     if (!was_on_) {
       agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
-      agentrace::detail::tracing_on.store(true);
+      agentrace::detail::tracing_on.store(agentrace::detail::tracing_steady);
     }
   }
   ~bench_tracing() { agentrace::detail::tracing_on.store(was_on_); }
@@ -25,7 +25,7 @@ class bench_tracing {
   bench_tracing& operator=(const bench_tracing&) = delete;
 
  private:
-  bool was_on_;
+  std::uint8_t was_on_;
 };
 
 // A span whose parent (here: extracted from another process) is not sampled: the default
@@ -58,8 +58,8 @@ BENCHMARK(BM_SpanUnsampledRoot);
 
 // Tracing not started / shut down: one relaxed load and a branch.
 void BM_SpanRuntimeOff(benchmark::State& state) {
-  const bool was_on = agentrace::detail::tracing_on.load();
-  agentrace::detail::tracing_on.store(false);
+  const std::uint8_t was_on = agentrace::detail::tracing_on.load();
+  agentrace::detail::tracing_on.store(agentrace::detail::tracing_off);
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.runtime_off");
     benchmark::DoNotOptimize(s);

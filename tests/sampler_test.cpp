@@ -211,6 +211,48 @@ TEST_CASE("parentbased: the delegation table end to end through spans and flags"
   CHECK(tracing.get()->sampler().description().rfind("ParentBased{root=AlwaysOnSampler,", 0) == 0);
 }
 
+// The default sampler (ParentBased(root=AlwaysOn)) is decided on the hot path without the
+// thresholds (clock.hpp, tracing_sample_as_parent): only when every case is always or never, and
+// with the same results as the thresholds give.
+TEST_CASE("default sampler: roots sampled, children follow the parent, on the fast path only") {
+  struct row {
+    bool remote, sampled;
+  };
+  static constexpr agentrace::span_site child_site{"child"};
+  const row rows[] = {{true, true}, {true, false}, {false, true}, {false, false}};
+  auto run = [&](const sampler& smp, bool expect_fast, bool unsampled_children_recorded) {
+    auto mem = agentrace::memory();
+    auto tracing =
+        agentrace::start({.exporters = {mem}, .read_environment = false, .sampler = smp});
+    INFO(smp.description());
+    CHECK(agentrace::detail::samples_as_parent() == expect_fast);
+    CHECK(((agentrace::detail::tracing_on.load() & agentrace::detail::tracing_sample_as_parent) !=
+           0) == expect_fast);
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto p = parent(rows[i].remote, rows[i].sampled, trace_id{0x99, 0});
+      agentrace::scoped_span s(&child_site, p);
+      INFO("remote " << rows[i].remote << ", parent sampled " << rows[i].sampled);
+      const bool expect = rows[i].sampled || unsampled_children_recorded;
+      CHECK(s.is_recording() == expect);
+      CHECK(s.context().sampled() == expect);
+      CHECK(s.context().trace_id == p.trace_id);
+    }
+    {
+      AGENTRACE_SPAN(root, "root");
+      CHECK(root.is_recording());
+      CHECK((root.context().flags & agentrace::flag_random) != 0);
+    }
+    REQUIRE(tracing.force_flush());
+    CHECK(mem->find("root"));
+  };
+  run(sampler::parent_based(sampler::always_on()), true, false);
+  // AlwaysOn samples the children of unsampled parents too: not the fast path.
+  run(sampler::always_on(), false, true);
+  run(sampler::parent_based(sampler::always_on(), sampler::always_on(), sampler::always_on(),
+                            sampler::always_on(), sampler::always_on()),
+      false, true);
+}
+
 TEST_CASE("an unsampled span propagates its context but is never recorded nor enqueued") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem},

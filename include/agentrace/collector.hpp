@@ -180,7 +180,14 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(true, std::memory_order_release);
+    detail::tracing_on.store(
+        static_cast<std::uint8_t>(
+            detail::tracing_steady |
+            (detail::span_clock_source.load(std::memory_order_relaxed) == detail::clock_source::tsc
+                 ? detail::tracing_tsc
+                 : 0) |
+            (detail::samples_as_parent() ? detail::tracing_sample_as_parent : 0)),
+        std::memory_order_release);
   }
 
   collector(const collector&) = delete;
@@ -211,7 +218,7 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(false, std::memory_order_release);
+    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {

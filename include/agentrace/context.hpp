@@ -2,7 +2,10 @@
 // Span context (ids + flags) and the thread's current context.
 #pragma once
 
+#include <bit>
 #include <concepts>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -39,11 +42,39 @@ struct span_context {
   constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
   friend constexpr bool operator==(const span_context&, const span_context&) = default;
 };
+static_assert(offsetof(span_context, flags) == 24 && offsetof(span_context, remote) == 25,
+              "detail::flags_remote");
 
 namespace detail {
+// A context's `flags` and `remote` bytes as one 16-bit word: the hot path moves them with one
+// load and one store.
+inline constexpr std::size_t flags_remote_offset = 24;
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint16_t flags_remote(const span_context& c) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + flags_remote_offset, sizeof v);
+  return v;
+}
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void set_flags_remote(span_context& c,
+                                                            std::uint16_t v) noexcept {
+  std::memcpy(reinterpret_cast<unsigned char*>(&c) + flags_remote_offset, &v, sizeof v);
+}
+/// The word of `flags` and `remote`, and its two halves.
+constexpr std::uint16_t pack_flags_remote(std::uint8_t flags, bool remote) noexcept {
+  return std::endian::native == std::endian::little
+             ? static_cast<std::uint16_t>(flags | (unsigned{remote} << 8))
+             : static_cast<std::uint16_t>((unsigned{flags} << 8) | unsigned{remote});
+}
+constexpr std::uint8_t flags_of(std::uint16_t fr) noexcept {
+  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr : fr >> 8);
+}
+constexpr bool remote_of(std::uint16_t fr) noexcept {
+  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr >> 8 : fr) != 0;
+}
+
 /// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
-/// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
-/// 26-byte struct) would stall on store forwarding when it reads them back soon after.
+/// written field by field on the hot path (flags and remote as one word), and a whole-struct copy
+/// (overlapping 16-byte loads of a 26-byte struct) would stall on store forwarding when it reads
+/// them back soon after.
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
                                                           const span_context& src) noexcept {
   // clang-analyzer 14 does not model a coroutine's promise construction: from await_transform
@@ -51,8 +82,7 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   dst.trace_id.hi = opaque(src.trace_id.hi);  // NOLINT(clang-analyzer-core.CallAndMessage)
   dst.trace_id.lo = opaque(src.trace_id.lo);
   dst.span_id = opaque(src.span_id);
-  dst.flags = opaque(src.flags);
-  dst.remote = opaque(src.remote);
+  set_flags_remote(dst, opaque(flags_remote(src)));
 }
 
 // Spans that ended while they were not their thread's current context (ended out of order: a

@@ -157,8 +157,10 @@ struct alignas(64) span_record {
   agentrace::trace_id trace_id{};
   std::uint64_t span_id{0};
   std::uint64_t parent_span_id{0};
-  std::uint64_t start_ticks{0};
-  std::uint64_t end_ticks{0};
+  // Both 0 in a default-constructed record; a span's are set by begin() and finish() (the
+  // constructor below leaves them, so that the hot path stores each once).
+  std::uint64_t start_ticks;
+  std::uint64_t end_ticks;
   std::uint8_t flags{0};
   bool parent_remote{false};
   status_code status{status_code::unset};
@@ -169,22 +171,42 @@ struct alignas(64) span_record {
   detail::attr_slot attrs[detail::inline_attrs];
   detail::span_ext* ext_;  // valid only while has_ext
 
-  span_record() noexcept = default;
-  /// A recording span's header (scoped_span::begin): every header member written once.
+  span_record() noexcept : start_ticks(0), end_ticks(0) {}
+  /// A recording span's header (scoped_span::begin): every header member written once; the
+  /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
               std::uint8_t f, bool remote, std::uint16_t thread) noexcept
-      : site(s),
-        trace_id(tid),
-        span_id(id),
-        parent_span_id(parent),
-        start_ticks(0),
-        end_ticks(0),
-        flags(f),
-        parent_remote(remote),
-        status(status_code::unset),
-        n_attrs(0),
-        has_ext(false),
-        thread_index(thread) {}
+      : site(s), trace_id(tid), span_id(id), parent_span_id(parent) {
+    store_misc(misc_of(f, remote, thread));
+  }
+
+  // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, a padding byte,
+  // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
+  // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
+  // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
+  static constexpr unsigned misc_shift(unsigned byte) noexcept {
+    return std::endian::native == std::endian::little ? 8 * byte : 8 * (7 - byte);
+  }
+  static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
+    return (std::uint64_t{f} << misc_shift(0)) |
+           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(1)) |
+           (std::uint64_t{thread} << (std::endian::native == std::endian::little ? 48 : 0));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const unsigned char*>(this) + misc_offset, sizeof w);
+    return w;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void store_misc(std::uint64_t w) noexcept {
+    std::memcpy(reinterpret_cast<unsigned char*>(this) + misc_offset, &w, sizeof w);
+  }
+  /// Sets one byte of the misc word (status: 2, has_ext: 4) with an 8-byte store.
+  void set_misc_byte(unsigned byte, std::uint8_t v) noexcept {
+    const unsigned sh = misc_shift(byte);
+    store_misc((load_misc() & ~(std::uint64_t{0xff} << sh)) | (std::uint64_t{v} << sh));
+  }
+  void set_status(status_code c) noexcept { set_misc_byte(2, static_cast<std::uint8_t>(c)); }
+  static constexpr std::size_t misc_offset = 56;
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
 
@@ -206,17 +228,13 @@ struct alignas(64) span_record {
         span_id(detail::opaque(o.span_id)),
         parent_span_id(detail::opaque(o.parent_span_id)),
         start_ticks(detail::opaque(o.start_ticks)),
-        end_ticks(detail::opaque(o.end_ticks)),
-        flags(detail::opaque(o.flags)),
-        parent_remote(detail::opaque(o.parent_remote)),
-        status(detail::opaque(o.status)),
-        n_attrs(detail::opaque(o.n_attrs)),
-        has_ext(detail::opaque(o.has_ext)),
-        thread_index(detail::opaque(o.thread_index)) {
-    // Taken from the registers just stored: a demoted line is not read back.
-    const std::uint8_t n = n_attrs;
-    const bool ext = has_ext;
-    copy_tail(o);
+        end_ticks(detail::opaque(o.end_ticks)) {
+    const std::uint64_t m = detail::opaque(o.load_misc());
+    store_misc(m);
+    // Taken from the register just stored: a demoted line is not read back.
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
+    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(4)) != 0;
+    copy_tail(o, n, ext);
     o.n_attrs = 0;
     o.has_ext = false;
     if (demote) demote_written(n, ext);
@@ -226,9 +244,14 @@ struct alignas(64) span_record {
       reset();
       std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
                   offsetof(span_record, attrs));
-      copy_tail(o);
-      o.n_attrs = 0;
-      o.has_ext = false;
+      copy_tail(o, o.n_attrs, o.has_ext);
+      // The collector moves each record out of the queue with this: a record that owns nothing
+      // is left as it is, so the collector only reads the queue's lines and never takes them
+      // from the producer's core in the modified state.
+      if ((o.n_attrs | static_cast<std::uint8_t>(o.has_ext)) != 0) {
+        o.n_attrs = 0;
+        o.has_ext = false;
+      }
     }
     return *this;
   }
@@ -245,7 +268,7 @@ struct alignas(64) span_record {
   detail::span_ext& extension() {
     if (!has_ext) {
       ext_ = new detail::span_ext();
-      has_ext = true;
+      set_misc_byte(4, 1);
     }
     return *ext_;
   }
@@ -257,7 +280,8 @@ struct alignas(64) span_record {
   /// False, and nothing stored, when the slots are full or the key cannot be packed.
   AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
                                                 std::uint64_t value) noexcept {
-    const std::uint8_t n = n_attrs;
+    const std::uint64_t m = load_misc();
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
     if (n >= detail::inline_attrs) [[unlikely]]
       return false;
     const std::uint64_t k = detail::attr_slot::pack_key(key, type);
@@ -265,7 +289,7 @@ struct alignas(64) span_record {
       return false;
     attrs[n].key = k;
     attrs[n].value = value;
-    n_attrs = static_cast<std::uint8_t>(n + 1);
+    store_misc(m + (std::uint64_t{1} << misc_shift(3)));  // n_attrs + 1 (n < 7: no carry)
     return true;
   }
   /// Appends a string attribute of static storage (stored as a pointer, never copied).
@@ -284,15 +308,15 @@ struct alignas(64) span_record {
   span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
 
  private:
-  void copy_tail(const span_record& o) noexcept {
+  // `n` and `ext`: o's n_attrs and has_ext.
+  void copy_tail(const span_record& o, std::uint8_t n, bool ext) noexcept {
     // Each slot word was written by one 8-byte store (push_slot), so each is copied by one
     // 8-byte load.
-    const std::uint8_t n = o.n_attrs;
     for (std::uint8_t i = 0; i < n; ++i) {
       attrs[i].key = detail::opaque(o.attrs[i].key);
       attrs[i].value = detail::opaque(o.attrs[i].value);
     }
-    if (o.has_ext) [[unlikely]]
+    if (ext) [[unlikely]]
       ext_ = o.ext_;
   }
 
@@ -321,6 +345,13 @@ struct alignas(64) span_record {
 #endif
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
+static_assert(offsetof(span_record, flags) == span_record::misc_offset &&
+                  offsetof(span_record, parent_remote) == span_record::misc_offset + 1 &&
+                  offsetof(span_record, status) == span_record::misc_offset + 2 &&
+                  offsetof(span_record, n_attrs) == span_record::misc_offset + 3 &&
+                  offsetof(span_record, has_ext) == span_record::misc_offset + 4 &&
+                  offsetof(span_record, thread_index) == span_record::misc_offset + 6,
+              "the misc word's layout");
 static_assert(sizeof(span_record) == 192, "three cache lines");
 static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
                   offsetof(span_record, ext_) >= 128,

@@ -227,6 +227,19 @@ inline void install_sampler(const agentrace::sampler& s) {
                                  std::memory_order_relaxed);
 }
 
+/// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
+/// every child sampled exactly when its parent is. start() then tells the hot path so
+/// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+inline bool samples_as_parent() noexcept {
+  auto t = [](sampling_case c) {
+    return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
+  };
+  return t(sampling_case::root) == 0 && t(sampling_case::remote_parent_sampled) == 0 &&
+         t(sampling_case::local_parent_sampled) == 0 &&
+         t(sampling_case::remote_parent_not_sampled) == never_threshold &&
+         t(sampling_case::local_parent_not_sampled) == never_threshold;
+}
+
 /// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
 /// (Level 2 random flag); sampled by the root threshold.
 inline std::uint8_t sample_root(std::uint64_t lo) noexcept {

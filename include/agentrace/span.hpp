@@ -103,13 +103,15 @@ inline namespace compiled_in {
 /// bind_context, or the explicit-parent constructor) instead of moving it.
 class scoped_span {
  public:
-  scoped_span() noexcept {}
+  scoped_span() noexcept : state_(st_none) {}
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current);
+      begin(t, site, t.current, on);
+    } else {
+      state_ = st_none;
     }
   }
 
@@ -117,11 +119,13 @@ class scoped_span {
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(detail::this_thread_locals(), site, parent);
+    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
+      begin(detail::this_thread_locals(), site, parent, on);
+    else
+      state_ = st_none;
   }
 
-  scoped_span(scoped_span&& o) noexcept { take(o); }
+  scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
@@ -135,28 +139,28 @@ class scoped_span {
   scoped_span& operator=(const scoped_span&) = delete;
 
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
-    if (recording_)
+    if (state_ == st_recording)
       finish();
-    else if (unsampled_) [[unlikely]]
+    else if (state_ == st_unsampled) [[unlikely]]
       finish_unsampled();
   }
 
   /// Ends the span now. Further calls, and the destructor, do nothing.
   void end() noexcept {
-    if (recording_)
+    if (state_ == st_recording)
       finish();
-    else if (unsampled_) [[unlikely]]
+    else if (state_ == st_unsampled) [[unlikely]]
       finish_unsampled();
   }
 
   /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return recording_; }
+  bool is_recording() const noexcept { return state_ == st_recording; }
 
   /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
-    if (unsampled_) [[unlikely]]
+    if (state_ == st_unsampled) [[unlikely]]
       return self_.ctx;
-    if (!recording_) return {};
+    if (state_ != st_recording) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
 
@@ -164,7 +168,7 @@ class scoped_span {
   template <class T, class V>
     requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
   scoped_span& set(const key<T>& k, V&& v) noexcept {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
       bool stored;
@@ -185,7 +189,7 @@ class scoped_span {
 
   /// Sets a string attribute from a literal: stored as a pointer, never copied.
   scoped_span& set(const key<std::string>& k, static_string v) noexcept {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
     overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
@@ -197,7 +201,7 @@ class scoped_span {
   template <class S>
     requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
   scoped_span& set(const key<std::string>& k, S&& v) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     std::string* owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
                   std::is_rvalue_reference_v<S&&>)
@@ -214,7 +218,7 @@ class scoped_span {
 
   /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
   scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     auto& ext = rec_.extension();
     if (ext.events.size() >= limit_events()) {
       ++ext.dropped_events;
@@ -231,7 +235,7 @@ class scoped_span {
 
   /// Links this span to another span's context (e.g. the request that caused a batch job).
   scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!recording_ || !ctx.valid()) return *this;
+    if (!is_recording() || !ctx.valid()) return *this;
     auto& ext = rec_.extension();
     if (ext.links.size() >= limit_links()) {
       ++ext.dropped_links;
@@ -246,9 +250,9 @@ class scoped_span {
 
   /// Sets the status. OpenTelemetry: a description is kept only with ERROR; OK is final.
   scoped_span& set_status(status_code code, std::string_view description = {}) {
-    if (!recording_ || rec_.status == status_code::ok) return *this;
+    if (!is_recording() || rec_.status == status_code::ok) return *this;
     if (code == status_code::unset) return *this;
-    rec_.status = code;
+    rec_.set_status(code);
     if (code == status_code::error && !description.empty())
       rec_.extension().status_message.assign(description);
     else if (auto* e = rec_.ext())
@@ -264,7 +268,7 @@ class scoped_span {
   /// Records a caught exception: an `exception` event with exception.type (demangled) and
   /// exception.message (what()), and status ERROR.
   scoped_span& record_exception(const std::exception& e) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     std::string type = detail::demangle(typeid(e).name());
     event("exception", {{semconv::exception::type, std::move(type)},
                         {semconv::exception::message, std::string_view(e.what())}});
@@ -274,13 +278,13 @@ class scoped_span {
   /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
   /// `chat {model}`). Allocates; keep the compile-time name where it will do.
   scoped_span& set_name(std::string name) {
-    if (recording_) rec_.extension().name = std::move(name);
+    if (is_recording()) rec_.extension().name = std::move(name);
     return *this;
   }
 
   /// Records the W3C tracestate this span carries (propagated to children by the propagator).
   scoped_span& set_trace_state(std::string ts) {
-    if (recording_) rec_.extension().trace_state = std::move(ts);
+    if (is_recording()) rec_.extension().trace_state = std::move(ts);
     return *this;
   }
 
@@ -290,35 +294,38 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
+  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
-                                            const span_context& parent) noexcept {
+                                            const span_context& parent, std::uint8_t on) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
     detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]]
+    if (!ts) [[unlikely]] {
+      state_ = st_none;
       return;
+    }
     detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
     span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
-    prev_.trace_id.hi = opaque(cur.trace_id.hi);
-    prev_.trace_id.lo = opaque(cur.trace_id.lo);
-    prev_.span_id = opaque(cur.span_id);
-    prev_.flags = opaque(cur.flags);
-    prev_.remote = opaque(cur.remote);
+    detail::assign_context(prev_, cur);
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
-    std::uint8_t flags = opaque(parent.flags);
-    bool remote = opaque(parent.remote);
+    const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
+    std::uint8_t flags = detail::flags_of(parent_fr);
+    bool remote = detail::remote_of(parent_fr);
+    std::uint64_t id;
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
-      hi = ts->ids.next();
-      lo = ts->ids.next_nonzero();
+      ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
       remote = false;
-      flags = detail::sample_root(lo);  // sampler.hpp (context owner)
+      flags = (on & detail::tracing_sample_as_parent)  // sampler.hpp (context owner)
+                  ? static_cast<std::uint8_t>(flag_random | flag_sampled)
+                  : detail::sample_root(lo);
     } else {
-      flags = detail::sample_child(lo, flags, remote);  // sampler.hpp (context owner)
+      id = ts->ids.next_nonzero();
+      if (!(on & detail::tracing_sample_as_parent))  // else the parent's flags as they are
+        flags = detail::sample_child(lo, flags, remote);
     }
-    const std::uint64_t id = ts->ids.next_nonzero();
     if (!(flags & flag_sampled)) [[unlikely]] {
       begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
@@ -328,24 +335,26 @@ class scoped_span {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
-    cur.flags = flags;
-    cur.remote = false;
+    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
     uncaught_ = detail::uncaught_exceptions(ts);
-    recording_ = true;
-    rec_.start_ticks = detail::now_ticks();
+    state_ = st_recording;
+    rec_.start_ticks = detail::now_ticks(on);
   }
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    const std::uint64_t end = detail::now_ticks();
+    // One load: whether tracing still records, and which clock (if it does not, the span is
+    // dropped and the end time is not used).
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
-    recording_ = false;
+    state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (!ts || on == detail::tracing_off) [[unlikely]] {
       drop_not_running();
     } else {
       auto& c = ts->counters;
@@ -358,7 +367,9 @@ class scoped_span {
         drop_queue_full(c);
       }
     }
-    rec_.~span_record();  // moved from or reset: owns nothing
+    // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
+    // leaves it owning nothing) or reset by the drop path, so the destructor would only test
+    // two fields the call just zeroed.
   }
 
   // An unsampled span (context owner): it becomes the current context and keeps its own in self_
@@ -370,16 +381,15 @@ class scoped_span {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
-    cur.flags = flags;
-    cur.remote = false;
+    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
     ::new (static_cast<void*>(&self_)) detail::unsampled_self{
         span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
-    unsampled_ = true;
+    state_ = st_unsampled;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
-    unsampled_ = false;
+    state_ = st_none;
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
@@ -394,8 +404,9 @@ class scoped_span {
   // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
   // ancestor); if something else is current (the span ends out of order, or on another thread
   // than it began), notes it instead.
+  // (`origin` by reference: only the cold path reads it.)
   AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
-                                                      detail::origin_index origin,
+                                                      const detail::origin_index& origin,
                                                       detail::thread_state* ts) noexcept {
     span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
@@ -427,22 +438,23 @@ class scoped_span {
       detail::note_ended_out_of_order(id, replaced);
   }
 
-  // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
+  // Moves a span's state; rec_ is alive exactly while state_ is st_recording, self_ while it is
+  // st_unsampled.
   void take(scoped_span& o) noexcept {
-    if (o.unsampled_) [[unlikely]] {
+    if (o.state_ == st_unsampled) [[unlikely]] {
       self_ = o.self_;
       prev_ = o.prev_;
-      unsampled_ = true;
-      o.unsampled_ = false;
+      state_ = st_unsampled;
+      o.state_ = st_none;
       return;
     }
-    if (!o.recording_) return;
+    if (o.state_ != st_recording) return;
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
     o.rec_.~span_record();
     prev_ = o.prev_;
     uncaught_ = o.uncaught_;
-    recording_ = true;
-    o.recording_ = false;
+    state_ = st_recording;
+    o.state_ = st_none;
   }
 
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
@@ -485,7 +497,7 @@ class scoped_span {
       if (!recorded) event("exception", {{semconv::exception::message, what}});
       if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
-      rec_.status = status_code::error;
+      rec_.set_status(status_code::error);
     }
   }
 
@@ -494,7 +506,7 @@ class scoped_span {
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
+  // destroyed by finish(); alive exactly while state_ is st_recording, so every use checks it.
   union {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
@@ -506,8 +518,14 @@ class scoped_span {
     span_context prev_;
   };
   int uncaught_;  // uncaught exceptions when the span began; set by begin()
-  bool recording_{false};
-  bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
+  // What the span is: written once by each constructor (by begin() when it begins one), so that
+  // a span is not zeroed first and then written again.
+  enum : std::uint8_t {
+    st_none = 0,       // empty or ended
+    st_recording = 1,  // rec_ is alive
+    st_unsampled = 2,  // begun, not sampled, not ended: self_ is alive (context owner)
+  };
+  std::uint8_t state_;
 };
 
 inline std::size_t scoped_span::limit_attributes() noexcept {

@@ -261,7 +261,10 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // SPDX-License-Identifier: MIT
 // Span context (ids + flags) and the thread's current context.
 
+#include <bit>
 #include <concepts>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -297,11 +300,39 @@ struct span_context {
   constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
   friend constexpr bool operator==(const span_context&, const span_context&) = default;
 };
+static_assert(offsetof(span_context, flags) == 24 && offsetof(span_context, remote) == 25,
+              "detail::flags_remote");
 
 namespace detail {
+// A context's `flags` and `remote` bytes as one 16-bit word: the hot path moves them with one
+// load and one store.
+inline constexpr std::size_t flags_remote_offset = 24;
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint16_t flags_remote(const span_context& c) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + flags_remote_offset, sizeof v);
+  return v;
+}
+AGENTRACE_DETAIL_ALWAYS_INLINE inline void set_flags_remote(span_context& c,
+                                                            std::uint16_t v) noexcept {
+  std::memcpy(reinterpret_cast<unsigned char*>(&c) + flags_remote_offset, &v, sizeof v);
+}
+/// The word of `flags` and `remote`, and its two halves.
+constexpr std::uint16_t pack_flags_remote(std::uint8_t flags, bool remote) noexcept {
+  return std::endian::native == std::endian::little
+             ? static_cast<std::uint16_t>(flags | (unsigned{remote} << 8))
+             : static_cast<std::uint16_t>((unsigned{flags} << 8) | unsigned{remote});
+}
+constexpr std::uint8_t flags_of(std::uint16_t fr) noexcept {
+  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr : fr >> 8);
+}
+constexpr bool remote_of(std::uint16_t fr) noexcept {
+  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr >> 8 : fr) != 0;
+}
+
 /// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
-/// written field by field on the hot path, and a whole-struct copy (overlapping 16-byte loads of a
-/// 26-byte struct) would stall on store forwarding when it reads them back soon after.
+/// written field by field on the hot path (flags and remote as one word), and a whole-struct copy
+/// (overlapping 16-byte loads of a 26-byte struct) would stall on store forwarding when it reads
+/// them back soon after.
 AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
                                                           const span_context& src) noexcept {
   // clang-analyzer 14 does not model a coroutine's promise construction: from await_transform
@@ -309,8 +340,7 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   dst.trace_id.hi = opaque(src.trace_id.hi);  // NOLINT(clang-analyzer-core.CallAndMessage)
   dst.trace_id.lo = opaque(src.trace_id.lo);
   dst.span_id = opaque(src.span_id);
-  dst.flags = opaque(src.flags);
-  dst.remote = opaque(src.remote);
+  set_flags_remote(dst, opaque(flags_remote(src)));
 }
 
 // Spans that ended while they were not their thread's current context (ended out of order: a
@@ -755,6 +785,19 @@ inline void install_sampler(const agentrace::sampler& s) {
                                  std::memory_order_relaxed);
 }
 
+/// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
+/// every child sampled exactly when its parent is. start() then tells the hot path so
+/// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+inline bool samples_as_parent() noexcept {
+  auto t = [](sampling_case c) {
+    return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
+  };
+  return t(sampling_case::root) == 0 && t(sampling_case::remote_parent_sampled) == 0 &&
+         t(sampling_case::local_parent_sampled) == 0 &&
+         t(sampling_case::remote_parent_not_sampled) == never_threshold &&
+         t(sampling_case::local_parent_not_sampled) == never_threshold;
+}
+
 /// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
 /// (Level 2 random flag); sampled by the root threshold.
 inline std::uint8_t sample_root(std::uint64_t lo) noexcept {
@@ -945,8 +988,10 @@ struct alignas(64) span_record {
   agentrace::trace_id trace_id{};
   std::uint64_t span_id{0};
   std::uint64_t parent_span_id{0};
-  std::uint64_t start_ticks{0};
-  std::uint64_t end_ticks{0};
+  // Both 0 in a default-constructed record; a span's are set by begin() and finish() (the
+  // constructor below leaves them, so that the hot path stores each once).
+  std::uint64_t start_ticks;
+  std::uint64_t end_ticks;
   std::uint8_t flags{0};
   bool parent_remote{false};
   status_code status{status_code::unset};
@@ -957,22 +1002,42 @@ struct alignas(64) span_record {
   detail::attr_slot attrs[detail::inline_attrs];
   detail::span_ext* ext_;  // valid only while has_ext
 
-  span_record() noexcept = default;
-  /// A recording span's header (scoped_span::begin): every header member written once.
+  span_record() noexcept : start_ticks(0), end_ticks(0) {}
+  /// A recording span's header (scoped_span::begin): every header member written once; the
+  /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
               std::uint8_t f, bool remote, std::uint16_t thread) noexcept
-      : site(s),
-        trace_id(tid),
-        span_id(id),
-        parent_span_id(parent),
-        start_ticks(0),
-        end_ticks(0),
-        flags(f),
-        parent_remote(remote),
-        status(status_code::unset),
-        n_attrs(0),
-        has_ext(false),
-        thread_index(thread) {}
+      : site(s), trace_id(tid), span_id(id), parent_span_id(parent) {
+    store_misc(misc_of(f, remote, thread));
+  }
+
+  // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, a padding byte,
+  // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
+  // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
+  // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
+  static constexpr unsigned misc_shift(unsigned byte) noexcept {
+    return std::endian::native == std::endian::little ? 8 * byte : 8 * (7 - byte);
+  }
+  static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
+    return (std::uint64_t{f} << misc_shift(0)) |
+           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(1)) |
+           (std::uint64_t{thread} << (std::endian::native == std::endian::little ? 48 : 0));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const unsigned char*>(this) + misc_offset, sizeof w);
+    return w;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void store_misc(std::uint64_t w) noexcept {
+    std::memcpy(reinterpret_cast<unsigned char*>(this) + misc_offset, &w, sizeof w);
+  }
+  /// Sets one byte of the misc word (status: 2, has_ext: 4) with an 8-byte store.
+  void set_misc_byte(unsigned byte, std::uint8_t v) noexcept {
+    const unsigned sh = misc_shift(byte);
+    store_misc((load_misc() & ~(std::uint64_t{0xff} << sh)) | (std::uint64_t{v} << sh));
+  }
+  void set_status(status_code c) noexcept { set_misc_byte(2, static_cast<std::uint8_t>(c)); }
+  static constexpr std::size_t misc_offset = 56;
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
 
@@ -994,17 +1059,13 @@ struct alignas(64) span_record {
         span_id(detail::opaque(o.span_id)),
         parent_span_id(detail::opaque(o.parent_span_id)),
         start_ticks(detail::opaque(o.start_ticks)),
-        end_ticks(detail::opaque(o.end_ticks)),
-        flags(detail::opaque(o.flags)),
-        parent_remote(detail::opaque(o.parent_remote)),
-        status(detail::opaque(o.status)),
-        n_attrs(detail::opaque(o.n_attrs)),
-        has_ext(detail::opaque(o.has_ext)),
-        thread_index(detail::opaque(o.thread_index)) {
-    // Taken from the registers just stored: a demoted line is not read back.
-    const std::uint8_t n = n_attrs;
-    const bool ext = has_ext;
-    copy_tail(o);
+        end_ticks(detail::opaque(o.end_ticks)) {
+    const std::uint64_t m = detail::opaque(o.load_misc());
+    store_misc(m);
+    // Taken from the register just stored: a demoted line is not read back.
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
+    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(4)) != 0;
+    copy_tail(o, n, ext);
     o.n_attrs = 0;
     o.has_ext = false;
     if (demote) demote_written(n, ext);
@@ -1014,9 +1075,14 @@ struct alignas(64) span_record {
       reset();
       std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
                   offsetof(span_record, attrs));
-      copy_tail(o);
-      o.n_attrs = 0;
-      o.has_ext = false;
+      copy_tail(o, o.n_attrs, o.has_ext);
+      // The collector moves each record out of the queue with this: a record that owns nothing
+      // is left as it is, so the collector only reads the queue's lines and never takes them
+      // from the producer's core in the modified state.
+      if ((o.n_attrs | static_cast<std::uint8_t>(o.has_ext)) != 0) {
+        o.n_attrs = 0;
+        o.has_ext = false;
+      }
     }
     return *this;
   }
@@ -1033,7 +1099,7 @@ struct alignas(64) span_record {
   detail::span_ext& extension() {
     if (!has_ext) {
       ext_ = new detail::span_ext();
-      has_ext = true;
+      set_misc_byte(4, 1);
     }
     return *ext_;
   }
@@ -1045,7 +1111,8 @@ struct alignas(64) span_record {
   /// False, and nothing stored, when the slots are full or the key cannot be packed.
   AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
                                                 std::uint64_t value) noexcept {
-    const std::uint8_t n = n_attrs;
+    const std::uint64_t m = load_misc();
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
     if (n >= detail::inline_attrs) [[unlikely]]
       return false;
     const std::uint64_t k = detail::attr_slot::pack_key(key, type);
@@ -1053,7 +1120,7 @@ struct alignas(64) span_record {
       return false;
     attrs[n].key = k;
     attrs[n].value = value;
-    n_attrs = static_cast<std::uint8_t>(n + 1);
+    store_misc(m + (std::uint64_t{1} << misc_shift(3)));  // n_attrs + 1 (n < 7: no carry)
     return true;
   }
   /// Appends a string attribute of static storage (stored as a pointer, never copied).
@@ -1072,15 +1139,15 @@ struct alignas(64) span_record {
   span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
 
  private:
-  void copy_tail(const span_record& o) noexcept {
+  // `n` and `ext`: o's n_attrs and has_ext.
+  void copy_tail(const span_record& o, std::uint8_t n, bool ext) noexcept {
     // Each slot word was written by one 8-byte store (push_slot), so each is copied by one
     // 8-byte load.
-    const std::uint8_t n = o.n_attrs;
     for (std::uint8_t i = 0; i < n; ++i) {
       attrs[i].key = detail::opaque(o.attrs[i].key);
       attrs[i].value = detail::opaque(o.attrs[i].value);
     }
-    if (o.has_ext) [[unlikely]]
+    if (ext) [[unlikely]]
       ext_ = o.ext_;
   }
 
@@ -1109,6 +1176,13 @@ struct alignas(64) span_record {
 #endif
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
+static_assert(offsetof(span_record, flags) == span_record::misc_offset &&
+                  offsetof(span_record, parent_remote) == span_record::misc_offset + 1 &&
+                  offsetof(span_record, status) == span_record::misc_offset + 2 &&
+                  offsetof(span_record, n_attrs) == span_record::misc_offset + 3 &&
+                  offsetof(span_record, has_ext) == span_record::misc_offset + 4 &&
+                  offsetof(span_record, thread_index) == span_record::misc_offset + 6,
+              "the misc word's layout");
 static_assert(sizeof(span_record) == 192, "three cache lines");
 static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
                   offsetof(span_record, ext_) >= 128,
@@ -1190,6 +1264,26 @@ inline bool invariant_tsc_available() noexcept {
 #else
   return false;
 #endif
+}
+
+/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
+/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
+/// question a span asks of the process-wide configuration.
+inline constexpr std::uint8_t tracing_off = 0;
+inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
+// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+// samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
+inline constexpr std::uint8_t tracing_sample_as_parent = 4;
+
+/// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  if (state & tracing_tsc) return __rdtsc();
+#else
+  (void)state;
+#endif
+  return static_cast<std::uint64_t>(steady_ns());
 }
 
 /// Ticks of the span clock. The hot path's only system interaction.
@@ -1434,14 +1528,30 @@ class id_generator {
 
   /// A non-zero 64-bit value (ids must never be all zeros).
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
-    std::uint64_t v = next();
-    while (v == 0) [[unlikely]] v = next();
+    const std::uint64_t v = next();
+    if (v == 0) [[unlikely]]
+      return next_nonzero_slow();
     return v;
   }
 
+  /// A new trace id's two words (`lo` non-zero) and a span id (non-zero), the state loaded and
+  /// stored once.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void next_root_ids(std::uint64_t& hi, std::uint64_t& lo,
+                                                    std::uint64_t& id) noexcept {
+    const std::uint64_t s1 = state_ + increment, s2 = s1 + increment, s3 = s2 + increment;
+    state_ = s3;
+    hi = mix(s1, s1 ^ finalizer);
+    lo = mix(s2, s2 ^ finalizer);
+    id = mix(s3, s3 ^ finalizer);
+    if (lo == 0) [[unlikely]]
+      lo = next_nonzero_slow();
+    if (id == 0) [[unlikely]]
+      id = next_nonzero_slow();
+  }
+
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
-    state_ += 0xa0761d6478bd642full;
-    return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
+    state_ += increment;
+    return mix(state_, state_ ^ finalizer);
   }
 
   /// 64x64->128-bit multiply, folded (high half xor low half).
@@ -1465,6 +1575,16 @@ class id_generator {
   }
 
  private:
+  static constexpr std::uint64_t increment = 0xa0761d6478bd642full;
+  static constexpr std::uint64_t finalizer = 0xe7037ed1a0b428dbull;
+
+  // Out of line: a zero comes once in 2^64 draws.
+  AGENTRACE_DETAIL_NOINLINE std::uint64_t next_nonzero_slow() noexcept {
+    std::uint64_t v = next();
+    while (v == 0) v = next();
+    return v;
+  }
+
   std::uint64_t state_;
 };
 
@@ -1478,10 +1598,11 @@ namespace agentrace::detail {
 
 using span_queue = concurrent_queue<span_record>;
 
-// Tracing is recording (start() done, shutdown() not begun). Release on start, acquire on the
-// hot path's first check would cost nothing more than relaxed on x86; relaxed is enough because a
-// thread that sees `true` late only misses spans begun before it saw it.
-inline std::atomic<bool> tracing_on{false};
+// Tracing is recording (start() done, shutdown() not begun) when not 0, and then also says
+// which clock spans read (clock.hpp: tracing_steady or tracing_tsc). Release on start, acquire
+// on the hot path's first check would cost nothing more than relaxed on x86; relaxed is enough
+// because a thread that sees it set late only misses spans begun before it saw it.
+inline std::atomic<std::uint8_t> tracing_on{tracing_off};
 
 // Drain on demand: a thread whose queue has taken another half of its capacity since it last
 // asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
@@ -1933,13 +2054,15 @@ inline namespace compiled_in {
 /// bind_context, or the explicit-parent constructor) instead of moving it.
 class scoped_span {
  public:
-  scoped_span() noexcept {}
+  scoped_span() noexcept : state_(st_none) {}
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current);
+      begin(t, site, t.current, on);
+    } else {
+      state_ = st_none;
     }
   }
 
@@ -1947,11 +2070,13 @@ class scoped_span {
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    if (detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(detail::this_thread_locals(), site, parent);
+    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
+      begin(detail::this_thread_locals(), site, parent, on);
+    else
+      state_ = st_none;
   }
 
-  scoped_span(scoped_span&& o) noexcept { take(o); }
+  scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
@@ -1965,28 +2090,28 @@ class scoped_span {
   scoped_span& operator=(const scoped_span&) = delete;
 
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
-    if (recording_)
+    if (state_ == st_recording)
       finish();
-    else if (unsampled_) [[unlikely]]
+    else if (state_ == st_unsampled) [[unlikely]]
       finish_unsampled();
   }
 
   /// Ends the span now. Further calls, and the destructor, do nothing.
   void end() noexcept {
-    if (recording_)
+    if (state_ == st_recording)
       finish();
-    else if (unsampled_) [[unlikely]]
+    else if (state_ == st_unsampled) [[unlikely]]
       finish_unsampled();
   }
 
   /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return recording_; }
+  bool is_recording() const noexcept { return state_ == st_recording; }
 
   /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
   span_context context() const noexcept {
-    if (unsampled_) [[unlikely]]
+    if (state_ == st_unsampled) [[unlikely]]
       return self_.ctx;
-    if (!recording_) return {};
+    if (state_ != st_recording) return {};
     return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
   }
 
@@ -1994,7 +2119,7 @@ class scoped_span {
   template <class T, class V>
     requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
   scoped_span& set(const key<T>& k, V&& v) noexcept {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
       bool stored;
@@ -2015,7 +2140,7 @@ class scoped_span {
 
   /// Sets a string attribute from a literal: stored as a pointer, never copied.
   scoped_span& set(const key<std::string>& k, static_string v) noexcept {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
     overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
@@ -2027,7 +2152,7 @@ class scoped_span {
   template <class S>
     requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
   scoped_span& set(const key<std::string>& k, S&& v) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     std::string* owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
                   std::is_rvalue_reference_v<S&&>)
@@ -2044,7 +2169,7 @@ class scoped_span {
 
   /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
   scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     auto& ext = rec_.extension();
     if (ext.events.size() >= limit_events()) {
       ++ext.dropped_events;
@@ -2061,7 +2186,7 @@ class scoped_span {
 
   /// Links this span to another span's context (e.g. the request that caused a batch job).
   scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!recording_ || !ctx.valid()) return *this;
+    if (!is_recording() || !ctx.valid()) return *this;
     auto& ext = rec_.extension();
     if (ext.links.size() >= limit_links()) {
       ++ext.dropped_links;
@@ -2076,9 +2201,9 @@ class scoped_span {
 
   /// Sets the status. OpenTelemetry: a description is kept only with ERROR; OK is final.
   scoped_span& set_status(status_code code, std::string_view description = {}) {
-    if (!recording_ || rec_.status == status_code::ok) return *this;
+    if (!is_recording() || rec_.status == status_code::ok) return *this;
     if (code == status_code::unset) return *this;
-    rec_.status = code;
+    rec_.set_status(code);
     if (code == status_code::error && !description.empty())
       rec_.extension().status_message.assign(description);
     else if (auto* e = rec_.ext())
@@ -2094,7 +2219,7 @@ class scoped_span {
   /// Records a caught exception: an `exception` event with exception.type (demangled) and
   /// exception.message (what()), and status ERROR.
   scoped_span& record_exception(const std::exception& e) {
-    if (!recording_) return *this;
+    if (!is_recording()) return *this;
     std::string type = detail::demangle(typeid(e).name());
     event("exception", {{semconv::exception::type, std::move(type)},
                         {semconv::exception::message, std::string_view(e.what())}});
@@ -2104,13 +2229,13 @@ class scoped_span {
   /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
   /// `chat {model}`). Allocates; keep the compile-time name where it will do.
   scoped_span& set_name(std::string name) {
-    if (recording_) rec_.extension().name = std::move(name);
+    if (is_recording()) rec_.extension().name = std::move(name);
     return *this;
   }
 
   /// Records the W3C tracestate this span carries (propagated to children by the propagator).
   scoped_span& set_trace_state(std::string ts) {
-    if (recording_) rec_.extension().trace_state = std::move(ts);
+    if (is_recording()) rec_.extension().trace_state = std::move(ts);
     return *this;
   }
 
@@ -2120,35 +2245,38 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
+  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
-                                            const span_context& parent) noexcept {
+                                            const span_context& parent, std::uint8_t on) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
     detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]]
+    if (!ts) [[unlikely]] {
+      state_ = st_none;
       return;
+    }
     detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
     using detail::opaque;
     span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
-    prev_.trace_id.hi = opaque(cur.trace_id.hi);
-    prev_.trace_id.lo = opaque(cur.trace_id.lo);
-    prev_.span_id = opaque(cur.span_id);
-    prev_.flags = opaque(cur.flags);
-    prev_.remote = opaque(cur.remote);
+    detail::assign_context(prev_, cur);
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
-    std::uint8_t flags = opaque(parent.flags);
-    bool remote = opaque(parent.remote);
+    const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
+    std::uint8_t flags = detail::flags_of(parent_fr);
+    bool remote = detail::remote_of(parent_fr);
+    std::uint64_t id;
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
-      hi = ts->ids.next();
-      lo = ts->ids.next_nonzero();
+      ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
       remote = false;
-      flags = detail::sample_root(lo);  // sampler.hpp (context owner)
+      flags = (on & detail::tracing_sample_as_parent)  // sampler.hpp (context owner)
+                  ? static_cast<std::uint8_t>(flag_random | flag_sampled)
+                  : detail::sample_root(lo);
     } else {
-      flags = detail::sample_child(lo, flags, remote);  // sampler.hpp (context owner)
+      id = ts->ids.next_nonzero();
+      if (!(on & detail::tracing_sample_as_parent))  // else the parent's flags as they are
+        flags = detail::sample_child(lo, flags, remote);
     }
-    const std::uint64_t id = ts->ids.next_nonzero();
     if (!(flags & flag_sampled)) [[unlikely]] {
       begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
@@ -2158,24 +2286,26 @@ class scoped_span {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
-    cur.flags = flags;
-    cur.remote = false;
+    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
     uncaught_ = detail::uncaught_exceptions(ts);
-    recording_ = true;
-    rec_.start_ticks = detail::now_ticks();
+    state_ = st_recording;
+    rec_.start_ticks = detail::now_ticks(on);
   }
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    const std::uint64_t end = detail::now_ticks();
+    // One load: whether tracing still records, and which clock (if it does not, the span is
+    // dropped and the end time is not used).
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
-    recording_ = false;
+    state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (!ts || on == detail::tracing_off) [[unlikely]] {
       drop_not_running();
     } else {
       auto& c = ts->counters;
@@ -2188,7 +2318,9 @@ class scoped_span {
         drop_queue_full(c);
       }
     }
-    rec_.~span_record();  // moved from or reset: owns nothing
+    // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
+    // leaves it owning nothing) or reset by the drop path, so the destructor would only test
+    // two fields the call just zeroed.
   }
 
   // An unsampled span (context owner): it becomes the current context and keeps its own in self_
@@ -2200,16 +2332,15 @@ class scoped_span {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
-    cur.flags = flags;
-    cur.remote = false;
+    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
     ::new (static_cast<void*>(&self_)) detail::unsampled_self{
         span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
-    unsampled_ = true;
+    state_ = st_unsampled;
   }
 
   // The end of an unsampled span (context owner): restore the context, count it.
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
-    unsampled_ = false;
+    state_ = st_none;
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
@@ -2224,8 +2355,9 @@ class scoped_span {
   // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
   // ancestor); if something else is current (the span ends out of order, or on another thread
   // than it began), notes it instead.
+  // (`origin` by reference: only the cold path reads it.)
   AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
-                                                      detail::origin_index origin,
+                                                      const detail::origin_index& origin,
                                                       detail::thread_state* ts) noexcept {
     span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
@@ -2257,22 +2389,23 @@ class scoped_span {
       detail::note_ended_out_of_order(id, replaced);
   }
 
-  // Moves a span's state; rec_ is alive exactly while recording_ is true, self_ while unsampled_.
+  // Moves a span's state; rec_ is alive exactly while state_ is st_recording, self_ while it is
+  // st_unsampled.
   void take(scoped_span& o) noexcept {
-    if (o.unsampled_) [[unlikely]] {
+    if (o.state_ == st_unsampled) [[unlikely]] {
       self_ = o.self_;
       prev_ = o.prev_;
-      unsampled_ = true;
-      o.unsampled_ = false;
+      state_ = st_unsampled;
+      o.state_ = st_none;
       return;
     }
-    if (!o.recording_) return;
+    if (o.state_ != st_recording) return;
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
     o.rec_.~span_record();
     prev_ = o.prev_;
     uncaught_ = o.uncaught_;
-    recording_ = true;
-    o.recording_ = false;
+    state_ = st_recording;
+    o.state_ = st_none;
   }
 
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
@@ -2315,7 +2448,7 @@ class scoped_span {
       if (!recorded) event("exception", {{semconv::exception::message, what}});
       if (rec_.status != status_code::error) set_status(status_code::error, what);
     } catch (...) {  // out of memory while unwinding: keep the status at least
-      rec_.status = status_code::error;
+      rec_.set_status(status_code::error);
     }
   }
 
@@ -2324,7 +2457,7 @@ class scoped_span {
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while recording_ is true, so every use checks it.
+  // destroyed by finish(); alive exactly while state_ is st_recording, so every use checks it.
   union {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
@@ -2336,8 +2469,14 @@ class scoped_span {
     span_context prev_;
   };
   int uncaught_;  // uncaught exceptions when the span began; set by begin()
-  bool recording_{false};
-  bool unsampled_{false};  // begun, not sampled, not ended: self_ is alive (context owner)
+  // What the span is: written once by each constructor (by begin() when it begins one), so that
+  // a span is not zeroed first and then written again.
+  enum : std::uint8_t {
+    st_none = 0,       // empty or ended
+    st_recording = 1,  // rec_ is alive
+    st_unsampled = 2,  // begun, not sampled, not ended: self_ is alive (context owner)
+  };
+  std::uint8_t state_;
 };
 
 inline std::size_t scoped_span::limit_attributes() noexcept {
@@ -3884,7 +4023,14 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(true, std::memory_order_release);
+    detail::tracing_on.store(
+        static_cast<std::uint8_t>(
+            detail::tracing_steady |
+            (detail::span_clock_source.load(std::memory_order_relaxed) == detail::clock_source::tsc
+                 ? detail::tracing_tsc
+                 : 0) |
+            (detail::samples_as_parent() ? detail::tracing_sample_as_parent : 0)),
+        std::memory_order_release);
   }
 
   collector(const collector&) = delete;
@@ -3915,7 +4061,7 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(false, std::memory_order_release);
+    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {

@@ -54,6 +54,26 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
+/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
+/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
+/// question a span asks of the process-wide configuration.
+inline constexpr std::uint8_t tracing_off = 0;
+inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
+// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+// samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
+inline constexpr std::uint8_t tracing_sample_as_parent = 4;
+
+/// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  if (state & tracing_tsc) return __rdtsc();
+#else
+  (void)state;
+#endif
+  return static_cast<std::uint64_t>(steady_ns());
+}
+
 /// Ticks of the span clock. The hot path's only system interaction.
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC

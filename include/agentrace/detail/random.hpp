@@ -29,14 +29,30 @@ class id_generator {
 
   /// A non-zero 64-bit value (ids must never be all zeros).
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
-    std::uint64_t v = next();
-    while (v == 0) [[unlikely]] v = next();
+    const std::uint64_t v = next();
+    if (v == 0) [[unlikely]]
+      return next_nonzero_slow();
     return v;
   }
 
+  /// A new trace id's two words (`lo` non-zero) and a span id (non-zero), the state loaded and
+  /// stored once.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void next_root_ids(std::uint64_t& hi, std::uint64_t& lo,
+                                                    std::uint64_t& id) noexcept {
+    const std::uint64_t s1 = state_ + increment, s2 = s1 + increment, s3 = s2 + increment;
+    state_ = s3;
+    hi = mix(s1, s1 ^ finalizer);
+    lo = mix(s2, s2 ^ finalizer);
+    id = mix(s3, s3 ^ finalizer);
+    if (lo == 0) [[unlikely]]
+      lo = next_nonzero_slow();
+    if (id == 0) [[unlikely]]
+      id = next_nonzero_slow();
+  }
+
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
-    state_ += 0xa0761d6478bd642full;
-    return mix(state_, state_ ^ 0xe7037ed1a0b428dbull);
+    state_ += increment;
+    return mix(state_, state_ ^ finalizer);
   }
 
   /// 64x64->128-bit multiply, folded (high half xor low half).
@@ -60,6 +76,16 @@ class id_generator {
   }
 
  private:
+  static constexpr std::uint64_t increment = 0xa0761d6478bd642full;
+  static constexpr std::uint64_t finalizer = 0xe7037ed1a0b428dbull;
+
+  // Out of line: a zero comes once in 2^64 draws.
+  AGENTRACE_DETAIL_NOINLINE std::uint64_t next_nonzero_slow() noexcept {
+    std::uint64_t v = next();
+    while (v == 0) v = next();
+    return v;
+  }
+
   std::uint64_t state_;
 };
 

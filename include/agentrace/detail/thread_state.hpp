@@ -32,10 +32,11 @@ namespace agentrace::detail {
 
 using span_queue = concurrent_queue<span_record>;
 
-// Tracing is recording (start() done, shutdown() not begun). Release on start, acquire on the
-// hot path's first check would cost nothing more than relaxed on x86; relaxed is enough because a
-// thread that sees `true` late only misses spans begun before it saw it.
-inline std::atomic<bool> tracing_on{false};
+// Tracing is recording (start() done, shutdown() not begun) when not 0, and then also says
+// which clock spans read (clock.hpp: tracing_steady or tracing_tsc). Release on start, acquire
+// on the hot path's first check would cost nothing more than relaxed on x86; relaxed is enough
+// because a thread that sees it set late only misses spans begun before it saw it.
+inline std::atomic<std::uint8_t> tracing_on{tracing_off};
 
 // Drain on demand: a thread whose queue has taken another half of its capacity since it last
 // asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
