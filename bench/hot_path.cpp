@@ -125,6 +125,39 @@ void BM_SpanClockTwoReads(benchmark::State& state) {
 }
 BENCHMARK(BM_SpanClockTwoReads);
 
+// Why a span's few extra instructions cost more than their count suggests: the span clock read
+// twice, then a chain of N dependent multiplies (3 cycles each) that starts afresh each
+// iteration and feeds nothing in the next. If the clock read overlapped the instructions before
+// it, a chain shorter than the two reads would be hidden; measured, every multiply past the
+// first few adds its latency (bench/README.md, session 5). The Independent variant runs N
+// multiplies that do not depend on each other.
+template <bool Dependent>
+void span_clock_then_chain(benchmark::State& state) {
+  live_tracing();  // the span clock (TSC or steady_clock) is chosen by start()
+  const auto n = state.range(0);
+  for (auto _ : state) {
+    auto a = agentrace::detail::now_ticks();
+    benchmark::DoNotOptimize(a);
+    auto b = agentrace::detail::now_ticks();
+    benchmark::DoNotOptimize(b);
+    std::uint64_t v = 12345;
+    benchmark::DoNotOptimize(v);
+    for (std::int64_t i = 0; i < n; ++i) {
+      if constexpr (Dependent) {
+        v *= 0x9e3779b97f4a7c15ull;
+        benchmark::DoNotOptimize(v);
+      } else {
+        std::uint64_t w = v * (0x9e3779b97f4a7c15ull + static_cast<std::uint64_t>(i));
+        benchmark::DoNotOptimize(w);
+      }
+    }
+  }
+}
+void BM_SpanClockThenDependentChain(benchmark::State& state) { span_clock_then_chain<true>(state); }
+BENCHMARK(BM_SpanClockThenDependentChain)->Arg(0)->Arg(8)->Arg(16)->Arg(32);
+void BM_SpanClockThenIndependent(benchmark::State& state) { span_clock_then_chain<false>(state); }
+BENCHMARK(BM_SpanClockThenIndependent)->Arg(16)->Arg(32);
+
 void span_empty(benchmark::State& state) {
   live_tracing();
   drop_meter m(state);
