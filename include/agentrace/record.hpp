@@ -166,6 +166,7 @@ struct alignas(64) span_record {
   status_code status{status_code::unset};
   std::uint8_t n_attrs{0};
   bool has_ext{false};
+  std::uint8_t reserved_{0};      // the misc word's one unused byte, kept 0
   std::uint16_t thread_index{0};  // the recording thread's number (wraps at 65,536)
   // --- attribute slots, then the extension ---
   detail::attr_slot attrs[detail::inline_attrs];
@@ -180,7 +181,7 @@ struct alignas(64) span_record {
     store_misc(misc_of(f, remote, thread));
   }
 
-  // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, a padding byte,
+  // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, reserved_,
   // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
   // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
   // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
@@ -350,6 +351,7 @@ static_assert(offsetof(span_record, flags) == span_record::misc_offset &&
                   offsetof(span_record, status) == span_record::misc_offset + 2 &&
                   offsetof(span_record, n_attrs) == span_record::misc_offset + 3 &&
                   offsetof(span_record, has_ext) == span_record::misc_offset + 4 &&
+                  offsetof(span_record, reserved_) == span_record::misc_offset + 5 &&
                   offsetof(span_record, thread_index) == span_record::misc_offset + 6,
               "the misc word's layout");
 static_assert(sizeof(span_record) == 192, "three cache lines");

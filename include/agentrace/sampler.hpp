@@ -218,6 +218,9 @@ inline sampler_slot& installed_sampler() {
   return *s;
 }
 
+// start() calls this before it publishes tracing_on, whose tracing_sample_as_parent bit says
+// whether `s` is the default sampler (samples_as_parent); a caller that installs a sampler while
+// tracing is on must update that bit too (bench/context.cpp does).
 inline void install_sampler(const agentrace::sampler& s) {
   auto& slot = installed_sampler();
   std::lock_guard<std::mutex> lock(slot.mu);

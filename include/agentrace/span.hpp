@@ -449,6 +449,7 @@ class scoped_span {
       return;
     }
     if (o.state_ != st_recording) return;
+    o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
     o.rec_.~span_record();
     prev_ = o.prev_;
