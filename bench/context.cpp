@@ -17,7 +17,8 @@ class bench_tracing {
   bench_tracing() : was_on_(agentrace::detail::tracing_on.load()) {
     if (!was_on_) {
       agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
-      agentrace::detail::tracing_on.store(agentrace::detail::tracing_steady);
+      agentrace::detail::tracing_on.store(
+          agentrace::detail::recording_state(agentrace::detail::samples_as_parent()));
     }
   }
   ~bench_tracing() { agentrace::detail::tracing_on.store(was_on_); }
@@ -48,16 +49,10 @@ void BM_SpanUnsampledRoot(benchmark::State& state) {
   const agentrace::sampler before = agentrace::active_sampler();
   agentrace::detail::install_sampler(
       agentrace::sampler::parent_based(agentrace::sampler::always_off()));
-  // start() tells spans when the sampler is the default (tracing_sample_as_parent): clear that
-  // while this one is installed, or every root would be sampled.
-  const std::uint8_t was = agentrace::detail::tracing_on.load();
-  agentrace::detail::tracing_on.store(
-      static_cast<std::uint8_t>(was & ~agentrace::detail::tracing_sample_as_parent));
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.unsampled_root");
     benchmark::DoNotOptimize(s);
   }
-  agentrace::detail::tracing_on.store(was);
   agentrace::detail::install_sampler(before);
 }
 BENCHMARK(BM_SpanUnsampledRoot);

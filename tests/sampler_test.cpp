@@ -253,6 +253,45 @@ TEST_CASE("default sampler: roots sampled, children follow the parent, on the fa
       false, true);
 }
 
+// A sampler installed while tracing is on keeps the fast-path bit in step; one installed while
+// tracing is off does not switch recording on.
+TEST_CASE("installing a sampler while tracing is on sets or clears the fast-path bit") {
+  using agentrace::detail::tracing_on;
+  using agentrace::detail::tracing_sample_as_parent;
+  static constexpr agentrace::span_site child_site{"child"};
+  const auto unsampled_parent = parent(false, false, trace_id{0x77, 0});
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start({.exporters = {mem},
+                                   .read_environment = false,
+                                   .sampler = sampler::parent_based(sampler::always_on())});
+  const std::uint8_t started = tracing_on.load();
+  REQUIRE((started & tracing_sample_as_parent) != 0);
+  {
+    agentrace::scoped_span s(&child_site, unsampled_parent);
+    CHECK_FALSE(s.is_recording());
+  }
+  agentrace::detail::install_sampler(sampler::always_on());
+  CHECK(tracing_on.load() == (started & ~tracing_sample_as_parent));
+  {
+    agentrace::scoped_span s(&child_site, unsampled_parent);
+    CHECK(s.is_recording());  // AlwaysOn samples the child of an unsampled parent
+  }
+  agentrace::detail::install_sampler(sampler::parent_based(sampler::always_on()));
+  CHECK(tracing_on.load() == started);
+  {
+    agentrace::scoped_span s(&child_site, unsampled_parent);
+    CHECK_FALSE(s.is_recording());
+  }
+  REQUIRE(tracing.force_flush());
+  CHECK(mem->size() == 1);
+  tracing.shutdown();
+  REQUIRE(tracing_on.load() == agentrace::detail::tracing_off);
+  agentrace::detail::install_sampler(sampler::always_on());
+  CHECK(tracing_on.load() == agentrace::detail::tracing_off);
+  agentrace::detail::install_sampler(sampler::parent_based(sampler::always_on()));
+  CHECK(tracing_on.load() == agentrace::detail::tracing_off);
+}
+
 TEST_CASE("an unsampled span propagates its context but is never recorded nor enqueued") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem},

@@ -180,14 +180,8 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(
-        static_cast<std::uint8_t>(
-            detail::tracing_steady |
-            (detail::span_clock_source.load(std::memory_order_relaxed) == detail::clock_source::tsc
-                 ? detail::tracing_tsc
-                 : 0) |
-            (detail::samples_as_parent() ? detail::tracing_sample_as_parent : 0)),
-        std::memory_order_release);
+    detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+                             std::memory_order_release);
   }
 
   collector(const collector&) = delete;

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -218,18 +219,6 @@ inline sampler_slot& installed_sampler() {
   return *s;
 }
 
-// start() calls this before it publishes tracing_on, whose tracing_sample_as_parent bit says
-// whether `s` is the default sampler (samples_as_parent); a caller that installs a sampler while
-// tracing is on must update that bit too (bench/context.cpp does).
-inline void install_sampler(const agentrace::sampler& s) {
-  auto& slot = installed_sampler();
-  std::lock_guard<std::mutex> lock(slot.mu);
-  slot.value = s;
-  for (std::size_t i = 0; i < 5; ++i)
-    sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
-                                 std::memory_order_relaxed);
-}
-
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() then tells the hot path so
 /// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
@@ -241,6 +230,18 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_sampled) == 0 &&
          t(sampling_case::remote_parent_not_sampled) == never_threshold &&
          t(sampling_case::local_parent_not_sampled) == never_threshold;
+}
+
+// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
+inline void install_sampler(const agentrace::sampler& s) {
+  auto& slot = installed_sampler();
+  std::lock_guard<std::mutex> lock(slot.mu);
+  slot.value = s;
+  for (std::size_t i = 0; i < 5; ++i)
+    sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
+                                 std::memory_order_relaxed);
+  set_sample_as_parent(samples_as_parent());
 }
 
 /// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random

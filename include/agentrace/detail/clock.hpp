@@ -64,6 +64,34 @@ inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
 inline constexpr std::uint8_t tracing_sample_as_parent = 4;
 
+// Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
+// say how. Release on start, acquire on the hot path's first check would cost nothing more than
+// relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
+// begun before it saw it.
+inline std::atomic<std::uint8_t> tracing_on{tracing_off};
+
+/// The recording byte for the span clock start() chose and for whether the installed sampler is
+/// the default one (sampler.hpp, samples_as_parent).
+inline std::uint8_t recording_state(bool sample_as_parent) noexcept {
+  return static_cast<std::uint8_t>(
+      tracing_steady |
+      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
+      (sample_as_parent ? tracing_sample_as_parent : 0));
+}
+
+/// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
+/// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
+inline void set_sample_as_parent(bool on) noexcept {
+  std::uint8_t cur = tracing_on.load(std::memory_order_relaxed);
+  while (cur != tracing_off) {
+    const auto next = static_cast<std::uint8_t>(on ? cur | tracing_sample_as_parent
+                                                   : cur & ~tracing_sample_as_parent);
+    if (tracing_on.compare_exchange_weak(cur, next, std::memory_order_release,
+                                         std::memory_order_relaxed))
+      return;
+  }
+}
+
 /// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC

@@ -32,12 +32,6 @@ namespace agentrace::detail {
 
 using span_queue = concurrent_queue<span_record>;
 
-// Tracing is recording (start() done, shutdown() not begun) when not 0, and then also says
-// which clock spans read (clock.hpp: tracing_steady or tracing_tsc). Release on start, acquire
-// on the hot path's first check would cost nothing more than relaxed on x86; relaxed is enough
-// because a thread that sees it set late only misses spans begun before it saw it.
-inline std::atomic<std::uint8_t> tracing_on{tracing_off};
-
 // Drain on demand: a thread whose queue has taken another half of its capacity since it last
 // asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
 // processor does the same when a batch's worth is queued). The condition variable outlives every
