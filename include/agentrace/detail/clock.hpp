@@ -102,12 +102,11 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state
   return static_cast<std::uint64_t>(steady_ns());
 }
 
-/// Ticks of the span clock. The hot path's only system interaction.
+/// Ticks of the span clock, read outside a span (no recording state at hand).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  if (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc) return __rdtsc();
-#endif
-  return static_cast<std::uint64_t>(steady_ns());
+  return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
+                       ? tracing_tsc
+                       : tracing_steady);
 }
 
 /// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
