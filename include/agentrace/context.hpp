@@ -42,13 +42,13 @@ struct span_context {
   constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
   friend constexpr bool operator==(const span_context&, const span_context&) = default;
 };
-static_assert(offsetof(span_context, flags) == 24 && offsetof(span_context, remote) == 25,
-              "detail::flags_remote");
+static_assert(offsetof(span_context, remote) == offsetof(span_context, flags) + 1,
+              "detail::flags_remote: flags and remote are adjacent");
 
 namespace detail {
 // A context's `flags` and `remote` bytes as one 16-bit word: the hot path moves them with one
 // load and one store.
-inline constexpr std::size_t flags_remote_offset = 24;
+inline constexpr std::size_t flags_remote_offset = offsetof(span_context, flags);
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint16_t flags_remote(const span_context& c) noexcept {
   std::uint16_t v;
   std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + flags_remote_offset, sizeof v);

@@ -185,13 +185,17 @@ struct alignas(64) span_record {
   // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
   // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
   // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
-  static constexpr unsigned misc_shift(unsigned byte) noexcept {
-    return std::endian::native == std::endian::little ? 8 * byte : 8 * (7 - byte);
+  // Byte offsets of the word's fields (static_assert below the class).
+  static constexpr unsigned misc_flags = 0, misc_remote = 1, misc_status = 2, misc_n_attrs = 3,
+                            misc_has_ext = 4, misc_reserved = 5, misc_thread = 6;
+  /// Shift of the `width`-byte field at byte `byte` within the word as a loaded integer.
+  static constexpr unsigned misc_shift(unsigned byte, unsigned width = 1) noexcept {
+    return std::endian::native == std::endian::little ? 8 * byte : 8 * (8 - width - byte);
   }
   static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
-    return (std::uint64_t{f} << misc_shift(0)) |
-           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(1)) |
-           (std::uint64_t{thread} << (std::endian::native == std::endian::little ? 48 : 0));
+    return (std::uint64_t{f} << misc_shift(misc_flags)) |
+           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(misc_remote)) |
+           (std::uint64_t{thread} << misc_shift(misc_thread, sizeof thread));
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
     std::uint64_t w;
@@ -201,12 +205,14 @@ struct alignas(64) span_record {
   AGENTRACE_DETAIL_ALWAYS_INLINE void store_misc(std::uint64_t w) noexcept {
     std::memcpy(reinterpret_cast<unsigned char*>(this) + misc_offset, &w, sizeof w);
   }
-  /// Sets one byte of the misc word (status: 2, has_ext: 4) with an 8-byte store.
+  /// Sets one byte of the misc word (status, has_ext) with an 8-byte store.
   void set_misc_byte(unsigned byte, std::uint8_t v) noexcept {
     const unsigned sh = misc_shift(byte);
     store_misc((load_misc() & ~(std::uint64_t{0xff} << sh)) | (std::uint64_t{v} << sh));
   }
-  void set_status(status_code c) noexcept { set_misc_byte(2, static_cast<std::uint8_t>(c)); }
+  void set_status(status_code c) noexcept {
+    set_misc_byte(misc_status, static_cast<std::uint8_t>(c));
+  }
   static constexpr std::size_t misc_offset = 56;
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
@@ -233,8 +239,8 @@ struct alignas(64) span_record {
     const std::uint64_t m = detail::opaque(o.load_misc());
     store_misc(m);
     // Taken from the register just stored: a demoted line is not read back.
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
-    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(4)) != 0;
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
+    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
     copy_tail(o, n, ext);
     o.n_attrs = 0;
     o.has_ext = false;
@@ -269,7 +275,7 @@ struct alignas(64) span_record {
   detail::span_ext& extension() {
     if (!has_ext) {
       ext_ = new detail::span_ext();
-      set_misc_byte(4, 1);
+      set_misc_byte(misc_has_ext, 1);
     }
     return *ext_;
   }
@@ -282,7 +288,7 @@ struct alignas(64) span_record {
   AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
                                                 std::uint64_t value) noexcept {
     const std::uint64_t m = load_misc();
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
     if (n >= detail::inline_attrs) [[unlikely]]
       return false;
     const std::uint64_t k = detail::attr_slot::pack_key(key, type);
@@ -290,7 +296,8 @@ struct alignas(64) span_record {
       return false;
     attrs[n].key = k;
     attrs[n].value = value;
-    store_misc(m + (std::uint64_t{1} << misc_shift(3)));  // n_attrs + 1 (n < 7: no carry)
+    store_misc(m +
+               (std::uint64_t{1} << misc_shift(misc_n_attrs)));  // n_attrs + 1 (n < 7: no carry)
     return true;
   }
   /// Appends a string attribute of static storage (stored as a pointer, never copied).
@@ -346,14 +353,16 @@ struct alignas(64) span_record {
 #endif
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
-static_assert(offsetof(span_record, flags) == span_record::misc_offset &&
-                  offsetof(span_record, parent_remote) == span_record::misc_offset + 1 &&
-                  offsetof(span_record, status) == span_record::misc_offset + 2 &&
-                  offsetof(span_record, n_attrs) == span_record::misc_offset + 3 &&
-                  offsetof(span_record, has_ext) == span_record::misc_offset + 4 &&
-                  offsetof(span_record, reserved_) == span_record::misc_offset + 5 &&
-                  offsetof(span_record, thread_index) == span_record::misc_offset + 6,
-              "the misc word's layout");
+static_assert(
+    offsetof(span_record, flags) == span_record::misc_offset &&
+        offsetof(span_record, parent_remote) ==
+            span_record::misc_offset + span_record::misc_remote &&
+        offsetof(span_record, status) == span_record::misc_offset + span_record::misc_status &&
+        offsetof(span_record, n_attrs) == span_record::misc_offset + span_record::misc_n_attrs &&
+        offsetof(span_record, has_ext) == span_record::misc_offset + span_record::misc_has_ext &&
+        offsetof(span_record, reserved_) == span_record::misc_offset + span_record::misc_reserved &&
+        offsetof(span_record, thread_index) == span_record::misc_offset + span_record::misc_thread,
+    "the misc word's layout");
 static_assert(sizeof(span_record) == 192, "three cache lines");
 static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
                   offsetof(span_record, ext_) >= 128,
