@@ -41,9 +41,9 @@ class id_generator {
                                                     std::uint64_t& id) noexcept {
     const std::uint64_t s1 = state_ + increment, s2 = s1 + increment, s3 = s2 + increment;
     state_ = s3;
-    hi = mix(s1, s1 ^ finalizer);
-    lo = mix(s2, s2 ^ finalizer);
-    id = mix(s3, s3 ^ finalizer);
+    hi = output(s1);
+    lo = output(s2);
+    id = output(s3);
     if (lo == 0) [[unlikely]]
       lo = next_nonzero_slow();
     if (id == 0) [[unlikely]]
@@ -52,7 +52,7 @@ class id_generator {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
     state_ += increment;
-    return mix(state_, state_ ^ finalizer);
+    return output(state_);
   }
 
   /// 64x64->128-bit multiply, folded (high half xor low half).
@@ -78,6 +78,9 @@ class id_generator {
  private:
   static constexpr std::uint64_t increment = 0xa0761d6478bd642full;
   static constexpr std::uint64_t finalizer = 0xe7037ed1a0b428dbull;
+
+  // The value drawn for state `s`.
+  static std::uint64_t output(std::uint64_t s) noexcept { return mix(s, s ^ finalizer); }
 
   // Out of line: a zero comes once in 2^64 draws.
   AGENTRACE_DETAIL_NOINLINE std::uint64_t next_nonzero_slow() noexcept {
