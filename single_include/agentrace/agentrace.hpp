@@ -300,13 +300,13 @@ struct span_context {
   constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
   friend constexpr bool operator==(const span_context&, const span_context&) = default;
 };
-static_assert(offsetof(span_context, flags) == 24 && offsetof(span_context, remote) == 25,
-              "detail::flags_remote");
+static_assert(offsetof(span_context, remote) == offsetof(span_context, flags) + 1,
+              "detail::flags_remote: flags and remote are adjacent");
 
 namespace detail {
 // A context's `flags` and `remote` bytes as one 16-bit word: the hot path moves them with one
 // load and one store.
-inline constexpr std::size_t flags_remote_offset = 24;
+inline constexpr std::size_t flags_remote_offset = offsetof(span_context, flags);
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint16_t flags_remote(const span_context& c) noexcept {
   std::uint16_t v;
   std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + flags_remote_offset, sizeof v);
@@ -583,6 +583,222 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string>
 #include <string_view>
 
+// amalgamated: include/agentrace/detail/clock.hpp
+// SPDX-License-Identifier: MIT
+// The span clock: raw invariant-TSC ticks on x86-64 (one instruction, ~11 ns under KVM), else
+// steady_clock nanoseconds. Agent threads only read ticks; the collector converts them to Unix
+// nanoseconds with a calibration it refreshes on every wake-up.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#define AGENTRACE_DETAIL_HAS_TSC 1
+#else
+#define AGENTRACE_DETAIL_HAS_TSC 0
+#endif
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
+
+// Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
+// this process has the same meaning. Relaxed: it is written before any span can be recorded
+// (spans record only after start() published `tracing_on` with release ordering).
+inline std::atomic<clock_source> span_clock_source{clock_source::steady};
+
+inline std::int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::int64_t system_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate,
+/// does not stop in deep C-states, synchronised across cores.
+inline bool invariant_tsc_available() noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
+  __cpuid(0x80000007u, a, b, c, d);
+  return (d & (1u << 8)) != 0;
+#else
+  return false;
+#endif
+}
+
+/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
+/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
+/// question a span asks of the process-wide configuration.
+inline constexpr std::uint8_t tracing_off = 0;
+inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
+// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+// samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
+inline constexpr std::uint8_t tracing_sample_as_parent = 4;
+
+// Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
+// say how. Release on start, acquire on the hot path's first check would cost nothing more than
+// relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
+// begun before it saw it.
+inline std::atomic<std::uint8_t> tracing_on{tracing_off};
+
+/// The recording byte for the span clock start() chose and for whether the installed sampler is
+/// the default one (sampler.hpp, samples_as_parent).
+inline std::uint8_t recording_state(bool sample_as_parent) noexcept {
+  return static_cast<std::uint8_t>(
+      tracing_steady |
+      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
+      (sample_as_parent ? tracing_sample_as_parent : 0));
+}
+
+/// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
+/// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
+inline void set_sample_as_parent(bool on) noexcept {
+  std::uint8_t cur = tracing_on.load(std::memory_order_relaxed);
+  while (cur != tracing_off) {
+    const auto next = static_cast<std::uint8_t>(on ? cur | tracing_sample_as_parent
+                                                   : cur & ~tracing_sample_as_parent);
+    if (tracing_on.compare_exchange_weak(cur, next, std::memory_order_release,
+                                         std::memory_order_relaxed))
+      return;
+  }
+}
+
+/// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
+#if AGENTRACE_DETAIL_HAS_TSC
+  if (state & tracing_tsc) return __rdtsc();
+#else
+  (void)state;
+#endif
+  return static_cast<std::uint64_t>(steady_ns());
+}
+
+/// Ticks of the span clock, read outside a span (no recording state at hand).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
+  return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
+                       ? tracing_tsc
+                       : tracing_steady);
+}
+
+/// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
+/// the rate is measured between the anchor taken at start and the latest sample, so it grows
+/// more exact the longer the process runs (a 20 ms span is converted with a rate measured over
+/// at least 20 ms, i.e. to well under 0.01%).
+class clock_converter {
+ public:
+  clock_converter() { reset(); }
+
+  void reset() noexcept {
+    source_ = span_clock_source.load(std::memory_order_relaxed);
+    sample(anchor_ticks_, anchor_steady_);
+    anchor_system_ = system_ns();
+    last_ticks_ = anchor_ticks_;
+    last_steady_ = anchor_steady_;
+    ns_per_tick_ = 1.0;
+    if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
+  }
+
+  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
+  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
+  /// for times within ~100 days of `around_unix_ns`.
+  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
+    clock_converter c;
+    c.source_ = clock_source::steady;
+    c.anchor_ticks_ = around_unix_ns;
+    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
+    c.last_ticks_ = around_unix_ns;
+    c.ns_per_tick_ = 1.0;
+    return c;
+  }
+
+  /// Takes a new (ticks, steady) sample; call before converting a batch.
+  void refresh() noexcept {
+    if (source_ == clock_source::steady) return;
+    std::uint64_t t = 0;
+    std::int64_t s = 0;
+    sample(t, s);
+    if (t <= anchor_ticks_ || s - anchor_steady_ < 1'000'000) return;  // < 1 ms: keep estimate
+    last_ticks_ = t;
+    last_steady_ = s;
+    ns_per_tick_ = static_cast<double>(s - anchor_steady_) / static_cast<double>(t - anchor_ticks_);
+  }
+
+  std::uint64_t to_unix_ns(std::uint64_t ticks) const noexcept {
+    // Scale the (small) tick delta in floating point, add the (large) anchor in integers: a
+    // double holding ~1.8e18 ns would round every timestamp to 256 ns.
+    const double delta = static_cast<double>(static_cast<std::int64_t>(ticks - anchor_ticks_));
+    const std::int64_t ns = anchor_system_ + static_cast<std::int64_t>(delta * ns_per_tick_);
+    return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns);
+  }
+
+  std::int64_t duration_ns(std::uint64_t start, std::uint64_t end) const noexcept {
+    return static_cast<std::int64_t>(static_cast<double>(static_cast<std::int64_t>(end - start)) *
+                                     ns_per_tick_);
+  }
+
+  double ns_per_tick() const noexcept { return ns_per_tick_; }
+  clock_source source() const noexcept { return source_; }
+
+ private:
+  void sample(std::uint64_t& ticks, std::int64_t& steady) const noexcept {
+    if (source_ == clock_source::steady) {
+      steady = steady_ns();
+      ticks = static_cast<std::uint64_t>(steady);
+      return;
+    }
+    // Bracket the tick read by two steady reads and keep the tightest of three tries.
+    std::int64_t best = INT64_MAX;
+    for (int i = 0; i < 3; ++i) {
+      const std::int64_t a = steady_ns();
+      const std::uint64_t t = now_ticks();
+      const std::int64_t b = steady_ns();
+      if (b - a < best) {
+        best = b - a;
+        ticks = t;
+        steady = a + (b - a) / 2;
+      }
+    }
+  }
+
+  // Until 1 ms has passed since the anchor, estimate the TSC rate over a 1 ms busy wait done
+  // once per process (only start() pays it).
+  static double initial_tsc_estimate() noexcept {
+    static const double estimate = [] {
+      const std::int64_t s0 = steady_ns();
+      const std::uint64_t t0 = now_ticks();
+      std::int64_t s1 = s0;
+      while (s1 - s0 < 1'000'000) s1 = steady_ns();
+      const std::uint64_t t1 = now_ticks();
+      return static_cast<double>(s1 - s0) / static_cast<double>(t1 - t0);
+    }();
+    return estimate;
+  }
+
+  clock_source source_{clock_source::steady};
+  std::uint64_t anchor_ticks_{0};
+  std::int64_t anchor_steady_{0};
+  std::int64_t anchor_system_{0};
+  std::uint64_t last_ticks_{0};
+  std::int64_t last_steady_{0};
+  double ns_per_tick_{1.0};
+};
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -776,18 +992,6 @@ inline sampler_slot& installed_sampler() {
   return *s;
 }
 
-// start() calls this before it publishes tracing_on, whose tracing_sample_as_parent bit says
-// whether `s` is the default sampler (samples_as_parent); a caller that installs a sampler while
-// tracing is on must update that bit too (bench/context.cpp does).
-inline void install_sampler(const agentrace::sampler& s) {
-  auto& slot = installed_sampler();
-  std::lock_guard<std::mutex> lock(slot.mu);
-  slot.value = s;
-  for (std::size_t i = 0; i < 5; ++i)
-    sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
-                                 std::memory_order_relaxed);
-}
-
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() then tells the hot path so
 /// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
@@ -799,6 +1003,18 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_sampled) == 0 &&
          t(sampling_case::remote_parent_not_sampled) == never_threshold &&
          t(sampling_case::local_parent_not_sampled) == never_threshold;
+}
+
+// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
+inline void install_sampler(const agentrace::sampler& s) {
+  auto& slot = installed_sampler();
+  std::lock_guard<std::mutex> lock(slot.mu);
+  slot.value = s;
+  for (std::size_t i = 0; i < 5; ++i)
+    sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
+                                 std::memory_order_relaxed);
+  set_sample_as_parent(samples_as_parent());
 }
 
 /// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
@@ -1019,13 +1235,17 @@ struct alignas(64) span_record {
   // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
   // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
   // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
-  static constexpr unsigned misc_shift(unsigned byte) noexcept {
-    return std::endian::native == std::endian::little ? 8 * byte : 8 * (7 - byte);
+  // Byte offsets of the word's fields (static_assert below the class).
+  static constexpr unsigned misc_flags = 0, misc_remote = 1, misc_status = 2, misc_n_attrs = 3,
+                            misc_has_ext = 4, misc_reserved = 5, misc_thread = 6;
+  /// Shift of the `width`-byte field at byte `byte` within the word as a loaded integer.
+  static constexpr unsigned misc_shift(unsigned byte, unsigned width = 1) noexcept {
+    return std::endian::native == std::endian::little ? 8 * byte : 8 * (8 - width - byte);
   }
   static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
-    return (std::uint64_t{f} << misc_shift(0)) |
-           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(1)) |
-           (std::uint64_t{thread} << (std::endian::native == std::endian::little ? 48 : 0));
+    return (std::uint64_t{f} << misc_shift(misc_flags)) |
+           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(misc_remote)) |
+           (std::uint64_t{thread} << misc_shift(misc_thread, sizeof thread));
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
     std::uint64_t w;
@@ -1035,12 +1255,14 @@ struct alignas(64) span_record {
   AGENTRACE_DETAIL_ALWAYS_INLINE void store_misc(std::uint64_t w) noexcept {
     std::memcpy(reinterpret_cast<unsigned char*>(this) + misc_offset, &w, sizeof w);
   }
-  /// Sets one byte of the misc word (status: 2, has_ext: 4) with an 8-byte store.
+  /// Sets one byte of the misc word (status, has_ext) with an 8-byte store.
   void set_misc_byte(unsigned byte, std::uint8_t v) noexcept {
     const unsigned sh = misc_shift(byte);
     store_misc((load_misc() & ~(std::uint64_t{0xff} << sh)) | (std::uint64_t{v} << sh));
   }
-  void set_status(status_code c) noexcept { set_misc_byte(2, static_cast<std::uint8_t>(c)); }
+  void set_status(status_code c) noexcept {
+    set_misc_byte(misc_status, static_cast<std::uint8_t>(c));
+  }
   static constexpr std::size_t misc_offset = 56;
   span_record(const span_record&) = delete;
   span_record& operator=(const span_record&) = delete;
@@ -1067,8 +1289,8 @@ struct alignas(64) span_record {
     const std::uint64_t m = detail::opaque(o.load_misc());
     store_misc(m);
     // Taken from the register just stored: a demoted line is not read back.
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
-    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(4)) != 0;
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
+    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
     copy_tail(o, n, ext);
     o.n_attrs = 0;
     o.has_ext = false;
@@ -1103,7 +1325,7 @@ struct alignas(64) span_record {
   detail::span_ext& extension() {
     if (!has_ext) {
       ext_ = new detail::span_ext();
-      set_misc_byte(4, 1);
+      set_misc_byte(misc_has_ext, 1);
     }
     return *ext_;
   }
@@ -1116,7 +1338,7 @@ struct alignas(64) span_record {
   AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
                                                 std::uint64_t value) noexcept {
     const std::uint64_t m = load_misc();
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(3));
+    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
     if (n >= detail::inline_attrs) [[unlikely]]
       return false;
     const std::uint64_t k = detail::attr_slot::pack_key(key, type);
@@ -1124,7 +1346,8 @@ struct alignas(64) span_record {
       return false;
     attrs[n].key = k;
     attrs[n].value = value;
-    store_misc(m + (std::uint64_t{1} << misc_shift(3)));  // n_attrs + 1 (n < 7: no carry)
+    store_misc(m +
+               (std::uint64_t{1} << misc_shift(misc_n_attrs)));  // n_attrs + 1 (n < 7: no carry)
     return true;
   }
   /// Appends a string attribute of static storage (stored as a pointer, never copied).
@@ -1180,14 +1403,16 @@ struct alignas(64) span_record {
 #endif
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
-static_assert(offsetof(span_record, flags) == span_record::misc_offset &&
-                  offsetof(span_record, parent_remote) == span_record::misc_offset + 1 &&
-                  offsetof(span_record, status) == span_record::misc_offset + 2 &&
-                  offsetof(span_record, n_attrs) == span_record::misc_offset + 3 &&
-                  offsetof(span_record, has_ext) == span_record::misc_offset + 4 &&
-                  offsetof(span_record, reserved_) == span_record::misc_offset + 5 &&
-                  offsetof(span_record, thread_index) == span_record::misc_offset + 6,
-              "the misc word's layout");
+static_assert(
+    offsetof(span_record, flags) == span_record::misc_offset &&
+        offsetof(span_record, parent_remote) ==
+            span_record::misc_offset + span_record::misc_remote &&
+        offsetof(span_record, status) == span_record::misc_offset + span_record::misc_status &&
+        offsetof(span_record, n_attrs) == span_record::misc_offset + span_record::misc_n_attrs &&
+        offsetof(span_record, has_ext) == span_record::misc_offset + span_record::misc_has_ext &&
+        offsetof(span_record, reserved_) == span_record::misc_offset + span_record::misc_reserved &&
+        offsetof(span_record, thread_index) == span_record::misc_offset + span_record::misc_thread,
+    "the misc word's layout");
 static_assert(sizeof(span_record) == 192, "three cache lines");
 static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
                   offsetof(span_record, ext_) >= 128,
@@ -1216,195 +1441,6 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <typeinfo>
 #include <utility>
 
-// amalgamated: include/agentrace/detail/clock.hpp
-// SPDX-License-Identifier: MIT
-// The span clock: raw invariant-TSC ticks on x86-64 (one instruction, ~11 ns under KVM), else
-// steady_clock nanoseconds. Agent threads only read ticks; the collector converts them to Unix
-// nanoseconds with a calibration it refreshes on every wake-up.
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#define AGENTRACE_DETAIL_HAS_TSC 1
-#else
-#define AGENTRACE_DETAIL_HAS_TSC 0
-#endif
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
-
-// Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
-// this process has the same meaning. Relaxed: it is written before any span can be recorded
-// (spans record only after start() published `tracing_on` with release ordering).
-inline std::atomic<clock_source> span_clock_source{clock_source::steady};
-
-inline std::int64_t steady_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline std::int64_t system_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate,
-/// does not stop in deep C-states, synchronised across cores.
-inline bool invariant_tsc_available() noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
-  __cpuid(0x80000007u, a, b, c, d);
-  return (d & (1u << 8)) != 0;
-#else
-  return false;
-#endif
-}
-
-/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
-/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
-/// question a span asks of the process-wide configuration.
-inline constexpr std::uint8_t tracing_off = 0;
-inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
-inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
-// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
-// samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
-inline constexpr std::uint8_t tracing_sample_as_parent = 4;
-
-/// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  if (state & tracing_tsc) return __rdtsc();
-#else
-  (void)state;
-#endif
-  return static_cast<std::uint64_t>(steady_ns());
-}
-
-/// Ticks of the span clock. The hot path's only system interaction.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  if (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc) return __rdtsc();
-#endif
-  return static_cast<std::uint64_t>(steady_ns());
-}
-
-/// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
-/// the rate is measured between the anchor taken at start and the latest sample, so it grows
-/// more exact the longer the process runs (a 20 ms span is converted with a rate measured over
-/// at least 20 ms, i.e. to well under 0.01%).
-class clock_converter {
- public:
-  clock_converter() { reset(); }
-
-  void reset() noexcept {
-    source_ = span_clock_source.load(std::memory_order_relaxed);
-    sample(anchor_ticks_, anchor_steady_);
-    anchor_system_ = system_ns();
-    last_ticks_ = anchor_ticks_;
-    last_steady_ = anchor_steady_;
-    ns_per_tick_ = 1.0;
-    if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
-  }
-
-  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
-  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
-  /// for times within ~100 days of `around_unix_ns`.
-  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
-    clock_converter c;
-    c.source_ = clock_source::steady;
-    c.anchor_ticks_ = around_unix_ns;
-    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
-    c.last_ticks_ = around_unix_ns;
-    c.ns_per_tick_ = 1.0;
-    return c;
-  }
-
-  /// Takes a new (ticks, steady) sample; call before converting a batch.
-  void refresh() noexcept {
-    if (source_ == clock_source::steady) return;
-    std::uint64_t t = 0;
-    std::int64_t s = 0;
-    sample(t, s);
-    if (t <= anchor_ticks_ || s - anchor_steady_ < 1'000'000) return;  // < 1 ms: keep estimate
-    last_ticks_ = t;
-    last_steady_ = s;
-    ns_per_tick_ = static_cast<double>(s - anchor_steady_) / static_cast<double>(t - anchor_ticks_);
-  }
-
-  std::uint64_t to_unix_ns(std::uint64_t ticks) const noexcept {
-    // Scale the (small) tick delta in floating point, add the (large) anchor in integers: a
-    // double holding ~1.8e18 ns would round every timestamp to 256 ns.
-    const double delta = static_cast<double>(static_cast<std::int64_t>(ticks - anchor_ticks_));
-    const std::int64_t ns = anchor_system_ + static_cast<std::int64_t>(delta * ns_per_tick_);
-    return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns);
-  }
-
-  std::int64_t duration_ns(std::uint64_t start, std::uint64_t end) const noexcept {
-    return static_cast<std::int64_t>(static_cast<double>(static_cast<std::int64_t>(end - start)) *
-                                     ns_per_tick_);
-  }
-
-  double ns_per_tick() const noexcept { return ns_per_tick_; }
-  clock_source source() const noexcept { return source_; }
-
- private:
-  void sample(std::uint64_t& ticks, std::int64_t& steady) const noexcept {
-    if (source_ == clock_source::steady) {
-      steady = steady_ns();
-      ticks = static_cast<std::uint64_t>(steady);
-      return;
-    }
-    // Bracket the tick read by two steady reads and keep the tightest of three tries.
-    std::int64_t best = INT64_MAX;
-    for (int i = 0; i < 3; ++i) {
-      const std::int64_t a = steady_ns();
-      const std::uint64_t t = now_ticks();
-      const std::int64_t b = steady_ns();
-      if (b - a < best) {
-        best = b - a;
-        ticks = t;
-        steady = a + (b - a) / 2;
-      }
-    }
-  }
-
-  // Until 1 ms has passed since the anchor, estimate the TSC rate over a 1 ms busy wait done
-  // once per process (only start() pays it).
-  static double initial_tsc_estimate() noexcept {
-    static const double estimate = [] {
-      const std::int64_t s0 = steady_ns();
-      const std::uint64_t t0 = now_ticks();
-      std::int64_t s1 = s0;
-      while (s1 - s0 < 1'000'000) s1 = steady_ns();
-      const std::uint64_t t1 = now_ticks();
-      return static_cast<double>(s1 - s0) / static_cast<double>(t1 - t0);
-    }();
-    return estimate;
-  }
-
-  clock_source source_{clock_source::steady};
-  std::uint64_t anchor_ticks_{0};
-  std::int64_t anchor_steady_{0};
-  std::int64_t anchor_system_{0};
-  std::uint64_t last_ticks_{0};
-  std::int64_t last_steady_{0};
-  double ns_per_tick_{1.0};
-};
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/detail/remote_end.hpp
 // SPDX-License-Identifier: MIT
 // Spans that end on another thread than the one they began on, reported back to their origin.
@@ -1545,9 +1581,9 @@ class id_generator {
                                                     std::uint64_t& id) noexcept {
     const std::uint64_t s1 = state_ + increment, s2 = s1 + increment, s3 = s2 + increment;
     state_ = s3;
-    hi = mix(s1, s1 ^ finalizer);
-    lo = mix(s2, s2 ^ finalizer);
-    id = mix(s3, s3 ^ finalizer);
+    hi = output(s1);
+    lo = output(s2);
+    id = output(s3);
     if (lo == 0) [[unlikely]]
       lo = next_nonzero_slow();
     if (id == 0) [[unlikely]]
@@ -1556,7 +1592,7 @@ class id_generator {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
     state_ += increment;
-    return mix(state_, state_ ^ finalizer);
+    return output(state_);
   }
 
   /// 64x64->128-bit multiply, folded (high half xor low half).
@@ -1583,6 +1619,9 @@ class id_generator {
   static constexpr std::uint64_t increment = 0xa0761d6478bd642full;
   static constexpr std::uint64_t finalizer = 0xe7037ed1a0b428dbull;
 
+  // The value drawn for state `s`.
+  static std::uint64_t output(std::uint64_t s) noexcept { return mix(s, s ^ finalizer); }
+
   // Out of line: a zero comes once in 2^64 draws.
   AGENTRACE_DETAIL_NOINLINE std::uint64_t next_nonzero_slow() noexcept {
     std::uint64_t v = next();
@@ -1602,12 +1641,6 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 namespace agentrace::detail {
 
 using span_queue = concurrent_queue<span_record>;
-
-// Tracing is recording (start() done, shutdown() not begun) when not 0, and then also says
-// which clock spans read (clock.hpp: tracing_steady or tracing_tsc). Release on start, acquire
-// on the hot path's first check would cost nothing more than relaxed on x86; relaxed is enough
-// because a thread that sees it set late only misses spans begun before it saw it.
-inline std::atomic<std::uint8_t> tracing_on{tracing_off};
 
 // Drain on demand: a thread whose queue has taken another half of its capacity since it last
 // asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
@@ -4029,14 +4062,8 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(
-        static_cast<std::uint8_t>(
-            detail::tracing_steady |
-            (detail::span_clock_source.load(std::memory_order_relaxed) == detail::clock_source::tsc
-                 ? detail::tracing_tsc
-                 : 0) |
-            (detail::samples_as_parent() ? detail::tracing_sample_as_parent : 0)),
-        std::memory_order_release);
+    detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+                             std::memory_order_release);
   }
 
   collector(const collector&) = delete;
