@@ -342,9 +342,12 @@ class scoped_span {
   }
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load: whether tracing still records, and which clock (if it does not, the span is
-    // dropped and the end time is not used).
+    // One load: whether tracing still records, and which clock.
     const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_off) [[unlikely]] {
+      finish_not_running();
+      return;
+    }
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
@@ -354,15 +357,17 @@ class scoped_span {
     state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts || on == detail::tracing_off) [[unlikely]] {
+    if (!ts) [[unlikely]] {
       drop_not_running();
     } else {
       auto& c = ts->counters;
       if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
         const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
         c.enqueued.store(n, std::memory_order_release);
-        if ((n & ts->wake_mask) == 0) [[unlikely]]
-          detail::request_drain();
+        // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
+        // thread's own mask only then (no load of it per span).
+        if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
+          detail::request_drain_at(ts, n);
       } else {
         drop_queue_full(c);
       }
@@ -458,6 +463,15 @@ class scoped_span {
     o.state_ = st_none;
   }
 
+  // The end of a recording span after shutdown() began (tracing_on is 0): the context is restored
+  // as usual, the span is counted as dropped_not_running, no clock is read.
+  AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
+    state_ = st_none;
+    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    drop_not_running();
+  }
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
     detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
     rec_.reset();

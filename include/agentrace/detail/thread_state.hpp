@@ -44,6 +44,8 @@ inline std::condition_variable& collector_wakeup() {
   static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
   return *cv;
 }
+// How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
+inline constexpr std::uint64_t wake_check_interval = 64;
 AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
   if (!drain_on_demand.load(std::memory_order_relaxed)) return;
   drain_requested.store(true, std::memory_order_relaxed);
@@ -157,14 +159,15 @@ struct alignas(64) thread_state {
       : queue(std::make_unique<span_queue>(capacity)),
         token(*queue),
         capacity(capacity),
-        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
+        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, wake_check_interval)) - 1) {}
   std::unique_ptr<span_queue> queue;  // this thread's (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
   std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
   // The thread asks the collector to drain each time its enqueue count is a multiple of
-  // wake_mask + 1: half the queue, rounded down to a power of two (at least 64 spans).
+  // wake_mask + 1: half the queue, rounded down to a power of two (at least
+  // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
   std::uint32_t index{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
@@ -173,6 +176,13 @@ struct alignas(64) thread_state {
   // (create_thread_state).
   const unsigned int* uncaught{uncaught_counter_slow()};
 };
+
+/// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
+/// drain on demand when it is a multiple of the thread's wake_mask + 1.
+AGENTRACE_DETAIL_NOINLINE inline void request_drain_at(const thread_state* ts,
+                                                       std::uint64_t n) noexcept {
+  if ((n & ts->wake_mask) == 0) request_drain();
+}
 
 /// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
