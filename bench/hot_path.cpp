@@ -211,7 +211,8 @@ void BM_SpanFloorClockRecordEnqueue(benchmark::State& state) {
   for (auto _ : state) {
     agentrace::detail::thread_state* ts = agentrace::detail::this_thread();
     auto* r = ::new (static_cast<void*>(storage))
-        agentrace::span_record(&site, agentrace::trace_id{i + 1, i + 2}, i + 3, 0, 3, false, 1);
+        agentrace::span_record(&site, agentrace::trace_id{i + 1, i + 2}, i + 3, 0,
+                               agentrace::detail::pack_flags_remote(3, false), 1);
     r->start_ticks = agentrace::detail::now_ticks();
     ++i;
     benchmark::DoNotOptimize(storage);
@@ -248,7 +249,8 @@ void BM_SpanFloorClockRecordRing(benchmark::State& state) {
   std::uint64_t i = 0;
   for (auto _ : state) {
     auto* r = ::new (static_cast<void*>(storage))
-        span_record(&site, agentrace::trace_id{i + 1, i + 2}, i + 3, 0, 3, false, 1);
+        span_record(&site, agentrace::trace_id{i + 1, i + 2}, i + 3, 0,
+                    agentrace::detail::pack_flags_remote(3, false), 1);
     r->start_ticks = agentrace::detail::now_ticks();
     benchmark::DoNotOptimize(storage);
     r->end_ticks = agentrace::detail::now_ticks();

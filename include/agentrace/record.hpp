@@ -175,10 +175,11 @@ struct alignas(64) span_record {
   span_record() noexcept : start_ticks(0), end_ticks(0) {}
   /// A recording span's header (scoped_span::begin): every header member written once; the
   /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
+  /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
-              std::uint8_t f, bool remote, std::uint16_t thread) noexcept
+              std::uint16_t flags_remote, std::uint16_t thread) noexcept
       : site(s), trace_id(tid), span_id(id), parent_span_id(parent) {
-    store_misc(misc_of(f, remote, thread));
+    store_misc(misc_of(flags_remote, thread));
   }
 
   // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, reserved_,
@@ -192,9 +193,9 @@ struct alignas(64) span_record {
   static constexpr unsigned misc_shift(unsigned byte, unsigned width = 1) noexcept {
     return std::endian::native == std::endian::little ? 8 * byte : 8 * (8 - width - byte);
   }
-  static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
-    return (std::uint64_t{f} << misc_shift(misc_flags)) |
-           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(misc_remote)) |
+  // flags and parent_remote are laid out as a context's flags and remote (flags_remote).
+  static std::uint64_t misc_of(std::uint16_t flags_remote, std::uint16_t thread) noexcept {
+    return (std::uint64_t{flags_remote} << misc_shift(misc_flags, sizeof flags_remote)) |
            (std::uint64_t{thread} << misc_shift(misc_thread, sizeof thread));
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {

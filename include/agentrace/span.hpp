@@ -311,27 +311,33 @@ class scoped_span {
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
     const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
-    std::uint8_t flags = detail::flags_of(parent_fr);
-    bool remote = detail::remote_of(parent_fr);
+    // This span's flags and its parent's remote byte as one word, the same two bytes the
+    // record's misc word starts with: a child under the default sampler takes its parent's word
+    // as it is.
+    std::uint16_t fr = parent_fr;
     std::uint64_t id;
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      remote = false;
-      flags = (on & detail::tracing_sample_as_parent)  // sampler.hpp (context owner)
-                  ? static_cast<std::uint8_t>(flag_random | flag_sampled)
-                  : detail::sample_root(lo);
+      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+                                         ? static_cast<std::uint8_t>(flag_random | flag_sampled)
+                                         : detail::sample_root(lo),
+                                     false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent))  // else the parent's flags as they are
-        flags = detail::sample_child(lo, flags, remote);
+      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+        const bool remote = detail::remote_of(parent_fr);
+        fr = detail::pack_flags_remote(
+            detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
+      }
     }
+    const std::uint8_t flags = detail::flags_of(fr);
     if (!(flags & flag_sampled)) [[unlikely]] {
       begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
     }
-    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
-                                                  remote, static_cast<std::uint16_t>(ts->index));
+    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
+                                                  static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
