@@ -1225,10 +1225,11 @@ struct alignas(64) span_record {
   span_record() noexcept : start_ticks(0), end_ticks(0) {}
   /// A recording span's header (scoped_span::begin): every header member written once; the
   /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
+  /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
-              std::uint8_t f, bool remote, std::uint16_t thread) noexcept
+              std::uint16_t flags_remote, std::uint16_t thread) noexcept
       : site(s), trace_id(tid), span_id(id), parent_span_id(parent) {
-    store_misc(misc_of(f, remote, thread));
+    store_misc(misc_of(flags_remote, thread));
   }
 
   // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, reserved_,
@@ -1242,9 +1243,9 @@ struct alignas(64) span_record {
   static constexpr unsigned misc_shift(unsigned byte, unsigned width = 1) noexcept {
     return std::endian::native == std::endian::little ? 8 * byte : 8 * (8 - width - byte);
   }
-  static std::uint64_t misc_of(std::uint8_t f, bool remote, std::uint16_t thread) noexcept {
-    return (std::uint64_t{f} << misc_shift(misc_flags)) |
-           (std::uint64_t{static_cast<std::uint8_t>(remote)} << misc_shift(misc_remote)) |
+  // flags and parent_remote are laid out as a context's flags and remote (flags_remote).
+  static std::uint64_t misc_of(std::uint16_t flags_remote, std::uint16_t thread) noexcept {
+    return (std::uint64_t{flags_remote} << misc_shift(misc_flags, sizeof flags_remote)) |
            (std::uint64_t{thread} << misc_shift(misc_thread, sizeof thread));
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
@@ -1654,6 +1655,8 @@ inline std::condition_variable& collector_wakeup() {
   static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
   return *cv;
 }
+// How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
+inline constexpr std::uint64_t wake_check_interval = 64;
 AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
   if (!drain_on_demand.load(std::memory_order_relaxed)) return;
   drain_requested.store(true, std::memory_order_relaxed);
@@ -1767,14 +1770,15 @@ struct alignas(64) thread_state {
       : queue(std::make_unique<span_queue>(capacity)),
         token(*queue),
         capacity(capacity),
-        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, 64)) - 1) {}
+        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, wake_check_interval)) - 1) {}
   std::unique_ptr<span_queue> queue;  // this thread's (one explicit producer: `token`)
   producer_token token;
   id_generator ids;
   thread_counters counters;
   std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
   // The thread asks the collector to drain each time its enqueue count is a multiple of
-  // wake_mask + 1: half the queue, rounded down to a power of two (at least 64 spans).
+  // wake_mask + 1: half the queue, rounded down to a power of two (at least
+  // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
   std::uint32_t index{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
@@ -1783,6 +1787,13 @@ struct alignas(64) thread_state {
   // (create_thread_state).
   const unsigned int* uncaught{uncaught_counter_slow()};
 };
+
+/// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
+/// drain on demand when it is a multiple of the thread's wake_mask + 1.
+AGENTRACE_DETAIL_NOINLINE inline void request_drain_at(const thread_state* ts,
+                                                       std::uint64_t n) noexcept {
+  if ((n & ts->wake_mask) == 0) request_drain();
+}
 
 /// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
@@ -2300,27 +2311,33 @@ class scoped_span {
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
     const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
-    std::uint8_t flags = detail::flags_of(parent_fr);
-    bool remote = detail::remote_of(parent_fr);
+    // This span's flags and its parent's remote byte as one word, the same two bytes the
+    // record's misc word starts with: a child under the default sampler takes its parent's word
+    // as it is.
+    std::uint16_t fr = parent_fr;
     std::uint64_t id;
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      remote = false;
-      flags = (on & detail::tracing_sample_as_parent)  // sampler.hpp (context owner)
-                  ? static_cast<std::uint8_t>(flag_random | flag_sampled)
-                  : detail::sample_root(lo);
+      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+                                         ? static_cast<std::uint8_t>(flag_random | flag_sampled)
+                                         : detail::sample_root(lo),
+                                     false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent))  // else the parent's flags as they are
-        flags = detail::sample_child(lo, flags, remote);
+      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+        const bool remote = detail::remote_of(parent_fr);
+        fr = detail::pack_flags_remote(
+            detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
+      }
     }
+    const std::uint8_t flags = detail::flags_of(fr);
     if (!(flags & flag_sampled)) [[unlikely]] {
       begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
       return;
     }
-    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, flags,
-                                                  remote, static_cast<std::uint16_t>(ts->index));
+    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
+                                                  static_cast<std::uint16_t>(ts->index));
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
@@ -2331,9 +2348,12 @@ class scoped_span {
   }
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load: whether tracing still records, and which clock (if it does not, the span is
-    // dropped and the end time is not used).
+    // One load: whether tracing still records, and which clock.
     const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_off) [[unlikely]] {
+      finish_not_running();
+      return;
+    }
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
@@ -2343,15 +2363,17 @@ class scoped_span {
     state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts || on == detail::tracing_off) [[unlikely]] {
+    if (!ts) [[unlikely]] {
       drop_not_running();
     } else {
       auto& c = ts->counters;
       if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
         const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
         c.enqueued.store(n, std::memory_order_release);
-        if ((n & ts->wake_mask) == 0) [[unlikely]]
-          detail::request_drain();
+        // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
+        // thread's own mask only then (no load of it per span).
+        if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
+          detail::request_drain_at(ts, n);
       } else {
         drop_queue_full(c);
       }
@@ -2447,6 +2469,15 @@ class scoped_span {
     o.state_ = st_none;
   }
 
+  // The end of a recording span after shutdown() began (tracing_on is 0): the context is restored
+  // as usual, the span is counted as dropped_not_running, no clock is read.
+  AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
+    detail::thread_locals& t = detail::this_thread_locals();
+    detail::thread_state* ts = detail::this_thread(t);
+    state_ = st_none;
+    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    drop_not_running();
+  }
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
     detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
     rec_.reset();
