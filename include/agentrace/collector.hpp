@@ -180,8 +180,13 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
-                             std::memory_order_release);
+    {
+      // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
+      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
+      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+                               std::memory_order_release);
+    }
   }
 
   collector(const collector&) = delete;

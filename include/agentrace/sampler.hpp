@@ -203,9 +203,10 @@ class sampler {
 
 namespace detail {
 
-// The thresholds the hot path compares against, by sampling_case. Written by start() before it
-// publishes `tracing_on`; relaxed loads are enough: a span that races with start() sees either
-// the old or the new sampler, both valid. Default: ParentBased(root=AlwaysOn).
+// The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
+// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// enough: a span that races with it sees either the old or the new sampler, both valid. Default:
+// ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
                                                             never_threshold};
 

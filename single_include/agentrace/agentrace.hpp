@@ -638,8 +638,8 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
-/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
-/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
+/// What the hot path reads, in one byte, when a span begins and ends (tracing_on, below): 0
+/// while not recording; otherwise bits saying how. One load answers every
 /// question a span asks of the process-wide configuration.
 inline constexpr std::uint8_t tracing_off = 0;
 inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
@@ -976,9 +976,10 @@ class sampler {
 
 namespace detail {
 
-// The thresholds the hot path compares against, by sampling_case. Written by start() before it
-// publishes `tracing_on`; relaxed loads are enough: a span that races with start() sees either
-// the old or the new sampler, both valid. Default: ParentBased(root=AlwaysOn).
+// The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
+// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// enough: a span that races with it sees either the old or the new sampler, both valid. Default:
+// ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
                                                             never_threshold};
 
@@ -4093,8 +4094,13 @@ class collector {
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
-    detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
-                             std::memory_order_release);
+    {
+      // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
+      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
+      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+                               std::memory_order_release);
+    }
   }
 
   collector(const collector&) = delete;

@@ -54,8 +54,8 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
-/// What the hot path reads, in one byte, when a span begins and ends (thread_state.hpp,
-/// tracing_on): 0 while not recording; otherwise bits saying how. One load answers every
+/// What the hot path reads, in one byte, when a span begins and ends (tracing_on, below): 0
+/// while not recording; otherwise bits saying how. One load answers every
 /// question a span asks of the process-wide configuration.
 inline constexpr std::uint8_t tracing_off = 0;
 inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
