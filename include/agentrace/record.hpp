@@ -355,7 +355,7 @@ struct alignas(64) span_record {
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
 static_assert(
-    offsetof(span_record, flags) == span_record::misc_offset &&
+    offsetof(span_record, flags) == span_record::misc_offset + span_record::misc_flags &&
         offsetof(span_record, parent_remote) ==
             span_record::misc_offset + span_record::misc_remote &&
         offsetof(span_record, status) == span_record::misc_offset + span_record::misc_status &&

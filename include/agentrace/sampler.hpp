@@ -221,8 +221,8 @@ inline sampler_slot& installed_sampler() {
 }
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
-/// every child sampled exactly when its parent is. start() then tells the hot path so
-/// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// every child sampled exactly when its parent is. start() and install_sampler() then tell the
+/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);

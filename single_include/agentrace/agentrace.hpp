@@ -994,8 +994,8 @@ inline sampler_slot& installed_sampler() {
 }
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
-/// every child sampled exactly when its parent is. start() then tells the hot path so
-/// (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// every child sampled exactly when its parent is. start() and install_sampler() then tell the
+/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
@@ -1406,7 +1406,7 @@ struct alignas(64) span_record {
 
 static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
 static_assert(
-    offsetof(span_record, flags) == span_record::misc_offset &&
+    offsetof(span_record, flags) == span_record::misc_offset + span_record::misc_flags &&
         offsetof(span_record, parent_remote) ==
             span_record::misc_offset + span_record::misc_remote &&
         offsetof(span_record, status) == span_record::misc_offset + span_record::misc_status &&
