@@ -239,13 +239,20 @@ struct alignas(64) span_record {
         end_ticks(detail::opaque(o.end_ticks)) {
     const std::uint64_t m = detail::opaque(o.load_misc());
     store_misc(m);
-    // Taken from the register just stored: a demoted line is not read back.
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
-    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
-    copy_tail(o, n, ext);
-    o.n_attrs = 0;
-    o.has_ext = false;
-    if (demote) demote_written(n, ext);
+    // Taken from the register just stored: a demoted line is not read back. n_attrs and has_ext
+    // are adjacent bytes: one test says whether there is anything past the header (not for an
+    // empty span, which then leaves `o` as it is: it owns nothing already).
+    static_assert(misc_has_ext == misc_n_attrs + 1);
+    if (static_cast<std::uint16_t>(m >> misc_shift(misc_n_attrs, 2)) != 0) [[unlikely]] {
+      const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
+      const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
+      copy_tail(o, n, ext);
+      o.n_attrs = 0;
+      o.has_ext = false;
+      if (demote) demote_written(n, ext);
+    } else if (demote) {
+      detail::demote_cache_line(this);
+    }
   }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
