@@ -17,8 +17,9 @@ class bench_tracing {
   bench_tracing() : was_on_(agentrace::detail::tracing_on.load()) {
     if (!was_on_) {
       agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
-      agentrace::detail::tracing_on.store(
-          agentrace::detail::recording_state(agentrace::detail::samples_as_parent()));
+      agentrace::detail::tracing_on.store(agentrace::detail::recording_state(
+          agentrace::detail::samples_as_parent(),
+          agentrace::detail::uncaught_counter_slow() != nullptr));
     }
   }
   ~bench_tracing() { agentrace::detail::tracing_on.store(was_on_); }

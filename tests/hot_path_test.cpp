@@ -179,6 +179,60 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
   CHECK(mem->find("after")->status == agentrace::status_code::unset);
 }
 
+// A span compares the recording byte with detail::tracing_common once; any other byte takes the
+// out-of-line path, which tests each bit at run time. Here the byte lacks the ABI-counter bit, so
+// spans take that path and read std::uncaught_exceptions().
+TEST_CASE("a span in a configuration other than the common one records the same, out of line") {
+  namespace d = agentrace::detail;
+  auto mem = agentrace::memory();
+  auto tracing = agentrace::start(memory_config(mem));
+  const std::uint8_t common = d::tracing_on.load();
+  if (d::invariant_tsc_available() && d::uncaught_counter_slow() != nullptr)
+    CHECK(common == d::tracing_common);  // the default configuration is the common one
+  struct restore_byte {
+    std::uint8_t v;
+    ~restore_byte() { d::tracing_on.store(v); }
+  } restore{common};
+  d::tracing_on.store(static_cast<std::uint8_t>(common & ~d::tracing_eh_abi));
+  d::tls.current = {};
+  agentrace::span_context parent_ctx, child_ctx;
+  {
+    AGENTRACE_SPAN(parent, "generic.parent");
+    parent_ctx = parent.context();
+    {
+      AGENTRACE_SPAN(child, "generic.child");
+      child_ctx = child.context();
+    }
+    CHECK(agentrace::current_context() == parent_ctx);
+    try {
+      AGENTRACE_SPAN(s, "generic.throws");
+      throw std::runtime_error("boom");
+    } catch (const std::exception&) {
+    }
+  }
+  CHECK_FALSE(agentrace::current_context().valid());
+  d::tracing_on.store(common);
+  REQUIRE(tracing.force_flush());
+  const auto found_p = mem->find("generic.parent");
+  const auto found_c = mem->find("generic.child");
+  const auto found_t = mem->find("generic.throws");
+  REQUIRE(found_p);
+  REQUIRE(found_c);
+  REQUIRE(found_t);
+  const auto &p = *found_p, &c = *found_c, &t = *found_t;
+  CHECK(p.span_id == parent_ctx.span_id);
+  CHECK(p.parent_span_id == 0);
+  CHECK(c.span_id == child_ctx.span_id);
+  CHECK(c.parent_span_id == p.span_id);
+  CHECK(c.trace_id == p.trace_id);
+  CHECK(t.parent_span_id == p.span_id);
+  CHECK(t.status == agentrace::status_code::error);
+  CHECK(has_event(t, "exception"));
+  CHECK(p.status == agentrace::status_code::unset);
+  CHECK(p.start_unix_ns <= c.start_unix_ns);
+  CHECK(p.end_unix_ns >= c.end_unix_ns);
+}
+
 TEST_CASE("ending a span restores exactly the context it replaced") {
   auto tracing = agentrace::start({.read_environment = false});
   const agentrace::span_context installed{{0x1111, 0x2222}, 0x3333, 0x01, true};

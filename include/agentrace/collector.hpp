@@ -184,7 +184,8 @@ class collector {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the byte).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent(),
+                                                       detail::uncaught_counter_slow() != nullptr),
                                std::memory_order_release);
     }
   }

@@ -107,11 +107,12 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current, on);
+      begin(t, site, t.current, detail::tracing_common);
     } else {
-      state_ = st_none;
+      begin_other(site, nullptr, on);
     }
   }
 
@@ -119,10 +120,11 @@ class scoped_span {
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(detail::this_thread_locals(), site, parent, on);
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]]
+      begin(detail::this_thread_locals(), site, parent, detail::tracing_common);
     else
-      state_ = st_none;
+      begin_other(site, &parent, on);
   }
 
   scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
@@ -294,7 +296,10 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
-  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read.
+  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
+  // whether the sampler is the default one and whether the ABI's exception counter is there. In
+  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
@@ -342,41 +347,65 @@ class scoped_span {
     cur.trace_id.lo = lo;
     cur.span_id = id;
     detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    uncaught_ = detail::uncaught_exceptions(ts);
+    uncaught_ = detail::uncaught_exceptions(ts, on);
     state_ = st_recording;
     rec_.start_ticks = detail::now_ticks(on);
   }
 
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load: whether tracing still records, and which clock.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_off) [[unlikely]] {
-      finish_not_running();
+  // A span begun in any configuration but the common one (or while tracing is off): begin() with
+  // the recording state's bits tested at run time, out of line.
+  AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
+                                             std::uint8_t on) noexcept {
+    if (on == detail::tracing_off) {
+      state_ = st_none;
       return;
     }
+    detail::thread_locals& t = detail::this_thread_locals();
+    begin(t, site, parent ? *parent : t.current, on);
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
+    // One load and one comparison: tracing still records, in the common configuration.
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]]
+      finish_recording(detail::tracing_common);
+    else
+      finish_other(on);
+  }
+
+  // A span's end in any configuration but the common one, or after shutdown() began.
+  AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
+    if (on == detail::tracing_off)
+      finish_not_running();
+    else
+      finish_recording(on);
+  }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin().
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
-    if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
+    if (!ts) [[unlikely]] {  // the thread is exiting
+      finish_not_running();
+      return;
+    }
+    if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts) [[unlikely]] {
-      drop_not_running();
+    auto& c = ts->counters;
+    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+      const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
+      c.enqueued.store(n, std::memory_order_release);
+      // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
+      // thread's own mask only then (no load of it per span).
+      if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
+        detail::request_drain_at(ts, n);
     } else {
-      auto& c = ts->counters;
-      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
-        const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
-        c.enqueued.store(n, std::memory_order_release);
-        // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
-        // thread's own mask only then (no load of it per span).
-        if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
-          detail::request_drain_at(ts, n);
-      } else {
-        drop_queue_full(c);
-      }
+      drop_queue_full(c);
     }
     // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
     // leaves it owning nothing) or reset by the drop path, so the destructor would only test
@@ -469,8 +498,9 @@ class scoped_span {
     o.state_ = st_none;
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0): the context is restored
-  // as usual, the span is counted as dropped_not_running, no clock is read.
+  // The end of a recording span after shutdown() began (tracing_on is 0), or on a thread that is
+  // exiting: the context is restored as usual, the span is counted as dropped_not_running, no
+  // clock is read.
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);

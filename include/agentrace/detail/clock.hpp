@@ -63,6 +63,16 @@ inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans
 // With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
 inline constexpr std::uint8_t tracing_sample_as_parent = 4;
+// With tracing_steady: the C++ ABI's uncaught-exception counter can be read directly
+// (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
+inline constexpr std::uint8_t tracing_eh_abi = 8;
+// The byte in the common configuration: the best clock this platform has (the TSC where it can
+// be read), the default sampler and the ABI's counter. A span compares the byte with this value
+// once and then runs a path with every bit known at compile time; any other configuration takes
+// one out-of-line call that runs the same code with the bits tested at run time.
+inline constexpr std::uint8_t tracing_common =
+    static_cast<std::uint8_t>(tracing_steady | (AGENTRACE_DETAIL_HAS_TSC ? tracing_tsc : 0) |
+                              tracing_sample_as_parent | tracing_eh_abi);
 
 // Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
 // say how. Release on start, acquire on the hot path's first check would cost nothing more than
@@ -70,13 +80,14 @@ inline constexpr std::uint8_t tracing_sample_as_parent = 4;
 // begun before it saw it.
 inline std::atomic<std::uint8_t> tracing_on{tracing_off};
 
-/// The recording byte for the span clock start() chose and for whether the installed sampler is
-/// the default one (sampler.hpp, samples_as_parent).
-inline std::uint8_t recording_state(bool sample_as_parent) noexcept {
+/// The recording byte for the span clock start() chose, for whether the installed sampler is
+/// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
+/// counter can be read (thread_state.hpp, uncaught_counter_slow).
+inline std::uint8_t recording_state(bool sample_as_parent, bool eh_abi) noexcept {
   return static_cast<std::uint8_t>(
       tracing_steady |
       (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
-      (sample_as_parent ? tracing_sample_as_parent : 0));
+      (sample_as_parent ? tracing_sample_as_parent : 0) | (eh_abi ? tracing_eh_abi : 0));
 }
 
 /// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is

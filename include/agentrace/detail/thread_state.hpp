@@ -21,6 +21,7 @@
 #include <cxxabi.h>
 #endif
 
+#include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/concurrent_queue.hpp"
 #include "agentrace/detail/random.hpp"
@@ -189,6 +190,13 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   if (ts && ts->uncaught) [[likely]]
     return static_cast<int>(*ts->uncaught);
   return std::uncaught_exceptions();
+}
+/// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
+/// with tracing_eh_abi set, every state's counter is (no test).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
+                                                              std::uint8_t on) noexcept {
+  if (on & tracing_eh_abi) return static_cast<int>(*ts->uncaught);
+  return uncaught_exceptions(ts);
 }
 
 /// Returns the thread's state to the free list at thread exit.
