@@ -647,6 +647,16 @@ inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans
 // With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
 inline constexpr std::uint8_t tracing_sample_as_parent = 4;
+// With tracing_steady: the C++ ABI's uncaught-exception counter can be read directly
+// (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
+inline constexpr std::uint8_t tracing_eh_abi = 8;
+// The byte in the common configuration: the best clock this platform has (the TSC where it can
+// be read), the default sampler and the ABI's counter. A span compares the byte with this value
+// once and then runs a path with every bit known at compile time; any other configuration takes
+// one out-of-line call that runs the same code with the bits tested at run time.
+inline constexpr std::uint8_t tracing_common =
+    static_cast<std::uint8_t>(tracing_steady | (AGENTRACE_DETAIL_HAS_TSC ? tracing_tsc : 0) |
+                              tracing_sample_as_parent | tracing_eh_abi);
 
 // Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
 // say how. Release on start, acquire on the hot path's first check would cost nothing more than
@@ -654,13 +664,14 @@ inline constexpr std::uint8_t tracing_sample_as_parent = 4;
 // begun before it saw it.
 inline std::atomic<std::uint8_t> tracing_on{tracing_off};
 
-/// The recording byte for the span clock start() chose and for whether the installed sampler is
-/// the default one (sampler.hpp, samples_as_parent).
-inline std::uint8_t recording_state(bool sample_as_parent) noexcept {
+/// The recording byte for the span clock start() chose, for whether the installed sampler is
+/// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
+/// counter can be read (thread_state.hpp, uncaught_counter_slow).
+inline std::uint8_t recording_state(bool sample_as_parent, bool eh_abi) noexcept {
   return static_cast<std::uint8_t>(
       tracing_steady |
       (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
-      (sample_as_parent ? tracing_sample_as_parent : 0));
+      (sample_as_parent ? tracing_sample_as_parent : 0) | (eh_abi ? tracing_eh_abi : 0));
 }
 
 /// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
@@ -1290,13 +1301,20 @@ struct alignas(64) span_record {
         end_ticks(detail::opaque(o.end_ticks)) {
     const std::uint64_t m = detail::opaque(o.load_misc());
     store_misc(m);
-    // Taken from the register just stored: a demoted line is not read back.
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
-    const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
-    copy_tail(o, n, ext);
-    o.n_attrs = 0;
-    o.has_ext = false;
-    if (demote) demote_written(n, ext);
+    // Taken from the register just stored: a demoted line is not read back. n_attrs and has_ext
+    // are adjacent bytes: one test says whether there is anything past the header (not for an
+    // empty span, which then leaves `o` as it is: it owns nothing already).
+    static_assert(misc_has_ext == misc_n_attrs + 1);
+    if (static_cast<std::uint16_t>(m >> misc_shift(misc_n_attrs, 2)) != 0) [[unlikely]] {
+      const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
+      const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
+      copy_tail(o, n, ext);
+      o.n_attrs = 0;
+      o.has_ext = false;
+      if (demote) demote_written(n, ext);
+    } else if (demote) {
+      detail::demote_cache_line(this);
+    }
   }
   span_record& operator=(span_record&& o) noexcept {
     if (this != &o) {
@@ -1802,6 +1820,13 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
     return static_cast<int>(*ts->uncaught);
   return std::uncaught_exceptions();
 }
+/// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
+/// with tracing_eh_abi set, every state's counter is (no test).
+AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
+                                                              std::uint8_t on) noexcept {
+  if (on & tracing_eh_abi) return static_cast<int>(*ts->uncaught);
+  return uncaught_exceptions(ts);
+}
 
 /// Returns the thread's state to the free list at thread exit.
 struct thread_state_owner {
@@ -2108,11 +2133,12 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]] {
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current, on);
+      begin(t, site, t.current, detail::tracing_common);
     } else {
-      state_ = st_none;
+      begin_other(site, nullptr, on);
     }
   }
 
@@ -2120,10 +2146,11 @@ class scoped_span {
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    if (const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed)) [[likely]]
-      begin(detail::this_thread_locals(), site, parent, on);
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]]
+      begin(detail::this_thread_locals(), site, parent, detail::tracing_common);
     else
-      state_ = st_none;
+      begin_other(site, &parent, on);
   }
 
   scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
@@ -2295,7 +2322,10 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
-  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read.
+  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
+  // whether the sampler is the default one and whether the ABI's exception counter is there. In
+  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
     // rec_ comes to life here, built once from registers (it is not zeroed first).
@@ -2343,41 +2373,65 @@ class scoped_span {
     cur.trace_id.lo = lo;
     cur.span_id = id;
     detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    uncaught_ = detail::uncaught_exceptions(ts);
+    uncaught_ = detail::uncaught_exceptions(ts, on);
     state_ = st_recording;
     rec_.start_ticks = detail::now_ticks(on);
   }
 
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load: whether tracing still records, and which clock.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_off) [[unlikely]] {
-      finish_not_running();
+  // A span begun in any configuration but the common one (or while tracing is off): begin() with
+  // the recording state's bits tested at run time, out of line.
+  AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
+                                             std::uint8_t on) noexcept {
+    if (on == detail::tracing_off) {
+      state_ = st_none;
       return;
     }
+    detail::thread_locals& t = detail::this_thread_locals();
+    begin(t, site, parent ? *parent : t.current, on);
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
+    // One load and one comparison: tracing still records, in the common configuration.
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]]
+      finish_recording(detail::tracing_common);
+    else
+      finish_other(on);
+  }
+
+  // A span's end in any configuration but the common one, or after shutdown() began.
+  AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
+    if (on == detail::tracing_off)
+      finish_not_running();
+    else
+      finish_recording(on);
+  }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin().
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
-    if (detail::uncaught_exceptions(ts) > uncaught_) [[unlikely]]
+    if (!ts) [[unlikely]] {  // the thread is exiting
+      finish_not_running();
+      return;
+    }
+    if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     state_ = st_none;
     restore_context(t, rec_.span_id, rec_.thread_index, ts);
     rec_.end_ticks = end;
-    if (!ts) [[unlikely]] {
-      drop_not_running();
+    auto& c = ts->counters;
+    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+      const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
+      c.enqueued.store(n, std::memory_order_release);
+      // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
+      // thread's own mask only then (no load of it per span).
+      if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
+        detail::request_drain_at(ts, n);
     } else {
-      auto& c = ts->counters;
-      if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
-        const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
-        c.enqueued.store(n, std::memory_order_release);
-        // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
-        // thread's own mask only then (no load of it per span).
-        if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
-          detail::request_drain_at(ts, n);
-      } else {
-        drop_queue_full(c);
-      }
+      drop_queue_full(c);
     }
     // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
     // leaves it owning nothing) or reset by the drop path, so the destructor would only test
@@ -2470,8 +2524,9 @@ class scoped_span {
     o.state_ = st_none;
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0): the context is restored
-  // as usual, the span is counted as dropped_not_running, no clock is read.
+  // The end of a recording span after shutdown() began (tracing_on is 0), or on a thread that is
+  // exiting: the context is restored as usual, the span is counted as dropped_not_running, no
+  // clock is read.
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
@@ -4098,7 +4153,8 @@ class collector {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the byte).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent()),
+      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent(),
+                                                       detail::uncaught_counter_slow() != nullptr),
                                std::memory_order_release);
     }
   }
