@@ -180,8 +180,9 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
 }
 
 // A span compares the recording byte with detail::tracing_common once; any other byte takes the
-// out-of-line path, which tests each bit at run time. Here the byte lacks the ABI-counter bit, so
-// spans take that path and read std::uncaught_exceptions().
+// out-of-line path, which tests each bit at run time. Here the byte lacks the ABI-counter bit and
+// the thread's counter pointer is cleared, as where the ABI self-test fails: spans take that path
+// and read std::uncaught_exceptions().
 TEST_CASE("a span in a configuration other than the common one records the same, out of line") {
   namespace d = agentrace::detail;
   auto mem = agentrace::memory();
@@ -189,19 +190,31 @@ TEST_CASE("a span in a configuration other than the common one records the same,
   const std::uint8_t common = d::tracing_on.load();
   if (d::invariant_tsc_available() && d::uncaught_counter_slow() != nullptr)
     CHECK(common == d::tracing_common);  // the default configuration is the common one
-  struct restore_byte {
-    std::uint8_t v;
-    ~restore_byte() { d::tracing_on.store(v); }
-  } restore{common};
+  d::thread_state* ts = d::this_thread();
+  REQUIRE(ts != nullptr);
+  struct restore_state {
+    std::uint8_t byte;
+    d::thread_state* ts;
+    const unsigned int* counter;
+    ~restore_state() {
+      d::tracing_on.store(byte);
+      ts->uncaught = counter;
+    }
+  } restore{common, ts, ts->uncaught};
   d::tracing_on.store(static_cast<std::uint8_t>(common & ~d::tracing_eh_abi));
+  ts->uncaught = nullptr;
   d::tls.current = {};
-  agentrace::span_context parent_ctx, child_ctx;
+  const agentrace::span_context remote{{0x1111, 0x2222}, 0x3333, agentrace::flag_sampled, true};
+  agentrace::span_context parent_ctx, child_ctx, explicit_ctx;
   {
     AGENTRACE_SPAN(parent, "generic.parent");
     parent_ctx = parent.context();
     {
       AGENTRACE_SPAN(child, "generic.child");
       child_ctx = child.context();
+      AGENTRACE_SPAN_CHILD_OF(other, remote, "generic.explicit");
+      explicit_ctx = other.context();
+      CHECK(agentrace::current_context() == explicit_ctx);
     }
     CHECK(agentrace::current_context() == parent_ctx);
     try {
@@ -212,14 +225,21 @@ TEST_CASE("a span in a configuration other than the common one records the same,
   }
   CHECK_FALSE(agentrace::current_context().valid());
   d::tracing_on.store(common);
+  ts->uncaught = restore.counter;
   REQUIRE(tracing.force_flush());
   const auto found_p = mem->find("generic.parent");
   const auto found_c = mem->find("generic.child");
+  const auto found_e = mem->find("generic.explicit");
   const auto found_t = mem->find("generic.throws");
   REQUIRE(found_p);
   REQUIRE(found_c);
+  REQUIRE(found_e);
   REQUIRE(found_t);
-  const auto &p = *found_p, &c = *found_c, &t = *found_t;
+  const auto &p = *found_p, &c = *found_c, &e = *found_e, &t = *found_t;
+  CHECK(e.trace_id == remote.trace_id);
+  CHECK(e.parent_span_id == remote.span_id);
+  CHECK(e.parent_remote);
+  CHECK(e.span_id == explicit_ctx.span_id);
   CHECK(p.span_id == parent_ctx.span_id);
   CHECK(p.parent_span_id == 0);
   CHECK(c.span_id == child_ctx.span_id);

@@ -111,6 +111,8 @@ class scoped_span {
     if (on == detail::tracing_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
       begin(t, site, t.current, detail::tracing_common);
+    } else if (on == detail::tracing_off) {
+      state_ = st_none;
     } else {
       begin_other(site, nullptr, on);
     }
@@ -123,6 +125,8 @@ class scoped_span {
     const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
     if (on == detail::tracing_common) [[likely]]
       begin(detail::this_thread_locals(), site, parent, detail::tracing_common);
+    else if (on == detail::tracing_off)
+      state_ = st_none;
     else
       begin_other(site, &parent, on);
   }
@@ -352,14 +356,11 @@ class scoped_span {
     rec_.start_ticks = detail::now_ticks(on);
   }
 
-  // A span begun in any configuration but the common one (or while tracing is off): begin() with
-  // the recording state's bits tested at run time, out of line.
+  // A span begun while tracing records in any configuration but the common one (`on` not 0):
+  // begin() with the recording state's bits tested at run time, out of line. `parent`: the
+  // explicit parent, or nullptr for the thread's current context.
   AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
                                              std::uint8_t on) noexcept {
-    if (on == detail::tracing_off) {
-      state_ = st_none;
-      return;
-    }
     detail::thread_locals& t = detail::this_thread_locals();
     begin(t, site, parent ? *parent : t.current, on);
   }
@@ -387,7 +388,7 @@ class scoped_span {
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]] {  // the thread is exiting
+    if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
       finish_not_running();
       return;
     }
@@ -498,9 +499,9 @@ class scoped_span {
     o.state_ = st_none;
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0), or on a thread that is
-  // exiting: the context is restored as usual, the span is counted as dropped_not_running, no
-  // clock is read.
+  // The end of a recording span after shutdown() began (tracing_on is 0; no clock is read), or on
+  // a thread without a state (exiting, or its allocation failed): the context is restored as
+  // usual, the span is counted as dropped_not_running.
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
