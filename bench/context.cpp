@@ -21,9 +21,7 @@ class bench_tracing {
       // configurations).
       agentrace::detail::set_span_clock_once();
       agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
-      agentrace::detail::tracing_on.store(agentrace::detail::recording_state(
-          agentrace::detail::samples_as_parent(),
-          agentrace::detail::uncaught_counter_slow() != nullptr));
+      agentrace::detail::tracing_on.store(agentrace::detail::started_recording_state());
     }
   }
   ~bench_tracing() { agentrace::detail::tracing_on.store(was_on_); }

@@ -66,6 +66,13 @@ inline void set_span_clock_once() {
   }();
   (void)done;
 }
+
+/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// that clock, whether the installed sampler is the default one, whether the ABI's
+/// uncaught-exception counter can be read.
+inline std::uint8_t started_recording_state() {
+  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+}
 }  // namespace detail
 
 /// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
@@ -184,9 +191,7 @@ class collector {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the byte).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent(),
-                                                       detail::uncaught_counter_slow() != nullptr),
-                               std::memory_order_release);
+      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 

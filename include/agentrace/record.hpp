@@ -337,14 +337,13 @@ struct alignas(64) span_record {
   }
 
   // Demotes each line the move wrote: the header, and the slot lines in use (`n` slots, the
-  // extension pointer if `ext`).
+  // extension pointer if `ext`). For a record with something past the header (an empty one
+  // demotes its header only, in the move).
   AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written(std::uint8_t n, bool ext) const noexcept {
-    detail::demote_cache_line(this);
-    if ((n | static_cast<std::uint8_t>(ext)) != 0) [[unlikely]] {
-      const auto* bytes = reinterpret_cast<const unsigned char*>(this);
-      if (n != 0) detail::demote_cache_line(bytes + 64);
-      if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
-    }
+    const auto* bytes = reinterpret_cast<const unsigned char*>(this);
+    detail::demote_cache_line(bytes);
+    if (n != 0) detail::demote_cache_line(bytes + 64);
+    if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
   }
 
   AGENTRACE_DETAIL_NOINLINE void release() noexcept {

@@ -107,28 +107,14 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
-      detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
-      state_ = st_none;
-    } else {
-      begin_other(site, nullptr, on);
-    }
+    begin_any(site, nullptr);
   }
 
   /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      begin(detail::this_thread_locals(), site, parent, detail::tracing_common);
-    else if (on == detail::tracing_off)
-      state_ = st_none;
-    else
-      begin_other(site, &parent, on);
+    begin_any(site, &parent);
   }
 
   scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
@@ -300,6 +286,21 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
+  // What each constructor does, with one load of the recording state. `parent`: the explicit
+  // parent, or nullptr for the thread's current context (a constant where this is inlined).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
+                                                const span_context* parent) noexcept {
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]] {
+      detail::thread_locals& t = detail::this_thread_locals();
+      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
+    } else if (on == detail::tracing_off) {
+      state_ = st_none;
+    } else {
+      begin_other(site, parent, on);
+    }
+  }
+
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
   // the common configuration the constructor passes the constant detail::tracing_common, so
@@ -357,8 +358,8 @@ class scoped_span {
   }
 
   // A span begun while tracing records in any configuration but the common one (`on` not 0):
-  // begin() with the recording state's bits tested at run time, out of line. `parent`: the
-  // explicit parent, or nullptr for the thread's current context.
+  // begin() with the recording state's bits tested at run time, out of line. `parent` as for
+  // begin_any().
   AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
                                              std::uint8_t on) noexcept {
     detail::thread_locals& t = detail::this_thread_locals();

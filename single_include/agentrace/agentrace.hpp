@@ -1399,14 +1399,13 @@ struct alignas(64) span_record {
   }
 
   // Demotes each line the move wrote: the header, and the slot lines in use (`n` slots, the
-  // extension pointer if `ext`).
+  // extension pointer if `ext`). For a record with something past the header (an empty one
+  // demotes its header only, in the move).
   AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written(std::uint8_t n, bool ext) const noexcept {
-    detail::demote_cache_line(this);
-    if ((n | static_cast<std::uint8_t>(ext)) != 0) [[unlikely]] {
-      const auto* bytes = reinterpret_cast<const unsigned char*>(this);
-      if (n != 0) detail::demote_cache_line(bytes + 64);
-      if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
-    }
+    const auto* bytes = reinterpret_cast<const unsigned char*>(this);
+    detail::demote_cache_line(bytes);
+    if (n != 0) detail::demote_cache_line(bytes + 64);
+    if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
   }
 
   AGENTRACE_DETAIL_NOINLINE void release() noexcept {
@@ -2133,28 +2132,14 @@ class scoped_span {
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
-      detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
-      state_ = st_none;
-    } else {
-      begin_other(site, nullptr, on);
-    }
+    begin_any(site, nullptr);
   }
 
   /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
   /// invalid parent starts a new trace.
   AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
                                              const span_context& parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      begin(detail::this_thread_locals(), site, parent, detail::tracing_common);
-    else if (on == detail::tracing_off)
-      state_ = st_none;
-    else
-      begin_other(site, &parent, on);
+    begin_any(site, &parent);
   }
 
   scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
@@ -2326,6 +2311,21 @@ class scoped_span {
   // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
   // locals through one reference `t` (detail::thread_locals: one address computation, which in
   // a shared library is one __tls_get_addr call instead of one per access).
+  // What each constructor does, with one load of the recording state. `parent`: the explicit
+  // parent, or nullptr for the thread's current context (a constant where this is inlined).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
+                                                const span_context* parent) noexcept {
+    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
+    if (on == detail::tracing_common) [[likely]] {
+      detail::thread_locals& t = detail::this_thread_locals();
+      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
+    } else if (on == detail::tracing_off) {
+      state_ = st_none;
+    } else {
+      begin_other(site, parent, on);
+    }
+  }
+
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
   // the common configuration the constructor passes the constant detail::tracing_common, so
@@ -2383,8 +2383,8 @@ class scoped_span {
   }
 
   // A span begun while tracing records in any configuration but the common one (`on` not 0):
-  // begin() with the recording state's bits tested at run time, out of line. `parent`: the
-  // explicit parent, or nullptr for the thread's current context.
+  // begin() with the recording state's bits tested at run time, out of line. `parent` as for
+  // begin_any().
   AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
                                              std::uint8_t on) noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
@@ -4036,6 +4036,13 @@ inline void set_span_clock_once() {
   }();
   (void)done;
 }
+
+/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// that clock, whether the installed sampler is the default one, whether the ABI's
+/// uncaught-exception counter can be read.
+inline std::uint8_t started_recording_state() {
+  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+}
 }  // namespace detail
 
 /// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
@@ -4154,9 +4161,7 @@ class collector {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the byte).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::recording_state(detail::samples_as_parent(),
-                                                       detail::uncaught_counter_slow() != nullptr),
-                               std::memory_order_release);
+      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
