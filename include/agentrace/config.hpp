@@ -47,7 +47,7 @@ struct config {
       sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
-/// Defaults (documented in the README's configuration table).
+/// Defaults (documented in docs/configuration.md).
 namespace defaults {
 inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
 inline constexpr std::size_t max_export_batch_size = 512;
