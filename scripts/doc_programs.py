@@ -79,7 +79,9 @@ def main():
         for n, (f, line, code) in enumerate(found):
             src = pathlib.Path(tmp) / f"program{n}.cpp"
             name = f.relative_to(ROOT) if f.is_relative_to(ROOT) else f
-            src.write_text(f'#line {line} "{name}"\n{code}', encoding="utf-8")
+            text = f'#line {line} "{name}"\n{code}'
+            if not src.exists() or src.read_text(encoding="utf-8") != text:
+                src.write_text(text, encoding="utf-8")  # unchanged: a compiler cache hits
             cmd = [*args.launcher.split(), args.compiler, *flags, "-c", str(src), "-o", str(src.with_suffix(".o"))]
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if r.returncode == 0:
