@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 
@@ -142,9 +143,7 @@ class sampler {
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
-      std::string_view a = *arg;
-      while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
-      while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+      const std::string_view a = detail::trim_view(*arg);
       double v = 0.0;
       auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
       if (ec != std::errc() || p != a.data() + a.size() || !(v >= 0.0 && v <= 1.0)) {
@@ -192,9 +191,9 @@ class sampler {
       case kind::off: return "AlwaysOffSampler";
       case kind::ratio: break;
     }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "TraceIdRatioBased{%f}", l.ratio);
-    return buf;
+    char buf[48];
+    const auto r = std::to_chars(buf, buf + sizeof buf, l.ratio, std::chars_format::fixed, 6);
+    return "TraceIdRatioBased{" + std::string(buf, r.ptr) + "}";
   }
 
   std::array<leaf, 5> cases_{};
