@@ -67,11 +67,11 @@ inline void set_span_clock_once() {
   (void)done;
 }
 
-/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// The recording state start() publishes, once set_span_clock_once() has chosen the span clock:
 /// that clock, whether the installed sampler is the default one, whether the ABI's
 /// uncaught-exception counter can be read.
 inline std::uint8_t started_recording_state() {
-  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+  return recording_state_for(samples_as_parent(), uncaught_counter_slow() != nullptr);
 }
 }  // namespace detail
 
@@ -187,9 +187,10 @@ class collector {
     thread_ = std::thread([this] { run(); });
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
-      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      // thresholds are read here) or runs after (its compare-exchange then sees the recording
+      // state).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
+      detail::recording_state.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
@@ -221,7 +222,7 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
+    detail::recording_state.store(detail::recording_off, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {

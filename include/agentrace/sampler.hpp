@@ -203,7 +203,7 @@ class sampler {
 namespace detail {
 
 // The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
 // enough: a span that races with it sees either the old or the new sampler, both valid. Default:
 // ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
@@ -221,7 +221,7 @@ inline sampler_slot& installed_sampler() {
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() and install_sampler() then tell the
-/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// hot path so (clock.hpp, recording_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
@@ -232,7 +232,7 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_not_sampled) == never_threshold;
 }
 
-// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// start() calls this before it publishes recording_state (with the default-sampler bit from
 // samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
 inline void install_sampler(const agentrace::sampler& s) {
   auto& slot = installed_sampler();

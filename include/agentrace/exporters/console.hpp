@@ -32,7 +32,7 @@ struct console_options {
   std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
-  detail::assembler_options assembly{};
+  assembly_options assembly{};
 };
 
 namespace detail {
