@@ -70,22 +70,9 @@ namespace detail {
 // eval's internals build on the core's (json_write, clock, ids, records).
 using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/// Exactly 16 hex digits, either case.
 inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.size() != 16) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int h = hex_value(c);
-    if (h < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(h);
-  }
-  out = v;
-  return true;
+  return s.size() == 16 && parse_hex(s, out);
 }
 }  // namespace detail
 
@@ -313,50 +300,102 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
+// amalgamated: include/agentrace/eval/detail/line_source.hpp
+// SPDX-License-Identifier: MIT
+// Line-at-a-time input of eval::reader: lines read from a FILE* in blocks, overlong lines
+// skipped without being held in memory.
+
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
-namespace agentrace::eval {
+namespace agentrace::eval::detail {
 
-/// One problem found in the input.
-struct diagnostic {
-  std::string file;
-  std::uint64_t line{0};  // 0: the file as a whole
-  std::string message;
-  /// `file:line: message` (or `file: message`).
-  std::string to_string() const {
-    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+/// Reads one line (without '\n') at a time from a FILE*, in blocks; lines longer than the
+/// limit are skipped without being kept.
+class line_source {
+ public:
+  explicit line_source(std::FILE* f, std::size_t max_line) : f_(f), max_(max_line) {}
+  enum class result { line, too_long, eof };
+  result next(std::string& line) {
+    line.clear();
+    bool too_long = false;
+    for (;;) {
+      if (pos_ == len_) {
+        len_ = std::fread(buf_.get(), 1, block, f_);
+        pos_ = 0;
+        if (len_ == 0) {
+          if (too_long) return result::too_long;
+          return line.empty() && !any_ ? result::eof : (any_ = false, result::line);
+        }
+      }
+      any_ = true;
+      const char* start = buf_.get() + pos_;
+      const void* nl = std::memchr(start, '\n', len_ - pos_);
+      const std::size_t n =
+          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
+      if (!too_long) {
+        if (line.size() + n > max_) {
+          too_long = true;
+          line.clear();
+          line.shrink_to_fit();
+        } else {
+          line.append(start, n);
+        }
+      }
+      pos_ += n;
+      if (nl) {
+        ++pos_;
+        any_ = false;
+        return too_long ? result::too_long : result::line;
+      }
+    }
   }
+
+ private:
+  static constexpr std::size_t block = 1 << 20;
+  std::FILE* f_;
+  std::size_t max_;
+  std::unique_ptr<char[]> buf_{new char[block]};
+  std::size_t pos_ = 0, len_ = 0;
+  bool any_ = false;
 };
 
-struct reader_options {
-  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
-  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
-  std::size_t max_depth = 128;
-  /// Longer lines are skipped without being held in memory.
-  std::size_t max_line_bytes = std::size_t(256) << 20;
-  /// How many diagnostics are kept in diagnostics() (all are counted).
-  std::size_t max_kept_diagnostics = 100;
-  /// Called for every diagnostic (e.g. to print it); may be empty.
-  std::function<void(const diagnostic&)> on_diagnostic{};
-  /// When false, span attributes, events and links are not kept (faster scans that need only
-  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
-  bool attributes = true;
-  std::vector<std::string> keep_attributes{};
-};
+inline bool is_blank(std::string_view s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  return true;
+}
 
-/// What the reader saw, cumulative over every read call.
-struct read_counts {
-  std::uint64_t files = 0;
-  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
-  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
-  std::uint64_t spans = 0;        // delivered
-  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
-  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
-  std::uint64_t files_unreadable = 0;
-};
+}  // namespace agentrace::eval::detail
 
-namespace detail {
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/detail/otlp_sax.hpp
+// SPDX-License-Identifier: MIT
+// The SAX handler behind eval::reader: a state machine over the OTLP-JSON structure that turns
+// resourceSpans / scopeSpans / spans into read_span objects and reports what it had to skip.
+
+#include <nlohmann/json.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval::detail {
 
 enum class ctx : std::uint8_t {
   root,
@@ -1405,63 +1444,51 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   link_view scratch_link_;
 };
 
-/// Reads one line (without '\n') at a time from a FILE*, in blocks; lines longer than the
-/// limit are skipped without being kept.
-class line_source {
- public:
-  explicit line_source(std::FILE* f, std::size_t max_line) : f_(f), max_(max_line) {}
-  enum class result { line, too_long, eof };
-  result next(std::string& line) {
-    line.clear();
-    bool too_long = false;
-    for (;;) {
-      if (pos_ == len_) {
-        len_ = std::fread(buf_.get(), 1, block, f_);
-        pos_ = 0;
-        if (len_ == 0) {
-          if (too_long) return result::too_long;
-          return line.empty() && !any_ ? result::eof : (any_ = false, result::line);
-        }
-      }
-      any_ = true;
-      const char* start = buf_.get() + pos_;
-      const void* nl = std::memchr(start, '\n', len_ - pos_);
-      const std::size_t n =
-          nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - start) : len_ - pos_;
-      if (!too_long) {
-        if (line.size() + n > max_) {
-          too_long = true;
-          line.clear();
-          line.shrink_to_fit();
-        } else {
-          line.append(start, n);
-        }
-      }
-      pos_ += n;
-      if (nl) {
-        ++pos_;
-        any_ = false;
-        return too_long ? result::too_long : result::line;
-      }
-    }
-  }
+}  // namespace agentrace::eval::detail
 
- private:
-  static constexpr std::size_t block = 1 << 20;
-  std::FILE* f_;
-  std::size_t max_;
-  std::unique_ptr<char[]> buf_{new char[block]};
-  std::size_t pos_ = 0, len_ = 0;
-  bool any_ = false;
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// One problem found in the input.
+struct diagnostic {
+  std::string file;
+  std::uint64_t line{0};  // 0: the file as a whole
+  std::string message;
+  /// `file:line: message` (or `file: message`).
+  std::string to_string() const {
+    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+  }
 };
 
-inline bool is_blank(std::string_view s) {
-  for (char c : s)
-    if (c != ' ' && c != '\t' && c != '\r') return false;
-  return true;
-}
+struct reader_options {
+  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
+  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
+  std::size_t max_depth = 128;
+  /// Longer lines are skipped without being held in memory.
+  std::size_t max_line_bytes = std::size_t(256) << 20;
+  /// How many diagnostics are kept in diagnostics() (all are counted).
+  std::size_t max_kept_diagnostics = 100;
+  /// Called for every diagnostic (e.g. to print it); may be empty.
+  std::function<void(const diagnostic&)> on_diagnostic{};
+  /// When false, span attributes, events and links are not kept (faster scans that need only
+  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
+  bool attributes = true;
+  std::vector<std::string> keep_attributes{};
+};
 
-}  // namespace detail
+/// What the reader saw, cumulative over every read call.
+struct read_counts {
+  std::uint64_t files = 0;
+  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
+  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
+  std::uint64_t spans = 0;        // delivered
+  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
+  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
+  std::uint64_t files_unreadable = 0;
+};
 
 /// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
 /// a bad line is reported and skipped) or one JSON document (pretty-printed is fine).
@@ -2094,6 +2121,33 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Every predicate asks "does some span of the trace satisfy it"; and/or/not combine those
 // answers per trace.
 
+// amalgamated: include/agentrace/eval/detail/query_parser.hpp
+// SPDX-License-Identifier: MIT
+// The recursive-descent parser of the query syntax (see agentrace/eval/query.hpp).
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+// amalgamated: include/agentrace/eval/query_types.hpp
+// SPDX-License-Identifier: MIT
+// The query types: a predicate (atom), a query combining predicates with and / or / not, its
+// canonical text, and the C++ builder (namespace q). The syntax and its parser:
+// agentrace/eval/query.hpp, which also defines query::parse.
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -2336,6 +2390,10 @@ inline std::optional<std::uint64_t> parse_duration(std::string_view s) {
 
 }  // namespace detail
 
+namespace detail {
+class query_parser;
+}  // namespace detail
+
 /// A parsed or built query. Cheap to copy; immutable.
 class query {
  public:
@@ -2346,7 +2404,7 @@ class query {
     std::vector<node> kids;
   };
 
-  /// Parses the query syntax (see the top of this header). Throws query_error.
+  /// Parses the query syntax (see agentrace/eval/query.hpp). Throws query_error.
   static query parse(std::string_view text);
 
   /// One predicate.
@@ -2411,7 +2469,7 @@ class query {
 
  private:
   query() = default;
-  friend class query_parser;
+  friend class detail::query_parser;
 
   static void shift(node& n, std::uint32_t by) {
     if (n.type == node_type::atom) n.atom += by;
@@ -2457,360 +2515,6 @@ class query {
   std::vector<atom> atoms_;
   node root_;
 };
-
-/// The recursive-descent parser behind query::parse.
-class query_parser {
- public:
-  explicit query_parser(std::string_view text) : text_(text) { lex(); }
-
-  query parse() {
-    if (toks_.size() == 1) fail(toks_[0], "empty query: expected a predicate such as 'errors'");
-    query q;
-    q.root_ = parse_or(q);
-    if (cur().t != tok::end)
-      fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
-    return q;
-  }
-
- private:
-  enum class tok : std::uint8_t { word, string, lparen, rparen, op, and_, or_, not_, end };
-  struct token {
-    tok t;
-    std::string text;
-    std::size_t col;  // 1-based
-  };
-
-  [[noreturn]] void fail(const token& t, const std::string& msg) const {
-    throw query_error(std::string(text_), t.col, msg);
-  }
-
-  void lex() {
-    std::size_t i = 0;
-    while (i < text_.size()) {
-      const char c = text_[i];
-      const std::size_t col = i + 1;
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        ++i;
-      } else if (c == '(') {
-        toks_.push_back({tok::lparen, "(", col});
-        ++i;
-      } else if (c == ')') {
-        toks_.push_back({tok::rparen, ")", col});
-        ++i;
-      } else if (c == '"' || c == '\'') {
-        std::string s;
-        std::size_t j = i + 1;
-        bool closed = false;
-        while (j < text_.size()) {
-          if (text_[j] == '\\' && j + 1 < text_.size()) {
-            s += text_[j + 1];
-            j += 2;
-          } else if (text_[j] == c) {
-            closed = true;
-            ++j;
-            break;
-          } else {
-            s += text_[j++];
-          }
-        }
-        if (!closed) throw query_error(std::string(text_), col, "unterminated string");
-        toks_.push_back({tok::string, s, col});
-        i = j;
-      } else if (c == '&' || c == '|') {
-        if (i + 1 < text_.size() && text_[i + 1] == c) {
-          toks_.push_back({c == '&' ? tok::and_ : tok::or_, std::string(2, c), col});
-          i += 2;
-        } else {
-          throw query_error(std::string(text_), col,
-                            std::string("unexpected '") + c + "' (use and / or)");
-        }
-      } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
-        std::string o(1, c);
-        if (i + 1 < text_.size() && text_[i + 1] == '=' && c != '~') o += '=';
-        i += o.size();
-        if (o == "!")
-          toks_.push_back({tok::not_, o, col});
-        else
-          toks_.push_back({tok::op, o, col});
-      } else {
-        std::size_t j = i;
-        while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
-        std::string w(text_.substr(i, j - i));
-        std::string lower = w;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (lower == "and")
-          toks_.push_back({tok::and_, w, col});
-        else if (lower == "or")
-          toks_.push_back({tok::or_, w, col});
-        else if (lower == "not")
-          toks_.push_back({tok::not_, w, col});
-        else
-          toks_.push_back({tok::word, w, col});
-        i = j;
-      }
-    }
-    toks_.push_back({tok::end, "", text_.size() + 1});
-  }
-
-  const token& cur() const { return toks_[pos_]; }
-  const token& take() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
-
-  query::node parse_or(query& q) {
-    query::node first = parse_and(q);
-    if (cur().t != tok::or_) return first;
-    query::node n;
-    n.type = query::node_type::any;
-    n.kids.push_back(std::move(first));
-    while (cur().t == tok::or_) {
-      take();
-      n.kids.push_back(parse_and(q));
-    }
-    return n;
-  }
-  query::node parse_and(query& q) {
-    query::node first = parse_unary(q);
-    if (cur().t != tok::and_) return first;
-    query::node n;
-    n.type = query::node_type::all;
-    n.kids.push_back(std::move(first));
-    while (cur().t == tok::and_) {
-      take();
-      n.kids.push_back(parse_unary(q));
-    }
-    return n;
-  }
-  query::node parse_unary(query& q) {
-    const token& t = cur();
-    if (t.t == tok::not_) {
-      take();
-      query::node n;
-      n.type = query::node_type::negate;
-      n.kids.push_back(parse_unary(q));
-      return n;
-    }
-    if (t.t == tok::lparen) {
-      take();
-      query::node inner = parse_or(q);
-      if (cur().t != tok::rparen)
-        fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
-      take();
-      return inner;
-    }
-    if (t.t == tok::word || t.t == tok::string) return parse_atom(q);
-    if (t.t == tok::end) fail(t, "unexpected end of query: expected a predicate");
-    fail(t, "expected a predicate, got '" + t.text + "'");
-  }
-
-  static bool lower_eq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  }
-
-  literal parse_value(const token& t) {
-    literal v;
-    v.text = t.text;
-    if (t.t == tok::string) {
-      v.k = literal::kind::string;
-      return v;
-    }
-    const std::string& w = t.text;
-    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') &&
-        std::isdigit(static_cast<unsigned char>(w[1]))) {
-      char* end = nullptr;
-      const double p = std::strtod(w.c_str() + 1, &end);
-      if (end == w.c_str() + w.size()) {
-        if (!(p > 0 && p <= 100)) fail(t, "percentile must be in (0, 100], got '" + w + "'");
-        v.k = literal::kind::percentile;
-        v.percentile = p;
-        return v;
-      }
-    }
-    if (lower_eq(w, "true") || lower_eq(w, "false")) {
-      v.k = literal::kind::boolean;
-      v.boolean = lower_eq(w, "true");
-      return v;
-    }
-    if (auto ts = detail::parse_rfc3339(w)) {
-      v.k = literal::kind::time;
-      v.ns = *ts;
-      return v;
-    }
-    const bool numeric_start = std::isdigit(static_cast<unsigned char>(w[0])) ||
-                               ((w[0] == '-' || w[0] == '.') && w.size() > 1);
-    if (numeric_start) {
-      char* end = nullptr;
-      const double d = std::strtod(w.c_str(), &end);
-      if (end == w.c_str() + w.size()) {
-        v.k = literal::kind::number;
-        v.number = d;
-        std::int64_t i = 0;
-        auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), i);
-        if (ec == std::errc() && p == w.data() + w.size()) {
-          v.is_integer = true;
-          v.integer = i;
-        }
-        return v;
-      }
-      if (auto ns = detail::parse_duration(w)) {
-        v.k = literal::kind::duration;
-        v.ns = *ns;
-        return v;
-      }
-      if (std::isdigit(static_cast<unsigned char>(w[0])) && w.find_first_of("0123456789") == 0 &&
-          w.find_first_not_of("0123456789.") != std::string::npos &&
-          w.find('-') == std::string::npos)
-        fail(t, "'" + w + "' is not a number or a duration (units: ns, us, ms, s, m, h)");
-    }
-    v.k = literal::kind::string;  // a bare word: gen_ai.request.model = gpt-4o
-    return v;
-  }
-
-  static bool parse_op(const std::string& s, compare_op& o) {
-    if (s == "=" || s == "==")
-      o = compare_op::eq;
-    else if (s == "!=")
-      o = compare_op::ne;
-    else if (s == "<")
-      o = compare_op::lt;
-    else if (s == "<=")
-      o = compare_op::le;
-    else if (s == ">")
-      o = compare_op::gt;
-    else if (s == ">=")
-      o = compare_op::ge;
-    else if (s == "~")
-      o = compare_op::contains;
-    else
-      return false;
-    return true;
-  }
-
-  query::node parse_atom(query& q) {
-    const token subj = take();
-    atom a;
-    using K = atom::kind;
-    const std::string& w = subj.text;
-    const bool bare = subj.t == tok::word;
-    if (bare && (lower_eq(w, "errors") || lower_eq(w, "error"))) {
-      a.k = K::errors;
-      return push(q, std::move(a));
-    }
-    const token& next = cur();
-    if (next.t == tok::word && lower_eq(next.text, "exists")) {
-      take();
-      set_attribute_subject(a, subj);
-      a.op = compare_op::exists;
-      return push(q, std::move(a));
-    }
-    if (next.t != tok::op) {
-      if (next.t == tok::end)
-        fail(next,
-             "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' "
-             "after '" +
-                 w + "'");
-      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w +
-                     "', got '" + next.text + "'");
-    }
-    const token op_tok = take();
-    if (!parse_op(op_tok.text, a.op)) fail(op_tok, "unknown operator '" + op_tok.text + "'");
-    const token val_tok = take();
-    if (val_tok.t != tok::word && val_tok.t != tok::string) {
-      if (val_tok.t == tok::end)
-        fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
-      fail(val_tok, "expected a value after '" + op_tok.text + "', got '" + val_tok.text + "'");
-    }
-    a.value = parse_value(val_tok);
-    const auto vk = a.value.k;
-    const bool ordered =
-        a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
-    auto want_time_or_duration = [&](literal::kind want, const char* what) {
-      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 &&
-          want == literal::kind::time) {
-        a.value.k = literal::kind::time;
-        a.value.ns = static_cast<std::uint64_t>(a.value.integer);
-        a.value.text.clear();
-        return;
-      }
-      if (vk != want && !(want == literal::kind::duration && vk == literal::kind::percentile))
-        fail(val_tok,
-             std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
-      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
-    };
-    if (bare && lower_eq(w, "duration")) {
-      a.k = K::duration;
-      want_time_or_duration(literal::kind::duration,
-                            "a duration such as 200ms or a percentile such as p95");
-    } else if (bare && lower_eq(w, "start")) {
-      a.k = K::start;
-      want_time_or_duration(literal::kind::time,
-                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "end")) {
-      a.k = K::end;
-      want_time_or_duration(literal::kind::time,
-                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "name")) {
-      a.k = K::name;
-      a.value.k = literal::kind::string;
-      if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
-    } else if (bare && lower_eq(w, "status")) {
-      a.k = K::status;
-      a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne)
-        fail(op_tok, "'status' supports = and != only");
-      if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
-        fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
-    } else if (bare && lower_eq(w, "kind")) {
-      a.k = K::span_kind;
-      a.value.k = literal::kind::string;
-      if (a.op != compare_op::eq && a.op != compare_op::ne)
-        fail(op_tok, "'kind' supports = and != only");
-      static const char* const kinds[] = {"internal", "server", "client", "producer", "consumer"};
-      bool ok = false;
-      for (const char* k : kinds) ok = ok || a.value.text == k;
-      if (!ok)
-        fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
-                          a.value.text + "'");
-    } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
-      a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
-      a.subject = w;
-      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
-    } else {
-      set_attribute_subject(a, subj);
-      if (vk == literal::kind::time) {  // a date-like value compared with an attribute: a string
-        a.value.k = literal::kind::string;
-      }
-    }
-    return push(q, std::move(a));
-  }
-
-  static void set_attribute_subject(atom& a, const token& subj) {
-    constexpr std::string_view res = "resource.";
-    if (subj.t == tok::word && subj.text.size() > res.size() &&
-        subj.text.compare(0, res.size(), res) == 0) {
-      a.k = atom::kind::resource_attribute;
-      a.subject = subj.text.substr(res.size());
-    } else {
-      a.k = atom::kind::attribute;
-      a.subject = subj.text;
-    }
-  }
-
-  static query::node push(query& q, atom a) {
-    q.atoms_.push_back(std::move(a));
-    query::node n;
-    n.type = query::node_type::atom;
-    n.atom = static_cast<std::uint32_t>(q.atoms_.size() - 1);
-    return n;
-  }
-
-  std::string_view text_;
-  std::vector<token> toks_;
-  std::size_t pos_ = 0;
-};
-
-inline query query::parse(std::string_view text) { return query_parser(text).parse(); }
 
 /// The builder: `q::errors() || (q::span("db.query") > q::p(95))`, `q::attr("k") > 4000`.
 namespace q {
@@ -2946,13 +2650,396 @@ inline field kind() { return field(atom::kind::span_kind, {}); }
 
 }  // namespace q
 
-// ---------------------------------------------------------------- evaluation
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval::detail {
+
+/// The recursive-descent parser behind query::parse.
+class query_parser {
+ public:
+  explicit query_parser(std::string_view text) : text_(text) { lex(); }
+
+  query parse() {
+    if (toks_.size() == 1) fail(toks_[0], "empty query: expected a predicate such as 'errors'");
+    query q;
+    q.root_ = parse_or(q);
+    if (cur().t != tok::end)
+      fail(cur(), "expected 'and', 'or' or the end of the query, got '" + cur().text + "'");
+    return q;
+  }
+
+ private:
+  enum class tok : std::uint8_t { word, string, lparen, rparen, op, and_, or_, not_, end };
+  struct token {
+    tok t;
+    std::string text;
+    std::size_t col;  // 1-based
+  };
+
+  [[noreturn]] void fail(const token& t, const std::string& msg) const {
+    throw query_error(std::string(text_), t.col, msg);
+  }
+
+  void lex() {
+    std::size_t i = 0;
+    while (i < text_.size()) {
+      const char c = text_[i];
+      const std::size_t col = i + 1;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        ++i;
+      } else if (c == '(') {
+        toks_.push_back({tok::lparen, "(", col});
+        ++i;
+      } else if (c == ')') {
+        toks_.push_back({tok::rparen, ")", col});
+        ++i;
+      } else if (c == '"' || c == '\'') {
+        std::string s;
+        std::size_t j = i + 1;
+        bool closed = false;
+        while (j < text_.size()) {
+          if (text_[j] == '\\' && j + 1 < text_.size()) {
+            s += text_[j + 1];
+            j += 2;
+          } else if (text_[j] == c) {
+            closed = true;
+            ++j;
+            break;
+          } else {
+            s += text_[j++];
+          }
+        }
+        if (!closed) throw query_error(std::string(text_), col, "unterminated string");
+        toks_.push_back({tok::string, s, col});
+        i = j;
+      } else if (c == '&' || c == '|') {
+        if (i + 1 < text_.size() && text_[i + 1] == c) {
+          toks_.push_back({c == '&' ? tok::and_ : tok::or_, std::string(2, c), col});
+          i += 2;
+        } else {
+          throw query_error(std::string(text_), col,
+                            std::string("unexpected '") + c + "' (use and / or)");
+        }
+      } else if (c == '=' || c == '!' || c == '<' || c == '>' || c == '~') {
+        std::string o(1, c);
+        if (i + 1 < text_.size() && text_[i + 1] == '=' && c != '~') o += '=';
+        i += o.size();
+        if (o == "!")
+          toks_.push_back({tok::not_, o, col});
+        else
+          toks_.push_back({tok::op, o, col});
+      } else {
+        std::size_t j = i;
+        while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
+        std::string w(text_.substr(i, j - i));
+        const std::string lower = agentrace::detail::to_lower(w);
+        if (lower == "and")
+          toks_.push_back({tok::and_, w, col});
+        else if (lower == "or")
+          toks_.push_back({tok::or_, w, col});
+        else if (lower == "not")
+          toks_.push_back({tok::not_, w, col});
+        else
+          toks_.push_back({tok::word, w, col});
+        i = j;
+      }
+    }
+    toks_.push_back({tok::end, "", text_.size() + 1});
+  }
+
+  const token& cur() const { return toks_[pos_]; }
+  const token& take() { return toks_[pos_ < toks_.size() - 1 ? pos_++ : pos_]; }
+
+  query::node parse_or(query& q) {
+    query::node first = parse_and(q);
+    if (cur().t != tok::or_) return first;
+    query::node n;
+    n.type = query::node_type::any;
+    n.kids.push_back(std::move(first));
+    while (cur().t == tok::or_) {
+      take();
+      n.kids.push_back(parse_and(q));
+    }
+    return n;
+  }
+  query::node parse_and(query& q) {
+    query::node first = parse_unary(q);
+    if (cur().t != tok::and_) return first;
+    query::node n;
+    n.type = query::node_type::all;
+    n.kids.push_back(std::move(first));
+    while (cur().t == tok::and_) {
+      take();
+      n.kids.push_back(parse_unary(q));
+    }
+    return n;
+  }
+  query::node parse_unary(query& q) {
+    const token& t = cur();
+    if (t.t == tok::not_) {
+      take();
+      query::node n;
+      n.type = query::node_type::negate;
+      n.kids.push_back(parse_unary(q));
+      return n;
+    }
+    if (t.t == tok::lparen) {
+      take();
+      query::node inner = parse_or(q);
+      if (cur().t != tok::rparen)
+        fail(cur(), "expected ')' to close the '(' at column " + std::to_string(t.col));
+      take();
+      return inner;
+    }
+    if (t.t == tok::word || t.t == tok::string) return parse_atom(q);
+    if (t.t == tok::end) fail(t, "unexpected end of query: expected a predicate");
+    fail(t, "expected a predicate, got '" + t.text + "'");
+  }
+
+  literal parse_value(const token& t) {
+    literal v;
+    v.text = t.text;
+    if (t.t == tok::string) {
+      v.k = literal::kind::string;
+      return v;
+    }
+    const std::string& w = t.text;
+    if (w.size() > 1 && (w[0] == 'p' || w[0] == 'P') &&
+        std::isdigit(static_cast<unsigned char>(w[1]))) {
+      char* end = nullptr;
+      const double p = std::strtod(w.c_str() + 1, &end);
+      if (end == w.c_str() + w.size()) {
+        if (!(p > 0 && p <= 100)) fail(t, "percentile must be in (0, 100], got '" + w + "'");
+        v.k = literal::kind::percentile;
+        v.percentile = p;
+        return v;
+      }
+    }
+    if (agentrace::detail::iequals(w, "true") || agentrace::detail::iequals(w, "false")) {
+      v.k = literal::kind::boolean;
+      v.boolean = agentrace::detail::iequals(w, "true");
+      return v;
+    }
+    if (auto ts = detail::parse_rfc3339(w)) {
+      v.k = literal::kind::time;
+      v.ns = *ts;
+      return v;
+    }
+    const bool numeric_start = std::isdigit(static_cast<unsigned char>(w[0])) ||
+                               ((w[0] == '-' || w[0] == '.') && w.size() > 1);
+    if (numeric_start) {
+      char* end = nullptr;
+      const double d = std::strtod(w.c_str(), &end);
+      if (end == w.c_str() + w.size()) {
+        v.k = literal::kind::number;
+        v.number = d;
+        std::int64_t i = 0;
+        auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), i);
+        if (ec == std::errc() && p == w.data() + w.size()) {
+          v.is_integer = true;
+          v.integer = i;
+        }
+        return v;
+      }
+      if (auto ns = detail::parse_duration(w)) {
+        v.k = literal::kind::duration;
+        v.ns = *ns;
+        return v;
+      }
+      if (std::isdigit(static_cast<unsigned char>(w[0])) && w.find_first_of("0123456789") == 0 &&
+          w.find_first_not_of("0123456789.") != std::string::npos &&
+          w.find('-') == std::string::npos)
+        fail(t, "'" + w + "' is not a number or a duration (units: ns, us, ms, s, m, h)");
+    }
+    v.k = literal::kind::string;  // a bare word: gen_ai.request.model = gpt-4o
+    return v;
+  }
+
+  static bool parse_op(const std::string& s, compare_op& o) {
+    if (s == "=" || s == "==")
+      o = compare_op::eq;
+    else if (s == "!=")
+      o = compare_op::ne;
+    else if (s == "<")
+      o = compare_op::lt;
+    else if (s == "<=")
+      o = compare_op::le;
+    else if (s == ">")
+      o = compare_op::gt;
+    else if (s == ">=")
+      o = compare_op::ge;
+    else if (s == "~")
+      o = compare_op::contains;
+    else
+      return false;
+    return true;
+  }
+
+  query::node parse_atom(query& q) {
+    const token subj = take();
+    atom a;
+    using K = atom::kind;
+    const std::string& w = subj.text;
+    const bool bare = subj.t == tok::word;
+    if (bare &&
+        (agentrace::detail::iequals(w, "errors") || agentrace::detail::iequals(w, "error"))) {
+      a.k = K::errors;
+      return push(q, std::move(a));
+    }
+    const token& next = cur();
+    if (next.t == tok::word && agentrace::detail::iequals(next.text, "exists")) {
+      take();
+      set_attribute_subject(a, subj);
+      a.op = compare_op::exists;
+      return push(q, std::move(a));
+    }
+    if (next.t != tok::op) {
+      if (next.t == tok::end)
+        fail(next,
+             "unexpected end of query: expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' "
+             "after '" +
+                 w + "'");
+      fail(next, "expected an operator (=, !=, <, <=, >, >=, ~) or 'exists' after '" + w +
+                     "', got '" + next.text + "'");
+    }
+    const token op_tok = take();
+    if (!parse_op(op_tok.text, a.op)) fail(op_tok, "unknown operator '" + op_tok.text + "'");
+    const token val_tok = take();
+    if (val_tok.t != tok::word && val_tok.t != tok::string) {
+      if (val_tok.t == tok::end)
+        fail(val_tok, "unexpected end of query: expected a value after '" + op_tok.text + "'");
+      fail(val_tok, "expected a value after '" + op_tok.text + "', got '" + val_tok.text + "'");
+    }
+    a.value = parse_value(val_tok);
+    const auto vk = a.value.k;
+    const bool ordered =
+        a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains;
+    auto want_time_or_duration = [&](literal::kind want, const char* what) {
+      if (vk == literal::kind::number && a.value.is_integer && a.value.integer >= 0 &&
+          want == literal::kind::time) {
+        a.value.k = literal::kind::time;
+        a.value.ns = static_cast<std::uint64_t>(a.value.integer);
+        a.value.text.clear();
+        return;
+      }
+      if (vk != want && !(want == literal::kind::duration && vk == literal::kind::percentile))
+        fail(val_tok,
+             std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
+      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
+    };
+    if (bare && agentrace::detail::iequals(w, "duration")) {
+      a.k = K::duration;
+      want_time_or_duration(literal::kind::duration,
+                            "a duration such as 200ms or a percentile such as p95");
+    } else if (bare && agentrace::detail::iequals(w, "start")) {
+      a.k = K::start;
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+    } else if (bare && agentrace::detail::iequals(w, "end")) {
+      a.k = K::end;
+      want_time_or_duration(literal::kind::time,
+                            "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
+    } else if (bare && agentrace::detail::iequals(w, "name")) {
+      a.k = K::name;
+      a.value.k = literal::kind::string;
+      if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
+    } else if (bare && agentrace::detail::iequals(w, "status")) {
+      a.k = K::status;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'status' supports = and != only");
+      if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
+        fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
+    } else if (bare && agentrace::detail::iequals(w, "kind")) {
+      a.k = K::span_kind;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne)
+        fail(op_tok, "'kind' supports = and != only");
+      static const char* const kinds[] = {"internal", "server", "client", "producer", "consumer"};
+      bool ok = false;
+      for (const char* k : kinds) ok = ok || a.value.text == k;
+      if (!ok)
+        fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
+                          a.value.text + "'");
+    } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
+      a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
+      a.subject = w;
+      if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
+    } else {
+      set_attribute_subject(a, subj);
+      if (vk == literal::kind::time) {  // a date-like value compared with an attribute: a string
+        a.value.k = literal::kind::string;
+      }
+    }
+    return push(q, std::move(a));
+  }
+
+  static void set_attribute_subject(atom& a, const token& subj) {
+    constexpr std::string_view res = "resource.";
+    if (subj.t == tok::word && subj.text.size() > res.size() &&
+        subj.text.compare(0, res.size(), res) == 0) {
+      a.k = atom::kind::resource_attribute;
+      a.subject = subj.text.substr(res.size());
+    } else {
+      a.k = atom::kind::attribute;
+      a.subject = subj.text;
+    }
+  }
+
+  static query::node push(query& q, atom a) {
+    q.atoms_.push_back(std::move(a));
+    query::node n;
+    n.type = query::node_type::atom;
+    n.atom = static_cast<std::uint32_t>(q.atoms_.size() - 1);
+    return n;
+  }
+
+  std::string_view text_;
+  std::vector<token> toks_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace agentrace::eval::detail
+
+namespace agentrace::eval {
+
+inline query query::parse(std::string_view text) { return detail::query_parser(text).parse(); }
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/selection.hpp
+// SPDX-License-Identifier: MIT
+// Query evaluation: whether a span satisfies a predicate, which traces a query selects and why
+// (the spans that matched each predicate).
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
 
 namespace detail {
-
-inline std::string ms_text(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-}
 
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
@@ -3037,36 +3124,9 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
       val);
 }
 
+/// A value in a "why it matched" text: strings unquoted, cut at 80 bytes.
 inline std::string short_value(const attr_value& v) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return x;
-        else {
-          std::string out = "[";
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            if (i) out += ",";
-            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  if (s.size() > 80) {
-    std::size_t cut = 77;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s = s.substr(0, cut) + "...";
-  }
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s;
+  return agentrace::detail::value_text(v, quote_strings::no, 80);
 }
 
 inline const char* status_text(status_code c) {
@@ -3131,13 +3191,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text =
-            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
+                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
       if (m && why)
-        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
-                           detail::op_text(a.op), limit_text);
+        *why =
+            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
+                        detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:
@@ -3347,28 +3408,18 @@ inline bool key_matches(std::string_view key, const std::vector<std::string>& ke
 }
 
 inline std::string cut(std::string s, std::size_t max) {
-  if (max == 0 || s.size() <= max) return s;
-  std::size_t c = max;
-  while (c > 0 && (static_cast<unsigned char>(s[c]) & 0xC0) == 0x80) --c;
-  s.resize(c);
-  return s + "…";
-}
-
-inline std::string one_line(std::string s) {
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max) agentrace::detail::cut_utf8(s, max);
   return s;
 }
 
-inline std::string value_text(const attr_value& v) { return one_line(short_value(v)); }
+inline std::string one_line(std::string s) {
+  agentrace::detail::one_line(s);
+  return s;
+}
 
 inline std::string full_value_text(const attr_value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   return short_value(v);
-}
-
-inline std::string dur_ms(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
 }
 
 // The first exception event's "type: message", or "".
@@ -3453,7 +3504,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
                                 t.spans().size(), t.spans().size() == 1 ? "" : "s",
-                                detail::dur_ms(t.duration_ns()));
+                                detail::duration_text(t.duration_ns()));
   if (t.error_count())
     out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
                        reset);
@@ -3462,9 +3513,10 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   if (t.duplicates())
     out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
-  out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
-                     o.bar_width, reset);
+  out += fmt::format(
+      "{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
+      fmt::format("0 ms{:>{}}", detail::duration_text(t.duration_ns()), o.bar_width - 4),
+      o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -3512,7 +3564,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     for (std::size_t b = 0; b < o.bar_width; ++b)
       bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
     out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
-                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
+                       err ? red : "", bar, reset, detail::duration_text(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -3522,7 +3574,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
         out += fmt::format("  {}{}={}{}", dim, k, reset,
-                           detail::cut(detail::value_text(v), o.max_value_length));
+                           detail::cut(detail::short_value(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -3694,8 +3746,8 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out +=
-        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name,
+                       detail::duration_text(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
       if (!s.status_message.empty())
@@ -4095,7 +4147,7 @@ struct store_options {
   std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
-  agentrace::detail::assembler_options assembly{};
+  agentrace::assembly_options assembly{};
 };
 
 /// A trace the store answers with, and why it matched.
