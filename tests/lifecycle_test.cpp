@@ -23,6 +23,19 @@
 
 #include "core_test_util.hpp"
 
+// The fork tests start threads in children of a process that has several: ThreadSanitizer
+// supports that only when told not to stop such a child (it warns instead).
+#if defined(__SANITIZE_THREAD__)
+#define AGENTRACE_LIFECYCLE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AGENTRACE_LIFECYCLE_TSAN 1
+#endif
+#endif
+#if defined(AGENTRACE_LIFECYCLE_TSAN)
+extern "C" const char* __tsan_default_options() { return "die_after_fork=0"; }
+#endif
+
 namespace {
 using namespace std::chrono_literals;
 
@@ -184,7 +197,8 @@ TEST_CASE("fork then exec while other threads record: the parent is unaffected",
           for (int i = 0; i < 50; ++i) {
             AGENTRACE_SPAN(s, "producer");
           }
-        }).join();
+        })
+            .join();
       }
     });
   for (int i = 0; i < 10; ++i) {

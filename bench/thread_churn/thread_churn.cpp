@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   const long rss_peak = status_kib("VmHWM");
   const auto t0 = std::chrono::steady_clock::now();
   const bool flushed = tracing.force_flush(std::chrono::minutes(10));
-  const double flush_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double flush_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto after = agentrace::detail::thread_state_counts();
   const auto s = tracing.stats();
   const std::size_t bound =
@@ -93,9 +94,10 @@ int main(int argc, char** argv) {
       rss_peak, status_kib("VmRSS"), flush_s, static_cast<unsigned long long>(s.spans_ended),
       static_cast<unsigned long long>(s.spans_exported),
       static_cast<unsigned long long>(s.dropped_queue_full));
-  const bool ok = flushed && most_alive <= bound &&
-                  s.spans_exported + s.dropped_queue_full == s.spans_ended;
-  if (!ok) std::printf("FAILED: states over the bound, spans unaccounted for, or flush timed out\n");
+  const bool ok =
+      flushed && most_alive <= bound && s.spans_exported + s.dropped_queue_full == s.spans_ended;
+  if (!ok)
+    std::printf("FAILED: states over the bound, spans unaccounted for, or flush timed out\n");
   std::fflush(stdout);  // before the shutdown's report on stderr
   return ok ? 0 : 1;
 }

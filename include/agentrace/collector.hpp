@@ -68,7 +68,7 @@ namespace detail {
 struct process_state {
   std::mutex mu;  // guards `active`; held by the exit hook while it shuts the collector down
   collector* active{nullptr};
-  std::vector<std::thread*> inherited_threads;                   // in a forked child
+  std::vector<std::thread*> inherited_threads;                  // in a forked child
   std::vector<std::vector<exporter_ptr>*> inherited_exporters;  // in a forked child
 };
 inline process_state& process() {
@@ -431,8 +431,7 @@ class collector {
     g.free.clear();
     g.retired = {};
     detail::remote_ends().notes.clear();
-    detail::collector_wakeup_slot().store(new std::condition_variable(),
-                                          std::memory_order_release);
+    detail::collector_wakeup_slot().store(new std::condition_variable(), std::memory_order_release);
     unlock_after_fork();
   }
 #endif

@@ -326,8 +326,8 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
 
 /// Slow path of this_thread(): the thread's first span. Takes over an exited state of the
 /// current capacity (an empty one, or at the bound the emptiest: see global_state), or allocates
-/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never started
-/// or allocation fails.
+/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never
+/// started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls.exited) return nullptr;
   auto& g = globals();
