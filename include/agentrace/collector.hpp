@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -431,7 +432,13 @@ class collector {
     g.free.clear();
     g.retired = {};
     detail::remote_ends().notes.clear();
-    detail::collector_wakeup_slot().store(new std::condition_variable(), std::memory_order_release);
+    // Its old state counts waiters that do not exist here; the object is made anew in place
+    // (not destroyed: destroying a condition variable with waiters may block).
+    ::new (static_cast<void*>(&detail::collector_wakeup())) std::condition_variable();
+    // The same for the parent's collector's own (a force_flush() may have been waiting): its
+    // destructor would wait for those waiters.
+    if (auto* c = detail::process().active)
+      ::new (static_cast<void*>(&c->done_cv_)) std::condition_variable();
     unlock_after_fork();
   }
 #endif

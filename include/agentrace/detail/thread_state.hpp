@@ -42,15 +42,12 @@ using span_queue = concurrent_queue<span_record>;
 // drain then comes at most one drain interval later.
 inline std::atomic<bool> drain_on_demand{true};
 inline std::atomic<bool> drain_requested{false};
-// Leaked: producers may touch it at exit. Replaced in a forked child (collector.hpp): the
-// parent's collector may have been waiting on it, and a waiter that does not exist in the child
-// could block a notify there.
-inline std::atomic<std::condition_variable*>& collector_wakeup_slot() {
-  static std::atomic<std::condition_variable*> cv{new std::condition_variable()};
-  return cv;
-}
+// Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
+// the parent's collector may have been waiting on it, and a waiter that does not exist in the
+// child could block a notify there.
 inline std::condition_variable& collector_wakeup() {
-  return *collector_wakeup_slot().load(std::memory_order_acquire);
+  static auto* cv = new std::condition_variable();
+  return *cv;
 }
 // How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
 inline constexpr std::uint64_t wake_check_interval = 64;
@@ -198,14 +195,14 @@ struct alignas(64) thread_state {
   // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
   std::uint32_t index{0};
-  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
-  // collector to skip the lock for live threads' states.
-  std::atomic<bool> exited{false};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
   // The owning thread's count, or nullptr; set again when another thread takes the state over
   // (create_thread_state).
   const unsigned int* uncaught{uncaught_counter_slow()};
+  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
+  // collector to skip the lock for live threads' states. Last: off the hot path's fields.
+  std::atomic<bool> exited{false};
 };
 
 /// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
