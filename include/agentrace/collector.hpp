@@ -8,12 +8,22 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#if __has_include(<pthread.h>) && __has_include(<unistd.h>)
+#include <pthread.h>
+#include <unistd.h>
+#define AGENTRACE_DETAIL_HAS_FORK 1
+#else
+#define AGENTRACE_DETAIL_HAS_FORK 0
+#endif
 
 #include "agentrace/config.hpp"
 #include "agentrace/detail/clock.hpp"
@@ -51,7 +61,22 @@ struct stats {
   }
 };
 
+class collector;
+
 namespace detail {
+// The collector that is running, for the process hooks (exit and fork, collector.hpp), and what
+// a forked child keeps of its parent's collector without using it. Leaked, like globals().
+struct process_state {
+  std::mutex mu;  // guards `active`; held by the exit hook while it shuts the collector down
+  collector* active{nullptr};
+  std::vector<std::thread*> inherited_threads;                  // in a forked child
+  std::vector<std::vector<exporter_ptr>*> inherited_exporters;  // in a forked child
+};
+inline process_state& process() {
+  static auto* p = new process_state();
+  return *p;
+}
+
 // Records dequeued by any collector of this process (cumulative, like the enqueue counters).
 inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
@@ -186,6 +211,11 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     {
+      std::lock_guard<std::mutex> lock(detail::process().mu);
+      detail::process().active = this;
+    }
+    install_process_hooks();
+    {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
       // state).
@@ -196,12 +226,35 @@ class collector {
 
   collector(const collector&) = delete;
   collector& operator=(const collector&) = delete;
-  ~collector() { shutdown(export_timeout_); }
+  ~collector() {
+    {
+      // Waits for the exit hook if it is shutting this collector down meanwhile.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      if (p.active == this) p.active = nullptr;
+    }
+    shutdown(export_timeout_);
+    if (forked_away()) {
+      // fork() copied this object, not its thread; the exporters are copies of the parent's,
+      // possibly caught in the middle of an export, and would flush or send the parent's data a
+      // second time. Neither is touched: both are kept, unused, for the child's lifetime.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      try {
+        p.inherited_threads.push_back(new std::thread(std::move(thread_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(exporters_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(cfg_.exporters)));
+      } catch (...) {
+        std::abort();  // a joinable std::thread cannot be destroyed; out of memory in a child
+      }
+    }
+  }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
   /// exporters. False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (forked_away()) return false;  // no collector thread in a forked child
     std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) return false;
     const std::uint64_t ticket = ++flush_requested_;
@@ -215,6 +268,7 @@ class collector {
   /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
   /// end afterwards are counted as dropped_not_running.
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    if (forked_away()) return shutdown_forked();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopped_ || stopping_) return true;
@@ -265,10 +319,129 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// How long shutdown() waits when the handle is destroyed or the process exits.
+  std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
+  // Whether this object was copied into a forked child by fork(): its thread runs only in the
+  // parent.
+  bool forked_away() const noexcept {
+#if AGENTRACE_DETAIL_HAS_FORK
+    return ::getpid() != pid_;
+#else
+    return false;
+#endif
+  }
+
+  // shutdown() in a forked child, on the parent's collector: nothing to join or export here.
+  // Reports the spans that ended in the child and were counted as dropped (tracing is off in a
+  // child until it calls start(); its own collector then reports instead).
+  bool shutdown_forked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return true;
+    stopped_ = true;
+    const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
+    if (n > 0 && !detail::collector_active.load())
+      detail::diag(
+          "%llu spans ended in this forked process, which has no collector (it starts one with "
+          "agentrace::start()): counted as dropped_not_running",
+          static_cast<unsigned long long>(n));
+    return true;
+  }
+
+  // Installed once per process, by the first collector: an exit-time shutdown of the running
+  // collector, and fork handlers.
+  static void install_process_hooks() {
+    static const bool done = [] {
+      std::atexit(&at_exit);
+#if AGENTRACE_DETAIL_HAS_FORK
+      ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+#endif
+      return true;
+    }();
+    (void)done;
+  }
+
+  // exit() (or a return from main) with a collector still running, whose handle's destructor
+  // will not run first (a handle local to main when std::exit() is called, a leaked one): shuts
+  // it down as its destructor would, waiting at most its export timeout. Spans that end later
+  // are counted as dropped_not_running. A handle destroyed by exit() before this runs (a static
+  // one created after the first start()) has shut its collector down already.
+  static void at_exit() {
+    auto& p = detail::process();
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.active) p.active->shutdown(p.active->export_timeout_);
+  }
+
+#if AGENTRACE_DETAIL_HAS_FORK
+  // fork() copies only the calling thread. Every lock the child may take is taken here, so that
+  // the child gets each in a consistent, unlocked state (order: as everywhere else, the process
+  // lock, the collector's, the sampler's, the registry's, the remote-end board's, the exporter
+  // factories').
+  static void before_fork() {
+    auto& p = detail::process();
+    p.mu.lock();
+    if (p.active) {
+      p.active->mu_.lock();
+      p.active->exporters_mu_.lock();
+    }
+    detail::installed_sampler().mu.lock();
+    detail::globals().mu.lock();
+    detail::remote_ends().mu.lock();
+    detail::exporter_factories_mutex().lock();
+  }
+  static void unlock_after_fork() {
+    auto& p = detail::process();
+    detail::exporter_factories_mutex().unlock();
+    detail::remote_ends().mu.unlock();
+    detail::globals().mu.unlock();
+    detail::installed_sampler().mu.unlock();
+    if (p.active) {
+      p.active->exporters_mu_.unlock();
+      p.active->mu_.unlock();
+    }
+    p.mu.unlock();
+  }
+  static void after_fork_in_parent() { unlock_after_fork(); }
+
+  // The child is a new process with one thread and no collector: tracing is off in it until it
+  // calls start(), which it may do at once (the inherited handle does not count as started).
+  // Its counters start at zero; the states and spans queued in the parent stay the parent's;
+  // the forking thread gets a new state, so a new id generator seeded afresh, at its first span
+  // after start(): the child never draws the parent's ids. A span open at the fork that ends in
+  // the child is counted as dropped_not_running.
+  static void after_fork_in_child() {
+    auto& g = detail::globals();
+    detail::tracing_on.store(detail::tracing_off, std::memory_order_relaxed);
+    detail::collector_active.store(false);
+    detail::dequeued_total.store(0);
+    detail::exported_total.store(0);
+    detail::export_failed_total.store(0);
+    detail::dropped_not_running.store(0);
+    detail::drain_requested.store(false);
+    if (detail::tls.state) detail::this_thread_owner().state = nullptr;
+    detail::tls.state = nullptr;
+    try {
+      g.inherited.insert(g.inherited.end(), g.states.begin(), g.states.end());
+    } catch (...) {  // out of memory: they are leaked unreachable instead
+    }
+    g.states.clear();
+    g.free.clear();
+    g.retired = {};
+    detail::remote_ends().notes.clear();
+    // Its old state counts waiters that do not exist here; the object is made anew in place
+    // (not destroyed: destroying a condition variable with waiters may block).
+    ::new (static_cast<void*>(&detail::collector_wakeup())) std::condition_variable();
+    // The same for the parent's collector's own (a force_flush() may have been waiting): its
+    // destructor would wait for those waiters.
+    if (auto* c = detail::process().active)
+      ::new (static_cast<void*>(&c->done_cv_)) std::condition_variable();
+    unlock_after_fork();
+  }
+#endif
+
   void run() {
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
@@ -348,6 +521,7 @@ class collector {
         total += n;
         detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
       }
+      detail::release_if_drained(st);  // an exited thread's state, now empty: freed
     }
     return total;
   }
@@ -406,6 +580,9 @@ class collector {
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};
   std::chrono::steady_clock::time_point flush_deadline_;
+#if AGENTRACE_DETAIL_HAS_FORK
+  pid_t pid_{::getpid()};  // the process whose collector this is
+#endif
   std::thread thread_;
 };
 

@@ -1578,6 +1578,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #if __has_include(<unistd.h>)
@@ -1764,8 +1765,11 @@ using span_queue = concurrent_queue<span_record>;
 // drain then comes at most one drain interval later.
 inline std::atomic<bool> drain_on_demand{true};
 inline std::atomic<bool> drain_requested{false};
+// Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
+// the parent's collector may have been waiting on it, and a waiter that does not exist in the
+// child could block a notify there.
 inline std::condition_variable& collector_wakeup() {
-  static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
+  static auto* cv = new std::condition_variable();
   return *cv;
 }
 // How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
@@ -1815,14 +1819,34 @@ inline constexpr std::size_t max_thread_queue_size =
 /// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
 /// not as the queue: a collector that keeps up keeps that ring small and in cache.
 ///
-/// Thread states are never freed: when a thread exits, its state (queue, producer token,
-/// counters) goes to a free list, still holding the spans it enqueued; the collector drains it
-/// like any other, and a new thread takes it over once it is empty. Memory is therefore bounded by
-/// the largest number of threads that recorded spans at the same time.
+/// A thread's state outlives the thread only while its queue holds spans. When a thread exits,
+/// its state (queue, producer token, counters) goes to the exited list, still holding the spans it
+/// enqueued; the collector drains it like any other and frees it once it is empty and still
+/// exited (release_if_drained), after adding its counters to the registry's retired sums.
+///
+/// A thread that starts takes an exited state of the current capacity over: an empty one if there
+/// is one; else, when max_exited_states exited states are waiting to be drained already, the
+/// emptiest of them, spans and all (they are drained as before, and take room in the new thread's
+/// queue: what does not fit is dropped and counted as queue full, as for any thread); only below
+/// that bound does it allocate a state of its own. So however slow the collector, the states
+/// alive are at most the threads alive plus max_exited_states, and they fall back to the threads
+/// alive once the exited ones are drained.
+///
+/// Who reads a state through a raw pointer, and why freeing is safe: the registry (under mu),
+/// remote_end.hpp's report_remote_end (under mu), the thread itself (tls.state, until it exits)
+/// and the collector's drain (its own snapshot; only the collector frees, from its own thread,
+/// after it is done with the state in that pass).
+inline constexpr std::size_t max_exited_states = 16;
+
 struct global_state {
   std::mutex mu;
-  std::vector<thread_state*> states;  // every state ever created (live or free); guarded by mu
+  std::vector<thread_state*> states;  // every state alive (live or exited); guarded by mu
   std::vector<thread_state*> free;    // states of exited threads; guarded by mu
+  counters_snapshot retired{};        // counters of the states freed; guarded by mu
+  std::uint64_t states_created{0};    // states ever allocated; guarded by mu
+  // In a forked child: the parent's states, copied by fork() and never used (their threads do
+  // not exist here, their spans are the parent's to export). Kept reachable, never freed.
+  std::vector<thread_state*> inherited;
   // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
   // the first start(): a thread records nothing before tracing was ever started.
   std::atomic<std::size_t> queue_capacity{0};
@@ -1899,6 +1923,9 @@ struct alignas(64) thread_state {
   // The owning thread's count, or nullptr; set again when another thread takes the state over
   // (create_thread_state).
   const unsigned int* uncaught{uncaught_counter_slow()};
+  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
+  // collector to skip the lock for live threads' states. Last: off the hot path's fields.
+  std::atomic<bool> exited{false};
 };
 
 /// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
@@ -1922,20 +1949,74 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return uncaught_exceptions(ts);
 }
 
-/// Returns the thread's state to the free list at thread exit.
+/// Whether the calling thread is the process's main thread (its thread-local objects are
+/// destroyed by exit(), before the static destructors and atexit handlers run).
+inline bool is_main_thread() noexcept {
+#if defined(__linux__)
+  return ::gettid() == ::getpid();
+#else
+  static const std::thread::id main_id = std::this_thread::get_id();
+  return std::this_thread::get_id() == main_id;
+#endif
+}
+
+/// Returns the thread's state to the exited list at thread exit. Not on the main thread: exit()
+/// destroys its thread-local objects first, and spans that begin or end in static destructors
+/// and atexit handlers afterwards (while tracing is still on) are still recorded in its state.
 struct thread_state_owner {
   thread_state* state{nullptr};
   ~thread_state_owner() {
+    if (state && is_main_thread()) return;  // the state stays with the thread until the end
     tls.exited = true;
     tls.state = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
-    // The spans still queued stay there: the collector drains free states too.
+    // The spans still queued stay there: the collector drains exited states too, then frees them.
     g.free.push_back(state);
+    state->exited.store(true, std::memory_order_release);
     state = nullptr;
   }
 };
+
+/// The calling thread's owner of its state.
+inline thread_state_owner& this_thread_owner() noexcept {
+  static thread_local thread_state_owner owner;
+  return owner;
+}
+
+/// On the collector's thread, after it has drained `st` in this pass: frees the state if its
+/// thread has exited and its queue is empty, adding its counters to the retired sums. True if
+/// it was freed (the caller must not use `st` again).
+inline bool release_if_drained(thread_state* st) {
+  if (!st->exited.load(std::memory_order_acquire)) return false;
+  auto& g = globals();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    auto it = std::find(g.free.begin(), g.free.end(), st);
+    // Taken over by a new thread meanwhile, or spans left: not now.
+    if (it == g.free.end() || st->queue->size_approx() != 0) return false;
+    g.free.erase(it);
+    g.states.erase(std::find(g.states.begin(), g.states.end(), st));
+    g.retired.enqueued += st->counters.enqueued.load(std::memory_order_acquire);
+    g.retired.dropped_queue_full += st->counters.dropped_queue_full.load(std::memory_order_acquire);
+    g.retired.dropped_unsampled += st->counters.dropped_unsampled.load(std::memory_order_acquire);
+  }
+  delete st;
+  return true;
+}
+
+/// How many thread states are allocated, and how many of those belong to exited threads.
+struct state_counts {
+  std::size_t alive{0};
+  std::size_t exited{0};
+  std::uint64_t created{0};  // ever allocated
+};
+inline state_counts thread_state_counts() {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return {g.states.size(), g.free.size(), g.states_created};
+}
 
 /// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
 /// what one queue can hold.
@@ -1963,24 +2044,35 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
   return l2 != 0 && capacity * 64 >= l2;
 }
 
-/// Slow path of this_thread(): the thread's first span. Takes over an exited thread's empty
-/// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
-/// span is not recorded, if tracing was never started or allocation fails.
+/// Slow path of this_thread(): the thread's first span. Takes over an exited state of the
+/// current capacity (an empty one, or at the bound the emptiest: see global_state), or allocates
+/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never
+/// started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls.exited) return nullptr;
   auto& g = globals();
   const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
   if (capacity == 0) return nullptr;
-  static thread_local thread_state_owner owner;
+  thread_state_owner& owner = this_thread_owner();
   try {
     std::unique_lock<std::mutex> lock(g.mu);
     thread_state* st = nullptr;
+    auto best = g.free.end();
+    std::size_t best_size = 0;
     for (auto it = g.free.begin(); it != g.free.end(); ++it) {
-      if ((*it)->capacity == capacity && (*it)->queue->size_approx() == 0) {
-        st = *it;
-        g.free.erase(it);
-        break;
+      if ((*it)->capacity != capacity) continue;
+      const std::size_t n = (*it)->queue->size_approx();
+      if (best == g.free.end() || n < best_size) {
+        best = it;
+        best_size = n;
+        if (n == 0) break;
       }
+    }
+    // A state still holding spans is taken over only when the exited ones are at their bound.
+    if (best != g.free.end() && (best_size == 0 || g.free.size() >= max_exited_states)) {
+      st = *best;
+      g.free.erase(best);
+      st->exited.store(false, std::memory_order_relaxed);
     }
     if (!st) {
       lock.unlock();
@@ -1989,6 +2081,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
       g.states.reserve(g.states.size() + 1);
       st = fresh.release();
       g.states.push_back(st);
+      ++g.states_created;
     }
     st->index = g.next_thread_index++;
     owner.state = st;
@@ -2014,7 +2107,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
   return this_thread(tls);
 }
 
-/// The states whose queues the collector drains (all of them), copied into `out`.
+/// The states whose queues the collector drains (all of them, live and exited), copied into
+/// `out`.
 inline void snapshot_states(std::vector<thread_state*>& out) {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
@@ -2025,7 +2119,7 @@ inline void snapshot_states(std::vector<thread_state*>& out) {
 inline counters_snapshot sum_counters() {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
-  counters_snapshot s;
+  counters_snapshot s = g.retired;
   for (thread_state* t : g.states) {
     s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
@@ -4150,12 +4244,22 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#if __has_include(<pthread.h>) && __has_include(<unistd.h>)
+#include <pthread.h>
+#include <unistd.h>
+#define AGENTRACE_DETAIL_HAS_FORK 1
+#else
+#define AGENTRACE_DETAIL_HAS_FORK 0
+#endif
 
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -4187,7 +4291,22 @@ struct stats {
   }
 };
 
+class collector;
+
 namespace detail {
+// The collector that is running, for the process hooks (exit and fork, collector.hpp), and what
+// a forked child keeps of its parent's collector without using it. Leaked, like globals().
+struct process_state {
+  std::mutex mu;  // guards `active`; held by the exit hook while it shuts the collector down
+  collector* active{nullptr};
+  std::vector<std::thread*> inherited_threads;                  // in a forked child
+  std::vector<std::vector<exporter_ptr>*> inherited_exporters;  // in a forked child
+};
+inline process_state& process() {
+  static auto* p = new process_state();
+  return *p;
+}
+
 // Records dequeued by any collector of this process (cumulative, like the enqueue counters).
 inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
@@ -4322,6 +4441,11 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     {
+      std::lock_guard<std::mutex> lock(detail::process().mu);
+      detail::process().active = this;
+    }
+    install_process_hooks();
+    {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
       // state).
@@ -4332,12 +4456,35 @@ class collector {
 
   collector(const collector&) = delete;
   collector& operator=(const collector&) = delete;
-  ~collector() { shutdown(export_timeout_); }
+  ~collector() {
+    {
+      // Waits for the exit hook if it is shutting this collector down meanwhile.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      if (p.active == this) p.active = nullptr;
+    }
+    shutdown(export_timeout_);
+    if (forked_away()) {
+      // fork() copied this object, not its thread; the exporters are copies of the parent's,
+      // possibly caught in the middle of an export, and would flush or send the parent's data a
+      // second time. Neither is touched: both are kept, unused, for the child's lifetime.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      try {
+        p.inherited_threads.push_back(new std::thread(std::move(thread_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(exporters_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(cfg_.exporters)));
+      } catch (...) {
+        std::abort();  // a joinable std::thread cannot be destroyed; out of memory in a child
+      }
+    }
+  }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
   /// exporters. False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (forked_away()) return false;  // no collector thread in a forked child
     std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) return false;
     const std::uint64_t ticket = ++flush_requested_;
@@ -4351,6 +4498,7 @@ class collector {
   /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
   /// end afterwards are counted as dropped_not_running.
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    if (forked_away()) return shutdown_forked();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopped_ || stopping_) return true;
@@ -4401,10 +4549,129 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// How long shutdown() waits when the handle is destroyed or the process exits.
+  std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
+  // Whether this object was copied into a forked child by fork(): its thread runs only in the
+  // parent.
+  bool forked_away() const noexcept {
+#if AGENTRACE_DETAIL_HAS_FORK
+    return ::getpid() != pid_;
+#else
+    return false;
+#endif
+  }
+
+  // shutdown() in a forked child, on the parent's collector: nothing to join or export here.
+  // Reports the spans that ended in the child and were counted as dropped (tracing is off in a
+  // child until it calls start(); its own collector then reports instead).
+  bool shutdown_forked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return true;
+    stopped_ = true;
+    const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
+    if (n > 0 && !detail::collector_active.load())
+      detail::diag(
+          "%llu spans ended in this forked process, which has no collector (it starts one with "
+          "agentrace::start()): counted as dropped_not_running",
+          static_cast<unsigned long long>(n));
+    return true;
+  }
+
+  // Installed once per process, by the first collector: an exit-time shutdown of the running
+  // collector, and fork handlers.
+  static void install_process_hooks() {
+    static const bool done = [] {
+      std::atexit(&at_exit);
+#if AGENTRACE_DETAIL_HAS_FORK
+      ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+#endif
+      return true;
+    }();
+    (void)done;
+  }
+
+  // exit() (or a return from main) with a collector still running, whose handle's destructor
+  // will not run first (a handle local to main when std::exit() is called, a leaked one): shuts
+  // it down as its destructor would, waiting at most its export timeout. Spans that end later
+  // are counted as dropped_not_running. A handle destroyed by exit() before this runs (a static
+  // one created after the first start()) has shut its collector down already.
+  static void at_exit() {
+    auto& p = detail::process();
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.active) p.active->shutdown(p.active->export_timeout_);
+  }
+
+#if AGENTRACE_DETAIL_HAS_FORK
+  // fork() copies only the calling thread. Every lock the child may take is taken here, so that
+  // the child gets each in a consistent, unlocked state (order: as everywhere else, the process
+  // lock, the collector's, the sampler's, the registry's, the remote-end board's, the exporter
+  // factories').
+  static void before_fork() {
+    auto& p = detail::process();
+    p.mu.lock();
+    if (p.active) {
+      p.active->mu_.lock();
+      p.active->exporters_mu_.lock();
+    }
+    detail::installed_sampler().mu.lock();
+    detail::globals().mu.lock();
+    detail::remote_ends().mu.lock();
+    detail::exporter_factories_mutex().lock();
+  }
+  static void unlock_after_fork() {
+    auto& p = detail::process();
+    detail::exporter_factories_mutex().unlock();
+    detail::remote_ends().mu.unlock();
+    detail::globals().mu.unlock();
+    detail::installed_sampler().mu.unlock();
+    if (p.active) {
+      p.active->exporters_mu_.unlock();
+      p.active->mu_.unlock();
+    }
+    p.mu.unlock();
+  }
+  static void after_fork_in_parent() { unlock_after_fork(); }
+
+  // The child is a new process with one thread and no collector: tracing is off in it until it
+  // calls start(), which it may do at once (the inherited handle does not count as started).
+  // Its counters start at zero; the states and spans queued in the parent stay the parent's;
+  // the forking thread gets a new state, so a new id generator seeded afresh, at its first span
+  // after start(): the child never draws the parent's ids. A span open at the fork that ends in
+  // the child is counted as dropped_not_running.
+  static void after_fork_in_child() {
+    auto& g = detail::globals();
+    detail::tracing_on.store(detail::tracing_off, std::memory_order_relaxed);
+    detail::collector_active.store(false);
+    detail::dequeued_total.store(0);
+    detail::exported_total.store(0);
+    detail::export_failed_total.store(0);
+    detail::dropped_not_running.store(0);
+    detail::drain_requested.store(false);
+    if (detail::tls.state) detail::this_thread_owner().state = nullptr;
+    detail::tls.state = nullptr;
+    try {
+      g.inherited.insert(g.inherited.end(), g.states.begin(), g.states.end());
+    } catch (...) {  // out of memory: they are leaked unreachable instead
+    }
+    g.states.clear();
+    g.free.clear();
+    g.retired = {};
+    detail::remote_ends().notes.clear();
+    // Its old state counts waiters that do not exist here; the object is made anew in place
+    // (not destroyed: destroying a condition variable with waiters may block).
+    ::new (static_cast<void*>(&detail::collector_wakeup())) std::condition_variable();
+    // The same for the parent's collector's own (a force_flush() may have been waiting): its
+    // destructor would wait for those waiters.
+    if (auto* c = detail::process().active)
+      ::new (static_cast<void*>(&c->done_cv_)) std::condition_variable();
+    unlock_after_fork();
+  }
+#endif
+
   void run() {
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
@@ -4484,6 +4751,7 @@ class collector {
         total += n;
         detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
       }
+      detail::release_if_drained(st);  // an exited thread's state, now empty: freed
     }
     return total;
   }
@@ -4542,6 +4810,9 @@ class collector {
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};
   std::chrono::steady_clock::time_point flush_deadline_;
+#if AGENTRACE_DETAIL_HAS_FORK
+  pid_t pid_{::getpid()};  // the process whose collector this is
+#endif
   std::thread thread_;
 };
 
