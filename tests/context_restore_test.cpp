@@ -26,7 +26,10 @@ agentrace::tracing start_memory(const std::shared_ptr<agentrace::memory_exporter
 
 agentrace::span_context cur() { return agentrace::current_context(); }
 
-std::uint32_t ended_entries() { return agentrace::detail::tls.ended.count; }
+std::size_t ended_entries() {
+  const auto* set = agentrace::detail::tls.ended;
+  return set ? set->entries.size() : 0;
+}
 
 agentrace::span_context with_sampled(agentrace::span_context c, bool sampled) {
   c.flags = sampled ? static_cast<std::uint8_t>(c.flags | agentrace::flag_sampled)
@@ -160,7 +163,7 @@ TEST_CASE("several out-of-order ends, then new spans take the nearest live ances
   CHECK(t.is_child("d", "c"));
 }
 
-TEST_CASE("moved spans: an ended moved parent is not restored, move-assignment ends the target") {
+TEST_CASE("moved spans: the scope stays where the span began, move-assignment ends the target") {
   auto m = agentrace::memory();
   auto tracing = start_memory(m);
   agentrace::span_context x_ctx;
@@ -171,10 +174,12 @@ TEST_CASE("moved spans: an ended moved parent is not restored, move-assignment e
     {
       AGENTRACE_SPAN(p, "p");
       const auto p_ctx = p.context();
-      holder.emplace(std::move(p));  // the move ctor: p's span, still x's child, still current
+      holder.emplace(std::move(p));  // the move ctor: the span moves, its scope stays with `p`
       CHECK(cur() == p_ctx);
+      CHECK_FALSE(p.context().valid());
+      CHECK(holder->context() == p_ctx);
       AGENTRACE_SPAN(c, "c");
-      holder->end();  // the parent ends first, through its new owner
+      holder->end();  // the span ends through its new owner; the scope is `p`'s
       CHECK(cur() == c.context());
     }
     CHECK(cur() == x_ctx);
@@ -185,23 +190,39 @@ TEST_CASE("moved spans: an ended moved parent is not restored, move-assignment e
     {
       AGENTRACE_SPAN(t0, "t0");
       target = std::move(t0);  // empty target: nothing ends
-    }
+    }  // t0's scope closes: x is current again, while `target` still carries t0's span
+    CHECK(cur() == x_ctx);
+    AGENTRACE_SPAN(t1, "t1");
+    target.end();
+    t1.end();
+    target = [] {  // a span returned from a function: its scope closed on return
+      AGENTRACE_SPAN(r, "returned");
+      return agentrace::scoped_span(std::move(r));
+    }();
+    CHECK(cur() == x_ctx);
+    target.end();
+    AGENTRACE_SPAN(t2, "t2");
     AGENTRACE_SPAN(mid, "mid");
     AGENTRACE_SPAN(src, "src");
     const auto src_ctx = src.context();
-    target = std::move(src);  // ends t0 (an ancestor of src) out of order
+    t2 = std::move(src);  // ends t2 (an ancestor of src) out of order; src's scope stays
     CHECK(cur() == src_ctx);
-    target.end();  // src ends: back to mid (alive), not t0 (ended)
+    t2.end();  // src ends; its scope is still open
+    CHECK(cur() == src_ctx);
+    src.end();  // src's scope closes: back to mid (alive)
     CHECK(cur() == mid.context());
     mid.end();
-    CHECK(cur() == x_ctx);  // t0 ended: x
+    CHECK(cur() == x_ctx);  // t2 ended: x
     CHECK(ended_entries() == 0);
   }
   CHECK_FALSE(cur().valid());
   REQUIRE(tracing.force_flush());
   span_tree t(m->spans());
   CHECK(t.is_child("c", "p"));
-  CHECK(t.is_child("mid", "t0"));
+  CHECK(t.is_child("t0", "x"));
+  CHECK(t.is_child("t1", "x"));
+  CHECK(t.is_child("returned", "x"));
+  CHECK(t.is_child("mid", "t2"));
   CHECK(t.is_child("src", "mid"));
 }
 
@@ -260,7 +281,7 @@ TEST_CASE("inside a coroutine, a parent ended before its child is not restored")
 
 // ---- spans that end on another thread than the one they began on ----
 
-TEST_CASE("a span moved to another thread and ended there stops being its origin's context") {
+TEST_CASE("a span moved to another thread and ended there: its scope stays on the origin") {
   auto m = agentrace::memory();
   auto tracing = start_memory(m);
   agentrace::span_context x_ctx, s_ctx;
@@ -270,7 +291,8 @@ TEST_CASE("a span moved to another thread and ended there stops being its origin
     AGENTRACE_SPAN(s, "handed.off");
     s_ctx = s.context();
     std::thread([h = std::move(s)]() mutable { h.end(); }).join();
-    // The origin thread repairs its context at its next span begin (or end).
+    CHECK(cur() == s_ctx);  // the scope that began it is still open here
+    s.end();                // closes it
     { AGENTRACE_SPAN(r, "r"); }
     CHECK(cur() == x_ctx);
     { AGENTRACE_SPAN(r2, "r2"); }
@@ -302,7 +324,7 @@ TEST_CASE("a root span handed to another thread: the origin's next span starts a
   CHECK_FALSE(t.get("next").trace_id == t.get("request").trace_id);
 }
 
-TEST_CASE("a handed-off span stays its origin's context until it ends (the documented rule)") {
+TEST_CASE("a handed-off span is current only in the scope that began it (the documented rule)") {
   auto m = agentrace::memory();
   auto tracing = start_memory(m);
   AGENTRACE_SPAN(x, "x");
@@ -312,10 +334,12 @@ TEST_CASE("a handed-off span stays its origin's context until it ends (the docum
     AGENTRACE_SPAN(s, "in.flight");
     worker = std::thread([h = std::move(s), &may_end]() mutable {
       may_end.wait();
+      agentrace::context_scope in(h.context());  // the worker's spans nest under it explicitly
+      { AGENTRACE_SPAN(w, "on.worker"); }
       h.end();
     });
   }
-  { AGENTRACE_SPAN(during, "during"); }  // the span has not ended: still current here
+  { AGENTRACE_SPAN(during, "during"); }  // unrelated work: the span's scope has closed here
   may_end.count_down();
   worker.join();
   { AGENTRACE_SPAN(after, "after"); }
@@ -323,7 +347,8 @@ TEST_CASE("a handed-off span stays its origin's context until it ends (the docum
   x.end();
   REQUIRE(tracing.force_flush());
   span_tree t(m->spans());
-  CHECK(t.is_child("during", "in.flight"));
+  CHECK(t.is_child("during", "x"));
+  CHECK(t.is_child("on.worker", "in.flight"));
   CHECK(t.is_child("after", "x"));
 }
 
