@@ -9,6 +9,7 @@
 #include <array>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -402,4 +403,47 @@ TEST_CASE("a span ended on another thread after its origin thread exited is stil
   REQUIRE(tracing.force_flush());
   span_tree t(m->spans());
   CHECK(t.spans.size() == 1);
+}
+
+TEST_CASE("a span of thread 65,537 closed on thread 1 is reported to its own thread") {
+  // Chain ids (and thread numbers) are made to collide modulo 65,536 between this thread and the
+  // worker: an identity that wrapped would take the worker's span for one of this thread's.
+  auto mem = agentrace::memory();
+  auto tracing = start_memory(mem);
+  { AGENTRACE_SPAN(warm, "warm.up"); }  // this thread's state (and chain) exists
+  const std::uint64_t here = agentrace::detail::tls.chain;
+  const std::uint32_t here_index = agentrace::detail::tls.state->index;
+  REQUIRE(here != 0);
+  {
+    auto& g = agentrace::detail::globals();
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.next_thread_index = here_index + 65536;
+  }
+  agentrace::detail::next_chain_id.store(here + 65536);
+  std::shared_ptr<agentrace::span<"from.worker">> carried;
+  std::latch begun(1), closed(1);
+  agentrace::span_context worker_after, from_worker;
+  std::thread worker([&] {
+    carried = std::make_shared<agentrace::span<"from.worker">>();  // current on the worker
+    from_worker = carried->context();
+    CHECK(agentrace::detail::tls.chain == here + 65536);
+    CHECK(agentrace::detail::tls.state->index == here_index + 65536);
+    begun.count_down();
+    closed.wait();
+    AGENTRACE_SPAN(next, "worker.next");  // the worker's context was repaired: a new root
+    worker_after = next.context();
+  });
+  begun.wait();
+  AGENTRACE_SPAN(x, "x");
+  carried.reset();  // the span's object is destroyed here, not on the thread it is current on
+  CHECK(cur() == x.context());
+  CHECK(ended_entries() == 0);  // not taken for one of this thread's spans
+  closed.count_down();
+  worker.join();
+  x.end();
+  REQUIRE(tracing.force_flush());
+  span_tree t(mem->spans());
+  CHECK(t.get("worker.next").parent_span_id == 0);
+  CHECK_FALSE(t.get("worker.next").trace_id == from_worker.trace_id);
+  CHECK(worker_after.valid());
 }
