@@ -7,6 +7,8 @@
 #include <agentrace/asio.hpp>
 #include <catch2/catch.hpp>
 
+#include "request_tree.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -20,11 +22,8 @@
 #include <barrier>
 #include <chrono>
 #include <latch>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -176,61 +175,44 @@ void verify(const run_result& r, int n, int threads, int other_threads) {
   CHECK(r.errors == 0);
   CHECK(r.plain_threads == threads + other_threads);
   CHECK(r.dirty_threads == 0);
-
   const agentrace::span_data* spawner = nullptr;
-  std::map<std::int64_t, std::map<std::string, const agentrace::span_data*>> by_request;
-  std::set<std::pair<std::uint64_t, std::uint64_t>> request_traces;
-  int plain = 0, duplicates = 0;
+  int plain = 0;
   for (const auto& s : r.spans) {
-    if (s.name == "spawner") {
-      spawner = &s;
-      continue;
-    }
-    if (s.name == "plain") {
-      ++plain;
-      CHECK(s.parent_span_id == 0);
-      continue;
-    }
-    const auto* v = s.attr("test.request");
-    REQUIRE(v != nullptr);
-    const auto i = std::get<std::int64_t>(*v);
-    auto& slot = by_request[i][s.name];
-    if (slot) ++duplicates;
-    slot = &s;
+    if (s.name == "spawner") spawner = &s;
+    if (s.name != "plain") continue;
+    ++plain;
+    CHECK(s.parent_span_id == 0);
   }
   REQUIRE(spawner != nullptr);
   CHECK(plain == threads + other_threads);
-  CHECK(duplicates == 0);
-  REQUIRE(by_request.size() == static_cast<std::size_t>(n));
-  static const std::vector<std::pair<std::string, std::string>> edges = {
-      {"child", "request"},      {"grandchild", "child"},    {"other.pool", "child"},
-      {"ooo.a", "request"},      {"ooo.b", "ooo.a"},         {"ooo.c", "ooo.b"},
-      {"ooo.d", "request"},      {"handed.off", "request"},  {"after.handoff", "request"}};
-  int wrong_parent = 0, wrong_trace = 0, missing = 0;
-  for (const auto& [i, spans] : by_request) {
-    if (spans.size() != edges.size() + 1) {
-      ++missing;
-      continue;
-    }
-    const auto* req = spans.at("request");
-    if (i % 2 == 0) {
-      if (req->parent_span_id != spawner->span_id || !(req->trace_id == spawner->trace_id))
-        ++wrong_parent;
-    } else if (req->parent_span_id != 0) {
-      ++wrong_parent;
-    }
-    if (i % 2 == 1) request_traces.insert({req->trace_id.hi, req->trace_id.lo});
-    for (const auto& [name, parent] : edges) {
-      const auto* s = spans.at(name);
-      const auto* p = spans.at(parent);
-      if (s->parent_span_id != p->span_id) ++wrong_parent;
-      if (!(s->trace_id == req->trace_id)) ++wrong_trace;
-    }
+  const auto t = test_support::check_request_trees(
+      r.spans, "test.request", "request",
+      {{"child", "request"},
+       {"grandchild", "child"},
+       {"other.pool", "child"},
+       {"ooo.a", "request"},
+       {"ooo.b", "ooo.a"},
+       {"ooo.c", "ooo.b"},
+       {"ooo.d", "request"},
+       {"handed.off", "request"},
+       {"after.handoff", "request"}},
+      {"spawner", "plain"});
+  CHECK(t.requests == static_cast<std::size_t>(n));
+  CHECK(t.unattributed == 0);
+  CHECK(t.incomplete == 0);
+  CHECK(t.duplicates == 0);
+  for (const auto& e : t.examples) UNSCOPED_INFO(e);
+  CHECK(t.wrong_parent == 0);
+  CHECK(t.wrong_trace == 0);
+  int wrong_root = 0;
+  for (const auto& [i, root] : t.roots) {
+    const bool ok = i % 2 == 0 ? root->parent_span_id == spawner->span_id &&
+                                     root->trace_id == spawner->trace_id
+                               : root->parent_span_id == 0;
+    wrong_root += ok ? 0 : 1;
   }
-  CHECK(missing == 0);
-  CHECK(wrong_parent == 0);
-  CHECK(wrong_trace == 0);
-  CHECK(request_traces.size() == static_cast<std::size_t>(n / 2));  // one trace per root request
+  CHECK(wrong_root == 0);
+  CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));  // the spawner's + one per odd
 }
 
 }  // namespace

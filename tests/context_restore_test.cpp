@@ -7,14 +7,20 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <coroutine>
+#include <exception>
 #include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "context_support.hpp"
+#include "request_tree.hpp"
 
 using test_support::executor;
 using test_support::span_tree;
@@ -446,4 +452,168 @@ TEST_CASE("a span of thread 65,537 closed on thread 1 is reported to its own thr
   CHECK(t.get("worker.next").parent_span_id == 0);
   CHECK_FALSE(t.get("worker.next").trace_id == from_worker.trace_id);
   CHECK(worker_after.valid());
+}
+
+// ---- hundreds of coroutines at once: agentrace::task and a user promise with context_promise ----
+
+namespace {
+
+inline constexpr agentrace::key<std::int64_t> request_key{"test.request"};
+
+// Fire-and-forget driver: awaits a task from ordinary code, then counts down.
+struct detached_driver {
+  struct promise_type {
+    detached_driver get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+detached_driver drive(agentrace::task<> t, std::latch& done) {
+  co_await std::move(t);
+  done.count_down();
+}
+
+// A user's eager, fire-and-forget coroutine type with the context behaviour.
+struct user_job {
+  struct promise_type : agentrace::context_promise<promise_type> {
+    user_job get_return_object() noexcept { return {}; }
+    auto initial_suspend() noexcept { return wrap_initial(std::suspend_never{}); }
+    auto final_suspend() noexcept { return wrap_final(std::suspend_never{}); }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+
+agentrace::task<> nested_step(executor& ex, std::int64_t i) {
+  AGENTRACE_SPAN(g, "grandchild");
+  g.set(request_key, i);
+  co_await ex.schedule();
+}
+
+// The same structure as the Asio test's requests (request_tree.hpp edges below), with hops
+// between two executors' threads instead of timers.
+template <class Body>
+Body request_body(executor& ex, executor& other, std::int64_t i, std::latch* done) {
+  AGENTRACE_SPAN(root, "request");
+  root.set(request_key, i);
+  co_await ex.schedule();
+  co_await other.schedule();
+  {
+    AGENTRACE_SPAN(child, "child");
+    child.set(request_key, i);
+    co_await nested_step(other, i);
+  }
+  {
+    std::optional<agentrace::span<"ooo.a">> a;
+    a.emplace();
+    a->set(request_key, i);
+    AGENTRACE_SPAN(b, "ooo.b");
+    b.set(request_key, i);
+    co_await ex.schedule();
+    a.reset();  // a ends while b is current
+    co_await other.schedule();
+    {
+      AGENTRACE_SPAN(c, "ooo.c");
+      c.set(request_key, i);
+    }
+    b.end();
+    co_await ex.schedule();
+    AGENTRACE_SPAN(d, "ooo.d");
+    d.set(request_key, i);
+  }
+  {
+    AGENTRACE_SPAN(h, "handed.off");
+    h.set(request_key, i);
+    auto carried = std::make_shared<agentrace::scoped_span>(std::move(h));
+    other.post([carried] { carried->end(); });
+  }
+  AGENTRACE_SPAN(e, "after.handoff");
+  e.set(request_key, i);
+  co_await other.schedule();
+  if (done) done->count_down();
+}
+
+const std::vector<std::pair<std::string, std::string>> request_edges = {
+    {"child", "request"},     {"grandchild", "child"},   {"ooo.a", "request"},
+    {"ooo.b", "ooo.a"},       {"ooo.c", "ooo.b"},        {"ooo.d", "request"},
+    {"handed.off", "request"}, {"after.handoff", "request"}};
+
+template <bool UserPromise>
+void run_concurrent_requests(int n) {
+  auto m = agentrace::memory();
+  auto tracing =
+      agentrace::start({.exporters = {m}, .max_queue_size = 65536, .read_environment = false});
+  executor ex(3), other(2);
+  std::latch done(n);
+  {
+    AGENTRACE_SPAN(spawner, "spawner");  // even requests: its children
+    for (int i = 0; i < n; i += 2) {
+      if constexpr (UserPromise)
+        request_body<user_job>(ex, other, i, &done);
+      else
+        drive(request_body<agentrace::task<>>(ex, other, i, nullptr), done);
+    }
+  }
+  for (int i = 1; i < n; i += 2) {  // odd requests: roots
+    if constexpr (UserPromise)
+      request_body<user_job>(ex, other, i, &done);
+    else
+      drive(request_body<agentrace::task<>>(ex, other, i, nullptr), done);
+  }
+  done.wait();
+  // Plain spans on every worker afterwards: roots.
+  std::latch plain(5);
+  std::atomic<int> dirty{0};
+  for (auto* e : {&ex, &other})
+    for (int k = 0; k < (e == &ex ? 3 : 2); ++k)
+      e->post([&] {
+        if (agentrace::current_context().valid() || agentrace::detail::tls.ended) ++dirty;
+        { AGENTRACE_SPAN(p, "plain"); }
+        plain.count_down();
+      });
+  plain.wait();
+  ex.stop();
+  other.stop();
+  CHECK(ex.leaks == 0);
+  CHECK(other.leaks == 0);
+  CHECK(dirty == 0);
+  CHECK_FALSE(cur().valid());
+  REQUIRE(tracing.force_flush());
+  CHECK(tracing.stats().dropped_queue_full == 0);
+  const auto spans = m->spans();
+  const agentrace::span_data* spawner = nullptr;
+  for (const auto& s : spans) {
+    if (s.name == "spawner") spawner = &s;
+    if (s.name == "plain") CHECK(s.parent_span_id == 0);
+  }
+  REQUIRE(spawner != nullptr);
+  const auto t = test_support::check_request_trees(spans, "test.request", "request",
+                                                   request_edges, {"spawner", "plain"});
+  CHECK(t.requests == static_cast<std::size_t>(n));
+  CHECK(t.unattributed == 0);
+  CHECK(t.incomplete == 0);
+  CHECK(t.duplicates == 0);
+  for (const auto& e : t.examples) UNSCOPED_INFO(e);
+  CHECK(t.wrong_parent == 0);
+  CHECK(t.wrong_trace == 0);
+  int wrong_root = 0;
+  for (const auto& [i, root] : t.roots)
+    wrong_root += (i % 2 == 0 ? root->parent_span_id == spawner->span_id
+                              : root->parent_span_id == 0)
+                      ? 0
+                      : 1;
+  CHECK(wrong_root == 0);
+  CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));
+}
+
+}  // namespace
+
+TEST_CASE("300 agentrace::task coroutines hopping between two pools keep their structure") {
+  for (int round = 0; round < 3; ++round) run_concurrent_requests<false>(300);
+}
+
+TEST_CASE("300 coroutines of a user promise with context_promise keep their structure") {
+  for (int round = 0; round < 3; ++round) run_concurrent_requests<true>(300);
 }

@@ -89,7 +89,7 @@ struct run_scope {
   explicit run_scope(const captured_chain& c) noexcept {
     auto& t = ::agentrace::detail::tls;
     ::agentrace::detail::assign_context(saved_, t.current);
-    saved_chain_ = t.chain;
+    saved_chain_ = ::agentrace::detail::current_chain();
     saved_ended_ = t.ended;
     ::agentrace::detail::assign_context(t.current, c.context);
     t.chain = c.chain;

@@ -141,6 +141,7 @@ struct thread_locals {
   // a coroutine installs its own chain while it runs (coro.hpp).
   std::uint64_t chain{0};
   ended_set* ended{nullptr};
+  std::uint64_t own_chain{0};  // the thread's own chain id, once needed (thread_chain_id)
 };
 inline constinit thread_local thread_locals tls{};
 static_assert(std::is_trivially_destructible_v<thread_locals>);
@@ -165,6 +166,17 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexce
 inline std::atomic<std::uint64_t> next_chain_id{1};
 inline std::uint64_t new_chain_id() noexcept {
   return next_chain_id.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// This thread's own chain id, allocated when first needed: when its state is created, or when a
+/// coroutine first installs its chain here (it must give the thread its own chain back).
+AGENTRACE_DETAIL_NOINLINE inline std::uint64_t thread_chain_id() noexcept {
+  if (tls.own_chain == 0) tls.own_chain = new_chain_id();
+  return tls.own_chain;
+}
+/// The chain current on this thread, to be given back after a coroutine ran here.
+inline std::uint64_t current_chain() noexcept {
+  return tls.chain != 0 ? tls.chain : thread_chain_id();
 }
 
 /// Records, on the chain current on this thread, that span `id` ended while it was not the current

@@ -94,7 +94,8 @@ class coroutine_context {
     detail::thread_locals& t = detail::tls;
     detail::assign_context(saved_, t.current);
     detail::assign_context(t.current, own_);
-    saved_chain_ = std::exchange(t.chain, own_chain_);
+    saved_chain_ = detail::current_chain();
+    t.chain = own_chain_;
     saved_ended_ = std::exchange(t.ended, own_ended_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.

@@ -273,7 +273,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
       g.states.push_back(st);
     }
     st->index = g.next_thread_index++;
-    st->chain = new_chain_id();
+    st->chain = thread_chain_id();
     owner.state = st;
   } catch (...) {
     return nullptr;
@@ -282,7 +282,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   // This thread's counter: a state taken over from an exited thread still points into that
   // thread's thread-local storage, which is gone.
   owner.state->uncaught = uncaught_counter_slow();
-  tls.chain = owner.state->chain;
+  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
   tls.state = owner.state;
   return tls.state;
 }
