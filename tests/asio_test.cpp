@@ -114,8 +114,8 @@ void plain_spans_everywhere(::asio::thread_pool& pool, int n, run_result& r, std
   for (int k = 0; k < n; ++k)
     ::asio::post(pool, [&] {
       all.arrive_and_wait();  // n tasks at once: one per thread
-      const bool dirty = agentrace::current_context().valid() ||
-                         agentrace::detail::tls.ended != nullptr;
+      const bool dirty =
+          agentrace::current_context().valid() || agentrace::detail::tls.ended != nullptr;
       { AGENTRACE_SPAN(p, "plain"); }  // verify(): its parent must be none
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -129,8 +129,8 @@ void plain_spans_everywhere(::asio::thread_pool& pool, int n, run_result& r, std
 
 run_result run_requests(int n, int threads, int other_threads) {
   auto m = agentrace::memory();
-  auto tracing = agentrace::start(
-      {.exporters = {m}, .max_queue_size = 65536, .read_environment = false});
+  auto tracing =
+      agentrace::start({.exporters = {m}, .max_queue_size = 65536, .read_environment = false});
   run_result r;
   std::atomic<int> errors{0};
   {
@@ -185,18 +185,17 @@ void verify(const run_result& r, int n, int threads, int other_threads) {
   }
   REQUIRE(spawner != nullptr);
   CHECK(plain == threads + other_threads);
-  const auto t = test_support::check_request_trees(
-      r.spans, "test.request", "request",
-      {{"child", "request"},
-       {"grandchild", "child"},
-       {"other.pool", "child"},
-       {"ooo.a", "request"},
-       {"ooo.b", "ooo.a"},
-       {"ooo.c", "ooo.b"},
-       {"ooo.d", "request"},
-       {"handed.off", "request"},
-       {"after.handoff", "request"}},
-      {"spawner", "plain"});
+  const auto t = test_support::check_request_trees(r.spans, "test.request", "request",
+                                                   {{"child", "request"},
+                                                    {"grandchild", "child"},
+                                                    {"other.pool", "child"},
+                                                    {"ooo.a", "request"},
+                                                    {"ooo.b", "ooo.a"},
+                                                    {"ooo.c", "ooo.b"},
+                                                    {"ooo.d", "request"},
+                                                    {"handed.off", "request"},
+                                                    {"after.handoff", "request"}},
+                                                   {"spawner", "plain"});
   CHECK(t.requests == static_cast<std::size_t>(n));
   CHECK(t.unattributed == 0);
   CHECK(t.incomplete == 0);
@@ -206,9 +205,9 @@ void verify(const run_result& r, int n, int threads, int other_threads) {
   CHECK(t.wrong_trace == 0);
   int wrong_root = 0;
   for (const auto& [i, root] : t.roots) {
-    const bool ok = i % 2 == 0 ? root->parent_span_id == spawner->span_id &&
-                                     root->trace_id == spawner->trace_id
-                               : root->parent_span_id == 0;
+    const bool ok =
+        i % 2 == 0 ? root->parent_span_id == spawner->span_id && root->trace_id == spawner->trace_id
+                   : root->parent_span_id == 0;
     wrong_root += ok ? 0 : 1;
   }
   CHECK(wrong_root == 0);

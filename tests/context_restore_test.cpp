@@ -536,8 +536,8 @@ Body request_body(executor& ex, executor& other, std::int64_t i, std::latch* don
 }
 
 const std::vector<std::pair<std::string, std::string>> request_edges = {
-    {"child", "request"},     {"grandchild", "child"},   {"ooo.a", "request"},
-    {"ooo.b", "ooo.a"},       {"ooo.c", "ooo.b"},        {"ooo.d", "request"},
+    {"child", "request"},      {"grandchild", "child"},     {"ooo.a", "request"},
+    {"ooo.b", "ooo.a"},        {"ooo.c", "ooo.b"},          {"ooo.d", "request"},
     {"handed.off", "request"}, {"after.handoff", "request"}};
 
 template <bool UserPromise>
@@ -589,8 +589,8 @@ void run_concurrent_requests(int n) {
     if (s.name == "plain") CHECK(s.parent_span_id == 0);
   }
   REQUIRE(spawner != nullptr);
-  const auto t = test_support::check_request_trees(spans, "test.request", "request",
-                                                   request_edges, {"spawner", "plain"});
+  const auto t = test_support::check_request_trees(spans, "test.request", "request", request_edges,
+                                                   {"spawner", "plain"});
   CHECK(t.requests == static_cast<std::size_t>(n));
   CHECK(t.unattributed == 0);
   CHECK(t.incomplete == 0);
@@ -600,10 +600,8 @@ void run_concurrent_requests(int n) {
   CHECK(t.wrong_trace == 0);
   int wrong_root = 0;
   for (const auto& [i, root] : t.roots)
-    wrong_root += (i % 2 == 0 ? root->parent_span_id == spawner->span_id
-                              : root->parent_span_id == 0)
-                      ? 0
-                      : 1;
+    wrong_root +=
+        (i % 2 == 0 ? root->parent_span_id == spawner->span_id : root->parent_span_id == 0) ? 0 : 1;
   CHECK(wrong_root == 0);
   CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));
 }

@@ -15,13 +15,13 @@
 namespace test_support {
 
 struct request_tree_report {
-  std::size_t requests = 0;        // distinct request numbers seen
-  std::size_t incomplete = 0;      // requests without exactly the expected spans
-  std::size_t duplicates = 0;      // a name seen twice in one request
-  std::size_t wrong_parent = 0;    // edges whose parent is not the expected span
-  std::size_t wrong_trace = 0;     // spans outside their root's trace
-  std::size_t root_traces = 0;     // distinct traces of the requests' root spans
-  std::size_t unattributed = 0;    // spans without the attribute (other than `ignored` names)
+  std::size_t requests = 0;      // distinct request numbers seen
+  std::size_t incomplete = 0;    // requests without exactly the expected spans
+  std::size_t duplicates = 0;    // a name seen twice in one request
+  std::size_t wrong_parent = 0;  // edges whose parent is not the expected span
+  std::size_t wrong_trace = 0;   // spans outside their root's trace
+  std::size_t root_traces = 0;   // distinct traces of the requests' root spans
+  std::size_t unattributed = 0;  // spans without the attribute (other than `ignored` names)
   std::map<std::int64_t, const agentrace::span_data*> roots;  // request -> root span
   std::vector<std::string> examples;  // the first wrong edges, "request i: name -> parent"
 };

@@ -226,7 +226,7 @@ TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends
     CHECK(b.is_recording());
     CHECK(b.context() == ctx);
     { AGENTRACE_SPAN(child, "child.of.moved"); }  // the scope that began "moved" is still open
-    a.end();  // closes that scope; the span itself stays with b
+    a.end();                                      // closes that scope; the span itself stays with b
     CHECK_FALSE(agentrace::current_context().valid());
     CHECK(b.is_recording());
   }

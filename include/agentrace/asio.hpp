@@ -156,15 +156,15 @@ class traced_executor {
   const captured_chain& chain() const noexcept { return chain_; }
 
   template <class Property>
-    requires ::asio::can_query<const Executor&, Property>::value
-  decltype(auto) query(const Property& p) const
+  requires ::asio::can_query<const Executor&, Property>::value decltype(auto) query(
+      const Property& p) const
       noexcept(::asio::is_nothrow_query<const Executor&, Property>::value) {
     return ::asio::query(ex_, p);
   }
 
   template <class Property>
-    requires ::asio::can_require<const Executor&, Property>::value
-  auto require(const Property& p) const {
+  requires ::asio::can_require<const Executor&, Property>::value auto require(
+      const Property& p) const {
     using inner = std::decay_t<typename ::asio::require_result<const Executor&, Property>::type>;
     if constexpr (detail::is_tracked_v<Property>)
       return traced_executor<inner>(::asio::require(ex_, p), detail::capture_here());
@@ -173,8 +173,8 @@ class traced_executor {
   }
 
   template <class Property>
-    requires ::asio::can_prefer<const Executor&, Property>::value
-  auto prefer(const Property& p) const {
+  requires ::asio::can_prefer<const Executor&, Property>::value auto prefer(
+      const Property& p) const {
     using inner = std::decay_t<typename ::asio::prefer_result<const Executor&, Property>::type>;
     if constexpr (detail::is_tracked_v<Property>)
       return traced_executor<inner>(::asio::prefer(ex_, p), detail::capture_here());

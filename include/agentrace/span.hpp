@@ -389,9 +389,7 @@ class scoped_span {
   // The end of a span whose state is not st_recording (and not st_none).
   AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
     switch (state_) {
-      case st_unsampled:
-        finish_unsampled();
-        break;
+      case st_unsampled: finish_unsampled(); break;
       case st_carried: {
         const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
         if (on == detail::tracing_off)
@@ -411,8 +409,7 @@ class scoped_span {
         restore_context(t, self_.ctx.span_id);
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
 
@@ -614,11 +611,11 @@ class scoped_span {
     st_none = 0,  // empty or ended
     st_record = 1,
     st_self = 2,
-    st_scope = 4,                           // moved from: only the scope is left to close
-    st_recording = st_record | st_scope,    // begun here, sampled
-    st_unsampled = st_self | st_scope,      // begun here, not sampled (context owner)
-    st_carried = st_record,                 // moved here, sampled
-    st_carried_unsampled = st_self,         // moved here, not sampled
+    st_scope = 4,                         // moved from: only the scope is left to close
+    st_recording = st_record | st_scope,  // begun here, sampled
+    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
+    st_carried = st_record,               // moved here, sampled
+    st_carried_unsampled = st_self,       // moved here, not sampled
   };
   std::uint8_t state_;
 };
