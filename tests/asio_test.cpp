@@ -175,43 +175,17 @@ void verify(const run_result& r, int n, int threads, int other_threads) {
   CHECK(r.errors == 0);
   CHECK(r.plain_threads == threads + other_threads);
   CHECK(r.dirty_threads == 0);
-  const agentrace::span_data* spawner = nullptr;
-  int plain = 0;
-  for (const auto& s : r.spans) {
-    if (s.name == "spawner") spawner = &s;
-    if (s.name != "plain") continue;
-    ++plain;
-    CHECK(s.parent_span_id == 0);
-  }
-  REQUIRE(spawner != nullptr);
-  CHECK(plain == threads + other_threads);
-  const auto t = test_support::check_request_trees(r.spans, "test.request", "request",
-                                                   {{"child", "request"},
-                                                    {"grandchild", "child"},
-                                                    {"other.pool", "child"},
-                                                    {"ooo.a", "request"},
-                                                    {"ooo.b", "ooo.a"},
-                                                    {"ooo.c", "ooo.b"},
-                                                    {"ooo.d", "request"},
-                                                    {"handed.off", "request"},
-                                                    {"after.handoff", "request"}},
-                                                   {"spawner", "plain"});
-  CHECK(t.requests == static_cast<std::size_t>(n));
-  CHECK(t.unattributed == 0);
-  CHECK(t.incomplete == 0);
-  CHECK(t.duplicates == 0);
-  for (const auto& e : t.examples) UNSCOPED_INFO(e);
-  CHECK(t.wrong_parent == 0);
-  CHECK(t.wrong_trace == 0);
-  int wrong_root = 0;
-  for (const auto& [i, root] : t.roots) {
-    const bool ok =
-        i % 2 == 0 ? root->parent_span_id == spawner->span_id && root->trace_id == spawner->trace_id
-                   : root->parent_span_id == 0;
-    wrong_root += ok ? 0 : 1;
-  }
-  CHECK(wrong_root == 0);
-  CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));  // the spawner's + one per odd
+  test_support::check_spawned_requests(r.spans,
+                                       {{"child", "request"},
+                                        {"grandchild", "child"},
+                                        {"other.pool", "child"},
+                                        {"ooo.a", "request"},
+                                        {"ooo.b", "ooo.a"},
+                                        {"ooo.c", "ooo.b"},
+                                        {"ooo.d", "request"},
+                                        {"handed.off", "request"},
+                                        {"after.handoff", "request"}},
+                                       n, threads + other_threads);
 }
 
 }  // namespace

@@ -582,28 +582,7 @@ void run_concurrent_requests(int n) {
   CHECK_FALSE(cur().valid());
   REQUIRE(tracing.force_flush());
   CHECK(tracing.stats().dropped_queue_full == 0);
-  const auto spans = m->spans();
-  const agentrace::span_data* spawner = nullptr;
-  for (const auto& s : spans) {
-    if (s.name == "spawner") spawner = &s;
-    if (s.name == "plain") CHECK(s.parent_span_id == 0);
-  }
-  REQUIRE(spawner != nullptr);
-  const auto t = test_support::check_request_trees(spans, "test.request", "request", request_edges,
-                                                   {"spawner", "plain"});
-  CHECK(t.requests == static_cast<std::size_t>(n));
-  CHECK(t.unattributed == 0);
-  CHECK(t.incomplete == 0);
-  CHECK(t.duplicates == 0);
-  for (const auto& e : t.examples) UNSCOPED_INFO(e);
-  CHECK(t.wrong_parent == 0);
-  CHECK(t.wrong_trace == 0);
-  int wrong_root = 0;
-  for (const auto& [i, root] : t.roots)
-    wrong_root +=
-        (i % 2 == 0 ? root->parent_span_id == spawner->span_id : root->parent_span_id == 0) ? 0 : 1;
-  CHECK(wrong_root == 0);
-  CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));
+  test_support::check_spawned_requests(m->spans(), request_edges, n, 5);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // and each named span's parent is the named parent, all in the request root's trace.
 #pragma once
 #include <agentrace/agentrace.hpp>
+#include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <map>
@@ -74,6 +75,42 @@ inline request_tree_report check_request_trees(
   }
   r.root_traces = traces.size();
   return r;
+}
+
+/// The runs of the concurrency tests: `n` requests named "request" with the "test.request"
+/// attribute, even ones spawned under the one "spawner" span, odd ones roots; `plain` spans
+/// begun afterwards on every worker must be roots.
+inline void check_spawned_requests(const std::vector<agentrace::span_data>& spans,
+                                   const std::vector<std::pair<std::string, std::string>>& edges,
+                                   int n, int plain_expected) {
+  const agentrace::span_data* spawner = nullptr;
+  int plain = 0, plain_with_parent = 0;
+  for (const auto& s : spans) {
+    if (s.name == "spawner") spawner = &s;
+    if (s.name != "plain") continue;
+    ++plain;
+    plain_with_parent += s.parent_span_id != 0 ? 1 : 0;
+  }
+  REQUIRE(spawner != nullptr);
+  CHECK(plain == plain_expected);
+  CHECK(plain_with_parent == 0);
+  const auto t = check_request_trees(spans, "test.request", "request", edges, {"spawner", "plain"});
+  CHECK(t.requests == static_cast<std::size_t>(n));
+  CHECK(t.unattributed == 0);
+  CHECK(t.incomplete == 0);
+  CHECK(t.duplicates == 0);
+  for (const auto& e : t.examples) UNSCOPED_INFO(e);
+  CHECK(t.wrong_parent == 0);
+  CHECK(t.wrong_trace == 0);
+  int wrong_root = 0;
+  for (const auto& [i, root] : t.roots) {
+    const bool ok =
+        i % 2 == 0 ? root->parent_span_id == spawner->span_id && root->trace_id == spawner->trace_id
+                   : root->parent_span_id == 0;
+    wrong_root += ok ? 0 : 1;
+  }
+  CHECK(wrong_root == 0);
+  CHECK(t.root_traces == static_cast<std::size_t>(n / 2 + 1));  // the spawner's + one per odd
 }
 
 }  // namespace test_support

@@ -4,6 +4,9 @@ find_path(AGENTRACE_ASIO_INCLUDE_DIR asio.hpp)
 if(AGENTRACE_ASIO_INCLUDE_DIR)
   target_include_directories(agentrace_bench PRIVATE ${AGENTRACE_ASIO_INCLUDE_DIR})
   target_compile_definitions(agentrace_bench PRIVATE AGENTRACE_BENCH_ASIO=1)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")  # as in tests/cmake/context.cmake
+    target_compile_definitions(agentrace_bench PRIVATE ASIO_HAS_CO_AWAIT=1)
+  endif()
 endif()
 if(AGENTRACE_ASIO_INCLUDE_DIR AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # g++ 12 pairs Asio's recycling operator delete of coroutine frames with the global new.

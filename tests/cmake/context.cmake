@@ -13,6 +13,11 @@ find_path(AGENTRACE_ASIO_INCLUDE_DIR asio.hpp)
 if(AGENTRACE_ASIO_INCLUDE_DIR)
   agentrace_add_test(asio_test ${CMAKE_CURRENT_SOURCE_DIR}/asio_test.cpp)
   target_include_directories(asio_test PRIVATE ${AGENTRACE_ASIO_INCLUDE_DIR})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Asio 1.22 enables co_await for clang only with <experimental/coroutine> (libc++); clang 14
+    # with libstdc++'s <coroutine> works as well.
+    target_compile_definitions(asio_test PRIVATE ASIO_HAS_CO_AWAIT=1)
+  endif()
 else()
   message(WARNING "asio.hpp not found (install libasio-dev): asio_test is not built")
 endif()
