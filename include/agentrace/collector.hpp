@@ -414,7 +414,7 @@ class collector {
   // the child is counted as dropped_not_running.
   static void after_fork_in_child() {
     auto& g = detail::globals();
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_relaxed);
+    detail::recording_state.store(detail::recording_off, std::memory_order_relaxed);
     detail::collector_active.store(false);
     detail::dequeued_total.store(0);
     detail::exported_total.store(0);

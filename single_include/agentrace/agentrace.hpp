@@ -261,6 +261,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // SPDX-License-Identifier: MIT
 // Span context (ids + flags) and the thread's current context.
 
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -271,6 +272,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // amalgamated: include/agentrace/detail/ascii.hpp
 // SPDX-License-Identifier: MIT
@@ -443,21 +445,24 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   set_flags_remote(dst, opaque(flags_remote(src)));
 }
 
-// Spans that ended while they were not their thread's current context (ended out of order: a
-// parent ended before its child, a span ended under a context_scope, or a span begun on another
-// thread that ended there and was reported back here, span.hpp). Each entry keeps what the span
-// had replaced, so that whoever later restores the ended span as the current context (its child
-// ending, a context_scope closing) restores the nearest still-live ancestor instead. Bounded
-// (the oldest entry is forgotten first); empty in ordinary nesting, so the only hot-path cost is
-// one thread-local load and a branch where a saved context is restored.
+// Spans of one context chain that ended while they were not its current context (a parent ended
+// before its child, or a span ended under a context_scope). A context chain is a thread's own
+// sequence of contexts, or a coroutine's (coro.hpp, asio.hpp): its current context and the
+// contexts saved by the spans and scopes begun on it. Each entry keeps what the span had replaced,
+// so that whoever later restores the ended span as the current context (its child ending, a
+// context_scope closing) restores the nearest still-live ancestor instead.
+//
+// Exact and unbounded: an entry is removed when the context it names is restored (resolved), and
+// only a span with a live successor on its chain (a child, a scope) ends out of order, so the set
+// holds at most as many entries as the chain has live spans and scopes. It is allocated when the
+// first span ends out of order and freed when it is empty again, so in ordinary nesting the only
+// hot-path cost is one thread-local load and a branch where a saved context is restored.
 struct ended_span {
   std::uint64_t span_id;
   span_context replaced;
 };
-struct ended_spans {
-  static constexpr std::uint32_t capacity = 16;
-  std::uint32_t count;  // the hot-path check: zero almost always
-  ended_span entries[capacity];
+struct ended_set {
+  std::vector<ended_span> entries;
 };
 
 struct thread_state;  // detail/thread_state.hpp
@@ -487,8 +492,14 @@ struct thread_locals {
   // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
   // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
   bool demote_records{false};
-  bool exited{false};   // set by the thread's exit (thread_state.hpp): it records no more spans
-  ended_spans ended{};  // spans of this thread that ended out of order (below)
+  bool exited{false};  // set by the thread's exit (thread_state.hpp): it records no more spans
+  // The context chain that is current on this thread: its id (never reused: 64 bits from one
+  // process-wide counter, next_chain_id) and its set of spans that ended out of order (nullptr
+  // while empty). The thread's own chain has the id of its thread_state (set with the state);
+  // a coroutine installs its own chain while it runs (coro.hpp).
+  std::uint64_t chain{0};
+  ended_set* ended{nullptr};
+  std::uint64_t own_chain{0};  // the thread's own chain id, once needed (thread_chain_id)
 };
 inline constinit thread_local thread_locals tls{};
 static_assert(std::is_trivially_destructible_v<thread_locals>);
@@ -509,40 +520,69 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexce
 #endif
 }
 
-/// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
-    std::uint64_t id, const span_context& replaced) noexcept {
-  ended_spans& t = tls.ended;
-  for (std::uint32_t i = 0; i < t.count; ++i)
-    if (t.entries[i].span_id == id) {
-      t.entries[i].replaced = replaced;
-      return;
-    }
-  if (t.count == ended_spans::capacity) {  // forget the oldest
-    for (std::uint32_t i = 1; i < t.count; ++i) t.entries[i - 1] = t.entries[i];
-    --t.count;
-  }
-  t.entries[t.count++] = ended_span{id, replaced};
+/// A new context chain id: ids are 64-bit and never reused, so no chain is taken for another.
+inline std::atomic<std::uint64_t> next_chain_id{1};
+inline std::uint64_t new_chain_id() noexcept {
+  return next_chain_id.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
-/// span had replaced (the nearest still-live ancestor); the entries used are removed.
+/// This thread's own chain id, allocated when first needed: when its state is created, or when a
+/// coroutine first installs its chain here (it must give the thread its own chain back).
+AGENTRACE_DETAIL_NOINLINE inline std::uint64_t thread_chain_id() noexcept {
+  if (tls.own_chain == 0) tls.own_chain = new_chain_id();
+  return tls.own_chain;
+}
+/// The chain current on this thread, to be given back after a coroutine ran here.
+inline std::uint64_t current_chain() noexcept {
+  return tls.chain != 0 ? tls.chain : thread_chain_id();
+}
+
+/// Records, on the chain current on this thread, that span `id` ended while it was not the current
+/// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
+/// (context_entries_lost): a context restored later may then name the ended span.
+inline std::atomic<std::uint64_t> context_entries_lost{0};
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
+    std::uint64_t id, const span_context& replaced) noexcept {
+  try {
+    if (!tls.ended) tls.ended = new ended_set();
+    auto& v = tls.ended->entries;
+    for (auto& e : v)
+      if (e.span_id == id) {
+        e.replaced = replaced;
+        return;
+      }
+    v.push_back(ended_span{id, replaced});
+  } catch (...) {
+    context_entries_lost.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// Replaces `ctx`, while it names a span that ended out of order on the current chain, by what
+/// that span had replaced (the nearest still-live ancestor); the entries used are removed, and the
+/// set is freed when it is empty.
 AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_spans& t = tls.ended;
+  ended_set* set = tls.ended;
+  if (!set) return;
+  auto& v = set->entries;
   for (bool found = true; found && ctx.span_id != 0;) {
     found = false;
-    for (std::uint32_t i = 0; i < t.count; ++i)
-      if (t.entries[i].span_id == ctx.span_id) {
-        ctx = t.entries[i].replaced;
-        t.entries[i] = t.entries[--t.count];
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (v[i].span_id == ctx.span_id) {
+        ctx = v[i].replaced;
+        v[i] = v.back();
+        v.pop_back();
         found = true;
         break;
       }
   }
+  if (v.empty()) {
+    delete set;
+    tls.ended = nullptr;
+  }
 }
 
 /// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls.ended is not empty.
+/// that ended out of order. Out of line: called only while tls.ended is not null.
 AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
   span_context ctx = saved;
   resolve_ended(ctx);
@@ -572,7 +612,7 @@ class [[nodiscard]] context_scope {
     detail::assign_context(detail::tls.current, ctx);
   }
   ~context_scope() {
-    if (detail::tls.ended.count == 0) [[likely]]
+    if (detail::tls.ended == nullptr) [[likely]]
       detail::assign_context(detail::tls.current, prev_);
     else  // the span that was current may have ended meanwhile (out of order)
       detail::restore_resolved(prev_);
@@ -1557,7 +1597,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 // amalgamated: include/agentrace/detail/remote_end.hpp
 // SPDX-License-Identifier: MIT
-// Spans that end on another thread than the one they began on, reported back to their origin.
+// Span scopes that close on another thread than the one whose context chain they belong to,
+// reported back to that thread.
 
 #include <algorithm>
 #include <atomic>
@@ -1917,7 +1958,10 @@ struct alignas(64) thread_state {
   // wake_mask + 1: half the queue, rounded down to a power of two (at least
   // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
-  std::uint32_t index{0};
+  std::uint32_t index{0};  // the thread's number (span_record::thread_index; informative only)
+  // The owning thread's context chain id (context.hpp, next_chain_id): 64 bits, never reused, so
+  // a span scope closed on another thread is reported to this thread and no other.
+  std::uint64_t chain{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
   // The owning thread's count, or nullptr; set again when another thread takes the state over
@@ -1969,6 +2013,8 @@ struct thread_state_owner {
     if (state && is_main_thread()) return;  // the state stays with the thread until the end
     tls.exited = true;
     tls.state = nullptr;
+    delete tls.ended;  // the thread's chain ends with it
+    tls.ended = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
@@ -2084,6 +2130,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
       ++g.states_created;
     }
     st->index = g.next_thread_index++;
+    st->chain = thread_chain_id();
     owner.state = st;
   } catch (...) {
     return nullptr;
@@ -2092,6 +2139,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   // This thread's counter: a state taken over from an exited thread still points into that
   // thread's thread-local storage, which is gone.
   owner.state->uncaught = uncaught_counter_slow();
+  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
   tls.state = owner.state;
   return tls.state;
 }
@@ -2137,26 +2185,23 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
-// A span ends on thread B but began on thread A, where it may still be the current context (it
-// was moved to B, or B ended it through a pointer). B cannot touch A's thread-local context, so
-// it leaves a note here and raises A's thread_state::remote_ended; A reads its notes at its next
-// span begin or end (one load of a flag in its own thread_state) and treats them as spans that
-// ended out of order (context.hpp): a current context, or a saved one restored later, that names
-// such a span becomes that span's nearest still-live ancestor.
-// A thread's number as span records keep it (narrower than thread_state::index: it wraps).
-using origin_index = decltype(span_record::thread_index);
-inline origin_index origin_of(std::uint32_t thread_index) noexcept {
-  return static_cast<origin_index>(thread_index);
-}
-
+// A span is current on the context chain where it began (context.hpp). Its scope normally closes
+// on that chain; a span object that is not moved but destroyed (or ended) on another thread -- the
+// last owner of a shared_ptr, a request object freed by a worker -- closes it elsewhere. That
+// thread cannot touch the origin thread's thread-local context, so it leaves a note here and raises
+// the origin's thread_state::remote_ended; the origin reads its notes at its next span begin (one
+// load of a flag in its own thread_state) and treats them as spans that ended out of order.
+//
+// Notes are keyed by the chain's 64-bit id (never reused) and are not bounded: each names a span
+// that was current on a live thread, and the origin consumes them at its next span begin while
+// its own chain is current.
 struct remote_end {
-  origin_index origin;  // the thread the span began on (origin_of(thread_state::index))
+  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
   std::uint64_t span_id;
-  span_context replaced;  // what the span replaced as its origin thread's current context
+  span_context replaced;  // what the span replaced as its chain's current context
 };
 
 struct remote_end_board {
-  static constexpr std::size_t capacity = 4096;  // the oldest notes are forgotten first
   std::mutex mu;
   std::vector<remote_end> notes;
 };
@@ -2167,11 +2212,14 @@ inline remote_end_board& remote_ends() {
   return *b;
 }
 
-/// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
-/// is noted for an origin thread that has exited.
-/// (After 65,536 threads the numbers wrap: a note may then reach another live thread with the
-/// same number, where it does nothing, since it names a span id that thread never had.)
-AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::uint64_t id,
+// Scopes that closed away from their chain with nothing to repair there: the chain was a
+// coroutine's (its frame is being destroyed, or another thread ended the span through a
+// reference), or its thread has exited; or memory ran out for the note.
+inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
+
+/// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for
+/// the live thread that owns `chain`; nothing is noted for a coroutine's chain or an exited thread.
+AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint64_t chain, std::uint64_t id,
                                                     const span_context& replaced) noexcept {
   auto& g = globals();
   auto& b = remote_ends();
@@ -2180,27 +2228,29 @@ AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::ui
   // only the board's).
   std::lock_guard<std::mutex> lock(g.mu);
   for (thread_state* t : g.states) {
-    if (origin_of(t->index) != origin) continue;
-    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) return;  // it has exited
+    if (t->chain != chain) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
     try {
       std::lock_guard<std::mutex> board_lock(b.mu);
-      if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
-      b.notes.push_back(remote_end{origin, id, replaced});
-    } catch (...) {  // out of memory: the origin thread keeps a stale current context
-      return;
+      b.notes.push_back(remote_end{chain, id, replaced});
+    } catch (...) {
+      break;
     }
     t->remote_ended.store(1, std::memory_order_release);
     return;
   }
+  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// On the origin thread `ts`: takes the notes left for it and repairs its current context.
+/// On the origin thread `ts`: takes the notes left for its chain and repairs its current context.
+/// While a coroutine's chain is current here the notes wait (the flag stays raised).
 AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  if (tls.chain != ts->chain) return;
   ts->remote_ended.exchange(0, std::memory_order_acquire);
   auto& b = remote_ends();
   {
     std::lock_guard<std::mutex> lock(b.mu);
-    auto mine = [&](const remote_end& n) { return n.origin == origin_of(ts->index); };
+    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
     for (const remote_end& n : b.notes)
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
@@ -2280,10 +2330,10 @@ inline std::string demangle(const char* mangled) {
   return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
 }
 
-// An unsampled span's state: its context and the thread it began on.
+// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
+// its scope restores the context for).
 struct unsampled_self {
   span_context ctx;
-  detail::origin_index thread_index;  // the thread it began on (detail::origin_of)
 };
 
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
@@ -2301,20 +2351,19 @@ inline std::atomic<std::uint32_t> limit_link_count{128};
 inline namespace compiled_in {
 
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
-/// current context, so spans begun inside it become its children. A span the sampler did not
+/// ends itself when destroyed, or earlier by `end()` (idempotent). A span the sampler did not
 /// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
 /// never enqueued) but still has ids and is still the current context, so its children and
 /// injected headers carry its trace id and the cleared sampled flag.
 ///
-/// Spans may end in any order: when a span ends, the thread's current context goes back to the
-/// nearest span that is still alive (a parent that ended before its child is skipped when the
-/// child ends). A span may be moved, and may end on another thread; it stays its origin thread's
-/// current context until it ends, and once it has ended elsewhere the origin thread goes back to
-/// the nearest live ancestor at its next span begin or end. So a span handed to a worker while the
-/// origin thread goes on with unrelated work would parent that work until it ends: for such
-/// hand-offs, begin the span on the worker under the captured context (context_scope,
-/// bind_context, or the explicit-parent constructor) instead of moving it.
+/// The current context (docs/context-design.md): a span is the current context of the context
+/// chain it began on (the thread's own, or the coroutine's that runs there) from its begin until
+/// its scope closes -- the end of the object that began it, or its `end()` -- so spans begun
+/// meanwhile become its children. Moving a span hands it off: the new owner carries the span and
+/// ends it wherever it goes, but the context stays with the scope that began it, which restores
+/// the context it replaced when it closes. Spans may end in any order: a scope that closes while
+/// it is not the current context (a parent ended before its child) is skipped when the context
+/// comes back to it, so a new span never takes an ended span of this chain as its parent.
 class scoped_span {
  public:
   scoped_span() noexcept : state_(st_none) {}
@@ -2335,7 +2384,8 @@ class scoped_span {
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
-      // ended out of order, so that the child, when it ends, restores what the parent replaced.
+      // ended out of order, so that the child's scope, when it closes, restores what the parent
+      // replaced.
       end();
       take(o);
     }
@@ -2347,27 +2397,29 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
-  /// Ends the span now. Further calls, and the destructor, do nothing.
+  /// Ends the span now (and, on the object that began it, closes its scope: the context it
+  /// replaced is current again). Further calls, and the destructor, do nothing.
   void end() noexcept {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
   /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return state_ == st_recording; }
+  bool is_recording() const noexcept { return (state_ & st_record) != 0; }
 
-  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
+  /// This span's context (invalid when the span is empty, moved from or ended). Unsampled spans
+  /// have one too.
   span_context context() const noexcept {
-    if (state_ == st_unsampled) [[unlikely]]
+    if (state_ & st_record) return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    if (state_ & st_self) [[unlikely]]
       return self_.ctx;
-    if (state_ != st_recording) return {};
-    return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    return {};
   }
 
   /// Sets a numeric or boolean attribute. A value of another type than the key's does not compile.
@@ -2532,6 +2584,7 @@ class scoped_span {
     span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
     detail::assign_context(prev_, cur);
+    chain_ = t.chain;
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
     const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
@@ -2557,7 +2610,7 @@ class scoped_span {
     }
     const std::uint8_t flags = detail::flags_of(fr);
     if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
       return;
     }
     ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
@@ -2584,7 +2637,7 @@ class scoped_span {
     // One load and one comparison: tracing still records, in the common configuration.
     const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
     if (on == detail::recording_common) [[likely]]
-      finish_recording(detail::recording_common);
+      finish_recording<true>(detail::recording_common);
     else
       finish_other(on);
   }
@@ -2592,25 +2645,54 @@ class scoped_span {
   // A span's end in any configuration but the common one, or after shutdown() began.
   AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
     if (on == detail::recording_off)
-      finish_not_running();
+      finish_not_running<true>();
     else
-      finish_recording(on);
+      finish_recording<true>(on);
   }
 
-  // `on`: the recording state finish() loaded (not 0), as for begin().
+  // The end of a span whose state is not st_recording (and not st_none).
+  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
+    switch (state_) {
+      case st_unsampled: finish_unsampled(); break;
+      case st_carried: {
+        const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+        if (on == detail::recording_off)
+          finish_not_running<false>();
+        else
+          finish_recording<false>(on);
+        break;
+      }
+      case st_carried_unsampled:
+        state_ = st_none;
+        count_unsampled(detail::this_thread());
+        break;
+      case st_scope:  // moved from: the scope closes
+      {
+        state_ = st_none;
+        detail::thread_locals& t = detail::this_thread_locals();
+        restore_context(t, self_.ctx.span_id);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
+  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
+  template <bool Scope>
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
-      finish_not_running();
+      finish_not_running<Scope>();
       return;
     }
     if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     rec_.end_ticks = end;
     auto& c = ts->counters;
     if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
@@ -2632,14 +2714,13 @@ class scoped_span {
   // (the union's other member), nothing else; each field is written once, from registers.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
                                                       std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags,
-                                                      const detail::thread_state* ts) noexcept {
+                                                      std::uint8_t flags) noexcept {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
     detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    ::new (static_cast<void*>(&self_)) detail::unsampled_self{
-        span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
+    ::new (static_cast<void*>(&self_))
+        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
     state_ = st_unsampled;
   }
 
@@ -2647,8 +2728,10 @@ class scoped_span {
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     state_ = st_none;
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
-    restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
+    restore_context(t, self_.ctx.span_id);
+    count_unsampled(detail::this_thread(t));
+  }
+  static void count_unsampled(detail::thread_state* ts) noexcept {
     if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -2656,72 +2739,70 @@ class scoped_span {
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 
-  // At the end of span `id` (begun on thread `origin`; `ts` is the ending thread's state):
-  // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
-  // ancestor); if something else is current (the span ends out of order, or on another thread
-  // than it began), notes it instead.
-  // (`origin` by reference: only the cold path reads it.)
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
-                                                      const detail::origin_index& origin,
-                                                      detail::thread_state* ts) noexcept {
+  // Closes the scope of span `id`, which this object began: restores the context it replaced
+  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
+  // current (the scope closes out of order, or on another chain than it began on), notes it
+  // instead.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t,
+                                                      std::uint64_t id) noexcept {
     span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
-      if (t.ended.count == 0) [[likely]]
+      if (t.ended == nullptr) [[likely]]
         detail::assign_context(cur, prev_);
       else
         detail::restore_resolved(prev_);
     } else {
-      ended_not_current(id, origin, prev_, ts);
+      ended_not_current(id, chain_, prev_);
     }
   }
 
-  // The end of a span that is not its thread's current context (cold). One that began on another
-  // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
-  // child, a context_scope or a coroutine is current, and whoever restores this span later gets
-  // what it replaced (context.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, detail::origin_index origin,
-                                                      const span_context& replaced,
-                                                      detail::thread_state* ts) noexcept {
-    if (ts && origin != detail::origin_of(ts->index)) {
-      detail::report_remote_end(origin, id, replaced);
+  // A span scope that closes while it is not the current context (cold). On its own chain it
+  // closed out of order: a child, a context_scope or a coroutine is current, and whoever restores
+  // this span later gets what it replaced (context.hpp). On another chain (the object was
+  // destroyed or ended on another thread without being moved) it is reported to its chain's thread
+  // (remote_end.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
+                                                      const span_context& replaced) noexcept {
+    if (chain != detail::tls.chain) {
+      detail::report_remote_end(chain, id, replaced);
       return;
     }
-    // The current context may name a span of this thread that ended on another one.
-    if (ts) detail::take_remote_ends_if_any(ts);
-    if (detail::tls.current.span_id == id)
-      detail::restore_resolved(replaced);
-    else
-      detail::note_ended_out_of_order(id, replaced);
+    detail::note_ended_out_of_order(id, replaced);
   }
 
-  // Moves a span's state; rec_ is alive exactly while state_ is st_recording, self_ while it is
-  // st_unsampled.
+  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
+  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
+  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed).
   void take(scoped_span& o) noexcept {
-    if (o.state_ == st_unsampled) [[unlikely]] {
+    if (o.state_ & st_self) [[unlikely]] {
       self_ = o.self_;
-      prev_ = o.prev_;
-      state_ = st_unsampled;
-      o.state_ = st_none;
+      state_ = st_carried_unsampled;
+      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
       return;
     }
-    if (o.state_ != st_recording) return;
+    if (!(o.state_ & st_record)) return;
     o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
+    const std::uint64_t id = o.rec_.span_id;
     o.rec_.~span_record();
-    prev_ = o.prev_;
     uncaught_ = o.uncaught_;
-    state_ = st_recording;
-    o.state_ = st_none;
+    state_ = st_carried;
+    if (o.state_ & st_scope) {
+      ::new (static_cast<void*>(&o.self_)) detail::unsampled_self{span_context{{}, id, 0, false}};
+      o.state_ = st_scope;
+    } else {
+      o.state_ = st_none;
+    }
   }
 
-  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
-  // on a thread without a state (exiting, or its allocation failed): the context is restored as
-  // usual, the span is counted as dropped_not_running.
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or on
+  // a thread without a state (exiting, or its allocation failed): the context is restored as
+  // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
+  template <bool Scope>
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     drop_not_running();
   }
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
@@ -2773,7 +2854,7 @@ class scoped_span {
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while state_ is st_recording, so every use checks it.
+  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
   union {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
@@ -2784,13 +2865,21 @@ class scoped_span {
   union {
     span_context prev_;
   };
-  int uncaught_;  // uncaught exceptions when the span began; set by begin()
-  // What the span is: written once by each constructor (by begin() when it begins one), so that
-  // a span is not zeroed first and then written again.
+  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
+  int uncaught_;         // uncaught exceptions when the span began; set by begin()
+  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
+  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
+  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
+  // begins one), so that a span is not zeroed first and then written again.
   enum : std::uint8_t {
-    st_none = 0,       // empty or ended
-    st_recording = 1,  // rec_ is alive
-    st_unsampled = 2,  // begun, not sampled, not ended: self_ is alive (context owner)
+    st_none = 0,  // empty or ended
+    st_record = 1,
+    st_self = 2,
+    st_scope = 4,                         // moved from: only the scope is left to close
+    st_recording = st_record | st_scope,  // begun here, sampled
+    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
+    st_carried = st_record,               // moved here, sampled
+    st_carried_unsampled = st_self,       // moved here, not sampled
   };
   std::uint8_t state_;
 };
@@ -4644,7 +4733,7 @@ class collector {
   // the child is counted as dropped_not_running.
   static void after_fork_in_child() {
     auto& g = detail::globals();
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_relaxed);
+    detail::recording_state.store(detail::recording_off, std::memory_order_relaxed);
     detail::collector_active.store(false);
     detail::dequeued_total.store(0);
     detail::exported_total.store(0);
@@ -4861,10 +4950,12 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // C++20 coroutines whose context follows the coroutine, not the thread: agentrace::task<T>, and a
 // promise mixin / awaitable adapter that gives users' own coroutine types the same behaviour.
 //
-// The rule: a coroutine owns a context, captured where it is created (the span current at the
-// call). While the coroutine runs, that context is the thread's current context; when it
-// suspends, the thread gets back the context it had just before the coroutine ran (or resumed);
-// when it resumes, on whichever thread, its own context is installed again. Spans begun in the
+// The rule: a coroutine owns a context chain (context.hpp) whose context is captured where it is
+// created (the span current at the call). While the coroutine runs, its chain is the thread's
+// current chain; when it suspends, the thread gets back the chain it had just before the
+// coroutine ran (or resumed); when it resumes, on whichever thread, its own chain is installed
+// again. Spans that end out of order in the coroutine are noted on its own chain, so they are
+// skipped wherever it resumes. Spans begun in the
 // coroutine are therefore children of the right span, and a span held across `co_await` ends
 // (with its full duration) on the thread that resumes it.
 //
@@ -4873,10 +4964,11 @@ AGENTRACE_DETAIL_VISIBILITY_END
 //
 // Three hooks make this: the initial suspend point (enter when the body starts), every co_await
 // (leave before suspending, enter after resuming: await_transform), and the final suspend point
-// (leave). A coroutine destroyed while suspended simply destroys its locals: a span it held ends
-// then, on the destroying thread, without touching that thread's context.
+// (leave). A task destroyed while suspended enters its chain to destroy its locals (a span it held
+// ends then, on the destroying thread, without touching that thread's context).
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <semaphore>
@@ -4925,23 +5017,39 @@ class coroutine_context {
  public:
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
-  coroutine_context() noexcept {
+  coroutine_context() noexcept : own_chain_(detail::new_chain_id()) {
     detail::assign_context(own_, detail::tls.current);
     detail::assign_context(saved_, own_);
   }
+  ~coroutine_context() { delete own_ended_; }
+  coroutine_context(const coroutine_context&) = delete;
+  coroutine_context& operator=(const coroutine_context&) = delete;
 
   /// The coroutine's own context: current while it runs, kept here while it is suspended.
   const span_context& context() const noexcept { return own_; }
+  /// While the coroutine runs (between enter and leave): what the thread had before.
+  const span_context& saved() const noexcept { return saved_; }
+  std::uint64_t saved_chain() const noexcept { return saved_chain_; }
+  detail::ended_set* saved_ended() const noexcept { return saved_ended_; }
+  /// While the coroutine runs: its set of ended spans is the thread's (tls.ended), not ours.
+  void own_ended_released() noexcept { own_ended_ = nullptr; }
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
-    detail::assign_context(saved_, detail::tls.current);
-    detail::assign_context(detail::tls.current, own_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(saved_, t.current);
+    detail::assign_context(t.current, own_);
+    saved_chain_ = detail::current_chain();
+    t.chain = own_chain_;
+    saved_ended_ = std::exchange(t.ended, own_ended_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
-    detail::assign_context(own_, detail::tls.current);
-    detail::assign_context(detail::tls.current, saved_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(own_, t.current);
+    detail::assign_context(t.current, saved_);
+    t.chain = saved_chain_;
+    own_ended_ = std::exchange(t.ended, saved_ended_);
   }
 
   template <class Aw>
@@ -4983,6 +5091,10 @@ class coroutine_context {
  private:
   span_context own_;
   span_context saved_;
+  std::uint64_t own_chain_;
+  std::uint64_t saved_chain_{0};
+  detail::ended_set* own_ended_{nullptr};  // owned; spans of this coroutine that ended out of order
+  detail::ended_set* saved_ended_{nullptr};
 };
 
 /// Leaves on suspension, enters on resumption; forwards everything else to the wrapped awaiter.
@@ -5178,17 +5290,15 @@ class [[nodiscard]] task {
   task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
   task& operator=(task&& o) noexcept {
     if (this != &o) {
-      if (h_) h_.destroy();
+      destroy();
       h_ = std::exchange(o.h_, {});
     }
     return *this;
   }
   task(const task&) = delete;
   task& operator=(const task&) = delete;
-  /// Destroys the coroutine, also when it is suspended (spans it holds end then).
-  ~task() {
-    if (h_) h_.destroy();
-  }
+  /// Destroys the coroutine, also when it is suspended (spans it holds end then, on its chain).
+  ~task() { destroy(); }
 
   bool valid() const noexcept { return static_cast<bool>(h_); }
   bool done() const noexcept { return h_ && h_.done(); }
@@ -5200,6 +5310,29 @@ class [[nodiscard]] task {
 
  private:
   explicit task(handle_type h) noexcept : h_(h) {}
+
+  // A suspended coroutine's spans close their scopes on its own chain (entered for the
+  // destruction); a finished one has none left.
+  void destroy() noexcept {
+    if (!h_) return;
+    if (!h_.done()) {
+      auto& p = h_.promise();
+      p.enter();
+      p.own_ended_released();  // the chain's set is tls.ended now, deleted below
+      detail::thread_locals& t = detail::tls;
+      const span_context saved = p.saved();
+      const std::uint64_t saved_chain = p.saved_chain();
+      detail::ended_set* saved_ended = p.saved_ended();
+      h_.destroy();
+      delete t.ended;
+      detail::assign_context(t.current, saved);
+      t.chain = saved_chain;
+      t.ended = saved_ended;
+    } else {
+      h_.destroy();
+    }
+    h_ = {};
+  }
 
   struct final_transfer {
     bool await_ready() noexcept { return false; }

@@ -194,7 +194,10 @@ struct alignas(64) thread_state {
   // wake_mask + 1: half the queue, rounded down to a power of two (at least
   // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
-  std::uint32_t index{0};
+  std::uint32_t index{0};  // the thread's number (span_record::thread_index; informative only)
+  // The owning thread's context chain id (context.hpp, next_chain_id): 64 bits, never reused, so
+  // a span scope closed on another thread is reported to this thread and no other.
+  std::uint64_t chain{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
   // The owning thread's count, or nullptr; set again when another thread takes the state over
@@ -246,6 +249,8 @@ struct thread_state_owner {
     if (state && is_main_thread()) return;  // the state stays with the thread until the end
     tls.exited = true;
     tls.state = nullptr;
+    delete tls.ended;  // the thread's chain ends with it
+    tls.ended = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
@@ -361,6 +366,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
       ++g.states_created;
     }
     st->index = g.next_thread_index++;
+    st->chain = thread_chain_id();
     owner.state = st;
   } catch (...) {
     return nullptr;
@@ -369,6 +375,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   // This thread's counter: a state taken over from an exited thread still points into that
   // thread's thread-local storage, which is gone.
   owner.state->uncaught = uncaught_counter_slow();
+  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
   tls.state = owner.state;
   return tls.state;
 }
