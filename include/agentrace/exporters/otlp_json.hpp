@@ -20,6 +20,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/otlp/logs.hpp"
 #include "agentrace/otlp/traces.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -59,6 +60,16 @@ class otlp_json_exporter final : public exporter {
       return export_result::failure;
     }
     return export_result::success;
+  }
+  /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
+  export_result export_logs(const log_batch& batch) override {
+    if (batch.records.empty()) return export_result::success;
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+    return ok ? export_result::success : export_result::failure;
   }
   // Read by stats() on any thread while the collector writes it.
   std::uint64_t spans_failed() const noexcept override {

@@ -53,11 +53,11 @@ class buffer_cursor {
 
  protected:
   std::size_t offset() const noexcept { return static_cast<std::size_t>(p_ - b_.data()); }
-  void ensure(std::size_t n) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void ensure(std::size_t n) {
     if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
       grow(n);
   }
-  void put(const void* s, std::size_t n) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void put(const void* s, std::size_t n) noexcept {
     std::memcpy(p_, s, n);
     p_ += n;
   }
@@ -85,27 +85,27 @@ class json_writer : public detail::buffer_cursor {
   static constexpr encoding format = encoding::json;
   using buffer_cursor::buffer_cursor;
 
-  void begin_request() { open('{'); }
-  void end_request() { close('}'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() { open('{'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() { close('}'); }
   /// An embedded message.
-  void begin(const field_desc& f) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f) {
     key(f);
     open('{');
   }
-  void end() { close('}'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close('}'); }
   /// A repeated field; each element is begin_item(f) ... end_item().
-  void begin_array(const field_desc& f) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc& f) {
     key(f);
     open('[');
   }
-  void end_array() { close(']'); }
-  void begin_item(const field_desc&, std::size_t = 1) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() { close(']'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc&, std::size_t = 1) {
     ensure(2);
     sep();
     *p_++ = '{';
     first_ = true;
   }
-  void end_item() { close('}'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close('}'); }
 
   /// A string; max_code_points 0 = whole.
   void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
@@ -120,7 +120,7 @@ class json_writer : public detail::buffer_cursor {
       end_ = b_.data() + b_.capacity();
     }
   }
-  void id(const field_desc& f, const agentrace::trace_id& t) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
     key(f);
     ensure(34);
     *p_++ = '"';
@@ -128,17 +128,66 @@ class json_writer : public detail::buffer_cursor {
     p_ = agentrace::detail::put_hex64(p_, t.lo);
     *p_++ = '"';
   }
-  void id(const field_desc& f, std::uint64_t span_id) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
     key(f);
     ensure(18);
     *p_++ = '"';
     p_ = agentrace::detail::put_hex64(p_, span_id);
     *p_++ = '"';
   }
-  void uint32(const field_desc& f, std::uint32_t v) { number(f, v); }
-  void enum_(const field_desc& f, std::uint32_t v) { number(f, v); }
-  void fixed32(const field_desc& f, std::uint32_t v) { number(f, v); }
-  void int64(const field_desc& f, std::int64_t v) {
+  /// A KeyValue element of `f` holding an inline attribute slot: one capacity check, then
+  /// stores through a local pointer.
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::json_string_bound;
+    using agentrace::detail::slot_type;
+    const bool is_str = a.type() == slot_type::static_str || a.type() == slot_type::owned_str;
+    if (is_str && max_len != 0) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, a.key_name());
+      begin(key_value::value);
+      string(any_value::string_value, a.as_string(), max_len);
+      end();
+      end_item();
+      return;
+    }
+    const std::string_view k = a.key_name();
+    ensure(64 + json_string_bound(k.size()) + (is_str ? json_string_bound(a.as_string().size()) : 0));
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    auto lit = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    lit("{\"key\":");
+    p = agentrace::detail::put_json_string(p, k);
+    lit(",\"value\":{");
+    switch (a.type()) {
+      case slot_type::boolean: lit(a.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false"); break;
+      case slot_type::int64: {
+        lit("\"intValue\":\"");
+        const fmt::format_int n(a.as_int());
+        std::memcpy(p, n.data(), n.size());
+        p += n.size();
+        *p++ = '"';
+        break;
+      }
+      case slot_type::float64:
+        lit("\"doubleValue\":");
+        p = agentrace::detail::put_double(p, a.as_double());
+        break;
+      default:
+        lit("\"stringValue\":");
+        p = agentrace::detail::put_json_string(p, a.as_string());
+    }
+    lit("}}");
+    p_ = p;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
     key(f);
     ensure(24);
     *p_++ = '"';
@@ -146,14 +195,14 @@ class json_writer : public detail::buffer_cursor {
     put(s.data(), s.size());
     *p_++ = '"';
   }
-  void fixed64(const field_desc& f, std::uint64_t v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
     key(f);
     ensure(24);
     *p_++ = '"';
     p_ = agentrace::detail::put_uint(p_, v);
     *p_++ = '"';
   }
-  void boolean(const field_desc& f, bool v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) {
     key(f);
     ensure(5);
     if (v)
@@ -161,36 +210,40 @@ class json_writer : public detail::buffer_cursor {
     else
       put("false", 5);
   }
-  void double_(const field_desc& f, double v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
     key(f);
     ensure(32);
     p_ = agentrace::detail::put_double(p_, v);
   }
 
  private:
-  void sep() noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sep() noexcept {
     if (!first_) *p_++ = ',';
     first_ = false;
   }
-  void key(const field_desc& f) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void key(const field_desc& f) {
     ensure(f.json.size() + 4);
-    sep();
-    *p_++ = '"';
-    put(f.json.data(), f.json.size());
-    *p_++ = '"';
-    *p_++ = ':';
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    *p++ = '"';
+    std::memcpy(p, f.json.data(), f.json.size());
+    p += f.json.size();
+    *p++ = '"';
+    *p++ = ':';
+    p_ = p;
   }
-  void open(char c) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(char c) {
     ensure(1);
     *p_++ = c;
     first_ = true;
   }
-  void close(char c) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close(char c) {
     ensure(1);
     *p_++ = c;
     first_ = false;
   }
-  void number(const field_desc& f, std::uint64_t v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void number(const field_desc& f, std::uint64_t v) {
     key(f);
     ensure(20);
     p_ = agentrace::detail::put_uint(p_, v);
@@ -206,25 +259,23 @@ class proto_writer : public detail::buffer_cursor {
   static constexpr encoding format = encoding::protobuf;
   using buffer_cursor::buffer_cursor;
 
-  void begin_request() {}
-  void end_request() {}
-  void begin(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
-  void end() { close(); }
-  void begin_array(const field_desc&) {}
-  void end_array() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close(); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc&) {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() {}
   /// `placeholder`: bytes reserved for the length (moved when it needs another size).
-  void begin_item(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
-  void end_item() { close(); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close(); }
 
   void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
     if (max_code_points) s = s.substr(0, agentrace::detail::code_point_prefix(s, max_code_points));
-    bool ascii = true;
-    for (const char c : s) ascii &= static_cast<unsigned char>(c) < 0x80;
-    if (ascii) {
+    if (ascii(s)) [[likely]] {
       ensure(12 + s.size());
       tag(f);
       varint(s.size());
-      put(s.data(), s.size());
+      p_ = copy_small(p_, s.data(), s.size());
       return;
     }
     const std::size_t n = agentrace::detail::utf8_sanitized_size(s);
@@ -233,34 +284,163 @@ class proto_writer : public detail::buffer_cursor {
     varint(n);
     p_ = agentrace::detail::put_utf8(p_, s);
   }
-  void id(const field_desc& f, const agentrace::trace_id& t) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
     ensure(18);
     tag(f);
     *p_++ = 16;
     big_endian(t.hi);
     big_endian(t.lo);
   }
-  void id(const field_desc& f, std::uint64_t span_id) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
     ensure(10);
     tag(f);
     *p_++ = 8;
     big_endian(span_id);
   }
-  void uint32(const field_desc& f, std::uint32_t v) { scalar(f, v); }
-  void enum_(const field_desc& f, std::uint32_t v) { scalar(f, v); }
-  void int64(const field_desc& f, std::int64_t v) { scalar(f, static_cast<std::uint64_t>(v)); }
-  void boolean(const field_desc& f, bool v) { scalar(f, v ? 1 : 0); }
-  void fixed32(const field_desc& f, std::uint32_t v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) { scalar(f, static_cast<std::uint64_t>(v)); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) { scalar(f, v ? 1 : 0); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
     ensure(6);
     tag(f);
     little_endian(v);
   }
-  void fixed64(const field_desc& f, std::uint64_t v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
     ensure(10);
     tag(f);
     little_endian(v);
   }
-  void double_(const field_desc& f, double v) { fixed64(f, std::bit_cast<std::uint64_t>(v)); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) { fixed64(f, std::bit_cast<std::uint64_t>(v)); }
+
+  /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not
+  /// back-patched (the common case: ASCII key, short value).
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::slot_type;
+    const std::string_view k = a.key_name();
+    std::string_view str;
+    std::uint64_t scalar = 0;
+    std::size_t value_len;  // the AnyValue's length
+    switch (a.type()) {
+      case slot_type::boolean:
+        scalar = a.as_bool();
+        value_len = 2;
+        break;
+      case slot_type::int64:
+        scalar = static_cast<std::uint64_t>(a.as_int());
+        value_len = 1 + varint_size(scalar);
+        break;
+      case slot_type::float64:
+        scalar = std::bit_cast<std::uint64_t>(a.as_double());
+        value_len = 9;
+        break;
+      default:
+        str = a.as_string();
+        if (max_len) str = str.substr(0, agentrace::detail::code_point_prefix(str, max_len));
+        value_len = 1 + varint_size(str.size()) + str.size();
+    }
+    if (k.size() >= 0x80 || value_len >= 0x80 || !ascii(k) || !ascii(str)) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, k);
+      begin(key_value::value);
+      switch (a.type()) {
+        case slot_type::boolean: boolean(any_value::bool_value, scalar != 0); break;
+        case slot_type::int64: int64(any_value::int_value, static_cast<std::int64_t>(scalar)); break;
+        case slot_type::float64: fixed64(any_value::double_value, scalar); break;
+        default: string(any_value::string_value, str);
+      }
+      end();
+      end_item();
+      return;
+    }
+    const std::size_t kv_len = 2 + k.size() + 2 + value_len;
+    ensure(2 + 2 + kv_len);
+    // Through a local pointer: stores through char* could alias p_, which would make the
+    // compiler reload and store it after every byte.
+    char* p = p_;
+    const std::uint32_t t = f.tag();
+    if (t < 0x80) {
+      *p++ = static_cast<char>(t);
+    } else {
+      *p++ = static_cast<char>((t & 0x7f) | 0x80);
+      *p++ = static_cast<char>(t >> 7);
+    }
+    p = put_varint(p, kv_len);
+    *p++ = static_cast<char>(key_value::key.tag());
+    *p++ = static_cast<char>(k.size());
+    p = copy_small(p, k.data(), k.size());
+    *p++ = static_cast<char>(key_value::value.tag());
+    *p++ = static_cast<char>(value_len);
+    switch (a.type()) {
+      case slot_type::boolean:
+        *p++ = static_cast<char>(any_value::bool_value.tag());
+        *p++ = static_cast<char>(scalar);
+        break;
+      case slot_type::int64:
+        *p++ = static_cast<char>(any_value::int_value.tag());
+        p = put_varint(p, scalar);
+        break;
+      case slot_type::float64:
+        *p++ = static_cast<char>(any_value::double_value.tag());
+        if constexpr (std::endian::native == std::endian::big) scalar = byteswap(scalar);
+        std::memcpy(p, &scalar, 8);
+        p += 8;
+        break;
+      default:
+        *p++ = static_cast<char>(any_value::string_value.tag());
+        *p++ = static_cast<char>(str.size());
+        p = copy_small(p, str.data(), str.size());
+    }
+    p_ = p;
+  }
+
+  /// Copies n bytes (short strings mostly) without a call.
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* copy_small(char* dst, const char* src,
+                                                        std::size_t n) noexcept {
+    if (n >= 8 && n <= 16) {
+      std::uint64_t a, b;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + n - 8, 8);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+      std::uint64_t w[4];
+      std::memcpy(&w[0], src, 8);
+      std::memcpy(&w[1], src + 8, 8);
+      std::memcpy(&w[2], src + n - 16, 8);
+      std::memcpy(&w[3], src + n - 8, 8);
+      std::memcpy(dst, &w[0], 8);
+      std::memcpy(dst + 8, &w[1], 8);
+      std::memcpy(dst + n - 16, &w[2], 8);
+      std::memcpy(dst + n - 8, &w[3], 8);
+    } else if (n < 8) {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+    } else {
+      std::memcpy(dst, src, n);
+    }
+    return dst + n;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* put_varint(char* p, std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+
+  static bool ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    std::uint64_t high = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      high |= w;
+    }
+    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+    return (high & 0x8080808080808080ull) == 0;
+  }
 
   static constexpr std::size_t varint_size(std::uint64_t v) noexcept {
     std::size_t n = 1;
@@ -272,7 +452,7 @@ class proto_writer : public detail::buffer_cursor {
   }
 
  private:
-  void tag(const field_desc& f) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void tag(const field_desc& f) noexcept {
     const std::uint32_t t = f.tag();
     if (t < 0x80) {
       *p_++ = static_cast<char>(t);
@@ -281,24 +461,18 @@ class proto_writer : public detail::buffer_cursor {
       *p_++ = static_cast<char>(t >> 7);
     }
   }
-  void varint(std::uint64_t v) noexcept {
-    while (v >= 0x80) {
-      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<char>(v);
-  }
-  void scalar(const field_desc& f, std::uint64_t v) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void varint(std::uint64_t v) noexcept { p_ = put_varint(p_, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void scalar(const field_desc& f, std::uint64_t v) {
     ensure(12);
     tag(f);
     varint(v);
   }
   template <class T>
-  void little_endian(T v) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void little_endian(T v) noexcept {
     if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
     put(&v, sizeof v);
   }
-  void big_endian(std::uint64_t v) noexcept {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void big_endian(std::uint64_t v) noexcept {
     if constexpr (std::endian::native == std::endian::little) v = byteswap(v);
     put(&v, sizeof v);
   }
@@ -312,13 +486,13 @@ class proto_writer : public detail::buffer_cursor {
     return r;
   }
 
-  void open(const field_desc& f, std::size_t placeholder) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(const field_desc& f, std::size_t placeholder) {
     ensure(2 + placeholder);
     tag(f);
     p_ += placeholder;
     stack_[depth_++] = {static_cast<std::uint32_t>(offset()), static_cast<std::uint8_t>(placeholder)};
   }
-  void close() {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close() {
     const auto [body, reserved] = stack_[--depth_];
     const std::size_t len = offset() - body;
     const std::size_t n = varint_size(len);
@@ -396,19 +570,6 @@ void write_any_value(W& w, const attr_value& v, std::uint32_t max_len) {
 template <class W>
 void write_any_value(W& w, const std::string& v, std::uint32_t max_len) {
   w.string(any_value::string_value, v, max_len);
-}
-
-/// The value of an inline attribute slot of a span record.
-template <class W>
-void write_slot_value(W& w, const agentrace::detail::attr_slot& s, std::uint32_t max_len) {
-  using agentrace::detail::slot_type;
-  switch (s.type()) {
-    case slot_type::boolean: w.boolean(any_value::bool_value, s.as_bool()); break;
-    case slot_type::int64: w.int64(any_value::int_value, s.as_int()); break;
-    case slot_type::float64: w.double_(any_value::double_value, s.as_double()); break;
-    case slot_type::static_str:
-    case slot_type::owned_str: w.string(any_value::string_value, s.as_string(), max_len); break;
-  }
 }
 
 /// One KeyValue element of the repeated field `f`; `value(w)` writes the AnyValue's content.

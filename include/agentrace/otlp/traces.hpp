@@ -139,9 +139,8 @@ void write_span(W& w, const span_record& r, const agentrace::detail::clock_conve
       [&](W& ww) {
         return agentrace::detail::for_each_attribute(
             r, limits.attribute_count,
-            [&](std::string_view k, std::size_t i) {
-              write_key_value(ww, span::attributes, k,
-                              [&](W& v) { write_slot_value(v, r.attrs[i], max_len); });
+            [&](std::string_view, std::size_t i) {
+              ww.slot_attribute(span::attributes, r.attrs[i], max_len);
             },
             [&](const attribute& a) {
               write_key_value(ww, span::attributes, a.key,
