@@ -598,21 +598,28 @@ TEST_CASE("otlp_http: backoff grows exponentially, with jitter, up to the maximu
 }
 
 TEST_CASE(
-    "otlp_http: OTEL_TRACES_EXPORTER defaults to otlp when the OTLP/HTTP exporter is linked in") {
+    "otlp_http: OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER default to otlp when the OTLP/HTTP "
+    "exporter is linked in") {
   ::unsetenv("OTEL_TRACES_EXPORTER");
+  ::unsetenv("OTEL_LOGS_EXPORTER");
   ::unsetenv("AGENTRACE_OTLP_FILE");
   auto names = [] {
     std::vector<std::string> n;
     for (const auto& e : agentrace::exporters_from_env()) n.emplace_back(e->name());
     return n;
   };
-  CHECK(names() == std::vector<std::string>{"otlp/http"});
+  CHECK(names() == std::vector<std::string>{"otlp/http", "otlp/http/logs"});
   {
-    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}};
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}, {"OTEL_LOGS_EXPORTER", "none"}};
     CHECK(names().empty());
   }
   {
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}};
+    CHECK(names() == std::vector<std::string>{"otlp/http/logs"});
+  }
+  {
     env_guard e{{"OTEL_TRACES_EXPORTER", "console,otlp"},
+                {"OTEL_LOGS_EXPORTER", "none"},
                 {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"}};
     CHECK(names() == std::vector<std::string>{"console", "otlp/http"});
     auto exps = agentrace::exporters_from_env();
@@ -621,8 +628,25 @@ TEST_CASE(
     CHECK(h->options().endpoint == "http://127.0.0.1:1/v1/traces");
   }
   {
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"},
+                {"OTEL_LOGS_EXPORTER", "otlp,console"},
+                {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"}};
+    auto exps = agentrace::exporters_from_env();
+    REQUIRE(exps.size() == 2);
+    auto* h = dynamic_cast<agentrace::otlp_http_exporter*>(exps[0].get());
+    REQUIRE(h);
+    CHECK(h->options().endpoint == "http://127.0.0.1:1/v1/logs");
+    CHECK(exps[1]->name() == "console");
+  }
+  {
+    env_guard e{{"OTEL_LOGS_EXPORTER", "zipkin"}};
+    stderr_capture cap;
+    CHECK(names() == std::vector<std::string>{"otlp/http"});
+    CHECK(cap.text().find("OTEL_LOGS_EXPORTER names 'zipkin'") != std::string::npos);
+  }
+  {
     const std::string path = temp_path("file.jsonl");
-    env_guard e{{"AGENTRACE_OTLP_FILE", path.c_str()}};
+    env_guard e{{"AGENTRACE_OTLP_FILE", path.c_str()}, {"OTEL_LOGS_EXPORTER", "none"}};
     CHECK(names() == std::vector<std::string>{"otlp/file"});
   }
 }
@@ -1036,7 +1060,7 @@ TEST_CASE("otlp_http: https with the CA and client certificate from OTEL_EXPORTE
                 {"/usr/bin/env", "node", js, server_key, server_cert, client_cert});
   env_guard e{{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", peer.url().c_str()},
               {"OTEL_EXPORTER_OTLP_CERTIFICATE", server_cert.c_str()}};
-  auto o = test_options("");
+  auto o = test_options("", encoding::json);  // the server logs the Content-Type
   o.endpoint.clear();
   o.read_environment = true;
 
@@ -1085,7 +1109,7 @@ TEST_CASE("otlp_http: https to a server the CA file does not vouch for fails, no
 
 TEST_CASE("otlp_http: batches larger than max_request_bytes are split") {
   raw_server peer;
-  auto o = test_options(peer.url());
+  auto o = test_options(peer.url(), encoding::json);
   o.max_request_bytes = 3000;
   auto exp = agentrace::otlp_http(o);
   auto tracing = start_with(exp, 64);

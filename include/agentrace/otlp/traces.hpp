@@ -186,8 +186,9 @@ void write_span(W& w, const span_data& s) {
   write_span(
       w, h,
       [&](W& ww) {
-        for (const auto& [k, v] : s.attributes)
-          write_key_value(ww, span::attributes, k, [&](W& x) { write_any_value(x, v, 0); });
+        for (const auto& a : s.attributes)  // (no structured binding: clang 14 cannot capture it)
+          write_key_value(ww, span::attributes, a.first,
+                          [&](W& x) { write_any_value(x, a.second, 0); });
         return s.dropped_attributes;
       },
       [&](W& ww) {
