@@ -248,7 +248,8 @@ TEST_CASE("cli: judge verdicts arrive on /v1/logs as gen_ai.evaluation.result lo
   // one request it expects.
   FILE* rx = ::popen((std::string(AGENTRACE_OTLP_CHECK) +
                       " receive --port 0 --max-requests 1 --timeout 60 -q --out-logs " + got +
-                      " --out " + (dir / "other.jsonl").string())
+                      " --out " + (dir / "other.jsonl").string() + " 2>" +
+                      (dir / "receiver.log").string())
                          .c_str(),
                      "r");
   REQUIRE(rx != nullptr);
