@@ -246,22 +246,23 @@ TEST_CASE("cli: judge verdicts arrive on /v1/logs as gen_ai.evaluation.result lo
   const std::string got = (dir / "logs.jsonl").string();
   // A real OTLP receiver on 127.0.0.1 (port 0: it picks one and says which), gone after the
   // one request it expects.
-  FILE* rx = ::popen((std::string(AGENTRACE_OTLP_CHECK) +
-                      " receive --port 0 --max-requests 1 --timeout 60 -q --out-logs " + got +
-                      " --out " + (dir / "other.jsonl").string() + " 2>" +
-                      (dir / "receiver.log").string())
-                         .c_str(),
-                     "r");
+  FILE* rx =
+      ::popen((std::string(AGENTRACE_OTLP_CHECK) +
+               " receive --port 0 --max-requests 1 --timeout 60 -q --out-logs " + got + " --out " +
+               (dir / "other.jsonl").string() + " 2>" + (dir / "receiver.log").string())
+                  .c_str(),
+              "r");
   REQUIRE(rx != nullptr);
   char line[256] = {};
   REQUIRE(std::fgets(line, sizeof line, rx) != nullptr);
   std::string url(line);  // listening: http://127.0.0.1:PORT/v1/traces
   REQUIRE(url.rfind("listening: ", 0) == 0);
   url = url.substr(11, url.find("/v1/") - 11);
-  auto r = run("OPENAI_API_KEY=sk OTEL_TRACES_EXPORTER=none OTEL_EXPORTER_OTLP_PROTOCOL=" +
-                   protocol + " OTEL_EXPORTER_OTLP_ENDPOINT=" + url + " " + cli +
-                   " judge errors --endpoint " + srv.base_url() + " --model judge-1 " + example,
-               dir);
+  auto r =
+      run("OPENAI_API_KEY=sk OTEL_TRACES_EXPORTER=none OTEL_EXPORTER_OTLP_PROTOCOL=" + protocol +
+              " OTEL_EXPORTER_OTLP_ENDPOINT=" + url + " " + cli + " judge errors --endpoint " +
+              srv.base_url() + " --model judge-1 " + example,
+          dir);
   ::pclose(rx);
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -281,6 +282,6 @@ TEST_CASE("cli: judge verdicts arrive on /v1/logs as gen_ai.evaluation.result lo
     CHECK(named);
   }
   CHECK(linked.count("53995c3f42cd8ad8") == 1);  // the labelled span
-  CHECK(linked.size() == 2);                      // and the judged trace's root span
+  CHECK(linked.size() == 2);                     // and the judged trace's root span
 }
 #endif

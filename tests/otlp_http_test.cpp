@@ -393,7 +393,7 @@ const char* protocol_name(encoding e) {
 }
 
 // Runs the test case once per OTLP/HTTP encoding (`enc`).
-#define FOR_BOTH_ENCODINGS                                            \
+#define FOR_BOTH_ENCODINGS                                           \
   const encoding enc = GENERATE(encoding::protobuf, encoding::json); \
   INFO("encoding: " << protocol_name(enc))
 
@@ -1014,7 +1014,7 @@ TEST_CASE(
       CHECK(j.at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size() == 10);
     } else {
       CHECK_FALSE(nlohmann::json::accept(r.body));  // binary
-      CHECK(r.body.at(0) == '\x0a');  // field 1 (resource_spans), length-delimited
+      CHECK(r.body.at(0) == '\x0a');                // field 1 (resource_spans), length-delimited
     }
   }
 }
@@ -1209,7 +1209,8 @@ std::vector<agentrace::span_record> rich_records(std::uint64_t t0) {
     x.trace_state = "vendor=abc,other=1";
     x.status_message = "it failed: \xf0\x9f\x92\xa5";
     r.set_status(agentrace::status_code::error);
-    x.events.push_back({r.start_ticks + 5, "cache.miss",
+    x.events.push_back({r.start_ticks + 5,
+                        "cache.miss",
                         {{"db.collection.name", attr_value{std::string("sales")}},
                          {"retry", attr_value{std::int64_t{2}}}},
                         1});
@@ -1251,8 +1252,9 @@ std::vector<agentrace::log_record> rich_logs(std::uint64_t t0) {
 
 }  // namespace
 
-TEST_CASE("otlp encoder: every span field in protobuf is accepted by otlp-check, and is the "
-          "same message as the JSON") {
+TEST_CASE(
+    "otlp encoder: every span field in protobuf is accepted by otlp-check, and is the "
+    "same message as the JSON") {
   const std::uint64_t t0 = 1'760'000'000'000'000'000ull;
   const auto records = rich_records(t0);
   agentrace::config cfg;
@@ -1311,8 +1313,9 @@ TEST_CASE("otlp encoder: every span field in protobuf is accepted by otlp-check,
   CHECK(spans[1]["flags"] == 0x301);  // sampled, HAS_IS_REMOTE, IS_REMOTE
 }
 
-TEST_CASE("otlp encoder: log records in protobuf are accepted by otlp-check, and are the same "
-          "message as the JSON") {
+TEST_CASE(
+    "otlp encoder: log records in protobuf are accepted by otlp-check, and are the same "
+    "message as the JSON") {
   const std::uint64_t t0 = 1'760'000'000'000'000'000ull;
   const auto logs = rich_logs(t0);
   agentrace::config cfg;
@@ -1384,8 +1387,7 @@ TEST_CASE("events: emit_event goes through the collector to /v1/logs, linked to 
     AGENTRACE_SPAN(s, "with.event");
     span_id = agentrace::to_hex(s.context().span_id);
     CHECK(agentrace::emit_event("app.cache_miss", {{k_int, 3}, {k_str, "orders"}}));
-    CHECK(agentrace::emit_event(other, "gen_ai.evaluation.result",
-                                {{k_dbl, 0.5}},
+    CHECK(agentrace::emit_event(other, "gen_ai.evaluation.result", {{k_dbl, 0.5}},
                                 agentrace::severity::info));
   }
   REQUIRE(tracing.force_flush(20s));

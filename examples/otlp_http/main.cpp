@@ -47,7 +47,7 @@ int main() {
   const auto s = otlp->stats();
   std::printf("endpoint: %s (%s)\n", otlp->options().endpoint.c_str(),
               *otlp->options().protocol == agentrace::otlp::encoding::protobuf ? "http/protobuf"
-                                                                              : "http/json");
+                                                                               : "http/json");
   std::printf("spans delivered: %llu (%llu requests, %llu retries), not delivered: %llu\n",
               static_cast<unsigned long long>(s.spans_delivered),
               static_cast<unsigned long long>(s.requests),

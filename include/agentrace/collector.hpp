@@ -220,8 +220,8 @@ class collector {
     detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
     // Log records: the batch log record processor's variables (OTEL_BLRP_*).
-    log_batch_size_ = static_cast<std::size_t>(
-        env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
+    log_batch_size_ =
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
     if (log_batch_size_ == 0) log_batch_size_ = 512;
     log_delay_ = std::chrono::milliseconds(env ? env_uint("OTEL_BLRP_SCHEDULE_DELAY", 1000) : 1000);
     detail::process_log_queue().set_capacity(

@@ -45,8 +45,8 @@ struct log_record {
   std::string_view event_name{};            // e.g. "gen_ai.evaluation.result"
   agentrace::severity severity = severity::info;
   std::vector<attribute> attributes{};
-  attr_value body{};         // std::monostate: no body
-  span_context context{};    // the span it belongs to; invalid: none
+  attr_value body{};       // std::monostate: no body
+  span_context context{};  // the span it belongs to; invalid: none
 };
 
 namespace detail {

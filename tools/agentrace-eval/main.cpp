@@ -124,8 +124,9 @@ const std::set<std::string> value_options = {
     "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
     "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name"};
 const std::set<std::string> flag_options = {
-    "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
-    "no-plain", "dry-run", "no-json-mode", "evaluation-spans", "quiet",          "strict",   "help"};
+    "json",           "color",    "no-color", "all-attributes", "metadata",
+    "no-corrections", "no-plain", "dry-run",  "no-json-mode",   "evaluation-spans",
+    "quiet",          "strict",   "help"};
 
 options parse_args(int argc, char** argv) {
   options o;

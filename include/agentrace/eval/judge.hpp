@@ -307,7 +307,8 @@ inline std::vector<log_record> evaluation_log_records(const std::vector<verdict>
     if (score) r.attributes.push_back({ev::score_value.name(), attr_value{*score}});
     if (!label.empty()) r.attributes.push_back({ev::score_label.name(), str(label)});
     if (!explanation.empty()) r.attributes.push_back({ev::explanation.name(), str(explanation)});
-    if (!v.response_id.empty()) r.attributes.push_back({ev::response_id.name(), str(v.response_id)});
+    if (!v.response_id.empty())
+      r.attributes.push_back({ev::response_id.name(), str(v.response_id)});
     if (!error_type.empty()) r.attributes.push_back({ev::error_type.name(), str(error_type)});
     out.push_back(std::move(r));
   };

@@ -156,7 +156,8 @@ class console_exporter final : public exporter {
       out += fmt::format("event {} {}", r.event_name.empty() ? "(log)" : r.event_name,
                          otlp::severity_text(r.severity));
       if (r.context.valid())
-        out += fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
+        out +=
+            fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
       for (const auto& a : r.attributes)
         out += fmt::format("  {}={}", a.key, detail::format_value(a.value, opt_.max_value_length));
       if (!std::holds_alternative<std::monostate>(r.body))

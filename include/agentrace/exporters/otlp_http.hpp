@@ -398,8 +398,8 @@ inline std::string scrub_secrets(std::string msg, const http::header_list& heade
 
 }  // namespace detail
 
-/// OTLP/HTTP exporter (protobuf or JSON bodies). Thread use: export_spans, force_flush and shutdown from the
-/// collector thread (never concurrently), stats() from anywhere.
+/// OTLP/HTTP exporter (protobuf or JSON bodies). Thread use: export_spans, force_flush and shutdown
+/// from the collector thread (never concurrently), stats() from anywhere.
 class otlp_http_exporter final : public exporter {
  public:
   /// Resolves `opts` (environment, defaults) and starts the export thread.
@@ -585,9 +585,10 @@ class otlp_http_exporter final : public exporter {
     std::lock_guard<std::mutex> lock(mu_);
     if (buf_.size() > opt_.max_request_bytes) {
       failures_.rejected += items;
-      note_failure_locked(reason::rejected, fmt::format("a request serializes to {} bytes, more than "
-                                                        "max_request_bytes ({})",
-                                                        buf_.size(), opt_.max_request_bytes));
+      note_failure_locked(reason::rejected,
+                          fmt::format("a request serializes to {} bytes, more than "
+                                      "max_request_bytes ({})",
+                                      buf_.size(), opt_.max_request_bytes));
       return;
     }
     if (buffered_batches_ >= opt_.max_buffer_batches ||
@@ -843,14 +844,15 @@ inline std::shared_ptr<otlp_http_exporter> otlp_http_logs(otlp_http_options opts
 namespace detail {
 // OTEL_TRACES_EXPORTER=otlp (and the specification's default, see exporters_from_env).
 inline const bool otlp_http_registered =
-    register_exporter_factory("otlp", [](std::string_view) -> exporter_ptr {
-      try {
-        return otlp_http();
-      } catch (const std::exception& e) {
-        diag("otlp/http: cannot create the exporter: %s", e.what());
-        return nullptr;
-      }
-    }) &&
+    register_exporter_factory("otlp",
+                              [](std::string_view) -> exporter_ptr {
+                                try {
+                                  return otlp_http();
+                                } catch (const std::exception& e) {
+                                  diag("otlp/http: cannot create the exporter: %s", e.what());
+                                  return nullptr;
+                                }
+                              }) &&
     // OTEL_LOGS_EXPORTER=otlp
     register_exporter_factory("otlp/logs", [](std::string_view) -> exporter_ptr {
       try {

@@ -100,7 +100,8 @@ class proto_reader {
 /// The body as a JSON object, or a discarded value.
 inline nlohmann::json json_object(std::string_view body) {
   const auto first = body.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || body[first] != '{') return nlohmann::json::value_t::discarded;
+  if (first == std::string_view::npos || body[first] != '{')
+    return nlohmann::json::value_t::discarded;
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) return nlohmann::json::value_t::discarded;
   return j;
@@ -108,7 +109,8 @@ inline nlohmann::json json_object(std::string_view body) {
 
 inline std::uint64_t json_count(const nlohmann::json& v) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-  if (v.is_number_integer()) return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
+  if (v.is_number_integer())
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
   std::uint64_t n = 0;
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();

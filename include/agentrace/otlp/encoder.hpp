@@ -152,7 +152,8 @@ class json_writer : public detail::buffer_cursor {
       return;
     }
     const std::string_view k = a.key_name();
-    ensure(64 + json_string_bound(k.size()) + (is_str ? json_string_bound(a.as_string().size()) : 0));
+    ensure(64 + json_string_bound(k.size()) +
+           (is_str ? json_string_bound(a.as_string().size()) : 0));
     char* p = p_;
     if (!first_) *p++ = ',';
     first_ = false;
@@ -164,7 +165,9 @@ class json_writer : public detail::buffer_cursor {
     p = agentrace::detail::put_json_string(p, k);
     lit(",\"value\":{");
     switch (a.type()) {
-      case slot_type::boolean: lit(a.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false"); break;
+      case slot_type::boolean:
+        lit(a.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
+        break;
       case slot_type::int64: {
         lit("\"intValue\":\"");
         const fmt::format_int n(a.as_int());
@@ -177,16 +180,16 @@ class json_writer : public detail::buffer_cursor {
         lit("\"doubleValue\":");
         p = agentrace::detail::put_double(p, a.as_double());
         break;
-      default:
-        lit("\"stringValue\":");
-        p = agentrace::detail::put_json_string(p, a.as_string());
+      default: lit("\"stringValue\":"); p = agentrace::detail::put_json_string(p, a.as_string());
     }
     lit("}}");
     p_ = p;
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { number(f, v); }
   AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { number(f, v); }
-  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
+    number(f, v);
+  }
   AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
     key(f);
     ensure(24);
@@ -261,12 +264,16 @@ class proto_writer : public detail::buffer_cursor {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() {}
   AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() {}
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
   AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close(); }
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc&) {}
   AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() {}
   /// `placeholder`: bytes reserved for the length (moved when it needs another size).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc& f, std::size_t placeholder = 1) { open(f, placeholder); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
   AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close(); }
 
   void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
@@ -299,7 +306,9 @@ class proto_writer : public detail::buffer_cursor {
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { scalar(f, v); }
   AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { scalar(f, v); }
-  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) { scalar(f, static_cast<std::uint64_t>(v)); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
+    scalar(f, static_cast<std::uint64_t>(v));
+  }
   AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) { scalar(f, v ? 1 : 0); }
   AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
     ensure(6);
@@ -311,7 +320,9 @@ class proto_writer : public detail::buffer_cursor {
     tag(f);
     little_endian(v);
   }
-  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) { fixed64(f, std::bit_cast<std::uint64_t>(v)); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
+    fixed64(f, std::bit_cast<std::uint64_t>(v));
+  }
 
   /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not
   /// back-patched (the common case: ASCII key, short value).
@@ -346,7 +357,9 @@ class proto_writer : public detail::buffer_cursor {
       begin(key_value::value);
       switch (a.type()) {
         case slot_type::boolean: boolean(any_value::bool_value, scalar != 0); break;
-        case slot_type::int64: int64(any_value::int_value, static_cast<std::int64_t>(scalar)); break;
+        case slot_type::int64:
+          int64(any_value::int_value, static_cast<std::int64_t>(scalar));
+          break;
         case slot_type::float64: fixed64(any_value::double_value, scalar); break;
         default: string(any_value::string_value, str);
       }
@@ -397,7 +410,7 @@ class proto_writer : public detail::buffer_cursor {
 
   /// Copies n bytes (short strings mostly) without a call.
   AGENTRACE_DETAIL_ALWAYS_INLINE static char* copy_small(char* dst, const char* src,
-                                                        std::size_t n) noexcept {
+                                                         std::size_t n) noexcept {
     if (n >= 8 && n <= 16) {
       std::uint64_t a, b;
       std::memcpy(&a, src, 8);
@@ -490,7 +503,8 @@ class proto_writer : public detail::buffer_cursor {
     ensure(2 + placeholder);
     tag(f);
     p_ += placeholder;
-    stack_[depth_++] = {static_cast<std::uint32_t>(offset()), static_cast<std::uint8_t>(placeholder)};
+    stack_[depth_++] = {static_cast<std::uint32_t>(offset()),
+                        static_cast<std::uint8_t>(placeholder)};
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE void close() {
     const auto [body, reserved] = stack_[--depth_];
