@@ -1167,6 +1167,15 @@ nlohmann::json without_defaults(const nlohmann::json& j) {
   return j;
 }
 
+// What `rx` wrote to --out (protobuf bodies converted to OTLP/JSON), one message per request.
+std::vector<nlohmann::json> received_without_defaults(const receiver& rx) {
+  std::vector<nlohmann::json> got;
+  std::istringstream lines(read_file(rx.out_path()));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) got.push_back(without_defaults(nlohmann::json::parse(line)));
+  return got;
+}
+
 constexpr agentrace::span_site rich_site{"rich.span", agentrace::span_kind::client, __FILE__,
                                          __LINE__, "test"};
 inline constexpr agentrace::key<std::int64_t> k_int{"app.int"};
@@ -1296,10 +1305,7 @@ TEST_CASE(
     CHECK(exp->force_flush(20s));
   }
   rx.stop();
-  std::vector<nlohmann::json> got;
-  std::istringstream lines(read_file(rx.out_path()));
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) got.push_back(without_defaults(nlohmann::json::parse(line)));
+  const auto got = received_without_defaults(rx);
   REQUIRE(got.size() == 2);
   CHECK(got[0] == without_defaults(nlohmann::json::parse(json_body)));
   CHECK(got[1].dump() == got[0].dump());
@@ -1349,10 +1355,7 @@ TEST_CASE(
     CHECK(exp->force_flush(20s));
   }
   rx.stop();
-  std::vector<nlohmann::json> got;
-  std::istringstream lines(read_file(rx.out_path()));
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) got.push_back(without_defaults(nlohmann::json::parse(line)));
+  const auto got = received_without_defaults(rx);
   REQUIRE(got.size() == 2);
   CHECK(got[0] == without_defaults(nlohmann::json::parse(json_body)));
   CHECK(got[1].dump() == got[0].dump());

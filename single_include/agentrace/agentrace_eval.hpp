@@ -4526,6 +4526,20 @@ inline constexpr key<std::string> error_type{"error.type"};
 inline constexpr std::string_view event_name = "gen_ai.evaluation.result";
 }  // namespace evaluation_keys
 
+/// Calls add(verdict, span_id, score, label, explanation, error_type) for each evaluation result
+/// of `verdicts`: one for the judged trace's root span, one for each span the verdict labels.
+template <class Add>
+void for_each_evaluation(const std::vector<verdict>& verdicts, Add&& add) {
+  for (const auto& v : verdicts) {
+    if (!v.root_span_id) continue;
+    add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
+        v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
+        v.ok ? std::string() : v.error_type);
+    if (v.ok)
+      for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, std::string());
+  }
+}
+
 /// gen_ai.evaluation.result log records (OTLP logs, the GenAI conventions' event): for each
 /// verdict one linked to the judged trace's root span, and one linked to each labelled span,
 /// with the semconv attributes; an evaluation error carries error.type and severity WARN.
@@ -4555,14 +4569,7 @@ inline std::vector<log_record> evaluation_log_records(const std::vector<verdict>
     if (!error_type.empty()) r.attributes.push_back({ev::error_type.name(), str(error_type)});
     out.push_back(std::move(r));
   };
-  for (const auto& v : verdicts) {
-    if (!v.root_span_id) continue;
-    add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-        v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
-        v.ok ? std::string() : v.error_type);
-    if (v.ok)
-      for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
-  }
+  for_each_evaluation(verdicts, add);
   return out;
 }
 
@@ -4590,15 +4597,8 @@ class evaluation_records {
   evaluation_records(const std::vector<verdict>& verdicts, const std::string& evaluation_name)
       : name_(evaluation_name) {
     std::uint64_t around = 0;
-    for (const auto& v : verdicts) {
-      around = std::max(around, v.end_unix_ns);
-      if (!v.root_span_id) continue;
-      add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
-          v.ok ? std::string() : v.error_type);
-      if (v.ok)
-        for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
-    }
+    for (const auto& v : verdicts) around = std::max(around, v.end_unix_ns);
+    for_each_evaluation(verdicts, [this](auto&&... a) { add(a...); });
     clock_ = detail::clock_converter::unix_ns(around ? around : detail::now_unix_ns());
   }
   evaluation_records(const evaluation_records&) = delete;

@@ -68,6 +68,21 @@ inline std::size_t code_point_prefix(std::string_view s, std::size_t max) noexce
   return static_cast<std::size_t>(p - b);
 }
 
+/// Copies the UTF-8 sequence at p (advancing p), or writes U+FFFD for an invalid byte (p moves
+/// past that byte). Returns the end of what was written (at most 4 bytes).
+inline char* put_utf8_sequence(char* out, const unsigned char*& p,
+                               const unsigned char* end) noexcept {
+  const std::size_t n = utf8_sequence_length(p, end);
+  if (n == 0) {
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    ++p;
+    return out + 3;
+  }
+  std::memcpy(out, p, n);
+  p += n;
+  return out + n;
+}
+
 /// Copies s to out as valid UTF-8 (each invalid byte becomes U+FFFD, as in the JSON writer);
 /// out has room for 3 * s.size() bytes. Returns the end.
 inline char* put_utf8(char* out, std::string_view s) noexcept {
@@ -80,16 +95,7 @@ inline char* put_utf8(char* out, std::string_view s) noexcept {
     out += run - p;
     p = run;
     if (p == end) break;
-    const std::size_t n = utf8_sequence_length(p, end);
-    if (n == 0) {
-      std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-      out += 3;
-      ++p;
-    } else {
-      std::memcpy(out, p, n);
-      out += n;
-      p += n;
-    }
+    out = put_utf8_sequence(out, p, end);
   }
   return out;
 }
@@ -310,16 +316,7 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
       }
       ++p;
     } else {
-      const std::size_t n = utf8_sequence_length(p, end);
-      if (n == 0) {
-        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-        out += 3;
-        ++p;
-      } else {
-        std::memcpy(out, p, n);
-        out += n;
-        p += n;
-      }
+      out = put_utf8_sequence(out, p, end);
     }
   }
   *out++ = '"';
