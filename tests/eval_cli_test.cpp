@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <set>
+#include <string>
+
 #include "eval_helpers.hpp"
 
 using namespace eval_test;
@@ -196,7 +200,8 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   const std::string out = (dir / "verdicts.jsonl").string(),
                     tel = (dir / "telemetry.jsonl").string();
   auto r = run("OPENAI_API_KEY=sk-cli " + cli + " judge errors --endpoint " + srv.base_url() +
-                   " --model judge-1 --out " + out + " --telemetry " + tel + " " + example,
+                   " --model judge-1 --out " + out + " --telemetry " + tel +
+                   " --evaluation-spans " + example,
                dir);
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -209,7 +214,9 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   const auto check = run(std::string(AGENTRACE_OTLP_CHECK) + " validate " + tel, dir);
   INFO(check.out << check.err);
   CHECK(check.code == 0);
-  CHECK_THAT(check.out, Catch::Contains("ok: 1 requests, 2 spans, 1 traces"));
+  // Two log records (root + the labelled span), mirrored as two spans (--evaluation-spans).
+  CHECK_THAT(check.out, Catch::Contains("ok: 2 requests, 2 spans, 1 traces"));
+  CHECK_THAT(check.out, Catch::Contains("2 log records"));
 
   // --dry-run prints the requests and sends nothing.
   r = run(
@@ -227,5 +234,54 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
                 " --model m " + example,
             dir)
             .code == 1);
+}
+
+TEST_CASE("cli: judge verdicts arrive on /v1/logs as gen_ai.evaluation.result log records") {
+  const auto dir = temp_dir("cli-judge-logs");
+  const std::string verdict =
+      R"({"score":0.2,"label":"fail","explanation":"wrong column","spans":[{"span_id":"53995c3f42cd8ad8","label":"root_cause"}]})";
+  const std::string protocol = GENERATE(std::string("http/protobuf"), std::string("http/json"));
+  INFO(protocol);
+  fake_llm srv({{200, fake_llm::completion(verdict)}});
+  const std::string got = (dir / "logs.jsonl").string();
+  // A real OTLP receiver on 127.0.0.1 (port 0: it picks one and says which), gone after the
+  // one request it expects.
+  FILE* rx =
+      ::popen((std::string(AGENTRACE_OTLP_CHECK) +
+               " receive --port 0 --max-requests 1 --timeout 60 -q --out-logs " + got + " --out " +
+               (dir / "other.jsonl").string() + " 2>" + (dir / "receiver.log").string())
+                  .c_str(),
+              "r");
+  REQUIRE(rx != nullptr);
+  char line[256] = {};
+  REQUIRE(std::fgets(line, sizeof line, rx) != nullptr);
+  std::string url(line);  // listening: http://127.0.0.1:PORT/v1/traces
+  REQUIRE(url.rfind("listening: ", 0) == 0);
+  url = url.substr(11, url.find("/v1/") - 11);
+  auto r =
+      run("OPENAI_API_KEY=sk OTEL_TRACES_EXPORTER=none OTEL_EXPORTER_OTLP_PROTOCOL=" + protocol +
+              " OTEL_EXPORTER_OTLP_ENDPOINT=" + url + " " + cli + " judge errors --endpoint " +
+              srv.base_url() + " --model judge-1 " + example,
+          dir);
+  ::pclose(rx);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto lines = lines_of(read_file(got));
+  REQUIRE(lines.size() == 1);
+  const json req = json::parse(lines[0]);
+  const auto& recs = req["resourceLogs"][0]["scopeLogs"][0]["logRecords"];
+  REQUIRE(recs.size() == 2);
+  std::set<std::string> linked;
+  for (const auto& rec : recs) {
+    CHECK(rec["eventName"] == "gen_ai.evaluation.result");
+    CHECK(rec["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+    linked.insert(rec["spanId"].get<std::string>());
+    bool named = false;
+    for (const auto& a : rec["attributes"])
+      named |= a["key"] == "gen_ai.evaluation.name" && a["value"]["stringValue"] == "agent_task";
+    CHECK(named);
+  }
+  CHECK(linked.count("53995c3f42cd8ad8") == 1);  // the labelled span
+  CHECK(linked.size() == 2);                     // and the judged trace's root span
 }
 #endif

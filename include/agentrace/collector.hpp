@@ -28,6 +28,7 @@
 #include "agentrace/config.hpp"
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/log_queue.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/span.hpp"
@@ -48,6 +49,12 @@ struct stats {
   std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
+  // Log records (emit_event), cumulative like the span counts.
+  std::uint64_t logs_emitted = 0;              // accepted into the log queue
+  std::uint64_t logs_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
+  std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -82,6 +89,8 @@ inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
 inline std::atomic<std::uint64_t> export_failed_total{0};
 inline std::atomic<bool> collector_active{false};
+inline std::atomic<std::uint64_t> logs_exported_total{0};
+inline std::atomic<std::uint64_t> logs_export_failed_total{0};
 
 inline void set_span_clock_once() {
   static const bool done = [] {
@@ -138,6 +147,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
     lock.unlock();
     if (have_otlp) make("otlp", {});
+  }
+  // Log records (events): OTEL_LOGS_EXPORTER = otlp (the default when the OTLP/HTTP exporter is
+  // linked in) | console | none. Exporters that write files or the console carry logs beside
+  // spans, so "console" adds one only when the traces have none.
+  {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp_logs = detail::exporter_factories().count("otlp/logs") != 0;
+    lock.unlock();
+    auto v = detail::env("OTEL_LOGS_EXPORTER");
+    std::string_view s = v ? std::string_view(*v) : std::string_view(have_otlp_logs ? "otlp" : "");
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "otlp") {
+        make("otlp/logs", {});
+      } else if (name == "console") {
+        if (std::none_of(out.begin(), out.end(),
+                         [](const exporter_ptr& e) { return e->name() == "console"; }))
+          make("console", {});
+      } else {
+        detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
+                     name);
+      }
+    }
   }
   return out;
 }
@@ -207,9 +242,19 @@ class collector {
     detail::set_queue_capacity(queue_size_);
     detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
+    // Log records: the batch log record processor's variables (OTEL_BLRP_*).
+    log_batch_size_ =
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
+    if (log_batch_size_ == 0) log_batch_size_ = 512;
+    log_delay_ = std::chrono::milliseconds(env ? env_uint("OTEL_BLRP_SCHEDULE_DELAY", 1000) : 1000);
+    detail::process_log_queue().set_capacity(
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_QUEUE_SIZE", 2048) : 2048));
+    logs_pending_.reserve(log_batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
+    last_log_export_ = std::chrono::steady_clock::now();
+    detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(detail::process().mu);
       detail::process().active = this;
@@ -277,6 +322,7 @@ class collector {
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
     detail::recording_state.store(detail::recording_off, std::memory_order_release);
+    detail::active_log_sink.store(nullptr, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -293,6 +339,13 @@ class collector {
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
           static_cast<unsigned long long>(s.dropped_not_running));
+    const std::uint64_t logs_lost =
+        s.logs_dropped_queue_full + s.logs_dropped_not_running + s.logs_export_failed;
+    if (logs_lost > 0)
+      detail::diag(
+          "{} log records dropped (queue full: {}, export failed: {}, emitted while not "
+          "running: {}); see agentrace::stats",
+          logs_lost, s.logs_dropped_queue_full, s.logs_export_failed, s.logs_dropped_not_running);
     detail::collector_active.store(false);
     return true;
   }
@@ -306,6 +359,11 @@ class collector {
     s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    s.logs_emitted = detail::process_log_queue().emitted();
+    s.logs_dropped_queue_full = detail::process_log_queue().dropped_queue_full();
+    s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
+    s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
+    s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -345,9 +403,9 @@ class collector {
     const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
     if (n > 0 && !detail::collector_active.load())
       detail::diag(
-          "%llu spans ended in this forked process, which has no collector (it starts one with "
+          "{} spans ended in this forked process, which has no collector (it starts one with "
           "agentrace::start()): counted as dropped_not_running",
-          static_cast<unsigned long long>(n));
+          n);
     return true;
   }
 
@@ -463,6 +521,7 @@ class collector {
       }
       clock_.refresh();
       drain();
+      drain_logs(false);
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
@@ -471,6 +530,7 @@ class collector {
           if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
+        drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
@@ -495,6 +555,7 @@ class collector {
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
+      if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -553,6 +614,38 @@ class collector {
     pending_count_ = 0;
   }
 
+  // Moves queued log records into logs_pending_, exporting each full batch; `all`: also the
+  // last, partial one (flush, shutdown).
+  void drain_logs(bool all) {
+    detail::log_queue& q = detail::process_log_queue();
+    for (;;) {
+      const std::size_t room = log_batch_size_ - logs_pending_.size();
+      const std::size_t n = q.drain(logs_pending_, room);
+      if (logs_pending_.size() >= log_batch_size_) export_logs_pending();
+      if (n == 0 || n < room) break;
+    }
+    if (all && !logs_pending_.empty()) export_logs_pending();
+  }
+
+  void export_logs_pending() {
+    last_log_export_ = std::chrono::steady_clock::now();
+    if (logs_pending_.empty()) return;
+    const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
+                          cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_logs(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
+        .fetch_add(logs_pending_.size(), std::memory_order_release);
+    logs_pending_.clear();
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
@@ -571,6 +664,10 @@ class collector {
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};
   std::chrono::steady_clock::time_point last_export_;
+  std::vector<log_record> logs_pending_;
+  std::size_t log_batch_size_{512};
+  std::chrono::milliseconds log_delay_{1000};
+  std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
 
   std::mutex mu_;

@@ -16,6 +16,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/detail/text.hpp"
+#include "agentrace/event.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -54,6 +55,14 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Log records for the exporters (OTLP logs). Valid for the duration of the call only.
+struct log_batch {
+  std::span<const log_record> records;
+  const agentrace::resource& resource;
+  std::string_view scope_name;
+  std::string_view scope_version;
+};
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -85,6 +94,8 @@ class exporter {
   virtual ~exporter() = default;
   virtual std::string_view name() const noexcept = 0;
   virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Log records (events); exporters that do not carry logs keep the default (ignore them).
+  virtual export_result export_logs(const log_batch&) { return export_result::success; }
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.

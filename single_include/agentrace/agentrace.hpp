@@ -3078,6 +3078,120 @@ AGENTRACE_DETAIL_VISIBILITY_END
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
+// amalgamated: include/agentrace/event.hpp
+// SPDX-License-Identifier: MIT
+// Events as OpenTelemetry log records (OTLP logs): an event name, a severity, attributes and a
+// body, linked to a span (the current one by default). Light, like span.hpp: no fmt, no JSON,
+// no queue here. emit_event() hands the record to the collector's bounded log queue without
+// waiting; when the queue is full, or tracing is not running, the record is dropped and counted
+// (agentrace::stats: logs_dropped_queue_full, logs_dropped_not_running).
+//
+//   agentrace::emit_event("gen_ai.evaluation.result",
+//                         {{semconv::gen_ai::evaluation_name, "relevance"},
+//                          {semconv::gen_ai::evaluation_score_value, 0.8}});
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// OpenTelemetry SeverityNumber (the first of each range; values as in OTLP).
+enum class severity : std::uint8_t {
+  unspecified = 0,
+  trace = 1,
+  debug = 5,
+  info = 9,
+  warn = 13,
+  error = 17,
+  fatal = 21
+};
+
+/// One log record. `event_name` and attribute keys are views of static storage (string
+/// literals, key constants); values and the body are owned.
+struct log_record {
+  std::uint64_t time_unix_ns = 0;           // when it happened; 0: when emitted
+  std::uint64_t observed_time_unix_ns = 0;  // set by emit_event
+  std::string_view event_name{};            // e.g. "gen_ai.evaluation.result"
+  agentrace::severity severity = severity::info;
+  std::vector<attribute> attributes{};
+  attr_value body{};       // std::monostate: no body
+  span_context context{};  // the span it belongs to; invalid: none
+};
+
+namespace detail {
+
+/// Where emit_event puts records: the collector installs its log queue (static storage, so a
+/// thread that read the pointer just before shutdown still finds a live object).
+struct log_sink {
+  /// False when the record was dropped (counted by the sink).
+  virtual bool push(log_record&& r) noexcept = 0;
+
+ protected:
+  ~log_sink() = default;
+};
+inline std::atomic<log_sink*> active_log_sink{nullptr};
+/// Records emitted while no collector was running.
+inline std::atomic<std::uint64_t> logs_dropped_not_running{0};
+
+inline std::uint64_t unix_now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace detail
+
+/// Hands `r` to the collector (never waits). Its context defaults to the current span's when
+/// not valid; times default to now. False when it was dropped (counted).
+inline bool emit_event(log_record r) noexcept {
+  detail::log_sink* sink = detail::active_log_sink.load(std::memory_order_acquire);
+  if (!sink) {
+    detail::logs_dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  r.observed_time_unix_ns = detail::unix_now_ns();
+  if (r.time_unix_ns == 0) r.time_unix_ns = r.observed_time_unix_ns;
+  if (!r.context.valid()) r.context = current_context();
+  return sink->push(std::move(r));
+}
+
+/// An event named `name` (static storage) with `attrs`, linked to the current span.
+inline bool emit_event(std::string_view name, std::initializer_list<kv> attrs = {},
+                       severity sev = severity::info, attr_value body = {}) {
+  log_record r;
+  r.event_name = name;
+  r.severity = sev;
+  r.body = std::move(body);
+  r.attributes.reserve(attrs.size());
+  for (const kv& a : attrs) r.attributes.push_back(a.attr);
+  return emit_event(std::move(r));
+}
+
+/// The same, linked to the span `ctx` (e.g. the span an evaluation judged).
+inline bool emit_event(const span_context& ctx, std::string_view name,
+                       std::initializer_list<kv> attrs = {}, severity sev = severity::info,
+                       attr_value body = {}) {
+  log_record r;
+  r.event_name = name;
+  r.severity = sev;
+  r.body = std::move(body);
+  r.context = ctx;
+  r.attributes.reserve(attrs.size());
+  for (const kv& a : attrs) r.attributes.push_back(a.attr);
+  return emit_event(std::move(r));
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/semconv.hpp
 // SPDX-License-Identifier: MIT
 // Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,
@@ -3460,6 +3574,70 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   return n;
 }
 
+/// Bytes of the first `max` code points of s (0: all of s), an invalid byte counting as one
+/// code point as the writers do; a valid UTF-8 sequence is never split.
+inline std::size_t code_point_prefix(std::string_view s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return s.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  return static_cast<std::size_t>(p - b);
+}
+
+/// Copies the UTF-8 sequence at p (advancing p), or writes U+FFFD for an invalid byte (p moves
+/// past that byte). Returns the end of what was written (at most 4 bytes).
+inline char* put_utf8_sequence(char* out, const unsigned char*& p,
+                               const unsigned char* end) noexcept {
+  const std::size_t n = utf8_sequence_length(p, end);
+  if (n == 0) {
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    ++p;
+    return out + 3;
+  }
+  std::memcpy(out, p, n);
+  p += n;
+  return out + n;
+}
+
+/// Copies s to out as valid UTF-8 (each invalid byte becomes U+FFFD, as in the JSON writer);
+/// out has room for 3 * s.size() bytes. Returns the end.
+inline char* put_utf8(char* out, std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char* run = p;
+    while (run < end && *run < 0x80) ++run;
+    std::memcpy(out, p, static_cast<std::size_t>(run - p));
+    out += run - p;
+    p = run;
+    if (p == end) break;
+    out = put_utf8_sequence(out, p, end);
+  }
+  return out;
+}
+
+/// Bytes put_utf8 writes for s.
+inline std::size_t utf8_sanitized_size(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t n = 0;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      ++n;
+      continue;
+    }
+    const std::size_t len = utf8_sequence_length(p, end);
+    n += len ? len : 3;
+    p += len ? len : 1;
+  }
+  return n;
+}
+
 /// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
 /// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
 /// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
@@ -3656,16 +3834,7 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
       }
       ++p;
     } else {
-      const std::size_t n = utf8_sequence_length(p, end);
-      if (n == 0) {
-        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-        out += 3;
-        ++p;
-      } else {
-        std::memcpy(out, p, n);
-        out += n;
-        p += n;
-      }
+      out = put_utf8_sequence(out, p, end);
     }
   }
   *out++ = '"';
@@ -3848,6 +4017,14 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Log records for the exporters (OTLP logs). Valid for the duration of the call only.
+struct log_batch {
+  std::span<const log_record> records;
+  const agentrace::resource& resource;
+  std::string_view scope_name;
+  std::string_view scope_version;
+};
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -3879,6 +4056,8 @@ class exporter {
   virtual ~exporter() = default;
   virtual std::string_view name() const noexcept = 0;
   virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Log records (events); exporters that do not carry logs keep the default (ignore them).
+  virtual export_result export_logs(const log_batch&) { return export_result::success; }
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
@@ -4350,6 +4529,75 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #define AGENTRACE_DETAIL_HAS_FORK 0
 #endif
 
+// amalgamated: include/agentrace/detail/log_queue.hpp
+// SPDX-License-Identifier: MIT
+// The collector's log-record queue: bounded, lock-free for the emitting threads (emit_event
+// never waits), drained in bulk by the collector. One per process, in static storage.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+class log_queue final : public log_sink {
+ public:
+  /// False (and counted) when `capacity` records are already queued.
+  bool push(log_record&& r) noexcept override {
+    if (size_.fetch_add(1, std::memory_order_acq_rel) >=
+        capacity_.load(std::memory_order_relaxed)) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    bool ok = false;
+    try {
+      ok = q_.enqueue(std::move(r));
+    } catch (...) {  // std::bad_alloc: counted as a drop like a full queue
+    }
+    if (!ok) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    emitted_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// Moves up to `max` records to the end of `out`; returns how many.
+  std::size_t drain(std::vector<log_record>& out, std::size_t max) {
+    const std::size_t n = q_.try_dequeue_bulk(std::back_inserter(out), max);
+    size_.fetch_sub(n, std::memory_order_relaxed);
+    return n;
+  }
+
+  void set_capacity(std::size_t n) noexcept { capacity_.store(n, std::memory_order_relaxed); }
+  std::uint64_t emitted() const noexcept { return emitted_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_queue_full() const noexcept {
+    return dropped_full_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  moodycamel::ConcurrentQueue<log_record> q_;
+  std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> capacity_{2048};
+  std::atomic<std::uint64_t> emitted_{0}, dropped_full_{0};
+};
+
+/// The process's log queue (never destroyed: a thread may still emit while the process exits).
+inline log_queue& process_log_queue() {
+  static log_queue* q = new log_queue;  // NOLINT(cppcoreguidelines-owning-memory)
+  return *q;
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -4367,6 +4615,12 @@ struct stats {
   std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
+  // Log records (emit_event), cumulative like the span counts.
+  std::uint64_t logs_emitted = 0;              // accepted into the log queue
+  std::uint64_t logs_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
+  std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -4401,6 +4655,8 @@ inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
 inline std::atomic<std::uint64_t> export_failed_total{0};
 inline std::atomic<bool> collector_active{false};
+inline std::atomic<std::uint64_t> logs_exported_total{0};
+inline std::atomic<std::uint64_t> logs_export_failed_total{0};
 
 inline void set_span_clock_once() {
   static const bool done = [] {
@@ -4457,6 +4713,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
     lock.unlock();
     if (have_otlp) make("otlp", {});
+  }
+  // Log records (events): OTEL_LOGS_EXPORTER = otlp (the default when the OTLP/HTTP exporter is
+  // linked in) | console | none. Exporters that write files or the console carry logs beside
+  // spans, so "console" adds one only when the traces have none.
+  {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp_logs = detail::exporter_factories().count("otlp/logs") != 0;
+    lock.unlock();
+    auto v = detail::env("OTEL_LOGS_EXPORTER");
+    std::string_view s = v ? std::string_view(*v) : std::string_view(have_otlp_logs ? "otlp" : "");
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "otlp") {
+        make("otlp/logs", {});
+      } else if (name == "console") {
+        if (std::none_of(out.begin(), out.end(),
+                         [](const exporter_ptr& e) { return e->name() == "console"; }))
+          make("console", {});
+      } else {
+        detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
+                     name);
+      }
+    }
   }
   return out;
 }
@@ -4526,9 +4808,19 @@ class collector {
     detail::set_queue_capacity(queue_size_);
     detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
+    // Log records: the batch log record processor's variables (OTEL_BLRP_*).
+    log_batch_size_ =
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
+    if (log_batch_size_ == 0) log_batch_size_ = 512;
+    log_delay_ = std::chrono::milliseconds(env ? env_uint("OTEL_BLRP_SCHEDULE_DELAY", 1000) : 1000);
+    detail::process_log_queue().set_capacity(
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_QUEUE_SIZE", 2048) : 2048));
+    logs_pending_.reserve(log_batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
+    last_log_export_ = std::chrono::steady_clock::now();
+    detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(detail::process().mu);
       detail::process().active = this;
@@ -4596,6 +4888,7 @@ class collector {
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
     detail::recording_state.store(detail::recording_off, std::memory_order_release);
+    detail::active_log_sink.store(nullptr, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -4612,6 +4905,13 @@ class collector {
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
           static_cast<unsigned long long>(s.dropped_not_running));
+    const std::uint64_t logs_lost =
+        s.logs_dropped_queue_full + s.logs_dropped_not_running + s.logs_export_failed;
+    if (logs_lost > 0)
+      detail::diag(
+          "{} log records dropped (queue full: {}, export failed: {}, emitted while not "
+          "running: {}); see agentrace::stats",
+          logs_lost, s.logs_dropped_queue_full, s.logs_export_failed, s.logs_dropped_not_running);
     detail::collector_active.store(false);
     return true;
   }
@@ -4625,6 +4925,11 @@ class collector {
     s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    s.logs_emitted = detail::process_log_queue().emitted();
+    s.logs_dropped_queue_full = detail::process_log_queue().dropped_queue_full();
+    s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
+    s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
+    s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -4664,9 +4969,9 @@ class collector {
     const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
     if (n > 0 && !detail::collector_active.load())
       detail::diag(
-          "%llu spans ended in this forked process, which has no collector (it starts one with "
+          "{} spans ended in this forked process, which has no collector (it starts one with "
           "agentrace::start()): counted as dropped_not_running",
-          static_cast<unsigned long long>(n));
+          n);
     return true;
   }
 
@@ -4782,6 +5087,7 @@ class collector {
       }
       clock_.refresh();
       drain();
+      drain_logs(false);
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
@@ -4790,6 +5096,7 @@ class collector {
           if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
+        drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
@@ -4814,6 +5121,7 @@ class collector {
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
+      if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -4872,6 +5180,38 @@ class collector {
     pending_count_ = 0;
   }
 
+  // Moves queued log records into logs_pending_, exporting each full batch; `all`: also the
+  // last, partial one (flush, shutdown).
+  void drain_logs(bool all) {
+    detail::log_queue& q = detail::process_log_queue();
+    for (;;) {
+      const std::size_t room = log_batch_size_ - logs_pending_.size();
+      const std::size_t n = q.drain(logs_pending_, room);
+      if (logs_pending_.size() >= log_batch_size_) export_logs_pending();
+      if (n == 0 || n < room) break;
+    }
+    if (all && !logs_pending_.empty()) export_logs_pending();
+  }
+
+  void export_logs_pending() {
+    last_log_export_ = std::chrono::steady_clock::now();
+    if (logs_pending_.empty()) return;
+    const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
+                          cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_logs(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
+        .fetch_add(logs_pending_.size(), std::memory_order_release);
+    logs_pending_.clear();
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
@@ -4890,6 +5230,10 @@ class collector {
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};
   std::chrono::steady_clock::time_point last_export_;
+  std::vector<log_record> logs_pending_;
+  std::size_t log_batch_size_{512};
+  std::chrono::milliseconds log_delay_{1000};
+  std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
 
   std::mutex mu_;
@@ -5903,6 +6247,964 @@ struct trace_tree {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/otlp/logs.hpp
+// SPDX-License-Identifier: MIT
+// ExportLogsServiceRequest: one traversal for either writer (otlp/encoder.hpp).
+
+#include <cstdint>
+
+// amalgamated: include/agentrace/otlp/encoder.hpp
+// SPDX-License-Identifier: MIT
+// The OTLP encoder's two writers and the parts every signal shares (attributes, AnyValue,
+// resource, instrumentation scope). A message is written by one traversal (otlp/traces.hpp,
+// otlp/logs.hpp) that calls a writer once per field with the field's description
+// (otlp/fields.hpp); json_writer turns that into OTLP/JSON, proto_writer into proto3 binary.
+//
+// Both write into a caller's fmt::memory_buffer, reused from batch to batch: after the buffer
+// has grown to a batch's size nothing is allocated. proto_writer writes each embedded message's
+// length in front of it after the message (back-patched): a one-byte placeholder (two for a
+// span), moved when the length needs more bytes; lengths are minimal varints.
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+// amalgamated: include/agentrace/otlp/fields.hpp
+// SPDX-License-Identifier: MIT
+// Every OTLP message field agentrace writes, in one place: its proto3 JSON name, field number
+// and type (opentelemetry-proto v1.7.0). The encoder (otlp/encoder.hpp) writes a message by
+// walking these descriptions once with either writer (OTLP/JSON or protobuf binary); the reader
+// (eval/) looks fields up by the same JSON names. A new message (metrics) is a new namespace of
+// descriptions here and a traversal in its own header; the writers stay as they are.
+
+#include <cstdint>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::otlp {
+
+/// How a field is written. Each type has one protobuf wire type and one OTLP/JSON form.
+enum class field_type : std::uint8_t {
+  message,  // embedded message: length-delimited / JSON object
+  string,   // length-delimited UTF-8 / JSON string
+  id,       // bytes (trace / span id): raw bytes / lowercase hex string
+  uint32,   // varint / JSON number
+  enum_,    // varint / JSON number (OTLP/JSON writes enums as integers)
+  int64,    // varint (two's complement) / JSON string of decimal digits
+  boolean,  // varint / true, false
+  double_,  // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
+  fixed64,  // fixed64 / JSON string of decimal digits (times)
+  fixed32,  // fixed32 / JSON number (flags)
+};
+
+/// Protobuf wire types.
+enum class wire_type : std::uint8_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
+
+constexpr wire_type wire_of(field_type t) noexcept {
+  switch (t) {
+    case field_type::message:
+    case field_type::string:
+    case field_type::id: return wire_type::len;
+    case field_type::double_:
+    case field_type::fixed64: return wire_type::i64;
+    case field_type::fixed32: return wire_type::i32;
+    default: return wire_type::varint;
+  }
+}
+
+/// One field of one message.
+struct field_desc {
+  std::string_view json;  // lowerCamelCase name
+  std::uint32_t number;
+  field_type type;
+  /// The protobuf tag (number << 3 | wire type); every tag here fits in two varint bytes.
+  constexpr std::uint32_t tag() const noexcept {
+    return (number << 3) | static_cast<std::uint32_t>(wire_of(type));
+  }
+};
+
+using ft = field_type;
+
+// collector/*/v1/*_service.proto
+namespace export_trace_request {
+inline constexpr field_desc resource_spans{"resourceSpans", 1, ft::message};
+}
+namespace export_logs_request {
+inline constexpr field_desc resource_logs{"resourceLogs", 1, ft::message};
+}
+namespace export_trace_response {
+inline constexpr field_desc partial_success{"partialSuccess", 1, ft::message};
+}
+namespace export_trace_partial_success {
+inline constexpr field_desc rejected_spans{"rejectedSpans", 1, ft::int64};
+inline constexpr field_desc error_message{"errorMessage", 2, ft::string};
+}  // namespace export_trace_partial_success
+namespace export_logs_partial_success {
+inline constexpr field_desc rejected_log_records{"rejectedLogRecords", 1, ft::int64};
+inline constexpr field_desc error_message{"errorMessage", 2, ft::string};
+}  // namespace export_logs_partial_success
+/// google.rpc.Status, the body of an OTLP/HTTP protobuf error answer.
+namespace rpc_status {
+inline constexpr field_desc code{"code", 1, ft::int64};
+inline constexpr field_desc message{"message", 2, ft::string};
+}  // namespace rpc_status
+
+// common/v1/common.proto, resource/v1/resource.proto
+namespace any_value {
+inline constexpr field_desc string_value{"stringValue", 1, ft::string};
+inline constexpr field_desc bool_value{"boolValue", 2, ft::boolean};
+inline constexpr field_desc int_value{"intValue", 3, ft::int64};
+inline constexpr field_desc double_value{"doubleValue", 4, ft::double_};
+inline constexpr field_desc array_value{"arrayValue", 5, ft::message};
+inline constexpr field_desc kvlist_value{"kvlistValue", 6, ft::message};
+inline constexpr field_desc bytes_value{"bytesValue", 7, ft::string};
+}  // namespace any_value
+namespace array_value {
+inline constexpr field_desc values{"values", 1, ft::message};
+}
+namespace key_value {
+inline constexpr field_desc key{"key", 1, ft::string};
+inline constexpr field_desc value{"value", 2, ft::message};
+}  // namespace key_value
+namespace scope {
+inline constexpr field_desc name{"name", 1, ft::string};
+inline constexpr field_desc version{"version", 2, ft::string};
+inline constexpr field_desc attributes{"attributes", 3, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 4, ft::uint32};
+}  // namespace scope
+namespace resource {
+inline constexpr field_desc attributes{"attributes", 1, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 2, ft::uint32};
+}  // namespace resource
+
+// trace/v1/trace.proto
+namespace resource_spans {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_spans{"scopeSpans", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_spans
+namespace scope_spans {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc spans{"spans", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_spans
+namespace span {
+inline constexpr field_desc trace_id{"traceId", 1, ft::id};
+inline constexpr field_desc span_id{"spanId", 2, ft::id};
+inline constexpr field_desc trace_state{"traceState", 3, ft::string};
+inline constexpr field_desc parent_span_id{"parentSpanId", 4, ft::id};
+inline constexpr field_desc name{"name", 5, ft::string};
+inline constexpr field_desc kind{"kind", 6, ft::enum_};
+inline constexpr field_desc start_time{"startTimeUnixNano", 7, ft::fixed64};
+inline constexpr field_desc end_time{"endTimeUnixNano", 8, ft::fixed64};
+inline constexpr field_desc attributes{"attributes", 9, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 10, ft::uint32};
+inline constexpr field_desc events{"events", 11, ft::message};
+inline constexpr field_desc dropped_events_count{"droppedEventsCount", 12, ft::uint32};
+inline constexpr field_desc links{"links", 13, ft::message};
+inline constexpr field_desc dropped_links_count{"droppedLinksCount", 14, ft::uint32};
+inline constexpr field_desc status{"status", 15, ft::message};
+inline constexpr field_desc flags{"flags", 16, ft::fixed32};
+}  // namespace span
+namespace event {
+inline constexpr field_desc time{"timeUnixNano", 1, ft::fixed64};
+inline constexpr field_desc name{"name", 2, ft::string};
+inline constexpr field_desc attributes{"attributes", 3, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 4, ft::uint32};
+}  // namespace event
+namespace link {
+inline constexpr field_desc trace_id{"traceId", 1, ft::id};
+inline constexpr field_desc span_id{"spanId", 2, ft::id};
+inline constexpr field_desc trace_state{"traceState", 3, ft::string};
+inline constexpr field_desc attributes{"attributes", 4, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 5, ft::uint32};
+inline constexpr field_desc flags{"flags", 6, ft::fixed32};
+}  // namespace link
+namespace status {
+inline constexpr field_desc message{"message", 2, ft::string};
+inline constexpr field_desc code{"code", 3, ft::enum_};
+}  // namespace status
+
+// logs/v1/logs.proto
+namespace resource_logs {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_logs{"scopeLogs", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_logs
+namespace scope_logs {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc log_records{"logRecords", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_logs
+namespace log_record {
+inline constexpr field_desc time{"timeUnixNano", 1, ft::fixed64};
+inline constexpr field_desc severity_number{"severityNumber", 2, ft::enum_};
+inline constexpr field_desc severity_text{"severityText", 3, ft::string};
+inline constexpr field_desc body{"body", 5, ft::message};
+inline constexpr field_desc attributes{"attributes", 6, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 7, ft::uint32};
+inline constexpr field_desc flags{"flags", 8, ft::fixed32};
+inline constexpr field_desc trace_id{"traceId", 9, ft::id};
+inline constexpr field_desc span_id{"spanId", 10, ft::id};
+inline constexpr field_desc observed_time{"observedTimeUnixNano", 11, ft::fixed64};
+inline constexpr field_desc event_name{"eventName", 12, ft::string};
+}  // namespace log_record
+
+/// The JSON names alone, for readers (eval/): derived from the descriptions above.
+namespace field {
+inline constexpr std::string_view resource_spans = export_trace_request::resource_spans.json;
+inline constexpr std::string_view resource = resource_spans::resource.json;
+inline constexpr std::string_view scope_spans = resource_spans::scope_spans.json;
+inline constexpr std::string_view scope = scope_spans::scope.json;
+inline constexpr std::string_view spans = scope_spans::spans.json;
+inline constexpr std::string_view schema_url = resource_spans::schema_url.json;
+inline constexpr std::string_view name = span::name.json;
+inline constexpr std::string_view version = scope::version.json;
+inline constexpr std::string_view attributes = span::attributes.json;
+inline constexpr std::string_view dropped_attributes_count = span::dropped_attributes_count.json;
+inline constexpr std::string_view trace_id = span::trace_id.json;
+inline constexpr std::string_view span_id = span::span_id.json;
+inline constexpr std::string_view parent_span_id = span::parent_span_id.json;
+inline constexpr std::string_view trace_state = span::trace_state.json;
+inline constexpr std::string_view flags = span::flags.json;
+inline constexpr std::string_view kind = span::kind.json;
+inline constexpr std::string_view start_time = span::start_time.json;
+inline constexpr std::string_view end_time = span::end_time.json;
+inline constexpr std::string_view time = event::time.json;
+inline constexpr std::string_view events = span::events.json;
+inline constexpr std::string_view dropped_events_count = span::dropped_events_count.json;
+inline constexpr std::string_view links = span::links.json;
+inline constexpr std::string_view dropped_links_count = span::dropped_links_count.json;
+inline constexpr std::string_view status = span::status.json;
+inline constexpr std::string_view code = status::code.json;
+inline constexpr std::string_view message = status::message.json;
+inline constexpr std::string_view key = key_value::key.json;
+inline constexpr std::string_view value = key_value::value.json;
+inline constexpr std::string_view string_value = any_value::string_value.json;
+inline constexpr std::string_view bool_value = any_value::bool_value.json;
+inline constexpr std::string_view int_value = any_value::int_value.json;
+inline constexpr std::string_view double_value = any_value::double_value.json;
+inline constexpr std::string_view array_value = any_value::array_value.json;
+inline constexpr std::string_view kvlist_value = any_value::kvlist_value.json;
+inline constexpr std::string_view bytes_value = any_value::bytes_value.json;
+inline constexpr std::string_view values = array_value::values.json;
+}  // namespace field
+
+/// Span flags bits beyond the W3C trace flags (trace.proto SpanFlags).
+inline constexpr std::uint32_t flag_has_is_remote = 0x100;
+inline constexpr std::uint32_t flag_is_remote = 0x200;
+
+}  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::otlp {
+
+/// The two encodings of OTLP/HTTP bodies.
+enum class encoding : std::uint8_t { protobuf, json };
+
+namespace detail {
+
+/// Appends to a fmt::memory_buffer through a plain pointer, checking capacity per piece; the
+/// buffer's size is set when the writer is done (commit(), or the destructor).
+class buffer_cursor {
+ public:
+  explicit buffer_cursor(fmt::memory_buffer& b) noexcept
+      : b_(b), p_(b.data() + b.size()), end_(b.data() + b.capacity()) {}
+  buffer_cursor(const buffer_cursor&) = delete;
+  buffer_cursor& operator=(const buffer_cursor&) = delete;
+  ~buffer_cursor() { commit(); }
+
+  /// Sets the buffer's size to what was written.
+  void commit() noexcept { b_.resize(offset()); }
+
+ protected:
+  std::size_t offset() const noexcept { return static_cast<std::size_t>(p_ - b_.data()); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void ensure(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      grow(n);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void put(const void* s, std::size_t n) noexcept {
+    std::memcpy(p_, s, n);
+    p_ += n;
+  }
+
+  fmt::memory_buffer& b_;
+  char* p_;
+  char* end_;
+
+ private:
+  AGENTRACE_DETAIL_NOINLINE void grow(std::size_t n) {
+    const std::size_t used = offset();
+    b_.resize(used);
+    b_.reserve(std::max(used + n, 2 * b_.capacity()));
+    p_ = b_.data() + used;
+    end_ = b_.data() + b_.capacity();
+  }
+};
+
+}  // namespace detail
+
+/// OTLP/JSON (proto3 JSON mapping as the OTLP specification restricts it: lowerCamelCase keys,
+/// hex ids, enums as integers, 64-bit integers as decimal strings).
+class json_writer : public detail::buffer_cursor {
+ public:
+  static constexpr encoding format = encoding::json;
+  using buffer_cursor::buffer_cursor;
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() { open('{'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() { close('}'); }
+  /// An embedded message.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f) {
+    key(f);
+    open('{');
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close('}'); }
+  /// A repeated field; each element is begin_item(f) ... end_item().
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc& f) {
+    key(f);
+    open('[');
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() { close(']'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc&, std::size_t = 1) {
+    ensure(2);
+    sep();
+    *p_++ = '{';
+    first_ = true;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close('}'); }
+
+  /// A string; max_code_points 0 = whole.
+  void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
+    key(f);
+    if (max_code_points == 0 || s.size() <= max_code_points) {
+      ensure(agentrace::detail::json_string_bound(s.size()));
+      p_ = agentrace::detail::put_json_string(p_, s);
+    } else {
+      commit();
+      agentrace::detail::write_json_string(b_, s, max_code_points);
+      p_ = b_.data() + b_.size();
+      end_ = b_.data() + b_.capacity();
+    }
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
+    key(f);
+    ensure(34);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_hex64(p_, t.hi);
+    p_ = agentrace::detail::put_hex64(p_, t.lo);
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
+    key(f);
+    ensure(18);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_hex64(p_, span_id);
+    *p_++ = '"';
+  }
+  /// A KeyValue element of `f` holding an inline attribute slot: one capacity check, then
+  /// stores through a local pointer.
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::json_string_bound;
+    using agentrace::detail::slot_type;
+    const bool is_str = a.type() == slot_type::static_str || a.type() == slot_type::owned_str;
+    if (is_str && max_len != 0) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, a.key_name());
+      begin(key_value::value);
+      string(any_value::string_value, a.as_string(), max_len);
+      end();
+      end_item();
+      return;
+    }
+    const std::string_view k = a.key_name();
+    ensure(64 + json_string_bound(k.size()) +
+           (is_str ? json_string_bound(a.as_string().size()) : 0));
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    auto lit = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    lit("{\"key\":");
+    p = agentrace::detail::put_json_string(p, k);
+    lit(",\"value\":{");
+    switch (a.type()) {
+      case slot_type::boolean:
+        lit(a.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
+        break;
+      case slot_type::int64: {
+        lit("\"intValue\":\"");
+        const fmt::format_int n(a.as_int());
+        std::memcpy(p, n.data(), n.size());
+        p += n.size();
+        *p++ = '"';
+        break;
+      }
+      case slot_type::float64:
+        lit("\"doubleValue\":");
+        p = agentrace::detail::put_double(p, a.as_double());
+        break;
+      default: lit("\"stringValue\":"); p = agentrace::detail::put_json_string(p, a.as_string());
+    }
+    lit("}}");
+    p_ = p;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
+    number(f, v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
+    key(f);
+    ensure(24);
+    *p_++ = '"';
+    const fmt::format_int s(v);
+    put(s.data(), s.size());
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
+    key(f);
+    ensure(24);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_uint(p_, v);
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) {
+    key(f);
+    ensure(5);
+    if (v)
+      put("true", 4);
+    else
+      put("false", 5);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
+    key(f);
+    ensure(32);
+    p_ = agentrace::detail::put_double(p_, v);
+  }
+
+ private:
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sep() noexcept {
+    if (!first_) *p_++ = ',';
+    first_ = false;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void key(const field_desc& f) {
+    ensure(f.json.size() + 4);
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    *p++ = '"';
+    std::memcpy(p, f.json.data(), f.json.size());
+    p += f.json.size();
+    *p++ = '"';
+    *p++ = ':';
+    p_ = p;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(char c) {
+    ensure(1);
+    *p_++ = c;
+    first_ = true;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close(char c) {
+    ensure(1);
+    *p_++ = c;
+    first_ = false;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void number(const field_desc& f, std::uint64_t v) {
+    key(f);
+    ensure(20);
+    p_ = agentrace::detail::put_uint(p_, v);
+  }
+
+  bool first_ = true;
+};
+
+/// Proto3 binary: write-only, fields in the order the traversal gives them (decoders accept any
+/// order), every value the traversal writes is on the wire (it leaves out what it omits).
+class proto_writer : public detail::buffer_cursor {
+ public:
+  static constexpr encoding format = encoding::protobuf;
+  using buffer_cursor::buffer_cursor;
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close(); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc&) {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() {}
+  /// `placeholder`: bytes reserved for the length (moved when it needs another size).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close(); }
+
+  void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
+    if (max_code_points) s = s.substr(0, agentrace::detail::code_point_prefix(s, max_code_points));
+    if (ascii(s)) [[likely]] {
+      ensure(12 + s.size());
+      tag(f);
+      varint(s.size());
+      p_ = copy_small(p_, s.data(), s.size());
+      return;
+    }
+    const std::size_t n = agentrace::detail::utf8_sanitized_size(s);
+    ensure(12 + n);
+    tag(f);
+    varint(n);
+    p_ = agentrace::detail::put_utf8(p_, s);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
+    ensure(18);
+    tag(f);
+    *p_++ = 16;
+    big_endian(t.hi);
+    big_endian(t.lo);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
+    ensure(10);
+    tag(f);
+    *p_++ = 8;
+    big_endian(span_id);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
+    scalar(f, static_cast<std::uint64_t>(v));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) { scalar(f, v ? 1 : 0); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
+    ensure(6);
+    tag(f);
+    little_endian(v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
+    ensure(10);
+    tag(f);
+    little_endian(v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
+    fixed64(f, std::bit_cast<std::uint64_t>(v));
+  }
+
+  /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not
+  /// back-patched (the common case: ASCII key, short value).
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::slot_type;
+    const std::string_view k = a.key_name();
+    std::string_view str;
+    std::uint64_t scalar = 0;
+    std::size_t value_len;  // the AnyValue's length
+    switch (a.type()) {
+      case slot_type::boolean:
+        scalar = a.as_bool();
+        value_len = 2;
+        break;
+      case slot_type::int64:
+        scalar = static_cast<std::uint64_t>(a.as_int());
+        value_len = 1 + varint_size(scalar);
+        break;
+      case slot_type::float64:
+        scalar = std::bit_cast<std::uint64_t>(a.as_double());
+        value_len = 9;
+        break;
+      default:
+        str = a.as_string();
+        if (max_len) str = str.substr(0, agentrace::detail::code_point_prefix(str, max_len));
+        value_len = 1 + varint_size(str.size()) + str.size();
+    }
+    if (k.size() >= 0x80 || value_len >= 0x80 || !ascii(k) || !ascii(str)) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, k);
+      begin(key_value::value);
+      switch (a.type()) {
+        case slot_type::boolean: boolean(any_value::bool_value, scalar != 0); break;
+        case slot_type::int64:
+          int64(any_value::int_value, static_cast<std::int64_t>(scalar));
+          break;
+        case slot_type::float64: fixed64(any_value::double_value, scalar); break;
+        default: string(any_value::string_value, str);
+      }
+      end();
+      end_item();
+      return;
+    }
+    const std::size_t kv_len = 2 + k.size() + 2 + value_len;
+    ensure(2 + 2 + kv_len);
+    // Through a local pointer: stores through char* could alias p_, which would make the
+    // compiler reload and store it after every byte.
+    char* p = p_;
+    const std::uint32_t t = f.tag();
+    if (t < 0x80) {
+      *p++ = static_cast<char>(t);
+    } else {
+      *p++ = static_cast<char>((t & 0x7f) | 0x80);
+      *p++ = static_cast<char>(t >> 7);
+    }
+    p = put_varint(p, kv_len);
+    *p++ = static_cast<char>(key_value::key.tag());
+    *p++ = static_cast<char>(k.size());
+    p = copy_small(p, k.data(), k.size());
+    *p++ = static_cast<char>(key_value::value.tag());
+    *p++ = static_cast<char>(value_len);
+    switch (a.type()) {
+      case slot_type::boolean:
+        *p++ = static_cast<char>(any_value::bool_value.tag());
+        *p++ = static_cast<char>(scalar);
+        break;
+      case slot_type::int64:
+        *p++ = static_cast<char>(any_value::int_value.tag());
+        p = put_varint(p, scalar);
+        break;
+      case slot_type::float64:
+        *p++ = static_cast<char>(any_value::double_value.tag());
+        if constexpr (std::endian::native == std::endian::big) scalar = byteswap(scalar);
+        std::memcpy(p, &scalar, 8);
+        p += 8;
+        break;
+      default:
+        *p++ = static_cast<char>(any_value::string_value.tag());
+        *p++ = static_cast<char>(str.size());
+        p = copy_small(p, str.data(), str.size());
+    }
+    p_ = p;
+  }
+
+  /// Copies n bytes (short strings mostly) without a call.
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* copy_small(char* dst, const char* src,
+                                                         std::size_t n) noexcept {
+    if (n >= 8 && n <= 16) {
+      std::uint64_t a, b;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + n - 8, 8);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+      std::uint64_t w[4];
+      std::memcpy(&w[0], src, 8);
+      std::memcpy(&w[1], src + 8, 8);
+      std::memcpy(&w[2], src + n - 16, 8);
+      std::memcpy(&w[3], src + n - 8, 8);
+      std::memcpy(dst, &w[0], 8);
+      std::memcpy(dst + 8, &w[1], 8);
+      std::memcpy(dst + n - 16, &w[2], 8);
+      std::memcpy(dst + n - 8, &w[3], 8);
+    } else if (n < 8) {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+    } else {
+      std::memcpy(dst, src, n);
+    }
+    return dst + n;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* put_varint(char* p, std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+
+  static bool ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    std::uint64_t high = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      high |= w;
+    }
+    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+    return (high & 0x8080808080808080ull) == 0;
+  }
+
+  static constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  AGENTRACE_DETAIL_ALWAYS_INLINE void tag(const field_desc& f) noexcept {
+    const std::uint32_t t = f.tag();
+    if (t < 0x80) {
+      *p_++ = static_cast<char>(t);
+    } else {  // field numbers up to 2047 (every OTLP field)
+      *p_++ = static_cast<char>((t & 0x7f) | 0x80);
+      *p_++ = static_cast<char>(t >> 7);
+    }
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void varint(std::uint64_t v) noexcept { p_ = put_varint(p_, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void scalar(const field_desc& f, std::uint64_t v) {
+    ensure(12);
+    tag(f);
+    varint(v);
+  }
+  template <class T>
+  AGENTRACE_DETAIL_ALWAYS_INLINE void little_endian(T v) noexcept {
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    put(&v, sizeof v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void big_endian(std::uint64_t v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) v = byteswap(v);
+    put(&v, sizeof v);
+  }
+  template <class T>
+  static T byteswap(T v) noexcept {
+    T r = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+      r = static_cast<T>((r << 8) | (v & 0xff));
+      v = static_cast<T>(v >> 8);
+    }
+    return r;
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(const field_desc& f, std::size_t placeholder) {
+    ensure(2 + placeholder);
+    tag(f);
+    p_ += placeholder;
+    stack_[depth_++] = {static_cast<std::uint32_t>(offset()),
+                        static_cast<std::uint8_t>(placeholder)};
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close() {
+    const auto [body, reserved] = stack_[--depth_];
+    const std::size_t len = offset() - body;
+    const std::size_t n = varint_size(len);
+    char* b = b_.data() + body;
+    if (n != reserved) {
+      if (n > reserved) ensure(n - reserved);
+      b = b_.data() + body;  // ensure may have moved the buffer
+      std::memmove(b - reserved + n, b, len);
+      p_ = p_ - reserved + n;
+    }
+    char* q = b - reserved;
+    std::uint64_t v = len;
+    while (v >= 0x80) {
+      *q++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *q = static_cast<char>(v);
+  }
+
+  struct frame {
+    std::uint32_t body;  // offset of the message's first byte
+    std::uint8_t reserved;
+  };
+  frame stack_[24]{};  // OTLP nests at most ~12 deep (AnyValue arrays one level)
+  int depth_ = 0;
+};
+
+namespace detail {
+
+inline std::string_view kv_key(const attribute& a) noexcept { return a.key; }
+inline const attr_value& kv_value(const attribute& a) noexcept { return a.value; }
+template <class V>
+std::string_view kv_key(const std::pair<std::string, V>& a) noexcept {
+  return a.first;
+}
+template <class V>
+const V& kv_value(const std::pair<std::string, V>& a) noexcept {
+  return a.second;
+}
+
+}  // namespace detail
+
+/// The value of an AnyValue message (the caller has opened it). monostate: an empty string.
+template <class W>
+void write_any_value(W& w, const attr_value& v, std::uint32_t max_len) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          w.string(any_value::string_value, {});
+        } else if constexpr (std::is_same_v<T, bool>) {
+          w.boolean(any_value::bool_value, x);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          w.int64(any_value::int_value, x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          w.double_(any_value::double_value, x);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          w.string(any_value::string_value, x, max_len);
+        } else {
+          w.begin(any_value::array_value);
+          w.begin_array(array_value::values);
+          for (const auto& e : x) {
+            w.begin_item(array_value::values);
+            write_any_value(w, attr_value{typename T::value_type(e)}, max_len);
+            w.end_item();
+          }
+          w.end_array();
+          w.end();
+        }
+      },
+      v);
+}
+
+/// A plain string as AnyValue (resource attributes).
+template <class W>
+void write_any_value(W& w, const std::string& v, std::uint32_t max_len) {
+  w.string(any_value::string_value, v, max_len);
+}
+
+/// One KeyValue element of the repeated field `f`; `value(w)` writes the AnyValue's content.
+template <class W, class Value>
+void write_key_value(W& w, const field_desc& f, std::string_view key, Value&& value) {
+  w.begin_item(f);
+  w.string(key_value::key, key);
+  w.begin(key_value::value);
+  value(w);
+  w.end();
+  w.end_item();
+}
+
+/// Writes the entries of `attrs` (attribute, or pairs of key and attr_value / string) as the
+/// repeated KeyValue field `f`, at most `limit` of them; returns how many were left out.
+template <class W, class Range>
+std::uint32_t write_attributes(W& w, const field_desc& f, const Range& attrs,
+                               std::uint32_t limit = UINT32_MAX, std::uint32_t max_len = 0) {
+  w.begin_array(f);
+  std::uint32_t n = 0, dropped = 0;
+  for (const auto& a : attrs) {
+    if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
+      ++dropped;
+      continue;
+    }
+    ++n;
+    write_key_value(w, f, detail::kv_key(a),
+                    [&](W& ww) { write_any_value(ww, detail::kv_value(a), max_len); });
+  }
+  w.end_array();
+  return dropped;
+}
+
+/// A dropped_*_count field, written when not 0.
+template <class W>
+void write_dropped(W& w, const field_desc& f, std::uint32_t n) {
+  if (n) w.uint32(f, n);
+}
+
+/// Resource message (field `f` of the enclosing message) with `attrs` (no limits apply).
+template <class W, class Range>
+void write_resource(W& w, const field_desc& f, const Range& attrs) {
+  w.begin(f);
+  write_attributes(w, otlp::resource::attributes, attrs);
+  w.end();
+}
+
+/// InstrumentationScope message; `attributes(w)` writes its attributes (or nothing).
+template <class W, class Attrs>
+void write_scope(W& w, const field_desc& f, std::string_view name, std::string_view version,
+                 Attrs&& attributes) {
+  w.begin(f);
+  w.string(scope::name, name);
+  w.string(scope::version, version);
+  attributes(w);
+  w.end();
+}
+
+}  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+namespace otlp {
+
+/// Severity text for the first number of each range ("INFO"...), empty for unspecified.
+constexpr std::string_view severity_text(agentrace::severity s) noexcept {
+  switch (s) {
+    case agentrace::severity::trace: return "TRACE";
+    case agentrace::severity::debug: return "DEBUG";
+    case agentrace::severity::info: return "INFO";
+    case agentrace::severity::warn: return "WARN";
+    case agentrace::severity::error: return "ERROR";
+    case agentrace::severity::fatal: return "FATAL";
+    default: return {};
+  }
+}
+
+/// One LogRecord element of ScopeLogs.log_records.
+template <class W>
+void write_log_record(W& w, const agentrace::log_record& r) {
+  w.begin_item(scope_logs::log_records, 2);
+  w.fixed64(log_record::time, r.time_unix_ns);
+  w.fixed64(log_record::observed_time, r.observed_time_unix_ns);
+  if (r.severity != agentrace::severity::unspecified) {
+    w.enum_(log_record::severity_number, static_cast<std::uint32_t>(r.severity));
+    w.string(log_record::severity_text, severity_text(r.severity));
+  }
+  if (!r.event_name.empty()) w.string(log_record::event_name, r.event_name);
+  if (!std::holds_alternative<std::monostate>(r.body)) {
+    w.begin(log_record::body);
+    write_any_value(w, r.body, 0);
+    w.end();
+  }
+  write_attributes(w, log_record::attributes, r.attributes);
+  if (r.context.valid()) {
+    w.id(log_record::trace_id, r.context.trace_id);
+    w.id(log_record::span_id, r.context.span_id);
+    w.fixed32(log_record::flags, r.context.flags);
+  }
+  w.end_item();
+}
+
+/// ExportLogsServiceRequest for `batch`: one resource, one scope.
+template <class W>
+void write_logs_request(W& w, const log_batch& batch) {
+  w.begin_request();
+  w.begin_array(export_logs_request::resource_logs);
+  w.begin_item(export_logs_request::resource_logs, 3);
+  write_resource(w, resource_logs::resource, batch.resource.attributes);
+  w.begin_array(resource_logs::scope_logs);
+  w.begin_item(resource_logs::scope_logs, 3);
+  write_scope(w, scope_logs::scope, batch.scope_name, batch.scope_version, [](W&) {});
+  w.begin_array(scope_logs::log_records);
+  for (const agentrace::log_record& r : batch.records) write_log_record(w, r);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
+}  // namespace otlp
+
+/// Appends one ExportLogsServiceRequest as OTLP/JSON (no trailing newline).
+inline void serialize_otlp_json(const log_batch& batch, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_logs_request(w, batch);
+}
+
+/// Appends one ExportLogsServiceRequest in protobuf binary.
+inline void serialize_otlp_protobuf(const log_batch& batch, fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_logs_request(w, batch);
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -5987,6 +7289,26 @@ class console_exporter final : public exporter {
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  /// Log records (events): one line each, with the span they belong to.
+  export_result export_logs(const log_batch& batch) override {
+    std::string out;
+    for (const log_record& r : batch.records) {
+      out += fmt::format("event {} {}", r.event_name.empty() ? "(log)" : r.event_name,
+                         otlp::severity_text(r.severity));
+      if (r.context.valid())
+        out +=
+            fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
+      for (const auto& a : r.attributes)
+        out += fmt::format("  {}={}", a.key, detail::format_value(a.value, opt_.max_value_length));
+      if (!std::holds_alternative<std::monostate>(r.body))
+        out += fmt::format("  body={}", detail::format_value(r.body, opt_.max_value_length));
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
     return export_result::success;
   }
 
@@ -6109,9 +7431,8 @@ inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memor
 AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporters/otlp_json.hpp
 // SPDX-License-Identifier: MIT
-// OTLP/JSON: one ExportTraceServiceRequest per batch, written with fmt into a reused buffer.
-// As JSON lines (the OpenTelemetry file-exporter format) to a file or stdout; the OTLP/HTTP
-// exporter posts the same bytes.
+// OTLP/JSON lines (the OpenTelemetry Collector's file-exporter format) to a file or stdout: one
+// Export*ServiceRequest per batch and line, written by the OTLP encoder (otlp/traces.hpp).
 
 #include <fmt/format.h>
 
@@ -6126,571 +7447,23 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
-// amalgamated: include/agentrace/otlp_fields.hpp
+// amalgamated: include/agentrace/otlp/traces.hpp
 // SPDX-License-Identifier: MIT
-// The OTLP/JSON field mapping, in one place for the writer (exporters/otlp_json.hpp) and the
-// reader (eval/). Names are the proto3 JSON (lowerCamelCase) names; enums are integers.
+// ExportTraceServiceRequest: one traversal per message, for either writer (otlp/encoder.hpp).
+// A span is written by write_span() from a span_source: the collector's records (with the span
+// limits applied here) and owned span_data (read back, or built off the hot path) are two
+// sources of the same traversal; events, links and status are written once, below.
 
+#include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::otlp {
-
-namespace field {
-inline constexpr std::string_view resource_spans = "resourceSpans";
-inline constexpr std::string_view resource = "resource";
-inline constexpr std::string_view scope_spans = "scopeSpans";
-inline constexpr std::string_view scope = "scope";
-inline constexpr std::string_view spans = "spans";
-inline constexpr std::string_view schema_url = "schemaUrl";
-inline constexpr std::string_view name = "name";
-inline constexpr std::string_view version = "version";
-inline constexpr std::string_view attributes = "attributes";
-inline constexpr std::string_view dropped_attributes_count = "droppedAttributesCount";
-inline constexpr std::string_view trace_id = "traceId";
-inline constexpr std::string_view span_id = "spanId";
-inline constexpr std::string_view parent_span_id = "parentSpanId";
-inline constexpr std::string_view trace_state = "traceState";
-inline constexpr std::string_view flags = "flags";
-inline constexpr std::string_view kind = "kind";
-inline constexpr std::string_view start_time = "startTimeUnixNano";
-inline constexpr std::string_view end_time = "endTimeUnixNano";
-inline constexpr std::string_view time = "timeUnixNano";
-inline constexpr std::string_view events = "events";
-inline constexpr std::string_view dropped_events_count = "droppedEventsCount";
-inline constexpr std::string_view links = "links";
-inline constexpr std::string_view dropped_links_count = "droppedLinksCount";
-inline constexpr std::string_view status = "status";
-inline constexpr std::string_view code = "code";
-inline constexpr std::string_view message = "message";
-inline constexpr std::string_view key = "key";
-inline constexpr std::string_view value = "value";
-inline constexpr std::string_view string_value = "stringValue";
-inline constexpr std::string_view bool_value = "boolValue";
-inline constexpr std::string_view int_value = "intValue";
-inline constexpr std::string_view double_value = "doubleValue";
-inline constexpr std::string_view array_value = "arrayValue";
-inline constexpr std::string_view kvlist_value = "kvlistValue";
-inline constexpr std::string_view bytes_value = "bytesValue";
-inline constexpr std::string_view values = "values";
-}  // namespace field
-
-/// Span flags bits beyond the W3C trace flags (trace.proto SpanFlags).
-inline constexpr std::uint32_t flag_has_is_remote = 0x100;
-inline constexpr std::uint32_t flag_is_remote = 0x200;
-
-}  // namespace agentrace::otlp
-
-AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
-
-namespace detail {
-
-class otlp_json_writer {
- public:
-  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len)
-      : b_(b), max_len_(max_len) {}
-
-  void key(std::string_view k) {
-    b_.push_back('"');
-    append(b_, k);
-    append(b_, "\":");
-  }
-
-  // Resource attributes: exempt from the span limits.
-  void string_attribute(std::string_view k, std::string_view v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":{\"stringValue\":");
-    write_json_string(b_, v);
-    append(b_, "}}");
-  }
-
-  void int_attribute(std::string_view k, std::int64_t v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":{\"intValue\":\"");
-    write_int(b_, v);
-    append(b_, "\"}}");
-  }
-
-  void any_value(const attr_value& v) {
-    b_.push_back('{');
-    std::visit(
-        [&](const auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            key(otlp::field::string_value);
-            append(b_, "\"\"");
-          } else if constexpr (std::is_same_v<T, bool>) {
-            key(otlp::field::bool_value);
-            append(b_, x ? "true" : "false");
-          } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            key(otlp::field::int_value);
-            b_.push_back('"');
-            write_int(b_, x);
-            b_.push_back('"');
-          } else if constexpr (std::is_same_v<T, double>) {
-            key(otlp::field::double_value);
-            write_double(b_, x);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            key(otlp::field::string_value);
-            write_json_string(b_, x, max_len_);
-          } else {
-            append(b_, "\"arrayValue\":{\"values\":[");
-            bool first = true;
-            for (const auto& e : x) {
-              if (!first) b_.push_back(',');
-              first = false;
-              any_value(attr_value{typename T::value_type(e)});
-            }
-            append(b_, "]}");
-          }
-        },
-        v);
-    b_.push_back('}');
-  }
-
-  void attribute(std::string_view k, const attr_value& v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":");
-    any_value(v);
-    b_.push_back('}');
-  }
-
-  void slot_attribute(const span_record& r, std::size_t i) {
-    const attr_slot& s = r.attrs[i];
-    append(b_, "{\"key\":");
-    write_json_string(b_, s.key_name());
-    append(b_, ",\"value\":{");
-    switch (s.type()) {
-      case slot_type::boolean:
-        append(b_, s.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
-        break;
-      case slot_type::int64:
-        append(b_, "\"intValue\":\"");
-        write_int(b_, s.as_int());
-        b_.push_back('"');
-        break;
-      case slot_type::float64:
-        append(b_, "\"doubleValue\":");
-        write_double(b_, s.as_double());
-        break;
-      case slot_type::static_str:
-      case slot_type::owned_str:
-        append(b_, "\"stringValue\":");
-        write_json_string(b_, s.as_string(), max_len_);
-        break;
-    }
-    append(b_, "}}");
-  }
-
-  // Attribute lists limited to `limit` entries; returns how many were left out.
-  template <class Range>
-  std::uint32_t attribute_list(const Range& attrs, std::uint32_t limit) {
-    append(b_, "\"attributes\":[");
-    std::uint32_t n = 0, dropped = 0;
-    for (const auto& a : attrs) {
-      if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
-        ++dropped;
-        continue;
-      }
-      if (n++) b_.push_back(',');
-      attribute(a.key, a.value);
-    }
-    b_.push_back(']');
-    return dropped;
-  }
-
-  void span(const span_record& r, const clock_converter& clock, const span_limits& limits) {
-    // Written through raw_out: one capacity check for the fixed part and the inline attributes
-    // (bounded by their lengths), then plain stores. Attribute values are not truncated on this
-    // path, so it needs no code-point counting; with a value length limit the spans are written
-    // by span_limited().
-    if (max_len_ != 0) return span_limited(r, clock, limits);
-    const std::string_view name = r.name();
-    const bool has_state = r.ext() && !r.ext()->trace_state.empty();
-    raw_out o(b_, 320 + json_string_bound(name.size()));
-    o.lit("{\"traceId\":\"");
-    o.hex64(r.trace_id.hi);
-    o.hex64(r.trace_id.lo);
-    o.lit("\",\"spanId\":\"");
-    o.hex64(r.span_id);
-    o.ch('"');
-    if (r.parent_span_id) {
-      o.lit(",\"parentSpanId\":\"");
-      o.hex64(r.parent_span_id);
-      o.ch('"');
-    }
-    if (has_state) {
-      o.commit();
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext()->trace_state);
-      o.reopen(320 + json_string_bound(name.size()));
-    }
-    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
-    if (r.parent_remote) flags |= otlp::flag_is_remote;
-    o.lit(",\"flags\":");
-    o.uint(flags);
-    o.lit(",\"name\":");
-    o.str(name);
-    o.lit(",\"kind\":");
-    o.uint(static_cast<std::uint32_t>(r.kind()));
-    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
-    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
-    o.lit(",\"startTimeUnixNano\":\"");
-    o.uint(start);
-    o.lit("\",\"endTimeUnixNano\":\"");
-    o.uint(start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
-    o.lit("\",\"attributes\":[");
-    o.commit();
-
-    std::size_t bound = 8;
-    for (std::size_t i = 0; i < r.n_attrs; ++i) bound += slot_bound(r, i);
-    o.reopen(bound);
-    bool first = true, raw_open = true;
-    const std::uint32_t dropped_attrs = for_each_attribute(
-        r, limits.attribute_count,
-        [&](std::string_view, std::size_t i) {
-          if (!first) o.ch(',');
-          first = false;
-          slot_attribute(o, r, i);
-        },
-        [&](const agentrace::attribute& a) {
-          if (raw_open) {  // extension attributes come after every inline one
-            o.commit();
-            raw_open = false;
-          }
-          if (!first) b_.push_back(',');
-          first = false;
-          attribute(a.key, a.value);
-        });
-    if (raw_open) o.commit();
-    b_.push_back(']');
-    if (dropped_attrs) {
-      append(b_, ",\"droppedAttributesCount\":");
-      write_uint(b_, dropped_attrs);
-    }
-    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
-    status(r);
-  }
-
-  // The same output as span() (attribute values truncated to max_len_ code points).
-  void span_limited(const span_record& r, const clock_converter& clock, const span_limits& limits) {
-    append(b_, "{\"traceId\":\"");
-    write_hex64(b_, r.trace_id.hi);
-    write_hex64(b_, r.trace_id.lo);
-    append(b_, "\",\"spanId\":\"");
-    write_hex64(b_, r.span_id);
-    b_.push_back('"');
-    if (r.parent_span_id) {
-      append(b_, ",\"parentSpanId\":\"");
-      write_hex64(b_, r.parent_span_id);
-      b_.push_back('"');
-    }
-    if (r.ext() && !r.ext()->trace_state.empty()) {
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext()->trace_state);
-    }
-    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
-    if (r.parent_remote) flags |= otlp::flag_is_remote;
-    append(b_, ",\"flags\":");
-    write_uint(b_, flags);
-    append(b_, ",\"name\":");
-    write_json_string(b_, r.name());
-    append(b_, ",\"kind\":");
-    write_uint(b_, static_cast<std::uint32_t>(r.kind()));
-    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
-    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
-    append(b_, ",\"startTimeUnixNano\":\"");
-    write_uint(b_, start);
-    append(b_, "\",\"endTimeUnixNano\":\"");
-    write_uint(b_, start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
-    append(b_, "\",\"attributes\":[");
-    bool first = true;
-    const std::uint32_t dropped_attrs = for_each_attribute(
-        r, limits.attribute_count,
-        [&](std::string_view, std::size_t i) {
-          if (!first) b_.push_back(',');
-          first = false;
-          slot_attribute(r, i);
-        },
-        [&](const agentrace::attribute& a) {
-          if (!first) b_.push_back(',');
-          first = false;
-          attribute(a.key, a.value);
-        });
-    b_.push_back(']');
-    if (dropped_attrs) {
-      append(b_, ",\"droppedAttributesCount\":");
-      write_uint(b_, dropped_attrs);
-    }
-    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
-    status(r);
-  }
-
-  void status(const span_record& r) {
-    append(b_, ",\"status\":{");
-    if (r.status != status_code::unset) {
-      append(b_, "\"code\":");
-      write_uint(b_, static_cast<std::uint32_t>(r.status));
-      if (r.status == status_code::error && r.ext() && !r.ext()->status_message.empty()) {
-        append(b_, ",\"message\":");
-        write_json_string(b_, r.ext()->status_message, max_len_);
-      }
-    }
-    append(b_, "}}");
-  }
-
-  void attribute_pairs(const std::vector<std::pair<std::string, attr_value>>& attrs) {
-    append(b_, "\"attributes\":[");
-    for (std::size_t i = 0; i < attrs.size(); ++i) {
-      if (i) b_.push_back(',');
-      attribute(attrs[i].first, attrs[i].second);
-    }
-    b_.push_back(']');
-  }
-
-  void dropped(std::string_view field, std::uint32_t n) {
-    if (!n) return;
-    b_.push_back(',');
-    key(field);
-    write_uint(b_, n);
-  }
-
-  // A span that was read back or built off the hot path (owned data, Unix times).
-  void span(const span_data& s) {
-    append(b_, "{\"traceId\":\"");
-    write_hex64(b_, s.trace_id.hi);
-    write_hex64(b_, s.trace_id.lo);
-    append(b_, "\",\"spanId\":\"");
-    write_hex64(b_, s.span_id);
-    b_.push_back('"');
-    if (s.parent_span_id) {
-      append(b_, ",\"parentSpanId\":\"");
-      write_hex64(b_, s.parent_span_id);
-      b_.push_back('"');
-    }
-    if (!s.trace_state.empty()) {
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, s.trace_state);
-    }
-    std::uint32_t flags = s.flags | otlp::flag_has_is_remote;
-    if (s.parent_remote) flags |= otlp::flag_is_remote;
-    append(b_, ",\"flags\":");
-    write_uint(b_, flags);
-    append(b_, ",\"name\":");
-    write_json_string(b_, s.name);
-    append(b_, ",\"kind\":");
-    write_uint(b_, static_cast<std::uint32_t>(s.kind));
-    append(b_, ",\"startTimeUnixNano\":\"");
-    write_uint(b_, s.start_unix_ns);
-    append(b_, "\",\"endTimeUnixNano\":\"");
-    write_uint(b_, std::max(s.end_unix_ns, s.start_unix_ns));
-    append(b_, "\",");
-    attribute_pairs(s.attributes);
-    dropped(otlp::field::dropped_attributes_count, s.dropped_attributes);
-    if (!s.events.empty()) {
-      append(b_, ",\"events\":[");
-      for (std::size_t i = 0; i < s.events.size(); ++i) {
-        const event_view& e = s.events[i];
-        if (i) b_.push_back(',');
-        append(b_, "{\"timeUnixNano\":\"");
-        write_uint(b_, e.time_unix_ns);
-        append(b_, "\",\"name\":");
-        write_json_string(b_,
-                          e.name.empty() ? std::string_view("event") : std::string_view(e.name));
-        b_.push_back(',');
-        attribute_pairs(e.attributes);
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    dropped(otlp::field::dropped_events_count, s.dropped_events);
-    if (!s.links.empty()) {
-      append(b_, ",\"links\":[");
-      for (std::size_t i = 0; i < s.links.size(); ++i) {
-        const link_view& l = s.links[i];
-        if (i) b_.push_back(',');
-        append(b_, "{\"traceId\":\"");
-        write_hex64(b_, l.context.trace_id.hi);
-        write_hex64(b_, l.context.trace_id.lo);
-        append(b_, "\",\"spanId\":\"");
-        write_hex64(b_, l.context.span_id);
-        b_.push_back('"');
-        if (!l.trace_state.empty()) {
-          append(b_, ",\"traceState\":");
-          write_json_string(b_, l.trace_state);
-        }
-        std::uint32_t lf = l.context.flags | otlp::flag_has_is_remote;
-        if (l.context.remote) lf |= otlp::flag_is_remote;
-        append(b_, ",\"flags\":");
-        write_uint(b_, lf);
-        b_.push_back(',');
-        attribute_pairs(l.attributes);
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    dropped(otlp::field::dropped_links_count, s.dropped_links);
-    append(b_, ",\"status\":{");
-    if (s.status != status_code::unset) {
-      append(b_, "\"code\":");
-      write_uint(b_, static_cast<std::uint32_t>(s.status));
-      if (s.status == status_code::error && !s.status_message.empty()) {
-        append(b_, ",\"message\":");
-        write_json_string(b_, s.status_message, max_len_);
-      }
-    }
-    append(b_, "}}");
-  }
-
-  // Upper bound of slot_attribute(raw_out&, ...)'s output.
-  static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
-    const attr_slot& s = r.attrs[i];
-    std::size_t n = 48 + json_string_bound(s.key_name().size());
-    switch (s.type()) {
-      case slot_type::static_str:
-      case slot_type::owned_str: return n + json_string_bound(s.as_string().size());
-      default: return n + 32;
-    }
-  }
-
-  void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
-    const attr_slot& s = r.attrs[i];
-    o.lit("{\"key\":");
-    o.str(s.key_name());
-    o.lit(",\"value\":{");
-    switch (s.type()) {
-      case slot_type::boolean:
-        if (s.as_bool())
-          o.lit("\"boolValue\":true");
-        else
-          o.lit("\"boolValue\":false");
-        break;
-      case slot_type::int64:
-        o.lit("\"intValue\":\"");
-        o.sint(s.as_int());
-        o.ch('"');
-        break;
-      case slot_type::float64:
-        o.lit("\"doubleValue\":");
-        o.dbl(s.as_double());
-        break;
-      case slot_type::static_str:
-      case slot_type::owned_str:
-        o.lit("\"stringValue\":");
-        o.str(s.as_string());
-        break;
-    }
-    o.lit("}}");
-  }
-
-  void events_and_links(const span_ext& x, const clock_converter& clock,
-                        const span_limits& limits) {
-    if (!x.events.empty()) {
-      append(b_, ",\"events\":[");
-      bool first = true;
-      for (const auto& e : x.events) {
-        if (!first) b_.push_back(',');
-        first = false;
-        append(b_, "{\"timeUnixNano\":\"");
-        write_uint(b_, clock.to_unix_ns(e.ticks));
-        append(b_, "\",\"name\":");
-        write_json_string(b_, e.name);
-        b_.push_back(',');
-        const auto d =
-            attribute_list(e.attributes, limits.event_attribute_count) + e.dropped_attributes;
-        if (d) {
-          append(b_, ",\"droppedAttributesCount\":");
-          write_uint(b_, d);
-        }
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    if (x.dropped_events) {
-      append(b_, ",\"droppedEventsCount\":");
-      write_uint(b_, x.dropped_events);
-    }
-    if (!x.links.empty()) {
-      append(b_, ",\"links\":[");
-      bool first = true;
-      for (const auto& l : x.links) {
-        if (!first) b_.push_back(',');
-        first = false;
-        append(b_, "{\"traceId\":\"");
-        write_hex64(b_, l.context.trace_id.hi);
-        write_hex64(b_, l.context.trace_id.lo);
-        append(b_, "\",\"spanId\":\"");
-        write_hex64(b_, l.context.span_id);
-        b_.push_back('"');
-        if (!l.trace_state.empty()) {
-          append(b_, ",\"traceState\":");
-          write_json_string(b_, l.trace_state);
-        }
-        std::uint32_t flags = l.context.flags | otlp::flag_has_is_remote;
-        if (l.context.remote) flags |= otlp::flag_is_remote;
-        append(b_, ",\"flags\":");
-        write_uint(b_, flags);
-        b_.push_back(',');
-        const auto d =
-            attribute_list(l.attributes, limits.link_attribute_count) + l.dropped_attributes;
-        if (d) {
-          append(b_, ",\"droppedAttributesCount\":");
-          write_uint(b_, d);
-        }
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    if (x.dropped_links) {
-      append(b_, ",\"droppedLinksCount\":");
-      write_uint(b_, x.dropped_links);
-    }
-  }
-
- private:
-  fmt::memory_buffer& b_;
-  std::uint32_t max_len_;
-};
-
-}  // namespace detail
-
-/// Appends one ExportTraceServiceRequest (no trailing newline) for `batch` to `out`.
-inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& out) {
-  detail::otlp_json_writer w(out, batch.limits.attribute_value_length);
-  using detail::append;
-  append(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
-  bool first = true;
-  for (const auto& [k, v] : batch.resource.attributes) {
-    if (!first) out.push_back(',');
-    first = false;
-    w.string_attribute(k, v);
-  }
-  append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
-  detail::write_json_string(out, batch.scope_name);
-  append(out, ",\"version\":");
-  detail::write_json_string(out, batch.scope_version);
-  append(out, ",\"attributes\":[");
-  // Spans this process has lost so far travel with the telemetry itself.
-  w.int_attribute("agentrace.spans.dropped", static_cast<std::int64_t>(batch.dropped_spans_total));
-  append(out, "]},\"spans\":[");
-  first = true;
-  for (const span_record& r : batch.spans) {
-    if (!first) out.push_back(',');
-    first = false;
-    w.span(r, batch.clock, batch.limits);
-  }
-  append(out, "]}]}]}");
-}
 
 /// Spans with owned data (read back, or built off the hot path) that share one resource and
 /// instrumentation scope: one resourceSpans element.
@@ -6701,30 +7474,273 @@ struct span_data_group {
   std::vector<const span_data*> spans{};
 };
 
-/// Appends one ExportTraceServiceRequest (no trailing newline) holding `groups`.
-inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
-  detail::otlp_json_writer w(out, 0);
-  using detail::append;
-  append(out, "{\"resourceSpans\":[");
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const span_data_group& grp = groups[g];
-    if (g) out.push_back(',');
-    append(out, "{\"resource\":{");
-    static const std::vector<std::pair<std::string, attr_value>> none;
-    w.attribute_pairs(grp.resource_attributes ? *grp.resource_attributes : none);
-    append(out, "},\"scopeSpans\":[{\"scope\":{\"name\":");
-    detail::write_json_string(out, grp.scope_name);
-    append(out, ",\"version\":");
-    detail::write_json_string(out, grp.scope_version);
-    append(out, "},\"spans\":[");
-    for (std::size_t i = 0; i < grp.spans.size(); ++i) {
-      if (i) out.push_back(',');
-      w.span(*grp.spans[i]);
-    }
-    append(out, "]}]}");
-  }
-  append(out, "]}");
+namespace otlp {
+
+/// The header fields of a span, whatever it is read from.
+struct span_header {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id = 0;
+  std::uint64_t parent_span_id = 0;
+  std::string_view trace_state{};
+  std::uint32_t flags = 0;  // W3C flags | SpanFlags bits
+  std::string_view name{};
+  span_kind kind = span_kind::internal;
+  std::uint64_t start_unix_ns = 0;
+  std::uint64_t end_unix_ns = 0;
+  status_code status = status_code::unset;
+  std::string_view status_message{};
+  std::uint32_t dropped_events = 0;
+  std::uint32_t dropped_links = 0;
+};
+
+/// SpanFlags of a span or link: the W3C flags, HAS_IS_REMOTE, and IS_REMOTE when remote.
+constexpr std::uint32_t span_flags(std::uint8_t w3c, bool remote) noexcept {
+  return w3c | flag_has_is_remote | (remote ? flag_is_remote : 0u);
 }
+
+/// One Span.Event element.
+template <class W, class Range>
+void write_event(W& w, std::uint64_t time_unix_ns, std::string_view name, const Range& attrs,
+                 std::uint32_t limit, std::uint32_t dropped, std::uint32_t max_len) {
+  w.begin_item(span::events);
+  w.fixed64(event::time, time_unix_ns);
+  w.string(event::name, name.empty() ? std::string_view("event") : name);
+  dropped += write_attributes(w, event::attributes, attrs, limit, max_len);
+  write_dropped(w, event::dropped_attributes_count, dropped);
+  w.end_item();
+}
+
+/// One Span.Link element.
+template <class W, class Range>
+void write_link(W& w, const span_context& c, std::string_view trace_state, const Range& attrs,
+                std::uint32_t limit, std::uint32_t dropped, std::uint32_t max_len) {
+  w.begin_item(span::links);
+  w.id(link::trace_id, c.trace_id);
+  w.id(link::span_id, c.span_id);
+  if (!trace_state.empty()) w.string(link::trace_state, trace_state);
+  w.fixed32(link::flags, span_flags(c.flags, c.remote));
+  dropped += write_attributes(w, link::attributes, attrs, limit, max_len);
+  write_dropped(w, link::dropped_attributes_count, dropped);
+  w.end_item();
+}
+
+/// One Span element of ScopeSpans.spans. `attributes(w)` writes the attribute list and returns
+/// how many attributes were dropped; `events(w)` and `links(w)` write their elements.
+template <class W, class Attrs, class Events, class Links>
+void write_span(W& w, const span_header& h, Attrs&& attributes, Events&& events, Links&& links,
+                std::uint32_t max_len) {
+  w.begin_item(scope_spans::spans, 2);
+  w.id(span::trace_id, h.trace_id);
+  w.id(span::span_id, h.span_id);
+  if (h.parent_span_id) w.id(span::parent_span_id, h.parent_span_id);
+  if (!h.trace_state.empty()) w.string(span::trace_state, h.trace_state);
+  w.fixed32(span::flags, h.flags);
+  w.string(span::name, h.name);
+  w.enum_(span::kind, static_cast<std::uint32_t>(h.kind));
+  w.fixed64(span::start_time, h.start_unix_ns);
+  w.fixed64(span::end_time, std::max(h.end_unix_ns, h.start_unix_ns));
+  w.begin_array(span::attributes);
+  const std::uint32_t dropped_attributes = attributes(w);
+  w.end_array();
+  write_dropped(w, span::dropped_attributes_count, dropped_attributes);
+  events(w);
+  write_dropped(w, span::dropped_events_count, h.dropped_events);
+  links(w);
+  write_dropped(w, span::dropped_links_count, h.dropped_links);
+  w.begin(span::status);
+  if (h.status != status_code::unset) {
+    w.enum_(status::code, static_cast<std::uint32_t>(h.status));
+    if (h.status == status_code::error && !h.status_message.empty())
+      w.string(status::message, h.status_message, max_len);
+  }
+  w.end();
+  w.end_item();
+}
+
+/// A span record as the collector hands it over (ticks converted here, span limits applied).
+template <class W>
+void write_span(W& w, const span_record& r, const agentrace::detail::clock_converter& clock,
+                const span_limits& limits) {
+  const std::uint32_t max_len = limits.attribute_value_length;
+  const agentrace::detail::span_ext* x = r.ext();
+  span_header h;
+  h.trace_id = r.trace_id;
+  h.span_id = r.span_id;
+  h.parent_span_id = r.parent_span_id;
+  h.flags = span_flags(r.flags, r.parent_remote);
+  h.name = r.name();
+  h.kind = r.kind();
+  h.start_unix_ns = clock.to_unix_ns(r.start_ticks);
+  const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
+  h.end_unix_ns = h.start_unix_ns + static_cast<std::uint64_t>(dur > 0 ? dur : 0);
+  h.status = r.status;
+  if (x) {
+    h.trace_state = x->trace_state;
+    h.status_message = x->status_message;
+    h.dropped_events = x->dropped_events;
+    h.dropped_links = x->dropped_links;
+  }
+  write_span(
+      w, h,
+      [&](W& ww) {
+        return agentrace::detail::for_each_attribute(
+            r, limits.attribute_count,
+            [&](std::string_view, std::size_t i) {
+              ww.slot_attribute(span::attributes, r.attrs[i], max_len);
+            },
+            [&](const attribute& a) {
+              write_key_value(ww, span::attributes, a.key,
+                              [&](W& v) { write_any_value(v, a.value, max_len); });
+            });
+      },
+      [&](W& ww) {
+        if (!x || x->events.empty()) return;
+        ww.begin_array(span::events);
+        for (const auto& e : x->events)
+          write_event(ww, clock.to_unix_ns(e.ticks), e.name, e.attributes,
+                      limits.event_attribute_count, e.dropped_attributes, max_len);
+        ww.end_array();
+      },
+      [&](W& ww) {
+        if (!x || x->links.empty()) return;
+        ww.begin_array(span::links);
+        for (const auto& l : x->links)
+          write_link(ww, l.context, l.trace_state, l.attributes, limits.link_attribute_count,
+                     l.dropped_attributes, max_len);
+        ww.end_array();
+      },
+      max_len);
+}
+
+/// A span with owned data (its limits were applied when it was made).
+template <class W>
+void write_span(W& w, const span_data& s) {
+  span_header h;
+  h.trace_id = s.trace_id;
+  h.span_id = s.span_id;
+  h.parent_span_id = s.parent_span_id;
+  h.trace_state = s.trace_state;
+  h.flags = span_flags(s.flags, s.parent_remote);
+  h.name = s.name;
+  h.kind = s.kind;
+  h.start_unix_ns = s.start_unix_ns;
+  h.end_unix_ns = s.end_unix_ns;
+  h.status = s.status;
+  h.status_message = s.status_message;
+  h.dropped_events = s.dropped_events;
+  h.dropped_links = s.dropped_links;
+  write_span(
+      w, h,
+      [&](W& ww) {
+        for (const auto& a : s.attributes)  // (no structured binding: clang 14 cannot capture it)
+          write_key_value(ww, span::attributes, a.first,
+                          [&](W& x) { write_any_value(x, a.second, 0); });
+        return s.dropped_attributes;
+      },
+      [&](W& ww) {
+        if (s.events.empty()) return;
+        ww.begin_array(span::events);
+        for (const event_view& e : s.events)
+          write_event(ww, e.time_unix_ns, e.name, e.attributes, UINT32_MAX, e.dropped_attributes,
+                      0);
+        ww.end_array();
+      },
+      [&](W& ww) {
+        if (s.links.empty()) return;
+        ww.begin_array(span::links);
+        for (const link_view& l : s.links)
+          write_link(ww, l.context, l.trace_state, l.attributes, UINT32_MAX, l.dropped_attributes,
+                     0);
+        ww.end_array();
+      },
+      0);
+}
+
+/// ExportTraceServiceRequest for a collector batch: one resource, one scope (whose attribute
+/// agentrace.spans.dropped carries the spans this process has lost so far).
+template <class W>
+void write_trace_request(W& w, const export_batch& batch) {
+  w.begin_request();
+  w.begin_array(export_trace_request::resource_spans);
+  w.begin_item(export_trace_request::resource_spans, 3);
+  write_resource(w, resource_spans::resource, batch.resource.attributes);
+  w.begin_array(resource_spans::scope_spans);
+  w.begin_item(resource_spans::scope_spans, 3);
+  write_scope(w, scope_spans::scope, batch.scope_name, batch.scope_version, [&](W& ww) {
+    ww.begin_array(scope::attributes);
+    write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
+      v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
+    });
+    ww.end_array();
+  });
+  w.begin_array(scope_spans::spans);
+  for (const span_record& r : batch.spans) write_span(w, r, batch.clock, batch.limits);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
+/// ExportTraceServiceRequest holding `groups` (one resourceSpans element each).
+template <class W>
+void write_trace_request(W& w, std::span<const span_data_group> groups) {
+  static const std::vector<std::pair<std::string, attr_value>> none;
+  w.begin_request();
+  w.begin_array(export_trace_request::resource_spans);
+  for (const span_data_group& g : groups) {
+    w.begin_item(export_trace_request::resource_spans, 3);
+    write_resource(w, resource_spans::resource,
+                   g.resource_attributes ? *g.resource_attributes : none);
+    w.begin_array(resource_spans::scope_spans);
+    w.begin_item(resource_spans::scope_spans, 3);
+    write_scope(w, scope_spans::scope, g.scope_name, g.scope_version, [](W&) {});
+    w.begin_array(scope_spans::spans);
+    for (const span_data* s : g.spans) write_span(w, *s);
+    w.end_array();
+    w.end_item();
+    w.end_array();
+    w.end_item();
+  }
+  w.end_array();
+  w.end_request();
+}
+
+}  // namespace otlp
+
+/// Appends one ExportTraceServiceRequest as OTLP/JSON (no trailing newline) for `batch`.
+inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_trace_request(w, batch);
+}
+
+/// Appends one ExportTraceServiceRequest as OTLP/JSON (no trailing newline) holding `groups`.
+inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_trace_request(w, groups);
+}
+
+/// Appends one ExportTraceServiceRequest in protobuf binary for `batch`.
+inline void serialize_otlp_protobuf(const export_batch& batch, fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_trace_request(w, batch);
+}
+
+/// Appends one ExportTraceServiceRequest in protobuf binary holding `groups`.
+inline void serialize_otlp_protobuf(std::span<const span_data_group> groups,
+                                    fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_trace_request(w, groups);
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
 
 /// Writes OTLP/JSON lines to a FILE* (a file it opened, or stdout). One line per batch,
 /// flushed after each batch so that a crash loses at most the batch being written.
@@ -6759,6 +7775,16 @@ class otlp_json_exporter final : public exporter {
       return export_result::failure;
     }
     return export_result::success;
+  }
+  /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
+  export_result export_logs(const log_batch& batch) override {
+    if (batch.records.empty()) return export_result::success;
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+    return ok ? export_result::success : export_result::failure;
   }
   // Read by stats() on any thread while the collector writes it.
   std::uint64_t spans_failed() const noexcept override {

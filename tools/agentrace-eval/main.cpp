@@ -61,8 +61,11 @@ commands:
       --endpoint URL             base URL such as http://127.0.0.1:8080/v1 (or $OPENAI_BASE_URL)
       --model M                  model name; the key comes from $OPENAI_API_KEY
       --rubric FILE, --template FILE
-      --telemetry FILE           write gen_ai.evaluation.result spans (OTLP-JSON) parented to the
-                                 judged spans; OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE also work
+      --telemetry FILE           write gen_ai.evaluation.result log records (OTLP-JSON) linked to
+                                 the judged spans; OTEL_LOGS_EXPORTER=otlp (the default) sends them
+                                 to /v1/logs (OTEL_EXPORTER_OTLP_[LOGS_]ENDPOINT, ..._PROTOCOL)
+      --evaluation-spans         also write them as gen_ai.evaluation.result spans parented to the
+                                 judged spans (for backends without OTLP logs)
       --evaluation-name NAME     gen_ai.evaluation.name (default agent_task)
       --concurrency N            requests in flight (default 4)
       --timeout-ms N             per request (default 60000)
@@ -121,8 +124,9 @@ const std::set<std::string> value_options = {
     "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
     "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name"};
 const std::set<std::string> flag_options = {
-    "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
-    "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help"};
+    "json",           "color",    "no-color", "all-attributes", "metadata",
+    "no-corrections", "no-plain", "dry-run",  "no-json-mode",   "evaluation-spans",
+    "quiet",          "strict",   "help"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -635,12 +639,20 @@ int cmd_judge(const options& o) {
     ok += verdicts[i].ok;
   }
   if (!exporters.empty()) {
-    const ev::evaluation_records recs(verdicts, jo.evaluation_name);
-    for (auto& e : exporters)
-      if (ev::export_evaluations(*e, recs) != agentrace::export_result::success)
+    // gen_ai.evaluation.result log records linked to the judged spans; with
+    // --evaluation-spans also mirrored as spans for backends without OTLP logs.
+    const auto logs = ev::evaluation_log_records(verdicts, jo.evaluation_name);
+    const bool spans = o.flag("evaluation-spans");
+    const ev::evaluation_records recs(spans ? verdicts : std::vector<ev::verdict>{},
+                                      jo.evaluation_name);
+    for (auto& e : exporters) {
+      bool ok = ev::export_evaluation_logs(*e, logs) == agentrace::export_result::success;
+      if (spans) ok = ev::export_evaluations(*e, recs) == agentrace::export_result::success && ok;
+      if (!ok)
         std::fprintf(stderr,
                      "agentrace-eval: exporter '%.*s' failed to write the evaluation telemetry\n",
                      static_cast<int>(e->name().size()), e->name().data());
+    }
   }
   std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok,
                verdicts.size() - ok);

@@ -55,6 +55,70 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   return n;
 }
 
+/// Bytes of the first `max` code points of s (0: all of s), an invalid byte counting as one
+/// code point as the writers do; a valid UTF-8 sequence is never split.
+inline std::size_t code_point_prefix(std::string_view s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return s.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  return static_cast<std::size_t>(p - b);
+}
+
+/// Copies the UTF-8 sequence at p (advancing p), or writes U+FFFD for an invalid byte (p moves
+/// past that byte). Returns the end of what was written (at most 4 bytes).
+inline char* put_utf8_sequence(char* out, const unsigned char*& p,
+                               const unsigned char* end) noexcept {
+  const std::size_t n = utf8_sequence_length(p, end);
+  if (n == 0) {
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    ++p;
+    return out + 3;
+  }
+  std::memcpy(out, p, n);
+  p += n;
+  return out + n;
+}
+
+/// Copies s to out as valid UTF-8 (each invalid byte becomes U+FFFD, as in the JSON writer);
+/// out has room for 3 * s.size() bytes. Returns the end.
+inline char* put_utf8(char* out, std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char* run = p;
+    while (run < end && *run < 0x80) ++run;
+    std::memcpy(out, p, static_cast<std::size_t>(run - p));
+    out += run - p;
+    p = run;
+    if (p == end) break;
+    out = put_utf8_sequence(out, p, end);
+  }
+  return out;
+}
+
+/// Bytes put_utf8 writes for s.
+inline std::size_t utf8_sanitized_size(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t n = 0;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      ++n;
+      continue;
+    }
+    const std::size_t len = utf8_sequence_length(p, end);
+    n += len ? len : 3;
+    p += len ? len : 1;
+  }
+  return n;
+}
+
 /// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
 /// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
 /// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
@@ -251,16 +315,7 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
       }
       ++p;
     } else {
-      const std::size_t n = utf8_sequence_length(p, end);
-      if (n == 0) {
-        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-        out += 3;
-        ++p;
-      } else {
-        std::memcpy(out, p, n);
-        out += n;
-        p += n;
-      }
+      out = put_utf8_sequence(out, p, end);
     }
   }
   *out++ = '"';

@@ -21,6 +21,7 @@
 #include "agentrace/detail/text.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/otlp/logs.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -105,6 +106,26 @@ class console_exporter final : public exporter {
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  /// Log records (events): one line each, with the span they belong to.
+  export_result export_logs(const log_batch& batch) override {
+    std::string out;
+    for (const log_record& r : batch.records) {
+      out += fmt::format("event {} {}", r.event_name.empty() ? "(log)" : r.event_name,
+                         otlp::severity_text(r.severity));
+      if (r.context.valid())
+        out +=
+            fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
+      for (const auto& a : r.attributes)
+        out += fmt::format("  {}={}", a.key, detail::format_value(a.value, opt_.max_value_length));
+      if (!std::holds_alternative<std::monostate>(r.body))
+        out += fmt::format("  body={}", detail::format_value(r.body, opt_.max_value_length));
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
     return export_result::success;
   }
 
