@@ -71,7 +71,7 @@ TEST_CASE("chat: request shape (path, JSON body, headers) and response parsing")
   const auto reqs = srv.requests();
   REQUIRE(reqs.size() == 1);
   CHECK(reqs[0].method == "POST");
-  CHECK(reqs[0].path == "/v1/chat/completions");
+  CHECK(reqs[0].target == "/v1/chat/completions");
   CHECK(reqs[0].header("Authorization") == "Bearer sk-test-abcdefghijklmnop");
   CHECK(reqs[0].header("Content-Type") == "application/json");
   const json body = json::parse(reqs[0].body);
