@@ -256,6 +256,39 @@ TEST_CASE("fork from a thread other than main: the child starts tracing with tha
   CHECK(mem->size() == 1);
 }
 
+TEST_CASE("fork while another thread waits in force_flush: the child drops the handle at once",
+          "[lifecycle][fork]") {
+  auto rec = std::make_shared<test_util::recording_exporter>();
+  agentrace::config c;
+  c.exporters = {rec};
+  c.read_environment = false;
+  auto tracing = agentrace::start(c);
+  rec->block();  // the collector stays in its export: a force_flush() waits
+  { AGENTRACE_SPAN(s, "before.fork"); }
+  REQUIRE(tracing.force_flush(1ms) == false);  // queued, the export is blocked
+  REQUIRE(rec->wait_in_export(1, 10s));
+  std::atomic<bool> waiting{false};
+  bool flushed = false;
+  std::thread waiter([&] {
+    waiting = true;
+    flushed = tracing.force_flush(20s);
+  });
+  while (!waiting.load()) std::this_thread::yield();
+  std::this_thread::sleep_for(50ms);  // inside the wait (not needed for correctness)
+  child_process child;
+  if (child.fork_now()) {
+    tracing = agentrace::tracing{};  // the inherited collector, with a waiter that is not here
+    ::_exit(0);
+  }
+  const int code = child.wait();
+  INFO("child stderr: " << child.stderr_text());
+  CHECK(code == 0);  // a hang would end in SIGALRM
+  rec->unblock();
+  waiter.join();
+  CHECK(flushed);
+  CHECK(rec->count() == 1);
+}
+
 namespace {
 /// Sleeps in every export, like an exporter talking to a slow backend.
 class slow_exporter final : public agentrace::exporter {
