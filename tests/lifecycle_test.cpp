@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -306,16 +305,6 @@ class slow_exporter final : public agentrace::exporter {
   std::chrono::milliseconds per_batch_;
 };
 
-long rss_kib() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::atol(line + 6);
-  std::fclose(f);
-  return kib;
-}
 }  // namespace
 
 TEST_CASE("thread churn under a slow exporter: thread states stay bounded and are freed",
@@ -347,8 +336,8 @@ TEST_CASE("thread churn under a slow exporter: thread states stay bounded and ar
   static_assert(agentrace::detail::max_exited_states <= 16);
   constexpr std::size_t bound = at_once + 16 + 1;
   WARN("states alive at most " << most_alive << ", created " << counts.created - created_before
-                               << " for " << groups * at_once << " threads; RSS " << rss_kib()
-                               << " KiB");
+                               << " for " << groups * at_once
+                               << " threads (memory: scripts/thread-churn.sh)");
   CHECK(most_alive <= bound);
   REQUIRE(tracing.force_flush(60s));
   const auto after = agentrace::detail::thread_state_counts();
