@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -256,6 +255,39 @@ TEST_CASE("fork from a thread other than main: the child starts tracing with tha
   CHECK(mem->size() == 1);
 }
 
+TEST_CASE("fork while another thread waits in force_flush: the child drops the handle at once",
+          "[lifecycle][fork]") {
+  auto rec = std::make_shared<test_util::recording_exporter>();
+  agentrace::config c;
+  c.exporters = {rec};
+  c.read_environment = false;
+  auto tracing = agentrace::start(c);
+  rec->block();  // the collector stays in its export: a force_flush() waits
+  { AGENTRACE_SPAN(s, "before.fork"); }
+  REQUIRE(tracing.force_flush(1ms) == false);  // queued, the export is blocked
+  REQUIRE(rec->wait_in_export(1, 10s));
+  std::atomic<bool> waiting{false};
+  bool flushed = false;
+  std::thread waiter([&] {
+    waiting = true;
+    flushed = tracing.force_flush(20s);
+  });
+  while (!waiting.load()) std::this_thread::yield();
+  std::this_thread::sleep_for(50ms);  // inside the wait (not needed for correctness)
+  child_process child;
+  if (child.fork_now()) {
+    tracing = agentrace::tracing{};  // the inherited collector, with a waiter that is not here
+    ::_exit(0);
+  }
+  const int code = child.wait();
+  INFO("child stderr: " << child.stderr_text());
+  CHECK(code == 0);  // a hang would end in SIGALRM
+  rec->unblock();
+  waiter.join();
+  CHECK(flushed);
+  CHECK(rec->count() == 1);
+}
+
 namespace {
 /// Sleeps in every export, like an exporter talking to a slow backend.
 class slow_exporter final : public agentrace::exporter {
@@ -273,16 +305,6 @@ class slow_exporter final : public agentrace::exporter {
   std::chrono::milliseconds per_batch_;
 };
 
-long rss_kib() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::atol(line + 6);
-  std::fclose(f);
-  return kib;
-}
 }  // namespace
 
 TEST_CASE("thread churn under a slow exporter: thread states stay bounded and are freed",
@@ -314,8 +336,8 @@ TEST_CASE("thread churn under a slow exporter: thread states stay bounded and ar
   static_assert(agentrace::detail::max_exited_states <= 16);
   constexpr std::size_t bound = at_once + 16 + 1;
   WARN("states alive at most " << most_alive << ", created " << counts.created - created_before
-                               << " for " << groups * at_once << " threads; RSS " << rss_kib()
-                               << " KiB");
+                               << " for " << groups * at_once
+                               << " threads (memory: scripts/thread-churn.sh)");
   CHECK(most_alive <= bound);
   REQUIRE(tracing.force_flush(60s));
   const auto after = agentrace::detail::thread_state_counts();
