@@ -549,7 +549,7 @@ void run_concurrent_requests(int n) {
   executor ex(3), other(2);
   std::latch done(n);
   {
-    AGENTRACE_SPAN(spawner, "spawner");  // even requests: its children
+    agentrace::span<"spawner"> spawner;  // even requests: its children
     for (int i = 0; i < n; i += 2) {
       if constexpr (UserPromise)
         request_body<user_job>(ex, other, i, &done);
@@ -571,7 +571,7 @@ void run_concurrent_requests(int n) {
     for (int k = 0; k < (e == &ex ? 3 : 2); ++k)
       e->post([&] {
         if (agentrace::current_context().valid() || agentrace::detail::tls.ended) ++dirty;
-        { AGENTRACE_SPAN(p, "plain"); }
+        { agentrace::span<"plain"> p; }
         plain.count_down();
       });
   plain.wait();
