@@ -177,6 +177,7 @@ struct fake_answer {
   int status = 200;
   std::string body;
   std::chrono::milliseconds delay{0};
+  std::string headers{};  // extra header lines, each ending in \r\n (e.g. "Retry-After: 1\r\n")
 };
 
 /// An OpenAI-compatible chat-completions server on 127.0.0.1 (port 0) answering from a script
@@ -220,6 +221,11 @@ class fake_llm {
   std::vector<std::string> auth_headers() const {
     std::lock_guard<std::mutex> lock(mu_);
     return auth_;
+  }
+  /// When each request arrived (steady clock), in arrival order.
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return arrivals_;
   }
 
   /// A chat-completions body whose message content is `content`.
@@ -281,16 +287,18 @@ class fake_llm {
       auth_.push_back(
           au == std::string::npos ? "" : head.substr(au + 15, head.find("\r\n", au) - au - 15));
       requests_.push_back(buf.substr(header_end + 4, need));
+      arrivals_.push_back(std::chrono::steady_clock::now());
       ans = script_[std::min(next_++, script_.size() - 1)];
     }
     if (ans.delay.count()) std::this_thread::sleep_for(ans.delay);
     const std::string reason = ans.status == 200   ? "OK"
                                : ans.status == 429 ? "Too Many Requests"
+                               : ans.status == 503 ? "Service Unavailable"
                                                    : "Error";
-    const std::string resp =
-        "HTTP/1.1 " + std::to_string(ans.status) + " " + reason +
-        "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-        std::to_string(ans.body.size()) + "\r\n\r\n" + ans.body;
+    const std::string resp = "HTTP/1.1 " + std::to_string(ans.status) + " " + reason +
+                             "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
+                             ans.headers + "Content-Length: " + std::to_string(ans.body.size()) +
+                             "\r\n\r\n" + ans.body;
     ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
     ::close(c);
   }
@@ -304,6 +312,7 @@ class fake_llm {
   std::vector<std::thread> workers_;
   mutable std::mutex mu_;
   std::vector<std::string> requests_, paths_, auth_;
+  std::vector<std::chrono::steady_clock::time_point> arrivals_;
 };
 
 }  // namespace eval_test
