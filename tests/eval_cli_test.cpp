@@ -258,6 +258,97 @@ TEST_CASE("cli: pipes, FIFOs and process substitution are read whole, by every c
   }
 }
 
+namespace {
+// One OTLP request line holding `spans` (JSON objects) for trace 4bf9...4736.
+std::string request_line(const std::string& spans, const std::string& scope = R"({"name":"s"})") {
+  return R"({"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"scope":)" + scope +
+         R"(,"spans":[)" + spans + "]}]}]}\n";
+}
+std::string span_json(const std::string& id, const std::string& extra = "",
+                      const std::string& parent = "") {
+  return R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":")" + id + "\"" +
+         (parent.empty() ? "" : R"(,"parentSpanId":")" + parent + "\"") +
+         R"(,"name":"op","startTimeUnixNano":"1000","endTimeUnixNano":"2000")" + extra + "}";
+}
+}  // namespace
+
+TEST_CASE("cli: bad input gets the same file:line: diagnostic from every command; --strict fails") {
+  const auto dir = temp_dir("cli-bad-input");
+  struct bad_case {
+    std::string name, line, message;
+  };
+  const bad_case cases[] = {
+      {"event name is an object",
+       span_json("0000000000000002", R"(,"events":[{"name":{"x":1},"timeUnixNano":"1500"}])"),
+       "expected a string or number, got an object"},
+      {"event time is an array",
+       span_json("0000000000000002", R"(,"events":[{"name":"e","timeUnixNano":[1]}])"),
+       "expected a string or number, got an array"},
+      {"status message is an array",
+       span_json("0000000000000002", R"(,"status":{"code":2,"message":[]})"),
+       "expected a string or number, got an array"},
+      {"status code is an object", span_json("0000000000000002", R"(,"status":{"code":{}})"),
+       "expected a string or number, got an object"},
+      {"link span id is an object",
+       span_json("0000000000000002",
+                 R"(,"links":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":{}}])"),
+       "expected a string or number, got an object"},
+      {"attribute string value is an object",
+       span_json("0000000000000002",
+                 R"(,"attributes":[{"key":"app.x","value":{"stringValue":{"a":1}}}])"),
+       "expected a scalar, got an object"},
+      {"attribute int value is 2^64",
+       span_json("0000000000000002",
+                 R"(,"attributes":[{"key":"app.n","value":{"intValue":"18446744073709551616"}}])"),
+       "not a 64-bit integer"},
+      {"duplicate keys",
+       R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"0000000000000002","name":"a","name":"b","startTimeUnixNano":"1000","endTimeUnixNano":"2000"})",
+       "duplicate key \"name\""},
+      {"end before start",
+       R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"0000000000000002","name":"op","startTimeUnixNano":"5000","endTimeUnixNano":"1000"})",
+       "endTimeUnixNano is before startTimeUnixNano"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string path = (dir / "bad.jsonl").string();
+    write_file(path, request_line(span_json("0000000000000001")) + request_line(c.line));
+    for (const std::string cmd : {" stats ", " select errors ", " show 4bf9 "}) {
+      INFO(cmd);
+      auto r = run(cli + cmd + path, dir);
+      CHECK_THAT(r.err, Catch::Contains(path + ":2: ") && Catch::Contains(c.message));
+      CHECK(r.code != 2);
+      r = run(cli + cmd + "--strict " + path, dir);
+      CHECK(r.code == 2);
+    }
+  }
+  // A scope name that is an object.
+  const std::string path = (dir / "scope.jsonl").string();
+  write_file(path, request_line(span_json("0000000000000001"), R"({"name":{"x":1}})"));
+  const auto r = run(cli + " stats --strict " + path, dir);
+  CHECK_THAT(r.err, Catch::Contains(path + ":1: ") &&
+                        Catch::Contains("expected a string or number, got an object"));
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: a parent cycle loses no span and is reported") {
+  const auto dir = temp_dir("cli-cycle");
+  const std::string path = (dir / "cycle.jsonl").string();
+  // root 1; 2 -> 3 -> 4 -> 2 is a cycle under nobody.
+  write_file(path, request_line(span_json("0000000000000001") + "," +
+                                span_json("0000000000000002", "", "0000000000000004") + "," +
+                                span_json("0000000000000003", "", "0000000000000002") + "," +
+                                span_json("0000000000000004", "", "0000000000000003")));
+  auto r = run(cli + " show 4bf9 " + path, dir);
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("is its own ancestor (a parent cycle)"));
+  std::size_t ops = 0;
+  for (const auto& l : lines_of(r.out)) ops += l.find("op") != std::string::npos;
+  CHECK(ops == 4);  // every span is shown
+  r = run(cli + " show --strict 4bf9 " + path, dir);
+  CHECK(r.code == 2);
+}
+
 TEST_CASE("cli: a directory as FILE is refused with a message that says so") {
   const auto dir = temp_dir("cli-dir");
   for (const std::string cmd : {" stats ", " select errors ", " show 4bf9 "}) {

@@ -229,13 +229,14 @@ class output {
 };
 
 // Runs reading passes over the inputs; problems are printed during the first pass only.
-// Commands read their input more than once (statistics, then selection, then the selected
-// traces), so standard input, pipes, FIFOs and process substitutions (`<(zcat f.gz)`) are first
-// copied whole into a temporary file; a directory is refused with a message.
+// Commands that read their input more than once (statistics, then selection, then the selected
+// traces) first copy standard input, pipes, FIFOs and process substitutions (`<(zcat f.gz)`)
+// whole into a temporary file; one-pass commands read them directly. A directory is refused.
 class input {
  public:
-  explicit input(const options& o) : o_(o), files_(o.files) {
+  input(const options& o, bool several_passes) : o_(o), files_(o.files) {
     for (auto& f : files_) {
+      if (f == "-" && !several_passes) continue;
       if (f == "-") {
         f = spool(stdin, "<stdin>");
         continue;
@@ -244,7 +245,7 @@ class input {
       if (::stat(f.c_str(), &st) != 0) continue;  // the reader reports what is missing
       if (S_ISDIR(st.st_mode))
         throw usage_error("'" + f + "' is a directory; give the trace files in it");
-      if (!S_ISREG(st.st_mode)) {
+      if (!S_ISREG(st.st_mode) && several_passes) {
         std::FILE* in = std::fopen(f.c_str(), "rb");
         if (!in) throw usage_error("cannot read '" + f + "': " + std::strerror(errno));
         const std::string name = f;
@@ -297,12 +298,14 @@ class input {
     return r.counts();
   }
   const ev::read_counts& counts() const { return first_; }
+  const options& opts() const { return o_; }
 
  private:
   std::string display(const ev::diagnostic& d) const {
     ev::diagnostic c = d;
     for (std::size_t i = 0; i < temps_.size(); ++i)
       if (c.file == temps_[i]) c.file = temp_names_[i];
+    if (c.file == "-") c.file = "<stdin>";
     return c.to_string();
   }
   // Copies `in` to a new temporary file ($TMPDIR or /tmp) and returns its path; diagnostics
@@ -344,6 +347,23 @@ class input {
   ev::read_counts first_{};
 };
 
+// Parent cycles found while building call trees (the reader cannot see them: they need a whole
+// trace): reported like input problems, and --strict fails on them.
+void report_cycles(const options& o, const std::vector<ev::trace>& traces) {
+  std::size_t n = 0;
+  for (const auto& t : traces)
+    for (std::size_t i : t.cycle_roots()) {
+      ++n;
+      if (!o.quiet)
+        std::fprintf(stderr,
+                     "agentrace-eval: trace %s: span %s is its own ancestor (a parent cycle); "
+                     "shown as a root\n",
+                     agentrace::to_hex(t.id()).c_str(),
+                     agentrace::to_hex(t.spans()[i].span_id).c_str());
+    }
+  if (n && o.strict) throw usage_error("the input has problems (--strict)");
+}
+
 std::string rfc3339(std::uint64_t ns) {
   const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
   std::tm tm{};
@@ -358,7 +378,7 @@ std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<doub
 // ------------------------------------------------------------------------ stats
 
 int cmd_stats(const options& o) {
-  input in(o);
+  input in(o, false);
   ev::span_stats st;
   in.pass([&](ev::read_span&& s) { st.add(s.span); }, false, ev::stats_attribute_keys());
   st.finish();
@@ -431,7 +451,7 @@ int cmd_show(const options& o) {
   if (want.empty() || want.size() > 32 ||
       want.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw usage_error("'" + o.argument + "' is not a trace id (up to 32 hex digits)");
-  input in(o);
+  input in(o, false);
   ev::trace_builder b;
   std::set<std::string> ids;
   in.pass([&](ev::read_span&& s) {
@@ -451,6 +471,7 @@ int cmd_show(const options& o) {
                       " traces:" + list);
   }
   auto traces = b.finish();
+  report_cycles(o, traces);
   ev::waterfall_options wo;
   wo.bar_width = o.number("width", 40);
   if (wo.bar_width < 4) wo.bar_width = 4;
@@ -510,6 +531,7 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
     if (want.count(s.span.trace_id)) b.add(std::move(s));
   });
   auto built = b.finish();
+  report_cycles(in.opts(), built);
   // In selection order.
   std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> pos;
   for (std::size_t i = 0; i < built.size(); ++i) pos.emplace(built[i].id(), i);
@@ -538,7 +560,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 int cmd_select(const options& o) {
   const ev::query q = parse_query(o.argument);
-  input in(o);
+  input in(o, q.needs_stats() || o.value("otlp"));
   const selected s = select_traces(in, q, o.number("limit", 0));
   {
     output out(o);
@@ -591,7 +613,7 @@ int cmd_select(const options& o) {
 
 int cmd_dataset(const options& o) {
   const ev::query q = parse_query(o.argument);
-  input in(o);
+  input in(o, true);
   const selected s = select_traces(in, q, o.number("limit", 0));
   report_selection(s);
   if (s.sel.empty()) return exit_no_match;
@@ -654,7 +676,7 @@ int cmd_judge(const options& o) {
   jo.max_retry_after = std::chrono::milliseconds(o.number("max-retry-after-ms", 30000));
   jo.json_mode = !o.flag("no-json-mode");
 
-  input in(o);
+  input in(o, true);
   const selected s = select_traces(in, q, o.number("limit", 0));
   report_selection(s);
   if (s.sel.empty()) return exit_no_match;
