@@ -139,9 +139,10 @@ inline bool match_assignment(std::string_view s, std::size_t j, bool has_scheme,
   }
   if (has_scheme) {  // keep "Basic " / "Bearer " and mask what follows
     const std::size_t w = run(s, b, is_alpha);
+    const std::size_t limit = quoted ? e : n;
     std::size_t k = b + w;
-    if (w > 0 && k < (quoted ? e : n) && (s[k] == ' ' || s[k] == '\t')) {
-      while (k < e && (s[k] == ' ' || s[k] == '\t')) ++k;
+    if (w > 0 && k < limit && (s[k] == ' ' || s[k] == '\t')) {
+      while (k < limit && (s[k] == ' ' || s[k] == '\t')) ++k;
       b = k;
       if (!quoted) e = b + run(s, b, is_token_char);
     }
