@@ -110,8 +110,8 @@ TEST_CASE("render_trace: colours, hidden attributes, cut values, short durations
   const std::string colored = agentrace::detail::render_trace(t, "svc", o, true);
   CHECK(colored.find("\x1b[31mERROR\x1b[0m") != std::string::npos);
   CHECK(colored.find("long=") == std::string::npos);
-  CHECK(agentrace::detail::format_duration(15 * 1'000'000'000ull) == "15.00 s");
-  CHECK(agentrace::detail::format_duration(999'999) == "1.000 ms");
+  CHECK(agentrace::detail::duration_text(15 * 1'000'000'000ull) == "15.00 s");
+  CHECK(agentrace::detail::duration_text(999'999) == "1.000 ms");
 }
 
 TEST_CASE("the console exporter prints one tree per trace, assembled from child-first spans",

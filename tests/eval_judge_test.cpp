@@ -175,9 +175,10 @@ TEST_CASE("Retry-After on 429 and 503 sets the wait before the retry, up to a bo
     return std::chrono::duration_cast<milliseconds>(a[1] - a[0]);
   };
   SECTION("429 with Retry-After: 1 waits a second, not the 10 ms backoff") {
-    fake_llm srv(
-        {{429, R"({"error":{"message":"slow down"}})", milliseconds(0), "Retry-After: 1\r\n"},
-         {200, fake_llm::completion(good_verdict())}});
+    fake_llm srv({{.status = 429,
+                   .body = R"({"error":{"message":"slow down"}})",
+                   .headers = "Retry-After: 1\r\n"},
+                  {200, fake_llm::completion(good_verdict())}});
     const verdict v = judge_one(srv, t, options_for(srv));
     CHECK(v.ok);
     CHECK(v.error.empty());
@@ -186,7 +187,9 @@ TEST_CASE("Retry-After on 429 and 503 sets the wait before the retry, up to a bo
     CHECK(gap(srv) < milliseconds(5000));
   }
   SECTION("503 with Retry-After as an HTTP-date in the past retries at once") {
-    fake_llm srv({{503, "busy", milliseconds(0), "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"},
+    fake_llm srv({{.status = 503,
+                   .body = "busy",
+                   .headers = "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"},
                   {200, fake_llm::completion(good_verdict())}});
     auto o = options_for(srv);
     o.backoff = milliseconds(3000);  // would be used without a Retry-After
@@ -195,7 +198,7 @@ TEST_CASE("Retry-After on 429 and 503 sets the wait before the retry, up to a bo
     CHECK(gap(srv) < milliseconds(2000));
   }
   SECTION("a Retry-After over the bound is not retried and the error says why") {
-    fake_llm srv({{503, "busy", milliseconds(0), "Retry-After: 120\r\n"},
+    fake_llm srv({{.status = 503, .body = "busy", .headers = "Retry-After: 120\r\n"},
                   {200, fake_llm::completion(good_verdict())}});
     auto o = options_for(srv);
     o.max_retry_after = milliseconds(2000);

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/tracing.hpp"
+
 namespace genai = agentrace::genai;
 namespace gen_ai = agentrace::semconv::gen_ai;
 using nlohmann::json;
@@ -21,14 +23,8 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-std::string str_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : std::string();
-}
-std::int64_t int_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::int64_t>(*v) ? std::get<std::int64_t>(*v) : -1;
-}
+using test_support::int_attr;
+using test_support::str_attr;
 
 /// Every string that reached the exporter: names, string attributes (arrays too), status
 /// messages, event attributes.
@@ -55,9 +51,9 @@ void capture_on(std::size_t max_bytes = genai::default_max_content_bytes) {
 
 }  // namespace
 
-TEST_CASE("inference span: name, kind, required attributes, response, usage, finish reasons") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "inference span: name, kind, required attributes, response, usage, finish reasons") {
   const std::string model = "gpt-4o";
   {
     genai::inference_span s({.provider = gen_ai::provider_name_values::openai,
@@ -107,9 +103,9 @@ TEST_CASE("inference span: name, kind, required attributes, response, usage, fin
   CHECK(str_attr(*t, "gen_ai.provider.name") == "llama.cpp");
 }
 
-TEST_CASE("streaming: time to first chunk is recorded once, the span covers the whole stream") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "streaming: time to first chunk is recorded once, the span covers the whole stream") {
   {
     genai::inference_span s({.provider = "openai", .model = "m", .stream = true});
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
@@ -128,9 +124,8 @@ TEST_CASE("streaming: time to first chunk is recorded once, the span covers the 
   CHECK(static_cast<double>(s->duration_ns()) / 1e9 >= ttfc + 0.060);
 }
 
-TEST_CASE("agent, workflow, tool, embeddings and retrieval spans are named and shaped") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "agent, workflow, tool, embeddings and retrieval spans are named and shaped") {
   {
     genai::workflow_span w({.name = "support_flow"});
     genai::agent_span a(
@@ -181,9 +176,8 @@ TEST_CASE("agent, workflow, tool, embeddings and retrieval spans are named and s
   CHECK(std::get<double>(*r->attr("gen_ai.request.top_k")) == 5.0);
 }
 
-TEST_CASE("a failed GenAI operation has status ERROR and error.type") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "a failed GenAI operation has status ERROR and error.type") {
   {
     genai::inference_span s({.provider = "openai", .model = "m"});
     s.fail("429", "rate limited");
@@ -249,9 +243,8 @@ TEST_CASE("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT switches capture; 
   CHECK(genai::configure_content().max_value_bytes == genai::default_max_content_bytes);
 }
 
-TEST_CASE("captured content has the schema's shape: role, parts, finish_reason") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "captured content has the schema's shape: role, parts, finish_reason") {
   capture_on();
   {
     genai::inference_span s({.provider = "openai", .model = "m"});
@@ -478,10 +471,9 @@ TEST_CASE("the default redactor masks credentials as configs and tool arguments 
   }
 }
 
-TEST_CASE(
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
     "JSON-structured content: secrets in tool arguments are masked and the JSON stays valid") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
   capture_on();
   {
     genai::tool_span t({.name = "login"});
@@ -505,9 +497,8 @@ TEST_CASE(
   CHECK(args.find("dXNlcjpw") == std::string::npos);
 }
 
-TEST_CASE("redaction runs before anything is recorded: no secret reaches the exporter") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "redaction runs before anything is recorded: no secret reaches the exporter") {
   capture_on();
   const std::string key = "sk-proj-ZyXwVuTsRqPoNmLkJiHg9876";
   const std::string mail = "ceo@bigcorp.example";
@@ -629,9 +620,8 @@ TEST_CASE("database client span: named by the conventions, query text, rows, err
   CHECK(str_attr(*e, "db.response.status_code") == "1");
 }
 
-TEST_CASE("helpers started with an explicit parent join that parent's trace") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "helpers started with an explicit parent join that parent's trace") {
   agentrace::span_context parent;
   {
     AGENTRACE_SPAN(session, "session");

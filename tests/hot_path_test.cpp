@@ -179,7 +179,7 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
   CHECK(mem->find("after")->status == agentrace::status_code::unset);
 }
 
-// A span compares the recording byte with detail::tracing_common once; any other byte takes the
+// A span compares the recording state with detail::recording_common once; any other byte takes the
 // out-of-line path, which tests each bit at run time. Here the byte lacks the ABI-counter bit and
 // the thread's counter pointer is cleared, as where the ABI self-test fails: spans take that path
 // and read std::uncaught_exceptions().
@@ -187,9 +187,9 @@ TEST_CASE("a span in a configuration other than the common one records the same,
   namespace d = agentrace::detail;
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(memory_config(mem));
-  const std::uint8_t common = d::tracing_on.load();
+  const std::uint8_t common = d::recording_state.load();
   if (d::invariant_tsc_available() && d::uncaught_counter_slow() != nullptr)
-    CHECK(common == d::tracing_common);  // the default configuration is the common one
+    CHECK(common == d::recording_common);  // the default configuration is the common one
   d::thread_state* ts = d::this_thread();
   REQUIRE(ts != nullptr);
   struct restore_state {
@@ -197,11 +197,11 @@ TEST_CASE("a span in a configuration other than the common one records the same,
     d::thread_state* ts;
     const unsigned int* counter;
     ~restore_state() {
-      d::tracing_on.store(byte);
+      d::recording_state.store(byte);
       ts->uncaught = counter;
     }
   } restore{common, ts, ts->uncaught};
-  d::tracing_on.store(static_cast<std::uint8_t>(common & ~d::tracing_eh_abi));
+  d::recording_state.store(static_cast<std::uint8_t>(common & ~d::recording_eh_abi));
   ts->uncaught = nullptr;
   d::tls.current = {};
   const agentrace::span_context remote{{0x1111, 0x2222}, 0x3333, agentrace::flag_sampled, true};
@@ -224,7 +224,7 @@ TEST_CASE("a span in a configuration other than the common one records the same,
     }
   }
   CHECK_FALSE(agentrace::current_context().valid());
-  d::tracing_on.store(common);
+  d::recording_state.store(common);
   ts->uncaught = restore.counter;
   REQUIRE(tracing.force_flush());
   const auto found_p = mem->find("generic.parent");

@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_server.hpp"
+
 extern char** environ;
 
 namespace {
@@ -189,128 +191,13 @@ class receiver {
   int stdout_fd_{-1};
 };
 
-// A minimal HTTP/1.1 peer on a raw socket: records each request and answers `status` + `body`
-// (keep-alive), or never accepts at all (a black hole: the kernel completes the handshake).
-class raw_server {
- public:
-  struct request {
-    std::string method, target;
-    std::map<std::string, std::string> headers;  // names lowercased
-    std::string body;
-    int connection = 0;
-  };
-
+// The OTLP/HTTP peer: the shared test server answering every request with `status` + `body`, or
+// a black hole that never accepts (the kernel completes the handshake).
+struct raw_server : test_support::http_server {
   explicit raw_server(int status = 200, std::string body = R"({"partialSuccess":{}})",
                       bool black_hole = false)
-      : status_(status), body_(std::move(body)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    REQUIRE(::pipe(stop_) == 0);
-    if (!black_hole) thread_ = std::thread([this] { run(); });
-  }
-  ~raw_server() {
-    if (thread_.joinable()) {
-      (void)!::write(stop_[1], "x", 1);
-      thread_.join();
-    }
-    ::close(fd_);
-    ::close(stop_[0]);
-    ::close(stop_[1]);
-  }
-  std::string url() const { return traces_url(port_); }
-  std::vector<request> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  int connections() const { return connections_.load(); }
-
- private:
-  void run() {
-    struct conn {
-      int fd;
-      int id;
-      std::string in;
-    };
-    std::vector<conn> conns;
-    for (;;) {
-      std::vector<pollfd> p{{stop_[0], POLLIN, 0}, {fd_, POLLIN, 0}};
-      for (const auto& c : conns) p.push_back({c.fd, POLLIN, 0});
-      if (::poll(p.data(), p.size(), 1000) < 0) break;
-      if (p[0].revents) break;
-      if (p[1].revents & POLLIN) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c >= 0) conns.push_back({c, ++connections_, {}});
-      }
-      for (std::size_t i = 2; i < p.size(); ++i) {
-        if (!p[i].revents) continue;
-        conn& c = conns[i - 2];
-        char buf[65536];
-        const ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n <= 0) {
-          ::close(c.fd);
-          c.fd = -1;
-          continue;
-        }
-        c.in.append(buf, static_cast<std::size_t>(n));
-        while (parse_one(c.in, c.id)) {
-          const std::string answer = "HTTP/1.1 " + std::to_string(status_) +
-                                     " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                                     std::to_string(body_.size()) + "\r\n\r\n" + body_;
-          (void)!::write(c.fd, answer.data(), answer.size());
-        }
-      }
-      conns.erase(
-          std::remove_if(conns.begin(), conns.end(), [](const conn& c) { return c.fd < 0; }),
-          conns.end());
-    }
-    for (auto& c : conns) ::close(c.fd);
-  }
-
-  // One complete request at the front of `in`: record it, consume it, true.
-  bool parse_one(std::string& in, int conn_id) {
-    const std::size_t end = in.find("\r\n\r\n");
-    if (end == std::string::npos) return false;
-    request r;
-    r.connection = conn_id;
-    std::istringstream head(in.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream first(line);
-    first >> r.method >> r.target;
-    std::size_t length = 0;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      const std::size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string k = line.substr(0, colon);
-      for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      if (k == "content-length") length = std::stoul(v);
-      r.headers[k] = v;
-    }
-    if (in.size() < end + 4 + length) return false;
-    r.body = in.substr(end + 4, length);
-    in.erase(0, end + 4 + length);
-    std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(std::move(r));
-    return true;
-  }
-
-  int fd_{-1}, port_{0}, stop_[2]{-1, -1};
-  int status_;
-  std::string body_;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::vector<request> requests_;
-  std::atomic<int> connections_{0};
+      : http_server({{status, std::move(body)}}, black_hole) {}
+  std::string url() const { return traces_url(port()); }
 };
 
 // stderr of this process, redirected into a file while alive.

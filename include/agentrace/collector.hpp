@@ -67,11 +67,11 @@ inline void set_span_clock_once() {
   (void)done;
 }
 
-/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// The recording state start() publishes, once set_span_clock_once() has chosen the span clock:
 /// that clock, whether the installed sampler is the default one, whether the ABI's
 /// uncaught-exception counter can be read.
 inline std::uint8_t started_recording_state() {
-  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+  return recording_state_for(samples_as_parent(), uncaught_counter_slow() != nullptr);
 }
 }  // namespace detail
 
@@ -86,8 +86,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
-                   static_cast<int>(name.size()), name.data());
+      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -95,8 +94,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     try {
       if (auto e = it->second(arg)) out.push_back(std::move(e));
     } catch (const std::exception& ex) {
-      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
-                   ex.what());
+      detail::diag("exporter '{}' not created: {}", name, ex.what());
     }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
@@ -149,7 +147,7 @@ class collector {
     if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
     if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
     if (batch_size_ > queue_size_) {
-      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+      detail::diag("max export batch size {} exceeds the queue size {}; using {}", batch_size_,
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
@@ -177,7 +175,7 @@ class collector {
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
     if (queue_size_ > detail::max_thread_queue_size) {
-      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+      detail::diag("max queue size {} exceeds what one thread's queue can hold; using {}",
                    queue_size_, detail::max_thread_queue_size);
       queue_size_ = detail::max_thread_queue_size;
     }
@@ -189,9 +187,10 @@ class collector {
     thread_ = std::thread([this] { run(); });
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
-      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      // thresholds are read here) or runs after (its compare-exchange then sees the recording
+      // state).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
+      detail::recording_state.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
@@ -223,7 +222,7 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
+    detail::recording_state.store(detail::recording_off, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -234,8 +233,8 @@ class collector {
     const stats s = get_stats();
     if (s.dropped_total() > 0)
       detail::diag(
-          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-          "shutdown: %llu); see agentrace::stats",
+          "{} spans dropped (queue full: {}, export failed: {}, ended after "
+          "shutdown: {}); see agentrace::stats",
           static_cast<unsigned long long>(s.dropped_total()),
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
@@ -381,9 +380,7 @@ class collector {
   }
 
   void report_exporter_error(const exporter& e, const char* what) {
-    if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
-                   what);
+    if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
 
   config cfg_;

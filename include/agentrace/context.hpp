@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -191,10 +192,6 @@ AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved
   assign_context(tls.current, ctx);
 }
 
-inline constexpr char hex_digits[] = "0123456789abcdef";
-inline void append_hex(std::string& out, std::uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
-}
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).

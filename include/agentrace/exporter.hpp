@@ -15,6 +15,7 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -169,20 +170,6 @@ inline attr_value slot_value(const span_record& r, std::size_t i) {
     case slot_type::owned_str: return attr_value{std::in_place_type<std::string>, s.as_string()};
   }
   return {};
-}
-
-/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
-/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
-inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
-  if (max == 0 || s.size() <= max) return;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* p = b;
-  const auto* end = b + s.size();
-  for (std::size_t n = 0; n < max && p < end; ++n) {
-    const std::size_t len = utf8_sequence_length(p, end);
-    p += len ? len : 1;
-  }
-  s.resize(static_cast<std::size_t>(p - b));
 }
 
 /// Applies the attribute value length limit to a string or to each string of an array.

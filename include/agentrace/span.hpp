@@ -290,11 +290,11 @@ class scoped_span {
   // parent, or nullptr for the thread's current context (a constant where this is inlined).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
                                                 const span_context* parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
+      begin(t, site, parent ? *parent : t.current, detail::recording_common);
+    } else if (on == detail::recording_off) {
       state_ = st_none;
     } else {
       begin_other(site, parent, on);
@@ -303,7 +303,7 @@ class scoped_span {
 
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // the common configuration the constructor passes the constant detail::recording_common, so
   // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
@@ -329,13 +329,13 @@ class scoped_span {
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
                                          ? static_cast<std::uint8_t>(flag_random | flag_sampled)
                                          : detail::sample_root(lo),
                                      false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
         const bool remote = detail::remote_of(parent_fr);
         fr = detail::pack_flags_remote(
             detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
@@ -368,16 +368,16 @@ class scoped_span {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      finish_recording(detail::tracing_common);
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]]
+      finish_recording(detail::recording_common);
     else
       finish_other(on);
   }
 
   // A span's end in any configuration but the common one, or after shutdown() began.
   AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::tracing_off)
+    if (on == detail::recording_off)
       finish_not_running();
     else
       finish_recording(on);
@@ -435,7 +435,7 @@ class scoped_span {
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -500,8 +500,8 @@ class scoped_span {
     o.state_ = st_none;
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0; no clock is read), or on
-  // a thread without a state (exiting, or its allocation failed): the context is restored as
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
+  // on a thread without a state (exiting, or its allocation failed): the context is restored as
   // usual, the span is counted as dropped_not_running.
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();

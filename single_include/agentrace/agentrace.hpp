@@ -272,6 +272,106 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <type_traits>
 #include <utility>
 
+// amalgamated: include/agentrace/detail/ascii.hpp
+// SPDX-License-Identifier: MIT
+// ASCII text helpers, locale-independent: case-insensitive comparison, lower / upper case,
+// trimming spaces and tabs, hex digits in and out. Header names, environment values, trace ids
+// and keywords are ASCII; bytes >= 0x80 pass through unchanged.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+constexpr char to_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr char to_upper(char c) noexcept {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+/// True when `a` and `b` are equal ignoring ASCII case.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  return true;
+}
+
+/// True when `s` starts with `prefix`, ignoring ASCII case.
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+inline void to_lower_in_place(std::string& s) noexcept {
+  for (auto& c : s) c = to_lower(c);
+}
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  to_lower_in_place(out);
+  return out;
+}
+inline std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = to_upper(c);
+  return out;
+}
+
+constexpr bool is_space_or_tab(char c) noexcept { return c == ' ' || c == '\t'; }
+
+/// `s` without leading and trailing spaces and tabs.
+constexpr std::string_view trim_view(std::string_view s) noexcept {
+  while (!s.empty() && is_space_or_tab(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space_or_tab(s.back())) s.remove_suffix(1);
+  return s;
+}
+/// A copy of `s` without leading and trailing spaces and tabs.
+inline std::string trim(std::string_view s) { return std::string(trim_view(s)); }
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+
+/// Appends the 16 lowercase hex digits of `v`.
+inline void append_hex(std::string& out, std::uint64_t v) {
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
+}
+/// Appends the 2 lowercase hex digits of `b`.
+inline void append_hex_byte(std::string& out, unsigned char b) {
+  out.push_back(hex_digits[b >> 4]);
+  out.push_back(hex_digits[b & 0xF]);
+}
+
+enum class hex_case : std::uint8_t { any, lower_only };
+
+/// The value of hex digit `c` (0-15), or -1. With hex_case::lower_only, 'A'-'F' are not digits.
+constexpr int hex_value(char c, hex_case accept = hex_case::any) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (accept == hex_case::any && c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Parses `s` (at most 16 hex digits) into `out`; false (out untouched) on any other character.
+constexpr bool parse_hex(std::string_view s, std::uint64_t& out,
+                         hex_case accept = hex_case::any) noexcept {
+  if (s.size() > 16) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const int d = hex_value(c, accept);
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -449,10 +549,6 @@ AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved
   assign_context(tls.current, ctx);
 }
 
-inline constexpr char hex_digits[] = "0123456789abcdef";
-inline void append_hex(std::string& out, std::uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
-}
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).
@@ -610,7 +706,7 @@ enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
 
 // Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
 // this process has the same meaning. Relaxed: it is written before any span can be recorded
-// (spans record only after start() published `tracing_on` with release ordering).
+// (spans record only after start() published `recording_state` with release ordering).
 inline std::atomic<clock_source> span_clock_source{clock_source::steady};
 
 inline std::int64_t steady_ns() noexcept {
@@ -638,51 +734,52 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
-/// What the hot path reads, in one byte, when a span begins and ends (tracing_on, below): 0
+/// What the hot path reads, in one byte, when a span begins and ends (recording_state, below): 0
 /// while not recording; otherwise bits saying how. One load answers every
 /// question a span asks of the process-wide configuration.
-inline constexpr std::uint8_t tracing_off = 0;
-inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
-inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
-// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+inline constexpr std::uint8_t recording_off = 0;
+inline constexpr std::uint8_t recording_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t recording_tsc = 2;     // with recording_steady: spans read the TSC
+// With recording_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
-inline constexpr std::uint8_t tracing_sample_as_parent = 4;
-// With tracing_steady: the C++ ABI's uncaught-exception counter can be read directly
+inline constexpr std::uint8_t recording_sample_as_parent = 4;
+// With recording_steady: the C++ ABI's uncaught-exception counter can be read directly
 // (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
-inline constexpr std::uint8_t tracing_eh_abi = 8;
-// The byte in the common configuration: the best clock this platform has (the TSC where it can
-// be read), the default sampler and the ABI's counter. A span compares the byte with this value
-// once and then runs a path with every bit known at compile time; any other configuration takes
-// one out-of-line call that runs the same code with the bits tested at run time.
-inline constexpr std::uint8_t tracing_common =
-    static_cast<std::uint8_t>(tracing_steady | (AGENTRACE_DETAIL_HAS_TSC ? tracing_tsc : 0) |
-                              tracing_sample_as_parent | tracing_eh_abi);
+inline constexpr std::uint8_t recording_eh_abi = 8;
+// The recording state in the common configuration: the best clock this platform has (the TSC where
+// it can be read), the default sampler and the ABI's counter. A span compares the recording state
+// with this value once and then runs a path with every bit known at compile time; any other
+// configuration takes one out-of-line call that runs the same code with the bits tested at run
+// time.
+inline constexpr std::uint8_t recording_common =
+    static_cast<std::uint8_t>(recording_steady | (AGENTRACE_DETAIL_HAS_TSC ? recording_tsc : 0) |
+                              recording_sample_as_parent | recording_eh_abi);
 
 // Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
 // say how. Release on start, acquire on the hot path's first check would cost nothing more than
 // relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
 // begun before it saw it.
-inline std::atomic<std::uint8_t> tracing_on{tracing_off};
+inline std::atomic<std::uint8_t> recording_state{recording_off};
 
-/// The recording byte for the span clock start() chose, for whether the installed sampler is
+/// The recording state for the span clock start() chose, for whether the installed sampler is
 /// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
 /// counter can be read (thread_state.hpp, uncaught_counter_slow).
-inline std::uint8_t recording_state(bool sample_as_parent, bool eh_abi) noexcept {
+inline std::uint8_t recording_state_for(bool sample_as_parent, bool eh_abi) noexcept {
   return static_cast<std::uint8_t>(
-      tracing_steady |
-      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
-      (sample_as_parent ? tracing_sample_as_parent : 0) | (eh_abi ? tracing_eh_abi : 0));
+      recording_steady |
+      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? recording_tsc : 0) |
+      (sample_as_parent ? recording_sample_as_parent : 0) | (eh_abi ? recording_eh_abi : 0));
 }
 
 /// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
 /// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
 inline void set_sample_as_parent(bool on) noexcept {
-  std::uint8_t cur = tracing_on.load(std::memory_order_relaxed);
-  while (cur != tracing_off) {
-    const auto next = static_cast<std::uint8_t>(on ? cur | tracing_sample_as_parent
-                                                   : cur & ~tracing_sample_as_parent);
-    if (tracing_on.compare_exchange_weak(cur, next, std::memory_order_release,
-                                         std::memory_order_relaxed))
+  std::uint8_t cur = recording_state.load(std::memory_order_relaxed);
+  while (cur != recording_off) {
+    const auto next = static_cast<std::uint8_t>(on ? cur | recording_sample_as_parent
+                                                   : cur & ~recording_sample_as_parent);
+    if (recording_state.compare_exchange_weak(cur, next, std::memory_order_release,
+                                              std::memory_order_relaxed))
       return;
   }
 }
@@ -690,7 +787,7 @@ inline void set_sample_as_parent(bool on) noexcept {
 /// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
-  if (state & tracing_tsc) return __rdtsc();
+  if (state & recording_tsc) return __rdtsc();
 #else
   (void)state;
 #endif
@@ -700,8 +797,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state
 /// Ticks of the span clock, read outside a span (no recording state at hand).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
   return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
-                       ? tracing_tsc
-                       : tracing_steady);
+                       ? recording_tsc
+                       : recording_steady);
 }
 
 /// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
@@ -926,9 +1023,7 @@ class sampler {
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
-      std::string_view a = *arg;
-      while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
-      while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+      const std::string_view a = detail::trim_view(*arg);
       double v = 0.0;
       auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
       if (ec != std::errc() || p != a.data() + a.size() || !(v >= 0.0 && v <= 1.0)) {
@@ -976,9 +1071,9 @@ class sampler {
       case kind::off: return "AlwaysOffSampler";
       case kind::ratio: break;
     }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "TraceIdRatioBased{%f}", l.ratio);
-    return buf;
+    char buf[48];
+    const auto r = std::to_chars(buf, buf + sizeof buf, l.ratio, std::chars_format::fixed, 6);
+    return "TraceIdRatioBased{" + std::string(buf, r.ptr) + "}";
   }
 
   std::array<leaf, 5> cases_{};
@@ -988,7 +1083,7 @@ class sampler {
 namespace detail {
 
 // The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
 // enough: a span that races with it sees either the old or the new sampler, both valid. Default:
 // ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
@@ -1006,7 +1101,7 @@ inline sampler_slot& installed_sampler() {
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() and install_sampler() then tell the
-/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// hot path so (clock.hpp, recording_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
@@ -1017,7 +1112,7 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_not_sampled) == never_threshold;
 }
 
-// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// start() calls this before it publishes recording_state (with the default-sampler bit from
 // samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
 inline void install_sampler(const agentrace::sampler& s) {
   auto& slot = installed_sampler();
@@ -1820,10 +1915,10 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return std::uncaught_exceptions();
 }
 /// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
-/// with tracing_eh_abi set, every state's counter pointer is set (no test).
+/// with recording_eh_abi set, every state's counter pointer is set (no test).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
                                                               std::uint8_t on) noexcept {
-  if (on & tracing_eh_abi) return static_cast<int>(*ts->uncaught);
+  if (on & recording_eh_abi) return static_cast<int>(*ts->uncaught);
   return uncaught_exceptions(ts);
 }
 
@@ -2315,11 +2410,11 @@ class scoped_span {
   // parent, or nullptr for the thread's current context (a constant where this is inlined).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
                                                 const span_context* parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
+      begin(t, site, parent ? *parent : t.current, detail::recording_common);
+    } else if (on == detail::recording_off) {
       state_ = st_none;
     } else {
       begin_other(site, parent, on);
@@ -2328,7 +2423,7 @@ class scoped_span {
 
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // the common configuration the constructor passes the constant detail::recording_common, so
   // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
@@ -2354,13 +2449,13 @@ class scoped_span {
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
                                          ? static_cast<std::uint8_t>(flag_random | flag_sampled)
                                          : detail::sample_root(lo),
                                      false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
         const bool remote = detail::remote_of(parent_fr);
         fr = detail::pack_flags_remote(
             detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
@@ -2393,16 +2488,16 @@ class scoped_span {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      finish_recording(detail::tracing_common);
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]]
+      finish_recording(detail::recording_common);
     else
       finish_other(on);
   }
 
   // A span's end in any configuration but the common one, or after shutdown() began.
   AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::tracing_off)
+    if (on == detail::recording_off)
       finish_not_running();
     else
       finish_recording(on);
@@ -2460,7 +2555,7 @@ class scoped_span {
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -2525,8 +2620,8 @@ class scoped_span {
     o.state_ = st_none;
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0; no clock is read), or on
-  // a thread without a state (exiting, or its allocation failed): the context is restored as
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
+  // on a thread without a state (exiting, or its allocation failed): the context is restored as
   // usual, the span is counted as dropped_not_running.
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
@@ -3220,7 +3315,6 @@ inline json_string_extent json_string_size(std::string_view s, std::size_t max_b
 /// Writes s as a quoted JSON string. max_code_points 0 = no limit.
 template <class Buffer>
 inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
-  static constexpr char hex[] = "0123456789abcdef";
   b.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -3253,7 +3347,7 @@ inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_cod
         case '\b': append(b, "\\b"); break;
         case '\f': append(b, "\\f"); break;
         default: {
-          const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           b.append(esc, esc + 6);
         }
       }
@@ -3348,7 +3442,6 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
     for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
     return t;
   }();
-  static constexpr char hex[] = "0123456789abcdef";
   *out++ = '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -3373,7 +3466,7 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
         case '\b': *out++ = 'b'; break;
         case '\f': *out++ = 'f'; break;
         default: {
-          const char esc[5] = {'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[5] = {'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           std::memcpy(out, esc, 5);
           out += 5;
         }
@@ -3433,6 +3526,104 @@ class raw_out {
   fmt::memory_buffer& b_;
   char* p_;
 };
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/text.hpp
+// SPDX-License-Identifier: MIT
+// Text for people and limits on text: a duration with one precision rule, an attribute value for
+// display, and strings cut without splitting a UTF-8 sequence (by bytes with an ellipsis, or by
+// code points as the OTLP attribute length limit counts them).
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// A duration for people: "0.123 ms" below 1 ms, "12.34 ms" below 10 s, "12.34 s" from there.
+inline std::string duration_text(std::uint64_t ns) {
+  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  if (ns < 10'000'000'000ULL) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+/// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence and appends `ellipsis`;
+/// nothing happens when `s` already fits.
+inline void cut_utf8(std::string& s, std::size_t max, std::string_view ellipsis = "…") {
+  if (s.size() <= max) return;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  s.append(ellipsis);
+}
+
+/// Replaces line breaks and tabs with spaces, so that the text stays on one line.
+inline void one_line(std::string& s) noexcept {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+}
+
+/// How value_text() shows strings.
+enum class quote_strings : std::uint8_t { no, yes };
+
+/// An attribute value for display, on one line: numbers and booleans as text, arrays as
+/// `[a, b]`, strings quoted or not; cut to `max_len` bytes with "…" (0: no limit).
+inline std::string value_text(const attr_value& v, quote_strings quote, std::size_t max_len) {
+  const bool q = quote == quote_strings::yes;
+  std::string s = std::visit(
+      [q](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return q ? fmt::format("\"{}\"", x) : x;
+        else {
+          std::string out = "[";
+          bool first = true;
+          for (const auto& e : x) {
+            if (!first) out += ", ";
+            first = false;
+            if constexpr (std::is_same_v<typename T::value_type, std::string>)
+              out += q ? fmt::format("\"{}\"", e) : e;
+            else
+              out += fmt::format("{}", static_cast<typename T::value_type>(e));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  one_line(s);
+  if (max_len) cut_utf8(s, max_len);
+  return s;
+}
+
+/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
+/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
+inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return;
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  s.resize(static_cast<std::size_t>(p - b));
+}
 
 }  // namespace agentrace::detail
 
@@ -3592,20 +3783,6 @@ inline attr_value slot_value(const span_record& r, std::size_t i) {
   return {};
 }
 
-/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
-/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
-inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
-  if (max == 0 || s.size() <= max) return;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* p = b;
-  const auto* end = b + s.size();
-  for (std::size_t n = 0; n < max && p < end; ++n) {
-    const std::size_t len = utf8_sequence_length(p, end);
-    p += len ? len : 1;
-  }
-  s.resize(static_cast<std::size_t>(p - b));
-}
-
 /// Applies the attribute value length limit to a string or to each string of an array.
 inline void limit_value_length(attr_value& v, std::uint32_t max) noexcept {
   if (max == 0) return;
@@ -3723,6 +3900,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Configuration: the config struct, and the OpenTelemetry environment variables that fill what
 // the code leaves unset.
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -3731,11 +3909,13 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 
@@ -3774,15 +3954,15 @@ inline constexpr std::chrono::milliseconds drain_interval{5};
 
 namespace detail {
 
-/// Self-diagnostics go to stderr, prefixed, one line each. Never contains header values.
+/// Self-diagnostics go to stderr, prefixed, one line each (one write). Never contains header
+/// values. The format is checked at compile time.
 template <class... Args>
-void diag(const char* fmt_str, Args... args) {
-  std::fprintf(stderr, "agentrace: ");
-  if constexpr (sizeof...(Args) == 0)
-    std::fputs(fmt_str, stderr);
-  else
-    std::fprintf(stderr, fmt_str, args...);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-  std::fputc('\n', stderr);
+void diag(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::memory_buffer b;
+  append(b, "agentrace: ");
+  fmt::format_to(std::back_inserter(b), format, std::forward<Args>(args)...);
+  b.push_back('\n');
+  std::fwrite(b.data(), 1, b.size(), stderr);
 }
 
 /// An environment variable; empty counts as unset (OpenTelemetry configuration rules).
@@ -3790,12 +3970,6 @@ inline std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return std::nullopt;
   return std::string(v);
-}
-
-inline std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
 }
 
 /// A non-negative integer variable; anything else is reported and the default used.
@@ -3806,7 +3980,7 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
   std::uint64_t out = 0;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   if (ec != std::errc() || p != t.data() + t.size()) {
-    diag("%s='%s' is not a non-negative integer; using %llu", name, t.c_str(),
+    diag("{}='{}' is not a non-negative integer; using {}", name, t,
          static_cast<unsigned long long>(def));
     return def;
   }
@@ -3817,10 +3991,9 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
 inline bool env_bool(const char* name) {
   auto v = env(name);
   if (!v) return false;
-  std::string t = trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = to_lower(trim_view(*v));
   if (t == "true") return true;
-  if (t != "false") diag("%s='%s' is not true or false; taken as false", name, t.c_str());
+  if (t != "false") diag("{}='{}' is not true or false; taken as false", name, t);
   return false;
 }
 
@@ -3834,13 +4007,7 @@ inline std::optional<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+    const int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
     if (h < 0 || l < 0) return std::nullopt;
     out.push_back(static_cast<char>(h * 16 + l));
     i += 2;
@@ -3916,7 +4083,7 @@ inline resource make_resource(const config& cfg) {
         for (auto& [k, val] : *kvs) put(k, val);
       else
         detail::diag(
-            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %-encoding); "
             "ignored");
     }
     if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
@@ -3961,13 +4128,12 @@ inline sampler sampler_from_env(bool read_env) {
   auto name = detail::env("OTEL_TRACES_SAMPLER");
   if (!name) return sampler{};
   const std::string n = detail::trim(*name);
-  std::string lower = n;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = detail::to_lower(n);
   const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
   std::string error;
   auto s =
       sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
-  if (!error.empty()) detail::diag("%s", error.c_str());
+  if (!error.empty()) detail::diag("{}", error);
   return s ? *s : sampler{};
 }
 
@@ -4037,11 +4203,11 @@ inline void set_span_clock_once() {
   (void)done;
 }
 
-/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// The recording state start() publishes, once set_span_clock_once() has chosen the span clock:
 /// that clock, whether the installed sampler is the default one, whether the ABI's
 /// uncaught-exception counter can be read.
 inline std::uint8_t started_recording_state() {
-  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+  return recording_state_for(samples_as_parent(), uncaught_counter_slow() != nullptr);
 }
 }  // namespace detail
 
@@ -4056,8 +4222,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
-                   static_cast<int>(name.size()), name.data());
+      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -4065,8 +4230,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     try {
       if (auto e = it->second(arg)) out.push_back(std::move(e));
     } catch (const std::exception& ex) {
-      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
-                   ex.what());
+      detail::diag("exporter '{}' not created: {}", name, ex.what());
     }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
@@ -4119,7 +4283,7 @@ class collector {
     if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
     if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
     if (batch_size_ > queue_size_) {
-      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+      detail::diag("max export batch size {} exceeds the queue size {}; using {}", batch_size_,
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
@@ -4147,7 +4311,7 @@ class collector {
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
     if (queue_size_ > detail::max_thread_queue_size) {
-      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+      detail::diag("max queue size {} exceeds what one thread's queue can hold; using {}",
                    queue_size_, detail::max_thread_queue_size);
       queue_size_ = detail::max_thread_queue_size;
     }
@@ -4159,9 +4323,10 @@ class collector {
     thread_ = std::thread([this] { run(); });
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
-      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      // thresholds are read here) or runs after (its compare-exchange then sees the recording
+      // state).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
+      detail::recording_state.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
@@ -4193,7 +4358,7 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
+    detail::recording_state.store(detail::recording_off, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -4204,8 +4369,8 @@ class collector {
     const stats s = get_stats();
     if (s.dropped_total() > 0)
       detail::diag(
-          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-          "shutdown: %llu); see agentrace::stats",
+          "{} spans dropped (queue full: {}, export failed: {}, ended after "
+          "shutdown: {}); see agentrace::stats",
           static_cast<unsigned long long>(s.dropped_total()),
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
@@ -4351,9 +4516,7 @@ class collector {
   }
 
   void report_exporter_error(const exporter& e, const char* what) {
-    if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
-                   what);
+    if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
 
   config cfg_;
@@ -4880,41 +5043,9 @@ struct extracted_context {
 
 namespace detail {
 
-inline bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-inline int lower_hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // uppercase hex is invalid in traceparent
-}
-
-/// Parses exactly `n` (<= 16) lowercase hex digits.
+/// Parses lowercase hex digits (uppercase is invalid in traceparent).
 inline bool parse_lower_hex(std::string_view s, std::uint64_t& out) noexcept {
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int d = lower_hex_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  out = v;
-  return true;
-}
-
-inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return parse_hex(s, out, hex_case::lower_only);
 }
 
 inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
@@ -4951,7 +5082,7 @@ inline bool valid_trace_state_value(std::string_view v) noexcept {
 
 /// Parses a traceparent header value; nullopt when it is invalid. The context is marked remote.
 inline std::optional<span_context> parse_traceparent(std::string_view v) noexcept {
-  v = detail::trim_ows(v);
+  v = detail::trim_view(v);
   if (v.size() < 55) return std::nullopt;
   std::uint64_t version = 0;
   if (!detail::parse_lower_hex(v.substr(0, 2), version) || v[2] != '-') return std::nullopt;
@@ -4985,8 +5116,7 @@ inline std::string format_traceparent(const span_context& ctx) {
   detail::append_hex(s, ctx.span_id);
   s.push_back('-');
   const unsigned f = ctx.flags & (flag_sampled | flag_random);
-  s.push_back(detail::hex_digits[f >> 4]);
-  s.push_back(detail::hex_digits[f & 0xF]);
+  detail::append_hex_byte(s, static_cast<unsigned char>(f));
   return s;
 }
 
@@ -4999,7 +5129,7 @@ inline std::optional<std::string> parse_tracestate(std::string_view v) {
   std::size_t members = 0;
   while (true) {
     const std::size_t comma = v.find(',');
-    const std::string_view m = detail::trim_ows(v.substr(0, comma));
+    const std::string_view m = detail::trim_view(v.substr(0, comma));
     if (!m.empty()) {
       if (++members > 32) return std::nullopt;
       const std::size_t eq = m.find('=');
@@ -5131,10 +5261,10 @@ template <class Carrier>
       if constexpr (detail::header_range<Carrier>) {
         for (const auto& h : carrier) {
           const std::string_view name(h.first);
-          if (detail::ascii_iequals(name, traceparent_header)) {
+          if (detail::iequals(name, traceparent_header)) {
             ++n_parent;
             parent = std::string_view(h.second);
-          } else if (detail::ascii_iequals(name, tracestate_header)) {
+          } else if (detail::iequals(name, tracestate_header)) {
             states.emplace_back(h.second);
           }
         }
@@ -5172,8 +5302,7 @@ void inject(Carrier&& carrier, const span_context& ctx, std::string_view trace_s
                   "agentrace::inject: the carrier must be a map, a list of pairs or a setter");
     for (auto it = carrier.begin(); it != carrier.end();) {
       const std::string_view name(it->first);
-      if (detail::ascii_iequals(name, traceparent_header) ||
-          detail::ascii_iequals(name, tracestate_header))
+      if (detail::iequals(name, traceparent_header) || detail::iequals(name, tracestate_header))
         it = carrier.erase(it);
       else
         ++it;
@@ -5235,6 +5364,20 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
+namespace agentrace {
+
+/// How spans are gathered into whole traces (console exporter, eval::trace_store): how long to
+/// wait for stragglers after a trace's local root ended, and the bounds that release a trace
+/// early (marked incomplete).
+struct assembly_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+}  // namespace agentrace
+
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
@@ -5244,17 +5387,10 @@ struct assembled_trace {
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-struct assembler_options {
-  std::chrono::milliseconds straggler_wait{200};
-  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
-  std::size_t max_traces{1024};
-  std::size_t max_spans{65536};
-};
-
 class trace_assembler {
  public:
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
   std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
@@ -5329,7 +5465,7 @@ class trace_assembler {
     return t;
   }
 
-  assembler_options opt_;
+  assembly_options opt_;
   std::map<trace_key, entry> pending_;
   std::vector<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
@@ -5424,54 +5560,10 @@ struct console_options {
   std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
-  detail::assembler_options assembly{};
+  assembly_options assembly{};
 };
 
 namespace detail {
-
-inline std::string format_duration(std::uint64_t ns) {
-  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
-  if (ns < 10'000'000'000ull) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
-}
-
-inline std::string format_value(const attr_value& v, std::size_t max_len) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return fmt::format("\"{}\"", x);
-        else {
-          std::string out = "[";
-          bool first = true;
-          for (const auto& e : x) {
-            if (!first) out += ", ";
-            first = false;
-            if constexpr (std::is_same_v<typename T::value_type, std::string>)
-              out += fmt::format("\"{}\"", e);
-            else
-              out += fmt::format("{}", static_cast<typename T::value_type>(e));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (max_len && s.size() > max_len) {
-    std::size_t cut = max_len;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-    s.resize(cut);
-    s += "…";
-  }
-  return s;
-}
 
 /// Renders one assembled trace as text (used by the console exporter; tests call it directly).
 inline std::string render_trace(const assembled_trace& t, std::string_view service,
@@ -5489,7 +5581,7 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
   }
   std::string out =
       fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id), reset, dim,
-                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", format_duration(t1 - t0),
+                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", duration_text(t1 - t0),
                   errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
                   t.complete ? "" : ", incomplete", reset);
   const trace_tree tree(t.spans);
@@ -5497,21 +5589,24 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     const span_data& s = t.spans[i];
     const bool err = s.status == status_code::error;
     out += fmt::format("{}{}{}{}{}  {}{}{}", prefix, last ? "└─ " : "├─ ", err ? red : bold, s.name,
-                       reset, dim, format_duration(s.duration_ns()), reset);
+                       reset, dim, duration_text(s.duration_ns()), reset);
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       if (!s.status_message.empty())
-        out += fmt::format(" {}", format_value(attr_value{s.status_message}, o.max_value_length));
+        out += fmt::format(" {}", value_text(attr_value{s.status_message}, quote_strings::yes,
+                                             o.max_value_length));
     }
     if (o.show_attributes)
       for (const auto& [k, v] : s.attributes)
         if (o.attributes.empty() ||
             std::find(o.attributes.begin(), o.attributes.end(), k) != o.attributes.end())
-          out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+          out += fmt::format("  {}{}={}{}", dim, k, reset,
+                             value_text(v, quote_strings::yes, o.max_value_length));
     for (const auto& e : s.events)
       if (e.name == "exception")
         for (const auto& [k, v] : e.attributes)
-          out += fmt::format("  {}{}={}{}", red, k, format_value(v, o.max_value_length), reset);
+          out += fmt::format("  {}{}={}{}", red, k,
+                             value_text(v, quote_strings::yes, o.max_value_length), reset);
     out += '\n';
     const auto& kids = tree.children[i];
     for (std::size_t c = 0; c < kids.size(); ++c)

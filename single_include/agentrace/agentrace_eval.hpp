@@ -70,22 +70,9 @@ namespace detail {
 // eval's internals build on the core's (json_write, clock, ids, records).
 using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/// Exactly 16 hex digits, either case.
 inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.size() != 16) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int h = hex_value(c);
-    if (h < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(h);
-  }
-  out = v;
-  return true;
+  return s.size() == 16 && parse_hex(s, out);
 }
 }  // namespace detail
 
@@ -2846,8 +2833,7 @@ class query_parser {
         std::size_t j = i;
         while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
         std::string w(text_.substr(i, j - i));
-        std::string lower = w;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::string lower = agentrace::detail::to_lower(w);
         if (lower == "and")
           toks_.push_back({tok::and_, w, col});
         else if (lower == "or")
@@ -2911,13 +2897,6 @@ class query_parser {
     fail(t, "expected a predicate, got '" + t.text + "'");
   }
 
-  static bool lower_eq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  }
-
   literal parse_value(const token& t) {
     literal v;
     v.text = t.text;
@@ -2937,9 +2916,9 @@ class query_parser {
         return v;
       }
     }
-    if (lower_eq(w, "true") || lower_eq(w, "false")) {
+    if (agentrace::detail::iequals(w, "true") || agentrace::detail::iequals(w, "false")) {
       v.k = literal::kind::boolean;
-      v.boolean = lower_eq(w, "true");
+      v.boolean = agentrace::detail::iequals(w, "true");
       return v;
     }
     if (auto ts = detail::parse_rfc3339(w)) {
@@ -3003,12 +2982,13 @@ class query_parser {
     using K = atom::kind;
     const std::string& w = subj.text;
     const bool bare = subj.t == tok::word;
-    if (bare && (lower_eq(w, "errors") || lower_eq(w, "error"))) {
+    if (bare &&
+        (agentrace::detail::iequals(w, "errors") || agentrace::detail::iequals(w, "error"))) {
       a.k = K::errors;
       return push(q, std::move(a));
     }
     const token& next = cur();
-    if (next.t == tok::word && lower_eq(next.text, "exists")) {
+    if (next.t == tok::word && agentrace::detail::iequals(next.text, "exists")) {
       take();
       set_attribute_subject(a, subj);
       a.op = compare_op::exists;
@@ -3048,30 +3028,30 @@ class query_parser {
              std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
       if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
     };
-    if (bare && lower_eq(w, "duration")) {
+    if (bare && agentrace::detail::iequals(w, "duration")) {
       a.k = K::duration;
       want_time_or_duration(literal::kind::duration,
                             "a duration such as 200ms or a percentile such as p95");
-    } else if (bare && lower_eq(w, "start")) {
+    } else if (bare && agentrace::detail::iequals(w, "start")) {
       a.k = K::start;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "end")) {
+    } else if (bare && agentrace::detail::iequals(w, "end")) {
       a.k = K::end;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "name")) {
+    } else if (bare && agentrace::detail::iequals(w, "name")) {
       a.k = K::name;
       a.value.k = literal::kind::string;
       if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
-    } else if (bare && lower_eq(w, "status")) {
+    } else if (bare && agentrace::detail::iequals(w, "status")) {
       a.k = K::status;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
         fail(op_tok, "'status' supports = and != only");
       if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
         fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
-    } else if (bare && lower_eq(w, "kind")) {
+    } else if (bare && agentrace::detail::iequals(w, "kind")) {
       a.k = K::span_kind;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
@@ -3158,10 +3138,6 @@ namespace agentrace::eval {
 
 namespace detail {
 
-inline std::string ms_text(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-}
-
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
   switch (o) {
@@ -3245,36 +3221,9 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
       val);
 }
 
+/// A value in a "why it matched" text: strings unquoted, cut at 80 bytes.
 inline std::string short_value(const attr_value& v) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return x;
-        else {
-          std::string out = "[";
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            if (i) out += ",";
-            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  if (s.size() > 80) {
-    std::size_t cut = 77;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s = s.substr(0, cut) + "...";
-  }
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s;
+  return agentrace::detail::value_text(v, quote_strings::no, 80);
 }
 
 inline const char* status_text(status_code c) {
@@ -3339,13 +3288,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text =
-            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
+                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
       if (m && why)
-        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
-                           detail::op_text(a.op), limit_text);
+        *why =
+            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
+                        detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:
@@ -3555,28 +3505,18 @@ inline bool key_matches(std::string_view key, const std::vector<std::string>& ke
 }
 
 inline std::string cut(std::string s, std::size_t max) {
-  if (max == 0 || s.size() <= max) return s;
-  std::size_t c = max;
-  while (c > 0 && (static_cast<unsigned char>(s[c]) & 0xC0) == 0x80) --c;
-  s.resize(c);
-  return s + "…";
-}
-
-inline std::string one_line(std::string s) {
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max) agentrace::detail::cut_utf8(s, max);
   return s;
 }
 
-inline std::string value_text(const attr_value& v) { return one_line(short_value(v)); }
+inline std::string one_line(std::string s) {
+  agentrace::detail::one_line(s);
+  return s;
+}
 
 inline std::string full_value_text(const attr_value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   return short_value(v);
-}
-
-inline std::string dur_ms(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
 }
 
 // The first exception event's "type: message", or "".
@@ -3661,7 +3601,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
                                 t.spans().size(), t.spans().size() == 1 ? "" : "s",
-                                detail::dur_ms(t.duration_ns()));
+                                detail::duration_text(t.duration_ns()));
   if (t.error_count())
     out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
                        reset);
@@ -3670,9 +3610,10 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   if (t.duplicates())
     out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
-  out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
-                     o.bar_width, reset);
+  out += fmt::format(
+      "{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
+      fmt::format("0 ms{:>{}}", detail::duration_text(t.duration_ns()), o.bar_width - 4),
+      o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -3720,7 +3661,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     for (std::size_t b = 0; b < o.bar_width; ++b)
       bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
     out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
-                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
+                       err ? red : "", bar, reset, detail::duration_text(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -3730,7 +3671,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
         out += fmt::format("  {}{}={}{}", dim, k, reset,
-                           detail::cut(detail::value_text(v), o.max_value_length));
+                           detail::cut(detail::short_value(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -3902,8 +3843,8 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out +=
-        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name,
+                       detail::duration_text(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
       if (!s.status_message.empty())
@@ -4303,7 +4244,7 @@ struct store_options {
   std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
-  agentrace::detail::assembler_options assembly{};
+  agentrace::assembly_options assembly{};
 };
 
 /// A trace the store answers with, and why it matched.

@@ -85,12 +85,7 @@ struct response {
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }))
-        return std::string_view(v);
+      if (agentrace::detail::iequals(k, name)) return std::string_view(v);
     return std::nullopt;
   }
 };
@@ -290,12 +285,10 @@ class client {
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      std::string k(line.substr(0, colon));
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string k = agentrace::detail::to_lower(line.substr(0, colon));
       std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
-        v.remove_suffix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+      v = agentrace::detail::trim_view(v);
       s->res->headers.emplace_back(std::move(k), std::string(v));
     }
     return len;
@@ -314,8 +307,7 @@ class client {
 inline std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view v,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  v = agentrace::detail::trim_view(v);
   if (v.empty()) return std::nullopt;
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     std::uint64_t secs = 0;
@@ -453,15 +445,6 @@ inline bool is_value_char(unsigned char c) noexcept {
   // masking it keeps JSON text valid.
   return c > 0x20 && c != '"' && c != '\'' && c != '`' && c != ',' && c != ';' && c != '{' &&
          c != '}' && c != '[' && c != ']' && c != '<' && c != '>' && c != '\\';
-}
-inline bool iequals_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
-  if (i + w.size() > s.size()) return false;
-  for (std::size_t k = 0; k < w.size(); ++k) {
-    auto x = static_cast<unsigned char>(s[i + k]);
-    if (x >= 'A' && x <= 'Z') x |= 0x20;
-    if (x != static_cast<unsigned char>(w[k])) return false;
-  }
-  return true;
 }
 inline bool starts_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
   return s.size() - i >= w.size() && s.compare(i, w.size(), w) == 0;
@@ -652,7 +635,7 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     default: break;
   }
   const unsigned char lc = c | 0x20;
-  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n &&
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "bearer") && i + 6 < n &&
       (s[i + 6] == ' ' || s[i + 6] == '\t')) {
     std::size_t j = i + 6;
     while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
@@ -661,7 +644,7 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     r = {j, j + t, "[REDACTED]"};
     return true;
   }
-  if (lc == 'b' && iequals_at(s, i, "basic") && i + 5 < n &&
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "basic") && i + 5 < n &&
       (s[i + 5] == ' ' || s[i + 5] == '\t')) {
     // HTTP Basic credentials anywhere: base64 of "user:password".
     std::size_t j = i + 5;
@@ -678,7 +661,8 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
         std::string_view("access_token"), std::string_view("authorization"),
         std::string_view("auth_token"), std::string_view("client_secret"),
         std::string_view("refresh_token"), std::string_view("private_key")}) {
-    if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
+    if (static_cast<unsigned char>(w[0]) != lc ||
+        !agentrace::detail::istarts_with(s.substr(i), w) ||
         (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
       continue;
     return match_assignment(s, i + w.size(), w == "authorization", r);
@@ -793,8 +777,7 @@ inline std::vector<std::unique_ptr<content_settings>>& content_store() {
 inline std::optional<bool> capture_from_env() {
   auto v = agentrace::detail::env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
   if (!v) return std::nullopt;
-  std::string t = agentrace::detail::trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = agentrace::detail::to_lower(agentrace::detail::trim_view(*v));
   if (t == "true" || t == "span_only" || t == "span_and_event") return true;
   if (t == "false" || t == "no_content") return false;
   if (t == "event_only") {
@@ -804,9 +787,9 @@ inline std::optional<bool> capture_from_env() {
     return false;
   }
   agentrace::detail::diag(
-      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='%s' is not true, false, NO_CONTENT, "
+      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='{}' is not true, false, NO_CONTENT, "
       "SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT; content is not captured",
-      t.c_str());
+      t);
   return false;
 }
 }  // namespace detail
@@ -1248,10 +1231,7 @@ inline std::string content_value(std::string s, bool as_json,
     const std::size_t keep = settings.max_value_bytes > detail::truncation_marker.size()
                                  ? settings.max_value_bytes - detail::truncation_marker.size()
                                  : 0;
-    std::size_t cut = keep;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s.resize(cut);
-    s.append(detail::truncation_marker);
+    agentrace::detail::cut_utf8(s, keep, detail::truncation_marker);
     return s;
   }
   std::string out;
@@ -1744,15 +1724,7 @@ inline std::vector<sql_token> sql_tokens(std::string_view s) {
 }
 
 inline bool word_is(const sql_token& t, std::string_view w) {
-  if (t.kind != sql_token::word || t.text.size() != w.size()) return false;
-  for (std::size_t i = 0; i < w.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(t.text[i])) != w[i]) return false;
-  return true;
-}
-inline std::string upper(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
+  return t.kind == sql_token::word && iequals(t.text, w);
 }
 }  // namespace detail
 
@@ -1773,12 +1745,12 @@ inline sql_info parse_sql(std::string_view sql) {
           depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
         if (depth == 0 && (word_is(toks[k], "SELECT") || word_is(toks[k], "INSERT") ||
                            word_is(toks[k], "UPDATE") || word_is(toks[k], "DELETE"))) {
-          info.operation = detail::upper(toks[k].text);
+          info.operation = detail::to_upper(toks[k].text);
           break;
         }
       }
     } else {
-      info.operation = detail::upper(toks[0].text);
+      info.operation = detail::to_upper(toks[0].text);
     }
   }
   auto add_table = [&](std::string_view name) {

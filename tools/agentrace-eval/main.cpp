@@ -446,8 +446,7 @@ int cmd_stats(const options& o) {
 // ------------------------------------------------------------------------- show
 
 int cmd_show(const options& o) {
-  std::string want = o.argument;
-  for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string want = agentrace::detail::to_lower(o.argument);
   if (want.empty() || want.size() > 32 ||
       want.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw usage_error("'" + o.argument + "' is not a trace id (up to 32 hex digits)");

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -92,7 +93,6 @@ inline json_string_extent json_string_size(std::string_view s, std::size_t max_b
 /// Writes s as a quoted JSON string. max_code_points 0 = no limit.
 template <class Buffer>
 inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
-  static constexpr char hex[] = "0123456789abcdef";
   b.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -125,7 +125,7 @@ inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_cod
         case '\b': append(b, "\\b"); break;
         case '\f': append(b, "\\f"); break;
         default: {
-          const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           b.append(esc, esc + 6);
         }
       }
@@ -220,7 +220,6 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
     for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
     return t;
   }();
-  static constexpr char hex[] = "0123456789abcdef";
   *out++ = '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -245,7 +244,7 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
         case '\b': *out++ = 'b'; break;
         case '\f': *out++ = 'f'; break;
         default: {
-          const char esc[5] = {'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[5] = {'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           std::memcpy(out, esc, 5);
           out += 5;
         }

@@ -192,10 +192,10 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return std::uncaught_exceptions();
 }
 /// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
-/// with tracing_eh_abi set, every state's counter pointer is set (no test).
+/// with recording_eh_abi set, every state's counter pointer is set (no test).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
                                                               std::uint8_t on) noexcept {
-  if (on & tracing_eh_abi) return static_cast<int>(*ts->uncaught);
+  if (on & recording_eh_abi) return static_cast<int>(*ts->uncaught);
   return uncaught_exceptions(ts);
 }
 

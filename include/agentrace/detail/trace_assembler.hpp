@@ -17,6 +17,20 @@
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
+namespace agentrace {
+
+/// How spans are gathered into whole traces (console exporter, eval::trace_store): how long to
+/// wait for stragglers after a trace's local root ended, and the bounds that release a trace
+/// early (marked incomplete).
+struct assembly_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+}  // namespace agentrace
+
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
@@ -26,17 +40,10 @@ struct assembled_trace {
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-struct assembler_options {
-  std::chrono::milliseconds straggler_wait{200};
-  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
-  std::size_t max_traces{1024};
-  std::size_t max_spans{65536};
-};
-
 class trace_assembler {
  public:
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
   std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
@@ -111,7 +118,7 @@ class trace_assembler {
     return t;
   }
 
-  assembler_options opt_;
+  assembly_options opt_;
   std::map<trace_key, entry> pending_;
   std::vector<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};

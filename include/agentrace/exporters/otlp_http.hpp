@@ -37,8 +37,10 @@
 #include <vector>
 
 #include "agentrace/config.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/random.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/exporters/otlp_json.hpp"
 #include "agentrace/http/client.hpp"
@@ -96,13 +98,6 @@ struct otlp_http_stats {
 };
 
 namespace detail {
-
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 /// True when `url` starts with http:// or https:// and has a host.
 inline bool valid_http_url(std::string_view url) noexcept {
@@ -164,16 +159,16 @@ inline void merge_headers(http::header_list& into, const http::header_list& extr
     const std::string& k = header.first;
     const std::string& v = header.second;
     if (!http_token(k)) {
-      diag("%s: header name '%s' is not a valid HTTP token; skipped", source, k.c_str());
+      diag("{}: header name '{}' is not a valid HTTP token; skipped", source, k);
       continue;
     }
     if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      diag("%s: the value of header '%s' contains CR, LF or NUL; skipped", source, k.c_str());
+      diag("{}: the value of header '{}' contains CR, LF or NUL; skipped", source, k);
       continue;
     }
     if (iequals(k, "content-type") || iequals(k, "content-encoding") ||
         iequals(k, "content-length")) {
-      diag("%s: header '%s' is set by the exporter; skipped", source, k.c_str());
+      diag("{}: header '{}' is set by the exporter; skipped", source, k);
       continue;
     }
     auto it =
@@ -236,16 +231,15 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
       if (valid_http_url(trim(*v)))
         opts.endpoint = otlp_signal_url(trim(*v));
       else
-        diag("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT='%s' is not an http(s) URL; ignored",
-             redact_url(*v).c_str());
+        diag("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT='{}' is not an http(s) URL; ignored",
+             redact_url(*v));
     }
     if (opts.endpoint.empty()) {
       if (auto v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
         if (valid_http_url(trim(*v)))
           opts.endpoint = otlp_base_url_to_traces(trim(*v));
         else
-          diag("OTEL_EXPORTER_OTLP_ENDPOINT='%s' is not an http(s) URL; ignored",
-               redact_url(*v).c_str());
+          diag("OTEL_EXPORTER_OTLP_ENDPOINT='{}' is not an http(s) URL; ignored", redact_url(*v));
       }
     }
   }
@@ -259,7 +253,7 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
       if (auto h = parse_otlp_headers(*v))
         merge_headers(headers, *h, var);
       else  // never print the value: it holds credentials
-        diag("%s is malformed (want name1=value1,name2=value2 with %%-encoding); ignored", var);
+        diag("{} is malformed (want name1=value1,name2=value2 with %-encoding); ignored", var);
     }
   }
   merge_headers(headers, opts.headers, "otlp_http_options::headers");
@@ -278,12 +272,11 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
     if (use_env) {
       if (auto v = first_env(
               {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
-        std::string c = trim(*v);
-        for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::string c = to_lower(trim_view(*v));
         if (c == "gzip")
           opts.gzip = true;
         else if (c != "none")
-          diag("OTEL_EXPORTER_OTLP_COMPRESSION='%s' is not gzip or none; using none", c.c_str());
+          diag("OTEL_EXPORTER_OTLP_COMPRESSION='{}' is not gzip or none; using none", c);
       }
     }
   }
@@ -301,9 +294,9 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
     if (auto p = first_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"})) {
       if (trim(*p) != "http/json")
         diag(
-            "OTEL_EXPORTER_OTLP_PROTOCOL='%s': agentrace sends http/json (OTLP/HTTP with JSON "
+            "OTEL_EXPORTER_OTLP_PROTOCOL='{}': agentrace sends http/json (OTLP/HTTP with JSON "
             "bodies) only",
-            trim(*p).c_str());
+            trim(*p));
     }
   }
   if (opts.max_buffer_batches == 0) opts.max_buffer_batches = 1;
@@ -345,8 +338,8 @@ class otlp_http_exporter final : public exporter {
         url_for_logs_(detail::redact_url(opt_.endpoint)),
         client_(opt_.tls) {
     if (!detail::valid_http_url(opt_.endpoint))
-      detail::diag("otlp/http: endpoint '%s' is not an http(s) URL; every export will fail",
-                   url_for_logs_.c_str());
+      detail::diag("otlp/http: endpoint '{}' is not an http(s) URL; every export will fail",
+                   url_for_logs_);
     request_.url = opt_.endpoint;
     request_.headers = opt_.headers;
     request_.headers.emplace_back("Content-Type", "application/json");
@@ -416,9 +409,9 @@ class otlp_http_exporter final : public exporter {
     const export_failures f = failures();
     if (f.total() > 0)
       detail::diag(
-          "otlp/http: %llu spans not delivered to %s (buffer full: %llu, rejected: %llu, "
-          "retries exhausted: %llu, shutdown: %llu, other: %llu)",
-          ull(f.total()), url_for_logs_.c_str(), ull(f.buffer_full), ull(f.rejected),
+          "otlp/http: {} spans not delivered to {} (buffer full: {}, rejected: {}, "
+          "retries exhausted: {}, shutdown: {}, other: {})",
+          ull(f.total()), url_for_logs_, ull(f.buffer_full), ull(f.rejected),
           ull(f.retries_exhausted), ull(f.shutdown), ull(f.other));
   }
 
@@ -510,9 +503,9 @@ class otlp_http_exporter final : public exporter {
     if (!reported_buffer_full_) {
       reported_buffer_full_ = true;
       detail::diag(
-          "otlp/http: export buffer full (%zu batches / %zu bytes max) while %s is slow "
+          "otlp/http: export buffer full ({} batches / {} bytes max) while {} is slow "
           "or down; dropping batches (counted in stats().exporter_failures.buffer_full)",
-          opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_.c_str());
+          opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_);
     }
   }
 
@@ -522,8 +515,8 @@ class otlp_http_exporter final : public exporter {
     auto& reported = reported_[static_cast<std::size_t>(r)];
     if (!reported) {
       reported = true;
-      detail::diag("otlp/http: %s (further failures of this kind are counted, not printed)",
-                   last_error_.c_str());
+      detail::diag("otlp/http: {} (further failures of this kind are counted, not printed)",
+                   last_error_);
     }
   }
 
@@ -580,7 +573,7 @@ class otlp_http_exporter final : public exporter {
         note_failure_locked(reason::rejected, std::move(msg));
       } else if (!msg.empty() && !reported_partial_warning_) {
         reported_partial_warning_ = true;
-        detail::diag("otlp/http: %s", detail::scrub_secrets(std::move(msg), opt_.headers).c_str());
+        detail::diag("otlp/http: {}", detail::scrub_secrets(std::move(msg), opt_.headers));
       }
       return;
     }
@@ -646,9 +639,9 @@ class otlp_http_exporter final : public exporter {
         if (!reported_retrying_) {
           reported_retrying_ = true;
           detail::diag(
-              "otlp/http: %s: %s; retrying (the first such failure; later ones are "
+              "otlp/http: {}: {}; retrying (the first such failure; later ones are "
               "counted, not printed)",
-              url_for_logs_.c_str(), detail::scrub_secrets(last, opt_.headers).c_str());
+              url_for_logs_, detail::scrub_secrets(last, opt_.headers));
         }
       }
       std::chrono::milliseconds wait = detail::backoff_delay(
@@ -687,7 +680,7 @@ class otlp_http_exporter final : public exporter {
       auto m = j.find("message");
       if (m != j.end() && m->is_string()) {
         std::string msg = m->get<std::string>();
-        if (msg.size() > 300) msg = msg.substr(0, 300) + "...";
+        detail::cut_utf8(msg, 300);
         s += ": " + msg;
       }
     }
@@ -757,7 +750,7 @@ inline const bool otlp_http_registered =
       try {
         return otlp_http();
       } catch (const std::exception& e) {
-        diag("otlp/http: cannot create the exporter: %s", e.what());
+        diag("otlp/http: cannot create the exporter: {}", e.what());
         return nullptr;
       }
     });

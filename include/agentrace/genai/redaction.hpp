@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -46,15 +47,6 @@ inline bool is_value_char(unsigned char c) noexcept {
   // masking it keeps JSON text valid.
   return c > 0x20 && c != '"' && c != '\'' && c != '`' && c != ',' && c != ';' && c != '{' &&
          c != '}' && c != '[' && c != ']' && c != '<' && c != '>' && c != '\\';
-}
-inline bool iequals_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
-  if (i + w.size() > s.size()) return false;
-  for (std::size_t k = 0; k < w.size(); ++k) {
-    auto x = static_cast<unsigned char>(s[i + k]);
-    if (x >= 'A' && x <= 'Z') x |= 0x20;
-    if (x != static_cast<unsigned char>(w[k])) return false;
-  }
-  return true;
 }
 inline bool starts_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
   return s.size() - i >= w.size() && s.compare(i, w.size(), w) == 0;
@@ -245,7 +237,7 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     default: break;
   }
   const unsigned char lc = c | 0x20;
-  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n &&
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "bearer") && i + 6 < n &&
       (s[i + 6] == ' ' || s[i + 6] == '\t')) {
     std::size_t j = i + 6;
     while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
@@ -254,7 +246,7 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     r = {j, j + t, "[REDACTED]"};
     return true;
   }
-  if (lc == 'b' && iequals_at(s, i, "basic") && i + 5 < n &&
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "basic") && i + 5 < n &&
       (s[i + 5] == ' ' || s[i + 5] == '\t')) {
     // HTTP Basic credentials anywhere: base64 of "user:password".
     std::size_t j = i + 5;
@@ -271,7 +263,8 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
         std::string_view("access_token"), std::string_view("authorization"),
         std::string_view("auth_token"), std::string_view("client_secret"),
         std::string_view("refresh_token"), std::string_view("private_key")}) {
-    if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
+    if (static_cast<unsigned char>(w[0]) != lc ||
+        !agentrace::detail::istarts_with(s.substr(i), w) ||
         (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
       continue;
     return match_assignment(s, i + w.size(), w == "authorization", r);

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/version.hpp"
 
@@ -79,12 +80,7 @@ struct response {
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }))
-        return std::string_view(v);
+      if (agentrace::detail::iequals(k, name)) return std::string_view(v);
     return std::nullopt;
   }
 };
@@ -284,12 +280,10 @@ class client {
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      std::string k(line.substr(0, colon));
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string k = agentrace::detail::to_lower(line.substr(0, colon));
       std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
-        v.remove_suffix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+      v = agentrace::detail::trim_view(v);
       s->res->headers.emplace_back(std::move(k), std::string(v));
     }
     return len;
@@ -308,8 +302,7 @@ class client {
 inline std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view v,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  v = agentrace::detail::trim_view(v);
   if (v.empty()) return std::nullopt;
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     std::uint64_t secs = 0;
