@@ -197,6 +197,12 @@ class fake_llm : public test_support::http_server {
     for (const auto& r : http_server::requests()) out.push_back(r.header("authorization"));
     return out;
   }
+  /// When each request arrived (steady clock), in arrival order.
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const {
+    std::vector<std::chrono::steady_clock::time_point> out;
+    for (const auto& r : http_server::requests()) out.push_back(r.arrived);
+    return out;
+  }
 
   /// A chat-completions body whose message content is `content`.
   static std::string completion(const std::string& content, const std::string& id = "chatcmpl-1") {

@@ -423,6 +423,80 @@ TEST_CASE("the default redactor masks API keys, bearer tokens, emails and secret
   }
 }
 
+TEST_CASE("the default redactor masks credentials as configs and tool arguments write them") {
+  struct row {
+    std::string in, out;
+  };
+  const row rows[] = {
+      // JSON, as tool-call arguments carry it; the result stays valid JSON.
+      {R"({"password":"hunter2"})", R"({"password":"[REDACTED]"})"},
+      {R"({"user":"amy", "api_key": "abc123def"})", R"({"user":"amy", "api_key": "[REDACTED]"})"},
+      {R"({"password": "a\"b c", "x": 1})", R"({"password": "[REDACTED]", "x": 1})"},
+      {R"({"api_key": 12345678})", R"({"api_key": "[REDACTED]"})"},
+      {R"({"client_secret":'s3cr3t'})", R"({"client_secret":'[REDACTED]'})"},
+      // JSON inside a JSON string (arguments serialised twice).
+      {R"({"args":"{\"password\":\"hunter2\"}"})", R"({"args":"{\"password\":\"[REDACTED]\"}"})"},
+      // YAML / .env / logs.
+      {R"(password: "hunter 2 with spaces")", R"(password: "[REDACTED]")"},
+      {"DB_URL=x\nPASSWD=hunter2\n", "DB_URL=x\nPASSWD=[REDACTED]\n"},
+      // HTTP credentials.
+      {"Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED]"},
+      {R"({"headers":{"Authorization":"Basic dXNlcjpwYXNz"}})",
+       R"({"headers":{"Authorization":"Basic [REDACTED]"}})"},
+      {"curl -H 'X-Auth: Basic dXNlcjpwYXNz' url", "curl -H 'X-Auth: Basic [REDACTED]' url"},
+      {"Authorization: Token abcdef123456", "Authorization: Token [REDACTED]"},
+      // Card numbers (Luhn-valid), bare, grouped, in JSON.
+      {"card 4111 1111 1111 1111 exp 12/29", "card [REDACTED:card] exp 12/29"},
+      {"4111-1111-1111-1111", "[REDACTED:card]"},
+      {"pay with 4111111111111111.", "pay with [REDACTED:card]."},
+      {"amex 378282246310005 or 3782 822463 10005", "amex [REDACTED:card] or [REDACTED:card]"},
+      {R"({"card":"5555555555554444"})", R"({"card":"[REDACTED:card]"})"},
+      // Not secrets:
+      {"order 4111111111111112", "order 4111111111111112"},  // fails the Luhn check
+      {"ts 1767225600000000000", "ts 1767225600000000000"},  // a timestamp
+      {"id 79927398713", "id 79927398713"},                  // Luhn-valid, too short
+      {"span 53995c3f42cd8ad8", "span 53995c3f42cd8ad8"},
+      {"call +1 555-123-4567", "call +1 555-123-4567"},
+      {"1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7", "1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7"},
+      {"4111 1111 1111 1111 1111", "4111 1111 1111 1111 1111"},  // 20 digits
+      {"Basic knowledge of SQL", "Basic knowledge of SQL"},
+      {R"({"password_hint":"x"})", R"({"password_hint":"x"})"},
+      {R"({"password":{"type":"string"}})", R"({"password":{"type":"string"}})"},
+      {R"({"password": null, "api_key": ""})", R"({"password": null, "api_key": ""})"},
+  };
+  for (const auto& r : rows) {
+    std::string s = r.in;
+    genai::default_redactor(s);
+    CHECK(s == r.out);
+  }
+}
+
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "JSON-structured content: secrets in tool arguments are masked and the JSON stays valid") {
+  capture_on();
+  {
+    genai::tool_span t({.name = "login"});
+    t.arguments(
+        R"({"user":"amy","password":"hunter2","api_key": 1234567890,"card":"4111 1111 1111 1111",)"
+        R"("headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="},"note":"order 4111111111111112"})");
+  }
+  REQUIRE(tracing.force_flush());
+  const auto spans = mem->spans();
+  REQUIRE(spans.size() == 1);
+  const std::string args = str_attr(spans[0], "gen_ai.tool.call.arguments");
+  INFO(args);
+  const auto j = nlohmann::json::parse(args);  // still valid JSON
+  CHECK(j["user"] == "amy");
+  CHECK(j["password"] == "[REDACTED]");
+  CHECK(j["api_key"] == "[REDACTED]");
+  CHECK(j["card"] == "[REDACTED:card]");
+  CHECK(j["headers"]["Authorization"] == "Basic [REDACTED]");
+  CHECK(j["note"] == "order 4111111111111112");
+  CHECK(args.find("hunter2") == std::string::npos);
+  CHECK(args.find("dXNlcjpw") == std::string::npos);
+}
+
 TEST_CASE_METHOD(test_support::memory_tracing,
                  "redaction runs before anything is recorded: no secret reaches the exporter") {
   capture_on();

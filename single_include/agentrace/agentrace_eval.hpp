@@ -133,6 +133,9 @@ class trace {
   const std::vector<std::size_t>& children(std::size_t i) const noexcept {
     return tree_.children[i];
   }
+  /// Spans whose chain of parents loops back to them (bad input), made extra roots so that no
+  /// span is lost from the tree.
+  const std::vector<std::size_t>& cycle_roots() const noexcept { return tree_.cycle_roots; }
   /// Spans whose parent id is set but not among this trace's spans (kept as extra roots).
   const std::vector<std::size_t>& orphans() const noexcept { return orphans_; }
   bool is_orphan(std::size_t i) const noexcept {
@@ -288,7 +291,9 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // is reported as `file:line: what is wrong` and skipped; the reader never throws on bad data.
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -621,7 +626,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
 
   void reset() {
     stack_.clear();
-    stack_.push_back({ctx::root, fld::none, 0});
+    stack_.push_back({ctx::root, fld::none, 0, 0});
     depth_ = 0;
     skip_depth_ = 0;
     capture_.clear();
@@ -671,6 +676,16 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     }
     frame& f = stack_.back();
     f.field = field_of(k);
+    static_assert(static_cast<int>(fld::bytes_value) < 64, "frame::keys has a bit per field");
+    if (f.field != fld::none) {
+      const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(f.field);
+      if (f.keys & bit)
+        report(
+            field_path(field_name(f.field)),
+            "duplicate key \"" + std::string(field_name(f.field)) + "\" (the last value is used)",
+            false);
+      f.keys |= bit;
+    }
     return true;
   }
 
@@ -688,7 +703,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   struct frame {
     ctx c;
     fld field;
-    std::uint32_t index;  // element index in arrays; for objects, the index they have in theirs
+    std::uint32_t index;     // element index in arrays; for objects, the index they have in theirs
+    std::uint64_t keys = 0;  // the known fields this object has had (duplicate keys)
   };
 
   // ---- building state
@@ -709,6 +725,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   bool kv_has_key_ = false;
   attr_value kv_value_;
   bool kv_has_value_ = false;
+  bool kv_discard_ = false;  // the value's key is known and not kept: check it, store nothing
   std::vector<attr_list*> kv_targets_;  // per kv_array frame
 
   // capture of arrayValue / kvlistValue subtrees as JSON
@@ -1078,7 +1095,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::string_value:
       case fld::bytes_value:
         if (k == kind_string) {
-          kv_value_.emplace<std::string>(*str_);
+          if (!kv_discard_) kv_value_.emplace<std::string>(*str_);
           kv_has_value_ = true;
         } else {
           wrong_type(f.field, "a string", kind_name(k), false);
@@ -1132,7 +1149,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   // ---- containers
-  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index}); }
+  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index, 0}); }
 
   bool open(bool is_object) {
     if (++depth_ > max_depth) {
@@ -1257,7 +1274,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
         else
-          skip_depth_ = 1;
+          not_scalar(f.field, is_object);
         break;
       case ctx::link_array:
         element(ctx::link);
@@ -1275,22 +1292,32 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
         else
+          not_scalar(f.field, is_object);
+        break;
+      case ctx::status: not_scalar(f.field, is_object); break;
+      case ctx::scope:
+        if (f.field == fld::attributes)
           skip_depth_ = 1;
+        else
+          not_scalar(f.field, is_object);
         break;
       case ctx::kv_array:
         element(ctx::kv);
         if (stack_.back().c == ctx::kv) {
-          kv_has_key_ = kv_has_value_ = false;
+          kv_has_key_ = kv_has_value_ = kv_discard_ = false;
           kv_value_ = std::monostate{};
         }
         break;
       case ctx::kv: {
-        // A value nobody keeps (scans without attributes) is skipped, not converted.
+        // A value nobody keeps (scans without attributes) is checked but not stored, so every
+        // command reports the same problems whichever attributes it keeps.
         const attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
-        if (f.field == fld::value && target && (!kv_has_key_ || want_attribute(target, kv_key_)))
+        if (f.field == fld::value && target) {
+          kv_discard_ = kv_has_key_ && !want_attribute(target, kv_key_);
           want(true, ctx::any);
-        else
+        } else {
           skip_depth_ = 1;
+        }
         break;
       }
       case ctx::any:
@@ -1312,6 +1339,13 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       default: skip_depth_ = 1; break;
     }
     return true;
+  }
+
+  // An object or array where a known scalar field belongs: reported (the field is ignored).
+  void not_scalar(fld field, bool is_object) {
+    if (field != fld::none)
+      wrong_type(field, "a string or number", is_object ? "an object" : "an array", false);
+    skip_depth_ = 1;
   }
 
   template <class Want>
@@ -1428,6 +1462,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       else if (s.parent_span_id == s.span_id) {
         cur_->error = "parentSpanId equals spanId";
         cur_->error_path = path();
+      } else if (s.end_unix_ns < s.start_unix_ns) {
+        report(path(), "endTimeUnixNano is before startTimeUnixNano (duration taken as 0)", false);
       }
     }
     cur_ = nullptr;
@@ -1502,8 +1538,10 @@ class reader {
 
   explicit reader(reader_options o = {}) : opt_(std::move(o)) {}
 
-  /// Reads `path` ("-" is standard input, JSON lines only), calling `on_span` for each good
-  /// span. Returns false if the file could not be opened (reported as a diagnostic).
+  /// Reads `path` ("-" is standard input), calling `on_span` for each good span. Pipes, FIFOs
+  /// and standard input are read once, front to back (JSON lines are streamed; a document is
+  /// held whole, as it is from a file). Returns false if the file could not be opened or is a
+  /// directory (reported as a diagnostic).
   bool read_file(const std::string& path, const span_callback& on_span) {
     const auto index = file_index(path);
     ++counts_.files;
@@ -1514,7 +1552,14 @@ class reader {
       return false;
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f == stdin ? nullptr : f, &std::fclose);
-    read_stream(f, path, index, path != "-", on_span);
+    struct stat st {};
+    const bool known = ::fstat(::fileno(f), &st) == 0;
+    if (known && S_ISDIR(st.st_mode)) {
+      ++counts_.files_unreadable;
+      add_diag(path, 0, "is a directory, not a trace file");
+      return false;
+    }
+    read_stream(f, path, index, known && S_ISREG(st.st_mode), on_span);
     return true;
   }
 
@@ -1529,6 +1574,17 @@ class reader {
   void read_string(std::string_view text, const std::string& name, const span_callback& on_span) {
     const auto index = file_index(name);
     ++counts_.files;
+    read_text(text, name, index, on_span);
+  }
+
+  const read_counts& counts() const noexcept { return counts_; }
+  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
+  const std::vector<std::string>& files() const noexcept { return files_; }
+  const reader_options& options() const noexcept { return opt_; }
+
+ private:
+  void read_text(std::string_view text, const std::string& name, std::uint32_t index,
+                 const span_callback& on_span) {
     // A first line that is not complete JSON: a document spanning lines, or JSON lines whose
     // first line is broken. Try the document; fall back to lines when it fails at once.
     std::size_t p = 0;
@@ -1556,12 +1612,6 @@ class reader {
     }
   }
 
-  const read_counts& counts() const noexcept { return counts_; }
-  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
-  const std::vector<std::string>& files() const noexcept { return files_; }
-  const reader_options& options() const noexcept { return opt_; }
-
- private:
   std::uint32_t file_index(const std::string& path) {
     for (std::size_t i = 0; i < files_.size(); ++i)
       if (files_[i] == path) return static_cast<std::uint32_t>(i);
@@ -1794,8 +1844,37 @@ class reader {
     detail::line_source src(f, opt_.max_line_bytes);
     std::string line;
     std::uint64_t lineno = 0;
-    for (;;) {
-      const auto r = src.next(line);
+    auto r = detail::line_source::result::eof;
+    if (!seekable) {
+      // Read once: the first non-blank line decides. Complete JSON: JSON lines, streamed from
+      // here. Otherwise a document (or a broken first line): what follows is gathered and read
+      // as read_string() reads text.
+      std::string head;
+      while ((r = src.next(line)) == detail::line_source::result::line && detail::is_blank(line)) {
+        head += line;
+        head += '\n';
+      }
+      if (r == detail::line_source::result::line && !complete_json(line)) {
+        head += line;
+        head += '\n';
+        std::uint64_t skipped = 0;
+        while ((r = src.next(line)) != detail::line_source::result::eof) {
+          if (r == detail::line_source::result::too_long) ++skipped;
+          head += line;
+          head += '\n';
+        }
+        if (skipped)
+          add_diag(file, 0,
+                   std::to_string(skipped) + " line(s) longer than " +
+                       std::to_string(opt_.max_line_bytes) + " bytes; skipped");
+        read_text(head, file, index, on_span);
+        return;
+      }
+      lineno = std::count(head.begin(), head.end(), '\n');
+      if (r == detail::line_source::result::eof) return;
+    }
+    for (bool first = !seekable;; first = false) {
+      if (!first) r = src.next(line);
       if (r == detail::line_source::result::eof) break;
       ++lineno;
       if (r == detail::line_source::result::too_long) {
@@ -1851,16 +1930,19 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/stats.hpp
 // SPDX-License-Identifier: MIT
 // Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
-// model, accumulated in one streaming pass (8 bytes per span are kept, for exact percentiles).
+// model, accumulated in one streaming pass. Memory grows with the spans read, without
+// reallocation peaks: 8 bytes per span for exact percentiles (in 512-byte blocks), 11-22 bytes
+// per span for the set that counts duplicates once, and 11-22 bytes per trace for the trace count.
 
 #include <algorithm>
 #include <cmath>
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 
@@ -1903,8 +1985,9 @@ inline std::string_view string_attr(const span_data& s, std::string_view key) {
 }  // namespace detail
 
 namespace detail {
-/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
-/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most 3/4 full), in 64 shards that
+/// grow one at a time: 11-22 bytes per key, and growing never holds more than 1/64 of the set
+/// twice. Keys should be well mixed (the shard is chosen by the top bits). 0 is a valid key.
 class u64_set {
  public:
   /// True if `k` was not in the set (and is now).
@@ -1912,17 +1995,25 @@ class u64_set {
     if (k == 0) {
       const bool fresh = !has_zero_;
       has_zero_ = true;
+      size_ += fresh;
       return fresh;
     }
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (place(slots_, k)) {
+    shard& sh = shards_[k >> 58];
+    if ((sh.size + 1) * 4 > sh.slots.size() * 3) grow(sh);
+    if (place(sh.slots, k)) {
+      ++sh.size;
       ++size_;
       return true;
     }
     return false;
   }
+  std::uint64_t size() const noexcept { return size_; }
 
  private:
+  struct shard {
+    std::vector<std::uint64_t> slots;
+    std::size_t size = 0;
+  };
   static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
     const std::size_t mask = t.size() - 1;
     std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
@@ -1933,14 +2024,14 @@ class u64_set {
     t[i] = k;
     return true;
   }
-  void grow() {
-    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
-    for (std::uint64_t k : slots_)
+  static void grow(shard& sh) {
+    std::vector<std::uint64_t> bigger(sh.slots.empty() ? 64 : sh.slots.size() * 2, 0);
+    for (std::uint64_t k : sh.slots)
       if (k) place(bigger, k);
-    slots_.swap(bigger);
+    sh.slots.swap(bigger);
   }
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
+  std::array<shard, 64> shards_{};
+  std::uint64_t size_ = 0;
   bool has_zero_ = false;
 };
 
@@ -1951,20 +2042,26 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalize
   x *= 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
+inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
 // A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
 inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
-  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+  return mix64(trace_key(t) ^ span_id);
 }
 }  // namespace detail
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
 /// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
-inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+template <class Sorted>
+std::uint64_t nearest_rank_of(const Sorted& sorted, double p) {
   if (sorted.empty()) return 0;
   const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
   std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
   if (rank > sorted.size()) rank = sorted.size();
   return sorted[rank - 1];
+}
+inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+  return nearest_rank_of(sorted, p);
 }
 
 /// Attribute keys statistics need (so a scan can skip all the others).
@@ -1985,7 +2082,7 @@ class span_stats {
       return;
     }
     ++spans_;
-    traces_.insert(s.trace_id);
+    traces_.insert(detail::trace_key(s.trace_id));
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
     if (inserted) names_.push_back(entry{s.name, {}, 0});
     entry& e = names_[it->second];
@@ -2032,9 +2129,9 @@ class span_stats {
       r.count = e.durations.size();
       r.errors = e.errors;
       r.error_rate = r.count ? static_cast<double>(r.errors) / static_cast<double>(r.count) : 0;
-      r.p50 = nearest_rank(e.durations, 50);
-      r.p95 = nearest_rank(e.durations, 95);
-      r.p99 = nearest_rank(e.durations, 99);
+      r.p50 = nearest_rank_of(e.durations, 50);
+      r.p95 = nearest_rank_of(e.durations, 95);
+      r.p99 = nearest_rank_of(e.durations, 99);
       r.max = e.durations.empty() ? 0 : e.durations.back();
       for (auto d : e.durations) r.total += d;
       out.push_back(std::move(r));
@@ -2059,7 +2156,7 @@ class span_stats {
   std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
     auto it = index_.find(std::string(name));
     if (it == index_.end() || !finished_) return std::nullopt;
-    return nearest_rank(names_[it->second].durations, p);
+    return nearest_rank_of(names_[it->second].durations, p);
   }
 
   std::uint64_t spans() const noexcept { return spans_; }
@@ -2091,14 +2188,14 @@ class span_stats {
   }
   struct entry {
     std::string name;
-    std::vector<std::uint64_t> durations;
+    std::deque<std::uint64_t> durations;  // blocks: no reallocation peak as it grows
     std::uint64_t errors;
   };
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<entry> names_;
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
-  std::unordered_set<trace_id, trace_id_hash> traces_;
+  detail::u64_set traces_;  // trace_key digests
   detail::u64_set seen_;
   std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
   std::uint64_t first_ = UINT64_MAX, last_ = 0;
@@ -4338,7 +4435,10 @@ struct judge_options {
   std::size_t concurrency = 4;                 // requests in flight
   int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                       // response_format {"type":"json_object"}
+  // A retryable answer's Retry-After (429, 503) replaces the backoff; a server asking for more
+  // than this is not retried (the evaluation fails and says how long it was asked to wait).
+  std::chrono::milliseconds max_retry_after{30000};
+  bool json_mode = true;  // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -4448,7 +4548,8 @@ inline std::string base_url(std::string url) {
 }  // namespace detail
 
 /// Judges one trace with `client` (blocking): HTTP failures that may pass (429, 5xx, timeouts)
-/// are retried with backoff up to max_retries; a malformed verdict is retried once, with the
+/// are retried up to max_retries, after the answer's Retry-After (bounded by max_retry_after)
+/// or else with backoff; a malformed verdict is retried once, with the
 /// problem explained to the model; what still fails is returned as an evaluation error.
 inline verdict judge_trace(llm::openai_client& client, const trace& t,
                            const std::vector<std::string>& reasons, const judge_options& o) {
@@ -4465,16 +4566,28 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     ++v.attempts;
     llm::chat_result res = client.chat(req);
     if (!res.ok) {
+      v.error = res.error.empty() ? "request failed" : res.error;
+      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       if (detail::retryable(res) && http_retries < o.max_retries) {
+        auto wait = delay;
+        if (res.retry_after) {
+          if (*res.retry_after > o.max_retry_after) {
+            v.error +=
+                fmt::format(" (the server asked to retry after {} ms, more than the {} ms allowed)",
+                            res.retry_after->count(), o.max_retry_after.count());
+            break;
+          }
+          wait = *res.retry_after;
+        }
         ++http_retries;
-        std::this_thread::sleep_for(delay);
+        std::this_thread::sleep_for(wait);
         delay *= 2;
         continue;
       }
-      v.error = res.error.empty() ? "request failed" : res.error;
-      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       break;
     }
+    v.error.clear();  // an earlier attempt's
+    v.error_type.clear();
     v.response_id = res.id;
     v.response_model = res.model;
     const std::string problem = parse_verdict(res.content, t, v);

@@ -32,6 +32,7 @@ struct http_request {
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
   int connection = 0;  // 1 for the first accepted connection, 2 for the next, ...
+  std::chrono::steady_clock::time_point arrived{};  // when its head had been read
 
   /// The value of header `name` (any case), or "" when absent.
   std::string header(std::string_view name) const {
@@ -51,7 +52,8 @@ struct http_reply {
   // connection is closed (it delimits the body).
   std::vector<std::string> pieces{};
   std::chrono::milliseconds gap{0};
-  bool close = false;  // Connection: close after this answer
+  bool close = false;     // Connection: close after this answer
+  std::string headers{};  // extra header lines, each ending in \r\n ("Retry-After: 1\r\n")
 };
 
 class http_server {
@@ -127,6 +129,7 @@ class http_server {
       while ((head_end = buf.find("\r\n\r\n")) == std::string::npos)
         if (!read_more(c, buf)) return;
       http_request r = parse_head(std::string_view(buf).substr(0, head_end));
+      r.arrived = std::chrono::steady_clock::now();
       r.connection = id;
       const std::string length = r.header("content-length");
       const std::size_t n = length.empty() ? 0 : std::stoul(length);
@@ -148,7 +151,7 @@ class http_server {
       }
       write_all(
           c, "HTTP/1.1 " + std::to_string(rep.status) + " X\r\nContent-Type: application/json\r\n" +
-                 (rep.close ? "Connection: close\r\n" : "") +
+                 (rep.close ? "Connection: close\r\n" : "") + rep.headers +
                  "Content-Length: " + std::to_string(rep.body.size()) + "\r\n\r\n" + rep.body);
       if (rep.close) return;
     }

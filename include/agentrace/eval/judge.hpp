@@ -43,7 +43,10 @@ struct judge_options {
   std::size_t concurrency = 4;                 // requests in flight
   int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                       // response_format {"type":"json_object"}
+  // A retryable answer's Retry-After (429, 503) replaces the backoff; a server asking for more
+  // than this is not retried (the evaluation fails and says how long it was asked to wait).
+  std::chrono::milliseconds max_retry_after{30000};
+  bool json_mode = true;  // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -153,7 +156,8 @@ inline std::string base_url(std::string url) {
 }  // namespace detail
 
 /// Judges one trace with `client` (blocking): HTTP failures that may pass (429, 5xx, timeouts)
-/// are retried with backoff up to max_retries; a malformed verdict is retried once, with the
+/// are retried up to max_retries, after the answer's Retry-After (bounded by max_retry_after)
+/// or else with backoff; a malformed verdict is retried once, with the
 /// problem explained to the model; what still fails is returned as an evaluation error.
 inline verdict judge_trace(llm::openai_client& client, const trace& t,
                            const std::vector<std::string>& reasons, const judge_options& o) {
@@ -170,16 +174,28 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     ++v.attempts;
     llm::chat_result res = client.chat(req);
     if (!res.ok) {
+      v.error = res.error.empty() ? "request failed" : res.error;
+      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       if (detail::retryable(res) && http_retries < o.max_retries) {
+        auto wait = delay;
+        if (res.retry_after) {
+          if (*res.retry_after > o.max_retry_after) {
+            v.error +=
+                fmt::format(" (the server asked to retry after {} ms, more than the {} ms allowed)",
+                            res.retry_after->count(), o.max_retry_after.count());
+            break;
+          }
+          wait = *res.retry_after;
+        }
         ++http_retries;
-        std::this_thread::sleep_for(delay);
+        std::this_thread::sleep_for(wait);
         delay *= 2;
         continue;
       }
-      v.error = res.error.empty() ? "request failed" : res.error;
-      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       break;
     }
+    v.error.clear();  // an earlier attempt's
+    v.error_type.clear();
     v.response_id = res.id;
     v.response_model = res.model;
     const std::string problem = parse_verdict(res.content, t, v);

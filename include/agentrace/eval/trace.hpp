@@ -124,6 +124,9 @@ class trace {
   const std::vector<std::size_t>& children(std::size_t i) const noexcept {
     return tree_.children[i];
   }
+  /// Spans whose chain of parents loops back to them (bad input), made extra roots so that no
+  /// span is lost from the tree.
+  const std::vector<std::size_t>& cycle_roots() const noexcept { return tree_.cycle_roots; }
   /// Spans whose parent id is set but not among this trace's spans (kept as extra roots).
   const std::vector<std::size_t>& orphans() const noexcept { return orphans_; }
   bool is_orphan(std::size_t i) const noexcept {

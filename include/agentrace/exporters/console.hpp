@@ -119,9 +119,12 @@ class console_exporter final : public exporter {
         out +=
             fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
       for (const auto& a : r.attributes)
-        out += fmt::format("  {}={}", a.key, detail::format_value(a.value, opt_.max_value_length));
+        out += fmt::format(
+            "  {}={}", a.key,
+            detail::value_text(a.value, detail::quote_strings::yes, opt_.max_value_length));
       if (!std::holds_alternative<std::monostate>(r.body))
-        out += fmt::format("  body={}", detail::format_value(r.body, opt_.max_value_length));
+        out += fmt::format("  body={}", detail::value_text(r.body, detail::quote_strings::yes,
+                                                           opt_.max_value_length));
       out += '\n';
     }
     std::fwrite(out.data(), 1, out.size(), opt_.out);

@@ -212,33 +212,7 @@ inline std::optional<http::header_list> parse_otlp_headers(std::string_view s) {
   return http::header_list(kv->begin(), kv->end());
 }
 
-/// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date (IMF-fixdate, RFC 850 or
-/// asctime form). Returns the wait from `now` (0 for a date in the past); nullopt when the value
-/// is neither.
-inline std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view v,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-  v = trim_view(v);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    std::uint64_t secs = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec == std::errc::result_out_of_range || secs > 86400u * 365u) secs = 86400u * 365u;
-    (void)p;
-    return std::chrono::milliseconds(secs * 1000);
-  }
-  // An HTTP-date names its month and ends in a year or "GMT"; curl_getdate parses all three
-  // forms (and more, which the check on letters below narrows down).
-  if (std::none_of(v.begin(), v.end(),
-                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
-    return std::nullopt;
-  const std::string s(v);
-  const std::time_t t = curl_getdate(s.c_str(), nullptr);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(t);
-  if (when <= now) return std::chrono::milliseconds(0);
-  return std::chrono::ceil<std::chrono::milliseconds>(when - now);
-}
+using http::parse_retry_after;  // Retry-After: one parser for every HTTP client
 
 /// The n-th (1-based) backoff before a retry: uniformly random in [d/2, d],
 /// d = min(max, initial * multiplier^(n-1)). `random` is a uniform 64-bit value.
