@@ -2795,8 +2795,8 @@ class scoped_span {
     }
   }
 
-  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or on
-  // a thread without a state (exiting, or its allocation failed): the context is restored as
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
+  // on a thread without a state (exiting, or its allocation failed): the context is restored as
   // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
   template <bool Scope>
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
