@@ -3,9 +3,11 @@
 // judge over OTLP-JSON trace files. Large inputs are streamed: statistics and selection keep a
 // few bytes per span or trace; only the selected traces are built in memory.
 #include <agentrace/agentrace.hpp>
+#include <agentrace/eval/cost.hpp>
 #include <agentrace/eval/dataset.hpp>
 #include <agentrace/eval/query.hpp>
 #include <agentrace/eval/reader.hpp>
+#include <agentrace/eval/report.hpp>
 #include <agentrace/eval/stats.hpp>
 #if AGENTRACE_EVAL_JUDGE
 #include <agentrace/eval/judge.hpp>
@@ -43,6 +45,15 @@ Collector's file exporter or `otlp-check receive --out`, or one JSON document; '
 commands:
   stats                        spans per name: count, errors, p50/p95/p99/max ms; tokens per model
       --json                     as JSON
+      --prices FILE              cost per model, trace and span name (agentrace's price JSON or
+                                 LiteLLM's model_prices_and_context_window.json)
+  report [QUERY]               one self-contained HTML file: summary, latency histograms,
+                               the selected traces as interactive waterfalls, tokens and cost
+                               (no QUERY: the errored traces and the slowest per span name)
+      -o, --out FILE             where to write it (default report.html)
+      --limit N                  at most N traces drawn (default 20)
+      --prices FILE              as for stats
+      --title TEXT               the report's title
   show TRACE_ID                text waterfall of one trace (a unique prefix of the id is enough)
       --color / --no-color       highlight errors (default: when stdout is a terminal)
       --width N                  bar width (default 40)
@@ -119,7 +130,8 @@ struct options {
 
 const std::set<std::string> value_options = {
     "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
-    "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name"};
+    "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name",
+    "prices", "title"};
 const std::set<std::string> flag_options = {
     "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
     "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help"};
@@ -131,6 +143,7 @@ options parse_args(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "-q") a = "--quiet";
     if (a == "-h") a = "--help";
+    if (a == "-o") a = "--out";
     if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
       std::string name = a.substr(2), val;
       const auto eq = name.find('=');
@@ -167,7 +180,15 @@ options parse_args(int argc, char** argv) {
   }
   const bool wants_argument = o.command == "show" || o.command == "select" ||
                               o.command == "dataset" || o.command == "judge";
-  if (o.command != "stats" && !wants_argument)
+  if (o.command == "report" && pos.size() >= 3) {
+    // report [QUERY] FILE...: the first of several arguments is the query unless it is a file.
+    std::FILE* f = pos[1] == "-" ? nullptr : std::fopen(pos[1].c_str(), "rb");
+    if (f)
+      std::fclose(f);
+    else if (pos[1] != "-")
+      o.argument = pos[p++];
+  }
+  if (o.command != "stats" && o.command != "report" && !wants_argument)
     throw usage_error("unknown command '" + o.command + "'");
   if (wants_argument) {
     if (pos.size() <= p)
@@ -305,11 +326,42 @@ std::string rfc3339(std::uint64_t ns) {
 
 std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+std::string usd(double v) { return ev::detail::report_usd(v); }
+
+// --prices FILE, read before any input.
+std::optional<ev::price_table> load_prices(const options& o) {
+  auto path = o.value("prices");
+  if (!path) return std::nullopt;
+  try {
+    return ev::price_table::load(*path);
+  } catch (const ev::price_error& e) {
+    throw usage_error(e.what());
+  }
+}
+
+void report_unpriced(const ev::span_stats& st) {
+  const auto unpriced = st.unpriced_models();
+  if (!unpriced.empty())
+    std::fprintf(stderr, "agentrace-eval: no price for %zu model(s), not counted in the cost: %s\n",
+                 unpriced.size(), join(unpriced, ", ").c_str());
+}
+
 // ------------------------------------------------------------------------ stats
 
 int cmd_stats(const options& o) {
+  const auto prices = load_prices(o);
   input in(o);
   ev::span_stats st;
+  if (prices) st.set_prices(&*prices);
   in.pass([&](ev::read_span&& s) { st.add(s.span); }, false, ev::stats_attribute_keys());
   st.finish();
   auto rows = st.by_name();
@@ -330,17 +382,47 @@ int cmd_stats(const options& o) {
           ",\"count\":{},\"errors\":{},\"error_rate\":{},\"p50_ms\":{},\"p95_ms\":{},\"p99_ms\":{},"
           "\"max_ms\":{}}}",
           r.count, r.errors, r.error_rate, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+      if (prices) {
+        b.resize(b.size() - 1);
+        fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}}}", r.cost_usd);
+      }
     }
     agentrace::detail::append(b, "],\"models\":[");
     for (std::size_t i = 0; i < models.size(); ++i) {
       if (i) b.push_back(',');
       agentrace::detail::append(b, "{\"model\":");
       agentrace::detail::write_json_string(b, models[i].model);
+      const auto& u = models[i].usage;
       fmt::format_to(std::back_inserter(b),
-                     ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{}}}", models[i].spans,
-                     models[i].input_tokens, models[i].output_tokens);
+                     ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{},"
+                     "\"cache_read_input_tokens\":{},\"cache_creation_input_tokens\":{},"
+                     "\"reasoning_output_tokens\":{}",
+                     models[i].spans, u.input, u.output, u.cache_read, u.cache_write, u.reasoning);
+      if (prices) {
+        agentrace::detail::append(b, ",\"priced\":");
+        agentrace::detail::append(b, models[i].priced ? "true" : "false");
+        if (models[i].priced) fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}", models[i].cost_usd);
+      }
+      b.push_back('}');
     }
-    agentrace::detail::append(b, "]}");
+    agentrace::detail::append(b, "]");
+    if (prices) {
+      fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{},\"unpriced_models\":[", st.cost_usd());
+      const auto unpriced = st.unpriced_models();
+      for (std::size_t i = 0; i < unpriced.size(); ++i) {
+        if (i) b.push_back(',');
+        agentrace::detail::write_json_string(b, unpriced[i]);
+      }
+      agentrace::detail::append(b, "],\"trace_costs\":[");
+      const auto tc = st.by_trace_cost();
+      for (std::size_t i = 0; i < tc.size(); ++i) {
+        if (i) b.push_back(',');
+        fmt::format_to(std::back_inserter(b), "{{\"trace_id\":\"{}\",\"cost_usd\":{}}}",
+                       agentrace::to_hex(tc[i].id), tc[i].cost_usd);
+      }
+      b.push_back(']');
+    }
+    b.push_back('}');
     out.line(fmt::to_string(b));
   } else {
     std::string s = fmt::format(
@@ -353,23 +435,49 @@ int cmd_stats(const options& o) {
     s += "\n\n";
     std::size_t w = 4;
     for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.name.size(), 48));
-    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}\n", "name", w,
+    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}", "name", w,
                      "count", "errors", "err%", "p50 ms", "p95 ms", "p99 ms", "max ms");
-    for (const auto& r : rows)
-      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}\n", r.name,
-                       w, r.count, r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99),
+    s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+    for (const auto& r : rows) {
+      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}", r.name, w,
+                       r.count, r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99),
                        ms(r.max));
+      s += prices ? fmt::format("  {:>12}\n", usd(r.cost_usd)) : "\n";
+    }
     if (!models.empty()) {
       std::size_t mw = 5;
       for (const auto& m : models) mw = std::max(mw, m.model.size());
-      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}\n", "model", mw, "spans", "input tok",
+      const bool kinds = std::any_of(models.begin(), models.end(), [](const ev::model_usage& m) {
+        return m.usage.cache_read || m.usage.cache_write || m.usage.reasoning;
+      });
+      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}", "model", mw, "spans", "input tok",
                        "output tok");
-      for (const auto& m : models)
-        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}\n", m.model, mw, m.spans, m.input_tokens,
+      if (kinds)
+        s += fmt::format("  {:>12}  {:>12}  {:>12}", "cache read", "cache write", "reasoning");
+      s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+      for (const auto& m : models) {
+        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}", m.model, mw, m.spans, m.input_tokens,
                          m.output_tokens);
+        if (kinds)
+          s += fmt::format("  {:>12}  {:>12}  {:>12}", m.usage.cache_read, m.usage.cache_write,
+                           m.usage.reasoning);
+        s += prices ? fmt::format("  {:>12}\n", m.priced ? usd(m.cost_usd) : "unpriced") : "\n";
+      }
+    }
+    if (prices) {
+      s += fmt::format("\ntotal cost {}", usd(st.cost_usd()));
+      const auto unpriced = st.unpriced_models();
+      if (!unpriced.empty()) s += " (without unpriced models: " + join(unpriced, ", ") + ")";
+      s += "\n";
+      const auto tc = st.by_trace_cost(10);
+      if (!tc.empty()) {
+        s += "\nmost expensive traces\n";
+        for (const auto& c : tc) s += fmt::format("{}  {:>12}\n", agentrace::to_hex(c.id), usd(c.cost_usd));
+      }
     }
     out.write(s);
   }
+  if (prices) report_unpriced(st);
   return st.spans() ? exit_ok : exit_no_match;
 }
 
@@ -477,15 +585,6 @@ void report_selection(const selected& s) {
                    : "");
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += v[i];
-  }
-  return out;
-}
-
 int cmd_select(const options& o) {
   const ev::query q = parse_query(o.argument);
   input in(o);
@@ -535,6 +634,95 @@ int cmd_select(const options& o) {
   }
   report_selection(s);
   return s.sel.empty() ? exit_no_match : exit_ok;
+}
+
+// -------------------------------------------------------------------- report
+
+// The default selection: traces with an error (in input order) and, for each span name, the
+// trace of its slowest span. Collected during the statistics pass.
+struct default_picker {
+  std::vector<ev::selection> errored;
+  std::unordered_set<agentrace::trace_id, ev::trace_id_hash> errored_ids;
+  void add(const agentrace::span_data& s) {
+    if (s.status != agentrace::status_code::error) return;
+    if (!errored_ids.insert(s.trace_id).second) return;
+    std::string why = "errors: span \"" + s.name + "\" has status ERROR";
+    if (!s.status_message.empty()) why += ": " + s.status_message;
+    errored.push_back({s.trace_id, {std::move(why)}});
+  }
+  // Errored traces first, then the slowest per name (most frequent names first); a trace
+  // picked twice keeps every reason.
+  std::vector<ev::selection> finish(const std::vector<ev::name_stats>& rows) {
+    std::vector<ev::selection> out = std::move(errored);
+    std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> at;
+    for (std::size_t i = 0; i < out.size(); ++i) at.emplace(out[i].id, i);
+    for (const auto& r : rows) {
+      std::string why =
+          fmt::format("slowest \"{}\" span: {} ms (p95 {} ms)", r.name, ms(r.max), ms(r.p95));
+      auto [it, fresh] = at.try_emplace(r.slowest_trace, out.size());
+      if (fresh)
+        out.push_back({r.slowest_trace, {std::move(why)}});
+      else
+        out[it->second].reasons.push_back(std::move(why));
+    }
+    return out;
+  }
+};
+
+int cmd_report(const options& o) {
+  const auto prices = load_prices(o);
+  std::optional<ev::query> q;
+  if (!o.argument.empty()) q = parse_query(o.argument);
+  const std::size_t limit = o.number("limit", 20);
+  input in(o);
+  ev::span_stats st;
+  if (prices) st.set_prices(&*prices);
+  std::vector<std::string> keep = ev::stats_attribute_keys();
+  if (q)
+    for (const auto& a : q->atoms())
+      if (a.k == ev::atom::kind::attribute) keep.push_back(a.subject);
+  std::optional<ev::selector> sel;
+  if (q && !q->needs_stats()) sel.emplace(*q);
+  default_picker picker;
+  in.pass(
+      [&](ev::read_span&& s) {
+        st.add(s.span);
+        if (sel)
+          sel->add(s);
+        else if (!q)
+          picker.add(s.span);
+      },
+      false, keep);
+  st.finish();
+  if (q && !sel) {  // percentiles in the query: select in a second pass
+    sel.emplace(*q, &st);
+    in.pass([&](ev::read_span&& s) { sel->add(s); }, false, keep);
+  }
+  std::vector<ev::selection> chosen = sel ? sel->finish() : picker.finish(st.by_name());
+  const std::size_t matched = chosen.size();
+  if (limit && chosen.size() > limit) chosen.resize(limit);
+  const auto traces = build_selected(in, chosen);
+  std::vector<ev::report_trace> drawn;
+  drawn.reserve(traces.size());
+  for (std::size_t i = 0; i < traces.size(); ++i) drawn.push_back({&traces[i], chosen[i].reasons});
+
+  ev::report_options ro;
+  if (auto t = o.value("title")) ro.title = *t;
+  ro.inputs = join(o.files, ", ");
+  ro.query = o.argument;
+  ro.traces_matched = matched;
+  fmt::memory_buffer b;
+  ev::write_report(b, st, drawn, prices ? &*prices : nullptr, ro);
+  const std::string path = o.value("out").value_or("report.html");
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw usage_error("cannot write '" + path + "'");
+  const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size();
+  if (std::fclose(f) != 0 || !ok) throw usage_error("cannot write '" + path + "' (disk full?)");
+  std::fprintf(stderr, "agentrace-eval: wrote %s (%zu bytes): %llu spans, %zu of %zu selected traces drawn\n",
+               path.c_str(), b.size(), static_cast<unsigned long long>(st.spans()), drawn.size(),
+               matched);
+  if (prices) report_unpriced(st);
+  return st.spans() ? exit_ok : exit_no_match;
 }
 
 // ------------------------------------------------------------------ datasets
@@ -660,6 +848,7 @@ int main(int argc, char** argv) {
     }
     if (o.command == "stats") return cmd_stats(o);
     if (o.command == "show") return cmd_show(o);
+    if (o.command == "report") return cmd_report(o);
     if (o.command == "select") return cmd_select(o);
     if (o.command == "dataset") return cmd_dataset(o);
     if (o.command == "judge") {
