@@ -5,6 +5,7 @@
 #include <agentrace/agentrace.hpp>
 #include <agentrace/eval/cost.hpp>
 #include <agentrace/eval/dataset.hpp>
+#include <agentrace/eval/preference.hpp>
 #include <agentrace/eval/query.hpp>
 #include <agentrace/eval/reader.hpp>
 #include <agentrace/eval/report.hpp>
@@ -68,6 +69,9 @@ commands:
                                with correction pairs (failed attempt's input, later success's output)
       --metadata                 add trace/span ids and the kind of example
       --no-corrections / --no-plain
+  dataset preference QUERY     preference JSONL (OpenAI DPO: input, preferred_output,
+                               non_preferred_output) from correction pairs with captured content
+      --metadata                 add trace and span ids
   judge QUERY                  ask an OpenAI-compatible model for a verdict on each selected trace
       --endpoint URL             base URL such as http://127.0.0.1:8080/v1 (or $OPENAI_BASE_URL)
       --model M                  model name; the key comes from $OPENAI_API_KEY
@@ -172,10 +176,11 @@ options parse_args(int argc, char** argv) {
   o.command = pos[0];
   std::size_t p = 1;
   if (o.command == "dataset") {
-    if (pos.size() < 2) throw usage_error("dataset needs 'eval' or 'finetune'");
+    if (pos.size() < 2) throw usage_error("dataset needs 'eval', 'finetune' or 'preference'");
     o.subcommand = pos[1];
-    if (o.subcommand != "eval" && o.subcommand != "finetune")
-      throw usage_error("dataset needs 'eval' or 'finetune', got '" + o.subcommand + "'");
+    if (o.subcommand != "eval" && o.subcommand != "finetune" && o.subcommand != "preference")
+      throw usage_error("dataset needs 'eval', 'finetune' or 'preference', got '" + o.subcommand +
+                        "'");
     p = 2;
   }
   const bool wants_argument = o.command == "show" || o.command == "select" ||
@@ -747,6 +752,21 @@ int cmd_dataset(const options& o) {
       out.line(std::string_view(b.data(), b.size()));
     }
     return exit_ok;
+  }
+  if (o.subcommand == "preference") {
+    std::size_t n = 0, without = 0, identical = 0;
+    for (const auto& t : traces) {
+      const auto r = ev::preference_pairs(t);
+      for (const auto& p : r.pairs) out.line(ev::preference_line(p, o.flag("metadata")));
+      n += r.pairs.size();
+      without += r.without_content;
+      identical += r.identical;
+    }
+    std::fprintf(stderr,
+                 "agentrace-eval: %zu preference pairs; skipped %zu correction(s) without captured "
+                 "gen_ai.input.messages/gen_ai.output.messages and %zu with the same answer twice\n",
+                 n, without, identical);
+    return n ? exit_ok : exit_no_match;
   }
   ev::finetune_options fo;
   fo.corrections = !o.flag("no-corrections");
