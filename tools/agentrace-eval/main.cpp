@@ -3,6 +3,7 @@
 // judge over OTLP-JSON trace files. Large inputs are streamed: statistics and selection keep a
 // few bytes per span or trace; only the selected traces are built in memory.
 #include <agentrace/agentrace.hpp>
+#include <agentrace/eval/conversation.hpp>
 #include <agentrace/eval/cost.hpp>
 #include <agentrace/eval/dataset.hpp>
 #include <agentrace/eval/preference.hpp>
@@ -48,6 +49,8 @@ commands:
       --json                     as JSON
       --prices FILE              cost per model, trace and span name (agentrace's price JSON or
                                  LiteLLM's model_prices_and_context_window.json)
+      --by conversation          per conversation instead (gen_ai.conversation.id, else
+                                 session.id): traces, spans, errors, time, tokens, cost
   report [QUERY]               one self-contained HTML file: summary, latency histograms,
                                the selected traces as interactive waterfalls, tokens and cost
                                (no QUERY: the errored traces and the slowest per span name)
@@ -56,6 +59,7 @@ commands:
       --prices FILE              as for stats
       --title TEXT               the report's title
   show TRACE_ID                text waterfall of one trace (a unique prefix of the id is enough)
+  show --conversation ID       every trace of a conversation, in start order
       --color / --no-color       highlight errors (default: when stdout is a terminal)
       --width N                  bar width (default 40)
   select QUERY                 ids of the matching traces and why they matched
@@ -135,7 +139,7 @@ struct options {
 const std::set<std::string> value_options = {
     "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
     "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name",
-    "prices", "title"};
+    "prices", "title", "by", "conversation"};
 const std::set<std::string> flag_options = {
     "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
     "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help"};
@@ -183,7 +187,8 @@ options parse_args(int argc, char** argv) {
                         "'");
     p = 2;
   }
-  const bool wants_argument = o.command == "show" || o.command == "select" ||
+  const bool wants_argument = (o.command == "show" && !o.value("conversation")) ||
+                              o.command == "select" ||
                               o.command == "dataset" || o.command == "judge";
   if (o.command == "report" && pos.size() >= 3) {
     // report [QUERY] FILE...: the first of several arguments is the query unless it is a file.
@@ -193,7 +198,7 @@ options parse_args(int argc, char** argv) {
     else if (pos[1] != "-")
       o.argument = pos[p++];
   }
-  if (o.command != "stats" && o.command != "report" && !wants_argument)
+  if (o.command != "stats" && o.command != "report" && o.command != "show" && !wants_argument)
     throw usage_error("unknown command '" + o.command + "'");
   if (wants_argument) {
     if (pos.size() <= p)
@@ -362,8 +367,60 @@ void report_unpriced(const ev::span_stats& st) {
 
 // ------------------------------------------------------------------------ stats
 
+int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
+  input in(o);
+  ev::conversation_stats cs(prices);
+  std::vector<std::string> keep = ev::usage_attribute_keys();
+  for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
+  in.pass([&](ev::read_span&& s) { cs.add(s); }, false, keep);
+  const auto rows = cs.rows();
+  output out(o);
+  if (o.flag("json")) {
+    nlohmann::ordered_json j = {{"conversations", nlohmann::ordered_json::array()}};
+    for (const auto& r : rows) {
+      nlohmann::ordered_json c = {{"conversation", r.id.empty() ? nullptr : nlohmann::ordered_json(r.id)},
+                                  {"traces", r.traces},
+                                  {"spans", r.spans},
+                                  {"errors", r.errors},
+                                  {"start", rfc3339(r.first_start_unix_ns)},
+                                  {"end", rfc3339(r.last_end_unix_ns)},
+                                  {"input_tokens", r.input_tokens},
+                                  {"output_tokens", r.output_tokens}};
+      if (prices) {
+        c["cost_usd"] = r.cost_usd;
+        c["unpriced_usage"] = r.unpriced;
+      }
+      j["conversations"].push_back(std::move(c));
+    }
+    out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    std::size_t w = 12;
+    for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.id.size(), 48));
+    std::string s = fmt::format("{} conversation{}\n\n", rows.size(), rows.size() == 1 ? "" : "s");
+    s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}", "conversation", w,
+                     "traces", "spans", "errors", "first start", "span ms", "input tok",
+                     "output tok");
+    s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+    for (const auto& r : rows) {
+      s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}",
+                       r.id.empty() ? "(none)" : r.id, w, r.traces, r.spans, r.errors,
+                       rfc3339(r.first_start_unix_ns),
+                       ms(r.last_end_unix_ns - std::min(r.last_end_unix_ns, r.first_start_unix_ns)),
+                       r.input_tokens, r.output_tokens);
+      s += prices ? fmt::format("  {:>12}\n", usd(r.cost_usd) + (r.unpriced ? "+" : "")) : "\n";
+    }
+    if (prices) s += "\n(+: the conversation also used a model without a price)\n";
+    out.write(s);
+  }
+  return rows.empty() ? exit_no_match : exit_ok;
+}
+
 int cmd_stats(const options& o) {
   const auto prices = load_prices(o);
+  if (auto by = o.value("by")) {
+    if (*by != "conversation") throw usage_error("--by wants 'conversation', got '" + *by + "'");
+    return cmd_stats_by_conversation(o, prices ? &*prices : nullptr);
+  }
   input in(o);
   ev::span_stats st;
   if (prices) st.set_prices(&*prices);
@@ -488,7 +545,35 @@ int cmd_stats(const options& o) {
 
 // ------------------------------------------------------------------------- show
 
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel);
+
+int cmd_show_conversation(const options& o, const std::string& id) {
+  input in(o);
+  ev::conversation_stats cs;
+  in.pass([&](ev::read_span&& s) { cs.add(s); }, false, ev::conversation_attribute_keys());
+  const auto ids = cs.traces_of(id);
+  if (ids.empty()) {
+    std::fprintf(stderr, "agentrace-eval: no conversation %s in the input\n", id.c_str());
+    return exit_no_match;
+  }
+  std::vector<ev::selection> sel;
+  for (const auto& t : ids) sel.push_back({t, {}});
+  const auto traces = build_selected(in, sel);
+  ev::waterfall_options wo;
+  wo.bar_width = std::max<std::size_t>(4, o.number("width", 40));
+  wo.all_attributes = o.flag("all-attributes");
+  wo.color = o.flag("color") || (!o.flag("no-color") && ::isatty(1) == 1);
+  output out(o);
+  out.line(fmt::format("conversation {}: {} trace{}", id, traces.size(), traces.size() == 1 ? "" : "s"));
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    out.line(fmt::format("\n[{}/{}]", i + 1, traces.size()));
+    out.write(ev::render_waterfall(traces[i], wo));
+  }
+  return exit_ok;
+}
+
 int cmd_show(const options& o) {
+  if (auto c = o.value("conversation")) return cmd_show_conversation(o, *c);
   std::string want = o.argument;
   for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (want.empty() || want.size() > 32 ||
