@@ -330,7 +330,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // GenAI spans shaped by the OpenTelemetry GenAI conventions (inference `chat {model}`,
 // `invoke_agent {name}`, `execute_tool {name}`, `embeddings {model}`, `retrieval {source}`,
 // `invoke_workflow {name}`), a database client span, and opt-in message content capture with
-// redaction and a size limit that keeps the JSON valid.
+// redaction and a size limit that keeps the JSON valid. One include for genai/content.hpp,
+// genai/redaction.hpp, genai/messages.hpp, genai/spans.hpp and db.hpp.
 //
 //   genai::agent_span agent({.name = "router"});
 //   {
@@ -341,186 +342,53 @@ AGENTRACE_DETAIL_VISIBILITY_END
 //     chat.input_messages(std::move(messages));   // recorded only when capture is on
 //   }
 
-#include <nlohmann/json.hpp>
+// amalgamated: include/agentrace/db.hpp
+// SPDX-License-Identifier: MIT
+// Database client spans shaped by the OpenTelemetry database conventions, and the small SQL
+// reader behind them: the operation and tables of a SQL text, its summary, and the text with its
+// literals replaced by `?`.
+//
+//   agentrace::db_span q({.system = "sqlite", .namespace_ = "shop"});
+//   q.query("SELECT * FROM orders WHERE id = 42");   // name "SELECT orders", text "... id = ?"
+//   q.returned_rows(1);
 
-#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// amalgamated: include/agentrace/genai/content.hpp
+// SPDX-License-Identifier: MIT
+// Content capture settings of GenAI spans: whether message content is recorded, the per-value
+// size limit and the redactor, from code or from the environment.
+
 #include <atomic>
 #include <cctype>
-#include <chrono>
-#include <cstdint>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
+
+// amalgamated: include/agentrace/genai/redaction.hpp
+// SPDX-License-Identifier: MIT
+// The default redactor of GenAI content: masks API keys, bearer tokens, password-style
+// assignments and email addresses in a string, in place.
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::genai {
-
-namespace gen_ai = semconv::gen_ai;
-
-// ================================================================================================
-// string arguments: literals stay pointers, runtime strings are copied once into the span
-// ================================================================================================
-
-/// A string for a span option: a literal (or static_string constant) is recorded as a pointer
-/// without a copy; a std::string / std::string_view is viewed and copied once when recorded, so it
-/// must outlive the constructor call it is passed to.
-class string_arg {
- public:
-  constexpr string_arg() noexcept {}  // NOLINT(modernize-use-equals-default): st_ needs its init
-  template <std::size_t N>
-  consteval string_arg(const char (&s)[N]) noexcept : st_(s), static_(true) {}  // NOLINT
-  constexpr string_arg(static_string s) noexcept : st_(s), static_(true) {}     // NOLINT
-  string_arg(std::string_view s) noexcept : rt_(s) {}                           // NOLINT
-  string_arg(const std::string& s) noexcept : rt_(s) {}                         // NOLINT
-
-  constexpr bool empty() const noexcept { return static_ ? st_.size() == 0 : rt_.empty(); }
-  constexpr std::string_view view() const noexcept { return static_ ? st_.view() : rt_; }
-  constexpr bool is_static() const noexcept { return static_; }
-  constexpr static_string static_value() const noexcept { return st_; }
-
- private:
-  static_string st_{""};
-  std::string_view rt_{};
-  bool static_ = false;
-};
-
-namespace detail {
-/// Sets a string attribute from a string_arg (nothing when empty).
-inline void put(scoped_span& s, const key<std::string>& k, const string_arg& v) {
-  if (v.empty()) return;
-  if (v.is_static())
-    s.set(k, v.static_value());
-  else
-    s.set(k, v.view());
-}
-inline std::string join_name(std::string_view op, std::string_view target) {
-  std::string n;
-  n.reserve(op.size() + 1 + target.size());
-  n.append(op);
-  if (!target.empty()) {
-    n.push_back(' ');
-    n.append(target);
-  }
-  return n;
-}
-}  // namespace detail
-
-// ================================================================================================
-// content capture settings and redaction
-// ================================================================================================
-
-/// Runs on every content string before it is recorded; edits it in place.
-using redactor_fn = std::function<void(std::string&)>;
-
-/// Masks secrets in `s` in place: API keys (sk-..., sk_live_..., AKIA..., ghp_..., xox?-...,
-/// AIza..., JWTs), bearer tokens (`Bearer xyz` -> `Bearer [REDACTED]`), `password=`/`api_key:`
-/// style assignments, and email addresses. Allocates only when something matches.
-inline void default_redactor(std::string& s);
-
-/// Default per-value limit of a content attribute, in bytes of its JSON text.
-inline constexpr std::size_t default_max_content_bytes = 32 * 1024;
-
-/// How content capture is configured. Unset fields are filled from the environment:
-/// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT (true / SPAN_ONLY / SPAN_AND_EVENT turn
-/// capture on; false / NO_CONTENT / EVENT_ONLY leave it off) and
-/// AGENTRACE_GENAI_CONTENT_MAX_BYTES.
-struct content_config {
-  std::optional<bool> capture{};            // record gen_ai.input/output messages etc. Default off
-  std::size_t max_value_bytes = 0;          // 0: env, else default_max_content_bytes
-  redactor_fn redactor = default_redactor;  // empty: no redaction
-  bool read_environment = true;
-};
-
-/// The settings in force (immutable once published).
-struct content_settings {
-  bool capture = false;
-  std::size_t max_value_bytes = default_max_content_bytes;
-  redactor_fn redactor{};
-};
-
-namespace detail {
-inline std::atomic<const content_settings*> current_content{nullptr};
-inline std::mutex content_mu;
-// Every settings object ever published stays alive: readers take a plain pointer without a
-// reference count, and configure() is rare (start-up, tests).
-inline std::vector<std::unique_ptr<content_settings>>& content_store() {
-  static std::vector<std::unique_ptr<content_settings>> v;
-  return v;
-}
-
-inline std::optional<bool> capture_from_env() {
-  auto v = agentrace::detail::env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
-  if (!v) return std::nullopt;
-  std::string t = agentrace::detail::trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (t == "true" || t == "span_only" || t == "span_and_event") return true;
-  if (t == "false" || t == "no_content") return false;
-  if (t == "event_only") {
-    agentrace::detail::diag(
-        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=EVENT_ONLY: agentrace records content "
-        "on spans only; content is not captured");
-    return false;
-  }
-  agentrace::detail::diag(
-      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='%s' is not true, false, NO_CONTENT, "
-      "SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT; content is not captured",
-      t.c_str());
-  return false;
-}
-}  // namespace detail
-
-/// Publishes new content settings for the whole process (thread-safe; spans that are recording
-/// content right now finish with the settings they started with).
-inline const content_settings& configure_content(content_config c = {}) {
-  auto s = std::make_unique<content_settings>();
-  std::optional<bool> capture = c.capture;
-  if (!capture && c.read_environment) capture = detail::capture_from_env();
-  s->capture = capture.value_or(false);
-  std::size_t max_bytes = c.max_value_bytes;
-  if (max_bytes == 0 && c.read_environment)
-    max_bytes = static_cast<std::size_t>(agentrace::detail::env_uint(
-        "AGENTRACE_GENAI_CONTENT_MAX_BYTES", default_max_content_bytes));
-  s->max_value_bytes = max_bytes ? max_bytes : default_max_content_bytes;
-  s->redactor = std::move(c.redactor);
-  std::lock_guard<std::mutex> lock(detail::content_mu);
-  const content_settings* p = s.get();
-  detail::content_store().push_back(std::move(s));
-  detail::current_content.store(p, std::memory_order_release);
-  return *p;
-}
-
-/// The content settings in force; the first call without configure_content() reads the
-/// environment.
-inline const content_settings& content() {
-  if (const content_settings* p = detail::current_content.load(std::memory_order_acquire))
-      [[likely]]
-    return *p;
-  {
-    std::lock_guard<std::mutex> lock(detail::content_mu);
-    if (const content_settings* p = detail::current_content.load(std::memory_order_acquire))
-      return *p;
-  }
-  return configure_content();
-}
-
-/// True when message content is recorded on spans.
-inline bool capture_content() { return content().capture; }
-
-/// Applies the configured redactor to `s` (used for content and for error messages that may
-/// echo user input, such as a database's error text).
-inline void redact(std::string& s) {
-  const auto& r = content().redactor;
-  if (r && !s.empty()) r(s);
-}
-
-// ---- the default redactor -----------------------------------------------------------------------
 
 namespace detail {
 
@@ -688,6 +556,8 @@ inline void find_redactions(std::string_view s, std::vector<redaction>& out) {
 
 }  // namespace detail
 
+/// Masks secrets in `s` in place: API keys (sk-..., sk_live_..., AKIA..., ghp_..., xox?-...,
+/// AIza..., JWTs), bearer tokens (`Bearer xyz` -> `Bearer [REDACTED]`), `password=`/`api_key:`
 inline void default_redactor(std::string& s) {
   std::vector<detail::redaction> found;
   detail::find_redactions(s, found);
@@ -708,9 +578,149 @@ inline void default_redactor(std::string& s) {
   s = std::move(out);
 }
 
-// ================================================================================================
-// messages (the schema of gen_ai.input.messages / output.messages / system_instructions)
-// ================================================================================================
+}  // namespace agentrace::genai
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::genai {
+
+/// Runs on every content string before it is recorded; edits it in place.
+using redactor_fn = std::function<void(std::string&)>;
+
+/// Default per-value limit of a content attribute, in bytes of its JSON text.
+inline constexpr std::size_t default_max_content_bytes = 32 * 1024;
+
+/// How content capture is configured. Unset fields are filled from the environment:
+/// OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT (true / SPAN_ONLY / SPAN_AND_EVENT turn
+/// capture on; false / NO_CONTENT / EVENT_ONLY leave it off) and
+/// AGENTRACE_GENAI_CONTENT_MAX_BYTES.
+struct content_config {
+  std::optional<bool> capture{};            // record gen_ai.input/output messages etc. Default off
+  std::size_t max_value_bytes = 0;          // 0: env, else default_max_content_bytes
+  redactor_fn redactor = default_redactor;  // empty: no redaction
+  bool read_environment = true;
+};
+
+/// The settings in force (immutable once published).
+struct content_settings {
+  bool capture = false;
+  std::size_t max_value_bytes = default_max_content_bytes;
+  redactor_fn redactor{};
+};
+
+namespace detail {
+inline std::atomic<const content_settings*> current_content{nullptr};
+inline std::mutex content_mu;
+// Every settings object ever published stays alive: readers take a plain pointer without a
+// reference count, and configure() is rare (start-up, tests).
+inline std::vector<std::unique_ptr<content_settings>>& content_store() {
+  static std::vector<std::unique_ptr<content_settings>> v;
+  return v;
+}
+
+inline std::optional<bool> capture_from_env() {
+  auto v = agentrace::detail::env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
+  if (!v) return std::nullopt;
+  std::string t = agentrace::detail::trim(*v);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "true" || t == "span_only" || t == "span_and_event") return true;
+  if (t == "false" || t == "no_content") return false;
+  if (t == "event_only") {
+    agentrace::detail::diag(
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=EVENT_ONLY: agentrace records content "
+        "on spans only; content is not captured");
+    return false;
+  }
+  agentrace::detail::diag(
+      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='%s' is not true, false, NO_CONTENT, "
+      "SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT; content is not captured",
+      t.c_str());
+  return false;
+}
+}  // namespace detail
+
+/// Publishes new content settings for the whole process (thread-safe; spans that are recording
+/// content right now finish with the settings they started with).
+inline const content_settings& configure_content(content_config c = {}) {
+  auto s = std::make_unique<content_settings>();
+  std::optional<bool> capture = c.capture;
+  if (!capture && c.read_environment) capture = detail::capture_from_env();
+  s->capture = capture.value_or(false);
+  std::size_t max_bytes = c.max_value_bytes;
+  if (max_bytes == 0 && c.read_environment)
+    max_bytes = static_cast<std::size_t>(agentrace::detail::env_uint(
+        "AGENTRACE_GENAI_CONTENT_MAX_BYTES", default_max_content_bytes));
+  s->max_value_bytes = max_bytes ? max_bytes : default_max_content_bytes;
+  s->redactor = std::move(c.redactor);
+  std::lock_guard<std::mutex> lock(detail::content_mu);
+  const content_settings* p = s.get();
+  detail::content_store().push_back(std::move(s));
+  detail::current_content.store(p, std::memory_order_release);
+  return *p;
+}
+
+/// The content settings in force; the first call without configure_content() reads the
+/// environment.
+inline const content_settings& content() {
+  if (const content_settings* p = detail::current_content.load(std::memory_order_acquire))
+      [[likely]]
+    return *p;
+  {
+    std::lock_guard<std::mutex> lock(detail::content_mu);
+    if (const content_settings* p = detail::current_content.load(std::memory_order_acquire))
+      return *p;
+  }
+  return configure_content();
+}
+
+/// True when message content is recorded on spans.
+inline bool capture_content() { return content().capture; }
+
+/// Applies the configured redactor to `s` (used for content and for error messages that may
+/// echo user input, such as a database's error text).
+inline void redact(std::string& s) {
+  const auto& r = content().redactor;
+  if (r && !s.empty()) r(s);
+}
+
+}  // namespace agentrace::genai
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/genai/spans.hpp
+// SPDX-License-Identifier: MIT
+// GenAI spans shaped by the OpenTelemetry GenAI conventions: inference `chat {model}`,
+// `invoke_agent {name}`, `execute_tool {name}`, `embeddings {model}`, `retrieval {source}`,
+// `invoke_workflow {name}`, with usage, finish reasons, errors and opt-in content.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// amalgamated: include/agentrace/genai/messages.hpp
+// SPDX-License-Identifier: MIT
+// Messages and parts in the schema of gen_ai.input.messages / gen_ai.output.messages /
+// gen_ai.system_instructions, and their JSON: redacted and cut to the size limit so that the
+// JSON stays valid.
+
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::genai {
 
 /// The part types agentrace writes (discriminator "type").
 enum class part_type : std::uint8_t { text, reasoning, tool_call, tool_call_response, uri };
@@ -1085,6 +1095,64 @@ inline std::string content_value(std::string s, bool as_json,
   return out;
 }
 
+}  // namespace agentrace::genai
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::genai {
+
+namespace gen_ai = semconv::gen_ai;
+
+// ================================================================================================
+// string arguments: literals stay pointers, runtime strings are copied once into the span
+// ================================================================================================
+
+/// A string for a span option: a literal (or static_string constant) is recorded as a pointer
+/// without a copy; a std::string / std::string_view is viewed and copied once when recorded, so it
+/// must outlive the constructor call it is passed to.
+class string_arg {
+ public:
+  constexpr string_arg() noexcept {}  // NOLINT(modernize-use-equals-default): st_ needs its init
+  template <std::size_t N>
+  consteval string_arg(const char (&s)[N]) noexcept : st_(s), static_(true) {}  // NOLINT
+  constexpr string_arg(static_string s) noexcept : st_(s), static_(true) {}     // NOLINT
+  string_arg(std::string_view s) noexcept : rt_(s) {}                           // NOLINT
+  string_arg(const std::string& s) noexcept : rt_(s) {}                         // NOLINT
+
+  constexpr bool empty() const noexcept { return static_ ? st_.size() == 0 : rt_.empty(); }
+  constexpr std::string_view view() const noexcept { return static_ ? st_.view() : rt_; }
+  constexpr bool is_static() const noexcept { return static_; }
+  constexpr static_string static_value() const noexcept { return st_; }
+
+ private:
+  static_string st_{""};
+  std::string_view rt_{};
+  bool static_ = false;
+};
+
+namespace detail {
+/// Sets a string attribute from a string_arg (nothing when empty).
+inline void put(scoped_span& s, const key<std::string>& k, const string_arg& v) {
+  if (v.empty()) return;
+  if (v.is_static())
+    s.set(k, v.static_value());
+  else
+    s.set(k, v.view());
+}
+inline std::string join_name(std::string_view op, std::string_view target) {
+  std::string n;
+  n.reserve(op.size() + 1 + target.size());
+  n.append(op);
+  if (!target.empty()) {
+    n.push_back(' ');
+    n.append(target);
+  }
+  return n;
+}
+}  // namespace detail
+
 // ================================================================================================
 // spans
 // ================================================================================================
@@ -1107,7 +1175,6 @@ inline constexpr span_site site_workflow{"invoke_workflow", span_kind::internal,
 inline constexpr span_site site_tool{"execute_tool", span_kind::internal, "", 0, ""};
 inline constexpr span_site site_embeddings{"embeddings", span_kind::client, "", 0, ""};
 inline constexpr span_site site_retrieval{"retrieval", span_kind::client, "", 0, ""};
-inline constexpr span_site site_db{"db", span_kind::client, "", 0, ""};
 
 inline void put_server(scoped_span& s, const string_arg& address, std::int64_t port) {
   if (address.empty()) return;
@@ -1423,9 +1490,13 @@ class retrieval_span : public genai_span {
   }
 };
 
-// ================================================================================================
-// database client spans
-// ================================================================================================
+}  // namespace agentrace::genai
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
 
 /// What a SQL text is about: the operation, the tables it names, and the low-cardinality
 /// summary the conventions use as span name ("SELECT orders customers").
@@ -1436,6 +1507,8 @@ struct sql_info {
 };
 
 namespace detail {
+inline constexpr span_site site_db{"db", span_kind::client, "", 0, ""};
+
 struct sql_token {
   enum kind_t : std::uint8_t { word, quoted_ident, string_lit, number, punct } kind;
   std::string_view text;
@@ -1636,19 +1709,19 @@ inline std::string sanitize_sql(std::string_view sql) {
 
 /// Options of a database client span.
 struct db_options {
-  string_arg system{};         // db.system.name (required): sqlite, postgresql, ...
-  string_arg namespace_{};     // db.namespace: the database name
-  string_arg collection{};     // db.collection.name (single table)
-  string_arg operation{};      // db.operation.name: SELECT ...
-  string_arg query_summary{};  // db.query.summary; the span name when set
-  string_arg server_address{};
+  genai::string_arg system{};         // db.system.name (required): sqlite, postgresql, ...
+  genai::string_arg namespace_{};     // db.namespace: the database name
+  genai::string_arg collection{};     // db.collection.name (single table)
+  genai::string_arg operation{};      // db.operation.name: SELECT ...
+  genai::string_arg query_summary{};  // db.query.summary; the span name when set
+  genai::string_arg server_address{};
   std::int64_t server_port = 0;
 };
 
 /// A database call, kind CLIENT, named as the database conventions say: `{db.query.summary}`,
 /// else `{db.operation.name} {target}` (target: collection, else namespace, else server), else
 /// `{db.system.name}`. query() fills what the options left out from the SQL text itself.
-class db_span : public genai_span {
+class db_span : public genai::genai_span {
  public:
   explicit db_span(const db_options& o) : genai_span(&detail::site_db) { init(o); }
   db_span(const db_options& o, const span_context& parent) : genai_span(&detail::site_db, parent) {
@@ -1691,7 +1764,7 @@ class db_span : public genai_span {
   db_span& fail(std::string error_type, std::string message, std::string status_code = {}) {
     if (!is_recording()) return *this;
     if (!status_code.empty()) set(semconv::db::response_status_code, std::move(status_code));
-    redact(message);
+    genai::redact(message);
     genai_span::fail(std::move(error_type), message);
     return *this;
   }
@@ -1699,12 +1772,12 @@ class db_span : public genai_span {
  private:
   void init(const db_options& o) {
     if (!is_recording()) return;
-    detail::put(*this, semconv::db::system_name, o.system);
-    detail::put(*this, semconv::db::namespace_, o.namespace_);
-    detail::put(*this, semconv::db::collection_name, o.collection);
-    detail::put(*this, semconv::db::operation_name, o.operation);
-    detail::put(*this, semconv::db::query_summary, o.query_summary);
-    detail::put_server(*this, o.server_address, o.server_port);
+    genai::detail::put(*this, semconv::db::system_name, o.system);
+    genai::detail::put(*this, semconv::db::namespace_, o.namespace_);
+    genai::detail::put(*this, semconv::db::collection_name, o.collection);
+    genai::detail::put(*this, semconv::db::operation_name, o.operation);
+    genai::detail::put(*this, semconv::db::query_summary, o.query_summary);
+    genai::detail::put_server(*this, o.server_address, o.server_port);
     operation_ = std::string(o.operation.view());
     collection_ = std::string(o.collection.view());
     has_summary_ = !o.query_summary.empty();
@@ -1720,13 +1793,29 @@ class db_span : public genai_span {
   }
   void rename() {
     if (!operation_.empty())
-      set_name(detail::join_name(operation_, target_));
+      set_name(genai::detail::join_name(operation_, target_));
     else if (!system_.empty())
       set_name(system_);
   }
   std::string operation_, collection_, system_, target_;
   bool has_summary_ = false;
 };
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::genai {
+
+// The database client span and the SQL reader live in namespace agentrace (agentrace/db.hpp);
+// these names keep code written against genai::db_span and friends compiling.
+using agentrace::db_options;
+using agentrace::db_span;
+using agentrace::parse_sql;
+using agentrace::sanitize_sql;
+using agentrace::sql_info;
 
 }  // namespace agentrace::genai
 

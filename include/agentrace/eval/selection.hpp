@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+// Query evaluation: whether a span satisfies a predicate, which traces a query selects and why
+// (the spans that matched each predicate).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "agentrace/detail/compiler.hpp"
+#include "agentrace/eval/stats.hpp"
+#include "agentrace/eval/trace.hpp"
+#include "agentrace/eval/query_types.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+namespace detail {
+
+inline std::string ms_text(std::uint64_t ns) {
+  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+}
+
+template <class T>
+bool compare_values(const T& a, compare_op o, const T& b) {
+  switch (o) {
+    case compare_op::eq: return a == b;
+    case compare_op::ne: return a != b;
+    case compare_op::lt: return a < b;
+    case compare_op::le: return a <= b;
+    case compare_op::gt: return a > b;
+    case compare_op::ge: return a >= b;
+    default: return false;
+  }
+}
+
+inline std::optional<double> to_number(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  const std::string t(s);
+  char* end = nullptr;
+  const double d = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + t.size()) return std::nullopt;
+  return d;
+}
+
+// A scalar attribute value against a literal.
+template <class T>
+bool scalar_matches(const T& x, compare_op o, const literal& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (v.k == literal::kind::boolean)
+      return compare_values(x, o, v.boolean) && (o == compare_op::eq || o == compare_op::ne);
+    if (v.k == literal::kind::string)
+      return compare_values(std::string_view(x ? "true" : "false"), o, std::string_view(v.text));
+    return false;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (v.k == literal::kind::number) {
+      if (v.is_integer) return compare_values(x, o, v.integer);
+      return compare_values(static_cast<double>(x), o, v.number);
+    }
+    if (v.k == literal::kind::duration || v.k == literal::kind::time)
+      return compare_values(static_cast<double>(x), o, static_cast<double>(v.ns));
+    if (v.k == literal::kind::string && (o == compare_op::eq || o == compare_op::ne))
+      return compare_values(std::to_string(x), o, v.text);
+    return false;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (v.k == literal::kind::number) return compare_values(x, o, v.number);
+    return false;
+  } else {  // string
+    if (o == compare_op::contains)
+      return v.k == literal::kind::string && x.find(v.text) != std::string::npos;
+    if (v.k == literal::kind::number) {
+      auto n = to_number(x);
+      return n && compare_values(*n, o, v.number);
+    }
+    if (v.k == literal::kind::boolean)
+      return compare_values(std::string_view(x), o, std::string_view(v.boolean ? "true" : "false"));
+    return compare_values(std::string_view(x), o, std::string_view(v.text));
+  }
+}
+
+inline bool value_matches(const attr_value& val, compare_op o, const literal& v) {
+  if (o == compare_op::exists) return true;
+  return std::visit(
+      [&](const auto& x) -> bool {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return false;
+        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
+                           std::is_same_v<T, double> || std::is_same_v<T, std::string>)
+          return scalar_matches(x, o, v);
+        else {
+          // Arrays: some element matches (for !=: no element equals).
+          if (o == compare_op::ne) {
+            for (const auto& e : x)
+              if (scalar_matches(static_cast<typename T::value_type>(e), compare_op::eq, v))
+                return false;
+            return true;
+          }
+          for (const auto& e : x)
+            if (scalar_matches(static_cast<typename T::value_type>(e), o, v)) return true;
+          return false;
+        }
+      },
+      val);
+}
+
+inline std::string short_value(const attr_value& v) {
+  std::string s = std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return x;
+        else {
+          std::string out = "[";
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            if (i) out += ",";
+            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  if (s.size() > 80) {
+    std::size_t cut = 77;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s = s.substr(0, cut) + "...";
+  }
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return s;
+}
+
+inline const char* status_text(status_code c) {
+  return c == status_code::error ? "error" : c == status_code::ok ? "ok" : "unset";
+}
+inline const char* kind_text(span_kind k) {
+  switch (k) {
+    case span_kind::internal: return "internal";
+    case span_kind::server: return "server";
+    case span_kind::client: return "client";
+    case span_kind::producer: return "producer";
+    case span_kind::consumer: return "consumer";
+  }
+  return "internal";
+}
+
+}  // namespace detail
+
+/// Does this span satisfy the predicate? When it does and `why` is given, *why says how
+/// ("span \"db.query\" 53995c3f42cd8ad8 took 80.12 ms > p95 45.20 ms").
+inline bool atom_matches(const atom& a, const span_data& s, const resource_info* r,
+                         const span_stats* stats, std::string* why = nullptr) {
+  using K = atom::kind;
+  auto span_label = [&] { return fmt::format("span \"{}\" {}", s.name, to_hex(s.span_id)); };
+  switch (a.k) {
+    case K::errors:
+      if (s.status != status_code::error) return false;
+      if (why)
+        *why = fmt::format("{} has status ERROR{}{}", span_label(),
+                           s.status_message.empty() ? "" : ": ",
+                           detail::short_value(attr_value{s.status_message}));
+      return true;
+    case K::status: {
+      const bool eq = a.value.text == detail::status_text(s.status);
+      const bool m = a.op == compare_op::eq ? eq : !eq;
+      if (m && why)
+        *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      return m;
+    }
+    case K::span_kind: {
+      const bool eq = a.value.text == detail::kind_text(s.kind);
+      const bool m = a.op == compare_op::eq ? eq : !eq;
+      if (m && why) *why = fmt::format("{} has kind {}", span_label(), detail::kind_text(s.kind));
+      return m;
+    }
+    case K::name: {
+      const bool m = a.op == compare_op::contains
+                         ? s.name.find(a.value.text) != std::string::npos
+                         : detail::compare_values(std::string_view(s.name), a.op,
+                                                  std::string_view(a.value.text));
+      if (m && why) *why = span_label();
+      return m;
+    }
+    case K::named_duration:
+      if (s.name != a.subject) return false;
+      [[fallthrough]];
+    case K::duration: {
+      std::uint64_t limit = a.value.ns;
+      std::string limit_text = detail::format_ns_literal(limit);
+      if (a.value.k == literal::kind::percentile) {
+        if (!stats) return false;
+        auto p = stats->percentile(s.name, a.value.percentile);
+        if (!p) return false;
+        limit = *p;
+        limit_text =
+            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+      }
+      const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
+      if (m && why)
+        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
+                           detail::op_text(a.op), limit_text);
+      return m;
+    }
+    case K::start:
+    case K::end: {
+      const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
+      const bool m = detail::compare_values(t, a.op, a.value.ns);
+      if (m && why)
+        *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      return m;
+    }
+    case K::attribute:
+    case K::resource_attribute: {
+      const attr_value* v = nullptr;
+      if (a.k == K::attribute)
+        v = s.attr(a.subject);
+      else if (r)
+        v = r->attr(a.subject);
+      if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
+      if (why)
+        *why = fmt::format("{} has {}{}={}", span_label(),
+                           a.k == K::resource_attribute ? "resource " : "", a.subject,
+                           detail::short_value(*v));
+      return true;
+    }
+  }
+  return false;
+}
+
+/// A selected trace and why it was selected (one line per satisfied predicate).
+struct selection {
+  trace_id id{};
+  std::vector<std::string> reasons;
+};
+
+namespace detail {
+inline bool eval_node(const query::node& n, std::uint64_t mask) {
+  switch (n.type) {
+    case query::node_type::atom: return (mask >> n.atom) & 1u;
+    case query::node_type::negate: return !eval_node(n.kids[0], mask);
+    case query::node_type::all:
+      for (const auto& k : n.kids)
+        if (!eval_node(k, mask)) return false;
+      return true;
+    case query::node_type::any:
+      for (const auto& k : n.kids)
+        if (eval_node(k, mask)) return true;
+      return false;
+  }
+  return false;
+}
+// Why a true node is true.
+inline void explain(const query& q, const query::node& n, std::uint64_t mask,
+                    const std::vector<std::string>& atom_reasons, std::vector<std::string>& out) {
+  switch (n.type) {
+    case query::node_type::atom:
+      out.push_back(query::atom_text(q.atoms()[n.atom]) + ": " + atom_reasons[n.atom]);
+      return;
+    case query::node_type::negate:
+      out.push_back("not " + q.node_to_string(n.kids[0]) + ": the trace does not match it");
+      return;
+    case query::node_type::all:
+      for (const auto& k : n.kids) explain(q, k, mask, atom_reasons, out);
+      return;
+    case query::node_type::any:
+      for (const auto& k : n.kids)
+        if (eval_node(k, mask)) return explain(q, k, mask, atom_reasons, out);
+      return;
+  }
+}
+}  // namespace detail
+
+/// Streams spans (from the reader or a store) and selects whole traces. Keeps one small entry
+/// per trace (a bit per predicate and the first reason of each), never the spans.
+class selector {
+ public:
+  /// `stats` (finished) is needed when q.needs_stats(); it must outlive the selector.
+  explicit selector(query q, const span_stats* stats = nullptr) : q_(std::move(q)), stats_(stats) {
+    if (q_.atoms().size() > 64)
+      throw std::invalid_argument("a query may have at most 64 predicates");
+    if (q_.needs_stats() && !stats_)
+      throw std::invalid_argument("this query compares with percentiles: pass span statistics");
+  }
+
+  void add(const span_data& s, const resource_info* r) {
+    auto [it, inserted] = index_.try_emplace(s.trace_id, entries_.size());
+    if (inserted) entries_.push_back(entry{s.trace_id, 0, {}});
+    entry& e = entries_[it->second];
+    const auto& atoms = q_.atoms();
+    for (std::size_t i = 0; i < atoms.size(); ++i) {
+      if ((e.mask >> i) & 1u) continue;
+      std::string why;
+      if (atom_matches(atoms[i], s, r, stats_, &why)) {
+        e.mask |= std::uint64_t(1) << i;
+        if (e.reasons.size() < atoms.size()) e.reasons.resize(atoms.size());
+        e.reasons[i] = std::move(why);
+      }
+    }
+  }
+  void add(const read_span& s) { add(s.span, s.resource.get()); }
+
+  /// The selected traces in the order they were first seen.
+  std::vector<selection> finish() const {
+    std::vector<selection> out;
+    for (const auto& e : entries_) {
+      if (!detail::eval_node(q_.root(), e.mask)) continue;
+      selection sel{e.id, {}};
+      std::vector<std::string> reasons = e.reasons;
+      reasons.resize(q_.atoms().size());
+      detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
+      out.push_back(std::move(sel));
+    }
+    return out;
+  }
+  std::size_t traces_seen() const noexcept { return entries_.size(); }
+  const query& get_query() const noexcept { return q_; }
+
+ private:
+  struct entry {
+    trace_id id;
+    std::uint64_t mask;
+    std::vector<std::string> reasons;
+  };
+  query q_;
+  const span_stats* stats_;
+  std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
+  std::vector<entry> entries_;
+};
+
+/// Whole-trace evaluation: the selection (with reasons) if `t` matches.
+inline std::optional<selection> match(const query& q, const trace& t,
+                                      const span_stats* stats = nullptr) {
+  selector sel(q, stats);
+  for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  if (t.spans().empty()) return std::nullopt;
+  auto out = sel.finish();
+  if (out.empty()) return std::nullopt;
+  return std::move(out.front());
+}
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
