@@ -287,3 +287,68 @@ TEST_CASE("cli: stats --prices adds cost per model, name and trace; dataset pref
   CHECK(p["preferred_output"][0]["role"] == "assistant");
   CHECK_THAT(res.err, Catch::Contains("1 preference pairs; skipped 0 correction(s) without captured"));
 }
+
+namespace {
+// Three traces: one names conversation c1 on a child span, one only through its resource's
+// session.id, one names none.
+std::string conversation_input() {
+  const auto span = [](const std::string& tid, const std::string& sid, const std::string& parent,
+                       std::uint64_t start, const std::string& attrs) {
+    return R"({"traceId":")" + tid + R"(","spanId":")" + sid + R"(",)" +
+           (parent.empty() ? "" : R"("parentSpanId":")" + parent + R"(",)") +
+           R"("name":"step","kind":1,"startTimeUnixNano":")" + std::to_string(start) +
+           R"(","endTimeUnixNano":")" + std::to_string(start + 1000000) + R"(","attributes":[)" +
+           attrs + "]}";
+  };
+  const auto line = [](const std::string& resource_attrs, const std::string& spans) {
+    return R"({"resourceSpans":[{"resource":{"attributes":[)" + resource_attrs +
+           R"(]},"scopeSpans":[{"scope":{"name":"t"},"spans":[)" + spans + "]}]}]}\n";
+  };
+  const std::string conv =
+      R"({"key":"gen_ai.conversation.id","value":{"stringValue":"c1"}})";
+  const std::string session = R"({"key":"session.id","value":{"stringValue":"c1"}})";
+  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
+  return line("", span(a, "1000000000000001", "", 3000000000, "") + "," +
+                      span(a, "1000000000000002", "1000000000000001", 3000000100, conv)) +
+         line(session, span(b, "2000000000000001", "", 1000000000, "")) +
+         line("", span(c, "3000000000000001", "", 2000000000, ""));
+}
+}  // namespace
+
+TEST_CASE("conversations: stats --by conversation, the select predicate, show --conversation") {
+  const auto dir = temp_dir("cli-conversation");
+  const std::string path = (dir / "conv.jsonl").string();
+  write_file(path, conversation_input());
+  auto res = run(cli + " stats --by conversation --json " + path, dir);
+  REQUIRE(res.code == 0);
+  const json j = json::parse(res.out);
+  REQUIRE(j["conversations"].size() == 2);
+  CHECK(j["conversations"][0]["conversation"] == "c1");
+  CHECK(j["conversations"][0]["traces"] == 2);
+  CHECK(j["conversations"][0]["spans"] == 3);
+  CHECK(j["conversations"][1]["conversation"].is_null());
+  CHECK(j["conversations"][1]["traces"] == 1);
+
+  res = run(cli + " select 'conversation = c1' " + path, dir);
+  REQUIRE(res.code == 0);
+  auto lines = lines_of(res.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].substr(0, 32) == std::string(32, 'a'));
+  CHECK(lines[1].substr(0, 32) == std::string(32, 'b'));
+  CHECK(run(cli + " select 'conversation = c2' " + path, dir).code == 1);
+  CHECK(query::parse("conversation != c1").to_string() == "conversation != c1");
+  CHECK(run(cli + " select 'conversation > c1' " + path, dir).code == 2);
+
+  res = run(cli + " show --conversation c1 --no-color " + path, dir);
+  REQUIRE(res.code == 0);
+  lines = lines_of(res.out);
+  REQUIRE(lines.size() >= 5);
+  CHECK(lines[0] == "conversation c1: 2 traces");
+  // In start order: the session.id trace started first.
+  const auto first = res.out.find("trace " + std::string(32, 'b'));
+  const auto second = res.out.find("trace " + std::string(32, 'a'));
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(first < second);
+  CHECK(run(cli + " show --conversation nope " + path, dir).code == 1);
+}

@@ -101,6 +101,7 @@ queries (each predicate asks whether some span of the trace satisfies it):
   "chat gpt-4o" > 2s               duration > p99          gen_ai.usage.input_tokens > 4000
   db.query.text ~ orders           error.type exists       resource.service.name = sql-agent
   name = "SELECT orders"           status = ok             kind = client
+  conversation = conv-42           (gen_ai.conversation.id, else session.id)
   start >= 2026-01-01T00:00:00Z    end < 2026-01-02T00:00:00Z
   combined with and, or, not and parentheses
 
@@ -634,6 +635,8 @@ selected select_traces(input& in, const ev::query& q, std::size_t limit) {
     if (a.k == ev::atom::kind::attribute) {
       attrs_needed = true;
       keep.push_back(a.subject);
+    } else if (a.k == ev::atom::kind::conversation) {
+      for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
     }
   if (q.needs_stats()) {
     st.emplace();
@@ -769,8 +772,11 @@ int cmd_report(const options& o) {
   if (prices) st.set_prices(&*prices);
   std::vector<std::string> keep = ev::stats_attribute_keys();
   if (q)
-    for (const auto& a : q->atoms())
+    for (const auto& a : q->atoms()) {
       if (a.k == ev::atom::kind::attribute) keep.push_back(a.subject);
+      if (a.k == ev::atom::kind::conversation)
+        for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
+    }
   std::optional<ev::selector> sel;
   if (q && !q->needs_stats()) sel.emplace(*q);
   default_picker picker;
