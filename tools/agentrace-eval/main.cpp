@@ -19,11 +19,15 @@
 #endif
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -94,6 +98,8 @@ common options:
   --limit N         at most N traces (select, dataset, judge)
   --max-errors N    print at most N input problems (default 20; all are counted)
   -q, --quiet       print no input problems
+  --no-progress     no progress line (shown on stderr when it is a terminal and reading takes
+                    more than a second)
   --strict          exit 2 when the input had problems
 
 queries (each predicate asks whether some span of the trace satisfies it):
@@ -143,7 +149,8 @@ const std::set<std::string> value_options = {
     "prices", "title", "by", "conversation"};
 const std::set<std::string> flag_options = {
     "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
-    "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help"};
+    "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help",
+    "no-progress"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -251,12 +258,75 @@ class output {
   bool owned_ = false;
 };
 
+// The progress line: bytes read of the total, spans/s and the time left, redrawn on stderr
+// at most 5 times a second once a pass has taken longer than a second (the delay is
+// AGENTRACE_EVAL_PROGRESS_DELAY_MS). Only when stderr is a terminal.
+class progress {
+ public:
+  using clock = std::chrono::steady_clock;
+  progress(bool on, std::vector<std::uint64_t> sizes) : on_(on), sizes_(std::move(sizes)) {
+    for (auto n : sizes_) total_ += n;
+    if (auto d = agentrace::detail::env("AGENTRACE_EVAL_PROGRESS_DELAY_MS"))
+      delay_ = std::chrono::milliseconds(std::strtoll(d->c_str(), nullptr, 10));
+  }
+  bool enabled() const noexcept { return on_; }
+  void begin(int pass) {
+    pass_ = pass;
+    start_ = last_ = clock::now();
+    spans_ = 0;
+    done_before_ = 0;
+    file_ = 0;
+    shown_ = false;
+  }
+  void span() noexcept { ++spans_; }
+  void bytes(std::uint32_t file, std::uint64_t n) {
+    while (file_ < file && file_ < sizes_.size()) done_before_ += sizes_[file_++];
+    const auto now = clock::now();
+    if (now - start_ < delay_ || now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const std::uint64_t done = std::min(total_, done_before_ + n);
+    const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+    std::string line = fmt::format("\ragentrace-eval: pass {}: {:.1f} of {:.1f} MB ({:.0f}%), {:.0f} spans/s",
+                                   pass_, static_cast<double>(done) / 1e6,
+                                   static_cast<double>(total_) / 1e6,
+                                   total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
+                                   secs > 0 ? static_cast<double>(spans_) / secs : 0.0);
+    if (rate > 0 && done < total_)
+      line += fmt::format(", ETA {:.0f} s", static_cast<double>(total_ - done) / rate);
+    line += "\x1b[K";
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void end() {
+    if (shown_) std::fputs("\r\x1b[K", stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  std::vector<std::uint64_t> sizes_;
+  std::uint64_t total_ = 0, done_before_ = 0, spans_ = 0;
+  std::size_t file_ = 0;
+  int pass_ = 0;
+  clock::duration delay_ = std::chrono::seconds(1);
+  clock::time_point start_{}, last_{};
+  bool shown_ = false;
+};
+
 // Runs reading passes over the inputs; problems are printed during the first pass only.
 class input {
  public:
   explicit input(const options& o) : o_(o), files_(o.files) {
     for (auto& f : files_)
       if (f == "-") f = spool_stdin();
+    std::vector<std::uint64_t> sizes;
+    for (const auto& f : files_) {
+      struct ::stat st {};
+      sizes.push_back(::stat(f.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0);
+    }
+    progress_.emplace(!o.flag("no-progress") && ::isatty(2) == 1, std::move(sizes));
   }
   ~input() {
     for (const auto& t : temps_) std::remove(t.c_str());
@@ -265,9 +335,12 @@ class input {
   input& operator=(const input&) = delete;
 
   /// One pass. `attrs`: keep span attributes; `keep`: attribute names kept even when not.
+  /// `want_line`: JSON-lines input, the lines worth parsing (others are skipped unparsed).
   ev::read_counts pass(const ev::reader::span_callback& cb, bool attrs = true,
-                       std::vector<std::string> keep = {}) {
+                       std::vector<std::string> keep = {},
+                       std::function<bool(std::uint32_t, std::uint64_t)> want_line = {}) {
     ev::reader_options ro;
+    ro.want_line = std::move(want_line);
     ro.attributes = attrs;
     ro.keep_attributes = std::move(keep);
     if (passes_++ == 0) {
@@ -275,13 +348,26 @@ class input {
         ++problems_;
         if (o_.quiet) return;
         if (printed_ < o_.max_errors) {
+          progress_->end();
           std::fprintf(stderr, "%s\n", display(d).c_str());
           ++printed_;
         }
       };
     }
+    progress& pr = *progress_;
+    if (pr.enabled()) {
+      ro.on_progress = [&pr](std::uint32_t file, std::uint64_t n) { pr.bytes(file, n); };
+      pr.begin(passes_);
+    }
     ev::reader r(ro);
-    r.read_files(files_, cb);
+    if (pr.enabled())
+      r.read_files(files_, [&](ev::read_span&& s) {
+        pr.span();
+        cb(std::move(s));
+      });
+    else
+      r.read_files(files_, cb);
+    pr.end();
     if (passes_ == 1) {
       first_ = r.counts();
       if (!o_.quiet && problems_ > printed_)
@@ -322,6 +408,7 @@ class input {
   std::vector<std::string> files_;
   std::vector<std::string> temps_;
   int passes_ = 0;
+  std::optional<progress> progress_;
   std::uint64_t problems_ = 0, printed_ = 0;
   ev::read_counts first_{};
 };
@@ -546,7 +633,50 @@ int cmd_stats(const options& o) {
 
 // ------------------------------------------------------------------------- show
 
-std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel);
+// Where a trace's spans are: per file, the first and last JSON line holding one.
+struct line_range {
+  std::uint32_t file;
+  std::uint64_t first, last;
+};
+class trace_lines {
+ public:
+  void add(const ev::read_span& s) {
+    if (s.line == 0) {  // not JSON lines: every line is needed
+      usable_ = false;
+      return;
+    }
+    auto& v = at_[s.span.trace_id];
+    for (auto& r : v)
+      if (r.file == s.file) {
+        r.first = std::min(r.first, s.line);
+        r.last = std::max(r.last, s.line);
+        return;
+      }
+    v.push_back({s.file, s.line, s.line});
+  }
+  /// The lines holding the spans of `sel` (empty function: read everything).
+  std::function<bool(std::uint32_t, std::uint64_t)> lines_of(
+      const std::vector<ev::selection>& sel) const {
+    if (!usable_) return {};
+    std::vector<line_range> want;
+    for (const auto& x : sel) {
+      auto it = at_.find(x.id);
+      if (it != at_.end()) want.insert(want.end(), it->second.begin(), it->second.end());
+    }
+    return [want = std::move(want)](std::uint32_t file, std::uint64_t line) {
+      for (const auto& r : want)
+        if (r.file == file && line >= r.first && line <= r.last) return true;
+      return false;
+    };
+  }
+
+ private:
+  std::unordered_map<agentrace::trace_id, std::vector<line_range>, ev::trace_id_hash> at_;
+  bool usable_ = true;
+};
+
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel,
+                                      const trace_lines* where = nullptr);
 
 int cmd_show_conversation(const options& o, const std::string& id) {
   input in(o);
@@ -653,13 +783,16 @@ selected select_traces(input& in, const ev::query& q, std::size_t limit) {
 }
 
 // Builds the selected traces (one more pass, keeping only their spans).
-std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel) {
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel,
+                                      const trace_lines* where) {
   std::unordered_set<agentrace::trace_id, ev::trace_id_hash> want;
   for (const auto& s : sel) want.insert(s.id);
   ev::trace_builder b;
-  in.pass([&](ev::read_span&& s) {
-    if (want.count(s.span.trace_id)) b.add(std::move(s));
-  });
+  in.pass(
+      [&](ev::read_span&& s) {
+        if (want.count(s.span.trace_id)) b.add(std::move(s));
+      },
+      true, {}, where ? where->lines_of(sel) : nullptr);
   auto built = b.finish();
   // In selection order.
   std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> pos;
@@ -780,9 +913,11 @@ int cmd_report(const options& o) {
   std::optional<ev::selector> sel;
   if (q && !q->needs_stats()) sel.emplace(*q);
   default_picker picker;
+  trace_lines where;
   in.pass(
       [&](ev::read_span&& s) {
         st.add(s.span);
+        where.add(s);
         if (sel)
           sel->add(s);
         else if (!q)
@@ -797,7 +932,7 @@ int cmd_report(const options& o) {
   std::vector<ev::selection> chosen = sel ? sel->finish() : picker.finish(st.by_name());
   const std::size_t matched = chosen.size();
   if (limit && chosen.size() > limit) chosen.resize(limit);
-  const auto traces = build_selected(in, chosen);
+  const auto traces = build_selected(in, chosen, &where);
   std::vector<ev::report_trace> drawn;
   drawn.reserve(traces.size());
   for (std::size_t i = 0; i < traces.size(); ++i) drawn.push_back({&traces[i], chosen[i].reasons});
