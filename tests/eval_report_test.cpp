@@ -352,3 +352,22 @@ TEST_CASE("conversations: stats --by conversation, the select predicate, show --
   CHECK(first < second);
   CHECK(run(cli + " show --conversation nope " + path, dir).code == 1);
 }
+
+TEST_CASE("cli: a progress line on a terminal only, and never with --no-progress") {
+  const auto dir = temp_dir("cli-progress");
+  const std::string path = (dir / "agent.jsonl").string();
+  record_agent_run(path);
+  const std::string env = "AGENTRACE_EVAL_PROGRESS_DELAY_MS=0 ";
+  // stderr is a file: no progress line.
+  auto res = run(env + cli + " stats " + path, dir);
+  REQUIRE(res.code == 0);
+  CHECK(res.err.find("pass 1:") == std::string::npos);
+  // stderr is a terminal (script(1) gives the command a pseudo-terminal).
+  if (std::system("command -v script >/dev/null 2>&1") != 0) FAIL("script(1) is not installed");
+  res = run("script -qec \"" + env + cli + " stats " + path + " >/dev/null\" /dev/null", dir);
+  CHECK_THAT(res.out, Catch::Contains("agentrace-eval: pass 1: 0.0 of 0.0 MB ("));
+  CHECK_THAT(res.out, Catch::Contains("\r\x1b[K"));  // cleared at the end
+  res = run("script -qec \"" + env + cli + " stats --no-progress " + path + " >/dev/null\" /dev/null",
+            dir);
+  CHECK(res.out.find("pass 1:") == std::string::npos);
+}

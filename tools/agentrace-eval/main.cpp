@@ -282,7 +282,7 @@ class progress {
   void bytes(std::uint32_t file, std::uint64_t n) {
     while (file_ < file && file_ < sizes_.size()) done_before_ += sizes_[file_++];
     const auto now = clock::now();
-    if (now - start_ < delay_ || now - last_ < std::chrono::milliseconds(200)) return;
+    if (now - start_ < delay_ || (shown_ && now - last_ < std::chrono::milliseconds(200))) return;
     last_ = now;
     const double secs = std::chrono::duration<double>(now - start_).count();
     const std::uint64_t done = std::min(total_, done_before_ + n);
