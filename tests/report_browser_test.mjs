@@ -246,11 +246,21 @@ try {
   check(detail.text.includes('status: error') && detail.text.includes('no such column: total') &&
     detail.text.includes('exception'), 'the detail shows the status and the exception event');
 
-  await evaluate(`window.scrollTo(0, 0)`);
-  const shot = await cmd('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true,
-    clip: { x: 0, y: 0, width: 1280, height: await evaluate('Math.min(document.body.scrollHeight, 2200)'), scale: 1 } });
-  fs.writeFileSync(screenshot, Buffer.from(shot.data, 'base64'));
-  check(fs.statSync(screenshot).size > 10000, `screenshot saved: ${screenshot}`);
+  // Two screenshots: the top (summary, histograms, cost) and the clicked trace with its detail.
+  const top = await cmd('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true,
+    clip: { x: 0, y: 0, width: 1280, height: await evaluate(
+      "document.querySelector('h2:nth-of-type(3)').getBoundingClientRect().top + window.scrollY - 8"), scale: 1 } });
+  fs.writeFileSync(screenshot, Buffer.from(top.data, 'base64'));
+  const box = await evaluate(`(() => {
+    const r = document.querySelector('section.trace[data-trace-id="${errored[0]}"]').getBoundingClientRect();
+    return { y: r.top + window.scrollY - 6, h: Math.min(r.height + 12, 1400) };
+  })()`);
+  const wf = await cmd('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true,
+    clip: { x: 0, y: box.y, width: 1280, height: box.h, scale: 1 } });
+  const waterfallShot = screenshot.replace(/\.png$/, '-waterfall.png');
+  fs.writeFileSync(waterfallShot, Buffer.from(wf.data, 'base64'));
+  check(fs.statSync(screenshot).size > 10000 && fs.statSync(waterfallShot).size > 10000,
+    `screenshots saved: ${screenshot}, ${waterfallShot}`);
 
   const external = requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:') && u !== 'about:blank');
   check(external.length === 0, `no network request (${external.join(' ') || 'none'})`);

@@ -477,7 +477,7 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
                    report_ms(r.p95), report_ms(r.p99), report_ms(r.max));
     if (costs)
       fmt::format_to(std::back_inserter(b), "<td class=\"cost\">{}</td>",
-                     detail::report_usd(r.cost_usd));
+                     r.cost_usd > 0 ? detail::report_usd(r.cost_usd) : std::string("-"));
     append(b, "</tr>\n");
   }
   append(b, "</table>");
