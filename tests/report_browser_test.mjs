@@ -76,7 +76,8 @@ fs.writeFileSync(prices, JSON.stringify({
   },
 }));
 const stats = JSON.parse(run(cli, ['stats', '--json', '--prices', prices, traces]).stdout);
-run(cli, ['report', '--prices', prices, '--title', 'sql-agent: nightly run', traces, '-o', report]);
+// Relative input name: the page shows the inputs as given.
+run(cli, ['report', '--prices', prices, '--title', 'sql-agent: nightly run', 'agent.jsonl', '-o', report], { cwd: workDir });
 const html = fs.readFileSync(report, 'utf8');
 check(!/<(script|link|img|iframe)[^>]+(src|href)\s*=/i.test(html), 'the report references no external file');
 check(!/@import|url\(\s*['"]?https?:/i.test(html), 'the styles load nothing');
