@@ -25,7 +25,8 @@ span_data llm_span(const std::string& model, std::int64_t in, std::int64_t out,
   s.trace_id = {1, 2};
   s.span_id = 3;
   s.name = "chat " + model;
-  s.attributes.emplace_back("gen_ai.request.model", attr_value{std::in_place_type<std::string>, model});
+  s.attributes.emplace_back("gen_ai.request.model",
+                            attr_value{std::in_place_type<std::string>, model});
   s.attributes.emplace_back("gen_ai.usage.input_tokens", attr_value{in});
   s.attributes.emplace_back("gen_ai.usage.output_tokens", attr_value{out});
   if (cache_read >= 0)
@@ -66,8 +67,8 @@ TEST_CASE("cost: each usage kind is priced separately, cached and reasoning toke
   const auto plain = price_table::parse(R"({"models":{"m":{"input":2,"output":8}}})", "p.json");
   CHECK(cost_of(u, *plain.find("m")) == Approx((1000 * 2 + 300 * 8) * 1e-6).epsilon(1e-12));
   // Per-token unit, per model.
-  const auto per_token =
-      price_table::parse(R"({"models":{"m":{"unit":"per_token","input":0.001,"output":0.002}}})", "p");
+  const auto per_token = price_table::parse(
+      R"({"models":{"m":{"unit":"per_token","input":0.001,"output":0.002}}})", "p");
   CHECK(per_token.find("m")->input == 0.001);
 }
 
@@ -79,7 +80,8 @@ TEST_CASE("cost: LiteLLM's price file is read as is, provider prefixes resolve, 
     "anthropic/claude-x": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
                "cache_creation_input_token_cost": 3.75e-06, "output_cost_per_reasoning_token": 2e-05},
     "dall-e-3": {"output_cost_per_image": 0.04, "mode": "image_generation"}
-  })", "litellm.json");
+  })",
+                                    "litellm.json");
   CHECK(t.size() == 2);
   REQUIRE(t.find("gpt-4o"));
   CHECK(t.find("gpt-4o")->cache_read == 1.25e-06);
@@ -151,9 +153,12 @@ TEST_CASE("preference pairs: the failed attempt is non-preferred, the corrected 
       CHECK(j["input"]["messages"][0]["role"] == "system");
       CHECK(j["input"]["messages"][1]["content"] == "Top customers by revenue?");
       CHECK(j["non_preferred_output"] ==
-            json::parse(R"([{"role":"assistant","content":"SELECT customer, SUM(total) FROM orders"}])"));
-      CHECK(j["preferred_output"] ==
-            json::parse(R"([{"role":"assistant","content":"SELECT customer, SUM(amount) FROM orders GROUP BY customer"}])"));
+            json::parse(
+                R"([{"role":"assistant","content":"SELECT customer, SUM(total) FROM orders"}])"));
+      CHECK(
+          j["preferred_output"] ==
+          json::parse(
+              R"([{"role":"assistant","content":"SELECT customer, SUM(amount) FROM orders GROUP BY customer"}])"));
       CHECK(j["metadata"]["trace_id"] == to_hex(t.id()));
       CHECK(j["metadata"]["failed_span_id"] != j["metadata"]["corrected_span_id"]);
     }
@@ -208,8 +213,10 @@ TEST_CASE("report: summary numbers, histograms, selected traces, escaping and th
   CHECK_THAT(html, Catch::Contains("data-trace-id=\"" + to_hex(drawn[0].t->id()) + "\""));
   CHECK_THAT(html, Catch::Contains("<b id=\"sum-spans\">" + std::to_string(st.spans()) + "</b>"));
   for (const auto& row : st.by_name()) {
-    CHECK_THAT(html, Catch::Contains("<td class=\"p95\">" + agentrace::eval::detail::report_ms(row.p95) + "</td>"));
-    CHECK_THAT(html, Catch::Contains("data-p95-ms=\"" + agentrace::eval::detail::report_ms(row.p95) + "\""));
+    CHECK_THAT(html, Catch::Contains("<td class=\"p95\">" +
+                                     agentrace::eval::detail::report_ms(row.p95) + "</td>"));
+    CHECK_THAT(html, Catch::Contains("data-p95-ms=\"" +
+                                     agentrace::eval::detail::report_ms(row.p95) + "\""));
   }
   // The embedded data never closes its script element early.
   const auto data = html.find("id=\"agentrace-data\">");
@@ -285,7 +292,8 @@ TEST_CASE("cli: stats --prices adds cost per model, name and trace; dataset pref
   const json p = json::parse(lines[0]);
   CHECK(p.contains("input"));
   CHECK(p["preferred_output"][0]["role"] == "assistant");
-  CHECK_THAT(res.err, Catch::Contains("1 preference pairs; skipped 0 correction(s) without captured"));
+  CHECK_THAT(res.err,
+             Catch::Contains("1 preference pairs; skipped 0 correction(s) without captured"));
 }
 
 namespace {
@@ -304,8 +312,7 @@ std::string conversation_input() {
     return R"({"resourceSpans":[{"resource":{"attributes":[)" + resource_attrs +
            R"(]},"scopeSpans":[{"scope":{"name":"t"},"spans":[)" + spans + "]}]}]}\n";
   };
-  const std::string conv =
-      R"({"key":"gen_ai.conversation.id","value":{"stringValue":"c1"}})";
+  const std::string conv = R"({"key":"gen_ai.conversation.id","value":{"stringValue":"c1"}})";
   const std::string session = R"({"key":"session.id","value":{"stringValue":"c1"}})";
   const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
   return line("", span(a, "1000000000000001", "", 3000000000, "") + "," +
@@ -367,7 +374,8 @@ TEST_CASE("cli: a progress line on a terminal only, and never with --no-progress
   res = run("script -qec \"" + env + cli + " stats " + path + " >/dev/null\" /dev/null", dir);
   CHECK_THAT(res.out, Catch::Contains("agentrace-eval: pass 1: 0.0 of 0.0 MB ("));
   CHECK_THAT(res.out, Catch::Contains("\r\x1b[K"));  // cleared at the end
-  res = run("script -qec \"" + env + cli + " stats --no-progress " + path + " >/dev/null\" /dev/null",
-            dir);
+  res =
+      run("script -qec \"" + env + cli + " stats --no-progress " + path + " >/dev/null\" /dev/null",
+          dir);
   CHECK(res.out.find("pass 1:") == std::string::npos);
 }

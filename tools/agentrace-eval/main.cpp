@@ -144,13 +144,13 @@ struct options {
 };
 
 const std::set<std::string> value_options = {
-    "otlp",  "out",       "limit",       "max-errors", "template", "rubric", "endpoint",
-    "model", "telemetry", "concurrency", "timeout-ms", "retries",  "width",  "evaluation-name",
-    "prices", "title", "by", "conversation"};
+    "otlp",   "out",       "limit",       "max-errors",  "template", "rubric", "endpoint",
+    "model",  "telemetry", "concurrency", "timeout-ms",  "retries",  "width",  "evaluation-name",
+    "prices", "title",     "by",          "conversation"};
 const std::set<std::string> flag_options = {
-    "json",     "color",   "no-color",     "all-attributes", "metadata", "no-corrections",
-    "no-plain", "dry-run", "no-json-mode", "quiet",          "strict",   "help",
-    "no-progress"};
+    "json",           "color",    "no-color",   "all-attributes", "metadata",
+    "no-corrections", "no-plain", "dry-run",    "no-json-mode",   "quiet",
+    "strict",         "help",     "no-progress"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -196,8 +196,8 @@ options parse_args(int argc, char** argv) {
     p = 2;
   }
   const bool wants_argument = (o.command == "show" && !o.value("conversation")) ||
-                              o.command == "select" ||
-                              o.command == "dataset" || o.command == "judge";
+                              o.command == "select" || o.command == "dataset" ||
+                              o.command == "judge";
   if (o.command == "report" && pos.size() >= 3) {
     // report [QUERY] FILE...: the first of several arguments is the query unless it is a file.
     std::FILE* f = pos[1] == "-" ? nullptr : std::fopen(pos[1].c_str(), "rb");
@@ -287,11 +287,11 @@ class progress {
     const double secs = std::chrono::duration<double>(now - start_).count();
     const std::uint64_t done = std::min(total_, done_before_ + n);
     const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
-    std::string line = fmt::format("\ragentrace-eval: pass {}: {:.1f} of {:.1f} MB ({:.0f}%), {:.0f} spans/s",
-                                   pass_, static_cast<double>(done) / 1e6,
-                                   static_cast<double>(total_) / 1e6,
-                                   total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
-                                   secs > 0 ? static_cast<double>(spans_) / secs : 0.0);
+    std::string line = fmt::format(
+        "\ragentrace-eval: pass {}: {:.1f} of {:.1f} MB ({:.0f}%), {:.0f} spans/s", pass_,
+        static_cast<double>(done) / 1e6, static_cast<double>(total_) / 1e6,
+        total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
+        secs > 0 ? static_cast<double>(spans_) / secs : 0.0);
     if (rate > 0 && done < total_)
       line += fmt::format(", ETA {:.0f} s", static_cast<double>(total_ - done) / rate);
     line += "\x1b[K";
@@ -466,14 +466,15 @@ int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
   if (o.flag("json")) {
     nlohmann::ordered_json j = {{"conversations", nlohmann::ordered_json::array()}};
     for (const auto& r : rows) {
-      nlohmann::ordered_json c = {{"conversation", r.id.empty() ? nullptr : nlohmann::ordered_json(r.id)},
-                                  {"traces", r.traces},
-                                  {"spans", r.spans},
-                                  {"errors", r.errors},
-                                  {"start", rfc3339(r.first_start_unix_ns)},
-                                  {"end", rfc3339(r.last_end_unix_ns)},
-                                  {"input_tokens", r.input_tokens},
-                                  {"output_tokens", r.output_tokens}};
+      nlohmann::ordered_json c = {
+          {"conversation", r.id.empty() ? nullptr : nlohmann::ordered_json(r.id)},
+          {"traces", r.traces},
+          {"spans", r.spans},
+          {"errors", r.errors},
+          {"start", rfc3339(r.first_start_unix_ns)},
+          {"end", rfc3339(r.last_end_unix_ns)},
+          {"input_tokens", r.input_tokens},
+          {"output_tokens", r.output_tokens}};
       if (prices) {
         c["cost_usd"] = r.cost_usd;
         c["unpriced_usage"] = r.unpriced;
@@ -485,8 +486,8 @@ int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
     std::size_t w = 12;
     for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.id.size(), 48));
     std::string s = fmt::format("{} conversation{}\n\n", rows.size(), rows.size() == 1 ? "" : "s");
-    s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}", "conversation", w,
-                     "traces", "spans", "errors", "first start", "span ms", "input tok",
+    s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}", "conversation",
+                     w, "traces", "spans", "errors", "first start", "span ms", "input tok",
                      "output tok");
     s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
     for (const auto& r : rows) {
@@ -551,13 +552,15 @@ int cmd_stats(const options& o) {
       if (prices) {
         agentrace::detail::append(b, ",\"priced\":");
         agentrace::detail::append(b, models[i].priced ? "true" : "false");
-        if (models[i].priced) fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}", models[i].cost_usd);
+        if (models[i].priced)
+          fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}", models[i].cost_usd);
       }
       b.push_back('}');
     }
     agentrace::detail::append(b, "]");
     if (prices) {
-      fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{},\"unpriced_models\":[", st.cost_usd());
+      fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{},\"unpriced_models\":[",
+                     st.cost_usd());
       const auto unpriced = st.unpriced_models();
       for (std::size_t i = 0; i < unpriced.size(); ++i) {
         if (i) b.push_back(',');
@@ -622,7 +625,8 @@ int cmd_stats(const options& o) {
       const auto tc = st.by_trace_cost(10);
       if (!tc.empty()) {
         s += "\nmost expensive traces\n";
-        for (const auto& c : tc) s += fmt::format("{}  {:>12}\n", agentrace::to_hex(c.id), usd(c.cost_usd));
+        for (const auto& c : tc)
+          s += fmt::format("{}  {:>12}\n", agentrace::to_hex(c.id), usd(c.cost_usd));
       }
     }
     out.write(s);
@@ -695,7 +699,8 @@ int cmd_show_conversation(const options& o, const std::string& id) {
   wo.all_attributes = o.flag("all-attributes");
   wo.color = o.flag("color") || (!o.flag("no-color") && ::isatty(1) == 1);
   output out(o);
-  out.line(fmt::format("conversation {}: {} trace{}", id, traces.size(), traces.size() == 1 ? "" : "s"));
+  out.line(
+      fmt::format("conversation {}: {} trace{}", id, traces.size(), traces.size() == 1 ? "" : "s"));
   for (std::size_t i = 0; i < traces.size(); ++i) {
     out.line(fmt::format("\n[{}/{}]", i + 1, traces.size()));
     out.write(ev::render_waterfall(traces[i], wo));
@@ -949,9 +954,10 @@ int cmd_report(const options& o) {
   if (!f) throw usage_error("cannot write '" + path + "'");
   const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size();
   if (std::fclose(f) != 0 || !ok) throw usage_error("cannot write '" + path + "' (disk full?)");
-  std::fprintf(stderr, "agentrace-eval: wrote %s (%zu bytes): %llu spans, %zu of %zu selected traces drawn\n",
-               path.c_str(), b.size(), static_cast<unsigned long long>(st.spans()), drawn.size(),
-               matched);
+  std::fprintf(
+      stderr,
+      "agentrace-eval: wrote %s (%zu bytes): %llu spans, %zu of %zu selected traces drawn\n",
+      path.c_str(), b.size(), static_cast<unsigned long long>(st.spans()), drawn.size(), matched);
   if (prices) report_unpriced(st);
   return st.spans() ? exit_ok : exit_no_match;
 }
@@ -988,10 +994,11 @@ int cmd_dataset(const options& o) {
       without += r.without_content;
       identical += r.identical;
     }
-    std::fprintf(stderr,
-                 "agentrace-eval: %zu preference pairs; skipped %zu correction(s) without captured "
-                 "gen_ai.input.messages/gen_ai.output.messages and %zu with the same answer twice\n",
-                 n, without, identical);
+    std::fprintf(
+        stderr,
+        "agentrace-eval: %zu preference pairs; skipped %zu correction(s) without captured "
+        "gen_ai.input.messages/gen_ai.output.messages and %zu with the same answer twice\n",
+        n, without, identical);
     return n ? exit_ok : exit_no_match;
   }
   ev::finetune_options fo;

@@ -62,17 +62,16 @@ struct token_usage {
 
 /// The attribute keys usage_of() reads (for scans that keep only the attributes they need).
 inline const std::vector<std::string>& usage_attribute_keys() {
-  static const std::vector<std::string> keys = {
-      "gen_ai.request.model",
-      "gen_ai.response.model",
-      "gen_ai.usage.input_tokens",
-      "gen_ai.usage.output_tokens",
-      "gen_ai.usage.prompt_tokens",
-      "gen_ai.usage.completion_tokens",
-      "gen_ai.usage.cache_read.input_tokens",
-      "gen_ai.usage.cache_creation.input_tokens",
-      "gen_ai.usage.cache_write.input_tokens",
-      "gen_ai.usage.reasoning.output_tokens"};
+  static const std::vector<std::string> keys = {"gen_ai.request.model",
+                                                "gen_ai.response.model",
+                                                "gen_ai.usage.input_tokens",
+                                                "gen_ai.usage.output_tokens",
+                                                "gen_ai.usage.prompt_tokens",
+                                                "gen_ai.usage.completion_tokens",
+                                                "gen_ai.usage.cache_read.input_tokens",
+                                                "gen_ai.usage.cache_creation.input_tokens",
+                                                "gen_ai.usage.cache_write.input_tokens",
+                                                "gen_ai.usage.reasoning.output_tokens"};
   return keys;
 }
 
@@ -228,8 +227,8 @@ class price_table {
                                 std::pair{"reasoning", &model_price::reasoning}})
         if (m.contains(key)) p.*field = number(m[key], where + " \"" + key + "\"") * k;
       for (auto f = m.begin(); f != m.end(); ++f) {
-        static const char* known[] = {"input",     "output", "cache_read", "cache_write",
-                                      "reasoning", "unit"};
+        static const char* known[] = {"input",       "output",    "cache_read",
+                                      "cache_write", "reasoning", "unit"};
         bool ok = false;
         for (const char* n : known) ok = ok || f.key() == n;
         if (!ok) throw price_error(where + ": unknown field \"" + f.key() + "\"");

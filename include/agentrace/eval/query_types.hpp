@@ -79,8 +79,8 @@ struct atom {
     end,                // span end op time
     named_duration,     // span named `subject`: duration op duration / percentile
     attribute,          // span attribute `subject` op value (or exists)
-    resource_attribute,  // resource attribute `subject` op value (or exists)
-    conversation         // the span's conversation (gen_ai.conversation.id, else session.id)
+    conversation,       // the span's gen_ai.conversation.id (else session.id) op string
+    resource_attribute  // resource attribute `subject` op value (or exists)
   };
   kind k = kind::errors;
   std::string subject;

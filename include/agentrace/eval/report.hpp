@@ -35,15 +35,15 @@ struct report_trace {
 
 struct report_options {
   std::string title = "agentrace report";
-  std::string inputs;  // what was read (file names), shown under the title
-  std::string query;   // the selecting query ("" : errors and the slowest per name)
+  std::string inputs;                // what was read (file names), shown under the title
+  std::string query;                 // the selecting query ("" : errors and the slowest per name)
   std::uint64_t traces_matched = 0;  // before any limit, for "N of M shown"
-  std::size_t max_spans_per_trace = 1000;      // spans drawn per trace
+  std::size_t max_spans_per_trace = 1000;            // spans drawn per trace
   std::size_t detail_budget = std::size_t(4) << 20;  // bytes of attribute/event detail in all
-  std::size_t max_value_bytes = 1024;          // per attribute value
+  std::size_t max_value_bytes = 1024;                // per attribute value
   std::size_t max_events_per_span = 32;
-  std::size_t max_names = 500;       // rows of the per-name table
-  std::size_t max_histograms = 60;   // most frequent names get a histogram
+  std::size_t max_names = 500;      // rows of the per-name table
+  std::size_t max_histograms = 60;  // most frequent names get a histogram
   std::size_t histogram_bins = 40;
   std::size_t max_cost_traces = 10;  // most expensive traces listed
 };
@@ -145,8 +145,7 @@ inline void write_histogram(fmt::memory_buffer& b, const std::vector<std::uint64
   fmt::format_to(std::back_inserter(b),
                  "<line class=\"p95\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
                  "<text class=\"p95\" x=\"{3:.1f}\" y=\"10\" text-anchor=\"{4}\">p95 {5} ms</text>",
-                 x95, pad_t - 2, h - pad_b, x95, x95 > w * 0.6 ? "end" : "start",
-                 report_ms(p95));
+                 x95, pad_t - 2, h - pad_b, x95, x95 > w * 0.6 ? "end" : "start", report_ms(p95));
   fmt::format_to(std::back_inserter(b),
                  "<line class=\"axis\" x1=\"0\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\"/>"
                  "<text x=\"0\" y=\"{2}\">{3} ms</text>"
@@ -349,15 +348,17 @@ inline void write_trace(fmt::memory_buffer& b, fmt::memory_buffer& json, const r
                    "data-span-id=\"",
                    err ? " err" : "", ti, k);
     write_hex64(b, s.span_id);
-    fmt::format_to(std::back_inserter(b),
-                   "\"><div class=\"lbl\" style=\"padding-left:{}px\"><span class=\"mark\">{}</span>",
-                   4 + 14 * std::min<std::size_t>(depth, 24), err ? "&#9888;" : "");
+    fmt::format_to(
+        std::back_inserter(b),
+        "\"><div class=\"lbl\" style=\"padding-left:{}px\"><span class=\"mark\">{}</span>",
+        4 + 14 * std::min<std::size_t>(depth, 24), err ? "&#9888;" : "");
     append_html(b, s.name);
-    fmt::format_to(std::back_inserter(b),
-                   "</div><div class=\"lane\"><div class=\"bar\" style=\"left:{:.3f}%;width:{:.3f}%\">"
-                   "</div></div><div class=\"d\">{} ms</div></div>",
-                   std::min(left, 100.0), std::min(width, 100.0 - std::min(left, 100.0)),
-                   report_ms(s.duration_ns()));
+    fmt::format_to(
+        std::back_inserter(b),
+        "</div><div class=\"lane\"><div class=\"bar\" style=\"left:{:.3f}%;width:{:.3f}%\">"
+        "</div></div><div class=\"d\">{} ms</div></div>",
+        std::min(left, 100.0), std::min(width, 100.0 - std::min(left, 100.0)),
+        report_ms(s.duration_ns()));
 
     if (k) json.push_back(',');
     append(json, "{\"name\":");
@@ -382,8 +383,8 @@ inline void write_trace(fmt::memory_buffer& b, fmt::memory_buffer& json, const r
       if (e) json.push_back(',');
       append(json, "{\"name\":");
       write_json_string(json, ev.name);
-      fmt::format_to(std::back_inserter(json), ",\"t\":{},\"attrs\":",
-                     ev.time_unix_ns >= t0 ? ev.time_unix_ns - t0 : 0);
+      fmt::format_to(std::back_inserter(json),
+                     ",\"t\":{},\"attrs\":", ev.time_unix_ns >= t0 ? ev.time_unix_ns - t0 : 0);
       write_attrs_json(json, ev.attributes, o.max_value_bytes);
       json.push_back('}');
     }
@@ -422,10 +423,11 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
   const auto models = st.by_model();
   const bool costs = prices != nullptr;
 
-  append(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-            "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>");
+  append(b,
+         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>");
   append_html(b, o.title);
   append(b, "</title><style>");
   append(b, detail::report_css);
@@ -454,12 +456,14 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
   if (costs) card("sum-cost", detail::report_usd(st.cost_usd()), "cost (priced models)", false);
   append(b, "</div>");
   if (st.duplicates())
-    fmt::format_to(std::back_inserter(b),
-                   "<p class=\"note\">{} duplicate spans (same trace and span id) counted once.</p>",
-                   st.duplicates());
+    fmt::format_to(
+        std::back_inserter(b),
+        "<p class=\"note\">{} duplicate spans (same trace and span id) counted once.</p>",
+        st.duplicates());
 
-  append(b, "<table id=\"names\"><tr><th class=\"name\">span name</th><th>count</th><th>errors</th>"
-            "<th>error rate</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>");
+  append(b,
+         "<table id=\"names\"><tr><th class=\"name\">span name</th><th>count</th><th>errors</th>"
+         "<th>error rate</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>");
   if (costs) append(b, "<th>cost</th>");
   append(b, "</tr>");
   const std::size_t nrows = std::min(rows.size(), o.max_names);
@@ -469,12 +473,13 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
     append_html(b, r.name);
     append(b, "\"><td class=\"name\">");
     append_html(b, r.name);
-    fmt::format_to(std::back_inserter(b),
-                   "</td><td class=\"count\">{}</td><td class=\"errors\">{}</td><td "
-                   "class=\"error_rate\" data-value=\"{}\">{:.1f}%</td><td class=\"p50\">{}</td><td "
-                   "class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"max\">{}</td>",
-                   r.count, r.errors, r.error_rate, r.error_rate * 100, report_ms(r.p50),
-                   report_ms(r.p95), report_ms(r.p99), report_ms(r.max));
+    fmt::format_to(
+        std::back_inserter(b),
+        "</td><td class=\"count\">{}</td><td class=\"errors\">{}</td><td "
+        "class=\"error_rate\" data-value=\"{}\">{:.1f}%</td><td class=\"p50\">{}</td><td "
+        "class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"max\">{}</td>",
+        r.count, r.errors, r.error_rate, r.error_rate * 100, report_ms(r.p50), report_ms(r.p95),
+        report_ms(r.p99), report_ms(r.max));
     if (costs)
       fmt::format_to(std::back_inserter(b), "<td class=\"cost\">{}</td>",
                      r.cost_usd > 0 ? detail::report_usd(r.cost_usd) : std::string("-"));
@@ -511,9 +516,10 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
   if (models.empty()) {
     append(b, "<p class=\"note\" id=\"models\">No span reports a model or token usage.</p>");
   } else {
-    append(b, "<table id=\"models\"><tr><th class=\"name\">model</th><th>spans</th><th>input "
-              "tokens</th><th>cache read</th><th>cache write</th><th>output tokens</th>"
-              "<th>reasoning</th><th>cost</th></tr>");
+    append(b,
+           "<table id=\"models\"><tr><th class=\"name\">model</th><th>spans</th><th>input "
+           "tokens</th><th>cache read</th><th>cache write</th><th>output tokens</th>"
+           "<th>reasoning</th><th>cost</th></tr>");
     for (const auto& m : models) {
       append(b, "<tr data-model=\"");
       append_html(b, m.model);
@@ -525,7 +531,7 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
                      "</tr>\n",
                      m.spans, m.usage.input, m.usage.cache_read, m.usage.cache_write,
                      m.usage.output, m.usage.reasoning,
-                     !costs      ? "no --prices"
+                     !costs     ? "no --prices"
                      : m.priced ? detail::report_usd(m.cost_usd)
                                 : std::string("unpriced"));
     }
@@ -542,8 +548,9 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
       }
       const auto tc = st.by_trace_cost(o.max_cost_traces);
       if (!tc.empty()) {
-        append(b, "<table id=\"trace-costs\"><tr><th class=\"name\">most expensive traces</th>"
-                  "<th>cost</th></tr>");
+        append(b,
+               "<table id=\"trace-costs\"><tr><th class=\"name\">most expensive traces</th>"
+               "<th>cost</th></tr>");
         for (const auto& c : tc)
           fmt::format_to(std::back_inserter(b),
                          "<tr><td class=\"trace\">{}</td><td class=\"cost\">{}</td></tr>",

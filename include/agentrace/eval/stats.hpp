@@ -40,8 +40,8 @@ struct model_usage {
   std::uint64_t spans = 0;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
-  token_usage usage{};    // every kind (input_tokens/output_tokens repeat usage.input/output)
-  bool priced = false;    // the price table has this model (span_stats::set_prices)
+  token_usage usage{};  // every kind (input_tokens/output_tokens repeat usage.input/output)
+  bool priced = false;  // the price table has this model (span_stats::set_prices)
   double cost_usd = 0;
 };
 
