@@ -46,7 +46,7 @@ if (!chromium) {
   process.exit(77);
 }
 
-fs.rmSync(workDir, { recursive: true, force: true });
+fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 fs.mkdirSync(workDir, { recursive: true });
 const traces = path.join(workDir, 'agent.jsonl');
 const prices = path.join(workDir, 'prices.json');
@@ -272,7 +272,17 @@ try {
   failures++;
 }
 clearTimeout(killer);
+// Let the browser (and its helper processes) exit before its profile is removed.
+const exited = new Promise((resolve) => {
+  if (browser.exitCode !== null || browser.signalCode !== null) resolve();
+  else browser.once('exit', resolve);
+});
+await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
 browser.kill('SIGKILL');
-fs.rmSync(profile, { recursive: true, force: true });
+try {
+  fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+} catch (e) {
+  console.log(`note: the browser profile ${profile} was not removed (${e.code})`);
+}
 console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
 process.exit(failures ? 1 : 0);
