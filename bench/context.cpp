@@ -14,17 +14,17 @@ namespace {
 // (hot_path.cpp's) and switches recording on for the run only.
 class bench_tracing {
  public:
-  bench_tracing() : was_on_(agentrace::detail::tracing_on.load()) {
+  bench_tracing() : was_on_(agentrace::detail::recording_state.load()) {
     if (!was_on_) {
       // The byte start() would publish: the span clock chosen as start() chooses it (else it is
       // still steady_clock, and spans would take the out-of-line path for other
       // configurations).
       agentrace::detail::set_span_clock_once();
       agentrace::detail::set_queue_capacity(agentrace::detail::max_thread_queue_size);
-      agentrace::detail::tracing_on.store(agentrace::detail::started_recording_state());
+      agentrace::detail::recording_state.store(agentrace::detail::started_recording_state());
     }
   }
-  ~bench_tracing() { agentrace::detail::tracing_on.store(was_on_); }
+  ~bench_tracing() { agentrace::detail::recording_state.store(was_on_); }
   bench_tracing(const bench_tracing&) = delete;
   bench_tracing& operator=(const bench_tracing&) = delete;
 
@@ -60,15 +60,15 @@ void BM_SpanUnsampledRoot(benchmark::State& state) {
 }
 BENCHMARK(BM_SpanUnsampledRoot);
 
-// Tracing not started / shut down: one relaxed load and two compares (tracing_common, then 0).
+// Tracing not started / shut down: one relaxed load and two compares (recording_common, then 0).
 void BM_SpanRuntimeOff(benchmark::State& state) {
-  const std::uint8_t was_on = agentrace::detail::tracing_on.load();
-  agentrace::detail::tracing_on.store(agentrace::detail::tracing_off);
+  const std::uint8_t was_on = agentrace::detail::recording_state.load();
+  agentrace::detail::recording_state.store(agentrace::detail::recording_off);
   for (auto _ : state) {
     AGENTRACE_SPAN(s, "bench.runtime_off");
     benchmark::DoNotOptimize(s);
   }
-  agentrace::detail::tracing_on.store(was_on);
+  agentrace::detail::recording_state.store(was_on);
 }
 BENCHMARK(BM_SpanRuntimeOff);
 

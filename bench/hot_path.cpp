@@ -129,7 +129,7 @@ BENCHMARK(BM_SpanClockTwoReads);
 // twice, then a chain of N dependent multiplies (3 cycles each) that starts afresh each
 // iteration and feeds nothing in the next. If the clock read overlapped the instructions before
 // it, a chain shorter than the two reads would be hidden; measured, every multiply past the
-// first few adds its latency (bench/README.md, session 5). The Independent variant runs N
+// first few adds its latency (bench/README.md). The Independent variant runs N
 // multiplies that do not depend on each other.
 template <bool Dependent>
 void span_clock_then_chain(benchmark::State& state) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds agentrace_bench (Release) and runs it as bench/README.md reports it: medians of 5
-# repetitions, then prints the hot-path ratios against the targets of issue #2 (CPU time).
+# Builds agentrace_bench (RelWithDebInfo: g++ -O2 -g, the build bench/README.md's figures come
+# from) and runs it as bench/README.md reports it: medians of 5 repetitions, then prints the
+# hot-path ratios against their targets (CPU time).
 #   scripts/bench.sh                               # every benchmark
 #   scripts/bench.sh --benchmark_filter='Span|Steady'  # extra arguments go to the benchmark
 #   AGENTRACE_BENCH_DEFAULTS=1 scripts/bench.sh    # the library's default queue settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${AGENTRACE_BENCH_BUILD_DIR:-build/bench-release}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAGENTRACE_BUILD_TESTS=OFF \
+build=${AGENTRACE_BENCH_BUILD_DIR:-build/bench}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRACE_BUILD_TESTS=OFF \
   -DAGENTRACE_BUILD_EXAMPLES=OFF -DAGENTRACE_BUILD_CLI=OFF >/dev/null
 cmake --build "$build" --target agentrace_bench -j"$(nproc)" >/dev/null
 out="$build/bench/results.json"

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <thread>
 
+#include "support/tracing.hpp"
+
 namespace {
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
@@ -15,9 +17,9 @@ std::int64_t ns(steady_clock::duration d) {
 }
 }  // namespace
 
-TEST_CASE("a span around a 20 ms sleep lasts within 1% of steady_clock's measurement", "[clock]") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "a span around a 20 ms sleep lasts within 1% of steady_clock's measurement",
+                 "[clock]") {
   const bool tsc =
       agentrace::detail::span_clock_source.load() == agentrace::detail::clock_source::tsc;
   INFO("span clock: " << (tsc ? "invariant TSC" : "steady_clock"));
@@ -53,9 +55,8 @@ TEST_CASE("a span around a 20 ms sleep lasts within 1% of steady_clock's measure
     CHECK(spans[i].start_unix_ns >= spans[i - 1].end_unix_ns);
 }
 
-TEST_CASE("converted start times agree with the system clock", "[clock]") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing, "converted start times agree with the system clock",
+                 "[clock]") {
   std::this_thread::sleep_for(30ms);  // a span well after the anchor, not at it
   std::int64_t wall_before = 0, wall_after = 0;
   {

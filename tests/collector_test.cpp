@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "core_test_util.hpp"
+#include "support/tracing.hpp"
 
 namespace {
 using namespace std::chrono_literals;
@@ -231,9 +232,8 @@ TEST_CASE("force_flush returns true and exports everything that ended before it"
   CHECK(mem->size() == 300);
 }
 
-TEST_CASE("force_flush from several threads at once", "[collector]") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing, "force_flush from several threads at once",
+                 "[collector]") {
   std::vector<std::thread> pool;
   std::atomic<int> ok{0}, saw_own{0};  // Catch assertions are for the main thread only
   for (int t = 0; t < 4; ++t)
@@ -337,9 +337,8 @@ TEST_CASE("a thread that exits early loses nothing", "[collector]") {
   CHECK(s.spans_exported - before.spans_exported == 2400);
 }
 
-TEST_CASE("a span may end on another thread than it began on", "[collector]") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing, "a span may end on another thread than it began on",
+                 "[collector]") {
   const auto ended_before = tracing.stats().spans_ended;
   agentrace::scoped_span moved;
   {

@@ -110,8 +110,8 @@ TEST_CASE("render_trace: colours, hidden attributes, cut values, short durations
   const std::string colored = agentrace::detail::render_trace(t, "svc", o, true);
   CHECK(colored.find("\x1b[31mERROR\x1b[0m") != std::string::npos);
   CHECK(colored.find("long=") == std::string::npos);
-  CHECK(agentrace::detail::format_duration(15 * 1'000'000'000ull) == "15.00 s");
-  CHECK(agentrace::detail::format_duration(999'999) == "1.000 ms");
+  CHECK(agentrace::detail::duration_text(15 * 1'000'000'000ull) == "15.00 s");
+  CHECK(agentrace::detail::duration_text(999'999) == "1.000 ms");
 }
 
 TEST_CASE("the console exporter prints one tree per trace, assembled from child-first spans",
@@ -156,4 +156,32 @@ TEST_CASE("the console exporter prints one tree per trace, assembled from child-
   CHECK(out.find("\n└─ second.trace  ") != std::string::npos);
   CHECK(out.find("incomplete") == std::string::npos);
   CHECK(out.find("\x1b[") == std::string::npos);  // colour off
+}
+
+TEST_CASE("the console exporter prints one line per event, with the span it belongs to",
+          "[console]") {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  agentrace::console_options o;
+  o.out = f;
+  o.color = 0;
+  auto tracing = agentrace::start({.service_name = "console-test",
+                                   .exporters = {agentrace::console(o)},
+                                   .read_environment = false});
+  std::string span_id;
+  {
+    AGENTRACE_SPAN(task, "agent.task");
+    span_id = agentrace::to_hex(task.context().span_id);
+    static constexpr agentrace::key<std::int64_t> rows{"app.rows"};
+    CHECK(agentrace::emit_event("app.cache_miss", {{rows, 7}}, agentrace::severity::warn));
+  }
+  REQUIRE(tracing.shutdown());
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  std::fclose(f);
+  INFO(out);
+  CHECK(out.find("event app.cache_miss WARN trace=") != std::string::npos);
+  CHECK(out.find(" span=" + span_id + "  app.rows=7\n") != std::string::npos);
 }

@@ -147,7 +147,7 @@ TEST_CASE("bind_context works with std::jthread, arguments, results and move-onl
 }
 
 TEST_CASE("before start() and after shutdown() spans record nothing and touch no context") {
-  REQUIRE_FALSE(agentrace::detail::tracing_on.load());
+  REQUIRE_FALSE(agentrace::detail::recording_state.load());
   {
     AGENTRACE_SPAN(s, "before.start");
     CHECK_FALSE(s.is_recording());
@@ -188,7 +188,7 @@ TEST_CASE("OTEL_SDK_DISABLED=true turns tracing off at run time") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}});
   CHECK_FALSE(tracing);
-  CHECK_FALSE(agentrace::detail::tracing_on.load());
+  CHECK_FALSE(agentrace::detail::recording_state.load());
   {
     AGENTRACE_SPAN(s, "disabled");
     CHECK_FALSE(s.is_recording());

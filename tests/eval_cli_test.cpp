@@ -3,6 +3,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+
 #include "eval_helpers.hpp"
 
 using namespace eval_test;
@@ -187,6 +195,173 @@ TEST_CASE("cli: malformed input is reported with file:line and skipped - --stric
   CHECK(json::parse(r.out)["spans"] == 3);
 }
 
+namespace {
+// `n` copies of the example trace on one line each, each with its own trace id: about 2.2 KiB
+// per line, 3 spans per trace, one of them an error.
+std::string many_traces(std::size_t n) {
+  std::string one_line;
+  for (char c : read_file(example))
+    if (c != '\n') one_line += c;
+  const std::string id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string mine = fmt::format("{:032x}", i + 1);
+    std::string l = one_line;
+    for (auto p = l.find(id); p != std::string::npos; p = l.find(id, p)) l.replace(p, 32, mine);
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("cli: pipes, FIFOs and process substitution are read whole, by every command") {
+  const auto dir = temp_dir("cli-pipes");
+  const std::string small = (dir / "small.jsonl").string(), big = (dir / "big.jsonl").string();
+  write_file(small, many_traces(1));
+  write_file(big, many_traces(1000));  // over 2 MiB: more than any peek or pipe buffer
+  REQUIRE(fs::file_size(big) > (2u << 20));
+  auto spans_of = [](const run_result& r) {
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return json::parse(r.out)["spans"].get<int>();
+  };
+  SECTION("process substitution, small and large") {
+    CHECK(spans_of(run("bash -c '" + cli + " stats --json <(cat " + small + ")'", dir)) == 3);
+    CHECK(spans_of(run("bash -c '" + cli + " stats --json <(cat " + big + ")'", dir)) == 3000);
+    // select reads twice (statistics for p95, then selection), dataset three times.
+    auto r =
+        run("bash -c '" + cli + " select \"errors or duration > p99\" <(cat " + big + ")'", dir);
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(lines_of(r.out).size() == 1000);
+    r = run("bash -c '" + cli + " dataset eval errors --limit 3 <(cat " + big + ")'", dir);
+    CHECK(r.code == 0);
+    CHECK(lines_of(r.out).size() == 3);
+    r = run("bash -c '" + cli + " show 00000000000000000000000000000300 <(cat " + big + ")'", dir);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("SELECT orders"));
+  }
+  SECTION("a FIFO") {
+    const std::string fifo = (dir / "traces.fifo").string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(spans_of(run("cat " + big + " > " + fifo + " & " + cli + " stats --json " + fifo, dir)) ==
+          3000);
+  }
+  SECTION("standard input, large") {
+    CHECK(spans_of(run(cli + " stats --json - < " + big, dir)) == 3000);
+    CHECK(spans_of(run("cat " + big + " | " + cli + " stats --json -", dir)) == 3000);
+  }
+  SECTION("a diagnostic names the pipe, not the temporary copy") {
+    const std::string bad = (dir / "bad.jsonl").string();
+    write_file(bad, "{\"resourceSpans\":\n");
+    auto r = run("bash -c '" + cli + " stats <(cat " + bad + ")'", dir);
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Catch::Contains("/dev/fd/"));
+    CHECK_THAT(r.err, !Catch::Contains("agentrace-eval-input-"));
+  }
+}
+
+namespace {
+// One OTLP request line holding `spans` (JSON objects) for trace 4bf9...4736.
+std::string request_line(const std::string& spans, const std::string& scope = R"({"name":"s"})") {
+  return R"({"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"scope":)" + scope +
+         R"(,"spans":[)" + spans + "]}]}]}\n";
+}
+std::string span_json(const std::string& id, const std::string& extra = "",
+                      const std::string& parent = "") {
+  return R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":")" + id + "\"" +
+         (parent.empty() ? "" : R"(,"parentSpanId":")" + parent + "\"") +
+         R"(,"name":"op","startTimeUnixNano":"1000","endTimeUnixNano":"2000")" + extra + "}";
+}
+}  // namespace
+
+TEST_CASE("cli: bad input gets the same file:line: diagnostic from every command; --strict fails") {
+  const auto dir = temp_dir("cli-bad-input");
+  struct bad_case {
+    std::string name, line, message;
+  };
+  const bad_case cases[] = {
+      {"event name is an object",
+       span_json("0000000000000002", R"(,"events":[{"name":{"x":1},"timeUnixNano":"1500"}])"),
+       "expected a string or number, got an object"},
+      {"event time is an array",
+       span_json("0000000000000002", R"(,"events":[{"name":"e","timeUnixNano":[1]}])"),
+       "expected a string or number, got an array"},
+      {"status message is an array",
+       span_json("0000000000000002", R"(,"status":{"code":2,"message":[]})"),
+       "expected a string or number, got an array"},
+      {"status code is an object", span_json("0000000000000002", R"(,"status":{"code":{}})"),
+       "expected a string or number, got an object"},
+      {"link span id is an object",
+       span_json("0000000000000002",
+                 R"(,"links":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":{}}])"),
+       "expected a string or number, got an object"},
+      {"attribute string value is an object",
+       span_json("0000000000000002",
+                 R"(,"attributes":[{"key":"app.x","value":{"stringValue":{"a":1}}}])"),
+       "expected a scalar, got an object"},
+      {"attribute int value is 2^64",
+       span_json("0000000000000002",
+                 R"(,"attributes":[{"key":"app.n","value":{"intValue":"18446744073709551616"}}])"),
+       "not a 64-bit integer"},
+      {"duplicate keys",
+       R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"0000000000000002","name":"a","name":"b","startTimeUnixNano":"1000","endTimeUnixNano":"2000"})",
+       "duplicate key \"name\""},
+      {"end before start",
+       R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"0000000000000002","name":"op","startTimeUnixNano":"5000","endTimeUnixNano":"1000"})",
+       "endTimeUnixNano is before startTimeUnixNano"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const std::string path = (dir / "bad.jsonl").string();
+    write_file(path, request_line(span_json("0000000000000001")) + request_line(c.line));
+    for (const std::string cmd : {" stats ", " select errors ", " show 4bf9 "}) {
+      INFO(cmd);
+      auto r = run(cli + cmd + path, dir);
+      CHECK_THAT(r.err, Catch::Contains(path + ":2: ") && Catch::Contains(c.message));
+      CHECK(r.code != 2);
+      r = run(cli + cmd + "--strict " + path, dir);
+      CHECK(r.code == 2);
+    }
+  }
+  // A scope name that is an object.
+  const std::string path = (dir / "scope.jsonl").string();
+  write_file(path, request_line(span_json("0000000000000001"), R"({"name":{"x":1}})"));
+  const auto r = run(cli + " stats --strict " + path, dir);
+  CHECK_THAT(r.err, Catch::Contains(path + ":1: ") &&
+                        Catch::Contains("expected a string or number, got an object"));
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: a parent cycle loses no span and is reported") {
+  const auto dir = temp_dir("cli-cycle");
+  const std::string path = (dir / "cycle.jsonl").string();
+  // root 1; 2 -> 3 -> 4 -> 2 is a cycle under nobody.
+  write_file(path, request_line(span_json("0000000000000001") + "," +
+                                span_json("0000000000000002", "", "0000000000000004") + "," +
+                                span_json("0000000000000003", "", "0000000000000002") + "," +
+                                span_json("0000000000000004", "", "0000000000000003")));
+  auto r = run(cli + " show 4bf9 " + path, dir);
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("is its own ancestor (a parent cycle)"));
+  std::size_t ops = 0;
+  for (const auto& l : lines_of(r.out)) ops += l.find("op") != std::string::npos;
+  CHECK(ops == 4);  // every span is shown
+  r = run(cli + " show --strict 4bf9 " + path, dir);
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: a directory as FILE is refused with a message that says so") {
+  const auto dir = temp_dir("cli-dir");
+  for (const std::string cmd : {" stats ", " select errors ", " show 4bf9 "}) {
+    const auto r = run(cli + cmd + dir.string(), dir);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::Contains("'" + dir.string() + "' is a directory"));
+  }
+}
+
 #if AGENTRACE_EVAL_HAVE_JUDGE
 TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry") {
   const auto dir = temp_dir("cli-judge");
@@ -196,7 +371,8 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   const std::string out = (dir / "verdicts.jsonl").string(),
                     tel = (dir / "telemetry.jsonl").string();
   auto r = run("OPENAI_API_KEY=sk-cli " + cli + " judge errors --endpoint " + srv.base_url() +
-                   " --model judge-1 --out " + out + " --telemetry " + tel + " " + example,
+                   " --model judge-1 --out " + out + " --telemetry " + tel +
+                   " --evaluation-spans " + example,
                dir);
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -209,7 +385,9 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
   const auto check = run(std::string(AGENTRACE_OTLP_CHECK) + " validate " + tel, dir);
   INFO(check.out << check.err);
   CHECK(check.code == 0);
-  CHECK_THAT(check.out, Catch::Contains("ok: 1 requests, 2 spans, 1 traces"));
+  // Two log records (root + the labelled span), mirrored as two spans (--evaluation-spans).
+  CHECK_THAT(check.out, Catch::Contains("ok: 2 requests, 2 spans, 1 traces"));
+  CHECK_THAT(check.out, Catch::Contains("2 log records"));
 
   // --dry-run prints the requests and sends nothing.
   r = run(
@@ -227,5 +405,121 @@ TEST_CASE("cli: judge against a fake OpenAI-compatible server and with telemetry
                 " --model m " + example,
             dir)
             .code == 1);
+}
+
+TEST_CASE("cli: judge verdicts arrive on /v1/logs as gen_ai.evaluation.result log records") {
+  const auto dir = temp_dir("cli-judge-logs");
+  const std::string verdict =
+      R"({"score":0.2,"label":"fail","explanation":"wrong column","spans":[{"span_id":"53995c3f42cd8ad8","label":"root_cause"}]})";
+  const std::string protocol = GENERATE(std::string("http/protobuf"), std::string("http/json"));
+  INFO(protocol);
+  fake_llm srv({{200, fake_llm::completion(verdict)}});
+  const std::string got = (dir / "logs.jsonl").string();
+  // A real OTLP receiver on 127.0.0.1 (port 0: it picks one and says which), gone after the
+  // one request it expects.
+  FILE* rx =
+      ::popen((std::string(AGENTRACE_OTLP_CHECK) +
+               " receive --port 0 --max-requests 1 --timeout 60 -q --out-logs " + got + " --out " +
+               (dir / "other.jsonl").string() + " 2>" + (dir / "receiver.log").string())
+                  .c_str(),
+              "r");
+  REQUIRE(rx != nullptr);
+  char line[256] = {};
+  REQUIRE(std::fgets(line, sizeof line, rx) != nullptr);
+  std::string url(line);  // listening: http://127.0.0.1:PORT/v1/traces
+  REQUIRE(url.rfind("listening: ", 0) == 0);
+  url = url.substr(11, url.find("/v1/") - 11);
+  auto r =
+      run("OPENAI_API_KEY=sk OTEL_TRACES_EXPORTER=none OTEL_EXPORTER_OTLP_PROTOCOL=" + protocol +
+              " OTEL_EXPORTER_OTLP_ENDPOINT=" + url + " " + cli + " judge errors --endpoint " +
+              srv.base_url() + " --model judge-1 " + example,
+          dir);
+  ::pclose(rx);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto lines = lines_of(read_file(got));
+  REQUIRE(lines.size() == 1);
+  const json req = json::parse(lines[0]);
+  const auto& recs = req["resourceLogs"][0]["scopeLogs"][0]["logRecords"];
+  REQUIRE(recs.size() == 2);
+  std::set<std::string> linked;
+  for (const auto& rec : recs) {
+    CHECK(rec["eventName"] == "gen_ai.evaluation.result");
+    CHECK(rec["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736");
+    linked.insert(rec["spanId"].get<std::string>());
+    bool named = false;
+    for (const auto& a : rec["attributes"])
+      named |= a["key"] == "gen_ai.evaluation.name" && a["value"]["stringValue"] == "agent_task";
+    CHECK(named);
+  }
+  CHECK(linked.count("53995c3f42cd8ad8") == 1);  // the labelled span
+  CHECK(linked.size() == 2);                     // and the judged trace's root span
+}
+
+TEST_CASE("cli: judge exits 3 and says how many evaluations failed") {
+  const auto dir = temp_dir("cli-judge-failed");
+  const auto f = agent("cli-judge-failed-agent");
+  const std::string good = fake_llm::completion(R"({"score":1,"label":"pass","explanation":""})");
+  SECTION("every evaluation fails") {
+    fake_llm srv({{400, R"({"error":{"message":"bad model"}})"}});
+    const auto r =
+        run(cli + " judge errors --endpoint " + srv.base_url() + " --model m " + example, dir);
+    INFO(r.err);
+    CHECK(r.code == 3);
+    CHECK_THAT(r.err, Catch::Contains("0 verdicts, 1 evaluation errors"));
+    CHECK_THAT(r.err, Catch::Contains("1 of 1 evaluations failed"));
+  }
+  SECTION("one of two fails") {
+    fake_llm srv({{200, good}, {400, R"({"error":{"message":"bad model"}})"}});
+    const auto r =
+        run(cli + " judge " + q("name = agent.task") + " --limit 2 --concurrency 1 --endpoint " +
+                srv.base_url() + " --model m " + f.jsonl,
+            dir);
+    INFO(r.err);
+    CHECK(r.code == 3);
+    CHECK_THAT(r.err, Catch::Contains("1 of 2 evaluations failed"));
+  }
+  SECTION("none fails: exit 0") {
+    fake_llm srv({{200, good}});
+    const auto r = run(cli + " judge " + q("name = agent.task") + " --limit 2 --endpoint " +
+                           srv.base_url() + " --model m " + f.jsonl,
+                       dir);
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, Catch::Contains("2 verdicts, 0 evaluation errors"));
+    CHECK_THAT(r.err, !Catch::Contains("failed"));
+  }
+}
+
+TEST_CASE("cli: judge with no telemetry option and no OTEL variables sends telemetry nowhere") {
+  const auto dir = temp_dir("cli-judge-quiet");
+  // A listener on the OTLP/HTTP default port sees any connection the CLI would make there. When
+  // the port is taken by something else, the CLI's stderr still shows any export attempt.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(4318);
+  const bool listening =
+      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 16) == 0;
+  if (!listening) WARN("127.0.0.1:4318 is in use; checking stderr only");
+  fake_llm srv({{200, fake_llm::completion(R"({"score":1,"label":"pass","explanation":""})")}});
+  const auto r =
+      run("env -u OTEL_TRACES_EXPORTER -u AGENTRACE_OTLP_FILE -u OTEL_EXPORTER_OTLP_ENDPOINT "
+          "-u OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -u OTEL_LOGS_EXPORTER -u "
+          "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT " +
+              cli + " judge errors --endpoint " + srv.base_url() + " --model m " + example,
+          dir);
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, !Catch::Contains("not delivered"));
+  CHECK_THAT(r.err, !Catch::Contains("4318"));
+  if (listening) {
+    pollfd p{fd, POLLIN, 0};
+    CHECK(::poll(&p, 1, 0) == 0);  // no connection is waiting
+  }
+  ::close(fd);
 }
 #endif

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_server.hpp"
+
 namespace eval_test {
 
 namespace fs = std::filesystem;
@@ -172,54 +174,34 @@ inline std::vector<agentrace::span_data> record_agent_run(const std::string& pat
 
 // --------------------------------------------------------- fake LLM server
 
-/// One scripted answer.
-struct fake_answer {
-  int status = 200;
-  std::string body;
-  std::chrono::milliseconds delay{0};
-};
+/// One scripted answer: status, body, delay.
+using fake_answer = test_support::http_reply;
 
 /// An OpenAI-compatible chat-completions server on 127.0.0.1 (port 0) answering from a script
-/// (the last answer repeats). Records every request body. One connection at a time per thread.
-class fake_llm {
+/// (the last answer repeats), one answer per connection. Records every request.
+class fake_llm : public test_support::http_server {
  public:
-  explicit fake_llm(std::vector<fake_answer> script) : script_(std::move(script)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0)
-      throw std::runtime_error("fake_llm: cannot listen");
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~fake_llm() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-    for (auto& t : workers_) t.join();
-  }
-  fake_llm(const fake_llm&) = delete;
-  fake_llm& operator=(const fake_llm&) = delete;
+  explicit fake_llm(std::vector<fake_answer> script) : http_server(close_each(std::move(script))) {}
 
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  std::vector<std::string> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
+  std::string base_url() const { return url("/v1"); }
+  /// The request bodies.
+  std::vector<std::string> requests() const { return each(&test_support::http_request::body); }
+  /// The request lines ("POST /v1/chat/completions HTTP/1.1").
   std::vector<std::string> paths() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return paths_;
+    std::vector<std::string> out;
+    for (const auto& r : http_server::requests()) out.push_back(r.request_line());
+    return out;
   }
   std::vector<std::string> auth_headers() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return auth_;
+    std::vector<std::string> out;
+    for (const auto& r : http_server::requests()) out.push_back(r.header("authorization"));
+    return out;
+  }
+  /// When each request arrived (steady clock), in arrival order.
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const {
+    std::vector<std::chrono::steady_clock::time_point> out;
+    for (const auto& r : http_server::requests()) out.push_back(r.arrived);
+    return out;
   }
 
   /// A chat-completions body whose message content is `content`.
@@ -236,74 +218,15 @@ class fake_llm {
   }
 
  private:
-  void serve() {
-    while (!stop_) {
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) {
-        if (stop_) return;
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      workers_.emplace_back([this, c] { handle(c); });
-    }
+  static std::vector<fake_answer> close_each(std::vector<fake_answer> script) {
+    for (auto& a : script) a.close = true;
+    return script;
   }
-  void handle(int c) {
-    std::string buf;
-    char tmp[65536];
-    std::size_t header_end = std::string::npos, need = 0;
-    while (true) {
-      const ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-      if (n <= 0) {
-        ::close(c);
-        return;
-      }
-      buf.append(tmp, static_cast<std::size_t>(n));
-      if (header_end == std::string::npos) {
-        header_end = buf.find("\r\n\r\n");
-        if (header_end != std::string::npos) {
-          std::string lower = buf.substr(0, header_end);
-          for (auto& ch : lower)
-            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          const auto cl = lower.find("content-length:");
-          need = cl == std::string::npos ? 0 : std::stoul(lower.substr(cl + 15));
-        }
-      }
-      if (header_end != std::string::npos && buf.size() >= header_end + 4 + need) break;
-    }
-    fake_answer ans;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      const std::string head = buf.substr(0, header_end);
-      paths_.push_back(head.substr(0, head.find("\r\n")));
-      std::string lower = head;
-      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      const auto au = lower.find("authorization:");
-      auth_.push_back(
-          au == std::string::npos ? "" : head.substr(au + 15, head.find("\r\n", au) - au - 15));
-      requests_.push_back(buf.substr(header_end + 4, need));
-      ans = script_[std::min(next_++, script_.size() - 1)];
-    }
-    if (ans.delay.count()) std::this_thread::sleep_for(ans.delay);
-    const std::string reason = ans.status == 200   ? "OK"
-                               : ans.status == 429 ? "Too Many Requests"
-                                                   : "Error";
-    const std::string resp =
-        "HTTP/1.1 " + std::to_string(ans.status) + " " + reason +
-        "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-        std::to_string(ans.body.size()) + "\r\n\r\n" + ans.body;
-    ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-    ::close(c);
+  std::vector<std::string> each(std::string test_support::http_request::*field) const {
+    std::vector<std::string> out;
+    for (const auto& r : http_server::requests()) out.push_back(r.*field);
+    return out;
   }
-
-  std::vector<fake_answer> script_;
-  std::size_t next_ = 0;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> workers_;
-  mutable std::mutex mu_;
-  std::vector<std::string> requests_, paths_, auth_;
 };
 
 }  // namespace eval_test

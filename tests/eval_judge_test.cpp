@@ -166,6 +166,50 @@ TEST_CASE("HTTP 429 and 500 are retried with backoff and then recorded") {
   }
 }
 
+TEST_CASE("Retry-After on 429 and 503 sets the wait before the retry, up to a bound") {
+  using std::chrono::milliseconds;
+  const trace t = example_trace();
+  auto gap = [](const fake_llm& srv) {
+    const auto a = srv.arrivals();
+    REQUIRE(a.size() >= 2);
+    return std::chrono::duration_cast<milliseconds>(a[1] - a[0]);
+  };
+  SECTION("429 with Retry-After: 1 waits a second, not the 10 ms backoff") {
+    fake_llm srv({{.status = 429,
+                   .body = R"({"error":{"message":"slow down"}})",
+                   .headers = "Retry-After: 1\r\n"},
+                  {200, fake_llm::completion(good_verdict())}});
+    const verdict v = judge_one(srv, t, options_for(srv));
+    CHECK(v.ok);
+    CHECK(v.error.empty());
+    CHECK(v.attempts == 2);
+    CHECK(gap(srv) >= milliseconds(1000));
+    CHECK(gap(srv) < milliseconds(5000));
+  }
+  SECTION("503 with Retry-After as an HTTP-date in the past retries at once") {
+    fake_llm srv({{.status = 503,
+                   .body = "busy",
+                   .headers = "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"},
+                  {200, fake_llm::completion(good_verdict())}});
+    auto o = options_for(srv);
+    o.backoff = milliseconds(3000);  // would be used without a Retry-After
+    const verdict v = judge_one(srv, t, o);
+    CHECK(v.ok);
+    CHECK(gap(srv) < milliseconds(2000));
+  }
+  SECTION("a Retry-After over the bound is not retried and the error says why") {
+    fake_llm srv({{.status = 503, .body = "busy", .headers = "Retry-After: 120\r\n"},
+                  {200, fake_llm::completion(good_verdict())}});
+    auto o = options_for(srv);
+    o.max_retry_after = milliseconds(2000);
+    const verdict v = judge_one(srv, t, o);
+    CHECK_FALSE(v.ok);
+    CHECK(v.attempts == 1);
+    CHECK(v.error_type == "503");
+    CHECK_THAT(v.error, Catch::Contains("retry after 120000 ms, more than the 2000 ms allowed"));
+  }
+}
+
 TEST_CASE("a request that times out is retried and then recorded as a timeout") {
   const trace t = example_trace();
   fake_llm srv({{200, fake_llm::completion(good_verdict()), std::chrono::milliseconds(1500)}});

@@ -3,6 +3,7 @@
 // encodings, unknown fields, malformed input (reported with file:line, skipped), and trees.
 #include <agentrace/eval/reader.hpp>
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -382,4 +383,71 @@ TEST_CASE("thousands of corrupted lines never crash the reader") {
   CHECK(r.counts().lines_bad > 1000);  // most corruptions break the JSON
   CHECK(r.counts().diagnostics >= r.counts().lines_bad);
   CHECK(spans >= 3);
+}
+
+TEST_CASE("a FIFO is read once, front to back: JSON lines beyond any buffer, and a document") {
+  const auto dir = temp_dir("reader-fifo");
+  const std::string example = read_file(fixture("example-otlp-trace.json"));  // a document
+  std::string one_line;
+  for (char c : example)
+    if (c != '\n') one_line += c;
+  std::string lines;
+  while (lines.size() < (3u << 20)) lines += one_line + "\n";  // over the 1 MiB read block
+  const std::size_t copies = lines.size() / (one_line.size() + 1);
+  auto read_through_fifo = [&](const std::string& text) {
+    const std::string fifo = (dir / "in.fifo").string();
+    std::filesystem::remove(fifo);
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::thread writer([&] {
+      std::FILE* f = std::fopen(fifo.c_str(), "wb");
+      std::fwrite(text.data(), 1, text.size(), f);
+      std::fclose(f);
+    });
+    reader r;
+    std::size_t spans = 0;
+    const bool ok = r.read_file(fifo, [&](read_span&&) { ++spans; });
+    writer.join();
+    CHECK(ok);
+    CHECK(r.diagnostics().empty());
+    return spans;
+  };
+  CHECK(read_through_fifo(lines) == 3 * copies);
+  CHECK(read_through_fifo("\n\n" + example) == 3);
+}
+
+TEST_CASE("a directory is reported, not read as an empty file") {
+  const auto dir = temp_dir("reader-dir");
+  reader r;
+  CHECK_FALSE(r.read_file(dir.string(), [](read_span&&) {}));
+  REQUIRE(r.diagnostics().size() == 1);
+  CHECK(r.diagnostics()[0].to_string() == dir.string() + ": is a directory, not a trace file");
+  CHECK(r.counts().files_unreadable == 1);
+}
+
+TEST_CASE("a parent cycle: every span stays in the tree, one span of the cycle becomes a root") {
+  auto span = [](std::uint64_t id, std::uint64_t parent, std::uint64_t start) {
+    span_data s;
+    s.trace_id = {1, 2};
+    s.span_id = id;
+    s.parent_span_id = parent;
+    s.start_unix_ns = start;
+    s.end_unix_ns = start + 10;
+    return s;
+  };
+  // 1 is a root; 2 -> 4 -> 3 -> 2 loop; 5 hangs under 3.
+  const trace t(
+      {1, 2}, {span(1, 0, 0), span(2, 4, 20), span(3, 2, 30), span(4, 3, 40), span(5, 3, 10)}, {});
+  std::size_t reached = 0;
+  std::vector<std::size_t> stack(t.roots().begin(), t.roots().end());
+  while (!stack.empty()) {
+    const std::size_t i = stack.back();
+    stack.pop_back();
+    ++reached;
+    for (std::size_t c : t.children(i)) stack.push_back(c);
+  }
+  CHECK(reached == 5);
+  REQUIRE(t.cycle_roots().size() == 1);
+  const std::uint64_t cut = t.spans()[t.cycle_roots()[0]].span_id;
+  CHECK((cut == 2 || cut == 3 || cut == 4));  // on the cycle, not 5 (under it)
+  CHECK(t.roots().size() == 2);
 }

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/tracing.hpp"
+
 namespace genai = agentrace::genai;
 namespace gen_ai = agentrace::semconv::gen_ai;
 using nlohmann::json;
@@ -21,14 +23,8 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-std::string str_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : std::string();
-}
-std::int64_t int_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::int64_t>(*v) ? std::get<std::int64_t>(*v) : -1;
-}
+using test_support::int_attr;
+using test_support::str_attr;
 
 /// Every string that reached the exporter: names, string attributes (arrays too), status
 /// messages, event attributes.
@@ -55,9 +51,9 @@ void capture_on(std::size_t max_bytes = genai::default_max_content_bytes) {
 
 }  // namespace
 
-TEST_CASE("inference span: name, kind, required attributes, response, usage, finish reasons") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "inference span: name, kind, required attributes, response, usage, finish reasons") {
   const std::string model = "gpt-4o";
   {
     genai::inference_span s({.provider = gen_ai::provider_name_values::openai,
@@ -107,9 +103,9 @@ TEST_CASE("inference span: name, kind, required attributes, response, usage, fin
   CHECK(str_attr(*t, "gen_ai.provider.name") == "llama.cpp");
 }
 
-TEST_CASE("streaming: time to first chunk is recorded once, the span covers the whole stream") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "streaming: time to first chunk is recorded once, the span covers the whole stream") {
   {
     genai::inference_span s({.provider = "openai", .model = "m", .stream = true});
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
@@ -128,9 +124,8 @@ TEST_CASE("streaming: time to first chunk is recorded once, the span covers the 
   CHECK(static_cast<double>(s->duration_ns()) / 1e9 >= ttfc + 0.060);
 }
 
-TEST_CASE("agent, workflow, tool, embeddings and retrieval spans are named and shaped") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "agent, workflow, tool, embeddings and retrieval spans are named and shaped") {
   {
     genai::workflow_span w({.name = "support_flow"});
     genai::agent_span a(
@@ -181,9 +176,8 @@ TEST_CASE("agent, workflow, tool, embeddings and retrieval spans are named and s
   CHECK(std::get<double>(*r->attr("gen_ai.request.top_k")) == 5.0);
 }
 
-TEST_CASE("a failed GenAI operation has status ERROR and error.type") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "a failed GenAI operation has status ERROR and error.type") {
   {
     genai::inference_span s({.provider = "openai", .model = "m"});
     s.fail("429", "rate limited");
@@ -249,9 +243,8 @@ TEST_CASE("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT switches capture; 
   CHECK(genai::configure_content().max_value_bytes == genai::default_max_content_bytes);
 }
 
-TEST_CASE("captured content has the schema's shape: role, parts, finish_reason") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "captured content has the schema's shape: role, parts, finish_reason") {
   capture_on();
   {
     genai::inference_span s({.provider = "openai", .model = "m"});
@@ -430,9 +423,82 @@ TEST_CASE("the default redactor masks API keys, bearer tokens, emails and secret
   }
 }
 
-TEST_CASE("redaction runs before anything is recorded: no secret reaches the exporter") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE("the default redactor masks credentials as configs and tool arguments write them") {
+  struct row {
+    std::string in, out;
+  };
+  const row rows[] = {
+      // JSON, as tool-call arguments carry it; the result stays valid JSON.
+      {R"({"password":"hunter2"})", R"({"password":"[REDACTED]"})"},
+      {R"({"user":"amy", "api_key": "abc123def"})", R"({"user":"amy", "api_key": "[REDACTED]"})"},
+      {R"({"password": "a\"b c", "x": 1})", R"({"password": "[REDACTED]", "x": 1})"},
+      {R"({"api_key": 12345678})", R"({"api_key": "[REDACTED]"})"},
+      {R"({"client_secret":'s3cr3t'})", R"({"client_secret":'[REDACTED]'})"},
+      // JSON inside a JSON string (arguments serialised twice).
+      {R"({"args":"{\"password\":\"hunter2\"}"})", R"({"args":"{\"password\":\"[REDACTED]\"}"})"},
+      // YAML / .env / logs.
+      {R"(password: "hunter 2 with spaces")", R"(password: "[REDACTED]")"},
+      {"DB_URL=x\nPASSWD=hunter2\n", "DB_URL=x\nPASSWD=[REDACTED]\n"},
+      // HTTP credentials.
+      {"Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED]"},
+      {R"({"headers":{"Authorization":"Basic dXNlcjpwYXNz"}})",
+       R"({"headers":{"Authorization":"Basic [REDACTED]"}})"},
+      {"curl -H 'X-Auth: Basic dXNlcjpwYXNz' url", "curl -H 'X-Auth: Basic [REDACTED]' url"},
+      {"Authorization: Token abcdef123456", "Authorization: Token [REDACTED]"},
+      // Card numbers (Luhn-valid), bare, grouped, in JSON.
+      {"card 4111 1111 1111 1111 exp 12/29", "card [REDACTED:card] exp 12/29"},
+      {"4111-1111-1111-1111", "[REDACTED:card]"},
+      {"pay with 4111111111111111.", "pay with [REDACTED:card]."},
+      {"amex 378282246310005 or 3782 822463 10005", "amex [REDACTED:card] or [REDACTED:card]"},
+      {R"({"card":"5555555555554444"})", R"({"card":"[REDACTED:card]"})"},
+      // Not secrets:
+      {"order 4111111111111112", "order 4111111111111112"},  // fails the Luhn check
+      {"ts 1767225600000000000", "ts 1767225600000000000"},  // a timestamp
+      {"id 79927398713", "id 79927398713"},                  // Luhn-valid, too short
+      {"span 53995c3f42cd8ad8", "span 53995c3f42cd8ad8"},
+      {"call +1 555-123-4567", "call +1 555-123-4567"},
+      {"1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7", "1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7"},
+      {"4111 1111 1111 1111 1111", "4111 1111 1111 1111 1111"},  // 20 digits
+      {"Basic knowledge of SQL", "Basic knowledge of SQL"},
+      {R"({"password_hint":"x"})", R"({"password_hint":"x"})"},
+      {R"({"password":{"type":"string"}})", R"({"password":{"type":"string"}})"},
+      {R"({"password": null, "api_key": ""})", R"({"password": null, "api_key": ""})"},
+  };
+  for (const auto& r : rows) {
+    std::string s = r.in;
+    genai::default_redactor(s);
+    CHECK(s == r.out);
+  }
+}
+
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "JSON-structured content: secrets in tool arguments are masked and the JSON stays valid") {
+  capture_on();
+  {
+    genai::tool_span t({.name = "login"});
+    t.arguments(
+        R"({"user":"amy","password":"hunter2","api_key": 1234567890,"card":"4111 1111 1111 1111",)"
+        R"("headers":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="},"note":"order 4111111111111112"})");
+  }
+  REQUIRE(tracing.force_flush());
+  const auto spans = mem->spans();
+  REQUIRE(spans.size() == 1);
+  const std::string args = str_attr(spans[0], "gen_ai.tool.call.arguments");
+  INFO(args);
+  const auto j = nlohmann::json::parse(args);  // still valid JSON
+  CHECK(j["user"] == "amy");
+  CHECK(j["password"] == "[REDACTED]");
+  CHECK(j["api_key"] == "[REDACTED]");
+  CHECK(j["card"] == "[REDACTED:card]");
+  CHECK(j["headers"]["Authorization"] == "Basic [REDACTED]");
+  CHECK(j["note"] == "order 4111111111111112");
+  CHECK(args.find("hunter2") == std::string::npos);
+  CHECK(args.find("dXNlcjpw") == std::string::npos);
+}
+
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "redaction runs before anything is recorded: no secret reaches the exporter") {
   capture_on();
   const std::string key = "sk-proj-ZyXwVuTsRqPoNmLkJiHg9876";
   const std::string mail = "ceo@bigcorp.example";
@@ -554,9 +620,8 @@ TEST_CASE("database client span: named by the conventions, query text, rows, err
   CHECK(str_attr(*e, "db.response.status_code") == "1");
 }
 
-TEST_CASE("helpers started with an explicit parent join that parent's trace") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "helpers started with an explicit parent join that parent's trace") {
   agentrace::span_context parent;
   {
     AGENTRACE_SPAN(session, "session");

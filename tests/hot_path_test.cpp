@@ -97,15 +97,20 @@ TEST_CASE("the cached uncaught-exception counter agrees with std::uncaught_excep
   CHECK(seen == expected);
 }
 
-// Regression: a thread that takes over an exited thread's state (the free list) must read its
+// Regression: a thread that takes over an exited thread's state (the exited list) must read its
 // own uncaught-exception counter, not the exited thread's, whose thread-local storage is gone.
 // The exited thread runs on a stack this test owns (glibc puts its TLS there and never reuses
 // it), poisoned once the thread is joined: a stale pointer reads the poison, never this
-// thread's counter, whatever glibc's stack cache does.
+// thread's counter, whatever glibc's stack cache does. The collector does not drain meanwhile
+// (a drained exited state is freed): with max_exited_states exited states waiting, a new thread
+// takes over the emptiest, the first to exit among equals.
 TEST_CASE("a thread that takes over an exited thread's state reads its own exception count") {
   auto mem = agentrace::memory();
   auto c = memory_config(mem);
   c.max_queue_size = 320;  // no other test's threads leave states of this capacity behind
+  c.drain_interval = std::chrono::hours(1);
+  c.schedule_delay = std::chrono::hours(1);
+  c.drain_on_demand = false;
   auto tracing = agentrace::start(c);
   constexpr std::size_t stack_size = std::size_t{8} << 20;
   void* stack =
@@ -126,7 +131,8 @@ TEST_CASE("a thread that takes over an exited thread's state reads its own excep
               &exited_state) == 0);
   REQUIRE(::pthread_join(exiting, nullptr) == 0);
   ::pthread_attr_destroy(&attr);
-  REQUIRE(tracing.force_flush());  // its queue is empty: a new thread may take the state over
+  for (std::size_t i = 1; i < agentrace::detail::max_exited_states; ++i)
+    std::thread([] { AGENTRACE_SPAN(s, "exiting.thread"); }).join();
   std::memset(stack, 0xab, stack_size);
 
   agentrace::detail::thread_state* taken = nullptr;
@@ -179,7 +185,7 @@ TEST_CASE("an exception unwinding through a span marks it, a span begun while un
   CHECK(mem->find("after")->status == agentrace::status_code::unset);
 }
 
-// A span compares the recording byte with detail::tracing_common once; any other byte takes the
+// A span compares the recording state with detail::recording_common once; any other byte takes the
 // out-of-line path, which tests each bit at run time. Here the byte lacks the ABI-counter bit and
 // the thread's counter pointer is cleared, as where the ABI self-test fails: spans take that path
 // and read std::uncaught_exceptions().
@@ -187,9 +193,9 @@ TEST_CASE("a span in a configuration other than the common one records the same,
   namespace d = agentrace::detail;
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(memory_config(mem));
-  const std::uint8_t common = d::tracing_on.load();
+  const std::uint8_t common = d::recording_state.load();
   if (d::invariant_tsc_available() && d::uncaught_counter_slow() != nullptr)
-    CHECK(common == d::tracing_common);  // the default configuration is the common one
+    CHECK(common == d::recording_common);  // the default configuration is the common one
   d::thread_state* ts = d::this_thread();
   REQUIRE(ts != nullptr);
   struct restore_state {
@@ -197,11 +203,11 @@ TEST_CASE("a span in a configuration other than the common one records the same,
     d::thread_state* ts;
     const unsigned int* counter;
     ~restore_state() {
-      d::tracing_on.store(byte);
+      d::recording_state.store(byte);
       ts->uncaught = counter;
     }
   } restore{common, ts, ts->uncaught};
-  d::tracing_on.store(static_cast<std::uint8_t>(common & ~d::tracing_eh_abi));
+  d::recording_state.store(static_cast<std::uint8_t>(common & ~d::recording_eh_abi));
   ts->uncaught = nullptr;
   d::tls.current = {};
   const agentrace::span_context remote{{0x1111, 0x2222}, 0x3333, agentrace::flag_sampled, true};
@@ -224,7 +230,7 @@ TEST_CASE("a span in a configuration other than the common one records the same,
     }
   }
   CHECK_FALSE(agentrace::current_context().valid());
-  d::tracing_on.store(common);
+  d::recording_state.store(common);
   ts->uncaught = restore.counter;
   REQUIRE(tracing.force_flush());
   const auto found_p = mem->find("generic.parent");

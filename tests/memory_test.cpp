@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "support/tracing.hpp"
+
 namespace {
 using namespace std::chrono_literals;
 inline constexpr agentrace::key<std::int64_t> k_int{"m.int"};
@@ -53,9 +55,8 @@ TEST_CASE("wait_for wakes up on export, and times out when nothing comes", "[mem
   CHECK(mem->find("from.thread"));
 }
 
-TEST_CASE("to_span_data converts every field of a record", "[memory]") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing, "to_span_data converts every field of a record",
+                 "[memory]") {
   agentrace::span_context ctx;
   {
     AGENTRACE_SPAN(s, "converted", agentrace::span_kind::producer);

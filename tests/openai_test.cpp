@@ -8,19 +8,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "support/http_server.hpp"
+#include "support/tracing.hpp"
 
 using nlohmann::json;
 namespace llm = agentrace::llm;
@@ -28,163 +21,9 @@ namespace genai = agentrace::genai;
 
 namespace {
 
-/// A tiny HTTP/1.1 server: answers each request with the next canned response, records what it
-/// received. Keep-alive unless the response is streamed (then the body is written in pieces and
-/// the connection closed).
-class fake_server {
- public:
-  struct reply {
-    int status = 200;
-    std::string body{};
-    std::vector<std::string> pieces{};  // streamed body (server-sent events), written one by one
-    std::chrono::milliseconds gap{0};   // between pieces
-  };
-  struct request {
-    std::string method, path;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-    std::string header(std::string_view name) const {
-      for (const auto& [k, v] : headers)
-        if (k.size() == name.size() &&
-            std::equal(k.begin(), k.end(), name.begin(),
-                       [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-          return v;
-      return {};
-    }
-  };
-
-  fake_server() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 8) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~fake_server() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-
-  int port() const { return port_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  void push(reply r) {
-    std::lock_guard<std::mutex> lock(mu_);
-    replies_.push_back(std::move(r));
-  }
-  std::vector<request> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      handle(c);
-      ::close(c);
-    }
-  }
-  // Reads requests from one connection until it closes (or a streamed reply closes it).
-  void handle(int c) {
-    std::string buf;
-    for (;;) {
-      std::size_t head_end;
-      while ((head_end = buf.find("\r\n\r\n")) == std::string::npos)
-        if (!read_more(c, buf)) return;
-      request r;
-      const std::string head = buf.substr(0, head_end);
-      std::size_t line_end = head.find("\r\n");
-      const std::string first = head.substr(0, line_end);
-      const std::size_t sp1 = first.find(' '), sp2 = first.find(' ', sp1 + 1);
-      r.method = first.substr(0, sp1);
-      r.path = first.substr(sp1 + 1, sp2 - sp1 - 1);
-      std::size_t content_length = 0;
-      while (line_end != std::string::npos && line_end < head.size()) {
-        const std::size_t next = head.find("\r\n", line_end + 2);
-        const std::string line = head.substr(
-            line_end + 2, next == std::string::npos ? std::string::npos : next - line_end - 2);
-        const std::size_t colon = line.find(':');
-        if (colon != std::string::npos) {
-          std::string v = line.substr(colon + 1);
-          while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-          r.headers.emplace_back(line.substr(0, colon), v);
-          if (r.header("content-length").size() && content_length == 0)
-            content_length = std::stoul(r.header("content-length"));
-        }
-        line_end = next;
-      }
-      buf.erase(0, head_end + 4);
-      while (buf.size() < content_length)
-        if (!read_more(c, buf)) return;
-      r.body = buf.substr(0, content_length);
-      buf.erase(0, content_length);
-      reply rep;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        requests_.push_back(r);
-        if (!replies_.empty()) {
-          rep = std::move(replies_.front());
-          replies_.pop_front();
-        } else {
-          rep.status = 500;
-          rep.body = R"({"error":{"message":"no canned reply"}})";
-        }
-      }
-      if (!rep.pieces.empty()) {
-        write_all(c, "HTTP/1.1 " + std::to_string(rep.status) +
-                         " X\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
-        for (std::size_t i = 0; i < rep.pieces.size(); ++i) {
-          if (i) std::this_thread::sleep_for(rep.gap);
-          write_all(c, rep.pieces[i]);
-        }
-        return;  // close delimits the body
-      }
-      write_all(c, "HTTP/1.1 " + std::to_string(rep.status) +
-                       " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                       std::to_string(rep.body.size()) + "\r\n\r\n" + rep.body);
-    }
-  }
-  bool read_more(int c, std::string& buf) {
-    char tmp[4096];
-    for (;;) {
-      if (stop_) return false;
-      pollfd p{c, POLLIN, 0};
-      const int pr = ::poll(&p, 1, 50);
-      if (pr == 0) continue;
-      if (pr < 0) return false;
-      const ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-      if (n <= 0) return false;
-      buf.append(tmp, static_cast<std::size_t>(n));
-      return true;
-    }
-  }
-  static void write_all(int c, const std::string& s) {
-    std::size_t off = 0;
-    while (off < s.size()) {
-      const ssize_t n = ::send(c, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      off += static_cast<std::size_t>(n);
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::deque<reply> replies_;
-  std::vector<request> requests_;
-  std::thread thread_;
+/// The OpenAI-compatible endpoint under test: the shared test server, its API under /v1.
+struct fake_server : test_support::http_server {
+  std::string base_url() const { return url("/v1"); }
 };
 
 const char* ok_body = R"({
@@ -205,14 +44,8 @@ llm::chat_request sample_request() {
   return r;
 }
 
-std::string str_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::string>(*v) ? std::get<std::string>(*v) : std::string();
-}
-std::int64_t int_attr(const agentrace::span_data& s, std::string_view k) {
-  const auto* v = s.attr(k);
-  return v && std::holds_alternative<std::int64_t>(*v) ? std::get<std::int64_t>(*v) : -1;
-}
+using test_support::int_attr;
+using test_support::str_attr;
 
 /// One traced call: an inference span around chat(), the result recorded on it.
 llm::chat_result traced_chat(llm::openai_client& c, const llm::chat_request& r) {
@@ -238,7 +71,7 @@ TEST_CASE("chat: request shape (path, JSON body, headers) and response parsing")
   const auto reqs = srv.requests();
   REQUIRE(reqs.size() == 1);
   CHECK(reqs[0].method == "POST");
-  CHECK(reqs[0].path == "/v1/chat/completions");
+  CHECK(reqs[0].target == "/v1/chat/completions");
   CHECK(reqs[0].header("Authorization") == "Bearer sk-test-abcdefghijklmnop");
   CHECK(reqs[0].header("Content-Type") == "application/json");
   const json body = json::parse(reqs[0].body);
@@ -269,9 +102,9 @@ TEST_CASE("no API key: no Authorization header") {
   CHECK(srv.requests().at(0).header("Authorization").empty());
 }
 
-TEST_CASE("a traced call records server, response, usage and finish reasons; never the key") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "a traced call records server, response, usage and finish reasons; never the key") {
   fake_server srv;
   srv.push({.status = 200, .body = ok_body});
   llm::openai_client client({.base_url = srv.base_url(), .api_key = "sk-test-abcdefghijklmnop"});
@@ -296,9 +129,8 @@ TEST_CASE("a traced call records server, response, usage and finish reasons; nev
     if (auto* str = std::get_if<std::string>(&v)) CHECK(str->find("sk-test") == std::string::npos);
 }
 
-TEST_CASE("HTTP errors become a span error with error.type = the status code") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing,
+                 "HTTP errors become a span error with error.type = the status code") {
   fake_server srv;
   srv.push(
       {.status = 429,
@@ -350,9 +182,9 @@ TEST_CASE("transport errors: connection refused is error.type connect") {
   CHECK(str_attr(*mem->find("chat gpt-test"), "error.type") == "connect");
 }
 
-TEST_CASE("streaming: deltas as they arrive, usage from the last chunk, time to first chunk") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(
+    test_support::memory_tracing,
+    "streaming: deltas as they arrive, usage from the last chunk, time to first chunk") {
   fake_server srv;
   srv.push(
       {.status = 200,

@@ -2,6 +2,7 @@
 // OTLP/HTTP exporter: option parsing (unit), and export against a real receiver on loopback
 // (`otlp-check receive`, which validates every body and injects faults) or a raw socket peer.
 #include <agentrace/agentrace.hpp>
+#include <agentrace/event.hpp>
 #include <agentrace/exporters/otlp_http.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +33,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/http_server.hpp"
 
 extern char** environ;
 
@@ -160,6 +164,7 @@ class receiver {
     return ids;
   }
   std::size_t out_bytes() const { return read_file(out_).size(); }
+  const std::string& out_path() const { return out_; }
   std::string log() const { return read_file(log_); }
 
  private:
@@ -189,128 +194,13 @@ class receiver {
   int stdout_fd_{-1};
 };
 
-// A minimal HTTP/1.1 peer on a raw socket: records each request and answers `status` + `body`
-// (keep-alive), or never accepts at all (a black hole: the kernel completes the handshake).
-class raw_server {
- public:
-  struct request {
-    std::string method, target;
-    std::map<std::string, std::string> headers;  // names lowercased
-    std::string body;
-    int connection = 0;
-  };
-
+// The OTLP/HTTP peer: the shared test server answering every request with `status` + `body`, or
+// a black hole that never accepts (the kernel completes the handshake).
+struct raw_server : test_support::http_server {
   explicit raw_server(int status = 200, std::string body = R"({"partialSuccess":{}})",
                       bool black_hole = false)
-      : status_(status), body_(std::move(body)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    REQUIRE(::pipe(stop_) == 0);
-    if (!black_hole) thread_ = std::thread([this] { run(); });
-  }
-  ~raw_server() {
-    if (thread_.joinable()) {
-      (void)!::write(stop_[1], "x", 1);
-      thread_.join();
-    }
-    ::close(fd_);
-    ::close(stop_[0]);
-    ::close(stop_[1]);
-  }
-  std::string url() const { return traces_url(port_); }
-  std::vector<request> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  int connections() const { return connections_.load(); }
-
- private:
-  void run() {
-    struct conn {
-      int fd;
-      int id;
-      std::string in;
-    };
-    std::vector<conn> conns;
-    for (;;) {
-      std::vector<pollfd> p{{stop_[0], POLLIN, 0}, {fd_, POLLIN, 0}};
-      for (const auto& c : conns) p.push_back({c.fd, POLLIN, 0});
-      if (::poll(p.data(), p.size(), 1000) < 0) break;
-      if (p[0].revents) break;
-      if (p[1].revents & POLLIN) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c >= 0) conns.push_back({c, ++connections_, {}});
-      }
-      for (std::size_t i = 2; i < p.size(); ++i) {
-        if (!p[i].revents) continue;
-        conn& c = conns[i - 2];
-        char buf[65536];
-        const ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n <= 0) {
-          ::close(c.fd);
-          c.fd = -1;
-          continue;
-        }
-        c.in.append(buf, static_cast<std::size_t>(n));
-        while (parse_one(c.in, c.id)) {
-          const std::string answer = "HTTP/1.1 " + std::to_string(status_) +
-                                     " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                                     std::to_string(body_.size()) + "\r\n\r\n" + body_;
-          (void)!::write(c.fd, answer.data(), answer.size());
-        }
-      }
-      conns.erase(
-          std::remove_if(conns.begin(), conns.end(), [](const conn& c) { return c.fd < 0; }),
-          conns.end());
-    }
-    for (auto& c : conns) ::close(c.fd);
-  }
-
-  // One complete request at the front of `in`: record it, consume it, true.
-  bool parse_one(std::string& in, int conn_id) {
-    const std::size_t end = in.find("\r\n\r\n");
-    if (end == std::string::npos) return false;
-    request r;
-    r.connection = conn_id;
-    std::istringstream head(in.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream first(line);
-    first >> r.method >> r.target;
-    std::size_t length = 0;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      const std::size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string k = line.substr(0, colon);
-      for (auto& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      std::string v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(0, 1);
-      if (k == "content-length") length = std::stoul(v);
-      r.headers[k] = v;
-    }
-    if (in.size() < end + 4 + length) return false;
-    r.body = in.substr(end + 4, length);
-    in.erase(0, end + 4 + length);
-    std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(std::move(r));
-    return true;
-  }
-
-  int fd_{-1}, port_{0}, stop_[2]{-1, -1};
-  int status_;
-  std::string body_;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::vector<request> requests_;
-  std::atomic<int> connections_{0};
+      : http_server({{status, std::move(body)}}, black_hole) {}
+  std::string url() const { return traces_url(port()); }
 };
 
 // stderr of this process, redirected into a file while alive.
@@ -344,10 +234,14 @@ std::size_t count_of(const std::string& hay, const std::string& needle) {
   return n;
 }
 
+using agentrace::otlp::encoding;
+
 // Exporter options for tests: explicit endpoint, small backoffs, no environment.
-agentrace::otlp_http_options test_options(const std::string& url) {
+agentrace::otlp_http_options test_options(const std::string& url,
+                                          encoding enc = encoding::protobuf) {
   agentrace::otlp_http_options o;
   o.endpoint = url;
+  o.protocol = enc;
   o.read_environment = false;
   o.timeout = 10s;
   o.initial_backoff = 20ms;
@@ -380,6 +274,15 @@ void require_exactly_once(std::vector<std::string> got, std::vector<std::string>
   REQUIRE(got.size() == want.size());
   CHECK(got == want);
 }
+
+const char* protocol_name(encoding e) {
+  return e == encoding::protobuf ? "http/protobuf" : "http/json";
+}
+
+// Runs the test case once per OTLP/HTTP encoding (`enc`).
+#define FOR_BOTH_ENCODINGS                                           \
+  const encoding enc = GENERATE(encoding::protobuf, encoding::json); \
+  INFO("encoding: " << protocol_name(enc))
 
 struct env_guard {
   explicit env_guard(std::initializer_list<std::pair<const char*, const char*>> vars) {
@@ -507,15 +410,34 @@ TEST_CASE("otlp_http: timeout, compression, TLS files and protocol from the envi
   {
     env_guard e{{"OTEL_EXPORTER_OTLP_TIMEOUT", "-5"},
                 {"OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"},
-                {"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"}};
+                {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}};
     stderr_capture cap;
     const auto r = resolve_otlp_http_options({});
     CHECK(*r.timeout == 10000ms);
     CHECK_FALSE(*r.gzip);
+    CHECK(*r.protocol == encoding::protobuf);  // grpc: reported, the default used
     const std::string err = cap.text();
     CHECK(err.find("OTEL_EXPORTER_OTLP_TIMEOUT") != std::string::npos);
     CHECK(err.find("zstd") != std::string::npos);
-    CHECK(err.find("http/json") != std::string::npos);
+    CHECK(err.find("OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not supported") != std::string::npos);
+  }
+  {
+    CHECK(*resolve_otlp_http_options({}).protocol == encoding::protobuf);  // the default
+    env_guard e{{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}};
+    CHECK(*resolve_otlp_http_options({}).protocol == encoding::json);
+    env_guard e2{{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"}};
+    CHECK(*resolve_otlp_http_options({}).protocol == encoding::protobuf);  // the signal's wins
+    agentrace::otlp_http_options logs;
+    logs.signal = agentrace::otlp_signal::logs;
+    CHECK(*resolve_otlp_http_options(logs).protocol == encoding::json);  // TRACES_ is not for logs
+    env_guard e3{{"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"},
+                 {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"}};
+    const auto r = resolve_otlp_http_options(logs);
+    CHECK(*r.protocol == encoding::protobuf);
+    CHECK(r.endpoint == "http://collector:4318/v1/logs");
+    agentrace::otlp_http_options code;
+    code.protocol = encoding::json;
+    CHECK(*resolve_otlp_http_options(code).protocol == encoding::json);  // code wins
   }
 }
 
@@ -563,21 +485,28 @@ TEST_CASE("otlp_http: backoff grows exponentially, with jitter, up to the maximu
 }
 
 TEST_CASE(
-    "otlp_http: OTEL_TRACES_EXPORTER defaults to otlp when the OTLP/HTTP exporter is linked in") {
+    "otlp_http: OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER default to otlp when the OTLP/HTTP "
+    "exporter is linked in") {
   ::unsetenv("OTEL_TRACES_EXPORTER");
+  ::unsetenv("OTEL_LOGS_EXPORTER");
   ::unsetenv("AGENTRACE_OTLP_FILE");
   auto names = [] {
     std::vector<std::string> n;
     for (const auto& e : agentrace::exporters_from_env()) n.emplace_back(e->name());
     return n;
   };
-  CHECK(names() == std::vector<std::string>{"otlp/http"});
+  CHECK(names() == std::vector<std::string>{"otlp/http", "otlp/http/logs"});
   {
-    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}};
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}, {"OTEL_LOGS_EXPORTER", "none"}};
     CHECK(names().empty());
   }
   {
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"}};
+    CHECK(names() == std::vector<std::string>{"otlp/http/logs"});
+  }
+  {
     env_guard e{{"OTEL_TRACES_EXPORTER", "console,otlp"},
+                {"OTEL_LOGS_EXPORTER", "none"},
                 {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"}};
     CHECK(names() == std::vector<std::string>{"console", "otlp/http"});
     auto exps = agentrace::exporters_from_env();
@@ -586,8 +515,25 @@ TEST_CASE(
     CHECK(h->options().endpoint == "http://127.0.0.1:1/v1/traces");
   }
   {
+    env_guard e{{"OTEL_TRACES_EXPORTER", "none"},
+                {"OTEL_LOGS_EXPORTER", "otlp,console"},
+                {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1"}};
+    auto exps = agentrace::exporters_from_env();
+    REQUIRE(exps.size() == 2);
+    auto* h = dynamic_cast<agentrace::otlp_http_exporter*>(exps[0].get());
+    REQUIRE(h);
+    CHECK(h->options().endpoint == "http://127.0.0.1:1/v1/logs");
+    CHECK(exps[1]->name() == "console");
+  }
+  {
+    env_guard e{{"OTEL_LOGS_EXPORTER", "zipkin"}};
+    stderr_capture cap;
+    CHECK(names() == std::vector<std::string>{"otlp/http"});
+    CHECK(cap.text().find("OTEL_LOGS_EXPORTER names 'zipkin'") != std::string::npos);
+  }
+  {
     const std::string path = temp_path("file.jsonl");
-    env_guard e{{"AGENTRACE_OTLP_FILE", path.c_str()}};
+    env_guard e{{"AGENTRACE_OTLP_FILE", path.c_str()}, {"OTEL_LOGS_EXPORTER", "none"}};
     CHECK(names() == std::vector<std::string>{"otlp/file"});
   }
 }
@@ -622,8 +568,9 @@ TEST_CASE("otlp_http: spans from several threads arrive exactly once") {
 }
 
 TEST_CASE("otlp_http: 503 with Retry-After (seconds) is retried after the wait it asks for") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({"--fail-first", "2", "--status", "503", "--retry-after", "1"});
-  auto exp = agentrace::otlp_http(test_options(rx.url()));  // own backoff: 20 ms
+  auto exp = agentrace::otlp_http(test_options(rx.url(), enc));  // own backoff: 20 ms
   auto tracing = start_with(exp);
   const auto want = emit(10);
   const auto t0 = steady::now();
@@ -638,13 +585,14 @@ TEST_CASE("otlp_http: 503 with Retry-After (seconds) is retried after the wait i
 }
 
 TEST_CASE("otlp_http: Retry-After as an HTTP-date is honoured") {
+  FOR_BOTH_ENCODINGS;
   const std::time_t when = std::time(nullptr) + 3;
   char date[64];
   std::tm tm{};
   ::gmtime_r(&when, &tm);
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   receiver rx({"--fail-first", "1", "--status", "429", "--retry-after", date});
-  auto exp = agentrace::otlp_http(test_options(rx.url()));  // own backoff: 20 ms
+  auto exp = agentrace::otlp_http(test_options(rx.url(), enc));  // own backoff: 20 ms
   auto tracing = start_with(exp);
   const auto want = emit(10);
   // The first attempt comes well before the date, the retry not before it.
@@ -657,8 +605,9 @@ TEST_CASE("otlp_http: Retry-After as an HTTP-date is honoured") {
 }
 
 TEST_CASE("otlp_http: 429 without Retry-After is retried with exponential backoff") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({"--fail-first", "3", "--status", "429"});
-  auto o = test_options(rx.url());
+  auto o = test_options(rx.url(), enc);
   o.initial_backoff = 40ms;
   o.max_backoff = 1000ms;
   auto exp = agentrace::otlp_http(o);
@@ -676,8 +625,9 @@ TEST_CASE("otlp_http: 429 without Retry-After is retried with exponential backof
 }
 
 TEST_CASE("otlp_http: connections dropped without an answer are retried") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({"--drop-connection-first", "2"});
-  auto exp = agentrace::otlp_http(test_options(rx.url()));
+  auto exp = agentrace::otlp_http(test_options(rx.url(), enc));
   auto tracing = start_with(exp);
   const auto want = emit(25);  // batches of 10, 10, 5
   REQUIRE(tracing.force_flush(20s));
@@ -690,9 +640,10 @@ TEST_CASE("otlp_http: connections dropped without an answer are retried") {
 }
 
 TEST_CASE("otlp_http: 400 and other non-retryable answers are counted, never retried") {
+  FOR_BOTH_ENCODINGS;
   const int status = GENERATE(400, 500, 413);
   receiver rx({"--fail-first", "1", "--status", std::to_string(status)});
-  auto exp = agentrace::otlp_http(test_options(rx.url()));
+  auto exp = agentrace::otlp_http(test_options(rx.url(), enc));
   auto tracing = start_with(exp);
   emit(10);
   CHECK_FALSE(tracing.force_flush(20s));  // the batch failed
@@ -712,9 +663,10 @@ TEST_CASE("otlp_http: 400 and other non-retryable answers are counted, never ret
 }
 
 TEST_CASE("otlp_http: partialSuccess rejected spans are counted, reported once, not retried") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({"--success-body",
                R"({"partialSuccess":{"rejectedSpans":"3","errorMessage":"3 spans too old"}})"});
-  auto exp = agentrace::otlp_http(test_options(rx.url()));
+  auto exp = agentrace::otlp_http(test_options(rx.url(), enc));
   stderr_capture cap;
   {
     auto tracing = start_with(exp);
@@ -839,9 +791,12 @@ TEST_CASE("otlp_http: shutdown cancels a request a silent peer never answers, by
 }
 
 TEST_CASE("otlp_http: the auth header from OTEL_EXPORTER_OTLP_HEADERS is sent") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({"--require-header", "Authorization: Bearer s3cr3t-t0ken"});
   env_guard e{{"OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20s3cr3t-t0ken"},
-              {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rx.url().c_str()}};
+              {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rx.url().c_str()},
+              {"OTEL_EXPORTER_OTLP_PROTOCOL", protocol_name(enc)},
+              {"OTEL_LOGS_EXPORTER", "none"}};
   ::unsetenv("OTEL_TRACES_EXPORTER");  // the default: otlp
   stderr_capture cap;
   auto tracing = agentrace::start({.service_name = "otlp-http-test", .max_export_batch_size = 10});
@@ -901,9 +856,10 @@ TEST_CASE("otlp_http: a peer echoing the credential back does not get it into er
 }
 
 TEST_CASE("otlp_http: gzip bodies are decoded and validated by the receiver") {
+  FOR_BOTH_ENCODINGS;
   receiver rx({});
   env_guard e{{"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"}};
-  auto o = test_options(rx.url());
+  auto o = test_options(rx.url(), enc);
   o.read_environment = true;
   auto exp = agentrace::otlp_http(o);
   REQUIRE(*exp->options().gzip);
@@ -917,10 +873,11 @@ TEST_CASE("otlp_http: gzip bodies are decoded and validated by the receiver") {
 }
 
 TEST_CASE(
-    "otlp_http: requests are POST /v1/traces, JSON, agentrace User-Agent, one kept-alive "
-    "connection") {
+    "otlp_http: requests are POST /v1/traces, in the chosen encoding, agentrace User-Agent, one "
+    "kept-alive connection") {
+  FOR_BOTH_ENCODINGS;
   raw_server peer;
-  auto o = test_options(peer.url());
+  auto o = test_options(peer.url(), enc);
   o.headers = {{"X-Custom", "v"}};
   auto exp = agentrace::otlp_http(o);
   auto tracing = start_with(exp);
@@ -934,12 +891,18 @@ TEST_CASE(
   for (const auto& r : reqs) {
     CHECK(r.method == "POST");
     CHECK(r.target == "/v1/traces");
-    CHECK(r.headers.at("content-type") == "application/json");
+    CHECK(r.headers.at("content-type") ==
+          (enc == encoding::json ? "application/json" : "application/x-protobuf"));
     CHECK(r.headers.at("user-agent") == std::string("agentrace/") + AGENTRACE_VERSION_STRING);
     CHECK(r.headers.at("x-custom") == "v");
     CHECK(r.headers.count("content-encoding") == 0);
-    const auto j = nlohmann::json::parse(r.body);
-    CHECK(j.at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size() == 10);
+    if (enc == encoding::json) {
+      const auto j = nlohmann::json::parse(r.body);
+      CHECK(j.at("resourceSpans")[0].at("scopeSpans")[0].at("spans").size() == 10);
+    } else {
+      CHECK_FALSE(nlohmann::json::accept(r.body));  // binary
+      CHECK(r.body.at(0) == '\x0a');                // field 1 (resource_spans), length-delimited
+    }
   }
 }
 
@@ -984,7 +947,7 @@ TEST_CASE("otlp_http: https with the CA and client certificate from OTEL_EXPORTE
                 {"/usr/bin/env", "node", js, server_key, server_cert, client_cert});
   env_guard e{{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", peer.url().c_str()},
               {"OTEL_EXPORTER_OTLP_CERTIFICATE", server_cert.c_str()}};
-  auto o = test_options("");
+  auto o = test_options("", encoding::json);  // the server logs the Content-Type
   o.endpoint.clear();
   o.read_environment = true;
 
@@ -1033,7 +996,7 @@ TEST_CASE("otlp_http: https to a server the CA file does not vouch for fails, no
 
 TEST_CASE("otlp_http: batches larger than max_request_bytes are split") {
   raw_server peer;
-  auto o = test_options(peer.url());
+  auto o = test_options(peer.url(), encoding::json);
   o.max_request_bytes = 3000;
   auto exp = agentrace::otlp_http(o);
   auto tracing = start_with(exp, 64);
@@ -1049,4 +1012,315 @@ TEST_CASE("otlp_http: batches larger than max_request_bytes are split") {
   }
   CHECK(spans == 64);
   CHECK(exp->stats().spans_delivered == 64);
+}
+
+// ---------------------------------------------------------------- one encoder, two encodings
+
+namespace {
+
+// Runs a shell command; returns its exit code and (stdout + stderr).
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  const std::string out = temp_path("cmd.txt");
+  const int rc = std::system((cmd + " > " + out + " 2>&1").c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_file(out)};
+}
+
+// `otlp-check validate --strict ARGS FILE` on `body` written to a file.
+std::pair<int, std::string> otlp_check_validate(const std::string& args, const std::string& body) {
+  const std::string f = temp_path("body.bin");
+  std::ofstream(f, std::ios::binary) << body;
+  return run_command(std::string(AGENTRACE_OTLP_CHECK) + " validate --strict " + args + " " + f);
+}
+
+// proto3 equivalence: fields at their default value (0, "0", "", false, [], {}) are the same
+// as absent, so they are removed; what is left must be identical.
+nlohmann::json without_defaults(const nlohmann::json& j) {
+  if (j.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : j.items()) {
+      nlohmann::json c = without_defaults(v);
+      const bool dflt = c.is_null() || (c.is_object() && c.empty()) ||
+                        (c.is_array() && c.empty()) || (c.is_string() && (c == "" || c == "0")) ||
+                        (c.is_boolean() && !c.get<bool>()) || (c.is_number() && c == 0);
+      if (!dflt) out[k] = std::move(c);
+    }
+    return out;
+  }
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : j) out.push_back(without_defaults(v));
+    return out;
+  }
+  return j;
+}
+
+// What `rx` wrote to --out (protobuf bodies converted to OTLP/JSON), one message per request.
+std::vector<nlohmann::json> received_without_defaults(const receiver& rx) {
+  std::vector<nlohmann::json> got;
+  std::istringstream lines(read_file(rx.out_path()));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) got.push_back(without_defaults(nlohmann::json::parse(line)));
+  return got;
+}
+
+constexpr agentrace::span_site rich_site{"rich.span", agentrace::span_kind::client, __FILE__,
+                                         __LINE__, "test"};
+inline constexpr agentrace::key<std::int64_t> k_int{"app.int"};
+inline constexpr agentrace::key<double> k_dbl{"app.double"};
+inline constexpr agentrace::key<bool> k_bool{"app.bool"};
+inline constexpr agentrace::key<std::string> k_str{"app.str"};
+inline constexpr agentrace::key<std::string> k_owned{"app.owned"};
+
+// Spans with every attribute type (inline slots and arrays), events, links with trace state,
+// a remote parent, error status, dropped counts, non-ASCII and invalid UTF-8 strings.
+std::vector<agentrace::span_record> rich_records(std::uint64_t t0) {
+  using agentrace::detail::slot_type;
+  std::vector<agentrace::span_record> out(3);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto& r = out[i];
+    r.site = &rich_site;
+    r.trace_id = {0x0af7651916cd43ddull, 0x8448eb211c80319cull + i};
+    r.span_id = 0xb7ad6b7169203331ull + i;
+    r.parent_span_id = i ? 0x1111 : 0;
+    r.parent_remote = i == 1;
+    r.flags = 1;
+    r.start_ticks = t0 + i * 1000;
+    r.end_ticks = r.start_ticks + 123'456'789;
+    r.push_slot(k_int.name(), slot_type::int64, static_cast<std::uint64_t>(-42 - std::int64_t(i)));
+    r.push_slot(k_dbl.name(), slot_type::float64, std::bit_cast<std::uint64_t>(0.25 + double(i)));
+    r.push_slot(k_bool.name(), slot_type::boolean, 1);
+    r.push_static_string(k_str.name(), "h\xc3\xa9llo w\xc3\xb6rld, a longer static value");
+    r.push_slot(k_owned.name(), slot_type::owned_str,
+                reinterpret_cast<std::uint64_t>(new std::string("bad \xff utf-8 \"q\"")));
+    if (i == 0) continue;
+    auto& x = r.extension();
+    using agentrace::attr_value;
+    x.attributes.push_back({"app.ints", attr_value{std::vector<std::int64_t>{1, -2, 3}}});
+    x.attributes.push_back({"app.doubles", attr_value{std::vector<double>{0.5, -1e300}}});
+    x.attributes.push_back({"app.bools", attr_value{std::vector<bool>{true, false}}});
+    x.attributes.push_back(
+        {"app.strs", attr_value{std::vector<std::string>{"a", "", "\xe2\x82\xac"}}});
+    x.attributes.push_back({"app.empty", attr_value{}});
+    x.attributes.push_back({"app.big", attr_value{std::int64_t{1} << 60}});
+    x.trace_state = "vendor=abc,other=1";
+    x.status_message = "it failed: \xf0\x9f\x92\xa5";
+    r.set_status(agentrace::status_code::error);
+    x.events.push_back({r.start_ticks + 5,
+                        "cache.miss",
+                        {{"db.collection.name", attr_value{std::string("sales")}},
+                         {"retry", attr_value{std::int64_t{2}}}},
+                        1});
+    x.events.push_back({r.start_ticks + 6, "second", {}, 0});
+    agentrace::span_context lc{{0x1234, 0x5678}, 0x9abc, 1, true};
+    x.links.push_back({lc, "k=v", {{"link.kind", attr_value{std::string("follows")}}}, 2});
+    x.links.push_back({agentrace::span_context{{1, 2}, 3, 0, false}, "", {}, 0});
+    x.dropped_events = 3;
+    x.dropped_links = 1;
+    x.dropped_attributes = 4;
+  }
+  return out;
+}
+
+std::vector<agentrace::log_record> rich_logs(std::uint64_t t0) {
+  using agentrace::attr_value;
+  std::vector<agentrace::log_record> out;
+  agentrace::log_record a;
+  a.time_unix_ns = t0;
+  a.observed_time_unix_ns = t0 + 10;
+  a.event_name = "gen_ai.evaluation.result";
+  a.severity = agentrace::severity::warn;
+  a.context = {{0x0af7651916cd43ddull, 0x8448eb211c80319cull}, 0xb7ad6b7169203331ull, 1, false};
+  a.attributes = {{"gen_ai.evaluation.name", attr_value{std::string("relevance")}},
+                  {"gen_ai.evaluation.score.value", attr_value{0.75}},
+                  {"n", attr_value{std::int64_t{-7}}},
+                  {"ok", attr_value{true}},
+                  {"list", attr_value{std::vector<std::string>{"x", "\xc3\xa9"}}}};
+  a.body = attr_value{std::string("body text \xff")};
+  out.push_back(a);
+  agentrace::log_record b;  // no span, no event name, unspecified severity, array body
+  b.time_unix_ns = t0 + 1;
+  b.observed_time_unix_ns = t0 + 2;
+  b.severity = agentrace::severity::unspecified;
+  b.body = attr_value{std::vector<std::int64_t>{1, 2}};
+  out.push_back(b);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "otlp encoder: every span field in protobuf is accepted by otlp-check, and is the "
+    "same message as the JSON") {
+  const std::uint64_t t0 = 1'760'000'000'000'000'000ull;
+  const auto records = rich_records(t0);
+  agentrace::config cfg;
+  cfg.service_name = "encoder-test";
+  cfg.read_environment = false;
+  const agentrace::resource res = agentrace::make_resource(cfg);
+  const auto clock = agentrace::detail::clock_converter::unix_ns(t0);
+  agentrace::span_limits limits;
+  if (GENERATE(false, true)) {  // limits hit: counts and value length
+    limits.attribute_count = 6;
+    limits.attribute_value_length = 4;
+    limits.event_attribute_count = 1;
+    limits.link_attribute_count = 0;
+  }
+  INFO("value length limit: " << limits.attribute_value_length);
+  const agentrace::export_batch batch{records, res, clock, limits, "agentrace", "1.2.3", 5};
+
+  fmt::memory_buffer json_buf, proto_buf;
+  agentrace::serialize_otlp_json(batch, json_buf);
+  agentrace::serialize_otlp_protobuf(batch, proto_buf);
+  const std::string json_body(json_buf.data(), json_buf.size());
+  const std::string proto_body(proto_buf.data(), proto_buf.size());
+  {
+    const auto [rc, out] = otlp_check_validate("--protobuf --signal traces", proto_body);
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find("ok: 1 requests, 3 spans") != std::string::npos);
+  }
+  {
+    const auto [rc, out] = otlp_check_validate("", json_body);
+    INFO(out);
+    CHECK(rc == 0);
+  }
+  // The receiver converts the protobuf body to OTLP/JSON: the same message as our JSON.
+  receiver rx({});
+  for (const encoding enc : {encoding::json, encoding::protobuf}) {
+    auto exp = agentrace::otlp_http(test_options(rx.url(), enc));
+    CHECK(exp->export_spans(batch) == agentrace::export_result::success);
+    CHECK(exp->force_flush(20s));
+  }
+  rx.stop();
+  const auto got = received_without_defaults(rx);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == without_defaults(nlohmann::json::parse(json_body)));
+  CHECK(got[1].dump() == got[0].dump());
+  // Something of each kind is there (the comparison is not between two empty messages).
+  const auto& spans = got[1]["resourceSpans"][0]["scopeSpans"][0]["spans"];
+  REQUIRE(spans.size() == 3);
+  CHECK(spans[1]["events"].size() == 2);
+  CHECK(spans[1]["links"].size() == 2);
+  CHECK(spans[1]["status"]["code"] == 2);
+  CHECK(spans[1]["traceState"] == "vendor=abc,other=1");
+  CHECK(spans[1]["flags"] == 0x301);  // sampled, HAS_IS_REMOTE, IS_REMOTE
+}
+
+TEST_CASE(
+    "otlp encoder: log records in protobuf are accepted by otlp-check, and are the same "
+    "message as the JSON") {
+  const std::uint64_t t0 = 1'760'000'000'000'000'000ull;
+  const auto logs = rich_logs(t0);
+  agentrace::config cfg;
+  cfg.service_name = "encoder-test";
+  cfg.read_environment = false;
+  const agentrace::resource res = agentrace::make_resource(cfg);
+  const agentrace::log_batch batch{logs, res, "agentrace", "1.2.3"};
+  fmt::memory_buffer json_buf, proto_buf;
+  agentrace::serialize_otlp_json(batch, json_buf);
+  agentrace::serialize_otlp_protobuf(batch, proto_buf);
+  const std::string json_body(json_buf.data(), json_buf.size());
+  const std::string proto_body(proto_buf.data(), proto_buf.size());
+  {
+    const auto [rc, out] = otlp_check_validate("--protobuf --signal logs", proto_body);
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find("2 log records") != std::string::npos);
+  }
+  {
+    const auto [rc, out] = otlp_check_validate("--signal logs", json_body);
+    INFO(out);
+    CHECK(rc == 0);
+  }
+  receiver rx({});
+  const std::string logs_url = rx.url().substr(0, rx.url().size() - 6) + "logs";  // /v1/logs
+  for (const encoding enc : {encoding::json, encoding::protobuf}) {
+    auto o = test_options(logs_url, enc);
+    o.signal = agentrace::otlp_signal::logs;
+    auto exp = agentrace::otlp_http(o);
+    CHECK(exp->export_logs(batch) == agentrace::export_result::success);
+    CHECK(exp->force_flush(20s));
+  }
+  rx.stop();
+  const auto got = received_without_defaults(rx);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0] == without_defaults(nlohmann::json::parse(json_body)));
+  CHECK(got[1].dump() == got[0].dump());
+  const auto& recs = got[1]["resourceLogs"][0]["scopeLogs"][0]["logRecords"];
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0]["eventName"] == "gen_ai.evaluation.result");
+  CHECK(recs[0]["spanId"] == "b7ad6b7169203331");
+  CHECK(recs[0]["severityNumber"] == 13);
+}
+
+TEST_CASE("events: emit_event goes through the collector to /v1/logs, linked to its span") {
+  FOR_BOTH_ENCODINGS;
+  receiver rx({});
+  const std::string logs_url = rx.url().substr(0, rx.url().size() - 6) + "logs";
+  auto traces = agentrace::otlp_http(test_options(rx.url(), enc));
+  auto lo = test_options(logs_url, enc);
+  lo.signal = agentrace::otlp_signal::logs;
+  auto logs = agentrace::otlp_http(lo);
+  auto tracing = agentrace::start({.service_name = "events-test",
+                                   .exporters = {traces, logs},
+                                   .schedule_delay = 60s,
+                                   .read_environment = false});
+  const auto before = tracing.stats();
+  std::string span_id, other_id;
+  agentrace::span_context other;
+  {
+    AGENTRACE_SPAN(judged, "judged.span");
+    other = judged.context();
+    other_id = agentrace::to_hex(other.span_id);
+  }
+  {
+    AGENTRACE_SPAN(s, "with.event");
+    span_id = agentrace::to_hex(s.context().span_id);
+    CHECK(agentrace::emit_event("app.cache_miss", {{k_int, 3}, {k_str, "orders"}}));
+    CHECK(agentrace::emit_event(other, "gen_ai.evaluation.result", {{k_dbl, 0.5}},
+                                agentrace::severity::info));
+  }
+  REQUIRE(tracing.force_flush(20s));
+  const auto after = tracing.stats();
+  CHECK(after.logs_emitted - before.logs_emitted == 2);
+  CHECK(after.logs_exported - before.logs_exported == 2);
+  CHECK(logs->stats().spans_delivered == 2);  // log records, for a logs exporter
+  tracing.shutdown();
+  rx.stop();
+  std::map<std::string, std::string> span_of_event;
+  std::istringstream lines(read_file(rx.out_path()));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("resourceLogs")) continue;
+    for (const auto& r : j["resourceLogs"][0]["scopeLogs"][0]["logRecords"])
+      span_of_event[r.at("eventName").get<std::string>()] = r.at("spanId").get<std::string>();
+  }
+  REQUIRE(span_of_event.size() == 2);
+  CHECK(span_of_event["app.cache_miss"] == span_id);
+  CHECK(span_of_event["gen_ai.evaluation.result"] == other_id);
+}
+
+TEST_CASE("events: a full log queue drops and counts, never waits; no collector: counted too") {
+  const std::uint64_t not_running = agentrace::detail::logs_dropped_not_running.load();
+  CHECK_FALSE(agentrace::emit_event("no.collector"));
+  CHECK(agentrace::detail::logs_dropped_not_running.load() == not_running + 1);
+
+  auto mem = agentrace::otlp_json_file(temp_path("events.jsonl"));
+  auto tracing = agentrace::start({.service_name = "events-test",
+                                   .exporters = {mem},
+                                   .schedule_delay = 60s,
+                                   .read_environment = false});
+  agentrace::detail::process_log_queue().set_capacity(4);
+  const auto before = tracing.stats();
+  int accepted = 0;
+  for (int i = 0; i < 2000; ++i) accepted += agentrace::emit_event("flood") ? 1 : 0;
+  REQUIRE(tracing.force_flush(20s));
+  const auto after = tracing.stats();
+  agentrace::detail::process_log_queue().set_capacity(2048);
+  CHECK(after.logs_emitted - before.logs_emitted == static_cast<std::uint64_t>(accepted));
+  CHECK(after.logs_dropped_queue_full - before.logs_dropped_queue_full ==
+        static_cast<std::uint64_t>(2000 - accepted));
+  CHECK(accepted < 2000);
+  CHECK(after.logs_exported - before.logs_exported == static_cast<std::uint64_t>(accepted));
 }

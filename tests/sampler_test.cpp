@@ -212,7 +212,7 @@ TEST_CASE("parentbased: the delegation table end to end through spans and flags"
 }
 
 // The default sampler (ParentBased(root=AlwaysOn)) is decided on the hot path without the
-// thresholds (clock.hpp, tracing_sample_as_parent): only when every case is always or never, and
+// thresholds (clock.hpp, recording_sample_as_parent): only when every case is always or never, and
 // with the same results as the thresholds give.
 TEST_CASE("default sampler: roots sampled, children follow the parent, on the fast path only") {
   struct row {
@@ -226,8 +226,8 @@ TEST_CASE("default sampler: roots sampled, children follow the parent, on the fa
         agentrace::start({.exporters = {mem}, .read_environment = false, .sampler = smp});
     INFO(smp.description());
     CHECK(agentrace::detail::samples_as_parent() == expect_fast);
-    CHECK(((agentrace::detail::tracing_on.load() & agentrace::detail::tracing_sample_as_parent) !=
-           0) == expect_fast);
+    CHECK(((agentrace::detail::recording_state.load() &
+            agentrace::detail::recording_sample_as_parent) != 0) == expect_fast);
     for (std::size_t i = 0; i < 4; ++i) {
       const auto p = parent(rows[i].remote, rows[i].sampled, trace_id{0x99, 0});
       agentrace::scoped_span s(&child_site, p);
@@ -256,28 +256,28 @@ TEST_CASE("default sampler: roots sampled, children follow the parent, on the fa
 // A sampler installed while tracing is on keeps the fast-path bit in step; one installed while
 // tracing is off does not switch recording on.
 TEST_CASE("installing a sampler while tracing is on sets or clears the fast-path bit") {
-  using agentrace::detail::tracing_on;
-  using agentrace::detail::tracing_sample_as_parent;
+  using agentrace::detail::recording_sample_as_parent;
+  using agentrace::detail::recording_state;
   static constexpr agentrace::span_site child_site{"child"};
   const auto unsampled_parent = parent(false, false, trace_id{0x77, 0});
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem},
                                    .read_environment = false,
                                    .sampler = sampler::parent_based(sampler::always_on())});
-  const std::uint8_t started = tracing_on.load();
-  REQUIRE((started & tracing_sample_as_parent) != 0);
+  const std::uint8_t started = recording_state.load();
+  REQUIRE((started & recording_sample_as_parent) != 0);
   {
     agentrace::scoped_span s(&child_site, unsampled_parent);
     CHECK_FALSE(s.is_recording());
   }
   agentrace::detail::install_sampler(sampler::always_on());
-  CHECK(tracing_on.load() == (started & ~tracing_sample_as_parent));
+  CHECK(recording_state.load() == (started & ~recording_sample_as_parent));
   {
     agentrace::scoped_span s(&child_site, unsampled_parent);
     CHECK(s.is_recording());  // AlwaysOn samples the child of an unsampled parent
   }
   agentrace::detail::install_sampler(sampler::parent_based(sampler::always_on()));
-  CHECK(tracing_on.load() == started);
+  CHECK(recording_state.load() == started);
   {
     agentrace::scoped_span s(&child_site, unsampled_parent);
     CHECK_FALSE(s.is_recording());
@@ -285,11 +285,11 @@ TEST_CASE("installing a sampler while tracing is on sets or clears the fast-path
   REQUIRE(tracing.force_flush());
   CHECK(mem->size() == 1);
   tracing.shutdown();
-  REQUIRE(tracing_on.load() == agentrace::detail::tracing_off);
+  REQUIRE(recording_state.load() == agentrace::detail::recording_off);
   agentrace::detail::install_sampler(sampler::always_on());
-  CHECK(tracing_on.load() == agentrace::detail::tracing_off);
+  CHECK(recording_state.load() == agentrace::detail::recording_off);
   agentrace::detail::install_sampler(sampler::parent_based(sampler::always_on()));
-  CHECK(tracing_on.load() == agentrace::detail::tracing_off);
+  CHECK(recording_state.load() == agentrace::detail::recording_off);
 }
 
 TEST_CASE("an unsampled span propagates its context but is never recorded nor enqueued") {

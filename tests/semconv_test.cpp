@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/tracing.hpp"
+
 namespace sc = agentrace::semconv;
 using agentrace::key;
 using strings = std::vector<std::string>;
@@ -173,9 +175,7 @@ TEST_CASE("db, server, error and exception keys have the names and types of the 
   CHECK(sc::exception::event_name.view() == "exception");
 }
 
-TEST_CASE("typed keys record values of their type on spans") {
-  auto mem = agentrace::memory();
-  auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
+TEST_CASE_METHOD(test_support::memory_tracing, "typed keys record values of their type on spans") {
   {
     AGENTRACE_SPAN(s, "typed");
     s.set(sc::gen_ai::operation_name, sc::gen_ai::operation_name_values::chat);

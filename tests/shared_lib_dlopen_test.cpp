@@ -2,7 +2,7 @@
 // The hidden-visibility plugin of shared_lib_test, opened with dlopen(RTLD_LOCAL) instead of
 // linked at build time, by an executable that exports its symbols (CMake ENABLE_EXPORTS, i.e.
 // -rdynamic): the plugin binds to the executable's copy of agentrace's state, so its spans reach
-// the collector started here, under the current span (README "Tracing from a shared library").
+// the collector started here, under the current span (docs/install.md).
 #include <agentrace/agentrace.hpp>
 #include <catch2/catch.hpp>
 #include <dlfcn.h>

@@ -223,10 +223,12 @@ TEST_CASE("a moved span is exported once, by its new owner; move-assignment ends
     agentrace::scoped_span b(std::move(a));
     CHECK_FALSE(a.is_recording());  // NOLINT(bugprone-use-after-move): moved-from is empty
     CHECK_FALSE(a.context().valid());
-    a.end();
     CHECK(b.is_recording());
     CHECK(b.context() == ctx);
-    AGENTRACE_SPAN(child, "child.of.moved");
+    { AGENTRACE_SPAN(child, "child.of.moved"); }  // the scope that began "moved" is still open
+    a.end();                                      // closes that scope; the span itself stays with b
+    CHECK_FALSE(agentrace::current_context().valid());
+    CHECK(b.is_recording());
   }
   {
     AGENTRACE_SPAN(target, "assigned.to");

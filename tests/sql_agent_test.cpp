@@ -8,6 +8,7 @@
 #include <agentrace/genai.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -425,6 +426,38 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
   INFO(slurp(dir / "check.txt"));
   CHECK(rc == 0);
   CHECK(slurp(dir / "check.txt").find("ok: ") != std::string::npos);
+}
+
+TEST_CASE("the example binary reads questions longer than the argument limit from a file") {
+  const scratch_dir scratch("binqfile");
+  const fs::path& dir = scratch.path;
+  // 200 KiB in one question: more than one command-line argument may hold (128 KiB).
+  const std::string long_question =
+      "how many flights leave from Paris? " + std::string(200 * 1024, 'x');
+  {
+    std::ofstream q(dir / "questions.txt", std::ios::binary);
+    q << long_question << "\r\n\nhow many customers are there?\n";
+  }
+  const std::string env = "cd '" + dir.string() +
+                          "' && env -u OTEL_TRACES_EXPORTER -u AGENTRACE_OTLP_FILE '" +
+                          AGENTRACE_SQL_AGENT_BIN + "' --no-console";
+  REQUIRE(std::system((env + " --questions-file questions.txt > out.txt 2> err.txt").c_str()) == 0);
+  const std::string out = slurp(dir / "out.txt");
+  INFO(out);
+  CHECK(out.find("sql_agent: 2 question(s)") != std::string::npos);
+  CHECK(out.find(long_question) != std::string::npos);  // asked whole
+  CHECK(out.find("how many customers are there?") != std::string::npos);
+  // Standard input works too; a missing or empty file is a usage error that names the file.
+  REQUIRE(std::system((env + " --questions-file - < questions.txt > out2.txt 2>&1").c_str()) == 0);
+  CHECK(slurp(dir / "out2.txt").find("sql_agent: 2 question(s)") != std::string::npos);
+  CHECK(WEXITSTATUS(std::system((env + " --questions-file nope.txt > out3.txt 2>&1").c_str())) ==
+        2);
+  CHECK(slurp(dir / "out3.txt").find("--questions-file: cannot read 'nope.txt'") !=
+        std::string::npos);
+  { std::ofstream empty(dir / "empty.txt"); }
+  CHECK(WEXITSTATUS(std::system((env + " --questions-file empty.txt > out4.txt 2>&1").c_str())) ==
+        2);
+  CHECK(slurp(dir / "out4.txt").find("no question in 'empty.txt'") != std::string::npos);
 }
 
 TEST_CASE(

@@ -6,8 +6,8 @@
 
 namespace {
 using namespace std::chrono_literals;
+using agentrace::assembly_options;
 using agentrace::span_data;
-using agentrace::detail::assembler_options;
 using agentrace::detail::trace_assembler;
 using clk = trace_assembler::clock;
 

@@ -5,7 +5,8 @@
 //
 //   sql_agent [--questions N] [--concurrency N] [--seed S] [--wrong-sql-rate R]
 //             [--slow-llm R] [--slow-db R] [--db-error R] [--slow-ms MS] [--llm-latency-ms MS]
-//             [--max-attempts N] [--question TEXT]... [--capture-content] [--no-console]
+//             [--max-attempts N] [--question TEXT]... [--questions-file FILE]
+//             [--capture-content] [--no-console]
 //             [--verbose]
 //             [--otlp-file PATH] [--data-dir DIR] [--model NAME] [--provider NAME] [--offline]
 #include <agentrace/agentrace.hpp>
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +55,8 @@ struct cli {
       "usage: sql_agent [options]\n"
       "  --questions N        questions to answer (default 6)\n"
       "  --question TEXT      ask TEXT (repeatable; replaces the generated questions)\n"
+      "  --questions-file F   ask each non-empty line of F ('-': stdin), for questions\n"
+      "                       longer than the command line allows\n"
       "  --concurrency N      worker threads (default 2)\n"
       "  --seed S             seed of questions, wrong SQL and faults (default 7)\n"
       "  --wrong-sql-rate R   offline model: first SQL attempts that are wrong (0.3)\n"
@@ -88,6 +93,26 @@ long long int_arg(const char* flag, const char* v, long long min) {
   return n;
 }
 
+// The non-empty lines of `path` ('-': stdin), each one question; a trailing '\r' is dropped.
+void read_questions(const char* path, std::vector<std::string>& out) {
+  std::ifstream file;
+  const bool is_stdin = std::string_view(path) == "-";
+  if (!is_stdin) {
+    file.open(path, std::ios::binary);
+    if (!file) usage(("--questions-file: cannot read '" + std::string(path) + "'").c_str());
+  }
+  std::istream& in = is_stdin ? std::cin : file;
+  const std::size_t before = out.size();
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out.push_back(std::move(line));
+  }
+  if (in.bad()) usage(("--questions-file: error reading '" + std::string(path) + "'").c_str());
+  if (out.size() == before)
+    usage(("--questions-file: no question in '" + std::string(path) + "'").c_str());
+}
+
 cli parse(int argc, char** argv) {
   cli c;
   for (int i = 1; i < argc; ++i) {
@@ -100,6 +125,8 @@ cli parse(int argc, char** argv) {
       c.questions = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
     else if (a == "--question")
       c.custom_questions.emplace_back(value());
+    else if (a == "--questions-file")
+      read_questions(value(), c.custom_questions);
     else if (a == "--concurrency")
       c.run.concurrency = static_cast<std::size_t>(int_arg(argv[i], value(), 1));
     else if (a == "--seed")

@@ -21,6 +21,7 @@
 #include "agentrace/sampler.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/span.hpp"
+#include "agentrace/event.hpp"
 #include "agentrace/semconv/semconv.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/config.hpp"

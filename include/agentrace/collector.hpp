@@ -8,16 +8,27 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#if __has_include(<pthread.h>) && __has_include(<unistd.h>)
+#include <pthread.h>
+#include <unistd.h>
+#define AGENTRACE_DETAIL_HAS_FORK 1
+#else
+#define AGENTRACE_DETAIL_HAS_FORK 0
+#endif
+
 #include "agentrace/config.hpp"
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/log_queue.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/span.hpp"
@@ -38,6 +49,12 @@ struct stats {
   std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
+  // Log records (emit_event), cumulative like the span counts.
+  std::uint64_t logs_emitted = 0;              // accepted into the log queue
+  std::uint64_t logs_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
+  std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -51,12 +68,29 @@ struct stats {
   }
 };
 
+class collector;
+
 namespace detail {
+// The collector that is running, for the process hooks (exit and fork, collector.hpp), and what
+// a forked child keeps of its parent's collector without using it. Leaked, like globals().
+struct process_state {
+  std::mutex mu;  // guards `active`; held by the exit hook while it shuts the collector down
+  collector* active{nullptr};
+  std::vector<std::thread*> inherited_threads;                  // in a forked child
+  std::vector<std::vector<exporter_ptr>*> inherited_exporters;  // in a forked child
+};
+inline process_state& process() {
+  static auto* p = new process_state();
+  return *p;
+}
+
 // Records dequeued by any collector of this process (cumulative, like the enqueue counters).
 inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
 inline std::atomic<std::uint64_t> export_failed_total{0};
 inline std::atomic<bool> collector_active{false};
+inline std::atomic<std::uint64_t> logs_exported_total{0};
+inline std::atomic<std::uint64_t> logs_export_failed_total{0};
 
 inline void set_span_clock_once() {
   static const bool done = [] {
@@ -67,11 +101,11 @@ inline void set_span_clock_once() {
   (void)done;
 }
 
-/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// The recording state start() publishes, once set_span_clock_once() has chosen the span clock:
 /// that clock, whether the installed sampler is the default one, whether the ABI's
 /// uncaught-exception counter can be read.
 inline std::uint8_t started_recording_state() {
-  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+  return recording_state_for(samples_as_parent(), uncaught_counter_slow() != nullptr);
 }
 }  // namespace detail
 
@@ -86,8 +120,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
-                   static_cast<int>(name.size()), name.data());
+      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -95,8 +128,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     try {
       if (auto e = it->second(arg)) out.push_back(std::move(e));
     } catch (const std::exception& ex) {
-      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
-                   ex.what());
+      detail::diag("exporter '{}' not created: {}", name, ex.what());
     }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
@@ -115,6 +147,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
     lock.unlock();
     if (have_otlp) make("otlp", {});
+  }
+  // Log records (events): OTEL_LOGS_EXPORTER = otlp (the default when the OTLP/HTTP exporter is
+  // linked in) | console | none. Exporters that write files or the console carry logs beside
+  // spans, so "console" adds one only when the traces have none.
+  {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp_logs = detail::exporter_factories().count("otlp/logs") != 0;
+    lock.unlock();
+    auto v = detail::env("OTEL_LOGS_EXPORTER");
+    std::string_view s = v ? std::string_view(*v) : std::string_view(have_otlp_logs ? "otlp" : "");
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "otlp") {
+        make("otlp/logs", {});
+      } else if (name == "console") {
+        if (std::none_of(out.begin(), out.end(),
+                         [](const exporter_ptr& e) { return e->name() == "console"; }))
+          make("console", {});
+      } else {
+        detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
+                     name);
+      }
+    }
   }
   return out;
 }
@@ -149,7 +207,7 @@ class collector {
     if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
     if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
     if (batch_size_ > queue_size_) {
-      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+      detail::diag("max export batch size {} exceeds the queue size {}; using {}", batch_size_,
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
@@ -177,32 +235,71 @@ class collector {
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
     if (queue_size_ > detail::max_thread_queue_size) {
-      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+      detail::diag("max queue size {} exceeds what one thread's queue can hold; using {}",
                    queue_size_, detail::max_thread_queue_size);
       queue_size_ = detail::max_thread_queue_size;
     }
     detail::set_queue_capacity(queue_size_);
     detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
+    // Log records: the batch log record processor's variables (OTEL_BLRP_*).
+    log_batch_size_ =
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
+    if (log_batch_size_ == 0) log_batch_size_ = 512;
+    log_delay_ = std::chrono::milliseconds(env ? env_uint("OTEL_BLRP_SCHEDULE_DELAY", 1000) : 1000);
+    detail::process_log_queue().set_capacity(
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_QUEUE_SIZE", 2048) : 2048));
+    logs_pending_.reserve(log_batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
+    last_log_export_ = std::chrono::steady_clock::now();
+    detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(detail::process().mu);
+      detail::process().active = this;
+    }
+    install_process_hooks();
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
-      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      // thresholds are read here) or runs after (its compare-exchange then sees the recording
+      // state).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
+      detail::recording_state.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
   collector(const collector&) = delete;
   collector& operator=(const collector&) = delete;
-  ~collector() { shutdown(export_timeout_); }
+  ~collector() {
+    {
+      // Waits for the exit hook if it is shutting this collector down meanwhile.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      if (p.active == this) p.active = nullptr;
+    }
+    shutdown(export_timeout_);
+    if (forked_away()) {
+      // fork() copied this object, not its thread; the exporters are copies of the parent's,
+      // possibly caught in the middle of an export, and would flush or send the parent's data a
+      // second time. Neither is touched: both are kept, unused, for the child's lifetime.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      try {
+        p.inherited_threads.push_back(new std::thread(std::move(thread_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(exporters_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(cfg_.exporters)));
+      } catch (...) {
+        std::abort();  // a joinable std::thread cannot be destroyed; out of memory in a child
+      }
+    }
+  }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
   /// exporters. False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (forked_away()) return false;  // no collector thread in a forked child
     std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) return false;
     const std::uint64_t ticket = ++flush_requested_;
@@ -216,6 +313,7 @@ class collector {
   /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
   /// end afterwards are counted as dropped_not_running.
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    if (forked_away()) return shutdown_forked();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopped_ || stopping_) return true;
@@ -223,7 +321,8 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
+    detail::recording_state.store(detail::recording_off, std::memory_order_release);
+    detail::active_log_sink.store(nullptr, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -234,12 +333,19 @@ class collector {
     const stats s = get_stats();
     if (s.dropped_total() > 0)
       detail::diag(
-          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-          "shutdown: %llu); see agentrace::stats",
+          "{} spans dropped (queue full: {}, export failed: {}, ended after "
+          "shutdown: {}); see agentrace::stats",
           static_cast<unsigned long long>(s.dropped_total()),
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
           static_cast<unsigned long long>(s.dropped_not_running));
+    const std::uint64_t logs_lost =
+        s.logs_dropped_queue_full + s.logs_dropped_not_running + s.logs_export_failed;
+    if (logs_lost > 0)
+      detail::diag(
+          "{} log records dropped (queue full: {}, export failed: {}, emitted while not "
+          "running: {}); see agentrace::stats",
+          logs_lost, s.logs_dropped_queue_full, s.logs_export_failed, s.logs_dropped_not_running);
     detail::collector_active.store(false);
     return true;
   }
@@ -253,6 +359,11 @@ class collector {
     s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    s.logs_emitted = detail::process_log_queue().emitted();
+    s.logs_dropped_queue_full = detail::process_log_queue().dropped_queue_full();
+    s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
+    s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
+    s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -266,10 +377,129 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// How long shutdown() waits when the handle is destroyed or the process exits.
+  std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
+  // Whether this object was copied into a forked child by fork(): its thread runs only in the
+  // parent.
+  bool forked_away() const noexcept {
+#if AGENTRACE_DETAIL_HAS_FORK
+    return ::getpid() != pid_;
+#else
+    return false;
+#endif
+  }
+
+  // shutdown() in a forked child, on the parent's collector: nothing to join or export here.
+  // Reports the spans that ended in the child and were counted as dropped (tracing is off in a
+  // child until it calls start(); its own collector then reports instead).
+  bool shutdown_forked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return true;
+    stopped_ = true;
+    const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
+    if (n > 0 && !detail::collector_active.load())
+      detail::diag(
+          "{} spans ended in this forked process, which has no collector (it starts one with "
+          "agentrace::start()): counted as dropped_not_running",
+          n);
+    return true;
+  }
+
+  // Installed once per process, by the first collector: an exit-time shutdown of the running
+  // collector, and fork handlers.
+  static void install_process_hooks() {
+    static const bool done = [] {
+      std::atexit(&at_exit);
+#if AGENTRACE_DETAIL_HAS_FORK
+      ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+#endif
+      return true;
+    }();
+    (void)done;
+  }
+
+  // exit() (or a return from main) with a collector still running, whose handle's destructor
+  // will not run first (a handle local to main when std::exit() is called, a leaked one): shuts
+  // it down as its destructor would, waiting at most its export timeout. Spans that end later
+  // are counted as dropped_not_running. A handle destroyed by exit() before this runs (a static
+  // one created after the first start()) has shut its collector down already.
+  static void at_exit() {
+    auto& p = detail::process();
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.active) p.active->shutdown(p.active->export_timeout_);
+  }
+
+#if AGENTRACE_DETAIL_HAS_FORK
+  // fork() copies only the calling thread. Every lock the child may take is taken here, so that
+  // the child gets each in a consistent, unlocked state (order: as everywhere else, the process
+  // lock, the collector's, the sampler's, the registry's, the remote-end board's, the exporter
+  // factories').
+  static void before_fork() {
+    auto& p = detail::process();
+    p.mu.lock();
+    if (p.active) {
+      p.active->mu_.lock();
+      p.active->exporters_mu_.lock();
+    }
+    detail::installed_sampler().mu.lock();
+    detail::globals().mu.lock();
+    detail::remote_ends().mu.lock();
+    detail::exporter_factories_mutex().lock();
+  }
+  static void unlock_after_fork() {
+    auto& p = detail::process();
+    detail::exporter_factories_mutex().unlock();
+    detail::remote_ends().mu.unlock();
+    detail::globals().mu.unlock();
+    detail::installed_sampler().mu.unlock();
+    if (p.active) {
+      p.active->exporters_mu_.unlock();
+      p.active->mu_.unlock();
+    }
+    p.mu.unlock();
+  }
+  static void after_fork_in_parent() { unlock_after_fork(); }
+
+  // The child is a new process with one thread and no collector: tracing is off in it until it
+  // calls start(), which it may do at once (the inherited handle does not count as started).
+  // Its counters start at zero; the states and spans queued in the parent stay the parent's;
+  // the forking thread gets a new state, so a new id generator seeded afresh, at its first span
+  // after start(): the child never draws the parent's ids. A span open at the fork that ends in
+  // the child is counted as dropped_not_running.
+  static void after_fork_in_child() {
+    auto& g = detail::globals();
+    detail::recording_state.store(detail::recording_off, std::memory_order_relaxed);
+    detail::collector_active.store(false);
+    detail::dequeued_total.store(0);
+    detail::exported_total.store(0);
+    detail::export_failed_total.store(0);
+    detail::dropped_not_running.store(0);
+    detail::drain_requested.store(false);
+    if (detail::tls.state) detail::this_thread_owner().state = nullptr;
+    detail::tls.state = nullptr;
+    try {
+      g.inherited.insert(g.inherited.end(), g.states.begin(), g.states.end());
+    } catch (...) {  // out of memory: they are leaked unreachable instead
+    }
+    g.states.clear();
+    g.free.clear();
+    g.retired = {};
+    detail::remote_ends().notes.clear();
+    // Its old state counts waiters that do not exist here; the object is made anew in place
+    // (not destroyed: destroying a condition variable with waiters may block).
+    ::new (static_cast<void*>(&detail::collector_wakeup())) std::condition_variable();
+    // The same for the parent's collector's own (a force_flush() may have been waiting): its
+    // destructor would wait for those waiters.
+    if (auto* c = detail::process().active)
+      ::new (static_cast<void*>(&c->done_cv_)) std::condition_variable();
+    unlock_after_fork();
+  }
+#endif
+
   void run() {
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
@@ -291,6 +521,7 @@ class collector {
       }
       clock_.refresh();
       drain();
+      drain_logs(false);
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
@@ -299,6 +530,7 @@ class collector {
           if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
+        drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
@@ -323,6 +555,7 @@ class collector {
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
+      if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -349,6 +582,7 @@ class collector {
         total += n;
         detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
       }
+      detail::release_if_drained(st);  // an exited thread's state, now empty: freed
     }
     return total;
   }
@@ -380,10 +614,40 @@ class collector {
     pending_count_ = 0;
   }
 
+  // Moves queued log records into logs_pending_, exporting each full batch; `all`: also the
+  // last, partial one (flush, shutdown).
+  void drain_logs(bool all) {
+    detail::log_queue& q = detail::process_log_queue();
+    for (;;) {
+      const std::size_t room = log_batch_size_ - logs_pending_.size();
+      const std::size_t n = q.drain(logs_pending_, room);
+      if (logs_pending_.size() >= log_batch_size_) export_logs_pending();
+      if (n == 0 || n < room) break;
+    }
+    if (all && !logs_pending_.empty()) export_logs_pending();
+  }
+
+  void export_logs_pending() {
+    last_log_export_ = std::chrono::steady_clock::now();
+    if (logs_pending_.empty()) return;
+    const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
+                          cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_logs(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
+        .fetch_add(logs_pending_.size(), std::memory_order_release);
+    logs_pending_.clear();
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
-    if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
-                   what);
+    if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
 
   config cfg_;
@@ -400,6 +664,10 @@ class collector {
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};
   std::chrono::steady_clock::time_point last_export_;
+  std::vector<log_record> logs_pending_;
+  std::size_t log_batch_size_{512};
+  std::chrono::milliseconds log_delay_{1000};
+  std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
 
   std::mutex mu_;
@@ -409,6 +677,9 @@ class collector {
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};
   std::chrono::steady_clock::time_point flush_deadline_;
+#if AGENTRACE_DETAIL_HAS_FORK
+  pid_t pid_{::getpid()};  // the process whose collector this is
+#endif
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 // the code leaves unset.
 #pragma once
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -11,14 +12,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/sampler.hpp"
 #include "agentrace/version.hpp"
@@ -47,7 +52,7 @@ struct config {
       sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
-/// Defaults (documented in the README's configuration table).
+/// Defaults (documented in docs/configuration.md).
 namespace defaults {
 inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
 inline constexpr std::size_t max_export_batch_size = 512;
@@ -58,15 +63,15 @@ inline constexpr std::chrono::milliseconds drain_interval{5};
 
 namespace detail {
 
-/// Self-diagnostics go to stderr, prefixed, one line each. Never contains header values.
+/// Self-diagnostics go to stderr, prefixed, one line each (one write). Never contains header
+/// values. The format is checked at compile time.
 template <class... Args>
-void diag(const char* fmt_str, Args... args) {
-  std::fprintf(stderr, "agentrace: ");
-  if constexpr (sizeof...(Args) == 0)
-    std::fputs(fmt_str, stderr);
-  else
-    std::fprintf(stderr, fmt_str, args...);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-  std::fputc('\n', stderr);
+void diag(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::memory_buffer b;
+  append(b, "agentrace: ");
+  fmt::format_to(std::back_inserter(b), format, std::forward<Args>(args)...);
+  b.push_back('\n');
+  std::fwrite(b.data(), 1, b.size(), stderr);
 }
 
 /// An environment variable; empty counts as unset (OpenTelemetry configuration rules).
@@ -74,12 +79,6 @@ inline std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return std::nullopt;
   return std::string(v);
-}
-
-inline std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
 }
 
 /// A non-negative integer variable; anything else is reported and the default used.
@@ -90,7 +89,7 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
   std::uint64_t out = 0;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   if (ec != std::errc() || p != t.data() + t.size()) {
-    diag("%s='%s' is not a non-negative integer; using %llu", name, t.c_str(),
+    diag("{}='{}' is not a non-negative integer; using {}", name, t,
          static_cast<unsigned long long>(def));
     return def;
   }
@@ -101,10 +100,9 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
 inline bool env_bool(const char* name) {
   auto v = env(name);
   if (!v) return false;
-  std::string t = trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = to_lower(trim_view(*v));
   if (t == "true") return true;
-  if (t != "false") diag("%s='%s' is not true or false; taken as false", name, t.c_str());
+  if (t != "false") diag("{}='{}' is not true or false; taken as false", name, t);
   return false;
 }
 
@@ -118,13 +116,7 @@ inline std::optional<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+    const int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
     if (h < 0 || l < 0) return std::nullopt;
     out.push_back(static_cast<char>(h * 16 + l));
     i += 2;
@@ -200,7 +192,7 @@ inline resource make_resource(const config& cfg) {
         for (auto& [k, val] : *kvs) put(k, val);
       else
         detail::diag(
-            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %-encoding); "
             "ignored");
     }
     if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
@@ -245,13 +237,12 @@ inline sampler sampler_from_env(bool read_env) {
   auto name = detail::env("OTEL_TRACES_SAMPLER");
   if (!name) return sampler{};
   const std::string n = detail::trim(*name);
-  std::string lower = n;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = detail::to_lower(n);
   const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
   std::string error;
   auto s =
       sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
-  if (!error.empty()) detail::diag("%s", error.c_str());
+  if (!error.empty()) detail::diag("{}", error);
   return s ? *s : sampler{};
 }
 

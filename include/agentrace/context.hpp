@@ -2,6 +2,7 @@
 // Span context (ids + flags) and the thread's current context.
 #pragma once
 
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -12,7 +13,9 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -85,21 +88,24 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   set_flags_remote(dst, opaque(flags_remote(src)));
 }
 
-// Spans that ended while they were not their thread's current context (ended out of order: a
-// parent ended before its child, a span ended under a context_scope, or a span begun on another
-// thread that ended there and was reported back here, span.hpp). Each entry keeps what the span
-// had replaced, so that whoever later restores the ended span as the current context (its child
-// ending, a context_scope closing) restores the nearest still-live ancestor instead. Bounded
-// (the oldest entry is forgotten first); empty in ordinary nesting, so the only hot-path cost is
-// one thread-local load and a branch where a saved context is restored.
+// Spans of one context chain that ended while they were not its current context (a parent ended
+// before its child, or a span ended under a context_scope). A context chain is a thread's own
+// sequence of contexts, or a coroutine's (coro.hpp, asio.hpp): its current context and the
+// contexts saved by the spans and scopes begun on it. Each entry keeps what the span had replaced,
+// so that whoever later restores the ended span as the current context (its child ending, a
+// context_scope closing) restores the nearest still-live ancestor instead.
+//
+// Exact and unbounded: an entry is removed when the context it names is restored (resolved), and
+// only a span with a live successor on its chain (a child, a scope) ends out of order, so the set
+// holds at most as many entries as the chain has live spans and scopes. It is allocated when the
+// first span ends out of order and freed when it is empty again, so in ordinary nesting the only
+// hot-path cost is one thread-local load and a branch where a saved context is restored.
 struct ended_span {
   std::uint64_t span_id;
   span_context replaced;
 };
-struct ended_spans {
-  static constexpr std::uint32_t capacity = 16;
-  std::uint32_t count;  // the hot-path check: zero almost always
-  ended_span entries[capacity];
+struct ended_set {
+  std::vector<ended_span> entries;
 };
 
 struct thread_state;  // detail/thread_state.hpp
@@ -111,7 +117,7 @@ struct thread_state;  // detail/thread_state.hpp
 /// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
 /// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
 /// TLS model); with five of them a span made ~6 such calls, and the BM_SpanEmpty loop cost
-/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (bench/README.md, session 4).
+/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (BM_SpanEmptySharedLib).
 /// One variable is one address, computed once per begin and once per end (the queue's move of
 /// the record reads demote_records: a third). In an executable nothing changes (%fs-relative).
 struct thread_locals {
@@ -129,8 +135,14 @@ struct thread_locals {
   // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
   // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
   bool demote_records{false};
-  bool exited{false};   // set by the thread's exit (thread_state.hpp): it records no more spans
-  ended_spans ended{};  // spans of this thread that ended out of order (below)
+  bool exited{false};  // set by the thread's exit (thread_state.hpp): it records no more spans
+  // The context chain that is current on this thread: its id (never reused: 64 bits from one
+  // process-wide counter, next_chain_id) and its set of spans that ended out of order (nullptr
+  // while empty). The thread's own chain has the id of its thread_state (set with the state);
+  // a coroutine installs its own chain while it runs (coro.hpp).
+  std::uint64_t chain{0};
+  ended_set* ended{nullptr};
+  std::uint64_t own_chain{0};  // the thread's own chain id, once needed (thread_chain_id)
 };
 inline constinit thread_local thread_locals tls{};
 static_assert(std::is_trivially_destructible_v<thread_locals>);
@@ -151,50 +163,75 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexce
 #endif
 }
 
-/// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
-    std::uint64_t id, const span_context& replaced) noexcept {
-  ended_spans& t = tls.ended;
-  for (std::uint32_t i = 0; i < t.count; ++i)
-    if (t.entries[i].span_id == id) {
-      t.entries[i].replaced = replaced;
-      return;
-    }
-  if (t.count == ended_spans::capacity) {  // forget the oldest
-    for (std::uint32_t i = 1; i < t.count; ++i) t.entries[i - 1] = t.entries[i];
-    --t.count;
-  }
-  t.entries[t.count++] = ended_span{id, replaced};
+/// A new context chain id: ids are 64-bit and never reused, so no chain is taken for another.
+inline std::atomic<std::uint64_t> next_chain_id{1};
+inline std::uint64_t new_chain_id() noexcept {
+  return next_chain_id.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
-/// span had replaced (the nearest still-live ancestor); the entries used are removed.
+/// This thread's own chain id, allocated when first needed: when its state is created, or when a
+/// coroutine first installs its chain here (it must give the thread its own chain back).
+AGENTRACE_DETAIL_NOINLINE inline std::uint64_t thread_chain_id() noexcept {
+  if (tls.own_chain == 0) tls.own_chain = new_chain_id();
+  return tls.own_chain;
+}
+/// The chain current on this thread, to be given back after a coroutine ran here.
+inline std::uint64_t current_chain() noexcept {
+  return tls.chain != 0 ? tls.chain : thread_chain_id();
+}
+
+/// Records, on the chain current on this thread, that span `id` ended while it was not the current
+/// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
+/// (context_entries_lost): a context restored later may then name the ended span.
+inline std::atomic<std::uint64_t> context_entries_lost{0};
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
+    std::uint64_t id, const span_context& replaced) noexcept {
+  try {
+    if (!tls.ended) tls.ended = new ended_set();
+    auto& v = tls.ended->entries;
+    for (auto& e : v)
+      if (e.span_id == id) {
+        e.replaced = replaced;
+        return;
+      }
+    v.push_back(ended_span{id, replaced});
+  } catch (...) {
+    context_entries_lost.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// Replaces `ctx`, while it names a span that ended out of order on the current chain, by what
+/// that span had replaced (the nearest still-live ancestor); the entries used are removed, and the
+/// set is freed when it is empty.
 AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_spans& t = tls.ended;
+  ended_set* set = tls.ended;
+  if (!set) return;
+  auto& v = set->entries;
   for (bool found = true; found && ctx.span_id != 0;) {
     found = false;
-    for (std::uint32_t i = 0; i < t.count; ++i)
-      if (t.entries[i].span_id == ctx.span_id) {
-        ctx = t.entries[i].replaced;
-        t.entries[i] = t.entries[--t.count];
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (v[i].span_id == ctx.span_id) {
+        ctx = v[i].replaced;
+        v[i] = v.back();
+        v.pop_back();
         found = true;
         break;
       }
   }
+  if (v.empty()) {
+    delete set;
+    tls.ended = nullptr;
+  }
 }
 
 /// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls.ended is not empty.
+/// that ended out of order. Out of line: called only while tls.ended is not null.
 AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
   span_context ctx = saved;
   resolve_ended(ctx);
   assign_context(tls.current, ctx);
 }
 
-inline constexpr char hex_digits[] = "0123456789abcdef";
-inline void append_hex(std::string& out, std::uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
-}
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).
@@ -218,7 +255,7 @@ class [[nodiscard]] context_scope {
     detail::assign_context(detail::tls.current, ctx);
   }
   ~context_scope() {
-    if (detail::tls.ended.count == 0) [[likely]]
+    if (detail::tls.ended == nullptr) [[likely]]
       detail::assign_context(detail::tls.current, prev_);
     else  // the span that was current may have ended meanwhile (out of order)
       detail::restore_resolved(prev_);

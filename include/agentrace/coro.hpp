@@ -2,10 +2,12 @@
 // C++20 coroutines whose context follows the coroutine, not the thread: agentrace::task<T>, and a
 // promise mixin / awaitable adapter that gives users' own coroutine types the same behaviour.
 //
-// The rule: a coroutine owns a context, captured where it is created (the span current at the
-// call). While the coroutine runs, that context is the thread's current context; when it
-// suspends, the thread gets back the context it had just before the coroutine ran (or resumed);
-// when it resumes, on whichever thread, its own context is installed again. Spans begun in the
+// The rule: a coroutine owns a context chain (context.hpp) whose context is captured where it is
+// created (the span current at the call). While the coroutine runs, its chain is the thread's
+// current chain; when it suspends, the thread gets back the chain it had just before the
+// coroutine ran (or resumed); when it resumes, on whichever thread, its own chain is installed
+// again. Spans that end out of order in the coroutine are noted on its own chain, so they are
+// skipped wherever it resumes. Spans begun in the
 // coroutine are therefore children of the right span, and a span held across `co_await` ends
 // (with its full duration) on the thread that resumes it.
 //
@@ -14,11 +16,12 @@
 //
 // Three hooks make this: the initial suspend point (enter when the body starts), every co_await
 // (leave before suspending, enter after resuming: await_transform), and the final suspend point
-// (leave). A coroutine destroyed while suspended simply destroys its locals: a span it held ends
-// then, on the destroying thread, without touching that thread's context.
+// (leave). A task destroyed while suspended enters its chain to destroy its locals (a span it held
+// ends then, on the destroying thread, without touching that thread's context).
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <semaphore>
@@ -69,23 +72,39 @@ class coroutine_context {
  public:
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
-  coroutine_context() noexcept {
+  coroutine_context() noexcept : own_chain_(detail::new_chain_id()) {
     detail::assign_context(own_, detail::tls.current);
     detail::assign_context(saved_, own_);
   }
+  ~coroutine_context() { delete own_ended_; }
+  coroutine_context(const coroutine_context&) = delete;
+  coroutine_context& operator=(const coroutine_context&) = delete;
 
   /// The coroutine's own context: current while it runs, kept here while it is suspended.
   const span_context& context() const noexcept { return own_; }
+  /// While the coroutine runs (between enter and leave): what the thread had before.
+  const span_context& saved() const noexcept { return saved_; }
+  std::uint64_t saved_chain() const noexcept { return saved_chain_; }
+  detail::ended_set* saved_ended() const noexcept { return saved_ended_; }
+  /// While the coroutine runs: its set of ended spans is the thread's (tls.ended), not ours.
+  void own_ended_released() noexcept { own_ended_ = nullptr; }
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
-    detail::assign_context(saved_, detail::tls.current);
-    detail::assign_context(detail::tls.current, own_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(saved_, t.current);
+    detail::assign_context(t.current, own_);
+    saved_chain_ = detail::current_chain();
+    t.chain = own_chain_;
+    saved_ended_ = std::exchange(t.ended, own_ended_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
-    detail::assign_context(own_, detail::tls.current);
-    detail::assign_context(detail::tls.current, saved_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(own_, t.current);
+    detail::assign_context(t.current, saved_);
+    t.chain = saved_chain_;
+    own_ended_ = std::exchange(t.ended, saved_ended_);
   }
 
   template <class Aw>
@@ -127,6 +146,10 @@ class coroutine_context {
  private:
   span_context own_;
   span_context saved_;
+  std::uint64_t own_chain_;
+  std::uint64_t saved_chain_{0};
+  detail::ended_set* own_ended_{nullptr};  // owned; spans of this coroutine that ended out of order
+  detail::ended_set* saved_ended_{nullptr};
 };
 
 /// Leaves on suspension, enters on resumption; forwards everything else to the wrapped awaiter.
@@ -322,17 +345,15 @@ class [[nodiscard]] task {
   task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
   task& operator=(task&& o) noexcept {
     if (this != &o) {
-      if (h_) h_.destroy();
+      destroy();
       h_ = std::exchange(o.h_, {});
     }
     return *this;
   }
   task(const task&) = delete;
   task& operator=(const task&) = delete;
-  /// Destroys the coroutine, also when it is suspended (spans it holds end then).
-  ~task() {
-    if (h_) h_.destroy();
-  }
+  /// Destroys the coroutine, also when it is suspended (spans it holds end then, on its chain).
+  ~task() { destroy(); }
 
   bool valid() const noexcept { return static_cast<bool>(h_); }
   bool done() const noexcept { return h_ && h_.done(); }
@@ -344,6 +365,29 @@ class [[nodiscard]] task {
 
  private:
   explicit task(handle_type h) noexcept : h_(h) {}
+
+  // A suspended coroutine's spans close their scopes on its own chain (entered for the
+  // destruction); a finished one has none left.
+  void destroy() noexcept {
+    if (!h_) return;
+    if (!h_.done()) {
+      auto& p = h_.promise();
+      p.enter();
+      p.own_ended_released();  // the chain's set is tls.ended now, deleted below
+      detail::thread_locals& t = detail::tls;
+      const span_context saved = p.saved();
+      const std::uint64_t saved_chain = p.saved_chain();
+      detail::ended_set* saved_ended = p.saved_ended();
+      h_.destroy();
+      delete t.ended;
+      detail::assign_context(t.current, saved);
+      t.chain = saved_chain;
+      t.ended = saved_ended;
+    } else {
+      h_.destroy();
+    }
+    h_ = {};
+  }
 
   struct final_transfer {
     bool await_ready() noexcept { return false; }

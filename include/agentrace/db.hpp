@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/genai/content.hpp"
 #include "agentrace/genai/spans.hpp"
@@ -101,15 +102,7 @@ inline std::vector<sql_token> sql_tokens(std::string_view s) {
 }
 
 inline bool word_is(const sql_token& t, std::string_view w) {
-  if (t.kind != sql_token::word || t.text.size() != w.size()) return false;
-  for (std::size_t i = 0; i < w.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(t.text[i])) != w[i]) return false;
-  return true;
-}
-inline std::string upper(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
+  return t.kind == sql_token::word && iequals(t.text, w);
 }
 }  // namespace detail
 
@@ -130,12 +123,12 @@ inline sql_info parse_sql(std::string_view sql) {
           depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
         if (depth == 0 && (word_is(toks[k], "SELECT") || word_is(toks[k], "INSERT") ||
                            word_is(toks[k], "UPDATE") || word_is(toks[k], "DELETE"))) {
-          info.operation = detail::upper(toks[k].text);
+          info.operation = detail::to_upper(toks[k].text);
           break;
         }
       }
     } else {
-      info.operation = detail::upper(toks[0].text);
+      info.operation = detail::to_upper(toks[0].text);
     }
   }
   auto add_table = [&](std::string_view name) {

@@ -15,6 +15,8 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/text.hpp"
+#include "agentrace/event.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -53,6 +55,14 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Log records for the exporters (OTLP logs). Valid for the duration of the call only.
+struct log_batch {
+  std::span<const log_record> records;
+  const agentrace::resource& resource;
+  std::string_view scope_name;
+  std::string_view scope_version;
+};
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -84,6 +94,8 @@ class exporter {
   virtual ~exporter() = default;
   virtual std::string_view name() const noexcept = 0;
   virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Log records (events); exporters that do not carry logs keep the default (ignore them).
+  virtual export_result export_logs(const log_batch&) { return export_result::success; }
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
@@ -169,20 +181,6 @@ inline attr_value slot_value(const span_record& r, std::size_t i) {
     case slot_type::owned_str: return attr_value{std::in_place_type<std::string>, s.as_string()};
   }
   return {};
-}
-
-/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
-/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
-inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
-  if (max == 0 || s.size() <= max) return;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* p = b;
-  const auto* end = b + s.size();
-  for (std::size_t n = 0; n < max && p < end; ++n) {
-    const std::size_t len = utf8_sequence_length(p, end);
-    p += len ? len : 1;
-  }
-  s.resize(static_cast<std::size_t>(p - b));
 }
 
 /// Applies the attribute value length limit to a string or to each string of an array.

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -43,41 +44,9 @@ struct extracted_context {
 
 namespace detail {
 
-inline bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-inline int lower_hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // uppercase hex is invalid in traceparent
-}
-
-/// Parses exactly `n` (<= 16) lowercase hex digits.
+/// Parses lowercase hex digits (uppercase is invalid in traceparent).
 inline bool parse_lower_hex(std::string_view s, std::uint64_t& out) noexcept {
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int d = lower_hex_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  out = v;
-  return true;
-}
-
-inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return parse_hex(s, out, hex_case::lower_only);
 }
 
 inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
@@ -114,7 +83,7 @@ inline bool valid_trace_state_value(std::string_view v) noexcept {
 
 /// Parses a traceparent header value; nullopt when it is invalid. The context is marked remote.
 inline std::optional<span_context> parse_traceparent(std::string_view v) noexcept {
-  v = detail::trim_ows(v);
+  v = detail::trim_view(v);
   if (v.size() < 55) return std::nullopt;
   std::uint64_t version = 0;
   if (!detail::parse_lower_hex(v.substr(0, 2), version) || v[2] != '-') return std::nullopt;
@@ -148,8 +117,7 @@ inline std::string format_traceparent(const span_context& ctx) {
   detail::append_hex(s, ctx.span_id);
   s.push_back('-');
   const unsigned f = ctx.flags & (flag_sampled | flag_random);
-  s.push_back(detail::hex_digits[f >> 4]);
-  s.push_back(detail::hex_digits[f & 0xF]);
+  detail::append_hex_byte(s, static_cast<unsigned char>(f));
   return s;
 }
 
@@ -162,7 +130,7 @@ inline std::optional<std::string> parse_tracestate(std::string_view v) {
   std::size_t members = 0;
   while (true) {
     const std::size_t comma = v.find(',');
-    const std::string_view m = detail::trim_ows(v.substr(0, comma));
+    const std::string_view m = detail::trim_view(v.substr(0, comma));
     if (!m.empty()) {
       if (++members > 32) return std::nullopt;
       const std::size_t eq = m.find('=');
@@ -294,10 +262,10 @@ template <class Carrier>
       if constexpr (detail::header_range<Carrier>) {
         for (const auto& h : carrier) {
           const std::string_view name(h.first);
-          if (detail::ascii_iequals(name, traceparent_header)) {
+          if (detail::iequals(name, traceparent_header)) {
             ++n_parent;
             parent = std::string_view(h.second);
-          } else if (detail::ascii_iequals(name, tracestate_header)) {
+          } else if (detail::iequals(name, tracestate_header)) {
             states.emplace_back(h.second);
           }
         }
@@ -335,8 +303,7 @@ void inject(Carrier&& carrier, const span_context& ctx, std::string_view trace_s
                   "agentrace::inject: the carrier must be a map, a list of pairs or a setter");
     for (auto it = carrier.begin(); it != carrier.end();) {
       const std::string_view name(it->first);
-      if (detail::ascii_iequals(name, traceparent_header) ||
-          detail::ascii_iequals(name, tracestate_header))
+      if (detail::iequals(name, traceparent_header) || detail::iequals(name, tracestate_header))
         it = carrier.erase(it);
       else
         ++it;

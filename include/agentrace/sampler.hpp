@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 
@@ -142,9 +143,7 @@ class sampler {
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
-      std::string_view a = *arg;
-      while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
-      while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+      const std::string_view a = detail::trim_view(*arg);
       double v = 0.0;
       auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
       if (ec != std::errc() || p != a.data() + a.size() || !(v >= 0.0 && v <= 1.0)) {
@@ -192,9 +191,9 @@ class sampler {
       case kind::off: return "AlwaysOffSampler";
       case kind::ratio: break;
     }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "TraceIdRatioBased{%f}", l.ratio);
-    return buf;
+    char buf[48];
+    const auto r = std::to_chars(buf, buf + sizeof buf, l.ratio, std::chars_format::fixed, 6);
+    return "TraceIdRatioBased{" + std::string(buf, r.ptr) + "}";
   }
 
   std::array<leaf, 5> cases_{};
@@ -204,7 +203,7 @@ class sampler {
 namespace detail {
 
 // The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
 // enough: a span that races with it sees either the old or the new sampler, both valid. Default:
 // ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
@@ -222,7 +221,7 @@ inline sampler_slot& installed_sampler() {
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() and install_sampler() then tell the
-/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// hot path so (clock.hpp, recording_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
@@ -233,7 +232,7 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_not_sampled) == never_threshold;
 }
 
-// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// start() calls this before it publishes recording_state (with the default-sampler bit from
 // samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
 inline void install_sampler(const agentrace::sampler& s) {
   auto& slot = installed_sampler();

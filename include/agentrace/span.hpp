@@ -66,10 +66,10 @@ inline std::string demangle(const char* mangled) {
   return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
 }
 
-// An unsampled span's state: its context and the thread it began on.
+// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
+// its scope restores the context for).
 struct unsampled_self {
   span_context ctx;
-  detail::origin_index thread_index;  // the thread it began on (detail::origin_of)
 };
 
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
@@ -87,20 +87,19 @@ inline std::atomic<std::uint32_t> limit_link_count{128};
 inline namespace compiled_in {
 
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
-/// current context, so spans begun inside it become its children. A span the sampler did not
+/// ends itself when destroyed, or earlier by `end()` (idempotent). A span the sampler did not
 /// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
 /// never enqueued) but still has ids and is still the current context, so its children and
 /// injected headers carry its trace id and the cleared sampled flag.
 ///
-/// Spans may end in any order: when a span ends, the thread's current context goes back to the
-/// nearest span that is still alive (a parent that ended before its child is skipped when the
-/// child ends). A span may be moved, and may end on another thread; it stays its origin thread's
-/// current context until it ends, and once it has ended elsewhere the origin thread goes back to
-/// the nearest live ancestor at its next span begin or end. So a span handed to a worker while the
-/// origin thread goes on with unrelated work would parent that work until it ends: for such
-/// hand-offs, begin the span on the worker under the captured context (context_scope,
-/// bind_context, or the explicit-parent constructor) instead of moving it.
+/// The current context (docs/context-design.md): a span is the current context of the context
+/// chain it began on (the thread's own, or the coroutine's that runs there) from its begin until
+/// its scope closes -- the end of the object that began it, or its `end()` -- so spans begun
+/// meanwhile become its children. Moving a span hands it off: the new owner carries the span and
+/// ends it wherever it goes, but the context stays with the scope that began it, which restores
+/// the context it replaced when it closes. Spans may end in any order: a scope that closes while
+/// it is not the current context (a parent ended before its child) is skipped when the context
+/// comes back to it, so a new span never takes an ended span of this chain as its parent.
 class scoped_span {
  public:
   scoped_span() noexcept : state_(st_none) {}
@@ -121,7 +120,8 @@ class scoped_span {
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
-      // ended out of order, so that the child, when it ends, restores what the parent replaced.
+      // ended out of order, so that the child's scope, when it closes, restores what the parent
+      // replaced.
       end();
       take(o);
     }
@@ -133,27 +133,29 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
-  /// Ends the span now. Further calls, and the destructor, do nothing.
+  /// Ends the span now (and, on the object that began it, closes its scope: the context it
+  /// replaced is current again). Further calls, and the destructor, do nothing.
   void end() noexcept {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
   /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return state_ == st_recording; }
+  bool is_recording() const noexcept { return (state_ & st_record) != 0; }
 
-  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
+  /// This span's context (invalid when the span is empty, moved from or ended). Unsampled spans
+  /// have one too.
   span_context context() const noexcept {
-    if (state_ == st_unsampled) [[unlikely]]
+    if (state_ & st_record) return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    if (state_ & st_self) [[unlikely]]
       return self_.ctx;
-    if (state_ != st_recording) return {};
-    return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    return {};
   }
 
   /// Sets a numeric or boolean attribute. A value of another type than the key's does not compile.
@@ -290,11 +292,11 @@ class scoped_span {
   // parent, or nullptr for the thread's current context (a constant where this is inlined).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
                                                 const span_context* parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
+      begin(t, site, parent ? *parent : t.current, detail::recording_common);
+    } else if (on == detail::recording_off) {
       state_ = st_none;
     } else {
       begin_other(site, parent, on);
@@ -303,7 +305,7 @@ class scoped_span {
 
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // the common configuration the constructor passes the constant detail::recording_common, so
   // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
@@ -318,6 +320,7 @@ class scoped_span {
     span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
     detail::assign_context(prev_, cur);
+    chain_ = t.chain;
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
     const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
@@ -329,13 +332,13 @@ class scoped_span {
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
                                          ? static_cast<std::uint8_t>(flag_random | flag_sampled)
                                          : detail::sample_root(lo),
                                      false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
         const bool remote = detail::remote_of(parent_fr);
         fr = detail::pack_flags_remote(
             detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
@@ -343,7 +346,7 @@ class scoped_span {
     }
     const std::uint8_t flags = detail::flags_of(fr);
     if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
       return;
     }
     ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
@@ -368,35 +371,64 @@ class scoped_span {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      finish_recording(detail::tracing_common);
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]]
+      finish_recording<true>(detail::recording_common);
     else
       finish_other(on);
   }
 
   // A span's end in any configuration but the common one, or after shutdown() began.
   AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::tracing_off)
-      finish_not_running();
+    if (on == detail::recording_off)
+      finish_not_running<true>();
     else
-      finish_recording(on);
+      finish_recording<true>(on);
   }
 
-  // `on`: the recording state finish() loaded (not 0), as for begin().
+  // The end of a span whose state is not st_recording (and not st_none).
+  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
+    switch (state_) {
+      case st_unsampled: finish_unsampled(); break;
+      case st_carried: {
+        const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+        if (on == detail::recording_off)
+          finish_not_running<false>();
+        else
+          finish_recording<false>(on);
+        break;
+      }
+      case st_carried_unsampled:
+        state_ = st_none;
+        count_unsampled(detail::this_thread());
+        break;
+      case st_scope:  // moved from: the scope closes
+      {
+        state_ = st_none;
+        detail::thread_locals& t = detail::this_thread_locals();
+        restore_context(t, self_.ctx.span_id);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
+  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
+  template <bool Scope>
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
-      finish_not_running();
+      finish_not_running<Scope>();
       return;
     }
     if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     rec_.end_ticks = end;
     auto& c = ts->counters;
     if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
@@ -418,14 +450,13 @@ class scoped_span {
   // (the union's other member), nothing else; each field is written once, from registers.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
                                                       std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags,
-                                                      const detail::thread_state* ts) noexcept {
+                                                      std::uint8_t flags) noexcept {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
     detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    ::new (static_cast<void*>(&self_)) detail::unsampled_self{
-        span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
+    ::new (static_cast<void*>(&self_))
+        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
     state_ = st_unsampled;
   }
 
@@ -433,81 +464,81 @@ class scoped_span {
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     state_ = st_none;
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
-    restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    restore_context(t, self_.ctx.span_id);
+    count_unsampled(detail::this_thread(t));
+  }
+  static void count_unsampled(detail::thread_state* ts) noexcept {
+    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 
-  // At the end of span `id` (begun on thread `origin`; `ts` is the ending thread's state):
-  // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
-  // ancestor); if something else is current (the span ends out of order, or on another thread
-  // than it began), notes it instead.
-  // (`origin` by reference: only the cold path reads it.)
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
-                                                      const detail::origin_index& origin,
-                                                      detail::thread_state* ts) noexcept {
+  // Closes the scope of span `id`, which this object began: restores the context it replaced
+  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
+  // current (the scope closes out of order, or on another chain than it began on), notes it
+  // instead.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t,
+                                                      std::uint64_t id) noexcept {
     span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
-      if (t.ended.count == 0) [[likely]]
+      if (t.ended == nullptr) [[likely]]
         detail::assign_context(cur, prev_);
       else
         detail::restore_resolved(prev_);
     } else {
-      ended_not_current(id, origin, prev_, ts);
+      ended_not_current(id, chain_, prev_);
     }
   }
 
-  // The end of a span that is not its thread's current context (cold). One that began on another
-  // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
-  // child, a context_scope or a coroutine is current, and whoever restores this span later gets
-  // what it replaced (context.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, detail::origin_index origin,
-                                                      const span_context& replaced,
-                                                      detail::thread_state* ts) noexcept {
-    if (ts && origin != detail::origin_of(ts->index)) {
-      detail::report_remote_end(origin, id, replaced);
+  // A span scope that closes while it is not the current context (cold). On its own chain it
+  // closed out of order: a child, a context_scope or a coroutine is current, and whoever restores
+  // this span later gets what it replaced (context.hpp). On another chain (the object was
+  // destroyed or ended on another thread without being moved) it is reported to its chain's thread
+  // (remote_end.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
+                                                      const span_context& replaced) noexcept {
+    if (chain != detail::tls.chain) {
+      detail::report_remote_end(chain, id, replaced);
       return;
     }
-    // The current context may name a span of this thread that ended on another one.
-    if (ts) detail::take_remote_ends_if_any(ts);
-    if (detail::tls.current.span_id == id)
-      detail::restore_resolved(replaced);
-    else
-      detail::note_ended_out_of_order(id, replaced);
+    detail::note_ended_out_of_order(id, replaced);
   }
 
-  // Moves a span's state; rec_ is alive exactly while state_ is st_recording, self_ while it is
-  // st_unsampled.
+  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
+  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
+  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed).
   void take(scoped_span& o) noexcept {
-    if (o.state_ == st_unsampled) [[unlikely]] {
+    if (o.state_ & st_self) [[unlikely]] {
       self_ = o.self_;
-      prev_ = o.prev_;
-      state_ = st_unsampled;
-      o.state_ = st_none;
+      state_ = st_carried_unsampled;
+      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
       return;
     }
-    if (o.state_ != st_recording) return;
+    if (!(o.state_ & st_record)) return;
     o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
+    const std::uint64_t id = o.rec_.span_id;
     o.rec_.~span_record();
-    prev_ = o.prev_;
     uncaught_ = o.uncaught_;
-    state_ = st_recording;
-    o.state_ = st_none;
+    state_ = st_carried;
+    if (o.state_ & st_scope) {
+      ::new (static_cast<void*>(&o.self_)) detail::unsampled_self{span_context{{}, id, 0, false}};
+      o.state_ = st_scope;
+    } else {
+      o.state_ = st_none;
+    }
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0; no clock is read), or on
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or on
   // a thread without a state (exiting, or its allocation failed): the context is restored as
-  // usual, the span is counted as dropped_not_running.
+  // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
+  template <bool Scope>
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     drop_not_running();
   }
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
@@ -559,7 +590,7 @@ class scoped_span {
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while state_ is st_recording, so every use checks it.
+  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
   union {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
@@ -570,13 +601,21 @@ class scoped_span {
   union {
     span_context prev_;
   };
-  int uncaught_;  // uncaught exceptions when the span began; set by begin()
-  // What the span is: written once by each constructor (by begin() when it begins one), so that
-  // a span is not zeroed first and then written again.
+  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
+  int uncaught_;         // uncaught exceptions when the span began; set by begin()
+  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
+  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
+  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
+  // begins one), so that a span is not zeroed first and then written again.
   enum : std::uint8_t {
-    st_none = 0,       // empty or ended
-    st_recording = 1,  // rec_ is alive
-    st_unsampled = 2,  // begun, not sampled, not ended: self_ is alive (context owner)
+    st_none = 0,  // empty or ended
+    st_record = 1,
+    st_self = 2,
+    st_scope = 4,                         // moved from: only the scope is left to close
+    st_recording = st_record | st_scope,  // begun here, sampled
+    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
+    st_carried = st_record,               // moved here, sampled
+    st_carried_unsampled = st_self,       // moved here, not sampled
   };
   std::uint8_t state_;
 };

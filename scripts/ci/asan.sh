@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 dir=build/ci-asan
 # Line tables are enough for symbolized reports and compile faster than full debug info.
 flags="-O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
-CXX=clang++ configure "$dir" -DCMAKE_BUILD_TYPE= \
+CXX=clang++ configure "$dir" -DCMAKE_BUILD_TYPE= -DAGENTRACE_BUILD_FUZZ=ON \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
 build "$dir"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Packaging consumers: builds and runs tests/packaging/consumer/main.cpp the four ways the
-# README's "Install / vendor" section tells users to, each in a fresh temporary directory, by
-# running the very snippet files the README shows (and checking that it shows them verbatim).
-#   scripts/ci/consumers.sh [readme|single_header|add_subdirectory|find_package|pkg_config]...
+# Packaging consumers: builds and runs tests/packaging/consumer/main.cpp the four ways
+# docs/install.md tells users to, each in a fresh temporary directory, by running the very
+# snippet files docs/install.md shows (and checking that it shows them verbatim).
+#   scripts/ci/consumers.sh [docs|single_header|add_subdirectory|find_package|pkg_config]...
 # No argument: all of them. CTest runs each as consumer_<name>.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +17,7 @@ command -v ccache >/dev/null && export CMAKE_CXX_COMPILER_LAUNCHER=ccache
 work=$(mktemp -d "${TMPDIR:-/tmp}/agentrace-consumers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-snippet() { # snippet DIR FILE [VAR=value...]: run a README shell snippet in DIR, as pasted
+snippet() { # snippet DIR FILE [VAR=value...]: run a docs/install.md shell snippet in DIR, as pasted
   local dir=$1 file=$2; shift 2
   (cd "$dir" && env "$@" bash -euo pipefail "$file")
 }
@@ -36,7 +36,7 @@ app_dir() { # app_dir NAME FILES...: a fresh consumer project with main.cpp and 
   cp "$pk/consumer/main.cpp" "$@" "$d/"
   echo "$d"
 }
-install_to() { # install_to DIR: the README's install snippet into DIR/stage, then moved to
+install_to() { # install_to DIR: docs/install.md's install snippet into DIR/stage, then moved to
   # DIR/prefix (the installed tree must be relocatable and must not point into the sources)
   snippet "$1" "$pk/find_package/install.sh" PREFIX="$1/stage" >"$1/install.log"
   mv "$1/stage" "$1/prefix"
@@ -46,11 +46,10 @@ install_to() { # install_to DIR: the README's install snippet into DIR/stage, th
   fi
 }
 
-consumer_readme() {
-  python3 - "$src/README.md" "$pk" <<'PY'
+consumer_docs() {
+  python3 - "$src/docs/install.md" "$pk" <<'PY'
 import pathlib, sys
-readme = pathlib.Path(sys.argv[1]).read_text()
-section = readme.split("## Install / vendor", 1)[1].split("\n## ", 1)[0]
+section = pathlib.Path(sys.argv[1]).read_text()
 missing = []
 for rel in ("single_header/build.sh", "add_subdirectory/CMakeLists.txt", "find_package/install.sh",
             "find_package/CMakeLists.txt", "find_package/build.sh", "pkg_config/build.sh"):
@@ -58,9 +57,9 @@ for rel in ("single_header/build.sh", "add_subdirectory/CMakeLists.txt", "find_p
     if "```" + ("cmake" if rel.endswith(".txt") else "sh") + "\n" + text + "```" not in section:
         missing.append(rel)
 if missing:
-    sys.exit("README 'Install / vendor' does not show these verbatim: tests/packaging/"
+    sys.exit("docs/install.md does not show these verbatim: tests/packaging/"
              + ", tests/packaging/".join(missing))
-print("ok: README snippets match tests/packaging/")
+print("ok: docs/install.md snippets match tests/packaging/")
 PY
 }
 
@@ -117,7 +116,7 @@ consumer_pkg_config() {
 }
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(readme single_header add_subdirectory find_package pkg_config)
+[ ${#names[@]} -gt 0 ] || names=(docs single_header add_subdirectory find_package pkg_config)
 for name in "${names[@]}"; do
   echo "== consumer: $name"
   "consumer_$name"

@@ -3,7 +3,7 @@
 # ThreadSanitizer (clang++, -O1, every report fatal) over the unit and integration tests: the
 # lock-free queue, the collector thread, context hand-offs; built against the single headers
 # (-DAGENTRACE_SINGLE_HEADER=ON, nothing read from include/), so this job is also the run of
-# the whole test suite against single_include/ that issue #7 asks for (one build for both: the
+# the whole test suite against single_include/ that CI requires (one build for both: the
 # sanitizer and the header spelling are independent; reports point into single_include/,
 # which scripts/amalgamate.py generates from include/ without reordering code).
 # Builds the tests and the tool they run, not the examples or benchmarks (the gcc and asan

@@ -261,6 +261,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // SPDX-License-Identifier: MIT
 // Span context (ids + flags) and the thread's current context.
 
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -271,7 +272,108 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
+// amalgamated: include/agentrace/detail/ascii.hpp
+// SPDX-License-Identifier: MIT
+// ASCII text helpers, locale-independent: case-insensitive comparison, lower / upper case,
+// trimming spaces and tabs, hex digits in and out. Header names, environment values, trace ids
+// and keywords are ASCII; bytes >= 0x80 pass through unchanged.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+constexpr char to_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr char to_upper(char c) noexcept {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
+/// True when `a` and `b` are equal ignoring ASCII case.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  return true;
+}
+
+/// True when `s` starts with `prefix`, ignoring ASCII case.
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+inline void to_lower_in_place(std::string& s) noexcept {
+  for (auto& c : s) c = to_lower(c);
+}
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  to_lower_in_place(out);
+  return out;
+}
+inline std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = to_upper(c);
+  return out;
+}
+
+constexpr bool is_space_or_tab(char c) noexcept { return c == ' ' || c == '\t'; }
+
+/// `s` without leading and trailing spaces and tabs.
+constexpr std::string_view trim_view(std::string_view s) noexcept {
+  while (!s.empty() && is_space_or_tab(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space_or_tab(s.back())) s.remove_suffix(1);
+  return s;
+}
+/// A copy of `s` without leading and trailing spaces and tabs.
+inline std::string trim(std::string_view s) { return std::string(trim_view(s)); }
+
+inline constexpr char hex_digits[] = "0123456789abcdef";
+
+/// Appends the 16 lowercase hex digits of `v`.
+inline void append_hex(std::string& out, std::uint64_t v) {
+  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
+}
+/// Appends the 2 lowercase hex digits of `b`.
+inline void append_hex_byte(std::string& out, unsigned char b) {
+  out.push_back(hex_digits[b >> 4]);
+  out.push_back(hex_digits[b & 0xF]);
+}
+
+enum class hex_case : std::uint8_t { any, lower_only };
+
+/// The value of hex digit `c` (0-15), or -1. With hex_case::lower_only, 'A'-'F' are not digits.
+constexpr int hex_value(char c, hex_case accept = hex_case::any) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (accept == hex_case::any && c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Parses `s` (at most 16 hex digits) into `out`; false (out untouched) on any other character.
+constexpr bool parse_hex(std::string_view s, std::uint64_t& out,
+                         hex_case accept = hex_case::any) noexcept {
+  if (s.size() > 16) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const int d = hex_value(c, accept);
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -343,21 +445,24 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
   set_flags_remote(dst, opaque(flags_remote(src)));
 }
 
-// Spans that ended while they were not their thread's current context (ended out of order: a
-// parent ended before its child, a span ended under a context_scope, or a span begun on another
-// thread that ended there and was reported back here, span.hpp). Each entry keeps what the span
-// had replaced, so that whoever later restores the ended span as the current context (its child
-// ending, a context_scope closing) restores the nearest still-live ancestor instead. Bounded
-// (the oldest entry is forgotten first); empty in ordinary nesting, so the only hot-path cost is
-// one thread-local load and a branch where a saved context is restored.
+// Spans of one context chain that ended while they were not its current context (a parent ended
+// before its child, or a span ended under a context_scope). A context chain is a thread's own
+// sequence of contexts, or a coroutine's (coro.hpp, asio.hpp): its current context and the
+// contexts saved by the spans and scopes begun on it. Each entry keeps what the span had replaced,
+// so that whoever later restores the ended span as the current context (its child ending, a
+// context_scope closing) restores the nearest still-live ancestor instead.
+//
+// Exact and unbounded: an entry is removed when the context it names is restored (resolved), and
+// only a span with a live successor on its chain (a child, a scope) ends out of order, so the set
+// holds at most as many entries as the chain has live spans and scopes. It is allocated when the
+// first span ends out of order and freed when it is empty again, so in ordinary nesting the only
+// hot-path cost is one thread-local load and a branch where a saved context is restored.
 struct ended_span {
   std::uint64_t span_id;
   span_context replaced;
 };
-struct ended_spans {
-  static constexpr std::uint32_t capacity = 16;
-  std::uint32_t count;  // the hot-path check: zero almost always
-  ended_span entries[capacity];
+struct ended_set {
+  std::vector<ended_span> entries;
 };
 
 struct thread_state;  // detail/thread_state.hpp
@@ -369,7 +474,7 @@ struct thread_state;  // detail/thread_state.hpp
 /// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
 /// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
 /// TLS model); with five of them a span made ~6 such calls, and the BM_SpanEmpty loop cost
-/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (bench/README.md, session 4).
+/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (BM_SpanEmptySharedLib).
 /// One variable is one address, computed once per begin and once per end (the queue's move of
 /// the record reads demote_records: a third). In an executable nothing changes (%fs-relative).
 struct thread_locals {
@@ -387,8 +492,14 @@ struct thread_locals {
   // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
   // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
   bool demote_records{false};
-  bool exited{false};   // set by the thread's exit (thread_state.hpp): it records no more spans
-  ended_spans ended{};  // spans of this thread that ended out of order (below)
+  bool exited{false};  // set by the thread's exit (thread_state.hpp): it records no more spans
+  // The context chain that is current on this thread: its id (never reused: 64 bits from one
+  // process-wide counter, next_chain_id) and its set of spans that ended out of order (nullptr
+  // while empty). The thread's own chain has the id of its thread_state (set with the state);
+  // a coroutine installs its own chain while it runs (coro.hpp).
+  std::uint64_t chain{0};
+  ended_set* ended{nullptr};
+  std::uint64_t own_chain{0};  // the thread's own chain id, once needed (thread_chain_id)
 };
 inline constinit thread_local thread_locals tls{};
 static_assert(std::is_trivially_destructible_v<thread_locals>);
@@ -409,50 +520,75 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexce
 #endif
 }
 
-/// Records that span `id` ended while it was not the current context; it had replaced `replaced`.
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
-    std::uint64_t id, const span_context& replaced) noexcept {
-  ended_spans& t = tls.ended;
-  for (std::uint32_t i = 0; i < t.count; ++i)
-    if (t.entries[i].span_id == id) {
-      t.entries[i].replaced = replaced;
-      return;
-    }
-  if (t.count == ended_spans::capacity) {  // forget the oldest
-    for (std::uint32_t i = 1; i < t.count; ++i) t.entries[i - 1] = t.entries[i];
-    --t.count;
-  }
-  t.entries[t.count++] = ended_span{id, replaced};
+/// A new context chain id: ids are 64-bit and never reused, so no chain is taken for another.
+inline std::atomic<std::uint64_t> next_chain_id{1};
+inline std::uint64_t new_chain_id() noexcept {
+  return next_chain_id.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// Replaces `ctx`, while it names a span that ended out of order on this thread, by what that
-/// span had replaced (the nearest still-live ancestor); the entries used are removed.
+/// This thread's own chain id, allocated when first needed: when its state is created, or when a
+/// coroutine first installs its chain here (it must give the thread its own chain back).
+AGENTRACE_DETAIL_NOINLINE inline std::uint64_t thread_chain_id() noexcept {
+  if (tls.own_chain == 0) tls.own_chain = new_chain_id();
+  return tls.own_chain;
+}
+/// The chain current on this thread, to be given back after a coroutine ran here.
+inline std::uint64_t current_chain() noexcept {
+  return tls.chain != 0 ? tls.chain : thread_chain_id();
+}
+
+/// Records, on the chain current on this thread, that span `id` ended while it was not the current
+/// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
+/// (context_entries_lost): a context restored later may then name the ended span.
+inline std::atomic<std::uint64_t> context_entries_lost{0};
+AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
+    std::uint64_t id, const span_context& replaced) noexcept {
+  try {
+    if (!tls.ended) tls.ended = new ended_set();
+    auto& v = tls.ended->entries;
+    for (auto& e : v)
+      if (e.span_id == id) {
+        e.replaced = replaced;
+        return;
+      }
+    v.push_back(ended_span{id, replaced});
+  } catch (...) {
+    context_entries_lost.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// Replaces `ctx`, while it names a span that ended out of order on the current chain, by what
+/// that span had replaced (the nearest still-live ancestor); the entries used are removed, and the
+/// set is freed when it is empty.
 AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_spans& t = tls.ended;
+  ended_set* set = tls.ended;
+  if (!set) return;
+  auto& v = set->entries;
   for (bool found = true; found && ctx.span_id != 0;) {
     found = false;
-    for (std::uint32_t i = 0; i < t.count; ++i)
-      if (t.entries[i].span_id == ctx.span_id) {
-        ctx = t.entries[i].replaced;
-        t.entries[i] = t.entries[--t.count];
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (v[i].span_id == ctx.span_id) {
+        ctx = v[i].replaced;
+        v[i] = v.back();
+        v.pop_back();
         found = true;
         break;
       }
   }
+  if (v.empty()) {
+    delete set;
+    tls.ended = nullptr;
+  }
 }
 
 /// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls.ended is not empty.
+/// that ended out of order. Out of line: called only while tls.ended is not null.
 AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
   span_context ctx = saved;
   resolve_ended(ctx);
   assign_context(tls.current, ctx);
 }
 
-inline constexpr char hex_digits[] = "0123456789abcdef";
-inline void append_hex(std::string& out, std::uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
-}
 }  // namespace detail
 
 /// The current context of this thread (the innermost live span, or an installed context).
@@ -476,7 +612,7 @@ class [[nodiscard]] context_scope {
     detail::assign_context(detail::tls.current, ctx);
   }
   ~context_scope() {
-    if (detail::tls.ended.count == 0) [[likely]]
+    if (detail::tls.ended == nullptr) [[likely]]
       detail::assign_context(detail::tls.current, prev_);
     else  // the span that was current may have ended meanwhile (out of order)
       detail::restore_resolved(prev_);
@@ -610,7 +746,7 @@ enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
 
 // Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
 // this process has the same meaning. Relaxed: it is written before any span can be recorded
-// (spans record only after start() published `tracing_on` with release ordering).
+// (spans record only after start() published `recording_state` with release ordering).
 inline std::atomic<clock_source> span_clock_source{clock_source::steady};
 
 inline std::int64_t steady_ns() noexcept {
@@ -638,51 +774,52 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
-/// What the hot path reads, in one byte, when a span begins and ends (tracing_on, below): 0
+/// What the hot path reads, in one byte, when a span begins and ends (recording_state, below): 0
 /// while not recording; otherwise bits saying how. One load answers every
 /// question a span asks of the process-wide configuration.
-inline constexpr std::uint8_t tracing_off = 0;
-inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
-inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
-// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+inline constexpr std::uint8_t recording_off = 0;
+inline constexpr std::uint8_t recording_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t recording_tsc = 2;     // with recording_steady: spans read the TSC
+// With recording_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
-inline constexpr std::uint8_t tracing_sample_as_parent = 4;
-// With tracing_steady: the C++ ABI's uncaught-exception counter can be read directly
+inline constexpr std::uint8_t recording_sample_as_parent = 4;
+// With recording_steady: the C++ ABI's uncaught-exception counter can be read directly
 // (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
-inline constexpr std::uint8_t tracing_eh_abi = 8;
-// The byte in the common configuration: the best clock this platform has (the TSC where it can
-// be read), the default sampler and the ABI's counter. A span compares the byte with this value
-// once and then runs a path with every bit known at compile time; any other configuration takes
-// one out-of-line call that runs the same code with the bits tested at run time.
-inline constexpr std::uint8_t tracing_common =
-    static_cast<std::uint8_t>(tracing_steady | (AGENTRACE_DETAIL_HAS_TSC ? tracing_tsc : 0) |
-                              tracing_sample_as_parent | tracing_eh_abi);
+inline constexpr std::uint8_t recording_eh_abi = 8;
+// The recording state in the common configuration: the best clock this platform has (the TSC where
+// it can be read), the default sampler and the ABI's counter. A span compares the recording state
+// with this value once and then runs a path with every bit known at compile time; any other
+// configuration takes one out-of-line call that runs the same code with the bits tested at run
+// time.
+inline constexpr std::uint8_t recording_common =
+    static_cast<std::uint8_t>(recording_steady | (AGENTRACE_DETAIL_HAS_TSC ? recording_tsc : 0) |
+                              recording_sample_as_parent | recording_eh_abi);
 
 // Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
 // say how. Release on start, acquire on the hot path's first check would cost nothing more than
 // relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
 // begun before it saw it.
-inline std::atomic<std::uint8_t> tracing_on{tracing_off};
+inline std::atomic<std::uint8_t> recording_state{recording_off};
 
-/// The recording byte for the span clock start() chose, for whether the installed sampler is
+/// The recording state for the span clock start() chose, for whether the installed sampler is
 /// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
 /// counter can be read (thread_state.hpp, uncaught_counter_slow).
-inline std::uint8_t recording_state(bool sample_as_parent, bool eh_abi) noexcept {
+inline std::uint8_t recording_state_for(bool sample_as_parent, bool eh_abi) noexcept {
   return static_cast<std::uint8_t>(
-      tracing_steady |
-      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
-      (sample_as_parent ? tracing_sample_as_parent : 0) | (eh_abi ? tracing_eh_abi : 0));
+      recording_steady |
+      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? recording_tsc : 0) |
+      (sample_as_parent ? recording_sample_as_parent : 0) | (eh_abi ? recording_eh_abi : 0));
 }
 
 /// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
 /// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
 inline void set_sample_as_parent(bool on) noexcept {
-  std::uint8_t cur = tracing_on.load(std::memory_order_relaxed);
-  while (cur != tracing_off) {
-    const auto next = static_cast<std::uint8_t>(on ? cur | tracing_sample_as_parent
-                                                   : cur & ~tracing_sample_as_parent);
-    if (tracing_on.compare_exchange_weak(cur, next, std::memory_order_release,
-                                         std::memory_order_relaxed))
+  std::uint8_t cur = recording_state.load(std::memory_order_relaxed);
+  while (cur != recording_off) {
+    const auto next = static_cast<std::uint8_t>(on ? cur | recording_sample_as_parent
+                                                   : cur & ~recording_sample_as_parent);
+    if (recording_state.compare_exchange_weak(cur, next, std::memory_order_release,
+                                              std::memory_order_relaxed))
       return;
   }
 }
@@ -690,7 +827,7 @@ inline void set_sample_as_parent(bool on) noexcept {
 /// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
-  if (state & tracing_tsc) return __rdtsc();
+  if (state & recording_tsc) return __rdtsc();
 #else
   (void)state;
 #endif
@@ -700,8 +837,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state
 /// Ticks of the span clock, read outside a span (no recording state at hand).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
   return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
-                       ? tracing_tsc
-                       : tracing_steady);
+                       ? recording_tsc
+                       : recording_steady);
 }
 
 /// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
@@ -926,9 +1063,7 @@ class sampler {
                                           std::string* error = nullptr) {
     auto ratio = [&]() -> double {
       if (!arg) return 1.0;
-      std::string_view a = *arg;
-      while (!a.empty() && (a.front() == ' ' || a.front() == '\t')) a.remove_prefix(1);
-      while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
+      const std::string_view a = detail::trim_view(*arg);
       double v = 0.0;
       auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
       if (ec != std::errc() || p != a.data() + a.size() || !(v >= 0.0 && v <= 1.0)) {
@@ -976,9 +1111,9 @@ class sampler {
       case kind::off: return "AlwaysOffSampler";
       case kind::ratio: break;
     }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "TraceIdRatioBased{%f}", l.ratio);
-    return buf;
+    char buf[48];
+    const auto r = std::to_chars(buf, buf + sizeof buf, l.ratio, std::chars_format::fixed, 6);
+    return "TraceIdRatioBased{" + std::string(buf, r.ptr) + "}";
   }
 
   std::array<leaf, 5> cases_{};
@@ -988,7 +1123,7 @@ class sampler {
 namespace detail {
 
 // The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `tracing_on`, or while tracing is on; relaxed loads are
+// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
 // enough: a span that races with it sees either the old or the new sampler, both valid. Default:
 // ParentBased(root=AlwaysOn).
 inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
@@ -1006,7 +1141,7 @@ inline sampler_slot& installed_sampler() {
 
 /// Whether the installed sampler is ParentBased(root=AlwaysOn), the default: every root sampled,
 /// every child sampled exactly when its parent is. start() and install_sampler() then tell the
-/// hot path so (clock.hpp, tracing_sample_as_parent), which skips the threshold comparisons.
+/// hot path so (clock.hpp, recording_sample_as_parent), which skips the threshold comparisons.
 inline bool samples_as_parent() noexcept {
   auto t = [](sampling_case c) {
     return sampling_thresholds[static_cast<std::size_t>(c)].load(std::memory_order_relaxed);
@@ -1017,7 +1152,7 @@ inline bool samples_as_parent() noexcept {
          t(sampling_case::local_parent_not_sampled) == never_threshold;
 }
 
-// start() calls this before it publishes tracing_on (with the default-sampler bit from
+// start() calls this before it publishes recording_state (with the default-sampler bit from
 // samples_as_parent); while tracing is on, this keeps that bit in step with `s` itself.
 inline void install_sampler(const agentrace::sampler& s) {
   auto& slot = installed_sampler();
@@ -1462,7 +1597,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 // amalgamated: include/agentrace/detail/remote_end.hpp
 // SPDX-License-Identifier: MIT
-// Spans that end on another thread than the one they began on, reported back to their origin.
+// Span scopes that close on another thread than the one whose context chain they belong to,
+// reported back to that thread.
 
 #include <algorithm>
 #include <atomic>
@@ -1483,6 +1619,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #if __has_include(<unistd.h>)
@@ -1669,8 +1806,11 @@ using span_queue = concurrent_queue<span_record>;
 // drain then comes at most one drain interval later.
 inline std::atomic<bool> drain_on_demand{true};
 inline std::atomic<bool> drain_requested{false};
+// Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
+// the parent's collector may have been waiting on it, and a waiter that does not exist in the
+// child could block a notify there.
 inline std::condition_variable& collector_wakeup() {
-  static auto* cv = new std::condition_variable();  // leaked: producers may touch it at exit
+  static auto* cv = new std::condition_variable();
   return *cv;
 }
 // How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
@@ -1720,14 +1860,34 @@ inline constexpr std::size_t max_thread_queue_size =
 /// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
 /// not as the queue: a collector that keeps up keeps that ring small and in cache.
 ///
-/// Thread states are never freed: when a thread exits, its state (queue, producer token,
-/// counters) goes to a free list, still holding the spans it enqueued; the collector drains it
-/// like any other, and a new thread takes it over once it is empty. Memory is therefore bounded by
-/// the largest number of threads that recorded spans at the same time.
+/// A thread's state outlives the thread only while its queue holds spans. When a thread exits,
+/// its state (queue, producer token, counters) goes to the exited list, still holding the spans it
+/// enqueued; the collector drains it like any other and frees it once it is empty and still
+/// exited (release_if_drained), after adding its counters to the registry's retired sums.
+///
+/// A thread that starts takes an exited state of the current capacity over: an empty one if there
+/// is one; else, when max_exited_states exited states are waiting to be drained already, the
+/// emptiest of them, spans and all (they are drained as before, and take room in the new thread's
+/// queue: what does not fit is dropped and counted as queue full, as for any thread); only below
+/// that bound does it allocate a state of its own. So however slow the collector, the states
+/// alive are at most the threads alive plus max_exited_states, and they fall back to the threads
+/// alive once the exited ones are drained.
+///
+/// Who reads a state through a raw pointer, and why freeing is safe: the registry (under mu),
+/// remote_end.hpp's report_remote_end (under mu), the thread itself (tls.state, until it exits)
+/// and the collector's drain (its own snapshot; only the collector frees, from its own thread,
+/// after it is done with the state in that pass).
+inline constexpr std::size_t max_exited_states = 16;
+
 struct global_state {
   std::mutex mu;
-  std::vector<thread_state*> states;  // every state ever created (live or free); guarded by mu
+  std::vector<thread_state*> states;  // every state alive (live or exited); guarded by mu
   std::vector<thread_state*> free;    // states of exited threads; guarded by mu
+  counters_snapshot retired{};        // counters of the states freed; guarded by mu
+  std::uint64_t states_created{0};    // states ever allocated; guarded by mu
+  // In a forked child: the parent's states, copied by fork() and never used (their threads do
+  // not exist here, their spans are the parent's to export). Kept reachable, never freed.
+  std::vector<thread_state*> inherited;
   // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
   // the first start(): a thread records nothing before tracing was ever started.
   std::atomic<std::size_t> queue_capacity{0};
@@ -1798,12 +1958,18 @@ struct alignas(64) thread_state {
   // wake_mask + 1: half the queue, rounded down to a power of two (at least
   // wake_check_interval spans, so that finish() can test the count against that constant first).
   std::uint64_t wake_mask;
-  std::uint32_t index{0};
+  std::uint32_t index{0};  // the thread's number (span_record::thread_index; informative only)
+  // The owning thread's context chain id (context.hpp, next_chain_id): 64 bits, never reused, so
+  // a span scope closed on another thread is reported to this thread and no other.
+  std::uint64_t chain{0};
   // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
   std::atomic<std::uint32_t> remote_ended{0};
   // The owning thread's count, or nullptr; set again when another thread takes the state over
   // (create_thread_state).
   const unsigned int* uncaught{uncaught_counter_slow()};
+  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
+  // collector to skip the lock for live threads' states. Last: off the hot path's fields.
+  std::atomic<bool> exited{false};
 };
 
 /// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
@@ -1820,27 +1986,83 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state
   return std::uncaught_exceptions();
 }
 /// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
-/// with tracing_eh_abi set, every state's counter pointer is set (no test).
+/// with recording_eh_abi set, every state's counter pointer is set (no test).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
                                                               std::uint8_t on) noexcept {
-  if (on & tracing_eh_abi) return static_cast<int>(*ts->uncaught);
+  if (on & recording_eh_abi) return static_cast<int>(*ts->uncaught);
   return uncaught_exceptions(ts);
 }
 
-/// Returns the thread's state to the free list at thread exit.
+/// Whether the calling thread is the process's main thread (its thread-local objects are
+/// destroyed by exit(), before the static destructors and atexit handlers run).
+inline bool is_main_thread() noexcept {
+#if defined(__linux__)
+  return ::gettid() == ::getpid();
+#else
+  static const std::thread::id main_id = std::this_thread::get_id();
+  return std::this_thread::get_id() == main_id;
+#endif
+}
+
+/// Returns the thread's state to the exited list at thread exit. Not on the main thread: exit()
+/// destroys its thread-local objects first, and spans that begin or end in static destructors
+/// and atexit handlers afterwards (while tracing is still on) are still recorded in its state.
 struct thread_state_owner {
   thread_state* state{nullptr};
   ~thread_state_owner() {
+    if (state && is_main_thread()) return;  // the state stays with the thread until the end
     tls.exited = true;
     tls.state = nullptr;
+    delete tls.ended;  // the thread's chain ends with it
+    tls.ended = nullptr;
     if (!state) return;
     auto& g = globals();
     std::lock_guard<std::mutex> lock(g.mu);
-    // The spans still queued stay there: the collector drains free states too.
+    // The spans still queued stay there: the collector drains exited states too, then frees them.
     g.free.push_back(state);
+    state->exited.store(true, std::memory_order_release);
     state = nullptr;
   }
 };
+
+/// The calling thread's owner of its state.
+inline thread_state_owner& this_thread_owner() noexcept {
+  static thread_local thread_state_owner owner;
+  return owner;
+}
+
+/// On the collector's thread, after it has drained `st` in this pass: frees the state if its
+/// thread has exited and its queue is empty, adding its counters to the retired sums. True if
+/// it was freed (the caller must not use `st` again).
+inline bool release_if_drained(thread_state* st) {
+  if (!st->exited.load(std::memory_order_acquire)) return false;
+  auto& g = globals();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    auto it = std::find(g.free.begin(), g.free.end(), st);
+    // Taken over by a new thread meanwhile, or spans left: not now.
+    if (it == g.free.end() || st->queue->size_approx() != 0) return false;
+    g.free.erase(it);
+    g.states.erase(std::find(g.states.begin(), g.states.end(), st));
+    g.retired.enqueued += st->counters.enqueued.load(std::memory_order_acquire);
+    g.retired.dropped_queue_full += st->counters.dropped_queue_full.load(std::memory_order_acquire);
+    g.retired.dropped_unsampled += st->counters.dropped_unsampled.load(std::memory_order_acquire);
+  }
+  delete st;
+  return true;
+}
+
+/// How many thread states are allocated, and how many of those belong to exited threads.
+struct state_counts {
+  std::size_t alive{0};
+  std::size_t exited{0};
+  std::uint64_t created{0};  // ever allocated
+};
+inline state_counts thread_state_counts() {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return {g.states.size(), g.free.size(), g.states_created};
+}
 
 /// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
 /// what one queue can hold.
@@ -1868,24 +2090,35 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
   return l2 != 0 && capacity * 64 >= l2;
 }
 
-/// Slow path of this_thread(): the thread's first span. Takes over an exited thread's empty
-/// state of the current capacity, or allocates one (queue and token). Returns nullptr, and the
-/// span is not recorded, if tracing was never started or allocation fails.
+/// Slow path of this_thread(): the thread's first span. Takes over an exited state of the
+/// current capacity (an empty one, or at the bound the emptiest: see global_state), or allocates
+/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never
+/// started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls.exited) return nullptr;
   auto& g = globals();
   const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
   if (capacity == 0) return nullptr;
-  static thread_local thread_state_owner owner;
+  thread_state_owner& owner = this_thread_owner();
   try {
     std::unique_lock<std::mutex> lock(g.mu);
     thread_state* st = nullptr;
+    auto best = g.free.end();
+    std::size_t best_size = 0;
     for (auto it = g.free.begin(); it != g.free.end(); ++it) {
-      if ((*it)->capacity == capacity && (*it)->queue->size_approx() == 0) {
-        st = *it;
-        g.free.erase(it);
-        break;
+      if ((*it)->capacity != capacity) continue;
+      const std::size_t n = (*it)->queue->size_approx();
+      if (best == g.free.end() || n < best_size) {
+        best = it;
+        best_size = n;
+        if (n == 0) break;
       }
+    }
+    // A state still holding spans is taken over only when the exited ones are at their bound.
+    if (best != g.free.end() && (best_size == 0 || g.free.size() >= max_exited_states)) {
+      st = *best;
+      g.free.erase(best);
+      st->exited.store(false, std::memory_order_relaxed);
     }
     if (!st) {
       lock.unlock();
@@ -1894,8 +2127,10 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
       g.states.reserve(g.states.size() + 1);
       st = fresh.release();
       g.states.push_back(st);
+      ++g.states_created;
     }
     st->index = g.next_thread_index++;
+    st->chain = thread_chain_id();
     owner.state = st;
   } catch (...) {
     return nullptr;
@@ -1904,6 +2139,7 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   // This thread's counter: a state taken over from an exited thread still points into that
   // thread's thread-local storage, which is gone.
   owner.state->uncaught = uncaught_counter_slow();
+  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
   tls.state = owner.state;
   return tls.state;
 }
@@ -1919,7 +2155,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
   return this_thread(tls);
 }
 
-/// The states whose queues the collector drains (all of them), copied into `out`.
+/// The states whose queues the collector drains (all of them, live and exited), copied into
+/// `out`.
 inline void snapshot_states(std::vector<thread_state*>& out) {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
@@ -1930,7 +2167,7 @@ inline void snapshot_states(std::vector<thread_state*>& out) {
 inline counters_snapshot sum_counters() {
   auto& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
-  counters_snapshot s;
+  counters_snapshot s = g.retired;
   for (thread_state* t : g.states) {
     s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
     s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
@@ -1948,26 +2185,23 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
-// A span ends on thread B but began on thread A, where it may still be the current context (it
-// was moved to B, or B ended it through a pointer). B cannot touch A's thread-local context, so
-// it leaves a note here and raises A's thread_state::remote_ended; A reads its notes at its next
-// span begin or end (one load of a flag in its own thread_state) and treats them as spans that
-// ended out of order (context.hpp): a current context, or a saved one restored later, that names
-// such a span becomes that span's nearest still-live ancestor.
-// A thread's number as span records keep it (narrower than thread_state::index: it wraps).
-using origin_index = decltype(span_record::thread_index);
-inline origin_index origin_of(std::uint32_t thread_index) noexcept {
-  return static_cast<origin_index>(thread_index);
-}
-
+// A span is current on the context chain where it began (context.hpp). Its scope normally closes
+// on that chain; a span object that is not moved but destroyed (or ended) on another thread -- the
+// last owner of a shared_ptr, a request object freed by a worker -- closes it elsewhere. That
+// thread cannot touch the origin thread's thread-local context, so it leaves a note here and raises
+// the origin's thread_state::remote_ended; the origin reads its notes at its next span begin (one
+// load of a flag in its own thread_state) and treats them as spans that ended out of order.
+//
+// Notes are keyed by the chain's 64-bit id (never reused) and are not bounded: each names a span
+// that was current on a live thread, and the origin consumes them at its next span begin while
+// its own chain is current.
 struct remote_end {
-  origin_index origin;  // the thread the span began on (origin_of(thread_state::index))
+  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
   std::uint64_t span_id;
-  span_context replaced;  // what the span replaced as its origin thread's current context
+  span_context replaced;  // what the span replaced as its chain's current context
 };
 
 struct remote_end_board {
-  static constexpr std::size_t capacity = 4096;  // the oldest notes are forgotten first
   std::mutex mu;
   std::vector<remote_end> notes;
 };
@@ -1978,11 +2212,14 @@ inline remote_end_board& remote_ends() {
   return *b;
 }
 
-/// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
-/// is noted for an origin thread that has exited.
-/// (After 65,536 threads the numbers wrap: a note may then reach another live thread with the
-/// same number, where it does nothing, since it names a span id that thread never had.)
-AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::uint64_t id,
+// Scopes that closed away from their chain with nothing to repair there: the chain was a
+// coroutine's (its frame is being destroyed, or another thread ended the span through a
+// reference), or its thread has exited; or memory ran out for the note.
+inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
+
+/// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for
+/// the live thread that owns `chain`; nothing is noted for a coroutine's chain or an exited thread.
+AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint64_t chain, std::uint64_t id,
                                                     const span_context& replaced) noexcept {
   auto& g = globals();
   auto& b = remote_ends();
@@ -1991,27 +2228,29 @@ AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::ui
   // only the board's).
   std::lock_guard<std::mutex> lock(g.mu);
   for (thread_state* t : g.states) {
-    if (origin_of(t->index) != origin) continue;
-    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) return;  // it has exited
+    if (t->chain != chain) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
     try {
       std::lock_guard<std::mutex> board_lock(b.mu);
-      if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
-      b.notes.push_back(remote_end{origin, id, replaced});
-    } catch (...) {  // out of memory: the origin thread keeps a stale current context
-      return;
+      b.notes.push_back(remote_end{chain, id, replaced});
+    } catch (...) {
+      break;
     }
     t->remote_ended.store(1, std::memory_order_release);
     return;
   }
+  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// On the origin thread `ts`: takes the notes left for it and repairs its current context.
+/// On the origin thread `ts`: takes the notes left for its chain and repairs its current context.
+/// While a coroutine's chain is current here the notes wait (the flag stays raised).
 AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  if (tls.chain != ts->chain) return;
   ts->remote_ended.exchange(0, std::memory_order_acquire);
   auto& b = remote_ends();
   {
     std::lock_guard<std::mutex> lock(b.mu);
-    auto mine = [&](const remote_end& n) { return n.origin == origin_of(ts->index); };
+    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
     for (const remote_end& n : b.notes)
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
@@ -2091,10 +2330,10 @@ inline std::string demangle(const char* mangled) {
   return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
 }
 
-// An unsampled span's state: its context and the thread it began on.
+// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
+// its scope restores the context for).
 struct unsampled_self {
   span_context ctx;
-  detail::origin_index thread_index;  // the thread it began on (detail::origin_of)
 };
 
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
@@ -2112,20 +2351,19 @@ inline std::atomic<std::uint32_t> limit_link_count{128};
 inline namespace compiled_in {
 
 /// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). While alive it is the thread's
-/// current context, so spans begun inside it become its children. A span the sampler did not
+/// ends itself when destroyed, or earlier by `end()` (idempotent). A span the sampler did not
 /// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
 /// never enqueued) but still has ids and is still the current context, so its children and
 /// injected headers carry its trace id and the cleared sampled flag.
 ///
-/// Spans may end in any order: when a span ends, the thread's current context goes back to the
-/// nearest span that is still alive (a parent that ended before its child is skipped when the
-/// child ends). A span may be moved, and may end on another thread; it stays its origin thread's
-/// current context until it ends, and once it has ended elsewhere the origin thread goes back to
-/// the nearest live ancestor at its next span begin or end. So a span handed to a worker while the
-/// origin thread goes on with unrelated work would parent that work until it ends: for such
-/// hand-offs, begin the span on the worker under the captured context (context_scope,
-/// bind_context, or the explicit-parent constructor) instead of moving it.
+/// The current context (docs/context-design.md): a span is the current context of the context
+/// chain it began on (the thread's own, or the coroutine's that runs there) from its begin until
+/// its scope closes -- the end of the object that began it, or its `end()` -- so spans begun
+/// meanwhile become its children. Moving a span hands it off: the new owner carries the span and
+/// ends it wherever it goes, but the context stays with the scope that began it, which restores
+/// the context it replaced when it closes. Spans may end in any order: a scope that closes while
+/// it is not the current context (a parent ended before its child) is skipped when the context
+/// comes back to it, so a new span never takes an ended span of this chain as its parent.
 class scoped_span {
  public:
   scoped_span() noexcept : state_(st_none) {}
@@ -2146,7 +2384,8 @@ class scoped_span {
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
-      // ended out of order, so that the child, when it ends, restores what the parent replaced.
+      // ended out of order, so that the child's scope, when it closes, restores what the parent
+      // replaced.
       end();
       take(o);
     }
@@ -2158,27 +2397,29 @@ class scoped_span {
   AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
-  /// Ends the span now. Further calls, and the destructor, do nothing.
+  /// Ends the span now (and, on the object that began it, closes its scope: the context it
+  /// replaced is current again). Further calls, and the destructor, do nothing.
   void end() noexcept {
     if (state_ == st_recording)
       finish();
-    else if (state_ == st_unsampled) [[unlikely]]
-      finish_unsampled();
+    else if (state_ != st_none) [[unlikely]]
+      end_other();
   }
 
   /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return state_ == st_recording; }
+  bool is_recording() const noexcept { return (state_ & st_record) != 0; }
 
-  /// This span's context (invalid when the span is empty or ended). Unsampled spans have one too.
+  /// This span's context (invalid when the span is empty, moved from or ended). Unsampled spans
+  /// have one too.
   span_context context() const noexcept {
-    if (state_ == st_unsampled) [[unlikely]]
+    if (state_ & st_record) return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    if (state_ & st_self) [[unlikely]]
       return self_.ctx;
-    if (state_ != st_recording) return {};
-    return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
+    return {};
   }
 
   /// Sets a numeric or boolean attribute. A value of another type than the key's does not compile.
@@ -2315,11 +2556,11 @@ class scoped_span {
   // parent, or nullptr for the thread's current context (a constant where this is inlined).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
                                                 const span_context* parent) noexcept {
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]] {
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]] {
       detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::tracing_common);
-    } else if (on == detail::tracing_off) {
+      begin(t, site, parent ? *parent : t.current, detail::recording_common);
+    } else if (on == detail::recording_off) {
       state_ = st_none;
     } else {
       begin_other(site, parent, on);
@@ -2328,7 +2569,7 @@ class scoped_span {
 
   // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
   // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::tracing_common, so
+  // the common configuration the constructor passes the constant detail::recording_common, so
   // none of these is tested at run time (begin_other: any other configuration).
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
                                             const span_context& parent, std::uint8_t on) noexcept {
@@ -2343,6 +2584,7 @@ class scoped_span {
     span_context& cur = t.current;
     // Loads: the context this span replaces (restored at the end) and the parent (often the same).
     detail::assign_context(prev_, cur);
+    chain_ = t.chain;
     std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
     std::uint64_t parent_id = opaque(parent.span_id);
     const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
@@ -2354,13 +2596,13 @@ class scoped_span {
     if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
       ts->ids.next_root_ids(hi, lo, id);
       parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::tracing_sample_as_parent)  // sampler.hpp
+      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
                                          ? static_cast<std::uint8_t>(flag_random | flag_sampled)
                                          : detail::sample_root(lo),
                                      false);
     } else {
       id = ts->ids.next_nonzero();
-      if (!(on & detail::tracing_sample_as_parent)) {  // else the parent's flags as they are
+      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
         const bool remote = detail::remote_of(parent_fr);
         fr = detail::pack_flags_remote(
             detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
@@ -2368,7 +2610,7 @@ class scoped_span {
     }
     const std::uint8_t flags = detail::flags_of(fr);
     if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags, ts);  // the context only: no record, no clock
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
       return;
     }
     ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
@@ -2393,35 +2635,64 @@ class scoped_span {
 
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
     // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::tracing_on.load(std::memory_order_relaxed);
-    if (on == detail::tracing_common) [[likely]]
-      finish_recording(detail::tracing_common);
+    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+    if (on == detail::recording_common) [[likely]]
+      finish_recording<true>(detail::recording_common);
     else
       finish_other(on);
   }
 
   // A span's end in any configuration but the common one, or after shutdown() began.
   AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::tracing_off)
-      finish_not_running();
+    if (on == detail::recording_off)
+      finish_not_running<true>();
     else
-      finish_recording(on);
+      finish_recording<true>(on);
   }
 
-  // `on`: the recording state finish() loaded (not 0), as for begin().
+  // The end of a span whose state is not st_recording (and not st_none).
+  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
+    switch (state_) {
+      case st_unsampled: finish_unsampled(); break;
+      case st_carried: {
+        const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
+        if (on == detail::recording_off)
+          finish_not_running<false>();
+        else
+          finish_recording<false>(on);
+        break;
+      }
+      case st_carried_unsampled:
+        state_ = st_none;
+        count_unsampled(detail::this_thread());
+        break;
+      case st_scope:  // moved from: the scope closes
+      {
+        state_ = st_none;
+        detail::thread_locals& t = detail::this_thread_locals();
+        restore_context(t, self_.ctx.span_id);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
+  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
+  template <bool Scope>
   AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
     const std::uint64_t end = detail::now_ticks(on);
     // The ending thread's state: a span may end on another thread than it began.
     detail::thread_locals& t = detail::this_thread_locals();
     detail::thread_state* ts = detail::this_thread(t);
     if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
-      finish_not_running();
+      finish_not_running<Scope>();
       return;
     }
     if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
       mark_unwinding();  // while still recording: it adds an event and sets the status
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     rec_.end_ticks = end;
     auto& c = ts->counters;
     if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
@@ -2443,14 +2714,13 @@ class scoped_span {
   // (the union's other member), nothing else; each field is written once, from registers.
   AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
                                                       std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags,
-                                                      const detail::thread_state* ts) noexcept {
+                                                      std::uint8_t flags) noexcept {
     cur.trace_id.hi = hi;
     cur.trace_id.lo = lo;
     cur.span_id = id;
     detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    ::new (static_cast<void*>(&self_)) detail::unsampled_self{
-        span_context{trace_id{hi, lo}, id, flags, false}, detail::origin_of(ts->index)};
+    ::new (static_cast<void*>(&self_))
+        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
     state_ = st_unsampled;
   }
 
@@ -2458,81 +2728,81 @@ class scoped_span {
   AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
     state_ = st_none;
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
-    restore_context(t, self_.ctx.span_id, self_.thread_index, ts);
-    if (!ts || !detail::tracing_on.load(std::memory_order_relaxed)) [[unlikely]] {
+    restore_context(t, self_.ctx.span_id);
+    count_unsampled(detail::this_thread(t));
+  }
+  static void count_unsampled(detail::thread_state* ts) noexcept {
+    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
       detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     detail::thread_counters::bump(ts->counters.dropped_unsampled);
   }
 
-  // At the end of span `id` (begun on thread `origin`; `ts` is the ending thread's state):
-  // restores the context it replaced (or, if that span has ended meanwhile, its nearest live
-  // ancestor); if something else is current (the span ends out of order, or on another thread
-  // than it began), notes it instead.
-  // (`origin` by reference: only the cold path reads it.)
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t, std::uint64_t id,
-                                                      const detail::origin_index& origin,
-                                                      detail::thread_state* ts) noexcept {
+  // Closes the scope of span `id`, which this object began: restores the context it replaced
+  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
+  // current (the scope closes out of order, or on another chain than it began on), notes it
+  // instead.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t,
+                                                      std::uint64_t id) noexcept {
     span_context& cur = t.current;
     if (cur.span_id == id) [[likely]] {
-      if (t.ended.count == 0) [[likely]]
+      if (t.ended == nullptr) [[likely]]
         detail::assign_context(cur, prev_);
       else
         detail::restore_resolved(prev_);
     } else {
-      ended_not_current(id, origin, prev_, ts);
+      ended_not_current(id, chain_, prev_);
     }
   }
 
-  // The end of a span that is not its thread's current context (cold). One that began on another
-  // thread is reported back there (remote_end.hpp); one that began here ended out of order: a
-  // child, a context_scope or a coroutine is current, and whoever restores this span later gets
-  // what it replaced (context.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, detail::origin_index origin,
-                                                      const span_context& replaced,
-                                                      detail::thread_state* ts) noexcept {
-    if (ts && origin != detail::origin_of(ts->index)) {
-      detail::report_remote_end(origin, id, replaced);
+  // A span scope that closes while it is not the current context (cold). On its own chain it
+  // closed out of order: a child, a context_scope or a coroutine is current, and whoever restores
+  // this span later gets what it replaced (context.hpp). On another chain (the object was
+  // destroyed or ended on another thread without being moved) it is reported to its chain's thread
+  // (remote_end.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
+                                                      const span_context& replaced) noexcept {
+    if (chain != detail::tls.chain) {
+      detail::report_remote_end(chain, id, replaced);
       return;
     }
-    // The current context may name a span of this thread that ended on another one.
-    if (ts) detail::take_remote_ends_if_any(ts);
-    if (detail::tls.current.span_id == id)
-      detail::restore_resolved(replaced);
-    else
-      detail::note_ended_out_of_order(id, replaced);
+    detail::note_ended_out_of_order(id, replaced);
   }
 
-  // Moves a span's state; rec_ is alive exactly while state_ is st_recording, self_ while it is
-  // st_unsampled.
+  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
+  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
+  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed).
   void take(scoped_span& o) noexcept {
-    if (o.state_ == st_unsampled) [[unlikely]] {
+    if (o.state_ & st_self) [[unlikely]] {
       self_ = o.self_;
-      prev_ = o.prev_;
-      state_ = st_unsampled;
-      o.state_ = st_none;
+      state_ = st_carried_unsampled;
+      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
       return;
     }
-    if (o.state_ != st_recording) return;
+    if (!(o.state_ & st_record)) return;
     o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
     ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
+    const std::uint64_t id = o.rec_.span_id;
     o.rec_.~span_record();
-    prev_ = o.prev_;
     uncaught_ = o.uncaught_;
-    state_ = st_recording;
-    o.state_ = st_none;
+    state_ = st_carried;
+    if (o.state_ & st_scope) {
+      ::new (static_cast<void*>(&o.self_)) detail::unsampled_self{span_context{{}, id, 0, false}};
+      o.state_ = st_scope;
+    } else {
+      o.state_ = st_none;
+    }
   }
 
-  // The end of a recording span after shutdown() began (tracing_on is 0; no clock is read), or on
+  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or on
   // a thread without a state (exiting, or its allocation failed): the context is restored as
-  // usual, the span is counted as dropped_not_running.
+  // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
+  template <bool Scope>
   AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
     detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
     state_ = st_none;
-    restore_context(t, rec_.span_id, rec_.thread_index, ts);
+    if constexpr (Scope) restore_context(t, rec_.span_id);
     drop_not_running();
   }
   AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
@@ -2584,7 +2854,7 @@ class scoped_span {
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while state_ is st_recording, so every use checks it.
+  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
   union {
     span_record rec_;
     detail::unsampled_self self_;  // an unsampled span's own context (context owner)
@@ -2595,13 +2865,21 @@ class scoped_span {
   union {
     span_context prev_;
   };
-  int uncaught_;  // uncaught exceptions when the span began; set by begin()
-  // What the span is: written once by each constructor (by begin() when it begins one), so that
-  // a span is not zeroed first and then written again.
+  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
+  int uncaught_;         // uncaught exceptions when the span began; set by begin()
+  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
+  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
+  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
+  // begins one), so that a span is not zeroed first and then written again.
   enum : std::uint8_t {
-    st_none = 0,       // empty or ended
-    st_recording = 1,  // rec_ is alive
-    st_unsampled = 2,  // begun, not sampled, not ended: self_ is alive (context owner)
+    st_none = 0,  // empty or ended
+    st_record = 1,
+    st_self = 2,
+    st_scope = 4,                         // moved from: only the scope is left to close
+    st_recording = st_record | st_scope,  // begun here, sampled
+    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
+    st_carried = st_record,               // moved here, sampled
+    st_carried_unsampled = st_self,       // moved here, not sampled
   };
   std::uint8_t state_;
 };
@@ -2800,6 +3078,120 @@ AGENTRACE_DETAIL_VISIBILITY_END
   } while (false)
 
 #endif  // AGENTRACE_ENABLED
+// amalgamated: include/agentrace/event.hpp
+// SPDX-License-Identifier: MIT
+// Events as OpenTelemetry log records (OTLP logs): an event name, a severity, attributes and a
+// body, linked to a span (the current one by default). Light, like span.hpp: no fmt, no JSON,
+// no queue here. emit_event() hands the record to the collector's bounded log queue without
+// waiting; when the queue is full, or tracing is not running, the record is dropped and counted
+// (agentrace::stats: logs_dropped_queue_full, logs_dropped_not_running).
+//
+//   agentrace::emit_event("gen_ai.evaluation.result",
+//                         {{semconv::gen_ai::evaluation_name, "relevance"},
+//                          {semconv::gen_ai::evaluation_score_value, 0.8}});
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// OpenTelemetry SeverityNumber (the first of each range; values as in OTLP).
+enum class severity : std::uint8_t {
+  unspecified = 0,
+  trace = 1,
+  debug = 5,
+  info = 9,
+  warn = 13,
+  error = 17,
+  fatal = 21
+};
+
+/// One log record. `event_name` and attribute keys are views of static storage (string
+/// literals, key constants); values and the body are owned.
+struct log_record {
+  std::uint64_t time_unix_ns = 0;           // when it happened; 0: when emitted
+  std::uint64_t observed_time_unix_ns = 0;  // set by emit_event
+  std::string_view event_name{};            // e.g. "gen_ai.evaluation.result"
+  agentrace::severity severity = severity::info;
+  std::vector<attribute> attributes{};
+  attr_value body{};       // std::monostate: no body
+  span_context context{};  // the span it belongs to; invalid: none
+};
+
+namespace detail {
+
+/// Where emit_event puts records: the collector installs its log queue (static storage, so a
+/// thread that read the pointer just before shutdown still finds a live object).
+struct log_sink {
+  /// False when the record was dropped (counted by the sink).
+  virtual bool push(log_record&& r) noexcept = 0;
+
+ protected:
+  ~log_sink() = default;
+};
+inline std::atomic<log_sink*> active_log_sink{nullptr};
+/// Records emitted while no collector was running.
+inline std::atomic<std::uint64_t> logs_dropped_not_running{0};
+
+inline std::uint64_t unix_now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace detail
+
+/// Hands `r` to the collector (never waits). Its context defaults to the current span's when
+/// not valid; times default to now. False when it was dropped (counted).
+inline bool emit_event(log_record r) noexcept {
+  detail::log_sink* sink = detail::active_log_sink.load(std::memory_order_acquire);
+  if (!sink) {
+    detail::logs_dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  r.observed_time_unix_ns = detail::unix_now_ns();
+  if (r.time_unix_ns == 0) r.time_unix_ns = r.observed_time_unix_ns;
+  if (!r.context.valid()) r.context = current_context();
+  return sink->push(std::move(r));
+}
+
+/// An event named `name` (static storage) with `attrs`, linked to the current span.
+inline bool emit_event(std::string_view name, std::initializer_list<kv> attrs = {},
+                       severity sev = severity::info, attr_value body = {}) {
+  log_record r;
+  r.event_name = name;
+  r.severity = sev;
+  r.body = std::move(body);
+  r.attributes.reserve(attrs.size());
+  for (const kv& a : attrs) r.attributes.push_back(a.attr);
+  return emit_event(std::move(r));
+}
+
+/// The same, linked to the span `ctx` (e.g. the span an evaluation judged).
+inline bool emit_event(const span_context& ctx, std::string_view name,
+                       std::initializer_list<kv> attrs = {}, severity sev = severity::info,
+                       attr_value body = {}) {
+  log_record r;
+  r.event_name = name;
+  r.severity = sev;
+  r.body = std::move(body);
+  r.context = ctx;
+  r.attributes.reserve(attrs.size());
+  for (const kv& a : attrs) r.attributes.push_back(a.attr);
+  return emit_event(std::move(r));
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/semconv/semconv.hpp
 // SPDX-License-Identifier: MIT
 // Every semantic-convention key agentrace defines: gen_ai.*, db.*, server.*, error.type,
@@ -3182,6 +3574,70 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   return n;
 }
 
+/// Bytes of the first `max` code points of s (0: all of s), an invalid byte counting as one
+/// code point as the writers do; a valid UTF-8 sequence is never split.
+inline std::size_t code_point_prefix(std::string_view s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return s.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  return static_cast<std::size_t>(p - b);
+}
+
+/// Copies the UTF-8 sequence at p (advancing p), or writes U+FFFD for an invalid byte (p moves
+/// past that byte). Returns the end of what was written (at most 4 bytes).
+inline char* put_utf8_sequence(char* out, const unsigned char*& p,
+                               const unsigned char* end) noexcept {
+  const std::size_t n = utf8_sequence_length(p, end);
+  if (n == 0) {
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    ++p;
+    return out + 3;
+  }
+  std::memcpy(out, p, n);
+  p += n;
+  return out + n;
+}
+
+/// Copies s to out as valid UTF-8 (each invalid byte becomes U+FFFD, as in the JSON writer);
+/// out has room for 3 * s.size() bytes. Returns the end.
+inline char* put_utf8(char* out, std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char* run = p;
+    while (run < end && *run < 0x80) ++run;
+    std::memcpy(out, p, static_cast<std::size_t>(run - p));
+    out += run - p;
+    p = run;
+    if (p == end) break;
+    out = put_utf8_sequence(out, p, end);
+  }
+  return out;
+}
+
+/// Bytes put_utf8 writes for s.
+inline std::size_t utf8_sanitized_size(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t n = 0;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      ++n;
+      continue;
+    }
+    const std::size_t len = utf8_sequence_length(p, end);
+    n += len ? len : 3;
+    p += len ? len : 1;
+  }
+  return n;
+}
+
 /// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
 /// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
 /// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
@@ -3220,7 +3676,6 @@ inline json_string_extent json_string_size(std::string_view s, std::size_t max_b
 /// Writes s as a quoted JSON string. max_code_points 0 = no limit.
 template <class Buffer>
 inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
-  static constexpr char hex[] = "0123456789abcdef";
   b.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -3253,7 +3708,7 @@ inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_cod
         case '\b': append(b, "\\b"); break;
         case '\f': append(b, "\\f"); break;
         default: {
-          const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           b.append(esc, esc + 6);
         }
       }
@@ -3348,7 +3803,6 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
     for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
     return t;
   }();
-  static constexpr char hex[] = "0123456789abcdef";
   *out++ = '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -3373,23 +3827,14 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
         case '\b': *out++ = 'b'; break;
         case '\f': *out++ = 'f'; break;
         default: {
-          const char esc[5] = {'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[5] = {'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           std::memcpy(out, esc, 5);
           out += 5;
         }
       }
       ++p;
     } else {
-      const std::size_t n = utf8_sequence_length(p, end);
-      if (n == 0) {
-        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-        out += 3;
-        ++p;
-      } else {
-        std::memcpy(out, p, n);
-        out += n;
-        p += n;
-      }
+      out = put_utf8_sequence(out, p, end);
     }
   }
   *out++ = '"';
@@ -3437,6 +3882,104 @@ class raw_out {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/text.hpp
+// SPDX-License-Identifier: MIT
+// Text for people and limits on text: a duration with one precision rule, an attribute value for
+// display, and strings cut without splitting a UTF-8 sequence (by bytes with an ellipsis, or by
+// code points as the OTLP attribute length limit counts them).
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// A duration for people: "0.123 ms" below 1 ms, "12.34 ms" below 10 s, "12.34 s" from there.
+inline std::string duration_text(std::uint64_t ns) {
+  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
+  if (ns < 10'000'000'000ULL) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
+  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
+}
+
+/// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence and appends `ellipsis`;
+/// nothing happens when `s` already fits.
+inline void cut_utf8(std::string& s, std::size_t max, std::string_view ellipsis = "…") {
+  if (s.size() <= max) return;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  s.append(ellipsis);
+}
+
+/// Replaces line breaks and tabs with spaces, so that the text stays on one line.
+inline void one_line(std::string& s) noexcept {
+  for (auto& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+}
+
+/// How value_text() shows strings.
+enum class quote_strings : std::uint8_t { no, yes };
+
+/// An attribute value for display, on one line: numbers and booleans as text, arrays as
+/// `[a, b]`, strings quoted or not; cut to `max_len` bytes with "…" (0: no limit).
+inline std::string value_text(const attr_value& v, quote_strings quote, std::size_t max_len) {
+  const bool q = quote == quote_strings::yes;
+  std::string s = std::visit(
+      [q](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>)
+          return "";
+        else if constexpr (std::is_same_v<T, bool>)
+          return x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          return fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          return q ? fmt::format("\"{}\"", x) : x;
+        else {
+          std::string out = "[";
+          bool first = true;
+          for (const auto& e : x) {
+            if (!first) out += ", ";
+            first = false;
+            if constexpr (std::is_same_v<typename T::value_type, std::string>)
+              out += q ? fmt::format("\"{}\"", e) : e;
+            else
+              out += fmt::format("{}", static_cast<typename T::value_type>(e));
+          }
+          return out + "]";
+        }
+      },
+      v);
+  one_line(s);
+  if (max_len) cut_utf8(s, max_len);
+  return s;
+}
+
+/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
+/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
+inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return;
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  s.resize(static_cast<std::size_t>(p - b));
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -3474,6 +4017,14 @@ struct export_batch {
   std::uint64_t dropped_spans_total = 0;  // cumulative drops so far, reported in the telemetry
 };
 
+/// Log records for the exporters (OTLP logs). Valid for the duration of the call only.
+struct log_batch {
+  std::span<const log_record> records;
+  const agentrace::resource& resource;
+  std::string_view scope_name;
+  std::string_view scope_version;
+};
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -3505,6 +4056,8 @@ class exporter {
   virtual ~exporter() = default;
   virtual std::string_view name() const noexcept = 0;
   virtual export_result export_spans(const export_batch& batch) = 0;
+  /// Log records (events); exporters that do not carry logs keep the default (ignore them).
+  virtual export_result export_logs(const log_batch&) { return export_result::success; }
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
@@ -3590,20 +4143,6 @@ inline attr_value slot_value(const span_record& r, std::size_t i) {
     case slot_type::owned_str: return attr_value{std::in_place_type<std::string>, s.as_string()};
   }
   return {};
-}
-
-/// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
-/// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
-inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
-  if (max == 0 || s.size() <= max) return;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* p = b;
-  const auto* end = b + s.size();
-  for (std::size_t n = 0; n < max && p < end; ++n) {
-    const std::size_t len = utf8_sequence_length(p, end);
-    p += len ? len : 1;
-  }
-  s.resize(static_cast<std::size_t>(p - b));
 }
 
 /// Applies the attribute value length limit to a string or to each string of an array.
@@ -3723,6 +4262,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Configuration: the config struct, and the OpenTelemetry environment variables that fill what
 // the code leaves unset.
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -3731,11 +4271,13 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 
@@ -3763,7 +4305,7 @@ struct config {
       sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
 };
 
-/// Defaults (documented in the README's configuration table).
+/// Defaults (documented in docs/configuration.md).
 namespace defaults {
 inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
 inline constexpr std::size_t max_export_batch_size = 512;
@@ -3774,15 +4316,15 @@ inline constexpr std::chrono::milliseconds drain_interval{5};
 
 namespace detail {
 
-/// Self-diagnostics go to stderr, prefixed, one line each. Never contains header values.
+/// Self-diagnostics go to stderr, prefixed, one line each (one write). Never contains header
+/// values. The format is checked at compile time.
 template <class... Args>
-void diag(const char* fmt_str, Args... args) {
-  std::fprintf(stderr, "agentrace: ");
-  if constexpr (sizeof...(Args) == 0)
-    std::fputs(fmt_str, stderr);
-  else
-    std::fprintf(stderr, fmt_str, args...);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-  std::fputc('\n', stderr);
+void diag(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::memory_buffer b;
+  append(b, "agentrace: ");
+  fmt::format_to(std::back_inserter(b), format, std::forward<Args>(args)...);
+  b.push_back('\n');
+  std::fwrite(b.data(), 1, b.size(), stderr);
 }
 
 /// An environment variable; empty counts as unset (OpenTelemetry configuration rules).
@@ -3790,12 +4332,6 @@ inline std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return std::nullopt;
   return std::string(v);
-}
-
-inline std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
 }
 
 /// A non-negative integer variable; anything else is reported and the default used.
@@ -3806,7 +4342,7 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
   std::uint64_t out = 0;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
   if (ec != std::errc() || p != t.data() + t.size()) {
-    diag("%s='%s' is not a non-negative integer; using %llu", name, t.c_str(),
+    diag("{}='{}' is not a non-negative integer; using {}", name, t,
          static_cast<unsigned long long>(def));
     return def;
   }
@@ -3817,10 +4353,9 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
 inline bool env_bool(const char* name) {
   auto v = env(name);
   if (!v) return false;
-  std::string t = trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = to_lower(trim_view(*v));
   if (t == "true") return true;
-  if (t != "false") diag("%s='%s' is not true or false; taken as false", name, t.c_str());
+  if (t != "false") diag("{}='{}' is not true or false; taken as false", name, t);
   return false;
 }
 
@@ -3834,13 +4369,7 @@ inline std::optional<std::string> percent_decode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int h = hex(s[i + 1]), l = hex(s[i + 2]);
+    const int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
     if (h < 0 || l < 0) return std::nullopt;
     out.push_back(static_cast<char>(h * 16 + l));
     i += 2;
@@ -3916,7 +4445,7 @@ inline resource make_resource(const config& cfg) {
         for (auto& [k, val] : *kvs) put(k, val);
       else
         detail::diag(
-            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %%-encoding); "
+            "OTEL_RESOURCE_ATTRIBUTES is malformed (want k1=v1,k2=v2 with %-encoding); "
             "ignored");
     }
     if (auto v = detail::env("OTEL_SERVICE_NAME")) put("service.name", *v);
@@ -3961,13 +4490,12 @@ inline sampler sampler_from_env(bool read_env) {
   auto name = detail::env("OTEL_TRACES_SAMPLER");
   if (!name) return sampler{};
   const std::string n = detail::trim(*name);
-  std::string lower = n;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = detail::to_lower(n);
   const auto arg = detail::env("OTEL_TRACES_SAMPLER_ARG");
   std::string error;
   auto s =
       sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
-  if (!error.empty()) detail::diag("%s", error.c_str());
+  if (!error.empty()) detail::diag("{}", error);
   return s ? *s : sampler{};
 }
 
@@ -3984,13 +4512,92 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#if __has_include(<pthread.h>) && __has_include(<unistd.h>)
+#include <pthread.h>
+#include <unistd.h>
+#define AGENTRACE_DETAIL_HAS_FORK 1
+#else
+#define AGENTRACE_DETAIL_HAS_FORK 0
+#endif
+
+// amalgamated: include/agentrace/detail/log_queue.hpp
+// SPDX-License-Identifier: MIT
+// The collector's log-record queue: bounded, lock-free for the emitting threads (emit_event
+// never waits), drained in bulk by the collector. One per process, in static storage.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+class log_queue final : public log_sink {
+ public:
+  /// False (and counted) when `capacity` records are already queued.
+  bool push(log_record&& r) noexcept override {
+    if (size_.fetch_add(1, std::memory_order_acq_rel) >=
+        capacity_.load(std::memory_order_relaxed)) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    bool ok = false;
+    try {
+      ok = q_.enqueue(std::move(r));
+    } catch (...) {  // std::bad_alloc: counted as a drop like a full queue
+    }
+    if (!ok) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_full_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    emitted_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// Moves up to `max` records to the end of `out`; returns how many.
+  std::size_t drain(std::vector<log_record>& out, std::size_t max) {
+    const std::size_t n = q_.try_dequeue_bulk(std::back_inserter(out), max);
+    size_.fetch_sub(n, std::memory_order_relaxed);
+    return n;
+  }
+
+  void set_capacity(std::size_t n) noexcept { capacity_.store(n, std::memory_order_relaxed); }
+  std::uint64_t emitted() const noexcept { return emitted_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_queue_full() const noexcept {
+    return dropped_full_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  moodycamel::ConcurrentQueue<log_record> q_;
+  std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> capacity_{2048};
+  std::atomic<std::uint64_t> emitted_{0}, dropped_full_{0};
+};
+
+/// The process's log queue (never destroyed: a thread may still emit while the process exits).
+inline log_queue& process_log_queue() {
+  static log_queue* q = new log_queue;  // NOLINT(cppcoreguidelines-owning-memory)
+  return *q;
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -4008,6 +4615,12 @@ struct stats {
   std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
   std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
   export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
+  // Log records (emit_event), cumulative like the span counts.
+  std::uint64_t logs_emitted = 0;              // accepted into the log queue
+  std::uint64_t logs_exported = 0;             // handed to the exporters, which succeeded
+  std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
+  std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
+  std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -4021,12 +4634,29 @@ struct stats {
   }
 };
 
+class collector;
+
 namespace detail {
+// The collector that is running, for the process hooks (exit and fork, collector.hpp), and what
+// a forked child keeps of its parent's collector without using it. Leaked, like globals().
+struct process_state {
+  std::mutex mu;  // guards `active`; held by the exit hook while it shuts the collector down
+  collector* active{nullptr};
+  std::vector<std::thread*> inherited_threads;                  // in a forked child
+  std::vector<std::vector<exporter_ptr>*> inherited_exporters;  // in a forked child
+};
+inline process_state& process() {
+  static auto* p = new process_state();
+  return *p;
+}
+
 // Records dequeued by any collector of this process (cumulative, like the enqueue counters).
 inline std::atomic<std::uint64_t> dequeued_total{0};
 inline std::atomic<std::uint64_t> exported_total{0};
 inline std::atomic<std::uint64_t> export_failed_total{0};
 inline std::atomic<bool> collector_active{false};
+inline std::atomic<std::uint64_t> logs_exported_total{0};
+inline std::atomic<std::uint64_t> logs_export_failed_total{0};
 
 inline void set_span_clock_once() {
   static const bool done = [] {
@@ -4037,11 +4667,11 @@ inline void set_span_clock_once() {
   (void)done;
 }
 
-/// The recording byte start() publishes, once set_span_clock_once() has chosen the span clock:
+/// The recording state start() publishes, once set_span_clock_once() has chosen the span clock:
 /// that clock, whether the installed sampler is the default one, whether the ABI's
 /// uncaught-exception counter can be read.
 inline std::uint8_t started_recording_state() {
-  return recording_state(samples_as_parent(), uncaught_counter_slow() != nullptr);
+  return recording_state_for(samples_as_parent(), uncaught_counter_slow() != nullptr);
 }
 }  // namespace detail
 
@@ -4056,8 +4686,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '%.*s', which is not available here; skipped",
-                   static_cast<int>(name.size()), name.data());
+      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -4065,8 +4694,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     try {
       if (auto e = it->second(arg)) out.push_back(std::move(e));
     } catch (const std::exception& ex) {
-      detail::diag("exporter '%.*s' not created: %s", static_cast<int>(name.size()), name.data(),
-                   ex.what());
+      detail::diag("exporter '{}' not created: {}", name, ex.what());
     }
   };
   if (auto v = detail::env("OTEL_TRACES_EXPORTER")) {
@@ -4085,6 +4713,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     const bool have_otlp = detail::exporter_factories().count("otlp") != 0;
     lock.unlock();
     if (have_otlp) make("otlp", {});
+  }
+  // Log records (events): OTEL_LOGS_EXPORTER = otlp (the default when the OTLP/HTTP exporter is
+  // linked in) | console | none. Exporters that write files or the console carry logs beside
+  // spans, so "console" adds one only when the traces have none.
+  {
+    std::unique_lock<std::mutex> lock(detail::exporter_factories_mutex());
+    const bool have_otlp_logs = detail::exporter_factories().count("otlp/logs") != 0;
+    lock.unlock();
+    auto v = detail::env("OTEL_LOGS_EXPORTER");
+    std::string_view s = v ? std::string_view(*v) : std::string_view(have_otlp_logs ? "otlp" : "");
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "otlp") {
+        make("otlp/logs", {});
+      } else if (name == "console") {
+        if (std::none_of(out.begin(), out.end(),
+                         [](const exporter_ptr& e) { return e->name() == "console"; }))
+          make("console", {});
+      } else {
+        detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
+                     name);
+      }
+    }
   }
   return out;
 }
@@ -4119,7 +4773,7 @@ class collector {
     if (queue_size_ == 0) queue_size_ = defaults::max_queue_size;
     if (batch_size_ == 0) batch_size_ = defaults::max_export_batch_size;
     if (batch_size_ > queue_size_) {
-      detail::diag("max export batch size %zu exceeds the queue size %zu; using %zu", batch_size_,
+      detail::diag("max export batch size {} exceeds the queue size {}; using {}", batch_size_,
                    queue_size_, queue_size_);
       batch_size_ = queue_size_;
     }
@@ -4147,32 +4801,71 @@ class collector {
     detail::set_span_clock_once();
     detail::install_sampler(sampler_);
     if (queue_size_ > detail::max_thread_queue_size) {
-      detail::diag("max queue size %zu exceeds what one thread's queue can hold; using %zu",
+      detail::diag("max queue size {} exceeds what one thread's queue can hold; using {}",
                    queue_size_, detail::max_thread_queue_size);
       queue_size_ = detail::max_thread_queue_size;
     }
     detail::set_queue_capacity(queue_size_);
     detail::drain_on_demand.store(cfg_.drain_on_demand, std::memory_order_relaxed);
     pending_.resize(batch_size_);
+    // Log records: the batch log record processor's variables (OTEL_BLRP_*).
+    log_batch_size_ =
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512) : 512);
+    if (log_batch_size_ == 0) log_batch_size_ = 512;
+    log_delay_ = std::chrono::milliseconds(env ? env_uint("OTEL_BLRP_SCHEDULE_DELAY", 1000) : 1000);
+    detail::process_log_queue().set_capacity(
+        static_cast<std::size_t>(env ? env_uint("OTEL_BLRP_MAX_QUEUE_SIZE", 2048) : 2048));
+    logs_pending_.reserve(log_batch_size_);
     clock_.reset();
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
+    last_log_export_ = std::chrono::steady_clock::now();
+    detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(detail::process().mu);
+      detail::process().active = this;
+    }
+    install_process_hooks();
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
-      // thresholds are read here) or runs after (its compare-exchange then sees the byte).
+      // thresholds are read here) or runs after (its compare-exchange then sees the recording
+      // state).
       std::lock_guard<std::mutex> lock(detail::installed_sampler().mu);
-      detail::tracing_on.store(detail::started_recording_state(), std::memory_order_release);
+      detail::recording_state.store(detail::started_recording_state(), std::memory_order_release);
     }
   }
 
   collector(const collector&) = delete;
   collector& operator=(const collector&) = delete;
-  ~collector() { shutdown(export_timeout_); }
+  ~collector() {
+    {
+      // Waits for the exit hook if it is shutting this collector down meanwhile.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      if (p.active == this) p.active = nullptr;
+    }
+    shutdown(export_timeout_);
+    if (forked_away()) {
+      // fork() copied this object, not its thread; the exporters are copies of the parent's,
+      // possibly caught in the middle of an export, and would flush or send the parent's data a
+      // second time. Neither is touched: both are kept, unused, for the child's lifetime.
+      auto& p = detail::process();
+      std::lock_guard<std::mutex> lock(p.mu);
+      try {
+        p.inherited_threads.push_back(new std::thread(std::move(thread_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(exporters_)));
+        p.inherited_exporters.push_back(new std::vector<exporter_ptr>(std::move(cfg_.exporters)));
+      } catch (...) {
+        std::abort();  // a joinable std::thread cannot be destroyed; out of memory in a child
+      }
+    }
+  }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
   /// exporters. False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (forked_away()) return false;  // no collector thread in a forked child
     std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) return false;
     const std::uint64_t ticket = ++flush_requested_;
@@ -4186,6 +4879,7 @@ class collector {
   /// Stops recording, exports what was queued, shuts the exporters down; idempotent. Spans that
   /// end afterwards are counted as dropped_not_running.
   bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
+    if (forked_away()) return shutdown_forked();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopped_ || stopping_) return true;
@@ -4193,7 +4887,8 @@ class collector {
       shutdown_timeout_ = timeout;
       flush_target_ = std::max(flush_target_, detail::sum_counters().enqueued);
     }
-    detail::tracing_on.store(detail::tracing_off, std::memory_order_release);
+    detail::recording_state.store(detail::recording_off, std::memory_order_release);
+    detail::active_log_sink.store(nullptr, std::memory_order_release);
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     {
@@ -4204,12 +4899,19 @@ class collector {
     const stats s = get_stats();
     if (s.dropped_total() > 0)
       detail::diag(
-          "%llu spans dropped (queue full: %llu, export failed: %llu, ended after "
-          "shutdown: %llu); see agentrace::stats",
+          "{} spans dropped (queue full: {}, export failed: {}, ended after "
+          "shutdown: {}); see agentrace::stats",
           static_cast<unsigned long long>(s.dropped_total()),
           static_cast<unsigned long long>(s.dropped_queue_full),
           static_cast<unsigned long long>(s.spans_export_failed),
           static_cast<unsigned long long>(s.dropped_not_running));
+    const std::uint64_t logs_lost =
+        s.logs_dropped_queue_full + s.logs_dropped_not_running + s.logs_export_failed;
+    if (logs_lost > 0)
+      detail::diag(
+          "{} log records dropped (queue full: {}, export failed: {}, emitted while not "
+          "running: {}); see agentrace::stats",
+          logs_lost, s.logs_dropped_queue_full, s.logs_export_failed, s.logs_dropped_not_running);
     detail::collector_active.store(false);
     return true;
   }
@@ -4223,6 +4925,11 @@ class collector {
     s.dropped_not_running = detail::dropped_not_running.load(std::memory_order_relaxed);
     s.spans_exported = detail::exported_total.load(std::memory_order_acquire);
     s.spans_export_failed = detail::export_failed_total.load(std::memory_order_acquire);
+    s.logs_emitted = detail::process_log_queue().emitted();
+    s.logs_dropped_queue_full = detail::process_log_queue().dropped_queue_full();
+    s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
+    s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
+    s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -4236,10 +4943,129 @@ class collector {
   std::size_t max_export_batch_size() const noexcept { return batch_size_; }
   std::size_t max_queue_size() const noexcept { return queue_size_; }
   std::chrono::milliseconds schedule_delay() const noexcept { return schedule_delay_; }
+  /// How long shutdown() waits when the handle is destroyed or the process exits.
+  std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
 
  private:
+  // Whether this object was copied into a forked child by fork(): its thread runs only in the
+  // parent.
+  bool forked_away() const noexcept {
+#if AGENTRACE_DETAIL_HAS_FORK
+    return ::getpid() != pid_;
+#else
+    return false;
+#endif
+  }
+
+  // shutdown() in a forked child, on the parent's collector: nothing to join or export here.
+  // Reports the spans that ended in the child and were counted as dropped (tracing is off in a
+  // child until it calls start(); its own collector then reports instead).
+  bool shutdown_forked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return true;
+    stopped_ = true;
+    const std::uint64_t n = detail::dropped_not_running.load(std::memory_order_relaxed);
+    if (n > 0 && !detail::collector_active.load())
+      detail::diag(
+          "{} spans ended in this forked process, which has no collector (it starts one with "
+          "agentrace::start()): counted as dropped_not_running",
+          n);
+    return true;
+  }
+
+  // Installed once per process, by the first collector: an exit-time shutdown of the running
+  // collector, and fork handlers.
+  static void install_process_hooks() {
+    static const bool done = [] {
+      std::atexit(&at_exit);
+#if AGENTRACE_DETAIL_HAS_FORK
+      ::pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+#endif
+      return true;
+    }();
+    (void)done;
+  }
+
+  // exit() (or a return from main) with a collector still running, whose handle's destructor
+  // will not run first (a handle local to main when std::exit() is called, a leaked one): shuts
+  // it down as its destructor would, waiting at most its export timeout. Spans that end later
+  // are counted as dropped_not_running. A handle destroyed by exit() before this runs (a static
+  // one created after the first start()) has shut its collector down already.
+  static void at_exit() {
+    auto& p = detail::process();
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (p.active) p.active->shutdown(p.active->export_timeout_);
+  }
+
+#if AGENTRACE_DETAIL_HAS_FORK
+  // fork() copies only the calling thread. Every lock the child may take is taken here, so that
+  // the child gets each in a consistent, unlocked state (order: as everywhere else, the process
+  // lock, the collector's, the sampler's, the registry's, the remote-end board's, the exporter
+  // factories').
+  static void before_fork() {
+    auto& p = detail::process();
+    p.mu.lock();
+    if (p.active) {
+      p.active->mu_.lock();
+      p.active->exporters_mu_.lock();
+    }
+    detail::installed_sampler().mu.lock();
+    detail::globals().mu.lock();
+    detail::remote_ends().mu.lock();
+    detail::exporter_factories_mutex().lock();
+  }
+  static void unlock_after_fork() {
+    auto& p = detail::process();
+    detail::exporter_factories_mutex().unlock();
+    detail::remote_ends().mu.unlock();
+    detail::globals().mu.unlock();
+    detail::installed_sampler().mu.unlock();
+    if (p.active) {
+      p.active->exporters_mu_.unlock();
+      p.active->mu_.unlock();
+    }
+    p.mu.unlock();
+  }
+  static void after_fork_in_parent() { unlock_after_fork(); }
+
+  // The child is a new process with one thread and no collector: tracing is off in it until it
+  // calls start(), which it may do at once (the inherited handle does not count as started).
+  // Its counters start at zero; the states and spans queued in the parent stay the parent's;
+  // the forking thread gets a new state, so a new id generator seeded afresh, at its first span
+  // after start(): the child never draws the parent's ids. A span open at the fork that ends in
+  // the child is counted as dropped_not_running.
+  static void after_fork_in_child() {
+    auto& g = detail::globals();
+    detail::recording_state.store(detail::recording_off, std::memory_order_relaxed);
+    detail::collector_active.store(false);
+    detail::dequeued_total.store(0);
+    detail::exported_total.store(0);
+    detail::export_failed_total.store(0);
+    detail::dropped_not_running.store(0);
+    detail::drain_requested.store(false);
+    if (detail::tls.state) detail::this_thread_owner().state = nullptr;
+    detail::tls.state = nullptr;
+    try {
+      g.inherited.insert(g.inherited.end(), g.states.begin(), g.states.end());
+    } catch (...) {  // out of memory: they are leaked unreachable instead
+    }
+    g.states.clear();
+    g.free.clear();
+    g.retired = {};
+    detail::remote_ends().notes.clear();
+    // Its old state counts waiters that do not exist here; the object is made anew in place
+    // (not destroyed: destroying a condition variable with waiters may block).
+    ::new (static_cast<void*>(&detail::collector_wakeup())) std::condition_variable();
+    // The same for the parent's collector's own (a force_flush() may have been waiting): its
+    // destructor would wait for those waiters.
+    if (auto* c = detail::process().active)
+      ::new (static_cast<void*>(&c->done_cv_)) std::condition_variable();
+    unlock_after_fork();
+  }
+#endif
+
   void run() {
     for (;;) {
       std::uint64_t flush_ticket = 0, target = 0;
@@ -4261,6 +5087,7 @@ class collector {
       }
       clock_.refresh();
       drain();
+      drain_logs(false);
       const auto now = std::chrono::steady_clock::now();
       if (flush_ticket || stopping) {
         // Everything counted as enqueued before the request must be dequeued and exported.
@@ -4269,6 +5096,7 @@ class collector {
           if (drain() == 0) std::this_thread::yield();
         }
         export_pending();
+        drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
@@ -4293,6 +5121,7 @@ class collector {
       } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
+      if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -4319,6 +5148,7 @@ class collector {
         total += n;
         detail::dequeued_total.fetch_add(n, std::memory_order_relaxed);
       }
+      detail::release_if_drained(st);  // an exited thread's state, now empty: freed
     }
     return total;
   }
@@ -4350,10 +5180,40 @@ class collector {
     pending_count_ = 0;
   }
 
+  // Moves queued log records into logs_pending_, exporting each full batch; `all`: also the
+  // last, partial one (flush, shutdown).
+  void drain_logs(bool all) {
+    detail::log_queue& q = detail::process_log_queue();
+    for (;;) {
+      const std::size_t room = log_batch_size_ - logs_pending_.size();
+      const std::size_t n = q.drain(logs_pending_, room);
+      if (logs_pending_.size() >= log_batch_size_) export_logs_pending();
+      if (n == 0 || n < room) break;
+    }
+    if (all && !logs_pending_.empty()) export_logs_pending();
+  }
+
+  void export_logs_pending() {
+    last_log_export_ = std::chrono::steady_clock::now();
+    if (logs_pending_.empty()) return;
+    const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
+                          cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_logs(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
+        .fetch_add(logs_pending_.size(), std::memory_order_release);
+    logs_pending_.clear();
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
-    if (errors_reported_++ < 10)
-      detail::diag("exporter '%.*s' failed: %s", static_cast<int>(e.name().size()), e.name().data(),
-                   what);
+    if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
 
   config cfg_;
@@ -4370,6 +5230,10 @@ class collector {
   std::vector<span_record> pending_;
   std::size_t pending_count_{0};
   std::chrono::steady_clock::time_point last_export_;
+  std::vector<log_record> logs_pending_;
+  std::size_t log_batch_size_{512};
+  std::chrono::milliseconds log_delay_{1000};
+  std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
 
   std::mutex mu_;
@@ -4379,6 +5243,9 @@ class collector {
   std::uint64_t flush_requested_{0}, flush_done_{0}, flush_target_{0};
   bool flush_ok_{true};
   std::chrono::steady_clock::time_point flush_deadline_;
+#if AGENTRACE_DETAIL_HAS_FORK
+  pid_t pid_{::getpid()};  // the process whose collector this is
+#endif
   std::thread thread_;
 };
 
@@ -4427,10 +5294,12 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // C++20 coroutines whose context follows the coroutine, not the thread: agentrace::task<T>, and a
 // promise mixin / awaitable adapter that gives users' own coroutine types the same behaviour.
 //
-// The rule: a coroutine owns a context, captured where it is created (the span current at the
-// call). While the coroutine runs, that context is the thread's current context; when it
-// suspends, the thread gets back the context it had just before the coroutine ran (or resumed);
-// when it resumes, on whichever thread, its own context is installed again. Spans begun in the
+// The rule: a coroutine owns a context chain (context.hpp) whose context is captured where it is
+// created (the span current at the call). While the coroutine runs, its chain is the thread's
+// current chain; when it suspends, the thread gets back the chain it had just before the
+// coroutine ran (or resumed); when it resumes, on whichever thread, its own chain is installed
+// again. Spans that end out of order in the coroutine are noted on its own chain, so they are
+// skipped wherever it resumes. Spans begun in the
 // coroutine are therefore children of the right span, and a span held across `co_await` ends
 // (with its full duration) on the thread that resumes it.
 //
@@ -4439,10 +5308,11 @@ AGENTRACE_DETAIL_VISIBILITY_END
 //
 // Three hooks make this: the initial suspend point (enter when the body starts), every co_await
 // (leave before suspending, enter after resuming: await_transform), and the final suspend point
-// (leave). A coroutine destroyed while suspended simply destroys its locals: a span it held ends
-// then, on the destroying thread, without touching that thread's context.
+// (leave). A task destroyed while suspended enters its chain to destroy its locals (a span it held
+// ends then, on the destroying thread, without touching that thread's context).
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <semaphore>
@@ -4491,23 +5361,39 @@ class coroutine_context {
  public:
   /// Captures the thread's current context: a coroutine's context is the one current where it
   /// was called (its promise is constructed there).
-  coroutine_context() noexcept {
+  coroutine_context() noexcept : own_chain_(detail::new_chain_id()) {
     detail::assign_context(own_, detail::tls.current);
     detail::assign_context(saved_, own_);
   }
+  ~coroutine_context() { delete own_ended_; }
+  coroutine_context(const coroutine_context&) = delete;
+  coroutine_context& operator=(const coroutine_context&) = delete;
 
   /// The coroutine's own context: current while it runs, kept here while it is suspended.
   const span_context& context() const noexcept { return own_; }
+  /// While the coroutine runs (between enter and leave): what the thread had before.
+  const span_context& saved() const noexcept { return saved_; }
+  std::uint64_t saved_chain() const noexcept { return saved_chain_; }
+  detail::ended_set* saved_ended() const noexcept { return saved_ended_; }
+  /// While the coroutine runs: its set of ended spans is the thread's (tls.ended), not ours.
+  void own_ended_released() noexcept { own_ended_ = nullptr; }
 
   /// The coroutine (re)starts running on this thread: remember the thread's context, install ours.
   AGENTRACE_DETAIL_CORO_TLS void enter() noexcept {
-    detail::assign_context(saved_, detail::tls.current);
-    detail::assign_context(detail::tls.current, own_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(saved_, t.current);
+    detail::assign_context(t.current, own_);
+    saved_chain_ = detail::current_chain();
+    t.chain = own_chain_;
+    saved_ended_ = std::exchange(t.ended, own_ended_);
   }
   /// The coroutine stops running on this thread: keep our context, give the thread back its own.
   AGENTRACE_DETAIL_CORO_TLS void leave() noexcept {
-    detail::assign_context(own_, detail::tls.current);
-    detail::assign_context(detail::tls.current, saved_);
+    detail::thread_locals& t = detail::tls;
+    detail::assign_context(own_, t.current);
+    detail::assign_context(t.current, saved_);
+    t.chain = saved_chain_;
+    own_ended_ = std::exchange(t.ended, saved_ended_);
   }
 
   template <class Aw>
@@ -4549,6 +5435,10 @@ class coroutine_context {
  private:
   span_context own_;
   span_context saved_;
+  std::uint64_t own_chain_;
+  std::uint64_t saved_chain_{0};
+  detail::ended_set* own_ended_{nullptr};  // owned; spans of this coroutine that ended out of order
+  detail::ended_set* saved_ended_{nullptr};
 };
 
 /// Leaves on suspension, enters on resumption; forwards everything else to the wrapped awaiter.
@@ -4744,17 +5634,15 @@ class [[nodiscard]] task {
   task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
   task& operator=(task&& o) noexcept {
     if (this != &o) {
-      if (h_) h_.destroy();
+      destroy();
       h_ = std::exchange(o.h_, {});
     }
     return *this;
   }
   task(const task&) = delete;
   task& operator=(const task&) = delete;
-  /// Destroys the coroutine, also when it is suspended (spans it holds end then).
-  ~task() {
-    if (h_) h_.destroy();
-  }
+  /// Destroys the coroutine, also when it is suspended (spans it holds end then, on its chain).
+  ~task() { destroy(); }
 
   bool valid() const noexcept { return static_cast<bool>(h_); }
   bool done() const noexcept { return h_ && h_.done(); }
@@ -4766,6 +5654,29 @@ class [[nodiscard]] task {
 
  private:
   explicit task(handle_type h) noexcept : h_(h) {}
+
+  // A suspended coroutine's spans close their scopes on its own chain (entered for the
+  // destruction); a finished one has none left.
+  void destroy() noexcept {
+    if (!h_) return;
+    if (!h_.done()) {
+      auto& p = h_.promise();
+      p.enter();
+      p.own_ended_released();  // the chain's set is tls.ended now, deleted below
+      detail::thread_locals& t = detail::tls;
+      const span_context saved = p.saved();
+      const std::uint64_t saved_chain = p.saved_chain();
+      detail::ended_set* saved_ended = p.saved_ended();
+      h_.destroy();
+      delete t.ended;
+      detail::assign_context(t.current, saved);
+      t.chain = saved_chain;
+      t.ended = saved_ended;
+    } else {
+      h_.destroy();
+    }
+    h_ = {};
+  }
 
   struct final_transfer {
     bool await_ready() noexcept { return false; }
@@ -4880,41 +5791,9 @@ struct extracted_context {
 
 namespace detail {
 
-inline bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-inline int lower_hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;  // uppercase hex is invalid in traceparent
-}
-
-/// Parses exactly `n` (<= 16) lowercase hex digits.
+/// Parses lowercase hex digits (uppercase is invalid in traceparent).
 inline bool parse_lower_hex(std::string_view s, std::uint64_t& out) noexcept {
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int d = lower_hex_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  out = v;
-  return true;
-}
-
-inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
+  return parse_hex(s, out, hex_case::lower_only);
 }
 
 inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
@@ -4951,7 +5830,7 @@ inline bool valid_trace_state_value(std::string_view v) noexcept {
 
 /// Parses a traceparent header value; nullopt when it is invalid. The context is marked remote.
 inline std::optional<span_context> parse_traceparent(std::string_view v) noexcept {
-  v = detail::trim_ows(v);
+  v = detail::trim_view(v);
   if (v.size() < 55) return std::nullopt;
   std::uint64_t version = 0;
   if (!detail::parse_lower_hex(v.substr(0, 2), version) || v[2] != '-') return std::nullopt;
@@ -4985,8 +5864,7 @@ inline std::string format_traceparent(const span_context& ctx) {
   detail::append_hex(s, ctx.span_id);
   s.push_back('-');
   const unsigned f = ctx.flags & (flag_sampled | flag_random);
-  s.push_back(detail::hex_digits[f >> 4]);
-  s.push_back(detail::hex_digits[f & 0xF]);
+  detail::append_hex_byte(s, static_cast<unsigned char>(f));
   return s;
 }
 
@@ -4999,7 +5877,7 @@ inline std::optional<std::string> parse_tracestate(std::string_view v) {
   std::size_t members = 0;
   while (true) {
     const std::size_t comma = v.find(',');
-    const std::string_view m = detail::trim_ows(v.substr(0, comma));
+    const std::string_view m = detail::trim_view(v.substr(0, comma));
     if (!m.empty()) {
       if (++members > 32) return std::nullopt;
       const std::size_t eq = m.find('=');
@@ -5131,10 +6009,10 @@ template <class Carrier>
       if constexpr (detail::header_range<Carrier>) {
         for (const auto& h : carrier) {
           const std::string_view name(h.first);
-          if (detail::ascii_iequals(name, traceparent_header)) {
+          if (detail::iequals(name, traceparent_header)) {
             ++n_parent;
             parent = std::string_view(h.second);
-          } else if (detail::ascii_iequals(name, tracestate_header)) {
+          } else if (detail::iequals(name, tracestate_header)) {
             states.emplace_back(h.second);
           }
         }
@@ -5172,8 +6050,7 @@ void inject(Carrier&& carrier, const span_context& ctx, std::string_view trace_s
                   "agentrace::inject: the carrier must be a map, a list of pairs or a setter");
     for (auto it = carrier.begin(); it != carrier.end();) {
       const std::string_view name(it->first);
-      if (detail::ascii_iequals(name, traceparent_header) ||
-          detail::ascii_iequals(name, tracestate_header))
+      if (detail::iequals(name, traceparent_header) || detail::iequals(name, tracestate_header))
         it = carrier.erase(it);
       else
         ++it;
@@ -5235,6 +6112,20 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
+namespace agentrace {
+
+/// How spans are gathered into whole traces (console exporter, eval::trace_store): how long to
+/// wait for stragglers after a trace's local root ended, and the bounds that release a trace
+/// early (marked incomplete).
+struct assembly_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+}  // namespace agentrace
+
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
@@ -5244,17 +6135,10 @@ struct assembled_trace {
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-struct assembler_options {
-  std::chrono::milliseconds straggler_wait{200};
-  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
-  std::size_t max_traces{1024};
-  std::size_t max_spans{65536};
-};
-
 class trace_assembler {
  public:
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
   std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
@@ -5329,7 +6213,7 @@ class trace_assembler {
     return t;
   }
 
-  assembler_options opt_;
+  assembly_options opt_;
   std::map<trace_key, entry> pending_;
   std::vector<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
@@ -5355,12 +6239,1020 @@ struct trace_tree {
     auto by_start = [&](std::size_t a, std::size_t b) {
       return spans[a].start_unix_ns < spans[b].start_unix_ns;
     };
+    break_cycles(spans, by_start);
     std::sort(roots.begin(), roots.end(), by_start);
     for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
+  }
+
+  /// Spans made roots because their chain of parents loops back to them (bad input: a span
+  /// that is its own ancestor), earliest start first.
+  std::vector<std::size_t> cycle_roots;
+
+ private:
+  // Spans no root reaches are on (or under) a parent cycle: one span of each cycle becomes a
+  // root (the cycle's first span met going up from the earliest unreached span), so every span
+  // stays in the tree.
+  template <class Less>
+  void break_cycles(const std::vector<span_data>& spans, Less by_start) {
+    std::vector<char> reached(spans.size(), 0);
+    std::vector<std::size_t> stack;
+    auto mark = [&](std::size_t from) {
+      stack.push_back(from);
+      while (!stack.empty()) {
+        const std::size_t i = stack.back();
+        stack.pop_back();
+        if (reached[i]) continue;
+        reached[i] = 1;
+        for (std::size_t c : children[i]) stack.push_back(c);
+      }
+    };
+    for (std::size_t r : roots) mark(r);
+    std::vector<std::size_t> left;
+    for (std::size_t i = 0; i < spans.size(); ++i)
+      if (!reached[i]) left.push_back(i);
+    if (left.empty()) return;
+    std::sort(left.begin(), left.end(), by_start);
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    std::vector<char> walked(spans.size(), 0);
+    for (std::size_t i : left) {
+      if (reached[i]) continue;
+      // Up the parents to the first span seen twice: it is on the cycle.
+      std::vector<std::size_t> path;
+      while (!walked[i]) {
+        walked[i] = 1;
+        path.push_back(i);
+        i = by_id.at(spans[i].parent_span_id);
+      }
+      for (std::size_t k : path) walked[k] = 0;
+      auto& siblings = children[by_id.at(spans[i].parent_span_id)];
+      siblings.erase(std::find(siblings.begin(), siblings.end(), i));
+      roots.push_back(i);
+      cycle_roots.push_back(i);
+      mark(i);
+    }
   }
 };
 
 }  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/otlp/logs.hpp
+// SPDX-License-Identifier: MIT
+// ExportLogsServiceRequest: one traversal for either writer (otlp/encoder.hpp).
+
+#include <cstdint>
+
+// amalgamated: include/agentrace/otlp/encoder.hpp
+// SPDX-License-Identifier: MIT
+// The OTLP encoder's two writers and the parts every signal shares (attributes, AnyValue,
+// resource, instrumentation scope). A message is written by one traversal (otlp/traces.hpp,
+// otlp/logs.hpp) that calls a writer once per field with the field's description
+// (otlp/fields.hpp); json_writer turns that into OTLP/JSON, proto_writer into proto3 binary.
+//
+// Both write into a caller's fmt::memory_buffer, reused from batch to batch: after the buffer
+// has grown to a batch's size nothing is allocated. proto_writer writes each embedded message's
+// length in front of it after the message (back-patched): a one-byte placeholder (two for a
+// span), moved when the length needs more bytes; lengths are minimal varints.
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+// amalgamated: include/agentrace/otlp/fields.hpp
+// SPDX-License-Identifier: MIT
+// Every OTLP message field agentrace writes, in one place: its proto3 JSON name, field number
+// and type (opentelemetry-proto v1.7.0). The encoder (otlp/encoder.hpp) writes a message by
+// walking these descriptions once with either writer (OTLP/JSON or protobuf binary); the reader
+// (eval/) looks fields up by the same JSON names. A new message (metrics) is a new namespace of
+// descriptions here and a traversal in its own header; the writers stay as they are.
+
+#include <cstdint>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::otlp {
+
+/// How a field is written. Each type has one protobuf wire type and one OTLP/JSON form.
+enum class field_type : std::uint8_t {
+  message,  // embedded message: length-delimited / JSON object
+  string,   // length-delimited UTF-8 / JSON string
+  id,       // bytes (trace / span id): raw bytes / lowercase hex string
+  uint32,   // varint / JSON number
+  enum_,    // varint / JSON number (OTLP/JSON writes enums as integers)
+  int64,    // varint (two's complement) / JSON string of decimal digits
+  boolean,  // varint / true, false
+  double_,  // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
+  fixed64,  // fixed64 / JSON string of decimal digits (times)
+  fixed32,  // fixed32 / JSON number (flags)
+};
+
+/// Protobuf wire types.
+enum class wire_type : std::uint8_t { varint = 0, i64 = 1, len = 2, i32 = 5 };
+
+constexpr wire_type wire_of(field_type t) noexcept {
+  switch (t) {
+    case field_type::message:
+    case field_type::string:
+    case field_type::id: return wire_type::len;
+    case field_type::double_:
+    case field_type::fixed64: return wire_type::i64;
+    case field_type::fixed32: return wire_type::i32;
+    default: return wire_type::varint;
+  }
+}
+
+/// One field of one message.
+struct field_desc {
+  std::string_view json;  // lowerCamelCase name
+  std::uint32_t number;
+  field_type type;
+  /// The protobuf tag (number << 3 | wire type); every tag here fits in two varint bytes.
+  constexpr std::uint32_t tag() const noexcept {
+    return (number << 3) | static_cast<std::uint32_t>(wire_of(type));
+  }
+};
+
+using ft = field_type;
+
+// collector/*/v1/*_service.proto
+namespace export_trace_request {
+inline constexpr field_desc resource_spans{"resourceSpans", 1, ft::message};
+}
+namespace export_logs_request {
+inline constexpr field_desc resource_logs{"resourceLogs", 1, ft::message};
+}
+namespace export_trace_response {
+inline constexpr field_desc partial_success{"partialSuccess", 1, ft::message};
+}
+namespace export_trace_partial_success {
+inline constexpr field_desc rejected_spans{"rejectedSpans", 1, ft::int64};
+inline constexpr field_desc error_message{"errorMessage", 2, ft::string};
+}  // namespace export_trace_partial_success
+namespace export_logs_partial_success {
+inline constexpr field_desc rejected_log_records{"rejectedLogRecords", 1, ft::int64};
+inline constexpr field_desc error_message{"errorMessage", 2, ft::string};
+}  // namespace export_logs_partial_success
+/// google.rpc.Status, the body of an OTLP/HTTP protobuf error answer.
+namespace rpc_status {
+inline constexpr field_desc code{"code", 1, ft::int64};
+inline constexpr field_desc message{"message", 2, ft::string};
+}  // namespace rpc_status
+
+// common/v1/common.proto, resource/v1/resource.proto
+namespace any_value {
+inline constexpr field_desc string_value{"stringValue", 1, ft::string};
+inline constexpr field_desc bool_value{"boolValue", 2, ft::boolean};
+inline constexpr field_desc int_value{"intValue", 3, ft::int64};
+inline constexpr field_desc double_value{"doubleValue", 4, ft::double_};
+inline constexpr field_desc array_value{"arrayValue", 5, ft::message};
+inline constexpr field_desc kvlist_value{"kvlistValue", 6, ft::message};
+inline constexpr field_desc bytes_value{"bytesValue", 7, ft::string};
+}  // namespace any_value
+namespace array_value {
+inline constexpr field_desc values{"values", 1, ft::message};
+}
+namespace key_value {
+inline constexpr field_desc key{"key", 1, ft::string};
+inline constexpr field_desc value{"value", 2, ft::message};
+}  // namespace key_value
+namespace scope {
+inline constexpr field_desc name{"name", 1, ft::string};
+inline constexpr field_desc version{"version", 2, ft::string};
+inline constexpr field_desc attributes{"attributes", 3, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 4, ft::uint32};
+}  // namespace scope
+namespace resource {
+inline constexpr field_desc attributes{"attributes", 1, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 2, ft::uint32};
+}  // namespace resource
+
+// trace/v1/trace.proto
+namespace resource_spans {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_spans{"scopeSpans", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_spans
+namespace scope_spans {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc spans{"spans", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_spans
+namespace span {
+inline constexpr field_desc trace_id{"traceId", 1, ft::id};
+inline constexpr field_desc span_id{"spanId", 2, ft::id};
+inline constexpr field_desc trace_state{"traceState", 3, ft::string};
+inline constexpr field_desc parent_span_id{"parentSpanId", 4, ft::id};
+inline constexpr field_desc name{"name", 5, ft::string};
+inline constexpr field_desc kind{"kind", 6, ft::enum_};
+inline constexpr field_desc start_time{"startTimeUnixNano", 7, ft::fixed64};
+inline constexpr field_desc end_time{"endTimeUnixNano", 8, ft::fixed64};
+inline constexpr field_desc attributes{"attributes", 9, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 10, ft::uint32};
+inline constexpr field_desc events{"events", 11, ft::message};
+inline constexpr field_desc dropped_events_count{"droppedEventsCount", 12, ft::uint32};
+inline constexpr field_desc links{"links", 13, ft::message};
+inline constexpr field_desc dropped_links_count{"droppedLinksCount", 14, ft::uint32};
+inline constexpr field_desc status{"status", 15, ft::message};
+inline constexpr field_desc flags{"flags", 16, ft::fixed32};
+}  // namespace span
+namespace event {
+inline constexpr field_desc time{"timeUnixNano", 1, ft::fixed64};
+inline constexpr field_desc name{"name", 2, ft::string};
+inline constexpr field_desc attributes{"attributes", 3, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 4, ft::uint32};
+}  // namespace event
+namespace link {
+inline constexpr field_desc trace_id{"traceId", 1, ft::id};
+inline constexpr field_desc span_id{"spanId", 2, ft::id};
+inline constexpr field_desc trace_state{"traceState", 3, ft::string};
+inline constexpr field_desc attributes{"attributes", 4, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 5, ft::uint32};
+inline constexpr field_desc flags{"flags", 6, ft::fixed32};
+}  // namespace link
+namespace status {
+inline constexpr field_desc message{"message", 2, ft::string};
+inline constexpr field_desc code{"code", 3, ft::enum_};
+}  // namespace status
+
+// logs/v1/logs.proto
+namespace resource_logs {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_logs{"scopeLogs", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_logs
+namespace scope_logs {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc log_records{"logRecords", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_logs
+namespace log_record {
+inline constexpr field_desc time{"timeUnixNano", 1, ft::fixed64};
+inline constexpr field_desc severity_number{"severityNumber", 2, ft::enum_};
+inline constexpr field_desc severity_text{"severityText", 3, ft::string};
+inline constexpr field_desc body{"body", 5, ft::message};
+inline constexpr field_desc attributes{"attributes", 6, ft::message};
+inline constexpr field_desc dropped_attributes_count{"droppedAttributesCount", 7, ft::uint32};
+inline constexpr field_desc flags{"flags", 8, ft::fixed32};
+inline constexpr field_desc trace_id{"traceId", 9, ft::id};
+inline constexpr field_desc span_id{"spanId", 10, ft::id};
+inline constexpr field_desc observed_time{"observedTimeUnixNano", 11, ft::fixed64};
+inline constexpr field_desc event_name{"eventName", 12, ft::string};
+}  // namespace log_record
+
+/// The JSON names alone, for readers (eval/): derived from the descriptions above.
+namespace field {
+inline constexpr std::string_view resource_spans = export_trace_request::resource_spans.json;
+inline constexpr std::string_view resource = resource_spans::resource.json;
+inline constexpr std::string_view scope_spans = resource_spans::scope_spans.json;
+inline constexpr std::string_view scope = scope_spans::scope.json;
+inline constexpr std::string_view spans = scope_spans::spans.json;
+inline constexpr std::string_view schema_url = resource_spans::schema_url.json;
+inline constexpr std::string_view name = span::name.json;
+inline constexpr std::string_view version = scope::version.json;
+inline constexpr std::string_view attributes = span::attributes.json;
+inline constexpr std::string_view dropped_attributes_count = span::dropped_attributes_count.json;
+inline constexpr std::string_view trace_id = span::trace_id.json;
+inline constexpr std::string_view span_id = span::span_id.json;
+inline constexpr std::string_view parent_span_id = span::parent_span_id.json;
+inline constexpr std::string_view trace_state = span::trace_state.json;
+inline constexpr std::string_view flags = span::flags.json;
+inline constexpr std::string_view kind = span::kind.json;
+inline constexpr std::string_view start_time = span::start_time.json;
+inline constexpr std::string_view end_time = span::end_time.json;
+inline constexpr std::string_view time = event::time.json;
+inline constexpr std::string_view events = span::events.json;
+inline constexpr std::string_view dropped_events_count = span::dropped_events_count.json;
+inline constexpr std::string_view links = span::links.json;
+inline constexpr std::string_view dropped_links_count = span::dropped_links_count.json;
+inline constexpr std::string_view status = span::status.json;
+inline constexpr std::string_view code = status::code.json;
+inline constexpr std::string_view message = status::message.json;
+inline constexpr std::string_view key = key_value::key.json;
+inline constexpr std::string_view value = key_value::value.json;
+inline constexpr std::string_view string_value = any_value::string_value.json;
+inline constexpr std::string_view bool_value = any_value::bool_value.json;
+inline constexpr std::string_view int_value = any_value::int_value.json;
+inline constexpr std::string_view double_value = any_value::double_value.json;
+inline constexpr std::string_view array_value = any_value::array_value.json;
+inline constexpr std::string_view kvlist_value = any_value::kvlist_value.json;
+inline constexpr std::string_view bytes_value = any_value::bytes_value.json;
+inline constexpr std::string_view values = array_value::values.json;
+}  // namespace field
+
+/// Span flags bits beyond the W3C trace flags (trace.proto SpanFlags).
+inline constexpr std::uint32_t flag_has_is_remote = 0x100;
+inline constexpr std::uint32_t flag_is_remote = 0x200;
+
+}  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::otlp {
+
+/// The two encodings of OTLP/HTTP bodies.
+enum class encoding : std::uint8_t { protobuf, json };
+
+namespace detail {
+
+/// Appends to a fmt::memory_buffer through a plain pointer, checking capacity per piece; the
+/// buffer's size is set when the writer is done (commit(), or the destructor).
+class buffer_cursor {
+ public:
+  explicit buffer_cursor(fmt::memory_buffer& b) noexcept
+      : b_(b), p_(b.data() + b.size()), end_(b.data() + b.capacity()) {}
+  buffer_cursor(const buffer_cursor&) = delete;
+  buffer_cursor& operator=(const buffer_cursor&) = delete;
+  ~buffer_cursor() { commit(); }
+
+  /// Sets the buffer's size to what was written.
+  void commit() noexcept { b_.resize(offset()); }
+
+ protected:
+  std::size_t offset() const noexcept { return static_cast<std::size_t>(p_ - b_.data()); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void ensure(std::size_t n) {
+    if (static_cast<std::size_t>(end_ - p_) < n) [[unlikely]]
+      grow(n);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void put(const void* s, std::size_t n) noexcept {
+    std::memcpy(p_, s, n);
+    p_ += n;
+  }
+
+  fmt::memory_buffer& b_;
+  char* p_;
+  char* end_;
+
+ private:
+  AGENTRACE_DETAIL_NOINLINE void grow(std::size_t n) {
+    const std::size_t used = offset();
+    b_.resize(used);
+    b_.reserve(std::max(used + n, 2 * b_.capacity()));
+    p_ = b_.data() + used;
+    end_ = b_.data() + b_.capacity();
+  }
+};
+
+}  // namespace detail
+
+/// OTLP/JSON (proto3 JSON mapping as the OTLP specification restricts it: lowerCamelCase keys,
+/// hex ids, enums as integers, 64-bit integers as decimal strings).
+class json_writer : public detail::buffer_cursor {
+ public:
+  static constexpr encoding format = encoding::json;
+  using buffer_cursor::buffer_cursor;
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() { open('{'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() { close('}'); }
+  /// An embedded message.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f) {
+    key(f);
+    open('{');
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close('}'); }
+  /// A repeated field; each element is begin_item(f) ... end_item().
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc& f) {
+    key(f);
+    open('[');
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() { close(']'); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc&, std::size_t = 1) {
+    ensure(2);
+    sep();
+    *p_++ = '{';
+    first_ = true;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close('}'); }
+
+  /// A string; max_code_points 0 = whole.
+  void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
+    key(f);
+    if (max_code_points == 0 || s.size() <= max_code_points) {
+      ensure(agentrace::detail::json_string_bound(s.size()));
+      p_ = agentrace::detail::put_json_string(p_, s);
+    } else {
+      commit();
+      agentrace::detail::write_json_string(b_, s, max_code_points);
+      p_ = b_.data() + b_.size();
+      end_ = b_.data() + b_.capacity();
+    }
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
+    key(f);
+    ensure(34);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_hex64(p_, t.hi);
+    p_ = agentrace::detail::put_hex64(p_, t.lo);
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
+    key(f);
+    ensure(18);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_hex64(p_, span_id);
+    *p_++ = '"';
+  }
+  /// A KeyValue element of `f` holding an inline attribute slot: one capacity check, then
+  /// stores through a local pointer.
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::json_string_bound;
+    using agentrace::detail::slot_type;
+    const bool is_str = a.type() == slot_type::static_str || a.type() == slot_type::owned_str;
+    if (is_str && max_len != 0) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, a.key_name());
+      begin(key_value::value);
+      string(any_value::string_value, a.as_string(), max_len);
+      end();
+      end_item();
+      return;
+    }
+    const std::string_view k = a.key_name();
+    ensure(64 + json_string_bound(k.size()) +
+           (is_str ? json_string_bound(a.as_string().size()) : 0));
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    auto lit = [&p](std::string_view s) {
+      std::memcpy(p, s.data(), s.size());
+      p += s.size();
+    };
+    lit("{\"key\":");
+    p = agentrace::detail::put_json_string(p, k);
+    lit(",\"value\":{");
+    switch (a.type()) {
+      case slot_type::boolean:
+        lit(a.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
+        break;
+      case slot_type::int64: {
+        lit("\"intValue\":\"");
+        const fmt::format_int n(a.as_int());
+        std::memcpy(p, n.data(), n.size());
+        p += n.size();
+        *p++ = '"';
+        break;
+      }
+      case slot_type::float64:
+        lit("\"doubleValue\":");
+        p = agentrace::detail::put_double(p, a.as_double());
+        break;
+      default: lit("\"stringValue\":"); p = agentrace::detail::put_json_string(p, a.as_string());
+    }
+    lit("}}");
+    p_ = p;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { number(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
+    number(f, v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
+    key(f);
+    ensure(24);
+    *p_++ = '"';
+    const fmt::format_int s(v);
+    put(s.data(), s.size());
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
+    key(f);
+    ensure(24);
+    *p_++ = '"';
+    p_ = agentrace::detail::put_uint(p_, v);
+    *p_++ = '"';
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) {
+    key(f);
+    ensure(5);
+    if (v)
+      put("true", 4);
+    else
+      put("false", 5);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
+    key(f);
+    ensure(32);
+    p_ = agentrace::detail::put_double(p_, v);
+  }
+
+ private:
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sep() noexcept {
+    if (!first_) *p_++ = ',';
+    first_ = false;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void key(const field_desc& f) {
+    ensure(f.json.size() + 4);
+    char* p = p_;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    *p++ = '"';
+    std::memcpy(p, f.json.data(), f.json.size());
+    p += f.json.size();
+    *p++ = '"';
+    *p++ = ':';
+    p_ = p;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(char c) {
+    ensure(1);
+    *p_++ = c;
+    first_ = true;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close(char c) {
+    ensure(1);
+    *p_++ = c;
+    first_ = false;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void number(const field_desc& f, std::uint64_t v) {
+    key(f);
+    ensure(20);
+    p_ = agentrace::detail::put_uint(p_, v);
+  }
+
+  bool first_ = true;
+};
+
+/// Proto3 binary: write-only, fields in the order the traversal gives them (decoders accept any
+/// order), every value the traversal writes is on the wire (it leaves out what it omits).
+class proto_writer : public detail::buffer_cursor {
+ public:
+  static constexpr encoding format = encoding::protobuf;
+  using buffer_cursor::buffer_cursor;
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_request() {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end() { close(); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_array(const field_desc&) {}
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_array() {}
+  /// `placeholder`: bytes reserved for the length (moved when it needs another size).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_item(const field_desc& f, std::size_t placeholder = 1) {
+    open(f, placeholder);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void end_item() { close(); }
+
+  void string(const field_desc& f, std::string_view s, std::uint32_t max_code_points = 0) {
+    if (max_code_points) s = s.substr(0, agentrace::detail::code_point_prefix(s, max_code_points));
+    if (ascii(s)) [[likely]] {
+      ensure(12 + s.size());
+      tag(f);
+      varint(s.size());
+      p_ = copy_small(p_, s.data(), s.size());
+      return;
+    }
+    const std::size_t n = agentrace::detail::utf8_sanitized_size(s);
+    ensure(12 + n);
+    tag(f);
+    varint(n);
+    p_ = agentrace::detail::put_utf8(p_, s);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, const agentrace::trace_id& t) {
+    ensure(18);
+    tag(f);
+    *p_++ = 16;
+    big_endian(t.hi);
+    big_endian(t.lo);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void id(const field_desc& f, std::uint64_t span_id) {
+    ensure(10);
+    tag(f);
+    *p_++ = 8;
+    big_endian(span_id);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void uint32(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void enum_(const field_desc& f, std::uint32_t v) { scalar(f, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void int64(const field_desc& f, std::int64_t v) {
+    scalar(f, static_cast<std::uint64_t>(v));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void boolean(const field_desc& f, bool v) { scalar(f, v ? 1 : 0); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed32(const field_desc& f, std::uint32_t v) {
+    ensure(6);
+    tag(f);
+    little_endian(v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void fixed64(const field_desc& f, std::uint64_t v) {
+    ensure(10);
+    tag(f);
+    little_endian(v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
+    fixed64(f, std::bit_cast<std::uint64_t>(v));
+  }
+
+  /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not
+  /// back-patched (the common case: ASCII key, short value).
+  void slot_attribute(const field_desc& f, const agentrace::detail::attr_slot& a,
+                      std::uint32_t max_len) {
+    using agentrace::detail::slot_type;
+    const std::string_view k = a.key_name();
+    std::string_view str;
+    std::uint64_t scalar = 0;
+    std::size_t value_len;  // the AnyValue's length
+    switch (a.type()) {
+      case slot_type::boolean:
+        scalar = a.as_bool();
+        value_len = 2;
+        break;
+      case slot_type::int64:
+        scalar = static_cast<std::uint64_t>(a.as_int());
+        value_len = 1 + varint_size(scalar);
+        break;
+      case slot_type::float64:
+        scalar = std::bit_cast<std::uint64_t>(a.as_double());
+        value_len = 9;
+        break;
+      default:
+        str = a.as_string();
+        if (max_len) str = str.substr(0, agentrace::detail::code_point_prefix(str, max_len));
+        value_len = 1 + varint_size(str.size()) + str.size();
+    }
+    if (k.size() >= 0x80 || value_len >= 0x80 || !ascii(k) || !ascii(str)) [[unlikely]] {
+      begin_item(f);
+      string(key_value::key, k);
+      begin(key_value::value);
+      switch (a.type()) {
+        case slot_type::boolean: boolean(any_value::bool_value, scalar != 0); break;
+        case slot_type::int64:
+          int64(any_value::int_value, static_cast<std::int64_t>(scalar));
+          break;
+        case slot_type::float64: fixed64(any_value::double_value, scalar); break;
+        default: string(any_value::string_value, str);
+      }
+      end();
+      end_item();
+      return;
+    }
+    const std::size_t kv_len = 2 + k.size() + 2 + value_len;
+    ensure(2 + 2 + kv_len);
+    // Through a local pointer: stores through char* could alias p_, which would make the
+    // compiler reload and store it after every byte.
+    char* p = p_;
+    const std::uint32_t t = f.tag();
+    if (t < 0x80) {
+      *p++ = static_cast<char>(t);
+    } else {
+      *p++ = static_cast<char>((t & 0x7f) | 0x80);
+      *p++ = static_cast<char>(t >> 7);
+    }
+    p = put_varint(p, kv_len);
+    *p++ = static_cast<char>(key_value::key.tag());
+    *p++ = static_cast<char>(k.size());
+    p = copy_small(p, k.data(), k.size());
+    *p++ = static_cast<char>(key_value::value.tag());
+    *p++ = static_cast<char>(value_len);
+    switch (a.type()) {
+      case slot_type::boolean:
+        *p++ = static_cast<char>(any_value::bool_value.tag());
+        *p++ = static_cast<char>(scalar);
+        break;
+      case slot_type::int64:
+        *p++ = static_cast<char>(any_value::int_value.tag());
+        p = put_varint(p, scalar);
+        break;
+      case slot_type::float64:
+        *p++ = static_cast<char>(any_value::double_value.tag());
+        if constexpr (std::endian::native == std::endian::big) scalar = byteswap(scalar);
+        std::memcpy(p, &scalar, 8);
+        p += 8;
+        break;
+      default:
+        *p++ = static_cast<char>(any_value::string_value.tag());
+        *p++ = static_cast<char>(str.size());
+        p = copy_small(p, str.data(), str.size());
+    }
+    p_ = p;
+  }
+
+  /// Copies n bytes (short strings mostly) without a call.
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* copy_small(char* dst, const char* src,
+                                                         std::size_t n) noexcept {
+    if (n >= 8 && n <= 16) {
+      std::uint64_t a, b;
+      std::memcpy(&a, src, 8);
+      std::memcpy(&b, src + n - 8, 8);
+      std::memcpy(dst, &a, 8);
+      std::memcpy(dst + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+      std::uint64_t w[4];
+      std::memcpy(&w[0], src, 8);
+      std::memcpy(&w[1], src + 8, 8);
+      std::memcpy(&w[2], src + n - 16, 8);
+      std::memcpy(&w[3], src + n - 8, 8);
+      std::memcpy(dst, &w[0], 8);
+      std::memcpy(dst + 8, &w[1], 8);
+      std::memcpy(dst + n - 16, &w[2], 8);
+      std::memcpy(dst + n - 8, &w[3], 8);
+    } else if (n < 8) {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+    } else {
+      std::memcpy(dst, src, n);
+    }
+    return dst + n;
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE static char* put_varint(char* p, std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+
+  static bool ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    std::uint64_t high = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      high |= w;
+    }
+    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+    return (high & 0x8080808080808080ull) == 0;
+  }
+
+  static constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+    std::size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  AGENTRACE_DETAIL_ALWAYS_INLINE void tag(const field_desc& f) noexcept {
+    const std::uint32_t t = f.tag();
+    if (t < 0x80) {
+      *p_++ = static_cast<char>(t);
+    } else {  // field numbers up to 2047 (every OTLP field)
+      *p_++ = static_cast<char>((t & 0x7f) | 0x80);
+      *p_++ = static_cast<char>(t >> 7);
+    }
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void varint(std::uint64_t v) noexcept { p_ = put_varint(p_, v); }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void scalar(const field_desc& f, std::uint64_t v) {
+    ensure(12);
+    tag(f);
+    varint(v);
+  }
+  template <class T>
+  AGENTRACE_DETAIL_ALWAYS_INLINE void little_endian(T v) noexcept {
+    if constexpr (std::endian::native == std::endian::big) v = byteswap(v);
+    put(&v, sizeof v);
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void big_endian(std::uint64_t v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) v = byteswap(v);
+    put(&v, sizeof v);
+  }
+  template <class T>
+  static T byteswap(T v) noexcept {
+    T r = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+      r = static_cast<T>((r << 8) | (v & 0xff));
+      v = static_cast<T>(v >> 8);
+    }
+    return r;
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void open(const field_desc& f, std::size_t placeholder) {
+    ensure(2 + placeholder);
+    tag(f);
+    p_ += placeholder;
+    stack_[depth_++] = {static_cast<std::uint32_t>(offset()),
+                        static_cast<std::uint8_t>(placeholder)};
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void close() {
+    const auto [body, reserved] = stack_[--depth_];
+    const std::size_t len = offset() - body;
+    const std::size_t n = varint_size(len);
+    char* b = b_.data() + body;
+    if (n != reserved) {
+      if (n > reserved) ensure(n - reserved);
+      b = b_.data() + body;  // ensure may have moved the buffer
+      std::memmove(b - reserved + n, b, len);
+      p_ = p_ - reserved + n;
+    }
+    char* q = b - reserved;
+    std::uint64_t v = len;
+    while (v >= 0x80) {
+      *q++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *q = static_cast<char>(v);
+  }
+
+  struct frame {
+    std::uint32_t body;  // offset of the message's first byte
+    std::uint8_t reserved;
+  };
+  frame stack_[24]{};  // OTLP nests at most ~12 deep (AnyValue arrays one level)
+  int depth_ = 0;
+};
+
+namespace detail {
+
+inline std::string_view kv_key(const attribute& a) noexcept { return a.key; }
+inline const attr_value& kv_value(const attribute& a) noexcept { return a.value; }
+template <class V>
+std::string_view kv_key(const std::pair<std::string, V>& a) noexcept {
+  return a.first;
+}
+template <class V>
+const V& kv_value(const std::pair<std::string, V>& a) noexcept {
+  return a.second;
+}
+
+}  // namespace detail
+
+/// The value of an AnyValue message (the caller has opened it). monostate: an empty string.
+template <class W>
+void write_any_value(W& w, const attr_value& v, std::uint32_t max_len) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          w.string(any_value::string_value, {});
+        } else if constexpr (std::is_same_v<T, bool>) {
+          w.boolean(any_value::bool_value, x);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          w.int64(any_value::int_value, x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          w.double_(any_value::double_value, x);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          w.string(any_value::string_value, x, max_len);
+        } else {
+          w.begin(any_value::array_value);
+          w.begin_array(array_value::values);
+          for (const auto& e : x) {
+            w.begin_item(array_value::values);
+            write_any_value(w, attr_value{typename T::value_type(e)}, max_len);
+            w.end_item();
+          }
+          w.end_array();
+          w.end();
+        }
+      },
+      v);
+}
+
+/// A plain string as AnyValue (resource attributes).
+template <class W>
+void write_any_value(W& w, const std::string& v, std::uint32_t max_len) {
+  w.string(any_value::string_value, v, max_len);
+}
+
+/// One KeyValue element of the repeated field `f`; `value(w)` writes the AnyValue's content.
+template <class W, class Value>
+void write_key_value(W& w, const field_desc& f, std::string_view key, Value&& value) {
+  w.begin_item(f);
+  w.string(key_value::key, key);
+  w.begin(key_value::value);
+  value(w);
+  w.end();
+  w.end_item();
+}
+
+/// Writes the entries of `attrs` (attribute, or pairs of key and attr_value / string) as the
+/// repeated KeyValue field `f`, at most `limit` of them; returns how many were left out.
+template <class W, class Range>
+std::uint32_t write_attributes(W& w, const field_desc& f, const Range& attrs,
+                               std::uint32_t limit = UINT32_MAX, std::uint32_t max_len = 0) {
+  w.begin_array(f);
+  std::uint32_t n = 0, dropped = 0;
+  for (const auto& a : attrs) {
+    if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
+      ++dropped;
+      continue;
+    }
+    ++n;
+    write_key_value(w, f, detail::kv_key(a),
+                    [&](W& ww) { write_any_value(ww, detail::kv_value(a), max_len); });
+  }
+  w.end_array();
+  return dropped;
+}
+
+/// A dropped_*_count field, written when not 0.
+template <class W>
+void write_dropped(W& w, const field_desc& f, std::uint32_t n) {
+  if (n) w.uint32(f, n);
+}
+
+/// Resource message (field `f` of the enclosing message) with `attrs` (no limits apply).
+template <class W, class Range>
+void write_resource(W& w, const field_desc& f, const Range& attrs) {
+  w.begin(f);
+  write_attributes(w, otlp::resource::attributes, attrs);
+  w.end();
+}
+
+/// InstrumentationScope message; `attributes(w)` writes its attributes (or nothing).
+template <class W, class Attrs>
+void write_scope(W& w, const field_desc& f, std::string_view name, std::string_view version,
+                 Attrs&& attributes) {
+  w.begin(f);
+  w.string(scope::name, name);
+  w.string(scope::version, version);
+  attributes(w);
+  w.end();
+}
+
+}  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+namespace otlp {
+
+/// Severity text for the first number of each range ("INFO"...), empty for unspecified.
+constexpr std::string_view severity_text(agentrace::severity s) noexcept {
+  switch (s) {
+    case agentrace::severity::trace: return "TRACE";
+    case agentrace::severity::debug: return "DEBUG";
+    case agentrace::severity::info: return "INFO";
+    case agentrace::severity::warn: return "WARN";
+    case agentrace::severity::error: return "ERROR";
+    case agentrace::severity::fatal: return "FATAL";
+    default: return {};
+  }
+}
+
+/// One LogRecord element of ScopeLogs.log_records.
+template <class W>
+void write_log_record(W& w, const agentrace::log_record& r) {
+  w.begin_item(scope_logs::log_records, 2);
+  w.fixed64(log_record::time, r.time_unix_ns);
+  w.fixed64(log_record::observed_time, r.observed_time_unix_ns);
+  if (r.severity != agentrace::severity::unspecified) {
+    w.enum_(log_record::severity_number, static_cast<std::uint32_t>(r.severity));
+    w.string(log_record::severity_text, severity_text(r.severity));
+  }
+  if (!r.event_name.empty()) w.string(log_record::event_name, r.event_name);
+  if (!std::holds_alternative<std::monostate>(r.body)) {
+    w.begin(log_record::body);
+    write_any_value(w, r.body, 0);
+    w.end();
+  }
+  write_attributes(w, log_record::attributes, r.attributes);
+  if (r.context.valid()) {
+    w.id(log_record::trace_id, r.context.trace_id);
+    w.id(log_record::span_id, r.context.span_id);
+    w.fixed32(log_record::flags, r.context.flags);
+  }
+  w.end_item();
+}
+
+/// ExportLogsServiceRequest for `batch`: one resource, one scope.
+template <class W>
+void write_logs_request(W& w, const log_batch& batch) {
+  w.begin_request();
+  w.begin_array(export_logs_request::resource_logs);
+  w.begin_item(export_logs_request::resource_logs, 3);
+  write_resource(w, resource_logs::resource, batch.resource.attributes);
+  w.begin_array(resource_logs::scope_logs);
+  w.begin_item(resource_logs::scope_logs, 3);
+  write_scope(w, scope_logs::scope, batch.scope_name, batch.scope_version, [](W&) {});
+  w.begin_array(scope_logs::log_records);
+  for (const agentrace::log_record& r : batch.records) write_log_record(w, r);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
+}  // namespace otlp
+
+/// Appends one ExportLogsServiceRequest as OTLP/JSON (no trailing newline).
+inline void serialize_otlp_json(const log_batch& batch, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_logs_request(w, batch);
+}
+
+/// Appends one ExportLogsServiceRequest in protobuf binary.
+inline void serialize_otlp_protobuf(const log_batch& batch, fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_logs_request(w, batch);
+}
+
+}  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
 
@@ -5374,54 +7266,10 @@ struct console_options {
   std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
-  detail::assembler_options assembly{};
+  assembly_options assembly{};
 };
 
 namespace detail {
-
-inline std::string format_duration(std::uint64_t ns) {
-  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
-  if (ns < 10'000'000'000ull) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
-}
-
-inline std::string format_value(const attr_value& v, std::size_t max_len) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return fmt::format("\"{}\"", x);
-        else {
-          std::string out = "[";
-          bool first = true;
-          for (const auto& e : x) {
-            if (!first) out += ", ";
-            first = false;
-            if constexpr (std::is_same_v<typename T::value_type, std::string>)
-              out += fmt::format("\"{}\"", e);
-            else
-              out += fmt::format("{}", static_cast<typename T::value_type>(e));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (max_len && s.size() > max_len) {
-    std::size_t cut = max_len;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-    s.resize(cut);
-    s += "…";
-  }
-  return s;
-}
 
 /// Renders one assembled trace as text (used by the console exporter; tests call it directly).
 inline std::string render_trace(const assembled_trace& t, std::string_view service,
@@ -5439,7 +7287,7 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
   }
   std::string out =
       fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id), reset, dim,
-                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", format_duration(t1 - t0),
+                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", duration_text(t1 - t0),
                   errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
                   t.complete ? "" : ", incomplete", reset);
   const trace_tree tree(t.spans);
@@ -5447,21 +7295,24 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     const span_data& s = t.spans[i];
     const bool err = s.status == status_code::error;
     out += fmt::format("{}{}{}{}{}  {}{}{}", prefix, last ? "└─ " : "├─ ", err ? red : bold, s.name,
-                       reset, dim, format_duration(s.duration_ns()), reset);
+                       reset, dim, duration_text(s.duration_ns()), reset);
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       if (!s.status_message.empty())
-        out += fmt::format(" {}", format_value(attr_value{s.status_message}, o.max_value_length));
+        out += fmt::format(" {}", value_text(attr_value{s.status_message}, quote_strings::yes,
+                                             o.max_value_length));
     }
     if (o.show_attributes)
       for (const auto& [k, v] : s.attributes)
         if (o.attributes.empty() ||
             std::find(o.attributes.begin(), o.attributes.end(), k) != o.attributes.end())
-          out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+          out += fmt::format("  {}{}={}{}", dim, k, reset,
+                             value_text(v, quote_strings::yes, o.max_value_length));
     for (const auto& e : s.events)
       if (e.name == "exception")
         for (const auto& [k, v] : e.attributes)
-          out += fmt::format("  {}{}={}{}", red, k, format_value(v, o.max_value_length), reset);
+          out += fmt::format("  {}{}={}{}", red, k,
+                             value_text(v, quote_strings::yes, o.max_value_length), reset);
     out += '\n';
     const auto& kids = tree.children[i];
     for (std::size_t c = 0; c < kids.size(); ++c)
@@ -5488,6 +7339,29 @@ class console_exporter final : public exporter {
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  /// Log records (events): one line each, with the span they belong to.
+  export_result export_logs(const log_batch& batch) override {
+    std::string out;
+    for (const log_record& r : batch.records) {
+      out += fmt::format("event {} {}", r.event_name.empty() ? "(log)" : r.event_name,
+                         otlp::severity_text(r.severity));
+      if (r.context.valid())
+        out +=
+            fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
+      for (const auto& a : r.attributes)
+        out += fmt::format(
+            "  {}={}", a.key,
+            detail::value_text(a.value, detail::quote_strings::yes, opt_.max_value_length));
+      if (!std::holds_alternative<std::monostate>(r.body))
+        out += fmt::format("  body={}", detail::value_text(r.body, detail::quote_strings::yes,
+                                                           opt_.max_value_length));
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
     return export_result::success;
   }
 
@@ -5610,9 +7484,8 @@ inline std::shared_ptr<memory_exporter> memory() { return std::make_shared<memor
 AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporters/otlp_json.hpp
 // SPDX-License-Identifier: MIT
-// OTLP/JSON: one ExportTraceServiceRequest per batch, written with fmt into a reused buffer.
-// As JSON lines (the OpenTelemetry file-exporter format) to a file or stdout; the OTLP/HTTP
-// exporter posts the same bytes.
+// OTLP/JSON lines (the OpenTelemetry Collector's file-exporter format) to a file or stdout: one
+// Export*ServiceRequest per batch and line, written by the OTLP encoder (otlp/traces.hpp).
 
 #include <fmt/format.h>
 
@@ -5627,571 +7500,23 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
-// amalgamated: include/agentrace/otlp_fields.hpp
+// amalgamated: include/agentrace/otlp/traces.hpp
 // SPDX-License-Identifier: MIT
-// The OTLP/JSON field mapping, in one place for the writer (exporters/otlp_json.hpp) and the
-// reader (eval/). Names are the proto3 JSON (lowerCamelCase) names; enums are integers.
+// ExportTraceServiceRequest: one traversal per message, for either writer (otlp/encoder.hpp).
+// A span is written by write_span() from a span_source: the collector's records (with the span
+// limits applied here) and owned span_data (read back, or built off the hot path) are two
+// sources of the same traversal; events, links and status are written once, below.
 
+#include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::otlp {
-
-namespace field {
-inline constexpr std::string_view resource_spans = "resourceSpans";
-inline constexpr std::string_view resource = "resource";
-inline constexpr std::string_view scope_spans = "scopeSpans";
-inline constexpr std::string_view scope = "scope";
-inline constexpr std::string_view spans = "spans";
-inline constexpr std::string_view schema_url = "schemaUrl";
-inline constexpr std::string_view name = "name";
-inline constexpr std::string_view version = "version";
-inline constexpr std::string_view attributes = "attributes";
-inline constexpr std::string_view dropped_attributes_count = "droppedAttributesCount";
-inline constexpr std::string_view trace_id = "traceId";
-inline constexpr std::string_view span_id = "spanId";
-inline constexpr std::string_view parent_span_id = "parentSpanId";
-inline constexpr std::string_view trace_state = "traceState";
-inline constexpr std::string_view flags = "flags";
-inline constexpr std::string_view kind = "kind";
-inline constexpr std::string_view start_time = "startTimeUnixNano";
-inline constexpr std::string_view end_time = "endTimeUnixNano";
-inline constexpr std::string_view time = "timeUnixNano";
-inline constexpr std::string_view events = "events";
-inline constexpr std::string_view dropped_events_count = "droppedEventsCount";
-inline constexpr std::string_view links = "links";
-inline constexpr std::string_view dropped_links_count = "droppedLinksCount";
-inline constexpr std::string_view status = "status";
-inline constexpr std::string_view code = "code";
-inline constexpr std::string_view message = "message";
-inline constexpr std::string_view key = "key";
-inline constexpr std::string_view value = "value";
-inline constexpr std::string_view string_value = "stringValue";
-inline constexpr std::string_view bool_value = "boolValue";
-inline constexpr std::string_view int_value = "intValue";
-inline constexpr std::string_view double_value = "doubleValue";
-inline constexpr std::string_view array_value = "arrayValue";
-inline constexpr std::string_view kvlist_value = "kvlistValue";
-inline constexpr std::string_view bytes_value = "bytesValue";
-inline constexpr std::string_view values = "values";
-}  // namespace field
-
-/// Span flags bits beyond the W3C trace flags (trace.proto SpanFlags).
-inline constexpr std::uint32_t flag_has_is_remote = 0x100;
-inline constexpr std::uint32_t flag_is_remote = 0x200;
-
-}  // namespace agentrace::otlp
-
-AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
-
-namespace detail {
-
-class otlp_json_writer {
- public:
-  explicit otlp_json_writer(fmt::memory_buffer& b, std::uint32_t max_len)
-      : b_(b), max_len_(max_len) {}
-
-  void key(std::string_view k) {
-    b_.push_back('"');
-    append(b_, k);
-    append(b_, "\":");
-  }
-
-  // Resource attributes: exempt from the span limits.
-  void string_attribute(std::string_view k, std::string_view v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":{\"stringValue\":");
-    write_json_string(b_, v);
-    append(b_, "}}");
-  }
-
-  void int_attribute(std::string_view k, std::int64_t v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":{\"intValue\":\"");
-    write_int(b_, v);
-    append(b_, "\"}}");
-  }
-
-  void any_value(const attr_value& v) {
-    b_.push_back('{');
-    std::visit(
-        [&](const auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            key(otlp::field::string_value);
-            append(b_, "\"\"");
-          } else if constexpr (std::is_same_v<T, bool>) {
-            key(otlp::field::bool_value);
-            append(b_, x ? "true" : "false");
-          } else if constexpr (std::is_same_v<T, std::int64_t>) {
-            key(otlp::field::int_value);
-            b_.push_back('"');
-            write_int(b_, x);
-            b_.push_back('"');
-          } else if constexpr (std::is_same_v<T, double>) {
-            key(otlp::field::double_value);
-            write_double(b_, x);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            key(otlp::field::string_value);
-            write_json_string(b_, x, max_len_);
-          } else {
-            append(b_, "\"arrayValue\":{\"values\":[");
-            bool first = true;
-            for (const auto& e : x) {
-              if (!first) b_.push_back(',');
-              first = false;
-              any_value(attr_value{typename T::value_type(e)});
-            }
-            append(b_, "]}");
-          }
-        },
-        v);
-    b_.push_back('}');
-  }
-
-  void attribute(std::string_view k, const attr_value& v) {
-    append(b_, "{\"key\":");
-    write_json_string(b_, k);
-    append(b_, ",\"value\":");
-    any_value(v);
-    b_.push_back('}');
-  }
-
-  void slot_attribute(const span_record& r, std::size_t i) {
-    const attr_slot& s = r.attrs[i];
-    append(b_, "{\"key\":");
-    write_json_string(b_, s.key_name());
-    append(b_, ",\"value\":{");
-    switch (s.type()) {
-      case slot_type::boolean:
-        append(b_, s.as_bool() ? "\"boolValue\":true" : "\"boolValue\":false");
-        break;
-      case slot_type::int64:
-        append(b_, "\"intValue\":\"");
-        write_int(b_, s.as_int());
-        b_.push_back('"');
-        break;
-      case slot_type::float64:
-        append(b_, "\"doubleValue\":");
-        write_double(b_, s.as_double());
-        break;
-      case slot_type::static_str:
-      case slot_type::owned_str:
-        append(b_, "\"stringValue\":");
-        write_json_string(b_, s.as_string(), max_len_);
-        break;
-    }
-    append(b_, "}}");
-  }
-
-  // Attribute lists limited to `limit` entries; returns how many were left out.
-  template <class Range>
-  std::uint32_t attribute_list(const Range& attrs, std::uint32_t limit) {
-    append(b_, "\"attributes\":[");
-    std::uint32_t n = 0, dropped = 0;
-    for (const auto& a : attrs) {
-      if (n >= limit) {  // OpenTelemetry count limits: 0 allows none
-        ++dropped;
-        continue;
-      }
-      if (n++) b_.push_back(',');
-      attribute(a.key, a.value);
-    }
-    b_.push_back(']');
-    return dropped;
-  }
-
-  void span(const span_record& r, const clock_converter& clock, const span_limits& limits) {
-    // Written through raw_out: one capacity check for the fixed part and the inline attributes
-    // (bounded by their lengths), then plain stores. Attribute values are not truncated on this
-    // path, so it needs no code-point counting; with a value length limit the spans are written
-    // by span_limited().
-    if (max_len_ != 0) return span_limited(r, clock, limits);
-    const std::string_view name = r.name();
-    const bool has_state = r.ext() && !r.ext()->trace_state.empty();
-    raw_out o(b_, 320 + json_string_bound(name.size()));
-    o.lit("{\"traceId\":\"");
-    o.hex64(r.trace_id.hi);
-    o.hex64(r.trace_id.lo);
-    o.lit("\",\"spanId\":\"");
-    o.hex64(r.span_id);
-    o.ch('"');
-    if (r.parent_span_id) {
-      o.lit(",\"parentSpanId\":\"");
-      o.hex64(r.parent_span_id);
-      o.ch('"');
-    }
-    if (has_state) {
-      o.commit();
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext()->trace_state);
-      o.reopen(320 + json_string_bound(name.size()));
-    }
-    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
-    if (r.parent_remote) flags |= otlp::flag_is_remote;
-    o.lit(",\"flags\":");
-    o.uint(flags);
-    o.lit(",\"name\":");
-    o.str(name);
-    o.lit(",\"kind\":");
-    o.uint(static_cast<std::uint32_t>(r.kind()));
-    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
-    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
-    o.lit(",\"startTimeUnixNano\":\"");
-    o.uint(start);
-    o.lit("\",\"endTimeUnixNano\":\"");
-    o.uint(start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
-    o.lit("\",\"attributes\":[");
-    o.commit();
-
-    std::size_t bound = 8;
-    for (std::size_t i = 0; i < r.n_attrs; ++i) bound += slot_bound(r, i);
-    o.reopen(bound);
-    bool first = true, raw_open = true;
-    const std::uint32_t dropped_attrs = for_each_attribute(
-        r, limits.attribute_count,
-        [&](std::string_view, std::size_t i) {
-          if (!first) o.ch(',');
-          first = false;
-          slot_attribute(o, r, i);
-        },
-        [&](const agentrace::attribute& a) {
-          if (raw_open) {  // extension attributes come after every inline one
-            o.commit();
-            raw_open = false;
-          }
-          if (!first) b_.push_back(',');
-          first = false;
-          attribute(a.key, a.value);
-        });
-    if (raw_open) o.commit();
-    b_.push_back(']');
-    if (dropped_attrs) {
-      append(b_, ",\"droppedAttributesCount\":");
-      write_uint(b_, dropped_attrs);
-    }
-    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
-    status(r);
-  }
-
-  // The same output as span() (attribute values truncated to max_len_ code points).
-  void span_limited(const span_record& r, const clock_converter& clock, const span_limits& limits) {
-    append(b_, "{\"traceId\":\"");
-    write_hex64(b_, r.trace_id.hi);
-    write_hex64(b_, r.trace_id.lo);
-    append(b_, "\",\"spanId\":\"");
-    write_hex64(b_, r.span_id);
-    b_.push_back('"');
-    if (r.parent_span_id) {
-      append(b_, ",\"parentSpanId\":\"");
-      write_hex64(b_, r.parent_span_id);
-      b_.push_back('"');
-    }
-    if (r.ext() && !r.ext()->trace_state.empty()) {
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, r.ext()->trace_state);
-    }
-    std::uint32_t flags = r.flags | otlp::flag_has_is_remote;
-    if (r.parent_remote) flags |= otlp::flag_is_remote;
-    append(b_, ",\"flags\":");
-    write_uint(b_, flags);
-    append(b_, ",\"name\":");
-    write_json_string(b_, r.name());
-    append(b_, ",\"kind\":");
-    write_uint(b_, static_cast<std::uint32_t>(r.kind()));
-    const std::uint64_t start = clock.to_unix_ns(r.start_ticks);
-    const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
-    append(b_, ",\"startTimeUnixNano\":\"");
-    write_uint(b_, start);
-    append(b_, "\",\"endTimeUnixNano\":\"");
-    write_uint(b_, start + static_cast<std::uint64_t>(dur > 0 ? dur : 0));
-    append(b_, "\",\"attributes\":[");
-    bool first = true;
-    const std::uint32_t dropped_attrs = for_each_attribute(
-        r, limits.attribute_count,
-        [&](std::string_view, std::size_t i) {
-          if (!first) b_.push_back(',');
-          first = false;
-          slot_attribute(r, i);
-        },
-        [&](const agentrace::attribute& a) {
-          if (!first) b_.push_back(',');
-          first = false;
-          attribute(a.key, a.value);
-        });
-    b_.push_back(']');
-    if (dropped_attrs) {
-      append(b_, ",\"droppedAttributesCount\":");
-      write_uint(b_, dropped_attrs);
-    }
-    if (const auto* x = r.ext()) events_and_links(*x, clock, limits);
-    status(r);
-  }
-
-  void status(const span_record& r) {
-    append(b_, ",\"status\":{");
-    if (r.status != status_code::unset) {
-      append(b_, "\"code\":");
-      write_uint(b_, static_cast<std::uint32_t>(r.status));
-      if (r.status == status_code::error && r.ext() && !r.ext()->status_message.empty()) {
-        append(b_, ",\"message\":");
-        write_json_string(b_, r.ext()->status_message, max_len_);
-      }
-    }
-    append(b_, "}}");
-  }
-
-  void attribute_pairs(const std::vector<std::pair<std::string, attr_value>>& attrs) {
-    append(b_, "\"attributes\":[");
-    for (std::size_t i = 0; i < attrs.size(); ++i) {
-      if (i) b_.push_back(',');
-      attribute(attrs[i].first, attrs[i].second);
-    }
-    b_.push_back(']');
-  }
-
-  void dropped(std::string_view field, std::uint32_t n) {
-    if (!n) return;
-    b_.push_back(',');
-    key(field);
-    write_uint(b_, n);
-  }
-
-  // A span that was read back or built off the hot path (owned data, Unix times).
-  void span(const span_data& s) {
-    append(b_, "{\"traceId\":\"");
-    write_hex64(b_, s.trace_id.hi);
-    write_hex64(b_, s.trace_id.lo);
-    append(b_, "\",\"spanId\":\"");
-    write_hex64(b_, s.span_id);
-    b_.push_back('"');
-    if (s.parent_span_id) {
-      append(b_, ",\"parentSpanId\":\"");
-      write_hex64(b_, s.parent_span_id);
-      b_.push_back('"');
-    }
-    if (!s.trace_state.empty()) {
-      append(b_, ",\"traceState\":");
-      write_json_string(b_, s.trace_state);
-    }
-    std::uint32_t flags = s.flags | otlp::flag_has_is_remote;
-    if (s.parent_remote) flags |= otlp::flag_is_remote;
-    append(b_, ",\"flags\":");
-    write_uint(b_, flags);
-    append(b_, ",\"name\":");
-    write_json_string(b_, s.name);
-    append(b_, ",\"kind\":");
-    write_uint(b_, static_cast<std::uint32_t>(s.kind));
-    append(b_, ",\"startTimeUnixNano\":\"");
-    write_uint(b_, s.start_unix_ns);
-    append(b_, "\",\"endTimeUnixNano\":\"");
-    write_uint(b_, std::max(s.end_unix_ns, s.start_unix_ns));
-    append(b_, "\",");
-    attribute_pairs(s.attributes);
-    dropped(otlp::field::dropped_attributes_count, s.dropped_attributes);
-    if (!s.events.empty()) {
-      append(b_, ",\"events\":[");
-      for (std::size_t i = 0; i < s.events.size(); ++i) {
-        const event_view& e = s.events[i];
-        if (i) b_.push_back(',');
-        append(b_, "{\"timeUnixNano\":\"");
-        write_uint(b_, e.time_unix_ns);
-        append(b_, "\",\"name\":");
-        write_json_string(b_,
-                          e.name.empty() ? std::string_view("event") : std::string_view(e.name));
-        b_.push_back(',');
-        attribute_pairs(e.attributes);
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    dropped(otlp::field::dropped_events_count, s.dropped_events);
-    if (!s.links.empty()) {
-      append(b_, ",\"links\":[");
-      for (std::size_t i = 0; i < s.links.size(); ++i) {
-        const link_view& l = s.links[i];
-        if (i) b_.push_back(',');
-        append(b_, "{\"traceId\":\"");
-        write_hex64(b_, l.context.trace_id.hi);
-        write_hex64(b_, l.context.trace_id.lo);
-        append(b_, "\",\"spanId\":\"");
-        write_hex64(b_, l.context.span_id);
-        b_.push_back('"');
-        if (!l.trace_state.empty()) {
-          append(b_, ",\"traceState\":");
-          write_json_string(b_, l.trace_state);
-        }
-        std::uint32_t lf = l.context.flags | otlp::flag_has_is_remote;
-        if (l.context.remote) lf |= otlp::flag_is_remote;
-        append(b_, ",\"flags\":");
-        write_uint(b_, lf);
-        b_.push_back(',');
-        attribute_pairs(l.attributes);
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    dropped(otlp::field::dropped_links_count, s.dropped_links);
-    append(b_, ",\"status\":{");
-    if (s.status != status_code::unset) {
-      append(b_, "\"code\":");
-      write_uint(b_, static_cast<std::uint32_t>(s.status));
-      if (s.status == status_code::error && !s.status_message.empty()) {
-        append(b_, ",\"message\":");
-        write_json_string(b_, s.status_message, max_len_);
-      }
-    }
-    append(b_, "}}");
-  }
-
-  // Upper bound of slot_attribute(raw_out&, ...)'s output.
-  static std::size_t slot_bound(const span_record& r, std::size_t i) noexcept {
-    const attr_slot& s = r.attrs[i];
-    std::size_t n = 48 + json_string_bound(s.key_name().size());
-    switch (s.type()) {
-      case slot_type::static_str:
-      case slot_type::owned_str: return n + json_string_bound(s.as_string().size());
-      default: return n + 32;
-    }
-  }
-
-  void slot_attribute(raw_out& o, const span_record& r, std::size_t i) noexcept {
-    const attr_slot& s = r.attrs[i];
-    o.lit("{\"key\":");
-    o.str(s.key_name());
-    o.lit(",\"value\":{");
-    switch (s.type()) {
-      case slot_type::boolean:
-        if (s.as_bool())
-          o.lit("\"boolValue\":true");
-        else
-          o.lit("\"boolValue\":false");
-        break;
-      case slot_type::int64:
-        o.lit("\"intValue\":\"");
-        o.sint(s.as_int());
-        o.ch('"');
-        break;
-      case slot_type::float64:
-        o.lit("\"doubleValue\":");
-        o.dbl(s.as_double());
-        break;
-      case slot_type::static_str:
-      case slot_type::owned_str:
-        o.lit("\"stringValue\":");
-        o.str(s.as_string());
-        break;
-    }
-    o.lit("}}");
-  }
-
-  void events_and_links(const span_ext& x, const clock_converter& clock,
-                        const span_limits& limits) {
-    if (!x.events.empty()) {
-      append(b_, ",\"events\":[");
-      bool first = true;
-      for (const auto& e : x.events) {
-        if (!first) b_.push_back(',');
-        first = false;
-        append(b_, "{\"timeUnixNano\":\"");
-        write_uint(b_, clock.to_unix_ns(e.ticks));
-        append(b_, "\",\"name\":");
-        write_json_string(b_, e.name);
-        b_.push_back(',');
-        const auto d =
-            attribute_list(e.attributes, limits.event_attribute_count) + e.dropped_attributes;
-        if (d) {
-          append(b_, ",\"droppedAttributesCount\":");
-          write_uint(b_, d);
-        }
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    if (x.dropped_events) {
-      append(b_, ",\"droppedEventsCount\":");
-      write_uint(b_, x.dropped_events);
-    }
-    if (!x.links.empty()) {
-      append(b_, ",\"links\":[");
-      bool first = true;
-      for (const auto& l : x.links) {
-        if (!first) b_.push_back(',');
-        first = false;
-        append(b_, "{\"traceId\":\"");
-        write_hex64(b_, l.context.trace_id.hi);
-        write_hex64(b_, l.context.trace_id.lo);
-        append(b_, "\",\"spanId\":\"");
-        write_hex64(b_, l.context.span_id);
-        b_.push_back('"');
-        if (!l.trace_state.empty()) {
-          append(b_, ",\"traceState\":");
-          write_json_string(b_, l.trace_state);
-        }
-        std::uint32_t flags = l.context.flags | otlp::flag_has_is_remote;
-        if (l.context.remote) flags |= otlp::flag_is_remote;
-        append(b_, ",\"flags\":");
-        write_uint(b_, flags);
-        b_.push_back(',');
-        const auto d =
-            attribute_list(l.attributes, limits.link_attribute_count) + l.dropped_attributes;
-        if (d) {
-          append(b_, ",\"droppedAttributesCount\":");
-          write_uint(b_, d);
-        }
-        b_.push_back('}');
-      }
-      b_.push_back(']');
-    }
-    if (x.dropped_links) {
-      append(b_, ",\"droppedLinksCount\":");
-      write_uint(b_, x.dropped_links);
-    }
-  }
-
- private:
-  fmt::memory_buffer& b_;
-  std::uint32_t max_len_;
-};
-
-}  // namespace detail
-
-/// Appends one ExportTraceServiceRequest (no trailing newline) for `batch` to `out`.
-inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& out) {
-  detail::otlp_json_writer w(out, batch.limits.attribute_value_length);
-  using detail::append;
-  append(out, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
-  bool first = true;
-  for (const auto& [k, v] : batch.resource.attributes) {
-    if (!first) out.push_back(',');
-    first = false;
-    w.string_attribute(k, v);
-  }
-  append(out, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
-  detail::write_json_string(out, batch.scope_name);
-  append(out, ",\"version\":");
-  detail::write_json_string(out, batch.scope_version);
-  append(out, ",\"attributes\":[");
-  // Spans this process has lost so far travel with the telemetry itself.
-  w.int_attribute("agentrace.spans.dropped", static_cast<std::int64_t>(batch.dropped_spans_total));
-  append(out, "]},\"spans\":[");
-  first = true;
-  for (const span_record& r : batch.spans) {
-    if (!first) out.push_back(',');
-    first = false;
-    w.span(r, batch.clock, batch.limits);
-  }
-  append(out, "]}]}]}");
-}
 
 /// Spans with owned data (read back, or built off the hot path) that share one resource and
 /// instrumentation scope: one resourceSpans element.
@@ -6202,30 +7527,273 @@ struct span_data_group {
   std::vector<const span_data*> spans{};
 };
 
-/// Appends one ExportTraceServiceRequest (no trailing newline) holding `groups`.
-inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
-  detail::otlp_json_writer w(out, 0);
-  using detail::append;
-  append(out, "{\"resourceSpans\":[");
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const span_data_group& grp = groups[g];
-    if (g) out.push_back(',');
-    append(out, "{\"resource\":{");
-    static const std::vector<std::pair<std::string, attr_value>> none;
-    w.attribute_pairs(grp.resource_attributes ? *grp.resource_attributes : none);
-    append(out, "},\"scopeSpans\":[{\"scope\":{\"name\":");
-    detail::write_json_string(out, grp.scope_name);
-    append(out, ",\"version\":");
-    detail::write_json_string(out, grp.scope_version);
-    append(out, "},\"spans\":[");
-    for (std::size_t i = 0; i < grp.spans.size(); ++i) {
-      if (i) out.push_back(',');
-      w.span(*grp.spans[i]);
-    }
-    append(out, "]}]}");
-  }
-  append(out, "]}");
+namespace otlp {
+
+/// The header fields of a span, whatever it is read from.
+struct span_header {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id = 0;
+  std::uint64_t parent_span_id = 0;
+  std::string_view trace_state{};
+  std::uint32_t flags = 0;  // W3C flags | SpanFlags bits
+  std::string_view name{};
+  span_kind kind = span_kind::internal;
+  std::uint64_t start_unix_ns = 0;
+  std::uint64_t end_unix_ns = 0;
+  status_code status = status_code::unset;
+  std::string_view status_message{};
+  std::uint32_t dropped_events = 0;
+  std::uint32_t dropped_links = 0;
+};
+
+/// SpanFlags of a span or link: the W3C flags, HAS_IS_REMOTE, and IS_REMOTE when remote.
+constexpr std::uint32_t span_flags(std::uint8_t w3c, bool remote) noexcept {
+  return w3c | flag_has_is_remote | (remote ? flag_is_remote : 0u);
 }
+
+/// One Span.Event element.
+template <class W, class Range>
+void write_event(W& w, std::uint64_t time_unix_ns, std::string_view name, const Range& attrs,
+                 std::uint32_t limit, std::uint32_t dropped, std::uint32_t max_len) {
+  w.begin_item(span::events);
+  w.fixed64(event::time, time_unix_ns);
+  w.string(event::name, name.empty() ? std::string_view("event") : name);
+  dropped += write_attributes(w, event::attributes, attrs, limit, max_len);
+  write_dropped(w, event::dropped_attributes_count, dropped);
+  w.end_item();
+}
+
+/// One Span.Link element.
+template <class W, class Range>
+void write_link(W& w, const span_context& c, std::string_view trace_state, const Range& attrs,
+                std::uint32_t limit, std::uint32_t dropped, std::uint32_t max_len) {
+  w.begin_item(span::links);
+  w.id(link::trace_id, c.trace_id);
+  w.id(link::span_id, c.span_id);
+  if (!trace_state.empty()) w.string(link::trace_state, trace_state);
+  w.fixed32(link::flags, span_flags(c.flags, c.remote));
+  dropped += write_attributes(w, link::attributes, attrs, limit, max_len);
+  write_dropped(w, link::dropped_attributes_count, dropped);
+  w.end_item();
+}
+
+/// One Span element of ScopeSpans.spans. `attributes(w)` writes the attribute list and returns
+/// how many attributes were dropped; `events(w)` and `links(w)` write their elements.
+template <class W, class Attrs, class Events, class Links>
+void write_span(W& w, const span_header& h, Attrs&& attributes, Events&& events, Links&& links,
+                std::uint32_t max_len) {
+  w.begin_item(scope_spans::spans, 2);
+  w.id(span::trace_id, h.trace_id);
+  w.id(span::span_id, h.span_id);
+  if (h.parent_span_id) w.id(span::parent_span_id, h.parent_span_id);
+  if (!h.trace_state.empty()) w.string(span::trace_state, h.trace_state);
+  w.fixed32(span::flags, h.flags);
+  w.string(span::name, h.name);
+  w.enum_(span::kind, static_cast<std::uint32_t>(h.kind));
+  w.fixed64(span::start_time, h.start_unix_ns);
+  w.fixed64(span::end_time, std::max(h.end_unix_ns, h.start_unix_ns));
+  w.begin_array(span::attributes);
+  const std::uint32_t dropped_attributes = attributes(w);
+  w.end_array();
+  write_dropped(w, span::dropped_attributes_count, dropped_attributes);
+  events(w);
+  write_dropped(w, span::dropped_events_count, h.dropped_events);
+  links(w);
+  write_dropped(w, span::dropped_links_count, h.dropped_links);
+  w.begin(span::status);
+  if (h.status != status_code::unset) {
+    w.enum_(status::code, static_cast<std::uint32_t>(h.status));
+    if (h.status == status_code::error && !h.status_message.empty())
+      w.string(status::message, h.status_message, max_len);
+  }
+  w.end();
+  w.end_item();
+}
+
+/// A span record as the collector hands it over (ticks converted here, span limits applied).
+template <class W>
+void write_span(W& w, const span_record& r, const agentrace::detail::clock_converter& clock,
+                const span_limits& limits) {
+  const std::uint32_t max_len = limits.attribute_value_length;
+  const agentrace::detail::span_ext* x = r.ext();
+  span_header h;
+  h.trace_id = r.trace_id;
+  h.span_id = r.span_id;
+  h.parent_span_id = r.parent_span_id;
+  h.flags = span_flags(r.flags, r.parent_remote);
+  h.name = r.name();
+  h.kind = r.kind();
+  h.start_unix_ns = clock.to_unix_ns(r.start_ticks);
+  const std::int64_t dur = clock.duration_ns(r.start_ticks, r.end_ticks);
+  h.end_unix_ns = h.start_unix_ns + static_cast<std::uint64_t>(dur > 0 ? dur : 0);
+  h.status = r.status;
+  if (x) {
+    h.trace_state = x->trace_state;
+    h.status_message = x->status_message;
+    h.dropped_events = x->dropped_events;
+    h.dropped_links = x->dropped_links;
+  }
+  write_span(
+      w, h,
+      [&](W& ww) {
+        return agentrace::detail::for_each_attribute(
+            r, limits.attribute_count,
+            [&](std::string_view, std::size_t i) {
+              ww.slot_attribute(span::attributes, r.attrs[i], max_len);
+            },
+            [&](const attribute& a) {
+              write_key_value(ww, span::attributes, a.key,
+                              [&](W& v) { write_any_value(v, a.value, max_len); });
+            });
+      },
+      [&](W& ww) {
+        if (!x || x->events.empty()) return;
+        ww.begin_array(span::events);
+        for (const auto& e : x->events)
+          write_event(ww, clock.to_unix_ns(e.ticks), e.name, e.attributes,
+                      limits.event_attribute_count, e.dropped_attributes, max_len);
+        ww.end_array();
+      },
+      [&](W& ww) {
+        if (!x || x->links.empty()) return;
+        ww.begin_array(span::links);
+        for (const auto& l : x->links)
+          write_link(ww, l.context, l.trace_state, l.attributes, limits.link_attribute_count,
+                     l.dropped_attributes, max_len);
+        ww.end_array();
+      },
+      max_len);
+}
+
+/// A span with owned data (its limits were applied when it was made).
+template <class W>
+void write_span(W& w, const span_data& s) {
+  span_header h;
+  h.trace_id = s.trace_id;
+  h.span_id = s.span_id;
+  h.parent_span_id = s.parent_span_id;
+  h.trace_state = s.trace_state;
+  h.flags = span_flags(s.flags, s.parent_remote);
+  h.name = s.name;
+  h.kind = s.kind;
+  h.start_unix_ns = s.start_unix_ns;
+  h.end_unix_ns = s.end_unix_ns;
+  h.status = s.status;
+  h.status_message = s.status_message;
+  h.dropped_events = s.dropped_events;
+  h.dropped_links = s.dropped_links;
+  write_span(
+      w, h,
+      [&](W& ww) {
+        for (const auto& a : s.attributes)  // (no structured binding: clang 14 cannot capture it)
+          write_key_value(ww, span::attributes, a.first,
+                          [&](W& x) { write_any_value(x, a.second, 0); });
+        return s.dropped_attributes;
+      },
+      [&](W& ww) {
+        if (s.events.empty()) return;
+        ww.begin_array(span::events);
+        for (const event_view& e : s.events)
+          write_event(ww, e.time_unix_ns, e.name, e.attributes, UINT32_MAX, e.dropped_attributes,
+                      0);
+        ww.end_array();
+      },
+      [&](W& ww) {
+        if (s.links.empty()) return;
+        ww.begin_array(span::links);
+        for (const link_view& l : s.links)
+          write_link(ww, l.context, l.trace_state, l.attributes, UINT32_MAX, l.dropped_attributes,
+                     0);
+        ww.end_array();
+      },
+      0);
+}
+
+/// ExportTraceServiceRequest for a collector batch: one resource, one scope (whose attribute
+/// agentrace.spans.dropped carries the spans this process has lost so far).
+template <class W>
+void write_trace_request(W& w, const export_batch& batch) {
+  w.begin_request();
+  w.begin_array(export_trace_request::resource_spans);
+  w.begin_item(export_trace_request::resource_spans, 3);
+  write_resource(w, resource_spans::resource, batch.resource.attributes);
+  w.begin_array(resource_spans::scope_spans);
+  w.begin_item(resource_spans::scope_spans, 3);
+  write_scope(w, scope_spans::scope, batch.scope_name, batch.scope_version, [&](W& ww) {
+    ww.begin_array(scope::attributes);
+    write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
+      v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
+    });
+    ww.end_array();
+  });
+  w.begin_array(scope_spans::spans);
+  for (const span_record& r : batch.spans) write_span(w, r, batch.clock, batch.limits);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
+/// ExportTraceServiceRequest holding `groups` (one resourceSpans element each).
+template <class W>
+void write_trace_request(W& w, std::span<const span_data_group> groups) {
+  static const std::vector<std::pair<std::string, attr_value>> none;
+  w.begin_request();
+  w.begin_array(export_trace_request::resource_spans);
+  for (const span_data_group& g : groups) {
+    w.begin_item(export_trace_request::resource_spans, 3);
+    write_resource(w, resource_spans::resource,
+                   g.resource_attributes ? *g.resource_attributes : none);
+    w.begin_array(resource_spans::scope_spans);
+    w.begin_item(resource_spans::scope_spans, 3);
+    write_scope(w, scope_spans::scope, g.scope_name, g.scope_version, [](W&) {});
+    w.begin_array(scope_spans::spans);
+    for (const span_data* s : g.spans) write_span(w, *s);
+    w.end_array();
+    w.end_item();
+    w.end_array();
+    w.end_item();
+  }
+  w.end_array();
+  w.end_request();
+}
+
+}  // namespace otlp
+
+/// Appends one ExportTraceServiceRequest as OTLP/JSON (no trailing newline) for `batch`.
+inline void serialize_otlp_json(const export_batch& batch, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_trace_request(w, batch);
+}
+
+/// Appends one ExportTraceServiceRequest as OTLP/JSON (no trailing newline) holding `groups`.
+inline void serialize_otlp_json(std::span<const span_data_group> groups, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_trace_request(w, groups);
+}
+
+/// Appends one ExportTraceServiceRequest in protobuf binary for `batch`.
+inline void serialize_otlp_protobuf(const export_batch& batch, fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_trace_request(w, batch);
+}
+
+/// Appends one ExportTraceServiceRequest in protobuf binary holding `groups`.
+inline void serialize_otlp_protobuf(std::span<const span_data_group> groups,
+                                    fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_trace_request(w, groups);
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
 
 /// Writes OTLP/JSON lines to a FILE* (a file it opened, or stdout). One line per batch,
 /// flushed after each batch so that a crash loses at most the batch being written.
@@ -6260,6 +7828,16 @@ class otlp_json_exporter final : public exporter {
       return export_result::failure;
     }
     return export_result::success;
+  }
+  /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
+  export_result export_logs(const log_batch& batch) override {
+    if (batch.records.empty()) return export_result::success;
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+    return ok ? export_result::success : export_result::failure;
   }
   // Read by stats() on any thread while the collector writes it.
   std::uint64_t spans_failed() const noexcept override {

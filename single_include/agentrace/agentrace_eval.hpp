@@ -70,22 +70,9 @@ namespace detail {
 // eval's internals build on the core's (json_write, clock, ids, records).
 using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/// Exactly 16 hex digits, either case.
 inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.size() != 16) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int h = hex_value(c);
-    if (h < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(h);
-  }
-  out = v;
-  return true;
+  return s.size() == 16 && parse_hex(s, out);
 }
 }  // namespace detail
 
@@ -146,6 +133,9 @@ class trace {
   const std::vector<std::size_t>& children(std::size_t i) const noexcept {
     return tree_.children[i];
   }
+  /// Spans whose chain of parents loops back to them (bad input), made extra roots so that no
+  /// span is lost from the tree.
+  const std::vector<std::size_t>& cycle_roots() const noexcept { return tree_.cycle_roots; }
   /// Spans whose parent id is set but not among this trace's spans (kept as extra roots).
   const std::vector<std::size_t>& orphans() const noexcept { return orphans_; }
   bool is_orphan(std::size_t i) const noexcept {
@@ -301,7 +291,9 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // is reported as `file:line: what is wrong` and skipped; the reader never throws on bad data.
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -410,6 +402,10 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <utility>
 #include <vector>
+
+// amalgamated: include/agentrace/otlp_fields.hpp
+// SPDX-License-Identifier: MIT
+// Kept for existing includes: the OTLP field descriptions live in otlp/fields.hpp.
 
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -636,7 +632,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
 
   void reset() {
     stack_.clear();
-    stack_.push_back({ctx::root, fld::none, 0});
+    stack_.push_back({ctx::root, fld::none, 0, 0});
     depth_ = 0;
     skip_depth_ = 0;
     capture_.clear();
@@ -686,6 +682,16 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     }
     frame& f = stack_.back();
     f.field = field_of(k);
+    static_assert(static_cast<int>(fld::bytes_value) < 64, "frame::keys has a bit per field");
+    if (f.field != fld::none) {
+      const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(f.field);
+      if (f.keys & bit)
+        report(
+            field_path(field_name(f.field)),
+            "duplicate key \"" + std::string(field_name(f.field)) + "\" (the last value is used)",
+            false);
+      f.keys |= bit;
+    }
     return true;
   }
 
@@ -703,7 +709,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   struct frame {
     ctx c;
     fld field;
-    std::uint32_t index;  // element index in arrays; for objects, the index they have in theirs
+    std::uint32_t index;     // element index in arrays; for objects, the index they have in theirs
+    std::uint64_t keys = 0;  // the known fields this object has had (duplicate keys)
   };
 
   // ---- building state
@@ -724,6 +731,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   bool kv_has_key_ = false;
   attr_value kv_value_;
   bool kv_has_value_ = false;
+  bool kv_discard_ = false;  // the value's key is known and not kept: check it, store nothing
   std::vector<attr_list*> kv_targets_;  // per kv_array frame
 
   // capture of arrayValue / kvlistValue subtrees as JSON
@@ -1093,7 +1101,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::string_value:
       case fld::bytes_value:
         if (k == kind_string) {
-          kv_value_.emplace<std::string>(*str_);
+          if (!kv_discard_) kv_value_.emplace<std::string>(*str_);
           kv_has_value_ = true;
         } else {
           wrong_type(f.field, "a string", kind_name(k), false);
@@ -1147,7 +1155,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   // ---- containers
-  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index}); }
+  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index, 0}); }
 
   bool open(bool is_object) {
     if (++depth_ > max_depth) {
@@ -1272,7 +1280,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
         else
-          skip_depth_ = 1;
+          not_scalar(f.field, is_object);
         break;
       case ctx::link_array:
         element(ctx::link);
@@ -1290,22 +1298,32 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
         else
+          not_scalar(f.field, is_object);
+        break;
+      case ctx::status: not_scalar(f.field, is_object); break;
+      case ctx::scope:
+        if (f.field == fld::attributes)
           skip_depth_ = 1;
+        else
+          not_scalar(f.field, is_object);
         break;
       case ctx::kv_array:
         element(ctx::kv);
         if (stack_.back().c == ctx::kv) {
-          kv_has_key_ = kv_has_value_ = false;
+          kv_has_key_ = kv_has_value_ = kv_discard_ = false;
           kv_value_ = std::monostate{};
         }
         break;
       case ctx::kv: {
-        // A value nobody keeps (scans without attributes) is skipped, not converted.
+        // A value nobody keeps (scans without attributes) is checked but not stored, so every
+        // command reports the same problems whichever attributes it keeps.
         const attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
-        if (f.field == fld::value && target && (!kv_has_key_ || want_attribute(target, kv_key_)))
+        if (f.field == fld::value && target) {
+          kv_discard_ = kv_has_key_ && !want_attribute(target, kv_key_);
           want(true, ctx::any);
-        else
+        } else {
           skip_depth_ = 1;
+        }
         break;
       }
       case ctx::any:
@@ -1327,6 +1345,13 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       default: skip_depth_ = 1; break;
     }
     return true;
+  }
+
+  // An object or array where a known scalar field belongs: reported (the field is ignored).
+  void not_scalar(fld field, bool is_object) {
+    if (field != fld::none)
+      wrong_type(field, "a string or number", is_object ? "an object" : "an array", false);
+    skip_depth_ = 1;
   }
 
   template <class Want>
@@ -1443,6 +1468,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       else if (s.parent_span_id == s.span_id) {
         cur_->error = "parentSpanId equals spanId";
         cur_->error_path = path();
+      } else if (s.end_unix_ns < s.start_unix_ns) {
+        report(path(), "endTimeUnixNano is before startTimeUnixNano (duration taken as 0)", false);
       }
     }
     cur_ = nullptr;
@@ -1523,8 +1550,10 @@ class reader {
 
   explicit reader(reader_options o = {}) : opt_(std::move(o)) {}
 
-  /// Reads `path` ("-" is standard input, JSON lines only), calling `on_span` for each good
-  /// span. Returns false if the file could not be opened (reported as a diagnostic).
+  /// Reads `path` ("-" is standard input), calling `on_span` for each good span. Pipes, FIFOs
+  /// and standard input are read once, front to back (JSON lines are streamed; a document is
+  /// held whole, as it is from a file). Returns false if the file could not be opened or is a
+  /// directory (reported as a diagnostic).
   bool read_file(const std::string& path, const span_callback& on_span) {
     const auto index = file_index(path);
     ++counts_.files;
@@ -1535,7 +1564,14 @@ class reader {
       return false;
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f == stdin ? nullptr : f, &std::fclose);
-    read_stream(f, path, index, path != "-", on_span);
+    struct stat st {};
+    const bool known = ::fstat(::fileno(f), &st) == 0;
+    if (known && S_ISDIR(st.st_mode)) {
+      ++counts_.files_unreadable;
+      add_diag(path, 0, "is a directory, not a trace file");
+      return false;
+    }
+    read_stream(f, path, index, known && S_ISREG(st.st_mode), on_span);
     return true;
   }
 
@@ -1550,6 +1586,17 @@ class reader {
   void read_string(std::string_view text, const std::string& name, const span_callback& on_span) {
     const auto index = file_index(name);
     ++counts_.files;
+    read_text(text, name, index, on_span);
+  }
+
+  const read_counts& counts() const noexcept { return counts_; }
+  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
+  const std::vector<std::string>& files() const noexcept { return files_; }
+  const reader_options& options() const noexcept { return opt_; }
+
+ private:
+  void read_text(std::string_view text, const std::string& name, std::uint32_t index,
+                 const span_callback& on_span) {
     // A first line that is not complete JSON: a document spanning lines, or JSON lines whose
     // first line is broken. Try the document; fall back to lines when it fails at once.
     std::size_t p = 0;
@@ -1577,12 +1624,6 @@ class reader {
     }
   }
 
-  const read_counts& counts() const noexcept { return counts_; }
-  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
-  const std::vector<std::string>& files() const noexcept { return files_; }
-  const reader_options& options() const noexcept { return opt_; }
-
- private:
   std::uint32_t file_index(const std::string& path) {
     for (std::size_t i = 0; i < files_.size(); ++i)
       if (files_[i] == path) return static_cast<std::uint32_t>(i);
@@ -1819,8 +1860,37 @@ class reader {
     detail::line_source src(f, opt_.max_line_bytes);
     std::string line;
     std::uint64_t lineno = 0;
-    for (;;) {
-      const auto r = src.next(line);
+    auto r = detail::line_source::result::eof;
+    if (!seekable) {
+      // Read once: the first non-blank line decides. Complete JSON: JSON lines, streamed from
+      // here. Otherwise a document (or a broken first line): what follows is gathered and read
+      // as read_string() reads text.
+      std::string head;
+      while ((r = src.next(line)) == detail::line_source::result::line && detail::is_blank(line)) {
+        head += line;
+        head += '\n';
+      }
+      if (r == detail::line_source::result::line && !complete_json(line)) {
+        head += line;
+        head += '\n';
+        std::uint64_t skipped = 0;
+        while ((r = src.next(line)) != detail::line_source::result::eof) {
+          if (r == detail::line_source::result::too_long) ++skipped;
+          head += line;
+          head += '\n';
+        }
+        if (skipped)
+          add_diag(file, 0,
+                   std::to_string(skipped) + " line(s) longer than " +
+                       std::to_string(opt_.max_line_bytes) + " bytes; skipped");
+        read_text(head, file, index, on_span);
+        return;
+      }
+      lineno = std::count(head.begin(), head.end(), '\n');
+      if (r == detail::line_source::result::eof) return;
+    }
+    for (bool first = !seekable;; first = false) {
+      if (!first) r = src.next(line);
       if (r == detail::line_source::result::eof) break;
       ++lineno;
       if (r == detail::line_source::result::too_long) {
@@ -1878,16 +1948,19 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/stats.hpp
 // SPDX-License-Identifier: MIT
 // Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
-// model, accumulated in one streaming pass (8 bytes per span are kept, for exact percentiles).
+// model, accumulated in one streaming pass. Memory grows with the spans read, without
+// reallocation peaks: 8 bytes per span for exact percentiles (in 512-byte blocks), 11-22 bytes
+// per span for the set that counts duplicates once, and 11-22 bytes per trace for the trace count.
 
 #include <algorithm>
 #include <cmath>
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 // amalgamated: include/agentrace/eval/cost.hpp
@@ -2192,8 +2265,9 @@ struct trace_cost {
 };
 
 namespace detail {
-/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
-/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most 3/4 full), in 64 shards that
+/// grow one at a time: 11-22 bytes per key, and growing never holds more than 1/64 of the set
+/// twice. Keys should be well mixed (the shard is chosen by the top bits). 0 is a valid key.
 class u64_set {
  public:
   /// True if `k` was not in the set (and is now).
@@ -2201,17 +2275,25 @@ class u64_set {
     if (k == 0) {
       const bool fresh = !has_zero_;
       has_zero_ = true;
+      size_ += fresh;
       return fresh;
     }
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (place(slots_, k)) {
+    shard& sh = shards_[k >> 58];
+    if ((sh.size + 1) * 4 > sh.slots.size() * 3) grow(sh);
+    if (place(sh.slots, k)) {
+      ++sh.size;
       ++size_;
       return true;
     }
     return false;
   }
+  std::uint64_t size() const noexcept { return size_; }
 
  private:
+  struct shard {
+    std::vector<std::uint64_t> slots;
+    std::size_t size = 0;
+  };
   static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
     const std::size_t mask = t.size() - 1;
     std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
@@ -2222,14 +2304,14 @@ class u64_set {
     t[i] = k;
     return true;
   }
-  void grow() {
-    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
-    for (std::uint64_t k : slots_)
+  static void grow(shard& sh) {
+    std::vector<std::uint64_t> bigger(sh.slots.empty() ? 64 : sh.slots.size() * 2, 0);
+    for (std::uint64_t k : sh.slots)
       if (k) place(bigger, k);
-    slots_.swap(bigger);
+    sh.slots.swap(bigger);
   }
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
+  std::array<shard, 64> shards_{};
+  std::uint64_t size_ = 0;
   bool has_zero_ = false;
 };
 
@@ -2240,20 +2322,26 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalize
   x *= 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
+inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
 // A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
 inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
-  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+  return mix64(trace_key(t) ^ span_id);
 }
 }  // namespace detail
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
 /// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
-inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+template <class Sorted>
+std::uint64_t nearest_rank_of(const Sorted& sorted, double p) {
   if (sorted.empty()) return 0;
   const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
   std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
   if (rank > sorted.size()) rank = sorted.size();
   return sorted[rank - 1];
+}
+inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+  return nearest_rank_of(sorted, p);
 }
 
 /// Attribute keys statistics need (so a scan can skip all the others).
@@ -2269,7 +2357,7 @@ class span_stats {
       return;
     }
     ++spans_;
-    traces_.insert(s.trace_id);
+    traces_.insert(detail::trace_key(s.trace_id));
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
     if (inserted) names_.push_back(entry{s.name, {}, 0, 0, {}, 0});
     entry& e = names_[it->second];
@@ -2329,9 +2417,9 @@ class span_stats {
       r.count = e.durations.size();
       r.errors = e.errors;
       r.error_rate = r.count ? static_cast<double>(r.errors) / static_cast<double>(r.count) : 0;
-      r.p50 = nearest_rank(e.durations, 50);
-      r.p95 = nearest_rank(e.durations, 95);
-      r.p99 = nearest_rank(e.durations, 99);
+      r.p50 = nearest_rank_of(e.durations, 50);
+      r.p95 = nearest_rank_of(e.durations, 95);
+      r.p99 = nearest_rank_of(e.durations, 99);
       r.max = e.durations.empty() ? 0 : e.durations.back();
       for (auto d : e.durations) r.total += d;
       r.cost_usd = e.cost;
@@ -2392,7 +2480,7 @@ class span_stats {
   std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
     auto it = index_.find(std::string(name));
     if (it == index_.end() || !finished_) return std::nullopt;
-    return nearest_rank(names_[it->second].durations, p);
+    return nearest_rank_of(names_[it->second].durations, p);
   }
 
   std::uint64_t spans() const noexcept { return spans_; }
@@ -2424,7 +2512,7 @@ class span_stats {
   }
   struct entry {
     std::string name;
-    std::vector<std::uint64_t> durations;
+    std::deque<std::uint64_t> durations;  // blocks: no reallocation peak as it grows
     std::uint64_t errors;
     std::uint64_t slowest = 0;
     trace_id slowest_trace{};
@@ -2434,7 +2522,7 @@ class span_stats {
   std::vector<entry> names_;
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
-  std::unordered_set<trace_id, trace_id_hash> traces_;
+  detail::u64_set traces_;  // trace_key digests
   const price_table* prices_ = nullptr;
   std::unordered_map<trace_id, double, trace_id_hash> trace_costs_;
   double cost_ = 0;
@@ -3087,8 +3175,7 @@ class query_parser {
         std::size_t j = i;
         while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
         std::string w(text_.substr(i, j - i));
-        std::string lower = w;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::string lower = agentrace::detail::to_lower(w);
         if (lower == "and")
           toks_.push_back({tok::and_, w, col});
         else if (lower == "or")
@@ -3152,13 +3239,6 @@ class query_parser {
     fail(t, "expected a predicate, got '" + t.text + "'");
   }
 
-  static bool lower_eq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  }
-
   literal parse_value(const token& t) {
     literal v;
     v.text = t.text;
@@ -3178,9 +3258,9 @@ class query_parser {
         return v;
       }
     }
-    if (lower_eq(w, "true") || lower_eq(w, "false")) {
+    if (agentrace::detail::iequals(w, "true") || agentrace::detail::iequals(w, "false")) {
       v.k = literal::kind::boolean;
-      v.boolean = lower_eq(w, "true");
+      v.boolean = agentrace::detail::iequals(w, "true");
       return v;
     }
     if (auto ts = detail::parse_rfc3339(w)) {
@@ -3244,12 +3324,13 @@ class query_parser {
     using K = atom::kind;
     const std::string& w = subj.text;
     const bool bare = subj.t == tok::word;
-    if (bare && (lower_eq(w, "errors") || lower_eq(w, "error"))) {
+    if (bare &&
+        (agentrace::detail::iequals(w, "errors") || agentrace::detail::iequals(w, "error"))) {
       a.k = K::errors;
       return push(q, std::move(a));
     }
     const token& next = cur();
-    if (next.t == tok::word && lower_eq(next.text, "exists")) {
+    if (next.t == tok::word && agentrace::detail::iequals(next.text, "exists")) {
       take();
       set_attribute_subject(a, subj);
       a.op = compare_op::exists;
@@ -3289,30 +3370,30 @@ class query_parser {
              std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
       if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
     };
-    if (bare && lower_eq(w, "duration")) {
+    if (bare && agentrace::detail::iequals(w, "duration")) {
       a.k = K::duration;
       want_time_or_duration(literal::kind::duration,
                             "a duration such as 200ms or a percentile such as p95");
-    } else if (bare && lower_eq(w, "start")) {
+    } else if (bare && agentrace::detail::iequals(w, "start")) {
       a.k = K::start;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "end")) {
+    } else if (bare && agentrace::detail::iequals(w, "end")) {
       a.k = K::end;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "name")) {
+    } else if (bare && agentrace::detail::iequals(w, "name")) {
       a.k = K::name;
       a.value.k = literal::kind::string;
       if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
-    } else if (bare && lower_eq(w, "status")) {
+    } else if (bare && agentrace::detail::iequals(w, "status")) {
       a.k = K::status;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
         fail(op_tok, "'status' supports = and != only");
       if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
         fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
-    } else if (bare && lower_eq(w, "kind")) {
+    } else if (bare && agentrace::detail::iequals(w, "kind")) {
       a.k = K::span_kind;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
@@ -3549,10 +3630,6 @@ namespace agentrace::eval {
 
 namespace detail {
 
-inline std::string ms_text(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-}
-
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
   switch (o) {
@@ -3636,36 +3713,9 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
       val);
 }
 
+/// A value in a "why it matched" text: strings unquoted, cut at 80 bytes.
 inline std::string short_value(const attr_value& v) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return x;
-        else {
-          std::string out = "[";
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            if (i) out += ",";
-            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  if (s.size() > 80) {
-    std::size_t cut = 77;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s = s.substr(0, cut) + "...";
-  }
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s;
+  return agentrace::detail::value_text(v, quote_strings::no, 80);
 }
 
 inline const char* status_text(status_code c) {
@@ -3730,13 +3780,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text =
-            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
+                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
       if (m && why)
-        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
-                           detail::op_text(a.op), limit_text);
+        *why =
+            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
+                        detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:
@@ -3955,28 +4006,18 @@ inline bool key_matches(std::string_view key, const std::vector<std::string>& ke
 }
 
 inline std::string cut(std::string s, std::size_t max) {
-  if (max == 0 || s.size() <= max) return s;
-  std::size_t c = max;
-  while (c > 0 && (static_cast<unsigned char>(s[c]) & 0xC0) == 0x80) --c;
-  s.resize(c);
-  return s + "…";
-}
-
-inline std::string one_line(std::string s) {
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max) agentrace::detail::cut_utf8(s, max);
   return s;
 }
 
-inline std::string value_text(const attr_value& v) { return one_line(short_value(v)); }
+inline std::string one_line(std::string s) {
+  agentrace::detail::one_line(s);
+  return s;
+}
 
 inline std::string full_value_text(const attr_value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   return short_value(v);
-}
-
-inline std::string dur_ms(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
 }
 
 // The first exception event's "type: message", or "".
@@ -4061,7 +4102,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
                                 t.spans().size(), t.spans().size() == 1 ? "" : "s",
-                                detail::dur_ms(t.duration_ns()));
+                                detail::duration_text(t.duration_ns()));
   if (t.error_count())
     out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
                        reset);
@@ -4070,9 +4111,10 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   if (t.duplicates())
     out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
-  out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
-                     o.bar_width, reset);
+  out += fmt::format(
+      "{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
+      fmt::format("0 ms{:>{}}", detail::duration_text(t.duration_ns()), o.bar_width - 4),
+      o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -4120,7 +4162,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     for (std::size_t b = 0; b < o.bar_width; ++b)
       bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
     out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
-                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
+                       err ? red : "", bar, reset, detail::duration_text(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -4130,7 +4172,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
         out += fmt::format("  {}{}={}{}", dim, k, reset,
-                           detail::cut(detail::value_text(v), o.max_value_length));
+                           detail::cut(detail::short_value(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -4302,8 +4344,8 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out +=
-        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name,
+                       detail::duration_text(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
       if (!s.status_message.empty())
@@ -4703,7 +4745,7 @@ struct store_options {
   std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
-  agentrace::detail::assembler_options assembly{};
+  agentrace::assembly_options assembly{};
 };
 
 /// A trace the store answers with, and why it matched.
@@ -5629,7 +5671,10 @@ struct judge_options {
   std::size_t concurrency = 4;                 // requests in flight
   int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                       // response_format {"type":"json_object"}
+  // A retryable answer's Retry-After (429, 503) replaces the backoff; a server asking for more
+  // than this is not retried (the evaluation fails and says how long it was asked to wait).
+  std::chrono::milliseconds max_retry_after{30000};
+  bool json_mode = true;  // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -5739,7 +5784,8 @@ inline std::string base_url(std::string url) {
 }  // namespace detail
 
 /// Judges one trace with `client` (blocking): HTTP failures that may pass (429, 5xx, timeouts)
-/// are retried with backoff up to max_retries; a malformed verdict is retried once, with the
+/// are retried up to max_retries, after the answer's Retry-After (bounded by max_retry_after)
+/// or else with backoff; a malformed verdict is retried once, with the
 /// problem explained to the model; what still fails is returned as an evaluation error.
 inline verdict judge_trace(llm::openai_client& client, const trace& t,
                            const std::vector<std::string>& reasons, const judge_options& o) {
@@ -5756,16 +5802,28 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     ++v.attempts;
     llm::chat_result res = client.chat(req);
     if (!res.ok) {
+      v.error = res.error.empty() ? "request failed" : res.error;
+      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       if (detail::retryable(res) && http_retries < o.max_retries) {
+        auto wait = delay;
+        if (res.retry_after) {
+          if (*res.retry_after > o.max_retry_after) {
+            v.error +=
+                fmt::format(" (the server asked to retry after {} ms, more than the {} ms allowed)",
+                            res.retry_after->count(), o.max_retry_after.count());
+            break;
+          }
+          wait = *res.retry_after;
+        }
         ++http_retries;
-        std::this_thread::sleep_for(delay);
+        std::this_thread::sleep_for(wait);
         delay *= 2;
         continue;
       }
-      v.error = res.error.empty() ? "request failed" : res.error;
-      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       break;
     }
+    v.error.clear();  // an earlier attempt's
+    v.error_type.clear();
     v.response_id = res.id;
     v.response_model = res.model;
     const std::string problem = parse_verdict(res.content, t, v);
@@ -5869,24 +5927,79 @@ inline constexpr key<std::string> error_type{"error.type"};
 inline constexpr std::string_view event_name = "gen_ai.evaluation.result";
 }  // namespace evaluation_keys
 
-/// Span records (built off the hot path, explicit ids and Unix-ns times) that carry verdicts
+/// Calls add(verdict, span_id, score, label, explanation, error_type) for each evaluation result
+/// of `verdicts`: one for the judged trace's root span, one for each span the verdict labels.
+template <class Add>
+void for_each_evaluation(const std::vector<verdict>& verdicts, Add&& add) {
+  for (const auto& v : verdicts) {
+    if (!v.root_span_id) continue;
+    add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
+        v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
+        v.ok ? std::string() : v.error_type);
+    if (v.ok)
+      for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, std::string());
+  }
+}
+
+/// gen_ai.evaluation.result log records (OTLP logs, the GenAI conventions' event): for each
+/// verdict one linked to the judged trace's root span, and one linked to each labelled span,
+/// with the semconv attributes; an evaluation error carries error.type and severity WARN.
+/// Export them with export_evaluation_logs() (or emit each with emit_event() in a process that
+/// traces).
+inline std::vector<log_record> evaluation_log_records(const std::vector<verdict>& verdicts,
+                                                      const std::string& evaluation_name) {
+  namespace ev = evaluation_keys;
+  std::vector<log_record> out;
+  auto add = [&](const verdict& v, std::uint64_t span_id, std::optional<double> score,
+                 const std::string& label, const std::string& explanation,
+                 const std::string& error_type) {
+    log_record r;
+    r.time_unix_ns = std::max(v.end_unix_ns, v.start_unix_ns);
+    if (r.time_unix_ns == 0) r.time_unix_ns = detail::now_unix_ns();
+    r.observed_time_unix_ns = detail::now_unix_ns();
+    r.event_name = ev::event_name;
+    r.severity = error_type.empty() ? severity::info : severity::warn;
+    r.context = span_context{v.trace, span_id, flag_sampled, false};
+    auto str = [](const std::string& s) { return attr_value{std::in_place_type<std::string>, s}; };
+    r.attributes.push_back({ev::name.name(), str(evaluation_name)});
+    if (score) r.attributes.push_back({ev::score_value.name(), attr_value{*score}});
+    if (!label.empty()) r.attributes.push_back({ev::score_label.name(), str(label)});
+    if (!explanation.empty()) r.attributes.push_back({ev::explanation.name(), str(explanation)});
+    if (!v.response_id.empty())
+      r.attributes.push_back({ev::response_id.name(), str(v.response_id)});
+    if (!error_type.empty()) r.attributes.push_back({ev::error_type.name(), str(error_type)});
+    out.push_back(std::move(r));
+  };
+  for_each_evaluation(verdicts, add);
+  return out;
+}
+
+/// Exports evaluation log records through `e` (OTLP/HTTP logs, an OTLP-JSON file, the console)
+/// with the resource of agentrace-eval, then flushes it. Returns the exporter's result.
+inline export_result export_evaluation_logs(exporter& e, const std::vector<log_record>& records,
+                                            const std::string& service_name = "agentrace-eval") {
+  config cfg;
+  cfg.service_name = service_name;
+  cfg.read_environment = false;
+  const agentrace::resource res = make_resource(cfg);
+  const log_batch batch{records, res, "agentrace.eval", AGENTRACE_VERSION_STRING};
+  const export_result r = e.export_logs(batch);
+  e.force_flush(std::chrono::milliseconds(10000));
+  return r;
+}
+
+/// For backends that do not take OTLP logs yet (a documented option, off by default): span
+/// records (built off the hot path, explicit ids and Unix-ns times) that mirror the verdicts
 /// into the judged traces: for each verdict one span named gen_ai.evaluation.result under the
 /// trace's root span, and one under each labelled span, each with the semconv attributes and a
-/// gen_ai.evaluation.result event. Hand them to any exporter with evaluation_batch().
+/// gen_ai.evaluation.result span event. Export them with export_evaluations().
 class evaluation_records {
  public:
   evaluation_records(const std::vector<verdict>& verdicts, const std::string& evaluation_name)
       : name_(evaluation_name) {
     std::uint64_t around = 0;
-    for (const auto& v : verdicts) {
-      around = std::max(around, v.end_unix_ns);
-      if (!v.root_span_id) continue;
-      add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
-          v.ok ? std::string() : v.error_type);
-      if (v.ok)
-        for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
-    }
+    for (const auto& v : verdicts) around = std::max(around, v.end_unix_ns);
+    for_each_evaluation(verdicts, [this](auto&&... a) { add(a...); });
     clock_ = detail::clock_converter::unix_ns(around ? around : detail::now_unix_ns());
   }
   evaluation_records(const evaluation_records&) = delete;

@@ -18,7 +18,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
@@ -82,12 +85,7 @@ struct response {
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }))
-        return std::string_view(v);
+      if (agentrace::detail::iequals(k, name)) return std::string_view(v);
     return std::nullopt;
   }
 };
@@ -287,12 +285,10 @@ class client {
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      std::string k(line.substr(0, colon));
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string k = agentrace::detail::to_lower(line.substr(0, colon));
       std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
-        v.remove_suffix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+      v = agentrace::detail::trim_view(v);
       s->res->headers.emplace_back(std::move(k), std::string(v));
     }
     return len;
@@ -304,6 +300,34 @@ class client {
   tls_options tls_;
   std::string user_agent_{};
 };
+
+/// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date (IMF-fixdate, RFC 850 or
+/// asctime form). Returns the wait from `now` (0 for a date in the past); nullopt when the value
+/// is neither.
+inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view v,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  v = agentrace::detail::trim_view(v);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::uint64_t secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec == std::errc::result_out_of_range || secs > 86400u * 365u) secs = 86400u * 365u;
+    (void)p;
+    return std::chrono::milliseconds(secs * 1000);
+  }
+  // An HTTP-date names its month and ends in a year or "GMT"; curl_getdate parses all three
+  // forms (and more, which the check on letters below narrows down).
+  if (std::none_of(v.begin(), v.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+    return std::nullopt;
+  const std::string s(v);
+  const std::time_t t = curl_getdate(s.c_str(), nullptr);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  const auto when = std::chrono::system_clock::from_time_t(t);
+  if (when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(when - now);
+}
 
 }  // namespace agentrace::http
 
@@ -376,11 +400,13 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 // amalgamated: include/agentrace/genai/redaction.hpp
 // SPDX-License-Identifier: MIT
-// The default redactor of GenAI content: masks API keys, bearer tokens, password-style
-// assignments and email addresses in a string, in place.
+// The default redactor of GenAI content: masks API keys, bearer and Basic credentials,
+// password-style assignments (plain, quoted and JSON, also JSON inside a string), payment card
+// numbers (Luhn-checked) and email addresses in a string, in place.
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -420,15 +446,6 @@ inline bool is_value_char(unsigned char c) noexcept {
   return c > 0x20 && c != '"' && c != '\'' && c != '`' && c != ',' && c != ';' && c != '{' &&
          c != '}' && c != '[' && c != ']' && c != '<' && c != '>' && c != '\\';
 }
-inline bool iequals_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
-  if (i + w.size() > s.size()) return false;
-  for (std::size_t k = 0; k < w.size(); ++k) {
-    auto x = static_cast<unsigned char>(s[i + k]);
-    if (x >= 'A' && x <= 'Z') x |= 0x20;
-    if (x != static_cast<unsigned char>(w[k])) return false;
-  }
-  return true;
-}
 inline bool starts_at(std::string_view s, std::size_t i, std::string_view w) noexcept {
   return s.size() - i >= w.size() && s.compare(i, w.size(), w) == 0;
 }
@@ -439,6 +456,135 @@ std::size_t run(std::string_view s, std::size_t i, Pred pred) noexcept {
   std::size_t n = 0;
   while (i + n < s.size() && pred(static_cast<unsigned char>(s[i + n]))) ++n;
   return n;
+}
+
+/// True if `t` is base64 whose decoded bytes are printable ASCII with a ':' (HTTP Basic's
+/// "user:password"), so that "Basic knowledge" and the like are left alone.
+inline bool is_basic_credentials(std::string_view t) noexcept {
+  while (!t.empty() && t.back() == '=') t.remove_suffix(1);
+  if (t.size() < 4) return false;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  bool colon = false;
+  for (const char ch : t) {
+    const auto c = static_cast<unsigned char>(ch);
+    int v;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else
+      return false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      const auto byte = static_cast<unsigned char>((acc >> bits) & 0xFF);
+      if (byte < 0x20 || byte > 0x7E) return false;
+      colon = colon || byte == ':';
+    }
+  }
+  return colon;
+}
+
+/// The value of `key: value` / `key=value` / `"key": "value"` starting at j, just after the key
+/// word: the key's closing quote (`"`, `'`, or `\"` inside JSON-escaped text), `:` or `=`, then a
+/// quoted value (masked up to its closing quote, escapes skipped) or a bare one (up to
+/// whitespace or JSON structure). A bare value after a JSON key is masked with a JSON string, so
+/// the document stays valid; JSON literals (null, true, false) are not secrets. For
+/// `authorization`, a scheme word (Basic, Bearer, ...) is kept.
+inline bool match_assignment(std::string_view s, std::size_t j, bool has_scheme, redaction& r) {
+  const std::size_t n = s.size();
+  bool json_key = false;
+  if (j < n && (s[j] == '"' || s[j] == '\'')) {
+    json_key = s[j] == '"';
+    ++j;
+  } else if (j + 1 < n && s[j] == '\\' && s[j + 1] == '"') {
+    j += 2;
+  }
+  while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
+  if (j >= n || (s[j] != '=' && s[j] != ':')) return false;
+  ++j;
+  while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
+  std::size_t b = j, e = j;
+  bool quoted = true;
+  if (j < n && (s[j] == '"' || s[j] == '\'')) {  // "value" or 'value'
+    const char q = s[j];
+    b = e = j + 1;
+    while (e < n && s[e] != q) e += (s[e] == '\\' && q == '"') ? 2 : 1;
+    e = std::min(e, n);
+  } else if (j + 1 < n && s[j] == '\\' && s[j + 1] == '"') {  // \"value\" (JSON inside a string)
+    b = j + 2;
+    const std::size_t close = s.find("\\\"", b);
+    e = close == std::string_view::npos ? n : close;
+  } else {
+    quoted = false;
+    e = j + run(s, j, is_value_char);
+  }
+  if (has_scheme) {  // keep "Basic " / "Bearer " and mask what follows
+    const std::size_t w = run(s, b, is_alpha);
+    const std::size_t limit = quoted ? e : n;
+    std::size_t k = b + w;
+    if (w > 0 && k < limit && (s[k] == ' ' || s[k] == '\t')) {
+      while (k < limit && (s[k] == ' ' || s[k] == '\t')) ++k;
+      b = k;
+      if (!quoted) e = b + run(s, b, is_token_char);
+    }
+  }
+  if (e <= b) return false;
+  const std::string_view v = s.substr(b, e - b);
+  if (!quoted && json_key) {
+    if (v == "null" || v == "true" || v == "false") return false;
+    r = {b, e, "\"[REDACTED]\""};
+    return true;
+  }
+  r = {b, e, "[REDACTED]"};
+  return true;
+}
+
+/// A payment card number starting at word start i: 13 to 19 digits, bare or in groups of 4-6
+/// split by one kind of separator (' ' or '-'; the last group 3-6), the first digit 2-6 (the
+/// card networks' ranges), and a valid Luhn check digit, so that ordinary numbers (ids,
+/// timestamps, phone numbers) are left alone.
+inline bool match_card(std::string_view s, std::size_t i, redaction& r) noexcept {
+  const std::size_t n = s.size();
+  unsigned char digits[19];
+  std::size_t count = 0, group = 0, k = i;
+  char sep = 0;
+  while (k < n) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    if (is_digit(c)) {
+      if (count == 19) return false;
+      digits[count++] = static_cast<unsigned char>(c - '0');
+      ++group;
+      ++k;
+    } else if ((c == ' ' || c == '-') && (sep == 0 || sep == static_cast<char>(c)) && group >= 4 &&
+               group <= 6 && k + 1 < n && is_digit(static_cast<unsigned char>(s[k + 1]))) {
+      sep = static_cast<char>(c);
+      group = 0;
+      ++k;
+    } else {
+      break;
+    }
+  }
+  if (k < n && is_word(static_cast<unsigned char>(s[k]))) return false;  // part of a longer word
+  if (count < 13 || digits[0] < 2 || digits[0] > 6) return false;
+  if (sep && (group < 3 || group > 6)) return false;
+  unsigned sum = 0;
+  for (std::size_t d = 0; d < count; ++d) {
+    unsigned v = digits[count - 1 - d];
+    if (d % 2 == 1) v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+    sum += v;
+  }
+  if (sum % 10 != 0) return false;
+  r = {i, k, "[REDACTED:card]"};
+  return true;
 }
 
 /// The secret starting at word start i, if any: its [begin, end) and mask.
@@ -489,7 +635,7 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     default: break;
   }
   const unsigned char lc = c | 0x20;
-  if (lc == 'b' && iequals_at(s, i, "bearer") && i + 6 < n &&
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "bearer") && i + 6 < n &&
       (s[i + 6] == ' ' || s[i + 6] == '\t')) {
     std::size_t j = i + 6;
     while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
@@ -498,23 +644,28 @@ inline bool match_secret(std::string_view s, std::size_t i, redaction& r) {
     r = {j, j + t, "[REDACTED]"};
     return true;
   }
-  if (lc != 'p' && lc != 'a' && lc != 's') return false;
+  if (lc == 'b' && agentrace::detail::istarts_with(s.substr(i), "basic") && i + 5 < n &&
+      (s[i + 5] == ' ' || s[i + 5] == '\t')) {
+    // HTTP Basic credentials anywhere: base64 of "user:password".
+    std::size_t j = i + 5;
+    while (j < n && (s[j] == ' ' || s[j] == '\t')) ++j;
+    const std::size_t t = run(s, j, is_token_char);
+    if (!is_basic_credentials(s.substr(j, t))) return false;
+    r = {j, j + t, "[REDACTED]"};
+    return true;
+  }
+  if (lc != 'p' && lc != 'a' && lc != 's' && lc != 'c' && lc != 'r') return false;
   for (std::string_view w :
        {std::string_view("password"), std::string_view("passwd"), std::string_view("api_key"),
         std::string_view("api-key"), std::string_view("apikey"), std::string_view("secret"),
-        std::string_view("access_token")}) {
-    if (static_cast<unsigned char>(w[0]) != lc || !iequals_at(s, i, w) ||
+        std::string_view("access_token"), std::string_view("authorization"),
+        std::string_view("auth_token"), std::string_view("client_secret"),
+        std::string_view("refresh_token"), std::string_view("private_key")}) {
+    if (static_cast<unsigned char>(w[0]) != lc ||
+        !agentrace::detail::istarts_with(s.substr(i), w) ||
         (i + w.size() < n && is_word(static_cast<unsigned char>(s[i + w.size()]))))
       continue;
-    std::size_t j = i + w.size();
-    while (j < n && s[j] == ' ') ++j;
-    if (j >= n || (s[j] != '=' && s[j] != ':')) return false;
-    ++j;
-    while (j < n && s[j] == ' ') ++j;
-    const std::size_t t = run(s, j, is_value_char);
-    if (t == 0) return false;
-    r = {j, j + t, "[REDACTED]"};
-    return true;
+    return match_assignment(s, i + w.size(), w == "authorization", r);
   }
   return false;
 }
@@ -545,7 +696,7 @@ inline void find_redactions(std::string_view s, std::vector<redaction>& out) {
     }
     // The start of a word (the previous char is not a word char): secrets start only here.
     redaction r{};
-    if (is_alpha(c) && match_secret(s, i, r)) {
+    if (is_alpha(c) ? match_secret(s, i, r) : is_digit(c) && match_card(s, i, r)) {
       out.push_back(r);
       i = r.end;
       continue;
@@ -557,7 +708,10 @@ inline void find_redactions(std::string_view s, std::vector<redaction>& out) {
 }  // namespace detail
 
 /// Masks secrets in `s` in place: API keys (sk-..., sk_live_..., AKIA..., ghp_..., xox?-...,
-/// AIza..., JWTs), bearer tokens (`Bearer xyz` -> `Bearer [REDACTED]`), `password=`/`api_key:`
+/// AIza..., JWTs), bearer tokens (`Bearer xyz` -> `Bearer [REDACTED]`), HTTP Basic credentials,
+/// the values of password / passwd / secret / api_key / access_token / authorization / ... keys
+/// written `key=v`, `key: v`, `key: "v"`, `{"key": "v"}` or `{\"key\":\"v\"}` (JSON stays
+/// valid), card numbers that pass the Luhn check (`[REDACTED:card]`) and email addresses.
 inline void default_redactor(std::string& s) {
   std::vector<detail::redaction> found;
   detail::find_redactions(s, found);
@@ -623,8 +777,7 @@ inline std::vector<std::unique_ptr<content_settings>>& content_store() {
 inline std::optional<bool> capture_from_env() {
   auto v = agentrace::detail::env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
   if (!v) return std::nullopt;
-  std::string t = agentrace::detail::trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = agentrace::detail::to_lower(agentrace::detail::trim_view(*v));
   if (t == "true" || t == "span_only" || t == "span_and_event") return true;
   if (t == "false" || t == "no_content") return false;
   if (t == "event_only") {
@@ -634,9 +787,9 @@ inline std::optional<bool> capture_from_env() {
     return false;
   }
   agentrace::detail::diag(
-      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='%s' is not true, false, NO_CONTENT, "
+      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='{}' is not true, false, NO_CONTENT, "
       "SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT; content is not captured",
-      t.c_str());
+      t);
   return false;
 }
 }  // namespace detail
@@ -1078,10 +1231,7 @@ inline std::string content_value(std::string s, bool as_json,
     const std::size_t keep = settings.max_value_bytes > detail::truncation_marker.size()
                                  ? settings.max_value_bytes - detail::truncation_marker.size()
                                  : 0;
-    std::size_t cut = keep;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s.resize(cut);
-    s.append(detail::truncation_marker);
+    agentrace::detail::cut_utf8(s, keep, detail::truncation_marker);
     return s;
   }
   std::string out;
@@ -1574,15 +1724,7 @@ inline std::vector<sql_token> sql_tokens(std::string_view s) {
 }
 
 inline bool word_is(const sql_token& t, std::string_view w) {
-  if (t.kind != sql_token::word || t.text.size() != w.size()) return false;
-  for (std::size_t i = 0; i < w.size(); ++i)
-    if (std::toupper(static_cast<unsigned char>(t.text[i])) != w[i]) return false;
-  return true;
-}
-inline std::string upper(std::string_view s) {
-  std::string u(s);
-  for (auto& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return u;
+  return t.kind == sql_token::word && iequals(t.text, w);
 }
 }  // namespace detail
 
@@ -1603,12 +1745,12 @@ inline sql_info parse_sql(std::string_view sql) {
           depth += toks[k].text == "(" ? 1 : toks[k].text == ")" ? -1 : 0;
         if (depth == 0 && (word_is(toks[k], "SELECT") || word_is(toks[k], "INSERT") ||
                            word_is(toks[k], "UPDATE") || word_is(toks[k], "DELETE"))) {
-          info.operation = detail::upper(toks[k].text);
+          info.operation = detail::to_upper(toks[k].text);
           break;
         }
       }
     } else {
-      info.operation = detail::upper(toks[0].text);
+      info.operation = detail::to_upper(toks[0].text);
     }
   }
   auto add_table = [&](std::string_view name) {
@@ -1844,6 +1986,7 @@ struct chat_result {
   long http_status = 0;
   std::string error{};       // why it failed: HTTP status + server message, or transport error
   std::string error_type{};  // for error.type: the HTTP status code, "timeout", "connect", ...
+  std::optional<std::chrono::milliseconds> retry_after{};  // the answer's Retry-After, if any
   std::string id{};
   std::string model{};    // the model that answered (response.model)
   std::string content{};  // choices[0].message.content
@@ -2083,6 +2226,7 @@ class openai_client {
     if (res.status < 200 || res.status >= 300) {
       out.error_type = std::to_string(res.status);
       out.error = "HTTP " + std::to_string(res.status);
+      if (auto ra = res.header("retry-after")) out.retry_after = http::parse_retry_after(*ra);
       const auto j = nlohmann::json::parse(res.body, nullptr, false);
       if (!j.is_discarded() && j.is_object()) {
         auto e = j.find("error");

@@ -8,8 +8,10 @@
 
 // amalgamated: include/agentrace/exporters/otlp_http.hpp
 // SPDX-License-Identifier: MIT
-// OTLP/HTTP exporter: POSTs OTLP/JSON batches to an OpenTelemetry Collector (or any OTLP/HTTP
-// receiver) from its own thread, through a bounded buffer, with retries. Target agentrace::http.
+// OTLP/HTTP exporter: POSTs OTLP batches (protobuf by default, or JSON) to an OpenTelemetry
+// Collector (or any OTLP/HTTP receiver) from its own thread, through a bounded buffer, with
+// retries. One exporter sends one signal: traces (/v1/traces) or logs (/v1/logs).
+// Target agentrace::http.
 //
 //   collector thread                       export thread (one per exporter)
 //   export_spans(batch) ─ serialize ─► bounded buffer ─► POST /v1/traces ─► retry / give up
@@ -45,16 +47,212 @@
 #include <vector>
 
 #include <agentrace/agentrace.hpp>
+// amalgamated: include/agentrace/otlp/decode.hpp
+// SPDX-License-Identifier: MIT
+// What an OTLP/HTTP client reads from answers: partial_success of an Export*ServiceResponse and
+// the message of a google.rpc.Status, from a JSON or a protobuf body whatever the Content-Type
+// says (some receivers answer JSON to protobuf requests). A body that is neither gives nullopt.
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::otlp {
+
+/// Export*PartialSuccess: rejected spans / data points / log records, and the message.
+struct partial_success_info {
+  std::uint64_t rejected = 0;
+  std::string message;
+};
+
+/// google.rpc.Status: the receiver's code and message.
+struct status_info {
+  std::int64_t code = 0;
+  std::string message;
+};
+
+namespace detail {
+
+/// Reads the top-level fields of one protobuf message. next() is false at the end or on a
+/// malformed message (then ok() is false).
+class proto_reader {
+ public:
+  explicit proto_reader(std::string_view b) noexcept : p_(b.data()), end_(b.data() + b.size()) {}
+
+  bool next() noexcept {
+    if (p_ == end_) return false;
+    std::uint64_t tag = 0;
+    if (!varint(tag) || (tag >> 3) == 0) return fail();
+    number_ = static_cast<std::uint32_t>(tag >> 3);
+    wire_ = static_cast<std::uint8_t>(tag & 7);
+    switch (wire_) {
+      case 0: return varint(value_) || fail();
+      case 1:
+        if (end_ - p_ < 8) return fail();
+        p_ += 8;
+        return true;
+      case 5:
+        if (end_ - p_ < 4) return fail();
+        p_ += 4;
+        return true;
+      case 2: {
+        std::uint64_t n = 0;
+        if (!varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return fail();
+        bytes_ = std::string_view(p_, static_cast<std::size_t>(n));
+        p_ += n;
+        return true;
+      }
+      default: return fail();  // groups are not used by OTLP
+    }
+  }
+  std::uint32_t number() const noexcept { return number_; }
+  std::uint8_t wire() const noexcept { return wire_; }
+  std::uint64_t value() const noexcept { return value_; }
+  std::string_view bytes() const noexcept { return bytes_; }
+  bool ok() const noexcept { return ok_; }
+
+ private:
+  bool varint(std::uint64_t& v) noexcept {
+    v = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      const auto b = static_cast<unsigned char>(*p_++);
+      v |= std::uint64_t{b & 0x7fu} << shift;
+      if (b < 0x80) return true;
+    }
+    return false;
+  }
+  bool fail() noexcept {
+    ok_ = false;
+    p_ = end_;
+    return false;
+  }
+
+  const char* p_;
+  const char* end_;
+  std::uint32_t number_ = 0;
+  std::uint8_t wire_ = 0;
+  std::uint64_t value_ = 0;
+  std::string_view bytes_{};
+  bool ok_ = true;
+};
+
+/// The body as a JSON object, or a discarded value.
+inline nlohmann::json json_object(std::string_view body) {
+  const auto first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || body[first] != '{')
+    return nlohmann::json::value_t::discarded;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return nlohmann::json::value_t::discarded;
+  return j;
+}
+
+inline std::uint64_t json_count(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer())
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, v.get<std::int64_t>()));
+  std::uint64_t n = 0;
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    std::from_chars(s.data(), s.data() + s.size(), n);
+  }
+  return n;
+}
+
+}  // namespace detail
+
+/// partial_success of an Export{Trace,Metrics,Logs}ServiceResponse; nullopt when the body has
+/// none (full success) or is neither JSON nor protobuf.
+inline std::optional<partial_success_info> decode_partial_success(std::string_view body) {
+  if (body.empty()) return std::nullopt;
+  if (const auto j = detail::json_object(body); !j.is_discarded()) {
+    auto ps = j.find(export_trace_response::partial_success.json);
+    if (ps == j.end() || !ps->is_object()) return std::nullopt;
+    partial_success_info out;
+    for (const std::string_view k : {export_trace_partial_success::rejected_spans.json,
+                                     export_logs_partial_success::rejected_log_records.json,
+                                     std::string_view("rejectedDataPoints")})
+      if (auto r = ps->find(k); r != ps->end()) out.rejected = detail::json_count(*r);
+    if (auto m = ps->find(export_trace_partial_success::error_message.json);
+        m != ps->end() && m->is_string())
+      out.message = m->get<std::string>();
+    return out;
+  }
+  detail::proto_reader r(body);
+  std::optional<partial_success_info> out;
+  while (r.next()) {
+    if (r.number() != export_trace_response::partial_success.number || r.wire() != 2) continue;
+    partial_success_info ps;
+    detail::proto_reader f(r.bytes());
+    while (f.next()) {
+      if (f.number() == export_trace_partial_success::rejected_spans.number && f.wire() == 0)
+        ps.rejected = static_cast<std::int64_t>(f.value()) < 0 ? 0 : f.value();
+      else if (f.number() == export_trace_partial_success::error_message.number && f.wire() == 2)
+        ps.message = std::string(f.bytes());
+    }
+    if (!f.ok()) return std::nullopt;
+    out = std::move(ps);
+  }
+  if (!r.ok()) return std::nullopt;
+  return out;
+}
+
+/// The google.rpc.Status of an error answer (JSON {"code":..,"message":..} or protobuf).
+inline std::optional<status_info> decode_status(std::string_view body) {
+  if (body.empty()) return std::nullopt;
+  if (const auto j = detail::json_object(body); !j.is_discarded()) {
+    status_info st;
+    if (auto m = j.find(rpc_status::message.json); m != j.end() && m->is_string())
+      st.message = m->get<std::string>();
+    if (auto c = j.find(rpc_status::code.json); c != j.end() && c->is_number_integer())
+      st.code = c->get<std::int64_t>();
+    return st;
+  }
+  detail::proto_reader r(body);
+  status_info st;
+  bool any = false;
+  while (r.next()) {
+    if (r.number() == rpc_status::code.number && r.wire() == 0) {
+      st.code = static_cast<std::int64_t>(r.value());
+      any = true;
+    } else if (r.number() == rpc_status::message.number && r.wire() == 2) {
+      st.message = std::string(r.bytes());
+      any = true;
+    }
+  }
+  if (!r.ok() || !any) return std::nullopt;
+  return st;
+}
+
+}  // namespace agentrace::otlp
+
+AGENTRACE_DETAIL_VISIBILITY_END
 #include <agentrace/agentrace_http.hpp>
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
+/// The signal an OTLP/HTTP exporter sends.
+enum class otlp_signal : std::uint8_t { traces, logs };
+
 /// Options of the OTLP/HTTP exporter. Unset fields are filled from the OTEL_EXPORTER_OTLP_*
-/// environment variables (TRACES_ variants win over the general ones), then the defaults of the
-/// OpenTelemetry specification.
+/// environment variables (the signal's variants, TRACES_ or LOGS_, win over the general ones),
+/// then the defaults of the OpenTelemetry specification.
 struct otlp_http_options {
+  /// traces: export_spans to /v1/traces; logs: export_logs (events) to /v1/logs.
+  otlp_signal signal = otlp_signal::traces;
+  /// Body encoding: http/protobuf (the default) or http/json. Unset:
+  /// OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]PROTOCOL; any other value (grpc...) is reported at start
+  /// and the default used.
+  std::optional<otlp::encoding> protocol{};
   /// Full URL of the traces endpoint, used as is. Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as
   /// is), else OTEL_EXPORTER_OTLP_ENDPOINT + "v1/traces", else http://localhost:4318/v1/traces.
   std::string endpoint{};
@@ -101,13 +299,6 @@ struct otlp_http_stats {
 
 namespace detail {
 
-inline bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 /// True when `url` starts with http:// or https:// and has a host.
 inline bool valid_http_url(std::string_view url) noexcept {
   std::size_t p = 0;
@@ -129,12 +320,22 @@ inline std::string otlp_signal_url(std::string_view url) {
   return out;
 }
 
-/// OTEL_EXPORTER_OTLP_ENDPOINT rule: the base URL, "/" ensured, then "v1/traces".
-inline std::string otlp_base_url_to_traces(std::string_view base) {
+/// OTEL_EXPORTER_OTLP_ENDPOINT rule: the base URL, "/" ensured, then "v1/traces" (or the
+/// signal's path).
+inline std::string otlp_base_url_to_traces(std::string_view base,
+                                           std::string_view path = "v1/traces") {
   std::string out(base);
   if (out.empty() || out.back() != '/') out.push_back('/');
-  out += "v1/traces";
+  out += path;
   return out;
+}
+
+/// The protocol named by an OTEL_EXPORTER_OTLP_*PROTOCOL value; nullopt for grpc and others.
+inline std::optional<otlp::encoding> parse_otlp_protocol(std::string_view v) {
+  const std::string t = trim(v);
+  if (t == "http/protobuf") return otlp::encoding::protobuf;
+  if (t == "http/json") return otlp::encoding::json;
+  return std::nullopt;
 }
 
 /// A URL fit for diagnostics: no user:password@, no query, no fragment.
@@ -168,16 +369,16 @@ inline void merge_headers(http::header_list& into, const http::header_list& extr
     const std::string& k = header.first;
     const std::string& v = header.second;
     if (!http_token(k)) {
-      diag("%s: header name '%s' is not a valid HTTP token; skipped", source, k.c_str());
+      diag("{}: header name '{}' is not a valid HTTP token; skipped", source, k);
       continue;
     }
     if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      diag("%s: the value of header '%s' contains CR, LF or NUL; skipped", source, k.c_str());
+      diag("{}: the value of header '{}' contains CR, LF or NUL; skipped", source, k);
       continue;
     }
     if (iequals(k, "content-type") || iequals(k, "content-encoding") ||
         iequals(k, "content-length")) {
-      diag("%s: header '%s' is set by the exporter; skipped", source, k.c_str());
+      diag("{}: header '{}' is set by the exporter; skipped", source, k);
       continue;
     }
     auto it =
@@ -197,34 +398,7 @@ inline std::optional<http::header_list> parse_otlp_headers(std::string_view s) {
   return http::header_list(kv->begin(), kv->end());
 }
 
-/// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date (IMF-fixdate, RFC 850 or
-/// asctime form). Returns the wait from `now` (0 for a date in the past); nullopt when the value
-/// is neither.
-inline std::optional<std::chrono::milliseconds> parse_retry_after(
-    std::string_view v,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  if (v.empty()) return std::nullopt;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    std::uint64_t secs = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec == std::errc::result_out_of_range || secs > 86400u * 365u) secs = 86400u * 365u;
-    (void)p;
-    return std::chrono::milliseconds(secs * 1000);
-  }
-  // An HTTP-date names its month and ends in a year or "GMT"; curl_getdate parses all three
-  // forms (and more, which the check on letters below narrows down).
-  if (std::none_of(v.begin(), v.end(),
-                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
-    return std::nullopt;
-  const std::string s(v);
-  const std::time_t t = curl_getdate(s.c_str(), nullptr);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(t);
-  if (when <= now) return std::chrono::milliseconds(0);
-  return std::chrono::ceil<std::chrono::milliseconds>(when - now);
-}
+using http::parse_retry_after;  // Retry-After: one parser for every HTTP client
 
 /// The n-th (1-based) backoff before a retry: uniformly random in [d/2, d],
 /// d = min(max, initial * multiplier^(n-1)). `random` is a uniform 64-bit value.
@@ -261,22 +435,26 @@ inline std::optional<std::string> first_env(std::initializer_list<const char*> n
 /// the defaults: endpoint, headers, timeout, gzip and tls are final afterwards.
 inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
   const bool use_env = opts.read_environment;
-  static constexpr const char* default_endpoint = "http://localhost:4318/v1/traces";
+  const bool logs = opts.signal == otlp_signal::logs;
+  // OTEL_EXPORTER_OTLP_<SIGNAL>_<what>
+  auto var = [logs](const char* what) {
+    return std::string(logs ? "OTEL_EXPORTER_OTLP_LOGS_" : "OTEL_EXPORTER_OTLP_TRACES_") + what;
+  };
+  const std::string_view path = logs ? "v1/logs" : "v1/traces";
+  const std::string default_endpoint = "http://localhost:4318/" + std::string(path);
   if (opts.endpoint.empty() && use_env) {
-    if (auto v = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+    if (auto v = env(var("ENDPOINT").c_str())) {
       if (valid_http_url(trim(*v)))
         opts.endpoint = otlp_signal_url(trim(*v));
       else
-        diag("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT='%s' is not an http(s) URL; ignored",
-             redact_url(*v).c_str());
+        diag("{}='{}' is not an http(s) URL; ignored", var("ENDPOINT"), redact_url(*v));
     }
     if (opts.endpoint.empty()) {
       if (auto v = env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
         if (valid_http_url(trim(*v)))
-          opts.endpoint = otlp_base_url_to_traces(trim(*v));
+          opts.endpoint = otlp_base_url_to_traces(trim(*v), path);
         else
-          diag("OTEL_EXPORTER_OTLP_ENDPOINT='%s' is not an http(s) URL; ignored",
-               redact_url(*v).c_str());
+          diag("OTEL_EXPORTER_OTLP_ENDPOINT='{}' is not an http(s) URL; ignored", redact_url(*v));
       }
     }
   }
@@ -284,13 +462,13 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
 
   http::header_list headers;
   if (use_env) {
-    for (const char* var : {"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"}) {
-      auto v = env(var);
+    for (const std::string& name : {std::string("OTEL_EXPORTER_OTLP_HEADERS"), var("HEADERS")}) {
+      auto v = env(name.c_str());
       if (!v) continue;
       if (auto h = parse_otlp_headers(*v))
-        merge_headers(headers, *h, var);
+        merge_headers(headers, *h, name.c_str());
       else  // never print the value: it holds credentials
-        diag("%s is malformed (want name1=value1,name2=value2 with %%-encoding); ignored", var);
+        diag("{} is malformed (want name1=value1,name2=value2 with %-encoding); ignored", name);
     }
   }
   merge_headers(headers, opts.headers, "otlp_http_options::headers");
@@ -300,43 +478,47 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
     std::uint64_t ms = 10000;
     if (use_env) {
       ms = env_uint("OTEL_EXPORTER_OTLP_TIMEOUT", ms);
-      ms = env_uint("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", ms);
+      ms = env_uint(var("TIMEOUT").c_str(), ms);
     }
     opts.timeout = std::chrono::milliseconds(ms);
   }
   if (!opts.gzip) {
     opts.gzip = false;
     if (use_env) {
-      if (auto v = first_env(
-              {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
-        std::string c = trim(*v);
-        for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (auto v = first_env({var("COMPRESSION").c_str(), "OTEL_EXPORTER_OTLP_COMPRESSION"})) {
+        const std::string c = to_lower(trim_view(*v));
         if (c == "gzip")
           opts.gzip = true;
         else if (c != "none")
-          diag("OTEL_EXPORTER_OTLP_COMPRESSION='%s' is not gzip or none; using none", c.c_str());
+          diag("OTEL_EXPORTER_OTLP_COMPRESSION='{}' is not gzip or none; using none", c);
       }
     }
   }
   if (use_env) {
-    auto fill = [](std::string& field, const char* traces_var, const char* var) {
+    auto fill = [](std::string& field, const std::string& signal_var, const char* general) {
       if (!field.empty()) return;
-      if (auto v = first_env({traces_var, var})) field = *v;
+      if (auto v = first_env({signal_var.c_str(), general})) field = *v;
     };
-    fill(opts.tls.ca_file, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-         "OTEL_EXPORTER_OTLP_CERTIFICATE");
-    fill(opts.tls.client_cert_file, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+    fill(opts.tls.ca_file, var("CERTIFICATE"), "OTEL_EXPORTER_OTLP_CERTIFICATE");
+    fill(opts.tls.client_cert_file, var("CLIENT_CERTIFICATE"),
          "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
-    fill(opts.tls.client_key_file, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-         "OTEL_EXPORTER_OTLP_CLIENT_KEY");
-    if (auto p = first_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"})) {
-      if (trim(*p) != "http/json")
-        diag(
-            "OTEL_EXPORTER_OTLP_PROTOCOL='%s': agentrace sends http/json (OTLP/HTTP with JSON "
-            "bodies) only",
-            trim(*p).c_str());
+    fill(opts.tls.client_key_file, var("CLIENT_KEY"), "OTEL_EXPORTER_OTLP_CLIENT_KEY");
+    if (!opts.protocol) {
+      const std::string signal_var = var("PROTOCOL");
+      for (const char* name : {signal_var.c_str(), "OTEL_EXPORTER_OTLP_PROTOCOL"}) {
+        auto p = env(name);
+        if (!p) continue;
+        opts.protocol = parse_otlp_protocol(*p);
+        if (!opts.protocol)
+          diag(
+              "{}='{}' is not supported (agentrace speaks http/protobuf and http/json, not "
+              "grpc); using http/protobuf",
+              name, trim(*p));
+        break;
+      }
     }
   }
+  if (!opts.protocol) opts.protocol = otlp::encoding::protobuf;
   if (opts.max_buffer_batches == 0) opts.max_buffer_batches = 1;
   if (opts.initial_backoff.count() <= 0) opts.initial_backoff = std::chrono::milliseconds(1);
   if (opts.max_backoff < opts.initial_backoff) opts.max_backoff = opts.initial_backoff;
@@ -366,8 +548,8 @@ inline std::string scrub_secrets(std::string msg, const http::header_list& heade
 
 }  // namespace detail
 
-/// OTLP/HTTP (JSON) exporter. Thread use: export_spans, force_flush and shutdown from the
-/// collector thread (never concurrently), stats() from anywhere.
+/// OTLP/HTTP exporter (protobuf or JSON bodies). Thread use: export_spans, force_flush and shutdown
+/// from the collector thread (never concurrently), stats() from anywhere.
 class otlp_http_exporter final : public exporter {
  public:
   /// Resolves `opts` (environment, defaults) and starts the export thread.
@@ -376,11 +558,13 @@ class otlp_http_exporter final : public exporter {
         url_for_logs_(detail::redact_url(opt_.endpoint)),
         client_(opt_.tls) {
     if (!detail::valid_http_url(opt_.endpoint))
-      detail::diag("otlp/http: endpoint '%s' is not an http(s) URL; every export will fail",
-                   url_for_logs_.c_str());
+      detail::diag("otlp/http: endpoint '{}' is not an http(s) URL; every export will fail",
+                   url_for_logs_);
     request_.url = opt_.endpoint;
     request_.headers = opt_.headers;
-    request_.headers.emplace_back("Content-Type", "application/json");
+    request_.headers.emplace_back("Content-Type", *opt_.protocol == otlp::encoding::protobuf
+                                                      ? "application/x-protobuf"
+                                                      : "application/json");
     if (*opt_.gzip) request_.headers.emplace_back("Content-Encoding", "gzip");
     thread_ = std::thread([this] { run(); });
   }
@@ -388,7 +572,9 @@ class otlp_http_exporter final : public exporter {
   otlp_http_exporter(const otlp_http_exporter&) = delete;
   otlp_http_exporter& operator=(const otlp_http_exporter&) = delete;
 
-  std::string_view name() const noexcept override { return "otlp/http"; }
+  std::string_view name() const noexcept override {
+    return opt_.signal == otlp_signal::logs ? "otlp/http/logs" : "otlp/http";
+  }
 
   /// The resolved options (endpoint, headers, timeout...).
   const otlp_http_options& options() const noexcept { return opt_; }
@@ -397,7 +583,7 @@ class otlp_http_exporter final : public exporter {
   /// that does not fit is dropped and counted (failures().buffer_full); it still returns
   /// success, because the exporter accounts for it (stats().exporter_failures).
   export_result export_spans(const export_batch& batch) override {
-    if (batch.spans.empty()) return export_result::success;
+    if (batch.spans.empty() || opt_.signal != otlp_signal::traces) return export_result::success;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return export_result::failure;
@@ -408,6 +594,29 @@ class otlp_http_exporter final : public exporter {
       }
     }
     enqueue_split(batch);
+    work_cv_.notify_one();
+    return export_result::success;
+  }
+
+  /// Log records (an exporter made for otlp_signal::logs; others ignore them): serialized and
+  /// buffered like spans; the counts in stats() and failures() are then log records.
+  export_result export_logs(const log_batch& batch) override {
+    if (batch.records.empty() || opt_.signal != otlp_signal::logs) return export_result::success;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return export_result::failure;
+      accepted_ += batch.records.size();
+      if (buffered_batches_ >= opt_.max_buffer_batches) {
+        drop_locked(batch.records.size());
+        return export_result::success;
+      }
+    }
+    buf_.clear();
+    if (*opt_.protocol == otlp::encoding::protobuf)
+      serialize_otlp_protobuf(batch, buf_);
+    else
+      serialize_otlp_json(batch, buf_);
+    enqueue_buffer(batch.records.size());
     work_cv_.notify_one();
     return export_result::success;
   }
@@ -447,9 +656,9 @@ class otlp_http_exporter final : public exporter {
     const export_failures f = failures();
     if (f.total() > 0)
       detail::diag(
-          "otlp/http: %llu spans not delivered to %s (buffer full: %llu, rejected: %llu, "
-          "retries exhausted: %llu, shutdown: %llu, other: %llu)",
-          ull(f.total()), url_for_logs_.c_str(), ull(f.buffer_full), ull(f.rejected),
+          "otlp/http: {} spans not delivered to {} (buffer full: {}, rejected: {}, "
+          "retries exhausted: {}, shutdown: {}, other: {})",
+          ull(f.total()), url_for_logs_, ull(f.buffer_full), ull(f.rejected),
           ull(f.retries_exhausted), ull(f.shutdown), ull(f.other));
   }
 
@@ -499,7 +708,10 @@ class otlp_http_exporter final : public exporter {
   // Collector thread: serializes `batch`, halving it while it is larger than one request may be.
   void enqueue_split(const export_batch& batch) {
     buf_.clear();
-    serialize_otlp_json(batch, buf_);
+    if (*opt_.protocol == otlp::encoding::protobuf)
+      serialize_otlp_protobuf(batch, buf_);
+    else
+      serialize_otlp_json(batch, buf_);
     const std::size_t limit = std::min(opt_.max_request_bytes, opt_.max_buffer_bytes);
     if (buf_.size() > limit && batch.spans.size() > 1) {
       const std::size_t half = batch.spans.size() / 2;
@@ -515,20 +727,26 @@ class otlp_http_exporter final : public exporter {
       }
       return;
     }
+    enqueue_buffer(batch.spans.size());
+  }
+
+  // Collector thread: buffers the request in buf_ holding `items` spans or log records.
+  void enqueue_buffer(std::size_t items) {
     std::lock_guard<std::mutex> lock(mu_);
     if (buf_.size() > opt_.max_request_bytes) {
-      failures_.rejected += batch.spans.size();
-      note_failure_locked(reason::rejected, fmt::format("a span serializes to {} bytes, more than "
-                                                        "max_request_bytes ({})",
-                                                        buf_.size(), opt_.max_request_bytes));
+      failures_.rejected += items;
+      note_failure_locked(reason::rejected,
+                          fmt::format("a request serializes to {} bytes, more than "
+                                      "max_request_bytes ({})",
+                                      buf_.size(), opt_.max_request_bytes));
       return;
     }
     if (buffered_batches_ >= opt_.max_buffer_batches ||
         buffered_bytes_ + buf_.size() > opt_.max_buffer_bytes) {
-      drop_locked(batch.spans.size());
+      drop_locked(items);
       return;
     }
-    queue_.push_back(item{std::string(buf_.data(), buf_.size()), buf_.size(), batch.spans.size()});
+    queue_.push_back(item{std::string(buf_.data(), buf_.size()), buf_.size(), items});
     ++enqueued_seq_;
     ++buffered_batches_;
     buffered_bytes_ += buf_.size();
@@ -541,9 +759,9 @@ class otlp_http_exporter final : public exporter {
     if (!reported_buffer_full_) {
       reported_buffer_full_ = true;
       detail::diag(
-          "otlp/http: export buffer full (%zu batches / %zu bytes max) while %s is slow "
+          "otlp/http: export buffer full ({} batches / {} bytes max) while {} is slow "
           "or down; dropping batches (counted in stats().exporter_failures.buffer_full)",
-          opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_.c_str());
+          opt_.max_buffer_batches, opt_.max_buffer_bytes, url_for_logs_);
     }
   }
 
@@ -553,8 +771,8 @@ class otlp_http_exporter final : public exporter {
     auto& reported = reported_[static_cast<std::size_t>(r)];
     if (!reported) {
       reported = true;
-      detail::diag("otlp/http: %s (further failures of this kind are counted, not printed)",
-                   last_error_.c_str());
+      detail::diag("otlp/http: {} (further failures of this kind are counted, not printed)",
+                   last_error_);
     }
   }
 
@@ -611,7 +829,7 @@ class otlp_http_exporter final : public exporter {
         note_failure_locked(reason::rejected, std::move(msg));
       } else if (!msg.empty() && !reported_partial_warning_) {
         reported_partial_warning_ = true;
-        detail::diag("otlp/http: %s", detail::scrub_secrets(std::move(msg), opt_.headers).c_str());
+        detail::diag("otlp/http: {}", detail::scrub_secrets(std::move(msg), opt_.headers));
       }
       return;
     }
@@ -677,9 +895,9 @@ class otlp_http_exporter final : public exporter {
         if (!reported_retrying_) {
           reported_retrying_ = true;
           detail::diag(
-              "otlp/http: %s: %s; retrying (the first such failure; later ones are "
+              "otlp/http: {}: {}; retrying (the first such failure; later ones are "
               "counted, not printed)",
-              url_for_logs_.c_str(), detail::scrub_secrets(last, opt_.headers).c_str());
+              url_for_logs_, detail::scrub_secrets(last, opt_.headers));
         }
       }
       std::chrono::milliseconds wait = detail::backoff_delay(
@@ -713,42 +931,27 @@ class otlp_http_exporter final : public exporter {
     std::string s = "HTTP " + std::to_string(res.status);
     if (res.error == http::transport_error::too_large)
       return s + " with a response over the size limit";
-    const auto j = nlohmann::json::parse(res.body, nullptr, false);
-    if (!j.is_discarded() && j.is_object()) {
-      auto m = j.find("message");
-      if (m != j.end() && m->is_string()) {
-        std::string msg = m->get<std::string>();
-        if (msg.size() > 300) msg = msg.substr(0, 300) + "...";
-        s += ": " + msg;
-      }
+    // The receiver's message: google.rpc.Status in either encoding, whatever the Content-Type.
+    if (auto st = otlp::decode_status(res.body); st && !st->message.empty()) {
+      std::string msg = std::move(st->message);
+      detail::cut_utf8(msg, 300);
+      s += ": " + msg;
     }
     return s;
   }
 
-  // OTLP partialSuccess: (rejected spans, message). Message non-empty means report it.
+  // OTLP partialSuccess, from a JSON or protobuf answer: (rejected items, message). Message
+  // non-empty means report it.
   std::pair<std::size_t, std::string> partial_success(const std::string& body,
-                                                      std::size_t spans) const {
-    const auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return {0, {}};
-    auto ps = j.find("partialSuccess");
-    if (ps == j.end() || !ps->is_object()) return {0, {}};
-    std::uint64_t rejected = 0;
-    if (auto r = ps->find("rejectedSpans"); r != ps->end()) {
-      if (r->is_number_unsigned() || r->is_number_integer())
-        rejected = static_cast<std::uint64_t>(std::max<std::int64_t>(0, r->get<std::int64_t>()));
-      else if (r->is_string()) {
-        const auto& s = r->get_ref<const std::string&>();
-        std::from_chars(s.data(), s.data() + s.size(), rejected);
-      }
-    }
-    std::string msg;
-    if (auto m = ps->find("errorMessage"); m != ps->end() && m->is_string())
-      msg = m->get<std::string>();
-    rejected = std::min<std::uint64_t>(rejected, spans);
-    if (rejected == 0 && msg.empty()) return {0, {}};
+                                                      std::size_t items) const {
+    const auto ps = otlp::decode_partial_success(body);
+    if (!ps) return {0, {}};
+    const std::uint64_t rejected = std::min<std::uint64_t>(ps->rejected, items);
+    if (rejected == 0 && ps->message.empty()) return {0, {}};
+    const char* what = opt_.signal == otlp_signal::logs ? "log records" : "spans";
     return {static_cast<std::size_t>(rejected),
-            fmt::format("{} accepted a batch partially: {} of {} spans rejected{}{}", url_for_logs_,
-                        rejected, spans, msg.empty() ? "" : ": ", msg)};
+            fmt::format("{} accepted a batch partially: {} of {} {} rejected{}{}", url_for_logs_,
+                        rejected, items, what, ps->message.empty() ? "" : ": ", ps->message)};
   }
 
   const otlp_http_options opt_;
@@ -781,14 +984,31 @@ inline std::shared_ptr<otlp_http_exporter> otlp_http(otlp_http_options opts = {}
   return std::make_shared<otlp_http_exporter>(std::move(opts));
 }
 
+/// An OTLP/HTTP exporter for log records (events): /v1/logs, OTEL_EXPORTER_OTLP_LOGS_* and the
+/// general OTEL_EXPORTER_OTLP_* variables.
+inline std::shared_ptr<otlp_http_exporter> otlp_http_logs(otlp_http_options opts = {}) {
+  opts.signal = otlp_signal::logs;
+  return std::make_shared<otlp_http_exporter>(std::move(opts));
+}
+
 namespace detail {
 // OTEL_TRACES_EXPORTER=otlp (and the specification's default, see exporters_from_env).
 inline const bool otlp_http_registered =
-    register_exporter_factory("otlp", [](std::string_view) -> exporter_ptr {
+    register_exporter_factory("otlp",
+                              [](std::string_view) -> exporter_ptr {
+                                try {
+                                  return otlp_http();
+                                } catch (const std::exception& e) {
+                                  diag("otlp/http: cannot create the exporter: {}", e.what());
+                                  return nullptr;
+                                }
+                              }) &&
+    // OTEL_LOGS_EXPORTER=otlp
+    register_exporter_factory("otlp/logs", [](std::string_view) -> exporter_ptr {
       try {
-        return otlp_http();
+        return otlp_http_logs();
       } catch (const std::exception& e) {
-        diag("otlp/http: cannot create the exporter: %s", e.what());
+        diag("otlp/http: cannot create the logs exporter: {}", e.what());
         return nullptr;
       }
     });

@@ -8,3 +8,20 @@ agentrace_add_test(sampler_test ${CMAKE_CURRENT_SOURCE_DIR}/sampler_test.cpp)
 # disabled_enabled_tu.cpp is a compiled-in translation unit linked into the same program.
 agentrace_add_test(disabled_test ${CMAKE_CURRENT_SOURCE_DIR}/disabled_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/disabled_enabled_tu.cpp)
+# agentrace/asio.hpp against standalone Asio (Debian libasio-dev; scripts/install-deps.sh).
+find_path(AGENTRACE_ASIO_INCLUDE_DIR asio.hpp)
+if(AGENTRACE_ASIO_INCLUDE_DIR)
+  agentrace_add_test(asio_test ${CMAKE_CURRENT_SOURCE_DIR}/asio_test.cpp)
+  target_include_directories(asio_test PRIVATE ${AGENTRACE_ASIO_INCLUDE_DIR})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Asio 1.22 enables co_await for clang only with <experimental/coroutine> (libc++); clang 14
+    # with libstdc++'s <coroutine> works as well.
+    target_compile_definitions(asio_test PRIVATE ASIO_HAS_CO_AWAIT=1)
+  endif()
+else()
+  message(WARNING "asio.hpp not found (install libasio-dev): asio_test is not built")
+endif()
+if(TARGET asio_test AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # g++ 12 pairs Asio's recycling operator delete of coroutine frames with the global new.
+  target_compile_options(asio_test PRIVATE -Wno-mismatched-new-delete)
+endif()

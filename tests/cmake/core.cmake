@@ -2,7 +2,8 @@
 # Tests of the core: spans, attributes, collector, exporters (OTLP-JSON, console, memory),
 # configuration, clock, trace assembler, hot-path allocations, compile-fail snippets, and
 # otlp-check validation of the OTLP-JSON the tests write.
-set(_core_tests span attributes collector otlp_json console config memory trace_assembler clock)
+set(_core_tests span attributes collector otlp_json console config memory trace_assembler clock
+    record exporter text)
 foreach(_t IN LISTS _core_tests)
   agentrace_add_test(${_t}_test ${CMAKE_CURRENT_SOURCE_DIR}/${_t}_test.cpp)
 endforeach()

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Packaging: the amalgamation script's own tests, the namespace-collision TU, and the four
-# consumer projects of README "Install / vendor" (scripts/ci/consumers.sh; label `consumer`,
+# consumer projects of docs/install.md (scripts/ci/consumers.sh; label `consumer`,
 # each configures and builds a small project of its own in a temporary directory).
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
@@ -12,7 +12,7 @@ set_tests_properties(amalgamate_py PROPERTIES TIMEOUT 120)
 agentrace_add_test(namespace_collision_test
   ${PROJECT_SOURCE_DIR}/tests/packaging/namespace_collision_test.cpp)
 
-foreach(_consumer readme single_header add_subdirectory find_package pkg_config)
+foreach(_consumer docs single_header add_subdirectory find_package pkg_config)
   add_test(NAME consumer_${_consumer}
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/ci/consumers.sh ${_consumer})
   set_tests_properties(consumer_${_consumer} PROPERTIES LABELS consumer TIMEOUT 600)

@@ -22,10 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -40,7 +41,7 @@ namespace ev = agentrace::eval;
 
 namespace {
 
-constexpr int exit_ok = 0, exit_no_match = 1, exit_usage = 2;
+constexpr int exit_ok = 0, exit_no_match = 1, exit_usage = 2, exit_evaluation_failed = 3;
 
 constexpr const char* usage_text =
     R"(usage: agentrace-eval COMMAND [QUERY | TRACE_ID] [OPTIONS] FILE...
@@ -84,12 +85,18 @@ commands:
       --endpoint URL             base URL such as http://127.0.0.1:8080/v1 (or $OPENAI_BASE_URL)
       --model M                  model name; the key comes from $OPENAI_API_KEY
       --rubric FILE, --template FILE
-      --telemetry FILE           write gen_ai.evaluation.result spans (OTLP-JSON) parented to the
-                                 judged spans; OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE also work
+      --telemetry FILE           write gen_ai.evaluation.result log records (OTLP-JSON) linked to
+                                 the judged spans; OTEL_LOGS_EXPORTER, OTEL_TRACES_EXPORTER,
+                                 AGENTRACE_OTLP_FILE and OTEL_EXPORTER_OTLP_[LOGS_|TRACES_]ENDPOINT
+                                 also work; without any of them, no telemetry is sent anywhere
+      --evaluation-spans         also write them as gen_ai.evaluation.result spans parented to the
+                                 judged spans (for backends without OTLP logs)
       --evaluation-name NAME     gen_ai.evaluation.name (default agent_task)
       --concurrency N            requests in flight (default 4)
       --timeout-ms N             per request (default 60000)
       --retries N                retries on 429 / 5xx / timeouts (default 2)
+      --max-retry-after-ms N     longest Retry-After (429, 503) waited for; a server asking
+                                 more fails that evaluation (default 30000)
       --no-json-mode             do not send response_format json_object
       --dry-run                  print the requests instead of sending them
 
@@ -111,7 +118,8 @@ queries (each predicate asks whether some span of the trace satisfies it):
   start >= 2026-01-01T00:00:00Z    end < 2026-01-02T00:00:00Z
   combined with and, or, not and parentheses
 
-exit codes: 0 ok, 1 nothing matched / trace not found, 2 bad usage or input
+exit codes: 0 ok, 1 nothing matched / trace not found, 2 bad usage or input,
+            3 judge: at least one evaluation failed (the count is printed)
 )";
 
 struct usage_error : std::runtime_error {
@@ -144,13 +152,14 @@ struct options {
 };
 
 const std::set<std::string> value_options = {
-    "otlp",   "out",       "limit",       "max-errors",  "template", "rubric", "endpoint",
-    "model",  "telemetry", "concurrency", "timeout-ms",  "retries",  "width",  "evaluation-name",
-    "prices", "title",     "by",          "conversation"};
+    "otlp",       "out",      "limit", "max-errors",      "template",
+    "rubric",     "endpoint", "model", "telemetry",       "concurrency",
+    "timeout-ms", "retries",  "width", "evaluation-name", "max-retry-after-ms",
+    "prices",     "title",    "by",    "conversation"};
 const std::set<std::string> flag_options = {
-    "json",           "color",    "no-color",   "all-attributes", "metadata",
-    "no-corrections", "no-plain", "dry-run",    "no-json-mode",   "quiet",
-    "strict",         "help",     "no-progress"};
+    "json",           "color",    "no-color", "all-attributes", "metadata",
+    "no-corrections", "no-plain", "dry-run",  "no-json-mode",   "evaluation-spans",
+    "quiet",          "strict",   "help",     "no-progress"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -316,15 +325,41 @@ class progress {
 };
 
 // Runs reading passes over the inputs; problems are printed during the first pass only.
+// Commands that read their input more than once (statistics, then selection, then the selected
+// traces) first copy standard input, pipes, FIFOs and process substitutions (`<(zcat f.gz)`)
+// whole into a temporary file; one-pass commands read them directly. A directory is refused.
 class input {
  public:
-  explicit input(const options& o) : o_(o), files_(o.files) {
-    for (auto& f : files_)
-      if (f == "-") f = spool_stdin();
+  input(const options& o, bool several_passes) : o_(o), files_(o.files) {
+    for (auto& f : files_) {
+      if (f == "-" && !several_passes) continue;
+      if (f == "-") {
+        f = spool(stdin, "<stdin>");
+        continue;
+      }
+      struct stat st {};
+      if (::stat(f.c_str(), &st) != 0) continue;  // the reader reports what is missing
+      if (S_ISDIR(st.st_mode))
+        throw usage_error("'" + f + "' is a directory; give the trace files in it");
+      if (!S_ISREG(st.st_mode) && several_passes) {
+        std::FILE* in = std::fopen(f.c_str(), "rb");
+        if (!in) throw usage_error("cannot read '" + f + "': " + std::strerror(errno));
+        const std::string name = f;
+        try {
+          f = spool(in, name);
+        } catch (...) {
+          std::fclose(in);
+          throw;
+        }
+        std::fclose(in);
+      }
+    }
     std::vector<std::uint64_t> sizes;
     for (const auto& f : files_) {
       struct ::stat st {};
-      sizes.push_back(::stat(f.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0);
+      sizes.push_back(f != "-" && ::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                          ? static_cast<std::uint64_t>(st.st_size)
+                          : 0);
     }
     progress_.emplace(!o.flag("no-progress") && ::isatty(2) == 1, std::move(sizes));
   }
@@ -383,35 +418,72 @@ class input {
     return r.counts();
   }
   const ev::read_counts& counts() const { return first_; }
+  const options& opts() const { return o_; }
 
  private:
   std::string display(const ev::diagnostic& d) const {
     ev::diagnostic c = d;
     for (std::size_t i = 0; i < temps_.size(); ++i)
-      if (c.file == temps_[i]) c.file = "<stdin>";
+      if (c.file == temps_[i]) c.file = temp_names_[i];
+    if (c.file == "-") c.file = "<stdin>";
     return c.to_string();
   }
-  std::string spool_stdin() {
-    char tmpl[] = "/tmp/agentrace-eval-stdin-XXXXXX";
-    const int fd = ::mkstemp(tmpl);
-    if (fd < 0) throw usage_error("cannot create a temporary file for stdin");
+  // Copies `in` to a new temporary file ($TMPDIR or /tmp) and returns its path; diagnostics
+  // name `name` instead.
+  std::string spool(std::FILE* in, const std::string& name) {
+    const char* dir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/agentrace-eval-input-XXXXXX";
+    const int fd = ::mkstemp(tmpl.data());
+    if (fd < 0)
+      throw usage_error("cannot create a temporary file for '" + name +
+                        "': " + std::strerror(errno));
+    temps_.push_back(tmpl);
+    temp_names_.push_back(name);
     std::FILE* out = ::fdopen(fd, "wb");
+    if (!out) {
+      ::close(fd);
+      throw usage_error("cannot write a temporary file for '" + name + "'");
+    }
     char buf[1 << 16];
     std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) std::fwrite(buf, 1, n, out);
-    std::fclose(out);
-    temps_.emplace_back(tmpl);
+    bool ok = true;
+    while ((n = std::fread(buf, 1, sizeof buf, in)) > 0)
+      if (std::fwrite(buf, 1, n, out) != n) ok = false;
+    if (std::ferror(in)) {
+      std::fclose(out);
+      throw usage_error("error reading '" + name + "': " + std::strerror(errno));
+    }
+    if (std::fclose(out) != 0 || !ok)
+      throw usage_error("cannot write a temporary copy of '" + name + "' to " + tmpl +
+                        " (disk full?)");
     return tmpl;
   }
 
   const options& o_;
   std::vector<std::string> files_;
-  std::vector<std::string> temps_;
+  std::vector<std::string> temps_, temp_names_;
   int passes_ = 0;
   std::optional<progress> progress_;
   std::uint64_t problems_ = 0, printed_ = 0;
   ev::read_counts first_{};
 };
+
+// Parent cycles found while building call trees (the reader cannot see them: they need a whole
+// trace): reported like input problems, and --strict fails on them.
+void report_cycles(const options& o, const std::vector<ev::trace>& traces) {
+  std::size_t n = 0;
+  for (const auto& t : traces)
+    for (std::size_t i : t.cycle_roots()) {
+      ++n;
+      if (!o.quiet)
+        std::fprintf(stderr,
+                     "agentrace-eval: trace %s: span %s is its own ancestor (a parent cycle); "
+                     "shown as a root\n",
+                     agentrace::to_hex(t.id()).c_str(),
+                     agentrace::to_hex(t.spans()[i].span_id).c_str());
+    }
+  if (n && o.strict) throw usage_error("the input has problems (--strict)");
+}
 
 std::string rfc3339(std::uint64_t ns) {
   const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
@@ -456,7 +528,7 @@ void report_unpriced(const ev::span_stats& st) {
 // ------------------------------------------------------------------------ stats
 
 int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
-  input in(o);
+  input in(o, false);
   ev::conversation_stats cs(prices);
   std::vector<std::string> keep = ev::usage_attribute_keys();
   for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
@@ -510,7 +582,7 @@ int cmd_stats(const options& o) {
     if (*by != "conversation") throw usage_error("--by wants 'conversation', got '" + *by + "'");
     return cmd_stats_by_conversation(o, prices ? &*prices : nullptr);
   }
-  input in(o);
+  input in(o, false);
   ev::span_stats st;
   if (prices) st.set_prices(&*prices);
   in.pass([&](ev::read_span&& s) { st.add(s.span); }, false, ev::stats_attribute_keys());
@@ -683,7 +755,7 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
                                       const trace_lines* where = nullptr);
 
 int cmd_show_conversation(const options& o, const std::string& id) {
-  input in(o);
+  input in(o, true);
   ev::conversation_stats cs;
   in.pass([&](ev::read_span&& s) { cs.add(s); }, false, ev::conversation_attribute_keys());
   const auto ids = cs.traces_of(id);
@@ -710,12 +782,11 @@ int cmd_show_conversation(const options& o, const std::string& id) {
 
 int cmd_show(const options& o) {
   if (auto c = o.value("conversation")) return cmd_show_conversation(o, *c);
-  std::string want = o.argument;
-  for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string want = agentrace::detail::to_lower(o.argument);
   if (want.empty() || want.size() > 32 ||
       want.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw usage_error("'" + o.argument + "' is not a trace id (up to 32 hex digits)");
-  input in(o);
+  input in(o, false);
   ev::trace_builder b;
   std::set<std::string> ids;
   in.pass([&](ev::read_span&& s) {
@@ -735,6 +806,7 @@ int cmd_show(const options& o) {
                       " traces:" + list);
   }
   auto traces = b.finish();
+  report_cycles(o, traces);
   ev::waterfall_options wo;
   wo.bar_width = o.number("width", 40);
   if (wo.bar_width < 4) wo.bar_width = 4;
@@ -799,6 +871,7 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
       },
       true, {}, where ? where->lines_of(sel) : nullptr);
   auto built = b.finish();
+  report_cycles(in.opts(), built);
   // In selection order.
   std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> pos;
   for (std::size_t i = 0; i < built.size(); ++i) pos.emplace(built[i].id(), i);
@@ -818,7 +891,7 @@ void report_selection(const selected& s) {
 
 int cmd_select(const options& o) {
   const ev::query q = parse_query(o.argument);
-  input in(o);
+  input in(o, q.needs_stats() || o.value("otlp"));
   const selected s = select_traces(in, q, o.number("limit", 0));
   {
     output out(o);
@@ -905,7 +978,7 @@ int cmd_report(const options& o) {
   std::optional<ev::query> q;
   if (!o.argument.empty()) q = parse_query(o.argument);
   const std::size_t limit = o.number("limit", 20);
-  input in(o);
+  input in(o, true);
   ev::span_stats st;
   if (prices) st.set_prices(&*prices);
   std::vector<std::string> keep = ev::stats_attribute_keys();
@@ -966,7 +1039,7 @@ int cmd_report(const options& o) {
 
 int cmd_dataset(const options& o) {
   const ev::query q = parse_query(o.argument);
-  input in(o);
+  input in(o, true);
   const selected s = select_traces(in, q, o.number("limit", 0));
   report_selection(s);
   if (s.sel.empty()) return exit_no_match;
@@ -1042,9 +1115,10 @@ int cmd_judge(const options& o) {
   jo.concurrency = std::max<std::size_t>(1, o.number("concurrency", 4));
   jo.timeout = std::chrono::milliseconds(o.number("timeout-ms", 60000));
   jo.max_retries = static_cast<int>(o.number("retries", 2));
+  jo.max_retry_after = std::chrono::milliseconds(o.number("max-retry-after-ms", 30000));
   jo.json_mode = !o.flag("no-json-mode");
 
-  input in(o);
+  input in(o, true);
   const selected s = select_traces(in, q, o.number("limit", 0));
   report_selection(s);
   if (s.sel.empty()) return exit_no_match;
@@ -1068,7 +1142,13 @@ int cmd_judge(const options& o) {
   }
   std::vector<agentrace::exporter_ptr> exporters;
   if (auto t = o.value("telemetry")) exporters.push_back(agentrace::otlp_json_file(*t));
-  for (auto& e : agentrace::exporters_from_env()) exporters.push_back(std::move(e));
+  // The environment's exporters only when it names one: the specification's default (OTLP to
+  // localhost:4318) would send this tool's telemetry where nobody asked it to go.
+  namespace ad = agentrace::detail;
+  if (ad::env("OTEL_TRACES_EXPORTER") || ad::env("OTEL_LOGS_EXPORTER") ||
+      ad::env("AGENTRACE_OTLP_FILE") || ad::env("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+      ad::env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") || ad::env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"))
+    for (auto& e : agentrace::exporters_from_env()) exporters.push_back(std::move(e));
 
   const auto verdicts = ev::judge_all(items, jo);
   std::size_t ok = 0;
@@ -1077,15 +1157,28 @@ int cmd_judge(const options& o) {
     ok += verdicts[i].ok;
   }
   if (!exporters.empty()) {
-    const ev::evaluation_records recs(verdicts, jo.evaluation_name);
-    for (auto& e : exporters)
-      if (ev::export_evaluations(*e, recs) != agentrace::export_result::success)
+    // gen_ai.evaluation.result log records linked to the judged spans; with
+    // --evaluation-spans also mirrored as spans for backends without OTLP logs.
+    const auto logs = ev::evaluation_log_records(verdicts, jo.evaluation_name);
+    const bool spans = o.flag("evaluation-spans");
+    const ev::evaluation_records recs(spans ? verdicts : std::vector<ev::verdict>{},
+                                      jo.evaluation_name);
+    for (auto& e : exporters) {
+      bool ok = ev::export_evaluation_logs(*e, logs) == agentrace::export_result::success;
+      if (spans) ok = ev::export_evaluations(*e, recs) == agentrace::export_result::success && ok;
+      if (!ok)
         std::fprintf(stderr,
                      "agentrace-eval: exporter '%.*s' failed to write the evaluation telemetry\n",
                      static_cast<int>(e->name().size()), e->name().data());
+    }
   }
-  std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok,
-               verdicts.size() - ok);
+  const std::size_t failed = verdicts.size() - ok;
+  std::fprintf(stderr, "agentrace-eval: %zu verdicts, %zu evaluation errors\n", ok, failed);
+  if (failed) {
+    std::fprintf(stderr, "agentrace-eval: %zu of %zu evaluations failed\n", failed,
+                 verdicts.size());
+    return exit_evaluation_failed;
+  }
   return exit_ok;
 }
 #endif

@@ -26,7 +26,7 @@ enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
 
 // Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
 // this process has the same meaning. Relaxed: it is written before any span can be recorded
-// (spans record only after start() published `tracing_on` with release ordering).
+// (spans record only after start() published `recording_state` with release ordering).
 inline std::atomic<clock_source> span_clock_source{clock_source::steady};
 
 inline std::int64_t steady_ns() noexcept {
@@ -54,51 +54,52 @@ inline bool invariant_tsc_available() noexcept {
 #endif
 }
 
-/// What the hot path reads, in one byte, when a span begins and ends (tracing_on, below): 0
+/// What the hot path reads, in one byte, when a span begins and ends (recording_state, below): 0
 /// while not recording; otherwise bits saying how. One load answers every
 /// question a span asks of the process-wide configuration.
-inline constexpr std::uint8_t tracing_off = 0;
-inline constexpr std::uint8_t tracing_steady = 1;  // recording, spans read steady_clock
-inline constexpr std::uint8_t tracing_tsc = 2;     // with tracing_steady: spans read the TSC
-// With tracing_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
+inline constexpr std::uint8_t recording_off = 0;
+inline constexpr std::uint8_t recording_steady = 1;  // recording, spans read steady_clock
+inline constexpr std::uint8_t recording_tsc = 2;     // with recording_steady: spans read the TSC
+// With recording_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
 // samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
-inline constexpr std::uint8_t tracing_sample_as_parent = 4;
-// With tracing_steady: the C++ ABI's uncaught-exception counter can be read directly
+inline constexpr std::uint8_t recording_sample_as_parent = 4;
+// With recording_steady: the C++ ABI's uncaught-exception counter can be read directly
 // (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
-inline constexpr std::uint8_t tracing_eh_abi = 8;
-// The byte in the common configuration: the best clock this platform has (the TSC where it can
-// be read), the default sampler and the ABI's counter. A span compares the byte with this value
-// once and then runs a path with every bit known at compile time; any other configuration takes
-// one out-of-line call that runs the same code with the bits tested at run time.
-inline constexpr std::uint8_t tracing_common =
-    static_cast<std::uint8_t>(tracing_steady | (AGENTRACE_DETAIL_HAS_TSC ? tracing_tsc : 0) |
-                              tracing_sample_as_parent | tracing_eh_abi);
+inline constexpr std::uint8_t recording_eh_abi = 8;
+// The recording state in the common configuration: the best clock this platform has (the TSC where
+// it can be read), the default sampler and the ABI's counter. A span compares the recording state
+// with this value once and then runs a path with every bit known at compile time; any other
+// configuration takes one out-of-line call that runs the same code with the bits tested at run
+// time.
+inline constexpr std::uint8_t recording_common =
+    static_cast<std::uint8_t>(recording_steady | (AGENTRACE_DETAIL_HAS_TSC ? recording_tsc : 0) |
+                              recording_sample_as_parent | recording_eh_abi);
 
 // Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
 // say how. Release on start, acquire on the hot path's first check would cost nothing more than
 // relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
 // begun before it saw it.
-inline std::atomic<std::uint8_t> tracing_on{tracing_off};
+inline std::atomic<std::uint8_t> recording_state{recording_off};
 
-/// The recording byte for the span clock start() chose, for whether the installed sampler is
+/// The recording state for the span clock start() chose, for whether the installed sampler is
 /// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
 /// counter can be read (thread_state.hpp, uncaught_counter_slow).
-inline std::uint8_t recording_state(bool sample_as_parent, bool eh_abi) noexcept {
+inline std::uint8_t recording_state_for(bool sample_as_parent, bool eh_abi) noexcept {
   return static_cast<std::uint8_t>(
-      tracing_steady |
-      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? tracing_tsc : 0) |
-      (sample_as_parent ? tracing_sample_as_parent : 0) | (eh_abi ? tracing_eh_abi : 0));
+      recording_steady |
+      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? recording_tsc : 0) |
+      (sample_as_parent ? recording_sample_as_parent : 0) | (eh_abi ? recording_eh_abi : 0));
 }
 
 /// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
 /// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
 inline void set_sample_as_parent(bool on) noexcept {
-  std::uint8_t cur = tracing_on.load(std::memory_order_relaxed);
-  while (cur != tracing_off) {
-    const auto next = static_cast<std::uint8_t>(on ? cur | tracing_sample_as_parent
-                                                   : cur & ~tracing_sample_as_parent);
-    if (tracing_on.compare_exchange_weak(cur, next, std::memory_order_release,
-                                         std::memory_order_relaxed))
+  std::uint8_t cur = recording_state.load(std::memory_order_relaxed);
+  while (cur != recording_off) {
+    const auto next = static_cast<std::uint8_t>(on ? cur | recording_sample_as_parent
+                                                   : cur & ~recording_sample_as_parent);
+    if (recording_state.compare_exchange_weak(cur, next, std::memory_order_release,
+                                              std::memory_order_relaxed))
       return;
   }
 }
@@ -106,7 +107,7 @@ inline void set_sample_as_parent(bool on) noexcept {
 /// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
-  if (state & tracing_tsc) return __rdtsc();
+  if (state & recording_tsc) return __rdtsc();
 #else
   (void)state;
 #endif
@@ -116,8 +117,8 @@ AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state
 /// Ticks of the span clock, read outside a span (no recording state at hand).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
   return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
-                       ? tracing_tsc
-                       : tracing_steady);
+                       ? recording_tsc
+                       : recording_steady);
 }
 
 /// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -54,6 +55,70 @@ inline std::size_t utf8_sequence_length(const unsigned char* p, const unsigned c
   return n;
 }
 
+/// Bytes of the first `max` code points of s (0: all of s), an invalid byte counting as one
+/// code point as the writers do; a valid UTF-8 sequence is never split.
+inline std::size_t code_point_prefix(std::string_view s, std::size_t max) noexcept {
+  if (max == 0 || s.size() <= max) return s.size();
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* end = b + s.size();
+  for (std::size_t n = 0; n < max && p < end; ++n) {
+    const std::size_t len = utf8_sequence_length(p, end);
+    p += len ? len : 1;
+  }
+  return static_cast<std::size_t>(p - b);
+}
+
+/// Copies the UTF-8 sequence at p (advancing p), or writes U+FFFD for an invalid byte (p moves
+/// past that byte). Returns the end of what was written (at most 4 bytes).
+inline char* put_utf8_sequence(char* out, const unsigned char*& p,
+                               const unsigned char* end) noexcept {
+  const std::size_t n = utf8_sequence_length(p, end);
+  if (n == 0) {
+    std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
+    ++p;
+    return out + 3;
+  }
+  std::memcpy(out, p, n);
+  p += n;
+  return out + n;
+}
+
+/// Copies s to out as valid UTF-8 (each invalid byte becomes U+FFFD, as in the JSON writer);
+/// out has room for 3 * s.size() bytes. Returns the end.
+inline char* put_utf8(char* out, std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char* run = p;
+    while (run < end && *run < 0x80) ++run;
+    std::memcpy(out, p, static_cast<std::size_t>(run - p));
+    out += run - p;
+    p = run;
+    if (p == end) break;
+    out = put_utf8_sequence(out, p, end);
+  }
+  return out;
+}
+
+/// Bytes put_utf8 writes for s.
+inline std::size_t utf8_sanitized_size(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  std::size_t n = 0;
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      ++n;
+      continue;
+    }
+    const std::size_t len = utf8_sequence_length(p, end);
+    n += len ? len : 3;
+    p += len ? len : 1;
+  }
+  return n;
+}
+
 /// What write_json_string(b, s, n) would write: `bytes` of output without the quotes for the
 /// longest prefix of s whose output fits in `max_bytes` (0 = no limit), `code_points` of it, and
 /// whether that prefix is all of s. Lets callers cut a value inside a string and keep valid JSON.
@@ -92,7 +157,6 @@ inline json_string_extent json_string_size(std::string_view s, std::size_t max_b
 /// Writes s as a quoted JSON string. max_code_points 0 = no limit.
 template <class Buffer>
 inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_code_points = 0) {
-  static constexpr char hex[] = "0123456789abcdef";
   b.push_back('"');
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -125,7 +189,7 @@ inline void write_json_string(Buffer& b, std::string_view s, std::size_t max_cod
         case '\b': append(b, "\\b"); break;
         case '\f': append(b, "\\f"); break;
         default: {
-          const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           b.append(esc, esc + 6);
         }
       }
@@ -220,7 +284,6 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
     for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
     return t;
   }();
-  static constexpr char hex[] = "0123456789abcdef";
   *out++ = '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
@@ -245,23 +308,14 @@ inline char* put_json_string(char* out, std::string_view s) noexcept {
         case '\b': *out++ = 'b'; break;
         case '\f': *out++ = 'f'; break;
         default: {
-          const char esc[5] = {'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+          const char esc[5] = {'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
           std::memcpy(out, esc, 5);
           out += 5;
         }
       }
       ++p;
     } else {
-      const std::size_t n = utf8_sequence_length(p, end);
-      if (n == 0) {
-        std::memcpy(out, "\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
-        out += 3;
-        ++p;
-      } else {
-        std::memcpy(out, p, n);
-        out += n;
-        p += n;
-      }
+      out = put_utf8_sequence(out, p, end);
     }
   }
   *out++ = '"';

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Spans that end on another thread than the one they began on, reported back to their origin.
+// Span scopes that close on another thread than the one whose context chain they belong to,
+// reported back to that thread.
 #pragma once
 
 #include <algorithm>
@@ -11,32 +12,28 @@
 #include "agentrace/context.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/thread_state.hpp"
-#include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
-// A span ends on thread B but began on thread A, where it may still be the current context (it
-// was moved to B, or B ended it through a pointer). B cannot touch A's thread-local context, so
-// it leaves a note here and raises A's thread_state::remote_ended; A reads its notes at its next
-// span begin or end (one load of a flag in its own thread_state) and treats them as spans that
-// ended out of order (context.hpp): a current context, or a saved one restored later, that names
-// such a span becomes that span's nearest still-live ancestor.
-// A thread's number as span records keep it (narrower than thread_state::index: it wraps).
-using origin_index = decltype(span_record::thread_index);
-inline origin_index origin_of(std::uint32_t thread_index) noexcept {
-  return static_cast<origin_index>(thread_index);
-}
-
+// A span is current on the context chain where it began (context.hpp). Its scope normally closes
+// on that chain; a span object that is not moved but destroyed (or ended) on another thread -- the
+// last owner of a shared_ptr, a request object freed by a worker -- closes it elsewhere. That
+// thread cannot touch the origin thread's thread-local context, so it leaves a note here and raises
+// the origin's thread_state::remote_ended; the origin reads its notes at its next span begin (one
+// load of a flag in its own thread_state) and treats them as spans that ended out of order.
+//
+// Notes are keyed by the chain's 64-bit id (never reused) and are not bounded: each names a span
+// that was current on a live thread, and the origin consumes them at its next span begin while
+// its own chain is current.
 struct remote_end {
-  origin_index origin;  // the thread the span began on (origin_of(thread_state::index))
+  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
   std::uint64_t span_id;
-  span_context replaced;  // what the span replaced as its origin thread's current context
+  span_context replaced;  // what the span replaced as its chain's current context
 };
 
 struct remote_end_board {
-  static constexpr std::size_t capacity = 4096;  // the oldest notes are forgotten first
   std::mutex mu;
   std::vector<remote_end> notes;
 };
@@ -47,11 +44,14 @@ inline remote_end_board& remote_ends() {
   return *b;
 }
 
-/// On the thread where span `id` ended, which is not the thread it began on (`origin`). Nothing
-/// is noted for an origin thread that has exited.
-/// (After 65,536 threads the numbers wrap: a note may then reach another live thread with the
-/// same number, where it does nothing, since it names a span id that thread never had.)
-AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::uint64_t id,
+// Scopes that closed away from their chain with nothing to repair there: the chain was a
+// coroutine's (its frame is being destroyed, or another thread ended the span through a
+// reference), or its thread has exited; or memory ran out for the note.
+inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
+
+/// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for
+/// the live thread that owns `chain`; nothing is noted for a coroutine's chain or an exited thread.
+AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint64_t chain, std::uint64_t id,
                                                     const span_context& replaced) noexcept {
   auto& g = globals();
   auto& b = remote_ends();
@@ -60,27 +60,29 @@ AGENTRACE_DETAIL_COLD inline void report_remote_end(origin_index origin, std::ui
   // only the board's).
   std::lock_guard<std::mutex> lock(g.mu);
   for (thread_state* t : g.states) {
-    if (origin_of(t->index) != origin) continue;
-    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) return;  // it has exited
+    if (t->chain != chain) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
     try {
       std::lock_guard<std::mutex> board_lock(b.mu);
-      if (b.notes.size() >= remote_end_board::capacity) b.notes.erase(b.notes.begin());
-      b.notes.push_back(remote_end{origin, id, replaced});
-    } catch (...) {  // out of memory: the origin thread keeps a stale current context
-      return;
+      b.notes.push_back(remote_end{chain, id, replaced});
+    } catch (...) {
+      break;
     }
     t->remote_ended.store(1, std::memory_order_release);
     return;
   }
+  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// On the origin thread `ts`: takes the notes left for it and repairs its current context.
+/// On the origin thread `ts`: takes the notes left for its chain and repairs its current context.
+/// While a coroutine's chain is current here the notes wait (the flag stays raised).
 AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  if (tls.chain != ts->chain) return;
   ts->remote_ended.exchange(0, std::memory_order_acquire);
   auto& b = remote_ends();
   {
     std::lock_guard<std::mutex> lock(b.mu);
-    auto mine = [&](const remote_end& n) { return n.origin == origin_of(ts->index); };
+    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
     for (const remote_end& n : b.notes)
       if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
     b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());

@@ -17,6 +17,20 @@
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
+namespace agentrace {
+
+/// How spans are gathered into whole traces (console exporter, eval::trace_store): how long to
+/// wait for stragglers after a trace's local root ended, and the bounds that release a trace
+/// early (marked incomplete).
+struct assembly_options {
+  std::chrono::milliseconds straggler_wait{200};
+  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
+  std::size_t max_traces{1024};
+  std::size_t max_spans{65536};
+};
+
+}  // namespace agentrace
+
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
@@ -26,17 +40,10 @@ struct assembled_trace {
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-struct assembler_options {
-  std::chrono::milliseconds straggler_wait{200};
-  std::chrono::milliseconds max_wait{30000};  // a trace whose root never ends is released then
-  std::size_t max_traces{1024};
-  std::size_t max_spans{65536};
-};
-
 class trace_assembler {
  public:
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembler_options o = {}) : opt_(o) {}
+  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
   std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
@@ -111,7 +118,7 @@ class trace_assembler {
     return t;
   }
 
-  assembler_options opt_;
+  assembly_options opt_;
   std::map<trace_key, entry> pending_;
   std::vector<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
@@ -137,8 +144,58 @@ struct trace_tree {
     auto by_start = [&](std::size_t a, std::size_t b) {
       return spans[a].start_unix_ns < spans[b].start_unix_ns;
     };
+    break_cycles(spans, by_start);
     std::sort(roots.begin(), roots.end(), by_start);
     for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
+  }
+
+  /// Spans made roots because their chain of parents loops back to them (bad input: a span
+  /// that is its own ancestor), earliest start first.
+  std::vector<std::size_t> cycle_roots;
+
+ private:
+  // Spans no root reaches are on (or under) a parent cycle: one span of each cycle becomes a
+  // root (the cycle's first span met going up from the earliest unreached span), so every span
+  // stays in the tree.
+  template <class Less>
+  void break_cycles(const std::vector<span_data>& spans, Less by_start) {
+    std::vector<char> reached(spans.size(), 0);
+    std::vector<std::size_t> stack;
+    auto mark = [&](std::size_t from) {
+      stack.push_back(from);
+      while (!stack.empty()) {
+        const std::size_t i = stack.back();
+        stack.pop_back();
+        if (reached[i]) continue;
+        reached[i] = 1;
+        for (std::size_t c : children[i]) stack.push_back(c);
+      }
+    };
+    for (std::size_t r : roots) mark(r);
+    std::vector<std::size_t> left;
+    for (std::size_t i = 0; i < spans.size(); ++i)
+      if (!reached[i]) left.push_back(i);
+    if (left.empty()) return;
+    std::sort(left.begin(), left.end(), by_start);
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    std::vector<char> walked(spans.size(), 0);
+    for (std::size_t i : left) {
+      if (reached[i]) continue;
+      // Up the parents to the first span seen twice: it is on the cycle.
+      std::vector<std::size_t> path;
+      while (!walked[i]) {
+        walked[i] = 1;
+        path.push_back(i);
+        i = by_id.at(spans[i].parent_span_id);
+      }
+      for (std::size_t k : path) walked[k] = 0;
+      auto& siblings = children[by_id.at(spans[i].parent_span_id)];
+      siblings.erase(std::find(siblings.begin(), siblings.end(), i));
+      roots.push_back(i);
+      cycle_roots.push_back(i);
+      mark(i);
+    }
   }
 };
 

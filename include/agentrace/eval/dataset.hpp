@@ -69,28 +69,18 @@ inline bool key_matches(std::string_view key, const std::vector<std::string>& ke
 }
 
 inline std::string cut(std::string s, std::size_t max) {
-  if (max == 0 || s.size() <= max) return s;
-  std::size_t c = max;
-  while (c > 0 && (static_cast<unsigned char>(s[c]) & 0xC0) == 0x80) --c;
-  s.resize(c);
-  return s + "…";
-}
-
-inline std::string one_line(std::string s) {
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (max) agentrace::detail::cut_utf8(s, max);
   return s;
 }
 
-inline std::string value_text(const attr_value& v) { return one_line(short_value(v)); }
+inline std::string one_line(std::string s) {
+  agentrace::detail::one_line(s);
+  return s;
+}
 
 inline std::string full_value_text(const attr_value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   return short_value(v);
-}
-
-inline std::string dur_ms(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
 }
 
 // The first exception event's "type: message", or "".
@@ -175,7 +165,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   std::string out = fmt::format("{}trace {}{}  {}  {} span{}  {}", bold, to_hex(t.id()), reset,
                                 t.service_name().empty() ? "(no service.name)" : t.service_name(),
                                 t.spans().size(), t.spans().size() == 1 ? "" : "s",
-                                detail::dur_ms(t.duration_ns()));
+                                detail::duration_text(t.duration_ns()));
   if (t.error_count())
     out += fmt::format("  {}{} error{}{}", red, t.error_count(), t.error_count() == 1 ? "" : "s",
                        reset);
@@ -184,9 +174,10 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
   if (t.duplicates())
     out += fmt::format("  {} duplicate{} dropped", t.duplicates(), t.duplicates() == 1 ? "" : "s");
   out += '\n';
-  out += fmt::format("{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
-                     fmt::format("0 ms{:>{}}", detail::dur_ms(t.duration_ns()), o.bar_width - 4),
-                     o.bar_width, reset);
+  out += fmt::format(
+      "{:<{}}  {}{:<{}}{}\n", "", o.name_width, dim,
+      fmt::format("0 ms{:>{}}", detail::duration_text(t.duration_ns()), o.bar_width - 4),
+      o.bar_width, reset);
   // Tree prefixes need to know whether each ancestor was a last child.
   std::vector<bool> last_at;
   const auto order = detail::walk(t);
@@ -234,7 +225,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     for (std::size_t b = 0; b < o.bar_width; ++b)
       bar += (b >= off && b < off + len) ? (err ? "▒" : "█") : " ";
     out += fmt::format("{}{}{}  {}{}{}  {:>10}", err ? red : "", shown, err ? reset : "",
-                       err ? red : "", bar, reset, detail::dur_ms(s.duration_ns()));
+                       err ? red : "", bar, reset, detail::duration_text(s.duration_ns()));
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       std::string msg = s.status_message;
@@ -244,7 +235,7 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
     if (o.all_attributes) {
       for (const auto& [k, v] : s.attributes)
         out += fmt::format("  {}{}={}{}", dim, k, reset,
-                           detail::cut(detail::value_text(v), o.max_value_length));
+                           detail::cut(detail::short_value(v), o.max_value_length));
     } else {
       const std::string summary = key_summary(s, o.max_value_length);
       if (!summary.empty()) out += fmt::format("  {}{}{}", dim, summary, reset);
@@ -416,8 +407,8 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
   for (const auto& [i, depth] : detail::walk(t)) {
     const span_data& s = t.spans()[i];
     out += std::string(2 * std::min<std::size_t>(depth, 32), ' ');
-    out +=
-        fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name, detail::dur_ms(s.duration_ns()));
+    out += fmt::format("- [{}] {} ({})", to_hex(s.span_id), s.name,
+                       detail::duration_text(s.duration_ns()));
     if (s.status == status_code::error) {
       out += " ERROR";
       if (!s.status_message.empty())

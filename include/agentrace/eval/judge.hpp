@@ -43,7 +43,10 @@ struct judge_options {
   std::size_t concurrency = 4;                 // requests in flight
   int max_retries = 2;                         // on 429, 5xx, timeouts, connection errors
   std::chrono::milliseconds backoff{500};      // first retry delay, doubled each time
-  bool json_mode = true;                       // response_format {"type":"json_object"}
+  // A retryable answer's Retry-After (429, 503) replaces the backoff; a server asking for more
+  // than this is not retried (the evaluation fails and says how long it was asked to wait).
+  std::chrono::milliseconds max_retry_after{30000};
+  bool json_mode = true;  // response_format {"type":"json_object"}
   std::optional<double> temperature = 0.0;
   tree_options tree{};
 };
@@ -153,7 +156,8 @@ inline std::string base_url(std::string url) {
 }  // namespace detail
 
 /// Judges one trace with `client` (blocking): HTTP failures that may pass (429, 5xx, timeouts)
-/// are retried with backoff up to max_retries; a malformed verdict is retried once, with the
+/// are retried up to max_retries, after the answer's Retry-After (bounded by max_retry_after)
+/// or else with backoff; a malformed verdict is retried once, with the
 /// problem explained to the model; what still fails is returned as an evaluation error.
 inline verdict judge_trace(llm::openai_client& client, const trace& t,
                            const std::vector<std::string>& reasons, const judge_options& o) {
@@ -170,16 +174,28 @@ inline verdict judge_trace(llm::openai_client& client, const trace& t,
     ++v.attempts;
     llm::chat_result res = client.chat(req);
     if (!res.ok) {
+      v.error = res.error.empty() ? "request failed" : res.error;
+      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       if (detail::retryable(res) && http_retries < o.max_retries) {
+        auto wait = delay;
+        if (res.retry_after) {
+          if (*res.retry_after > o.max_retry_after) {
+            v.error +=
+                fmt::format(" (the server asked to retry after {} ms, more than the {} ms allowed)",
+                            res.retry_after->count(), o.max_retry_after.count());
+            break;
+          }
+          wait = *res.retry_after;
+        }
         ++http_retries;
-        std::this_thread::sleep_for(delay);
+        std::this_thread::sleep_for(wait);
         delay *= 2;
         continue;
       }
-      v.error = res.error.empty() ? "request failed" : res.error;
-      v.error_type = res.error_type.empty() ? "request_failed" : res.error_type;
       break;
     }
+    v.error.clear();  // an earlier attempt's
+    v.error_type.clear();
     v.response_id = res.id;
     v.response_model = res.model;
     const std::string problem = parse_verdict(res.content, t, v);
@@ -283,24 +299,79 @@ inline constexpr key<std::string> error_type{"error.type"};
 inline constexpr std::string_view event_name = "gen_ai.evaluation.result";
 }  // namespace evaluation_keys
 
-/// Span records (built off the hot path, explicit ids and Unix-ns times) that carry verdicts
+/// Calls add(verdict, span_id, score, label, explanation, error_type) for each evaluation result
+/// of `verdicts`: one for the judged trace's root span, one for each span the verdict labels.
+template <class Add>
+void for_each_evaluation(const std::vector<verdict>& verdicts, Add&& add) {
+  for (const auto& v : verdicts) {
+    if (!v.root_span_id) continue;
+    add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
+        v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
+        v.ok ? std::string() : v.error_type);
+    if (v.ok)
+      for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, std::string());
+  }
+}
+
+/// gen_ai.evaluation.result log records (OTLP logs, the GenAI conventions' event): for each
+/// verdict one linked to the judged trace's root span, and one linked to each labelled span,
+/// with the semconv attributes; an evaluation error carries error.type and severity WARN.
+/// Export them with export_evaluation_logs() (or emit each with emit_event() in a process that
+/// traces).
+inline std::vector<log_record> evaluation_log_records(const std::vector<verdict>& verdicts,
+                                                      const std::string& evaluation_name) {
+  namespace ev = evaluation_keys;
+  std::vector<log_record> out;
+  auto add = [&](const verdict& v, std::uint64_t span_id, std::optional<double> score,
+                 const std::string& label, const std::string& explanation,
+                 const std::string& error_type) {
+    log_record r;
+    r.time_unix_ns = std::max(v.end_unix_ns, v.start_unix_ns);
+    if (r.time_unix_ns == 0) r.time_unix_ns = detail::now_unix_ns();
+    r.observed_time_unix_ns = detail::now_unix_ns();
+    r.event_name = ev::event_name;
+    r.severity = error_type.empty() ? severity::info : severity::warn;
+    r.context = span_context{v.trace, span_id, flag_sampled, false};
+    auto str = [](const std::string& s) { return attr_value{std::in_place_type<std::string>, s}; };
+    r.attributes.push_back({ev::name.name(), str(evaluation_name)});
+    if (score) r.attributes.push_back({ev::score_value.name(), attr_value{*score}});
+    if (!label.empty()) r.attributes.push_back({ev::score_label.name(), str(label)});
+    if (!explanation.empty()) r.attributes.push_back({ev::explanation.name(), str(explanation)});
+    if (!v.response_id.empty())
+      r.attributes.push_back({ev::response_id.name(), str(v.response_id)});
+    if (!error_type.empty()) r.attributes.push_back({ev::error_type.name(), str(error_type)});
+    out.push_back(std::move(r));
+  };
+  for_each_evaluation(verdicts, add);
+  return out;
+}
+
+/// Exports evaluation log records through `e` (OTLP/HTTP logs, an OTLP-JSON file, the console)
+/// with the resource of agentrace-eval, then flushes it. Returns the exporter's result.
+inline export_result export_evaluation_logs(exporter& e, const std::vector<log_record>& records,
+                                            const std::string& service_name = "agentrace-eval") {
+  config cfg;
+  cfg.service_name = service_name;
+  cfg.read_environment = false;
+  const agentrace::resource res = make_resource(cfg);
+  const log_batch batch{records, res, "agentrace.eval", AGENTRACE_VERSION_STRING};
+  const export_result r = e.export_logs(batch);
+  e.force_flush(std::chrono::milliseconds(10000));
+  return r;
+}
+
+/// For backends that do not take OTLP logs yet (a documented option, off by default): span
+/// records (built off the hot path, explicit ids and Unix-ns times) that mirror the verdicts
 /// into the judged traces: for each verdict one span named gen_ai.evaluation.result under the
 /// trace's root span, and one under each labelled span, each with the semconv attributes and a
-/// gen_ai.evaluation.result event. Hand them to any exporter with evaluation_batch().
+/// gen_ai.evaluation.result span event. Export them with export_evaluations().
 class evaluation_records {
  public:
   evaluation_records(const std::vector<verdict>& verdicts, const std::string& evaluation_name)
       : name_(evaluation_name) {
     std::uint64_t around = 0;
-    for (const auto& v : verdicts) {
-      around = std::max(around, v.end_unix_ns);
-      if (!v.root_span_id) continue;
-      add(v, v.root_span_id, v.ok ? std::optional<double>(v.score) : std::nullopt,
-          v.ok ? v.label : std::string(), v.ok ? v.explanation : v.error,
-          v.ok ? std::string() : v.error_type);
-      if (v.ok)
-        for (const auto& s : v.spans) add(v, s.span_id, std::nullopt, s.label, s.note, {});
-    }
+    for (const auto& v : verdicts) around = std::max(around, v.end_unix_ns);
+    for_each_evaluation(verdicts, [this](auto&&... a) { add(a...); });
     clock_ = detail::clock_converter::unix_ns(around ? around : detail::now_unix_ns());
   }
   evaluation_records(const evaluation_records&) = delete;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -79,8 +81,10 @@ class reader {
 
   explicit reader(reader_options o = {}) : opt_(std::move(o)) {}
 
-  /// Reads `path` ("-" is standard input, JSON lines only), calling `on_span` for each good
-  /// span. Returns false if the file could not be opened (reported as a diagnostic).
+  /// Reads `path` ("-" is standard input), calling `on_span` for each good span. Pipes, FIFOs
+  /// and standard input are read once, front to back (JSON lines are streamed; a document is
+  /// held whole, as it is from a file). Returns false if the file could not be opened or is a
+  /// directory (reported as a diagnostic).
   bool read_file(const std::string& path, const span_callback& on_span) {
     const auto index = file_index(path);
     ++counts_.files;
@@ -91,7 +95,14 @@ class reader {
       return false;
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f == stdin ? nullptr : f, &std::fclose);
-    read_stream(f, path, index, path != "-", on_span);
+    struct stat st {};
+    const bool known = ::fstat(::fileno(f), &st) == 0;
+    if (known && S_ISDIR(st.st_mode)) {
+      ++counts_.files_unreadable;
+      add_diag(path, 0, "is a directory, not a trace file");
+      return false;
+    }
+    read_stream(f, path, index, known && S_ISREG(st.st_mode), on_span);
     return true;
   }
 
@@ -106,6 +117,17 @@ class reader {
   void read_string(std::string_view text, const std::string& name, const span_callback& on_span) {
     const auto index = file_index(name);
     ++counts_.files;
+    read_text(text, name, index, on_span);
+  }
+
+  const read_counts& counts() const noexcept { return counts_; }
+  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
+  const std::vector<std::string>& files() const noexcept { return files_; }
+  const reader_options& options() const noexcept { return opt_; }
+
+ private:
+  void read_text(std::string_view text, const std::string& name, std::uint32_t index,
+                 const span_callback& on_span) {
     // A first line that is not complete JSON: a document spanning lines, or JSON lines whose
     // first line is broken. Try the document; fall back to lines when it fails at once.
     std::size_t p = 0;
@@ -133,12 +155,6 @@ class reader {
     }
   }
 
-  const read_counts& counts() const noexcept { return counts_; }
-  const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
-  const std::vector<std::string>& files() const noexcept { return files_; }
-  const reader_options& options() const noexcept { return opt_; }
-
- private:
   std::uint32_t file_index(const std::string& path) {
     for (std::size_t i = 0; i < files_.size(); ++i)
       if (files_[i] == path) return static_cast<std::uint32_t>(i);
@@ -375,8 +391,37 @@ class reader {
     detail::line_source src(f, opt_.max_line_bytes);
     std::string line;
     std::uint64_t lineno = 0;
-    for (;;) {
-      const auto r = src.next(line);
+    auto r = detail::line_source::result::eof;
+    if (!seekable) {
+      // Read once: the first non-blank line decides. Complete JSON: JSON lines, streamed from
+      // here. Otherwise a document (or a broken first line): what follows is gathered and read
+      // as read_string() reads text.
+      std::string head;
+      while ((r = src.next(line)) == detail::line_source::result::line && detail::is_blank(line)) {
+        head += line;
+        head += '\n';
+      }
+      if (r == detail::line_source::result::line && !complete_json(line)) {
+        head += line;
+        head += '\n';
+        std::uint64_t skipped = 0;
+        while ((r = src.next(line)) != detail::line_source::result::eof) {
+          if (r == detail::line_source::result::too_long) ++skipped;
+          head += line;
+          head += '\n';
+        }
+        if (skipped)
+          add_diag(file, 0,
+                   std::to_string(skipped) + " line(s) longer than " +
+                       std::to_string(opt_.max_line_bytes) + " bytes; skipped");
+        read_text(head, file, index, on_span);
+        return;
+      }
+      lineno = std::count(head.begin(), head.end(), '\n');
+      if (r == detail::line_source::result::eof) return;
+    }
+    for (bool first = !seekable;; first = false) {
+      if (!first) r = src.next(line);
       if (r == detail::line_source::result::eof) break;
       ++lineno;
       if (r == detail::line_source::result::too_long) {

@@ -24,6 +24,7 @@
 #include "agentrace/eval/conversation.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/eval/query_types.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -31,10 +32,6 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 namespace agentrace::eval {
 
 namespace detail {
-
-inline std::string ms_text(std::uint64_t ns) {
-  return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-}
 
 template <class T>
 bool compare_values(const T& a, compare_op o, const T& b) {
@@ -119,36 +116,9 @@ inline bool value_matches(const attr_value& val, compare_op o, const literal& v)
       val);
 }
 
+/// A value in a "why it matched" text: strings unquoted, cut at 80 bytes.
 inline std::string short_value(const attr_value& v) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return x;
-        else {
-          std::string out = "[";
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            if (i) out += ",";
-            out += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  if (s.size() > 80) {
-    std::size_t cut = 77;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s = s.substr(0, cut) + "...";
-  }
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return s;
+  return agentrace::detail::value_text(v, quote_strings::no, 80);
 }
 
 inline const char* status_text(status_code c) {
@@ -213,13 +183,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         auto p = stats->percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text =
-            fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name, detail::ms_text(limit));
+        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
+                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
       if (m && why)
-        *why = fmt::format("{} took {} ({} {})", span_label(), detail::ms_text(s.duration_ns()),
-                           detail::op_text(a.op), limit_text);
+        *why =
+            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
+                        detail::op_text(a.op), limit_text);
       return m;
     }
     case K::start:

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Statistics per span name (count, error rate, p50/p95/p99/max duration) and token totals per
-// model, accumulated in one streaming pass (8 bytes per span are kept, for exact percentiles).
+// model, accumulated in one streaming pass. Memory grows with the spans read, without
+// reallocation peaks: 8 bytes per span for exact percentiles (in 512-byte blocks), 11-22 bytes
+// per span for the set that counts duplicates once, and 11-22 bytes per trace for the trace count.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "agentrace/detail/compiler.hpp"
@@ -52,8 +55,9 @@ struct trace_cost {
 };
 
 namespace detail {
-/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most half full): which spans were
-/// seen, so duplicates (retries deliver them) are counted once. 0 is a valid key.
+/// A set of 64-bit keys (open addressing, 8 bytes a slot, at most 3/4 full), in 64 shards that
+/// grow one at a time: 11-22 bytes per key, and growing never holds more than 1/64 of the set
+/// twice. Keys should be well mixed (the shard is chosen by the top bits). 0 is a valid key.
 class u64_set {
  public:
   /// True if `k` was not in the set (and is now).
@@ -61,17 +65,25 @@ class u64_set {
     if (k == 0) {
       const bool fresh = !has_zero_;
       has_zero_ = true;
+      size_ += fresh;
       return fresh;
     }
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (place(slots_, k)) {
+    shard& sh = shards_[k >> 58];
+    if ((sh.size + 1) * 4 > sh.slots.size() * 3) grow(sh);
+    if (place(sh.slots, k)) {
+      ++sh.size;
       ++size_;
       return true;
     }
     return false;
   }
+  std::uint64_t size() const noexcept { return size_; }
 
  private:
+  struct shard {
+    std::vector<std::uint64_t> slots;
+    std::size_t size = 0;
+  };
   static bool place(std::vector<std::uint64_t>& t, std::uint64_t k) {
     const std::size_t mask = t.size() - 1;
     std::size_t i = static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ull) >> 17) & mask;
@@ -82,14 +94,14 @@ class u64_set {
     t[i] = k;
     return true;
   }
-  void grow() {
-    std::vector<std::uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
-    for (std::uint64_t k : slots_)
+  static void grow(shard& sh) {
+    std::vector<std::uint64_t> bigger(sh.slots.empty() ? 64 : sh.slots.size() * 2, 0);
+    for (std::uint64_t k : sh.slots)
       if (k) place(bigger, k);
-    slots_.swap(bigger);
+    sh.slots.swap(bigger);
   }
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
+  std::array<shard, 64> shards_{};
+  std::uint64_t size_ = 0;
   bool has_zero_ = false;
 };
 
@@ -100,20 +112,26 @@ inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalize
   x *= 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
+inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
 // A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
 inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
-  return mix64(mix64(t.hi ^ mix64(t.lo)) ^ span_id);
+  return mix64(trace_key(t) ^ span_id);
 }
 }  // namespace detail
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
 /// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
-inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+template <class Sorted>
+std::uint64_t nearest_rank_of(const Sorted& sorted, double p) {
   if (sorted.empty()) return 0;
   const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
   std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
   if (rank > sorted.size()) rank = sorted.size();
   return sorted[rank - 1];
+}
+inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
+  return nearest_rank_of(sorted, p);
 }
 
 /// Attribute keys statistics need (so a scan can skip all the others).
@@ -129,7 +147,7 @@ class span_stats {
       return;
     }
     ++spans_;
-    traces_.insert(s.trace_id);
+    traces_.insert(detail::trace_key(s.trace_id));
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
     if (inserted) names_.push_back(entry{s.name, {}, 0, 0, {}, 0});
     entry& e = names_[it->second];
@@ -189,9 +207,9 @@ class span_stats {
       r.count = e.durations.size();
       r.errors = e.errors;
       r.error_rate = r.count ? static_cast<double>(r.errors) / static_cast<double>(r.count) : 0;
-      r.p50 = nearest_rank(e.durations, 50);
-      r.p95 = nearest_rank(e.durations, 95);
-      r.p99 = nearest_rank(e.durations, 99);
+      r.p50 = nearest_rank_of(e.durations, 50);
+      r.p95 = nearest_rank_of(e.durations, 95);
+      r.p99 = nearest_rank_of(e.durations, 99);
       r.max = e.durations.empty() ? 0 : e.durations.back();
       for (auto d : e.durations) r.total += d;
       r.cost_usd = e.cost;
@@ -252,7 +270,7 @@ class span_stats {
   std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
     auto it = index_.find(std::string(name));
     if (it == index_.end() || !finished_) return std::nullopt;
-    return nearest_rank(names_[it->second].durations, p);
+    return nearest_rank_of(names_[it->second].durations, p);
   }
 
   std::uint64_t spans() const noexcept { return spans_; }
@@ -284,7 +302,7 @@ class span_stats {
   }
   struct entry {
     std::string name;
-    std::vector<std::uint64_t> durations;
+    std::deque<std::uint64_t> durations;  // blocks: no reallocation peak as it grows
     std::uint64_t errors;
     std::uint64_t slowest = 0;
     trace_id slowest_trace{};
@@ -294,7 +312,7 @@ class span_stats {
   std::vector<entry> names_;
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
-  std::unordered_set<trace_id, trace_id_hash> traces_;
+  detail::u64_set traces_;  // trace_key digests
   const price_table* prices_ = nullptr;
   std::unordered_map<trace_id, double, trace_id_hash> trace_costs_;
   double cost_ = 0;

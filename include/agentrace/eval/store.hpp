@@ -29,7 +29,7 @@ struct store_options {
   std::size_t max_traces = 64;                   // the last N traces are kept
   std::size_t max_bytes = std::size_t(8) << 20;  // and at most this many bytes of them (approx.)
   bool keep_incomplete = true;  // traces the assembler released before their root ended
-  agentrace::detail::assembler_options assembly{};
+  agentrace::assembly_options assembly{};
 };
 
 /// A trace the store answers with, and why it matched.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/exporter.hpp"
@@ -60,22 +61,9 @@ namespace detail {
 // eval's internals build on the core's (json_write, clock, ids, records).
 using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
 
-inline int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/// Exactly 16 hex digits, either case.
 inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
-  if (s.size() != 16) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int h = hex_value(c);
-    if (h < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(h);
-  }
-  out = v;
-  return true;
+  return s.size() == 16 && parse_hex(s, out);
 }
 }  // namespace detail
 
@@ -136,6 +124,9 @@ class trace {
   const std::vector<std::size_t>& children(std::size_t i) const noexcept {
     return tree_.children[i];
   }
+  /// Spans whose chain of parents loops back to them (bad input), made extra roots so that no
+  /// span is lost from the tree.
+  const std::vector<std::size_t>& cycle_roots() const noexcept { return tree_.cycle_roots; }
   /// Spans whose parent id is set but not among this trace's spans (kept as extra roots).
   const std::vector<std::size_t>& orphans() const noexcept { return orphans_; }
   bool is_orphan(std::size_t i) const noexcept {

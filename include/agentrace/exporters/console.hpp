@@ -18,8 +18,10 @@
 
 #include "agentrace/config.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/otlp/logs.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -31,54 +33,10 @@ struct console_options {
   std::size_t max_value_length = 80;  // longer attribute values are cut, with "…"
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
-  detail::assembler_options assembly{};
+  assembly_options assembly{};
 };
 
 namespace detail {
-
-inline std::string format_duration(std::uint64_t ns) {
-  if (ns < 1'000'000) return fmt::format("{:.3f} ms", static_cast<double>(ns) / 1e6);
-  if (ns < 10'000'000'000ull) return fmt::format("{:.2f} ms", static_cast<double>(ns) / 1e6);
-  return fmt::format("{:.2f} s", static_cast<double>(ns) / 1e9);
-}
-
-inline std::string format_value(const attr_value& v, std::size_t max_len) {
-  std::string s = std::visit(
-      [](const auto& x) -> std::string {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::monostate>)
-          return "";
-        else if constexpr (std::is_same_v<T, bool>)
-          return x ? "true" : "false";
-        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-          return fmt::format("{}", x);
-        else if constexpr (std::is_same_v<T, std::string>)
-          return fmt::format("\"{}\"", x);
-        else {
-          std::string out = "[";
-          bool first = true;
-          for (const auto& e : x) {
-            if (!first) out += ", ";
-            first = false;
-            if constexpr (std::is_same_v<typename T::value_type, std::string>)
-              out += fmt::format("\"{}\"", e);
-            else
-              out += fmt::format("{}", static_cast<typename T::value_type>(e));
-          }
-          return out + "]";
-        }
-      },
-      v);
-  for (auto& c : s)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (max_len && s.size() > max_len) {
-    std::size_t cut = max_len;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-    s.resize(cut);
-    s += "…";
-  }
-  return s;
-}
 
 /// Renders one assembled trace as text (used by the console exporter; tests call it directly).
 inline std::string render_trace(const assembled_trace& t, std::string_view service,
@@ -96,7 +54,7 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
   }
   std::string out =
       fmt::format("{}trace {}{} {}({}, {} span{}, {}{}{}){}\n", bold, to_hex(t.id), reset, dim,
-                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", format_duration(t1 - t0),
+                  service, t.spans.size(), t.spans.size() == 1 ? "" : "s", duration_text(t1 - t0),
                   errors ? fmt::format(", {} error{}", errors, errors == 1 ? "" : "s") : "",
                   t.complete ? "" : ", incomplete", reset);
   const trace_tree tree(t.spans);
@@ -104,21 +62,24 @@ inline std::string render_trace(const assembled_trace& t, std::string_view servi
     const span_data& s = t.spans[i];
     const bool err = s.status == status_code::error;
     out += fmt::format("{}{}{}{}{}  {}{}{}", prefix, last ? "└─ " : "├─ ", err ? red : bold, s.name,
-                       reset, dim, format_duration(s.duration_ns()), reset);
+                       reset, dim, duration_text(s.duration_ns()), reset);
     if (err) {
       out += fmt::format("  {}ERROR{}", red, reset);
       if (!s.status_message.empty())
-        out += fmt::format(" {}", format_value(attr_value{s.status_message}, o.max_value_length));
+        out += fmt::format(" {}", value_text(attr_value{s.status_message}, quote_strings::yes,
+                                             o.max_value_length));
     }
     if (o.show_attributes)
       for (const auto& [k, v] : s.attributes)
         if (o.attributes.empty() ||
             std::find(o.attributes.begin(), o.attributes.end(), k) != o.attributes.end())
-          out += fmt::format("  {}{}={}{}", dim, k, reset, format_value(v, o.max_value_length));
+          out += fmt::format("  {}{}={}{}", dim, k, reset,
+                             value_text(v, quote_strings::yes, o.max_value_length));
     for (const auto& e : s.events)
       if (e.name == "exception")
         for (const auto& [k, v] : e.attributes)
-          out += fmt::format("  {}{}={}{}", red, k, format_value(v, o.max_value_length), reset);
+          out += fmt::format("  {}{}={}{}", red, k,
+                             value_text(v, quote_strings::yes, o.max_value_length), reset);
     out += '\n';
     const auto& kids = tree.children[i];
     for (std::size_t c = 0; c < kids.size(); ++c)
@@ -145,6 +106,29 @@ class console_exporter final : public exporter {
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
     print(assembler_.take_ready());
+    return export_result::success;
+  }
+
+  /// Log records (events): one line each, with the span they belong to.
+  export_result export_logs(const log_batch& batch) override {
+    std::string out;
+    for (const log_record& r : batch.records) {
+      out += fmt::format("event {} {}", r.event_name.empty() ? "(log)" : r.event_name,
+                         otlp::severity_text(r.severity));
+      if (r.context.valid())
+        out +=
+            fmt::format(" trace={} span={}", to_hex(r.context.trace_id), to_hex(r.context.span_id));
+      for (const auto& a : r.attributes)
+        out += fmt::format(
+            "  {}={}", a.key,
+            detail::value_text(a.value, detail::quote_strings::yes, opt_.max_value_length));
+      if (!std::holds_alternative<std::monostate>(r.body))
+        out += fmt::format("  body={}", detail::value_text(r.body, detail::quote_strings::yes,
+                                                           opt_.max_value_length));
+      out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
     return export_result::success;
   }
 

@@ -58,8 +58,7 @@ inline std::vector<std::unique_ptr<content_settings>>& content_store() {
 inline std::optional<bool> capture_from_env() {
   auto v = agentrace::detail::env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT");
   if (!v) return std::nullopt;
-  std::string t = agentrace::detail::trim(*v);
-  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string t = agentrace::detail::to_lower(agentrace::detail::trim_view(*v));
   if (t == "true" || t == "span_only" || t == "span_and_event") return true;
   if (t == "false" || t == "no_content") return false;
   if (t == "event_only") {
@@ -69,9 +68,9 @@ inline std::optional<bool> capture_from_env() {
     return false;
   }
   agentrace::detail::diag(
-      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='%s' is not true, false, NO_CONTENT, "
+      "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT='{}' is not true, false, NO_CONTENT, "
       "SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT; content is not captured",
-      t.c_str());
+      t);
   return false;
 }
 }  // namespace detail

@@ -15,6 +15,7 @@
 
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/genai/content.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -377,10 +378,7 @@ inline std::string content_value(std::string s, bool as_json,
     const std::size_t keep = settings.max_value_bytes > detail::truncation_marker.size()
                                  ? settings.max_value_bytes - detail::truncation_marker.size()
                                  : 0;
-    std::size_t cut = keep;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-    s.resize(cut);
-    s.append(detail::truncation_marker);
+    agentrace::detail::cut_utf8(s, keep, detail::truncation_marker);
     return s;
   }
   std::string out;

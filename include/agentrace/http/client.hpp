@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <ctime>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
@@ -22,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/version.hpp"
 
@@ -76,12 +80,7 @@ struct response {
   /// The first header named `name` (case-insensitive).
   std::optional<std::string_view> header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          }))
-        return std::string_view(v);
+      if (agentrace::detail::iequals(k, name)) return std::string_view(v);
     return std::nullopt;
   }
 };
@@ -281,12 +280,10 @@ class client {
     }
     const std::size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      std::string k(line.substr(0, colon));
-      for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string k = agentrace::detail::to_lower(line.substr(0, colon));
       std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
-        v.remove_suffix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+      v = agentrace::detail::trim_view(v);
       s->res->headers.emplace_back(std::move(k), std::string(v));
     }
     return len;
@@ -298,6 +295,34 @@ class client {
   tls_options tls_;
   std::string user_agent_{};
 };
+
+/// Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date (IMF-fixdate, RFC 850 or
+/// asctime form). Returns the wait from `now` (0 for a date in the past); nullopt when the value
+/// is neither.
+inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view v,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  v = agentrace::detail::trim_view(v);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::uint64_t secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec == std::errc::result_out_of_range || secs > 86400u * 365u) secs = 86400u * 365u;
+    (void)p;
+    return std::chrono::milliseconds(secs * 1000);
+  }
+  // An HTTP-date names its month and ends in a year or "GMT"; curl_getdate parses all three
+  // forms (and more, which the check on letters below narrows down).
+  if (std::none_of(v.begin(), v.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+    return std::nullopt;
+  const std::string s(v);
+  const std::time_t t = curl_getdate(s.c_str(), nullptr);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  const auto when = std::chrono::system_clock::from_time_t(t);
+  if (when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(when - now);
+}
 
 }  // namespace agentrace::http
 

@@ -43,6 +43,7 @@ struct chat_result {
   long http_status = 0;
   std::string error{};       // why it failed: HTTP status + server message, or transport error
   std::string error_type{};  // for error.type: the HTTP status code, "timeout", "connect", ...
+  std::optional<std::chrono::milliseconds> retry_after{};  // the answer's Retry-After, if any
   std::string id{};
   std::string model{};    // the model that answered (response.model)
   std::string content{};  // choices[0].message.content
@@ -282,6 +283,7 @@ class openai_client {
     if (res.status < 200 || res.status >= 300) {
       out.error_type = std::to_string(res.status);
       out.error = "HTTP " + std::to_string(res.status);
+      if (auto ra = res.header("retry-after")) out.retry_after = http::parse_retry_after(*ra);
       const auto j = nlohmann::json::parse(res.body, nullptr, false);
       if (!j.is_discarded() && j.is_object()) {
         auto e = j.find("error");

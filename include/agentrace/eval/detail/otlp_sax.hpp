@@ -243,7 +243,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
 
   void reset() {
     stack_.clear();
-    stack_.push_back({ctx::root, fld::none, 0});
+    stack_.push_back({ctx::root, fld::none, 0, 0});
     depth_ = 0;
     skip_depth_ = 0;
     capture_.clear();
@@ -293,6 +293,16 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     }
     frame& f = stack_.back();
     f.field = field_of(k);
+    static_assert(static_cast<int>(fld::bytes_value) < 64, "frame::keys has a bit per field");
+    if (f.field != fld::none) {
+      const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(f.field);
+      if (f.keys & bit)
+        report(
+            field_path(field_name(f.field)),
+            "duplicate key \"" + std::string(field_name(f.field)) + "\" (the last value is used)",
+            false);
+      f.keys |= bit;
+    }
     return true;
   }
 
@@ -310,7 +320,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   struct frame {
     ctx c;
     fld field;
-    std::uint32_t index;  // element index in arrays; for objects, the index they have in theirs
+    std::uint32_t index;     // element index in arrays; for objects, the index they have in theirs
+    std::uint64_t keys = 0;  // the known fields this object has had (duplicate keys)
   };
 
   // ---- building state
@@ -331,6 +342,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   bool kv_has_key_ = false;
   attr_value kv_value_;
   bool kv_has_value_ = false;
+  bool kv_discard_ = false;  // the value's key is known and not kept: check it, store nothing
   std::vector<attr_list*> kv_targets_;  // per kv_array frame
 
   // capture of arrayValue / kvlistValue subtrees as JSON
@@ -700,7 +712,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       case fld::string_value:
       case fld::bytes_value:
         if (k == kind_string) {
-          kv_value_.emplace<std::string>(*str_);
+          if (!kv_discard_) kv_value_.emplace<std::string>(*str_);
           kv_has_value_ = true;
         } else {
           wrong_type(f.field, "a string", kind_name(k), false);
@@ -754,7 +766,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
   }
 
   // ---- containers
-  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index}); }
+  void push(ctx c, std::uint32_t index = 0) { stack_.push_back({c, fld::none, index, 0}); }
 
   bool open(bool is_object) {
     if (++depth_ > max_depth) {
@@ -879,7 +891,7 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_event_ ? &cur_event_->attributes : nullptr);
         else
-          skip_depth_ = 1;
+          not_scalar(f.field, is_object);
         break;
       case ctx::link_array:
         element(ctx::link);
@@ -897,22 +909,32 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
         if (f.field == fld::attributes)
           open_kv_array(want, cur_link_ ? &cur_link_->attributes : nullptr);
         else
+          not_scalar(f.field, is_object);
+        break;
+      case ctx::status: not_scalar(f.field, is_object); break;
+      case ctx::scope:
+        if (f.field == fld::attributes)
           skip_depth_ = 1;
+        else
+          not_scalar(f.field, is_object);
         break;
       case ctx::kv_array:
         element(ctx::kv);
         if (stack_.back().c == ctx::kv) {
-          kv_has_key_ = kv_has_value_ = false;
+          kv_has_key_ = kv_has_value_ = kv_discard_ = false;
           kv_value_ = std::monostate{};
         }
         break;
       case ctx::kv: {
-        // A value nobody keeps (scans without attributes) is skipped, not converted.
+        // A value nobody keeps (scans without attributes) is checked but not stored, so every
+        // command reports the same problems whichever attributes it keeps.
         const attr_list* target = kv_targets_.empty() ? nullptr : kv_targets_.back();
-        if (f.field == fld::value && target && (!kv_has_key_ || want_attribute(target, kv_key_)))
+        if (f.field == fld::value && target) {
+          kv_discard_ = kv_has_key_ && !want_attribute(target, kv_key_);
           want(true, ctx::any);
-        else
+        } else {
           skip_depth_ = 1;
+        }
         break;
       }
       case ctx::any:
@@ -934,6 +956,13 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       default: skip_depth_ = 1; break;
     }
     return true;
+  }
+
+  // An object or array where a known scalar field belongs: reported (the field is ignored).
+  void not_scalar(fld field, bool is_object) {
+    if (field != fld::none)
+      wrong_type(field, "a string or number", is_object ? "an object" : "an array", false);
+    skip_depth_ = 1;
   }
 
   template <class Want>
@@ -1050,6 +1079,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
       else if (s.parent_span_id == s.span_id) {
         cur_->error = "parentSpanId equals spanId";
         cur_->error_path = path();
+      } else if (s.end_unix_ns < s.start_unix_ns) {
+        report(path(), "endTimeUnixNano is before startTimeUnixNano (duration taken as 0)", false);
       }
     }
     cur_ = nullptr;

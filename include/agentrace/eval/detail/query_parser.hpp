@@ -22,6 +22,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/detail/ascii.hpp"
 #include "agentrace/eval/query_types.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -106,8 +107,7 @@ class query_parser {
         std::size_t j = i;
         while (j < text_.size() && detail::is_word_char(text_[j])) ++j;
         std::string w(text_.substr(i, j - i));
-        std::string lower = w;
-        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::string lower = agentrace::detail::to_lower(w);
         if (lower == "and")
           toks_.push_back({tok::and_, w, col});
         else if (lower == "or")
@@ -171,13 +171,6 @@ class query_parser {
     fail(t, "expected a predicate, got '" + t.text + "'");
   }
 
-  static bool lower_eq(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-    return true;
-  }
-
   literal parse_value(const token& t) {
     literal v;
     v.text = t.text;
@@ -197,9 +190,9 @@ class query_parser {
         return v;
       }
     }
-    if (lower_eq(w, "true") || lower_eq(w, "false")) {
+    if (agentrace::detail::iequals(w, "true") || agentrace::detail::iequals(w, "false")) {
       v.k = literal::kind::boolean;
-      v.boolean = lower_eq(w, "true");
+      v.boolean = agentrace::detail::iequals(w, "true");
       return v;
     }
     if (auto ts = detail::parse_rfc3339(w)) {
@@ -263,12 +256,13 @@ class query_parser {
     using K = atom::kind;
     const std::string& w = subj.text;
     const bool bare = subj.t == tok::word;
-    if (bare && (lower_eq(w, "errors") || lower_eq(w, "error"))) {
+    if (bare &&
+        (agentrace::detail::iequals(w, "errors") || agentrace::detail::iequals(w, "error"))) {
       a.k = K::errors;
       return push(q, std::move(a));
     }
     const token& next = cur();
-    if (next.t == tok::word && lower_eq(next.text, "exists")) {
+    if (next.t == tok::word && agentrace::detail::iequals(next.text, "exists")) {
       take();
       set_attribute_subject(a, subj);
       a.op = compare_op::exists;
@@ -308,30 +302,30 @@ class query_parser {
              std::string("'") + w + "' compares with " + what + ", got '" + val_tok.text + "'");
       if (a.op == compare_op::contains) fail(op_tok, "'~' (contains) works on strings only");
     };
-    if (bare && lower_eq(w, "duration")) {
+    if (bare && agentrace::detail::iequals(w, "duration")) {
       a.k = K::duration;
       want_time_or_duration(literal::kind::duration,
                             "a duration such as 200ms or a percentile such as p95");
-    } else if (bare && lower_eq(w, "start")) {
+    } else if (bare && agentrace::detail::iequals(w, "start")) {
       a.k = K::start;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "end")) {
+    } else if (bare && agentrace::detail::iequals(w, "end")) {
       a.k = K::end;
       want_time_or_duration(literal::kind::time,
                             "a time (RFC 3339 such as 2026-01-01T00:00:00Z, or Unix ns)");
-    } else if (bare && lower_eq(w, "name")) {
+    } else if (bare && agentrace::detail::iequals(w, "name")) {
       a.k = K::name;
       a.value.k = literal::kind::string;
       if (ordered) fail(op_tok, "'name' supports =, != and ~ only");
-    } else if (bare && lower_eq(w, "status")) {
+    } else if (bare && agentrace::detail::iequals(w, "status")) {
       a.k = K::status;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
         fail(op_tok, "'status' supports = and != only");
       if (a.value.text != "ok" && a.value.text != "error" && a.value.text != "unset")
         fail(val_tok, "status is one of unset, ok, error; got '" + a.value.text + "'");
-    } else if (bare && lower_eq(w, "kind")) {
+    } else if (bare && agentrace::detail::iequals(w, "kind")) {
       a.k = K::span_kind;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne)
