@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <cstdint>
 #include <ctime>
@@ -105,7 +106,7 @@ inline void append_script_json(fmt::memory_buffer& out, const fmt::memory_buffer
 
 // A histogram of sorted durations as inline SVG, with the p95 marked. Log-scaled bins when
 // the durations span more than two decades.
-inline void write_histogram(fmt::memory_buffer& b, const std::vector<std::uint64_t>& sorted,
+inline void write_histogram(fmt::memory_buffer& b, const std::deque<std::uint64_t>& sorted,
                             std::uint64_t p95, std::size_t bins) {
   constexpr int w = 360, h = 96, pad_b = 18, pad_t = 14;
   if (sorted.empty() || bins == 0) return;

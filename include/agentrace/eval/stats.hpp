@@ -259,8 +259,8 @@ class span_stats {
     return out;
   }
   /// Sorted durations of the spans named `name` (empty if none). Requires finish().
-  const std::vector<std::uint64_t>& durations(std::string_view name) const {
-    static const std::vector<std::uint64_t> none;
+  const std::deque<std::uint64_t>& durations(std::string_view name) const {
+    static const std::deque<std::uint64_t> none;
     auto it = index_.find(std::string(name));
     return it == index_.end() ? none : names_[it->second].durations;
   }

@@ -336,7 +336,7 @@ class query_parser {
       if (!ok)
         fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
                           a.value.text + "'");
-    } else if (bare && lower_eq(w, "conversation")) {
+    } else if (bare && agentrace::detail::iequals(w, "conversation")) {
       a.k = K::conversation;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains)
