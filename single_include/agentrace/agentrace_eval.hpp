@@ -2469,8 +2469,8 @@ class span_stats {
     return out;
   }
   /// Sorted durations of the spans named `name` (empty if none). Requires finish().
-  const std::vector<std::uint64_t>& durations(std::string_view name) const {
-    static const std::vector<std::uint64_t> none;
+  const std::deque<std::uint64_t>& durations(std::string_view name) const {
+    static const std::deque<std::uint64_t> none;
     auto it = index_.find(std::string(name));
     return it == index_.end() ? none : names_[it->second].durations;
   }
@@ -3404,7 +3404,7 @@ class query_parser {
       if (!ok)
         fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
                           a.value.text + "'");
-    } else if (bare && lower_eq(w, "conversation")) {
+    } else if (bare && agentrace::detail::iequals(w, "conversation")) {
       a.k = K::conversation;
       a.value.k = literal::kind::string;
       if (a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains)
@@ -5060,6 +5060,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <cmath>
 #include <cstdint>
 #include <ctime>
@@ -5150,7 +5151,7 @@ inline void append_script_json(fmt::memory_buffer& out, const fmt::memory_buffer
 
 // A histogram of sorted durations as inline SVG, with the p95 marked. Log-scaled bins when
 // the durations span more than two decades.
-inline void write_histogram(fmt::memory_buffer& b, const std::vector<std::uint64_t>& sorted,
+inline void write_histogram(fmt::memory_buffer& b, const std::deque<std::uint64_t>& sorted,
                             std::uint64_t p95, std::size_t bins) {
   constexpr int w = 360, h = 96, pad_b = 18, pad_t = 14;
   if (sorted.empty() || bins == 0) return;
