@@ -311,6 +311,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // skipped without being held in memory.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -335,6 +336,7 @@ class line_source {
       if (pos_ == len_) {
         len_ = std::fread(buf_.get(), 1, block, f_);
         pos_ = 0;
+        read_ += len_;
         if (len_ == 0) {
           if (too_long) return result::too_long;
           return line.empty() && !any_ ? result::eof : (any_ = false, result::line);
@@ -363,12 +365,16 @@ class line_source {
     }
   }
 
+  /// Bytes of the file consumed so far (returned in lines, or skipped).
+  std::uint64_t consumed() const noexcept { return read_ - (len_ - pos_); }
+
  private:
   static constexpr std::size_t block = 1 << 20;
   std::FILE* f_;
   std::size_t max_;
   std::unique_ptr<char[]> buf_{new char[block]};
   std::size_t pos_ = 0, len_ = 0;
+  std::uint64_t read_ = 0;
   bool any_ = false;
 };
 
@@ -1517,6 +1523,12 @@ struct reader_options {
   /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
   bool attributes = true;
   std::vector<std::string> keep_attributes{};
+  /// Called after each line of a JSON-lines file (and once after a whole document) with the
+  /// file's index (files()) and the bytes of it read so far; may be empty.
+  std::function<void(std::uint32_t file, std::uint64_t bytes)> on_progress{};
+  /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
+  /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
+  std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
 };
 
 /// What the reader saw, cumulative over every read call.
@@ -1837,7 +1849,11 @@ class reader {
       }
       if (r == detail::line_source::result::line && !complete_json(first)) {
         std::rewind(f);
-        if (parse_file_document(f, file, index, on_span)) return;
+        if (parse_file_document(f, file, index, on_span)) {
+          if (opt_.on_progress)
+            opt_.on_progress(index, static_cast<std::uint64_t>(std::max(0L, std::ftell(f))));
+          return;
+        }
       }
       std::rewind(f);
     }
@@ -1884,7 +1900,9 @@ class reader {
                  "line longer than " + std::to_string(opt_.max_line_bytes) + " bytes; skipped");
         continue;
       }
+      if (opt_.want_line && !opt_.want_line(index, lineno)) continue;
       if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);
+      if (opt_.on_progress) opt_.on_progress(index, src.consumed());
     }
   }
 
@@ -1945,6 +1963,272 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <unordered_map>
 #include <vector>
 
+// amalgamated: include/agentrace/eval/cost.hpp
+// SPDX-License-Identifier: MIT
+// What LLM calls cost: a price table per model (agentrace's own JSON, or LiteLLM's
+// model_prices_and_context_window.json as is) and the token usage a span reports, priced per
+// usage kind (uncached input, cache reads, cache writes, output, reasoning). Models without a
+// price are reported as unpriced, never guessed from a similar name.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// A price table that cannot be used: the message says what and where.
+struct price_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Prices of one model in US dollars per token. A kind without its own price is charged at the
+/// price it is billed under by default: cache reads and writes as input, reasoning as output.
+struct model_price {
+  double input = 0;
+  double output = 0;
+  std::optional<double> cache_read;
+  std::optional<double> cache_write;
+  std::optional<double> reasoning;
+};
+
+/// Token usage of one span, by kind (GenAI semantic conventions: input_tokens includes the
+/// cached ones, output_tokens includes reasoning).
+struct token_usage {
+  std::int64_t input = 0;        // gen_ai.usage.input_tokens (or prompt_tokens)
+  std::int64_t output = 0;       // gen_ai.usage.output_tokens (or completion_tokens)
+  std::int64_t cache_read = 0;   // gen_ai.usage.cache_read.input_tokens
+  std::int64_t cache_write = 0;  // gen_ai.usage.cache_creation (or cache_write).input_tokens
+  std::int64_t reasoning = 0;    // gen_ai.usage.reasoning.output_tokens
+  bool any = false;              // some usage attribute was present
+
+  token_usage& operator+=(const token_usage& o) noexcept {
+    input += o.input;
+    output += o.output;
+    cache_read += o.cache_read;
+    cache_write += o.cache_write;
+    reasoning += o.reasoning;
+    any = any || o.any;
+    return *this;
+  }
+};
+
+/// The attribute keys usage_of() reads (for scans that keep only the attributes they need).
+inline const std::vector<std::string>& usage_attribute_keys() {
+  static const std::vector<std::string> keys = {"gen_ai.request.model",
+                                                "gen_ai.response.model",
+                                                "gen_ai.usage.input_tokens",
+                                                "gen_ai.usage.output_tokens",
+                                                "gen_ai.usage.prompt_tokens",
+                                                "gen_ai.usage.completion_tokens",
+                                                "gen_ai.usage.cache_read.input_tokens",
+                                                "gen_ai.usage.cache_creation.input_tokens",
+                                                "gen_ai.usage.cache_write.input_tokens",
+                                                "gen_ai.usage.reasoning.output_tokens"};
+  return keys;
+}
+
+namespace detail {
+inline std::optional<std::int64_t> usage_int(const span_data& s, std::string_view key) {
+  const attr_value* v = s.attr(key);
+  if (!v) return std::nullopt;
+  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
+  if (const auto* d = std::get_if<double>(v)) return static_cast<std::int64_t>(*d);
+  return std::nullopt;
+}
+inline std::optional<std::int64_t> usage_int(const span_data& s, std::string_view key,
+                                             std::string_view fallback) {
+  auto v = usage_int(s, key);
+  return v ? v : usage_int(s, fallback);
+}
+}  // namespace detail
+
+/// The token usage a span reports (zeros and any == false when it reports none).
+inline token_usage usage_of(const span_data& s) {
+  token_usage u;
+  auto take = [&u](std::int64_t& field, std::optional<std::int64_t> v) {
+    if (!v) return;
+    field = *v;
+    u.any = true;
+  };
+  take(u.input, detail::usage_int(s, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"));
+  take(u.output,
+       detail::usage_int(s, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"));
+  take(u.cache_read, detail::usage_int(s, "gen_ai.usage.cache_read.input_tokens"));
+  take(u.cache_write, detail::usage_int(s, "gen_ai.usage.cache_creation.input_tokens",
+                                        "gen_ai.usage.cache_write.input_tokens"));
+  take(u.reasoning, detail::usage_int(s, "gen_ai.usage.reasoning.output_tokens"));
+  return u;
+}
+
+/// The model a span names: gen_ai.request.model, else gen_ai.response.model, else "".
+inline std::string_view model_of(const span_data& s) {
+  for (std::string_view key : {"gen_ai.request.model", "gen_ai.response.model"})
+    if (const attr_value* v = s.attr(key))
+      if (const auto* str = std::get_if<std::string>(v))
+        if (!str->empty()) return *str;
+  return {};
+}
+
+/// The cost in US dollars of `u` at `p`: input tokens that were neither read from nor written
+/// to the cache at the input price, cache reads and writes at theirs, output tokens that were
+/// not reasoning at the output price, reasoning tokens at theirs.
+inline double cost_of(const token_usage& u, const model_price& p) noexcept {
+  const auto d = [](std::int64_t n) { return static_cast<double>(n < 0 ? 0 : n); };
+  const std::int64_t plain_in = u.input - u.cache_read - u.cache_write;
+  const std::int64_t plain_out = u.output - u.reasoning;
+  return d(plain_in) * p.input + d(u.cache_read) * p.cache_read.value_or(p.input) +
+         d(u.cache_write) * p.cache_write.value_or(p.input) + d(plain_out) * p.output +
+         d(u.reasoning) * p.reasoning.value_or(p.output);
+}
+
+/// Prices per model. Two formats are read:
+///  - agentrace's: {"unit": "per_million" | "per_token", "models": {"gpt-4o": {"input": 2.5,
+///    "output": 10, "cache_read": 1.25, "cache_write": 3.125, "reasoning": 10}}} (a model may
+///    carry its own "unit"; input and output are required, the others optional);
+///  - LiteLLM's model_prices_and_context_window.json: {"gpt-4o": {"input_cost_per_token": ...,
+///    "output_cost_per_token": ..., "cache_read_input_token_cost": ...,
+///    "cache_creation_input_token_cost": ..., "output_cost_per_reasoning_token": ...}, ...};
+///    entries without both per-token prices (images, audio, "sample_spec") are skipped.
+class price_table {
+ public:
+  /// Parses `text`; `source` names it in errors. Throws price_error.
+  static price_table parse(std::string_view text, const std::string& source) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) throw price_error(source + ": not JSON");
+    if (!j.is_object()) throw price_error(source + ": expected a JSON object of models");
+    price_table t;
+    if (j.contains("models")) {
+      t.read_own(j, source);
+    } else {
+      t.read_litellm(j);
+      if (t.prices_.empty())
+        throw price_error(source +
+                          ": no model with input_cost_per_token and output_cost_per_token (neither "
+                          "agentrace's {\"models\": ...} nor LiteLLM's format)");
+    }
+    return t;
+  }
+
+  /// Reads the file at `path`. Throws price_error.
+  static price_table load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw price_error("cannot read price table '" + path + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse(ss.str(), path);
+  }
+
+  /// The price of `model`: an exact name, else the same name with a provider prefix
+  /// ("openai/gpt-4o") when exactly one such entry exists. nullptr when there is none.
+  const model_price* find(std::string_view model) const {
+    if (model.empty()) return nullptr;
+    auto it = prices_.find(std::string(model));
+    if (it != prices_.end()) return &it->second;
+    auto bit = by_base_.find(std::string(model));
+    if (bit != by_base_.end() && bit->second.second == 1) return &prices_.at(bit->second.first);
+    return nullptr;
+  }
+
+  std::size_t size() const noexcept { return prices_.size(); }
+  bool empty() const noexcept { return prices_.empty(); }
+
+  /// Adds or replaces a model's price (per token).
+  void set(std::string model, model_price p) {
+    const auto slash = model.rfind('/');
+    if (slash != std::string::npos) {
+      auto& b = by_base_[model.substr(slash + 1)];
+      if (b.second == 0 || b.first != model) {
+        b.first = model;
+        ++b.second;
+      }
+    }
+    prices_[std::move(model)] = p;
+  }
+
+ private:
+  static double number(const nlohmann::json& v, const std::string& where) {
+    if (!v.is_number()) throw price_error(where + " is not a number");
+    const double d = v.get<double>();
+    if (d < 0) throw price_error(where + " is negative");
+    return d;
+  }
+
+  void read_own(const nlohmann::json& j, const std::string& source) {
+    const auto unit_of = [&](const nlohmann::json& o, double def, const std::string& where) {
+      if (!o.contains("unit")) return def;
+      const auto& u = o["unit"];
+      if (u == "per_million") return 1e-6;
+      if (u == "per_token") return 1.0;
+      throw price_error(where + ": \"unit\" must be \"per_million\" or \"per_token\"");
+    };
+    const double unit = unit_of(j, 1e-6, source);
+    const auto& models = j["models"];
+    if (!models.is_object()) throw price_error(source + ": \"models\" must be an object");
+    for (auto it = models.begin(); it != models.end(); ++it) {
+      const std::string where = source + ": model '" + it.key() + "'";
+      const auto& m = it.value();
+      if (!m.is_object()) throw price_error(where + " is not an object");
+      const double k = unit_of(m, unit, where);
+      for (const char* req : {"input", "output"})
+        if (!m.contains(req)) throw price_error(where + " has no \"" + req + "\" price");
+      model_price p;
+      p.input = number(m["input"], where + " \"input\"") * k;
+      p.output = number(m["output"], where + " \"output\"") * k;
+      for (auto [key, field] : {std::pair{"cache_read", &model_price::cache_read},
+                                std::pair{"cache_write", &model_price::cache_write},
+                                std::pair{"reasoning", &model_price::reasoning}})
+        if (m.contains(key)) p.*field = number(m[key], where + " \"" + key + "\"") * k;
+      for (auto f = m.begin(); f != m.end(); ++f) {
+        static const char* known[] = {"input",       "output",    "cache_read",
+                                      "cache_write", "reasoning", "unit"};
+        bool ok = false;
+        for (const char* n : known) ok = ok || f.key() == n;
+        if (!ok) throw price_error(where + ": unknown field \"" + f.key() + "\"");
+      }
+      set(it.key(), p);
+    }
+  }
+
+  void read_litellm(const nlohmann::json& j) {
+    const auto opt = [](const nlohmann::json& m, const char* key) -> std::optional<double> {
+      auto it = m.find(key);
+      if (it == m.end() || !it->is_number() || it->get<double>() < 0) return std::nullopt;
+      return it->get<double>();
+    };
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const auto& m = it.value();
+      if (!m.is_object() || it.key() == "sample_spec") continue;
+      auto in = opt(m, "input_cost_per_token"), out = opt(m, "output_cost_per_token");
+      if (!in || !out) continue;
+      model_price p;
+      p.input = *in;
+      p.output = *out;
+      p.cache_read = opt(m, "cache_read_input_token_cost");
+      p.cache_write = opt(m, "cache_creation_input_token_cost");
+      p.reasoning = opt(m, "output_cost_per_reasoning_token");
+      set(it.key(), p);
+    }
+  }
+
+  std::map<std::string, model_price> prices_;
+  // "gpt-4o" -> ("openai/gpt-4o", how many prefixed entries end in "/gpt-4o")
+  std::map<std::string, std::pair<std::string, int>> by_base_;
+};
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -1958,6 +2242,9 @@ struct name_stats {
   double error_rate = 0;  // errors / count
   std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
   std::uint64_t total = 0;  // sum of durations
+  double cost_usd = 0;      // priced LLM usage of these spans (span_stats::set_prices)
+  /// The slowest span of this name: its trace.
+  trace_id slowest_trace{};
 };
 
 /// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
@@ -1966,23 +2253,16 @@ struct model_usage {
   std::uint64_t spans = 0;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  token_usage usage{};  // every kind (input_tokens/output_tokens repeat usage.input/output)
+  bool priced = false;  // the price table has this model (span_stats::set_prices)
+  double cost_usd = 0;
 };
 
-namespace detail {
-inline std::optional<std::int64_t> int_attr(const span_data& s, std::string_view key) {
-  const attr_value* v = s.attr(key);
-  if (!v) return std::nullopt;
-  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
-  if (const auto* d = std::get_if<double>(v)) return static_cast<std::int64_t>(*d);
-  return std::nullopt;
-}
-inline std::string_view string_attr(const span_data& s, std::string_view key) {
-  const attr_value* v = s.attr(key);
-  if (!v) return {};
-  if (const auto* str = std::get_if<std::string>(v)) return *str;
-  return {};
-}
-}  // namespace detail
+/// Cost of one trace.
+struct trace_cost {
+  trace_id id{};
+  double cost_usd = 0;
+};
 
 namespace detail {
 /// A set of 64-bit keys (open addressing, 8 bytes a slot, at most 3/4 full), in 64 shards that
@@ -2065,12 +2345,7 @@ inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, doub
 }
 
 /// Attribute keys statistics need (so a scan can skip all the others).
-inline const std::vector<std::string>& stats_attribute_keys() {
-  static const std::vector<std::string> keys = {
-      "gen_ai.request.model",       "gen_ai.response.model",      "gen_ai.usage.input_tokens",
-      "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
-  return keys;
-}
+inline const std::vector<std::string>& stats_attribute_keys() { return usage_attribute_keys(); }
 
 /// Accumulates spans; call finish() before reading percentiles.
 class span_stats {
@@ -2084,29 +2359,42 @@ class span_stats {
     ++spans_;
     traces_.insert(detail::trace_key(s.trace_id));
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
-    if (inserted) names_.push_back(entry{s.name, {}, 0});
+    if (inserted) names_.push_back(entry{s.name, {}, 0, 0, {}, 0});
     entry& e = names_[it->second];
-    e.durations.push_back(s.duration_ns());
+    const std::uint64_t d = s.duration_ns();
+    e.durations.push_back(d);
+    if (e.durations.size() == 1 || d > e.slowest) {
+      e.slowest = d;
+      e.slowest_trace = s.trace_id;
+    }
     if (s.status == status_code::error) {
       ++e.errors;
       ++errors_;
     }
     first_ = std::min(first_, s.start_unix_ns);
     last_ = std::max(last_, s.end_unix_ns);
-    std::string_view model = detail::string_attr(s, "gen_ai.request.model");
-    if (model.empty()) model = detail::string_attr(s, "gen_ai.response.model");
-    auto in = detail::int_attr(s, "gen_ai.usage.input_tokens");
-    if (!in) in = detail::int_attr(s, "gen_ai.usage.prompt_tokens");
-    auto out = detail::int_attr(s, "gen_ai.usage.output_tokens");
-    if (!out) out = detail::int_attr(s, "gen_ai.usage.completion_tokens");
-    if (!model.empty() || in || out) {
+    const std::string_view model = model_of(s);
+    const token_usage u = usage_of(s);
+    if (!model.empty() || u.any) {
       const std::string key = model.empty() ? std::string("(no model)") : std::string(model);
       auto [mit, mnew] = model_index_.try_emplace(key, models_.size());
-      if (mnew) models_.push_back(model_usage{key, 0, 0, 0});
+      if (mnew) {
+        models_.push_back(model_usage{key, 0, 0, 0, {}, false, 0});
+        if (prices_) models_.back().priced = prices_->find(key) != nullptr;
+      }
       model_usage& m = models_[mit->second];
       ++m.spans;
-      m.input_tokens += in.value_or(0);
-      m.output_tokens += out.value_or(0);
+      m.usage += u;
+      m.input_tokens = m.usage.input;
+      m.output_tokens = m.usage.output;
+      if (prices_ && u.any)
+        if (const model_price* p = prices_->find(key)) {
+          const double c = cost_of(u, *p);
+          m.cost_usd += c;
+          e.cost += c;
+          trace_costs_[s.trace_id] += c;
+          cost_ += c;
+        }
     }
     finished_ = false;
   }
@@ -2134,6 +2422,8 @@ class span_stats {
       r.p99 = nearest_rank_of(e.durations, 99);
       r.max = e.durations.empty() ? 0 : e.durations.back();
       for (auto d : e.durations) r.total += d;
+      r.cost_usd = e.cost;
+      r.slowest_trace = e.slowest_trace;
       out.push_back(std::move(r));
     }
     std::sort(out.begin(), out.end(), [](const name_stats& a, const name_stats& b) {
@@ -2149,6 +2439,40 @@ class span_stats {
       return a.input_tokens != b.input_tokens ? a.input_tokens > b.input_tokens : a.model < b.model;
     });
     return out;
+  }
+
+  /// Prices LLM usage from now on (`t` must outlive the statistics; nullptr: no prices).
+  void set_prices(const price_table* t) noexcept { prices_ = t; }
+  bool has_prices() const noexcept { return prices_ != nullptr; }
+  /// Total priced cost in US dollars.
+  double cost_usd() const noexcept { return cost_; }
+  /// Models with usage but no price (empty without a price table).
+  std::vector<std::string> unpriced_models() const {
+    std::vector<std::string> out;
+    if (!prices_) return out;
+    for (const auto& m : models_)
+      if (!m.priced) out.push_back(m.model);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// Cost per trace (traces with priced usage only), most expensive first; at most `limit`
+  /// (0: all).
+  std::vector<trace_cost> by_trace_cost(std::size_t limit = 0) const {
+    std::vector<trace_cost> out;
+    out.reserve(trace_costs_.size());
+    for (const auto& [id, c] : trace_costs_) out.push_back({id, c});
+    std::sort(out.begin(), out.end(), [](const trace_cost& a, const trace_cost& b) {
+      if (a.cost_usd != b.cost_usd) return a.cost_usd > b.cost_usd;
+      return a.id.hi != b.id.hi ? a.id.hi < b.id.hi : a.id.lo < b.id.lo;
+    });
+    if (limit && out.size() > limit) out.resize(limit);
+    return out;
+  }
+  /// Sorted durations of the spans named `name` (empty if none). Requires finish().
+  const std::deque<std::uint64_t>& durations(std::string_view name) const {
+    static const std::deque<std::uint64_t> none;
+    auto it = index_.find(std::string(name));
+    return it == index_.end() ? none : names_[it->second].durations;
   }
 
   /// The p-th percentile (nearest rank) of durations of spans named `name`; nullopt if none.
@@ -2190,12 +2514,18 @@ class span_stats {
     std::string name;
     std::deque<std::uint64_t> durations;  // blocks: no reallocation peak as it grows
     std::uint64_t errors;
+    std::uint64_t slowest = 0;
+    trace_id slowest_trace{};
+    double cost = 0;
   };
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<entry> names_;
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
   detail::u64_set traces_;  // trace_key digests
+  const price_table* prices_ = nullptr;
+  std::unordered_map<trace_id, double, trace_id_hash> trace_costs_;
+  double cost_ = 0;
   detail::u64_set seen_;
   std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
   std::uint64_t first_ = UINT64_MAX, last_ = 0;
@@ -2217,6 +2547,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 //   db.query.text exists            the attribute is present
 //   resource.service.name = sql-agent   resource attribute predicate
 //   name = "SELECT orders"  status = error  kind = client
+//   conversation = conv-42         gen_ai.conversation.id (else session.id) of a span
 //   start >= 2026-01-01T00:00:00Z  end < 1767225600000000000   time window (RFC 3339 or Unix ns)
 //   a and b, a or b, not a, (a)     combinations (also &&, ||, !)
 // Every predicate asks "does some span of the trace satisfy it"; and/or/not combine those
@@ -2321,6 +2652,7 @@ struct atom {
     end,                // span end op time
     named_duration,     // span named `subject`: duration op duration / percentile
     attribute,          // span attribute `subject` op value (or exists)
+    conversation,       // the span's gen_ai.conversation.id (else session.id) op string
     resource_attribute  // resource attribute `subject` op value (or exists)
   };
   kind k = kind::errors;
@@ -2543,6 +2875,9 @@ class query {
       case K::named_duration:
         return fmt::format("{} {} {}", detail::quote_if_needed(a.subject), detail::op_text(a.op),
                            detail::literal_text(a.value));
+      case K::conversation:
+        return fmt::format("conversation {} {}", detail::op_text(a.op),
+                           detail::literal_text(a.value));
       case K::attribute:
       case K::resource_attribute: {
         const std::string subj = (a.k == K::resource_attribute ? "resource." : "") + a.subject;
@@ -2676,7 +3011,8 @@ class field {
     a.subject = subject_;
     a.op = o;
     a.value = to_literal(v);
-    if (k_ == atom::kind::name || k_ == atom::kind::status || k_ == atom::kind::span_kind)
+    if (k_ == atom::kind::name || k_ == atom::kind::status || k_ == atom::kind::span_kind ||
+        k_ == atom::kind::conversation)
       a.value.k = literal::kind::string;
     return query(std::move(a));
   }
@@ -2748,6 +3084,8 @@ inline field end() { return field(atom::kind::end, {}); }
 inline field name() { return field(atom::kind::name, {}); }
 inline field status() { return field(atom::kind::status, {}); }
 inline field kind() { return field(atom::kind::span_kind, {}); }
+/// The conversation a span belongs to (gen_ai.conversation.id, else session.id).
+inline field conversation() { return field(atom::kind::conversation, {}); }
 
 }  // namespace q
 
@@ -3066,6 +3404,11 @@ class query_parser {
       if (!ok)
         fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
                           a.value.text + "'");
+    } else if (bare && agentrace::detail::iequals(w, "conversation")) {
+      a.k = K::conversation;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains)
+        fail(op_tok, "'conversation' supports =, != and ~ only");
     } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
       a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
       a.subject = w;
@@ -3135,6 +3478,151 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <utility>
 #include <vector>
 
+// amalgamated: include/agentrace/eval/conversation.hpp
+// SPDX-License-Identifier: MIT
+// Conversations: traces grouped by gen_ai.conversation.id (else session.id), from a span's
+// attributes or its resource. Statistics per conversation, accumulated in one streaming pass
+// (a few dozen bytes per trace).
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// The attributes naming a conversation, in order of preference.
+inline const std::vector<std::string>& conversation_attribute_keys() {
+  static const std::vector<std::string> keys = {"gen_ai.conversation.id", "session.id"};
+  return keys;
+}
+
+/// The conversation a span belongs to: gen_ai.conversation.id, else session.id, on the span
+/// or else on its resource; "" when none. `rank` is set to the key's index (0 is preferred).
+inline std::string_view conversation_of(const span_data& s, const resource_info* r,
+                                        std::size_t* rank = nullptr) {
+  const auto& keys = conversation_attribute_keys();
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    const attr_value* v = s.attr(keys[k]);
+    if (!v && r) v = r->attr(keys[k]);
+    if (v)
+      if (const auto* str = std::get_if<std::string>(v); str && !str->empty()) {
+        if (rank) *rank = k;
+        return *str;
+      }
+  }
+  return {};
+}
+
+/// One conversation's totals.
+struct conversation_row {
+  std::string id;  // "" for the traces that name no conversation
+  std::uint64_t traces = 0, spans = 0, errors = 0;
+  std::uint64_t first_start_unix_ns = 0, last_end_unix_ns = 0;
+  std::int64_t input_tokens = 0, output_tokens = 0;
+  double cost_usd = 0;
+  bool unpriced = false;  // some usage of a model without a price
+};
+
+/// Accumulates spans per trace, then groups the traces by conversation.
+class conversation_stats {
+ public:
+  explicit conversation_stats(const price_table* prices = nullptr) : prices_(prices) {}
+
+  void add(const span_data& s, const resource_info* r) {
+    auto [it, fresh] = traces_.try_emplace(s.trace_id);
+    per_trace& t = it->second;
+    if (fresh) t.start = s.start_unix_ns;
+    std::size_t rank = 0;
+    const std::string_view c = conversation_of(s, r, &rank);
+    if (!c.empty() && (t.conversation.empty() || rank < t.rank)) {
+      t.conversation = std::string(c);
+      t.rank = rank;
+    }
+    ++t.spans;
+    t.errors += s.status == status_code::error;
+    t.start = std::min(t.start, s.start_unix_ns);
+    t.end = std::max(t.end, s.end_unix_ns);
+    const token_usage u = usage_of(s);
+    if (u.any) {
+      t.input += u.input;
+      t.output += u.output;
+      if (prices_) {
+        if (const model_price* p = prices_->find(model_of(s)))
+          t.cost += cost_of(u, *p);
+        else
+          t.unpriced = true;
+      }
+    }
+  }
+  void add(const read_span& s) { add(s.span, s.resource.get()); }
+
+  /// One row per conversation, most recent first; traces without one are grouped under "".
+  std::vector<conversation_row> rows() const {
+    std::unordered_map<std::string, std::size_t> at;
+    std::vector<conversation_row> out;
+    for (const auto& [id, t] : traces_) {
+      auto [it, fresh] = at.try_emplace(t.conversation, out.size());
+      if (fresh) {
+        out.emplace_back();
+        out.back().id = t.conversation;
+        out.back().first_start_unix_ns = t.start;
+      }
+      conversation_row& r = out[it->second];
+      ++r.traces;
+      r.spans += t.spans;
+      r.errors += t.errors;
+      r.first_start_unix_ns = std::min(r.first_start_unix_ns, t.start);
+      r.last_end_unix_ns = std::max(r.last_end_unix_ns, t.end);
+      r.input_tokens += t.input;
+      r.output_tokens += t.output;
+      r.cost_usd += t.cost;
+      r.unpriced = r.unpriced || t.unpriced;
+    }
+    std::sort(out.begin(), out.end(), [](const conversation_row& a, const conversation_row& b) {
+      if (a.id.empty() != b.id.empty()) return b.id.empty();
+      if (a.last_end_unix_ns != b.last_end_unix_ns) return a.last_end_unix_ns > b.last_end_unix_ns;
+      return a.id < b.id;
+    });
+    return out;
+  }
+
+  /// The traces of conversation `id` in start order.
+  std::vector<trace_id> traces_of(std::string_view id) const {
+    std::vector<std::pair<std::uint64_t, trace_id>> v;
+    for (const auto& [tid, t] : traces_)
+      if (t.conversation == id) v.emplace_back(t.start, tid);
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return a.second.hi != b.second.hi ? a.second.hi < b.second.hi : a.second.lo < b.second.lo;
+    });
+    std::vector<trace_id> out;
+    out.reserve(v.size());
+    for (const auto& p : v) out.push_back(p.second);
+    return out;
+  }
+
+ private:
+  struct per_trace {
+    std::string conversation;
+    std::size_t rank = 0;
+    std::uint64_t spans = 0, errors = 0, start = 0, end = 0;
+    std::int64_t input = 0, output = 0;
+    double cost = 0;
+    bool unpriced = false;
+  };
+  const price_table* prices_;
+  std::unordered_map<trace_id, per_trace, trace_id_hash> traces_;
+};
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -3308,6 +3796,15 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const bool m = detail::compare_values(t, a.op, a.value.ns);
       if (m && why)
         *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      return m;
+    }
+    case K::conversation: {
+      const std::string_view c = conversation_of(s, r);
+      if (c.empty()) return false;  // only spans that name a conversation compare
+      const bool m = a.op == compare_op::contains
+                         ? c.find(a.value.text) != std::string_view::npos
+                         : detail::compare_values(c, a.op, std::string_view(a.value.text));
+      if (m && why) *why = fmt::format("{} is in conversation {}", span_label(), c);
       return m;
     }
     case K::attribute:
@@ -4391,6 +4888,746 @@ class trace_store final : public exporter {
 /// A store to pass to start({.exporters = {store}}) and query later.
 inline std::shared_ptr<trace_store> store(store_options o = {}) {
   return std::make_shared<trace_store>(o);
+}
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/preference.hpp
+// SPDX-License-Identifier: MIT
+// Preference pairs for preference fine-tuning (OpenAI's DPO format: one JSON object per line
+// with "input" {messages, tools}, "preferred_output" and "non_preferred_output") from error
+// corrections: a step that failed (it or a span below it has status ERROR) and a later attempt
+// of the same step (same name, same parent) that succeeded. The failed attempt's LLM output is
+// the non-preferred answer to its input, the successful attempt's LLM output the preferred one.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// One preference example.
+struct preference_pair {
+  nlohmann::json messages = nlohmann::json::array();  // the context: system + input messages
+  nlohmann::json tools = nlohmann::json::array();     // OpenAI function tools offered, if captured
+  nlohmann::json preferred;                           // [{"role":"assistant", ...}]
+  nlohmann::json non_preferred;                       // [{"role":"assistant", ...}]
+  std::string trace_id;
+  std::string failed_span_id;     // the LLM span of the failed attempt (input, non-preferred)
+  std::string corrected_span_id;  // the LLM span of the successful retry (preferred)
+};
+
+/// Pairs of a trace, and the corrections that could not become pairs.
+struct preference_result {
+  std::vector<preference_pair> pairs;
+  std::size_t without_content = 0;  // a failed step and its fix, but no captured input/output
+  std::size_t identical = 0;        // both attempts answered the same: nothing to prefer
+};
+
+namespace detail {
+
+/// Failed steps and their first later successful attempt, as (failed, fixed) span indices:
+/// siblings (same parent, or both roots) with the same name, the fixed one starting later.
+inline std::vector<std::pair<std::size_t, std::size_t>> corrections(const trace& t) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  const auto& spans = t.spans();
+  std::vector<const std::vector<std::size_t>*> groups{&t.roots()};
+  for (std::size_t i = 0; i < spans.size(); ++i)
+    if (!t.children(i).empty()) groups.push_back(&t.children(i));
+  for (const auto* g : groups)
+    for (std::size_t a = 0; a < g->size(); ++a) {
+      const std::size_t fi = (*g)[a];
+      if (!subtree_failed(t, fi)) continue;
+      for (std::size_t b = a + 1; b < g->size(); ++b) {
+        const std::size_t si = (*g)[b];
+        if (spans[si].name != spans[fi].name || spans[si].start_unix_ns < spans[fi].start_unix_ns)
+          continue;
+        if (subtree_failed(t, si)) continue;
+        out.emplace_back(fi, si);
+        break;  // the first later success
+      }
+    }
+  return out;
+}
+
+// The last assistant message of an output, as a one-message list (the format wants one).
+inline nlohmann::json last_assistant(const nlohmann::json& out) {
+  for (auto it = out.rbegin(); it != out.rend(); ++it)
+    if (it->value("role", "") == "assistant") return nlohmann::json::array({*it});
+  return nlohmann::json::array();
+}
+
+// gen_ai.tool.definitions as OpenAI tools: [{"type":"function","function":{name, ...}}].
+inline nlohmann::json tools_of(const span_data& s) {
+  const attr_value* v = s.attr("gen_ai.tool.definitions");
+  if (!v) return nlohmann::json::array();
+  auto j = nlohmann::json::parse(full_value_text(*v), nullptr, false);
+  nlohmann::json out = nlohmann::json::array();
+  if (j.is_discarded() || !j.is_array()) return out;
+  for (const auto& d : j) {
+    if (!d.is_object()) continue;
+    if (d.contains("function")) {  // already OpenAI's shape
+      out.push_back(d);
+      continue;
+    }
+    nlohmann::json f = {{"name", d.value("name", "")}};
+    if (d.contains("description")) f["description"] = d["description"];
+    if (d.contains("parameters")) f["parameters"] = d["parameters"];
+    out.push_back({{"type", "function"}, {"function", std::move(f)}});
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// The preference pairs of one trace (in the order the failed steps appear).
+inline preference_result preference_pairs(const trace& t) {
+  preference_result r;
+  const auto& spans = t.spans();
+  for (const auto& [fi, si] : detail::corrections(t)) {
+    // The failed attempt's last LLM call with captured output; its input is the context.
+    const std::size_t bad = detail::content_span(t, fi, content_keys::output, true);
+    const std::size_t good = detail::content_span(t, si, content_keys::output, true);
+    if (bad == trace::npos || good == trace::npos) {
+      ++r.without_content;
+      continue;
+    }
+    auto in = detail::input_of(spans[bad]);
+    auto worse = detail::output_of(spans[bad]);
+    auto better = detail::output_of(spans[good]);
+    if (!in || !worse || !better || in->empty()) {
+      ++r.without_content;
+      continue;
+    }
+    preference_pair p;
+    p.non_preferred = detail::last_assistant(*worse);
+    p.preferred = detail::last_assistant(*better);
+    if (p.preferred.empty() || p.non_preferred.empty()) {
+      ++r.without_content;
+      continue;
+    }
+    if (p.preferred == p.non_preferred) {
+      ++r.identical;
+      continue;
+    }
+    p.messages = std::move(*in);
+    p.tools = detail::tools_of(spans[bad]);
+    p.trace_id = to_hex(t.id());
+    p.failed_span_id = to_hex(spans[bad].span_id);
+    p.corrected_span_id = to_hex(spans[good].span_id);
+    r.pairs.push_back(std::move(p));
+  }
+  return r;
+}
+
+/// One line of the preference dataset (no trailing newline); "metadata" (trace and span ids)
+/// when asked.
+inline std::string preference_line(const preference_pair& p, bool metadata = false) {
+  const auto ordered = [](const nlohmann::json& v) {
+    return nlohmann::ordered_json::parse(
+        v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+  nlohmann::ordered_json input = {{"messages", ordered(p.messages)}};
+  if (!p.tools.empty()) input["tools"] = ordered(p.tools);
+  nlohmann::ordered_json j = {{"input", std::move(input)},
+                              {"preferred_output", ordered(p.preferred)},
+                              {"non_preferred_output", ordered(p.non_preferred)}};
+  if (metadata)
+    j["metadata"] = {{"trace_id", p.trace_id},
+                     {"failed_span_id", p.failed_span_id},
+                     {"corrected_span_id", p.corrected_span_id}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/report.hpp
+// SPDX-License-Identifier: MIT
+// The HTML report: one self-contained file (no network, no external scripts, styles or fonts)
+// with the statistics summary, a latency histogram per span name (SVG, p95 marked), the
+// selected traces as interactive waterfalls (click a span for its attributes, events and
+// status) and tokens and cost per model. Its size is bounded whatever the input's size: only
+// the selected traces are drawn, and their attribute detail shares a byte budget.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+#include <cmath>
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// A trace drawn in detail, and why it was selected.
+struct report_trace {
+  const trace* t = nullptr;
+  std::vector<std::string> reasons;
+};
+
+struct report_options {
+  std::string title = "agentrace report";
+  std::string inputs;                // what was read (file names), shown under the title
+  std::string query;                 // the selecting query ("" : errors and the slowest per name)
+  std::uint64_t traces_matched = 0;  // before any limit, for "N of M shown"
+  std::size_t max_spans_per_trace = 1000;            // spans drawn per trace
+  std::size_t detail_budget = std::size_t(4) << 20;  // bytes of attribute/event detail in all
+  std::size_t max_value_bytes = 1024;                // per attribute value
+  std::size_t max_events_per_span = 32;
+  std::size_t max_names = 500;      // rows of the per-name table
+  std::size_t max_histograms = 60;  // most frequent names get a histogram
+  std::size_t histogram_bins = 40;
+  std::size_t max_cost_traces = 10;  // most expensive traces listed
+};
+
+namespace detail {
+
+inline void append_html(fmt::memory_buffer& b, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '&': append(b, "&amp;"); break;
+      case '<': append(b, "&lt;"); break;
+      case '>': append(b, "&gt;"); break;
+      case '"': append(b, "&quot;"); break;
+      case '\'': append(b, "&#39;"); break;
+      default: b.push_back(c);
+    }
+  }
+}
+
+inline std::string report_ms(std::uint64_t ns) {
+  return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6);
+}
+
+inline std::string report_time(std::uint64_t ns) {
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", buf, (ns / 1'000'000) % 1000);
+}
+
+inline std::string report_usd(double usd) {
+  if (usd == 0) return "$0";
+  if (usd < 0.01) return fmt::format("${:.6f}", usd);
+  return fmt::format("${:.4f}", usd);
+}
+
+inline const char* kind_name(span_kind k) noexcept {
+  switch (k) {
+    case span_kind::server: return "server";
+    case span_kind::client: return "client";
+    case span_kind::producer: return "producer";
+    case span_kind::consumer: return "consumer";
+    default: return "internal";
+  }
+}
+
+// JSON text safe inside <script>: '<' never appears literally (only inside strings, where
+// \u003c means the same).
+inline void append_script_json(fmt::memory_buffer& out, const fmt::memory_buffer& json) {
+  for (char c : json) {
+    if (c == '<')
+      append(out, "\\u003c");
+    else
+      out.push_back(c);
+  }
+}
+
+// A histogram of sorted durations as inline SVG, with the p95 marked. Log-scaled bins when
+// the durations span more than two decades.
+inline void write_histogram(fmt::memory_buffer& b, const std::deque<std::uint64_t>& sorted,
+                            std::uint64_t p95, std::size_t bins) {
+  constexpr int w = 360, h = 96, pad_b = 18, pad_t = 14;
+  if (sorted.empty() || bins == 0) return;
+  const double lo_ns = static_cast<double>(std::max<std::uint64_t>(sorted.front(), 1));
+  const double hi_ns = static_cast<double>(std::max<std::uint64_t>(sorted.back(), 1));
+  const bool log_scale = hi_ns / lo_ns > 100;
+  const auto pos = [&](double ns) {  // 0..1 along the x axis
+    if (hi_ns <= lo_ns) return 0.5;
+    ns = std::clamp(ns, lo_ns, hi_ns);
+    return log_scale ? std::log(ns / lo_ns) / std::log(hi_ns / lo_ns)
+                     : (ns - lo_ns) / (hi_ns - lo_ns);
+  };
+  std::vector<std::uint64_t> count(bins, 0);
+  for (std::uint64_t d : sorted) {
+    auto k = static_cast<std::size_t>(pos(static_cast<double>(std::max<std::uint64_t>(d, 1))) *
+                                      static_cast<double>(bins));
+    ++count[std::min(k, bins - 1)];
+  }
+  const std::uint64_t top = *std::max_element(count.begin(), count.end());
+  fmt::format_to(std::back_inserter(b),
+                 "<svg class=\"hist\" viewBox=\"0 0 {0} {1}\" width=\"{0}\" height=\"{1}\" "
+                 "role=\"img\" data-p95-ms=\"{2}\" data-scale=\"{3}\">",
+                 w, h, report_ms(p95), log_scale ? "log" : "linear");
+  const double bw = static_cast<double>(w) / static_cast<double>(bins);
+  const int plot_h = h - pad_b - pad_t;
+  for (std::size_t i = 0; i < bins; ++i) {
+    if (!count[i]) continue;
+    const double bh = std::max(1.0, static_cast<double>(plot_h) * static_cast<double>(count[i]) /
+                                        static_cast<double>(top));
+    fmt::format_to(std::back_inserter(b),
+                   "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\">"
+                   "<title>{} span{}</title></rect>",
+                   static_cast<double>(i) * bw + 0.5, pad_t + plot_h - bh, std::max(bw - 1, 1.0),
+                   bh, count[i], count[i] == 1 ? "" : "s");
+  }
+  const double x95 = pos(static_cast<double>(std::max<std::uint64_t>(p95, 1))) * w;
+  fmt::format_to(std::back_inserter(b),
+                 "<line class=\"p95\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
+                 "<text class=\"p95\" x=\"{3:.1f}\" y=\"10\" text-anchor=\"{4}\">p95 {5} ms</text>",
+                 x95, pad_t - 2, h - pad_b, x95, x95 > w * 0.6 ? "end" : "start", report_ms(p95));
+  fmt::format_to(std::back_inserter(b),
+                 "<line class=\"axis\" x1=\"0\" x2=\"{0}\" y1=\"{1}\" y2=\"{1}\"/>"
+                 "<text x=\"0\" y=\"{2}\">{3} ms</text>"
+                 "<text x=\"{0}\" y=\"{2}\" text-anchor=\"end\">{4} ms{5}</text></svg>",
+                 w, h - pad_b + 0.5, h - 4, report_ms(sorted.front()), report_ms(sorted.back()),
+                 log_scale ? " (log)" : "");
+}
+
+inline void write_value_json(fmt::memory_buffer& b, const attr_value& v, std::size_t max) {
+  write_json_string(b, cut(full_value_text(v), max));
+}
+
+inline void write_attrs_json(fmt::memory_buffer& b,
+                             const std::vector<std::pair<std::string, attr_value>>& attrs,
+                             std::size_t max) {
+  b.push_back('[');
+  for (std::size_t i = 0; i < attrs.size(); ++i) {
+    if (i) b.push_back(',');
+    b.push_back('[');
+    write_json_string(b, attrs[i].first);
+    b.push_back(',');
+    write_value_json(b, attrs[i].second, max);
+    b.push_back(']');
+  }
+  b.push_back(']');
+}
+
+inline constexpr std::string_view report_css = R"css(
+:root{--fg:#1d2330;--mut:#5b6475;--bg:#fff;--pan:#f5f7fa;--line:#dde2ea;--bar:#4f7cd9;--err:#d64045;--acc:#2a9d8f}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
+header{padding:16px 24px;background:#1d2330;color:#fff}
+header h1{margin:0;font-size:20px;font-weight:600}
+header p{margin:4px 0 0;color:#c3cad6;font-size:12px}
+main{padding:8px 24px 40px;max-width:1400px}
+h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
+.card{background:var(--pan);border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:120px}
+.card b{display:block;font-size:20px}
+.card span{color:var(--mut);font-size:12px}
+.card.bad b{color:var(--err)}
+table{border-collapse:collapse;font-size:13px}
+th,td{padding:3px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th{background:var(--pan);font-weight:600}
+td.name,th.name,td.model,td.trace{text-align:left}
+td.name{max-width:420px;overflow:hidden;text-overflow:ellipsis}
+tr.has-err td.errors{color:var(--err);font-weight:600}
+.note{color:var(--mut);font-size:12px;margin:6px 0}
+.side{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.side .note{flex-basis:100%;order:3}
+.hists{display:flex;flex-wrap:wrap;gap:14px}
+figure{margin:0;background:var(--pan);border:1px solid var(--line);border-radius:6px;padding:6px 8px}
+figcaption{font-size:12px;font-weight:600;max-width:360px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+svg.hist rect{fill:var(--bar)}
+svg.hist text{font-size:10px;fill:var(--mut)}
+svg.hist line.p95{stroke:var(--err);stroke-width:1.5;stroke-dasharray:4 2}
+svg.hist text.p95{fill:var(--err);font-weight:600}
+svg.hist line.axis{stroke:#9aa3b2}
+.trace{border:1px solid var(--line);border-radius:6px;margin:14px 0;overflow:hidden}
+.trace>.th{background:var(--pan);padding:8px 12px;border-bottom:1px solid var(--line)}
+.trace .tid{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
+.trace .tmeta{color:var(--mut);font-size:12px;margin-left:8px}
+.trace .reason{font-size:12px;color:#8a4b00;margin-top:2px}
+.rows{padding:4px 0}
+.row{display:grid;grid-template-columns:minmax(260px,34%) 1fr 90px;align-items:center;height:22px;cursor:pointer;font-size:12px}
+.row:hover{background:#eef3fb}
+.row.sel{background:#dce8fb}
+.row .lbl{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding-right:8px}
+.row .lane{position:relative;height:12px;background:linear-gradient(90deg,#f0f2f5 1px,transparent 1px);background-size:10% 100%}
+.row .bar{position:absolute;top:0;height:12px;min-width:2px;background:var(--bar);border-radius:2px}
+.row.err .bar{background:var(--err)}
+.row.err .lbl{color:var(--err);font-weight:600}
+.row .d{text-align:right;color:var(--mut);padding-right:10px;font-variant-numeric:tabular-nums}
+.mark{display:inline-block;width:14px;color:var(--err)}
+.detail{display:none;border-top:1px solid var(--line);background:#fbfcfe;padding:10px 14px}
+.detail.open{display:block}
+.detail h3{margin:0 0 6px;font-size:14px}
+.detail .st-err{color:var(--err);font-weight:600}
+.detail table{margin:6px 0 10px}
+.detail td{text-align:left;white-space:pre-wrap;word-break:break-word;vertical-align:top;max-width:900px}
+.detail td.k{font-family:ui-monospace,Menlo,Consolas,monospace;color:#3b4a66;white-space:nowrap}
+.more{padding:4px 12px;color:var(--mut);font-size:12px}
+)css";
+
+inline constexpr std::string_view report_js = R"js(
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('agentrace-data').textContent);
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function ms(ns) { return (ns / 1e6).toFixed(3) + ' ms'; }
+  function table(rows, head) {
+    var t = el('table', 'attrs');
+    if (head) {
+      var hr = el('tr');
+      head.forEach(function (h) { hr.appendChild(el('th', null, h)); });
+      t.appendChild(hr);
+    }
+    rows.forEach(function (r) {
+      var tr = el('tr');
+      tr.appendChild(el('td', 'k', r[0]));
+      tr.appendChild(el('td', 'v', r[1]));
+      t.appendChild(tr);
+    });
+    return t;
+  }
+  function show(row) {
+    var ti = +row.getAttribute('data-t'), si = +row.getAttribute('data-s');
+    var tr = data.traces[ti], s = tr.spans[si];
+    var sec = row.closest('.trace');
+    sec.querySelectorAll('.row.sel').forEach(function (r) { r.classList.remove('sel'); });
+    row.classList.add('sel');
+    var d = sec.querySelector('.detail');
+    d.textContent = '';
+    d.appendChild(el('h3', null, s.name));
+    var st = el('div', s.status === 'error' ? 'status st-err' : 'status',
+                'status: ' + s.status + (s.message ? ' - ' + s.message : ''));
+    d.appendChild(st);
+    d.appendChild(table([
+      ['span_id', s.id], ['parent', s.parent || '(root)'], ['kind', s.kind],
+      ['start', '+' + ms(s.start)], ['duration', ms(s.dur)]]));
+    var h = el('div', 'sub', 'attributes (' + s.attrs.length + ')');
+    d.appendChild(h);
+    if (s.attrs.length) d.appendChild(table(s.attrs));
+    if (s.detail === false) d.appendChild(el('div', 'note', 'attributes and events not kept: the report\'s detail budget was used up'));
+    d.appendChild(el('div', 'sub', 'events (' + s.events.length + ')'));
+    s.events.forEach(function (ev) {
+      d.appendChild(el('div', 'event', ev.name + ' at +' + ms(ev.t)));
+      if (ev.attrs.length) d.appendChild(table(ev.attrs));
+    });
+    d.classList.add('open');
+  }
+  document.querySelectorAll('.row').forEach(function (row) {
+    row.addEventListener('click', function () { show(row); });
+    row.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); show(row); }
+    });
+  });
+  document.body.setAttribute('data-ready', '1');
+})();
+)js";
+
+// One trace: header (id, reasons, duration, cost), the waterfall rows, and its detail panel;
+// the spans' detail goes to `json` (data.traces[ti]).
+inline void write_trace(fmt::memory_buffer& b, fmt::memory_buffer& json, const report_trace& rt,
+                        std::size_t ti, const price_table* prices, const report_options& o,
+                        std::size_t& budget) {
+  const trace& t = *rt.t;
+  const auto order = walk(t);
+  const std::uint64_t t0 = t.start_unix_ns(), total = std::max<std::uint64_t>(t.duration_ns(), 1);
+  double cost = 0;
+  bool priced = false;
+  if (prices)
+    for (const auto& s : t.spans())
+      if (const auto u = usage_of(s); u.any)
+        if (const model_price* p = prices->find(model_of(s))) {
+          cost += cost_of(u, *p);
+          priced = true;
+        }
+  const std::string tid = to_hex(t.id());
+  append(b, "<section class=\"trace\" data-trace-id=\"");
+  append(b, tid);
+  fmt::format_to(std::back_inserter(b),
+                 "\" data-spans=\"{}\" data-errors=\"{}\"><div class=\"th\"><span "
+                 "class=\"tid\">{}</span><span class=\"tmeta\">",
+                 t.spans().size(), t.error_count(), tid);
+  std::string meta = fmt::format("{} span{}, {} ms, {} error{}", t.spans().size(),
+                                 t.spans().size() == 1 ? "" : "s", report_ms(t.duration_ns()),
+                                 t.error_count(), t.error_count() == 1 ? "" : "s");
+  if (const std::string svc = t.service_name(); !svc.empty()) meta += ", " + svc;
+  if (priced) meta += ", " + report_usd(cost);
+  meta += ", " + report_time(t.start_unix_ns());
+  append_html(b, meta);
+  append(b, "</span>");
+  for (const auto& r : rt.reasons) {
+    append(b, "<div class=\"reason\">selected: ");
+    append_html(b, r);
+    append(b, "</div>");
+  }
+  append(b, "</div><div class=\"rows\">");
+
+  if (ti) json.push_back(',');
+  append(json, "{\"id\":\"");
+  append(json, tid);
+  append(json, "\",\"spans\":[");
+  const std::size_t shown = std::min(order.size(), o.max_spans_per_trace);
+  for (std::size_t k = 0; k < shown; ++k) {
+    const auto [i, depth] = order[k];
+    const span_data& s = t.spans()[i];
+    const bool err = s.status == status_code::error;
+    const std::uint64_t off = s.start_unix_ns >= t0 ? s.start_unix_ns - t0 : 0;
+    const double left = 100.0 * static_cast<double>(off) / static_cast<double>(total);
+    const double width = 100.0 * static_cast<double>(s.duration_ns()) / static_cast<double>(total);
+    fmt::format_to(std::back_inserter(b),
+                   "<div class=\"row{}\" tabindex=\"0\" data-t=\"{}\" data-s=\"{}\" "
+                   "data-span-id=\"",
+                   err ? " err" : "", ti, k);
+    write_hex64(b, s.span_id);
+    fmt::format_to(
+        std::back_inserter(b),
+        "\"><div class=\"lbl\" style=\"padding-left:{}px\"><span class=\"mark\">{}</span>",
+        4 + 14 * std::min<std::size_t>(depth, 24), err ? "&#9888;" : "");
+    append_html(b, s.name);
+    fmt::format_to(
+        std::back_inserter(b),
+        "</div><div class=\"lane\"><div class=\"bar\" style=\"left:{:.3f}%;width:{:.3f}%\">"
+        "</div></div><div class=\"d\">{} ms</div></div>",
+        std::min(left, 100.0), std::min(width, 100.0 - std::min(left, 100.0)),
+        report_ms(s.duration_ns()));
+
+    if (k) json.push_back(',');
+    append(json, "{\"name\":");
+    write_json_string(json, s.name);
+    append(json, ",\"id\":\"");
+    write_hex64(json, s.span_id);
+    append(json, "\",\"parent\":\"");
+    if (s.parent_span_id) write_hex64(json, s.parent_span_id);
+    fmt::format_to(std::back_inserter(json), "\",\"kind\":\"{}\",\"start\":{},\"dur\":{},",
+                   kind_name(s.kind), off, s.duration_ns());
+    append(json, "\"status\":\"");
+    append(json, err ? "error" : s.status == status_code::ok ? "ok" : "unset");
+    append(json, "\",\"message\":");
+    write_json_string(json, s.status_message);
+    const std::size_t before = json.size();
+    append(json, ",\"attrs\":");
+    write_attrs_json(json, s.attributes, o.max_value_bytes);
+    append(json, ",\"events\":[");
+    const std::size_t ne = std::min(s.events.size(), o.max_events_per_span);
+    for (std::size_t e = 0; e < ne; ++e) {
+      const auto& ev = s.events[e];
+      if (e) json.push_back(',');
+      append(json, "{\"name\":");
+      write_json_string(json, ev.name);
+      fmt::format_to(std::back_inserter(json),
+                     ",\"t\":{},\"attrs\":", ev.time_unix_ns >= t0 ? ev.time_unix_ns - t0 : 0);
+      write_attrs_json(json, ev.attributes, o.max_value_bytes);
+      json.push_back('}');
+    }
+    json.push_back(']');
+    const std::size_t used = json.size() - before;
+    if (used > budget) {  // over the budget: timing and status only
+      json.resize(before);
+      append(json, ",\"attrs\":[],\"events\":[],\"detail\":false");
+      budget = 0;
+    } else {
+      budget -= used;
+    }
+    json.push_back('}');
+  }
+  append(json, "]}");
+  append(b, "</div>");
+  if (shown < order.size())
+    fmt::format_to(std::back_inserter(b),
+                   "<div class=\"more\">{} more spans not drawn (at most {} per trace)</div>",
+                   order.size() - shown, o.max_spans_per_trace);
+  append(b, "<div class=\"detail\"></div></section>\n");
+}
+
+}  // namespace detail
+
+/// Writes the report. `st` holds the statistics of every input span (finished; with its
+/// prices set when costs are wanted); `traces` the selected traces to draw.
+inline void write_report(fmt::memory_buffer& b, span_stats& st,
+                         const std::vector<report_trace>& traces, const price_table* prices,
+                         const report_options& o = {}) {
+  using detail::append;
+  using detail::append_html;
+  using detail::report_ms;
+  st.finish();
+  const auto rows = st.by_name();
+  const auto models = st.by_model();
+  const bool costs = prices != nullptr;
+
+  append(b,
+         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><title>");
+  append_html(b, o.title);
+  append(b, "</title><style>");
+  append(b, detail::report_css);
+  append(b, "</style></head><body><header><h1>");
+  append_html(b, o.title);
+  append(b, "</h1><p>");
+  append_html(b, o.inputs);
+  append(b, "</p></header><main>\n");
+
+  // Summary.
+  append(b, "<h2>Summary</h2><div class=\"cards\" id=\"summary\">");
+  const auto card = [&](const char* id, const std::string& value, const char* label, bool bad) {
+    fmt::format_to(std::back_inserter(b), "<div class=\"card{}\"><b id=\"{}\">", bad ? " bad" : "",
+                   id);
+    append_html(b, value);
+    fmt::format_to(std::back_inserter(b), "</b><span>{}</span></div>", label);
+  };
+  card("sum-spans", std::to_string(st.spans()), "spans", false);
+  card("sum-traces", std::to_string(st.traces()), "traces", false);
+  card("sum-errors", std::to_string(st.errors()), "errored spans", st.errors() != 0);
+  if (st.spans())
+    card("sum-range",
+         detail::report_time(st.first_start_unix_ns()) + " .. " +
+             detail::report_time(st.last_end_unix_ns()),
+         "time range (UTC)", false);
+  if (costs) card("sum-cost", detail::report_usd(st.cost_usd()), "cost (priced models)", false);
+  append(b, "</div>");
+  if (st.duplicates())
+    fmt::format_to(
+        std::back_inserter(b),
+        "<p class=\"note\">{} duplicate spans (same trace and span id) counted once.</p>",
+        st.duplicates());
+
+  append(b,
+         "<table id=\"names\"><tr><th class=\"name\">span name</th><th>count</th><th>errors</th>"
+         "<th>error rate</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th>");
+  if (costs) append(b, "<th>cost</th>");
+  append(b, "</tr>");
+  const std::size_t nrows = std::min(rows.size(), o.max_names);
+  for (std::size_t i = 0; i < nrows; ++i) {
+    const auto& r = rows[i];
+    append(b, r.errors ? "<tr class=\"has-err\" data-name=\"" : "<tr data-name=\"");
+    append_html(b, r.name);
+    append(b, "\"><td class=\"name\">");
+    append_html(b, r.name);
+    fmt::format_to(
+        std::back_inserter(b),
+        "</td><td class=\"count\">{}</td><td class=\"errors\">{}</td><td "
+        "class=\"error_rate\" data-value=\"{}\">{:.1f}%</td><td class=\"p50\">{}</td><td "
+        "class=\"p95\">{}</td><td class=\"p99\">{}</td><td class=\"max\">{}</td>",
+        r.count, r.errors, r.error_rate, r.error_rate * 100, report_ms(r.p50), report_ms(r.p95),
+        report_ms(r.p99), report_ms(r.max));
+    if (costs)
+      fmt::format_to(std::back_inserter(b), "<td class=\"cost\">{}</td>",
+                     r.cost_usd > 0 ? detail::report_usd(r.cost_usd) : std::string("-"));
+    append(b, "</tr>\n");
+  }
+  append(b, "</table>");
+  if (nrows < rows.size())
+    fmt::format_to(std::back_inserter(b),
+                   "<p class=\"note\">{} less frequent span names not listed (`agentrace-eval "
+                   "stats` lists them all).</p>",
+                   rows.size() - nrows);
+
+  // Histograms.
+  append(b, "<h2>Latency per span name</h2><div class=\"hists\">");
+  const std::size_t nh = std::min(rows.size(), o.max_histograms);
+  for (std::size_t i = 0; i < nh; ++i) {
+    append(b, "<figure data-name=\"");
+    append_html(b, rows[i].name);
+    append(b, "\"><figcaption title=\"");
+    append_html(b, rows[i].name);
+    append(b, "\">");
+    append_html(b, rows[i].name);
+    fmt::format_to(std::back_inserter(b), " <small>({} spans)</small></figcaption>", rows[i].count);
+    detail::write_histogram(b, st.durations(rows[i].name), rows[i].p95, o.histogram_bins);
+    append(b, "</figure>");
+  }
+  append(b, "</div>");
+  if (nh < rows.size())
+    fmt::format_to(std::back_inserter(b),
+                   "<p class=\"note\">Histograms of the {} most frequent names only.</p>", nh);
+
+  // Tokens and cost.
+  append(b, "<h2>Tokens and cost per model</h2><div class=\"side\">");
+  if (models.empty()) {
+    append(b, "<p class=\"note\" id=\"models\">No span reports a model or token usage.</p>");
+  } else {
+    append(b,
+           "<table id=\"models\"><tr><th class=\"name\">model</th><th>spans</th><th>input "
+           "tokens</th><th>cache read</th><th>cache write</th><th>output tokens</th>"
+           "<th>reasoning</th><th>cost</th></tr>");
+    for (const auto& m : models) {
+      append(b, "<tr data-model=\"");
+      append_html(b, m.model);
+      append(b, "\"><td class=\"model\">");
+      append_html(b, m.model);
+      fmt::format_to(std::back_inserter(b),
+                     "</td><td class=\"spans\">{}</td><td class=\"input\">{}</td><td>{}</td>"
+                     "<td>{}</td><td class=\"output\">{}</td><td>{}</td><td class=\"cost\">{}</td>"
+                     "</tr>\n",
+                     m.spans, m.usage.input, m.usage.cache_read, m.usage.cache_write,
+                     m.usage.output, m.usage.reasoning,
+                     !costs     ? "no --prices"
+                     : m.priced ? detail::report_usd(m.cost_usd)
+                                : std::string("unpriced"));
+    }
+    append(b, "</table>");
+    if (costs) {
+      const auto unpriced = st.unpriced_models();
+      if (!unpriced.empty()) {
+        append(b, "<p class=\"note\" id=\"unpriced\">No price for: ");
+        for (std::size_t i = 0; i < unpriced.size(); ++i) {
+          if (i) append(b, ", ");
+          append_html(b, unpriced[i]);
+        }
+        append(b, " (their cost is not counted).</p>");
+      }
+      const auto tc = st.by_trace_cost(o.max_cost_traces);
+      if (!tc.empty()) {
+        append(b,
+               "<table id=\"trace-costs\"><tr><th class=\"name\">most expensive traces</th>"
+               "<th>cost</th></tr>");
+        for (const auto& c : tc)
+          fmt::format_to(std::back_inserter(b),
+                         "<tr><td class=\"trace\">{}</td><td class=\"cost\">{}</td></tr>",
+                         to_hex(c.id), detail::report_usd(c.cost_usd));
+        append(b, "</table>");
+      }
+    }
+  }
+  append(b, "</div>");
+
+  // Traces.
+  append(b, "<h2>Selected traces</h2><p class=\"note\" id=\"selection\">");
+  std::string sel = o.query.empty() ? "Traces with an error and the trace of the slowest span of "
+                                      "each name"
+                                    : "Traces matching " + o.query;
+  sel += fmt::format(": {} shown", traces.size());
+  if (o.traces_matched > traces.size()) sel += fmt::format(" of {}", o.traces_matched);
+  sel += ". Click a span for its attributes, events and status.";
+  append_html(b, sel);
+  append(b, "</p>\n");
+  fmt::memory_buffer json;
+  append(json, "{\"traces\":[");
+  std::size_t budget = o.detail_budget;
+  for (std::size_t i = 0; i < traces.size(); ++i)
+    detail::write_trace(b, json, traces[i], i, prices, o, budget);
+  append(json, "]}");
+  append(b, "</main><script type=\"application/json\" id=\"agentrace-data\">");
+  detail::append_script_json(b, json);
+  append(b, "</script><script>");
+  append(b, detail::report_js);
+  append(b, "</script></body></html>\n");
 }
 
 }  // namespace agentrace::eval

@@ -3,9 +3,13 @@
 // judge over OTLP-JSON trace files. Large inputs are streamed: statistics and selection keep a
 // few bytes per span or trace; only the selected traces are built in memory.
 #include <agentrace/agentrace.hpp>
+#include <agentrace/eval/conversation.hpp>
+#include <agentrace/eval/cost.hpp>
 #include <agentrace/eval/dataset.hpp>
+#include <agentrace/eval/preference.hpp>
 #include <agentrace/eval/query.hpp>
 #include <agentrace/eval/reader.hpp>
+#include <agentrace/eval/report.hpp>
 #include <agentrace/eval/stats.hpp>
 #if AGENTRACE_EVAL_JUDGE
 #include <agentrace/eval/judge.hpp>
@@ -19,10 +23,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,7 +52,19 @@ Collector's file exporter or `otlp-check receive --out`, or one JSON document; '
 commands:
   stats                        spans per name: count, errors, p50/p95/p99/max ms; tokens per model
       --json                     as JSON
+      --prices FILE              cost per model, trace and span name (agentrace's price JSON or
+                                 LiteLLM's model_prices_and_context_window.json)
+      --by conversation          per conversation instead (gen_ai.conversation.id, else
+                                 session.id): traces, spans, errors, time, tokens, cost
+  report [QUERY]               one self-contained HTML file: summary, latency histograms,
+                               the selected traces as interactive waterfalls, tokens and cost
+                               (no QUERY: the errored traces and the slowest per span name)
+      -o, --out FILE             where to write it (default report.html)
+      --limit N                  at most N traces drawn (default 20)
+      --prices FILE              as for stats
+      --title TEXT               the report's title
   show TRACE_ID                text waterfall of one trace (a unique prefix of the id is enough)
+  show --conversation ID       every trace of a conversation, in start order
       --color / --no-color       highlight errors (default: when stdout is a terminal)
       --width N                  bar width (default 40)
   select QUERY                 ids of the matching traces and why they matched
@@ -60,6 +78,9 @@ commands:
                                with correction pairs (failed attempt's input, later success's output)
       --metadata                 add trace/span ids and the kind of example
       --no-corrections / --no-plain
+  dataset preference QUERY     preference JSONL (OpenAI DPO: input, preferred_output,
+                               non_preferred_output) from correction pairs with captured content
+      --metadata                 add trace and span ids
   judge QUERY                  ask an OpenAI-compatible model for a verdict on each selected trace
       --endpoint URL             base URL such as http://127.0.0.1:8080/v1 (or $OPENAI_BASE_URL)
       --model M                  model name; the key comes from $OPENAI_API_KEY
@@ -84,6 +105,8 @@ common options:
   --limit N         at most N traces (select, dataset, judge)
   --max-errors N    print at most N input problems (default 20; all are counted)
   -q, --quiet       print no input problems
+  --no-progress     no progress line (shown on stderr when it is a terminal and reading takes
+                    more than a second)
   --strict          exit 2 when the input had problems
 
 queries (each predicate asks whether some span of the trace satisfies it):
@@ -91,6 +114,7 @@ queries (each predicate asks whether some span of the trace satisfies it):
   "chat gpt-4o" > 2s               duration > p99          gen_ai.usage.input_tokens > 4000
   db.query.text ~ orders           error.type exists       resource.service.name = sql-agent
   name = "SELECT orders"           status = ok             kind = client
+  conversation = conv-42           (gen_ai.conversation.id, else session.id)
   start >= 2026-01-01T00:00:00Z    end < 2026-01-02T00:00:00Z
   combined with and, or, not and parentheses
 
@@ -130,11 +154,12 @@ struct options {
 const std::set<std::string> value_options = {
     "otlp",       "out",      "limit", "max-errors",      "template",
     "rubric",     "endpoint", "model", "telemetry",       "concurrency",
-    "timeout-ms", "retries",  "width", "evaluation-name", "max-retry-after-ms"};
+    "timeout-ms", "retries",  "width", "evaluation-name", "max-retry-after-ms",
+    "prices",     "title",    "by",    "conversation"};
 const std::set<std::string> flag_options = {
     "json",           "color",    "no-color", "all-attributes", "metadata",
     "no-corrections", "no-plain", "dry-run",  "no-json-mode",   "evaluation-spans",
-    "quiet",          "strict",   "help"};
+    "quiet",          "strict",   "help",     "no-progress"};
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -143,6 +168,7 @@ options parse_args(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "-q") a = "--quiet";
     if (a == "-h") a = "--help";
+    if (a == "-o") a = "--out";
     if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
       std::string name = a.substr(2), val;
       const auto eq = name.find('=');
@@ -171,15 +197,25 @@ options parse_args(int argc, char** argv) {
   o.command = pos[0];
   std::size_t p = 1;
   if (o.command == "dataset") {
-    if (pos.size() < 2) throw usage_error("dataset needs 'eval' or 'finetune'");
+    if (pos.size() < 2) throw usage_error("dataset needs 'eval', 'finetune' or 'preference'");
     o.subcommand = pos[1];
-    if (o.subcommand != "eval" && o.subcommand != "finetune")
-      throw usage_error("dataset needs 'eval' or 'finetune', got '" + o.subcommand + "'");
+    if (o.subcommand != "eval" && o.subcommand != "finetune" && o.subcommand != "preference")
+      throw usage_error("dataset needs 'eval', 'finetune' or 'preference', got '" + o.subcommand +
+                        "'");
     p = 2;
   }
-  const bool wants_argument = o.command == "show" || o.command == "select" ||
-                              o.command == "dataset" || o.command == "judge";
-  if (o.command != "stats" && !wants_argument)
+  const bool wants_argument = (o.command == "show" && !o.value("conversation")) ||
+                              o.command == "select" || o.command == "dataset" ||
+                              o.command == "judge";
+  if (o.command == "report" && pos.size() >= 3) {
+    // report [QUERY] FILE...: the first of several arguments is the query unless it is a file.
+    std::FILE* f = pos[1] == "-" ? nullptr : std::fopen(pos[1].c_str(), "rb");
+    if (f)
+      std::fclose(f);
+    else if (pos[1] != "-")
+      o.argument = pos[p++];
+  }
+  if (o.command != "stats" && o.command != "report" && o.command != "show" && !wants_argument)
     throw usage_error("unknown command '" + o.command + "'");
   if (wants_argument) {
     if (pos.size() <= p)
@@ -231,6 +267,63 @@ class output {
   bool owned_ = false;
 };
 
+// The progress line: bytes read of the total, spans/s and the time left, redrawn on stderr
+// at most 5 times a second once a pass has taken longer than a second (the delay is
+// AGENTRACE_EVAL_PROGRESS_DELAY_MS). Only when stderr is a terminal.
+class progress {
+ public:
+  using clock = std::chrono::steady_clock;
+  progress(bool on, std::vector<std::uint64_t> sizes) : on_(on), sizes_(std::move(sizes)) {
+    for (auto n : sizes_) total_ += n;
+    if (auto d = agentrace::detail::env("AGENTRACE_EVAL_PROGRESS_DELAY_MS"))
+      delay_ = std::chrono::milliseconds(std::strtoll(d->c_str(), nullptr, 10));
+  }
+  bool enabled() const noexcept { return on_; }
+  void begin(int pass) {
+    pass_ = pass;
+    start_ = last_ = clock::now();
+    spans_ = 0;
+    done_before_ = 0;
+    file_ = 0;
+    shown_ = false;
+  }
+  void span() noexcept { ++spans_; }
+  void bytes(std::uint32_t file, std::uint64_t n) {
+    while (file_ < file && file_ < sizes_.size()) done_before_ += sizes_[file_++];
+    const auto now = clock::now();
+    if (now - start_ < delay_ || (shown_ && now - last_ < std::chrono::milliseconds(200))) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const std::uint64_t done = std::min(total_, done_before_ + n);
+    const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+    std::string line = fmt::format(
+        "\ragentrace-eval: pass {}: {:.1f} of {:.1f} MB ({:.0f}%), {:.0f} spans/s", pass_,
+        static_cast<double>(done) / 1e6, static_cast<double>(total_) / 1e6,
+        total_ ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0,
+        secs > 0 ? static_cast<double>(spans_) / secs : 0.0);
+    if (rate > 0 && done < total_)
+      line += fmt::format(", ETA {:.0f} s", static_cast<double>(total_ - done) / rate);
+    line += "\x1b[K";
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void end() {
+    if (shown_) std::fputs("\r\x1b[K", stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  std::vector<std::uint64_t> sizes_;
+  std::uint64_t total_ = 0, done_before_ = 0, spans_ = 0;
+  std::size_t file_ = 0;
+  int pass_ = 0;
+  clock::duration delay_ = std::chrono::seconds(1);
+  clock::time_point start_{}, last_{};
+  bool shown_ = false;
+};
+
 // Runs reading passes over the inputs; problems are printed during the first pass only.
 // Commands that read their input more than once (statistics, then selection, then the selected
 // traces) first copy standard input, pipes, FIFOs and process substitutions (`<(zcat f.gz)`)
@@ -261,6 +354,14 @@ class input {
         std::fclose(in);
       }
     }
+    std::vector<std::uint64_t> sizes;
+    for (const auto& f : files_) {
+      struct ::stat st {};
+      sizes.push_back(f != "-" && ::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                          ? static_cast<std::uint64_t>(st.st_size)
+                          : 0);
+    }
+    progress_.emplace(!o.flag("no-progress") && ::isatty(2) == 1, std::move(sizes));
   }
   ~input() {
     for (const auto& t : temps_) std::remove(t.c_str());
@@ -269,9 +370,12 @@ class input {
   input& operator=(const input&) = delete;
 
   /// One pass. `attrs`: keep span attributes; `keep`: attribute names kept even when not.
+  /// `want_line`: JSON-lines input, the lines worth parsing (others are skipped unparsed).
   ev::read_counts pass(const ev::reader::span_callback& cb, bool attrs = true,
-                       std::vector<std::string> keep = {}) {
+                       std::vector<std::string> keep = {},
+                       std::function<bool(std::uint32_t, std::uint64_t)> want_line = {}) {
     ev::reader_options ro;
+    ro.want_line = std::move(want_line);
     ro.attributes = attrs;
     ro.keep_attributes = std::move(keep);
     if (passes_++ == 0) {
@@ -279,13 +383,26 @@ class input {
         ++problems_;
         if (o_.quiet) return;
         if (printed_ < o_.max_errors) {
+          progress_->end();
           std::fprintf(stderr, "%s\n", display(d).c_str());
           ++printed_;
         }
       };
     }
+    progress& pr = *progress_;
+    if (pr.enabled()) {
+      ro.on_progress = [&pr](std::uint32_t file, std::uint64_t n) { pr.bytes(file, n); };
+      pr.begin(passes_);
+    }
     ev::reader r(ro);
-    r.read_files(files_, cb);
+    if (pr.enabled())
+      r.read_files(files_, [&](ev::read_span&& s) {
+        pr.span();
+        cb(std::move(s));
+      });
+    else
+      r.read_files(files_, cb);
+    pr.end();
     if (passes_ == 1) {
       first_ = r.counts();
       if (!o_.quiet && problems_ > printed_)
@@ -346,6 +463,7 @@ class input {
   std::vector<std::string> files_;
   std::vector<std::string> temps_, temp_names_;
   int passes_ = 0;
+  std::optional<progress> progress_;
   std::uint64_t problems_ = 0, printed_ = 0;
   ev::read_counts first_{};
 };
@@ -378,11 +496,95 @@ std::string rfc3339(std::uint64_t ns) {
 
 std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+std::string usd(double v) { return ev::detail::report_usd(v); }
+
+// --prices FILE, read before any input.
+std::optional<ev::price_table> load_prices(const options& o) {
+  auto path = o.value("prices");
+  if (!path) return std::nullopt;
+  try {
+    return ev::price_table::load(*path);
+  } catch (const ev::price_error& e) {
+    throw usage_error(e.what());
+  }
+}
+
+void report_unpriced(const ev::span_stats& st) {
+  const auto unpriced = st.unpriced_models();
+  if (!unpriced.empty())
+    std::fprintf(stderr, "agentrace-eval: no price for %zu model(s), not counted in the cost: %s\n",
+                 unpriced.size(), join(unpriced, ", ").c_str());
+}
+
 // ------------------------------------------------------------------------ stats
 
+int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
+  input in(o, false);
+  ev::conversation_stats cs(prices);
+  std::vector<std::string> keep = ev::usage_attribute_keys();
+  for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
+  in.pass([&](ev::read_span&& s) { cs.add(s); }, false, keep);
+  const auto rows = cs.rows();
+  output out(o);
+  if (o.flag("json")) {
+    nlohmann::ordered_json j = {{"conversations", nlohmann::ordered_json::array()}};
+    for (const auto& r : rows) {
+      nlohmann::ordered_json c = {
+          {"conversation", r.id.empty() ? nullptr : nlohmann::ordered_json(r.id)},
+          {"traces", r.traces},
+          {"spans", r.spans},
+          {"errors", r.errors},
+          {"start", rfc3339(r.first_start_unix_ns)},
+          {"end", rfc3339(r.last_end_unix_ns)},
+          {"input_tokens", r.input_tokens},
+          {"output_tokens", r.output_tokens}};
+      if (prices) {
+        c["cost_usd"] = r.cost_usd;
+        c["unpriced_usage"] = r.unpriced;
+      }
+      j["conversations"].push_back(std::move(c));
+    }
+    out.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    std::size_t w = 12;
+    for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.id.size(), 48));
+    std::string s = fmt::format("{} conversation{}\n\n", rows.size(), rows.size() == 1 ? "" : "s");
+    s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}", "conversation",
+                     w, "traces", "spans", "errors", "first start", "span ms", "input tok",
+                     "output tok");
+    s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+    for (const auto& r : rows) {
+      s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}",
+                       r.id.empty() ? "(none)" : r.id, w, r.traces, r.spans, r.errors,
+                       rfc3339(r.first_start_unix_ns),
+                       ms(r.last_end_unix_ns - std::min(r.last_end_unix_ns, r.first_start_unix_ns)),
+                       r.input_tokens, r.output_tokens);
+      s += prices ? fmt::format("  {:>12}\n", usd(r.cost_usd) + (r.unpriced ? "+" : "")) : "\n";
+    }
+    if (prices) s += "\n(+: the conversation also used a model without a price)\n";
+    out.write(s);
+  }
+  return rows.empty() ? exit_no_match : exit_ok;
+}
+
 int cmd_stats(const options& o) {
+  const auto prices = load_prices(o);
+  if (auto by = o.value("by")) {
+    if (*by != "conversation") throw usage_error("--by wants 'conversation', got '" + *by + "'");
+    return cmd_stats_by_conversation(o, prices ? &*prices : nullptr);
+  }
   input in(o, false);
   ev::span_stats st;
+  if (prices) st.set_prices(&*prices);
   in.pass([&](ev::read_span&& s) { st.add(s.span); }, false, ev::stats_attribute_keys());
   st.finish();
   auto rows = st.by_name();
@@ -403,17 +605,49 @@ int cmd_stats(const options& o) {
           ",\"count\":{},\"errors\":{},\"error_rate\":{},\"p50_ms\":{},\"p95_ms\":{},\"p99_ms\":{},"
           "\"max_ms\":{}}}",
           r.count, r.errors, r.error_rate, ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max));
+      if (prices) {
+        b.resize(b.size() - 1);
+        fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}}}", r.cost_usd);
+      }
     }
     agentrace::detail::append(b, "],\"models\":[");
     for (std::size_t i = 0; i < models.size(); ++i) {
       if (i) b.push_back(',');
       agentrace::detail::append(b, "{\"model\":");
       agentrace::detail::write_json_string(b, models[i].model);
+      const auto& u = models[i].usage;
       fmt::format_to(std::back_inserter(b),
-                     ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{}}}", models[i].spans,
-                     models[i].input_tokens, models[i].output_tokens);
+                     ",\"spans\":{},\"input_tokens\":{},\"output_tokens\":{},"
+                     "\"cache_read_input_tokens\":{},\"cache_creation_input_tokens\":{},"
+                     "\"reasoning_output_tokens\":{}",
+                     models[i].spans, u.input, u.output, u.cache_read, u.cache_write, u.reasoning);
+      if (prices) {
+        agentrace::detail::append(b, ",\"priced\":");
+        agentrace::detail::append(b, models[i].priced ? "true" : "false");
+        if (models[i].priced)
+          fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{}", models[i].cost_usd);
+      }
+      b.push_back('}');
     }
-    agentrace::detail::append(b, "]}");
+    agentrace::detail::append(b, "]");
+    if (prices) {
+      fmt::format_to(std::back_inserter(b), ",\"cost_usd\":{},\"unpriced_models\":[",
+                     st.cost_usd());
+      const auto unpriced = st.unpriced_models();
+      for (std::size_t i = 0; i < unpriced.size(); ++i) {
+        if (i) b.push_back(',');
+        agentrace::detail::write_json_string(b, unpriced[i]);
+      }
+      agentrace::detail::append(b, "],\"trace_costs\":[");
+      const auto tc = st.by_trace_cost();
+      for (std::size_t i = 0; i < tc.size(); ++i) {
+        if (i) b.push_back(',');
+        fmt::format_to(std::back_inserter(b), "{{\"trace_id\":\"{}\",\"cost_usd\":{}}}",
+                       agentrace::to_hex(tc[i].id), tc[i].cost_usd);
+      }
+      b.push_back(']');
+    }
+    b.push_back('}');
     out.line(fmt::to_string(b));
   } else {
     std::string s = fmt::format(
@@ -426,29 +660,128 @@ int cmd_stats(const options& o) {
     s += "\n\n";
     std::size_t w = 4;
     for (const auto& r : rows) w = std::max(w, std::min<std::size_t>(r.name.size(), 48));
-    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}\n", "name", w,
+    s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>6}  {:>10}  {:>10}  {:>10}  {:>10}", "name", w,
                      "count", "errors", "err%", "p50 ms", "p95 ms", "p99 ms", "max ms");
-    for (const auto& r : rows)
-      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}\n", r.name,
-                       w, r.count, r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99),
+    s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+    for (const auto& r : rows) {
+      s += fmt::format("{:<{}}  {:>8}  {:>6}  {:>5.1f}%  {:>10}  {:>10}  {:>10}  {:>10}", r.name, w,
+                       r.count, r.errors, r.error_rate * 100, ms(r.p50), ms(r.p95), ms(r.p99),
                        ms(r.max));
+      s += prices ? fmt::format("  {:>12}\n", usd(r.cost_usd)) : "\n";
+    }
     if (!models.empty()) {
       std::size_t mw = 5;
       for (const auto& m : models) mw = std::max(mw, m.model.size());
-      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}\n", "model", mw, "spans", "input tok",
+      const bool kinds = std::any_of(models.begin(), models.end(), [](const ev::model_usage& m) {
+        return m.usage.cache_read || m.usage.cache_write || m.usage.reasoning;
+      });
+      s += fmt::format("\n{:<{}}  {:>8}  {:>12}  {:>12}", "model", mw, "spans", "input tok",
                        "output tok");
-      for (const auto& m : models)
-        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}\n", m.model, mw, m.spans, m.input_tokens,
+      if (kinds)
+        s += fmt::format("  {:>12}  {:>12}  {:>12}", "cache read", "cache write", "reasoning");
+      s += prices ? fmt::format("  {:>12}\n", "cost") : "\n";
+      for (const auto& m : models) {
+        s += fmt::format("{:<{}}  {:>8}  {:>12}  {:>12}", m.model, mw, m.spans, m.input_tokens,
                          m.output_tokens);
+        if (kinds)
+          s += fmt::format("  {:>12}  {:>12}  {:>12}", m.usage.cache_read, m.usage.cache_write,
+                           m.usage.reasoning);
+        s += prices ? fmt::format("  {:>12}\n", m.priced ? usd(m.cost_usd) : "unpriced") : "\n";
+      }
+    }
+    if (prices) {
+      s += fmt::format("\ntotal cost {}", usd(st.cost_usd()));
+      const auto unpriced = st.unpriced_models();
+      if (!unpriced.empty()) s += " (without unpriced models: " + join(unpriced, ", ") + ")";
+      s += "\n";
+      const auto tc = st.by_trace_cost(10);
+      if (!tc.empty()) {
+        s += "\nmost expensive traces\n";
+        for (const auto& c : tc)
+          s += fmt::format("{}  {:>12}\n", agentrace::to_hex(c.id), usd(c.cost_usd));
+      }
     }
     out.write(s);
   }
+  if (prices) report_unpriced(st);
   return st.spans() ? exit_ok : exit_no_match;
 }
 
 // ------------------------------------------------------------------------- show
 
+// Where a trace's spans are: per file, the first and last JSON line holding one.
+struct line_range {
+  std::uint32_t file;
+  std::uint64_t first, last;
+};
+class trace_lines {
+ public:
+  void add(const ev::read_span& s) {
+    if (s.line == 0) {  // not JSON lines: every line is needed
+      usable_ = false;
+      return;
+    }
+    auto& v = at_[s.span.trace_id];
+    for (auto& r : v)
+      if (r.file == s.file) {
+        r.first = std::min(r.first, s.line);
+        r.last = std::max(r.last, s.line);
+        return;
+      }
+    v.push_back({s.file, s.line, s.line});
+  }
+  /// The lines holding the spans of `sel` (empty function: read everything).
+  std::function<bool(std::uint32_t, std::uint64_t)> lines_of(
+      const std::vector<ev::selection>& sel) const {
+    if (!usable_) return {};
+    std::vector<line_range> want;
+    for (const auto& x : sel) {
+      auto it = at_.find(x.id);
+      if (it != at_.end()) want.insert(want.end(), it->second.begin(), it->second.end());
+    }
+    return [want = std::move(want)](std::uint32_t file, std::uint64_t line) {
+      for (const auto& r : want)
+        if (r.file == file && line >= r.first && line <= r.last) return true;
+      return false;
+    };
+  }
+
+ private:
+  std::unordered_map<agentrace::trace_id, std::vector<line_range>, ev::trace_id_hash> at_;
+  bool usable_ = true;
+};
+
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel,
+                                      const trace_lines* where = nullptr);
+
+int cmd_show_conversation(const options& o, const std::string& id) {
+  input in(o, true);
+  ev::conversation_stats cs;
+  in.pass([&](ev::read_span&& s) { cs.add(s); }, false, ev::conversation_attribute_keys());
+  const auto ids = cs.traces_of(id);
+  if (ids.empty()) {
+    std::fprintf(stderr, "agentrace-eval: no conversation %s in the input\n", id.c_str());
+    return exit_no_match;
+  }
+  std::vector<ev::selection> sel;
+  for (const auto& t : ids) sel.push_back({t, {}});
+  const auto traces = build_selected(in, sel);
+  ev::waterfall_options wo;
+  wo.bar_width = std::max<std::size_t>(4, o.number("width", 40));
+  wo.all_attributes = o.flag("all-attributes");
+  wo.color = o.flag("color") || (!o.flag("no-color") && ::isatty(1) == 1);
+  output out(o);
+  out.line(
+      fmt::format("conversation {}: {} trace{}", id, traces.size(), traces.size() == 1 ? "" : "s"));
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    out.line(fmt::format("\n[{}/{}]", i + 1, traces.size()));
+    out.write(ev::render_waterfall(traces[i], wo));
+  }
+  return exit_ok;
+}
+
 int cmd_show(const options& o) {
+  if (auto c = o.value("conversation")) return cmd_show_conversation(o, *c);
   const std::string want = agentrace::detail::to_lower(o.argument);
   if (want.empty() || want.size() > 32 ||
       want.find_first_not_of("0123456789abcdef") != std::string::npos)
@@ -509,6 +842,8 @@ selected select_traces(input& in, const ev::query& q, std::size_t limit) {
     if (a.k == ev::atom::kind::attribute) {
       attrs_needed = true;
       keep.push_back(a.subject);
+    } else if (a.k == ev::atom::kind::conversation) {
+      for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
     }
   if (q.needs_stats()) {
     st.emplace();
@@ -525,13 +860,16 @@ selected select_traces(input& in, const ev::query& q, std::size_t limit) {
 }
 
 // Builds the selected traces (one more pass, keeping only their spans).
-std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel) {
+std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection>& sel,
+                                      const trace_lines* where) {
   std::unordered_set<agentrace::trace_id, ev::trace_id_hash> want;
   for (const auto& s : sel) want.insert(s.id);
   ev::trace_builder b;
-  in.pass([&](ev::read_span&& s) {
-    if (want.count(s.span.trace_id)) b.add(std::move(s));
-  });
+  in.pass(
+      [&](ev::read_span&& s) {
+        if (want.count(s.span.trace_id)) b.add(std::move(s));
+      },
+      true, {}, where ? where->lines_of(sel) : nullptr);
   auto built = b.finish();
   report_cycles(in.opts(), built);
   // In selection order.
@@ -549,15 +887,6 @@ void report_selection(const selected& s) {
                s.matched > s.sel.size()
                    ? fmt::format(" (the first {} kept: --limit)", s.sel.size()).c_str()
                    : "");
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i) out += sep;
-    out += v[i];
-  }
-  return out;
 }
 
 int cmd_select(const options& o) {
@@ -611,6 +940,101 @@ int cmd_select(const options& o) {
   return s.sel.empty() ? exit_no_match : exit_ok;
 }
 
+// -------------------------------------------------------------------- report
+
+// The default selection: traces with an error (in input order) and, for each span name, the
+// trace of its slowest span. Collected during the statistics pass.
+struct default_picker {
+  std::vector<ev::selection> errored;
+  std::unordered_set<agentrace::trace_id, ev::trace_id_hash> errored_ids;
+  void add(const agentrace::span_data& s) {
+    if (s.status != agentrace::status_code::error) return;
+    if (!errored_ids.insert(s.trace_id).second) return;
+    std::string why = "errors: span \"" + s.name + "\" has status ERROR";
+    if (!s.status_message.empty()) why += ": " + s.status_message;
+    errored.push_back({s.trace_id, {std::move(why)}});
+  }
+  // Errored traces first, then the slowest per name (most frequent names first); a trace
+  // picked twice keeps every reason.
+  std::vector<ev::selection> finish(const std::vector<ev::name_stats>& rows) {
+    std::vector<ev::selection> out = std::move(errored);
+    std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> at;
+    for (std::size_t i = 0; i < out.size(); ++i) at.emplace(out[i].id, i);
+    for (const auto& r : rows) {
+      std::string why =
+          fmt::format("slowest \"{}\" span: {} ms (p95 {} ms)", r.name, ms(r.max), ms(r.p95));
+      auto [it, fresh] = at.try_emplace(r.slowest_trace, out.size());
+      if (fresh)
+        out.push_back({r.slowest_trace, {std::move(why)}});
+      else
+        out[it->second].reasons.push_back(std::move(why));
+    }
+    return out;
+  }
+};
+
+int cmd_report(const options& o) {
+  const auto prices = load_prices(o);
+  std::optional<ev::query> q;
+  if (!o.argument.empty()) q = parse_query(o.argument);
+  const std::size_t limit = o.number("limit", 20);
+  input in(o, true);
+  ev::span_stats st;
+  if (prices) st.set_prices(&*prices);
+  std::vector<std::string> keep = ev::stats_attribute_keys();
+  if (q)
+    for (const auto& a : q->atoms()) {
+      if (a.k == ev::atom::kind::attribute) keep.push_back(a.subject);
+      if (a.k == ev::atom::kind::conversation)
+        for (const auto& k : ev::conversation_attribute_keys()) keep.push_back(k);
+    }
+  std::optional<ev::selector> sel;
+  if (q && !q->needs_stats()) sel.emplace(*q);
+  default_picker picker;
+  trace_lines where;
+  in.pass(
+      [&](ev::read_span&& s) {
+        st.add(s.span);
+        where.add(s);
+        if (sel)
+          sel->add(s);
+        else if (!q)
+          picker.add(s.span);
+      },
+      false, keep);
+  st.finish();
+  if (q && !sel) {  // percentiles in the query: select in a second pass
+    sel.emplace(*q, &st);
+    in.pass([&](ev::read_span&& s) { sel->add(s); }, false, keep);
+  }
+  std::vector<ev::selection> chosen = sel ? sel->finish() : picker.finish(st.by_name());
+  const std::size_t matched = chosen.size();
+  if (limit && chosen.size() > limit) chosen.resize(limit);
+  const auto traces = build_selected(in, chosen, &where);
+  std::vector<ev::report_trace> drawn;
+  drawn.reserve(traces.size());
+  for (std::size_t i = 0; i < traces.size(); ++i) drawn.push_back({&traces[i], chosen[i].reasons});
+
+  ev::report_options ro;
+  if (auto t = o.value("title")) ro.title = *t;
+  ro.inputs = join(o.files, ", ");
+  ro.query = o.argument;
+  ro.traces_matched = matched;
+  fmt::memory_buffer b;
+  ev::write_report(b, st, drawn, prices ? &*prices : nullptr, ro);
+  const std::string path = o.value("out").value_or("report.html");
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw usage_error("cannot write '" + path + "'");
+  const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size();
+  if (std::fclose(f) != 0 || !ok) throw usage_error("cannot write '" + path + "' (disk full?)");
+  std::fprintf(
+      stderr,
+      "agentrace-eval: wrote %s (%zu bytes): %llu spans, %zu of %zu selected traces drawn\n",
+      path.c_str(), b.size(), static_cast<unsigned long long>(st.spans()), drawn.size(), matched);
+  if (prices) report_unpriced(st);
+  return st.spans() ? exit_ok : exit_no_match;
+}
+
 // ------------------------------------------------------------------ datasets
 
 int cmd_dataset(const options& o) {
@@ -633,6 +1057,22 @@ int cmd_dataset(const options& o) {
       out.line(std::string_view(b.data(), b.size()));
     }
     return exit_ok;
+  }
+  if (o.subcommand == "preference") {
+    std::size_t n = 0, without = 0, identical = 0;
+    for (const auto& t : traces) {
+      const auto r = ev::preference_pairs(t);
+      for (const auto& p : r.pairs) out.line(ev::preference_line(p, o.flag("metadata")));
+      n += r.pairs.size();
+      without += r.without_content;
+      identical += r.identical;
+    }
+    std::fprintf(
+        stderr,
+        "agentrace-eval: %zu preference pairs; skipped %zu correction(s) without captured "
+        "gen_ai.input.messages/gen_ai.output.messages and %zu with the same answer twice\n",
+        n, without, identical);
+    return n ? exit_ok : exit_no_match;
   }
   ev::finetune_options fo;
   fo.corrections = !o.flag("no-corrections");
@@ -754,6 +1194,7 @@ int main(int argc, char** argv) {
     }
     if (o.command == "stats") return cmd_stats(o);
     if (o.command == "show") return cmd_show(o);
+    if (o.command == "report") return cmd_report(o);
     if (o.command == "select") return cmd_select(o);
     if (o.command == "dataset") return cmd_dataset(o);
     if (o.command == "judge") {

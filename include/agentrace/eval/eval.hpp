@@ -9,6 +9,10 @@
 #include "agentrace/eval/query.hpp"
 #include "agentrace/eval/dataset.hpp"
 #include "agentrace/eval/store.hpp"
+#include "agentrace/eval/cost.hpp"
+#include "agentrace/eval/conversation.hpp"
+#include "agentrace/eval/preference.hpp"
+#include "agentrace/eval/report.hpp"
 #if __has_include(<curl/curl.h>) && __has_include(<zlib.h>)
 #include "agentrace/eval/judge.hpp"
 #endif

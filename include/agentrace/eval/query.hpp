@@ -9,6 +9,7 @@
 //   db.query.text exists            the attribute is present
 //   resource.service.name = sql-agent   resource attribute predicate
 //   name = "SELECT orders"  status = error  kind = client
+//   conversation = conv-42         gen_ai.conversation.id (else session.id) of a span
 //   start >= 2026-01-01T00:00:00Z  end < 1767225600000000000   time window (RFC 3339 or Unix ns)
 //   a and b, a or b, not a, (a)     combinations (also &&, ||, !)
 // Every predicate asks "does some span of the trace satisfy it"; and/or/not combine those

@@ -79,6 +79,7 @@ struct atom {
     end,                // span end op time
     named_duration,     // span named `subject`: duration op duration / percentile
     attribute,          // span attribute `subject` op value (or exists)
+    conversation,       // the span's gen_ai.conversation.id (else session.id) op string
     resource_attribute  // resource attribute `subject` op value (or exists)
   };
   kind k = kind::errors;
@@ -301,6 +302,9 @@ class query {
       case K::named_duration:
         return fmt::format("{} {} {}", detail::quote_if_needed(a.subject), detail::op_text(a.op),
                            detail::literal_text(a.value));
+      case K::conversation:
+        return fmt::format("conversation {} {}", detail::op_text(a.op),
+                           detail::literal_text(a.value));
       case K::attribute:
       case K::resource_attribute: {
         const std::string subj = (a.k == K::resource_attribute ? "resource." : "") + a.subject;
@@ -434,7 +438,8 @@ class field {
     a.subject = subject_;
     a.op = o;
     a.value = to_literal(v);
-    if (k_ == atom::kind::name || k_ == atom::kind::status || k_ == atom::kind::span_kind)
+    if (k_ == atom::kind::name || k_ == atom::kind::status || k_ == atom::kind::span_kind ||
+        k_ == atom::kind::conversation)
       a.value.k = literal::kind::string;
     return query(std::move(a));
   }
@@ -506,6 +511,8 @@ inline field end() { return field(atom::kind::end, {}); }
 inline field name() { return field(atom::kind::name, {}); }
 inline field status() { return field(atom::kind::status, {}); }
 inline field kind() { return field(atom::kind::span_kind, {}); }
+/// The conversation a span belongs to (gen_ai.conversation.id, else session.id).
+inline field conversation() { return field(atom::kind::conversation, {}); }
 
 }  // namespace q
 

@@ -54,6 +54,12 @@ struct reader_options {
   /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
   bool attributes = true;
   std::vector<std::string> keep_attributes{};
+  /// Called after each line of a JSON-lines file (and once after a whole document) with the
+  /// file's index (files()) and the bytes of it read so far; may be empty.
+  std::function<void(std::uint32_t file, std::uint64_t bytes)> on_progress{};
+  /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
+  /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
+  std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
 };
 
 /// What the reader saw, cumulative over every read call.
@@ -374,7 +380,11 @@ class reader {
       }
       if (r == detail::line_source::result::line && !complete_json(first)) {
         std::rewind(f);
-        if (parse_file_document(f, file, index, on_span)) return;
+        if (parse_file_document(f, file, index, on_span)) {
+          if (opt_.on_progress)
+            opt_.on_progress(index, static_cast<std::uint64_t>(std::max(0L, std::ftell(f))));
+          return;
+        }
       }
       std::rewind(f);
     }
@@ -421,7 +431,9 @@ class reader {
                  "line longer than " + std::to_string(opt_.max_line_bytes) + " bytes; skipped");
         continue;
       }
+      if (opt_.want_line && !opt_.want_line(index, lineno)) continue;
       if (!detail::is_blank(line)) parse_line(line, file, index, lineno, on_span);
+      if (opt_.on_progress) opt_.on_progress(index, src.consumed());
     }
   }
 

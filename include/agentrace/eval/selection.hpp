@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/eval/conversation.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/detail/text.hpp"
@@ -198,6 +199,15 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const bool m = detail::compare_values(t, a.op, a.value.ns);
       if (m && why)
         *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+      return m;
+    }
+    case K::conversation: {
+      const std::string_view c = conversation_of(s, r);
+      if (c.empty()) return false;  // only spans that name a conversation compare
+      const bool m = a.op == compare_op::contains
+                         ? c.find(a.value.text) != std::string_view::npos
+                         : detail::compare_values(c, a.op, std::string_view(a.value.text));
+      if (m && why) *why = fmt::format("{} is in conversation {}", span_label(), c);
       return m;
     }
     case K::attribute:

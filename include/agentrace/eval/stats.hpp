@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/eval/cost.hpp"
 #include "agentrace/eval/trace.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -31,6 +32,9 @@ struct name_stats {
   double error_rate = 0;  // errors / count
   std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
   std::uint64_t total = 0;  // sum of durations
+  double cost_usd = 0;      // priced LLM usage of these spans (span_stats::set_prices)
+  /// The slowest span of this name: its trace.
+  trace_id slowest_trace{};
 };
 
 /// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
@@ -39,23 +43,16 @@ struct model_usage {
   std::uint64_t spans = 0;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  token_usage usage{};  // every kind (input_tokens/output_tokens repeat usage.input/output)
+  bool priced = false;  // the price table has this model (span_stats::set_prices)
+  double cost_usd = 0;
 };
 
-namespace detail {
-inline std::optional<std::int64_t> int_attr(const span_data& s, std::string_view key) {
-  const attr_value* v = s.attr(key);
-  if (!v) return std::nullopt;
-  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
-  if (const auto* d = std::get_if<double>(v)) return static_cast<std::int64_t>(*d);
-  return std::nullopt;
-}
-inline std::string_view string_attr(const span_data& s, std::string_view key) {
-  const attr_value* v = s.attr(key);
-  if (!v) return {};
-  if (const auto* str = std::get_if<std::string>(v)) return *str;
-  return {};
-}
-}  // namespace detail
+/// Cost of one trace.
+struct trace_cost {
+  trace_id id{};
+  double cost_usd = 0;
+};
 
 namespace detail {
 /// A set of 64-bit keys (open addressing, 8 bytes a slot, at most 3/4 full), in 64 shards that
@@ -138,12 +135,7 @@ inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, doub
 }
 
 /// Attribute keys statistics need (so a scan can skip all the others).
-inline const std::vector<std::string>& stats_attribute_keys() {
-  static const std::vector<std::string> keys = {
-      "gen_ai.request.model",       "gen_ai.response.model",      "gen_ai.usage.input_tokens",
-      "gen_ai.usage.output_tokens", "gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"};
-  return keys;
-}
+inline const std::vector<std::string>& stats_attribute_keys() { return usage_attribute_keys(); }
 
 /// Accumulates spans; call finish() before reading percentiles.
 class span_stats {
@@ -157,29 +149,42 @@ class span_stats {
     ++spans_;
     traces_.insert(detail::trace_key(s.trace_id));
     auto [it, inserted] = index_.try_emplace(s.name, names_.size());
-    if (inserted) names_.push_back(entry{s.name, {}, 0});
+    if (inserted) names_.push_back(entry{s.name, {}, 0, 0, {}, 0});
     entry& e = names_[it->second];
-    e.durations.push_back(s.duration_ns());
+    const std::uint64_t d = s.duration_ns();
+    e.durations.push_back(d);
+    if (e.durations.size() == 1 || d > e.slowest) {
+      e.slowest = d;
+      e.slowest_trace = s.trace_id;
+    }
     if (s.status == status_code::error) {
       ++e.errors;
       ++errors_;
     }
     first_ = std::min(first_, s.start_unix_ns);
     last_ = std::max(last_, s.end_unix_ns);
-    std::string_view model = detail::string_attr(s, "gen_ai.request.model");
-    if (model.empty()) model = detail::string_attr(s, "gen_ai.response.model");
-    auto in = detail::int_attr(s, "gen_ai.usage.input_tokens");
-    if (!in) in = detail::int_attr(s, "gen_ai.usage.prompt_tokens");
-    auto out = detail::int_attr(s, "gen_ai.usage.output_tokens");
-    if (!out) out = detail::int_attr(s, "gen_ai.usage.completion_tokens");
-    if (!model.empty() || in || out) {
+    const std::string_view model = model_of(s);
+    const token_usage u = usage_of(s);
+    if (!model.empty() || u.any) {
       const std::string key = model.empty() ? std::string("(no model)") : std::string(model);
       auto [mit, mnew] = model_index_.try_emplace(key, models_.size());
-      if (mnew) models_.push_back(model_usage{key, 0, 0, 0});
+      if (mnew) {
+        models_.push_back(model_usage{key, 0, 0, 0, {}, false, 0});
+        if (prices_) models_.back().priced = prices_->find(key) != nullptr;
+      }
       model_usage& m = models_[mit->second];
       ++m.spans;
-      m.input_tokens += in.value_or(0);
-      m.output_tokens += out.value_or(0);
+      m.usage += u;
+      m.input_tokens = m.usage.input;
+      m.output_tokens = m.usage.output;
+      if (prices_ && u.any)
+        if (const model_price* p = prices_->find(key)) {
+          const double c = cost_of(u, *p);
+          m.cost_usd += c;
+          e.cost += c;
+          trace_costs_[s.trace_id] += c;
+          cost_ += c;
+        }
     }
     finished_ = false;
   }
@@ -207,6 +212,8 @@ class span_stats {
       r.p99 = nearest_rank_of(e.durations, 99);
       r.max = e.durations.empty() ? 0 : e.durations.back();
       for (auto d : e.durations) r.total += d;
+      r.cost_usd = e.cost;
+      r.slowest_trace = e.slowest_trace;
       out.push_back(std::move(r));
     }
     std::sort(out.begin(), out.end(), [](const name_stats& a, const name_stats& b) {
@@ -222,6 +229,40 @@ class span_stats {
       return a.input_tokens != b.input_tokens ? a.input_tokens > b.input_tokens : a.model < b.model;
     });
     return out;
+  }
+
+  /// Prices LLM usage from now on (`t` must outlive the statistics; nullptr: no prices).
+  void set_prices(const price_table* t) noexcept { prices_ = t; }
+  bool has_prices() const noexcept { return prices_ != nullptr; }
+  /// Total priced cost in US dollars.
+  double cost_usd() const noexcept { return cost_; }
+  /// Models with usage but no price (empty without a price table).
+  std::vector<std::string> unpriced_models() const {
+    std::vector<std::string> out;
+    if (!prices_) return out;
+    for (const auto& m : models_)
+      if (!m.priced) out.push_back(m.model);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  /// Cost per trace (traces with priced usage only), most expensive first; at most `limit`
+  /// (0: all).
+  std::vector<trace_cost> by_trace_cost(std::size_t limit = 0) const {
+    std::vector<trace_cost> out;
+    out.reserve(trace_costs_.size());
+    for (const auto& [id, c] : trace_costs_) out.push_back({id, c});
+    std::sort(out.begin(), out.end(), [](const trace_cost& a, const trace_cost& b) {
+      if (a.cost_usd != b.cost_usd) return a.cost_usd > b.cost_usd;
+      return a.id.hi != b.id.hi ? a.id.hi < b.id.hi : a.id.lo < b.id.lo;
+    });
+    if (limit && out.size() > limit) out.resize(limit);
+    return out;
+  }
+  /// Sorted durations of the spans named `name` (empty if none). Requires finish().
+  const std::deque<std::uint64_t>& durations(std::string_view name) const {
+    static const std::deque<std::uint64_t> none;
+    auto it = index_.find(std::string(name));
+    return it == index_.end() ? none : names_[it->second].durations;
   }
 
   /// The p-th percentile (nearest rank) of durations of spans named `name`; nullopt if none.
@@ -263,12 +304,18 @@ class span_stats {
     std::string name;
     std::deque<std::uint64_t> durations;  // blocks: no reallocation peak as it grows
     std::uint64_t errors;
+    std::uint64_t slowest = 0;
+    trace_id slowest_trace{};
+    double cost = 0;
   };
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<entry> names_;
   std::unordered_map<std::string, std::size_t> model_index_;
   std::vector<model_usage> models_;
   detail::u64_set traces_;  // trace_key digests
+  const price_table* prices_ = nullptr;
+  std::unordered_map<trace_id, double, trace_id_hash> trace_costs_;
+  double cost_ = 0;
   detail::u64_set seen_;
   std::uint64_t spans_ = 0, errors_ = 0, duplicates_ = 0;
   std::uint64_t first_ = UINT64_MAX, last_ = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -29,6 +30,7 @@ class line_source {
       if (pos_ == len_) {
         len_ = std::fread(buf_.get(), 1, block, f_);
         pos_ = 0;
+        read_ += len_;
         if (len_ == 0) {
           if (too_long) return result::too_long;
           return line.empty() && !any_ ? result::eof : (any_ = false, result::line);
@@ -57,12 +59,16 @@ class line_source {
     }
   }
 
+  /// Bytes of the file consumed so far (returned in lines, or skipped).
+  std::uint64_t consumed() const noexcept { return read_ - (len_ - pos_); }
+
  private:
   static constexpr std::size_t block = 1 << 20;
   std::FILE* f_;
   std::size_t max_;
   std::unique_ptr<char[]> buf_{new char[block]};
   std::size_t pos_ = 0, len_ = 0;
+  std::uint64_t read_ = 0;
   bool any_ = false;
 };
 

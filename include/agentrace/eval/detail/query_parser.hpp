@@ -336,6 +336,11 @@ class query_parser {
       if (!ok)
         fail(val_tok, "kind is one of internal, server, client, producer, consumer; got '" +
                           a.value.text + "'");
+    } else if (bare && agentrace::detail::iequals(w, "conversation")) {
+      a.k = K::conversation;
+      a.value.k = literal::kind::string;
+      if (a.op != compare_op::eq && a.op != compare_op::ne && a.op != compare_op::contains)
+        fail(op_tok, "'conversation' supports =, != and ~ only");
     } else if (vk == literal::kind::duration || vk == literal::kind::percentile) {
       a.k = K::named_duration;  // db.query > p95, "chat gpt-4o" > 2s
       a.subject = w;
