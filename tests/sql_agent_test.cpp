@@ -104,20 +104,20 @@ std::vector<const span*> children(const std::vector<span>& all, const std::strin
 }
 
 /// A fresh directory under the system temp dir, removed when the test ends.
-struct scratch_dir {
+struct owned_temp_dir {
   fs::path path;
-  explicit scratch_dir(const std::string& tag)
+  explicit owned_temp_dir(const std::string& tag)
       : path(fs::temp_directory_path() /
              ("agentrace_sql_agent_" + tag + "_" + std::to_string(::getpid()))) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
-  ~scratch_dir() {
+  ~owned_temp_dir() {
     std::error_code ec;
     fs::remove_all(path, ec);
   }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
+  owned_temp_dir(const owned_temp_dir&) = delete;
+  owned_temp_dir& operator=(const owned_temp_dir&) = delete;
 };
 
 std::string slurp(const fs::path& p) {
@@ -159,7 +159,7 @@ const char* content_keys[] = {"gen_ai.input.messages", "gen_ai.output.messages",
 }  // namespace
 
 TEST_CASE("the agent's trace: router -> generate SQL -> db query -> answer, with corrections") {
-  const scratch_dir scratch("tree");
+  const owned_temp_dir scratch("tree");
   const fs::path& dir = scratch.path;
   auto mem = agentrace::memory();
   auto tracing =
@@ -279,7 +279,7 @@ TEST_CASE("the agent's trace: router -> generate SQL -> db query -> answer, with
 }
 
 TEST_CASE("a seed fixes the run whatever the concurrency") {
-  const scratch_dir scratch("seed");
+  const owned_temp_dir scratch("seed");
   const fs::path& dir = scratch.path;
   auto tracing = agentrace::start({.exporters = {}, .read_environment = false});
   const auto questions = sql_agent::make_questions(8, 7);
@@ -302,7 +302,7 @@ TEST_CASE("a seed fixes the run whatever the concurrency") {
 }
 
 TEST_CASE("content, when enabled, is recorded in the schema's shape and redacted everywhere") {
-  const scratch_dir scratch("content");
+  const owned_temp_dir scratch("content");
   const fs::path& dir = scratch.path;
   auto mem = agentrace::memory();
   auto tracing =
@@ -363,7 +363,7 @@ TEST_CASE("content, when enabled, is recorded in the schema's shape and redacted
 }
 
 TEST_CASE("fault injection: database errors exhaust the attempts, slow queries show") {
-  const scratch_dir scratch("faults");
+  const owned_temp_dir scratch("faults");
   const fs::path& dir = scratch.path;
   auto mem = agentrace::memory();
   auto tracing = agentrace::start({.exporters = {mem}, .read_environment = false});
@@ -402,7 +402,7 @@ TEST_CASE("fault injection: database errors exhaust the attempts, slow queries s
 
 #ifdef AGENTRACE_SQL_AGENT_BIN
 TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON otlp-check accepts") {
-  const scratch_dir scratch("bin");
+  const owned_temp_dir scratch("bin");
   const fs::path& dir = scratch.path;
   const std::string cmd = "cd '" + dir.string() +
                           "' && env -u OTEL_TRACES_EXPORTER -u AGENTRACE_OTLP_FILE "
@@ -429,7 +429,7 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
 }
 
 TEST_CASE("the example binary reads questions longer than the argument limit from a file") {
-  const scratch_dir scratch("binqfile");
+  const owned_temp_dir scratch("binqfile");
   const fs::path& dir = scratch.path;
   // 200 KiB in one question: more than one command-line argument may hold (128 KiB).
   const std::string long_question =
@@ -462,7 +462,7 @@ TEST_CASE("the example binary reads questions longer than the argument limit fro
 
 TEST_CASE(
     "the example binary with content capture: a secret in a question never reaches the file") {
-  const scratch_dir scratch("binsecret");
+  const owned_temp_dir scratch("binsecret");
   const fs::path& dir = scratch.path;
   const std::string cmd = "cd '" + dir.string() +
                           "' && env -u OTEL_TRACES_EXPORTER -u AGENTRACE_OTLP_FILE '" +

@@ -485,15 +485,6 @@ void report_cycles(const options& o, const std::vector<ev::trace>& traces) {
   if (n && o.strict) throw usage_error("the input has problems (--strict)");
 }
 
-std::string rfc3339(std::uint64_t ns) {
-  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, (ns / 1'000'000) % 1000);
-}
-
 std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
@@ -543,8 +534,8 @@ int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
           {"traces", r.traces},
           {"spans", r.spans},
           {"errors", r.errors},
-          {"start", rfc3339(r.first_start_unix_ns)},
-          {"end", rfc3339(r.last_end_unix_ns)},
+          {"start", agentrace::detail::rfc3339_text(r.first_start_unix_ns)},
+          {"end", agentrace::detail::rfc3339_text(r.last_end_unix_ns)},
           {"input_tokens", r.input_tokens},
           {"output_tokens", r.output_tokens}};
       if (prices) {
@@ -565,7 +556,7 @@ int cmd_stats_by_conversation(const options& o, const ev::price_table* prices) {
     for (const auto& r : rows) {
       s += fmt::format("{:<{}}  {:>7}  {:>7}  {:>6}  {:<24}  {:>12}  {:>12}  {:>12}",
                        r.id.empty() ? "(none)" : r.id, w, r.traces, r.spans, r.errors,
-                       rfc3339(r.first_start_unix_ns),
+                       agentrace::detail::rfc3339_text(r.first_start_unix_ns),
                        ms(r.last_end_unix_ns - std::min(r.last_end_unix_ns, r.first_start_unix_ns)),
                        r.input_tokens, r.output_tokens);
       s += prices ? fmt::format("  {:>12}\n", usd(r.cost_usd) + (r.unpriced ? "+" : "")) : "\n";
@@ -654,8 +645,8 @@ int cmd_stats(const options& o) {
         "{} span{} in {} trace{}, {} error{}", st.spans(), st.spans() == 1 ? "" : "s", st.traces(),
         st.traces() == 1 ? "" : "s", st.errors(), st.errors() == 1 ? "" : "s");
     if (st.spans())
-      s += fmt::format(", {} .. {}", rfc3339(st.first_start_unix_ns()),
-                       rfc3339(st.last_end_unix_ns()));
+      s += fmt::format(", {} .. {}", agentrace::detail::rfc3339_text(st.first_start_unix_ns()),
+                       agentrace::detail::rfc3339_text(st.last_end_unix_ns()));
     if (st.duplicates()) s += fmt::format(" ({} duplicate spans counted once)", st.duplicates());
     s += "\n\n";
     std::size_t w = 4;

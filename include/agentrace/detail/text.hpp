@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -82,18 +83,21 @@ inline std::string value_text(const attr_value& v, quote_strings quote, std::siz
   return s;
 }
 
+/// A Unix time in nanoseconds as RFC 3339 UTC text with milliseconds
+/// (`2026-05-01T12:00:00.250Z`).
+inline std::string rfc3339_text(std::uint64_t unix_ns) {
+  const auto secs = static_cast<std::time_t>(unix_ns / 1'000'000'000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", buf, (unix_ns / 1'000'000) % 1000);
+}
+
 /// Cuts `s` to at most `max` code points (0: no limit), counting an invalid byte as one code
 /// point as the OTLP-JSON writer does; a valid UTF-8 sequence is never split.
 inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
-  if (max == 0 || s.size() <= max) return;
-  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* p = b;
-  const auto* end = b + s.size();
-  for (std::size_t n = 0; n < max && p < end; ++n) {
-    const std::size_t len = utf8_sequence_length(p, end);
-    p += len ? len : 1;
-  }
-  s.resize(static_cast<std::size_t>(p - b));
+  s.resize(code_point_prefix(s, max));
 }
 
 }  // namespace agentrace::detail

@@ -19,6 +19,7 @@
 
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/text.hpp"
 #include "agentrace/eval/cost.hpp"
 #include "agentrace/eval/dataset.hpp"
 #include "agentrace/eval/stats.hpp"
@@ -68,29 +69,10 @@ inline std::string report_ms(std::uint64_t ns) {
   return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6);
 }
 
-inline std::string report_time(std::uint64_t ns) {
-  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, (ns / 1'000'000) % 1000);
-}
-
 inline std::string report_usd(double usd) {
   if (usd == 0) return "$0";
   if (usd < 0.01) return fmt::format("${:.6f}", usd);
   return fmt::format("${:.4f}", usd);
-}
-
-inline const char* kind_name(span_kind k) noexcept {
-  switch (k) {
-    case span_kind::server: return "server";
-    case span_kind::client: return "client";
-    case span_kind::producer: return "producer";
-    case span_kind::consumer: return "consumer";
-    default: return "internal";
-  }
 }
 
 // JSON text safe inside <script>: '<' never appears literally (only inside strings, where
@@ -322,7 +304,7 @@ inline void write_trace(fmt::memory_buffer& b, fmt::memory_buffer& json, const r
                                  t.error_count(), t.error_count() == 1 ? "" : "s");
   if (const std::string svc = t.service_name(); !svc.empty()) meta += ", " + svc;
   if (priced) meta += ", " + report_usd(cost);
-  meta += ", " + report_time(t.start_unix_ns());
+  meta += ", " + agentrace::detail::rfc3339_text(t.start_unix_ns());
   append_html(b, meta);
   append(b, "</span>");
   for (const auto& r : rt.reasons) {
@@ -369,7 +351,7 @@ inline void write_trace(fmt::memory_buffer& b, fmt::memory_buffer& json, const r
     append(json, "\",\"parent\":\"");
     if (s.parent_span_id) write_hex64(json, s.parent_span_id);
     fmt::format_to(std::back_inserter(json), "\",\"kind\":\"{}\",\"start\":{},\"dur\":{},",
-                   kind_name(s.kind), off, s.duration_ns());
+                   kind_text(s.kind), off, s.duration_ns());
     append(json, "\"status\":\"");
     append(json, err ? "error" : s.status == status_code::ok ? "ok" : "unset");
     append(json, "\",\"message\":");
@@ -451,8 +433,8 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
   card("sum-errors", std::to_string(st.errors()), "errored spans", st.errors() != 0);
   if (st.spans())
     card("sum-range",
-         detail::report_time(st.first_start_unix_ns()) + " .. " +
-             detail::report_time(st.last_end_unix_ns()),
+         detail::agentrace::detail::rfc3339_text(st.first_start_unix_ns()) + " .. " +
+             detail::agentrace::detail::rfc3339_text(st.last_end_unix_ns()),
          "time range (UTC)", false);
   if (costs) card("sum-cost", detail::report_usd(st.cost_usd()), "cost (priced models)", false);
   append(b, "</div>");

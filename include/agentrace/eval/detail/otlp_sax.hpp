@@ -882,8 +882,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
             cur_->rs.span.events.emplace_back();
             cur_event_ = &cur_->rs.span.events.back();
           } else {
-            cur_event_ = &scratch_event_;
-            scratch_event_ = {};
+            cur_event_ = &unkept_event_;
+            unkept_event_ = {};
           }
         }
         break;
@@ -900,8 +900,8 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
             cur_->rs.span.links.emplace_back();
             cur_link_ = &cur_->rs.span.links.back();
           } else {
-            cur_link_ = &scratch_link_;
-            scratch_link_ = {};
+            cur_link_ = &unkept_link_;
+            unkept_link_ = {};
           }
         }
         break;
@@ -1097,8 +1097,9 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
     target->emplace_back(std::move(kv_key_), std::move(kv_value_));
   }
 
-  event_view scratch_event_;
-  link_view scratch_link_;
+  // Events and links read but not kept (only counted): parsed into these, then discarded.
+  event_view unkept_event_;
+  link_view unkept_link_;
 };
 
 }  // namespace agentrace::eval::detail
