@@ -3133,9 +3133,7 @@ namespace detail {
 struct log_sink {
   /// False when the record was dropped (counted by the sink).
   virtual bool push(log_record&& r) noexcept = 0;
-
- protected:
-  ~log_sink() = default;
+  virtual ~log_sink() = default;
 };
 inline std::atomic<log_sink*> active_log_sink{nullptr};
 /// Records emitted while no collector was running.

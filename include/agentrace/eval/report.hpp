@@ -433,8 +433,8 @@ inline void write_report(fmt::memory_buffer& b, span_stats& st,
   card("sum-errors", std::to_string(st.errors()), "errored spans", st.errors() != 0);
   if (st.spans())
     card("sum-range",
-         detail::agentrace::detail::rfc3339_text(st.first_start_unix_ns()) + " .. " +
-             detail::agentrace::detail::rfc3339_text(st.last_end_unix_ns()),
+         agentrace::detail::rfc3339_text(st.first_start_unix_ns()) + " .. " +
+             agentrace::detail::rfc3339_text(st.last_end_unix_ns()),
          "time range (UTC)", false);
   if (costs) card("sum-cost", detail::report_usd(st.cost_usd()), "cost (priced models)", false);
   append(b, "</div>");
