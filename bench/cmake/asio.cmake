@@ -1,7 +1,13 @@
 # SPDX-License-Identifier: MIT
 # bench/asio.cpp needs standalone Asio's headers (libasio-dev); without them it compiles to nothing.
 find_path(AGENTRACE_ASIO_INCLUDE_DIR asio.hpp)
-if(AGENTRACE_ASIO_INCLUDE_DIR)
+# As for asio_test (tests/cmake/context.cmake): not with clang 14 and AddressSanitizer.
+set(AGENTRACE_BENCH_ASIO ON)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 15
+   AND CMAKE_CXX_FLAGS MATCHES "sanitize=[a-z,]*address")
+  set(AGENTRACE_BENCH_ASIO OFF)
+endif()
+if(AGENTRACE_ASIO_INCLUDE_DIR AND AGENTRACE_BENCH_ASIO)
   target_include_directories(agentrace_bench PRIVATE ${AGENTRACE_ASIO_INCLUDE_DIR})
   target_compile_definitions(agentrace_bench PRIVATE AGENTRACE_BENCH_ASIO=1)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")  # as in tests/cmake/context.cmake

@@ -10,7 +10,15 @@ agentrace_add_test(disabled_test ${CMAKE_CURRENT_SOURCE_DIR}/disabled_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/disabled_enabled_tu.cpp)
 # agentrace/asio.hpp against standalone Asio (Debian libasio-dev; scripts/install-deps.sh).
 find_path(AGENTRACE_ASIO_INCLUDE_DIR asio.hpp)
-if(AGENTRACE_ASIO_INCLUDE_DIR)
+# clang 14 cannot assemble Asio's coroutine frames under AddressSanitizer ("Cannot represent a
+# difference across sections"): there asio_test is left out; the gcc and tsan jobs run it.
+set(AGENTRACE_ASIO_BUILDS ON)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 15
+   AND CMAKE_CXX_FLAGS MATCHES "sanitize=[a-z,]*address")
+  set(AGENTRACE_ASIO_BUILDS OFF)
+  message(STATUS "clang ${CMAKE_CXX_COMPILER_VERSION} with AddressSanitizer: asio_test is not built")
+endif()
+if(AGENTRACE_ASIO_INCLUDE_DIR AND AGENTRACE_ASIO_BUILDS)
   agentrace_add_test(asio_test ${CMAKE_CURRENT_SOURCE_DIR}/asio_test.cpp)
   target_include_directories(asio_test PRIVATE ${AGENTRACE_ASIO_INCLUDE_DIR})
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
@@ -18,7 +26,7 @@ if(AGENTRACE_ASIO_INCLUDE_DIR)
     # with libstdc++'s <coroutine> works as well.
     target_compile_definitions(asio_test PRIVATE ASIO_HAS_CO_AWAIT=1)
   endif()
-else()
+elseif(NOT AGENTRACE_ASIO_INCLUDE_DIR)
   message(WARNING "asio.hpp not found (install libasio-dev): asio_test is not built")
 endif()
 if(TARGET asio_test AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
