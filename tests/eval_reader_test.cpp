@@ -451,3 +451,59 @@ TEST_CASE("a parent cycle: every span stays in the tree, one span of the cycle b
   CHECK((cut == 2 || cut == 3 || cut == 4));  // on the cycle, not 5 (under it)
   CHECK(t.roots().size() == 2);
 }
+
+TEST_CASE(
+    "find_parent_cycles: each cycle once, at its first span's place, across traces and "
+    "documents") {
+  // Trace A (JSON lines): 2 -> 3 -> 2 on lines 1 and 2; a self-contained chain 5 -> 6 is not.
+  // Trace B has the same span ids without a cycle (digests mix the trace id in).
+  auto line = [](const char* trace, const char* id, const char* parent) {
+    return std::string(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":")") + trace +
+           R"(","spanId":")" + id + "\"" +
+           (*parent ? std::string(R"(,"parentSpanId":")") + parent + "\"" : std::string()) +
+           R"(,"name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})" + "\n";
+  };
+  const char* a = "0af7651916cd43dd8448eb211c80319c";
+  const char* b = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string text = line(a, "0000000000000002", "0000000000000003") +
+                           line(a, "0000000000000003", "0000000000000002") +
+                           line(a, "0000000000000006", "0000000000000005") +
+                           line(b, "0000000000000002", "0000000000000001") +
+                           line(b, "0000000000000003", "0000000000000002");
+  reader_options o;
+  o.find_parent_cycles = true;
+  reader r(o);
+  std::size_t spans = 0;
+  r.read_string(text, "t.jsonl", [&](read_span&&) { ++spans; });
+  CHECK(spans == 5);  // nothing is dropped for it
+  CHECK(r.report_parent_cycles() == 1);
+  REQUIRE(r.diagnostics().size() == 1);
+  CHECK(r.diagnostics()[0].to_string() ==
+        "t.jsonl:1: span 0000000000000002 is its own ancestor, a parent cycle of 2 spans: "
+        "0000000000000002 -> 0000000000000003 (line 2) -> 0000000000000002; call trees show it "
+        "as a root");
+  CHECK(r.counts().parent_cycles == 1);
+  CHECK(r.report_parent_cycles() == 0);  // reported once
+
+  // Off by default: a reader that was not asked keeps nothing and reports nothing.
+  reader quiet;
+  quiet.read_string(text, "t.jsonl", [](read_span&&) {});
+  CHECK(quiet.report_parent_cycles() == 0);
+  CHECK(quiet.diagnostics().empty());
+
+  // A one-span cycle cannot reach the tree (a span whose parent is itself is dropped); a cycle
+  // in a pretty-printed document is reported at the file (no lines).
+  const std::string doc =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[
+        {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00000000000000a1","parentSpanId":"00000000000000a2","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+        {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00000000000000a2","parentSpanId":"00000000000000a1","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}
+      ]}]}]})";
+  reader d(o);
+  d.read_string(doc, "doc.json", [](read_span&&) {});
+  CHECK(d.report_parent_cycles() == 1);
+  REQUIRE_FALSE(d.diagnostics().empty());
+  CHECK_THAT(d.diagnostics().back().to_string(),
+             Catch::StartsWith("doc.json: span 00000000000000a1 is its own ancestor, a parent "
+                               "cycle of 2 spans: 00000000000000a1 -> 00000000000000a2 -> "
+                               "00000000000000a1"));
+}

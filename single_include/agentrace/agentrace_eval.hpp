@@ -74,6 +74,20 @@ using namespace agentrace::detail;  // NOLINT(google-build-using-namespace)
 inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
   return s.size() == 16 && parse_hex(s, out);
 }
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
+inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
+// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
+inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
+  return mix64(trace_key(t) ^ span_id);
+}
 }  // namespace detail
 
 inline bool parse_trace_id(std::string_view s, trace_id& out) noexcept {
@@ -1494,6 +1508,123 @@ class otlp_sax final : public nlohmann::json_sax<nlohmann::json> {
 }  // namespace agentrace::eval::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/detail/parent_cycles.hpp
+// SPDX-License-Identifier: MIT
+// Parent cycles across a whole input: spans whose chain of parents loops back to them. A reader
+// sees spans one at a time, in any order and across files, so it keeps 32 bytes a span (two
+// digests, the span id and where the span was read) and looks for cycles once the input is read.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval::detail {
+
+class parent_cycles {
+ public:
+  /// Where a span was read: the reader's file index and 1-based line (0: a whole document).
+  struct place {
+    std::uint32_t file;
+    std::uint64_t line;
+    std::uint64_t span_id;
+  };
+  /// One cycle: where each of its spans was read, in parent order starting at the first read.
+  using cycle = std::vector<place>;
+
+  void add(const span_data& s, std::uint32_t file, std::uint64_t line) {
+    const std::uint64_t parent = s.parent_span_id ? span_key(s.trace_id, s.parent_span_id) : 0;
+    if (parent == 0) return;  // a root: never part of a cycle
+    // In a document (no lines) the order of reading stands in for the line, flagged as such.
+    const std::uint64_t at = line ? pack(file, line) : pack(file, ++unlined_) | unlined_flag;
+    nodes_.push_back(node{span_key(s.trace_id, s.span_id), parent, at, s.span_id});
+  }
+
+  /// The cycles among the spans added so far (each once), in the order of their first span in
+  /// the input. Spans whose digests collide (~2^-64 a pair) are taken as one.
+  std::vector<cycle> find() {
+    // Sorted by the span's digest; a repeated span (same trace and span id) keeps its first read.
+    std::stable_sort(nodes_.begin(), nodes_.end(),
+                     [](const node& a, const node& b) { return a.self < b.self; });
+    nodes_.erase(std::unique(nodes_.begin(), nodes_.end(),
+                             [](const node& a, const node& b) { return a.self == b.self; }),
+                 nodes_.end());
+    const std::size_t none = nodes_.size();
+    auto parent_of = [&](std::size_t i) {
+      auto it = std::lower_bound(nodes_.begin(), nodes_.end(), nodes_[i].parent,
+                                 [](const node& n, std::uint64_t k) { return n.self < k; });
+      return it != nodes_.end() && it->self == nodes_[i].parent
+                 ? static_cast<std::size_t>(it - nodes_.begin())
+                 : none;
+    };
+    // Each span has at most one parent: walk up from every unvisited span; reaching a span of
+    // the current walk closes a cycle, reaching an earlier walk's span or a root does not.
+    std::vector<std::uint8_t> state(nodes_.size(), 0);  // 0 new, 1 on this walk, 2 done
+    std::vector<std::size_t> walk;
+    std::vector<cycle> out;
+    std::vector<std::uint64_t> first;  // packed place of each cycle's first span, for ordering
+    for (std::size_t start = 0; start < nodes_.size(); ++start) {
+      if (state[start]) continue;
+      walk.clear();
+      std::size_t i = start;
+      while (i != none && state[i] == 0) {
+        state[i] = 1;
+        walk.push_back(i);
+        i = parent_of(i);
+      }
+      if (i != none && state[i] == 1) {
+        const auto from = std::find(walk.begin(), walk.end(), i);
+        const auto min = std::min_element(from, walk.end(), [&](std::size_t a, std::size_t b) {
+          return nodes_[a].at < nodes_[b].at;
+        });
+        cycle c;
+        for (auto it = min; it != walk.end(); ++it) c.push_back(unpack(nodes_[*it]));
+        for (auto it = from; it != min; ++it) c.push_back(unpack(nodes_[*it]));
+        first.push_back(nodes_[*min].at);
+        out.push_back(std::move(c));
+      }
+      for (std::size_t w : walk) state[w] = 2;
+    }
+    std::vector<std::size_t> order(out.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return first[a] < first[b]; });
+    std::vector<cycle> sorted;
+    sorted.reserve(out.size());
+    for (std::size_t k : order) sorted.push_back(std::move(out[k]));
+    return sorted;
+  }
+
+  void clear() noexcept {
+    unlined_ = 0;
+    nodes_.clear();
+    nodes_.shrink_to_fit();
+  }
+
+ private:
+  struct node {
+    std::uint64_t self, parent, at, span_id;
+  };
+  static constexpr unsigned line_bits = 40;
+  static constexpr std::uint64_t unlined_flag = std::uint64_t(1) << (line_bits - 1);
+  static std::uint64_t pack(std::uint32_t file, std::uint64_t line) noexcept {
+    const std::uint64_t max_line = unlined_flag - 1;
+    return (std::uint64_t(file) << line_bits) | std::min(line, max_line);
+  }
+  static place unpack(const node& n) noexcept {
+    const std::uint64_t low = n.at & ((std::uint64_t(1) << line_bits) - 1);
+    return {static_cast<std::uint32_t>(n.at >> line_bits), low & unlined_flag ? 0 : low, n.span_id};
+  }
+  std::vector<node> nodes_;
+  std::uint64_t unlined_ = 0;
+};
+
+}  // namespace agentrace::eval::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -1530,6 +1661,12 @@ struct reader_options {
   /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
   /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
   std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
+  /// Look for parent cycles (spans that are their own ancestors) across everything read, and
+  /// report each as a diagnostic at its first span's place when read_files() ends (or at
+  /// report_parent_cycles()). Costs 32 bytes a span until then.
+  bool find_parent_cycles = false;
+  /// How diagnostics name an input path (e.g. "<stdin>" for "-"); may be empty (the path).
+  std::function<std::string(const std::string& path)> display_name{};
 };
 
 /// What the reader saw, cumulative over every read call.
@@ -1541,6 +1678,7 @@ struct read_counts {
   std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
   std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
   std::uint64_t files_unreadable = 0;
+  std::uint64_t parent_cycles = 0;  // found by find_parent_cycles (each also a diagnostic)
 };
 
 /// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
@@ -1580,7 +1718,34 @@ class reader {
   bool read_files(const std::vector<std::string>& paths, const span_callback& on_span) {
     bool ok = true;
     for (const auto& p : paths) ok = read_file(p, on_span) && ok;
+    report_parent_cycles();
     return ok;
+  }
+
+  /// With find_parent_cycles: reports the cycles among the spans read since the last call (one
+  /// diagnostic each, at the place of its first span read) and returns how many there were.
+  std::size_t report_parent_cycles() {
+    const auto found = cycles_.find();
+    cycles_.clear();
+    for (const auto& c : found) {
+      std::string chain;
+      for (std::size_t i = 0; i <= c.size(); ++i) {
+        const auto& at = c[i % c.size()];
+        if (i) chain += " -> ";
+        chain += to_hex(at.span_id);
+        if (at.file != c.front().file)
+          chain +=
+              " (" + shown(files_[at.file]) + (at.line ? ":" + std::to_string(at.line) : "") + ")";
+        else if (at.line && i && i < c.size())
+          chain += " (line " + std::to_string(at.line) + ")";
+      }
+      ++counts_.parent_cycles;
+      add_diag(files_[c.front().file], c.front().line,
+               "span " + to_hex(c.front().span_id) + " is its own ancestor, a parent cycle of " +
+                   std::to_string(c.size()) + (c.size() == 1 ? " span: " : " spans: ") + chain +
+                   "; call trees show it as a root");
+    }
+    return found.size();
   }
 
   /// Reads OTLP-JSON held in memory (JSON lines or one document); `name` labels diagnostics.
@@ -1632,9 +1797,13 @@ class reader {
     return static_cast<std::uint32_t>(files_.size() - 1);
   }
 
+  std::string shown(const std::string& path) const {
+    return opt_.display_name ? opt_.display_name(path) : path;
+  }
+
   void add_diag(const std::string& file, std::uint64_t line, std::string msg) {
     ++counts_.diagnostics;
-    diagnostic d{file, line, std::move(msg)};
+    diagnostic d{shown(file), line, std::move(msg)};
     if (opt_.on_diagnostic) opt_.on_diagnostic(d);
     if (diags_.size() < opt_.max_kept_diagnostics) diags_.push_back(std::move(d));
   }
@@ -1772,6 +1941,7 @@ class reader {
     }
     for (auto& s : line_spans_) {
       ++counts_.spans;
+      if (opt_.find_parent_cycles) cycles_.add(s.span, index, lineno);
       on_span(std::move(s));
     }
     line_spans_.clear();
@@ -1788,6 +1958,7 @@ class reader {
     std::uint64_t delivered = 0;
     setup(sax_, file, line_ref, [&](read_span&& s) {
       s.file = index;
+      if (opt_.find_parent_cycles) cycles_.add(s.span, index, 0);
       ++delivered;
       ++counts_.spans;
       on_span(std::move(s));
@@ -1933,6 +2104,7 @@ class reader {
   std::vector<std::string> files_;
   detail::otlp_sax sax_;
   std::vector<read_span> line_spans_;
+  detail::parent_cycles cycles_;
 };
 
 /// Reads every span of `paths` into whole traces (for small inputs, tests and tools that want
@@ -2316,19 +2488,6 @@ class u64_set {
   bool has_zero_ = false;
 };
 
-inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
-inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
-// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
-inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
-  return mix64(trace_key(t) ^ span_id);
-}
 }  // namespace detail
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of

@@ -379,12 +379,14 @@ class input {
     ro.attributes = attrs;
     ro.keep_attributes = std::move(keep);
     if (passes_++ == 0) {
+      ro.find_parent_cycles = true;  // reported with the input's other problems
+      ro.display_name = [this](const std::string& path) { return display(path); };
       ro.on_diagnostic = [this](const ev::diagnostic& d) {
         ++problems_;
         if (o_.quiet) return;
         if (printed_ < o_.max_errors) {
           progress_->end();
-          std::fprintf(stderr, "%s\n", display(d).c_str());
+          std::fprintf(stderr, "%s\n", d.to_string().c_str());
           ++printed_;
         }
       };
@@ -421,12 +423,11 @@ class input {
   const options& opts() const { return o_; }
 
  private:
-  std::string display(const ev::diagnostic& d) const {
-    ev::diagnostic c = d;
+  // How problems name an input: the name given, not its temporary copy; "-" is <stdin>.
+  std::string display(const std::string& path) const {
     for (std::size_t i = 0; i < temps_.size(); ++i)
-      if (c.file == temps_[i]) c.file = temp_names_[i];
-    if (c.file == "-") c.file = "<stdin>";
-    return c.to_string();
+      if (path == temps_[i]) return temp_names_[i];
+    return path == "-" ? "<stdin>" : path;
   }
   // Copies `in` to a new temporary file ($TMPDIR or /tmp) and returns its path; diagnostics
   // name `name` instead.
@@ -467,23 +468,6 @@ class input {
   std::uint64_t problems_ = 0, printed_ = 0;
   ev::read_counts first_{};
 };
-
-// Parent cycles found while building call trees (the reader cannot see them: they need a whole
-// trace): reported like input problems, and --strict fails on them.
-void report_cycles(const options& o, const std::vector<ev::trace>& traces) {
-  std::size_t n = 0;
-  for (const auto& t : traces)
-    for (std::size_t i : t.cycle_roots()) {
-      ++n;
-      if (!o.quiet)
-        std::fprintf(stderr,
-                     "agentrace-eval: trace %s: span %s is its own ancestor (a parent cycle); "
-                     "shown as a root\n",
-                     agentrace::to_hex(t.id()).c_str(),
-                     agentrace::to_hex(t.spans()[i].span_id).c_str());
-    }
-  if (n && o.strict) throw usage_error("the input has problems (--strict)");
-}
 
 std::string ms(std::uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
@@ -797,7 +781,6 @@ int cmd_show(const options& o) {
                       " traces:" + list);
   }
   auto traces = b.finish();
-  report_cycles(o, traces);
   ev::waterfall_options wo;
   wo.bar_width = o.number("width", 40);
   if (wo.bar_width < 4) wo.bar_width = 4;
@@ -862,7 +845,6 @@ std::vector<ev::trace> build_selected(input& in, const std::vector<ev::selection
       },
       true, {}, where ? where->lines_of(sel) : nullptr);
   auto built = b.finish();
-  report_cycles(in.opts(), built);
   // In selection order.
   std::unordered_map<agentrace::trace_id, std::size_t, ev::trace_id_hash> pos;
   for (std::size_t i = 0; i < built.size(); ++i) pos.emplace(built[i].id(), i);

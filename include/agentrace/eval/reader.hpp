@@ -24,6 +24,7 @@
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/eval/detail/line_source.hpp"
 #include "agentrace/eval/detail/otlp_sax.hpp"
+#include "agentrace/eval/detail/parent_cycles.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -60,6 +61,12 @@ struct reader_options {
   /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
   /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
   std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
+  /// Look for parent cycles (spans that are their own ancestors) across everything read, and
+  /// report each as a diagnostic at its first span's place when read_files() ends (or at
+  /// report_parent_cycles()). Costs 32 bytes a span until then.
+  bool find_parent_cycles = false;
+  /// How diagnostics name an input path (e.g. "<stdin>" for "-"); may be empty (the path).
+  std::function<std::string(const std::string& path)> display_name{};
 };
 
 /// What the reader saw, cumulative over every read call.
@@ -71,6 +78,7 @@ struct read_counts {
   std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
   std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
   std::uint64_t files_unreadable = 0;
+  std::uint64_t parent_cycles = 0;  // found by find_parent_cycles (each also a diagnostic)
 };
 
 /// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
@@ -110,7 +118,34 @@ class reader {
   bool read_files(const std::vector<std::string>& paths, const span_callback& on_span) {
     bool ok = true;
     for (const auto& p : paths) ok = read_file(p, on_span) && ok;
+    report_parent_cycles();
     return ok;
+  }
+
+  /// With find_parent_cycles: reports the cycles among the spans read since the last call (one
+  /// diagnostic each, at the place of its first span read) and returns how many there were.
+  std::size_t report_parent_cycles() {
+    const auto found = cycles_.find();
+    cycles_.clear();
+    for (const auto& c : found) {
+      std::string chain;
+      for (std::size_t i = 0; i <= c.size(); ++i) {
+        const auto& at = c[i % c.size()];
+        if (i) chain += " -> ";
+        chain += to_hex(at.span_id);
+        if (at.file != c.front().file)
+          chain +=
+              " (" + shown(files_[at.file]) + (at.line ? ":" + std::to_string(at.line) : "") + ")";
+        else if (at.line && i && i < c.size())
+          chain += " (line " + std::to_string(at.line) + ")";
+      }
+      ++counts_.parent_cycles;
+      add_diag(files_[c.front().file], c.front().line,
+               "span " + to_hex(c.front().span_id) + " is its own ancestor, a parent cycle of " +
+                   std::to_string(c.size()) + (c.size() == 1 ? " span: " : " spans: ") + chain +
+                   "; call trees show it as a root");
+    }
+    return found.size();
   }
 
   /// Reads OTLP-JSON held in memory (JSON lines or one document); `name` labels diagnostics.
@@ -162,9 +197,13 @@ class reader {
     return static_cast<std::uint32_t>(files_.size() - 1);
   }
 
+  std::string shown(const std::string& path) const {
+    return opt_.display_name ? opt_.display_name(path) : path;
+  }
+
   void add_diag(const std::string& file, std::uint64_t line, std::string msg) {
     ++counts_.diagnostics;
-    diagnostic d{file, line, std::move(msg)};
+    diagnostic d{shown(file), line, std::move(msg)};
     if (opt_.on_diagnostic) opt_.on_diagnostic(d);
     if (diags_.size() < opt_.max_kept_diagnostics) diags_.push_back(std::move(d));
   }
@@ -302,6 +341,7 @@ class reader {
     }
     for (auto& s : line_spans_) {
       ++counts_.spans;
+      if (opt_.find_parent_cycles) cycles_.add(s.span, index, lineno);
       on_span(std::move(s));
     }
     line_spans_.clear();
@@ -318,6 +358,7 @@ class reader {
     std::uint64_t delivered = 0;
     setup(sax_, file, line_ref, [&](read_span&& s) {
       s.file = index;
+      if (opt_.find_parent_cycles) cycles_.add(s.span, index, 0);
       ++delivered;
       ++counts_.spans;
       on_span(std::move(s));
@@ -463,6 +504,7 @@ class reader {
   std::vector<std::string> files_;
   detail::otlp_sax sax_;
   std::vector<read_span> line_spans_;
+  detail::parent_cycles cycles_;
 };
 
 /// Reads every span of `paths` into whole traces (for small inputs, tests and tools that want

@@ -105,19 +105,6 @@ class u64_set {
   bool has_zero_ = false;
 };
 
-inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
-inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
-// A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
-inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
-  return mix64(trace_key(t) ^ span_id);
-}
 }  // namespace detail
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
