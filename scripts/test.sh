@@ -12,7 +12,7 @@
 #       gcc            g++ -O2: everything built, every test, packaging consumers included
 #       asan           clang++ ASan+UBSan: everything built, every test but the consumers
 #       tsan           clang++ TSan: tests built against single_include/, every test
-#       disabled       AGENTRACE_ENABLED=0: everything builds, examples run, disabled_test
+#       disabled       AGENTRACE_ENABLED=0: examples, CLI, disabled_test build; examples run
 #   scripts/test.sh all          the above, then what does not fit CI's 45 minutes:
 #       clang          unsanitized clang++ -O0 build and tests
 #       tidy:--all     clang-tidy through every benchmark and test TU too
