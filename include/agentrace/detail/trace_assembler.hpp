@@ -2,7 +2,8 @@
 // Assembles finished spans into whole traces. Spans arrive child-first (a parent ends after its
 // children), so a trace is held until its local root (no parent, or a remote parent) has ended,
 // plus a short wait for stragglers (children that outlive their parent). Bounded: when too many
-// traces or spans are held, the oldest trace is released incomplete and counted.
+// traces or spans are held, the oldest trace is released incomplete and counted. The same
+// assembler holds span_data (console, in-memory store) and span_records (the tail sampler).
 #pragma once
 
 #include <algorithm>
@@ -34,19 +35,23 @@ struct assembly_options {
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
-struct assembled_trace {
+template <class Span>
+struct basic_assembled_trace {
   trace_id id{};
-  std::vector<span_data> spans;
+  std::vector<Span> spans;
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-class trace_assembler {
+/// Gathers spans of any type with trace_id, parent_span_id and parent_remote members.
+template <class Span>
+class basic_trace_assembler {
  public:
+  using assembled_trace = basic_assembled_trace<Span>;
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
+  explicit basic_trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
-  std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
+  std::vector<assembled_trace> add(Span s, clock::time_point now = clock::now()) {
     const bool local_root = s.parent_span_id == 0 || s.parent_remote;
     auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
     entry& e = it->second;
@@ -124,6 +129,9 @@ class trace_assembler {
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
 };
+
+using assembled_trace = basic_assembled_trace<span_data>;
+using trace_assembler = basic_trace_assembler<span_data>;
 
 /// Children of each span, for printing trees: index lists, roots first (spans whose parent is
 /// not in the trace), each level in start-time order.
