@@ -35,7 +35,7 @@ struct span {
   int status = 0;
   std::string status_message;
   std::uint64_t start = 0, end = 0;
-  std::map<std::string, json> attrs;  // decoded AnyValue
+  std::map<std::string, json> attrs;                       // decoded AnyValue
   std::vector<std::pair<std::string, std::string>> links;  // (trace id, span id)
 
   bool has(const std::string& k) const { return attrs.count(k) != 0; }

@@ -37,7 +37,8 @@ struct id_less {
 };
 using id_set = std::set<agentrace::trace_id, id_less>;
 
-agentrace::config base(std::shared_ptr<agentrace::exporter> mem, agentrace::tail_sampling_config t) {
+agentrace::config base(std::shared_ptr<agentrace::exporter> mem,
+                       agentrace::tail_sampling_config t) {
   agentrace::config c;
   c.exporters = {std::move(mem)};
   c.read_environment = false;
@@ -106,7 +107,7 @@ TEST_CASE("the rule keeps whole traces and says why on the root; the rest is dro
   CHECK(st.dropped_tail_sampled == 45);
   CHECK(st.spans_exported == 15);
   CHECK(tracing.stats().queued() == 0);  // every span is exported or counted
-  CHECK(st.dropped_total() == 0);         // sampling is not loss
+  CHECK(st.dropped_total() == 0);        // sampling is not loss
 }
 
 TEST_CASE("the rest: a ratio deterministic on the trace id, a rate limit, their reasons") {
@@ -195,7 +196,7 @@ TEST_CASE("late children: within the wait they join the trace; after the decisio
     very_late_dropped.emplace(dropped_ctx);
   }
   std::this_thread::sleep_for(50ms);
-  soon.reset();  // ends after its parent, within the wait
+  soon.reset();                        // ends after its parent, within the wait
   std::this_thread::sleep_for(600ms);  // the wait has passed: both traces are decided
   CHECK(tracing.stats().tail_sampling.traces_kept == 1);
   CHECK(tracing.stats().tail_sampling.traces_dropped == 1);
@@ -382,9 +383,9 @@ void sql_workload(const fs::path& dir, const std::string& file, agentrace::tail_
   opt.agent.slow_ms = 300ms;
   opt.agent.conversation_id = "tail-sampling";
   sql_agent::offline_options model{.seed = 11, .latency = 2ms, .chunk_interval = 1ms};
-  sql_agent::run(sql_agent::make_questions(24, 11), [model] {
-    return std::make_unique<sql_agent::offline_llm>(model);
-  }, opt);
+  sql_agent::run(
+      sql_agent::make_questions(24, 11),
+      [model] { return std::make_unique<sql_agent::offline_llm>(model); }, opt);
   tracing.shutdown();
   CHECK(tracing.stats().queued() == 0);
 }
@@ -449,16 +450,15 @@ TEST_CASE("the SQL agent with slow and failing queries: tail sampling keeps what
       INFO("question " << k);
       REQUIRE(all.count(k));
       CHECK(names(t) == names(all.at(k)));  // whole: no span missing
-      const bool named = t.reason.rfind("errors: ", 0) == 0 ||
-                         t.reason.rfind("duration > 250ms: ", 0) == 0;
+      const bool named =
+          t.reason.rfind("errors: ", 0) == 0 || t.reason.rfind("duration > 250ms: ", 0) == 0;
       CHECK(named);
     }
     CHECK(got == want);
   }
 
   SECTION("a percentile rule keeps every errored trace; each reason names a predicate it matched") {
-    sql_workload(dir, "p.jsonl",
-                 {.rule = "errors or duration > p90", .percentile_warmup = 20});
+    sql_workload(dir, "p.jsonl", {.rule = "errors or duration > p90", .percentile_warmup = 20});
     const auto kept = read_questions(dir / "p.jsonl");
     for (const auto& [k, t] : all) {
       const bool erred = std::any_of(t.spans.begin(), t.spans.end(), [](const span_data& s) {

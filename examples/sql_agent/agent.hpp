@@ -315,7 +315,7 @@ inline std::vector<answer> run(const std::vector<std::string>& questions,
   ensure_databases(opt.data_dir);
   std::vector<answer> answers(questions.size());
   genai::workflow_span session({.name = "sql_agent", .conversation_id = opt.agent.conversation_id},
-                              agentrace::span_context{});
+                               agentrace::span_context{});
   std::atomic<std::size_t> next{0};
   std::mutex error_mu;
   std::string worker_error;

@@ -11,6 +11,7 @@
 //             [--otlp-file PATH] [--data-dir DIR] [--model NAME] [--provider NAME] [--offline]
 #include <agentrace/agentrace.hpp>
 #include <agentrace/genai.hpp>
+#include <agentrace/tail_sampling.hpp>  // AGENTRACE_TAIL_SAMPLING[_RATIO] work here
 
 #include <chrono>
 #include <cstdio>
@@ -78,7 +79,9 @@ struct cli {
       "                       (OPENAI_BASE_URL, OPENAI_API_KEY)\n"
       "  --provider NAME      gen_ai.provider.name of that endpoint (openai)\n"
       "  --offline            use the offline model even if --model is set\n"
-      "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters.\n");
+      "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters;\n"
+      "AGENTRACE_TAIL_SAMPLING='errors or duration > 250ms' keeps only the matching\n"
+      "questions' traces (docs/sampling.md).\n");
   std::exit(2);
 }
 
@@ -274,5 +277,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(st.dropped_total()),
               c.otlp_file.empty() || env_exporters ? "" : "; OTLP-JSON in ",
               c.otlp_file.empty() || env_exporters ? "" : c.otlp_file.c_str());
+  if (st.tail_sampling.traces_kept + st.tail_sampling.traces_dropped > 0)
+    std::printf("tail sampling: %llu traces kept, %llu dropped (%llu spans)\n",
+                static_cast<unsigned long long>(st.tail_sampling.traces_kept),
+                static_cast<unsigned long long>(st.tail_sampling.traces_dropped),
+                static_cast<unsigned long long>(st.dropped_tail_sampled));
   return 0;  // unanswered questions are an outcome of the agent, visible in its traces
 }

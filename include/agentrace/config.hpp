@@ -36,13 +36,13 @@ namespace agentrace {
 /// exported, decided when each ends. Zero / empty: the AGENTRACE_TAIL_SAMPLING* variable, then
 /// the default. Off unless a rule or a ratio is set.
 struct tail_sampling_config {
-  std::string rule{};                 // AGENTRACE_TAIL_SAMPLING: an eval query; matches are kept
-  std::optional<double> ratio{};      // AGENTRACE_TAIL_SAMPLING_RATIO: share of the rest, default 0
+  std::string rule{};             // AGENTRACE_TAIL_SAMPLING: an eval query; matches are kept
+  std::optional<double> ratio{};  // AGENTRACE_TAIL_SAMPLING_RATIO: share of the rest, default 0
   std::optional<double> rate_limit{};  // AGENTRACE_TAIL_SAMPLING_RATE_LIMIT: rest kept per second
   std::chrono::milliseconds wait{0};   // AGENTRACE_TAIL_SAMPLING_WAIT: after the root, 100 ms
   std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
-  std::size_t max_traces = 0;  // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
-  std::size_t max_spans = 0;   // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
+  std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
+  std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
   std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
   std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
 };
@@ -64,7 +64,7 @@ struct config {
   std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
   std::optional<agentrace::sampler>
-      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+      sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
   tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
 };
 

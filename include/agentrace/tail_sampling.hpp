@@ -268,7 +268,8 @@ class tail_sampler final : public span_filter {
                                          const clock_converter& clock) {
     if (!selector_) return std::nullopt;
     selector_->clear();
-    for (const span_record& r : t.spans) selector_->add(to_span_data(r, clock, limits_), &resource_);
+    for (const span_record& r : t.spans)
+      selector_->add(to_span_data(r, clock, limits_), &resource_);
     auto sel = selector_->finish();
     if (sel.empty()) return std::nullopt;
     std::string why;
@@ -366,8 +367,8 @@ inline std::unique_ptr<span_filter> make_tail_sampler(const tail_sampling_config
   auto number = [&](const std::optional<double>& code, const char* var, double hi) {
     if (code) {
       if (!(*code >= 0 && *code <= hi))
-        throw std::invalid_argument(fmt::format(
-            "tail sampling: {} = {} is not in [0, {}]", var, *code, hi));
+        throw std::invalid_argument(
+            fmt::format("tail sampling: {} = {} is not in [0, {}]", var, *code, hi));
       return *code;
     }
     return read_env ? env_double(var, 0, hi).value_or(0) : 0.0;

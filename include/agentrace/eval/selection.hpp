@@ -307,8 +307,7 @@ class selector {
  public:
   /// `stats` (finished span_stats, or running quantiles) is needed when q.needs_stats(); it
   /// must outlive the selector.
-  explicit selector(query q, percentile_source stats = nullptr)
-      : q_(std::move(q)), stats_(stats) {
+  explicit selector(query q, percentile_source stats = nullptr) : q_(std::move(q)), stats_(stats) {
     if (q_.atoms().size() > 64)
       throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
