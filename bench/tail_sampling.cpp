@@ -40,6 +40,7 @@ void make_batch(std::vector<agentrace::span_record>& out, std::uint64_t& next_tr
     const std::uint64_t root = id << 4;
     for (std::size_t i = 0; i < spans_per_trace; ++i) {
       auto& r = out[t * spans_per_trace + i];
+      r = agentrace::span_record();  // nothing left from the last round (status)
       const bool is_root = i == spans_per_trace - 1;
       const bool db = !is_root && i % 2 == 1;
       r.site = is_root ? &site_root : db ? &site_db : &site_chat;

@@ -176,7 +176,13 @@ class tail_sampler final : public span_filter {
           ps.push_back(a.value.percentile);
       if (!ps.empty())
         quantiles_.emplace(s_.percentile_window, s_.percentile_warmup, std::move(ps));
-      selector_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr);
+      selector_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr, false);
+      explainer_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr);
+      for (const auto& a : s_.rule->atoms()) {
+        if (a.k == eval::atom::kind::attribute) keys_.push_back(a.subject);
+        if (a.k == eval::atom::kind::conversation)
+          for (const auto& k : eval::conversation_attribute_keys()) keys_.push_back(k);
+      }
     }
     tokens_ = std::max(1.0, s_.rate_limit);
   }
@@ -188,19 +194,23 @@ class tail_sampler final : public span_filter {
       if (quantiles_)
         quantiles_->add(r.name(), static_cast<std::uint64_t>(std::max<std::int64_t>(
                                       0, clock.duration_ns(r.start_ticks, r.end_ticks))));
-      if (auto it = decided_.find(key(r.trace_id)); it != decided_.end()) {  // a late span
+      // A late span of a decided trace? (Spans of one trace tend to arrive together: the last
+      // trace looked up and found undecided is not looked up again until a decision.)
+      const trace_key k = key(r.trace_id);
+      auto it = k == undecided_ ? decided_.end() : decided_.find(k);
+      if (it == decided_.end()) undecided_ = k;
+      if (it != decided_.end()) {
         if (it->second.kept) {
           if (is_local_root(r)) add_reason(r, it->second.reason);
           ready_.push_back(std::move(r));
         } else {
           count(spans_dropped_, 1);
           tail_sampled_out_total.fetch_add(1, std::memory_order_release);
+          r.reset();  // what the dropped span owns is freed now
         }
-        r.reset();
         continue;
       }
       for (auto& t : assembler_.add(std::move(r), now)) decide(std::move(t), clock, now);
-      r.reset();
     }
     publish_held();
   }
@@ -243,7 +253,7 @@ class tail_sampler final : public span_filter {
   using trace_key = std::pair<std::uint64_t, std::uint64_t>;
   struct key_hash {
     std::size_t operator()(const trace_key& k) const noexcept {
-      return static_cast<std::size_t>(k.first * 0x9E3779B97F4A7C15ull ^ k.second);
+      return static_cast<std::size_t>(eval::detail::trace_key(trace_id{k.first, k.second}));
     }
   };
   struct decision {
@@ -263,21 +273,34 @@ class tail_sampler final : public span_filter {
   }
 
   // The rule over the held records, each presented to the query evaluator as the span_data
-  // every exporter that keeps spans sees (to_span_data, the same limits).
+  // every exporter that keeps spans sees (the same conversion and limits), with only the
+  // attributes the rule names: predicates read nothing else of a span.
+  // The rule decides without formatting reasons; a trace it keeps is evaluated again, with them.
   std::optional<std::string> rule_reason(const basic_assembled_trace<span_record>& t,
                                          const clock_converter& clock) {
-    if (!selector_) return std::nullopt;
-    selector_->clear();
-    for (const span_record& r : t.spans)
-      selector_->add(to_span_data(r, clock, limits_), &resource_);
-    auto sel = selector_->finish();
-    if (sel.empty()) return std::nullopt;
+    if (!selector_ || !select(*selector_, t, clock)) return std::nullopt;
+    auto sel = select(*explainer_, t, clock);
     std::string why;
-    for (const auto& line : sel.front().reasons) {
+    for (const auto& line : sel->reasons) {
       if (!why.empty()) why += "; ";
       why += line;
     }
     return why;
+  }
+  std::optional<eval::selection> select(eval::selector& sel,
+                                        const basic_assembled_trace<span_record>& t,
+                                        const clock_converter& clock) {
+    auto keep = [this](std::string_view k) {
+      return std::find(keys_.begin(), keys_.end(), k) != keys_.end();
+    };
+    sel.clear();
+    for (const span_record& r : t.spans) {
+      fill_span_data(view_, r, clock, limits_, keep, false);
+      sel.add(view_, &resource_);
+    }
+    auto out = sel.finish();
+    if (out.empty()) return std::nullopt;
+    return std::move(out.front());
   }
 
   // The rest: the ratio (deterministic on the trace id), capped or replaced by the rate limit.
@@ -299,6 +322,7 @@ class tail_sampler final : public span_filter {
 
   void decide(basic_assembled_trace<span_record>&& t, const clock_converter& clock,
               time_point now) {
+    undecided_ = {};
     if (!t.complete) count(decided_early_, 1);
     std::optional<std::string> why = rule_reason(t, clock);
     if (!why) why = rest_reason(t.id, now);
@@ -339,7 +363,9 @@ class tail_sampler final : public span_filter {
   eval::resource_info resource_;
   basic_trace_assembler<span_record> assembler_;
   std::optional<running_quantiles> quantiles_;
-  std::optional<eval::selector> selector_;
+  std::optional<eval::selector> selector_, explainer_;
+  std::vector<std::string> keys_;  // the span attributes the rule reads
+  span_data view_;                 // a held record as the rule sees it (storage reused)
   std::uint64_t threshold_;
   double tokens_ = 1;
   time_point last_refill_{};
@@ -347,6 +373,7 @@ class tail_sampler final : public span_filter {
   std::size_t ready_head_ = 0;
   std::unordered_map<trace_key, decision, key_hash> decided_;
   std::deque<trace_key> decided_order_;
+  trace_key undecided_{};  // the last trace found undecided (since the last decision)
   std::atomic<std::uint64_t> traces_kept_{0}, traces_dropped_{0}, spans_dropped_{0},
       decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0};
 };

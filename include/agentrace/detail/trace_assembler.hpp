@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <vector>
@@ -58,6 +59,7 @@ class basic_trace_assembler {
     if (inserted) {
       e.first_seen = now;
       e.trace.id = s.trace_id;
+      e.trace.spans.reserve(8);
       order_.push_back(key(s.trace_id));
     }
     e.last_seen = now;
@@ -67,6 +69,7 @@ class basic_trace_assembler {
     std::vector<assembled_trace> out;
     while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
       out.push_back(release(order_.front(), false));
+      order_.pop_front();
       ++released_incomplete_;
     }
     return out;
@@ -75,28 +78,27 @@ class basic_trace_assembler {
   /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
   std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
     std::vector<assembled_trace> out;
-    for (std::size_t i = 0; i < order_.size();) {
-      auto it = pending_.find(order_[i]);
-      const entry& e = it->second;
+    std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const entry& e = pending_.find(order_[i])->second;
       const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
         out.push_back(release(order_[i], ready));
       } else {
-        ++i;
+        order_[kept++] = order_[i];
       }
     }
+    order_.resize(kept);
     return out;
   }
 
   /// Everything held, complete or not (flush / shutdown).
   std::vector<assembled_trace> take_all() {
     std::vector<assembled_trace> out;
-    while (!order_.empty()) {
-      const bool complete = pending_.find(order_.front())->second.root_seen;
-      out.push_back(release(order_.front(), complete));
-    }
+    for (const trace_key& k : order_) out.push_back(release(k, pending_.find(k)->second.root_seen));
+    order_.clear();
     return out;
   }
 
@@ -113,19 +115,19 @@ class basic_trace_assembler {
   };
   static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
 
+  // Takes the trace out of `pending_`; the caller removes `k` from `order_`.
   assembled_trace release(const trace_key& k, bool complete) {
     auto it = pending_.find(k);
     assembled_trace t = std::move(it->second.trace);
     t.complete = complete;
     span_count_ -= t.spans.size();
     pending_.erase(it);
-    order_.erase(std::find(order_.begin(), order_.end(), k));
     return t;
   }
 
   assembly_options opt_;
   std::map<trace_key, entry> pending_;
-  std::vector<trace_key> order_;  // arrival order of traces
+  std::deque<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
 };

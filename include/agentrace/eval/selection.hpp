@@ -307,7 +307,9 @@ class selector {
  public:
   /// `stats` (finished span_stats, or running quantiles) is needed when q.needs_stats(); it
   /// must outlive the selector.
-  explicit selector(query q, percentile_source stats = nullptr) : q_(std::move(q)), stats_(stats) {
+  /// `explain` false: finish() gives no reasons (the selection is the same, and faster).
+  explicit selector(query q, percentile_source stats = nullptr, bool explain = true)
+      : q_(std::move(q)), stats_(stats), explain_(explain) {
     if (q_.atoms().size() > 64)
       throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
@@ -322,8 +324,9 @@ class selector {
     for (std::size_t i = 0; i < atoms.size(); ++i) {
       if ((e.mask >> i) & 1u) continue;
       std::string why;
-      if (atom_matches(atoms[i], s, r, stats_, &why)) {
+      if (atom_matches(atoms[i], s, r, stats_, explain_ ? &why : nullptr)) {
         e.mask |= std::uint64_t(1) << i;
+        if (!explain_) continue;
         if (e.reasons.size() < atoms.size()) e.reasons.resize(atoms.size());
         e.reasons[i] = std::move(why);
       }
@@ -337,6 +340,10 @@ class selector {
     for (const auto& e : entries_) {
       if (!detail::eval_node(q_.root(), e.mask)) continue;
       selection sel{e.id, {}};
+      if (!explain_) {
+        out.push_back(std::move(sel));
+        continue;
+      }
       std::vector<std::string> reasons = e.reasons;
       reasons.resize(q_.atoms().size());
       detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
@@ -360,6 +367,7 @@ class selector {
   };
   query q_;
   percentile_source stats_;
+  bool explain_ = true;
   std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
   std::vector<entry> entries_;
 };
