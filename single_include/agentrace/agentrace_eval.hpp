@@ -3809,20 +3809,22 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       [[fallthrough]];
     case K::duration: {
       std::uint64_t limit = a.value.ns;
-      std::string limit_text = detail::format_ns_literal(limit);
       if (a.value.k == literal::kind::percentile) {
         if (!stats) return false;
         auto p = stats.percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
-                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
-      if (m && why)
+      if (m && why) {  // the texts only for a match that is explained
+        const std::string limit_text = a.value.k == literal::kind::percentile
+                                           ? fmt::format("p{} of \"{}\" = {}", a.value.percentile,
+                                                         s.name, detail::duration_text(limit))
+                                           : detail::format_ns_literal(limit);
         *why =
             fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
                         detail::op_text(a.op), limit_text);
+      }
       return m;
     }
     case K::start:
@@ -6124,6 +6126,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -6285,6 +6288,7 @@ class tail_sampler final : public span_filter {
       }
     }
     tokens_ = std::max(1.0, s_.rate_limit);
+    decided_.resize(std::bit_ceil(std::max<std::size_t>(s_.max_traces, 1)));
   }
 
   void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
@@ -6297,11 +6301,11 @@ class tail_sampler final : public span_filter {
       // A late span of a decided trace? (Spans of one trace tend to arrive together: the last
       // trace looked up and found undecided is not looked up again until a decision.)
       const trace_key k = key(r.trace_id);
-      auto it = k == undecided_ ? decided_.end() : decided_.find(k);
-      if (it == decided_.end()) undecided_ = k;
-      if (it != decided_.end()) {
-        if (it->second.kept) {
-          if (is_local_root(r)) add_reason(r, it->second.reason);
+      const decision* d = k == undecided_ ? nullptr : find_decision(k);
+      if (!d) undecided_ = k;
+      if (d) {
+        if (d->kept) {
+          if (is_local_root(r)) add_reason(r, d->reason);
           ready_.push_back(std::move(r));
         } else {
           count(spans_dropped_, 1);
@@ -6357,6 +6361,8 @@ class tail_sampler final : public span_filter {
     }
   };
   struct decision {
+    trace_key k{};
+    bool used = false;
     bool kept = false;
     std::string reason;
   };
@@ -6437,17 +6443,21 @@ class tail_sampler final : public span_filter {
       count(spans_dropped_, t.spans.size());
       tail_sampled_out_total.fetch_add(t.spans.size(), std::memory_order_release);
     }
-    remember(t.id, why ? decision{true, std::move(*why)} : decision{});
+    decision& d = decided_[slot(key(t.id))];  // a later decision may take an older one's slot
+    d.k = key(t.id);
+    d.used = true;
+    d.kept = why.has_value();
+    d.reason = why ? std::move(*why) : std::string();
   }
 
-  // Late spans follow their trace's decision while it is remembered (the last max_traces).
-  void remember(const trace_id& id, decision d) {
-    const trace_key k = key(id);
-    if (decided_.insert_or_assign(k, std::move(d)).second) decided_order_.push_back(k);
-    while (decided_order_.size() > std::max<std::size_t>(s_.max_traces, 1)) {
-      decided_.erase(decided_order_.front());
-      decided_order_.pop_front();
-    }
+  // Late spans follow their trace's decision while it is remembered: a direct-mapped table of
+  // max_traces slots (rounded up to a power of two), no allocation per decision.
+  std::size_t slot(const trace_key& k) const noexcept {
+    return key_hash{}(k) & (decided_.size() - 1);
+  }
+  const decision* find_decision(const trace_key& k) const noexcept {
+    const decision& d = decided_[slot(k)];
+    return d.used && d.k == k ? &d : nullptr;
   }
 
   void publish_held() noexcept {
@@ -6471,8 +6481,7 @@ class tail_sampler final : public span_filter {
   time_point last_refill_{};
   std::vector<span_record> ready_;  // records of kept traces, to export
   std::size_t ready_head_ = 0;
-  std::unordered_map<trace_key, decision, key_hash> decided_;
-  std::deque<trace_key> decided_order_;
+  std::vector<decision> decided_;
   trace_key undecided_{};  // the last trace found undecided (since the last decision)
   std::atomic<std::uint64_t> traces_kept_{0}, traces_dropped_{0}, spans_dropped_{0},
       decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0};

@@ -207,20 +207,22 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       [[fallthrough]];
     case K::duration: {
       std::uint64_t limit = a.value.ns;
-      std::string limit_text = detail::format_ns_literal(limit);
       if (a.value.k == literal::kind::percentile) {
         if (!stats) return false;
         auto p = stats.percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
-                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
-      if (m && why)
+      if (m && why) {  // the texts only for a match that is explained
+        const std::string limit_text = a.value.k == literal::kind::percentile
+                                           ? fmt::format("p{} of \"{}\" = {}", a.value.percentile,
+                                                         s.name, detail::duration_text(limit))
+                                           : detail::format_ns_literal(limit);
         *why =
             fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
                         detail::op_text(a.op), limit_text);
+      }
       return m;
     }
     case K::start:
