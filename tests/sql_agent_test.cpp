@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,7 +35,8 @@ struct span {
   int status = 0;
   std::string status_message;
   std::uint64_t start = 0, end = 0;
-  std::map<std::string, json> attrs;  // decoded AnyValue
+  std::map<std::string, json> attrs;                       // decoded AnyValue
+  std::vector<std::pair<std::string, std::string>> links;  // (trace id, span id)
 
   bool has(const std::string& k) const { return attrs.count(k) != 0; }
   std::string str(const std::string& k) const {
@@ -88,6 +90,8 @@ std::vector<span> read_otlp(const fs::path& file) {
           }
           for (const auto& a : s.value("attributes", json::array()))
             x.attrs[a["key"]] = any_value(a["value"]);
+          for (const auto& l : s.value("links", json::array()))
+            x.links.emplace_back(l["traceId"], l["spanId"]);
           out.push_back(std::move(x));
         }
   }
@@ -172,6 +176,7 @@ TEST_CASE("the agent's trace: router -> generate SQL -> db query -> answer, with
   opt.data_dir = dir / "data";
   opt.concurrency = 2;
   opt.agent.seed = 42;
+  opt.agent.conversation_id = "conv-tree";
   const auto answers = sql_agent::run(questions, offline(), opt);
   tracing.shutdown();
 
@@ -183,20 +188,43 @@ TEST_CASE("the agent's trace: router -> generate SQL -> db query -> answer, with
   const auto spans = read_otlp(dir / "t.jsonl");
   CHECK(spans.size() == mem->size());
 
-  // One trace, rooted in the session workflow.
+  // One trace per question, rooted in its router; the run is a trace of its own whose
+  // workflow span links to every question's root. All share the run's conversation id.
   std::vector<const span*> roots;
   for (const auto& s : spans)
     if (s.parent.empty()) roots.push_back(&s);
-  REQUIRE(roots.size() == 1);
-  const span& root = *roots[0];
-  CHECK(root.name == "invoke_workflow sql_agent");
-  CHECK(root.str("gen_ai.operation.name") == "invoke_workflow");
+  REQUIRE(roots.size() == questions.size() + 1);
+  const span* run_span = nullptr;
+  std::vector<const span*> routers;
+  for (const span* r : roots) {
+    if (r->name == "invoke_workflow sql_agent")
+      run_span = r;
+    else
+      routers.push_back(r);
+  }
+  REQUIRE(run_span);
+  CHECK(run_span->str("gen_ai.operation.name") == "invoke_workflow");
+  CHECK(run_span->str("gen_ai.conversation.id") == "conv-tree");
+  CHECK(children(spans, run_span->id).empty());
+  REQUIRE(routers.size() == questions.size());
+  std::map<std::string, std::string> trace_of_root;  // router span id -> its trace
+  for (const span* r : routers) {
+    CHECK(r->trace != run_span->trace);
+    CHECK(r->str("gen_ai.conversation.id") == "conv-tree");
+    trace_of_root[r->id] = r->trace;
+  }
+  std::set<std::string> question_traces;
+  for (const auto& [id, t] : trace_of_root) question_traces.insert(t);
+  CHECK(question_traces.size() == questions.size());
+  REQUIRE(run_span->links.size() == questions.size());
+  for (const auto& [t, id] : run_span->links) CHECK(trace_of_root.at(id) == t);
+  std::map<std::string, std::string> parent_trace;  // every span is in its question's trace
+  for (const auto& s : spans) parent_trace[s.id] = s.trace;
   for (const auto& s : spans) {
-    CHECK(s.trace == root.trace);
+    if (!s.parent.empty()) CHECK(parent_trace.at(s.parent) == s.trace);
     for (const char* k : content_keys) CHECK_FALSE(s.has(k));  // capture is off
   }
 
-  const auto routers = children(spans, root.id);
   REQUIRE(routers.size() == questions.size());
   int failed_attempts = 0;
   for (const span* router : routers) {
@@ -410,7 +438,7 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
                           AGENTRACE_SQL_AGENT_BIN + "' --seed 42 > out.txt 2> err.txt";
   REQUIRE(std::system(cmd.c_str()) == 0);
   const std::string out = slurp(dir / "out.txt");
-  CHECK(out.find("└─ invoke_workflow sql_agent") != std::string::npos);
+  CHECK(out.find("└─ invoke_workflow sql_agent") != std::string::npos);  // its own trace
   CHECK(out.find("invoke_agent router") != std::string::npos);
   CHECK(out.find("ERROR") != std::string::npos);  // a failed attempt is in the default run
   CHECK(out.find("6/6 answered") != std::string::npos);

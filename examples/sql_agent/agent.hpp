@@ -2,8 +2,9 @@
 // The natural-language-to-SQL agent: a router agent picks a data source, an analyst agent has
 // the model write SQL, runs it, feeds errors back for a bounded number of corrections, and has
 // the model turn the rows into an answer. Every step is a span shaped by the GenAI and database
-// conventions (agentrace/genai.hpp). Questions run in parallel on a thread pool; each worker
-// starts its spans with the session's context as explicit parent.
+// conventions (agentrace/genai.hpp). Questions run in parallel on a thread pool. Each question
+// is its own trace (one trace per user request); a run's traces share gen_ai.conversation.id,
+// and the run's `invoke_workflow sql_agent` span, a trace of its own, links to them.
 #pragma once
 
 #include <agentrace/agentrace.hpp>
@@ -40,6 +41,7 @@ struct agent_options {
   std::chrono::milliseconds slow_ms{300};
   bool stream_answers = true;         // stream the answer step when the model can
   std::string conversation_prefix{};  // gen_ai.conversation.id = prefix + index (none if empty)
+  std::string conversation_id{};      // else this one for every question (none if empty)
 };
 
 /// What the agent did for one question.
@@ -54,6 +56,7 @@ struct answer {
   std::string error;
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  agentrace::span_context trace{};  // the question's root span (its router), for links
 };
 
 namespace detail {
@@ -88,8 +91,8 @@ class agent {
   agent(llm& model, connections& dbs, agent_options opt)
       : model_(model), dbs_(dbs), opt_(std::move(opt)) {}
 
-  /// Answers question `index`. Its spans are children of `parent` (the session), or of the
-  /// thread's current span when `parent` is invalid.
+  /// Answers question `index`. Its spans are children of `parent`; an invalid `parent` makes
+  /// the question a trace of its own.
   answer ask(const std::string& question, std::size_t index,
              const agentrace::span_context& parent = agentrace::current_context()) {
     namespace genai = agentrace::genai;
@@ -97,19 +100,19 @@ class agent {
     a.index = index;
     a.question = question;
     const std::string conversation = opt_.conversation_prefix.empty()
-                                         ? std::string()
+                                         ? opt_.conversation_id
                                          : opt_.conversation_prefix + std::to_string(index);
     conversation_ = conversation;
     current_question_ = question;
     usage_in_ = usage_out_ = 0;
 
-    // The router agent: the root of this question's subtree, started with an explicit parent
-    // (the context captured on the thread that submitted the question).
+    // The router agent: the root of this question's trace, or of its subtree under `parent`.
     genai::agent_span router({.name = "router",
                               .description = "picks the database that can answer the question",
                               .conversation_id = conversation},
                              parent);
     router.set(keys::question_index, static_cast<std::int64_t>(index));
+    a.trace = router.context();
     if (genai::capture_content()) router.input_messages({genai::message::user(question)});
 
     a.source = route(question, router);
@@ -301,16 +304,18 @@ struct run_options {
   agent_options agent{};
 };
 
-/// Answers every question on a pool of `concurrency` threads, inside one `invoke_workflow
-/// sql_agent` span. Each worker has its own model and connections; the session's context is
-/// captured here and handed to the workers, whose router spans take it as explicit parent.
+/// Answers every question on a pool of `concurrency` threads. Each worker has its own model and
+/// connections; each question is a trace of its own, rooted in its router span, so that a
+/// query over traces ("slow or failed requests") selects questions, not the whole run. The run
+/// is an `invoke_workflow sql_agent` span in a trace of its own that links to every question's
+/// root; all of them carry the run's gen_ai.conversation.id (agent_options::conversation_id).
 inline std::vector<answer> run(const std::vector<std::string>& questions,
                                const llm_factory& make_llm, const run_options& opt) {
   namespace genai = agentrace::genai;
   ensure_databases(opt.data_dir);
   std::vector<answer> answers(questions.size());
-  genai::workflow_span session({.name = "sql_agent"});
-  const agentrace::span_context parent = agentrace::current_context();
+  genai::workflow_span session({.name = "sql_agent", .conversation_id = opt.agent.conversation_id},
+                               agentrace::span_context{});
   std::atomic<std::size_t> next{0};
   std::mutex error_mu;
   std::string worker_error;
@@ -320,7 +325,7 @@ inline std::vector<answer> run(const std::vector<std::string>& questions,
       connections dbs(opt.data_dir);
       agent ag(*model, dbs, opt.agent);
       for (std::size_t i; (i = next.fetch_add(1)) < questions.size();)
-        answers[i] = ag.ask(questions[i], i, parent);
+        answers[i] = ag.ask(questions[i], i, agentrace::span_context{});
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(error_mu);
       worker_error = e.what();
@@ -330,6 +335,7 @@ inline std::vector<answer> run(const std::vector<std::string>& questions,
   std::vector<std::thread> pool;
   for (std::size_t t = 0; t < n; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
+  for (const auto& a : answers) session.link(a.trace);
   if (!worker_error.empty()) {
     session.fail("worker_failed", worker_error);
     throw std::runtime_error(worker_error);

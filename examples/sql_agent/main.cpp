@@ -6,12 +6,14 @@
 //   sql_agent [--questions N] [--concurrency N] [--seed S] [--wrong-sql-rate R]
 //             [--slow-llm R] [--slow-db R] [--db-error R] [--slow-ms MS] [--llm-latency-ms MS]
 //             [--max-attempts N] [--question TEXT]... [--questions-file FILE]
-//             [--capture-content] [--no-console]
+//             [--capture-content] [--no-console] [--conversation ID]
 //             [--verbose]
 //             [--otlp-file PATH] [--data-dir DIR] [--model NAME] [--provider NAME] [--offline]
 #include <agentrace/agentrace.hpp>
 #include <agentrace/genai.hpp>
+#include <agentrace/tail_sampling.hpp>  // AGENTRACE_TAIL_SAMPLING[_RATIO] work here
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -68,6 +70,8 @@ struct cli {
       "  --max-attempts N     SQL attempts per question, corrections included (3)\n"
       "  --capture-content    record prompts and answers (gen_ai.input/output.messages)\n"
       "  --no-console         do not print trace trees\n"
+      "  --conversation ID    gen_ai.conversation.id of the run's traces (one trace per\n"
+      "                       question; default sql-agent-<start time in ms>)\n"
       "  --verbose            trace trees show every attribute (default: the key ones)\n"
       "  --otlp-file PATH     OTLP-JSON lines output (default sql_agent.jsonl; '' = none)\n"
       "  --data-dir DIR       where the SQLite databases live (sql_agent_data)\n"
@@ -75,7 +79,9 @@ struct cli {
       "                       (OPENAI_BASE_URL, OPENAI_API_KEY)\n"
       "  --provider NAME      gen_ai.provider.name of that endpoint (openai)\n"
       "  --offline            use the offline model even if --model is set\n"
-      "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters.\n");
+      "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters;\n"
+      "AGENTRACE_TAIL_SAMPLING='errors or duration > 250ms' keeps only the matching\n"
+      "questions' traces (docs/sampling.md).\n");
   std::exit(2);
 }
 
@@ -150,6 +156,8 @@ cli parse(int argc, char** argv) {
       c.capture = true;
     else if (a == "--no-console")
       c.console = false;
+    else if (a == "--conversation")
+      c.run.agent.conversation_id = value();
     else if (a == "--verbose")
       c.verbose = true;
     else if (a == "--otlp-file")
@@ -174,6 +182,11 @@ cli parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   cli c = parse(argc, argv);
+  if (c.run.agent.conversation_id.empty())  // the run is the conversation: one id for its traces
+    c.run.agent.conversation_id =
+        "sql-agent-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
 
   // The model: offline unless a model name and an endpoint are configured.
   sql_agent::llm_factory make_llm;
@@ -264,5 +277,10 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(st.dropped_total()),
               c.otlp_file.empty() || env_exporters ? "" : "; OTLP-JSON in ",
               c.otlp_file.empty() || env_exporters ? "" : c.otlp_file.c_str());
+  if (st.tail_sampling.traces_kept + st.tail_sampling.traces_dropped > 0)
+    std::printf("tail sampling: %llu traces kept, %llu dropped (%llu spans)\n",
+                static_cast<unsigned long long>(st.tail_sampling.traces_kept),
+                static_cast<unsigned long long>(st.tail_sampling.traces_dropped),
+                static_cast<unsigned long long>(st.dropped_tail_sampled));
   return 0;  // unanswered questions are an outcome of the agent, visible in its traces
 }

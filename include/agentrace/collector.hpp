@@ -29,6 +29,7 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/log_queue.hpp"
+#include "agentrace/detail/span_filter.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/span.hpp"
@@ -55,6 +56,9 @@ struct stats {
   std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
   std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
   std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
+  // Tail sampling (agentrace/tail_sampling.hpp).
+  std::uint64_t dropped_tail_sampled = 0;  // spans of traces the tail sampler did not keep
+  tail_sampling_counts tail_sampling{};    // traces kept, dropped...: this collector's only
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -62,8 +66,8 @@ struct stats {
   }
   /// Spans in flight: enqueued but not yet exported.
   std::uint64_t queued() const noexcept {
-    const std::uint64_t done =
-        spans_exported + spans_export_failed + dropped_queue_full + dropped_unsampled;
+    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
+                               dropped_unsampled + dropped_tail_sampled;
     return spans_ended > done ? spans_ended - done : 0;
   }
 };
@@ -228,6 +232,14 @@ class collector {
     if (exporters_.empty() && env) exporters_ = exporters_from_env();
 
     sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+    if (auto make = detail::tail_sampler_factory.load())
+      tail_ = make(cfg_.tail_sampling, limits_, resource_, env);  // nullptr when not configured
+    else if (!cfg_.tail_sampling.rule.empty() || cfg_.tail_sampling.ratio ||
+             (env && (detail::env("AGENTRACE_TAIL_SAMPLING") ||
+                      detail::env("AGENTRACE_TAIL_SAMPLING_RATIO"))))
+      detail::diag(
+          "tail sampling is configured but not compiled in (include "
+          "<agentrace/tail_sampling.hpp> where start() is called); every trace is exported");
 
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
@@ -364,6 +376,8 @@ class collector {
     s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
     s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
+    s.dropped_tail_sampled = detail::tail_sampled_out_total.load(std::memory_order_acquire);
+    if (tail_) s.tail_sampling = tail_->counts();
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -477,6 +491,7 @@ class collector {
     detail::dequeued_total.store(0);
     detail::exported_total.store(0);
     detail::export_failed_total.store(0);
+    detail::tail_sampled_out_total.store(0);
     detail::dropped_not_running.store(0);
     detail::drain_requested.store(false);
     if (detail::tls.state) detail::this_thread_owner().state = nullptr;
@@ -529,7 +544,7 @@ class collector {
                std::chrono::steady_clock::now() < flush_deadline) {
           if (drain() == 0) std::this_thread::yield();
         }
-        export_pending();
+        export_pending(true);
         drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -552,7 +567,8 @@ class collector {
         }
         done_cv_.notify_all();
         if (stopping) return;
-      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
+      } else if ((pending_count_ > 0 || (tail_ && tail_->holding())) &&
+                 now - last_export_ >= schedule_delay_) {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
@@ -587,7 +603,20 @@ class collector {
     return total;
   }
 
-  void export_pending() {
+  // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
+  void export_pending(bool all = false) {
+    if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
+      const auto now = std::chrono::steady_clock::now();
+      clock_.refresh();
+      tail_->hold(pending_, pending_count_, clock_, now);
+      while ((pending_count_ = tail_->take_ready(pending_, clock_, now, all)) > 0) export_records();
+      last_export_ = now;
+      return;
+    }
+    export_records();
+  }
+
+  void export_records() {
     last_export_ = std::chrono::steady_clock::now();
     if (pending_count_ == 0) return;
     clock_.refresh();
@@ -657,6 +686,7 @@ class collector {
   mutable std::mutex exporters_mu_;
   std::size_t queue_size_{0}, batch_size_{0};
   agentrace::sampler sampler_{};
+  std::unique_ptr<detail::span_filter> tail_;  // the tail sampler, when configured
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
   std::vector<detail::thread_state*> states_;  // drain()'s snapshot of the thread registry

@@ -32,6 +32,21 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
+/// Tail sampling (agentrace/tail_sampling.hpp, docs/sampling.md): which whole local traces are
+/// exported, decided when each ends. Zero / empty: the AGENTRACE_TAIL_SAMPLING* variable, then
+/// the default. Off unless a rule or a ratio is set.
+struct tail_sampling_config {
+  std::string rule{};             // AGENTRACE_TAIL_SAMPLING: an eval query; matches are kept
+  std::optional<double> ratio{};  // AGENTRACE_TAIL_SAMPLING_RATIO: share of the rest, default 0
+  std::optional<double> rate_limit{};  // AGENTRACE_TAIL_SAMPLING_RATE_LIMIT: rest kept per second
+  std::chrono::milliseconds wait{0};   // AGENTRACE_TAIL_SAMPLING_WAIT: after the root, 100 ms
+  std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
+  std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
+  std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
+  std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
+  std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
+};
+
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
@@ -49,7 +64,8 @@ struct config {
   std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
   std::optional<agentrace::sampler>
-      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+      sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+  tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
 };
 
 /// Defaults (documented in docs/configuration.md).
@@ -92,6 +108,20 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
     diag("{}='{}' is not a non-negative integer; using {}", name, t,
          static_cast<unsigned long long>(def));
     return def;
+  }
+  return out;
+}
+
+/// A number in [lo, hi]; anything else is reported and nullopt returned.
+inline std::optional<double> env_double(const char* name, double lo, double hi) {
+  auto v = env(name);
+  if (!v) return std::nullopt;
+  const std::string t = trim(*v);
+  double out = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+  if (ec != std::errc() || p != t.data() + t.size() || !(out >= lo && out <= hi)) {
+    diag("{}='{}' is not a number in [{}, {}]; ignored", name, t, lo, hi);
+    return std::nullopt;
   }
   return out;
 }

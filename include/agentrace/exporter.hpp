@@ -226,38 +226,56 @@ std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inli
 
 }  // namespace detail
 
-/// Converts a record to owned span_data (used by exporters that keep spans).
-inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
-                              const span_limits& limits = {}) {
-  span_data d;
+/// Fills `d` (reusing its storage) from a record: the span as every exporter that keeps spans
+/// sees it, limited to the attributes whose key `keep_key` accepts, and without events, links,
+/// trace state and code location unless `details` (the tail sampler presents to its rule only
+/// what the rule reads).
+template <class KeepKey>
+void fill_span_data(span_data& d, const span_record& r, const detail::clock_converter& clock,
+                    const span_limits& limits, KeepKey&& keep_key, bool details) {
   d.trace_id = r.trace_id;
   d.span_id = r.span_id;
   d.parent_span_id = r.parent_span_id;
   d.flags = r.flags;
   d.parent_remote = r.parent_remote;
-  d.name = std::string(r.name());
+  d.name.assign(r.name());
   d.kind = r.kind();
   d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
   d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
   d.status = r.status;
-  if (r.site) {
+  d.status_message.clear();
+  d.trace_state.clear();
+  d.events.clear();
+  d.links.clear();
+  d.dropped_events = d.dropped_links = 0;
+  d.code_file.clear();
+  d.code_function.clear();
+  d.code_line = 0;
+  if (r.site && details) {
     d.code_file = r.site->file;
     d.code_line = r.site->line;
     d.code_function = r.site->function;
   }
   // The same limits as the OTLP-JSON writer applies, so that every exporter sees the same span.
   const std::uint32_t max_len = limits.attribute_value_length;
+  std::size_t n = 0;  // attributes in `d` so far: the entries already there are reused
+  auto put = [&](std::string_view k, attr_value v) {
+    if (n == d.attributes.size()) d.attributes.emplace_back();
+    auto& [key, value] = d.attributes[n++];
+    key.assign(k);
+    value = std::move(v);
+    detail::limit_value_length(value, max_len);
+  };
   d.dropped_attributes = detail::for_each_attribute(
       r, limits.attribute_count,
       [&](std::string_view k, std::size_t i) {
-        d.attributes.emplace_back(std::string(k), detail::slot_value(r, i));
-        detail::limit_value_length(d.attributes.back().second, max_len);
+        if (keep_key(k)) put(k, detail::slot_value(r, i));
       },
       [&](const attribute& a) {
-        d.attributes.emplace_back(std::string(a.key), a.value);
-        detail::limit_value_length(d.attributes.back().second, max_len);
+        if (keep_key(a.key)) put(a.key, a.value);
       });
+  d.attributes.resize(n);
   auto copy_attributes = [&](const std::vector<attribute>& from, std::uint32_t limit,
                              std::vector<std::pair<std::string, attr_value>>& to) {
     std::uint32_t dropped = 0;
@@ -273,6 +291,7 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
   };
   if (const detail::span_ext* x = r.ext()) {
     d.status_message = x->status_message;
+    if (!details) return;
     d.trace_state = x->trace_state;
     for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
@@ -289,6 +308,14 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     d.dropped_events = x->dropped_events;
     d.dropped_links = x->dropped_links;
   }
+}
+
+/// Converts a record to owned span_data (used by exporters that keep spans).
+inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
+                              const span_limits& limits = {}) {
+  span_data d;
+  fill_span_data(
+      d, r, clock, limits, [](std::string_view) { return true; }, true);
   return d;
 }
 

@@ -4190,38 +4190,56 @@ std::uint32_t for_each_attribute(const span_record& r, std::uint32_t limit, Inli
 
 }  // namespace detail
 
-/// Converts a record to owned span_data (used by exporters that keep spans).
-inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
-                              const span_limits& limits = {}) {
-  span_data d;
+/// Fills `d` (reusing its storage) from a record: the span as every exporter that keeps spans
+/// sees it, limited to the attributes whose key `keep_key` accepts, and without events, links,
+/// trace state and code location unless `details` (the tail sampler presents to its rule only
+/// what the rule reads).
+template <class KeepKey>
+void fill_span_data(span_data& d, const span_record& r, const detail::clock_converter& clock,
+                    const span_limits& limits, KeepKey&& keep_key, bool details) {
   d.trace_id = r.trace_id;
   d.span_id = r.span_id;
   d.parent_span_id = r.parent_span_id;
   d.flags = r.flags;
   d.parent_remote = r.parent_remote;
-  d.name = std::string(r.name());
+  d.name.assign(r.name());
   d.kind = r.kind();
   d.start_unix_ns = clock.to_unix_ns(r.start_ticks);
   d.end_unix_ns = d.start_unix_ns + static_cast<std::uint64_t>(std::max<std::int64_t>(
                                         0, clock.duration_ns(r.start_ticks, r.end_ticks)));
   d.status = r.status;
-  if (r.site) {
+  d.status_message.clear();
+  d.trace_state.clear();
+  d.events.clear();
+  d.links.clear();
+  d.dropped_events = d.dropped_links = 0;
+  d.code_file.clear();
+  d.code_function.clear();
+  d.code_line = 0;
+  if (r.site && details) {
     d.code_file = r.site->file;
     d.code_line = r.site->line;
     d.code_function = r.site->function;
   }
   // The same limits as the OTLP-JSON writer applies, so that every exporter sees the same span.
   const std::uint32_t max_len = limits.attribute_value_length;
+  std::size_t n = 0;  // attributes in `d` so far: the entries already there are reused
+  auto put = [&](std::string_view k, attr_value v) {
+    if (n == d.attributes.size()) d.attributes.emplace_back();
+    auto& [key, value] = d.attributes[n++];
+    key.assign(k);
+    value = std::move(v);
+    detail::limit_value_length(value, max_len);
+  };
   d.dropped_attributes = detail::for_each_attribute(
       r, limits.attribute_count,
       [&](std::string_view k, std::size_t i) {
-        d.attributes.emplace_back(std::string(k), detail::slot_value(r, i));
-        detail::limit_value_length(d.attributes.back().second, max_len);
+        if (keep_key(k)) put(k, detail::slot_value(r, i));
       },
       [&](const attribute& a) {
-        d.attributes.emplace_back(std::string(a.key), a.value);
-        detail::limit_value_length(d.attributes.back().second, max_len);
+        if (keep_key(a.key)) put(a.key, a.value);
       });
+  d.attributes.resize(n);
   auto copy_attributes = [&](const std::vector<attribute>& from, std::uint32_t limit,
                              std::vector<std::pair<std::string, attr_value>>& to) {
     std::uint32_t dropped = 0;
@@ -4237,6 +4255,7 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
   };
   if (const detail::span_ext* x = r.ext()) {
     d.status_message = x->status_message;
+    if (!details) return;
     d.trace_state = x->trace_state;
     for (const auto& e : x->events) {
       event_view ev{clock.to_unix_ns(e.ticks), std::string(e.name), {}, e.dropped_attributes};
@@ -4253,6 +4272,14 @@ inline span_data to_span_data(const span_record& r, const detail::clock_converte
     d.dropped_events = x->dropped_events;
     d.dropped_links = x->dropped_links;
   }
+}
+
+/// Converts a record to owned span_data (used by exporters that keep spans).
+inline span_data to_span_data(const span_record& r, const detail::clock_converter& clock,
+                              const span_limits& limits = {}) {
+  span_data d;
+  fill_span_data(
+      d, r, clock, limits, [](std::string_view) { return true; }, true);
   return d;
 }
 
@@ -4287,6 +4314,21 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
+/// Tail sampling (agentrace/tail_sampling.hpp, docs/sampling.md): which whole local traces are
+/// exported, decided when each ends. Zero / empty: the AGENTRACE_TAIL_SAMPLING* variable, then
+/// the default. Off unless a rule or a ratio is set.
+struct tail_sampling_config {
+  std::string rule{};             // AGENTRACE_TAIL_SAMPLING: an eval query; matches are kept
+  std::optional<double> ratio{};  // AGENTRACE_TAIL_SAMPLING_RATIO: share of the rest, default 0
+  std::optional<double> rate_limit{};  // AGENTRACE_TAIL_SAMPLING_RATE_LIMIT: rest kept per second
+  std::chrono::milliseconds wait{0};   // AGENTRACE_TAIL_SAMPLING_WAIT: after the root, 100 ms
+  std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
+  std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
+  std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
+  std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
+  std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
+};
+
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
@@ -4304,7 +4346,8 @@ struct config {
   std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
   std::optional<agentrace::sampler>
-      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+      sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+  tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
 };
 
 /// Defaults (documented in docs/configuration.md).
@@ -4347,6 +4390,20 @@ inline std::uint64_t env_uint(const char* name, std::uint64_t def) {
     diag("{}='{}' is not a non-negative integer; using {}", name, t,
          static_cast<unsigned long long>(def));
     return def;
+  }
+  return out;
+}
+
+/// A number in [lo, hi]; anything else is reported and nullopt returned.
+inline std::optional<double> env_double(const char* name, double lo, double hi) {
+  auto v = env(name);
+  if (!v) return std::nullopt;
+  const std::string t = trim(*v);
+  double out = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+  if (ec != std::errc() || p != t.data() + t.size() || !(out >= lo && out <= hi)) {
+    diag("{}='{}' is not a number in [{}, {}]; ignored", name, t, lo, hi);
+    return std::nullopt;
   }
   return out;
 }
@@ -4600,6 +4657,77 @@ inline log_queue& process_log_queue() {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/span_filter.hpp
+// SPDX-License-Identifier: MIT
+// What the collector asks of a processor that holds finished spans back and decides which are
+// exported: the tail sampler (agentrace/tail_sampling.hpp). The collector knows only this
+// interface, so a collector without tail sampling never compiles the query language; the
+// header that implements it registers a factory here when it is included.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+struct tail_sampling_config;
+struct span_limits;
+struct resource;
+
+/// Counts of the tail sampler (cumulative for one collector).
+struct tail_sampling_counts {
+  std::uint64_t traces_kept = 0;           // by the rule, the ratio or the rate limit
+  std::uint64_t traces_dropped = 0;        // decided not kept
+  std::uint64_t spans_dropped = 0;         // the spans of those traces (late ones included)
+  std::uint64_t traces_decided_early = 0;  // decided before their local root ended: over a
+                                           // bound, at max_hold, or at a flush / shutdown
+  std::uint64_t held_traces = 0;           // held now (after the collector's last export)
+  std::uint64_t held_spans = 0;            // held now
+  std::uint64_t peak_held_spans = 0;       // the most ever held at once
+};
+
+namespace detail {
+
+class span_filter {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual ~span_filter() = default;
+  /// Takes records [0, n) of `pending` (each is moved out and left empty).
+  virtual void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
+                    time_point now) = 0;
+  /// Decides the traces that are due (all of them when `all`: flush, shutdown) and moves up
+  /// to pending.size() records of kept traces to the front of `pending`; returns how many.
+  /// Called until it returns 0.
+  virtual std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
+                                 time_point now, bool all) = 0;
+  /// True while spans are held or kept ones wait to be exported.
+  virtual bool holding() const noexcept = 0;
+  /// Safe to call from any thread.
+  virtual tail_sampling_counts counts() const noexcept = 0;
+};
+
+/// Builds the tail sampler for a configuration (nullptr: tail sampling is off). A bad rule in
+/// code throws; one from the environment is reported and tail sampling left off.
+using span_filter_factory = std::unique_ptr<span_filter> (*)(const tail_sampling_config&,
+                                                             const span_limits&, const resource&,
+                                                             bool read_env);
+/// Spans of traces a tail sampler did not keep, by any collector of this process (cumulative,
+/// like the other span counts of agentrace::stats).
+inline std::atomic<std::uint64_t> tail_sampled_out_total{0};
+
+/// Set by agentrace/tail_sampling.hpp when it is included.
+inline std::atomic<span_filter_factory> tail_sampler_factory{nullptr};
+
+}  // namespace detail
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -4623,6 +4751,9 @@ struct stats {
   std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
   std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
   std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
+  // Tail sampling (agentrace/tail_sampling.hpp).
+  std::uint64_t dropped_tail_sampled = 0;  // spans of traces the tail sampler did not keep
+  tail_sampling_counts tail_sampling{};    // traces kept, dropped...: this collector's only
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -4630,8 +4761,8 @@ struct stats {
   }
   /// Spans in flight: enqueued but not yet exported.
   std::uint64_t queued() const noexcept {
-    const std::uint64_t done =
-        spans_exported + spans_export_failed + dropped_queue_full + dropped_unsampled;
+    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
+                               dropped_unsampled + dropped_tail_sampled;
     return spans_ended > done ? spans_ended - done : 0;
   }
 };
@@ -4796,6 +4927,14 @@ class collector {
     if (exporters_.empty() && env) exporters_ = exporters_from_env();
 
     sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+    if (auto make = detail::tail_sampler_factory.load())
+      tail_ = make(cfg_.tail_sampling, limits_, resource_, env);  // nullptr when not configured
+    else if (!cfg_.tail_sampling.rule.empty() || cfg_.tail_sampling.ratio ||
+             (env && (detail::env("AGENTRACE_TAIL_SAMPLING") ||
+                      detail::env("AGENTRACE_TAIL_SAMPLING_RATIO"))))
+      detail::diag(
+          "tail sampling is configured but not compiled in (include "
+          "<agentrace/tail_sampling.hpp> where start() is called); every trace is exported");
 
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
@@ -4932,6 +5071,8 @@ class collector {
     s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
     s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
+    s.dropped_tail_sampled = detail::tail_sampled_out_total.load(std::memory_order_acquire);
+    if (tail_) s.tail_sampling = tail_->counts();
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -5045,6 +5186,7 @@ class collector {
     detail::dequeued_total.store(0);
     detail::exported_total.store(0);
     detail::export_failed_total.store(0);
+    detail::tail_sampled_out_total.store(0);
     detail::dropped_not_running.store(0);
     detail::drain_requested.store(false);
     if (detail::tls.state) detail::this_thread_owner().state = nullptr;
@@ -5097,7 +5239,7 @@ class collector {
                std::chrono::steady_clock::now() < flush_deadline) {
           if (drain() == 0) std::this_thread::yield();
         }
-        export_pending();
+        export_pending(true);
         drain_logs(true);
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -5120,7 +5262,8 @@ class collector {
         }
         done_cv_.notify_all();
         if (stopping) return;
-      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
+      } else if ((pending_count_ > 0 || (tail_ && tail_->holding())) &&
+                 now - last_export_ >= schedule_delay_) {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
@@ -5155,7 +5298,20 @@ class collector {
     return total;
   }
 
-  void export_pending() {
+  // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
+  void export_pending(bool all = false) {
+    if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
+      const auto now = std::chrono::steady_clock::now();
+      clock_.refresh();
+      tail_->hold(pending_, pending_count_, clock_, now);
+      while ((pending_count_ = tail_->take_ready(pending_, clock_, now, all)) > 0) export_records();
+      last_export_ = now;
+      return;
+    }
+    export_records();
+  }
+
+  void export_records() {
     last_export_ = std::chrono::steady_clock::now();
     if (pending_count_ == 0) return;
     clock_.refresh();
@@ -5225,6 +5381,7 @@ class collector {
   mutable std::mutex exporters_mu_;
   std::size_t queue_size_{0}, batch_size_{0};
   agentrace::sampler sampler_{};
+  std::unique_ptr<detail::span_filter> tail_;  // the tail sampler, when configured
   std::chrono::milliseconds schedule_delay_{0}, export_timeout_{0}, drain_interval_{0};
   std::chrono::milliseconds shutdown_timeout_{30000};
   std::vector<detail::thread_state*> states_;  // drain()'s snapshot of the thread registry
@@ -6102,11 +6259,13 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Assembles finished spans into whole traces. Spans arrive child-first (a parent ends after its
 // children), so a trace is held until its local root (no parent, or a remote parent) has ended,
 // plus a short wait for stragglers (children that outlive their parent). Bounded: when too many
-// traces or spans are held, the oldest trace is released incomplete and counted.
+// traces or spans are held, the oldest trace is released incomplete and counted. The same
+// assembler holds span_data (console, in-memory store) and span_records (the tail sampler).
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <vector>
@@ -6131,25 +6290,30 @@ struct assembly_options {
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
-struct assembled_trace {
+template <class Span>
+struct basic_assembled_trace {
   trace_id id{};
-  std::vector<span_data> spans;
+  std::vector<Span> spans;
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-class trace_assembler {
+/// Gathers spans of any type with trace_id, parent_span_id and parent_remote members.
+template <class Span>
+class basic_trace_assembler {
  public:
+  using assembled_trace = basic_assembled_trace<Span>;
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
+  explicit basic_trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
-  std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
+  std::vector<assembled_trace> add(Span s, clock::time_point now = clock::now()) {
     const bool local_root = s.parent_span_id == 0 || s.parent_remote;
     auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
     entry& e = it->second;
     if (inserted) {
       e.first_seen = now;
       e.trace.id = s.trace_id;
+      e.trace.spans.reserve(8);
       order_.push_back(key(s.trace_id));
     }
     e.last_seen = now;
@@ -6159,6 +6323,7 @@ class trace_assembler {
     std::vector<assembled_trace> out;
     while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
       out.push_back(release(order_.front(), false));
+      order_.pop_front();
       ++released_incomplete_;
     }
     return out;
@@ -6167,28 +6332,27 @@ class trace_assembler {
   /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
   std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
     std::vector<assembled_trace> out;
-    for (std::size_t i = 0; i < order_.size();) {
-      auto it = pending_.find(order_[i]);
-      const entry& e = it->second;
+    std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const entry& e = pending_.find(order_[i])->second;
       const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
         out.push_back(release(order_[i], ready));
       } else {
-        ++i;
+        order_[kept++] = order_[i];
       }
     }
+    order_.resize(kept);
     return out;
   }
 
   /// Everything held, complete or not (flush / shutdown).
   std::vector<assembled_trace> take_all() {
     std::vector<assembled_trace> out;
-    while (!order_.empty()) {
-      const bool complete = pending_.find(order_.front())->second.root_seen;
-      out.push_back(release(order_.front(), complete));
-    }
+    for (const trace_key& k : order_) out.push_back(release(k, pending_.find(k)->second.root_seen));
+    order_.clear();
     return out;
   }
 
@@ -6205,22 +6369,25 @@ class trace_assembler {
   };
   static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
 
+  // Takes the trace out of `pending_`; the caller removes `k` from `order_`.
   assembled_trace release(const trace_key& k, bool complete) {
     auto it = pending_.find(k);
     assembled_trace t = std::move(it->second.trace);
     t.complete = complete;
     span_count_ -= t.spans.size();
     pending_.erase(it);
-    order_.erase(std::find(order_.begin(), order_.end(), k));
     return t;
   }
 
   assembly_options opt_;
   std::map<trace_key, entry> pending_;
-  std::vector<trace_key> order_;  // arrival order of traces
+  std::deque<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
 };
+
+using assembled_trace = basic_assembled_trace<span_data>;
+using trace_assembler = basic_trace_assembler<span_data>;
 
 /// Children of each span, for printing trees: index lists, roots first (spans whose parent is
 /// not in the trace), each level in start-time order.

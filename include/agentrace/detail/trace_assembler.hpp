@@ -2,12 +2,14 @@
 // Assembles finished spans into whole traces. Spans arrive child-first (a parent ends after its
 // children), so a trace is held until its local root (no parent, or a remote parent) has ended,
 // plus a short wait for stragglers (children that outlive their parent). Bounded: when too many
-// traces or spans are held, the oldest trace is released incomplete and counted.
+// traces or spans are held, the oldest trace is released incomplete and counted. The same
+// assembler holds span_data (console, in-memory store) and span_records (the tail sampler).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <vector>
@@ -34,25 +36,30 @@ struct assembly_options {
 namespace agentrace::detail {
 
 /// One assembled trace, spans in arrival order.
-struct assembled_trace {
+template <class Span>
+struct basic_assembled_trace {
   trace_id id{};
-  std::vector<span_data> spans;
+  std::vector<Span> spans;
   bool complete{true};  // false: released by a bound before its local root ended
 };
 
-class trace_assembler {
+/// Gathers spans of any type with trace_id, parent_span_id and parent_remote members.
+template <class Span>
+class basic_trace_assembler {
  public:
+  using assembled_trace = basic_assembled_trace<Span>;
   using clock = std::chrono::steady_clock;
-  explicit trace_assembler(assembly_options o = {}) : opt_(o) {}
+  explicit basic_trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
-  std::vector<assembled_trace> add(span_data s, clock::time_point now = clock::now()) {
+  std::vector<assembled_trace> add(Span s, clock::time_point now = clock::now()) {
     const bool local_root = s.parent_span_id == 0 || s.parent_remote;
     auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
     entry& e = it->second;
     if (inserted) {
       e.first_seen = now;
       e.trace.id = s.trace_id;
+      e.trace.spans.reserve(8);
       order_.push_back(key(s.trace_id));
     }
     e.last_seen = now;
@@ -62,6 +69,7 @@ class trace_assembler {
     std::vector<assembled_trace> out;
     while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
       out.push_back(release(order_.front(), false));
+      order_.pop_front();
       ++released_incomplete_;
     }
     return out;
@@ -70,28 +78,27 @@ class trace_assembler {
   /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
   std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
     std::vector<assembled_trace> out;
-    for (std::size_t i = 0; i < order_.size();) {
-      auto it = pending_.find(order_[i]);
-      const entry& e = it->second;
+    std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const entry& e = pending_.find(order_[i])->second;
       const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
         out.push_back(release(order_[i], ready));
       } else {
-        ++i;
+        order_[kept++] = order_[i];
       }
     }
+    order_.resize(kept);
     return out;
   }
 
   /// Everything held, complete or not (flush / shutdown).
   std::vector<assembled_trace> take_all() {
     std::vector<assembled_trace> out;
-    while (!order_.empty()) {
-      const bool complete = pending_.find(order_.front())->second.root_seen;
-      out.push_back(release(order_.front(), complete));
-    }
+    for (const trace_key& k : order_) out.push_back(release(k, pending_.find(k)->second.root_seen));
+    order_.clear();
     return out;
   }
 
@@ -108,22 +115,25 @@ class trace_assembler {
   };
   static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
 
+  // Takes the trace out of `pending_`; the caller removes `k` from `order_`.
   assembled_trace release(const trace_key& k, bool complete) {
     auto it = pending_.find(k);
     assembled_trace t = std::move(it->second.trace);
     t.complete = complete;
     span_count_ -= t.spans.size();
     pending_.erase(it);
-    order_.erase(std::find(order_.begin(), order_.end(), k));
     return t;
   }
 
   assembly_options opt_;
   std::map<trace_key, entry> pending_;
-  std::vector<trace_key> order_;  // arrival order of traces
+  std::deque<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
 };
+
+using assembled_trace = basic_assembled_trace<span_data>;
+using trace_assembler = basic_trace_assembler<span_data>;
 
 /// Children of each span, for printing trees: index lists, roots first (spans whose parent is
 /// not in the trace), each level in start-time order.

@@ -9,6 +9,8 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <concepts>
+#include <cstddef>
 #include <cstdlib>
 #include <cstdint>
 #include <ctime>
@@ -137,10 +139,38 @@ inline const char* kind_text(span_kind k) {
 
 }  // namespace detail
 
+/// Where `> pNN` predicates get the percentile of a span name: span statistics (offline, exact)
+/// or any object with the same `percentile(name, p)` member (the tail sampler's running
+/// quantiles). Holds a pointer: the object must outlive it.
+class percentile_source {
+ public:
+  percentile_source() = default;
+  percentile_source(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): "no statistics"
+  template <class Source>
+    requires requires(const Source& s) {
+      { s.percentile(std::string_view{}, 0.0) } -> std::same_as<std::optional<std::uint64_t>>;
+    }
+  percentile_source(const Source* s)  // NOLINT(google-explicit-constructor): as a span_stats*
+      : self_(s), get_(s ? &call<Source> : nullptr) {}
+
+  explicit operator bool() const noexcept { return get_ != nullptr; }
+  std::optional<std::uint64_t> percentile(std::string_view name, double p) const {
+    return get_ ? get_(self_, name, p) : std::nullopt;
+  }
+
+ private:
+  template <class Source>
+  static std::optional<std::uint64_t> call(const void* self, std::string_view name, double p) {
+    return static_cast<const Source*>(self)->percentile(name, p);
+  }
+  const void* self_ = nullptr;
+  std::optional<std::uint64_t> (*get_)(const void*, std::string_view, double) = nullptr;
+};
+
 /// Does this span satisfy the predicate? When it does and `why` is given, *why says how
 /// ("span \"db.query\" 53995c3f42cd8ad8 took 80.12 ms > p95 45.20 ms").
 inline bool atom_matches(const atom& a, const span_data& s, const resource_info* r,
-                         const span_stats* stats, std::string* why = nullptr) {
+                         percentile_source stats, std::string* why = nullptr) {
   using K = atom::kind;
   auto span_label = [&] { return fmt::format("span \"{}\" {}", s.name, to_hex(s.span_id)); };
   switch (a.k) {
@@ -177,20 +207,22 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       [[fallthrough]];
     case K::duration: {
       std::uint64_t limit = a.value.ns;
-      std::string limit_text = detail::format_ns_literal(limit);
       if (a.value.k == literal::kind::percentile) {
         if (!stats) return false;
-        auto p = stats->percentile(s.name, a.value.percentile);
+        auto p = stats.percentile(s.name, a.value.percentile);
         if (!p) return false;
         limit = *p;
-        limit_text = fmt::format("p{} of \"{}\" = {}", a.value.percentile, s.name,
-                                 detail::duration_text(limit));
       }
       const bool m = detail::compare_values(s.duration_ns(), a.op, limit);
-      if (m && why)
+      if (m && why) {  // the texts only for a match that is explained
+        const std::string limit_text = a.value.k == literal::kind::percentile
+                                           ? fmt::format("p{} of \"{}\" = {}", a.value.percentile,
+                                                         s.name, detail::duration_text(limit))
+                                           : detail::format_ns_literal(limit);
         *why =
             fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
                         detail::op_text(a.op), limit_text);
+      }
       return m;
     }
     case K::start:
@@ -275,8 +307,11 @@ inline void explain(const query& q, const query::node& n, std::uint64_t mask,
 /// per trace (a bit per predicate and the first reason of each), never the spans.
 class selector {
  public:
-  /// `stats` (finished) is needed when q.needs_stats(); it must outlive the selector.
-  explicit selector(query q, const span_stats* stats = nullptr) : q_(std::move(q)), stats_(stats) {
+  /// `stats` (finished span_stats, or running quantiles) is needed when q.needs_stats(); it
+  /// must outlive the selector.
+  /// `explain` false: finish() gives no reasons (the selection is the same, and faster).
+  explicit selector(query q, percentile_source stats = nullptr, bool explain = true)
+      : q_(std::move(q)), stats_(stats), explain_(explain) {
     if (q_.atoms().size() > 64)
       throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
@@ -291,8 +326,9 @@ class selector {
     for (std::size_t i = 0; i < atoms.size(); ++i) {
       if ((e.mask >> i) & 1u) continue;
       std::string why;
-      if (atom_matches(atoms[i], s, r, stats_, &why)) {
+      if (atom_matches(atoms[i], s, r, stats_, explain_ ? &why : nullptr)) {
         e.mask |= std::uint64_t(1) << i;
+        if (!explain_) continue;
         if (e.reasons.size() < atoms.size()) e.reasons.resize(atoms.size());
         e.reasons[i] = std::move(why);
       }
@@ -306,6 +342,10 @@ class selector {
     for (const auto& e : entries_) {
       if (!detail::eval_node(q_.root(), e.mask)) continue;
       selection sel{e.id, {}};
+      if (!explain_) {
+        out.push_back(std::move(sel));
+        continue;
+      }
       std::vector<std::string> reasons = e.reasons;
       reasons.resize(q_.atoms().size());
       detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
@@ -314,6 +354,11 @@ class selector {
     return out;
   }
   std::size_t traces_seen() const noexcept { return entries_.size(); }
+  /// Forgets every trace seen (keeps the query and the allocations), to select again.
+  void clear() noexcept {
+    index_.clear();
+    entries_.clear();
+  }
   const query& get_query() const noexcept { return q_; }
 
  private:
@@ -323,14 +368,15 @@ class selector {
     std::vector<std::string> reasons;
   };
   query q_;
-  const span_stats* stats_;
+  percentile_source stats_;
+  bool explain_ = true;
   std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
   std::vector<entry> entries_;
 };
 
 /// Whole-trace evaluation: the selection (with reasons) if `t` matches.
 inline std::optional<selection> match(const query& q, const trace& t,
-                                      const span_stats* stats = nullptr) {
+                                      percentile_source stats = nullptr) {
   selector sel(q, stats);
   for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
   if (t.spans().empty()) return std::nullopt;

@@ -109,13 +109,17 @@ class u64_set {
 
 /// The nearest-rank percentile of sorted values: the smallest value such that at least p% of
 /// the values are <= it (rank ceil(p/100 * n), 1-based). p in (0, 100].
+/// The 0-based index of that value among n > 0 sorted values.
+inline std::size_t nearest_rank_index(std::size_t n, double p) {
+  const double r = std::ceil(p / 100.0 * static_cast<double>(n));
+  std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
+  if (rank > n) rank = n;
+  return rank - 1;
+}
 template <class Sorted>
 std::uint64_t nearest_rank_of(const Sorted& sorted, double p) {
   if (sorted.empty()) return 0;
-  const double r = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
-  std::size_t rank = r < 1 ? 1 : static_cast<std::size_t>(r);
-  if (rank > sorted.size()) rank = sorted.size();
-  return sorted[rank - 1];
+  return sorted[nearest_rank_index(sorted.size(), p)];
 }
 inline std::uint64_t nearest_rank(const std::vector<std::uint64_t>& sorted, double p) {
   return nearest_rank_of(sorted, p);

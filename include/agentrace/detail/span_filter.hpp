@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// What the collector asks of a processor that holds finished spans back and decides which are
+// exported: the tail sampler (agentrace/tail_sampling.hpp). The collector knows only this
+// interface, so a collector without tail sampling never compiles the query language; the
+// header that implements it registers a factory here when it is included.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
+#include "agentrace/record.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+struct tail_sampling_config;
+struct span_limits;
+struct resource;
+
+/// Counts of the tail sampler (cumulative for one collector).
+struct tail_sampling_counts {
+  std::uint64_t traces_kept = 0;           // by the rule, the ratio or the rate limit
+  std::uint64_t traces_dropped = 0;        // decided not kept
+  std::uint64_t spans_dropped = 0;         // the spans of those traces (late ones included)
+  std::uint64_t traces_decided_early = 0;  // decided before their local root ended: over a
+                                           // bound, at max_hold, or at a flush / shutdown
+  std::uint64_t held_traces = 0;           // held now (after the collector's last export)
+  std::uint64_t held_spans = 0;            // held now
+  std::uint64_t peak_held_spans = 0;       // the most ever held at once
+};
+
+namespace detail {
+
+class span_filter {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual ~span_filter() = default;
+  /// Takes records [0, n) of `pending` (each is moved out and left empty).
+  virtual void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
+                    time_point now) = 0;
+  /// Decides the traces that are due (all of them when `all`: flush, shutdown) and moves up
+  /// to pending.size() records of kept traces to the front of `pending`; returns how many.
+  /// Called until it returns 0.
+  virtual std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
+                                 time_point now, bool all) = 0;
+  /// True while spans are held or kept ones wait to be exported.
+  virtual bool holding() const noexcept = 0;
+  /// Safe to call from any thread.
+  virtual tail_sampling_counts counts() const noexcept = 0;
+};
+
+/// Builds the tail sampler for a configuration (nullptr: tail sampling is off). A bad rule in
+/// code throws; one from the environment is reported and tail sampling left off.
+using span_filter_factory = std::unique_ptr<span_filter> (*)(const tail_sampling_config&,
+                                                             const span_limits&, const resource&,
+                                                             bool read_env);
+/// Spans of traces a tail sampler did not keep, by any collector of this process (cumulative,
+/// like the other span counts of agentrace::stats).
+inline std::atomic<std::uint64_t> tail_sampled_out_total{0};
+
+/// Set by agentrace/tail_sampling.hpp when it is included.
+inline std::atomic<span_filter_factory> tail_sampler_factory{nullptr};
+
+}  // namespace detail
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
