@@ -1516,6 +1516,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -1547,11 +1548,14 @@ class parent_cycles {
   /// the input. Spans whose digests collide (~2^-64 a pair) are taken as one.
   std::vector<cycle> find() {
     // Sorted by the span's digest; a repeated span (same trace and span id) keeps its first read.
-    std::stable_sort(nodes_.begin(), nodes_.end(),
-                     [](const node& a, const node& b) { return a.self < b.self; });
+    // (std::sort, in place: a stable sort would take a second buffer as large as the input.)
+    std::sort(nodes_.begin(), nodes_.end(), [](const node& a, const node& b) {
+      return a.self != b.self ? a.self < b.self : a.at < b.at;
+    });
     nodes_.erase(std::unique(nodes_.begin(), nodes_.end(),
                              [](const node& a, const node& b) { return a.self == b.self; }),
                  nodes_.end());
+    nodes_.shrink_to_fit();
     const std::size_t none = nodes_.size();
     auto parent_of = [&](std::size_t i) {
       auto it = std::lower_bound(nodes_.begin(), nodes_.end(), nodes_[i].parent,
@@ -1618,7 +1622,7 @@ class parent_cycles {
     const std::uint64_t low = n.at & ((std::uint64_t(1) << line_bits) - 1);
     return {static_cast<std::uint32_t>(n.at >> line_bits), low & unlined_flag ? 0 : low, n.span_id};
   }
-  std::vector<node> nodes_;
+  std::deque<node> nodes_;  // in blocks: growing never copies what is held
   std::uint64_t unlined_ = 0;
 };
 
