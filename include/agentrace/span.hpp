@@ -23,10 +23,10 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/remote_end.hpp"
-#include "agentrace/detail/thread_state.hpp"
+#include "agentrace/detail/producer.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
-#include "agentrace/sampler.hpp"
+#include "agentrace/detail/sampling.hpp"
 
 /// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
 /// include in a translation unit): every span type and macro compiles to nothing that runs, while
@@ -431,7 +431,7 @@ class scoped_span {
     if constexpr (Scope) restore_context(t, rec_.span_id);
     rec_.end_ticks = end;
     auto& c = ts->counters;
-    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+    if (ts->queue->try_enqueue(std::move(rec_))) [[likely]] {
       const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
       c.enqueued.store(n, std::memory_order_release);
       // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
