@@ -4,7 +4,6 @@
 
 #include <cxxabi.h>
 
-#include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstdint>
@@ -12,7 +11,6 @@
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -27,6 +25,7 @@
 #include "agentrace/record.hpp"
 #include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
 #include "agentrace/detail/sampling.hpp"
+#include "agentrace/propagation.hpp"  // inject/extract: instrumented code carries contexts
 
 /// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
 /// include in a translation unit): every span type and macro compiles to nothing that runs, while
@@ -61,9 +60,10 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
 
 inline std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                           std::free);
-  return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
+  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
+  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
+  return out;
 }
 
 // An unsampled span's state (its context); also what a moved-from span keeps of its span (the id

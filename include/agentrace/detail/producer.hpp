@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 
 #if __has_include(<cxxabi.h>)
 #include <cxxabi.h>
@@ -107,10 +106,12 @@ inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
 // Aligned to a cache line: two threads' states never share one.
 struct alignas(64) thread_state {
   explicit thread_state(std::size_t capacity)
-      : queue(std::make_unique<span_queue>(capacity)),
-        capacity(capacity),
-        wake_mask(wake_mask_for(capacity)) {}
-  std::unique_ptr<span_queue> queue;  // this thread's (it is the one producer)
+      : queue(new span_queue(capacity)), capacity(capacity), wake_mask(wake_mask_for(capacity)) {}
+  ~thread_state() { delete queue; }
+  thread_state(const thread_state&) = delete;
+  thread_state& operator=(const thread_state&) = delete;
+  // This thread's (it is the one producer); owned (a raw pointer: <memory> is no light header).
+  span_queue* queue;
   id_generator ids;
   thread_counters counters;
   std::size_t capacity;  // of `queue`, in spans (before the ring's rounding to runs of slots)
