@@ -1726,18 +1726,39 @@ struct alignas(64) thread_state {
   }
 };
 
-/// What the hot path calls of the registry (detail/thread_state.hpp), rarely: a thread's first
-/// span, a drain request every half queue, a span scope closed on another thread. Null until
-/// set_queue_capacity() installs them (start() does): until then no thread has a state, so no
-/// span records and none of them is called but create_thread_state, which then finds nothing.
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
+/// What spans call of the setup side, rarely, through pointers so that the code is compiled once
+/// (in the file that starts tracing) and not in every instrumented file. The registry
+/// (detail/thread_state.hpp): a thread's first span, a drain request every half queue, a span
+/// scope closed on another thread. A recording span's slower work (detail/span_slow.hpp): events,
+/// the status, attributes beyond the record's inline slots, the exception noted while unwinding.
+/// Null until set_queue_capacity() installs them (start() does): until then no thread has a
+/// state, so no span records and none of them is called but create_thread_state, which then
+/// finds nothing; a span records only on a thread that has a state, so a recording span always
+/// finds them installed.
 struct registry_hooks {
   thread_state* (*create_thread_state)() noexcept;
   void (*request_drain)() noexcept;
   void (*report_remote_end)(std::uint64_t chain, std::uint64_t id,
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
+  void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*set_status)(span_record& rec, status_code code, std::string_view description);
+  void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
+  void (*mark_unwinding)(span_record& rec) noexcept;
 };
 inline std::atomic<const registry_hooks*> installed_registry_hooks{nullptr};
+
+/// The hooks, for a recording span (installed: see registry_hooks). Relaxed: the thread loaded
+/// them with acquire when it made its state.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline const registry_hooks& span_slow_paths() noexcept {
+  return *installed_registry_hooks.load(std::memory_order_relaxed);
+}
 
 /// Slow path of this_thread(): the thread's first span (the registry takes a state over or makes
 /// one). nullptr, and the span is not recorded, if tracing was never configured.
@@ -2302,12 +2323,6 @@ struct unsampled_self {
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
 
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
-
 }  // namespace detail
 
 #if AGENTRACE_ENABLED
@@ -2439,18 +2454,8 @@ class scoped_span {
 
   /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
   scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.events.size() >= limit_events()) {
-      ++ext.dropped_events;
-      return *this;
-    }
-    detail::event_data e;
-    e.ticks = detail::now_ticks();
-    e.name = name.view();
-    e.attributes.reserve(attrs.size());
-    for (const kv& a : attrs) e.attributes.push_back(a.attr);
-    ext.events.push_back(std::move(e));
+    if (is_recording())
+      detail::span_slow_paths().add_event(rec_, name.view(), attrs.begin(), attrs.size());
     return *this;
   }
 
@@ -2473,11 +2478,7 @@ class scoped_span {
   scoped_span& set_status(status_code code, std::string_view description = {}) {
     if (!is_recording() || rec_.status == status_code::ok) return *this;
     if (code == status_code::unset) return *this;
-    rec_.set_status(code);
-    if (code == status_code::error && !description.empty())
-      rec_.extension().status_message.assign(description);
-    else if (auto* e = rec_.ext())
-      e->status_message.clear();
+    detail::span_slow_paths().set_status(rec_, code, description);
     return *this;
   }
   /// Status ERROR with a description.
@@ -2778,42 +2779,11 @@ class scoped_span {
   }
 
   void overflow(std::string_view key, attr_value v) {
-    auto& ext = rec_.extension();
-    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
-    for (auto& a : ext.attributes)
-      if (a.key == key) {
-        a.value = std::move(v);
-        return;
-      }
-    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
-      bool inline_key = false;
-      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
-        inline_key = rec_.attrs[i].key_name() == key;
-      if (!inline_key) {
-        ++ext.dropped_attributes;
-        return;
-      }
-    }
-    ext.attributes.push_back(attribute{key, std::move(v)});
+    detail::span_slow_paths().overflow(rec_, key, std::move(v));
   }
 
-  void mark_unwinding() noexcept {
-    static constexpr std::string_view what = "exception thrown through the span's scope";
-    try {
-      // An exception recorded with its type and message just before (in_span, or
-      // record_exception + rethrow in a catch block) is not recorded a second time.
-      const auto* e = rec_.ext();
-      const bool recorded = rec_.status == status_code::error && e && !e->events.empty() &&
-                            e->events.back().name == "exception";
-      if (!recorded) event("exception", {{semconv::exception::message, what}});
-      if (rec_.status != status_code::error) set_status(status_code::error, what);
-    } catch (...) {  // out of memory while unwinding: keep the status at least
-      rec_.set_status(status_code::error);
-    }
-  }
+  void mark_unwinding() noexcept { detail::span_slow_paths().mark_unwinding(rec_); }
 
-  static std::size_t limit_attributes() noexcept;
-  static std::size_t limit_events() noexcept;
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
@@ -2847,12 +2817,6 @@ class scoped_span {
   std::uint8_t state_;
 };
 
-inline std::size_t scoped_span::limit_attributes() noexcept {
-  return detail::limit_attribute_count.load(std::memory_order_relaxed);
-}
-inline std::size_t scoped_span::limit_events() noexcept {
-  return detail::limit_event_count.load(std::memory_order_relaxed);
-}
 inline std::size_t scoped_span::limit_links() noexcept {
   return detail::limit_link_count.load(std::memory_order_relaxed);
 }

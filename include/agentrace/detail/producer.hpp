@@ -141,18 +141,39 @@ struct alignas(64) thread_state {
   }
 };
 
-/// What the hot path calls of the registry (detail/thread_state.hpp), rarely: a thread's first
-/// span, a drain request every half queue, a span scope closed on another thread. Null until
-/// set_queue_capacity() installs them (start() does): until then no thread has a state, so no
-/// span records and none of them is called but create_thread_state, which then finds nothing.
+// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
+// only (overflow attributes, events, links).
+inline std::atomic<std::uint32_t> limit_attribute_count{128};
+inline std::atomic<std::uint32_t> limit_event_count{128};
+inline std::atomic<std::uint32_t> limit_link_count{128};
+
+/// What spans call of the setup side, rarely, through pointers so that the code is compiled once
+/// (in the file that starts tracing) and not in every instrumented file. The registry
+/// (detail/thread_state.hpp): a thread's first span, a drain request every half queue, a span
+/// scope closed on another thread. A recording span's slower work (detail/span_slow.hpp): events,
+/// the status, attributes beyond the record's inline slots, the exception noted while unwinding.
+/// Null until set_queue_capacity() installs them (start() does): until then no thread has a
+/// state, so no span records and none of them is called but create_thread_state, which then
+/// finds nothing; a span records only on a thread that has a state, so a recording span always
+/// finds them installed.
 struct registry_hooks {
   thread_state* (*create_thread_state)() noexcept;
   void (*request_drain)() noexcept;
   void (*report_remote_end)(std::uint64_t chain, std::uint64_t id,
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
+  void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*set_status)(span_record& rec, status_code code, std::string_view description);
+  void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
+  void (*mark_unwinding)(span_record& rec) noexcept;
 };
 inline std::atomic<const registry_hooks*> installed_registry_hooks{nullptr};
+
+/// The hooks, for a recording span (installed: see registry_hooks). Relaxed: the thread loaded
+/// them with acquire when it made its state.
+AGENTRACE_DETAIL_ALWAYS_INLINE inline const registry_hooks& span_slow_paths() noexcept {
+  return *installed_registry_hooks.load(std::memory_order_relaxed);
+}
 
 /// Slow path of this_thread(): the thread's first span (the registry takes a state over or makes
 /// one). nullptr, and the span is not recorded, if tracing was never configured.
