@@ -1125,10 +1125,9 @@ namespace agentrace::detail {
 // while the collector falls behind. On 4 KiB pages a thread writing spans in a loop misses the
 // TLB every ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE where transparent huge pages
 // are in "madvise" mode, it does not (measured: ~3 ns per span with a 131,072-span queue). Only
-// allocations of 2 MiB or more are affected; the memory is the same. `size`: a multiple of 64
-// and of `align`; freed with std::free.
+// allocations of 2 MiB or more are affected; the memory is the same. `align`: a power of two;
+// freed with std::free. The log queue's blocks come from here too (concurrent_queue.hpp).
 inline void* allocate_ring(std::size_t size, std::size_t align) noexcept {
-  const std::size_t line = align > 64 ? align : 64;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr std::size_t huge = std::size_t{2} << 20;
   if (size >= huge) {
@@ -1138,7 +1137,8 @@ inline void* allocate_ring(std::size_t size, std::size_t align) noexcept {
     return p;
   }
 #endif
-  return std::aligned_alloc(line, size);
+  if (align <= alignof(std::max_align_t)) return std::malloc(size);
+  return std::aligned_alloc(align, (size + align - 1) / align * align);
 }
 
 /// A bounded ring of `T` with one producer (the thread that owns it, or the thread that took its
