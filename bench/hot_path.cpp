@@ -42,8 +42,8 @@ bool library_defaults() {
   return v && *v && *v != '0';
 }
 
-// Each thread has its own queue of max_queue_size spans; the largest one can hold (1,024 blocks
-// of 64, queue_traits) absorbs the 1 ms between drains at tens of millions of spans per second.
+// Each thread has its own queue of max_queue_size spans; the largest one can hold (65,536,
+// max_thread_queue_size) absorbs the 1 ms between drains at tens of millions of spans per second.
 constexpr std::size_t bench_queue_size = agentrace::detail::max_thread_queue_size;
 
 agentrace::config bench_config(bool draining) {
@@ -217,7 +217,7 @@ void BM_SpanFloorClockRecordEnqueue(benchmark::State& state) {
     ++i;
     benchmark::DoNotOptimize(storage);
     r->end_ticks = agentrace::detail::now_ticks();
-    if (ts->queue->try_enqueue(ts->token, std::move(*r)))
+    if (ts->queue->try_enqueue(std::move(*r)))
       agentrace::detail::thread_counters::bump(ts->counters.enqueued);  // as a span does
     else
       ++failed;
@@ -239,8 +239,8 @@ void BM_SpanFloorClockRecordRing(benchmark::State& state) {
   static constexpr agentrace::span_site site{"bench.ring"};
   using agentrace::span_record;
   const auto n = static_cast<std::size_t>(state.range(0));
-  using traits = agentrace::detail::queue_traits;
-  auto* ring = static_cast<span_record*>(traits::malloc(n * sizeof(span_record)));
+  auto* ring = static_cast<span_record*>(
+      agentrace::detail::allocate_ring(n * sizeof(span_record), alignof(span_record)));
   if (!ring) {
     state.SkipWithError("out of memory");
     return;
@@ -262,7 +262,7 @@ void BM_SpanFloorClockRecordRing(benchmark::State& state) {
     r->~span_record();
     ++i;
   }
-  traits::free(ring);
+  std::free(ring);
 }
 BENCHMARK(BM_SpanFloorClockRecordRing)->Arg(64)->Arg(65536);
 

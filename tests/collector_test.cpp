@@ -130,7 +130,7 @@ TEST_CASE("queue full: the drop count is exact while the collector cannot drain"
   agentrace::config c;
   c.exporters = {rec};
   c.read_environment = false;
-  c.max_queue_size = 100;  // moodycamel rounds up to whole blocks of 64: 128
+  c.max_queue_size = 100;  // the ring rounds up to a multiple of 64: 128
   c.max_export_batch_size = 100;
   c.schedule_delay = std::chrono::hours(1);  // the collector sleeps: nothing drains until flush
   c.drain_interval = std::chrono::hours(1);

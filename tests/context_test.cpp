@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <future>
 #include <latch>
+#include <memory>
 #include <stop_token>
 #include <thread>
 
@@ -144,6 +145,26 @@ TEST_CASE("bind_context works with std::jthread, arguments, results and move-onl
   span_tree tree(mem->spans());
   CHECK(tree.is_child("jthread.work", "owner"));
   CHECK(std::get<std::string>(*tree.get("jthread.work").attr("test.text")) == "5");
+}
+
+TEST_CASE("bind_context calls pointers to members as std::invoke does") {
+  struct counter {
+    int value = 1;
+    int add(int n) { return value += n; }
+    int get() const { return value; }
+  };
+  counter c;
+  auto add = agentrace::bind_context(&counter::add);
+  CHECK(add(c, 2) == 3);   // on a reference
+  CHECK(add(&c, 4) == 7);  // on a pointer
+  auto owned = std::make_unique<counter>();
+  CHECK(add(owned, 9) == 10);  // on a smart pointer
+  const counter& cref = c;
+  CHECK(agentrace::bind_context(&counter::get)(cref) == 7);
+  auto field = agentrace::bind_context(&counter::value);
+  field(c) = 20;  // a data member: a reference to it
+  CHECK(c.value == 20);
+  CHECK(field(&c) == 20);
 }
 
 TEST_CASE("before start() and after shutdown() spans record nothing and touch no context") {

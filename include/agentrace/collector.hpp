@@ -583,15 +583,15 @@ class collector {
   }
 
   // Moves everything queued, in every thread's queue, into pending_, exporting each time a batch
-  // fills. Each queue is read through its producer (one explicit producer per queue).
+  // fills. Each queue has one producer and this one consumer.
   std::size_t drain() {
     detail::snapshot_states(states_);
     std::size_t total = 0;
     for (detail::thread_state* st : states_) {
       for (;;) {
         if (pending_count_ == batch_size_) export_pending();
-        const std::size_t n = st->queue->try_dequeue_bulk_from_producer(
-            st->token, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+        const std::size_t n = st->queue->try_dequeue_bulk(
+            pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
             batch_size_ - pending_count_);
         if (n == 0) break;
         pending_count_ += n;

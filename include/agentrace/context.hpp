@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstring>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -270,6 +269,44 @@ class [[nodiscard]] context_scope {
   span_context prev_;
 };
 
+namespace detail {
+template <class M>
+struct member_class;
+template <class T, class C>
+struct member_class<T C::*> {
+  using type = C;
+};
+
+// detail::invoke for a pointer to member.
+template <class P, class O, class... A>
+constexpr decltype(auto) invoke_member(P&& m, O&& o, A&&... a) {
+  using M = std::remove_cvref_t<P>;
+  using C = typename member_class<M>::type;
+  if constexpr (std::is_base_of_v<C, std::remove_cvref_t<O>>) {
+    if constexpr (std::is_member_function_pointer_v<M>)
+      return (std::forward<O>(o).*m)(std::forward<A>(a)...);
+    else
+      return std::forward<O>(o).*m;
+  } else {
+    if constexpr (std::is_member_function_pointer_v<M>)
+      return ((*std::forward<O>(o)).*m)(std::forward<A>(a)...);
+    else
+      return (*std::forward<O>(o)).*m;
+  }
+}
+
+/// std::invoke without <functional> (which every instrumented file would compile): a callable,
+/// or a pointer to member with an object, a reference, a pointer or a smart pointer to one.
+template <class F, class... A>
+constexpr decltype(auto) invoke(F&& f, A&&... a) {
+  if constexpr (std::is_member_pointer_v<std::remove_cvref_t<F>>) {
+    return invoke_member(std::forward<F>(f), std::forward<A>(a)...);
+  } else {
+    return std::forward<F>(f)(std::forward<A>(a)...);
+  }
+}
+}  // namespace detail
+
 /// A callable that runs `F` under a captured context (see bind_context).
 template <class F>
 class context_bound {
@@ -281,19 +318,19 @@ class context_bound {
     requires std::invocable<F&, Args...>
   decltype(auto) operator()(Args&&... args) & {
     context_scope in(ctx_);
-    return std::invoke(f_, std::forward<Args>(args)...);
+    return detail::invoke(f_, std::forward<Args>(args)...);
   }
   template <class... Args>
     requires std::invocable<const F&, Args...>
   decltype(auto) operator()(Args&&... args) const& {
     context_scope in(ctx_);
-    return std::invoke(f_, std::forward<Args>(args)...);
+    return detail::invoke(f_, std::forward<Args>(args)...);
   }
   template <class... Args>
     requires std::invocable<F&&, Args...>
   decltype(auto) operator()(Args&&... args) && {
     context_scope in(ctx_);
-    return std::invoke(std::move(f_), std::forward<Args>(args)...);
+    return detail::invoke(std::move(f_), std::forward<Args>(args)...);
   }
 
   /// The context the callable runs under.

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "agentrace/context.hpp"
+#include "agentrace/detail/sampling.hpp"
 #include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
@@ -32,24 +33,7 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
-/// Which delegate of a parent-based sampler decides (OpenTelemetry ParentBased).
-enum class sampling_case : std::uint8_t {
-  root = 0,                   // no parent
-  remote_parent_sampled = 1,  // parent extracted from another process, sampled flag set
-  remote_parent_not_sampled = 2,
-  local_parent_sampled = 3,  // parent in this process
-  local_parent_not_sampled = 4,
-};
-
 namespace detail {
-inline constexpr std::uint64_t randomness_mask = (std::uint64_t{1} << 56) - 1;
-inline constexpr std::uint64_t never_threshold = std::uint64_t{1} << 56;  // above every R
-
-/// The randomness value R of a trace id: its rightmost 7 bytes (W3C Trace Context Level 2).
-constexpr std::uint64_t trace_randomness(const trace_id& id) noexcept {
-  return id.lo & randomness_mask;
-}
-
 /// Rejection threshold T for a sampling probability: T = 2^56 - round(p * 2^56), computed exactly
 /// (p * 2^56 only shifts the exponent of the double). p >= 1 samples everything, p <= 0 (or NaN,
 /// or below 2^-57) nothing.
@@ -61,14 +45,6 @@ inline std::uint64_t ratio_threshold(double p) noexcept {
   return never_threshold - keep;
 }
 
-constexpr sampling_case case_of(const span_context& parent) noexcept {
-  if (!parent.valid()) return sampling_case::root;
-  if (parent.remote)
-    return parent.sampled() ? sampling_case::remote_parent_sampled
-                            : sampling_case::remote_parent_not_sampled;
-  return parent.sampled() ? sampling_case::local_parent_sampled
-                          : sampling_case::local_parent_not_sampled;
-}
 }  // namespace detail
 
 /// A head sampler: decides at span begin whether a span is recorded and exported. An unsampled
@@ -202,13 +178,6 @@ class sampler {
 
 namespace detail {
 
-// The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
-// enough: a span that races with it sees either the old or the new sampler, both valid. Default:
-// ParentBased(root=AlwaysOn).
-inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
-                                                            never_threshold};
-
 /// The configured sampler, for introspection (active_sampler()).
 struct sampler_slot {
   std::mutex mu;
@@ -242,28 +211,6 @@ inline void install_sampler(const agentrace::sampler& s) {
     sampling_thresholds[i].store(s.threshold(static_cast<sampling_case>(i)),
                                  std::memory_order_relaxed);
   set_sample_as_parent(samples_as_parent());
-}
-
-/// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
-/// (Level 2 random flag); sampled by the root threshold.
-inline std::uint8_t sample_root(std::uint64_t lo) noexcept {
-  const bool s = (lo & randomness_mask) >= sampling_thresholds[0].load(std::memory_order_relaxed);
-  return static_cast<std::uint8_t>(flag_random | (s ? flag_sampled : 0));
-}
-inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_root(id.lo); }
-
-/// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
-/// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
-/// decides for the parent's case.
-inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags,
-                                 bool remote) noexcept {
-  // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
-  const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
-  const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);
-  return static_cast<std::uint8_t>((parent_flags & ~flag_sampled) | (s ? flag_sampled : 0));
-}
-inline std::uint8_t sample_child(const span_context& parent) noexcept {
-  return sample_child(parent.trace_id.lo, parent.flags, parent.remote);
 }
 
 }  // namespace detail

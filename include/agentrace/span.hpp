@@ -4,7 +4,6 @@
 
 #include <cxxabi.h>
 
-#include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstdint>
@@ -12,7 +11,6 @@
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -23,10 +21,11 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/remote_end.hpp"
-#include "agentrace/detail/thread_state.hpp"
+#include "agentrace/detail/producer.hpp"
 #include "agentrace/record.hpp"
 #include "agentrace/semconv/exception.hpp"  // the keys record_exception writes
-#include "agentrace/sampler.hpp"
+#include "agentrace/detail/sampling.hpp"
+#include "agentrace/propagation.hpp"  // inject/extract: instrumented code carries contexts
 
 /// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
 /// include in a translation unit): every span type and macro compiles to nothing that runs, while
@@ -61,9 +60,10 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
 
 inline std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                           std::free);
-  return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
+  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
+  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
+  return out;
 }
 
 // An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
@@ -74,12 +74,6 @@ struct unsampled_self {
 
 // Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
 inline std::atomic<std::uint64_t> dropped_not_running{0};
-
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
 
 }  // namespace detail
 
@@ -212,18 +206,8 @@ class scoped_span {
 
   /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
   scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.events.size() >= limit_events()) {
-      ++ext.dropped_events;
-      return *this;
-    }
-    detail::event_data e;
-    e.ticks = detail::now_ticks();
-    e.name = name.view();
-    e.attributes.reserve(attrs.size());
-    for (const kv& a : attrs) e.attributes.push_back(a.attr);
-    ext.events.push_back(std::move(e));
+    if (is_recording())
+      detail::span_slow_paths().add_event(rec_, name.view(), attrs.begin(), attrs.size());
     return *this;
   }
 
@@ -246,11 +230,7 @@ class scoped_span {
   scoped_span& set_status(status_code code, std::string_view description = {}) {
     if (!is_recording() || rec_.status == status_code::ok) return *this;
     if (code == status_code::unset) return *this;
-    rec_.set_status(code);
-    if (code == status_code::error && !description.empty())
-      rec_.extension().status_message.assign(description);
-    else if (auto* e = rec_.ext())
-      e->status_message.clear();
+    detail::span_slow_paths().set_status(rec_, code, description);
     return *this;
   }
   /// Status ERROR with a description.
@@ -431,7 +411,7 @@ class scoped_span {
     if constexpr (Scope) restore_context(t, rec_.span_id);
     rec_.end_ticks = end;
     auto& c = ts->counters;
-    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
+    if (ts->queue->try_enqueue(std::move(rec_))) [[likely]] {
       const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
       c.enqueued.store(n, std::memory_order_release);
       // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
@@ -551,42 +531,11 @@ class scoped_span {
   }
 
   void overflow(std::string_view key, attr_value v) {
-    auto& ext = rec_.extension();
-    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
-    for (auto& a : ext.attributes)
-      if (a.key == key) {
-        a.value = std::move(v);
-        return;
-      }
-    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
-      bool inline_key = false;
-      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
-        inline_key = rec_.attrs[i].key_name() == key;
-      if (!inline_key) {
-        ++ext.dropped_attributes;
-        return;
-      }
-    }
-    ext.attributes.push_back(attribute{key, std::move(v)});
+    detail::span_slow_paths().overflow(rec_, key, std::move(v));
   }
 
-  void mark_unwinding() noexcept {
-    static constexpr std::string_view what = "exception thrown through the span's scope";
-    try {
-      // An exception recorded with its type and message just before (in_span, or
-      // record_exception + rethrow in a catch block) is not recorded a second time.
-      const auto* e = rec_.ext();
-      const bool recorded = rec_.status == status_code::error && e && !e->events.empty() &&
-                            e->events.back().name == "exception";
-      if (!recorded) event("exception", {{semconv::exception::message, what}});
-      if (rec_.status != status_code::error) set_status(status_code::error, what);
-    } catch (...) {  // out of memory while unwinding: keep the status at least
-      rec_.set_status(status_code::error);
-    }
-  }
+  void mark_unwinding() noexcept { detail::span_slow_paths().mark_unwinding(rec_); }
 
-  static std::size_t limit_attributes() noexcept;
-  static std::size_t limit_events() noexcept;
   static std::size_t limit_links() noexcept;
 
   // The record under construction. A union member: constructed by begin() (not zeroed first),
@@ -620,12 +569,6 @@ class scoped_span {
   std::uint8_t state_;
 };
 
-inline std::size_t scoped_span::limit_attributes() noexcept {
-  return detail::limit_attribute_count.load(std::memory_order_relaxed);
-}
-inline std::size_t scoped_span::limit_events() noexcept {
-  return detail::limit_event_count.load(std::memory_order_relaxed);
-}
 inline std::size_t scoped_span::limit_links() noexcept {
   return detail::limit_link_count.load(std::memory_order_relaxed);
 }

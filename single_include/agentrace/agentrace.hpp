@@ -2,6 +2,7 @@
 // agentrace 0.1.0: single-header edition of include/agentrace/agentrace.hpp.
 // Generated — do not edit. Made by scripts/amalgamate.py from the headers under include/;
 // change those and run `python3 scripts/amalgamate.py`.
+// Builds on <agentrace/span.hpp>: keep that single header beside this one.
 #pragma once
 
 // amalgamated: include/agentrace/agentrace.hpp
@@ -25,81 +26,7 @@
 // SPDX-License-Identifier: MIT
 // agentrace: the one place the version lives (CMake parses these lines).
 
-// amalgamated: include/agentrace/detail/compiler.hpp
-// SPDX-License-Identifier: MIT
-// Compiler helpers for the hot path: inlining control, a register barrier, a cache hint.
-
-#if defined(__GNUC__) || defined(__clang__)
-#define AGENTRACE_DETAIL_ALWAYS_INLINE __attribute__((always_inline))
-#define AGENTRACE_DETAIL_NOINLINE __attribute__((noinline))
-#define AGENTRACE_DETAIL_COLD __attribute__((noinline, cold))
-#else
-#define AGENTRACE_DETAIL_ALWAYS_INLINE
-#define AGENTRACE_DETAIL_NOINLINE
-#define AGENTRACE_DETAIL_COLD
-#endif
-
-// Every agentrace declaration has default visibility, even in code built with
-// -fvisibility=hidden. The library's process-wide state (whether tracing runs, the thread
-// registry, each thread's current context, the sampler, the exporter registry) is inline
-// variables and function-local statics of namespace-scope functions (keep it there: clang's
-// -fvisibility-inlines-hidden-static-local-var hides statics of inline member functions). With
-// default visibility the dynamic linker binds every object's references to one copy when it
-// can see one: a shared library linked into the program at build time (tests/shared_lib_test),
-// a library opened with dlopen when the executable exports its symbols (-rdynamic, CMake
-// ENABLE_EXPORTS) or another library already loaded defines them, and, with g++ (which emits
-// these as GNU unique symbols), modules opened with RTLD_LOCAL. Not under a version script
-// that makes them local, -Wl,--exclude-libs or -Bsymbolic. Hidden, a plugin always got its own
-// copy, in which tracing was never started: its spans vanished without being counted.
-// A library that wants its own separate tracer defines both macros empty before including
-// agentrace.
-#ifndef AGENTRACE_DETAIL_VISIBILITY_BEGIN
-#if defined(__GNUC__) || defined(__clang__)
-#define AGENTRACE_DETAIL_VISIBILITY_BEGIN _Pragma("GCC visibility push(default)")
-#define AGENTRACE_DETAIL_VISIBILITY_END _Pragma("GCC visibility pop")
-#else
-#define AGENTRACE_DETAIL_VISIBILITY_BEGIN
-#define AGENTRACE_DETAIL_VISIBILITY_END
-#endif
-#endif
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-/// Returns `v` unchanged, but the compiler must hold it in a general-purpose register here.
-///
-/// Why: the hot path writes a span's fields with 8-, 4- and 1-byte stores and copies them a few
-/// nanoseconds later. Left alone, compilers merge adjacent field copies into 16-byte vector loads;
-/// a load that spans several recent stores cannot be forwarded from the store buffer and waits
-/// ~12 cycles for them to reach L1 (a "store-forwarding stall"), several times per span. Passing
-/// each copied field through a register keeps every load the same width as the store that wrote
-/// it, so it is forwarded.
-template <class T>
-AGENTRACE_DETAIL_ALWAYS_INLINE inline T opaque(T v) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-  asm("" : "+r"(v));
-#endif
-  return v;
-}
-
-/// Hints the CPU to move the cache line holding `p` out of this core's private caches into the
-/// shared last-level cache (x86 CLDEMOTE). Nothing else changes: it is only a hint, ordered
-/// with earlier stores to the same line, and processors without CLDEMOTE execute it as a NOP
-/// (Intel SDM), so it needs no CPU check and no compiler flag. Used for queued records
-/// (context.hpp, thread_locals::demote_records).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline void demote_cache_line(const void* p) noexcept {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  // The operand is the whole line, so the compiler keeps every store to it before the hint.
-  asm volatile("cldemote %0" : : "m"(*static_cast<const char(*)[64]>(p)));
-#else
-  (void)p;
-#endif
-}
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
+#include <agentrace/span.hpp>
 
 #define AGENTRACE_VERSION_MAJOR 0
 #define AGENTRACE_VERSION_MINOR 1
@@ -114,583 +41,6 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
-}  // namespace agentrace
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/attributes.hpp
-// SPDX-License-Identifier: MIT
-// Typed, compile-time attribute keys and attribute values.
-
-#include <concepts>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <variant>
-#include <vector>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-
-/// A string of static storage duration. The constructor is consteval, so only string literals
-/// and constexpr character arrays convert: a value that could dangle does not compile (wrap a
-/// runtime string in std::string / std::string_view to have it copied instead).
-class static_string {
- public:
-  template <std::size_t N>
-  consteval static_string(const char (&s)[N]) noexcept : data_(s), size_(N - 1) {}  // NOLINT
-  // NOLINTNEXTLINE(google-explicit-constructor): implicit by design, like the one above
-  consteval static_string(std::string_view s) noexcept : data_(s.data()), size_(s.size()) {}
-  constexpr const char* data() const noexcept { return data_; }
-  constexpr std::size_t size() const noexcept { return size_; }
-  constexpr std::string_view view() const noexcept { return {data_, size_}; }
-
- private:
-  const char* data_;
-  std::size_t size_;
-};
-
-/// The value types an attribute may have (OpenTelemetry AnyValue, without maps and bytes).
-enum class value_type : std::uint8_t {
-  none = 0,
-  boolean,
-  int64,
-  float64,
-  string,
-  bool_array,
-  int64_array,
-  float64_array,
-  string_array
-};
-
-namespace detail {
-template <class T>
-struct value_type_of;
-template <>
-struct value_type_of<bool> : std::integral_constant<value_type, value_type::boolean> {};
-template <>
-struct value_type_of<std::int64_t> : std::integral_constant<value_type, value_type::int64> {};
-template <>
-struct value_type_of<double> : std::integral_constant<value_type, value_type::float64> {};
-template <>
-struct value_type_of<std::string> : std::integral_constant<value_type, value_type::string> {};
-template <>
-struct value_type_of<std::vector<bool>>
-    : std::integral_constant<value_type, value_type::bool_array> {};
-template <>
-struct value_type_of<std::vector<std::int64_t>>
-    : std::integral_constant<value_type, value_type::int64_array> {};
-template <>
-struct value_type_of<std::vector<double>>
-    : std::integral_constant<value_type, value_type::float64_array> {};
-template <>
-struct value_type_of<std::vector<std::string>>
-    : std::integral_constant<value_type, value_type::string_array> {};
-}  // namespace detail
-
-/// A typed attribute key. Declare custom keys once: `inline constexpr agentrace::key<std::int64_t>
-/// retries{"app.retries"};`. The name must be a constant (consteval), so the hot path stores only
-/// a pointer to it; setting a value of the wrong type does not compile.
-template <class T>
-class key {
- public:
-  using value_type_t = T;
-  static constexpr value_type type = detail::value_type_of<T>::value;
-
-  template <std::size_t N>
-  consteval key(const char (&name)[N]) noexcept : name_(name, N - 1) {}  // NOLINT
-  consteval explicit key(std::string_view name) noexcept : name_(name) {}
-  constexpr std::string_view name() const noexcept { return name_; }
-
- private:
-  std::string_view name_;
-};
-
-/// An owned attribute value (used off the hot path: overflow attributes, events, links, exporters).
-using attr_value =
-    std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<bool>,
-                 std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
-
-/// An attribute with an owned value. The key is a view: of a key constant's static name on the
-/// producer side, of owned storage (span_data) on the consumer side.
-struct attribute {
-  std::string_view key;
-  attr_value value;
-};
-
-namespace detail {
-template <class T, class V>
-concept settable_as =
-    (std::same_as<T, bool> && std::same_as<std::remove_cvref_t<V>, bool>) ||
-    (std::same_as<T, std::int64_t> && std::integral<std::remove_cvref_t<V>> &&
-     !std::same_as<std::remove_cvref_t<V>, bool>) ||
-    (std::same_as<T, double> &&
-     (std::floating_point<std::remove_cvref_t<V>> ||
-      (std::integral<std::remove_cvref_t<V>> && !std::same_as<std::remove_cvref_t<V>, bool>))) ||
-    (std::same_as<T, std::string> && std::convertible_to<V, std::string_view>) ||
-    (!std::is_arithmetic_v<T> && !std::same_as<T, std::string> && std::convertible_to<V, T>);
-
-template <class T, class V>
-attr_value to_attr_value(V&& v) {
-  if constexpr (std::same_as<T, std::string>) {
-    if constexpr (std::is_same_v<std::remove_cvref_t<V>, std::string> &&
-                  std::is_rvalue_reference_v<V&&>)
-      return attr_value{std::in_place_type<std::string>, std::forward<V>(v)};
-    else
-      return attr_value{std::in_place_type<std::string>, std::string_view(v)};
-  } else {
-    return attr_value{std::in_place_type<T>, static_cast<T>(std::forward<V>(v))};
-  }
-}
-}  // namespace detail
-
-/// One (key, value) pair for events and links: `{{semconv::db::collection_name, "sales"}}`.
-struct kv {
-  template <class T, class V>
-    requires detail::settable_as<T, V> kv(const key<T>& k, V&& v)
-        : attr{k.name(), detail::to_attr_value<T>(std::forward<V>(v))} {}
-    attribute attr;
-};
-
-}  // namespace agentrace
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/context.hpp
-// SPDX-License-Identifier: MIT
-// Span context (ids + flags) and the thread's current context.
-
-#include <atomic>
-#include <bit>
-#include <concepts>
-#include <cstddef>
-#include <cstring>
-#include <cstdint>
-#include <functional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-// amalgamated: include/agentrace/detail/ascii.hpp
-// SPDX-License-Identifier: MIT
-// ASCII text helpers, locale-independent: case-insensitive comparison, lower / upper case,
-// trimming spaces and tabs, hex digits in and out. Header names, environment values, trace ids
-// and keywords are ASCII; bytes >= 0x80 pass through unchanged.
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-constexpr char to_lower(char c) noexcept {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-constexpr char to_upper(char c) noexcept {
-  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-/// True when `a` and `b` are equal ignoring ASCII case.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  return true;
-}
-
-/// True when `s` starts with `prefix`, ignoring ASCII case.
-constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-inline void to_lower_in_place(std::string& s) noexcept {
-  for (auto& c : s) c = to_lower(c);
-}
-inline std::string to_lower(std::string_view s) {
-  std::string out(s);
-  to_lower_in_place(out);
-  return out;
-}
-inline std::string to_upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = to_upper(c);
-  return out;
-}
-
-constexpr bool is_space_or_tab(char c) noexcept { return c == ' ' || c == '\t'; }
-
-/// `s` without leading and trailing spaces and tabs.
-constexpr std::string_view trim_view(std::string_view s) noexcept {
-  while (!s.empty() && is_space_or_tab(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space_or_tab(s.back())) s.remove_suffix(1);
-  return s;
-}
-/// A copy of `s` without leading and trailing spaces and tabs.
-inline std::string trim(std::string_view s) { return std::string(trim_view(s)); }
-
-inline constexpr char hex_digits[] = "0123456789abcdef";
-
-/// Appends the 16 lowercase hex digits of `v`.
-inline void append_hex(std::string& out, std::uint64_t v) {
-  for (int shift = 60; shift >= 0; shift -= 4) out.push_back(hex_digits[(v >> shift) & 0xF]);
-}
-/// Appends the 2 lowercase hex digits of `b`.
-inline void append_hex_byte(std::string& out, unsigned char b) {
-  out.push_back(hex_digits[b >> 4]);
-  out.push_back(hex_digits[b & 0xF]);
-}
-
-enum class hex_case : std::uint8_t { any, lower_only };
-
-/// The value of hex digit `c` (0-15), or -1. With hex_case::lower_only, 'A'-'F' are not digits.
-constexpr int hex_value(char c, hex_case accept = hex_case::any) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (accept == hex_case::any && c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/// Parses `s` (at most 16 hex digits) into `out`; false (out untouched) on any other character.
-constexpr bool parse_hex(std::string_view s, std::uint64_t& out,
-                         hex_case accept = hex_case::any) noexcept {
-  if (s.size() > 16) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    const int d = hex_value(c, accept);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
-  }
-  out = v;
-  return true;
-}
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-
-/// 128-bit trace id, kept as two words (hi = first 8 bytes in W3C/OTLP hex order).
-struct trace_id {
-  std::uint64_t hi{0};
-  std::uint64_t lo{0};
-  constexpr bool valid() const noexcept { return (hi | lo) != 0; }
-  friend constexpr bool operator==(const trace_id&, const trace_id&) = default;
-};
-
-/// W3C trace-flags bits.
-inline constexpr std::uint8_t flag_sampled = 0x01;
-inline constexpr std::uint8_t flag_random = 0x02;
-
-/// Identifies a span across threads and processes.
-struct span_context {
-  agentrace::trace_id trace_id{};
-  std::uint64_t span_id{0};
-  std::uint8_t flags{0};
-  bool remote{false};
-
-  constexpr bool valid() const noexcept { return trace_id.valid() && span_id != 0; }
-  constexpr bool sampled() const noexcept { return (flags & flag_sampled) != 0; }
-  friend constexpr bool operator==(const span_context&, const span_context&) = default;
-};
-static_assert(offsetof(span_context, remote) == offsetof(span_context, flags) + 1,
-              "detail::flags_remote: flags and remote are adjacent");
-
-namespace detail {
-// A context's `flags` and `remote` bytes as one 16-bit word: the hot path moves them with one
-// load and one store.
-inline constexpr std::size_t flags_remote_offset = offsetof(span_context, flags);
-AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint16_t flags_remote(const span_context& c) noexcept {
-  std::uint16_t v;
-  std::memcpy(&v, reinterpret_cast<const unsigned char*>(&c) + flags_remote_offset, sizeof v);
-  return v;
-}
-AGENTRACE_DETAIL_ALWAYS_INLINE inline void set_flags_remote(span_context& c,
-                                                            std::uint16_t v) noexcept {
-  std::memcpy(reinterpret_cast<unsigned char*>(&c) + flags_remote_offset, &v, sizeof v);
-}
-/// The word of `flags` and `remote`, and its two halves.
-constexpr std::uint16_t pack_flags_remote(std::uint8_t flags, bool remote) noexcept {
-  return std::endian::native == std::endian::little
-             ? static_cast<std::uint16_t>(flags | (unsigned{remote} << 8))
-             : static_cast<std::uint16_t>((unsigned{flags} << 8) | unsigned{remote});
-}
-constexpr std::uint8_t flags_of(std::uint16_t fr) noexcept {
-  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr : fr >> 8);
-}
-constexpr bool remote_of(std::uint16_t fr) noexcept {
-  return static_cast<std::uint8_t>(std::endian::native == std::endian::little ? fr >> 8 : fr) != 0;
-}
-
-/// `dst = src`, field by field, each through a register (opaque, compiler.hpp): contexts are
-/// written field by field on the hot path (flags and remote as one word), and a whole-struct copy
-/// (overlapping 16-byte loads of a 26-byte struct) would stall on store forwarding when it reads
-/// them back soon after.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline void assign_context(span_context& dst,
-                                                          const span_context& src) noexcept {
-  // clang-analyzer 14 does not model a coroutine's promise construction: from await_transform
-  // (coro.hpp) it sees coroutine_context's members as uninitialized. They never are.
-  dst.trace_id.hi = opaque(src.trace_id.hi);  // NOLINT(clang-analyzer-core.CallAndMessage)
-  dst.trace_id.lo = opaque(src.trace_id.lo);
-  dst.span_id = opaque(src.span_id);
-  set_flags_remote(dst, opaque(flags_remote(src)));
-}
-
-// Spans of one context chain that ended while they were not its current context (a parent ended
-// before its child, or a span ended under a context_scope). A context chain is a thread's own
-// sequence of contexts, or a coroutine's (coro.hpp, asio.hpp): its current context and the
-// contexts saved by the spans and scopes begun on it. Each entry keeps what the span had replaced,
-// so that whoever later restores the ended span as the current context (its child ending, a
-// context_scope closing) restores the nearest still-live ancestor instead.
-//
-// Exact and unbounded: an entry is removed when the context it names is restored (resolved), and
-// only a span with a live successor on its chain (a child, a scope) ends out of order, so the set
-// holds at most as many entries as the chain has live spans and scopes. It is allocated when the
-// first span ends out of order and freed when it is empty again, so in ordinary nesting the only
-// hot-path cost is one thread-local load and a branch where a saved context is restored.
-struct ended_span {
-  std::uint64_t span_id;
-  span_context replaced;
-};
-struct ended_set {
-  std::vector<ended_span> entries;
-};
-
-struct thread_state;  // detail/thread_state.hpp
-
-/// Everything the hot path keeps per thread, in one thread_local. Constant-initialised
-/// (constinit) with a trivial destructor, so access needs no TLS init guard and nothing is
-/// registered for thread exit.
-///
-/// Why one variable: code built into a shared library (-fPIC, e.g. a Python extension module)
-/// reaches each distinct thread_local through a call to __tls_get_addr (the general-dynamic
-/// TLS model); with five of them a span made ~6 such calls, and the BM_SpanEmpty loop cost
-/// 35.8-36.4 ns in a .so against 29.7-30.3 ns in the executable (BM_SpanEmptySharedLib).
-/// One variable is one address, computed once per begin and once per end (the queue's move of
-/// the record reads demote_records: a third). In an executable nothing changes (%fs-relative).
-struct thread_locals {
-  span_context current{};        // the thread's current context
-  thread_state* state{nullptr};  // this thread's producer state (thread_state.hpp, this_thread)
-  // Whether the records this thread moves into its queue are demoted to the shared cache
-  // (record.hpp, demote_cache_line). Set with the thread's queue (thread_state.hpp,
-  // demote_records_for): on when the header lines of a full queue do not fit in the core's
-  // private L2 cache.
-  //
-  // Why: measured with the collector keeping up at ~30 M spans/s (bench/README.md), a queue of
-  // 65,536 records (4 MiB of header lines, L2 2 MiB) costs ~34 ns per empty span without the
-  // hint and ~28-29 ns with it: the lines would leave L2 before the ring came back to them
-  // anyway, and demoted, they leave it at once, clean for the collector to read from the shared
-  // cache. A queue that fits in L2 (2,048 records, the default) is reused while its lines are
-  // still there, and demoting makes the producer fetch each line back: ~41 -> ~45 ns.
-  bool demote_records{false};
-  bool exited{false};  // set by the thread's exit (thread_state.hpp): it records no more spans
-  // The context chain that is current on this thread: its id (never reused: 64 bits from one
-  // process-wide counter, next_chain_id) and its set of spans that ended out of order (nullptr
-  // while empty). The thread's own chain has the id of its thread_state (set with the state);
-  // a coroutine installs its own chain while it runs (coro.hpp).
-  std::uint64_t chain{0};
-  ended_set* ended{nullptr};
-  std::uint64_t own_chain{0};  // the thread's own chain id, once needed (thread_chain_id)
-};
-inline constinit thread_local thread_locals tls{};
-static_assert(std::is_trivially_destructible_v<thread_locals>);
-
-/// `tls`, for a function that uses it several times. In code built for a shared library (-fPIC,
-/// not -fPIE) every use would be a __tls_get_addr call, and compilers recompute the address at
-/// each use rather than keep it in a register; passed through a register once, it is computed
-/// once. The barrier is volatile so that no compiler treats two calls as one and carries an
-/// address across a coroutine's suspension to the thread it resumes on (clang <= 15 merges pure
-/// asm across suspension points). Elsewhere `tls` is %fs-relative and is used as it is.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_locals& this_thread_locals() noexcept {
-#if defined(__PIC__) && !defined(__PIE__) && (defined(__GNUC__) || defined(__clang__))
-  thread_locals* p = &tls;
-  asm volatile("" : "+r"(p));
-  return *p;
-#else
-  return tls;
-#endif
-}
-
-/// A new context chain id: ids are 64-bit and never reused, so no chain is taken for another.
-inline std::atomic<std::uint64_t> next_chain_id{1};
-inline std::uint64_t new_chain_id() noexcept {
-  return next_chain_id.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// This thread's own chain id, allocated when first needed: when its state is created, or when a
-/// coroutine first installs its chain here (it must give the thread its own chain back).
-AGENTRACE_DETAIL_NOINLINE inline std::uint64_t thread_chain_id() noexcept {
-  if (tls.own_chain == 0) tls.own_chain = new_chain_id();
-  return tls.own_chain;
-}
-/// The chain current on this thread, to be given back after a coroutine ran here.
-inline std::uint64_t current_chain() noexcept {
-  return tls.chain != 0 ? tls.chain : thread_chain_id();
-}
-
-/// Records, on the chain current on this thread, that span `id` ended while it was not the current
-/// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
-/// (context_entries_lost): a context restored later may then name the ended span.
-inline std::atomic<std::uint64_t> context_entries_lost{0};
-AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
-    std::uint64_t id, const span_context& replaced) noexcept {
-  try {
-    if (!tls.ended) tls.ended = new ended_set();
-    auto& v = tls.ended->entries;
-    for (auto& e : v)
-      if (e.span_id == id) {
-        e.replaced = replaced;
-        return;
-      }
-    v.push_back(ended_span{id, replaced});
-  } catch (...) {
-    context_entries_lost.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-/// Replaces `ctx`, while it names a span that ended out of order on the current chain, by what
-/// that span had replaced (the nearest still-live ancestor); the entries used are removed, and the
-/// set is freed when it is empty.
-AGENTRACE_DETAIL_NOINLINE inline void resolve_ended(span_context& ctx) noexcept {
-  ended_set* set = tls.ended;
-  if (!set) return;
-  auto& v = set->entries;
-  for (bool found = true; found && ctx.span_id != 0;) {
-    found = false;
-    for (std::size_t i = 0; i < v.size(); ++i)
-      if (v[i].span_id == ctx.span_id) {
-        ctx = v[i].replaced;
-        v[i] = v.back();
-        v.pop_back();
-        found = true;
-        break;
-      }
-  }
-  if (v.empty()) {
-    delete set;
-    tls.ended = nullptr;
-  }
-}
-
-/// Makes `saved` the current context again, or its nearest still-live ancestor if it names a span
-/// that ended out of order. Out of line: called only while tls.ended is not null.
-AGENTRACE_DETAIL_NOINLINE inline void restore_resolved(const span_context& saved) noexcept {
-  span_context ctx = saved;
-  resolve_ended(ctx);
-  assign_context(tls.current, ctx);
-}
-
-}  // namespace detail
-
-/// The current context of this thread (the innermost live span, or an installed context).
-inline span_context current_context() noexcept { return detail::tls.current; }
-
-/// Installs `ctx` as the thread's current context for the guard's lifetime, then restores the
-/// context the thread had before. The way to carry a context to another thread:
-///
-///     auto ctx = agentrace::current_context();          // on the thread that has it
-///     pool.post([ctx] {
-///       agentrace::context_scope in(ctx);               // on the worker
-///       AGENTRACE_SPAN(s, "tool.run");                  // a child of the captured span
-///     });
-///
-/// Installing an invalid (empty) context detaches: spans begun under it start new traces.
-/// A remote context (extract()) makes the spans begun under it children of the remote span.
-class [[nodiscard]] context_scope {
- public:
-  explicit context_scope(const span_context& ctx) noexcept {
-    detail::assign_context(prev_, detail::tls.current);
-    detail::assign_context(detail::tls.current, ctx);
-  }
-  ~context_scope() {
-    if (detail::tls.ended == nullptr) [[likely]]
-      detail::assign_context(detail::tls.current, prev_);
-    else  // the span that was current may have ended meanwhile (out of order)
-      detail::restore_resolved(prev_);
-  }
-  context_scope(const context_scope&) = delete;
-  context_scope& operator=(const context_scope&) = delete;
-
-  /// The context that was current before this guard and is restored by its destructor.
-  const span_context& previous() const noexcept { return prev_; }
-
- private:
-  span_context prev_;
-};
-
-/// A callable that runs `F` under a captured context (see bind_context).
-template <class F>
-class context_bound {
- public:
-  template <class G>
-  context_bound(const span_context& ctx, G&& f) : ctx_(ctx), f_(std::forward<G>(f)) {}
-
-  template <class... Args>
-    requires std::invocable<F&, Args...>
-  decltype(auto) operator()(Args&&... args) & {
-    context_scope in(ctx_);
-    return std::invoke(f_, std::forward<Args>(args)...);
-  }
-  template <class... Args>
-    requires std::invocable<const F&, Args...>
-  decltype(auto) operator()(Args&&... args) const& {
-    context_scope in(ctx_);
-    return std::invoke(f_, std::forward<Args>(args)...);
-  }
-  template <class... Args>
-    requires std::invocable<F&&, Args...>
-  decltype(auto) operator()(Args&&... args) && {
-    context_scope in(ctx_);
-    return std::invoke(std::move(f_), std::forward<Args>(args)...);
-  }
-
-  /// The context the callable runs under.
-  const span_context& context() const noexcept { return ctx_; }
-
- private:
-  span_context ctx_;
-  F f_;
-};
-
-/// Wraps `f` so that it runs under the context current *now*, on whichever thread calls it:
-/// `pool.post(agentrace::bind_context([&] { ... }))`,
-/// `std::jthread t(agentrace::bind_context([](std::stop_token st) { ... }))`.
-/// Arguments are forwarded; the thread's own context is restored after each call.
-template <class F>
-context_bound<std::decay_t<F>> bind_context(F&& f) {
-  return context_bound<std::decay_t<F>>(detail::tls.current, std::forward<F>(f));
-}
-
-/// Wraps `f` so that it runs under `ctx`.
-template <class F>
-context_bound<std::decay_t<F>> bind_context(const span_context& ctx, F&& f) {
-  return context_bound<std::decay_t<F>>(ctx, std::forward<F>(f));
-}
-
-/// Lowercase hex of a trace id (32 chars) / span id (16 chars).
-inline std::string to_hex(const trace_id& id) {
-  std::string s;
-  s.reserve(32);
-  detail::append_hex(s, id.hi);
-  detail::append_hex(s, id.lo);
-  return s;
-}
-inline std::string to_hex(std::uint64_t span_id) {
-  std::string s;
-  s.reserve(16);
-  detail::append_hex(s, span_id);
-  return s;
-}
-
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
@@ -719,257 +69,12 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string>
 #include <string_view>
 
-// amalgamated: include/agentrace/detail/clock.hpp
-// SPDX-License-Identifier: MIT
-// The span clock: raw invariant-TSC ticks on x86-64 (one instruction, ~11 ns under KVM), else
-// steady_clock nanoseconds. Agent threads only read ticks; the collector converts them to Unix
-// nanoseconds with a calibration it refreshes on every wake-up.
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#define AGENTRACE_DETAIL_HAS_TSC 1
-#else
-#define AGENTRACE_DETAIL_HAS_TSC 0
-#endif
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
-
-// Chosen once by the first start() and never changed afterwards, so every tick ever recorded in
-// this process has the same meaning. Relaxed: it is written before any span can be recorded
-// (spans record only after start() published `recording_state` with release ordering).
-inline std::atomic<clock_source> span_clock_source{clock_source::steady};
-
-inline std::int64_t steady_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-inline std::int64_t system_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate,
-/// does not stop in deep C-states, synchronised across cores.
-inline bool invariant_tsc_available() noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
-  __cpuid(0x80000007u, a, b, c, d);
-  return (d & (1u << 8)) != 0;
-#else
-  return false;
-#endif
-}
-
-/// What the hot path reads, in one byte, when a span begins and ends (recording_state, below): 0
-/// while not recording; otherwise bits saying how. One load answers every
-/// question a span asks of the process-wide configuration.
-inline constexpr std::uint8_t recording_off = 0;
-inline constexpr std::uint8_t recording_steady = 1;  // recording, spans read steady_clock
-inline constexpr std::uint8_t recording_tsc = 2;     // with recording_steady: spans read the TSC
-// With recording_steady: the sampler is ParentBased(root=AlwaysOn) (sampler.hpp,
-// samples_as_parent), so a span's sampled flag is its parent's, or set for a root.
-inline constexpr std::uint8_t recording_sample_as_parent = 4;
-// With recording_steady: the C++ ABI's uncaught-exception counter can be read directly
-// (thread_state.hpp, uncaught_counter_slow), so every thread_state's `uncaught` is set.
-inline constexpr std::uint8_t recording_eh_abi = 8;
-// The recording state in the common configuration: the best clock this platform has (the TSC where
-// it can be read), the default sampler and the ABI's counter. A span compares the recording state
-// with this value once and then runs a path with every bit known at compile time; any other
-// configuration takes one out-of-line call that runs the same code with the bits tested at run
-// time.
-inline constexpr std::uint8_t recording_common =
-    static_cast<std::uint8_t>(recording_steady | (AGENTRACE_DETAIL_HAS_TSC ? recording_tsc : 0) |
-                              recording_sample_as_parent | recording_eh_abi);
-
-// Tracing is recording (start() done, shutdown() not begun) when not 0, and then the bits above
-// say how. Release on start, acquire on the hot path's first check would cost nothing more than
-// relaxed on x86; relaxed is enough because a thread that sees it set late only misses spans
-// begun before it saw it.
-inline std::atomic<std::uint8_t> recording_state{recording_off};
-
-/// The recording state for the span clock start() chose, for whether the installed sampler is
-/// the default one (sampler.hpp, samples_as_parent) and for whether the ABI's uncaught-exception
-/// counter can be read (thread_state.hpp, uncaught_counter_slow).
-inline std::uint8_t recording_state_for(bool sample_as_parent, bool eh_abi) noexcept {
-  return static_cast<std::uint8_t>(
-      recording_steady |
-      (span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc ? recording_tsc : 0) |
-      (sample_as_parent ? recording_sample_as_parent : 0) | (eh_abi ? recording_eh_abi : 0));
-}
-
-/// Sets or clears the default-sampler bit while recording (a sampler installed while tracing is
-/// on); leaves 0 alone, so a sampler installed during shutdown does not switch recording back on.
-inline void set_sample_as_parent(bool on) noexcept {
-  std::uint8_t cur = recording_state.load(std::memory_order_relaxed);
-  while (cur != recording_off) {
-    const auto next = static_cast<std::uint8_t>(on ? cur | recording_sample_as_parent
-                                                   : cur & ~recording_sample_as_parent);
-    if (recording_state.compare_exchange_weak(cur, next, std::memory_order_release,
-                                              std::memory_order_relaxed))
-      return;
-  }
-}
-
-/// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
-#if AGENTRACE_DETAIL_HAS_TSC
-  if (state & recording_tsc) return __rdtsc();
-#else
-  (void)state;
-#endif
-  return static_cast<std::uint64_t>(steady_ns());
-}
-
-/// Ticks of the span clock, read outside a span (no recording state at hand).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks() noexcept {
-  return now_ticks(span_clock_source.load(std::memory_order_relaxed) == clock_source::tsc
-                       ? recording_tsc
-                       : recording_steady);
-}
-
-/// Converts span-clock ticks to Unix-epoch nanoseconds. Owned and refreshed by the collector:
-/// the rate is measured between the anchor taken at start and the latest sample, so it grows
-/// more exact the longer the process runs (a 20 ms span is converted with a rate measured over
-/// at least 20 ms, i.e. to well under 0.01%).
-class clock_converter {
- public:
-  clock_converter() { reset(); }
-
-  void reset() noexcept {
-    source_ = span_clock_source.load(std::memory_order_relaxed);
-    sample(anchor_ticks_, anchor_steady_);
-    anchor_system_ = system_ns();
-    last_ticks_ = anchor_ticks_;
-    last_steady_ = anchor_steady_;
-    ns_per_tick_ = 1.0;
-    if (source_ == clock_source::tsc) ns_per_tick_ = initial_tsc_estimate();
-  }
-
-  /// A converter for records whose ticks already are Unix nanoseconds: spans built off the hot
-  /// path with explicit times (e.g. evaluation results attached to an existing trace). Exact
-  /// for times within ~100 days of `around_unix_ns`.
-  static clock_converter unix_ns(std::uint64_t around_unix_ns) noexcept {
-    clock_converter c;
-    c.source_ = clock_source::steady;
-    c.anchor_ticks_ = around_unix_ns;
-    c.anchor_system_ = static_cast<std::int64_t>(around_unix_ns);
-    c.last_ticks_ = around_unix_ns;
-    c.ns_per_tick_ = 1.0;
-    return c;
-  }
-
-  /// Takes a new (ticks, steady) sample; call before converting a batch.
-  void refresh() noexcept {
-    if (source_ == clock_source::steady) return;
-    std::uint64_t t = 0;
-    std::int64_t s = 0;
-    sample(t, s);
-    if (t <= anchor_ticks_ || s - anchor_steady_ < 1'000'000) return;  // < 1 ms: keep estimate
-    last_ticks_ = t;
-    last_steady_ = s;
-    ns_per_tick_ = static_cast<double>(s - anchor_steady_) / static_cast<double>(t - anchor_ticks_);
-  }
-
-  std::uint64_t to_unix_ns(std::uint64_t ticks) const noexcept {
-    // Scale the (small) tick delta in floating point, add the (large) anchor in integers: a
-    // double holding ~1.8e18 ns would round every timestamp to 256 ns.
-    const double delta = static_cast<double>(static_cast<std::int64_t>(ticks - anchor_ticks_));
-    const std::int64_t ns = anchor_system_ + static_cast<std::int64_t>(delta * ns_per_tick_);
-    return ns <= 0 ? 0 : static_cast<std::uint64_t>(ns);
-  }
-
-  std::int64_t duration_ns(std::uint64_t start, std::uint64_t end) const noexcept {
-    return static_cast<std::int64_t>(static_cast<double>(static_cast<std::int64_t>(end - start)) *
-                                     ns_per_tick_);
-  }
-
-  double ns_per_tick() const noexcept { return ns_per_tick_; }
-  clock_source source() const noexcept { return source_; }
-
- private:
-  void sample(std::uint64_t& ticks, std::int64_t& steady) const noexcept {
-    if (source_ == clock_source::steady) {
-      steady = steady_ns();
-      ticks = static_cast<std::uint64_t>(steady);
-      return;
-    }
-    // Bracket the tick read by two steady reads and keep the tightest of three tries.
-    std::int64_t best = INT64_MAX;
-    for (int i = 0; i < 3; ++i) {
-      const std::int64_t a = steady_ns();
-      const std::uint64_t t = now_ticks();
-      const std::int64_t b = steady_ns();
-      if (b - a < best) {
-        best = b - a;
-        ticks = t;
-        steady = a + (b - a) / 2;
-      }
-    }
-  }
-
-  // Until 1 ms has passed since the anchor, estimate the TSC rate over a 1 ms busy wait done
-  // once per process (only start() pays it).
-  static double initial_tsc_estimate() noexcept {
-    static const double estimate = [] {
-      const std::int64_t s0 = steady_ns();
-      const std::uint64_t t0 = now_ticks();
-      std::int64_t s1 = s0;
-      while (s1 - s0 < 1'000'000) s1 = steady_ns();
-      const std::uint64_t t1 = now_ticks();
-      return static_cast<double>(s1 - s0) / static_cast<double>(t1 - t0);
-    }();
-    return estimate;
-  }
-
-  clock_source source_{clock_source::steady};
-  std::uint64_t anchor_ticks_{0};
-  std::int64_t anchor_steady_{0};
-  std::int64_t anchor_system_{0};
-  std::uint64_t last_ticks_{0};
-  std::int64_t last_steady_{0};
-  double ns_per_tick_{1.0};
-};
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
-/// Which delegate of a parent-based sampler decides (OpenTelemetry ParentBased).
-enum class sampling_case : std::uint8_t {
-  root = 0,                   // no parent
-  remote_parent_sampled = 1,  // parent extracted from another process, sampled flag set
-  remote_parent_not_sampled = 2,
-  local_parent_sampled = 3,  // parent in this process
-  local_parent_not_sampled = 4,
-};
-
 namespace detail {
-inline constexpr std::uint64_t randomness_mask = (std::uint64_t{1} << 56) - 1;
-inline constexpr std::uint64_t never_threshold = std::uint64_t{1} << 56;  // above every R
-
-/// The randomness value R of a trace id: its rightmost 7 bytes (W3C Trace Context Level 2).
-constexpr std::uint64_t trace_randomness(const trace_id& id) noexcept {
-  return id.lo & randomness_mask;
-}
-
 /// Rejection threshold T for a sampling probability: T = 2^56 - round(p * 2^56), computed exactly
 /// (p * 2^56 only shifts the exponent of the double). p >= 1 samples everything, p <= 0 (or NaN,
 /// or below 2^-57) nothing.
@@ -981,14 +86,6 @@ inline std::uint64_t ratio_threshold(double p) noexcept {
   return never_threshold - keep;
 }
 
-constexpr sampling_case case_of(const span_context& parent) noexcept {
-  if (!parent.valid()) return sampling_case::root;
-  if (parent.remote)
-    return parent.sampled() ? sampling_case::remote_parent_sampled
-                            : sampling_case::remote_parent_not_sampled;
-  return parent.sampled() ? sampling_case::local_parent_sampled
-                          : sampling_case::local_parent_not_sampled;
-}
 }  // namespace detail
 
 /// A head sampler: decides at span begin whether a span is recorded and exported. An unsampled
@@ -1122,13 +219,6 @@ class sampler {
 
 namespace detail {
 
-// The thresholds the hot path compares against, by sampling_case. Written by install_sampler():
-// from start() before it publishes `recording_state`, or while tracing is on; relaxed loads are
-// enough: a span that races with it sees either the old or the new sampler, both valid. Default:
-// ParentBased(root=AlwaysOn).
-inline std::atomic<std::uint64_t> sampling_thresholds[5] = {0, 0, never_threshold, 0,
-                                                            never_threshold};
-
 /// The configured sampler, for introspection (active_sampler()).
 struct sampler_slot {
   std::mutex mu;
@@ -1164,28 +254,6 @@ inline void install_sampler(const agentrace::sampler& s) {
   set_sample_as_parent(samples_as_parent());
 }
 
-/// W3C flags of a new root span whose trace id's low word is `lo`: the ids we generate are random
-/// (Level 2 random flag); sampled by the root threshold.
-inline std::uint8_t sample_root(std::uint64_t lo) noexcept {
-  const bool s = (lo & randomness_mask) >= sampling_thresholds[0].load(std::memory_order_relaxed);
-  return static_cast<std::uint8_t>(flag_random | (s ? flag_sampled : 0));
-}
-inline std::uint8_t sample_root(const trace_id& id) noexcept { return sample_root(id.lo); }
-
-/// W3C flags of a new span whose (valid) parent has trace id low word `lo`, W3C flags
-/// `parent_flags` and remoteness `remote`: the parent's flags with the sampled bit the sampler
-/// decides for the parent's case.
-inline std::uint8_t sample_child(std::uint64_t lo, std::uint8_t parent_flags,
-                                 bool remote) noexcept {
-  // case_of(): 1 + (local ? 2 : 0) + (sampled ? 0 : 1)
-  const std::size_t c = 1u + (remote ? 0u : 2u) + ((parent_flags & flag_sampled) ? 0u : 1u);
-  const bool s = (lo & randomness_mask) >= sampling_thresholds[c].load(std::memory_order_relaxed);
-  return static_cast<std::uint8_t>((parent_flags & ~flag_sampled) | (s ? flag_sampled : 0));
-}
-inline std::uint8_t sample_child(const span_context& parent) noexcept {
-  return sample_child(parent.trace_id.lo, parent.flags, parent.remote);
-}
-
 }  // namespace detail
 
 /// The sampler start() installed (ParentBased(root=AlwaysOn) before any start()).
@@ -1198,1886 +266,6 @@ inline sampler active_sampler() {
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/record.hpp
-// SPDX-License-Identifier: MIT
-// What a finished span is: one fixed-size record, built on the agent thread and handed to the
-// collector through the queue. Everything rare or variable-sized hangs off `ext`.
-
-#include <bit>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-
-/// OpenTelemetry SpanKind (values as in OTLP).
-enum class span_kind : std::uint8_t {
-  internal = 1,
-  server = 2,
-  client = 3,
-  producer = 4,
-  consumer = 5
-};
-
-/// OpenTelemetry StatusCode (values as in OTLP).
-enum class status_code : std::uint8_t { unset = 0, ok = 1, error = 2 };
-
-/// Static call-site data of a span: lives in a function-local `static constexpr`, so a span refers
-/// to its name, kind and source location with one pointer.
-struct span_site {
-  std::string_view name;
-  span_kind kind{span_kind::internal};
-  const char* file{""};
-  std::uint32_t line{0};
-  const char* function{""};
-};
-
-namespace detail {
-
-/// Inline attribute slots per record: with the 64-byte header and the extension pointer, seven
-/// 16-byte slots make the record exactly three cache lines.
-inline constexpr std::size_t inline_attrs = 7;
-
-enum class slot_type : std::uint8_t { boolean, int64, float64, static_str, owned_str };
-
-/// One inline attribute in two words, each written by one 8-byte store on the hot path:
-///   key:   bits 0-47 the key name's address, 48-60 its length, 61-63 the slot_type;
-///   value: the bool / int64 / double bits; a static string's address (bits 0-47) and length
-///          (48-63); an owned string's std::string*.
-/// User-space addresses fit in 48 bits on x86-64 and AArch64 Linux, macOS and Windows (the
-/// kernel hands out higher ones only to mmap calls that ask for them); pack_* checks each
-/// address and the caller stores the attribute out of line when one does not fit.
-struct attr_slot {
-  std::uint64_t key;
-  std::uint64_t value;
-
-  static constexpr std::uint64_t addr_mask = (std::uint64_t{1} << 48) - 1;
-  static constexpr std::size_t max_key_len = (std::size_t{1} << 13) - 1;
-  static constexpr std::size_t max_static_len = (std::size_t{1} << 16) - 1;
-
-  /// The packed key word, or 0 if `k` does not fit (too long, or an address above 48 bits).
-  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_key(std::string_view k,
-                                                               slot_type t) noexcept {
-    const auto a = reinterpret_cast<std::uintptr_t>(k.data());
-    if ((static_cast<std::uint64_t>(a) & ~addr_mask) != 0 || k.size() > max_key_len) [[unlikely]]
-      return 0;
-    return static_cast<std::uint64_t>(a) | (std::uint64_t{k.size()} << 48) |
-           (std::uint64_t{static_cast<std::uint8_t>(t)} << 61);
-  }
-  /// The packed value of a static string, or 0 if it does not fit.
-  AGENTRACE_DETAIL_ALWAYS_INLINE static std::uint64_t pack_static(const char* s,
-                                                                  std::size_t n) noexcept {
-    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(s));
-    if ((a & ~addr_mask) != 0 || n > max_static_len) [[unlikely]]
-      return 0;
-    return a | (std::uint64_t{n} << 48);
-  }
-
-  // The casts below turn packed words back into the addresses pack_key / pack_static took apart
-  // (NOLINT: performance-no-int-to-ptr; the packing is the point, see above).
-  slot_type type() const noexcept { return static_cast<slot_type>(key >> 61); }
-  std::string_view key_name() const noexcept {
-    return {reinterpret_cast<const char*>(  // NOLINT(performance-no-int-to-ptr)
-                static_cast<std::uintptr_t>(key & addr_mask)),
-            static_cast<std::size_t>((key >> 48) & max_key_len)};
-  }
-  bool as_bool() const noexcept { return value != 0; }
-  std::int64_t as_int() const noexcept { return static_cast<std::int64_t>(value); }
-  double as_double() const noexcept { return std::bit_cast<double>(value); }
-  /// A static_str or owned_str value.
-  std::string_view as_string() const noexcept {
-    if (type() == slot_type::owned_str)
-      return *reinterpret_cast<const std::string*>(  // NOLINT(performance-no-int-to-ptr)
-          static_cast<std::uintptr_t>(value));
-    return {reinterpret_cast<const char*>(  // NOLINT(performance-no-int-to-ptr)
-                static_cast<std::uintptr_t>(value & addr_mask)),
-            static_cast<std::size_t>(value >> 48)};
-  }
-  std::string* owned() const noexcept {
-    return reinterpret_cast<std::string*>(  // NOLINT(performance-no-int-to-ptr)
-        static_cast<std::uintptr_t>(value));
-  }
-};
-static_assert(sizeof(attr_slot) == 16);
-
-struct event_data {
-  std::uint64_t ticks{0};
-  std::string_view name;  // static storage (static_string)
-  std::vector<attribute> attributes;
-  std::uint32_t dropped_attributes{0};
-};
-
-struct link_data {
-  span_context context;
-  std::string trace_state;
-  std::vector<attribute> attributes;
-  std::uint32_t dropped_attributes{0};
-};
-
-/// The rare, variable-sized part of a span. Allocated on first use only.
-struct span_ext {
-  std::vector<attribute> attributes;  // beyond the inline slots
-  std::vector<event_data> events;
-  std::vector<link_data> links;
-  std::string status_message;
-  std::string name;         // runtime name (set_name), replaces the site's name when not empty
-  std::string trace_state;  // W3C tracestate carried by this span
-  std::uint32_t dropped_attributes{0};
-  std::uint32_t dropped_events{0};
-  std::uint32_t dropped_links{0};
-};
-
-}  // namespace detail
-
-// ext_ is read only when has_ext says it was written (extension(), copy_tail); through the union
-// that scoped_span keeps its record in, GCC cannot see that and warns it may be uninitialised.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-/// One finished span, as it travels through the queue: three cache lines, 64-byte aligned.
-/// The first line is the header, all an empty span writes; attribute slots fill the next ones
-/// as they are set, and the extension pointer at the end is written only when the span has one
-/// (`has_ext`). A span that sets no attribute therefore moves one cache line into the queue.
-/// Move-only; the move copies the header and what is in use.
-struct alignas(64) span_record {
-  // --- header: the first cache line ---
-  const span_site* site{nullptr};
-  agentrace::trace_id trace_id{};
-  std::uint64_t span_id{0};
-  std::uint64_t parent_span_id{0};
-  // Both 0 in a default-constructed record; a span's are set by begin() and finish() (the
-  // constructor below leaves them, so that the hot path stores each once).
-  std::uint64_t start_ticks;
-  std::uint64_t end_ticks;
-  std::uint8_t flags{0};
-  bool parent_remote{false};
-  status_code status{status_code::unset};
-  std::uint8_t n_attrs{0};
-  bool has_ext{false};
-  std::uint8_t reserved_{0};      // the misc word's one unused byte, kept 0
-  std::uint16_t thread_index{0};  // the recording thread's number (wraps at 65,536)
-  // --- attribute slots, then the extension ---
-  detail::attr_slot attrs[detail::inline_attrs];
-  detail::span_ext* ext_;  // valid only while has_ext
-
-  span_record() noexcept : start_ticks(0), end_ticks(0) {}
-  /// A recording span's header (scoped_span::begin): every header member written once; the
-  /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
-  /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
-  span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
-              std::uint16_t flags_remote, std::uint16_t thread) noexcept
-      : site(s), trace_id(tid), span_id(id), parent_span_id(parent) {
-    store_misc(misc_of(flags_remote, thread));
-  }
-
-  // The header's last eight bytes (flags, parent_remote, status, n_attrs, has_ext, reserved_,
-  // thread_index) as one word. The hot path writes them only as this word (begin, push_slot,
-  // and set_misc_byte for the rarer status and has_ext) and the move into the queue copies them
-  // with one 8-byte load, which the store buffer can forward only from a store at least as wide.
-  // Byte offsets of the word's fields (static_assert below the class).
-  static constexpr unsigned misc_flags = 0, misc_remote = 1, misc_status = 2, misc_n_attrs = 3,
-                            misc_has_ext = 4, misc_reserved = 5, misc_thread = 6;
-  /// Shift of the `width`-byte field at byte `byte` within the word as a loaded integer.
-  static constexpr unsigned misc_shift(unsigned byte, unsigned width = 1) noexcept {
-    return std::endian::native == std::endian::little ? 8 * byte : 8 * (8 - width - byte);
-  }
-  // flags and parent_remote are laid out as a context's flags and remote (flags_remote).
-  static std::uint64_t misc_of(std::uint16_t flags_remote, std::uint16_t thread) noexcept {
-    return (std::uint64_t{flags_remote} << misc_shift(misc_flags, sizeof flags_remote)) |
-           (std::uint64_t{thread} << misc_shift(misc_thread, sizeof thread));
-  }
-  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t load_misc() const noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, reinterpret_cast<const unsigned char*>(this) + misc_offset, sizeof w);
-    return w;
-  }
-  AGENTRACE_DETAIL_ALWAYS_INLINE void store_misc(std::uint64_t w) noexcept {
-    std::memcpy(reinterpret_cast<unsigned char*>(this) + misc_offset, &w, sizeof w);
-  }
-  /// Sets one byte of the misc word (status, has_ext) with an 8-byte store.
-  void set_misc_byte(unsigned byte, std::uint8_t v) noexcept {
-    const unsigned sh = misc_shift(byte);
-    store_misc((load_misc() & ~(std::uint64_t{0xff} << sh)) | (std::uint64_t{v} << sh));
-  }
-  void set_status(status_code c) noexcept {
-    set_misc_byte(misc_status, static_cast<std::uint8_t>(c));
-  }
-  static constexpr std::size_t misc_offset = 56;
-  span_record(const span_record&) = delete;
-  span_record& operator=(const span_record&) = delete;
-
-  // The move is how a finished span enters the queue, a few nanoseconds after the span wrote
-  // these fields: each field is copied at the width it was written (detail::opaque), so every
-  // load is forwarded from the store buffer; the members are initialised here, not zeroed first.
-  // On a thread whose queue is large (thread_locals::demote_records), the lines written are then
-  // handed to the shared cache, since the next core to touch them is the collector's.
-  span_record(span_record&& o) noexcept
-      : span_record(relocate, std::move(o), detail::tls.demote_records) {}
-
-  /// Moves without the cache hint: for a record that stays in use on this core (a scoped_span
-  /// moved into another).
-  static constexpr struct relocate_t {
-  } relocate{};
-  span_record(relocate_t, span_record&& o, bool demote = false) noexcept
-      : site(detail::opaque(o.site)),
-        trace_id{detail::opaque(o.trace_id.hi), detail::opaque(o.trace_id.lo)},
-        span_id(detail::opaque(o.span_id)),
-        parent_span_id(detail::opaque(o.parent_span_id)),
-        start_ticks(detail::opaque(o.start_ticks)),
-        end_ticks(detail::opaque(o.end_ticks)) {
-    const std::uint64_t m = detail::opaque(o.load_misc());
-    store_misc(m);
-    // Taken from the register just stored: a demoted line is not read back. n_attrs and has_ext
-    // are adjacent bytes: one test says whether there is anything past the header (not for an
-    // empty span, which then leaves `o` as it is: it owns nothing already).
-    static_assert(misc_has_ext == misc_n_attrs + 1);
-    if (static_cast<std::uint16_t>(m >> misc_shift(misc_n_attrs, 2)) != 0) [[unlikely]] {
-      const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
-      const bool ext = static_cast<std::uint8_t>(m >> misc_shift(misc_has_ext)) != 0;
-      copy_tail(o, n, ext);
-      o.n_attrs = 0;
-      o.has_ext = false;
-      if (demote) demote_written(n, ext);
-    } else if (demote) {
-      detail::demote_cache_line(this);
-    }
-  }
-  span_record& operator=(span_record&& o) noexcept {
-    if (this != &o) {
-      reset();
-      std::memcpy(static_cast<void*>(this), static_cast<const void*>(&o),
-                  offsetof(span_record, attrs));
-      copy_tail(o, o.n_attrs, o.has_ext);
-      // The collector moves each record out of the queue with this: a record that owns nothing
-      // is left as it is, so the collector only reads the queue's lines and never takes them
-      // from the producer's core in the modified state.
-      if ((o.n_attrs | static_cast<std::uint8_t>(o.has_ext)) != 0) {
-        o.n_attrs = 0;
-        o.has_ext = false;
-      }
-    }
-    return *this;
-  }
-  ~span_record() { reset(); }
-
-  /// Frees what the record owns and makes it empty.
-  void reset() noexcept {
-    // A record that was moved into the queue owns nothing: one test, no call.
-    if ((n_attrs | static_cast<std::uint8_t>(has_ext)) != 0) [[unlikely]]
-      release();
-  }
-
-  /// The extension, created on first use.
-  detail::span_ext& extension() {
-    if (!has_ext) {
-      ext_ = new detail::span_ext();
-      set_misc_byte(misc_has_ext, 1);
-    }
-    return *ext_;
-  }
-  /// The extension, or nullptr if the span has none.
-  const detail::span_ext* ext() const noexcept { return has_ext ? ext_ : nullptr; }
-  detail::span_ext* ext() noexcept { return has_ext ? ext_ : nullptr; }
-
-  /// Appends an inline attribute (a bool / int64 / double / owned std::string* value word).
-  /// False, and nothing stored, when the slots are full or the key cannot be packed.
-  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_slot(std::string_view key, detail::slot_type type,
-                                                std::uint64_t value) noexcept {
-    const std::uint64_t m = load_misc();
-    const auto n = static_cast<std::uint8_t>(m >> misc_shift(misc_n_attrs));
-    if (n >= detail::inline_attrs) [[unlikely]]
-      return false;
-    const std::uint64_t k = detail::attr_slot::pack_key(key, type);
-    if (k == 0) [[unlikely]]
-      return false;
-    attrs[n].key = k;
-    attrs[n].value = value;
-    store_misc(m +
-               (std::uint64_t{1} << misc_shift(misc_n_attrs)));  // n_attrs + 1 (n < 7: no carry)
-    return true;
-  }
-  /// Appends a string attribute of static storage (stored as a pointer, never copied).
-  AGENTRACE_DETAIL_ALWAYS_INLINE bool push_static_string(std::string_view key,
-                                                         std::string_view v) noexcept {
-    const std::uint64_t packed = detail::attr_slot::pack_static(v.data(), v.size());
-    if (packed == 0 && v.data() != nullptr) [[unlikely]]
-      return false;
-    return push_slot(key, detail::slot_type::static_str, packed);
-  }
-
-  std::string_view name() const noexcept {
-    if (const auto* e = ext(); e && !e->name.empty()) return e->name;
-    return site ? site->name : std::string_view{};
-  }
-  span_kind kind() const noexcept { return site ? site->kind : span_kind::internal; }
-
- private:
-  // `n` and `ext`: o's n_attrs and has_ext.
-  void copy_tail(const span_record& o, std::uint8_t n, bool ext) noexcept {
-    // Each slot word was written by one 8-byte store (push_slot), so each is copied by one
-    // 8-byte load.
-    for (std::uint8_t i = 0; i < n; ++i) {
-      attrs[i].key = detail::opaque(o.attrs[i].key);
-      attrs[i].value = detail::opaque(o.attrs[i].value);
-    }
-    if (ext) [[unlikely]]
-      ext_ = o.ext_;
-  }
-
-  // Demotes each line the move wrote: the header, and the slot lines in use (`n` slots, the
-  // extension pointer if `ext`). For a record with something past the header (an empty one
-  // demotes its header only, in the move).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void demote_written(std::uint8_t n, bool ext) const noexcept {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(this);
-    detail::demote_cache_line(bytes);
-    if (n != 0) detail::demote_cache_line(bytes + 64);
-    if (n > 4 || ext) detail::demote_cache_line(bytes + 128);
-  }
-
-  AGENTRACE_DETAIL_NOINLINE void release() noexcept {
-    for (std::uint8_t i = 0; i < n_attrs; ++i)
-      if (attrs[i].type() == detail::slot_type::owned_str) delete attrs[i].owned();
-    n_attrs = 0;
-    if (has_ext) delete ext_;
-    has_ext = false;
-  }
-};
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-static_assert(offsetof(span_record, attrs) == 64, "the header is one cache line");
-static_assert(
-    offsetof(span_record, flags) == span_record::misc_offset + span_record::misc_flags &&
-        offsetof(span_record, parent_remote) ==
-            span_record::misc_offset + span_record::misc_remote &&
-        offsetof(span_record, status) == span_record::misc_offset + span_record::misc_status &&
-        offsetof(span_record, n_attrs) == span_record::misc_offset + span_record::misc_n_attrs &&
-        offsetof(span_record, has_ext) == span_record::misc_offset + span_record::misc_has_ext &&
-        offsetof(span_record, reserved_) == span_record::misc_offset + span_record::misc_reserved &&
-        offsetof(span_record, thread_index) == span_record::misc_offset + span_record::misc_thread,
-    "the misc word's layout");
-static_assert(sizeof(span_record) == 192, "three cache lines");
-static_assert(offsetof(span_record, attrs) + 4 * sizeof(detail::attr_slot) == 128 &&
-                  offsetof(span_record, ext_) >= 128,
-              "demote_written: slots 0-3 fill the second line, the rest and ext_ the third");
-
-}  // namespace agentrace
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/span.hpp
-// SPDX-License-Identifier: MIT
-// The hot path: RAII spans with compile-time names.
-
-#include <cxxabi.h>
-
-#include <algorithm>
-#include <bit>
-#include <climits>
-#include <cstdint>
-#include <cstring>
-#include <cstdlib>
-#include <exception>
-#include <initializer_list>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <typeinfo>
-#include <utility>
-
-// amalgamated: include/agentrace/detail/remote_end.hpp
-// SPDX-License-Identifier: MIT
-// Span scopes that close on another thread than the one whose context chain they belong to,
-// reported back to that thread.
-
-#include <algorithm>
-#include <atomic>
-#include <cstdint>
-#include <mutex>
-#include <vector>
-
-// amalgamated: include/agentrace/detail/thread_state.hpp
-// SPDX-License-Identifier: MIT
-// Per-thread producer state, the process-wide span queue and the registry that sums per-thread
-// counters for stats() and force_flush().
-
-#include <algorithm>
-#include <atomic>
-#include <bit>
-#include <condition_variable>
-#include <cstdint>
-#include <exception>
-#include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
-
-#if __has_include(<unistd.h>)
-#include <unistd.h>
-#endif
-
-#if __has_include(<cxxabi.h>)
-#include <cxxabi.h>
-#endif
-
-// amalgamated: include/agentrace/detail/concurrent_queue.hpp
-// SPDX-License-Identifier: MIT
-// The one place that knows how concurrentqueue is spelled on this system, and the queue traits.
-
-#if __has_include(<concurrentqueue/concurrentqueue.h>)
-#include <concurrentqueue/concurrentqueue.h>
-#elif __has_include(<concurrentqueue/moodycamel/concurrentqueue.h>)
-#include <concurrentqueue/moodycamel/concurrentqueue.h>
-#elif __has_include(<concurrentqueue.h>)
-#include <concurrentqueue.h>
-#else
-#error \
-    "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
-#endif
-
-#include <cstddef>
-#include <cstdlib>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-
-#endif
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-// Why these traits: with try_enqueue (never allocates) an explicit producer can only use as many
-// blocks as its initial block index holds. The default (32 blocks of 32) would cap a thread at
-// 1,024 queued spans whatever the configured capacity; 64 x 1024 lets it use up to 65,536 (a
-// 16 KiB index per thread). Every span queue has exactly one producer, its thread's token:
-// implicit (tokenless) producers are disabled, which also saves their hash table.
-struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
-  static constexpr std::size_t BLOCK_SIZE = 64;
-  static constexpr std::size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
-  static constexpr std::size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
-
-  // A large queue's block pool is megabytes (capacity x sizeof(span_record)) that its producer
-  // walks through in a circle while the collector falls behind. On 4 KiB pages a thread writing
-  // spans in a loop misses the TLB every ~15 spans; on 2 MiB pages, asked for with MADV_HUGEPAGE
-  // where transparent huge pages are in "madvise" mode, it does not (measured: ~3 ns per span with
-  // a 131,072-span queue). Only allocations of 2 MiB or more are affected; the memory is the same.
-  static void* malloc(std::size_t size) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    constexpr std::size_t huge = std::size_t{2} << 20;
-    if (size >= huge) {
-      void* p = nullptr;
-      if (posix_memalign(&p, huge, size) != 0) return nullptr;
-      (void)madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
-      return p;
-    }
-#endif
-    return std::malloc(size);
-  }
-  static void free(void* p) { std::free(p); }
-};
-
-template <class T>
-using concurrent_queue = moodycamel::ConcurrentQueue<T, queue_traits>;
-using producer_token = moodycamel::ProducerToken;
-using consumer_token = moodycamel::ConsumerToken;
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/detail/random.hpp
-// SPDX-License-Identifier: MIT
-// Per-thread id generator: wyrand (one 64x64->128 multiply per id), seeded once per thread from
-// std::random_device.
-
-#include <cstdint>
-#include <functional>
-#include <random>
-#include <thread>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-/// wyrand (Wang Yi, public domain): a 64-bit state advanced by a Weyl increment and finalised by
-/// a folded 128-bit multiply. It passes BigCrush and PractRand and costs ~6 instructions per id,
-/// against ~18 for xoshiro256++ (whose four words must be loaded and stored around each call):
-/// a root span draws three ids.
-class id_generator {
- public:
-  id_generator() {
-    std::random_device rd;
-    std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-    seed ^= static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    state_ = seed;
-  }
-
-  /// A non-zero 64-bit value (ids must never be all zeros).
-  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {
-    const std::uint64_t v = next();
-    if (v == 0) [[unlikely]]
-      return next_nonzero_slow();
-    return v;
-  }
-
-  /// A new trace id's two words (`lo` non-zero) and a span id (non-zero), the state loaded and
-  /// stored once.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void next_root_ids(std::uint64_t& hi, std::uint64_t& lo,
-                                                    std::uint64_t& id) noexcept {
-    const std::uint64_t s1 = state_ + increment, s2 = s1 + increment, s3 = s2 + increment;
-    state_ = s3;
-    hi = output(s1);
-    lo = output(s2);
-    id = output(s3);
-    if (lo == 0) [[unlikely]]
-      lo = next_nonzero_slow();
-    if (id == 0) [[unlikely]]
-      id = next_nonzero_slow();
-  }
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next() noexcept {
-    state_ += increment;
-    return output(state_);
-  }
-
-  /// 64x64->128-bit multiply, folded (high half xor low half).
-  static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
-#if defined(__SIZEOF_INT128__)
-    __extension__ using u128 = unsigned __int128;
-    const u128 r = static_cast<u128>(a) * b;
-    return static_cast<std::uint64_t>(r >> 64) ^ static_cast<std::uint64_t>(r);
-#else
-    return mix_portable(a, b);
-#endif
-  }
-  static std::uint64_t mix_portable(std::uint64_t a, std::uint64_t b) noexcept {
-    const std::uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32;
-    const std::uint64_t b_lo = b & 0xffffffffu, b_hi = b >> 32;
-    const std::uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
-    const std::uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
-    const std::uint64_t lo = (mid << 32) | (ll & 0xffffffffu);
-    const std::uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
-    return hi ^ lo;
-  }
-
- private:
-  static constexpr std::uint64_t increment = 0xa0761d6478bd642full;
-  static constexpr std::uint64_t finalizer = 0xe7037ed1a0b428dbull;
-
-  // The value drawn for state `s`.
-  static std::uint64_t output(std::uint64_t s) noexcept { return mix(s, s ^ finalizer); }
-
-  // Out of line: a zero comes once in 2^64 draws.
-  AGENTRACE_DETAIL_NOINLINE std::uint64_t next_nonzero_slow() noexcept {
-    std::uint64_t v = next();
-    while (v == 0) v = next();
-    return v;
-  }
-
-  std::uint64_t state_;
-};
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-using span_queue = concurrent_queue<span_record>;
-
-// Drain on demand: a thread whose queue has taken another half of its capacity since it last
-// asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
-// processor does the same when a batch's worth is queued). The condition variable outlives every
-// collector (only the active one waits on it); notify_one costs no system call while the
-// collector is awake. A wake-up that races with the collector going to sleep is lost; the timed
-// drain then comes at most one drain interval later.
-inline std::atomic<bool> drain_on_demand{true};
-inline std::atomic<bool> drain_requested{false};
-// Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
-// the parent's collector may have been waiting on it, and a waiter that does not exist in the
-// child could block a notify there.
-inline std::condition_variable& collector_wakeup() {
-  static auto* cv = new std::condition_variable();
-  return *cv;
-}
-// How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
-inline constexpr std::uint64_t wake_check_interval = 64;
-AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
-  if (!drain_on_demand.load(std::memory_order_relaxed)) return;
-  drain_requested.store(true, std::memory_order_relaxed);
-  collector_wakeup().notify_one();
-}
-
-// Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
-// The collector reads them with acquire loads; `enqueued` is stored with release after a
-// successful try_enqueue, so a collector that sees the count can dequeue the records.
-// A span that ends is counted once, in the counter of where it went (a span that ended is one
-// of these: spans ended = their sum), so the enqueue path bumps one counter, not two.
-struct thread_counters {
-  std::atomic<std::uint64_t> enqueued{0};
-  std::atomic<std::uint64_t> dropped_queue_full{0};
-  std::atomic<std::uint64_t> dropped_unsampled{0};
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c,
-                                                  std::uint64_t n = 1) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_release);
-  }
-};
-
-struct counters_snapshot {
-  std::uint64_t ended{0};
-  std::uint64_t enqueued{0};
-  std::uint64_t dropped_queue_full{0};
-  std::uint64_t dropped_unsampled{0};
-};
-
-struct thread_state;
-
-/// The most spans one thread's queue can hold: an explicit producer can only use as many blocks
-/// as its initial block index has entries (queue_traits).
-inline constexpr std::size_t max_thread_queue_size =
-    queue_traits::BLOCK_SIZE * queue_traits::EXPLICIT_INITIAL_INDEX_SIZE;
-
-/// The registry of per-thread span queues.
-///
-/// Why one queue per thread: a moodycamel explicit producer keeps every block it has ever
-/// filled and reuses them only itself. With one queue shared by all threads, a thread that once
-/// filled it would own every block for as long as it lives, and every other thread would drop
-/// all its spans as "queue full" while the queue sat empty. With its own queue, a thread that
-/// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
-/// not as the queue: a collector that keeps up keeps that ring small and in cache.
-///
-/// A thread's state outlives the thread only while its queue holds spans. When a thread exits,
-/// its state (queue, producer token, counters) goes to the exited list, still holding the spans it
-/// enqueued; the collector drains it like any other and frees it once it is empty and still
-/// exited (release_if_drained), after adding its counters to the registry's retired sums.
-///
-/// A thread that starts takes an exited state of the current capacity over: an empty one if there
-/// is one; else, when max_exited_states exited states are waiting to be drained already, the
-/// emptiest of them, spans and all (they are drained as before, and take room in the new thread's
-/// queue: what does not fit is dropped and counted as queue full, as for any thread); only below
-/// that bound does it allocate a state of its own. So however slow the collector, the states
-/// alive are at most the threads alive plus max_exited_states, and they fall back to the threads
-/// alive once the exited ones are drained.
-///
-/// Who reads a state through a raw pointer, and why freeing is safe: the registry (under mu),
-/// remote_end.hpp's report_remote_end (under mu), the thread itself (tls.state, until it exits)
-/// and the collector's drain (its own snapshot; only the collector frees, from its own thread,
-/// after it is done with the state in that pass).
-inline constexpr std::size_t max_exited_states = 16;
-
-struct global_state {
-  std::mutex mu;
-  std::vector<thread_state*> states;  // every state alive (live or exited); guarded by mu
-  std::vector<thread_state*> free;    // states of exited threads; guarded by mu
-  counters_snapshot retired{};        // counters of the states freed; guarded by mu
-  std::uint64_t states_created{0};    // states ever allocated; guarded by mu
-  // In a forked child: the parent's states, copied by fork() and never used (their threads do
-  // not exist here, their spans are the parent's to export). Kept reachable, never freed.
-  std::vector<thread_state*> inherited;
-  // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
-  // the first start(): a thread records nothing before tracing was ever started.
-  std::atomic<std::size_t> queue_capacity{0};
-  std::uint32_t next_thread_index{1};
-};
-
-inline global_state& globals() {
-  // Leaked on purpose: threads that exit after main() returns still touch it.
-  static global_state* g = new global_state();
-  return *g;
-}
-
-// std::uncaught_exceptions() is a call into libstdc++ that finds its thread-local data through
-// __tls_get_addr: ~4 ns, twice per span. Under the Itanium C++ ABI (GCC and Clang on Linux and
-// macOS, with libstdc++, libc++abi or libcxxrt) it reads the uncaughtExceptions field of the
-// thread's __cxa_eh_globals, whose address __cxa_get_globals() returns and which stays put for
-// the thread's life. Each thread_state keeps that address; a one-time self-test checks the
-// field against std::uncaught_exceptions() while an exception is in flight, and the standard
-// call is used where the ABI is not there or the test fails.
-#if defined(__cpp_exceptions) && __has_include(<cxxabi.h>) && \
-    (defined(__GLIBCXX__) || defined(_LIBCPPABI_VERSION) || defined(_LIBCPP_VERSION))
-#define AGENTRACE_DETAIL_EH_GLOBALS 1
-struct cxa_eh_globals_view {
-  void* caught_exceptions;
-  unsigned int uncaught_exceptions;
-};
-
-inline const unsigned int* uncaught_counter_slow() noexcept {
-  static const bool abi_ok = [] {
-    bool ok = false;
-    struct probe {
-      bool& ok;
-      ~probe() {
-        const auto* g = reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals());
-        const int n = std::uncaught_exceptions();
-        ok = g != nullptr && n >= 1 && g->uncaught_exceptions == static_cast<unsigned>(n);
-      }
-    };
-    try {
-      probe p{ok};
-      throw 0;
-    } catch (int) {
-    }
-    return ok;
-  }();
-  if (!abi_ok) return nullptr;
-  return &reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals())
-              ->uncaught_exceptions;
-}
-#else
-#define AGENTRACE_DETAIL_EH_GLOBALS 0
-inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
-#endif
-
-// Aligned to a cache line: two threads' states never share one.
-struct alignas(64) thread_state {
-  explicit thread_state(std::size_t capacity)
-      : queue(std::make_unique<span_queue>(capacity)),
-        token(*queue),
-        capacity(capacity),
-        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, wake_check_interval)) - 1) {}
-  std::unique_ptr<span_queue> queue;  // this thread's (one explicit producer: `token`)
-  producer_token token;
-  id_generator ids;
-  thread_counters counters;
-  std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
-  // The thread asks the collector to drain each time its enqueue count is a multiple of
-  // wake_mask + 1: half the queue, rounded down to a power of two (at least
-  // wake_check_interval spans, so that finish() can test the count against that constant first).
-  std::uint64_t wake_mask;
-  std::uint32_t index{0};  // the thread's number (span_record::thread_index; informative only)
-  // The owning thread's context chain id (context.hpp, next_chain_id): 64 bits, never reused, so
-  // a span scope closed on another thread is reported to this thread and no other.
-  std::uint64_t chain{0};
-  // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
-  std::atomic<std::uint32_t> remote_ended{0};
-  // The owning thread's count, or nullptr; set again when another thread takes the state over
-  // (create_thread_state).
-  const unsigned int* uncaught{uncaught_counter_slow()};
-  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
-  // collector to skip the lock for live threads' states. Last: off the hot path's fields.
-  std::atomic<bool> exited{false};
-};
-
-/// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
-/// drain on demand when it is a multiple of the thread's wake_mask + 1.
-AGENTRACE_DETAIL_NOINLINE inline void request_drain_at(const thread_state* ts,
-                                                       std::uint64_t n) noexcept {
-  if ((n & ts->wake_mask) == 0) request_drain();
-}
-
-/// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
-  if (ts && ts->uncaught) [[likely]]
-    return static_cast<int>(*ts->uncaught);
-  return std::uncaught_exceptions();
-}
-/// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
-/// with recording_eh_abi set, every state's counter pointer is set (no test).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
-                                                              std::uint8_t on) noexcept {
-  if (on & recording_eh_abi) return static_cast<int>(*ts->uncaught);
-  return uncaught_exceptions(ts);
-}
-
-/// Whether the calling thread is the process's main thread (its thread-local objects are
-/// destroyed by exit(), before the static destructors and atexit handlers run).
-inline bool is_main_thread() noexcept {
-#if defined(__linux__)
-  return ::gettid() == ::getpid();
-#else
-  static const std::thread::id main_id = std::this_thread::get_id();
-  return std::this_thread::get_id() == main_id;
-#endif
-}
-
-/// Returns the thread's state to the exited list at thread exit. Not on the main thread: exit()
-/// destroys its thread-local objects first, and spans that begin or end in static destructors
-/// and atexit handlers afterwards (while tracing is still on) are still recorded in its state.
-struct thread_state_owner {
-  thread_state* state{nullptr};
-  ~thread_state_owner() {
-    if (state && is_main_thread()) return;  // the state stays with the thread until the end
-    tls.exited = true;
-    tls.state = nullptr;
-    delete tls.ended;  // the thread's chain ends with it
-    tls.ended = nullptr;
-    if (!state) return;
-    auto& g = globals();
-    std::lock_guard<std::mutex> lock(g.mu);
-    // The spans still queued stay there: the collector drains exited states too, then frees them.
-    g.free.push_back(state);
-    state->exited.store(true, std::memory_order_release);
-    state = nullptr;
-  }
-};
-
-/// The calling thread's owner of its state.
-inline thread_state_owner& this_thread_owner() noexcept {
-  static thread_local thread_state_owner owner;
-  return owner;
-}
-
-/// On the collector's thread, after it has drained `st` in this pass: frees the state if its
-/// thread has exited and its queue is empty, adding its counters to the retired sums. True if
-/// it was freed (the caller must not use `st` again).
-inline bool release_if_drained(thread_state* st) {
-  if (!st->exited.load(std::memory_order_acquire)) return false;
-  auto& g = globals();
-  {
-    std::lock_guard<std::mutex> lock(g.mu);
-    auto it = std::find(g.free.begin(), g.free.end(), st);
-    // Taken over by a new thread meanwhile, or spans left: not now.
-    if (it == g.free.end() || st->queue->size_approx() != 0) return false;
-    g.free.erase(it);
-    g.states.erase(std::find(g.states.begin(), g.states.end(), st));
-    g.retired.enqueued += st->counters.enqueued.load(std::memory_order_acquire);
-    g.retired.dropped_queue_full += st->counters.dropped_queue_full.load(std::memory_order_acquire);
-    g.retired.dropped_unsampled += st->counters.dropped_unsampled.load(std::memory_order_acquire);
-  }
-  delete st;
-  return true;
-}
-
-/// How many thread states are allocated, and how many of those belong to exited threads.
-struct state_counts {
-  std::size_t alive{0};
-  std::size_t exited{0};
-  std::uint64_t created{0};  // ever allocated
-};
-inline state_counts thread_state_counts() {
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  return {g.states.size(), g.free.size(), g.states_created};
-}
-
-/// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
-/// what one queue can hold.
-inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
-  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
-  globals().queue_capacity.store(capacity, std::memory_order_release);
-  return capacity;
-}
-
-/// Bytes of a core's private L2 cache as the C library reports it (once per process: on a hybrid
-/// CPU, whichever core kind it reports), or 0 where it cannot be told.
-inline std::size_t l2_cache_bytes() noexcept {
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  if (v > 0) return static_cast<std::size_t>(v);
-#endif
-  return 0;
-}
-
-/// Whether a thread whose queue holds `capacity` records demotes the records it enqueues
-/// (context.hpp, thread_locals::demote_records): when the first line of every record, all an empty
-/// span writes, would not fit in L2 together. Not where the L2 size is unknown.
-inline bool demote_records_for(std::size_t capacity) noexcept {
-  static const std::size_t l2 = l2_cache_bytes();
-  return l2 != 0 && capacity * 64 >= l2;
-}
-
-/// Slow path of this_thread(): the thread's first span. Takes over an exited state of the
-/// current capacity (an empty one, or at the bound the emptiest: see global_state), or allocates
-/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never
-/// started or allocation fails.
-AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
-  if (tls.exited) return nullptr;
-  auto& g = globals();
-  const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
-  if (capacity == 0) return nullptr;
-  thread_state_owner& owner = this_thread_owner();
-  try {
-    std::unique_lock<std::mutex> lock(g.mu);
-    thread_state* st = nullptr;
-    auto best = g.free.end();
-    std::size_t best_size = 0;
-    for (auto it = g.free.begin(); it != g.free.end(); ++it) {
-      if ((*it)->capacity != capacity) continue;
-      const std::size_t n = (*it)->queue->size_approx();
-      if (best == g.free.end() || n < best_size) {
-        best = it;
-        best_size = n;
-        if (n == 0) break;
-      }
-    }
-    // A state still holding spans is taken over only when the exited ones are at their bound.
-    if (best != g.free.end() && (best_size == 0 || g.free.size() >= max_exited_states)) {
-      st = *best;
-      g.free.erase(best);
-      st->exited.store(false, std::memory_order_relaxed);
-    }
-    if (!st) {
-      lock.unlock();
-      auto fresh = std::make_unique<thread_state>(capacity);
-      lock.lock();
-      g.states.reserve(g.states.size() + 1);
-      st = fresh.release();
-      g.states.push_back(st);
-      ++g.states_created;
-    }
-    st->index = g.next_thread_index++;
-    st->chain = thread_chain_id();
-    owner.state = st;
-  } catch (...) {
-    return nullptr;
-  }
-  tls.demote_records = demote_records_for(owner.state->capacity);
-  // This thread's counter: a state taken over from an exited thread still points into that
-  // thread's thread-local storage, which is gone.
-  owner.state->uncaught = uncaught_counter_slow();
-  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
-  tls.state = owner.state;
-  return tls.state;
-}
-
-/// This thread's producer state, or nullptr while the thread is exiting.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread(thread_locals& t) noexcept {
-  if (thread_state* s = t.state) [[likely]]
-    return s;
-  return create_thread_state();
-}
-/// The same, for callers that do not hold the thread's locals already.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
-  return this_thread(tls);
-}
-
-/// The states whose queues the collector drains (all of them, live and exited), copied into
-/// `out`.
-inline void snapshot_states(std::vector<thread_state*>& out) {
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  out.assign(g.states.begin(), g.states.end());
-}
-
-/// Sums of all threads' counters, live and exited.
-inline counters_snapshot sum_counters() {
-  auto& g = globals();
-  std::lock_guard<std::mutex> lock(g.mu);
-  counters_snapshot s = g.retired;
-  for (thread_state* t : g.states) {
-    s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
-    s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
-    s.dropped_unsampled += t->counters.dropped_unsampled.load(std::memory_order_acquire);
-  }
-  s.ended = s.enqueued + s.dropped_queue_full + s.dropped_unsampled;
-  return s;
-}
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::detail {
-
-// A span is current on the context chain where it began (context.hpp). Its scope normally closes
-// on that chain; a span object that is not moved but destroyed (or ended) on another thread -- the
-// last owner of a shared_ptr, a request object freed by a worker -- closes it elsewhere. That
-// thread cannot touch the origin thread's thread-local context, so it leaves a note here and raises
-// the origin's thread_state::remote_ended; the origin reads its notes at its next span begin (one
-// load of a flag in its own thread_state) and treats them as spans that ended out of order.
-//
-// Notes are keyed by the chain's 64-bit id (never reused) and are not bounded: each names a span
-// that was current on a live thread, and the origin consumes them at its next span begin while
-// its own chain is current.
-struct remote_end {
-  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
-  std::uint64_t span_id;
-  span_context replaced;  // what the span replaced as its chain's current context
-};
-
-struct remote_end_board {
-  std::mutex mu;
-  std::vector<remote_end> notes;
-};
-
-inline remote_end_board& remote_ends() {
-  // Leaked on purpose, like globals(): threads that exit after main() returns may still post.
-  static remote_end_board* b = new remote_end_board();
-  return *b;
-}
-
-// Scopes that closed away from their chain with nothing to repair there: the chain was a
-// coroutine's (its frame is being destroyed, or another thread ended the span through a
-// reference), or its thread has exited; or memory ran out for the note.
-inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
-
-/// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for
-/// the live thread that owns `chain`; nothing is noted for a coroutine's chain or an exited thread.
-AGENTRACE_DETAIL_COLD inline void report_remote_end(std::uint64_t chain, std::uint64_t id,
-                                                    const span_context& replaced) noexcept {
-  auto& g = globals();
-  auto& b = remote_ends();
-  // Under globals().mu a thread cannot exit (hand its state to the free list) or start (take a
-  // state over) meanwhile. Lock order: globals().mu, then the board's (take_remote_ends takes
-  // only the board's).
-  std::lock_guard<std::mutex> lock(g.mu);
-  for (thread_state* t : g.states) {
-    if (t->chain != chain) continue;
-    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
-    try {
-      std::lock_guard<std::mutex> board_lock(b.mu);
-      b.notes.push_back(remote_end{chain, id, replaced});
-    } catch (...) {
-      break;
-    }
-    t->remote_ended.store(1, std::memory_order_release);
-    return;
-  }
-  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
-}
-
-/// On the origin thread `ts`: takes the notes left for its chain and repairs its current context.
-/// While a coroutine's chain is current here the notes wait (the flag stays raised).
-AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
-  if (tls.chain != ts->chain) return;
-  ts->remote_ended.exchange(0, std::memory_order_acquire);
-  auto& b = remote_ends();
-  {
-    std::lock_guard<std::mutex> lock(b.mu);
-    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
-    for (const remote_end& n : b.notes)
-      if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
-    b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
-  }
-  restore_resolved(tls.current);
-}
-
-/// The begin-time check: one relaxed load of a flag in the thread's own state.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline void take_remote_ends_if_any(thread_state* ts) noexcept {
-  if (ts->remote_ended.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    take_remote_ends(ts);
-}
-
-}  // namespace agentrace::detail
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/semconv/exception.hpp
-// SPDX-License-Identifier: MIT
-// Semantic-convention keys for exceptions (exception.*), as recorded in the span event "exception".
-
-#include <string>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace::semconv::exception {
-
-/// Name of the span event that records an exception.
-inline constexpr static_string event_name{"exception"};
-
-/// The exception's type: fully-qualified class name (C++: the demangled type name).
-inline constexpr key<std::string> type{"exception.type"};
-/// The exception's message (what()).
-inline constexpr key<std::string> message{"exception.message"};
-/// A stack trace in the language's natural format.
-inline constexpr key<std::string> stacktrace{"exception.stacktrace"};
-
-}  // namespace agentrace::semconv::exception
-
-AGENTRACE_DETAIL_VISIBILITY_END
-
-/// 1 (default): tracing compiled in. 0 (CMake -DAGENTRACE_ENABLED=OFF, or defined before the first
-/// include in a translation unit): every span type and macro compiles to nothing that runs, while
-/// arguments are still type-checked. The two variants live in different inline namespaces, so
-/// translation units built either way can be linked into one program.
-#ifndef AGENTRACE_ENABLED
-#define AGENTRACE_ENABLED 1
-#endif
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-
-namespace detail {
-
-/// A string usable as a template argument: `agentrace::span<"llm.chat">`.
-template <std::size_t N>
-struct fixed_string {
-  char data[N]{};
-  consteval fixed_string(const char (&s)[N]) noexcept {  // NOLINT
-    for (std::size_t i = 0; i < N; ++i) data[i] = s[i];
-  }
-  constexpr std::string_view view() const noexcept { return {data, N - 1}; }
-};
-
-consteval span_site make_site(const char* file, std::uint32_t line, const char* function,
-                              std::string_view name, span_kind kind = span_kind::internal) {
-  // A span name must be a compile-time constant and must not be empty.
-  if (name.empty()) throw "agentrace: a span name must not be empty";
-  return span_site{name, kind, file, line, function};
-}
-
-inline std::string demangle(const char* mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                           std::free);
-  return (status == 0 && p) ? std::string(p.get()) : std::string(mangled);
-}
-
-// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
-// its scope restores the context for).
-struct unsampled_self {
-  span_context ctx;
-};
-
-// Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
-inline std::atomic<std::uint64_t> dropped_not_running{0};
-
-// Span limits as the collector configured them (OTEL_SPAN_*_COUNT_LIMIT); read off the hot path
-// only (overflow attributes, events, links).
-inline std::atomic<std::uint32_t> limit_attribute_count{128};
-inline std::atomic<std::uint32_t> limit_event_count{128};
-inline std::atomic<std::uint32_t> limit_link_count{128};
-
-}  // namespace detail
-
-#if AGENTRACE_ENABLED
-inline namespace compiled_in {
-
-/// A span while it is alive. Move-only; may be empty (default-constructed, or tracing off);
-/// ends itself when destroyed, or earlier by `end()` (idempotent). A span the sampler did not
-/// sample is not recording (attributes, events and its end are ignored; it reads no clock and is
-/// never enqueued) but still has ids and is still the current context, so its children and
-/// injected headers carry its trace id and the cleared sampled flag.
-///
-/// The current context (docs/context-design.md): a span is the current context of the context
-/// chain it began on (the thread's own, or the coroutine's that runs there) from its begin until
-/// its scope closes -- the end of the object that began it, or its `end()` -- so spans begun
-/// meanwhile become its children. Moving a span hands it off: the new owner carries the span and
-/// ends it wherever it goes, but the context stays with the scope that began it, which restores
-/// the context it replaced when it closes. Spans may end in any order: a scope that closes while
-/// it is not the current context (a parent ended before its child) is skipped when the context
-/// comes back to it, so a new span never takes an ended span of this chain as its parent.
-class scoped_span {
- public:
-  scoped_span() noexcept : state_(st_none) {}
-
-  /// Begins a span whose parent is the thread's current context (a new trace if there is none).
-  AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
-    begin_any(site, nullptr);
-  }
-
-  /// Begins a span with an explicit parent (e.g. extracted from a traceparent header). An
-  /// invalid parent starts a new trace.
-  AGENTRACE_DETAIL_ALWAYS_INLINE scoped_span(const span_site* site,
-                                             const span_context& parent) noexcept {
-    begin_any(site, &parent);
-  }
-
-  scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
-  scoped_span& operator=(scoped_span&& o) noexcept {
-    if (this != &o) {
-      // `parent = std::move(child)` ends the parent while the child is current: it is noted as
-      // ended out of order, so that the child's scope, when it closes, restores what the parent
-      // replaced.
-      end();
-      take(o);
-    }
-    return *this;
-  }
-  scoped_span(const scoped_span&) = delete;
-  scoped_span& operator=(const scoped_span&) = delete;
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE ~scoped_span() {
-    if (state_ == st_recording)
-      finish();
-    else if (state_ != st_none) [[unlikely]]
-      end_other();
-  }
-
-  /// Ends the span now (and, on the object that began it, closes its scope: the context it
-  /// replaced is current again). Further calls, and the destructor, do nothing.
-  void end() noexcept {
-    if (state_ == st_recording)
-      finish();
-    else if (state_ != st_none) [[unlikely]]
-      end_other();
-  }
-
-  /// True while the span records (begun, sampled, not ended).
-  bool is_recording() const noexcept { return (state_ & st_record) != 0; }
-
-  /// This span's context (invalid when the span is empty, moved from or ended). Unsampled spans
-  /// have one too.
-  span_context context() const noexcept {
-    if (state_ & st_record) return span_context{rec_.trace_id, rec_.span_id, rec_.flags, false};
-    if (state_ & st_self) [[unlikely]]
-      return self_.ctx;
-    return {};
-  }
-
-  /// Sets a numeric or boolean attribute. A value of another type than the key's does not compile.
-  template <class T, class V>
-    requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
-  scoped_span& set(const key<T>& k, V&& v) noexcept {
-    if (!is_recording()) return *this;
-    if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
-                  std::same_as<T, double>) {
-      bool stored;
-      if constexpr (std::same_as<T, bool>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::boolean, v ? 1u : 0u);
-      else if constexpr (std::same_as<T, std::int64_t>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::int64,
-                                static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
-      else
-        stored = rec_.push_slot(k.name(), detail::slot_type::float64,
-                                std::bit_cast<std::uint64_t>(static_cast<double>(v)));
-      if (stored) [[likely]]
-        return *this;
-    }
-    overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
-    return *this;
-  }
-
-  /// Sets a string attribute from a literal: stored as a pointer, never copied.
-  scoped_span& set(const key<std::string>& k, static_string v) noexcept {
-    if (!is_recording()) return *this;
-    if (rec_.push_static_string(k.name(), v.view())) [[likely]]
-      return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
-    return *this;
-  }
-
-  /// Sets a string attribute from a runtime string: copied once (moved when an rvalue
-  /// std::string is passed, so a prompt is never copied at all).
-  template <class S>
-    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
-  scoped_span& set(const key<std::string>& k, S&& v) {
-    if (!is_recording()) return *this;
-    std::string* owned;
-    if constexpr (std::is_same_v<std::remove_cvref_t<S>, std::string> &&
-                  std::is_rvalue_reference_v<S&&>)
-      owned = new std::string(std::forward<S>(v));
-    else
-      owned = new std::string(std::string_view(v));
-    if (rec_.push_slot(k.name(), detail::slot_type::owned_str,
-                       reinterpret_cast<std::uintptr_t>(owned)))
-      return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
-    delete owned;
-    return *this;
-  }
-
-  /// Adds an event with its own timestamp: `s.event("cache.miss", {{db::collection_name, "x"}})`.
-  scoped_span& event(static_string name, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.events.size() >= limit_events()) {
-      ++ext.dropped_events;
-      return *this;
-    }
-    detail::event_data e;
-    e.ticks = detail::now_ticks();
-    e.name = name.view();
-    e.attributes.reserve(attrs.size());
-    for (const kv& a : attrs) e.attributes.push_back(a.attr);
-    ext.events.push_back(std::move(e));
-    return *this;
-  }
-
-  /// Links this span to another span's context (e.g. the request that caused a batch job).
-  scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording() || !ctx.valid()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.links.size() >= limit_links()) {
-      ++ext.dropped_links;
-      return *this;
-    }
-    detail::link_data l;
-    l.context = ctx;
-    for (const kv& a : attrs) l.attributes.push_back(a.attr);
-    ext.links.push_back(std::move(l));
-    return *this;
-  }
-
-  /// Sets the status. OpenTelemetry: a description is kept only with ERROR; OK is final.
-  scoped_span& set_status(status_code code, std::string_view description = {}) {
-    if (!is_recording() || rec_.status == status_code::ok) return *this;
-    if (code == status_code::unset) return *this;
-    rec_.set_status(code);
-    if (code == status_code::error && !description.empty())
-      rec_.extension().status_message.assign(description);
-    else if (auto* e = rec_.ext())
-      e->status_message.clear();
-    return *this;
-  }
-  /// Status ERROR with a description.
-  scoped_span& error(std::string_view description = {}) {
-    return set_status(status_code::error, description);
-  }
-  scoped_span& ok() { return set_status(status_code::ok); }
-
-  /// Records a caught exception: an `exception` event with exception.type (demangled) and
-  /// exception.message (what()), and status ERROR.
-  scoped_span& record_exception(const std::exception& e) {
-    if (!is_recording()) return *this;
-    std::string type = detail::demangle(typeid(e).name());
-    event("exception", {{semconv::exception::type, std::move(type)},
-                        {semconv::exception::message, std::string_view(e.what())}});
-    return set_status(status_code::error, e.what());
-  }
-
-  /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
-  /// `chat {model}`). Allocates; keep the compile-time name where it will do.
-  scoped_span& set_name(std::string name) {
-    if (is_recording()) rec_.extension().name = std::move(name);
-    return *this;
-  }
-
-  /// Records the W3C tracestate this span carries (propagated to children by the propagator).
-  scoped_span& set_trace_state(std::string ts) {
-    if (is_recording()) rec_.extension().trace_state = std::move(ts);
-    return *this;
-  }
-
- private:
-  // begin() and finish() are the hot path. Every value is computed in registers and stored once;
-  // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
-  // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
-  // locals through one reference `t` (detail::thread_locals: one address computation, which in
-  // a shared library is one __tls_get_addr call instead of one per access).
-  // What each constructor does, with one load of the recording state. `parent`: the explicit
-  // parent, or nullptr for the thread's current context (a constant where this is inlined).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
-                                                const span_context* parent) noexcept {
-    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-    if (on == detail::recording_common) [[likely]] {
-      detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::recording_common);
-    } else if (on == detail::recording_off) {
-      state_ = st_none;
-    } else {
-      begin_other(site, parent, on);
-    }
-  }
-
-  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
-  // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::recording_common, so
-  // none of these is tested at run time (begin_other: any other configuration).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
-                                            const span_context& parent, std::uint8_t on) noexcept {
-    // rec_ comes to life here, built once from registers (it is not zeroed first).
-    detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]] {
-      state_ = st_none;
-      return;
-    }
-    detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
-    using detail::opaque;
-    span_context& cur = t.current;
-    // Loads: the context this span replaces (restored at the end) and the parent (often the same).
-    detail::assign_context(prev_, cur);
-    chain_ = t.chain;
-    std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
-    std::uint64_t parent_id = opaque(parent.span_id);
-    const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
-    // This span's flags and its parent's remote byte as one word, the same two bytes the
-    // record's misc word starts with: a child under the default sampler takes its parent's word
-    // as it is.
-    std::uint16_t fr = parent_fr;
-    std::uint64_t id;
-    if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
-      ts->ids.next_root_ids(hi, lo, id);
-      parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
-                                         ? static_cast<std::uint8_t>(flag_random | flag_sampled)
-                                         : detail::sample_root(lo),
-                                     false);
-    } else {
-      id = ts->ids.next_nonzero();
-      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
-        const bool remote = detail::remote_of(parent_fr);
-        fr = detail::pack_flags_remote(
-            detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
-      }
-    }
-    const std::uint8_t flags = detail::flags_of(fr);
-    if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
-      return;
-    }
-    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
-                                                  static_cast<std::uint16_t>(ts->index));
-    cur.trace_id.hi = hi;
-    cur.trace_id.lo = lo;
-    cur.span_id = id;
-    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    uncaught_ = detail::uncaught_exceptions(ts, on);
-    state_ = st_recording;
-    rec_.start_ticks = detail::now_ticks(on);
-  }
-
-  // A span begun while tracing records in any configuration but the common one (`on` not 0):
-  // begin() with the recording state's bits tested at run time, out of line. `parent` as for
-  // begin_any().
-  AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
-                                             std::uint8_t on) noexcept {
-    detail::thread_locals& t = detail::this_thread_locals();
-    begin(t, site, parent ? *parent : t.current, on);
-  }
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-    if (on == detail::recording_common) [[likely]]
-      finish_recording<true>(detail::recording_common);
-    else
-      finish_other(on);
-  }
-
-  // A span's end in any configuration but the common one, or after shutdown() began.
-  AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::recording_off)
-      finish_not_running<true>();
-    else
-      finish_recording<true>(on);
-  }
-
-  // The end of a span whose state is not st_recording (and not st_none).
-  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
-    switch (state_) {
-      case st_unsampled: finish_unsampled(); break;
-      case st_carried: {
-        const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-        if (on == detail::recording_off)
-          finish_not_running<false>();
-        else
-          finish_recording<false>(on);
-        break;
-      }
-      case st_carried_unsampled:
-        state_ = st_none;
-        count_unsampled(detail::this_thread());
-        break;
-      case st_scope:  // moved from: the scope closes
-      {
-        state_ = st_none;
-        detail::thread_locals& t = detail::this_thread_locals();
-        restore_context(t, self_.ctx.span_id);
-        break;
-      }
-      default: break;
-    }
-  }
-
-  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
-  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
-  template <bool Scope>
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
-    const std::uint64_t end = detail::now_ticks(on);
-    // The ending thread's state: a span may end on another thread than it began.
-    detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
-      finish_not_running<Scope>();
-      return;
-    }
-    if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
-      mark_unwinding();  // while still recording: it adds an event and sets the status
-    state_ = st_none;
-    if constexpr (Scope) restore_context(t, rec_.span_id);
-    rec_.end_ticks = end;
-    auto& c = ts->counters;
-    if (ts->queue->try_enqueue(ts->token, std::move(rec_))) [[likely]] {
-      const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
-      c.enqueued.store(n, std::memory_order_release);
-      // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
-      // thread's own mask only then (no load of it per span).
-      if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
-        detail::request_drain_at(ts, n);
-    } else {
-      drop_queue_full(c);
-    }
-    // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
-    // leaves it owning nothing) or reset by the drop path, so the destructor would only test
-    // two fields the call just zeroed.
-  }
-
-  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
-  // (the union's other member), nothing else; each field is written once, from registers.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
-                                                      std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags) noexcept {
-    cur.trace_id.hi = hi;
-    cur.trace_id.lo = lo;
-    cur.span_id = id;
-    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    ::new (static_cast<void*>(&self_))
-        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
-    state_ = st_unsampled;
-  }
-
-  // The end of an unsampled span (context owner): restore the context, count it.
-  AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
-    state_ = st_none;
-    detail::thread_locals& t = detail::this_thread_locals();
-    restore_context(t, self_.ctx.span_id);
-    count_unsampled(detail::this_thread(t));
-  }
-  static void count_unsampled(detail::thread_state* ts) noexcept {
-    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
-      detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    detail::thread_counters::bump(ts->counters.dropped_unsampled);
-  }
-
-  // Closes the scope of span `id`, which this object began: restores the context it replaced
-  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
-  // current (the scope closes out of order, or on another chain than it began on), notes it
-  // instead.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t,
-                                                      std::uint64_t id) noexcept {
-    span_context& cur = t.current;
-    if (cur.span_id == id) [[likely]] {
-      if (t.ended == nullptr) [[likely]]
-        detail::assign_context(cur, prev_);
-      else
-        detail::restore_resolved(prev_);
-    } else {
-      ended_not_current(id, chain_, prev_);
-    }
-  }
-
-  // A span scope that closes while it is not the current context (cold). On its own chain it
-  // closed out of order: a child, a context_scope or a coroutine is current, and whoever restores
-  // this span later gets what it replaced (context.hpp). On another chain (the object was
-  // destroyed or ended on another thread without being moved) it is reported to its chain's thread
-  // (remote_end.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
-                                                      const span_context& replaced) noexcept {
-    if (chain != detail::tls.chain) {
-      detail::report_remote_end(chain, id, replaced);
-      return;
-    }
-    detail::note_ended_out_of_order(id, replaced);
-  }
-
-  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
-  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
-  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed).
-  void take(scoped_span& o) noexcept {
-    if (o.state_ & st_self) [[unlikely]] {
-      self_ = o.self_;
-      state_ = st_carried_unsampled;
-      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
-      return;
-    }
-    if (!(o.state_ & st_record)) return;
-    o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
-    ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
-    const std::uint64_t id = o.rec_.span_id;
-    o.rec_.~span_record();
-    uncaught_ = o.uncaught_;
-    state_ = st_carried;
-    if (o.state_ & st_scope) {
-      ::new (static_cast<void*>(&o.self_)) detail::unsampled_self{span_context{{}, id, 0, false}};
-      o.state_ = st_scope;
-    } else {
-      o.state_ = st_none;
-    }
-  }
-
-  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
-  // on a thread without a state (exiting, or its allocation failed): the context is restored as
-  // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
-  template <bool Scope>
-  AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
-    detail::thread_locals& t = detail::this_thread_locals();
-    state_ = st_none;
-    if constexpr (Scope) restore_context(t, rec_.span_id);
-    drop_not_running();
-  }
-  AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
-    detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-    rec_.reset();
-  }
-  AGENTRACE_DETAIL_NOINLINE void drop_queue_full(detail::thread_counters& c) noexcept {
-    detail::thread_counters::bump(c.dropped_queue_full);
-    rec_.reset();
-  }
-
-  void overflow(std::string_view key, attr_value v) {
-    auto& ext = rec_.extension();
-    // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
-    for (auto& a : ext.attributes)
-      if (a.key == key) {
-        a.value = std::move(v);
-        return;
-      }
-    if (rec_.n_attrs + ext.attributes.size() >= limit_attributes()) {
-      bool inline_key = false;
-      for (std::uint8_t i = 0; i < rec_.n_attrs && !inline_key; ++i)
-        inline_key = rec_.attrs[i].key_name() == key;
-      if (!inline_key) {
-        ++ext.dropped_attributes;
-        return;
-      }
-    }
-    ext.attributes.push_back(attribute{key, std::move(v)});
-  }
-
-  void mark_unwinding() noexcept {
-    static constexpr std::string_view what = "exception thrown through the span's scope";
-    try {
-      // An exception recorded with its type and message just before (in_span, or
-      // record_exception + rethrow in a catch block) is not recorded a second time.
-      const auto* e = rec_.ext();
-      const bool recorded = rec_.status == status_code::error && e && !e->events.empty() &&
-                            e->events.back().name == "exception";
-      if (!recorded) event("exception", {{semconv::exception::message, what}});
-      if (rec_.status != status_code::error) set_status(status_code::error, what);
-    } catch (...) {  // out of memory while unwinding: keep the status at least
-      rec_.set_status(status_code::error);
-    }
-  }
-
-  static std::size_t limit_attributes() noexcept;
-  static std::size_t limit_events() noexcept;
-  static std::size_t limit_links() noexcept;
-
-  // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
-  union {
-    span_record rec_;
-    detail::unsampled_self self_;  // an unsampled span's own context (context owner)
-  };
-  // The context this span replaced; written by begin() before any read. A union member so that
-  // constructing a span does not zero it first (span_context's members have initialisers: five
-  // dead stores per span on the hot path).
-  union {
-    span_context prev_;
-  };
-  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
-  int uncaught_;         // uncaught exceptions when the span began; set by begin()
-  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
-  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
-  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
-  // begins one), so that a span is not zeroed first and then written again.
-  enum : std::uint8_t {
-    st_none = 0,  // empty or ended
-    st_record = 1,
-    st_self = 2,
-    st_scope = 4,                         // moved from: only the scope is left to close
-    st_recording = st_record | st_scope,  // begun here, sampled
-    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
-    st_carried = st_record,               // moved here, sampled
-    st_carried_unsampled = st_self,       // moved here, not sampled
-  };
-  std::uint8_t state_;
-};
-
-inline std::size_t scoped_span::limit_attributes() noexcept {
-  return detail::limit_attribute_count.load(std::memory_order_relaxed);
-}
-inline std::size_t scoped_span::limit_events() noexcept {
-  return detail::limit_event_count.load(std::memory_order_relaxed);
-}
-inline std::size_t scoped_span::limit_links() noexcept {
-  return detail::limit_link_count.load(std::memory_order_relaxed);
-}
-
-/// The macro-free form: `agentrace::span<"llm.chat", agentrace::span_kind::client> s;`.
-template <detail::fixed_string Name, span_kind Kind = span_kind::internal>
-class span : public scoped_span {
- public:
-  static constexpr span_site site{Name.view(), Kind, "", 0, ""};
-  span() noexcept : scoped_span(&site) {}
-  explicit span(const span_context& parent) noexcept : scoped_span(&site, parent) {}
-};
-
-/// Runs `f` inside a span named `Name`. An exception leaving `f` is recorded with its type and
-/// message (record_exception), then rethrown. `f` may take the span by reference.
-template <detail::fixed_string Name, span_kind Kind = span_kind::internal, class F>
-decltype(auto) in_span(F&& f) {
-  span<Name, Kind> s;
-  try {
-    if constexpr (std::is_invocable_v<F&&, scoped_span&>)
-      return std::forward<F>(f)(static_cast<scoped_span&>(s));
-    else
-      return std::forward<F>(f)();
-  } catch (const std::exception& e) {
-    s.record_exception(e);
-    throw;
-  }
-}
-
-}  // namespace compiled_in
-#endif  // AGENTRACE_ENABLED
-
-}  // namespace agentrace
-
-AGENTRACE_DETAIL_VISIBILITY_END
-
-#define AGENTRACE_DETAIL_CAT2(a, b) a##b
-#define AGENTRACE_DETAIL_CAT(a, b) AGENTRACE_DETAIL_CAT2(a, b)
-
-#if !AGENTRACE_ENABLED
-// amalgamated: include/agentrace/detail/span_compiled_out.hpp
-// SPDX-License-Identifier: MIT
-// Spans with tracing compiled out (AGENTRACE_ENABLED=0): the same API, type-checked, doing nothing.
-//
-// Included by span.hpp only. The types live in their own inline namespace, so they are different
-// types from the compiled-in ones: translation units built with and without tracing link into
-// one program without violating the one-definition rule. Macros never evaluate their arguments;
-// member functions are empty inline functions (their arguments are evaluated as for any call, so
-// compute costly values inside AGENTRACE_SET, which does not).
-
-#include <concepts>
-#include <exception>
-#include <initializer_list>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-inline namespace compiled_out {
-
-/// scoped_span with tracing compiled out: empty, never recording, no context.
-class scoped_span {
- public:
-  constexpr scoped_span() noexcept = default;
-  constexpr explicit scoped_span(const span_site*) noexcept {}
-  constexpr scoped_span(const span_site*, const span_context&) noexcept {}
-  constexpr scoped_span(scoped_span&&) noexcept = default;
-  constexpr scoped_span& operator=(scoped_span&&) noexcept = default;
-  scoped_span(const scoped_span&) = delete;
-  scoped_span& operator=(const scoped_span&) = delete;
-
-  constexpr void end() noexcept {}
-  constexpr bool is_recording() const noexcept { return false; }
-  constexpr span_context context() const noexcept { return {}; }
-
-  template <class T, class V>
-    requires(!std::same_as<T, std::string> && detail::settable_as<T, V>)
-  constexpr scoped_span& set(const key<T>&, V&&) noexcept { return *this; }
-  constexpr scoped_span& set(const key<std::string>&, static_string) noexcept { return *this; }
-  template <class S>
-    requires(std::convertible_to<S, std::string_view> && !std::is_array_v<std::remove_cvref_t<S>>)
-  constexpr scoped_span& set(const key<std::string>&, S&&) noexcept { return *this; }
-  constexpr scoped_span& event(static_string, std::initializer_list<kv> = {}) noexcept {
-    return *this;
-  }
-  constexpr scoped_span& link(const span_context&, std::initializer_list<kv> = {}) noexcept {
-    return *this;
-  }
-  constexpr scoped_span& set_status(status_code, std::string_view = {}) noexcept { return *this; }
-  constexpr scoped_span& error(std::string_view = {}) noexcept { return *this; }
-  constexpr scoped_span& ok() noexcept { return *this; }
-  constexpr scoped_span& record_exception(const std::exception&) noexcept { return *this; }
-  template <class S>
-    requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_name(S&&) noexcept { return *this; }
-  template <class S>
-    requires std::convertible_to<S, std::string>
-  constexpr scoped_span& set_trace_state(S&&) noexcept { return *this; }
-};
-
-/// span<Name, Kind> with tracing compiled out.
-// [[gnu::unused]]: a trivial type, so g++ -Wunused-variable would flag every
-// `agentrace::span<"name"> s;` not used again (the compiled-in span's destructor ends it).
-template <detail::fixed_string Name, span_kind Kind = span_kind::internal>
-class [[gnu::unused]] span : public scoped_span {
- public:
-  static constexpr span_site site{Name.view(), Kind, "", 0, ""};
-  constexpr span() noexcept = default;
-  constexpr explicit span(const span_context&) noexcept {}
-};
-
-/// in_span with tracing compiled out: calls `f` (with an empty span if it takes one).
-template <detail::fixed_string Name, span_kind Kind = span_kind::internal, class F>
-decltype(auto) in_span(F&& f) {
-  if constexpr (std::is_invocable_v<F&&, scoped_span&>) {
-    scoped_span s;
-    return std::forward<F>(f)(s);
-  } else {
-    return std::forward<F>(f)();
-  }
-}
-
-}  // namespace compiled_out
-}  // namespace agentrace
-
-// The site record is still built at compile time (the name is checked: a literal, not empty) and
-// costs nothing at run time. Arguments go into `if (false)` statements: fully type-checked, never
-// evaluated, removed by the compiler. (Not `if constexpr (false)` nor decltype: a function used
-// only there would then count as unused, and clang warns about it.)
-#define AGENTRACE_SPAN(var, ...)                                                            \
-  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
-  [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
-
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
-  if (false) static_cast<void>(static_cast<const ::agentrace::span_context&>(parent));      \
-  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
-  [[maybe_unused]] ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
-
-#define AGENTRACE_SET(span, key, value)    \
-  do {                                     \
-    if (false) (span).set((key), (value)); \
-  } while (false)
-
-#define AGENTRACE_EVENT(span, ...)        \
-  do {                                    \
-    if (false) (span).event(__VA_ARGS__); \
-  } while (false)
-
-AGENTRACE_DETAIL_VISIBILITY_END
-#else
-
-/// `AGENTRACE_SPAN(var, "name")` or `AGENTRACE_SPAN(var, "name", agentrace::span_kind::client)`:
-/// declares `var`, a span that begins here and ends at the end of the scope. The name must be a
-/// string literal; name, kind, file, line and function live in one static constexpr record.
-#define AGENTRACE_SPAN(var, ...)                                                            \
-  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
-  ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) }
-
-/// Like AGENTRACE_SPAN with an explicit parent context: `AGENTRACE_SPAN_CHILD_OF(var, parent,
-/// "name")`.
-#define AGENTRACE_SPAN_CHILD_OF(var, parent, ...)                                           \
-  static constexpr ::agentrace::span_site AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__) = \
-      ::agentrace::detail::make_site(__FILE__, __LINE__, __func__, __VA_ARGS__);            \
-  ::agentrace::scoped_span var { &AGENTRACE_DETAIL_CAT(agentrace_site_, __LINE__), (parent) }
-
-/// `AGENTRACE_SET(span, key, value)`: sets an attribute, evaluating `value` only when `span` is
-/// recording. For values that cost something to compute (serialised prompts): nothing is computed
-/// for unsampled spans, before start() or when tracing is compiled out.
-#define AGENTRACE_SET(span, key, value)                    \
-  do {                                                     \
-    if ((span).is_recording()) (span).set((key), (value)); \
-  } while (false)
-
-/// `AGENTRACE_EVENT(span, "name", {{key, value}, ...})`: adds an event; its attributes are
-/// evaluated only when `span` is recording.
-#define AGENTRACE_EVENT(span, ...)                        \
-  do {                                                    \
-    if ((span).is_recording()) (span).event(__VA_ARGS__); \
-  } while (false)
-
-#endif  // AGENTRACE_ENABLED
 // amalgamated: include/agentrace/event.hpp
 // SPDX-License-Identifier: MIT
 // Events as OpenTelemetry log records (OTLP logs): an event name, a severity, attributes and a
@@ -4599,6 +1787,23 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <iterator>
 #include <vector>
 
+// amalgamated: include/agentrace/detail/concurrent_queue.hpp
+// SPDX-License-Identifier: MIT
+// The one place that knows how concurrentqueue is spelled on this system.
+
+#if __has_include(<concurrentqueue/concurrentqueue.h>)
+#include <concurrentqueue/concurrentqueue.h>
+#elif __has_include(<concurrentqueue/moodycamel/concurrentqueue.h>)
+#include <concurrentqueue/moodycamel/concurrentqueue.h>
+#elif __has_include(<concurrentqueue.h>)
+#include <concurrentqueue.h>
+#else
+#error \
+    "agentrace needs moodycamel::ConcurrentQueue (Debian: apt-get install libconcurrentqueue-dev)"
+#endif
+
+// The span queues are agentrace's own (span_ring.hpp); the log queue (log_queue.hpp) is a
+// moodycamel queue with its default traits.
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -4726,6 +1931,431 @@ inline std::atomic<span_filter_factory> tail_sampler_factory{nullptr};
 
 }  // namespace detail
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/thread_state.hpp
+// SPDX-License-Identifier: MIT
+// The registry of per-thread producer states (detail/producer.hpp): creates and hands them over,
+// frees those of exited threads once drained, sums their counters for stats() and force_flush(),
+// wakes the collector on demand and carries notes of span scopes closed on another thread. The
+// setup side (collector.hpp) includes it; instrumented code reaches it only through the hooks
+// set_queue_capacity() installs.
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#endif
+
+#if __has_include(<cxxabi.h>)
+#include <cxxabi.h>
+#endif
+
+// amalgamated: include/agentrace/detail/span_slow.hpp
+// SPDX-License-Identifier: MIT
+// A recording span's slower work, compiled once: spans (span.hpp) reach it through
+// registry_hooks (producer.hpp), which set_queue_capacity() installs, so that an instrumented
+// file compiles a call through a pointer instead of these bodies.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// scoped_span::event: an event with its own timestamp, or counted as dropped past the limit.
+inline void span_add_event(span_record& rec, std::string_view name, const kv* attrs,
+                           std::size_t n) {
+  auto& ext = rec.extension();
+  if (ext.events.size() >= limit_event_count.load(std::memory_order_relaxed)) {
+    ++ext.dropped_events;
+    return;
+  }
+  event_data e;
+  e.ticks = now_ticks();
+  e.name = name;
+  e.attributes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) e.attributes.push_back(attrs[i].attr);
+  ext.events.push_back(std::move(e));
+}
+
+/// scoped_span::set_status, once it has checked that the span records, its status is not OK
+/// (final) and `code` is not UNSET. OpenTelemetry: a description is kept only with ERROR.
+inline void span_set_status(span_record& rec, status_code code, std::string_view description) {
+  rec.set_status(code);
+  if (code == status_code::error && !description.empty())
+    rec.extension().status_message.assign(description);
+  else if (auto* e = rec.ext())
+    e->status_message.clear();
+}
+
+/// scoped_span::overflow: an attribute that did not fit the record's inline slots (or that
+/// replaces one set there before, or is not numeric, boolean or a string).
+inline void span_overflow(span_record& rec, std::string_view key, attr_value&& v) {
+  auto& ext = rec.extension();
+  // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+  for (auto& a : ext.attributes)
+    if (a.key == key) {
+      a.value = std::move(v);
+      return;
+    }
+  if (rec.n_attrs + ext.attributes.size() >=
+      limit_attribute_count.load(std::memory_order_relaxed)) {
+    bool inline_key = false;
+    for (std::uint8_t i = 0; i < rec.n_attrs && !inline_key; ++i)
+      inline_key = rec.attrs[i].key_name() == key;
+    if (!inline_key) {
+      ++ext.dropped_attributes;
+      return;
+    }
+  }
+  ext.attributes.push_back(attribute{key, std::move(v)});
+}
+
+/// scoped_span's end while an exception unwinds through its scope: an `exception` event and
+/// status ERROR, unless the exception was recorded just before (in_span, or record_exception and
+/// a rethrow in a catch block).
+inline void span_mark_unwinding(span_record& rec) noexcept {
+  static constexpr std::string_view what = "exception thrown through the span's scope";
+  try {
+    const auto* e = rec.ext();
+    const bool recorded = rec.status == status_code::error && e && !e->events.empty() &&
+                          e->events.back().name == "exception";
+    if (!recorded) {
+      const kv attrs[] = {{semconv::exception::message, what}};
+      span_add_event(rec, "exception", attrs, 1);
+    }
+    if (rec.status != status_code::error) span_set_status(rec, status_code::error, what);
+  } catch (...) {  // out of memory while unwinding: keep the status at least
+    rec.set_status(status_code::error);
+  }
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+// Drain on demand (drain_on_demand, drain_requested: producer.hpp): a thread whose queue has
+// taken another half of its capacity since it last asked wakes the collector instead of waiting for
+// its next timed drain (OpenTelemetry's batch processor does the same when a batch's worth is
+// queued). The condition variable outlives every collector (only the active one waits on it);
+// notify_one costs no system call while the collector is awake. A wake-up that races with the
+// collector going to sleep is lost; the timed drain then comes at most one drain interval later.
+// Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
+// the parent's collector may have been waiting on it, and a waiter that does not exist in the
+// child could block a notify there.
+inline std::condition_variable& collector_wakeup() {
+  static auto* cv = new std::condition_variable();
+  return *cv;
+}
+AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
+  if (!drain_on_demand.load(std::memory_order_relaxed)) return;
+  drain_requested.store(true, std::memory_order_relaxed);
+  collector_wakeup().notify_one();
+}
+
+/// The registry of per-thread span queues.
+///
+/// Why one queue per thread: each has a single producer, so an enqueue takes no lock and no
+/// read-modify-write (span_ring.hpp), and a thread that floods can only fill its own queue: the
+/// other threads keep recording.
+///
+/// A thread's state outlives the thread only while its queue holds spans. When a thread exits,
+/// its state (queue, counters) goes to the exited list, still holding the spans it
+/// enqueued; the collector drains it like any other and frees it once it is empty and still
+/// exited (release_if_drained), after adding its counters to the registry's retired sums.
+///
+/// A thread that starts takes an exited state of the current capacity over: an empty one if there
+/// is one; else, when max_exited_states exited states are waiting to be drained already, the
+/// emptiest of them, spans and all (they are drained as before, and take room in the new thread's
+/// queue: what does not fit is dropped and counted as queue full, as for any thread); only below
+/// that bound does it allocate a state of its own. So however slow the collector, the states
+/// alive are at most the threads alive plus max_exited_states, and they fall back to the threads
+/// alive once the exited ones are drained.
+///
+/// Who reads a state through a raw pointer, and why freeing is safe: the registry (under mu),
+/// remote_end.hpp's report_remote_end (under mu), the thread itself (tls.state, until it exits)
+/// and the collector's drain (its own snapshot; only the collector frees, from its own thread,
+/// after it is done with the state in that pass).
+inline constexpr std::size_t max_exited_states = 16;
+
+struct global_state {
+  std::mutex mu;
+  std::vector<thread_state*> states;  // every state alive (live or exited); guarded by mu
+  std::vector<thread_state*> free;    // states of exited threads; guarded by mu
+  counters_snapshot retired{};        // counters of the states freed; guarded by mu
+  std::uint64_t states_created{0};    // states ever allocated; guarded by mu
+  // In a forked child: the parent's states, copied by fork() and never used (their threads do
+  // not exist here, their spans are the parent's to export). Kept reachable, never freed.
+  std::vector<thread_state*> inherited;
+  // Capacity of queues created from now on (the active collector's max_queue_size); 0 until
+  // the first start(): a thread records nothing before tracing was ever started.
+  std::atomic<std::size_t> queue_capacity{0};
+  std::uint32_t next_thread_index{1};
+};
+
+inline global_state& globals() {
+  // Leaked on purpose: threads that exit after main() returns still touch it.
+  static global_state* g = new global_state();
+  return *g;
+}
+
+/// Whether the calling thread is the process's main thread (its thread-local objects are
+/// destroyed by exit(), before the static destructors and atexit handlers run).
+inline bool is_main_thread() noexcept {
+#if defined(__linux__)
+  return ::gettid() == ::getpid();
+#else
+  static const std::thread::id main_id = std::this_thread::get_id();
+  return std::this_thread::get_id() == main_id;
+#endif
+}
+
+/// Returns the thread's state to the exited list at thread exit. Not on the main thread: exit()
+/// destroys its thread-local objects first, and spans that begin or end in static destructors
+/// and atexit handlers afterwards (while tracing is still on) are still recorded in its state.
+struct thread_state_owner {
+  thread_state* state{nullptr};
+  ~thread_state_owner() {
+    if (state && is_main_thread()) return;  // the state stays with the thread until the end
+    tls.exited = true;
+    tls.state = nullptr;
+    delete tls.ended;  // the thread's chain ends with it
+    tls.ended = nullptr;
+    if (!state) return;
+    auto& g = globals();
+    std::lock_guard<std::mutex> lock(g.mu);
+    // The spans still queued stay there: the collector drains exited states too, then frees them.
+    g.free.push_back(state);
+    state->exited.store(true, std::memory_order_release);
+    state = nullptr;
+  }
+};
+
+/// The calling thread's owner of its state.
+inline thread_state_owner& this_thread_owner() noexcept {
+  static thread_local thread_state_owner owner;
+  return owner;
+}
+
+/// On the collector's thread, after it has drained `st` in this pass: frees the state if its
+/// thread has exited and its queue is empty, adding its counters to the retired sums. True if
+/// it was freed (the caller must not use `st` again).
+inline bool release_if_drained(thread_state* st) {
+  if (!st->exited.load(std::memory_order_acquire)) return false;
+  auto& g = globals();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    auto it = std::find(g.free.begin(), g.free.end(), st);
+    // Taken over by a new thread meanwhile, or spans left: not now.
+    if (it == g.free.end() || st->queue->size_approx() != 0) return false;
+    g.free.erase(it);
+    g.states.erase(std::find(g.states.begin(), g.states.end(), st));
+    g.retired.enqueued += st->counters.enqueued.load(std::memory_order_acquire);
+    g.retired.dropped_queue_full += st->counters.dropped_queue_full.load(std::memory_order_acquire);
+    g.retired.dropped_unsampled += st->counters.dropped_unsampled.load(std::memory_order_acquire);
+  }
+  delete st;
+  return true;
+}
+
+/// How many thread states are allocated, and how many of those belong to exited threads.
+struct state_counts {
+  std::size_t alive{0};
+  std::size_t exited{0};
+  std::uint64_t created{0};  // ever allocated
+};
+inline state_counts thread_state_counts() {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  return {g.states.size(), g.free.size(), g.states_created};
+}
+
+/// Bytes of a core's private L2 cache as the C library reports it (once per process: on a hybrid
+/// CPU, whichever core kind it reports), or 0 where it cannot be told.
+inline std::size_t l2_cache_bytes() noexcept {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (v > 0) return static_cast<std::size_t>(v);
+#endif
+  return 0;
+}
+
+/// Whether a thread whose queue holds `capacity` records demotes the records it enqueues
+/// (context.hpp, thread_locals::demote_records): when the first line of every record, all an empty
+/// span writes, would not fit in L2 together. Not where the L2 size is unknown.
+inline bool demote_records_for(std::size_t capacity) noexcept {
+  static const std::size_t l2 = l2_cache_bytes();
+  return l2 != 0 && capacity * 64 >= l2;
+}
+
+/// Slow path of this_thread() (through registry_hooks): the thread's first span. Takes over an
+/// exited state of the current capacity (an empty one, or at the bound the emptiest: see
+/// global_state), or allocates one (its queue). Returns nullptr, and the span is not recorded, if
+/// tracing was never started or allocation fails.
+AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
+  if (tls.exited) return nullptr;
+  auto& g = globals();
+  const std::size_t capacity = g.queue_capacity.load(std::memory_order_acquire);
+  if (capacity == 0) return nullptr;
+  thread_state_owner& owner = this_thread_owner();
+  try {
+    std::unique_lock<std::mutex> lock(g.mu);
+    thread_state* st = nullptr;
+    auto best = g.free.end();
+    std::size_t best_size = 0;
+    for (auto it = g.free.begin(); it != g.free.end(); ++it) {
+      if ((*it)->capacity != capacity) continue;
+      const std::size_t n = (*it)->queue->size_approx();
+      if (best == g.free.end() || n < best_size) {
+        best = it;
+        best_size = n;
+        if (n == 0) break;
+      }
+    }
+    // A state still holding spans is taken over only when the exited ones are at their bound.
+    if (best != g.free.end() && (best_size == 0 || g.free.size() >= max_exited_states)) {
+      st = *best;
+      g.free.erase(best);
+      st->exited.store(false, std::memory_order_relaxed);
+    }
+    if (!st) {
+      lock.unlock();
+      auto fresh = std::make_unique<thread_state>(capacity);
+      lock.lock();
+      g.states.reserve(g.states.size() + 1);
+      st = fresh.release();
+      g.states.push_back(st);
+      ++g.states_created;
+    }
+    st->index = g.next_thread_index++;
+    st->chain = thread_chain_id();
+    owner.state = st;
+  } catch (...) {
+    return nullptr;
+  }
+  tls.demote_records = demote_records_for(owner.state->capacity);
+  // This thread's counter: a state taken over from an exited thread still points into that
+  // thread's thread-local storage, which is gone.
+  owner.state->uncaught = uncaught_counter_slow();
+  if (tls.chain == 0) tls.chain = owner.state->chain;  // else a coroutine's chain is installed
+  tls.state = owner.state;
+  return tls.state;
+}
+
+// Span scopes closed on another thread than their chain's (remote_end.hpp): the notes.
+struct remote_end {
+  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
+  std::uint64_t span_id;
+  span_context replaced;  // what the span replaced as its chain's current context
+};
+
+struct remote_end_board {
+  std::mutex mu;
+  std::vector<remote_end> notes;
+};
+
+inline remote_end_board& remote_ends() {
+  // Leaked on purpose, like globals(): threads that exit after main() returns may still post.
+  static remote_end_board* b = new remote_end_board();
+  return *b;
+}
+
+/// remote_end.hpp's report_remote_end, through registry_hooks: on a thread whose current chain is
+/// not `chain`, the chain span `id` is current on. Notes it for the live thread that owns `chain`;
+/// nothing is noted for a coroutine's chain or an exited thread.
+AGENTRACE_DETAIL_COLD inline void post_remote_end(std::uint64_t chain, std::uint64_t id,
+                                                  const span_context& replaced) noexcept {
+  auto& g = globals();
+  auto& b = remote_ends();
+  // Under globals().mu a thread cannot exit (hand its state to the free list) or start (take a
+  // state over) meanwhile. Lock order: globals().mu, then the board's (take_remote_ends takes
+  // only the board's).
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (thread_state* t : g.states) {
+    if (t->chain != chain) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
+    try {
+      std::lock_guard<std::mutex> board_lock(b.mu);
+      b.notes.push_back(remote_end{chain, id, replaced});
+    } catch (...) {
+      break;
+    }
+    t->remote_ended.store(1, std::memory_order_release);
+    return;
+  }
+  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// remote_end.hpp's take_remote_ends_if_any, through registry_hooks: on the origin thread `ts`,
+/// takes the notes left for its chain and repairs its current context.
+/// While a coroutine's chain is current here the notes wait (the flag stays raised).
+AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  if (tls.chain != ts->chain) return;
+  ts->remote_ended.exchange(0, std::memory_order_acquire);
+  auto& b = remote_ends();
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
+    for (const remote_end& n : b.notes)
+      if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
+    b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
+  }
+  restore_resolved(tls.current);
+}
+
+/// Sets the capacity of per-thread queues created from now on (start() does it), clamped to what
+/// one queue can hold, and installs the hooks through which spans reach the registry.
+inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
+  static constexpr registry_hooks hooks{&create_thread_state, &request_drain,      &post_remote_end,
+                                        &take_remote_ends,    &span_add_event,     &span_set_status,
+                                        &span_overflow,       &span_mark_unwinding};
+  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
+  installed_registry_hooks.store(&hooks, std::memory_order_release);
+  globals().queue_capacity.store(capacity, std::memory_order_release);
+  return capacity;
+}
+
+/// The states whose queues the collector drains (all of them, live and exited), copied into
+/// `out`.
+inline void snapshot_states(std::vector<thread_state*>& out) {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  out.assign(g.states.begin(), g.states.end());
+}
+
+/// Sums of all threads' counters, live and exited.
+inline counters_snapshot sum_counters() {
+  auto& g = globals();
+  std::lock_guard<std::mutex> lock(g.mu);
+  counters_snapshot s = g.retired;
+  for (thread_state* t : g.states) {
+    s.enqueued += t->counters.enqueued.load(std::memory_order_acquire);
+    s.dropped_queue_full += t->counters.dropped_queue_full.load(std::memory_order_acquire);
+    s.dropped_unsampled += t->counters.dropped_unsampled.load(std::memory_order_acquire);
+  }
+  s.ended = s.enqueued + s.dropped_queue_full + s.dropped_unsampled;
+  return s;
+}
+
+}  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
 
@@ -5278,15 +2908,15 @@ class collector {
   }
 
   // Moves everything queued, in every thread's queue, into pending_, exporting each time a batch
-  // fills. Each queue is read through its producer (one explicit producer per queue).
+  // fills. Each queue has one producer and this one consumer.
   std::size_t drain() {
     detail::snapshot_states(states_);
     std::size_t total = 0;
     for (detail::thread_state* st : states_) {
       for (;;) {
         if (pending_count_ == batch_size_) export_pending();
-        const std::size_t n = st->queue->try_dequeue_bulk_from_producer(
-            st->token, pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
+        const std::size_t n = st->queue->try_dequeue_bulk(
+            pending_.begin() + static_cast<std::ptrdiff_t>(pending_count_),
             batch_size_ - pending_count_);
         if (n == 0) break;
         pending_count_ += n;
@@ -5902,335 +3532,6 @@ T sync_wait(task<T> t) {
   done.acquire();
   if (error) std::rethrow_exception(error);
   if constexpr (!std::is_void_v<T>) return std::move(*value);
-}
-
-}  // namespace agentrace
-
-AGENTRACE_DETAIL_VISIBILITY_END
-// amalgamated: include/agentrace/propagation.hpp
-// SPDX-License-Identifier: MIT
-// W3C Trace Context across processes: `traceparent` and `tracestate` injected into and extracted
-// from any header carrier (a map, a list of pairs, or a getter / setter).
-//
-// Parsing is strict, as https://www.w3.org/TR/trace-context/ and its test suite require: lowercase
-// hex only, all-zero ids and version ff invalid, version 00 exactly 55 characters, higher versions
-// parsed by their version-00 prefix; tracestate: at most 32 members, key and value grammar, no
-// duplicate keys, several headers combined, anything invalid discards the whole tracestate, and a
-// tracestate is never read when the traceparent is invalid. Invalid input yields an invalid
-// context (the next span starts a new trace); no input crashes or throws.
-
-#include <concepts>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-#include <vector>
-
-
-AGENTRACE_DETAIL_VISIBILITY_BEGIN
-
-namespace agentrace {
-
-inline constexpr std::string_view traceparent_header = "traceparent";
-inline constexpr std::string_view tracestate_header = "tracestate";
-
-/// What extract() found.
-struct extracted_context {
-  /// The remote parent: valid and `remote` when a valid traceparent was present, else invalid.
-  span_context context{};
-  /// The tracestate that came with it, normalised (members joined by ','); empty when absent,
-  /// invalid, or when the traceparent was invalid.
-  std::string trace_state{};
-
-  bool valid() const noexcept { return context.valid(); }
-  explicit operator bool() const noexcept { return valid(); }
-};
-
-namespace detail {
-
-/// Parses lowercase hex digits (uppercase is invalid in traceparent).
-inline bool parse_lower_hex(std::string_view s, std::uint64_t& out) noexcept {
-  return parse_hex(s, out, hex_case::lower_only);
-}
-
-inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
-inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-inline bool is_keychar(char c) noexcept {
-  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
-}
-
-/// tracestate key: `simple-key` = (lcalpha / DIGIT) 0*255 keychar, or the multi-tenant
-/// `tenant@system` form with tenant = (lcalpha / DIGIT) 0*240 keychar and
-/// system = lcalpha 0*13 keychar, as the W3C test suite checks them.
-inline bool valid_trace_state_key(std::string_view k) noexcept {
-  const std::size_t at = k.find('@');
-  auto run = [](std::string_view s, std::size_t max, bool digit_first) {
-    if (s.empty() || s.size() > max) return false;
-    if (!(is_lcalpha(s[0]) || (digit_first && is_digit(s[0])))) return false;
-    for (char c : s.substr(1))
-      if (!is_keychar(c)) return false;
-    return true;
-  };
-  if (at == std::string_view::npos) return run(k, 256, true);
-  return run(k.substr(0, at), 241, true) && run(k.substr(at + 1), 14, false);
-}
-
-/// tracestate value: 1 to 256 printable ASCII characters except ',' and '=', not ending in a space.
-inline bool valid_trace_state_value(std::string_view v) noexcept {
-  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
-  for (char c : v)
-    if (c < 0x20 || c > 0x7e || c == ',' || c == '=') return false;
-  return true;
-}
-
-}  // namespace detail
-
-/// Parses a traceparent header value; nullopt when it is invalid. The context is marked remote.
-inline std::optional<span_context> parse_traceparent(std::string_view v) noexcept {
-  v = detail::trim_view(v);
-  if (v.size() < 55) return std::nullopt;
-  std::uint64_t version = 0;
-  if (!detail::parse_lower_hex(v.substr(0, 2), version) || v[2] != '-') return std::nullopt;
-  if (version == 0xff) return std::nullopt;
-  // Version 00 is exactly 55 characters; a higher version may carry more fields after a '-'.
-  if (version == 0 ? v.size() != 55 : (v.size() > 55 && v[55] != '-')) return std::nullopt;
-  span_context ctx;
-  std::uint64_t flags = 0;
-  if (!detail::parse_lower_hex(v.substr(3, 16), ctx.trace_id.hi) ||
-      !detail::parse_lower_hex(v.substr(19, 16), ctx.trace_id.lo) || v[35] != '-' ||
-      !detail::parse_lower_hex(v.substr(36, 16), ctx.span_id) || v[52] != '-' ||
-      !detail::parse_lower_hex(v.substr(53, 2), flags))
-    return std::nullopt;
-  if (!ctx.trace_id.valid() || ctx.span_id == 0) return std::nullopt;
-  // Keep the flags this specification level defines (sampled, random); others are reserved and
-  // must be zero in what we send.
-  ctx.flags = static_cast<std::uint8_t>(flags & (flag_sampled | flag_random));
-  ctx.remote = true;
-  return ctx;
-}
-
-/// The traceparent header value of `ctx` (version 00); empty for an invalid context.
-inline std::string format_traceparent(const span_context& ctx) {
-  if (!ctx.valid()) return {};
-  std::string s;
-  s.reserve(55);
-  s += "00-";
-  detail::append_hex(s, ctx.trace_id.hi);
-  detail::append_hex(s, ctx.trace_id.lo);
-  s.push_back('-');
-  detail::append_hex(s, ctx.span_id);
-  s.push_back('-');
-  const unsigned f = ctx.flags & (flag_sampled | flag_random);
-  detail::append_hex_byte(s, static_cast<unsigned char>(f));
-  return s;
-}
-
-/// Parses a tracestate value (several header fields may be passed joined by ','). Returns the
-/// normalised list (members without surrounding whitespace, joined by ','; empty when there are
-/// none), or nullopt when it is invalid: more than 32 members, a bad key or value, a duplicate key.
-inline std::optional<std::string> parse_tracestate(std::string_view v) {
-  std::string out;
-  std::vector<std::string_view> keys;
-  std::size_t members = 0;
-  while (true) {
-    const std::size_t comma = v.find(',');
-    const std::string_view m = detail::trim_view(v.substr(0, comma));
-    if (!m.empty()) {
-      if (++members > 32) return std::nullopt;
-      const std::size_t eq = m.find('=');
-      if (eq == std::string_view::npos) return std::nullopt;
-      const std::string_view key = m.substr(0, eq), value = m.substr(eq + 1);
-      if (!detail::valid_trace_state_key(key) || !detail::valid_trace_state_value(value))
-        return std::nullopt;
-      for (std::string_view k : keys)
-        if (k == key) return std::nullopt;
-      keys.push_back(key);
-      if (!out.empty()) out.push_back(',');
-      out.append(m);
-    }
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-/// The value of `key` in a (valid, normalised) tracestate, if present.
-inline std::optional<std::string_view> trace_state_get(std::string_view ts, std::string_view key) {
-  while (!ts.empty()) {
-    const std::size_t comma = ts.find(',');
-    const std::string_view m = ts.substr(0, comma);
-    const std::size_t eq = m.find('=');
-    if (eq != std::string_view::npos && m.substr(0, eq) == key) return m.substr(eq + 1);
-    if (comma == std::string_view::npos) break;
-    ts.remove_prefix(comma + 1);
-  }
-  return std::nullopt;
-}
-
-/// `ts` with `key=value` as its left-most member (an existing entry for `key` is removed: W3C
-/// "modified keys MUST be moved to the beginning"); the right-most members are dropped to keep at
-/// most 32. nullopt when key or value are invalid.
-inline std::optional<std::string> trace_state_put(std::string_view ts, std::string_view key,
-                                                  std::string_view value) {
-  if (!detail::valid_trace_state_key(key) || !detail::valid_trace_state_value(value))
-    return std::nullopt;
-  std::string out;
-  out.append(key).push_back('=');
-  out.append(value);
-  std::size_t members = 1;
-  while (!ts.empty() && members < 32) {
-    const std::size_t comma = ts.find(',');
-    const std::string_view m = ts.substr(0, comma);
-    const std::size_t eq = m.find('=');
-    if (!m.empty() && !(eq != std::string_view::npos && m.substr(0, eq) == key)) {
-      out.push_back(',');
-      out.append(m);
-      ++members;
-    }
-    if (comma == std::string_view::npos) break;
-    ts.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
-namespace detail {
-
-/// Anything iterable whose elements have `first` (header name) and `second` (value), e.g.
-/// std::map, std::unordered_map, std::multimap, std::vector<std::pair<std::string, std::string>>.
-template <class C>
-concept header_range = requires(const C& c) {
-  c.begin();
-  c.end();
-  {std::string_view(c.begin()->first)};
-  {std::string_view(c.begin()->second)};
-};
-
-/// A getter: `f("traceparent")` returns the value as something convertible to string_view (empty:
-/// absent) or as a std::optional of it.
-template <class G>
-concept header_getter = std::invocable<const G&, std::string_view> && !header_range<G>;
-
-template <class S>
-concept header_setter = std::invocable<S&, std::string_view, std::string_view>;
-
-template <class R>
-std::optional<std::string_view> getter_result(const R& r) {
-  if constexpr (requires {
-                  r.has_value();
-                  *r;
-                }) {
-    if (!r.has_value()) return std::nullopt;
-    return std::string_view(*r);
-  } else if constexpr (std::is_pointer_v<R>) {
-    if (!r) return std::nullopt;
-    return std::string_view(r);
-  } else {
-    std::string_view v(r);
-    if (v.empty()) return std::nullopt;
-    return v;
-  }
-}
-
-/// Builds the result from the header values found: one traceparent exactly (two are invalid:
-/// W3C test suite), any number of tracestate fields combined in order.
-inline extracted_context extract_from(std::size_t n_parent, std::string_view parent,
-                                      const std::vector<std::string_view>& states) {
-  extracted_context out;
-  if (n_parent != 1) return out;
-  auto ctx = parse_traceparent(parent);
-  if (!ctx) return out;  // MUST NOT parse tracestate then
-  out.context = *ctx;
-  if (!states.empty()) {
-    std::string joined;
-    for (std::size_t i = 0; i < states.size(); ++i) {
-      if (i) joined.push_back(',');
-      joined.append(states[i]);
-    }
-    if (auto ts = parse_tracestate(joined)) out.trace_state = std::move(*ts);
-  }
-  return out;
-}
-
-}  // namespace detail
-
-/// Extracts the remote parent from a header carrier: a map / multimap / list of (name, value)
-/// pairs (names compared case-insensitively), or a getter `(std::string_view name) -> value`.
-/// Begin the local span with it: `AGENTRACE_SPAN_CHILD_OF(s, in.context, "handle", server)`.
-template <class Carrier>
-  requires detail::header_range<Carrier> || detail::header_getter<Carrier> extracted_context
-  extract(const Carrier& carrier) {
-    try {
-      std::size_t n_parent = 0;
-      std::string_view parent;
-      std::vector<std::string_view> states;
-      if constexpr (detail::header_range<Carrier>) {
-        for (const auto& h : carrier) {
-          const std::string_view name(h.first);
-          if (detail::iequals(name, traceparent_header)) {
-            ++n_parent;
-            parent = std::string_view(h.second);
-          } else if (detail::iequals(name, tracestate_header)) {
-            states.emplace_back(h.second);
-          }
-        }
-        return detail::extract_from(n_parent, parent, states);
-      } else {
-        const auto p = carrier(traceparent_header);
-        const auto pv = detail::getter_result(p);
-        if (pv) {
-          n_parent = 1;
-          parent = *pv;
-        }
-        const auto s = carrier(tracestate_header);
-        if (auto sv = detail::getter_result(s)) states.push_back(*sv);
-        return detail::extract_from(n_parent, parent, states);
-      }
-    } catch (...) {  // out of memory, or a throwing getter: start a new trace
-      return {};
-    }
-  }
-
-/// Writes `traceparent` (and `tracestate` when `trace_state` is not empty) for `ctx` into a header
-/// carrier: a map / list of pairs (existing entries of either name, in any case, are replaced)
-/// or a setter `(std::string_view name, std::string_view value)`. Nothing is written for an
-/// invalid context. An unsampled context is written with its sampled flag clear.
-template <class Carrier>
-void inject(Carrier&& carrier, const span_context& ctx, std::string_view trace_state = {}) {
-  using C = std::remove_reference_t<Carrier>;
-  if (!ctx.valid()) return;
-  const std::string tp = format_traceparent(ctx);
-  if constexpr (detail::header_setter<C>) {
-    carrier(traceparent_header, tp);
-    if (!trace_state.empty()) carrier(tracestate_header, trace_state);
-  } else {
-    static_assert(detail::header_range<C>,
-                  "agentrace::inject: the carrier must be a map, a list of pairs or a setter");
-    for (auto it = carrier.begin(); it != carrier.end();) {
-      const std::string_view name(it->first);
-      if (detail::iequals(name, traceparent_header) || detail::iequals(name, tracestate_header))
-        it = carrier.erase(it);
-      else
-        ++it;
-    }
-    using key_t = std::remove_cvref_t<decltype(carrier.begin()->first)>;
-    using value_t = std::remove_cvref_t<decltype(carrier.begin()->second)>;
-    auto put = [&](std::string_view k, std::string_view v) {
-      if constexpr (requires { carrier.emplace_back(key_t(k), value_t(v)); })
-        carrier.emplace_back(key_t(k), value_t(v));
-      else
-        carrier.emplace(key_t(k), value_t(v));
-    };
-    put(traceparent_header, tp);
-    if (!trace_state.empty()) put(tracestate_header, trace_state);
-  }
-}
-
-/// inject() of the thread's current context.
-template <class Carrier>
-void inject(Carrier&& carrier) {
-  inject(std::forward<Carrier>(carrier), current_context());
 }
 
 }  // namespace agentrace

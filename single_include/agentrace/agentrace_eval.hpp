@@ -4,6 +4,7 @@
 // change those and run `python3 scripts/amalgamate.py`.
 // Builds on <agentrace/agentrace.hpp>: keep that single header beside this one.
 // Builds on <agentrace/agentrace_http.hpp>: keep that single header beside this one.
+// Builds on <agentrace/span.hpp>: keep that single header beside this one.
 #pragma once
 
 // amalgamated: include/agentrace/eval/eval.hpp
@@ -25,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include <agentrace/span.hpp>
 #include <agentrace/agentrace.hpp>
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN

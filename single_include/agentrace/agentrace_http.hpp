@@ -3,6 +3,7 @@
 // Generated — do not edit. Made by scripts/amalgamate.py from the headers under include/;
 // change those and run `python3 scripts/amalgamate.py`.
 // Builds on <agentrace/agentrace.hpp>: keep that single header beside this one.
+// Builds on <agentrace/span.hpp>: keep that single header beside this one.
 #pragma once
 
 // amalgamated: include/agentrace/http/client.hpp
@@ -32,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include <agentrace/span.hpp>
 #include <agentrace/agentrace.hpp>
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN

@@ -4,6 +4,7 @@
 // change those and run `python3 scripts/amalgamate.py`.
 // Builds on <agentrace/agentrace.hpp>: keep that single header beside this one.
 // Builds on <agentrace/agentrace_http.hpp>: keep that single header beside this one.
+// Builds on <agentrace/span.hpp>: keep that single header beside this one.
 #pragma once
 
 // amalgamated: include/agentrace/exporters/otlp_http.hpp
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include <agentrace/agentrace.hpp>
+#include <agentrace/span.hpp>
 // amalgamated: include/agentrace/otlp/decode.hpp
 // SPDX-License-Identifier: MIT
 // What an OTLP/HTTP client reads from answers: partial_success of an Export*ServiceResponse and

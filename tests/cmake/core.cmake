@@ -68,3 +68,14 @@ foreach(_src IN LISTS _cf_sources)
                    -DSOURCE=${_src} -P ${CMAKE_CURRENT_SOURCE_DIR}/compile_fail/check.cmake)
   set_tests_properties(compile_fail:${_name} PROPERTIES TIMEOUT 300 LABELS compile_fail)
 endforeach()
+
+# <agentrace/span.hpp> stays light: a TU that includes it alone must not see fmt, nlohmann_json,
+# concurrentqueue, <iostream>, <regex>, <sstream>, nor the registry's <mutex>, <thread>,
+# <condition_variable>, <chrono>, <random> (light_span_header.cpp names what it found). A
+# syntax check: no executable, about a second.
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  add_test(NAME light_span_header
+           COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -I${_agentrace_inc}
+                   ${CMAKE_CURRENT_SOURCE_DIR}/light_span_header.cpp)
+  set_tests_properties(light_span_header PROPERTIES TIMEOUT 120)
+endif()

@@ -5,14 +5,22 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 
 #include "agentrace/detail/compiler.hpp"
 
+// <chrono> costs every instrumented file a third of a second (libstdc++ 12 brings <sstream> with
+// it in C++20): where POSIX clocks exist they are read directly, the same clocks steady_clock and
+// system_clock read on Linux and macOS.
+#if __has_include(<time.h>) && !defined(_WIN32)
+#include <time.h>
+#endif
+#if !defined(CLOCK_MONOTONIC) || !defined(CLOCK_REALTIME)
+#include <chrono>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#include <x86intrin.h>
+#include <cpuid.h>  // small; <x86intrin.h> (every intrinsic) is not needed for one rdtsc
 #define AGENTRACE_DETAIL_HAS_TSC 1
 #else
 #define AGENTRACE_DETAIL_HAS_TSC 0
@@ -29,6 +37,15 @@ enum class clock_source : std::uint8_t { tsc = 0, steady = 1 };
 // (spans record only after start() published `recording_state` with release ordering).
 inline std::atomic<clock_source> span_clock_source{clock_source::steady};
 
+#if defined(CLOCK_MONOTONIC) && defined(CLOCK_REALTIME)
+inline std::int64_t clock_ns(clockid_t id) noexcept {
+  timespec t{};
+  (void)clock_gettime(id, &t);
+  return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + static_cast<std::int64_t>(t.tv_nsec);
+}
+inline std::int64_t steady_ns() noexcept { return clock_ns(CLOCK_MONOTONIC); }
+inline std::int64_t system_ns() noexcept { return clock_ns(CLOCK_REALTIME); }
+#else
 inline std::int64_t steady_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -40,6 +57,7 @@ inline std::int64_t system_ns() noexcept {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+#endif
 
 /// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8): constant rate,
 /// does not stop in deep C-states, synchronised across cores.
@@ -107,7 +125,7 @@ inline void set_sample_as_parent(bool on) noexcept {
 /// Ticks of the span clock, for a span that has loaded the recording state `state` (not 0).
 AGENTRACE_DETAIL_ALWAYS_INLINE inline std::uint64_t now_ticks(std::uint8_t state) noexcept {
 #if AGENTRACE_DETAIL_HAS_TSC
-  if (state & recording_tsc) return __rdtsc();
+  if (state & recording_tsc) return __builtin_ia32_rdtsc();
 #else
   (void)state;
 #endif

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Per-thread id generator: wyrand (one 64x64->128 multiply per id), seeded once per thread from
-// std::random_device.
+// the system's entropy.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <functional>
+
+#if defined(__linux__) && __has_include(<sys/random.h>)
+#include <sys/random.h>
+#define AGENTRACE_DETAIL_HAS_GETRANDOM 1
+#else
 #include <random>
-#include <thread>
+#define AGENTRACE_DETAIL_HAS_GETRANDOM 0
+#endif
 
 #include "agentrace/detail/compiler.hpp"
 
@@ -14,18 +20,35 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
+/// 64 bits of the system's entropy (getrandom on Linux: what std::random_device reads there,
+/// without <random>, which every instrumented file would compile), mixed with the calling
+/// thread's stack address and a process-wide count, so two threads never start alike.
+inline std::uint64_t entropy_seed() noexcept {
+  std::uint64_t seed = 0;
+#if AGENTRACE_DETAIL_HAS_GETRANDOM
+  if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) seed = 0;
+#else
+  try {
+    std::random_device rd;
+    seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  } catch (...) {
+  }
+#endif
+  static std::atomic<std::uint64_t> count{0};
+  const int here = 0;
+  seed ^= reinterpret_cast<std::uintptr_t>(&here) * 0x9e3779b97f4a7c15ull;
+  seed += count.fetch_add(1, std::memory_order_relaxed) * 0xbf58476d1ce4e5b9ull;
+  return seed;
+}
+
 /// wyrand (Wang Yi, public domain): a 64-bit state advanced by a Weyl increment and finalised by
 /// a folded 128-bit multiply. It passes BigCrush and PractRand and costs ~6 instructions per id,
 /// against ~18 for xoshiro256++ (whose four words must be loaded and stored around each call):
 /// a root span draws three ids.
 class id_generator {
  public:
-  id_generator() {
-    std::random_device rd;
-    std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-    seed ^= static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    state_ = seed;
-  }
+  id_generator() noexcept : state_(entropy_seed()) {}
+  explicit id_generator(std::uint64_t seed) noexcept : state_(seed) {}
 
   /// A non-zero 64-bit value (ids must never be all zeros).
   AGENTRACE_DETAIL_ALWAYS_INLINE std::uint64_t next_nonzero() noexcept {

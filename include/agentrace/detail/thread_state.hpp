@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Per-thread producer state, the process-wide span queue and the registry that sums per-thread
-// counters for stats() and force_flush().
+// The registry of per-thread producer states (detail/producer.hpp): creates and hands them over,
+// frees those of exited threads once drained, sums their counters for stats() and force_flush(),
+// wakes the collector on demand and carries notes of span scopes closed on another thread. The
+// setup side (collector.hpp) includes it; instrumented code reaches it only through the hooks
+// set_queue_capacity() installs.
 #pragma once
 
 #include <algorithm>
@@ -24,24 +27,22 @@
 
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
-#include "agentrace/detail/concurrent_queue.hpp"
+#include "agentrace/detail/producer.hpp"
 #include "agentrace/detail/random.hpp"
+#include "agentrace/detail/remote_end.hpp"
+#include "agentrace/detail/span_slow.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {
 
-using span_queue = concurrent_queue<span_record>;
-
-// Drain on demand: a thread whose queue has taken another half of its capacity since it last
-// asked wakes the collector instead of waiting for its next timed drain (OpenTelemetry's batch
-// processor does the same when a batch's worth is queued). The condition variable outlives every
-// collector (only the active one waits on it); notify_one costs no system call while the
-// collector is awake. A wake-up that races with the collector going to sleep is lost; the timed
-// drain then comes at most one drain interval later.
-inline std::atomic<bool> drain_on_demand{true};
-inline std::atomic<bool> drain_requested{false};
+// Drain on demand (drain_on_demand, drain_requested: producer.hpp): a thread whose queue has
+// taken another half of its capacity since it last asked wakes the collector instead of waiting for
+// its next timed drain (OpenTelemetry's batch processor does the same when a batch's worth is
+// queued). The condition variable outlives every collector (only the active one waits on it);
+// notify_one costs no system call while the collector is awake. A wake-up that races with the
+// collector going to sleep is lost; the timed drain then comes at most one drain interval later.
 // Leaked: producers may touch it at exit. Made anew in place in a forked child (collector.hpp):
 // the parent's collector may have been waiting on it, and a waiter that does not exist in the
 // child could block a notify there.
@@ -49,55 +50,20 @@ inline std::condition_variable& collector_wakeup() {
   static auto* cv = new std::condition_variable();
   return *cv;
 }
-// How often (in spans enqueued) a thread tests whether to wake the collector; a power of two.
-inline constexpr std::uint64_t wake_check_interval = 64;
 AGENTRACE_DETAIL_NOINLINE inline void request_drain() noexcept {
   if (!drain_on_demand.load(std::memory_order_relaxed)) return;
   drain_requested.store(true, std::memory_order_relaxed);
   collector_wakeup().notify_one();
 }
 
-// Counters written by their owning thread only (plain load + store, no RMW, no lock prefix).
-// The collector reads them with acquire loads; `enqueued` is stored with release after a
-// successful try_enqueue, so a collector that sees the count can dequeue the records.
-// A span that ends is counted once, in the counter of where it went (a span that ended is one
-// of these: spans ended = their sum), so the enqueue path bumps one counter, not two.
-struct thread_counters {
-  std::atomic<std::uint64_t> enqueued{0};
-  std::atomic<std::uint64_t> dropped_queue_full{0};
-  std::atomic<std::uint64_t> dropped_unsampled{0};
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE static void bump(std::atomic<std::uint64_t>& c,
-                                                  std::uint64_t n = 1) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_release);
-  }
-};
-
-struct counters_snapshot {
-  std::uint64_t ended{0};
-  std::uint64_t enqueued{0};
-  std::uint64_t dropped_queue_full{0};
-  std::uint64_t dropped_unsampled{0};
-};
-
-struct thread_state;
-
-/// The most spans one thread's queue can hold: an explicit producer can only use as many blocks
-/// as its initial block index has entries (queue_traits).
-inline constexpr std::size_t max_thread_queue_size =
-    queue_traits::BLOCK_SIZE * queue_traits::EXPLICIT_INITIAL_INDEX_SIZE;
-
 /// The registry of per-thread span queues.
 ///
-/// Why one queue per thread: a moodycamel explicit producer keeps every block it has ever
-/// filled and reuses them only itself. With one queue shared by all threads, a thread that once
-/// filled it would own every block for as long as it lives, and every other thread would drop
-/// all its spans as "queue full" while the queue sat empty. With its own queue, a thread that
-/// floods can only fill its own, and the block ring it cycles through is as large as its backlog,
-/// not as the queue: a collector that keeps up keeps that ring small and in cache.
+/// Why one queue per thread: each has a single producer, so an enqueue takes no lock and no
+/// read-modify-write (span_ring.hpp), and a thread that floods can only fill its own queue: the
+/// other threads keep recording.
 ///
 /// A thread's state outlives the thread only while its queue holds spans. When a thread exits,
-/// its state (queue, producer token, counters) goes to the exited list, still holding the spans it
+/// its state (queue, counters) goes to the exited list, still holding the spans it
 /// enqueued; the collector drains it like any other and frees it once it is empty and still
 /// exited (release_if_drained), after adding its counters to the registry's retired sums.
 ///
@@ -134,99 +100,6 @@ inline global_state& globals() {
   // Leaked on purpose: threads that exit after main() returns still touch it.
   static global_state* g = new global_state();
   return *g;
-}
-
-// std::uncaught_exceptions() is a call into libstdc++ that finds its thread-local data through
-// __tls_get_addr: ~4 ns, twice per span. Under the Itanium C++ ABI (GCC and Clang on Linux and
-// macOS, with libstdc++, libc++abi or libcxxrt) it reads the uncaughtExceptions field of the
-// thread's __cxa_eh_globals, whose address __cxa_get_globals() returns and which stays put for
-// the thread's life. Each thread_state keeps that address; a one-time self-test checks the
-// field against std::uncaught_exceptions() while an exception is in flight, and the standard
-// call is used where the ABI is not there or the test fails.
-#if defined(__cpp_exceptions) && __has_include(<cxxabi.h>) && \
-    (defined(__GLIBCXX__) || defined(_LIBCPPABI_VERSION) || defined(_LIBCPP_VERSION))
-#define AGENTRACE_DETAIL_EH_GLOBALS 1
-struct cxa_eh_globals_view {
-  void* caught_exceptions;
-  unsigned int uncaught_exceptions;
-};
-
-inline const unsigned int* uncaught_counter_slow() noexcept {
-  static const bool abi_ok = [] {
-    bool ok = false;
-    struct probe {
-      bool& ok;
-      ~probe() {
-        const auto* g = reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals());
-        const int n = std::uncaught_exceptions();
-        ok = g != nullptr && n >= 1 && g->uncaught_exceptions == static_cast<unsigned>(n);
-      }
-    };
-    try {
-      probe p{ok};
-      throw 0;
-    } catch (int) {
-    }
-    return ok;
-  }();
-  if (!abi_ok) return nullptr;
-  return &reinterpret_cast<const cxa_eh_globals_view*>(abi::__cxa_get_globals())
-              ->uncaught_exceptions;
-}
-#else
-#define AGENTRACE_DETAIL_EH_GLOBALS 0
-inline const unsigned int* uncaught_counter_slow() noexcept { return nullptr; }
-#endif
-
-// Aligned to a cache line: two threads' states never share one.
-struct alignas(64) thread_state {
-  explicit thread_state(std::size_t capacity)
-      : queue(std::make_unique<span_queue>(capacity)),
-        token(*queue),
-        capacity(capacity),
-        wake_mask(std::bit_floor(std::max<std::size_t>(capacity / 2, wake_check_interval)) - 1) {}
-  std::unique_ptr<span_queue> queue;  // this thread's (one explicit producer: `token`)
-  producer_token token;
-  id_generator ids;
-  thread_counters counters;
-  std::size_t capacity;  // of `queue`, in spans (before moodycamel's rounding to blocks)
-  // The thread asks the collector to drain each time its enqueue count is a multiple of
-  // wake_mask + 1: half the queue, rounded down to a power of two (at least
-  // wake_check_interval spans, so that finish() can test the count against that constant first).
-  std::uint64_t wake_mask;
-  std::uint32_t index{0};  // the thread's number (span_record::thread_index; informative only)
-  // The owning thread's context chain id (context.hpp, next_chain_id): 64 bits, never reused, so
-  // a span scope closed on another thread is reported to this thread and no other.
-  std::uint64_t chain{0};
-  // Raised by another thread that ended a span begun here (detail/remote_end.hpp).
-  std::atomic<std::uint32_t> remote_ended{0};
-  // The owning thread's count, or nullptr; set again when another thread takes the state over
-  // (create_thread_state).
-  const unsigned int* uncaught{uncaught_counter_slow()};
-  // Set (under globals().mu) while the state is on the exited list; read without the lock by the
-  // collector to skip the lock for live threads' states. Last: off the hot path's fields.
-  std::atomic<bool> exited{false};
-};
-
-/// finish() calls this when a thread's enqueue count `n` is a multiple of wake_check_interval:
-/// drain on demand when it is a multiple of the thread's wake_mask + 1.
-AGENTRACE_DETAIL_NOINLINE inline void request_drain_at(const thread_state* ts,
-                                                       std::uint64_t n) noexcept {
-  if ((n & ts->wake_mask) == 0) request_drain();
-}
-
-/// std::uncaught_exceptions() of the calling thread, whose state is `ts` (may be null).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts) noexcept {
-  if (ts && ts->uncaught) [[likely]]
-    return static_cast<int>(*ts->uncaught);
-  return std::uncaught_exceptions();
-}
-/// The same for a span that loaded the recording state `on` and holds a state `ts` (not null):
-/// with recording_eh_abi set, every state's counter pointer is set (no test).
-AGENTRACE_DETAIL_ALWAYS_INLINE inline int uncaught_exceptions(const thread_state* ts,
-                                                              std::uint8_t on) noexcept {
-  if (on & recording_eh_abi) return static_cast<int>(*ts->uncaught);
-  return uncaught_exceptions(ts);
 }
 
 /// Whether the calling thread is the process's main thread (its thread-local objects are
@@ -300,14 +173,6 @@ inline state_counts thread_state_counts() {
   return {g.states.size(), g.free.size(), g.states_created};
 }
 
-/// Sets the capacity of per-thread queues created from now on (start() does it). Clamped to
-/// what one queue can hold.
-inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
-  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
-  globals().queue_capacity.store(capacity, std::memory_order_release);
-  return capacity;
-}
-
 /// Bytes of a core's private L2 cache as the C library reports it (once per process: on a hybrid
 /// CPU, whichever core kind it reports), or 0 where it cannot be told.
 inline std::size_t l2_cache_bytes() noexcept {
@@ -326,10 +191,10 @@ inline bool demote_records_for(std::size_t capacity) noexcept {
   return l2 != 0 && capacity * 64 >= l2;
 }
 
-/// Slow path of this_thread(): the thread's first span. Takes over an exited state of the
-/// current capacity (an empty one, or at the bound the emptiest: see global_state), or allocates
-/// one (queue and token). Returns nullptr, and the span is not recorded, if tracing was never
-/// started or allocation fails.
+/// Slow path of this_thread() (through registry_hooks): the thread's first span. Takes over an
+/// exited state of the current capacity (an empty one, or at the bound the emptiest: see
+/// global_state), or allocates one (its queue). Returns nullptr, and the span is not recorded, if
+/// tracing was never started or allocation fails.
 AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   if (tls.exited) return nullptr;
   auto& g = globals();
@@ -380,15 +245,77 @@ AGENTRACE_DETAIL_NOINLINE inline thread_state* create_thread_state() noexcept {
   return tls.state;
 }
 
-/// This thread's producer state, or nullptr while the thread is exiting.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread(thread_locals& t) noexcept {
-  if (thread_state* s = t.state) [[likely]]
-    return s;
-  return create_thread_state();
+// Span scopes closed on another thread than their chain's (remote_end.hpp): the notes.
+struct remote_end {
+  std::uint64_t chain;  // the origin thread's chain (thread_state::chain)
+  std::uint64_t span_id;
+  span_context replaced;  // what the span replaced as its chain's current context
+};
+
+struct remote_end_board {
+  std::mutex mu;
+  std::vector<remote_end> notes;
+};
+
+inline remote_end_board& remote_ends() {
+  // Leaked on purpose, like globals(): threads that exit after main() returns may still post.
+  static remote_end_board* b = new remote_end_board();
+  return *b;
 }
-/// The same, for callers that do not hold the thread's locals already.
-AGENTRACE_DETAIL_ALWAYS_INLINE inline thread_state* this_thread() noexcept {
-  return this_thread(tls);
+
+/// remote_end.hpp's report_remote_end, through registry_hooks: on a thread whose current chain is
+/// not `chain`, the chain span `id` is current on. Notes it for the live thread that owns `chain`;
+/// nothing is noted for a coroutine's chain or an exited thread.
+AGENTRACE_DETAIL_COLD inline void post_remote_end(std::uint64_t chain, std::uint64_t id,
+                                                  const span_context& replaced) noexcept {
+  auto& g = globals();
+  auto& b = remote_ends();
+  // Under globals().mu a thread cannot exit (hand its state to the free list) or start (take a
+  // state over) meanwhile. Lock order: globals().mu, then the board's (take_remote_ends takes
+  // only the board's).
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (thread_state* t : g.states) {
+    if (t->chain != chain) continue;
+    if (std::find(g.free.begin(), g.free.end(), t) != g.free.end()) break;  // it has exited
+    try {
+      std::lock_guard<std::mutex> board_lock(b.mu);
+      b.notes.push_back(remote_end{chain, id, replaced});
+    } catch (...) {
+      break;
+    }
+    t->remote_ended.store(1, std::memory_order_release);
+    return;
+  }
+  remote_ends_unrepaired.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// remote_end.hpp's take_remote_ends_if_any, through registry_hooks: on the origin thread `ts`,
+/// takes the notes left for its chain and repairs its current context.
+/// While a coroutine's chain is current here the notes wait (the flag stays raised).
+AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
+  if (tls.chain != ts->chain) return;
+  ts->remote_ended.exchange(0, std::memory_order_acquire);
+  auto& b = remote_ends();
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    auto mine = [&](const remote_end& n) { return n.chain == ts->chain; };
+    for (const remote_end& n : b.notes)
+      if (mine(n)) note_ended_out_of_order(n.span_id, n.replaced);
+    b.notes.erase(std::remove_if(b.notes.begin(), b.notes.end(), mine), b.notes.end());
+  }
+  restore_resolved(tls.current);
+}
+
+/// Sets the capacity of per-thread queues created from now on (start() does it), clamped to what
+/// one queue can hold, and installs the hooks through which spans reach the registry.
+inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
+  static constexpr registry_hooks hooks{&create_thread_state, &request_drain,      &post_remote_end,
+                                        &take_remote_ends,    &span_add_event,     &span_set_status,
+                                        &span_overflow,       &span_mark_unwinding};
+  capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
+  installed_registry_hooks.store(&hooks, std::memory_order_release);
+  globals().queue_capacity.store(capacity, std::memory_order_release);
+  return capacity;
 }
 
 /// The states whose queues the collector drains (all of them, live and exited), copied into

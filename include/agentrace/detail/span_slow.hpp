@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// A recording span's slower work, compiled once: spans (span.hpp) reach it through
+// registry_hooks (producer.hpp), which set_queue_capacity() installs, so that an instrumented
+// file compiles a call through a pointer instead of these bodies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "agentrace/attributes.hpp"
+#include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/producer.hpp"
+#include "agentrace/record.hpp"
+#include "agentrace/semconv/exception.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// scoped_span::event: an event with its own timestamp, or counted as dropped past the limit.
+inline void span_add_event(span_record& rec, std::string_view name, const kv* attrs,
+                           std::size_t n) {
+  auto& ext = rec.extension();
+  if (ext.events.size() >= limit_event_count.load(std::memory_order_relaxed)) {
+    ++ext.dropped_events;
+    return;
+  }
+  event_data e;
+  e.ticks = now_ticks();
+  e.name = name;
+  e.attributes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) e.attributes.push_back(attrs[i].attr);
+  ext.events.push_back(std::move(e));
+}
+
+/// scoped_span::set_status, once it has checked that the span records, its status is not OK
+/// (final) and `code` is not UNSET. OpenTelemetry: a description is kept only with ERROR.
+inline void span_set_status(span_record& rec, status_code code, std::string_view description) {
+  rec.set_status(code);
+  if (code == status_code::error && !description.empty())
+    rec.extension().status_message.assign(description);
+  else if (auto* e = rec.ext())
+    e->status_message.clear();
+}
+
+/// scoped_span::overflow: an attribute that did not fit the record's inline slots (or that
+/// replaces one set there before, or is not numeric, boolean or a string).
+inline void span_overflow(span_record& rec, std::string_view key, attr_value&& v) {
+  auto& ext = rec.extension();
+  // OpenTelemetry: setting a key that is already set replaces its value, even at the limit.
+  for (auto& a : ext.attributes)
+    if (a.key == key) {
+      a.value = std::move(v);
+      return;
+    }
+  if (rec.n_attrs + ext.attributes.size() >=
+      limit_attribute_count.load(std::memory_order_relaxed)) {
+    bool inline_key = false;
+    for (std::uint8_t i = 0; i < rec.n_attrs && !inline_key; ++i)
+      inline_key = rec.attrs[i].key_name() == key;
+    if (!inline_key) {
+      ++ext.dropped_attributes;
+      return;
+    }
+  }
+  ext.attributes.push_back(attribute{key, std::move(v)});
+}
+
+/// scoped_span's end while an exception unwinds through its scope: an `exception` event and
+/// status ERROR, unless the exception was recorded just before (in_span, or record_exception and
+/// a rethrow in a catch block).
+inline void span_mark_unwinding(span_record& rec) noexcept {
+  static constexpr std::string_view what = "exception thrown through the span's scope";
+  try {
+    const auto* e = rec.ext();
+    const bool recorded = rec.status == status_code::error && e && !e->events.empty() &&
+                          e->events.back().name == "exception";
+    if (!recorded) {
+      const kv attrs[] = {{semconv::exception::message, what}};
+      span_add_event(rec, "exception", attrs, 1);
+    }
+    if (rec.status != status_code::error) span_set_status(rec, status_code::error, what);
+  } catch (...) {  // out of memory while unwinding: keep the status at least
+    rec.set_status(status_code::error);
+  }
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END

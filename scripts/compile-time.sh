@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What including agentrace costs the compiler: compiles fixed translation units with g++ 12 and
+# clang++ 14 at -O2 (-std=c++20, to an object file) and reports user CPU seconds and peak compiler
+# memory, each also as a ratio to a hello world (<string> + <vector>) compiled in the same run.
+#   hello          the baseline: <string>, <vector>, a std::vector<std::string> printed with puts
+#   instrumented   three nested spans, four typed attributes, an event, an error status;
+#                  includes <agentrace/span.hpp> only (what every instrumented file pays)
+#   quickstart     examples/quickstart.cpp (instrumentation + start + console and OTLP-JSON
+#                  exporters: what the one file that starts tracing pays)
+#   *_single       the same two through single_include/ instead of include/
+# Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x.
+# Each TU is compiled RUNS times (default 3) and the smallest user time kept; compilations run
+# one at a time, so a loaded machine slows every line alike and the ratios hold.
+#   scripts/compile-time.sh                  # both compilers, RUNS=3
+#   RUNS=1 CXXS="g++-12" scripts/compile-time.sh
+#   scripts/compile-time.sh --check          # also exit 1 when a ratio is over its target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+check=0
+[ "${1:-}" != "--check" ] || check=1
+runs=${RUNS:-3}
+cxxs=${CXXS:-"g++-12 clang++-14"}
+work=$(mktemp -d "${TMPDIR:-/tmp}/agentrace-compile-time.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+cat >"$work/hello.cpp" <<'EOF'
+#include <cstdio>
+#include <string>
+#include <vector>
+
+int main() {
+  std::vector<std::string> words{"hello", "world"};
+  for (const std::string& w : words) std::puts(w.c_str());
+}
+EOF
+
+cat >"$work/instrumented.cpp" <<'EOF'
+#include <agentrace/span.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace app {
+inline constexpr agentrace::key<std::string> model{"app.model"};
+inline constexpr agentrace::key<std::int64_t> tokens{"app.tokens"};
+inline constexpr agentrace::key<double> temperature{"app.temperature"};
+inline constexpr agentrace::key<bool> cached{"app.cached"};
+}  // namespace app
+
+int answer(const std::string& question) {
+  AGENTRACE_SPAN(task, "agent.task");
+  task.set(app::model, "gpt-4o");
+  {
+    AGENTRACE_SPAN(plan, "agent.plan");
+    plan.set(app::tokens, static_cast<std::int64_t>(question.size()));
+    {
+      agentrace::span<"llm.chat", agentrace::span_kind::client> chat;
+      chat.set(app::temperature, 0.2);
+      chat.set(app::cached, false);
+      chat.event("llm.first_token");
+      if (question.empty()) chat.error("empty question");
+    }
+  }
+  return static_cast<int>(question.size());
+}
+EOF
+
+# single_include/ before it had a header for instrumentation alone had only the whole one.
+single_span=agentrace/span.hpp
+[ -f single_include/$single_span ] || single_span=agentrace/agentrace.hpp
+sed "s|<agentrace/span.hpp>|<$single_span>|" "$work/instrumented.cpp" >"$work/instrumented_single.cpp"
+
+tus=(hello instrumented quickstart instrumented_single quickstart_single)
+src_of() {
+  case $1 in
+    hello) echo "$work/hello.cpp" ;;
+    instrumented) echo "$work/instrumented.cpp" ;;
+    instrumented_single) echo "$work/instrumented_single.cpp" ;;
+    quickstart | quickstart_single) echo "$root/examples/quickstart.cpp" ;;
+  esac
+}
+inc_of() {
+  case $1 in
+    *_single) echo "$root/single_include" ;;
+    *) echo "$root/include" ;;
+  esac
+}
+
+# One compilation: prints "user_seconds peak_kib".
+measure() {
+  local cxx=$1 tu=$2
+  /usr/bin/time -f "%U %M" -o "$work/time" \
+    "$cxx" -std=c++20 -O2 -I "$(inc_of "$tu")" -c "$(src_of "$tu")" -o "$work/out.o"
+  cat "$work/time"
+}
+
+fail=0
+printf '%-10s %-20s %9s %7s %9s %7s\n' compiler tu user_s ratio peak_MB ratio
+for cxx in $cxxs; do
+  if ! command -v "$cxx" >/dev/null; then
+    echo "$cxx: not installed, skipped" >&2
+    continue
+  fi
+  declare -A user=() mem=()
+  for tu in "${tus[@]}"; do
+    best_u="" best_m=""
+    for ((r = 0; r < runs; ++r)); do
+      read -r u m < <(measure "$cxx" "$tu")
+      if [ -z "$best_u" ] || awk -v a="$u" -v b="$best_u" 'BEGIN{exit !(a<b)}'; then best_u=$u; fi
+      if [ -z "$best_m" ] || [ "$m" -lt "$best_m" ]; then best_m=$m; fi
+    done
+    user[$tu]=$best_u
+    mem[$tu]=$best_m
+  done
+  for tu in "${tus[@]}"; do
+    ru=$(awk -v a="${user[$tu]}" -v b="${user[hello]}" 'BEGIN{printf "%.1f", (b>0? a/b : 0)}')
+    rm=$(awk -v a="${mem[$tu]}" -v b="${mem[hello]}" 'BEGIN{printf "%.1f", a/b}')
+    printf '%-10s %-20s %9.2f %6sx %9.0f %6sx\n' "$cxx" "$tu" "${user[$tu]}" "$ru" \
+      "$(awk -v m="${mem[$tu]}" 'BEGIN{print m/1024}')" "$rm"
+    limit=""
+    case $tu in instrumented*) limit=3 ;; quickstart*) limit=10 ;; esac
+    if [ -n "$limit" ] && awk -v r="$ru" -v l="$limit" 'BEGIN{exit !(r>l)}'; then
+      echo "  ^ over the target of ${limit}x the hello world" >&2
+      fail=1
+    fi
+  done
+  unset user mem
+done
+[ "$check" = 0 ] || exit "$fail"
