@@ -31,6 +31,7 @@
 #include "agentrace/detail/log_queue.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/processing/span_metrics.hpp"
 #include "agentrace/span.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -55,6 +56,12 @@ struct stats {
   std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
   std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
   std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
+  // Span-derived metrics (zero when they are off).
+  std::uint64_t metric_spans_observed = 0;      // spans the metrics counted (every one dequeued)
+  std::uint64_t metric_points_overflowed = 0;   // measurements in an overflow series
+  std::uint64_t metric_series = 0;              // series held, every metric together
+  std::uint64_t metric_exports = 0;             // metrics exports handed to the exporters
+  std::uint64_t metric_exports_failed = 0;      // ... of which an exporter reported failed
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -228,6 +235,7 @@ class collector {
     if (exporters_.empty() && env) exporters_ = exporters_from_env();
 
     sampler_ = cfg_.sampler ? *cfg_.sampler : sampler_from_env(env);
+    setup_metrics(env);
 
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
@@ -254,6 +262,7 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     last_log_export_ = std::chrono::steady_clock::now();
+    last_metrics_export_ = last_log_export_;
     detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(detail::process().mu);
@@ -364,6 +373,14 @@ class collector {
     s.logs_dropped_not_running = detail::logs_dropped_not_running.load(std::memory_order_relaxed);
     s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
+    if (metrics_) {
+      const span_metrics_stats m = metrics_->stats();
+      s.metric_spans_observed = m.spans_observed;
+      s.metric_points_overflowed = m.points_overflowed;
+      s.metric_series = m.series;
+      s.metric_exports = metric_exports_.load(std::memory_order_relaxed);
+      s.metric_exports_failed = metric_exports_failed_.load(std::memory_order_relaxed);
+    }
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -381,6 +398,11 @@ class collector {
   std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
+  /// The span-derived metrics, or nullptr when they are off. collect() may be called from any
+  /// thread (a Prometheus endpoint does).
+  agentrace::span_metrics* metrics() const noexcept { return metrics_.get(); }
+  /// How often metrics are exported (OTEL_METRIC_EXPORT_INTERVAL).
+  std::chrono::milliseconds metric_export_interval() const noexcept { return metric_interval_; }
 
  private:
   // Whether this object was copied into a forked child by fork(): its thread runs only in the
@@ -531,6 +553,7 @@ class collector {
         }
         export_pending();
         drain_logs(true);
+        export_metrics();  // at every flush, and the final export at shutdown
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
@@ -556,6 +579,10 @@ class collector {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
+      if (metrics_ && now - last_metrics_export_ >= metric_interval_) {
+        export_pending();  // every span ended so far is in the metrics
+        export_metrics();
+      }
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -591,6 +618,9 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     if (pending_count_ == 0) return;
     clock_.refresh();
+    // Metrics count every span, before anything downstream decides what to keep.
+    if (metrics_)
+      metrics_->observe(std::span<const span_record>(pending_.data(), pending_count_), clock_);
     const std::uint64_t dropped = detail::sum_counters().dropped_queue_full;
     export_batch batch{std::span<const span_record>(pending_.data(), pending_count_),
                        resource_,
@@ -646,6 +676,72 @@ class collector {
     logs_pending_.clear();
   }
 
+  // The span-derived metrics, if config::metrics or OTEL_METRICS_EXPORTER turn them on.
+  void setup_metrics(bool env) {
+    const metrics_config& m = cfg_.metrics;
+    bool on = false;
+    if (m.enabled) {
+      on = *m.enabled;
+    } else if (env) {
+      const auto v = detail::env("OTEL_METRICS_EXPORTER");
+      on = v && detail::trim(*v) != "none";
+    }
+    metric_interval_ = m.export_interval.count() > 0
+                           ? m.export_interval
+                           : std::chrono::milliseconds(
+                                 env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000) : 60000);
+    if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
+    if (!on) return;
+    span_metrics_options o;
+    if (!m.duration_buckets.empty()) {
+      if (std::adjacent_find(m.duration_buckets.begin(), m.duration_buckets.end(),
+                             std::greater_equal<>()) != m.duration_buckets.end())
+        detail::diag("metrics: duration buckets are not strictly increasing; using the defaults");
+      else
+        o.duration_buckets = m.duration_buckets;
+    }
+    if (m.cardinality_limit) o.cardinality_limit = m.cardinality_limit;
+    if (m.temporality) {
+      o.temporality = *m.temporality;
+    } else if (env) {
+      if (auto t = detail::env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")) {
+        const std::string v = detail::trim(*t);
+        if (detail::iequals(v, "delta"))
+          o.temporality = temporality_preference::delta;
+        else if (detail::iequals(v, "lowmemory"))
+          o.temporality = temporality_preference::lowmemory;
+        else if (!detail::iequals(v, "cumulative"))
+          detail::diag(
+              "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='{}' is not cumulative, delta or "
+              "lowmemory; using cumulative",
+              v);
+      }
+    }
+    metrics_ = std::make_unique<agentrace::span_metrics>(std::move(o),
+                                                         std::string(resource_.get("service.name")));
+  }
+
+  // Hands the metrics to every exporter (those that do not carry metrics ignore them).
+  void export_metrics() {
+    last_metrics_export_ = std::chrono::steady_clock::now();
+    if (!metrics_) return;
+    const std::vector<metric_data> data = metrics_->collect();
+    if (data.empty()) return;
+    const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
+                              cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_metrics(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    metric_exports_.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
@@ -669,6 +765,10 @@ class collector {
   std::chrono::milliseconds log_delay_{1000};
   std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
+  std::unique_ptr<agentrace::span_metrics> metrics_;
+  std::chrono::milliseconds metric_interval_{60000};
+  std::chrono::steady_clock::time_point last_metrics_export_;
+  std::atomic<std::uint64_t> metric_exports_{0}, metric_exports_failed_{0};
 
   std::mutex mu_;
   std::condition_variable& cv_{detail::collector_wakeup()};  // also woken by request_drain()

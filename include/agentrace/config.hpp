@@ -25,6 +25,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/metrics/data.hpp"
 #include "agentrace/sampler.hpp"
 #include "agentrace/version.hpp"
 
@@ -34,6 +35,20 @@ namespace agentrace {
 
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
+/// Metrics derived from spans on the collector thread (docs/metrics.md). Unset fields come from
+/// the OTEL_METRIC* environment variables, then the defaults.
+struct metrics_config {
+  /// Unset: on when OTEL_METRICS_EXPORTER names an exporter (anything but "none").
+  std::optional<bool> enabled{};
+  /// traces.span.metrics.duration bucket boundaries in seconds; empty: the spanmetrics
+  /// connector's defaults (metric_names::span_duration_buckets).
+  std::vector<double> duration_buckets{};
+  std::size_t cardinality_limit = 0;  // series per metric; 0: 2000
+  /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
+  std::optional<temporality_preference> temporality{};
+  std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
+};
+
 struct config {
   std::string service_name{};             // OTEL_SERVICE_NAME, else unknown_service:<exe>
   std::vector<exporter_ptr> exporters{};  // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
@@ -50,6 +65,7 @@ struct config {
   std::string scope_version = AGENTRACE_VERSION_STRING;
   std::optional<agentrace::sampler>
       sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+  metrics_config metrics{};  // span-derived metrics, exported through `exporters`
 };
 
 /// Defaults (documented in docs/configuration.md).

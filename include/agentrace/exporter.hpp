@@ -63,6 +63,8 @@ struct log_batch {
   std::string_view scope_version;
 };
 
+struct metrics_batch;  // agentrace/metrics/data.hpp
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -96,6 +98,9 @@ class exporter {
   virtual export_result export_spans(const export_batch& batch) = 0;
   /// Log records (events); exporters that do not carry logs keep the default (ignore them).
   virtual export_result export_logs(const log_batch&) { return export_result::success; }
+  /// Metrics (span-derived and instruments), every export interval and at shutdown; exporters
+  /// that do not carry metrics keep the default (ignore them).
+  virtual export_result export_metrics(const metrics_batch&) { return export_result::success; }
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.

@@ -21,6 +21,7 @@
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/otlp/logs.hpp"
+#include "agentrace/otlp/metrics.hpp"
 #include "agentrace/otlp/traces.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -64,6 +65,17 @@ class otlp_json_exporter final : public exporter {
   /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
   export_result export_logs(const log_batch& batch) override {
     if (batch.records.empty()) return export_result::success;
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    const bool ok =
+        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+    return ok ? export_result::success : export_result::failure;
+  }
+  /// Metrics: one ExportMetricsServiceRequest line per export, in the same file (as the
+  /// OpenTelemetry Collector's file exporter writes every signal).
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (batch.metrics.empty()) return export_result::success;
     buf_.clear();
     serialize_otlp_json(batch, buf_);
     buf_.push_back('\n');
