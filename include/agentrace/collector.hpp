@@ -127,7 +127,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
+      detail::diag("exporter '{}' is not available here (not linked in); skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -178,6 +178,29 @@ inline std::vector<exporter_ptr> exporters_from_env() {
       } else {
         detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
                      name);
+      }
+    }
+  }
+  // Metrics: OTEL_METRICS_EXPORTER = otlp | prometheus | console | none (unset: none; the
+  // span-derived metrics are on only when it names an exporter). "console" and the OTLP-JSON
+  // lines exporters carry metrics beside spans; "otlp" adds an OTLP/HTTP metrics exporter,
+  // "prometheus" the /metrics endpoint when agentrace/exporters/prometheus.hpp is linked in.
+  if (auto v = detail::env("OTEL_METRICS_EXPORTER")) {
+    std::string_view s = *v;
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none" || name == "console") continue;
+      if (name == "otlp") {
+        make("otlp/metrics", {});
+      } else if (name == "prometheus") {
+        make("prometheus", {});
+      } else {
+        detail::diag(
+            "OTEL_METRICS_EXPORTER names '{}', which is not otlp, prometheus, console or none; "
+            "skipped",
+            name);
       }
     }
   }
