@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -321,4 +322,124 @@ TEST_CASE("span metrics are off unless configured: no metrics export, nothing co
     CHECK(t.stats().metric_spans_observed == 0);
   }
   CHECK(capture->exports().empty());
+}
+
+namespace {
+constexpr agentrace::key<std::string> k_route{"app.route"};
+constexpr agentrace::key<std::int64_t> k_code{"app.code"};
+
+agentrace::counter<std::int64_t> test_requests{"test.requests", "{request}", "Requests"};
+agentrace::up_down_counter<std::int64_t> test_in_flight{"test.in_flight", "{request}"};
+agentrace::histogram<double> test_latency{"test.latency", "s", "Latency", {0.1, 1, 10}};
+
+const agentrace::metric_point* point_with(const agentrace::metric_data& m, std::string_view key,
+                                          std::string_view value) {
+  for (const auto& p : m.points)
+    if (str_attr(p, key) == value) return &p;
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("instruments: counter, up-down counter, histogram and observable gauge, from two "
+          "threads, exported with the span metrics") {
+  auto capture = std::make_shared<metrics_capture>();
+  double gauge_value = 42.5;
+  agentrace::observable_gauge gauge("test.gauge", "1", "A gauge",
+                                    [&](agentrace::gauge_observer& o) {
+                                      o.observe(gauge_value, {{k_route, "/g"}});
+                                    });
+  agentrace::stats st;
+  {
+    auto t = agentrace::start(metrics_config({capture}));
+    const auto before_rejected = t.stats().metric_measurements_rejected;
+    auto work = [] {
+      for (int i = 0; i < 1000; ++i) {
+        test_requests.add(1, {{k_route, "/chat"}, {k_code, 200}});
+        test_requests.add(2, {{k_code, 500}, {k_route, "/chat"}});  // order does not matter
+        test_in_flight.add(1);
+        test_in_flight.add(-1);
+        test_latency.record(i % 3 == 0 ? 0.05 : 5.0, {{k_route, "/chat"}});
+      }
+    };
+    std::thread a(work), b(work);
+    a.join();
+    b.join();
+    test_in_flight.add(3);
+    test_requests.add(-1);  // rejected: a counter only goes up
+    REQUIRE(t.force_flush());
+    st = t.stats();
+    CHECK(st.metric_measurements_rejected - before_rejected == 1);
+  }
+  const auto exports = capture->exports();
+  REQUIRE(!exports.empty());
+  const auto& last = exports.back();
+  const auto* req = find_metric(last, "test.requests");
+  const auto* fl = find_metric(last, "test.in_flight");
+  const auto* lat = find_metric(last, "test.latency");
+  const auto* g = find_metric(last, "test.gauge");
+  REQUIRE(req);
+  REQUIRE(fl);
+  REQUIRE(lat);
+  REQUIRE(g);
+  CHECK(find_metric(last, agentrace::metric_names::span_calls) == nullptr);  // no span ended
+  CHECK(req->monotonic);
+  CHECK(req->unit == "{request}");
+  std::map<std::int64_t, std::int64_t> by_code;
+  for (const auto& p : req->points) {
+    CHECK(str_attr(p, "app.route") == "/chat");
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.code") by_code[std::get<std::int64_t>(v)] = p.int_value;
+  }
+  CHECK(req->points.size() == 2);
+  CHECK(by_code[200] == 2000);
+  CHECK(by_code[500] == 4000);
+  CHECK(!fl->monotonic);
+  REQUIRE(fl->points.size() == 1);
+  CHECK(fl->points[0].int_value == 3);
+  const auto* lp = point_with(*lat, "app.route", "/chat");
+  REQUIRE(lp);
+  CHECK(lp->count == 2000);
+  REQUIRE(lp->bucket_counts.size() == 4);
+  CHECK(lp->bucket_counts[0] == 2 * 334);
+  CHECK(lp->bucket_counts[2] == 2 * 666);  // 5.0: (1, 10]
+  CHECK(lp->min == 0.05);
+  CHECK(lp->max == 5.0);
+  REQUIRE(g->points.size() == 1);
+  CHECK(g->points[0].double_value == 42.5);
+  const auto [rc, out] = otlp_check("--signal metrics", capture->json_bodies().back(), "instr_json");
+  INFO(out);
+  CHECK(rc == 0);
+  const auto [prc, pout] =
+      otlp_check("--protobuf --signal metrics", capture->proto_bodies().back(), "instr_proto");
+  INFO(pout);
+  CHECK(prc == 0);
+}
+
+TEST_CASE("instruments: past the cardinality limit one overflow series; delta reports the "
+          "difference") {
+  agentrace::counter<double> c("test.limited", "", "", 3);
+  auto capture = std::make_shared<metrics_capture>();
+  auto cfg = metrics_config({capture});
+  cfg.metrics.temporality = agentrace::temporality_preference::delta;
+  auto t = agentrace::start(cfg);
+  const auto before = t.stats().metric_points_overflowed;
+  for (int i = 0; i < 10; ++i) c.add(0.5, {{k_code, i}});
+  REQUIRE(t.force_flush());
+  CHECK(t.stats().metric_points_overflowed - before == 8);  // 2 series + overflow = 3
+  c.add(0.25, {{k_code, 0}});
+  REQUIRE(t.force_flush());
+  t.shutdown();
+  const auto exports = capture->exports();
+  REQUIRE(exports.size() >= 2);  // (an up-down counter elsewhere is cumulative: always exported)
+  const auto* first = find_metric(exports[0], "test.limited");
+  REQUIRE(first);
+  CHECK(first->points.size() == 3);
+  const auto* over = point_with(*first, "otel.metric.overflow", "true");
+  REQUIRE(over);
+  CHECK(over->double_value == 4.0);
+  const auto* second = find_metric(exports[1], "test.limited");
+  REQUIRE(second);
+  REQUIRE(second->points.size() == 1);  // only the series that changed
+  CHECK(second->points[0].double_value == 0.25);
+  CHECK(second->temporality == agentrace::aggregation_temporality::delta);
 }

@@ -31,6 +31,7 @@
 #include "agentrace/detail/log_queue.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/metrics.hpp"
 #include "agentrace/processing/span_metrics.hpp"
 #include "agentrace/span.hpp"
 
@@ -62,6 +63,7 @@ struct stats {
   std::uint64_t metric_series = 0;              // series held, every metric together
   std::uint64_t metric_exports = 0;             // metrics exports handed to the exporters
   std::uint64_t metric_exports_failed = 0;      // ... of which an exporter reported failed
+  std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -403,6 +405,8 @@ class collector {
       s.metric_series = m.series;
       s.metric_exports = metric_exports_.load(std::memory_order_relaxed);
       s.metric_exports_failed = metric_exports_failed_.load(std::memory_order_relaxed);
+      s.metric_points_overflowed += detail::instruments().overflowed.load(std::memory_order_relaxed);
+      s.metric_measurements_rejected = detail::instruments().rejected.load(std::memory_order_relaxed);
     }
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
@@ -744,11 +748,18 @@ class collector {
                                                          std::string(resource_.get("service.name")));
   }
 
+  // The span-derived metrics and every instrument's, as the temporality preference asks.
+  std::vector<metric_data> collect_metrics() {
+    std::vector<metric_data> data = metrics_->collect();
+    collect_instruments(data, metrics_->options().temporality);
+    return data;
+  }
+
   // Hands the metrics to every exporter (those that do not carry metrics ignore them).
   void export_metrics() {
     last_metrics_export_ = std::chrono::steady_clock::now();
     if (!metrics_) return;
-    const std::vector<metric_data> data = metrics_->collect();
+    const std::vector<metric_data> data = collect_metrics();
     if (data.empty()) return;
     const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
                               cfg_.scope_version};

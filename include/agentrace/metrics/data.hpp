@@ -49,6 +49,7 @@ struct metric_point {
   // histogram
   std::uint64_t count{0};
   double sum{0}, min{0}, max{0};
+  bool has_min_max{true};                    // false: min and max are not known (delta)
   std::vector<std::uint64_t> bucket_counts;  // bounds + 1
   std::vector<exemplar> exemplars;
 };

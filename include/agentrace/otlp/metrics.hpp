@@ -53,7 +53,7 @@ void write_metric(W& w, const metric_data& m) {
       w.packed_double(histogram_data_point::explicit_bounds, m.bounds);
       write_exemplars(w, histogram_data_point::exemplars, p.exemplars);
       write_attributes(w, histogram_data_point::attributes, p.attributes);
-      if (p.count > 0) {
+      if (p.count > 0 && p.has_min_max) {
         w.double_(histogram_data_point::min, p.min);
         w.double_(histogram_data_point::max, p.max);
       }

@@ -24,6 +24,7 @@
 
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/event.hpp"
 #include "agentrace/metrics/data.hpp"
 #include "agentrace/metrics/names.hpp"
 #include "agentrace/record.hpp"
@@ -311,7 +312,7 @@ class span_metrics {
         genai_ttfc_(metric_names::genai_time_to_first_chunk,
                     "Time to receive the first chunk of a streamed response", "s", genai_bounds(),
                     opt_.cardinality_limit) {
-    start_unix_ns_ = now_unix_ns();
+    start_unix_ns_ = detail::unix_now_ns();
   }
 
   /// Observes every span of `spans` (clock: the batch's tick converter).
@@ -326,7 +327,7 @@ class span_metrics {
   /// what was observed since the previous one.
   std::vector<metric_data> collect() {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::uint64_t now = std::max(now_unix_ns(), start_unix_ns_);
+    const std::uint64_t now = std::max(detail::unix_now_ns(), start_unix_ns_);
     const aggregation_temporality t = opt_.temporality == temporality_preference::cumulative
                                           ? aggregation_temporality::cumulative
                                           : aggregation_temporality::delta;
@@ -353,11 +354,6 @@ class span_metrics {
   static std::vector<double> genai_bounds() {
     return {metric_names::genai_duration_buckets.begin(),
             metric_names::genai_duration_buckets.end()};
-  }
-  static std::uint64_t now_unix_ns() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
   }
 
   void observe_one(const span_record& r, const detail::clock_converter& clock) {
