@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <thread>
 #include <cstdlib>
 #include <fstream>
@@ -443,3 +444,269 @@ TEST_CASE("instruments: past the cardinality limit one overflow series; delta re
   CHECK(second->points[0].double_value == 0.25);
   CHECK(second->temporality == agentrace::aggregation_temporality::delta);
 }
+
+TEST_CASE("prometheus text: names, units, _total, cumulative buckets, escaping, target_info; "
+          "OpenMetrics adds exemplars and # EOF") {
+  agentrace::resource res;
+  res.attributes = {{"service.name", "svc"}, {"service.namespace", "ns"},
+                    {"service.instance.id", "i-1"}, {"host.name", "h"}};
+  std::vector<agentrace::metric_data> ms(3);
+  ms[0].name = "traces.span.metrics.calls";
+  ms[0].unit = "{call}";
+  ms[0].description = "Number of spans";
+  ms[0].type = agentrace::metric_type::sum;
+  ms[0].monotonic = true;
+  ms[0].points.resize(1);
+  ms[0].points[0].attributes = {{"span.name", agentrace::attr_value{std::string("say \"hi\"\n\\")}}};
+  ms[0].points[0].int_value = 7;
+  ms[1].name = "http.server.duration";
+  ms[1].unit = "s";
+  ms[1].type = agentrace::metric_type::histogram;
+  ms[1].bounds = {0.5, 1};
+  ms[1].points.resize(1);
+  auto& h = ms[1].points[0];
+  h.bucket_counts = {2, 0, 1};
+  h.count = 3;
+  h.sum = 2.75;
+  h.exemplars.push_back({1'700'000'000'123'000'000ull, 2.0,
+                         agentrace::trace_id{0x0102030405060708ull, 0x090a0b0c0d0e0f10ull}, 0x11});
+  ms[2].name = "queue.length";
+  ms[2].type = agentrace::metric_type::sum;
+  ms[2].monotonic = false;
+  ms[2].points.resize(1);
+  ms[2].points[0].int_value = -2;
+
+  const std::string text = agentrace::prometheus_text(ms, res);
+  CHECK(text.find("# TYPE target_info gauge\n") != std::string::npos);
+  CHECK(text.find("target_info{job=\"ns/svc\",instance=\"i-1\",host_name=\"h\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE traces_span_metrics_calls_total counter\n") != std::string::npos);
+  CHECK(text.find("traces_span_metrics_calls_total{span_name=\"say \\\"hi\\\"\\n\\\\\"} 7\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE http_server_duration_seconds histogram\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"0.5\"} 2\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"1\"} 2\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_sum 2.75\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_count 3\n") != std::string::npos);
+  CHECK(text.find("# TYPE queue_length gauge\nqueue_length -2\n") != std::string::npos);
+  CHECK(text.find("# EOF") == std::string::npos);
+  CHECK(text.find(" # {") == std::string::npos);
+
+  const std::string om =
+      agentrace::prometheus_text(ms, res, agentrace::prometheus_format::openmetrics);
+  CHECK(om.find("# TYPE traces_span_metrics_calls counter\n") != std::string::npos);
+  CHECK(om.find("# TYPE target info\n") != std::string::npos);
+  CHECK(om.find("http_server_duration_seconds_bucket{le=\"+Inf\"} 3 # {trace_id=\""
+                "0102030405060708090a0b0c0d0e0f10\",span_id=\"0000000000000011\"} 2 "
+                "1700000000.123\n") != std::string::npos);
+  CHECK(om.find("http_server_duration_seconds_bucket{le=\"1.0\"} 2\n") != std::string::npos);
+  CHECK(om.size() >= 6);
+  CHECK(om.substr(om.size() - 6) == "# EOF\n");
+  CHECK(agentrace::prometheus_format_for("application/openmetrics-text;version=1.0.0,text/plain") ==
+        agentrace::prometheus_format::openmetrics);
+  CHECK(agentrace::prometheus_format_for("text/plain") == agentrace::prometheus_format::text_0_0_4);
+}
+
+#if defined(AGENTRACE_TEST_PROMETHEUS)
+#include <agentrace/exporters/prometheus.hpp>
+#include <agentrace/http/client.hpp>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+
+extern char** environ;
+
+namespace {
+
+std::string http_get(const std::string& url, std::string_view accept = {}) {
+  agentrace::http::client c;
+  agentrace::http::request r;
+  r.method = "GET";
+  r.url = url;
+  r.timeout = std::chrono::milliseconds(5000);
+  if (!accept.empty()) r.headers.emplace_back("Accept", std::string(accept));
+  const auto res = c.send(r);
+  return res.status == 200 ? res.body : std::string();
+}
+
+std::string url_escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
+// removed at the end.
+class prometheus_server {
+ public:
+  prometheus_server(const std::string& binary, int target_port) {
+    namespace fs = std::filesystem;
+    dir_ = fs::path(AGENTRACE_BINARY_DIR) / "tests" / "otlp_tmp" /
+           ("prometheus." + std::to_string(::getpid()));
+    fs::create_directories(dir_ / "data");
+    std::ofstream(dir_ / "prometheus.yml")
+        << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+        << "scrape_configs:\n  - job_name: agentrace\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << target_port << "']\n";
+    port_ = free_port();
+    std::vector<std::string> args = {binary,
+                                     "--config.file=" + (dir_ / "prometheus.yml").string(),
+                                     "--storage.tsdb.path=" + (dir_ / "data").string(),
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                     "--enable-feature=exemplar-storage",
+                                     "--log.level=warn"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    const std::string log = (dir_ / "prometheus.log").string();
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    ok_ = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~prometheus_server() {
+    if (ok_) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  prometheus_server(const prometheus_server&) = delete;
+  prometheus_server& operator=(const prometheus_server&) = delete;
+
+  bool started() const { return ok_; }
+  std::string log() const { return test_util::read_file((dir_ / "prometheus.log").string()); }
+  /// GET /api/v1/<path>?<query> as JSON (null when there is no answer yet).
+  json api(const std::string& path_and_query) const {
+    const std::string body =
+        http_get("http://127.0.0.1:" + std::to_string(port_) + "/api/v1/" + path_and_query);
+    if (body.empty()) return nullptr;
+    return json::parse(body, nullptr, false);
+  }
+  /// The result vector of an instant query, polled until it is not empty (or 20 s passed).
+  json query(const std::string& promql, std::size_t min_results = 1) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    json r;
+    while (std::chrono::steady_clock::now() < deadline) {
+      r = api("query?query=" + url_escape(promql));
+      if (r.is_object() && r.value("status", "") == "success" &&
+          r["data"]["result"].size() >= min_results)
+        return r["data"]["result"];
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return json::array();
+  }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_{0};
+  int port_{0};
+  bool ok_{false};
+};
+
+std::string find_prometheus() {
+  for (const char* p : {"/usr/bin/prometheus", "/usr/local/bin/prometheus"})
+    if (::access(p, X_OK) == 0) return p;
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
+          "in the right bucket, an exemplar of an exported span") {
+  const std::string binary = find_prometheus();
+  if (binary.empty()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string_view(ci) == "true")
+      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
+    WARN("prometheus is not installed: the scrape test did not run");
+    return;
+  }
+  auto endpoint = agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
+  REQUIRE(endpoint->port() > 0);
+  const std::string traces = test_util::otlp_out_path("metrics_prometheus");
+  auto cfg = metrics_config({endpoint, agentrace::otlp_json_file(traces)});
+  auto t = agentrace::start(cfg);
+  for (int i = 0; i < 12; ++i) {
+    AGENTRACE_SPAN(s, "prom.fast");
+    if (i < 2) s.error("failed");
+  }
+  for (int i = 0; i < 3; ++i) {
+    AGENTRACE_SPAN(s, "prom.slow");
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));  // (0.01, 0.05] s
+  }
+  REQUIRE(t.force_flush());
+  // The endpoint itself: 0.0.4 by default, OpenMetrics with exemplars on request.
+  const std::string plain = http_get(endpoint->url());
+  CHECK(plain.find("traces_span_metrics_calls_total{") != std::string::npos);
+  const std::string om = http_get(endpoint->url(), "application/openmetrics-text; version=1.0.0");
+  CHECK(om.find(" # {trace_id=\"") != std::string::npos);
+
+  prometheus_server prom(binary, endpoint->port());
+  REQUIRE(prom.started());
+  const json calls =
+      prom.query("sum by (span_name, status_code) (traces_span_metrics_calls_total)", 3);
+  INFO(prom.log());
+  std::map<std::string, double> by;
+  for (const auto& r : calls)
+    by[r["metric"].value("span_name", "") + "|" + r["metric"].value("status_code", "")] =
+        std::stod(r["value"][1].get<std::string>());
+  CHECK(by["prom.fast|STATUS_CODE_UNSET"] == 10);
+  CHECK(by["prom.fast|STATUS_CODE_ERROR"] == 2);
+  CHECK(by["prom.slow|STATUS_CODE_UNSET"] == 3);
+  const json q = prom.query(
+      "histogram_quantile(0.5, sum by (le) "
+      "(traces_span_metrics_duration_seconds_bucket{span_name=\"prom.slow\"}))");
+  REQUIRE(q.size() == 1);
+  const double p50 = std::stod(q[0]["value"][1].get<std::string>());
+  CHECK(p50 > 0.01);
+  CHECK(p50 <= 0.05);
+
+  // Exemplars: polled until Prometheus has stored one; its trace id is in the trace output.
+  std::set<std::string> trace_ids;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  json ex;
+  while (trace_ids.empty() && std::chrono::steady_clock::now() < deadline) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+    ex = prom.api("query_exemplars?query=" +
+                  url_escape("traces_span_metrics_duration_seconds_bucket") +
+                  "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+    if (ex.is_object() && ex.value("status", "") == "success")
+      for (const auto& series : ex["data"])
+        for (const auto& e : series["exemplars"]) trace_ids.insert(e["labels"].value("trace_id", ""));
+    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  INFO(ex.dump());
+  REQUIRE(!trace_ids.empty());
+  t.shutdown();
+  std::set<std::string> exported;
+  for (const json& req : test_util::read_json_lines(traces))
+    if (req.contains("resourceSpans"))
+      for (const json& s : test_util::all_spans({req})) exported.insert(s["traceId"].get<std::string>());
+  for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
+  CHECK(endpoint->scrapes() >= 3);
+}
+#endif

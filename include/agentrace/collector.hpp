@@ -294,6 +294,8 @@ class collector {
       detail::process().active = this;
     }
     install_process_hooks();
+    if (metrics_)
+      for (const auto& e : exporters_) e->attach_metrics([this] { return collect_metrics(); }, resource_);
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
@@ -584,6 +586,8 @@ class collector {
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
+        if (stopping && metrics_)
+          for (const auto& e : exporters_) e->attach_metrics({}, resource_);
         for (const auto& e : exporters_) {
           try {
             if (stopping)
