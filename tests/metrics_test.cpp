@@ -325,6 +325,39 @@ TEST_CASE("span metrics are off unless configured: no metrics export, nothing co
   CHECK(capture->exports().empty());
 }
 
+TEST_CASE("OTEL_METRICS_EXPORTER=console turns the metrics on and prints a summary; none keeps "
+          "them off") {
+  ::setenv("OTEL_TRACES_EXPORTER", "none", 1);
+  ::setenv("OTEL_METRICS_EXPORTER", "console", 1);
+  std::string text;
+  {
+    test_util::capture_fd out(stdout, test_util::otlp_out_path("metrics_console") + ".txt");
+    {
+      auto t = agentrace::start({.service_name = "console-metrics"});
+      for (int i = 0; i < 3; ++i) {
+        AGENTRACE_SPAN(s, "printed.span");
+      }
+    }
+    text = out.text();
+  }
+  ::setenv("OTEL_METRICS_EXPORTER", "none", 1);
+  agentrace::stats st;
+  {
+    auto t = agentrace::start({.service_name = "console-metrics"});
+    { AGENTRACE_SPAN(s, "unmetered"); }
+    REQUIRE(t.force_flush());
+    st = t.stats();
+  }
+  ::unsetenv("OTEL_TRACES_EXPORTER");
+  ::unsetenv("OTEL_METRICS_EXPORTER");
+  INFO(text);
+  CHECK(text.find("metric traces.span.metrics.calls {call}\n") != std::string::npos);
+  CHECK(text.find("span.name=\"printed.span\"") != std::string::npos);
+  CHECK(text.find("  3\n") != std::string::npos);
+  CHECK(text.find("metric traces.span.metrics.duration s\n") != std::string::npos);
+  CHECK(st.metric_spans_observed == 0);
+}
+
 namespace {
 constexpr agentrace::key<std::string> k_route{"app.route"};
 constexpr agentrace::key<std::int64_t> k_code{"app.code"};

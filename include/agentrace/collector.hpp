@@ -184,8 +184,9 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     }
   }
   // Metrics: OTEL_METRICS_EXPORTER = otlp | prometheus | console | none (unset: none; the
-  // span-derived metrics are on only when it names an exporter). "console" and the OTLP-JSON
-  // lines exporters carry metrics beside spans; "otlp" adds an OTLP/HTTP metrics exporter,
+  // span-derived metrics are on only when it names an exporter). The OTLP-JSON lines exporters
+  // carry metrics beside spans; "console" adds a metrics summary to stdout, "otlp" an OTLP/HTTP
+  // metrics exporter,
   // "prometheus" the /metrics endpoint when agentrace/exporters/prometheus.hpp is linked in.
   if (auto v = detail::env("OTEL_METRICS_EXPORTER")) {
     std::string_view s = *v;
@@ -193,8 +194,10 @@ inline std::vector<exporter_ptr> exporters_from_env() {
       const std::size_t comma = s.find(',');
       const std::string name = detail::trim(s.substr(0, comma));
       s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-      if (name.empty() || name == "none" || name == "console") continue;
-      if (name == "otlp") {
+      if (name.empty() || name == "none") continue;
+      if (name == "console") {
+        make("console/metrics", {});
+      } else if (name == "otlp") {
         make("otlp/metrics", {});
       } else if (name == "prometheus") {
         make("prometheus", {});
