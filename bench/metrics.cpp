@@ -79,6 +79,14 @@ void collector_bench(benchmark::State& state) {
 void BM_CollectorSpanMetricsOff(benchmark::State& state) { collector_bench<false>(state); }
 // ... and with the span-derived metrics observing the same batch first (target <= 1.3x).
 void BM_CollectorSpanMetricsOn(benchmark::State& state) { collector_bench<true>(state); }
+// The span metrics alone (observe only), per span.
+void BM_SpanMetricsObserve(benchmark::State& state) {
+  const metrics_fixture f;
+  agentrace::span_metrics metrics({}, "bench");
+  for (auto _ : state) metrics.observe(f.records, f.clock);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * f.records.size()));
+}
+BENCHMARK(BM_SpanMetricsObserve);
 BENCHMARK(BM_CollectorSpanMetricsOff);
 BENCHMARK(BM_CollectorSpanMetricsOn);
 

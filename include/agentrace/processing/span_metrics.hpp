@@ -8,6 +8,8 @@
 // past it go to one overflow series (otel.metric.overflow=true) and are counted.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -188,6 +190,7 @@ class histogram_table {
   }
 
   std::size_t series_count() const noexcept { return series_.size(); }
+  bool is_overflow(std::uint32_t i) const noexcept { return i == overflow_; }
   std::uint64_t overflowed() const noexcept { return overflowed_; }
   /// Whether a new series was ever turned away (reported once by the owner).
   bool overflowing() const noexcept { return overflowing_; }
@@ -243,23 +246,38 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
+  // Dispatches on the key's length first: one comparison for most keys.
   void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
             bool is_int, bool is_double) noexcept {
-    if (k.size() < 7) return;
-    if (is_str) {
-      if (k == "gen_ai.operation.name") operation = str;
-      else if (k == "gen_ai.provider.name") provider = str;
-      else if (k == "gen_ai.request.model") request_model = str;
-      else if (k == "gen_ai.response.model") response_model = str;
-      else if (k == "server.address") server_address = str;
-      else if (k == "error.type") error_type = str;
-    } else if (is_int) {
-      if (k == "gen_ai.usage.input_tokens") input_tokens = i;
-      else if (k == "gen_ai.usage.output_tokens") output_tokens = i;
-      else if (k == "server.port") server_port = i;
-      else if (k == "gen_ai.response.time_to_first_chunk") time_to_first_chunk = static_cast<double>(i);
-    } else if (is_double) {
-      if (k == "gen_ai.response.time_to_first_chunk") time_to_first_chunk = d;
+    switch (k.size()) {
+      case 10:
+        if (is_str && k == "error.type") error_type = str;
+        break;
+      case 11:
+        if (is_int && k == "server.port") server_port = i;
+        break;
+      case 14:
+        if (is_str && k == "server.address") server_address = str;
+        break;
+      case 20:
+        if (is_str && k == "gen_ai.provider.name") provider = str;
+        else if (is_str && k == "gen_ai.request.model") request_model = str;
+        break;
+      case 21:
+        if (is_str && k == "gen_ai.operation.name") operation = str;
+        else if (is_str && k == "gen_ai.response.model") response_model = str;
+        break;
+      case 25:
+        if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
+        break;
+      case 26:
+        if (is_int && k == "gen_ai.usage.output_tokens") output_tokens = i;
+        break;
+      case 35:
+        if (k == "gen_ai.response.time_to_first_chunk")
+          time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
+        break;
+      default: break;
     }
   }
 
@@ -357,13 +375,9 @@ class span_metrics {
   }
 
   void observe_one(const span_record& r, const detail::clock_converter& clock) {
-    const std::uint64_t end_ns =
-        clock.to_unix_ns(r.start_ticks) +
-        static_cast<std::uint64_t>(
-            std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks)));
-    const double seconds =
-        static_cast<double>(std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks))) /
-        1e9;
+    const std::int64_t ns = std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
+    const std::uint64_t end_ns = clock.to_unix_ns(r.start_ticks) + static_cast<std::uint64_t>(ns);
+    const double seconds = static_cast<double>(ns) / 1e9;
     const bool error = r.status == status_code::error;
     const exemplar ex{end_ns, seconds, r.trace_id, r.span_id};
 
@@ -374,8 +388,15 @@ class span_metrics {
     std::uint32_t i = detail::histogram_table::none;
     const auto site_key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(r.site)) * 4 +
                           static_cast<std::uint64_t>(r.status);
+    // A direct-mapped cache in front of the map: one load for a site seen before.
+    site_slot& fast = site_fast_[(site_key * 0x9E3779B97F4A7C15ull) >> 56];
     if (!renamed && r.site) {
-      if (auto it = site_cache_.find(site_key); it != site_cache_.end()) i = it->second;
+      if (fast.key == site_key) {
+        i = fast.index;
+      } else if (auto it = site_cache_.find(site_key); it != site_cache_.end()) {
+        i = it->second;
+        fast = {site_key, i};
+      }
     }
     if (i == detail::histogram_table::none) {
       const std::string_view name = r.name();
@@ -397,7 +418,10 @@ class span_metrics {
             return a;
           },
           end_ns);
-      if (!renamed && r.site) site_cache_.emplace(site_key, i);
+      if (!renamed && r.site) {
+        site_cache_.emplace(site_key, i);
+        fast = {site_key, i};
+      }
     }
     red_.record(i, seconds, ex, error);
 
@@ -418,7 +442,10 @@ class span_metrics {
     append(g.request_model);
     append(g.response_model);
     append(g.server_address);
-    key_ += std::to_string(g.server_port);
+    if (g.server_port >= 0) {
+      const fmt::format_int port(g.server_port);
+      key_.append(port.data(), port.size());
+    }
     key_ += '\x1f';
     append(error_type);
     auto attributes = [&](std::string_view token_type) {
@@ -437,23 +464,40 @@ class span_metrics {
       str("gen_ai.token.type", token_type);
       return a;
     };
-    const std::uint32_t d = genai_duration_.series_for(key_, [&] { return attributes({}); }, end_ns);
-    genai_duration_.record(d, seconds, ex, error);
+    // One lookup finds the series of all four histograms for these attributes; each is made
+    // on first use. Keys past the cardinality limit are not remembered (they all overflow).
+    auto found = genai_index_.find(key_);
+    genai_series local;
+    genai_series& gs = found != genai_index_.end() ? found->second : local;
+    if (gs.duration == detail::histogram_table::none) {
+      gs.duration = genai_duration_.series_for(key_, [&] { return attributes({}); }, end_ns);
+    }
+    genai_duration_.record(gs.duration, seconds, ex, error);
     if (g.time_to_first_chunk >= 0) {
-      const std::uint32_t f = genai_ttfc_.series_for(key_, [&] { return attributes({}); }, end_ns);
-      genai_ttfc_.record(f, g.time_to_first_chunk, ex, error);
+      if (gs.ttfc == detail::histogram_table::none)
+        gs.ttfc = genai_ttfc_.series_for(key_, [&] { return attributes({}); }, end_ns);
+      genai_ttfc_.record(gs.ttfc, g.time_to_first_chunk, ex, error);
     }
     const std::size_t base = key_.size();
-    auto tokens = [&](std::string_view type, std::int64_t n) {
+    auto tokens = [&](std::uint32_t& idx, std::string_view type, std::int64_t n) {
       if (n < 0) return;
-      key_.resize(base);
-      key_ += type;
-      const std::uint32_t t = genai_tokens_.series_for(key_, [&] { return attributes(type); }, end_ns);
-      genai_tokens_.record(t, static_cast<double>(n), ex, error);
+      if (idx == detail::histogram_table::none) {
+        key_ += type;
+        idx = genai_tokens_.series_for(key_, [&] { return attributes(type); }, end_ns);
+        key_.resize(base);
+      }
+      genai_tokens_.record(idx, static_cast<double>(n), ex, error);
     };
-    tokens("input", g.input_tokens);
-    tokens("output", g.output_tokens);
+    tokens(gs.input, "input", g.input_tokens);
+    tokens(gs.output, "output", g.output_tokens);
+    if (found == genai_index_.end() && !genai_duration_.is_overflow(gs.duration))
+      genai_index_.emplace(key_, gs);
   }
+
+  struct genai_series {
+    std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
+                  input = detail::histogram_table::none, output = detail::histogram_table::none;
+  };
 
   void publish_counts() {
     overflowed_.store(red_.overflowed() + genai_duration_.overflowed() +
@@ -469,7 +513,13 @@ class span_metrics {
   std::mutex mu_;
   std::uint64_t start_unix_ns_{0};
   detail::histogram_table red_, genai_duration_, genai_tokens_, genai_ttfc_;
+  struct site_slot {
+    std::uint64_t key = 0;
+    std::uint32_t index = 0;
+  };
+  site_slot site_fast_[256]{};
   std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
+  std::unordered_map<std::string, genai_series, detail::string_hash, std::equal_to<>> genai_index_;
   std::string key_;
   std::atomic<std::uint64_t> spans_observed_{0}, overflowed_{0}, series_{0};
 };
