@@ -18,8 +18,8 @@ inline constexpr agentrace::key<std::int64_t> k_out{"gen_ai.usage.output_tokens"
 inline constexpr agentrace::key<std::string> k_route{"app.route"};
 inline constexpr agentrace::key<std::int64_t> k_code{"app.code"};
 
-constexpr agentrace::span_site chat_site{"chat gpt-4o-mini", agentrace::span_kind::client,
-                                         __FILE__, __LINE__, "bench"};
+constexpr agentrace::span_site chat_site{"chat gpt-4o-mini", agentrace::span_kind::client, __FILE__,
+                                         __LINE__, "bench"};
 constexpr agentrace::span_site tool_site{"tool.sql", agentrace::span_kind::internal, __FILE__,
                                          __LINE__, "bench"};
 
@@ -122,7 +122,8 @@ BENCHMARK(BM_HistogramRecordOneAttr)->Threads(1)->Threads(2);
 // size (cells, stripes and attribute storage of two short attributes).
 void BM_MemoryPerSeries(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(sizeof(agentrace::detail::instrument_series));
-  state.counters["series_bytes"] = static_cast<double>(sizeof(agentrace::detail::instrument_series));
+  state.counters["series_bytes"] =
+      static_cast<double>(sizeof(agentrace::detail::instrument_series));
   state.counters["histogram_bucket_bytes_per_series"] = static_cast<double>(
       agentrace::detail::metric_stripes * (agentrace::default_histogram_buckets.size() + 1) * 8);
 }

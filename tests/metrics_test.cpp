@@ -83,10 +83,9 @@ std::pair<int, std::string> otlp_check(const std::string& args, const std::strin
   const std::string f = test_util::otlp_out_path(name);
   std::ofstream(f, std::ios::binary) << body;
   const std::string out = f + ".out";
-  const int rc = std::system(
-      (std::string(AGENTRACE_OTLP_CHECK) + " validate --strict " + args + " " + f + " > " + out +
-       " 2>&1")
-          .c_str());
+  const int rc = std::system((std::string(AGENTRACE_OTLP_CHECK) + " validate --strict " + args +
+                              " " + f + " > " + out + " 2>&1")
+                                 .c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, test_util::read_file(out)};
 }
 
@@ -101,9 +100,11 @@ agentrace::config metrics_config(std::vector<agentrace::exporter_ptr> exporters)
 }
 
 void chat(std::string_view model, std::int64_t in, std::int64_t out, bool fail, bool stream) {
-  agentrace::genai::inference_span s(
-      {.provider = "openai", .model = model, .server_address = "127.0.0.1", .server_port = 8080,
-       .stream = stream});
+  agentrace::genai::inference_span s({.provider = "openai",
+                                      .model = model,
+                                      .server_address = "127.0.0.1",
+                                      .server_port = 8080,
+                                      .stream = stream});
   if (stream) s.chunk();
   s.response("id-1", std::string(model) + "-2025");
   s.usage({.input_tokens = in, .output_tokens = out});
@@ -112,8 +113,9 @@ void chat(std::string_view model, std::int64_t in, std::int64_t out, bool fail, 
 
 }  // namespace
 
-TEST_CASE("span metrics: calls and durations per span name, kind and status; exemplars name "
-          "exported spans") {
+TEST_CASE(
+    "span metrics: calls and durations per span name, kind and status; exemplars name "
+    "exported spans") {
   auto capture = std::make_shared<metrics_capture>();
   const std::string traces = test_util::otlp_out_path("metrics_red");
   {
@@ -158,7 +160,7 @@ TEST_CASE("span metrics: calls and durations per span name, kind and status; exe
   for (const json& req : test_util::read_json_lines(traces))
     if (req.contains("resourceSpans"))
       for (const json& s : test_util::all_spans({req}))
-      exported_spans.insert(s["traceId"].get<std::string>() + s["spanId"].get<std::string>());
+        exported_spans.insert(s["traceId"].get<std::string>() + s["spanId"].get<std::string>());
   REQUIRE(exported_spans.size() == 11);
   std::uint64_t total = 0;
   for (const auto& p : dur->points) {
@@ -242,7 +244,8 @@ TEST_CASE("span metrics: GenAI operation duration, token usage and time to first
   for (const auto& p : ttfc->points) streamed += p.count;
   CHECK(streamed == 1);
 
-  const auto [rc, out] = otlp_check("--signal metrics", capture->json_bodies().back(), "metrics_genai");
+  const auto [rc, out] =
+      otlp_check("--signal metrics", capture->json_bodies().back(), "metrics_genai");
   INFO(out);
   CHECK(rc == 0);
   const auto [prc, pout] =
@@ -251,8 +254,9 @@ TEST_CASE("span metrics: GenAI operation duration, token usage and time to first
   CHECK(prc == 0);
 }
 
-TEST_CASE("span metrics: names from user text stop at the cardinality limit; the rest go to "
-          "one overflow series, counted") {
+TEST_CASE(
+    "span metrics: names from user text stop at the cardinality limit; the rest go to "
+    "one overflow series, counted") {
   auto capture = std::make_shared<metrics_capture>();
   agentrace::stats st;
   {
@@ -325,8 +329,9 @@ TEST_CASE("span metrics are off unless configured: no metrics export, nothing co
   CHECK(capture->exports().empty());
 }
 
-TEST_CASE("OTEL_METRICS_EXPORTER=console turns the metrics on and prints a summary; none keeps "
-          "them off") {
+TEST_CASE(
+    "OTEL_METRICS_EXPORTER=console turns the metrics on and prints a summary; none keeps "
+    "them off") {
   ::setenv("OTEL_TRACES_EXPORTER", "none", 1);
   ::setenv("OTEL_METRICS_EXPORTER", "console", 1);
   std::string text;
@@ -374,8 +379,9 @@ const agentrace::metric_point* point_with(const agentrace::metric_data& m, std::
 }
 }  // namespace
 
-TEST_CASE("instruments: counter, up-down counter, histogram and observable gauge, from two "
-          "threads, exported with the span metrics") {
+TEST_CASE(
+    "instruments: counter, up-down counter, histogram and observable gauge, from two "
+    "threads, exported with the span metrics") {
   auto capture = std::make_shared<metrics_capture>();
   double gauge_value = 42.5;
   agentrace::observable_gauge gauge("test.gauge", "1", "A gauge",
@@ -440,7 +446,8 @@ TEST_CASE("instruments: counter, up-down counter, histogram and observable gauge
   CHECK(lp->max == 5.0);
   REQUIRE(g->points.size() == 1);
   CHECK(g->points[0].double_value == 42.5);
-  const auto [rc, out] = otlp_check("--signal metrics", capture->json_bodies().back(), "instr_json");
+  const auto [rc, out] =
+      otlp_check("--signal metrics", capture->json_bodies().back(), "instr_json");
   INFO(out);
   CHECK(rc == 0);
   const auto [prc, pout] =
@@ -449,8 +456,9 @@ TEST_CASE("instruments: counter, up-down counter, histogram and observable gauge
   CHECK(prc == 0);
 }
 
-TEST_CASE("instruments: past the cardinality limit one overflow series; delta reports the "
-          "difference") {
+TEST_CASE(
+    "instruments: past the cardinality limit one overflow series; delta reports the "
+    "difference") {
   agentrace::counter<double> c("test.limited", "", "", 3);
   auto capture = std::make_shared<metrics_capture>();
   auto cfg = metrics_config({capture});
@@ -478,11 +486,14 @@ TEST_CASE("instruments: past the cardinality limit one overflow series; delta re
   CHECK(second->temporality == agentrace::aggregation_temporality::delta);
 }
 
-TEST_CASE("prometheus text: names, units, _total, cumulative buckets, escaping, target_info; "
-          "OpenMetrics adds exemplars and # EOF") {
+TEST_CASE(
+    "prometheus text: names, units, _total, cumulative buckets, escaping, target_info; "
+    "OpenMetrics adds exemplars and # EOF") {
   agentrace::resource res;
-  res.attributes = {{"service.name", "svc"}, {"service.namespace", "ns"},
-                    {"service.instance.id", "i-1"}, {"host.name", "h"}};
+  res.attributes = {{"service.name", "svc"},
+                    {"service.namespace", "ns"},
+                    {"service.instance.id", "i-1"},
+                    {"host.name", "h"}};
   std::vector<agentrace::metric_data> ms(3);
   ms[0].name = "traces.span.metrics.calls";
   ms[0].unit = "{call}";
@@ -490,7 +501,8 @@ TEST_CASE("prometheus text: names, units, _total, cumulative buckets, escaping, 
   ms[0].type = agentrace::metric_type::sum;
   ms[0].monotonic = true;
   ms[0].points.resize(1);
-  ms[0].points[0].attributes = {{"span.name", agentrace::attr_value{std::string("say \"hi\"\n\\")}}};
+  ms[0].points[0].attributes = {
+      {"span.name", agentrace::attr_value{std::string("say \"hi\"\n\\")}}};
   ms[0].points[0].int_value = 7;
   ms[1].name = "http.server.duration";
   ms[1].unit = "s";
@@ -667,8 +679,9 @@ std::string find_prometheus() {
 
 }  // namespace
 
-TEST_CASE("prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
-          "in the right bucket, an exemplar of an exported span") {
+TEST_CASE(
+    "prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
+    "in the right bucket, an exemplar of an exported span") {
   const std::string binary = find_prometheus();
   if (binary.empty()) {
     const char* ci = std::getenv("CI");
@@ -677,7 +690,8 @@ TEST_CASE("prometheus: a real Prometheus scrapes /metrics: _total counts, a hist
     WARN("prometheus is not installed: the scrape test did not run");
     return;
   }
-  auto endpoint = agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
+  auto endpoint =
+      agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
   REQUIRE(endpoint->port() > 0);
   const std::string traces = test_util::otlp_out_path("metrics_prometheus");
   auto cfg = metrics_config({endpoint, agentrace::otlp_json_file(traces)});
@@ -724,12 +738,13 @@ TEST_CASE("prometheus: a real Prometheus scrapes /metrics: _total counts, a hist
   while (trace_ids.empty() && std::chrono::steady_clock::now() < deadline) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    ex = prom.api("query_exemplars?query=" +
-                  url_escape("traces_span_metrics_duration_seconds_bucket") +
-                  "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+    ex = prom.api(
+        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
+        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
     if (ex.is_object() && ex.value("status", "") == "success")
       for (const auto& series : ex["data"])
-        for (const auto& e : series["exemplars"]) trace_ids.insert(e["labels"].value("trace_id", ""));
+        for (const auto& e : series["exemplars"])
+          trace_ids.insert(e["labels"].value("trace_id", ""));
     if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   INFO(ex.dump());
@@ -738,7 +753,8 @@ TEST_CASE("prometheus: a real Prometheus scrapes /metrics: _total counts, a hist
   std::set<std::string> exported;
   for (const json& req : test_util::read_json_lines(traces))
     if (req.contains("resourceSpans"))
-      for (const json& s : test_util::all_spans({req})) exported.insert(s["traceId"].get<std::string>());
+      for (const json& s : test_util::all_spans({req}))
+        exported.insert(s["traceId"].get<std::string>());
   for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
   CHECK(endpoint->scrapes() >= 3);
 }

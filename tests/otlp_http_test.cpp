@@ -1326,8 +1326,9 @@ TEST_CASE("events: a full log queue drops and counts, never waits; no collector:
   CHECK(after.logs_exported - before.logs_exported == static_cast<std::uint64_t>(accepted));
 }
 
-TEST_CASE("metrics: span-derived metrics go to /v1/metrics, accepted by the receiver, and carry "
-          "exemplars of the spans sent to /v1/traces") {
+TEST_CASE(
+    "metrics: span-derived metrics go to /v1/metrics, accepted by the receiver, and carry "
+    "exemplars of the spans sent to /v1/traces") {
   FOR_BOTH_ENCODINGS;
   receiver rx({});
   const std::string metrics_url = rx.url().substr(0, rx.url().size() - 6) + "metrics";
@@ -1364,7 +1365,8 @@ TEST_CASE("metrics: span-derived metrics go to /v1/metrics, accepted by the rece
     calls = 0;  // cumulative: the last request has the totals
     for (const auto& m : j["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]) {
       if (m.at("name") == "traces.span.metrics.calls")
-        for (const auto& p : m["sum"]["dataPoints"]) calls += std::stoll(p.at("asInt").get<std::string>());
+        for (const auto& p : m["sum"]["dataPoints"])
+          calls += std::stoll(p.at("asInt").get<std::string>());
       if (m.at("name") == "traces.span.metrics.duration")
         for (const auto& p : m["histogram"]["dataPoints"])
           for (const auto& e : p.value("exemplars", nlohmann::json::array())) {

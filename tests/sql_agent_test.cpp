@@ -429,8 +429,9 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
   CHECK(slurp(dir / "check.txt").find("ok: ") != std::string::npos);
 }
 
-TEST_CASE("the example binary's metrics equal its traces: calls per span name, token sums, "
-          "complete buckets, exemplars of exported spans") {
+TEST_CASE(
+    "the example binary's metrics equal its traces: calls per span name, token sums, "
+    "complete buckets, exemplars of exported spans") {
   const owned_temp_dir scratch("binmetrics");
   const fs::path& dir = scratch.path;
   const std::string cmd = "cd '" + dir.string() +
@@ -459,8 +460,10 @@ TEST_CASE("the example binary's metrics equal its traces: calls per span name, t
           for (const auto& a : sp.value("attributes", json::array())) {
             const std::string k = a["key"];
             if (k == "gen_ai.operation.name") genai = true;
-            if (k == "gen_ai.usage.input_tokens") in = std::stoll(a["value"]["intValue"].get<std::string>());
-            if (k == "gen_ai.usage.output_tokens") out = std::stoll(a["value"]["intValue"].get<std::string>());
+            if (k == "gen_ai.usage.input_tokens")
+              in = std::stoll(a["value"]["intValue"].get<std::string>());
+            if (k == "gen_ai.usage.output_tokens")
+              out = std::stoll(a["value"]["intValue"].get<std::string>());
           }
           if (genai && in >= 0) tokens["input"] += in;
           if (genai && out >= 0) tokens["output"] += out;
@@ -491,9 +494,11 @@ TEST_CASE("the example binary's metrics equal its traces: calls per span name, t
       CHECK(sum == std::stoull(p["count"].get<std::string>()));
       for (const auto& e : p.value("exemplars", json::array())) {
         ++exemplars;
-        CHECK(span_ids.count(e["traceId"].get<std::string>() + e["spanId"].get<std::string>()) == 1);
+        CHECK(span_ids.count(e["traceId"].get<std::string>() + e["spanId"].get<std::string>()) ==
+              1);
       }
-      if (name == "gen_ai.client.token.usage") token_sums[attr(p, "gen_ai.token.type")] += p["sum"].get<double>();
+      if (name == "gen_ai.client.token.usage")
+        token_sums[attr(p, "gen_ai.token.type")] += p["sum"].get<double>();
     }
   }
   CHECK(calls_per_name == spans_per_name);

@@ -273,8 +273,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sql_agent: %s\n", e.what());
     return 1;
   }
-  for (const auto& a : answers)
-    questions_total.add(1, {{k_outcome, a.ok ? "answered" : "failed"}});
+  for (const auto& a : answers) questions_total.add(1, {{k_outcome, a.ok ? "answered" : "failed"}});
   tracing.force_flush();  // the trace trees print here
 
   std::size_t ok = 0, retried = 0;

@@ -58,11 +58,11 @@ struct stats {
   std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
   std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
   // Span-derived metrics (zero when they are off).
-  std::uint64_t metric_spans_observed = 0;      // spans the metrics counted (every one dequeued)
-  std::uint64_t metric_points_overflowed = 0;   // measurements in an overflow series
-  std::uint64_t metric_series = 0;              // series held, every metric together
-  std::uint64_t metric_exports = 0;             // metrics exports handed to the exporters
-  std::uint64_t metric_exports_failed = 0;      // ... of which an exporter reported failed
+  std::uint64_t metric_spans_observed = 0;         // spans the metrics counted (every one dequeued)
+  std::uint64_t metric_points_overflowed = 0;      // measurements in an overflow series
+  std::uint64_t metric_series = 0;                 // series held, every metric together
+  std::uint64_t metric_exports = 0;                // metrics exports handed to the exporters
+  std::uint64_t metric_exports_failed = 0;         // ... of which an exporter reported failed
   std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
 
   /// Spans lost for any reason other than sampling.
@@ -298,7 +298,8 @@ class collector {
     }
     install_process_hooks();
     if (metrics_)
-      for (const auto& e : exporters_) e->attach_metrics([this] { return collect_metrics(); }, resource_);
+      for (const auto& e : exporters_)
+        e->attach_metrics([this] { return collect_metrics(); }, resource_);
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
@@ -410,8 +411,10 @@ class collector {
       s.metric_series = m.series;
       s.metric_exports = metric_exports_.load(std::memory_order_relaxed);
       s.metric_exports_failed = metric_exports_failed_.load(std::memory_order_relaxed);
-      s.metric_points_overflowed += detail::instruments().overflowed.load(std::memory_order_relaxed);
-      s.metric_measurements_rejected = detail::instruments().rejected.load(std::memory_order_relaxed);
+      s.metric_points_overflowed +=
+          detail::instruments().overflowed.load(std::memory_order_relaxed);
+      s.metric_measurements_rejected =
+          detail::instruments().rejected.load(std::memory_order_relaxed);
     }
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
@@ -720,10 +723,11 @@ class collector {
       const auto v = detail::env("OTEL_METRICS_EXPORTER");
       on = v && detail::trim(*v) != "none";
     }
-    metric_interval_ = m.export_interval.count() > 0
-                           ? m.export_interval
-                           : std::chrono::milliseconds(
-                                 env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000) : 60000);
+    metric_interval_ =
+        m.export_interval.count() > 0
+            ? m.export_interval
+            : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000)
+                                            : 60000);
     if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
     if (!on) return;
     span_metrics_options o;
@@ -751,8 +755,8 @@ class collector {
               v);
       }
     }
-    metrics_ = std::make_unique<agentrace::span_metrics>(std::move(o),
-                                                         std::string(resource_.get("service.name")));
+    metrics_ = std::make_unique<agentrace::span_metrics>(
+        std::move(o), std::string(resource_.get("service.name")));
   }
 
   // The span-derived metrics and every instrument's, as the temporality preference asks.

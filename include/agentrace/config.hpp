@@ -64,7 +64,7 @@ struct config {
   std::string scope_name = "agentrace";  // instrumentation scope
   std::string scope_version = AGENTRACE_VERSION_STRING;
   std::optional<agentrace::sampler>
-      sampler{};  // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
+      sampler{};             // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
   metrics_config metrics{};  // span-derived metrics, exported through `exporters`
 };
 

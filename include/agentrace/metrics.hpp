@@ -45,56 +45,56 @@ class metric_attr {
  public:
   template <class T, class V>
     requires detail::settable_as<T, V> &&
-             (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
-              std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
-  metric_attr(const key<T>& k, V&& v) noexcept  // NOLINT(google-explicit-constructor)
-      : key_(k.name()) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      type_ = value_type::string;
-      str_ = std::string_view(v);
-    } else if constexpr (std::is_same_v<T, bool>) {
-      type_ = value_type::boolean;
-      bits_ = v ? 1 : 0;
-    } else if constexpr (std::is_same_v<T, std::int64_t>) {
-      type_ = value_type::int64;
-      bits_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
-    } else {
-      type_ = value_type::float64;
-      bits_ = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+        (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+         std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+            metric_attr(const key<T>& k, V&& v) noexcept  // NOLINT(google-explicit-constructor)
+        : key_(k.name()) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        type_ = value_type::string;
+        str_ = std::string_view(v);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        type_ = value_type::boolean;
+        bits_ = v ? 1 : 0;
+      } else if constexpr (std::is_same_v<T, std::int64_t>) {
+        type_ = value_type::int64;
+        bits_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+      } else {
+        type_ = value_type::float64;
+        bits_ = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+      }
     }
-  }
 
-  std::string_view key() const noexcept { return key_; }
-  /// The value as an owned attr_value (for a new series' attributes).
-  attr_value owned() const {
-    switch (type_) {
-      case value_type::string: return attr_value{std::in_place_type<std::string>, str_};
-      case value_type::boolean: return attr_value{bits_ != 0};
-      case value_type::int64: return attr_value{static_cast<std::int64_t>(bits_)};
-      default: return attr_value{std::bit_cast<double>(bits_)};
+    std::string_view key() const noexcept { return key_; }
+    /// The value as an owned attr_value (for a new series' attributes).
+    attr_value owned() const {
+      switch (type_) {
+        case value_type::string: return attr_value{std::in_place_type<std::string>, str_};
+        case value_type::boolean: return attr_value{bits_ != 0};
+        case value_type::int64: return attr_value{static_cast<std::int64_t>(bits_)};
+        default: return attr_value{std::bit_cast<double>(bits_)};
+      }
     }
-  }
-  /// A 64-bit hash of key, type and value.
-  std::uint64_t hash() const noexcept {
-    std::uint64_t h = 0xCBF29CE484222325ull;
-    for (const char c : key_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
-    h = (h ^ static_cast<std::uint64_t>(type_)) * 0x100000001B3ull;
-    if (type_ == value_type::string) {
-      for (const char c : str_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
-      h ^= str_.size();
-    } else {
-      h ^= bits_;
+    /// A 64-bit hash of key, type and value.
+    std::uint64_t hash() const noexcept {
+      std::uint64_t h = 0xCBF29CE484222325ull;
+      for (const char c : key_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
+      h = (h ^ static_cast<std::uint64_t>(type_)) * 0x100000001B3ull;
+      if (type_ == value_type::string) {
+        for (const char c : str_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
+        h ^= str_.size();
+      } else {
+        h ^= bits_;
+      }
+      h ^= h >> 31;
+      h *= 0x9E3779B97F4A7C15ull;
+      return h ^ (h >> 29);
     }
-    h ^= h >> 31;
-    h *= 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 29);
-  }
 
- private:
-  std::string_view key_;
-  std::string_view str_;
-  std::uint64_t bits_{0};
-  value_type type_{value_type::none};
+   private:
+    std::string_view key_;
+    std::string_view str_;
+    std::uint64_t bits_{0};
+    value_type type_{value_type::none};
 };
 
 /// The attributes of one measurement: `{{key, value}, ...}`.
@@ -177,7 +177,10 @@ class instrument_base {
  protected:
   instrument_base(std::string_view name, std::string_view unit, std::string_view description,
                   std::size_t limit)
-      : name_(name), unit_(unit), description_(description), limit_(std::max<std::size_t>(limit, 2)) {
+      : name_(name),
+        unit_(unit),
+        description_(description),
+        limit_(std::max<std::size_t>(limit, 2)) {
     std::size_t cap = 16;
     while (cap < 2 * limit_) cap *= 2;
     mask_ = cap - 1;
@@ -400,8 +403,8 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const auto b =
-        static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), d) - bounds_.begin());
+    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), d) -
+                                            bounds_.begin());
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
     s.buckets[b].fetch_add(1, std::memory_order_relaxed);
     s.count.fetch_add(1, std::memory_order_relaxed);
@@ -497,8 +500,7 @@ class observable_gauge : public detail::instrument_base {
         callback_(std::move(callback)) {}
   ~observable_gauge() override = default;
 
-  void collect(std::vector<metric_data>& out, std::uint64_t now,
-               temporality_preference) override {
+  void collect(std::vector<metric_data>& out, std::uint64_t now, temporality_preference) override {
     gauge_observer o;
     o.now_ = now;
     try {

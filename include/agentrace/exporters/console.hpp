@@ -145,8 +145,9 @@ class console_exporter final : public exporter {
       for (const metric_point& p : m.points) {
         out += " ";
         for (const auto& [k, v] : p.attributes)
-          out += fmt::format(" {}={}", k,
-                             detail::value_text(v, detail::quote_strings::yes, opt_.max_value_length));
+          out +=
+              fmt::format(" {}={}", k,
+                          detail::value_text(v, detail::quote_strings::yes, opt_.max_value_length));
         if (m.type == metric_type::histogram) {
           out += fmt::format("  count={} sum={}", p.count, p.sum);
           if (p.count > 0 && p.has_min_max) out += fmt::format(" min={} max={}", p.min, p.max);

@@ -253,14 +253,14 @@ inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
   const bool use_env = opts.read_environment;
   const std::string_view signal = opts.signal == otlp_signal::logs      ? "LOGS"
                                   : opts.signal == otlp_signal::metrics ? "METRICS"
-                                                                         : "TRACES";
+                                                                        : "TRACES";
   // OTEL_EXPORTER_OTLP_<SIGNAL>_<what>
   auto var = [signal](const char* what) {
     return "OTEL_EXPORTER_OTLP_" + std::string(signal) + "_" + what;
   };
   const std::string_view path = opts.signal == otlp_signal::logs      ? "v1/logs"
                                 : opts.signal == otlp_signal::metrics ? "v1/metrics"
-                                                                       : "v1/traces";
+                                                                      : "v1/traces";
   const std::string default_endpoint = "http://localhost:4318/" + std::string(path);
   if (opts.endpoint.empty() && use_env) {
     if (auto v = env(var("ENDPOINT").c_str())) {
@@ -448,8 +448,7 @@ class otlp_http_exporter final : public exporter {
   /// Metrics (an exporter made for otlp_signal::metrics; others ignore them): serialized and
   /// buffered like spans; the counts in stats() and failures() are then data points.
   export_result export_metrics(const metrics_batch& batch) override {
-    if (batch.metrics.empty() || opt_.signal != otlp_signal::metrics)
-      return export_result::success;
+    if (batch.metrics.empty() || opt_.signal != otlp_signal::metrics) return export_result::success;
     std::size_t points = 0;
     for (const metric_data& m : batch.metrics) points += m.points.size();
     {
@@ -800,7 +799,7 @@ class otlp_http_exporter final : public exporter {
     if (rejected == 0 && ps->message.empty()) return {0, {}};
     const char* what = opt_.signal == otlp_signal::logs      ? "log records"
                        : opt_.signal == otlp_signal::metrics ? "data points"
-                                                              : "spans";
+                                                             : "spans";
     return {static_cast<std::size_t>(rejected),
             fmt::format("{} accepted a batch partially: {} of {} {} rejected{}{}", url_for_logs_,
                         rejected, items, what, ps->message.empty() ? "" : ": ", ps->message)};
@@ -863,14 +862,15 @@ inline const bool otlp_http_registered =
                                 }
                               }) &&
     // OTEL_LOGS_EXPORTER=otlp
-    register_exporter_factory("otlp/logs", [](std::string_view) -> exporter_ptr {
-      try {
-        return otlp_http_logs();
-      } catch (const std::exception& e) {
-        diag("otlp/http: cannot create the logs exporter: {}", e.what());
-        return nullptr;
-      }
-    }) &&
+    register_exporter_factory("otlp/logs",
+                              [](std::string_view) -> exporter_ptr {
+                                try {
+                                  return otlp_http_logs();
+                                } catch (const std::exception& e) {
+                                  diag("otlp/http: cannot create the logs exporter: {}", e.what());
+                                  return nullptr;
+                                }
+                              }) &&
     // OTEL_METRICS_EXPORTER=otlp
     register_exporter_factory("otlp/metrics", [](std::string_view) -> exporter_ptr {
       try {

@@ -71,17 +71,20 @@ inline std::string prometheus_unit(std::string_view unit) {
   std::string u;
   int depth = 0;
   for (const char c : unit) {
-    if (c == '{') ++depth;
-    else if (c == '}') depth = depth > 0 ? depth - 1 : 0;
-    else if (depth == 0) u += c;
+    if (c == '{')
+      ++depth;
+    else if (c == '}')
+      depth = depth > 0 ? depth - 1 : 0;
+    else if (depth == 0)
+      u += c;
   }
   static constexpr std::pair<std::string_view, std::string_view> known[] = {
-      {"d", "days"},         {"h", "hours"},      {"min", "minutes"},      {"s", "seconds"},
+      {"d", "days"},          {"h", "hours"},         {"min", "minutes"},    {"s", "seconds"},
       {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"By", "bytes"},
-      {"KiBy", "kibibytes"}, {"MiBy", "mebibytes"}, {"GiBy", "gibibytes"}, {"KBy", "kilobytes"},
-      {"MBy", "megabytes"},  {"GBy", "gigabytes"}, {"m", "meters"},        {"V", "volts"},
-      {"A", "amperes"},      {"J", "joules"},     {"W", "watts"},          {"g", "grams"},
-      {"Cel", "celsius"},    {"Hz", "hertz"},     {"%", "percent"},        {"1", ""}};
+      {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"}, {"KBy", "kilobytes"},
+      {"MBy", "megabytes"},   {"GBy", "gigabytes"},   {"m", "meters"},       {"V", "volts"},
+      {"A", "amperes"},       {"J", "joules"},        {"W", "watts"},        {"g", "grams"},
+      {"Cel", "celsius"},     {"Hz", "hertz"},        {"%", "percent"},      {"1", ""}};
   if (u.empty()) return {};
   for (const auto& [k, v] : known)
     if (u == k) return std::string(v);
@@ -101,7 +104,8 @@ inline std::string prometheus_family(const metric_data& m) {
   if (unit.empty() && m.unit == "1" && m.type == metric_type::gauge) unit = "ratio";
   if (!unit.empty()) {
     const std::string suffix = "_" + unit;
-    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    if (name.size() < suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
       name += suffix;
   }
   if (m.type == metric_type::sum && m.monotonic && name.size() > 6 &&
@@ -112,10 +116,14 @@ inline std::string prometheus_family(const metric_data& m) {
 
 inline void prometheus_escape(std::string& out, std::string_view v) {
   for (const char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
 }
 
@@ -123,8 +131,10 @@ inline void prometheus_value_text(std::string& out, const attr_value& v) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, std::string>) prometheus_escape(out, x);
-        else if constexpr (std::is_same_v<T, bool>) out += x ? "true" : "false";
+        if constexpr (std::is_same_v<T, std::string>)
+          prometheus_escape(out, x);
+        else if constexpr (std::is_same_v<T, bool>)
+          out += x ? "true" : "false";
         else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
           out += fmt::format("{}", x);
         else if constexpr (std::is_same_v<T, std::monostate>) {
@@ -145,9 +155,12 @@ inline void prometheus_value_text(std::string& out, const attr_value& v) {
 }
 
 inline void prometheus_number(std::string& out, double v) {
-  if (std::isnan(v)) out += "NaN";
-  else if (std::isinf(v)) out += v > 0 ? "+Inf" : "-Inf";
-  else fmt::format_to(std::back_inserter(out), "{}", v);
+  if (std::isnan(v))
+    out += "NaN";
+  else if (std::isinf(v))
+    out += v > 0 ? "+Inf" : "-Inf";
+  else
+    fmt::format_to(std::back_inserter(out), "{}", v);
 }
 
 /// `{k="v",...}` with `extra` (already formatted, e.g. `le="0.5"`) last; nothing when empty.
@@ -196,7 +209,8 @@ inline void prometheus_text(std::string& out, std::span<const metric_data> metri
     std::vector<std::pair<std::string, attr_value>> labels;
     const std::string_view ns = res.get("service.namespace");
     const std::string_view svc = res.get("service.name");
-    const std::string job = ns.empty() ? std::string(svc) : std::string(ns) + "/" + std::string(svc);
+    const std::string job =
+        ns.empty() ? std::string(svc) : std::string(ns) + "/" + std::string(svc);
     if (!job.empty()) labels.emplace_back("job", attr_value{std::in_place_type<std::string>, job});
     if (const auto inst = res.get("service.instance.id"); !inst.empty())
       labels.emplace_back("instance", attr_value{std::in_place_type<std::string>, inst});
@@ -215,17 +229,21 @@ inline void prometheus_text(std::string& out, std::span<const metric_data> metri
     const std::string family = prometheus_family(m);
     const bool counter = m.type == metric_type::sum && m.monotonic;
     const std::string_view type = m.type == metric_type::histogram ? "histogram"
-                                  : counter                      ? "counter"
-                                                                 : "gauge";
+                                  : counter                        ? "counter"
+                                                                   : "gauge";
     const std::string typed = counter && !om ? family + "_total" : family;
     out += "# TYPE " + typed + " " + std::string(type) + "\n";
     if (!m.description.empty()) {
       out += "# HELP " + typed + " ";
       for (const char c : m.description) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else if (c == '"' && om) out += "\\\"";
-        else out += c;
+        if (c == '\\')
+          out += "\\\\";
+        else if (c == '\n')
+          out += "\\n";
+        else if (c == '"' && om)
+          out += "\\\"";
+        else
+          out += c;
       }
       out += '\n';
     }

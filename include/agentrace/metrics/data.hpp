@@ -61,8 +61,8 @@ struct metric_data {
   std::string unit;
   metric_type type{metric_type::sum};
   aggregation_temporality temporality{aggregation_temporality::cumulative};
-  bool monotonic{true};          // sums
-  std::vector<double> bounds;    // histograms: explicit bucket boundaries
+  bool monotonic{true};        // sums
+  std::vector<double> bounds;  // histograms: explicit bucket boundaries
   std::vector<metric_point> points;
 };
 

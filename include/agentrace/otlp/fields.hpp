@@ -17,16 +17,16 @@ namespace agentrace::otlp {
 
 /// How a field is written. Each type has one protobuf wire type and one OTLP/JSON form.
 enum class field_type : std::uint8_t {
-  message,  // embedded message: length-delimited / JSON object
-  string,   // length-delimited UTF-8 / JSON string
-  id,       // bytes (trace / span id): raw bytes / lowercase hex string
-  uint32,   // varint / JSON number
-  enum_,    // varint / JSON number (OTLP/JSON writes enums as integers)
-  int64,    // varint (two's complement) / JSON string of decimal digits
-  boolean,  // varint / true, false
-  double_,  // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
-  fixed64,  // fixed64 / JSON string of decimal digits (times)
-  fixed32,  // fixed32 / JSON number (flags)
+  message,         // embedded message: length-delimited / JSON object
+  string,          // length-delimited UTF-8 / JSON string
+  id,              // bytes (trace / span id): raw bytes / lowercase hex string
+  uint32,          // varint / JSON number
+  enum_,           // varint / JSON number (OTLP/JSON writes enums as integers)
+  int64,           // varint (two's complement) / JSON string of decimal digits
+  boolean,         // varint / true, false
+  double_,         // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
+  fixed64,         // fixed64 / JSON string of decimal digits (times)
+  fixed32,         // fixed32 / JSON number (flags)
   sfixed64,        // fixed64 (two's complement) / JSON string of decimal digits (asInt)
   packed_fixed64,  // packed repeated fixed64 / JSON array of decimal strings (bucketCounts)
   packed_double,   // packed repeated double / JSON array of numbers (explicitBounds)

@@ -49,9 +49,9 @@ struct span_metrics_options {
 
 /// What the span-derived metrics have counted (cumulative).
 struct span_metrics_stats {
-  std::uint64_t spans_observed = 0;    // spans the metrics saw
-  std::uint64_t points_overflowed = 0; // measurements recorded in an overflow series
-  std::uint64_t series = 0;            // series held, every metric together
+  std::uint64_t spans_observed = 0;     // spans the metrics saw
+  std::uint64_t points_overflowed = 0;  // measurements recorded in an overflow series
+  std::uint64_t series = 0;             // series held, every metric together
 };
 
 namespace detail {
@@ -90,7 +90,10 @@ class histogram_table {
 
   histogram_table(std::string_view name, std::string_view description, std::string_view unit,
                   std::vector<double> bounds, std::size_t limit)
-      : name_(name), description_(description), unit_(unit), bounds_(std::move(bounds)),
+      : name_(name),
+        description_(description),
+        unit_(unit),
+        bounds_(std::move(bounds)),
         limit_(std::max<std::size_t>(limit, 2)) {}
 
   /// The series for `key`, made on first use with the attributes `make_attributes()` returns;
@@ -117,8 +120,8 @@ class histogram_table {
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
   void record(std::uint32_t i, double v, const exemplar& e, bool error) {
     series& s = series_[i];
-    const auto b = static_cast<std::size_t>(
-        std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                            bounds_.begin());
     if (s.count == 0) {
       s.min = v;
       s.max = v;
@@ -142,9 +145,9 @@ class histogram_table {
   /// Appends this metric's points (none when no series has any) as a histogram, and as a
   /// monotonic sum of the counts named `calls_name` when it is not empty. Delta: the series are
   /// reset afterwards and those without new points are left out.
-  void collect(std::vector<metric_data>& out, std::uint64_t now_unix_ns,
-               aggregation_temporality t, std::string_view calls_name = {},
-               std::string_view calls_description = {}, std::string_view calls_unit = {}) {
+  void collect(std::vector<metric_data>& out, std::uint64_t now_unix_ns, aggregation_temporality t,
+               std::string_view calls_name = {}, std::string_view calls_description = {},
+               std::string_view calls_unit = {}) {
     metric_data h;
     h.name = name_;
     h.description = description_;
@@ -240,8 +243,7 @@ class histogram_table {
 
 /// The GenAI attributes of an inference span that its metrics use.
 struct genai_fields {
-  std::string_view operation, provider, request_model, response_model, server_address,
-      error_type;
+  std::string_view operation, provider, request_model, response_model, server_address, error_type;
   std::int64_t server_port{-1};
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
@@ -260,12 +262,16 @@ struct genai_fields {
         if (is_str && k == "server.address") server_address = str;
         break;
       case 20:
-        if (is_str && k == "gen_ai.provider.name") provider = str;
-        else if (is_str && k == "gen_ai.request.model") request_model = str;
+        if (is_str && k == "gen_ai.provider.name")
+          provider = str;
+        else if (is_str && k == "gen_ai.request.model")
+          request_model = str;
         break;
       case 21:
-        if (is_str && k == "gen_ai.operation.name") operation = str;
-        else if (is_str && k == "gen_ai.response.model") response_model = str;
+        if (is_str && k == "gen_ai.operation.name")
+          operation = str;
+        else if (is_str && k == "gen_ai.response.model")
+          response_model = str;
         break;
       case 25:
         if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
@@ -317,7 +323,8 @@ struct genai_fields {
 class span_metrics {
  public:
   span_metrics(span_metrics_options opt, std::string service_name)
-      : opt_(std::move(opt)), service_name_(std::move(service_name)),
+      : opt_(std::move(opt)),
+        service_name_(std::move(service_name)),
         red_(metric_names::span_duration, "Duration of spans, per span name, kind and status", "s",
              opt_.duration_buckets, opt_.cardinality_limit),
         genai_duration_(metric_names::genai_operation_duration, "GenAI operation duration", "s",
@@ -350,8 +357,8 @@ class span_metrics {
                                           ? aggregation_temporality::cumulative
                                           : aggregation_temporality::delta;
     std::vector<metric_data> out;
-    red_.collect(out, now, t, metric_names::span_calls, "Number of spans, per span name, kind and status",
-                 "{call}");
+    red_.collect(out, now, t, metric_names::span_calls,
+                 "Number of spans, per span name, kind and status", "{call}");
     genai_duration_.collect(out, now, t);
     genai_tokens_.collect(out, now, t);
     genai_ttfc_.collect(out, now, t);
@@ -375,7 +382,8 @@ class span_metrics {
   }
 
   void observe_one(const span_record& r, const detail::clock_converter& clock) {
-    const std::int64_t ns = std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
+    const std::int64_t ns =
+        std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
     const std::uint64_t end_ns = clock.to_unix_ns(r.start_ticks) + static_cast<std::uint64_t>(ns);
     const double seconds = static_cast<double>(ns) / 1e9;
     const bool error = r.status == status_code::error;
@@ -409,7 +417,8 @@ class span_metrics {
           [&] {
             detail::owned_attributes a;
             a.reserve(4);
-            a.emplace_back("service.name", attr_value{std::in_place_type<std::string>, service_name_});
+            a.emplace_back("service.name",
+                           attr_value{std::in_place_type<std::string>, service_name_});
             a.emplace_back("span.name", attr_value{std::in_place_type<std::string>, name});
             a.emplace_back("span.kind", attr_value{std::in_place_type<std::string>,
                                                    detail::span_kind_text(r.kind())});
@@ -470,12 +479,14 @@ class span_metrics {
     genai_series local;
     genai_series& gs = found != genai_index_.end() ? found->second : local;
     if (gs.duration == detail::histogram_table::none) {
-      gs.duration = genai_duration_.series_for(key_, [&] { return attributes({}); }, end_ns);
+      gs.duration = genai_duration_.series_for(
+          key_, [&] { return attributes({}); }, end_ns);
     }
     genai_duration_.record(gs.duration, seconds, ex, error);
     if (g.time_to_first_chunk >= 0) {
       if (gs.ttfc == detail::histogram_table::none)
-        gs.ttfc = genai_ttfc_.series_for(key_, [&] { return attributes({}); }, end_ns);
+        gs.ttfc = genai_ttfc_.series_for(
+            key_, [&] { return attributes({}); }, end_ns);
       genai_ttfc_.record(gs.ttfc, g.time_to_first_chunk, ex, error);
     }
     const std::size_t base = key_.size();
@@ -483,7 +494,8 @@ class span_metrics {
       if (n < 0) return;
       if (idx == detail::histogram_table::none) {
         key_ += type;
-        idx = genai_tokens_.series_for(key_, [&] { return attributes(type); }, end_ns);
+        idx = genai_tokens_.series_for(
+            key_, [&] { return attributes(type); }, end_ns);
         key_.resize(base);
       }
       genai_tokens_.record(idx, static_cast<double>(n), ex, error);
