@@ -107,7 +107,7 @@ class exporter {
   virtual export_result export_metrics(const metrics_batch&) { return export_result::success; }
   /// Pull exporters keep `source` (and the resource) to collect the metrics when scraped; the
   /// collector sets it at start when metrics are on, and an empty one before it shuts down.
-  virtual void attach_metrics(metrics_source /*source*/, const resource& /*res*/) {}
+  virtual void attach_metrics(const metrics_source& /*source*/, const resource& /*res*/) {}
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -167,6 +168,16 @@ class instrument_base {
  public:
   instrument_base(const instrument_base&) = delete;
   instrument_base& operator=(const instrument_base&) = delete;
+  virtual ~instrument_base() {
+    {
+      auto& r = instruments();
+      std::lock_guard<std::mutex> lock(r.mu);
+      std::erase(r.instruments, this);
+    }
+    for (std::size_t i = 0; i <= mask_; ++i) delete table_[i].series.load();
+    delete empty_.load();
+    delete overflow_.load();
+  }
 
   /// Appends this instrument's metric (nothing when it has no series). Under the registry lock.
   virtual void collect(std::vector<metric_data>& out, std::uint64_t now,
@@ -189,17 +200,6 @@ class instrument_base {
     std::lock_guard<std::mutex> lock(r.mu);
     r.instruments.push_back(this);
   }
-  virtual ~instrument_base() {
-    {
-      auto& r = instruments();
-      std::lock_guard<std::mutex> lock(r.mu);
-      std::erase(r.instruments, this);
-    }
-    for (std::size_t i = 0; i <= mask_; ++i) delete table_[i].series.load();
-    delete empty_.load();
-    delete overflow_.load();
-  }
-
   /// The series of `attrs` (any order): lock-free; allocates only for a new series.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
@@ -309,7 +309,7 @@ class sum_instrument : public instrument_base {
         return;
       }
     } else if constexpr (std::is_same_v<T, double>) {
-      if (v != v) [[unlikely]] {
+      if (std::isnan(v)) [[unlikely]] {
         instruments().rejected.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -399,7 +399,7 @@ class histogram : public detail::instrument_base {
   /// Records `v` (NaN is ignored and counted).
   void record(T v, metric_attributes attrs = {}) noexcept {
     const auto d = static_cast<double>(v);
-    if (d != d) [[unlikely]] {
+    if (std::isnan(d)) [[unlikely]] {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }

@@ -89,7 +89,7 @@ inline std::string prometheus_unit(std::string_view unit) {
   for (const auto& [k, v] : known)
     if (u == k) return std::string(v);
   if (const auto slash = u.find('/'); slash != std::string::npos) {
-    const std::string a = prometheus_unit(u.substr(0, slash));
+    std::string a = prometheus_unit(u.substr(0, slash));
     const std::string b = prometheus_unit(u.substr(slash + 1));
     if (b.empty()) return a;
     return (a.empty() ? std::string() : a + "_") + "per_" + b;
