@@ -4146,7 +4146,7 @@ class exporter {
   virtual export_result export_metrics(const metrics_batch&) { return export_result::success; }
   /// Pull exporters keep `source` (and the resource) to collect the metrics when scraped; the
   /// collector sets it at start when metrics are on, and an empty one before it shuts down.
-  virtual void attach_metrics(metrics_source /*source*/, const resource& /*res*/) {}
+  virtual void attach_metrics(const metrics_source& /*source*/, const resource& /*res*/) {}
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
@@ -4626,7 +4626,9 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -4718,23 +4720,31 @@ class metric_attr {
         default: return attr_value{std::bit_cast<double>(bits_)};
       }
     }
-    /// A 64-bit hash of key, type and value.
+    /// A 64-bit hash of key, type and value (eight bytes at a time).
     std::uint64_t hash() const noexcept {
-      std::uint64_t h = 0xCBF29CE484222325ull;
-      for (const char c : key_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
-      h = (h ^ static_cast<std::uint64_t>(type_)) * 0x100000001B3ull;
-      if (type_ == value_type::string) {
-        for (const char c : str_) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001B3ull;
-        h ^= str_.size();
-      } else {
-        h ^= bits_;
-      }
-      h ^= h >> 31;
-      h *= 0x9E3779B97F4A7C15ull;
-      return h ^ (h >> 29);
+      const std::uint64_t h =
+          mix_bytes(0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
+      if (type_ == value_type::string) return mix_bytes(h, str_);
+      return mix(h ^ bits_);
     }
 
    private:
+    static std::uint64_t mix(std::uint64_t h) noexcept {
+      h *= 0x9E3779B97F4A7C15ull;
+      return h ^ (h >> 32);
+    }
+    static std::uint64_t mix_bytes(std::uint64_t h, std::string_view s) noexcept {
+      const char* p = s.data();
+      std::size_t n = s.size();
+      for (; n >= 8; n -= 8, p += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = mix(h ^ w);
+      }
+      std::uint64_t w = 0;
+      if (n) std::memcpy(&w, p, n);
+      return mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
+    }
     std::string_view key_;
     std::string_view str_;
     std::uint64_t bits_{0};
@@ -4811,6 +4821,16 @@ class instrument_base {
  public:
   instrument_base(const instrument_base&) = delete;
   instrument_base& operator=(const instrument_base&) = delete;
+  virtual ~instrument_base() {
+    {
+      auto& r = instruments();
+      std::lock_guard<std::mutex> lock(r.mu);
+      std::erase(r.instruments, this);
+    }
+    for (std::size_t i = 0; i <= mask_; ++i) delete table_[i].series.load();
+    delete empty_.load();
+    delete overflow_.load();
+  }
 
   /// Appends this instrument's metric (nothing when it has no series). Under the registry lock.
   virtual void collect(std::vector<metric_data>& out, std::uint64_t now,
@@ -4833,17 +4853,6 @@ class instrument_base {
     std::lock_guard<std::mutex> lock(r.mu);
     r.instruments.push_back(this);
   }
-  virtual ~instrument_base() {
-    {
-      auto& r = instruments();
-      std::lock_guard<std::mutex> lock(r.mu);
-      std::erase(r.instruments, this);
-    }
-    for (std::size_t i = 0; i <= mask_; ++i) delete table_[i].series.load();
-    delete empty_.load();
-    delete overflow_.load();
-  }
-
   /// The series of `attrs` (any order): lock-free; allocates only for a new series.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
@@ -4953,7 +4962,7 @@ class sum_instrument : public instrument_base {
         return;
       }
     } else if constexpr (std::is_same_v<T, double>) {
-      if (v != v) [[unlikely]] {
+      if (std::isnan(v)) [[unlikely]] {
         instruments().rejected.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -5043,7 +5052,7 @@ class histogram : public detail::instrument_base {
   /// Records `v` (NaN is ignored and counted).
   void record(T v, metric_attributes attrs = {}) noexcept {
     const auto d = static_cast<double>(v);
-    if (d != d) [[unlikely]] {
+    if (std::isnan(d)) [[unlikely]] {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -9592,7 +9601,7 @@ inline std::string prometheus_unit(std::string_view unit) {
   for (const auto& [k, v] : known)
     if (u == k) return std::string(v);
   if (const auto slash = u.find('/'); slash != std::string::npos) {
-    const std::string a = prometheus_unit(u.substr(0, slash));
+    std::string a = prometheus_unit(u.substr(0, slash));
     const std::string b = prometheus_unit(u.substr(slash + 1));
     if (b.empty()) return a;
     return (a.empty() ? std::string() : a + "_") + "per_" + b;

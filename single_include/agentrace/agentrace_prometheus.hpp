@@ -78,9 +78,9 @@ class prometheus_exporter final : public exporter {
 
   std::string_view name() const noexcept override { return "prometheus"; }
   export_result export_spans(const export_batch&) override { return export_result::success; }
-  void attach_metrics(metrics_source source, const resource& res) override {
+  void attach_metrics(const metrics_source& source, const resource& res) override {
     std::lock_guard<std::mutex> lock(mu_);  // waits for a scrape in progress
-    source_ = std::move(source);
+    source_ = source;
     resource_ = res;
   }
   void shutdown(std::chrono::milliseconds) override { stop(); }
