@@ -5579,12 +5579,13 @@ struct genai_fields {
       for (const attribute& a : x->attributes) {
         const std::string_view k = a.key;
         if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
-        if (const auto* s = std::get_if<std::string>(&a.value))
+        if (const auto* s = std::get_if<std::string>(&a.value)) {
           take(k, *s, 0, 0, true, false, false);
-        else if (const auto* n = std::get_if<std::int64_t>(&a.value))
+        } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
           take(k, {}, *n, 0, false, true, false);
-        else if (const auto* d = std::get_if<double>(&a.value))
+        } else if (const auto* d = std::get_if<double>(&a.value)) {
           take(k, {}, 0, *d, false, false, true);
+        }
       }
     }
   }
@@ -6512,10 +6513,11 @@ class collector {
     span_metrics_options o;
     if (!m.duration_buckets.empty()) {
       if (std::adjacent_find(m.duration_buckets.begin(), m.duration_buckets.end(),
-                             std::greater_equal<>()) != m.duration_buckets.end())
+                             std::greater_equal<>()) != m.duration_buckets.end()) {
         detail::diag("metrics: duration buckets are not strictly increasing; using the defaults");
-      else
+      } else {
         o.duration_buckets = m.duration_buckets;
+      }
     }
     if (m.cardinality_limit) o.cardinality_limit = m.cardinality_limit;
     if (m.temporality) {
@@ -6523,15 +6525,16 @@ class collector {
     } else if (env) {
       if (auto t = detail::env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")) {
         const std::string v = detail::trim(*t);
-        if (detail::iequals(v, "delta"))
+        if (detail::iequals(v, "delta")) {
           o.temporality = temporality_preference::delta;
-        else if (detail::iequals(v, "lowmemory"))
+        } else if (detail::iequals(v, "lowmemory")) {
           o.temporality = temporality_preference::lowmemory;
-        else if (!detail::iequals(v, "cumulative"))
+        } else if (!detail::iequals(v, "cumulative")) {
           detail::diag(
               "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='{}' is not cumulative, delta or "
               "lowmemory; using cumulative",
               v);
+        }
       }
     }
     metrics_ = std::make_unique<agentrace::span_metrics>(

@@ -305,12 +305,13 @@ struct genai_fields {
       for (const attribute& a : x->attributes) {
         const std::string_view k = a.key;
         if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
-        if (const auto* s = std::get_if<std::string>(&a.value))
+        if (const auto* s = std::get_if<std::string>(&a.value)) {
           take(k, *s, 0, 0, true, false, false);
-        else if (const auto* n = std::get_if<std::int64_t>(&a.value))
+        } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
           take(k, {}, *n, 0, false, true, false);
-        else if (const auto* d = std::get_if<double>(&a.value))
+        } else if (const auto* d = std::get_if<double>(&a.value)) {
           take(k, {}, 0, *d, false, false, true);
+        }
       }
     }
   }
