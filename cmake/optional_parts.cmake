@@ -18,3 +18,21 @@ endif()
 
 # SQLite: only the sql_agent example uses it.
 find_package(SQLite3 QUIET)
+
+# agentrace::prometheus — the /metrics endpoint (include/agentrace/exporters/prometheus.hpp),
+# served by civetweb (Debian: libcivetweb-dev).
+# Found by header and library: Debian 12's civetweb CMake config names /usr/bin/civetweb, which
+# only the separate civetweb package installs, and fails without it.
+find_path(AGENTRACE_CIVETWEB_INCLUDE_DIR civetweb.h)
+find_library(AGENTRACE_CIVETWEB_LIBRARY civetweb)
+if(AGENTRACE_CIVETWEB_INCLUDE_DIR AND AGENTRACE_CIVETWEB_LIBRARY)
+  add_library(agentrace_prometheus INTERFACE)
+  add_library(agentrace::prometheus ALIAS agentrace_prometheus)
+  target_include_directories(agentrace_prometheus INTERFACE ${AGENTRACE_CIVETWEB_INCLUDE_DIR})
+  target_link_libraries(agentrace_prometheus INTERFACE agentrace::agentrace
+    ${AGENTRACE_CIVETWEB_LIBRARY})
+  set(AGENTRACE_HAVE_PROMETHEUS ON)
+else()
+  message(STATUS "agentrace: civetweb not found (libcivetweb-dev); the Prometheus endpoint is off")
+  set(AGENTRACE_HAVE_PROMETHEUS OFF)
+endif()

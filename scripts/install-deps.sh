@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(cmake make g++ clang libfmt-dev libconcurrentqueue-dev nlohmann-json3-dev catch2
       libbenchmark-dev libcurl4-openssl-dev zlib1g-dev libsqlite3-dev nodejs npm python3 ccache
       ninja-build pkg-config clang-format-14 clang-tidy-14 git libasio-dev libclang-rt-14-dev
-      chromium)
+      chromium libcivetweb-dev prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   # node/npm from another source (nodesource's nodejs bundles npm and conflicts with Debian's)

@@ -190,3 +190,34 @@ TEST_CASE("zero allocations on a second thread too, concurrently with the first"
   REQUIRE(tracing.force_flush());
   CHECK(counter->spans() + (tracing.stats().dropped_queue_full - dropped_before) == 20'002);
 }
+
+namespace {
+constexpr agentrace::key<std::string> k_metric_route{"app.route"};
+constexpr agentrace::key<std::int64_t> k_metric_code{"app.code"};
+}  // namespace
+
+TEST_CASE("instruments: no allocation after a series' first use, with string attributes too",
+          "[alloc]") {
+  agentrace::counter<std::int64_t> requests("alloc.requests");
+  agentrace::histogram<double> latency("alloc.latency", "s");
+  const std::string route = "/a runtime route longer than the small-string buffer";
+  requests.add(1, {{k_metric_route, route}, {k_metric_code, 200}});  // first use: the series
+  latency.record(0.5, {{k_metric_route, route}});
+  requests.add(1);
+  std::uint64_t allocations = 0;
+  {
+    counting c;
+    for (int i = 0; i < 10'000; ++i) {
+      requests.add(1, {{k_metric_code, 200}, {k_metric_route, route}});
+      latency.record(0.001 * i, {{k_metric_route, route}});
+      requests.add(2);
+    }
+    allocations = c.count();
+  }
+  CHECK(allocations == 0);
+  {
+    counting c;
+    requests.add(1, {{k_metric_code, 404}, {k_metric_route, route}});  // a new series allocates
+    CHECK(c.count() >= 1);
+  }
+}

@@ -157,6 +157,7 @@ class receiver {
     while (std::getline(in, line)) {
       if (line.empty()) continue;
       const auto j = nlohmann::json::parse(line);
+      if (!j.contains("resourceSpans") && j.contains("resourceMetrics")) continue;
       for (const auto& rs : j.at("resourceSpans"))
         for (const auto& ss : rs.at("scopeSpans"))
           for (const auto& s : ss.at("spans")) ids.push_back(s.at("spanId").get<std::string>());
@@ -1323,4 +1324,58 @@ TEST_CASE("events: a full log queue drops and counts, never waits; no collector:
         static_cast<std::uint64_t>(2000 - accepted));
   CHECK(accepted < 2000);
   CHECK(after.logs_exported - before.logs_exported == static_cast<std::uint64_t>(accepted));
+}
+
+TEST_CASE(
+    "metrics: span-derived metrics go to /v1/metrics, accepted by the receiver, and carry "
+    "exemplars of the spans sent to /v1/traces") {
+  FOR_BOTH_ENCODINGS;
+  receiver rx({});
+  const std::string metrics_url = rx.url().substr(0, rx.url().size() - 6) + "metrics";
+  auto traces = agentrace::otlp_http(test_options(rx.url(), enc));
+  auto mo = test_options(metrics_url, enc);
+  mo.signal = agentrace::otlp_signal::metrics;
+  auto metrics = agentrace::otlp_http(mo);
+  agentrace::config cfg{.service_name = "metrics-http-test",
+                        .exporters = {traces, metrics},
+                        .schedule_delay = 60s,
+                        .read_environment = false};
+  cfg.metrics.enabled = true;
+  auto tracing = agentrace::start(cfg);
+  for (int i = 0; i < 5; ++i) {
+    AGENTRACE_SPAN(s, "metered");
+    if (i == 0) s.error("first one fails");
+  }
+  REQUIRE(tracing.force_flush(20s));
+  CHECK(metrics->stats().spans_delivered > 0);  // data points, for a metrics exporter
+  CHECK(tracing.stats().metric_exports_failed == 0);
+  tracing.shutdown();
+  rx.stop();
+  const std::vector<std::string> sent = rx.span_ids();
+  const std::set<std::string> sent_ids(sent.begin(), sent.end());
+  REQUIRE(sent_ids.size() == 5);
+  std::int64_t calls = 0;
+  std::size_t exemplars = 0, requests = 0;
+  std::istringstream lines(read_file(rx.out_path()));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("resourceMetrics")) continue;
+    ++requests;
+    calls = 0;  // cumulative: the last request has the totals
+    for (const auto& m : j["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]) {
+      if (m.at("name") == "traces.span.metrics.calls")
+        for (const auto& p : m["sum"]["dataPoints"])
+          calls += std::stoll(p.at("asInt").get<std::string>());
+      if (m.at("name") == "traces.span.metrics.duration")
+        for (const auto& p : m["histogram"]["dataPoints"])
+          for (const auto& e : p.value("exemplars", nlohmann::json::array())) {
+            ++exemplars;
+            CHECK(sent_ids.count(e.at("spanId").get<std::string>()) == 1);
+          }
+    }
+  }
+  CHECK(requests == 2);  // the flush and the final export at shutdown
+  CHECK(calls == 5);
+  CHECK(exemplars >= 2);  // the errored span's series and the others'
 }

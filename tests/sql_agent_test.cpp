@@ -456,6 +456,87 @@ TEST_CASE("the example binary's default run prints trees and writes OTLP-JSON ot
   CHECK(slurp(dir / "check.txt").find("ok: ") != std::string::npos);
 }
 
+TEST_CASE(
+    "the example binary's metrics equal its traces: calls per span name, token sums, "
+    "complete buckets, exemplars of exported spans") {
+  const owned_temp_dir scratch("binmetrics");
+  const fs::path& dir = scratch.path;
+  const std::string cmd = "cd '" + dir.string() +
+                          "' && env -u OTEL_TRACES_EXPORTER -u AGENTRACE_OTLP_FILE "
+                          "-u OTEL_METRICS_EXPORTER '" +
+                          AGENTRACE_SQL_AGENT_BIN +
+                          "' --seed 42 --questions 8 --no-console > out.txt 2> err.txt";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::map<std::string, std::int64_t> spans_per_name;
+  std::map<std::string, std::int64_t> tokens;  // input / output, from the chat spans
+  std::set<std::string> span_ids;
+  json last_metrics;
+  std::istringstream lines(slurp(dir / "sql_agent.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const json req = json::parse(line);
+    if (req.contains("resourceMetrics")) last_metrics = req;  // cumulative: the last has all
+    if (!req.contains("resourceSpans")) continue;
+    for (const auto& rs : req["resourceSpans"])
+      for (const auto& ss : rs["scopeSpans"])
+        for (const auto& sp : ss["spans"]) {
+          ++spans_per_name[sp["name"].get<std::string>()];
+          span_ids.insert(sp["traceId"].get<std::string>() + sp["spanId"].get<std::string>());
+          bool genai = false;
+          std::int64_t in = -1, out = -1;
+          for (const auto& a : sp.value("attributes", json::array())) {
+            const std::string k = a["key"];
+            if (k == "gen_ai.operation.name") genai = true;
+            if (k == "gen_ai.usage.input_tokens")
+              in = std::stoll(a["value"]["intValue"].get<std::string>());
+            if (k == "gen_ai.usage.output_tokens")
+              out = std::stoll(a["value"]["intValue"].get<std::string>());
+          }
+          if (genai && in >= 0) tokens["input"] += in;
+          if (genai && out >= 0) tokens["output"] += out;
+        }
+  }
+  REQUIRE(!spans_per_name.empty());
+  REQUIRE(last_metrics.is_object());
+  std::map<std::string, std::int64_t> calls_per_name;
+  std::map<std::string, double> token_sums;
+  std::size_t exemplars = 0, histogram_points = 0;
+  auto attr = [](const json& p, const std::string& key) {
+    for (const auto& a : p.value("attributes", json::array()))
+      if (a["key"] == key) return a["value"].value("stringValue", std::string());
+    return std::string();
+  };
+  for (const auto& m : last_metrics["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]) {
+    const std::string name = m["name"];
+    if (name == "traces.span.metrics.calls")
+      for (const auto& p : m["sum"]["dataPoints"])
+        calls_per_name[attr(p, "span.name")] += std::stoll(p["asInt"].get<std::string>());
+    if (!m.contains("histogram")) continue;
+    const std::size_t bounds = m["histogram"]["dataPoints"][0]["explicitBounds"].size();
+    for (const auto& p : m["histogram"]["dataPoints"]) {
+      ++histogram_points;
+      REQUIRE(p["bucketCounts"].size() == bounds + 1);
+      std::uint64_t sum = 0;
+      for (const auto& c : p["bucketCounts"]) sum += std::stoull(c.get<std::string>());
+      CHECK(sum == std::stoull(p["count"].get<std::string>()));
+      for (const auto& e : p.value("exemplars", json::array())) {
+        ++exemplars;
+        CHECK(span_ids.count(e["traceId"].get<std::string>() + e["spanId"].get<std::string>()) ==
+              1);
+      }
+      if (name == "gen_ai.client.token.usage")
+        token_sums[attr(p, "gen_ai.token.type")] += p["sum"].get<double>();
+    }
+  }
+  CHECK(calls_per_name == spans_per_name);
+  CHECK(token_sums["input"] == static_cast<double>(tokens["input"]));
+  CHECK(token_sums["output"] == static_cast<double>(tokens["output"]));
+  CHECK(tokens["input"] > 0);
+  CHECK(histogram_points > 0);
+  CHECK(exemplars > 0);
+  CHECK(slurp(dir / "sql_agent.jsonl").find("\"sql_agent.questions\"") != std::string::npos);
+}
+
 TEST_CASE("the example binary reads questions longer than the argument limit from a file") {
   const owned_temp_dir scratch("binqfile");
   const fs::path& dir = scratch.path;

@@ -9,10 +9,12 @@
 //             [--capture-content] [--no-console] [--conversation ID]
 //             [--verbose]
 //             [--otlp-file PATH] [--data-dir DIR] [--model NAME] [--provider NAME] [--offline]
+//             [--linger SECONDS]
 #include <agentrace/agentrace.hpp>
 #include <agentrace/genai.hpp>
 #include <agentrace/tail_sampling.hpp>  // AGENTRACE_TAIL_SAMPLING[_RATIO] work here
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +23,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "agent.hpp"
@@ -32,8 +35,16 @@
 #include <agentrace/exporters/otlp_http.hpp>  // registers OTEL_TRACES_EXPORTER=otlp
 #endif
 #endif
+#if AGENTRACE_SQL_AGENT_HAVE_PROMETHEUS
+#include <agentrace/exporters/prometheus.hpp>  // OTEL_METRICS_EXPORTER=prometheus: GET /metrics
+#endif
 
 namespace {
+
+// Questions answered or not: an instrument beside the metrics derived from the spans.
+constexpr agentrace::key<std::string> k_outcome{"sql_agent.outcome"};
+agentrace::counter<std::int64_t> questions_total{"sql_agent.questions", "{question}",
+                                                 "Questions asked, by outcome"};
 
 struct cli {
   std::size_t questions = 6;
@@ -45,6 +56,7 @@ struct cli {
   std::string otlp_file = "sql_agent.jsonl";
   std::string model;
   std::string provider = "openai";
+  int linger_seconds = 0;
   sql_agent::run_options run;
   sql_agent::offline_options offline_model;
   cli() { run.agent.seed = offline_model.seed = 7; }  // the demo's default: all three databases
@@ -79,6 +91,11 @@ struct cli {
       "                       (OPENAI_BASE_URL, OPENAI_API_KEY)\n"
       "  --provider NAME      gen_ai.provider.name of that endpoint (openai)\n"
       "  --offline            use the offline model even if --model is set\n"
+      "  --linger SECONDS     stay up that long after the last answer (a /metrics endpoint\n"
+      "                       keeps serving)\n"
+      "Metrics (span-derived and sql_agent.questions) go to the OTLP-JSON file; set\n"
+      "OTEL_METRICS_EXPORTER=none to turn them off, =prometheus to serve /metrics on\n"
+      "OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT (localhost:9464).\n"
       "OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE replace the default exporters;\n"
       "AGENTRACE_TAIL_SAMPLING='errors or duration > 250ms' keeps only the matching\n"
       "questions' traces (docs/sampling.md).\n");
@@ -170,6 +187,8 @@ cli parse(int argc, char** argv) {
       c.provider = value();
     else if (a == "--offline")
       c.offline = true;
+    else if (a == "--linger")
+      c.linger_seconds = static_cast<int>(int_arg(argv[i], value(), 0));
     else if (a == "-h" || a == "--help")
       usage();
     else
@@ -228,10 +247,25 @@ int main(int argc, char** argv) {
     defaults.push_back(agentrace::console(co));
   }
   if (!c.otlp_file.empty()) defaults.push_back(agentrace::otlp_json_file(c.otlp_file));
-  auto tracing = agentrace::start({
-      .service_name = "sql-agent",
-      .exporters = agentrace::exporters_from_env_or(std::move(defaults)),
-  });
+  std::vector<agentrace::exporter_ptr> exporters =
+      agentrace::exporters_from_env_or(std::move(defaults));
+  const char* metrics_env = std::getenv("OTEL_METRICS_EXPORTER");
+  const std::string_view metrics_exporter = metrics_env ? metrics_env : "";
+#if AGENTRACE_SQL_AGENT_HAVE_PROMETHEUS
+  if (metrics_exporter.find("prometheus") != std::string_view::npos &&
+      std::none_of(exporters.begin(), exporters.end(),
+                   [](const auto& e) { return e->name() == "prometheus"; })) {
+    try {
+      exporters.push_back(agentrace::prometheus());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sql_agent: %s\n", e.what());
+      return 1;
+    }
+  }
+#endif
+  agentrace::config cfg{.service_name = "sql-agent", .exporters = std::move(exporters)};
+  cfg.metrics.enabled = metrics_exporter != "none";
+  auto tracing = agentrace::start(std::move(cfg));
   // Content capture: --capture-content, else OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT.
   agentrace::genai::configure_content(
       {.capture = c.capture ? std::optional<bool>(true) : std::nullopt});
@@ -251,6 +285,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sql_agent: %s\n", e.what());
     return 1;
   }
+  for (const auto& a : answers) questions_total.add(1, {{k_outcome, a.ok ? "answered" : "failed"}});
   tracing.force_flush();  // the trace trees print here
 
   std::size_t ok = 0, retried = 0;
@@ -268,6 +303,11 @@ int main(int argc, char** argv) {
   }
   std::printf("\n%zu/%zu answered, %zu needed SQL corrections, %lld input + %lld output tokens\n",
               ok, answers.size(), retried, static_cast<long long>(in), static_cast<long long>(out));
+  if (c.linger_seconds > 0) {
+    std::printf("lingering %d s\n", c.linger_seconds);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(c.linger_seconds));
+  }
   tracing.shutdown();
   const auto st = tracing.stats();
   const bool env_exporters =

@@ -32,6 +32,8 @@
 #include "agentrace/detail/span_filter.hpp"
 #include "agentrace/detail/thread_state.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/metrics.hpp"
+#include "agentrace/processing/span_metrics.hpp"
 #include "agentrace/span.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -59,6 +61,13 @@ struct stats {
   // Tail sampling (agentrace/tail_sampling.hpp).
   std::uint64_t dropped_tail_sampled = 0;  // spans of traces the tail sampler did not keep
   tail_sampling_counts tail_sampling{};    // traces kept, dropped...: this collector's only
+  // Span-derived metrics (zero when they are off).
+  std::uint64_t metric_spans_observed = 0;         // spans the metrics counted (every one dequeued)
+  std::uint64_t metric_points_overflowed = 0;      // measurements in an overflow series
+  std::uint64_t metric_series = 0;                 // series held, every metric together
+  std::uint64_t metric_exports = 0;                // metrics exports handed to the exporters
+  std::uint64_t metric_exports_failed = 0;         // ... of which an exporter reported failed
+  std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -124,7 +133,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
+      detail::diag("exporter '{}' is not available here (not linked in); skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -175,6 +184,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
       } else {
         detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
                      name);
+      }
+    }
+  }
+  // Metrics: OTEL_METRICS_EXPORTER = otlp | prometheus | console | none (unset: none; the
+  // span-derived metrics are on only when it names an exporter). The OTLP-JSON lines exporters
+  // carry metrics beside spans; "console" adds a metrics summary to stdout, "otlp" an OTLP/HTTP
+  // metrics exporter,
+  // "prometheus" the /metrics endpoint when agentrace/exporters/prometheus.hpp is linked in.
+  if (auto v = detail::env("OTEL_METRICS_EXPORTER")) {
+    std::string_view s = *v;
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "console") {
+        make("console/metrics", {});
+      } else if (name == "otlp") {
+        make("otlp/metrics", {});
+      } else if (name == "prometheus") {
+        make("prometheus", {});
+      } else {
+        detail::diag(
+            "OTEL_METRICS_EXPORTER names '{}', which is not otlp, prometheus, console or none; "
+            "skipped",
+            name);
       }
     }
   }
@@ -240,6 +275,7 @@ class collector {
       detail::diag(
           "tail sampling is configured but not compiled in (include "
           "<agentrace/tail_sampling.hpp> where start() is called); every trace is exported");
+    setup_metrics(env);
 
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
@@ -266,12 +302,16 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     last_log_export_ = std::chrono::steady_clock::now();
+    last_metrics_export_ = last_log_export_;
     detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(detail::process().mu);
       detail::process().active = this;
     }
     install_process_hooks();
+    if (metrics_)
+      for (const auto& e : exporters_)
+        e->attach_metrics([this] { return collect_metrics(); }, resource_);
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
@@ -378,6 +418,18 @@ class collector {
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     s.dropped_tail_sampled = detail::tail_sampled_out_total.load(std::memory_order_acquire);
     if (tail_) s.tail_sampling = tail_->counts();
+    if (metrics_) {
+      const span_metrics_stats m = metrics_->stats();
+      s.metric_spans_observed = m.spans_observed;
+      s.metric_points_overflowed = m.points_overflowed;
+      s.metric_series = m.series;
+      s.metric_exports = metric_exports_.load(std::memory_order_relaxed);
+      s.metric_exports_failed = metric_exports_failed_.load(std::memory_order_relaxed);
+      s.metric_points_overflowed +=
+          detail::instruments().overflowed.load(std::memory_order_relaxed);
+      s.metric_measurements_rejected =
+          detail::instruments().rejected.load(std::memory_order_relaxed);
+    }
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -395,6 +447,11 @@ class collector {
   std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
+  /// The span-derived metrics, or nullptr when they are off. collect() may be called from any
+  /// thread (a Prometheus endpoint does).
+  agentrace::span_metrics* metrics() const noexcept { return metrics_.get(); }
+  /// How often metrics are exported (OTEL_METRIC_EXPORT_INTERVAL).
+  std::chrono::milliseconds metric_export_interval() const noexcept { return metric_interval_; }
 
  private:
   // Whether this object was copied into a forked child by fork(): its thread runs only in the
@@ -546,9 +603,12 @@ class collector {
         }
         export_pending(true);
         drain_logs(true);
+        export_metrics();  // at every flush, and the final export at shutdown
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
+        if (stopping && metrics_)
+          for (const auto& e : exporters_) e->attach_metrics({}, resource_);
         for (const auto& e : exporters_) {
           try {
             if (stopping)
@@ -572,6 +632,10 @@ class collector {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
+      if (metrics_ && now - last_metrics_export_ >= metric_interval_) {
+        export_pending();  // every span ended so far is in the metrics
+        export_metrics();
+      }
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -605,6 +669,12 @@ class collector {
 
   // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
   void export_pending(bool all = false) {
+    // Metrics count every span, before anything downstream (the tail sampler) decides what to
+    // keep.
+    if (metrics_ && pending_count_ > 0) {
+      clock_.refresh();
+      metrics_->observe(std::span<const span_record>(pending_.data(), pending_count_), clock_);
+    }
     if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
       const auto now = std::chrono::steady_clock::now();
       clock_.refresh();
@@ -675,6 +745,82 @@ class collector {
     logs_pending_.clear();
   }
 
+  // The span-derived metrics, if config::metrics or OTEL_METRICS_EXPORTER turn them on.
+  void setup_metrics(bool env) {
+    const metrics_config& m = cfg_.metrics;
+    bool on = false;
+    if (m.enabled) {
+      on = *m.enabled;
+    } else if (env) {
+      const auto v = detail::env("OTEL_METRICS_EXPORTER");
+      on = v && detail::trim(*v) != "none";
+    }
+    metric_interval_ =
+        m.export_interval.count() > 0
+            ? m.export_interval
+            : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000)
+                                            : 60000);
+    if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
+    if (!on) return;
+    span_metrics_options o;
+    if (!m.duration_buckets.empty()) {
+      if (std::adjacent_find(m.duration_buckets.begin(), m.duration_buckets.end(),
+                             std::greater_equal<>()) != m.duration_buckets.end()) {
+        detail::diag("metrics: duration buckets are not strictly increasing; using the defaults");
+      } else {
+        o.duration_buckets = m.duration_buckets;
+      }
+    }
+    if (m.cardinality_limit) o.cardinality_limit = m.cardinality_limit;
+    if (m.temporality) {
+      o.temporality = *m.temporality;
+    } else if (env) {
+      if (auto t = detail::env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")) {
+        const std::string v = detail::trim(*t);
+        if (detail::iequals(v, "delta")) {
+          o.temporality = temporality_preference::delta;
+        } else if (detail::iequals(v, "lowmemory")) {
+          o.temporality = temporality_preference::lowmemory;
+        } else if (!detail::iequals(v, "cumulative")) {
+          detail::diag(
+              "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='{}' is not cumulative, delta or "
+              "lowmemory; using cumulative",
+              v);
+        }
+      }
+    }
+    metrics_ = std::make_unique<agentrace::span_metrics>(
+        std::move(o), std::string(resource_.get("service.name")));
+  }
+
+  // The span-derived metrics and every instrument's, as the temporality preference asks.
+  std::vector<metric_data> collect_metrics() {
+    std::vector<metric_data> data = metrics_->collect();
+    collect_instruments(data, metrics_->options().temporality);
+    return data;
+  }
+
+  // Hands the metrics to every exporter (those that do not carry metrics ignore them).
+  void export_metrics() {
+    last_metrics_export_ = std::chrono::steady_clock::now();
+    if (!metrics_) return;
+    const std::vector<metric_data> data = collect_metrics();
+    if (data.empty()) return;
+    const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
+                              cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_metrics(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    metric_exports_.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
@@ -699,6 +845,10 @@ class collector {
   std::chrono::milliseconds log_delay_{1000};
   std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
+  std::unique_ptr<agentrace::span_metrics> metrics_;
+  std::chrono::milliseconds metric_interval_{60000};
+  std::chrono::steady_clock::time_point last_metrics_export_;
+  std::atomic<std::uint64_t> metric_exports_{0}, metric_exports_failed_{0};
 
   std::mutex mu_;
   std::condition_variable& cv_{detail::collector_wakeup()};  // also woken by request_drain()

@@ -25,6 +25,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
+#include "agentrace/metrics/data.hpp"
 #include "agentrace/sampler.hpp"
 #include "agentrace/version.hpp"
 
@@ -47,6 +48,20 @@ struct tail_sampling_config {
   std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
 };
 
+/// Metrics derived from spans on the collector thread (docs/metrics.md). Unset fields come from
+/// the OTEL_METRIC* environment variables, then the defaults.
+struct metrics_config {
+  /// Unset: on when OTEL_METRICS_EXPORTER names an exporter (anything but "none").
+  std::optional<bool> enabled{};
+  /// traces.span.metrics.duration bucket boundaries in seconds; empty: the spanmetrics
+  /// connector's defaults (metric_names::span_duration_buckets).
+  std::vector<double> duration_buckets{};
+  std::size_t cardinality_limit = 0;  // series per metric; 0: 2000
+  /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
+  std::optional<temporality_preference> temporality{};
+  std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
+};
+
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
@@ -66,6 +81,7 @@ struct config {
   std::optional<agentrace::sampler>
       sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
   tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
+  metrics_config metrics{};              // span-derived metrics, exported through `exporters`
 };
 
 /// Defaults (documented in docs/configuration.md).

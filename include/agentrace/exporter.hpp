@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -17,6 +18,7 @@
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/detail/text.hpp"
 #include "agentrace/event.hpp"
+#include "agentrace/metrics/data.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -63,6 +65,10 @@ struct log_batch {
   std::string_view scope_version;
 };
 
+/// How a pull exporter (the Prometheus endpoint) reads the metrics when it is asked for them:
+/// callable from any thread while set.
+using metrics_source = std::function<std::vector<metric_data>()>;
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -96,6 +102,12 @@ class exporter {
   virtual export_result export_spans(const export_batch& batch) = 0;
   /// Log records (events); exporters that do not carry logs keep the default (ignore them).
   virtual export_result export_logs(const log_batch&) { return export_result::success; }
+  /// Metrics (span-derived and instruments), every export interval and at shutdown; exporters
+  /// that do not carry metrics keep the default (ignore them).
+  virtual export_result export_metrics(const metrics_batch&) { return export_result::success; }
+  /// Pull exporters keep `source` (and the resource) to collect the metrics when scraped; the
+  /// collector sets it at start when metrics are on, and an empty one before it shuts down.
+  virtual void attach_metrics(const metrics_source& /*source*/, const resource& /*res*/) {}
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.

@@ -699,6 +699,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -1170,6 +1171,82 @@ inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/metrics/data.hpp
+// SPDX-License-Identifier: MIT
+// Metrics as the exporters see them: owned points with their attributes, one metric_data per
+// metric, in a metrics_batch that also names the resource and the instrumentation scope.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+struct resource;
+
+/// OTLP AggregationTemporality (values as in OTLP).
+enum class aggregation_temporality : std::uint8_t { delta = 1, cumulative = 2 };
+
+/// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
+enum class temporality_preference : std::uint8_t { cumulative, delta, lowmemory };
+
+/// The kind of a metric's data.
+enum class metric_type : std::uint8_t { sum, gauge, histogram };
+
+/// A measurement that stands for its bucket: the span it came from.
+struct exemplar {
+  std::uint64_t time_unix_ns{0};
+  double value{0};
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+};
+
+/// One data point (one series of a metric).
+struct metric_point {
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint64_t start_unix_ns{0};
+  std::uint64_t time_unix_ns{0};
+  // sum, gauge
+  bool is_int{true};
+  std::int64_t int_value{0};
+  double double_value{0};
+  // histogram
+  std::uint64_t count{0};
+  double sum{0}, min{0}, max{0};
+  bool has_min_max{true};                    // false: min and max are not known (delta)
+  std::vector<std::uint64_t> bucket_counts;  // bounds + 1
+  std::vector<exemplar> exemplars;
+};
+
+/// One metric with its points.
+struct metric_data {
+  std::string name;
+  std::string description;
+  std::string unit;
+  metric_type type{metric_type::sum};
+  aggregation_temporality temporality{aggregation_temporality::cumulative};
+  bool monotonic{true};        // sums
+  std::vector<double> bounds;  // histograms: explicit bucket boundaries
+  std::vector<metric_point> points;
+};
+
+/// What an exporter receives for metrics. Valid for the duration of the call only.
+struct metrics_batch {
+  std::span<const metric_data> metrics;
+  const agentrace::resource& resource;
+  std::string_view scope_name;
+  std::string_view scope_version;
+};
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -1215,6 +1292,10 @@ struct log_batch {
   std::string_view scope_version;
 };
 
+/// How a pull exporter (the Prometheus endpoint) reads the metrics when it is asked for them:
+/// callable from any thread while set.
+using metrics_source = std::function<std::vector<metric_data>()>;
+
 /// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
 struct export_failures {
   std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
@@ -1248,6 +1329,12 @@ class exporter {
   virtual export_result export_spans(const export_batch& batch) = 0;
   /// Log records (events); exporters that do not carry logs keep the default (ignore them).
   virtual export_result export_logs(const log_batch&) { return export_result::success; }
+  /// Metrics (span-derived and instruments), every export interval and at shutdown; exporters
+  /// that do not carry metrics keep the default (ignore them).
+  virtual export_result export_metrics(const metrics_batch&) { return export_result::success; }
+  /// Pull exporters keep `source` (and the resource) to collect the metrics when scraped; the
+  /// collector sets it at start when metrics are on, and an empty one before it shuts down.
+  virtual void attach_metrics(const metrics_source& /*source*/, const resource& /*res*/) {}
   /// Delivers anything buffered, within the timeout. Returns false on timeout/failure.
   virtual bool force_flush(std::chrono::milliseconds) { return true; }
   /// Last call; flushes what it can within the timeout.
@@ -1517,6 +1604,20 @@ struct tail_sampling_config {
   std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
 };
 
+/// Metrics derived from spans on the collector thread (docs/metrics.md). Unset fields come from
+/// the OTEL_METRIC* environment variables, then the defaults.
+struct metrics_config {
+  /// Unset: on when OTEL_METRICS_EXPORTER names an exporter (anything but "none").
+  std::optional<bool> enabled{};
+  /// traces.span.metrics.duration bucket boundaries in seconds; empty: the spanmetrics
+  /// connector's defaults (metric_names::span_duration_buckets).
+  std::vector<double> duration_buckets{};
+  std::size_t cardinality_limit = 0;  // series per metric; 0: 2000
+  /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
+  std::optional<temporality_preference> temporality{};
+  std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
+};
+
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
 /// environment variable, then the documented default, fills it.
 struct config {
@@ -1536,6 +1637,7 @@ struct config {
   std::optional<agentrace::sampler>
       sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
   tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
+  metrics_config metrics{};              // span-derived metrics, exported through `exporters`
 };
 
 /// Defaults (documented in docs/configuration.md).
@@ -1744,6 +1846,582 @@ inline sampler sampler_from_env(bool read_env) {
       sampler::from_name(lower, arg ? std::optional<std::string_view>(*arg) : std::nullopt, &error);
   if (!error.empty()) detail::diag("{}", error);
   return s ? *s : sampler{};
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/metrics.hpp
+// SPDX-License-Identifier: MIT
+// Instruments for what spans do not cover: counter, up_down_counter, histogram, and an
+// observable gauge read at each export. Names are string literals, fixed at compile time like
+// span names; attributes are typed keys.
+//
+//   inline agentrace::counter<std::int64_t> cache_hits{"app.cache.hits", "{hit}", "Cache hits"};
+//   cache_hits.add(1, {{app::cache_name, "sql"}});
+//
+// Recording takes no lock and never waits: a series is found in a fixed-size lock-free table by
+// a hash of its attributes (in any order; allocated on the series' first use only), and its
+// value lives in cache-line-sized stripes, one picked per thread, updated with relaxed atomics.
+// Past the cardinality limit a measurement goes to one overflow series
+// (otel.metric.overflow=true) and is counted. The collector reads every instrument at each
+// metrics export.
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+// amalgamated: include/agentrace/metrics/names.hpp
+// SPDX-License-Identifier: MIT
+// The names, units and bucket boundaries of the metrics agentrace derives from spans, in one
+// place: the GenAI conventions' token metric is being renamed upstream, and the span metrics
+// follow the OpenTelemetry Collector's spanmetrics connector.
+
+#include <array>
+#include <string_view>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::metric_names {
+
+/// RED metrics per {service.name, span.name, span.kind, status.code} (spanmetrics connector).
+inline constexpr std::string_view span_calls = "traces.span.metrics.calls";
+inline constexpr std::string_view span_duration = "traces.span.metrics.duration";
+/// GenAI client metrics (semantic conventions for generative AI, metrics).
+inline constexpr std::string_view genai_operation_duration = "gen_ai.client.operation.duration";
+inline constexpr std::string_view genai_token_usage = "gen_ai.client.token.usage";
+inline constexpr std::string_view genai_time_to_first_chunk =
+    "gen_ai.client.operation.time_to_first_chunk";
+
+/// Attribute of the one series that takes every point past a metric's cardinality limit.
+inline constexpr std::string_view overflow_attribute = "otel.metric.overflow";
+
+/// Bucket boundaries (seconds) of gen_ai.client.operation.duration and time to first chunk, as
+/// the GenAI conventions advise.
+inline constexpr std::array<double, 14> genai_duration_buckets{
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+/// Bucket boundaries ({token}) of gen_ai.client.token.usage.
+inline constexpr std::array<double, 14> genai_token_buckets{
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+/// Default bucket boundaries (seconds) of traces.span.metrics.duration: the spanmetrics
+/// connector's default (2 ms to 15 s), in seconds.
+inline constexpr std::array<double, 16> span_duration_buckets{
+    0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15};
+
+}  // namespace agentrace::metric_names
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// One attribute of a measurement: a typed key and a scalar value, only looked at during the
+/// call (a string is copied when its series is new, never otherwise).
+class metric_attr {
+ public:
+  template <class T, class V>
+    requires detail::settable_as<T, V> &&
+        (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+         std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+            metric_attr(const key<T>& k, V&& v) noexcept  // NOLINT(google-explicit-constructor)
+        : key_(k.name()) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        type_ = value_type::string;
+        str_ = std::string_view(v);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        type_ = value_type::boolean;
+        bits_ = v ? 1 : 0;
+      } else if constexpr (std::is_same_v<T, std::int64_t>) {
+        type_ = value_type::int64;
+        bits_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+      } else {
+        type_ = value_type::float64;
+        bits_ = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+      }
+    }
+
+    std::string_view key() const noexcept { return key_; }
+    /// The value as an owned attr_value (for a new series' attributes).
+    attr_value owned() const {
+      switch (type_) {
+        case value_type::string: return attr_value{std::in_place_type<std::string>, str_};
+        case value_type::boolean: return attr_value{bits_ != 0};
+        case value_type::int64: return attr_value{static_cast<std::int64_t>(bits_)};
+        default: return attr_value{std::bit_cast<double>(bits_)};
+      }
+    }
+    /// A 64-bit hash of key, type and value (eight bytes at a time).
+    std::uint64_t hash() const noexcept {
+      const std::uint64_t h =
+          mix_bytes(0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
+      if (type_ == value_type::string) return mix_bytes(h, str_);
+      return mix(h ^ bits_);
+    }
+
+   private:
+    static std::uint64_t mix(std::uint64_t h) noexcept {
+      h *= 0x9E3779B97F4A7C15ull;
+      return h ^ (h >> 32);
+    }
+    static std::uint64_t mix_bytes(std::uint64_t h, std::string_view s) noexcept {
+      const char* p = s.data();
+      std::size_t n = s.size();
+      for (; n >= 8; n -= 8, p += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = mix(h ^ w);
+      }
+      std::uint64_t w = 0;
+      if (n) std::memcpy(&w, p, n);
+      return mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
+    }
+    std::string_view key_;
+    std::string_view str_;
+    std::uint64_t bits_{0};
+    value_type type_{value_type::none};
+};
+
+/// The attributes of one measurement: `{{key, value}, ...}`.
+using metric_attributes = std::initializer_list<metric_attr>;
+
+namespace detail {
+
+/// Stripes per series: a thread updates the one its number picks, so that two threads rarely
+/// write the same cache line.
+inline constexpr std::size_t metric_stripes = 4;
+
+inline std::size_t metric_stripe() noexcept {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine % metric_stripes;
+}
+
+inline void atomic_min(std::atomic<double>& a, double v) noexcept {
+  double cur = a.load(std::memory_order_relaxed);
+  while (v < cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+inline void atomic_max(std::atomic<double>& a, double v) noexcept {
+  double cur = a.load(std::memory_order_relaxed);
+  while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+inline void atomic_add(std::atomic<double>& a, double v) noexcept {
+  double cur = a.load(std::memory_order_relaxed);
+  while (!a.compare_exchange_weak(cur, cur + v, std::memory_order_relaxed)) {
+  }
+}
+
+/// One series of an instrument: its attributes and its striped cells.
+struct instrument_series {
+  struct alignas(64) stripe {
+    std::atomic<std::int64_t> int_value{0};
+    std::atomic<double> double_value{0};  // a double sum, or a histogram's sum
+    std::atomic<std::uint64_t> count{0};  // histograms
+    std::atomic<double> min{__builtin_inf()};
+    std::atomic<double> max{-__builtin_inf()};
+    std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // histograms: bounds + 1
+  };
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint64_t start_unix_ns{0};
+  stripe stripes[metric_stripes];
+  // Collector side, under the registry's mutex: the totals at the last delta export.
+  std::int64_t last_int{0};
+  double last_double{0};
+  std::uint64_t last_count{0};
+  std::vector<std::uint64_t> last_buckets;
+};
+
+class instrument_base;
+
+/// Every live instrument; the collector reads them under `mu` at each export.
+struct instrument_registry {
+  std::mutex mu;
+  std::vector<instrument_base*> instruments;
+  std::atomic<std::uint64_t> overflowed{0};  // measurements recorded in an overflow series
+  std::atomic<std::uint64_t> rejected{0};    // negative counter increments, NaN: not recorded
+};
+inline instrument_registry& instruments() {
+  static auto* r = new instrument_registry();  // leaked: instruments may outlive main()
+  return *r;
+}
+
+/// What every synchronous instrument shares: identity, the series table, registration.
+class instrument_base {
+ public:
+  instrument_base(const instrument_base&) = delete;
+  instrument_base& operator=(const instrument_base&) = delete;
+  virtual ~instrument_base() {
+    {
+      auto& r = instruments();
+      std::lock_guard<std::mutex> lock(r.mu);
+      std::erase(r.instruments, this);
+    }
+    for (std::size_t i = 0; i <= mask_; ++i) delete table_[i].series.load();
+    delete empty_.load();
+    delete overflow_.load();
+  }
+
+  /// Appends this instrument's metric (nothing when it has no series). Under the registry lock.
+  virtual void collect(std::vector<metric_data>& out, std::uint64_t now,
+                       temporality_preference pref) = 0;
+
+  std::string_view name() const noexcept { return name_; }
+
+ protected:
+  instrument_base(std::string_view name, std::string_view unit, std::string_view description,
+                  std::size_t limit)
+      : name_(name),
+        unit_(unit),
+        description_(description),
+        limit_(std::max<std::size_t>(limit, 2)) {
+    std::size_t cap = 16;
+    while (cap < 2 * limit_) cap *= 2;
+    mask_ = cap - 1;
+    table_ = std::make_unique<slot[]>(cap);
+    auto& r = instruments();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.instruments.push_back(this);
+  }
+  /// The series of `attrs` (any order): lock-free; allocates only for a new series.
+  instrument_series& series_for(metric_attributes attrs) {
+    if (attrs.size() == 0) return get_or_make(empty_, attrs);
+    std::uint64_t h = 0;
+    for (const metric_attr& a : attrs) h += a.hash();  // order-independent
+    if (h == 0) h = 1;
+    std::size_t i = static_cast<std::size_t>(h) & mask_;
+    for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
+      slot& s = table_[i];
+      std::uint64_t cur = s.hash.load(std::memory_order_acquire);
+      if (cur == 0) {
+        if (used_.load(std::memory_order_relaxed) + 1 >= limit_) break;
+        if (s.hash.compare_exchange_strong(cur, h, std::memory_order_acq_rel)) {
+          used_.fetch_add(1, std::memory_order_relaxed);
+          auto* p = make_series(attrs);
+          s.series.store(p, std::memory_order_release);
+          return *p;
+        }
+      }
+      if (cur == h) {
+        // Another thread may be making it this instant: wait a little, never for long.
+        for (int spin = 0; spin < 4096; ++spin)
+          if (auto* p = s.series.load(std::memory_order_acquire)) return *p;
+        break;
+      }
+    }
+    instruments().overflowed.fetch_add(1, std::memory_order_relaxed);
+    return get_or_make(overflow_, {}, true);
+  }
+
+  /// Calls f(series) for each series (collector side).
+  template <class F>
+  void for_each_series(F&& f) {
+    if (auto* e = empty_.load(std::memory_order_acquire)) f(*e);
+    for (std::size_t i = 0; i <= mask_; ++i)
+      if (auto* p = table_[i].series.load(std::memory_order_acquire)) f(*p);
+    if (auto* o = overflow_.load(std::memory_order_acquire)) f(*o);
+  }
+
+  metric_data header(metric_type t) const {
+    metric_data m;
+    m.name = name_;
+    m.unit = unit_;
+    m.description = description_;
+    m.type = t;
+    return m;
+  }
+
+  virtual void init_series(instrument_series&) {}
+
+  std::string_view name_, unit_, description_;
+
+ private:
+  struct slot {
+    std::atomic<std::uint64_t> hash{0};
+    std::atomic<instrument_series*> series{nullptr};
+  };
+
+  instrument_series* make_series(metric_attributes attrs, bool overflow = false) {
+    auto* p = new instrument_series();
+    for (const metric_attr& a : attrs) p->attributes.emplace_back(std::string(a.key()), a.owned());
+    if (overflow)
+      p->attributes.emplace_back(std::string(metric_names::overflow_attribute), attr_value{true});
+    p->start_unix_ns = unix_now_ns();
+    init_series(*p);
+    return p;
+  }
+  instrument_series& get_or_make(std::atomic<instrument_series*>& a, metric_attributes attrs,
+                                 bool overflow = false) {
+    if (auto* p = a.load(std::memory_order_acquire)) [[likely]]
+      return *p;
+    auto* made = make_series(attrs, overflow);
+    instrument_series* expected = nullptr;
+    if (a.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) return *made;
+    delete made;
+    return *expected;
+  }
+
+  std::size_t limit_;
+  std::size_t mask_{0};
+  std::unique_ptr<slot[]> table_;
+  std::atomic<std::size_t> used_{0};
+  std::atomic<instrument_series*> empty_{nullptr}, overflow_{nullptr};
+};
+
+constexpr bool delta_for_counters(temporality_preference p) noexcept {
+  return p != temporality_preference::cumulative;
+}
+
+/// A sum instrument (counter, up_down_counter).
+template <class T, bool Monotonic>
+class sum_instrument : public instrument_base {
+  static_assert(std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>,
+                "instruments count in std::int64_t or double");
+
+ public:
+  sum_instrument(static_string name, static_string unit, static_string description,
+                 std::size_t cardinality_limit)
+      : instrument_base(name.view(), unit.view(), description.view(), cardinality_limit) {}
+  ~sum_instrument() override = default;
+
+  /// Adds `v` to the series of `attrs`. A counter ignores (and counts) a negative or NaN `v`.
+  void add(T v, metric_attributes attrs = {}) noexcept {
+    if constexpr (Monotonic) {
+      if (!(v >= 0)) [[unlikely]] {
+        instruments().rejected.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (std::isnan(v)) [[unlikely]] {
+        instruments().rejected.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
+    instrument_series::stripe& s = series_for(attrs).stripes[metric_stripe()];
+    if constexpr (std::is_same_v<T, std::int64_t>)
+      s.int_value.fetch_add(v, std::memory_order_relaxed);
+    else
+      atomic_add(s.double_value, v);
+  }
+
+  void collect(std::vector<metric_data>& out, std::uint64_t now,
+               temporality_preference pref) override {
+    // Up-down counters stay cumulative under every preference (OpenTelemetry's table).
+    const bool delta = Monotonic && delta_for_counters(pref);
+    metric_data m = header(metric_type::sum);
+    m.monotonic = Monotonic;
+    m.temporality = delta ? aggregation_temporality::delta : aggregation_temporality::cumulative;
+    for_each_series([&](instrument_series& s) {
+      std::int64_t iv = 0;
+      double dv = 0;
+      for (const auto& st : s.stripes) {
+        iv += st.int_value.load(std::memory_order_relaxed);
+        dv += st.double_value.load(std::memory_order_relaxed);
+      }
+      metric_point p;
+      p.attributes = s.attributes;
+      p.start_unix_ns = s.start_unix_ns;
+      p.time_unix_ns = std::max(now, s.start_unix_ns);
+      p.is_int = std::is_same_v<T, std::int64_t>;
+      p.int_value = iv - (delta ? s.last_int : 0);
+      p.double_value = dv - (delta ? s.last_double : 0);
+      if (delta) {
+        if (p.int_value == 0 && p.double_value == 0) return;
+        s.last_int = iv;
+        s.last_double = dv;
+        s.start_unix_ns = p.time_unix_ns;
+      }
+      m.points.push_back(std::move(p));
+    });
+    if (!m.points.empty()) out.push_back(std::move(m));
+  }
+};
+
+}  // namespace detail
+
+/// A monotonic sum: `add` only non-negative values (others are ignored and counted).
+template <class T = std::int64_t>
+class counter : public detail::sum_instrument<T, true> {
+ public:
+  explicit counter(static_string name, static_string unit = "", static_string description = "",
+                   std::size_t cardinality_limit = 2000)
+      : detail::sum_instrument<T, true>(name, unit, description, cardinality_limit) {}
+};
+
+/// A sum that goes up and down (queue lengths, requests in flight).
+template <class T = std::int64_t>
+class up_down_counter : public detail::sum_instrument<T, false> {
+ public:
+  explicit up_down_counter(static_string name, static_string unit = "",
+                           static_string description = "", std::size_t cardinality_limit = 2000)
+      : detail::sum_instrument<T, false>(name, unit, description, cardinality_limit) {}
+};
+
+/// The SDK's default explicit bucket boundaries.
+inline constexpr std::initializer_list<double> default_histogram_buckets = {
+    0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
+
+/// A distribution with explicit bucket boundaries (strictly increasing; others are sorted and
+/// made unique).
+template <class T = double>
+class histogram : public detail::instrument_base {
+  static_assert(std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>,
+                "instruments record std::int64_t or double");
+
+ public:
+  explicit histogram(static_string name, static_string unit = "", static_string description = "",
+                     std::vector<double> bounds = default_histogram_buckets,
+                     std::size_t cardinality_limit = 2000)
+      : detail::instrument_base(name.view(), unit.view(), description.view(), cardinality_limit),
+        bounds_(std::move(bounds)) {
+    std::sort(bounds_.begin(), bounds_.end());
+    bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
+  }
+  ~histogram() override = default;
+
+  /// Records `v` (NaN is ignored and counted).
+  void record(T v, metric_attributes attrs = {}) noexcept {
+    const auto d = static_cast<double>(v);
+    if (std::isnan(d)) [[unlikely]] {
+      detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), d) -
+                                            bounds_.begin());
+    detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
+    s.buckets[b].fetch_add(1, std::memory_order_relaxed);
+    s.count.fetch_add(1, std::memory_order_relaxed);
+    detail::atomic_add(s.double_value, d);
+    detail::atomic_min(s.min, d);
+    detail::atomic_max(s.max, d);
+  }
+
+  void collect(std::vector<metric_data>& out, std::uint64_t now,
+               temporality_preference pref) override {
+    const bool delta = detail::delta_for_counters(pref);
+    metric_data m = header(metric_type::histogram);
+    m.bounds = bounds_;
+    m.temporality = delta ? aggregation_temporality::delta : aggregation_temporality::cumulative;
+    for_each_series([&](detail::instrument_series& s) {
+      metric_point p;
+      p.bucket_counts.assign(bounds_.size() + 1, 0);
+      p.min = __builtin_inf();
+      p.max = -__builtin_inf();
+      for (const auto& st : s.stripes) {
+        p.count += st.count.load(std::memory_order_relaxed);
+        p.sum += st.double_value.load(std::memory_order_relaxed);
+        p.min = std::min(p.min, st.min.load(std::memory_order_relaxed));
+        p.max = std::max(p.max, st.max.load(std::memory_order_relaxed));
+        for (std::size_t i = 0; i <= bounds_.size(); ++i)
+          p.bucket_counts[i] += st.buckets[i].load(std::memory_order_relaxed);
+      }
+      if (delta) {
+        if (p.count == s.last_count) return;
+        const std::uint64_t count = p.count;
+        const double sum = p.sum;
+        const std::vector<std::uint64_t> buckets = p.bucket_counts;
+        p.count -= s.last_count;
+        p.sum -= s.last_double;
+        if (!s.last_buckets.empty())
+          for (std::size_t i = 0; i <= bounds_.size(); ++i) p.bucket_counts[i] -= s.last_buckets[i];
+        s.last_count = count;
+        s.last_double = sum;
+        s.last_buckets = buckets;
+        // min and max are since the series began: a delta point leaves them out.
+        p.has_min_max = false;
+      }
+      // The bucket counts are read one after the other while threads record: the count is
+      // made their sum, so that the point is consistent.
+      std::uint64_t total = 0;
+      for (auto c : p.bucket_counts) total += c;
+      p.count = total;
+      if (p.count == 0) return;
+      p.attributes = s.attributes;
+      p.start_unix_ns = s.start_unix_ns;
+      p.time_unix_ns = std::max(now, s.start_unix_ns);
+      if (delta) s.start_unix_ns = p.time_unix_ns;
+      m.points.push_back(std::move(p));
+    });
+    if (!m.points.empty()) out.push_back(std::move(m));
+  }
+
+ private:
+  void init_series(detail::instrument_series& s) override {
+    for (auto& st : s.stripes) {
+      st.buckets = std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1);
+      for (std::size_t i = 0; i <= bounds_.size(); ++i) st.buckets[i].store(0);
+    }
+  }
+  std::vector<double> bounds_;
+};
+
+/// Reports the values of an observable gauge (the callback's argument).
+class gauge_observer {
+ public:
+  void observe(double v, metric_attributes attrs = {}) {
+    metric_point p;
+    for (const metric_attr& a : attrs) p.attributes.emplace_back(std::string(a.key()), a.owned());
+    p.is_int = false;
+    p.double_value = v;
+    p.time_unix_ns = now_;
+    points_.push_back(std::move(p));
+  }
+
+ private:
+  friend class observable_gauge;
+  std::uint64_t now_{0};
+  std::vector<metric_point> points_;
+};
+
+/// A gauge whose callback is called at each metrics export (on the collector thread, or the
+/// thread serving a Prometheus scrape); it must not block for long.
+class observable_gauge : public detail::instrument_base {
+ public:
+  observable_gauge(static_string name, static_string unit, static_string description,
+                   std::function<void(gauge_observer&)> callback)
+      : detail::instrument_base(name.view(), unit.view(), description.view(), 2),
+        callback_(std::move(callback)) {}
+  ~observable_gauge() override = default;
+
+  void collect(std::vector<metric_data>& out, std::uint64_t now, temporality_preference) override {
+    gauge_observer o;
+    o.now_ = now;
+    try {
+      callback_(o);
+    } catch (...) {  // a throwing callback reports nothing this time
+      return;
+    }
+    if (o.points_.empty()) return;
+    metric_data m = header(metric_type::gauge);
+    m.points = std::move(o.points_);
+    out.push_back(std::move(m));
+  }
+
+ private:
+  std::function<void(gauge_observer&)> callback_;
+};
+
+/// Appends the metrics of every live instrument (the collector calls this at each export).
+inline void collect_instruments(std::vector<metric_data>& out, temporality_preference pref) {
+  auto& r = detail::instruments();
+  const std::uint64_t now = detail::unix_now_ns();
+  std::lock_guard<std::mutex> lock(r.mu);
+  for (detail::instrument_base* i : r.instruments) i->collect(out, now, pref);
 }
 
 }  // namespace agentrace
@@ -2358,6 +3036,542 @@ inline counters_snapshot sum_counters() {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/processing/span_metrics.hpp
+// SPDX-License-Identifier: MIT
+// Metrics derived from spans on the collector thread, from every span that reaches it (before
+// any sampling decision downstream): RED metrics per {service.name, span.name, span.kind,
+// status.code} as the OpenTelemetry Collector's spanmetrics connector computes them, and the
+// GenAI client metrics (operation duration, token usage, time to first chunk) from inference
+// spans. Histogram buckets keep an exemplar each (the trace and span of an errored or the
+// slowest span that fell into it). Each metric holds at most `cardinality_limit` series; points
+// past it go to one overflow series (otel.metric.overflow=true) and are counted.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// Options of the span-derived metrics (config::metrics).
+struct span_metrics_options {
+  /// Bucket boundaries (seconds) of traces.span.metrics.duration, strictly increasing.
+  std::vector<double> duration_buckets{metric_names::span_duration_buckets.begin(),
+                                       metric_names::span_duration_buckets.end()};
+  /// Series per metric, the overflow series included (OpenTelemetry's default: 2000).
+  std::size_t cardinality_limit = 2000;
+  /// Cumulative (the default, what Prometheus needs), delta, or lowmemory (delta for counters
+  /// and histograms: every span-derived metric).
+  temporality_preference temporality = temporality_preference::cumulative;
+};
+
+/// What the span-derived metrics have counted (cumulative).
+struct span_metrics_stats {
+  std::uint64_t spans_observed = 0;     // spans the metrics saw
+  std::uint64_t points_overflowed = 0;  // measurements recorded in an overflow series
+  std::uint64_t series = 0;             // series held, every metric together
+};
+
+namespace detail {
+
+/// Text of a span kind / status code as the spanmetrics connector writes them.
+constexpr std::string_view span_kind_text(span_kind k) noexcept {
+  switch (k) {
+    case span_kind::server: return "SPAN_KIND_SERVER";
+    case span_kind::client: return "SPAN_KIND_CLIENT";
+    case span_kind::producer: return "SPAN_KIND_PRODUCER";
+    case span_kind::consumer: return "SPAN_KIND_CONSUMER";
+    default: return "SPAN_KIND_INTERNAL";
+  }
+}
+constexpr std::string_view status_code_text(status_code c) noexcept {
+  switch (c) {
+    case status_code::ok: return "STATUS_CODE_OK";
+    case status_code::error: return "STATUS_CODE_ERROR";
+    default: return "STATUS_CODE_UNSET";
+  }
+}
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+using owned_attributes = std::vector<std::pair<std::string, attr_value>>;
+
+/// One histogram metric's series, keyed by the text of their attribute values.
+class histogram_table {
+ public:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+  histogram_table(std::string_view name, std::string_view description, std::string_view unit,
+                  std::vector<double> bounds, std::size_t limit)
+      : name_(name),
+        description_(description),
+        unit_(unit),
+        bounds_(std::move(bounds)),
+        limit_(std::max<std::size_t>(limit, 2)) {}
+
+  /// The series for `key`, made on first use with the attributes `make_attributes()` returns;
+  /// past the cardinality limit, the overflow series.
+  template <class MakeAttributes>
+  std::uint32_t series_for(std::string_view key, MakeAttributes&& make_attributes,
+                           std::uint64_t now_unix_ns) {
+    if (auto it = index_.find(key); it != index_.end()) return it->second;
+    if (index_.size() + 1 >= limit_) {  // the overflow series takes the last place
+      overflowing_ = true;
+      if (overflow_ == none) {
+        owned_attributes a;
+        a.emplace_back(std::string(metric_names::overflow_attribute), attr_value{true});
+        overflow_ = add(std::move(a), now_unix_ns);
+      }
+      return overflow_;
+    }
+    const std::uint32_t i = add(make_attributes(), now_unix_ns);
+    index_.emplace(std::string(key), i);
+    return i;
+  }
+
+  /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
+  /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
+  void record(std::uint32_t i, double v, const exemplar& e, bool error) {
+    series& s = series_[i];
+    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                            bounds_.begin());
+    if (s.count == 0) {
+      s.min = v;
+      s.max = v;
+    } else {
+      s.min = std::min(s.min, v);
+      s.max = std::max(s.max, v);
+    }
+    ++s.count;
+    s.sum += v;
+    ++s.buckets[b];
+    slot& x = s.exemplars[b];
+    if (!x.set || (error && !x.error) || (error == x.error && v >= x.e.value)) {
+      x.e = e;
+      x.e.value = v;
+      x.error = error;
+      x.set = true;
+    }
+    if (i == overflow_) ++overflowed_;
+  }
+
+  /// Appends this metric's points (none when no series has any) as a histogram, and as a
+  /// monotonic sum of the counts named `calls_name` when it is not empty. Delta: the series are
+  /// reset afterwards and those without new points are left out.
+  void collect(std::vector<metric_data>& out, std::uint64_t now_unix_ns, aggregation_temporality t,
+               std::string_view calls_name = {}, std::string_view calls_description = {},
+               std::string_view calls_unit = {}) {
+    metric_data h;
+    h.name = name_;
+    h.description = description_;
+    h.unit = unit_;
+    h.type = metric_type::histogram;
+    h.temporality = t;
+    h.bounds = bounds_;
+    metric_data c;
+    c.name = calls_name;
+    c.description = calls_description;
+    c.unit = calls_unit;
+    c.type = metric_type::sum;
+    c.temporality = t;
+    c.monotonic = true;
+    for (series& s : series_) {
+      if (s.count == 0 && t == aggregation_temporality::delta) continue;
+      metric_point p;
+      p.attributes = s.attributes;
+      p.start_unix_ns = s.start_unix_ns;
+      p.time_unix_ns = std::max(now_unix_ns, s.start_unix_ns);
+      p.count = s.count;
+      p.sum = s.sum;
+      p.min = s.min;
+      p.max = s.max;
+      p.bucket_counts = s.buckets;
+      for (const slot& x : s.exemplars)
+        if (x.set) p.exemplars.push_back(x.e);
+      if (!calls_name.empty()) {
+        metric_point q;
+        q.attributes = s.attributes;
+        q.start_unix_ns = p.start_unix_ns;
+        q.time_unix_ns = p.time_unix_ns;
+        q.is_int = true;
+        q.int_value = static_cast<std::int64_t>(s.count);
+        c.points.push_back(std::move(q));
+      }
+      h.points.push_back(std::move(p));
+      if (t == aggregation_temporality::delta) s.reset(now_unix_ns);
+    }
+    if (h.points.empty()) return;
+    if (!calls_name.empty()) out.push_back(std::move(c));
+    out.push_back(std::move(h));
+  }
+
+  std::size_t series_count() const noexcept { return series_.size(); }
+  bool is_overflow(std::uint32_t i) const noexcept { return i == overflow_; }
+  std::uint64_t overflowed() const noexcept { return overflowed_; }
+  /// Whether a new series was ever turned away (reported once by the owner).
+  bool overflowing() const noexcept { return overflowing_; }
+  std::string_view name() const noexcept { return name_; }
+
+ private:
+  struct slot {
+    exemplar e{};
+    bool error{false};
+    bool set{false};
+  };
+  struct series {
+    owned_attributes attributes;
+    std::uint64_t start_unix_ns{0};
+    std::uint64_t count{0};
+    double sum{0}, min{0}, max{0};
+    std::vector<std::uint64_t> buckets;
+    std::vector<slot> exemplars;
+    void reset(std::uint64_t now) {
+      start_unix_ns = now;
+      count = 0;
+      sum = min = max = 0;
+      std::fill(buckets.begin(), buckets.end(), 0);
+      std::fill(exemplars.begin(), exemplars.end(), slot{});
+    }
+  };
+
+  std::uint32_t add(owned_attributes a, std::uint64_t now) {
+    series s;
+    s.attributes = std::move(a);
+    s.start_unix_ns = now;
+    s.buckets.assign(bounds_.size() + 1, 0);
+    s.exemplars.assign(bounds_.size() + 1, slot{});
+    series_.push_back(std::move(s));
+    return static_cast<std::uint32_t>(series_.size() - 1);
+  }
+
+  std::string name_, description_, unit_;
+  std::vector<double> bounds_;
+  std::size_t limit_;
+  std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
+  std::vector<series> series_;
+  std::uint32_t overflow_{none};
+  std::uint64_t overflowed_{0};
+  bool overflowing_{false};
+};
+
+/// The GenAI attributes of an inference span that its metrics use.
+struct genai_fields {
+  std::string_view operation, provider, request_model, response_model, server_address, error_type;
+  std::int64_t server_port{-1};
+  std::int64_t input_tokens{-1}, output_tokens{-1};
+  double time_to_first_chunk{-1};
+
+  // Dispatches on the key's length first: one comparison for most keys.
+  void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
+            bool is_int, bool is_double) noexcept {
+    switch (k.size()) {
+      case 10:
+        if (is_str && k == "error.type") error_type = str;
+        break;
+      case 11:
+        if (is_int && k == "server.port") server_port = i;
+        break;
+      case 14:
+        if (is_str && k == "server.address") server_address = str;
+        break;
+      case 20:
+        if (is_str && k == "gen_ai.provider.name")
+          provider = str;
+        else if (is_str && k == "gen_ai.request.model")
+          request_model = str;
+        break;
+      case 21:
+        if (is_str && k == "gen_ai.operation.name")
+          operation = str;
+        else if (is_str && k == "gen_ai.response.model")
+          response_model = str;
+        break;
+      case 25:
+        if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
+        break;
+      case 26:
+        if (is_int && k == "gen_ai.usage.output_tokens") output_tokens = i;
+        break;
+      case 35:
+        if (k == "gen_ai.response.time_to_first_chunk")
+          time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
+        break;
+      default: break;
+    }
+  }
+
+  /// Reads them from a record (the last value of a key set twice wins).
+  void read(const span_record& r) noexcept {
+    for (std::uint8_t i = 0; i < r.n_attrs; ++i) {
+      const attr_slot& a = r.attrs[i];
+      const std::string_view k = a.key_name();
+      if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
+      switch (a.type()) {
+        case slot_type::static_str:
+        case slot_type::owned_str: take(k, a.as_string(), 0, 0, true, false, false); break;
+        case slot_type::int64: take(k, {}, a.as_int(), 0, false, true, false); break;
+        case slot_type::float64: take(k, {}, 0, a.as_double(), false, false, true); break;
+        default: break;
+      }
+    }
+    if (const span_ext* x = r.ext()) {
+      for (const attribute& a : x->attributes) {
+        const std::string_view k = a.key;
+        if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
+        if (const auto* s = std::get_if<std::string>(&a.value)) {
+          take(k, *s, 0, 0, true, false, false);
+        } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
+          take(k, {}, *n, 0, false, true, false);
+        } else if (const auto* d = std::get_if<double>(&a.value)) {
+          take(k, {}, 0, *d, false, false, true);
+        }
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The span-derived metrics. observe() runs on the collector thread; collect() and stats() may
+/// run on any thread (a Prometheus scrape): one lock per observed batch.
+class span_metrics {
+ public:
+  span_metrics(span_metrics_options opt, std::string service_name)
+      : opt_(std::move(opt)),
+        service_name_(std::move(service_name)),
+        red_(metric_names::span_duration, "Duration of spans, per span name, kind and status", "s",
+             opt_.duration_buckets, opt_.cardinality_limit),
+        genai_duration_(metric_names::genai_operation_duration, "GenAI operation duration", "s",
+                        genai_bounds(), opt_.cardinality_limit),
+        genai_tokens_(metric_names::genai_token_usage, "Number of input and output tokens used",
+                      "{token}",
+                      std::vector<double>(metric_names::genai_token_buckets.begin(),
+                                          metric_names::genai_token_buckets.end()),
+                      opt_.cardinality_limit),
+        genai_ttfc_(metric_names::genai_time_to_first_chunk,
+                    "Time to receive the first chunk of a streamed response", "s", genai_bounds(),
+                    opt_.cardinality_limit) {
+    start_unix_ns_ = detail::unix_now_ns();
+  }
+
+  /// Observes every span of `spans` (clock: the batch's tick converter).
+  void observe(std::span<const span_record> spans, const detail::clock_converter& clock) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const span_record& r : spans) observe_one(r, clock);
+    spans_observed_.fetch_add(spans.size(), std::memory_order_relaxed);
+    publish_counts();
+  }
+
+  /// The metrics now, every metric that has a point. With delta temporality each call returns
+  /// what was observed since the previous one.
+  std::vector<metric_data> collect() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::uint64_t now = std::max(detail::unix_now_ns(), start_unix_ns_);
+    const aggregation_temporality t = opt_.temporality == temporality_preference::cumulative
+                                          ? aggregation_temporality::cumulative
+                                          : aggregation_temporality::delta;
+    std::vector<metric_data> out;
+    red_.collect(out, now, t, metric_names::span_calls,
+                 "Number of spans, per span name, kind and status", "{call}");
+    genai_duration_.collect(out, now, t);
+    genai_tokens_.collect(out, now, t);
+    genai_ttfc_.collect(out, now, t);
+    return out;
+  }
+
+  span_metrics_stats stats() const noexcept {
+    span_metrics_stats s;
+    s.spans_observed = spans_observed_.load(std::memory_order_relaxed);
+    s.points_overflowed = overflowed_.load(std::memory_order_relaxed);
+    s.series = series_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  const span_metrics_options& options() const noexcept { return opt_; }
+
+ private:
+  static std::vector<double> genai_bounds() {
+    return {metric_names::genai_duration_buckets.begin(),
+            metric_names::genai_duration_buckets.end()};
+  }
+
+  void observe_one(const span_record& r, const detail::clock_converter& clock) {
+    const std::int64_t ns =
+        std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
+    const std::uint64_t end_ns = clock.to_unix_ns(r.start_ticks) + static_cast<std::uint64_t>(ns);
+    const double seconds = static_cast<double>(ns) / 1e9;
+    const bool error = r.status == status_code::error;
+    const exemplar ex{end_ns, seconds, r.trace_id, r.span_id};
+
+    // RED: the series of a span site and status is cached by the site's address, unless the
+    // span was renamed at run time.
+    const detail::span_ext* x = r.ext();
+    const bool renamed = x && !x->name.empty();
+    std::uint32_t i = detail::histogram_table::none;
+    const auto site_key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(r.site)) * 4 +
+                          static_cast<std::uint64_t>(r.status);
+    // A direct-mapped cache in front of the map: one load for a site seen before.
+    site_slot& fast = site_fast_[(site_key * 0x9E3779B97F4A7C15ull) >> 56];
+    if (!renamed && r.site) {
+      if (fast.key == site_key) {
+        i = fast.index;
+      } else if (auto it = site_cache_.find(site_key); it != site_cache_.end()) {
+        i = it->second;
+        fast = {site_key, i};
+      }
+    }
+    if (i == detail::histogram_table::none) {
+      const std::string_view name = r.name();
+      key_.assign(name);
+      key_ += '\x1f';
+      key_ += static_cast<char>('0' + static_cast<int>(r.kind()));
+      key_ += static_cast<char>('0' + static_cast<int>(r.status));
+      i = red_.series_for(
+          key_,
+          [&] {
+            detail::owned_attributes a;
+            a.reserve(4);
+            a.emplace_back("service.name",
+                           attr_value{std::in_place_type<std::string>, service_name_});
+            a.emplace_back("span.name", attr_value{std::in_place_type<std::string>, name});
+            a.emplace_back("span.kind", attr_value{std::in_place_type<std::string>,
+                                                   detail::span_kind_text(r.kind())});
+            a.emplace_back("status.code", attr_value{std::in_place_type<std::string>,
+                                                     detail::status_code_text(r.status)});
+            return a;
+          },
+          end_ns);
+      if (!renamed && r.site) {
+        site_cache_.emplace(site_key, i);
+        fast = {site_key, i};
+      }
+    }
+    red_.record(i, seconds, ex, error);
+
+    // GenAI: spans with gen_ai.operation.name.
+    if (r.n_attrs == 0 && !x) return;
+    detail::genai_fields g;
+    g.read(r);
+    if (g.operation.empty()) return;
+    std::string_view error_type = g.error_type;
+    if (error && error_type.empty()) error_type = "_OTHER";
+    auto append = [this](std::string_view v) {
+      key_ += v;
+      key_ += '\x1f';
+    };
+    key_.clear();
+    append(g.operation);
+    append(g.provider);
+    append(g.request_model);
+    append(g.response_model);
+    append(g.server_address);
+    if (g.server_port >= 0) {
+      const fmt::format_int port(g.server_port);
+      key_.append(port.data(), port.size());
+    }
+    key_ += '\x1f';
+    append(error_type);
+    auto attributes = [&](std::string_view token_type) {
+      detail::owned_attributes a;
+      auto str = [&a](std::string_view k, std::string_view v) {
+        if (!v.empty())
+          a.emplace_back(std::string(k), attr_value{std::in_place_type<std::string>, v});
+      };
+      str("gen_ai.operation.name", g.operation);
+      str("gen_ai.provider.name", g.provider);
+      str("gen_ai.request.model", g.request_model);
+      str("gen_ai.response.model", g.response_model);
+      str("server.address", g.server_address);
+      if (g.server_port >= 0) a.emplace_back("server.port", attr_value{g.server_port});
+      str("error.type", error_type);
+      str("gen_ai.token.type", token_type);
+      return a;
+    };
+    // One lookup finds the series of all four histograms for these attributes; each is made
+    // on first use. Keys past the cardinality limit are not remembered (they all overflow).
+    auto found = genai_index_.find(key_);
+    genai_series local;
+    genai_series& gs = found != genai_index_.end() ? found->second : local;
+    if (gs.duration == detail::histogram_table::none) {
+      gs.duration = genai_duration_.series_for(
+          key_, [&] { return attributes({}); }, end_ns);
+    }
+    genai_duration_.record(gs.duration, seconds, ex, error);
+    if (g.time_to_first_chunk >= 0) {
+      if (gs.ttfc == detail::histogram_table::none)
+        gs.ttfc = genai_ttfc_.series_for(
+            key_, [&] { return attributes({}); }, end_ns);
+      genai_ttfc_.record(gs.ttfc, g.time_to_first_chunk, ex, error);
+    }
+    const std::size_t base = key_.size();
+    auto tokens = [&](std::uint32_t& idx, std::string_view type, std::int64_t n) {
+      if (n < 0) return;
+      if (idx == detail::histogram_table::none) {
+        key_ += type;
+        idx = genai_tokens_.series_for(
+            key_, [&] { return attributes(type); }, end_ns);
+        key_.resize(base);
+      }
+      genai_tokens_.record(idx, static_cast<double>(n), ex, error);
+    };
+    tokens(gs.input, "input", g.input_tokens);
+    tokens(gs.output, "output", g.output_tokens);
+    if (found == genai_index_.end() && !genai_duration_.is_overflow(gs.duration))
+      genai_index_.emplace(key_, gs);
+  }
+
+  struct genai_series {
+    std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
+                  input = detail::histogram_table::none, output = detail::histogram_table::none;
+  };
+
+  void publish_counts() {
+    overflowed_.store(red_.overflowed() + genai_duration_.overflowed() +
+                          genai_tokens_.overflowed() + genai_ttfc_.overflowed(),
+                      std::memory_order_relaxed);
+    series_.store(red_.series_count() + genai_duration_.series_count() +
+                      genai_tokens_.series_count() + genai_ttfc_.series_count(),
+                  std::memory_order_relaxed);
+  }
+
+  span_metrics_options opt_;
+  std::string service_name_;
+  std::mutex mu_;
+  std::uint64_t start_unix_ns_{0};
+  detail::histogram_table red_, genai_duration_, genai_tokens_, genai_ttfc_;
+  struct site_slot {
+    std::uint64_t key = 0;
+    std::uint32_t index = 0;
+  };
+  site_slot site_fast_[256]{};
+  std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
+  std::unordered_map<std::string, genai_series, detail::string_hash, std::equal_to<>> genai_index_;
+  std::string key_;
+  std::atomic<std::uint64_t> spans_observed_{0}, overflowed_{0}, series_{0};
+};
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -2384,6 +3598,13 @@ struct stats {
   // Tail sampling (agentrace/tail_sampling.hpp).
   std::uint64_t dropped_tail_sampled = 0;  // spans of traces the tail sampler did not keep
   tail_sampling_counts tail_sampling{};    // traces kept, dropped...: this collector's only
+  // Span-derived metrics (zero when they are off).
+  std::uint64_t metric_spans_observed = 0;         // spans the metrics counted (every one dequeued)
+  std::uint64_t metric_points_overflowed = 0;      // measurements in an overflow series
+  std::uint64_t metric_series = 0;                 // series held, every metric together
+  std::uint64_t metric_exports = 0;                // metrics exports handed to the exporters
+  std::uint64_t metric_exports_failed = 0;         // ... of which an exporter reported failed
+  std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -2449,7 +3670,7 @@ inline std::vector<exporter_ptr> exporters_from_env() {
     auto& f = detail::exporter_factories();
     auto it = f.find(name);
     if (it == f.end()) {
-      detail::diag("OTEL_TRACES_EXPORTER names '{}', which is not available here; skipped", name);
+      detail::diag("exporter '{}' is not available here (not linked in); skipped", name);
       return;
     }
     // A configuration error (e.g. an unwritable AGENTRACE_OTLP_FILE) is reported, not thrown:
@@ -2500,6 +3721,32 @@ inline std::vector<exporter_ptr> exporters_from_env() {
       } else {
         detail::diag("OTEL_LOGS_EXPORTER names '{}', which is not otlp, console or none; skipped",
                      name);
+      }
+    }
+  }
+  // Metrics: OTEL_METRICS_EXPORTER = otlp | prometheus | console | none (unset: none; the
+  // span-derived metrics are on only when it names an exporter). The OTLP-JSON lines exporters
+  // carry metrics beside spans; "console" adds a metrics summary to stdout, "otlp" an OTLP/HTTP
+  // metrics exporter,
+  // "prometheus" the /metrics endpoint when agentrace/exporters/prometheus.hpp is linked in.
+  if (auto v = detail::env("OTEL_METRICS_EXPORTER")) {
+    std::string_view s = *v;
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      const std::string name = detail::trim(s.substr(0, comma));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+      if (name.empty() || name == "none") continue;
+      if (name == "console") {
+        make("console/metrics", {});
+      } else if (name == "otlp") {
+        make("otlp/metrics", {});
+      } else if (name == "prometheus") {
+        make("prometheus", {});
+      } else {
+        detail::diag(
+            "OTEL_METRICS_EXPORTER names '{}', which is not otlp, prometheus, console or none; "
+            "skipped",
+            name);
       }
     }
   }
@@ -2565,6 +3812,7 @@ class collector {
       detail::diag(
           "tail sampling is configured but not compiled in (include "
           "<agentrace/tail_sampling.hpp> where start() is called); every trace is exported");
+    setup_metrics(env);
 
     bool expected = false;
     if (!detail::collector_active.compare_exchange_strong(expected, true))
@@ -2591,12 +3839,16 @@ class collector {
     last_export_ = std::chrono::steady_clock::now();
     thread_ = std::thread([this] { run(); });
     last_log_export_ = std::chrono::steady_clock::now();
+    last_metrics_export_ = last_log_export_;
     detail::active_log_sink.store(&detail::process_log_queue(), std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(detail::process().mu);
       detail::process().active = this;
     }
     install_process_hooks();
+    if (metrics_)
+      for (const auto& e : exporters_)
+        e->attach_metrics([this] { return collect_metrics(); }, resource_);
     {
       // Under the sampler's mutex: an install_sampler() racing with this either ran before (its
       // thresholds are read here) or runs after (its compare-exchange then sees the recording
@@ -2703,6 +3955,18 @@ class collector {
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     s.dropped_tail_sampled = detail::tail_sampled_out_total.load(std::memory_order_acquire);
     if (tail_) s.tail_sampling = tail_->counts();
+    if (metrics_) {
+      const span_metrics_stats m = metrics_->stats();
+      s.metric_spans_observed = m.spans_observed;
+      s.metric_points_overflowed = m.points_overflowed;
+      s.metric_series = m.series;
+      s.metric_exports = metric_exports_.load(std::memory_order_relaxed);
+      s.metric_exports_failed = metric_exports_failed_.load(std::memory_order_relaxed);
+      s.metric_points_overflowed +=
+          detail::instruments().overflowed.load(std::memory_order_relaxed);
+      s.metric_measurements_rejected =
+          detail::instruments().rejected.load(std::memory_order_relaxed);
+    }
     std::lock_guard<std::mutex> lock(exporters_mu_);
     for (const auto& e : exporters_) {
       s.spans_failed_in_exporters += e->spans_failed();
@@ -2720,6 +3984,11 @@ class collector {
   std::chrono::milliseconds export_timeout() const noexcept { return export_timeout_; }
   /// The sampler in effect (config::sampler, else OTEL_TRACES_SAMPLER, else parentbased_always_on).
   const agentrace::sampler& sampler() const noexcept { return sampler_; }
+  /// The span-derived metrics, or nullptr when they are off. collect() may be called from any
+  /// thread (a Prometheus endpoint does).
+  agentrace::span_metrics* metrics() const noexcept { return metrics_.get(); }
+  /// How often metrics are exported (OTEL_METRIC_EXPORT_INTERVAL).
+  std::chrono::milliseconds metric_export_interval() const noexcept { return metric_interval_; }
 
  private:
   // Whether this object was copied into a forked child by fork(): its thread runs only in the
@@ -2871,9 +4140,12 @@ class collector {
         }
         export_pending(true);
         drain_logs(true);
+        export_metrics();  // at every flush, and the final export at shutdown
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             flush_deadline - std::chrono::steady_clock::now());
+        if (stopping && metrics_)
+          for (const auto& e : exporters_) e->attach_metrics({}, resource_);
         for (const auto& e : exporters_) {
           try {
             if (stopping)
@@ -2897,6 +4169,10 @@ class collector {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
+      if (metrics_ && now - last_metrics_export_ >= metric_interval_) {
+        export_pending();  // every span ended so far is in the metrics
+        export_metrics();
+      }
       for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
         try {
           e->on_idle(std::chrono::steady_clock::now());
@@ -2930,6 +4206,12 @@ class collector {
 
   // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
   void export_pending(bool all = false) {
+    // Metrics count every span, before anything downstream (the tail sampler) decides what to
+    // keep.
+    if (metrics_ && pending_count_ > 0) {
+      clock_.refresh();
+      metrics_->observe(std::span<const span_record>(pending_.data(), pending_count_), clock_);
+    }
     if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
       const auto now = std::chrono::steady_clock::now();
       clock_.refresh();
@@ -3000,6 +4282,82 @@ class collector {
     logs_pending_.clear();
   }
 
+  // The span-derived metrics, if config::metrics or OTEL_METRICS_EXPORTER turn them on.
+  void setup_metrics(bool env) {
+    const metrics_config& m = cfg_.metrics;
+    bool on = false;
+    if (m.enabled) {
+      on = *m.enabled;
+    } else if (env) {
+      const auto v = detail::env("OTEL_METRICS_EXPORTER");
+      on = v && detail::trim(*v) != "none";
+    }
+    metric_interval_ =
+        m.export_interval.count() > 0
+            ? m.export_interval
+            : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000)
+                                            : 60000);
+    if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
+    if (!on) return;
+    span_metrics_options o;
+    if (!m.duration_buckets.empty()) {
+      if (std::adjacent_find(m.duration_buckets.begin(), m.duration_buckets.end(),
+                             std::greater_equal<>()) != m.duration_buckets.end()) {
+        detail::diag("metrics: duration buckets are not strictly increasing; using the defaults");
+      } else {
+        o.duration_buckets = m.duration_buckets;
+      }
+    }
+    if (m.cardinality_limit) o.cardinality_limit = m.cardinality_limit;
+    if (m.temporality) {
+      o.temporality = *m.temporality;
+    } else if (env) {
+      if (auto t = detail::env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")) {
+        const std::string v = detail::trim(*t);
+        if (detail::iequals(v, "delta")) {
+          o.temporality = temporality_preference::delta;
+        } else if (detail::iequals(v, "lowmemory")) {
+          o.temporality = temporality_preference::lowmemory;
+        } else if (!detail::iequals(v, "cumulative")) {
+          detail::diag(
+              "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE='{}' is not cumulative, delta or "
+              "lowmemory; using cumulative",
+              v);
+        }
+      }
+    }
+    metrics_ = std::make_unique<agentrace::span_metrics>(
+        std::move(o), std::string(resource_.get("service.name")));
+  }
+
+  // The span-derived metrics and every instrument's, as the temporality preference asks.
+  std::vector<metric_data> collect_metrics() {
+    std::vector<metric_data> data = metrics_->collect();
+    collect_instruments(data, metrics_->options().temporality);
+    return data;
+  }
+
+  // Hands the metrics to every exporter (those that do not carry metrics ignore them).
+  void export_metrics() {
+    last_metrics_export_ = std::chrono::steady_clock::now();
+    if (!metrics_) return;
+    const std::vector<metric_data> data = collect_metrics();
+    if (data.empty()) return;
+    const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
+                              cfg_.scope_version};
+    bool ok = true;
+    for (const auto& e : exporters_) {
+      try {
+        if (e->export_metrics(batch) != export_result::success) ok = false;
+      } catch (const std::exception& ex) {
+        report_exporter_error(*e, ex.what());
+        ok = false;
+      }
+    }
+    metric_exports_.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+
   void report_exporter_error(const exporter& e, const char* what) {
     if (errors_reported_++ < 10) detail::diag("exporter '{}' failed: {}", e.name(), what);
   }
@@ -3024,6 +4382,10 @@ class collector {
   std::chrono::milliseconds log_delay_{1000};
   std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
+  std::unique_ptr<agentrace::span_metrics> metrics_;
+  std::chrono::milliseconds metric_interval_{60000};
+  std::chrono::steady_clock::time_point last_metrics_export_;
+  std::atomic<std::uint64_t> metric_exports_{0}, metric_exports_failed_{0};
 
   std::mutex mu_;
   std::condition_variable& cv_{detail::collector_wakeup()};  // also woken by request_drain()
@@ -3790,6 +5152,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -3815,16 +5178,19 @@ namespace agentrace::otlp {
 
 /// How a field is written. Each type has one protobuf wire type and one OTLP/JSON form.
 enum class field_type : std::uint8_t {
-  message,  // embedded message: length-delimited / JSON object
-  string,   // length-delimited UTF-8 / JSON string
-  id,       // bytes (trace / span id): raw bytes / lowercase hex string
-  uint32,   // varint / JSON number
-  enum_,    // varint / JSON number (OTLP/JSON writes enums as integers)
-  int64,    // varint (two's complement) / JSON string of decimal digits
-  boolean,  // varint / true, false
-  double_,  // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
-  fixed64,  // fixed64 / JSON string of decimal digits (times)
-  fixed32,  // fixed32 / JSON number (flags)
+  message,         // embedded message: length-delimited / JSON object
+  string,          // length-delimited UTF-8 / JSON string
+  id,              // bytes (trace / span id): raw bytes / lowercase hex string
+  uint32,          // varint / JSON number
+  enum_,           // varint / JSON number (OTLP/JSON writes enums as integers)
+  int64,           // varint (two's complement) / JSON string of decimal digits
+  boolean,         // varint / true, false
+  double_,         // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
+  fixed64,         // fixed64 / JSON string of decimal digits (times)
+  fixed32,         // fixed32 / JSON number (flags)
+  sfixed64,        // fixed64 (two's complement) / JSON string of decimal digits (asInt)
+  packed_fixed64,  // packed repeated fixed64 / JSON array of decimal strings (bucketCounts)
+  packed_double,   // packed repeated double / JSON array of numbers (explicitBounds)
 };
 
 /// Protobuf wire types.
@@ -3834,9 +5200,12 @@ constexpr wire_type wire_of(field_type t) noexcept {
   switch (t) {
     case field_type::message:
     case field_type::string:
-    case field_type::id: return wire_type::len;
+    case field_type::id:
+    case field_type::packed_fixed64:
+    case field_type::packed_double: return wire_type::len;
     case field_type::double_:
-    case field_type::fixed64: return wire_type::i64;
+    case field_type::fixed64:
+    case field_type::sfixed64: return wire_type::i64;
     case field_type::fixed32: return wire_type::i32;
     default: return wire_type::varint;
   }
@@ -3858,6 +5227,9 @@ using ft = field_type;
 // collector/*/v1/*_service.proto
 namespace export_trace_request {
 inline constexpr field_desc resource_spans{"resourceSpans", 1, ft::message};
+}
+namespace export_metrics_request {
+inline constexpr field_desc resource_metrics{"resourceMetrics", 1, ft::message};
 }
 namespace export_logs_request {
 inline constexpr field_desc resource_logs{"resourceLogs", 1, ft::message};
@@ -3979,6 +5351,66 @@ inline constexpr field_desc span_id{"spanId", 10, ft::id};
 inline constexpr field_desc observed_time{"observedTimeUnixNano", 11, ft::fixed64};
 inline constexpr field_desc event_name{"eventName", 12, ft::string};
 }  // namespace log_record
+
+// metrics/v1/metrics.proto
+namespace resource_metrics {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_metrics{"scopeMetrics", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_metrics
+namespace scope_metrics {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc metrics{"metrics", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_metrics
+namespace metric {
+inline constexpr field_desc name{"name", 1, ft::string};
+inline constexpr field_desc description{"description", 2, ft::string};
+inline constexpr field_desc unit{"unit", 3, ft::string};
+inline constexpr field_desc gauge{"gauge", 5, ft::message};
+inline constexpr field_desc sum{"sum", 7, ft::message};
+inline constexpr field_desc histogram{"histogram", 9, ft::message};
+}  // namespace metric
+namespace gauge {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+}
+namespace sum {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+inline constexpr field_desc aggregation_temporality{"aggregationTemporality", 2, ft::enum_};
+inline constexpr field_desc is_monotonic{"isMonotonic", 3, ft::boolean};
+}  // namespace sum
+namespace histogram {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+inline constexpr field_desc aggregation_temporality{"aggregationTemporality", 2, ft::enum_};
+}  // namespace histogram
+namespace number_data_point {
+inline constexpr field_desc start_time{"startTimeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc time{"timeUnixNano", 3, ft::fixed64};
+inline constexpr field_desc as_double{"asDouble", 4, ft::double_};
+inline constexpr field_desc exemplars{"exemplars", 5, ft::message};
+inline constexpr field_desc as_int{"asInt", 6, ft::sfixed64};
+inline constexpr field_desc attributes{"attributes", 7, ft::message};
+}  // namespace number_data_point
+namespace histogram_data_point {
+inline constexpr field_desc start_time{"startTimeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc time{"timeUnixNano", 3, ft::fixed64};
+inline constexpr field_desc count{"count", 4, ft::fixed64};
+inline constexpr field_desc sum{"sum", 5, ft::double_};
+inline constexpr field_desc bucket_counts{"bucketCounts", 6, ft::packed_fixed64};
+inline constexpr field_desc explicit_bounds{"explicitBounds", 7, ft::packed_double};
+inline constexpr field_desc exemplars{"exemplars", 8, ft::message};
+inline constexpr field_desc attributes{"attributes", 9, ft::message};
+inline constexpr field_desc min{"min", 11, ft::double_};
+inline constexpr field_desc max{"max", 12, ft::double_};
+}  // namespace histogram_data_point
+namespace exemplar {
+inline constexpr field_desc time{"timeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc as_double{"asDouble", 3, ft::double_};
+inline constexpr field_desc span_id{"spanId", 4, ft::id};
+inline constexpr field_desc trace_id{"traceId", 5, ft::id};
+inline constexpr field_desc as_int{"asInt", 6, ft::sfixed64};
+inline constexpr field_desc filtered_attributes{"filteredAttributes", 7, ft::message};
+}  // namespace exemplar
 
 /// The JSON names alone, for readers (eval/): derived from the descriptions above.
 namespace field {
@@ -4217,6 +5649,32 @@ class json_writer : public detail::buffer_cursor {
     ensure(32);
     p_ = agentrace::detail::put_double(p_, v);
   }
+  /// A signed 64-bit integer of a sfixed64 field (as int64 in JSON: a decimal string).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sfixed64(const field_desc& f, std::int64_t v) { int64(f, v); }
+  /// A packed repeated fixed64 field: an array of decimal strings.
+  void packed_fixed64(const field_desc& f, std::span<const std::uint64_t> v) {
+    key(f);
+    ensure(2 + 23 * v.size());
+    *p_++ = '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) *p_++ = ',';
+      *p_++ = '"';
+      p_ = agentrace::detail::put_uint(p_, v[i]);
+      *p_++ = '"';
+    }
+    *p_++ = ']';
+  }
+  /// A packed repeated double field: an array of numbers.
+  void packed_double(const field_desc& f, std::span<const double> v) {
+    key(f);
+    ensure(2 + 33 * v.size());
+    *p_++ = '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) *p_++ = ',';
+      p_ = agentrace::detail::put_double(p_, v[i]);
+    }
+    *p_++ = ']';
+  }
 
  private:
   AGENTRACE_DETAIL_ALWAYS_INLINE void sep() noexcept {
@@ -4321,6 +5779,25 @@ class proto_writer : public detail::buffer_cursor {
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
     fixed64(f, std::bit_cast<std::uint64_t>(v));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sfixed64(const field_desc& f, std::int64_t v) {
+    fixed64(f, static_cast<std::uint64_t>(v));
+  }
+  /// A packed repeated fixed64 field (written only when not empty, as proto3 does).
+  void packed_fixed64(const field_desc& f, std::span<const std::uint64_t> v) {
+    if (v.empty()) return;
+    ensure(12 + 8 * v.size());
+    tag(f);
+    varint(8 * v.size());
+    for (const std::uint64_t x : v) little_endian(x);
+  }
+  /// A packed repeated double field (written only when not empty).
+  void packed_double(const field_desc& f, std::span<const double> v) {
+    if (v.empty()) return;
+    ensure(12 + 8 * v.size());
+    tag(f);
+    varint(8 * v.size());
+    for (const double x : v) little_endian(std::bit_cast<std::uint64_t>(x));
   }
 
   /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not
@@ -4737,6 +6214,8 @@ struct console_options {
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
   assembly_options assembly{};
+  bool spans = true;     // print trace trees
+  bool metrics = false;  // print a summary of each metrics export (OTEL_METRICS_EXPORTER=console)
 };
 
 namespace detail {
@@ -4805,6 +6284,7 @@ class console_exporter final : public exporter {
   std::string_view name() const noexcept override { return "console"; }
 
   export_result export_spans(const export_batch& batch) override {
+    if (!opt_.spans) return export_result::success;
     if (service_.empty()) service_ = std::string(batch.resource.get("service.name"));
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
@@ -4829,6 +6309,35 @@ class console_exporter final : public exporter {
         out += fmt::format("  body={}", detail::value_text(r.body, detail::quote_strings::yes,
                                                            opt_.max_value_length));
       out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
+    return export_result::success;
+  }
+
+  /// Metrics (when console_options::metrics): one line per series with its value, or count,
+  /// sum, min and max.
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (!opt_.metrics) return export_result::success;
+    std::string out;
+    for (const metric_data& m : batch.metrics) {
+      out += fmt::format("metric {}{}{}\n", m.name, m.unit.empty() ? "" : " ", m.unit);
+      for (const metric_point& p : m.points) {
+        out += " ";
+        for (const auto& [k, v] : p.attributes)
+          out +=
+              fmt::format(" {}={}", k,
+                          detail::value_text(v, detail::quote_strings::yes, opt_.max_value_length));
+        if (m.type == metric_type::histogram) {
+          out += fmt::format("  count={} sum={}", p.count, p.sum);
+          if (p.count > 0 && p.has_min_max) out += fmt::format(" min={} max={}", p.min, p.max);
+        } else if (p.is_int) {
+          out += fmt::format("  {}", p.int_value);
+        } else {
+          out += fmt::format("  {}", p.double_value);
+        }
+        out += '\n';
+      }
     }
     std::fwrite(out.data(), 1, out.size(), opt_.out);
     std::fflush(opt_.out);
@@ -4868,7 +6377,14 @@ inline exporter_ptr console(console_options o = {}) {
 
 namespace detail {
 inline const bool console_registered =
-    register_exporter_factory("console", [](std::string_view) { return console(); });
+    register_exporter_factory("console", [](std::string_view) { return console(); }) &&
+    // OTEL_METRICS_EXPORTER=console: metrics only (trace trees come from the traces' console).
+    register_exporter_factory("console/metrics", [](std::string_view) {
+      console_options o;
+      o.spans = false;
+      o.metrics = true;
+      return console(std::move(o));
+    });
 }  // namespace detail
 
 }  // namespace agentrace
@@ -4970,6 +6486,129 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
+// amalgamated: include/agentrace/otlp/metrics.hpp
+// SPDX-License-Identifier: MIT
+// ExportMetricsServiceRequest: one traversal for either writer (otlp/encoder.hpp).
+
+#include <cstdint>
+#include <span>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+namespace otlp {
+
+/// The exemplars of a data point (repeated field `f`).
+template <class W>
+void write_exemplars(W& w, const field_desc& f, const std::vector<agentrace::exemplar>& ex) {
+  w.begin_array(f);
+  for (const agentrace::exemplar& e : ex) {
+    w.begin_item(f);
+    w.fixed64(exemplar::time, e.time_unix_ns);
+    w.double_(exemplar::as_double, e.value);
+    if (e.span_id != 0) {
+      w.id(exemplar::span_id, e.span_id);
+      w.id(exemplar::trace_id, e.trace_id);
+    }
+    w.end_item();
+  }
+  w.end_array();
+}
+
+/// One Metric element of ScopeMetrics.metrics.
+template <class W>
+void write_metric(W& w, const metric_data& m) {
+  w.begin_item(scope_metrics::metrics, 2);
+  w.string(metric::name, m.name);
+  if (!m.description.empty()) w.string(metric::description, m.description);
+  if (!m.unit.empty()) w.string(metric::unit, m.unit);
+  const auto temporality = static_cast<std::uint32_t>(m.temporality);
+  if (m.type == metric_type::histogram) {
+    w.begin(metric::histogram);
+    w.begin_array(histogram::data_points);
+    for (const metric_point& p : m.points) {
+      w.begin_item(histogram::data_points, 2);
+      w.fixed64(histogram_data_point::start_time, p.start_unix_ns);
+      w.fixed64(histogram_data_point::time, p.time_unix_ns);
+      w.fixed64(histogram_data_point::count, p.count);
+      w.double_(histogram_data_point::sum, p.sum);
+      w.packed_fixed64(histogram_data_point::bucket_counts, p.bucket_counts);
+      w.packed_double(histogram_data_point::explicit_bounds, m.bounds);
+      write_exemplars(w, histogram_data_point::exemplars, p.exemplars);
+      write_attributes(w, histogram_data_point::attributes, p.attributes);
+      if (p.count > 0 && p.has_min_max) {
+        w.double_(histogram_data_point::min, p.min);
+        w.double_(histogram_data_point::max, p.max);
+      }
+      w.end_item();
+    }
+    w.end_array();
+    w.enum_(histogram::aggregation_temporality, temporality);
+    w.end();
+  } else {
+    const field_desc& data = m.type == metric_type::sum ? metric::sum : metric::gauge;
+    w.begin(data);
+    w.begin_array(sum::data_points);
+    for (const metric_point& p : m.points) {
+      w.begin_item(sum::data_points, 2);
+      if (p.start_unix_ns) w.fixed64(number_data_point::start_time, p.start_unix_ns);
+      w.fixed64(number_data_point::time, p.time_unix_ns);
+      if (p.is_int)
+        w.sfixed64(number_data_point::as_int, p.int_value);
+      else
+        w.double_(number_data_point::as_double, p.double_value);
+      write_exemplars(w, number_data_point::exemplars, p.exemplars);
+      write_attributes(w, number_data_point::attributes, p.attributes);
+      w.end_item();
+    }
+    w.end_array();
+    if (m.type == metric_type::sum) {
+      w.enum_(sum::aggregation_temporality, temporality);
+      if (m.monotonic) w.boolean(sum::is_monotonic, true);
+    }
+    w.end();
+  }
+  w.end_item();
+}
+
+/// ExportMetricsServiceRequest for `batch`: one resource, one scope.
+template <class W>
+void write_metrics_request(W& w, const metrics_batch& batch) {
+  w.begin_request();
+  w.begin_array(export_metrics_request::resource_metrics);
+  w.begin_item(export_metrics_request::resource_metrics, 3);
+  write_resource(w, resource_metrics::resource, batch.resource.attributes);
+  w.begin_array(resource_metrics::scope_metrics);
+  w.begin_item(resource_metrics::scope_metrics, 3);
+  write_scope(w, scope_metrics::scope, batch.scope_name, batch.scope_version, [](W&) {});
+  w.begin_array(scope_metrics::metrics);
+  for (const metric_data& m : batch.metrics) write_metric(w, m);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
+}  // namespace otlp
+
+/// Appends one ExportMetricsServiceRequest as OTLP/JSON (no trailing newline).
+inline void serialize_otlp_json(const metrics_batch& batch, fmt::memory_buffer& out) {
+  otlp::json_writer w(out);
+  otlp::write_metrics_request(w, batch);
+}
+
+/// Appends one ExportMetricsServiceRequest in protobuf binary.
+inline void serialize_otlp_protobuf(const metrics_batch& batch, fmt::memory_buffer& out) {
+  otlp::proto_writer w(out);
+  otlp::write_metrics_request(w, batch);
+}
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/otlp/traces.hpp
 // SPDX-License-Identifier: MIT
 // ExportTraceServiceRequest: one traversal per message, for either writer (otlp/encoder.hpp).
@@ -5302,12 +6941,13 @@ class otlp_json_exporter final : public exporter {
   /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
   export_result export_logs(const log_batch& batch) override {
     if (batch.records.empty()) return export_result::success;
-    buf_.clear();
-    serialize_otlp_json(batch, buf_);
-    buf_.push_back('\n');
-    const bool ok =
-        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
-    return ok ? export_result::success : export_result::failure;
+    return write_line(batch) ? export_result::success : export_result::failure;
+  }
+  /// Metrics: one ExportMetricsServiceRequest line per export, in the same file (as the
+  /// OpenTelemetry Collector's file exporter writes every signal).
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (batch.metrics.empty()) return export_result::success;
+    return write_line(batch) ? export_result::success : export_result::failure;
   }
   // Read by stats() on any thread while the collector writes it.
   std::uint64_t spans_failed() const noexcept override {
@@ -5315,6 +6955,15 @@ class otlp_json_exporter final : public exporter {
   }
 
  private:
+  // One request as one OTLP/JSON line, flushed; false when it could not be written.
+  template <class Batch>
+  bool write_line(const Batch& batch) {
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    return std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+  }
+
   std::FILE* out_;
   bool owned_;
   std::string path_;
@@ -5335,6 +6984,315 @@ inline const bool otlp_json_registered =
     register_exporter_factory(
         "otlp/file", [](std::string_view path) { return otlp_json_file(std::string(path)); });
 }  // namespace detail
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/exporters/prometheus_text.hpp
+// SPDX-License-Identifier: MIT
+// The Prometheus exposition of metrics, for users who serve it themselves (the civetweb
+// endpoint in exporters/prometheus.hpp uses it too): text format 0.0.4, or OpenMetrics 1.0 with
+// exemplars. Names follow OpenTelemetry's Prometheus compatibility rules: invalid characters
+// become `_`, the unit is appended as a suffix (`_seconds`, `_bytes`; `{...}` annotations are
+// dropped), monotonic sums end in `_total`, non-monotonic sums are gauges, and the resource
+// becomes a `target_info` gauge with `job` and `instance`.
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// Which exposition format.
+enum class prometheus_format : std::uint8_t {
+  text_0_0_4,   // text/plain; version=0.0.4
+  openmetrics,  // application/openmetrics-text; version=1.0.0 (exemplars, # EOF)
+};
+
+/// The Content-Type of a format.
+constexpr std::string_view prometheus_content_type(prometheus_format f) noexcept {
+  return f == prometheus_format::openmetrics
+             ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+             : "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/// OpenMetrics when an Accept header asks for it, else text 0.0.4.
+constexpr prometheus_format prometheus_format_for(std::string_view accept) noexcept {
+  return accept.find("application/openmetrics-text") != std::string_view::npos
+             ? prometheus_format::openmetrics
+             : prometheus_format::text_0_0_4;
+}
+
+namespace detail {
+
+/// A metric or label name with every character outside [a-zA-Z0-9_:] (labels: without ':')
+/// replaced by '_', runs of '_' made one, and a leading digit prefixed by '_'.
+inline std::string prometheus_name(std::string_view in, bool label) {
+  std::string out;
+  out.reserve(in.size() + 1);
+  for (const char c : in) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || (!label && c == ':');
+    const char x = ok ? c : '_';
+    if (x == '_' && !out.empty() && out.back() == '_') continue;
+    out += x;
+  }
+  if (out.empty() || (out[0] >= '0' && out[0] <= '9')) out.insert(out.begin(), '_');
+  return out;
+}
+
+/// The unit suffix of an OpenTelemetry (UCUM) unit: empty for none or annotations only.
+inline std::string prometheus_unit(std::string_view unit) {
+  // Annotations in braces are dropped ("{token}", "1/{call}" keeps "1/").
+  std::string u;
+  int depth = 0;
+  for (const char c : unit) {
+    if (c == '{')
+      ++depth;
+    else if (c == '}')
+      depth = depth > 0 ? depth - 1 : 0;
+    else if (depth == 0)
+      u += c;
+  }
+  static constexpr std::pair<std::string_view, std::string_view> known[] = {
+      {"d", "days"},          {"h", "hours"},         {"min", "minutes"},    {"s", "seconds"},
+      {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"By", "bytes"},
+      {"KiBy", "kibibytes"},  {"MiBy", "mebibytes"},  {"GiBy", "gibibytes"}, {"KBy", "kilobytes"},
+      {"MBy", "megabytes"},   {"GBy", "gigabytes"},   {"m", "meters"},       {"V", "volts"},
+      {"A", "amperes"},       {"J", "joules"},        {"W", "watts"},        {"g", "grams"},
+      {"Cel", "celsius"},     {"Hz", "hertz"},        {"%", "percent"},      {"1", ""}};
+  if (u.empty()) return {};
+  for (const auto& [k, v] : known)
+    if (u == k) return std::string(v);
+  if (const auto slash = u.find('/'); slash != std::string::npos) {
+    std::string a = prometheus_unit(u.substr(0, slash));
+    const std::string b = prometheus_unit(u.substr(slash + 1));
+    if (b.empty()) return a;
+    return (a.empty() ? std::string() : a + "_") + "per_" + b;
+  }
+  return prometheus_name(u, true);
+}
+
+/// The Prometheus family name of a metric (without `_total`, `_bucket` ...).
+inline std::string prometheus_family(const metric_data& m) {
+  std::string name = prometheus_name(m.name, false);
+  std::string unit = prometheus_unit(m.unit);
+  if (unit.empty() && m.unit == "1" && m.type == metric_type::gauge) unit = "ratio";
+  if (!unit.empty()) {
+    const std::string suffix = "_" + unit;
+    if (name.size() < suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      name += suffix;
+  }
+  if (m.type == metric_type::sum && m.monotonic && name.size() > 6 &&
+      name.compare(name.size() - 6, 6, "_total") == 0)
+    name.resize(name.size() - 6);  // added back on the samples
+  return name;
+}
+
+inline void prometheus_escape(std::string& out, std::string_view v) {
+  for (const char c : v) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+}
+
+inline void prometheus_value_text(std::string& out, const attr_value& v) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string>)
+          prometheus_escape(out, x);
+        else if constexpr (std::is_same_v<T, bool>)
+          out += x ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>)
+          out += fmt::format("{}", x);
+        else if constexpr (std::is_same_v<T, std::monostate>) {
+        } else {
+          // Arrays: their JSON text.
+          std::string j = "[";
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            if (i) j += ',';
+            if constexpr (std::is_same_v<typename T::value_type, std::string>)
+              j += "\"" + x[i] + "\"";
+            else
+              j += fmt::format("{}", static_cast<typename T::value_type>(x[i]));
+          }
+          prometheus_escape(out, j + "]");
+        }
+      },
+      v);
+}
+
+inline void prometheus_number(std::string& out, double v) {
+  if (std::isnan(v))
+    out += "NaN";
+  else if (std::isinf(v))
+    out += v > 0 ? "+Inf" : "-Inf";
+  else
+    fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+/// `{k="v",...}` with `extra` (already formatted, e.g. `le="0.5"`) last; nothing when empty.
+inline void prometheus_labels(std::string& out,
+                              const std::vector<std::pair<std::string, attr_value>>& attrs,
+                              std::string_view extra = {}) {
+  if (attrs.empty() && extra.empty()) return;
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : attrs) {
+    if (!first) out += ',';
+    first = false;
+    out += prometheus_name(k, true);
+    out += "=\"";
+    prometheus_value_text(out, v);
+    out += '"';
+  }
+  if (!extra.empty()) {
+    if (!first) out += ',';
+    out += extra;
+  }
+  out += '}';
+}
+
+inline void prometheus_exemplar(std::string& out, const exemplar& e) {
+  out += " # {trace_id=\"";
+  out += agentrace::to_hex(e.trace_id);
+  out += "\",span_id=\"";
+  out += agentrace::to_hex(e.span_id);
+  out += "\"} ";
+  prometheus_number(out, e.value);
+  out += ' ';
+  fmt::format_to(std::back_inserter(out), "{}.{:03}", e.time_unix_ns / 1'000'000'000,
+                 (e.time_unix_ns / 1'000'000) % 1000);
+}
+
+}  // namespace detail
+
+/// Appends the exposition of `metrics` (and a target_info for `res`) to `out`.
+inline void prometheus_text(std::string& out, std::span<const metric_data> metrics,
+                            const resource& res, prometheus_format f) {
+  const bool om = f == prometheus_format::openmetrics;
+  using namespace detail;
+  // target_info: the resource, with job and instance.
+  {
+    std::vector<std::pair<std::string, attr_value>> labels;
+    const std::string_view ns = res.get("service.namespace");
+    const std::string_view svc = res.get("service.name");
+    const std::string job =
+        ns.empty() ? std::string(svc) : std::string(ns) + "/" + std::string(svc);
+    if (!job.empty()) labels.emplace_back("job", attr_value{std::in_place_type<std::string>, job});
+    if (const auto inst = res.get("service.instance.id"); !inst.empty())
+      labels.emplace_back("instance", attr_value{std::in_place_type<std::string>, inst});
+    for (const auto& [k, v] : res.attributes)
+      if (k != "service.name" && k != "service.namespace" && k != "service.instance.id")
+        labels.emplace_back(k, attr_value{std::in_place_type<std::string>, v});
+    // OpenMetrics has an info type (family "target", sample target_info); 0.0.4 a gauge.
+    out += om ? "# TYPE target info\n# HELP target Target metadata\n"
+              : "# TYPE target_info gauge\n# HELP target_info Target metadata\n";
+    out += "target_info";
+    prometheus_labels(out, labels);
+    out += " 1\n";
+  }
+  for (const metric_data& m : metrics) {
+    if (m.points.empty()) continue;
+    const std::string family = prometheus_family(m);
+    const bool counter = m.type == metric_type::sum && m.monotonic;
+    const std::string_view type = m.type == metric_type::histogram ? "histogram"
+                                  : counter                        ? "counter"
+                                                                   : "gauge";
+    const std::string typed = counter && !om ? family + "_total" : family;
+    out += "# TYPE " + typed + " " + std::string(type) + "\n";
+    if (!m.description.empty()) {
+      out += "# HELP " + typed + " ";
+      for (const char c : m.description) {
+        if (c == '\\')
+          out += "\\\\";
+        else if (c == '\n')
+          out += "\\n";
+        else if (c == '"' && om)
+          out += "\\\"";
+        else
+          out += c;
+      }
+      out += '\n';
+    }
+    for (const metric_point& p : m.points) {
+      if (m.type != metric_type::histogram) {
+        out += counter ? family + "_total" : family;
+        prometheus_labels(out, p.attributes);
+        out += ' ';
+        if (p.is_int)
+          fmt::format_to(std::back_inserter(out), "{}", p.int_value);
+        else
+          prometheus_number(out, p.double_value);
+        out += '\n';
+        continue;
+      }
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < p.bucket_counts.size(); ++i) {
+        cumulative += p.bucket_counts[i];
+        std::string le = "le=\"";
+        if (i < m.bounds.size()) {
+          // OpenMetrics wants canonical floats ("1.0"); the shortest form otherwise.
+          std::string b;
+          prometheus_number(b, m.bounds[i]);
+          if (om && b.find_first_of(".eE") == std::string::npos) b += ".0";
+          le += b;
+        } else {
+          le += "+Inf";
+        }
+        le += '"';
+        out += family + "_bucket";
+        prometheus_labels(out, p.attributes, le);
+        fmt::format_to(std::back_inserter(out), " {}", cumulative);
+        if (om) {
+          // The exemplar of this bucket: one whose value falls into it.
+          const double lo = i == 0 ? -__builtin_inf() : m.bounds[i - 1];
+          const double hi = i < m.bounds.size() ? m.bounds[i] : __builtin_inf();
+          for (const exemplar& e : p.exemplars)
+            if (e.value > lo && e.value <= hi && e.span_id != 0) {
+              prometheus_exemplar(out, e);
+              break;
+            }
+        }
+        out += '\n';
+      }
+      out += family + "_sum";
+      prometheus_labels(out, p.attributes);
+      out += ' ';
+      prometheus_number(out, p.sum);
+      out += '\n';
+      out += family + "_count";
+      prometheus_labels(out, p.attributes);
+      fmt::format_to(std::back_inserter(out), " {}\n", p.count);
+    }
+  }
+  if (om) out += "# EOF\n";
+}
+
+/// The exposition as a string.
+inline std::string prometheus_text(std::span<const metric_data> metrics, const resource& res,
+                                   prometheus_format f = prometheus_format::text_0_0_4) {
+  std::string out;
+  prometheus_text(out, metrics, res, f);
+  return out;
+}
 
 }  // namespace agentrace
 

@@ -34,6 +34,8 @@ struct console_options {
   bool show_attributes = true;
   std::vector<std::string> attributes{};  // show only these keys (in span order); empty: all
   assembly_options assembly{};
+  bool spans = true;     // print trace trees
+  bool metrics = false;  // print a summary of each metrics export (OTEL_METRICS_EXPORTER=console)
 };
 
 namespace detail {
@@ -102,6 +104,7 @@ class console_exporter final : public exporter {
   std::string_view name() const noexcept override { return "console"; }
 
   export_result export_spans(const export_batch& batch) override {
+    if (!opt_.spans) return export_result::success;
     if (service_.empty()) service_ = std::string(batch.resource.get("service.name"));
     for (const auto& r : batch.spans)
       print(assembler_.add(to_span_data(r, batch.clock, batch.limits)));
@@ -126,6 +129,35 @@ class console_exporter final : public exporter {
         out += fmt::format("  body={}", detail::value_text(r.body, detail::quote_strings::yes,
                                                            opt_.max_value_length));
       out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), opt_.out);
+    std::fflush(opt_.out);
+    return export_result::success;
+  }
+
+  /// Metrics (when console_options::metrics): one line per series with its value, or count,
+  /// sum, min and max.
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (!opt_.metrics) return export_result::success;
+    std::string out;
+    for (const metric_data& m : batch.metrics) {
+      out += fmt::format("metric {}{}{}\n", m.name, m.unit.empty() ? "" : " ", m.unit);
+      for (const metric_point& p : m.points) {
+        out += " ";
+        for (const auto& [k, v] : p.attributes)
+          out +=
+              fmt::format(" {}={}", k,
+                          detail::value_text(v, detail::quote_strings::yes, opt_.max_value_length));
+        if (m.type == metric_type::histogram) {
+          out += fmt::format("  count={} sum={}", p.count, p.sum);
+          if (p.count > 0 && p.has_min_max) out += fmt::format(" min={} max={}", p.min, p.max);
+        } else if (p.is_int) {
+          out += fmt::format("  {}", p.int_value);
+        } else {
+          out += fmt::format("  {}", p.double_value);
+        }
+        out += '\n';
+      }
     }
     std::fwrite(out.data(), 1, out.size(), opt_.out);
     std::fflush(opt_.out);
@@ -165,7 +197,14 @@ inline exporter_ptr console(console_options o = {}) {
 
 namespace detail {
 inline const bool console_registered =
-    register_exporter_factory("console", [](std::string_view) { return console(); });
+    register_exporter_factory("console", [](std::string_view) { return console(); }) &&
+    // OTEL_METRICS_EXPORTER=console: metrics only (trace trees come from the traces' console).
+    register_exporter_factory("console/metrics", [](std::string_view) {
+      console_options o;
+      o.spans = false;
+      o.metrics = true;
+      return console(std::move(o));
+    });
 }  // namespace detail
 
 }  // namespace agentrace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // OTLP/HTTP exporter: POSTs OTLP batches (protobuf by default, or JSON) to an OpenTelemetry
 // Collector (or any OTLP/HTTP receiver) from its own thread, through a bounded buffer, with
-// retries. One exporter sends one signal: traces (/v1/traces) or logs (/v1/logs).
+// retries. One exporter sends one signal: traces (/v1/traces), metrics (/v1/metrics) or logs
+// (/v1/logs).
 // Target agentrace::http.
 //
 //   collector thread                       export thread (one per exporter)
@@ -47,6 +48,7 @@
 #include "agentrace/exporters/otlp_json.hpp"
 #include "agentrace/otlp/decode.hpp"
 #include "agentrace/otlp/logs.hpp"
+#include "agentrace/otlp/metrics.hpp"
 #include "agentrace/otlp/traces.hpp"
 #include "agentrace/http/client.hpp"
 
@@ -55,7 +57,7 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 namespace agentrace {
 
 /// The signal an OTLP/HTTP exporter sends.
-enum class otlp_signal : std::uint8_t { traces, logs };
+enum class otlp_signal : std::uint8_t { traces, logs, metrics };
 
 /// Options of the OTLP/HTTP exporter. Unset fields are filled from the OTEL_EXPORTER_OTLP_*
 /// environment variables (the signal's variants, TRACES_ or LOGS_, win over the general ones),
@@ -249,12 +251,16 @@ inline std::optional<std::string> first_env(std::initializer_list<const char*> n
 /// the defaults: endpoint, headers, timeout, gzip and tls are final afterwards.
 inline otlp_http_options resolve_otlp_http_options(otlp_http_options opts) {
   const bool use_env = opts.read_environment;
-  const bool logs = opts.signal == otlp_signal::logs;
+  const std::string_view signal = opts.signal == otlp_signal::logs      ? "LOGS"
+                                  : opts.signal == otlp_signal::metrics ? "METRICS"
+                                                                        : "TRACES";
   // OTEL_EXPORTER_OTLP_<SIGNAL>_<what>
-  auto var = [logs](const char* what) {
-    return std::string(logs ? "OTEL_EXPORTER_OTLP_LOGS_" : "OTEL_EXPORTER_OTLP_TRACES_") + what;
+  auto var = [signal](const char* what) {
+    return "OTEL_EXPORTER_OTLP_" + std::string(signal) + "_" + what;
   };
-  const std::string_view path = logs ? "v1/logs" : "v1/traces";
+  const std::string_view path = opts.signal == otlp_signal::logs      ? "v1/logs"
+                                : opts.signal == otlp_signal::metrics ? "v1/metrics"
+                                                                      : "v1/traces";
   const std::string default_endpoint = "http://localhost:4318/" + std::string(path);
   if (opts.endpoint.empty() && use_env) {
     if (auto v = env(var("ENDPOINT").c_str())) {
@@ -387,7 +393,11 @@ class otlp_http_exporter final : public exporter {
   otlp_http_exporter& operator=(const otlp_http_exporter&) = delete;
 
   std::string_view name() const noexcept override {
-    return opt_.signal == otlp_signal::logs ? "otlp/http/logs" : "otlp/http";
+    switch (opt_.signal) {
+      case otlp_signal::logs: return "otlp/http/logs";
+      case otlp_signal::metrics: return "otlp/http/metrics";
+      default: return "otlp/http";
+    }
   }
 
   /// The resolved options (endpoint, headers, timeout...).
@@ -431,6 +441,31 @@ class otlp_http_exporter final : public exporter {
     else
       serialize_otlp_json(batch, buf_);
     enqueue_buffer(batch.records.size());
+    work_cv_.notify_one();
+    return export_result::success;
+  }
+
+  /// Metrics (an exporter made for otlp_signal::metrics; others ignore them): serialized and
+  /// buffered like spans; the counts in stats() and failures() are then data points.
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (batch.metrics.empty() || opt_.signal != otlp_signal::metrics) return export_result::success;
+    std::size_t points = 0;
+    for (const metric_data& m : batch.metrics) points += m.points.size();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return export_result::failure;
+      accepted_ += points;
+      if (buffered_batches_ >= opt_.max_buffer_batches) {
+        drop_locked(points);
+        return export_result::success;
+      }
+    }
+    buf_.clear();
+    if (*opt_.protocol == otlp::encoding::protobuf)
+      serialize_otlp_protobuf(batch, buf_);
+    else
+      serialize_otlp_json(batch, buf_);
+    enqueue_buffer(points);
     work_cv_.notify_one();
     return export_result::success;
   }
@@ -762,7 +797,9 @@ class otlp_http_exporter final : public exporter {
     if (!ps) return {0, {}};
     const std::uint64_t rejected = std::min<std::uint64_t>(ps->rejected, items);
     if (rejected == 0 && ps->message.empty()) return {0, {}};
-    const char* what = opt_.signal == otlp_signal::logs ? "log records" : "spans";
+    const char* what = opt_.signal == otlp_signal::logs      ? "log records"
+                       : opt_.signal == otlp_signal::metrics ? "data points"
+                                                             : "spans";
     return {static_cast<std::size_t>(rejected),
             fmt::format("{} accepted a batch partially: {} of {} {} rejected{}{}", url_for_logs_,
                         rejected, items, what, ps->message.empty() ? "" : ": ", ps->message)};
@@ -805,6 +842,13 @@ inline std::shared_ptr<otlp_http_exporter> otlp_http_logs(otlp_http_options opts
   return std::make_shared<otlp_http_exporter>(std::move(opts));
 }
 
+/// An OTLP/HTTP exporter for metrics: /v1/metrics, OTEL_EXPORTER_OTLP_METRICS_* and the general
+/// OTEL_EXPORTER_OTLP_* variables.
+inline std::shared_ptr<otlp_http_exporter> otlp_http_metrics(otlp_http_options opts = {}) {
+  opts.signal = otlp_signal::metrics;
+  return std::make_shared<otlp_http_exporter>(std::move(opts));
+}
+
 namespace detail {
 // OTEL_TRACES_EXPORTER=otlp (and the specification's default, see exporters_from_env).
 inline const bool otlp_http_registered =
@@ -818,11 +862,21 @@ inline const bool otlp_http_registered =
                                 }
                               }) &&
     // OTEL_LOGS_EXPORTER=otlp
-    register_exporter_factory("otlp/logs", [](std::string_view) -> exporter_ptr {
+    register_exporter_factory("otlp/logs",
+                              [](std::string_view) -> exporter_ptr {
+                                try {
+                                  return otlp_http_logs();
+                                } catch (const std::exception& e) {
+                                  diag("otlp/http: cannot create the logs exporter: {}", e.what());
+                                  return nullptr;
+                                }
+                              }) &&
+    // OTEL_METRICS_EXPORTER=otlp
+    register_exporter_factory("otlp/metrics", [](std::string_view) -> exporter_ptr {
       try {
-        return otlp_http_logs();
+        return otlp_http_metrics();
       } catch (const std::exception& e) {
-        diag("otlp/http: cannot create the logs exporter: {}", e.what());
+        diag("otlp/http: cannot create the metrics exporter: {}", e.what());
         return nullptr;
       }
     });

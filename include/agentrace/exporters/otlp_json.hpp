@@ -21,6 +21,7 @@
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/otlp/logs.hpp"
+#include "agentrace/otlp/metrics.hpp"
 #include "agentrace/otlp/traces.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -64,12 +65,13 @@ class otlp_json_exporter final : public exporter {
   /// Log records: one ExportLogsServiceRequest line per batch, in the same file.
   export_result export_logs(const log_batch& batch) override {
     if (batch.records.empty()) return export_result::success;
-    buf_.clear();
-    serialize_otlp_json(batch, buf_);
-    buf_.push_back('\n');
-    const bool ok =
-        std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
-    return ok ? export_result::success : export_result::failure;
+    return write_line(batch) ? export_result::success : export_result::failure;
+  }
+  /// Metrics: one ExportMetricsServiceRequest line per export, in the same file (as the
+  /// OpenTelemetry Collector's file exporter writes every signal).
+  export_result export_metrics(const metrics_batch& batch) override {
+    if (batch.metrics.empty()) return export_result::success;
+    return write_line(batch) ? export_result::success : export_result::failure;
   }
   // Read by stats() on any thread while the collector writes it.
   std::uint64_t spans_failed() const noexcept override {
@@ -77,6 +79,15 @@ class otlp_json_exporter final : public exporter {
   }
 
  private:
+  // One request as one OTLP/JSON line, flushed; false when it could not be written.
+  template <class Batch>
+  bool write_line(const Batch& batch) {
+    buf_.clear();
+    serialize_otlp_json(batch, buf_);
+    buf_.push_back('\n');
+    return std::fwrite(buf_.data(), 1, buf_.size(), out_) == buf_.size() && std::fflush(out_) == 0;
+  }
+
   std::FILE* out_;
   bool owned_;
   std::string path_;

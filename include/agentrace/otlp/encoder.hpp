@@ -15,6 +15,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -218,6 +219,32 @@ class json_writer : public detail::buffer_cursor {
     ensure(32);
     p_ = agentrace::detail::put_double(p_, v);
   }
+  /// A signed 64-bit integer of a sfixed64 field (as int64 in JSON: a decimal string).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sfixed64(const field_desc& f, std::int64_t v) { int64(f, v); }
+  /// A packed repeated fixed64 field: an array of decimal strings.
+  void packed_fixed64(const field_desc& f, std::span<const std::uint64_t> v) {
+    key(f);
+    ensure(2 + 23 * v.size());
+    *p_++ = '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) *p_++ = ',';
+      *p_++ = '"';
+      p_ = agentrace::detail::put_uint(p_, v[i]);
+      *p_++ = '"';
+    }
+    *p_++ = ']';
+  }
+  /// A packed repeated double field: an array of numbers.
+  void packed_double(const field_desc& f, std::span<const double> v) {
+    key(f);
+    ensure(2 + 33 * v.size());
+    *p_++ = '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) *p_++ = ',';
+      p_ = agentrace::detail::put_double(p_, v[i]);
+    }
+    *p_++ = ']';
+  }
 
  private:
   AGENTRACE_DETAIL_ALWAYS_INLINE void sep() noexcept {
@@ -322,6 +349,25 @@ class proto_writer : public detail::buffer_cursor {
   }
   AGENTRACE_DETAIL_ALWAYS_INLINE void double_(const field_desc& f, double v) {
     fixed64(f, std::bit_cast<std::uint64_t>(v));
+  }
+  AGENTRACE_DETAIL_ALWAYS_INLINE void sfixed64(const field_desc& f, std::int64_t v) {
+    fixed64(f, static_cast<std::uint64_t>(v));
+  }
+  /// A packed repeated fixed64 field (written only when not empty, as proto3 does).
+  void packed_fixed64(const field_desc& f, std::span<const std::uint64_t> v) {
+    if (v.empty()) return;
+    ensure(12 + 8 * v.size());
+    tag(f);
+    varint(8 * v.size());
+    for (const std::uint64_t x : v) little_endian(x);
+  }
+  /// A packed repeated double field (written only when not empty).
+  void packed_double(const field_desc& f, std::span<const double> v) {
+    if (v.empty()) return;
+    ensure(12 + 8 * v.size());
+    tag(f);
+    varint(8 * v.size());
+    for (const double x : v) little_endian(std::bit_cast<std::uint64_t>(x));
   }
 
   /// A KeyValue element of `f` holding an inline attribute slot: its sizes are computed, not

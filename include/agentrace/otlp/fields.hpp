@@ -17,16 +17,19 @@ namespace agentrace::otlp {
 
 /// How a field is written. Each type has one protobuf wire type and one OTLP/JSON form.
 enum class field_type : std::uint8_t {
-  message,  // embedded message: length-delimited / JSON object
-  string,   // length-delimited UTF-8 / JSON string
-  id,       // bytes (trace / span id): raw bytes / lowercase hex string
-  uint32,   // varint / JSON number
-  enum_,    // varint / JSON number (OTLP/JSON writes enums as integers)
-  int64,    // varint (two's complement) / JSON string of decimal digits
-  boolean,  // varint / true, false
-  double_,  // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
-  fixed64,  // fixed64 / JSON string of decimal digits (times)
-  fixed32,  // fixed32 / JSON number (flags)
+  message,         // embedded message: length-delimited / JSON object
+  string,          // length-delimited UTF-8 / JSON string
+  id,              // bytes (trace / span id): raw bytes / lowercase hex string
+  uint32,          // varint / JSON number
+  enum_,           // varint / JSON number (OTLP/JSON writes enums as integers)
+  int64,           // varint (two's complement) / JSON string of decimal digits
+  boolean,         // varint / true, false
+  double_,         // fixed64 (IEEE 754) / JSON number ("NaN", "Infinity", "-Infinity")
+  fixed64,         // fixed64 / JSON string of decimal digits (times)
+  fixed32,         // fixed32 / JSON number (flags)
+  sfixed64,        // fixed64 (two's complement) / JSON string of decimal digits (asInt)
+  packed_fixed64,  // packed repeated fixed64 / JSON array of decimal strings (bucketCounts)
+  packed_double,   // packed repeated double / JSON array of numbers (explicitBounds)
 };
 
 /// Protobuf wire types.
@@ -36,9 +39,12 @@ constexpr wire_type wire_of(field_type t) noexcept {
   switch (t) {
     case field_type::message:
     case field_type::string:
-    case field_type::id: return wire_type::len;
+    case field_type::id:
+    case field_type::packed_fixed64:
+    case field_type::packed_double: return wire_type::len;
     case field_type::double_:
-    case field_type::fixed64: return wire_type::i64;
+    case field_type::fixed64:
+    case field_type::sfixed64: return wire_type::i64;
     case field_type::fixed32: return wire_type::i32;
     default: return wire_type::varint;
   }
@@ -60,6 +66,9 @@ using ft = field_type;
 // collector/*/v1/*_service.proto
 namespace export_trace_request {
 inline constexpr field_desc resource_spans{"resourceSpans", 1, ft::message};
+}
+namespace export_metrics_request {
+inline constexpr field_desc resource_metrics{"resourceMetrics", 1, ft::message};
 }
 namespace export_logs_request {
 inline constexpr field_desc resource_logs{"resourceLogs", 1, ft::message};
@@ -181,6 +190,66 @@ inline constexpr field_desc span_id{"spanId", 10, ft::id};
 inline constexpr field_desc observed_time{"observedTimeUnixNano", 11, ft::fixed64};
 inline constexpr field_desc event_name{"eventName", 12, ft::string};
 }  // namespace log_record
+
+// metrics/v1/metrics.proto
+namespace resource_metrics {
+inline constexpr field_desc resource{"resource", 1, ft::message};
+inline constexpr field_desc scope_metrics{"scopeMetrics", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace resource_metrics
+namespace scope_metrics {
+inline constexpr field_desc scope{"scope", 1, ft::message};
+inline constexpr field_desc metrics{"metrics", 2, ft::message};
+inline constexpr field_desc schema_url{"schemaUrl", 3, ft::string};
+}  // namespace scope_metrics
+namespace metric {
+inline constexpr field_desc name{"name", 1, ft::string};
+inline constexpr field_desc description{"description", 2, ft::string};
+inline constexpr field_desc unit{"unit", 3, ft::string};
+inline constexpr field_desc gauge{"gauge", 5, ft::message};
+inline constexpr field_desc sum{"sum", 7, ft::message};
+inline constexpr field_desc histogram{"histogram", 9, ft::message};
+}  // namespace metric
+namespace gauge {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+}
+namespace sum {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+inline constexpr field_desc aggregation_temporality{"aggregationTemporality", 2, ft::enum_};
+inline constexpr field_desc is_monotonic{"isMonotonic", 3, ft::boolean};
+}  // namespace sum
+namespace histogram {
+inline constexpr field_desc data_points{"dataPoints", 1, ft::message};
+inline constexpr field_desc aggregation_temporality{"aggregationTemporality", 2, ft::enum_};
+}  // namespace histogram
+namespace number_data_point {
+inline constexpr field_desc start_time{"startTimeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc time{"timeUnixNano", 3, ft::fixed64};
+inline constexpr field_desc as_double{"asDouble", 4, ft::double_};
+inline constexpr field_desc exemplars{"exemplars", 5, ft::message};
+inline constexpr field_desc as_int{"asInt", 6, ft::sfixed64};
+inline constexpr field_desc attributes{"attributes", 7, ft::message};
+}  // namespace number_data_point
+namespace histogram_data_point {
+inline constexpr field_desc start_time{"startTimeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc time{"timeUnixNano", 3, ft::fixed64};
+inline constexpr field_desc count{"count", 4, ft::fixed64};
+inline constexpr field_desc sum{"sum", 5, ft::double_};
+inline constexpr field_desc bucket_counts{"bucketCounts", 6, ft::packed_fixed64};
+inline constexpr field_desc explicit_bounds{"explicitBounds", 7, ft::packed_double};
+inline constexpr field_desc exemplars{"exemplars", 8, ft::message};
+inline constexpr field_desc attributes{"attributes", 9, ft::message};
+inline constexpr field_desc min{"min", 11, ft::double_};
+inline constexpr field_desc max{"max", 12, ft::double_};
+}  // namespace histogram_data_point
+namespace exemplar {
+inline constexpr field_desc time{"timeUnixNano", 2, ft::fixed64};
+inline constexpr field_desc as_double{"asDouble", 3, ft::double_};
+inline constexpr field_desc span_id{"spanId", 4, ft::id};
+inline constexpr field_desc trace_id{"traceId", 5, ft::id};
+inline constexpr field_desc as_int{"asInt", 6, ft::sfixed64};
+inline constexpr field_desc filtered_attributes{"filteredAttributes", 7, ft::message};
+}  // namespace exemplar
 
 /// The JSON names alone, for readers (eval/): derived from the descriptions above.
 namespace field {

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// Metrics: the collector's cost per span with span-derived metrics on vs off (the same batch
+// observed and serialized, or only serialized), and the cost of recording into instruments, as
+// ratios against BM_SteadyClockTwoReads (bench/hot_path.cpp) in the same run.
+#include <agentrace/agentrace.hpp>
+#include <benchmark/benchmark.h>
+
+#include <bit>
+#include <vector>
+
+namespace {
+
+inline constexpr agentrace::key<std::string> k_op{"gen_ai.operation.name"};
+inline constexpr agentrace::key<std::string> k_provider{"gen_ai.provider.name"};
+inline constexpr agentrace::key<std::string> k_model{"gen_ai.request.model"};
+inline constexpr agentrace::key<std::int64_t> k_in{"gen_ai.usage.input_tokens"};
+inline constexpr agentrace::key<std::int64_t> k_out{"gen_ai.usage.output_tokens"};
+inline constexpr agentrace::key<std::string> k_route{"app.route"};
+inline constexpr agentrace::key<std::int64_t> k_code{"app.code"};
+
+constexpr agentrace::span_site chat_site{"chat gpt-4o-mini", agentrace::span_kind::client, __FILE__,
+                                         __LINE__, "bench"};
+constexpr agentrace::span_site tool_site{"tool.sql", agentrace::span_kind::internal, __FILE__,
+                                         __LINE__, "bench"};
+
+// 512 spans: every fourth an inference span with GenAI attributes, the others tool spans with
+// one attribute; a few errors.
+struct metrics_fixture {
+  std::vector<agentrace::span_record> records;
+  agentrace::resource res;
+  agentrace::detail::clock_converter clock;
+  agentrace::span_limits limits;
+
+  metrics_fixture() : records(512) {
+    using agentrace::detail::slot_type;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      auto& r = records[i];
+      const bool chat = i % 4 == 0;
+      r.site = chat ? &chat_site : &tool_site;
+      r.trace_id = {0x0123456789abcdefull + i, 0xfedcba9876543210ull};
+      r.span_id = 0x1000 + i;
+      r.parent_span_id = i ? 0x1000 + i - 1 : 0;
+      r.flags = 1;
+      r.start_ticks = 1'000'000 * i;
+      r.end_ticks = r.start_ticks + 123'456 * (1 + i % 7);
+      if (i % 50 == 0) r.set_status(agentrace::status_code::error);
+      if (chat) {
+        r.push_static_string(k_op.name(), "chat");
+        r.push_static_string(k_provider.name(), "openai");
+        r.push_static_string(k_model.name(), "gpt-4o-mini");
+        r.push_slot(k_in.name(), slot_type::int64, 100 + i);
+        r.push_slot(k_out.name(), slot_type::int64, 20 + i % 13);
+      } else {
+        r.push_slot(k_code.name(), slot_type::int64, 200);
+      }
+    }
+    agentrace::config cfg;
+    cfg.service_name = "bench";
+    cfg.read_environment = false;
+    res = agentrace::make_resource(cfg);
+  }
+};
+
+template <bool Metrics>
+void collector_bench(benchmark::State& state) {
+  const metrics_fixture f;
+  agentrace::span_metrics metrics({}, "bench");
+  fmt::memory_buffer buf;
+  for (auto _ : state) {
+    if constexpr (Metrics) metrics.observe(f.records, f.clock);
+    buf.clear();
+    agentrace::export_batch batch{f.records, f.res, f.clock, f.limits, "agentrace", "0.1.0", 0};
+    agentrace::serialize_otlp_protobuf(batch, buf);
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * f.records.size()));
+}
+// Collector CPU per span: protobuf serialization only (what an exporter costs)...
+void BM_CollectorSpanMetricsOff(benchmark::State& state) { collector_bench<false>(state); }
+// ... and with the span-derived metrics observing the same batch first (target <= 1.3x).
+void BM_CollectorSpanMetricsOn(benchmark::State& state) { collector_bench<true>(state); }
+// The span metrics alone (observe only), per span.
+void BM_SpanMetricsObserve(benchmark::State& state) {
+  const metrics_fixture f;
+  agentrace::span_metrics metrics({}, "bench");
+  for (auto _ : state) metrics.observe(f.records, f.clock);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * f.records.size()));
+}
+BENCHMARK(BM_SpanMetricsObserve);
+BENCHMARK(BM_CollectorSpanMetricsOff);
+BENCHMARK(BM_CollectorSpanMetricsOn);
+
+agentrace::counter<std::int64_t> bench_counter{"bench.counter"};
+agentrace::histogram<double> bench_histogram{"bench.histogram", "s"};
+
+void BM_CounterAdd(benchmark::State& state) {
+  for (auto _ : state) bench_counter.add(1);
+}
+void BM_CounterAddTwoAttrs(benchmark::State& state) {
+  for (auto _ : state) bench_counter.add(1, {{k_route, "/chat"}, {k_code, 200}});
+}
+void BM_HistogramRecord(benchmark::State& state) {
+  double v = 0;
+  for (auto _ : state) {
+    bench_histogram.record(v);
+    v = v < 9000 ? v + 37 : 0;
+  }
+}
+void BM_HistogramRecordOneAttr(benchmark::State& state) {
+  double v = 0;
+  for (auto _ : state) {
+    bench_histogram.record(v, {{k_route, "/chat"}});
+    v = v < 9000 ? v + 37 : 0;
+  }
+}
+BENCHMARK(BM_CounterAdd)->Threads(1)->Threads(2);
+BENCHMARK(BM_CounterAddTwoAttrs)->Threads(1)->Threads(2);
+BENCHMARK(BM_HistogramRecord)->Threads(1)->Threads(2);
+BENCHMARK(BM_HistogramRecordOneAttr)->Threads(1)->Threads(2);
+
+// Memory per series: the heap a new counter / histogram series takes, measured as the series'
+// size (cells, stripes and attribute storage of two short attributes).
+void BM_MemoryPerSeries(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(sizeof(agentrace::detail::instrument_series));
+  state.counters["series_bytes"] =
+      static_cast<double>(sizeof(agentrace::detail::instrument_series));
+  state.counters["histogram_bucket_bytes_per_series"] = static_cast<double>(
+      agentrace::detail::metric_stripes * (agentrace::default_histogram_buckets.size() + 1) * 8);
+}
+BENCHMARK(BM_MemoryPerSeries);
+
+}  // namespace

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: MIT
+// Metrics derived from spans on the collector thread, from every span that reaches it (before
+// any sampling decision downstream): RED metrics per {service.name, span.name, span.kind,
+// status.code} as the OpenTelemetry Collector's spanmetrics connector computes them, and the
+// GenAI client metrics (operation duration, token usage, time to first chunk) from inference
+// spans. Histogram buckets keep an exemplar each (the trace and span of an errored or the
+// slowest span that fell into it). Each metric holds at most `cardinality_limit` series; points
+// past it go to one overflow series (otel.metric.overflow=true) and are counted.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "agentrace/detail/clock.hpp"
+#include "agentrace/detail/compiler.hpp"
+#include "agentrace/event.hpp"
+#include "agentrace/metrics/data.hpp"
+#include "agentrace/metrics/names.hpp"
+#include "agentrace/record.hpp"
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// Options of the span-derived metrics (config::metrics).
+struct span_metrics_options {
+  /// Bucket boundaries (seconds) of traces.span.metrics.duration, strictly increasing.
+  std::vector<double> duration_buckets{metric_names::span_duration_buckets.begin(),
+                                       metric_names::span_duration_buckets.end()};
+  /// Series per metric, the overflow series included (OpenTelemetry's default: 2000).
+  std::size_t cardinality_limit = 2000;
+  /// Cumulative (the default, what Prometheus needs), delta, or lowmemory (delta for counters
+  /// and histograms: every span-derived metric).
+  temporality_preference temporality = temporality_preference::cumulative;
+};
+
+/// What the span-derived metrics have counted (cumulative).
+struct span_metrics_stats {
+  std::uint64_t spans_observed = 0;     // spans the metrics saw
+  std::uint64_t points_overflowed = 0;  // measurements recorded in an overflow series
+  std::uint64_t series = 0;             // series held, every metric together
+};
+
+namespace detail {
+
+/// Text of a span kind / status code as the spanmetrics connector writes them.
+constexpr std::string_view span_kind_text(span_kind k) noexcept {
+  switch (k) {
+    case span_kind::server: return "SPAN_KIND_SERVER";
+    case span_kind::client: return "SPAN_KIND_CLIENT";
+    case span_kind::producer: return "SPAN_KIND_PRODUCER";
+    case span_kind::consumer: return "SPAN_KIND_CONSUMER";
+    default: return "SPAN_KIND_INTERNAL";
+  }
+}
+constexpr std::string_view status_code_text(status_code c) noexcept {
+  switch (c) {
+    case status_code::ok: return "STATUS_CODE_OK";
+    case status_code::error: return "STATUS_CODE_ERROR";
+    default: return "STATUS_CODE_UNSET";
+  }
+}
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+using owned_attributes = std::vector<std::pair<std::string, attr_value>>;
+
+/// One histogram metric's series, keyed by the text of their attribute values.
+class histogram_table {
+ public:
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+  histogram_table(std::string_view name, std::string_view description, std::string_view unit,
+                  std::vector<double> bounds, std::size_t limit)
+      : name_(name),
+        description_(description),
+        unit_(unit),
+        bounds_(std::move(bounds)),
+        limit_(std::max<std::size_t>(limit, 2)) {}
+
+  /// The series for `key`, made on first use with the attributes `make_attributes()` returns;
+  /// past the cardinality limit, the overflow series.
+  template <class MakeAttributes>
+  std::uint32_t series_for(std::string_view key, MakeAttributes&& make_attributes,
+                           std::uint64_t now_unix_ns) {
+    if (auto it = index_.find(key); it != index_.end()) return it->second;
+    if (index_.size() + 1 >= limit_) {  // the overflow series takes the last place
+      overflowing_ = true;
+      if (overflow_ == none) {
+        owned_attributes a;
+        a.emplace_back(std::string(metric_names::overflow_attribute), attr_value{true});
+        overflow_ = add(std::move(a), now_unix_ns);
+      }
+      return overflow_;
+    }
+    const std::uint32_t i = add(make_attributes(), now_unix_ns);
+    index_.emplace(std::string(key), i);
+    return i;
+  }
+
+  /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
+  /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
+  void record(std::uint32_t i, double v, const exemplar& e, bool error) {
+    series& s = series_[i];
+    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                            bounds_.begin());
+    if (s.count == 0) {
+      s.min = v;
+      s.max = v;
+    } else {
+      s.min = std::min(s.min, v);
+      s.max = std::max(s.max, v);
+    }
+    ++s.count;
+    s.sum += v;
+    ++s.buckets[b];
+    slot& x = s.exemplars[b];
+    if (!x.set || (error && !x.error) || (error == x.error && v >= x.e.value)) {
+      x.e = e;
+      x.e.value = v;
+      x.error = error;
+      x.set = true;
+    }
+    if (i == overflow_) ++overflowed_;
+  }
+
+  /// Appends this metric's points (none when no series has any) as a histogram, and as a
+  /// monotonic sum of the counts named `calls_name` when it is not empty. Delta: the series are
+  /// reset afterwards and those without new points are left out.
+  void collect(std::vector<metric_data>& out, std::uint64_t now_unix_ns, aggregation_temporality t,
+               std::string_view calls_name = {}, std::string_view calls_description = {},
+               std::string_view calls_unit = {}) {
+    metric_data h;
+    h.name = name_;
+    h.description = description_;
+    h.unit = unit_;
+    h.type = metric_type::histogram;
+    h.temporality = t;
+    h.bounds = bounds_;
+    metric_data c;
+    c.name = calls_name;
+    c.description = calls_description;
+    c.unit = calls_unit;
+    c.type = metric_type::sum;
+    c.temporality = t;
+    c.monotonic = true;
+    for (series& s : series_) {
+      if (s.count == 0 && t == aggregation_temporality::delta) continue;
+      metric_point p;
+      p.attributes = s.attributes;
+      p.start_unix_ns = s.start_unix_ns;
+      p.time_unix_ns = std::max(now_unix_ns, s.start_unix_ns);
+      p.count = s.count;
+      p.sum = s.sum;
+      p.min = s.min;
+      p.max = s.max;
+      p.bucket_counts = s.buckets;
+      for (const slot& x : s.exemplars)
+        if (x.set) p.exemplars.push_back(x.e);
+      if (!calls_name.empty()) {
+        metric_point q;
+        q.attributes = s.attributes;
+        q.start_unix_ns = p.start_unix_ns;
+        q.time_unix_ns = p.time_unix_ns;
+        q.is_int = true;
+        q.int_value = static_cast<std::int64_t>(s.count);
+        c.points.push_back(std::move(q));
+      }
+      h.points.push_back(std::move(p));
+      if (t == aggregation_temporality::delta) s.reset(now_unix_ns);
+    }
+    if (h.points.empty()) return;
+    if (!calls_name.empty()) out.push_back(std::move(c));
+    out.push_back(std::move(h));
+  }
+
+  std::size_t series_count() const noexcept { return series_.size(); }
+  bool is_overflow(std::uint32_t i) const noexcept { return i == overflow_; }
+  std::uint64_t overflowed() const noexcept { return overflowed_; }
+  /// Whether a new series was ever turned away (reported once by the owner).
+  bool overflowing() const noexcept { return overflowing_; }
+  std::string_view name() const noexcept { return name_; }
+
+ private:
+  struct slot {
+    exemplar e{};
+    bool error{false};
+    bool set{false};
+  };
+  struct series {
+    owned_attributes attributes;
+    std::uint64_t start_unix_ns{0};
+    std::uint64_t count{0};
+    double sum{0}, min{0}, max{0};
+    std::vector<std::uint64_t> buckets;
+    std::vector<slot> exemplars;
+    void reset(std::uint64_t now) {
+      start_unix_ns = now;
+      count = 0;
+      sum = min = max = 0;
+      std::fill(buckets.begin(), buckets.end(), 0);
+      std::fill(exemplars.begin(), exemplars.end(), slot{});
+    }
+  };
+
+  std::uint32_t add(owned_attributes a, std::uint64_t now) {
+    series s;
+    s.attributes = std::move(a);
+    s.start_unix_ns = now;
+    s.buckets.assign(bounds_.size() + 1, 0);
+    s.exemplars.assign(bounds_.size() + 1, slot{});
+    series_.push_back(std::move(s));
+    return static_cast<std::uint32_t>(series_.size() - 1);
+  }
+
+  std::string name_, description_, unit_;
+  std::vector<double> bounds_;
+  std::size_t limit_;
+  std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
+  std::vector<series> series_;
+  std::uint32_t overflow_{none};
+  std::uint64_t overflowed_{0};
+  bool overflowing_{false};
+};
+
+/// The GenAI attributes of an inference span that its metrics use.
+struct genai_fields {
+  std::string_view operation, provider, request_model, response_model, server_address, error_type;
+  std::int64_t server_port{-1};
+  std::int64_t input_tokens{-1}, output_tokens{-1};
+  double time_to_first_chunk{-1};
+
+  // Dispatches on the key's length first: one comparison for most keys.
+  void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
+            bool is_int, bool is_double) noexcept {
+    switch (k.size()) {
+      case 10:
+        if (is_str && k == "error.type") error_type = str;
+        break;
+      case 11:
+        if (is_int && k == "server.port") server_port = i;
+        break;
+      case 14:
+        if (is_str && k == "server.address") server_address = str;
+        break;
+      case 20:
+        if (is_str && k == "gen_ai.provider.name")
+          provider = str;
+        else if (is_str && k == "gen_ai.request.model")
+          request_model = str;
+        break;
+      case 21:
+        if (is_str && k == "gen_ai.operation.name")
+          operation = str;
+        else if (is_str && k == "gen_ai.response.model")
+          response_model = str;
+        break;
+      case 25:
+        if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
+        break;
+      case 26:
+        if (is_int && k == "gen_ai.usage.output_tokens") output_tokens = i;
+        break;
+      case 35:
+        if (k == "gen_ai.response.time_to_first_chunk")
+          time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
+        break;
+      default: break;
+    }
+  }
+
+  /// Reads them from a record (the last value of a key set twice wins).
+  void read(const span_record& r) noexcept {
+    for (std::uint8_t i = 0; i < r.n_attrs; ++i) {
+      const attr_slot& a = r.attrs[i];
+      const std::string_view k = a.key_name();
+      if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
+      switch (a.type()) {
+        case slot_type::static_str:
+        case slot_type::owned_str: take(k, a.as_string(), 0, 0, true, false, false); break;
+        case slot_type::int64: take(k, {}, a.as_int(), 0, false, true, false); break;
+        case slot_type::float64: take(k, {}, 0, a.as_double(), false, false, true); break;
+        default: break;
+      }
+    }
+    if (const span_ext* x = r.ext()) {
+      for (const attribute& a : x->attributes) {
+        const std::string_view k = a.key;
+        if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
+        if (const auto* s = std::get_if<std::string>(&a.value)) {
+          take(k, *s, 0, 0, true, false, false);
+        } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
+          take(k, {}, *n, 0, false, true, false);
+        } else if (const auto* d = std::get_if<double>(&a.value)) {
+          take(k, {}, 0, *d, false, false, true);
+        }
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The span-derived metrics. observe() runs on the collector thread; collect() and stats() may
+/// run on any thread (a Prometheus scrape): one lock per observed batch.
+class span_metrics {
+ public:
+  span_metrics(span_metrics_options opt, std::string service_name)
+      : opt_(std::move(opt)),
+        service_name_(std::move(service_name)),
+        red_(metric_names::span_duration, "Duration of spans, per span name, kind and status", "s",
+             opt_.duration_buckets, opt_.cardinality_limit),
+        genai_duration_(metric_names::genai_operation_duration, "GenAI operation duration", "s",
+                        genai_bounds(), opt_.cardinality_limit),
+        genai_tokens_(metric_names::genai_token_usage, "Number of input and output tokens used",
+                      "{token}",
+                      std::vector<double>(metric_names::genai_token_buckets.begin(),
+                                          metric_names::genai_token_buckets.end()),
+                      opt_.cardinality_limit),
+        genai_ttfc_(metric_names::genai_time_to_first_chunk,
+                    "Time to receive the first chunk of a streamed response", "s", genai_bounds(),
+                    opt_.cardinality_limit) {
+    start_unix_ns_ = detail::unix_now_ns();
+  }
+
+  /// Observes every span of `spans` (clock: the batch's tick converter).
+  void observe(std::span<const span_record> spans, const detail::clock_converter& clock) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const span_record& r : spans) observe_one(r, clock);
+    spans_observed_.fetch_add(spans.size(), std::memory_order_relaxed);
+    publish_counts();
+  }
+
+  /// The metrics now, every metric that has a point. With delta temporality each call returns
+  /// what was observed since the previous one.
+  std::vector<metric_data> collect() {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::uint64_t now = std::max(detail::unix_now_ns(), start_unix_ns_);
+    const aggregation_temporality t = opt_.temporality == temporality_preference::cumulative
+                                          ? aggregation_temporality::cumulative
+                                          : aggregation_temporality::delta;
+    std::vector<metric_data> out;
+    red_.collect(out, now, t, metric_names::span_calls,
+                 "Number of spans, per span name, kind and status", "{call}");
+    genai_duration_.collect(out, now, t);
+    genai_tokens_.collect(out, now, t);
+    genai_ttfc_.collect(out, now, t);
+    return out;
+  }
+
+  span_metrics_stats stats() const noexcept {
+    span_metrics_stats s;
+    s.spans_observed = spans_observed_.load(std::memory_order_relaxed);
+    s.points_overflowed = overflowed_.load(std::memory_order_relaxed);
+    s.series = series_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  const span_metrics_options& options() const noexcept { return opt_; }
+
+ private:
+  static std::vector<double> genai_bounds() {
+    return {metric_names::genai_duration_buckets.begin(),
+            metric_names::genai_duration_buckets.end()};
+  }
+
+  void observe_one(const span_record& r, const detail::clock_converter& clock) {
+    const std::int64_t ns =
+        std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
+    const std::uint64_t end_ns = clock.to_unix_ns(r.start_ticks) + static_cast<std::uint64_t>(ns);
+    const double seconds = static_cast<double>(ns) / 1e9;
+    const bool error = r.status == status_code::error;
+    const exemplar ex{end_ns, seconds, r.trace_id, r.span_id};
+
+    // RED: the series of a span site and status is cached by the site's address, unless the
+    // span was renamed at run time.
+    const detail::span_ext* x = r.ext();
+    const bool renamed = x && !x->name.empty();
+    std::uint32_t i = detail::histogram_table::none;
+    const auto site_key = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(r.site)) * 4 +
+                          static_cast<std::uint64_t>(r.status);
+    // A direct-mapped cache in front of the map: one load for a site seen before.
+    site_slot& fast = site_fast_[(site_key * 0x9E3779B97F4A7C15ull) >> 56];
+    if (!renamed && r.site) {
+      if (fast.key == site_key) {
+        i = fast.index;
+      } else if (auto it = site_cache_.find(site_key); it != site_cache_.end()) {
+        i = it->second;
+        fast = {site_key, i};
+      }
+    }
+    if (i == detail::histogram_table::none) {
+      const std::string_view name = r.name();
+      key_.assign(name);
+      key_ += '\x1f';
+      key_ += static_cast<char>('0' + static_cast<int>(r.kind()));
+      key_ += static_cast<char>('0' + static_cast<int>(r.status));
+      i = red_.series_for(
+          key_,
+          [&] {
+            detail::owned_attributes a;
+            a.reserve(4);
+            a.emplace_back("service.name",
+                           attr_value{std::in_place_type<std::string>, service_name_});
+            a.emplace_back("span.name", attr_value{std::in_place_type<std::string>, name});
+            a.emplace_back("span.kind", attr_value{std::in_place_type<std::string>,
+                                                   detail::span_kind_text(r.kind())});
+            a.emplace_back("status.code", attr_value{std::in_place_type<std::string>,
+                                                     detail::status_code_text(r.status)});
+            return a;
+          },
+          end_ns);
+      if (!renamed && r.site) {
+        site_cache_.emplace(site_key, i);
+        fast = {site_key, i};
+      }
+    }
+    red_.record(i, seconds, ex, error);
+
+    // GenAI: spans with gen_ai.operation.name.
+    if (r.n_attrs == 0 && !x) return;
+    detail::genai_fields g;
+    g.read(r);
+    if (g.operation.empty()) return;
+    std::string_view error_type = g.error_type;
+    if (error && error_type.empty()) error_type = "_OTHER";
+    auto append = [this](std::string_view v) {
+      key_ += v;
+      key_ += '\x1f';
+    };
+    key_.clear();
+    append(g.operation);
+    append(g.provider);
+    append(g.request_model);
+    append(g.response_model);
+    append(g.server_address);
+    if (g.server_port >= 0) {
+      const fmt::format_int port(g.server_port);
+      key_.append(port.data(), port.size());
+    }
+    key_ += '\x1f';
+    append(error_type);
+    auto attributes = [&](std::string_view token_type) {
+      detail::owned_attributes a;
+      auto str = [&a](std::string_view k, std::string_view v) {
+        if (!v.empty())
+          a.emplace_back(std::string(k), attr_value{std::in_place_type<std::string>, v});
+      };
+      str("gen_ai.operation.name", g.operation);
+      str("gen_ai.provider.name", g.provider);
+      str("gen_ai.request.model", g.request_model);
+      str("gen_ai.response.model", g.response_model);
+      str("server.address", g.server_address);
+      if (g.server_port >= 0) a.emplace_back("server.port", attr_value{g.server_port});
+      str("error.type", error_type);
+      str("gen_ai.token.type", token_type);
+      return a;
+    };
+    // One lookup finds the series of all four histograms for these attributes; each is made
+    // on first use. Keys past the cardinality limit are not remembered (they all overflow).
+    auto found = genai_index_.find(key_);
+    genai_series local;
+    genai_series& gs = found != genai_index_.end() ? found->second : local;
+    if (gs.duration == detail::histogram_table::none) {
+      gs.duration = genai_duration_.series_for(
+          key_, [&] { return attributes({}); }, end_ns);
+    }
+    genai_duration_.record(gs.duration, seconds, ex, error);
+    if (g.time_to_first_chunk >= 0) {
+      if (gs.ttfc == detail::histogram_table::none)
+        gs.ttfc = genai_ttfc_.series_for(
+            key_, [&] { return attributes({}); }, end_ns);
+      genai_ttfc_.record(gs.ttfc, g.time_to_first_chunk, ex, error);
+    }
+    const std::size_t base = key_.size();
+    auto tokens = [&](std::uint32_t& idx, std::string_view type, std::int64_t n) {
+      if (n < 0) return;
+      if (idx == detail::histogram_table::none) {
+        key_ += type;
+        idx = genai_tokens_.series_for(
+            key_, [&] { return attributes(type); }, end_ns);
+        key_.resize(base);
+      }
+      genai_tokens_.record(idx, static_cast<double>(n), ex, error);
+    };
+    tokens(gs.input, "input", g.input_tokens);
+    tokens(gs.output, "output", g.output_tokens);
+    if (found == genai_index_.end() && !genai_duration_.is_overflow(gs.duration))
+      genai_index_.emplace(key_, gs);
+  }
+
+  struct genai_series {
+    std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
+                  input = detail::histogram_table::none, output = detail::histogram_table::none;
+  };
+
+  void publish_counts() {
+    overflowed_.store(red_.overflowed() + genai_duration_.overflowed() +
+                          genai_tokens_.overflowed() + genai_ttfc_.overflowed(),
+                      std::memory_order_relaxed);
+    series_.store(red_.series_count() + genai_duration_.series_count() +
+                      genai_tokens_.series_count() + genai_ttfc_.series_count(),
+                  std::memory_order_relaxed);
+  }
+
+  span_metrics_options opt_;
+  std::string service_name_;
+  std::mutex mu_;
+  std::uint64_t start_unix_ns_{0};
+  detail::histogram_table red_, genai_duration_, genai_tokens_, genai_ttfc_;
+  struct site_slot {
+    std::uint64_t key = 0;
+    std::uint32_t index = 0;
+  };
+  site_slot site_fast_[256]{};
+  std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
+  std::unordered_map<std::string, genai_series, detail::string_hash, std::equal_to<>> genai_index_;
+  std::string key_;
+  std::atomic<std::uint64_t> spans_observed_{0}, overflowed_{0}, series_{0};
+};
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END

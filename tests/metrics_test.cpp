@@ -1,0 +1,761 @@
+// SPDX-License-Identifier: MIT
+// Span-derived metrics: RED per span name / kind / status, GenAI duration and token usage,
+// exemplars, the cardinality limit, temporality, and their OTLP encodings (checked by
+// otlp-check, JSON and protobuf).
+#include <agentrace/agentrace.hpp>
+#include <agentrace/genai/spans.hpp>
+#include <agentrace/otlp/metrics.hpp>
+
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core_test_util.hpp"
+
+namespace {
+
+using test_util::json;
+
+/// Keeps a copy of every metrics export.
+class metrics_capture final : public agentrace::exporter {
+ public:
+  std::string_view name() const noexcept override { return "metrics-capture"; }
+  agentrace::export_result export_spans(const agentrace::export_batch&) override {
+    return agentrace::export_result::success;
+  }
+  agentrace::export_result export_metrics(const agentrace::metrics_batch& b) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    exports_.emplace_back(b.metrics.begin(), b.metrics.end());
+    fmt::memory_buffer json_body, proto_body;
+    agentrace::serialize_otlp_json(b, json_body);
+    agentrace::serialize_otlp_protobuf(b, proto_body);
+    json_.emplace_back(json_body.data(), json_body.size());
+    proto_.emplace_back(proto_body.data(), proto_body.size());
+    return agentrace::export_result::success;
+  }
+  std::vector<std::vector<agentrace::metric_data>> exports() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return exports_;
+  }
+  std::vector<std::string> json_bodies() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return json_;
+  }
+  std::vector<std::string> proto_bodies() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return proto_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::vector<agentrace::metric_data>> exports_;
+  std::vector<std::string> json_, proto_;
+};
+
+const agentrace::metric_data* find_metric(const std::vector<agentrace::metric_data>& ms,
+                                          std::string_view name) {
+  for (const auto& m : ms)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::string str_attr(const agentrace::metric_point& p, std::string_view key) {
+  for (const auto& [k, v] : p.attributes)
+    if (k == key) {
+      if (const auto* s = std::get_if<std::string>(&v)) return *s;
+      if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+    }
+  return {};
+}
+
+// Runs otlp-check on `body` (a file); exit code and output.
+std::pair<int, std::string> otlp_check(const std::string& args, const std::string& body,
+                                       const std::string& name) {
+  const std::string f = test_util::otlp_out_path(name);
+  std::ofstream(f, std::ios::binary) << body;
+  const std::string out = f + ".out";
+  const int rc = std::system((std::string(AGENTRACE_OTLP_CHECK) + " validate --strict " + args +
+                              " " + f + " > " + out + " 2>&1")
+                                 .c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, test_util::read_file(out)};
+}
+
+agentrace::config metrics_config(std::vector<agentrace::exporter_ptr> exporters) {
+  agentrace::config cfg;
+  cfg.service_name = "metrics-test";
+  cfg.read_environment = false;
+  cfg.exporters = std::move(exporters);
+  cfg.metrics.enabled = true;
+  cfg.metrics.export_interval = std::chrono::hours(1);  // exported at flush and shutdown only
+  return cfg;
+}
+
+void chat(std::string_view model, std::int64_t in, std::int64_t out, bool fail, bool stream) {
+  agentrace::genai::inference_span s({.provider = "openai",
+                                      .model = model,
+                                      .server_address = "127.0.0.1",
+                                      .server_port = 8080,
+                                      .stream = stream});
+  if (stream) s.chunk();
+  s.response("id-1", std::string(model) + "-2025");
+  s.usage({.input_tokens = in, .output_tokens = out});
+  if (fail) s.fail("429", "rate limited");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "span metrics: calls and durations per span name, kind and status; exemplars name "
+    "exported spans") {
+  auto capture = std::make_shared<metrics_capture>();
+  const std::string traces = test_util::otlp_out_path("metrics_red");
+  {
+    auto t = agentrace::start(metrics_config({capture, agentrace::otlp_json_file(traces)}));
+    for (int i = 0; i < 7; ++i) {
+      AGENTRACE_SPAN(s, "tool.sql");
+      if (i % 3 == 0) s.error("bad query");
+    }
+    for (int i = 0; i < 4; ++i) {
+      AGENTRACE_SPAN(s, "agent.route", agentrace::span_kind::server);
+    }
+    REQUIRE(t.force_flush());
+    const agentrace::stats st = t.stats();
+    CHECK(st.metric_spans_observed == 11);
+    CHECK(st.metric_points_overflowed == 0);
+    CHECK(st.metric_exports >= 1);
+  }
+  const auto exports = capture->exports();
+  REQUIRE(exports.size() >= 2);  // the flush and the final export at shutdown
+  const auto& last = exports.back();
+  const auto* calls = find_metric(last, agentrace::metric_names::span_calls);
+  const auto* dur = find_metric(last, agentrace::metric_names::span_duration);
+  REQUIRE(calls);
+  REQUIRE(dur);
+  CHECK(calls->type == agentrace::metric_type::sum);
+  CHECK(calls->monotonic);
+  CHECK(calls->temporality == agentrace::aggregation_temporality::cumulative);
+  CHECK(dur->unit == "s");
+  std::map<std::string, std::int64_t> by_key;
+  for (const auto& p : calls->points) {
+    CHECK(str_attr(p, "service.name") == "metrics-test");
+    by_key[str_attr(p, "span.name") + "|" + str_attr(p, "span.kind") + "|" +
+           str_attr(p, "status.code")] += p.int_value;
+  }
+  CHECK(by_key["tool.sql|SPAN_KIND_INTERNAL|STATUS_CODE_ERROR"] == 3);
+  CHECK(by_key["tool.sql|SPAN_KIND_INTERNAL|STATUS_CODE_UNSET"] == 4);
+  CHECK(by_key["agent.route|SPAN_KIND_SERVER|STATUS_CODE_UNSET"] == 4);
+  CHECK(by_key.size() == 3);
+
+  // Histograms: complete buckets, counts consistent with the calls, exemplars of real spans.
+  std::set<std::string> exported_spans;
+  for (const json& req : test_util::read_json_lines(traces))
+    if (req.contains("resourceSpans"))
+      for (const json& s : test_util::all_spans({req}))
+        exported_spans.insert(s["traceId"].get<std::string>() + s["spanId"].get<std::string>());
+  REQUIRE(exported_spans.size() == 11);
+  std::uint64_t total = 0;
+  for (const auto& p : dur->points) {
+    REQUIRE(p.bucket_counts.size() == dur->bounds.size() + 1);
+    std::uint64_t sum = 0;
+    for (auto c : p.bucket_counts) sum += c;
+    CHECK(sum == p.count);
+    CHECK(p.min <= p.max);
+    total += p.count;
+    std::size_t nonempty = 0;
+    for (auto c : p.bucket_counts) nonempty += c != 0;
+    CHECK(p.exemplars.size() == nonempty);
+    for (const auto& e : p.exemplars)
+      CHECK(exported_spans.count(test_util::hex(e.trace_id) + test_util::hex(e.span_id)) == 1);
+  }
+  CHECK(total == 11);
+
+  // Both encodings of every export pass otlp-check.
+  const auto bodies = capture->json_bodies();
+  const auto protos = capture->proto_bodies();
+  const auto [rc, out] = otlp_check("--signal metrics", bodies.back(), "metrics_red_json");
+  INFO(out);
+  CHECK(rc == 0);
+  const auto [prc, pout] =
+      otlp_check("--protobuf --signal metrics", protos.back(), "metrics_red_proto");
+  INFO(pout);
+  CHECK(prc == 0);
+  // The JSON-lines file carries the metrics requests beside the traces, and validates whole.
+  const auto [frc, fout] = otlp_check("", test_util::read_file(traces), "metrics_red_file");
+  INFO(fout);
+  CHECK(frc == 0);
+  CHECK(test_util::read_file(traces).find("\"resourceMetrics\"") != std::string::npos);
+}
+
+TEST_CASE("span metrics: GenAI operation duration, token usage and time to first chunk") {
+  auto capture = std::make_shared<metrics_capture>();
+  {
+    auto t = agentrace::start(metrics_config({capture}));
+    chat("gpt-4o", 100, 20, false, false);
+    chat("gpt-4o", 300, 40, false, true);
+    chat("gpt-4o", 50, 0, true, false);
+    chat("llama3", 7, 3, false, false);
+    { AGENTRACE_SPAN(s, "not.genai"); }
+  }
+  const auto exports = capture->exports();
+  REQUIRE(!exports.empty());
+  const auto& last = exports.back();
+  const auto* dur = find_metric(last, agentrace::metric_names::genai_operation_duration);
+  const auto* tok = find_metric(last, agentrace::metric_names::genai_token_usage);
+  const auto* ttfc = find_metric(last, agentrace::metric_names::genai_time_to_first_chunk);
+  REQUIRE(dur);
+  REQUIRE(tok);
+  REQUIRE(ttfc);
+  CHECK(dur->bounds.front() == 0.01);
+  CHECK(dur->bounds.size() == 14);
+  CHECK(tok->unit == "{token}");
+  CHECK(tok->bounds.back() == 67108864.0);
+  std::uint64_t calls = 0;
+  for (const auto& p : dur->points) {
+    calls += p.count;
+    CHECK(str_attr(p, "gen_ai.operation.name") == "chat");
+    CHECK(str_attr(p, "gen_ai.provider.name") == "openai");
+    CHECK(str_attr(p, "server.address") == "127.0.0.1");
+    if (str_attr(p, "error.type") == "429") CHECK(p.count == 1);
+  }
+  CHECK(calls == 4);
+  std::map<std::string, double> sums;
+  std::map<std::string, std::uint64_t> counts;
+  for (const auto& p : tok->points) {
+    const std::string key = str_attr(p, "gen_ai.request.model") + "/" +
+                            str_attr(p, "gen_ai.response.model") + "/" +
+                            str_attr(p, "gen_ai.token.type");
+    sums[key] += p.sum;
+    counts[key] += p.count;
+  }
+  CHECK(sums["gpt-4o/gpt-4o-2025/input"] == 450);
+  CHECK(sums["gpt-4o/gpt-4o-2025/output"] == 60);
+  CHECK(counts["gpt-4o/gpt-4o-2025/output"] == 3);
+  CHECK(sums["llama3/llama3-2025/input"] == 7);
+  std::uint64_t streamed = 0;
+  for (const auto& p : ttfc->points) streamed += p.count;
+  CHECK(streamed == 1);
+
+  const auto [rc, out] =
+      otlp_check("--signal metrics", capture->json_bodies().back(), "metrics_genai");
+  INFO(out);
+  CHECK(rc == 0);
+  const auto [prc, pout] =
+      otlp_check("--protobuf --signal metrics", capture->proto_bodies().back(), "metrics_genai_pb");
+  INFO(pout);
+  CHECK(prc == 0);
+}
+
+TEST_CASE(
+    "span metrics: names from user text stop at the cardinality limit; the rest go to "
+    "one overflow series, counted") {
+  auto capture = std::make_shared<metrics_capture>();
+  agentrace::stats st;
+  {
+    auto cfg = metrics_config({capture});
+    cfg.metrics.cardinality_limit = 5;
+    auto t = agentrace::start(cfg);
+    for (int i = 0; i < 20; ++i) {
+      AGENTRACE_SPAN(s, "user");
+      s.set_name("question " + std::to_string(i));
+    }
+    REQUIRE(t.force_flush());
+    st = t.stats();
+  }
+  CHECK(st.metric_spans_observed == 20);
+  CHECK(st.metric_points_overflowed == 16);  // 4 series + the overflow series = the limit
+  CHECK(st.metric_series == 5);
+  const auto exports = capture->exports();
+  REQUIRE(!exports.empty());
+  const auto* calls = find_metric(exports.back(), agentrace::metric_names::span_calls);
+  REQUIRE(calls);
+  CHECK(calls->points.size() == 5);
+  std::int64_t overflow = 0, total = 0;
+  for (const auto& p : calls->points) {
+    total += p.int_value;
+    if (str_attr(p, "otel.metric.overflow") == "true") overflow = p.int_value;
+  }
+  CHECK(overflow == 16);
+  CHECK(total == 20);
+}
+
+TEST_CASE("span metrics: delta temporality reports what is new since the last export") {
+  auto capture = std::make_shared<metrics_capture>();
+  {
+    auto cfg = metrics_config({capture});
+    cfg.metrics.temporality = agentrace::temporality_preference::delta;
+    auto t = agentrace::start(cfg);
+    for (int i = 0; i < 3; ++i) {
+      AGENTRACE_SPAN(s, "step");
+    }
+    REQUIRE(t.force_flush());
+    for (int i = 0; i < 2; ++i) {
+      AGENTRACE_SPAN(s, "step");
+    }
+    REQUIRE(t.force_flush());
+    REQUIRE(t.force_flush());  // nothing new: no export
+  }
+  const auto exports = capture->exports();
+  REQUIRE(exports.size() == 2);
+  const auto* first = find_metric(exports[0], agentrace::metric_names::span_calls);
+  const auto* second = find_metric(exports[1], agentrace::metric_names::span_calls);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->temporality == agentrace::aggregation_temporality::delta);
+  CHECK(first->points.at(0).int_value == 3);
+  CHECK(second->points.at(0).int_value == 2);
+  CHECK(second->points.at(0).start_unix_ns >= first->points.at(0).time_unix_ns);
+}
+
+TEST_CASE("span metrics are off unless configured: no metrics export, nothing counted") {
+  auto capture = std::make_shared<metrics_capture>();
+  {
+    agentrace::config cfg;
+    cfg.read_environment = false;
+    cfg.exporters = {capture};
+    auto t = agentrace::start(cfg);
+    { AGENTRACE_SPAN(s, "x"); }
+    REQUIRE(t.force_flush());
+    CHECK(t.stats().metric_spans_observed == 0);
+  }
+  CHECK(capture->exports().empty());
+}
+
+TEST_CASE(
+    "OTEL_METRICS_EXPORTER=console turns the metrics on and prints a summary; none keeps "
+    "them off") {
+  ::setenv("OTEL_TRACES_EXPORTER", "none", 1);
+  ::setenv("OTEL_METRICS_EXPORTER", "console", 1);
+  std::string text;
+  {
+    test_util::capture_fd out(stdout, test_util::otlp_out_path("metrics_console") + ".txt");
+    {
+      auto t = agentrace::start({.service_name = "console-metrics"});
+      for (int i = 0; i < 3; ++i) {
+        AGENTRACE_SPAN(s, "printed.span");
+      }
+    }
+    text = out.text();
+  }
+  ::setenv("OTEL_METRICS_EXPORTER", "none", 1);
+  agentrace::stats st;
+  {
+    auto t = agentrace::start({.service_name = "console-metrics"});
+    { AGENTRACE_SPAN(s, "unmetered"); }
+    REQUIRE(t.force_flush());
+    st = t.stats();
+  }
+  ::unsetenv("OTEL_TRACES_EXPORTER");
+  ::unsetenv("OTEL_METRICS_EXPORTER");
+  INFO(text);
+  CHECK(text.find("metric traces.span.metrics.calls {call}\n") != std::string::npos);
+  CHECK(text.find("span.name=\"printed.span\"") != std::string::npos);
+  CHECK(text.find("  3\n") != std::string::npos);
+  CHECK(text.find("metric traces.span.metrics.duration s\n") != std::string::npos);
+  CHECK(st.metric_spans_observed == 0);
+}
+
+namespace {
+constexpr agentrace::key<std::string> k_route{"app.route"};
+constexpr agentrace::key<std::int64_t> k_code{"app.code"};
+
+agentrace::counter<std::int64_t> test_requests{"test.requests", "{request}", "Requests"};
+agentrace::up_down_counter<std::int64_t> test_in_flight{"test.in_flight", "{request}"};
+agentrace::histogram<double> test_latency{"test.latency", "s", "Latency", {0.1, 1, 10}};
+
+const agentrace::metric_point* point_with(const agentrace::metric_data& m, std::string_view key,
+                                          std::string_view value) {
+  for (const auto& p : m.points)
+    if (str_attr(p, key) == value) return &p;
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE(
+    "instruments: counter, up-down counter, histogram and observable gauge, from two "
+    "threads, exported with the span metrics") {
+  auto capture = std::make_shared<metrics_capture>();
+  double gauge_value = 42.5;
+  agentrace::observable_gauge gauge("test.gauge", "1", "A gauge",
+                                    [&](agentrace::gauge_observer& o) {
+                                      o.observe(gauge_value, {{k_route, "/g"}});
+                                    });
+  agentrace::stats st;
+  {
+    auto t = agentrace::start(metrics_config({capture}));
+    const auto before_rejected = t.stats().metric_measurements_rejected;
+    auto work = [] {
+      for (int i = 0; i < 1000; ++i) {
+        test_requests.add(1, {{k_route, "/chat"}, {k_code, 200}});
+        test_requests.add(2, {{k_code, 500}, {k_route, "/chat"}});  // order does not matter
+        test_in_flight.add(1);
+        test_in_flight.add(-1);
+        test_latency.record(i % 3 == 0 ? 0.05 : 5.0, {{k_route, "/chat"}});
+      }
+    };
+    std::thread a(work), b(work);
+    a.join();
+    b.join();
+    test_in_flight.add(3);
+    test_requests.add(-1);  // rejected: a counter only goes up
+    REQUIRE(t.force_flush());
+    st = t.stats();
+    CHECK(st.metric_measurements_rejected - before_rejected == 1);
+  }
+  const auto exports = capture->exports();
+  REQUIRE(!exports.empty());
+  const auto& last = exports.back();
+  const auto* req = find_metric(last, "test.requests");
+  const auto* fl = find_metric(last, "test.in_flight");
+  const auto* lat = find_metric(last, "test.latency");
+  const auto* g = find_metric(last, "test.gauge");
+  REQUIRE(req);
+  REQUIRE(fl);
+  REQUIRE(lat);
+  REQUIRE(g);
+  CHECK(find_metric(last, agentrace::metric_names::span_calls) == nullptr);  // no span ended
+  CHECK(req->monotonic);
+  CHECK(req->unit == "{request}");
+  std::map<std::int64_t, std::int64_t> by_code;
+  for (const auto& p : req->points) {
+    CHECK(str_attr(p, "app.route") == "/chat");
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.code") by_code[std::get<std::int64_t>(v)] = p.int_value;
+  }
+  CHECK(req->points.size() == 2);
+  CHECK(by_code[200] == 2000);
+  CHECK(by_code[500] == 4000);
+  CHECK(!fl->monotonic);
+  REQUIRE(fl->points.size() == 1);
+  CHECK(fl->points[0].int_value == 3);
+  const auto* lp = point_with(*lat, "app.route", "/chat");
+  REQUIRE(lp);
+  CHECK(lp->count == 2000);
+  REQUIRE(lp->bucket_counts.size() == 4);
+  CHECK(lp->bucket_counts[0] == 2 * 334);
+  CHECK(lp->bucket_counts[2] == 2 * 666);  // 5.0: (1, 10]
+  CHECK(lp->min == 0.05);
+  CHECK(lp->max == 5.0);
+  REQUIRE(g->points.size() == 1);
+  CHECK(g->points[0].double_value == 42.5);
+  const auto [rc, out] =
+      otlp_check("--signal metrics", capture->json_bodies().back(), "instr_json");
+  INFO(out);
+  CHECK(rc == 0);
+  const auto [prc, pout] =
+      otlp_check("--protobuf --signal metrics", capture->proto_bodies().back(), "instr_proto");
+  INFO(pout);
+  CHECK(prc == 0);
+}
+
+TEST_CASE(
+    "instruments: past the cardinality limit one overflow series; delta reports the "
+    "difference") {
+  agentrace::counter<double> c("test.limited", "", "", 3);
+  auto capture = std::make_shared<metrics_capture>();
+  auto cfg = metrics_config({capture});
+  cfg.metrics.temporality = agentrace::temporality_preference::delta;
+  auto t = agentrace::start(cfg);
+  const auto before = t.stats().metric_points_overflowed;
+  for (int i = 0; i < 10; ++i) c.add(0.5, {{k_code, i}});
+  REQUIRE(t.force_flush());
+  CHECK(t.stats().metric_points_overflowed - before == 8);  // 2 series + overflow = 3
+  c.add(0.25, {{k_code, 0}});
+  REQUIRE(t.force_flush());
+  t.shutdown();
+  const auto exports = capture->exports();
+  REQUIRE(exports.size() >= 2);  // (an up-down counter elsewhere is cumulative: always exported)
+  const auto* first = find_metric(exports[0], "test.limited");
+  REQUIRE(first);
+  CHECK(first->points.size() == 3);
+  const auto* over = point_with(*first, "otel.metric.overflow", "true");
+  REQUIRE(over);
+  CHECK(over->double_value == 4.0);
+  const auto* second = find_metric(exports[1], "test.limited");
+  REQUIRE(second);
+  REQUIRE(second->points.size() == 1);  // only the series that changed
+  CHECK(second->points[0].double_value == 0.25);
+  CHECK(second->temporality == agentrace::aggregation_temporality::delta);
+}
+
+TEST_CASE(
+    "prometheus text: names, units, _total, cumulative buckets, escaping, target_info; "
+    "OpenMetrics adds exemplars and # EOF") {
+  agentrace::resource res;
+  res.attributes = {{"service.name", "svc"},
+                    {"service.namespace", "ns"},
+                    {"service.instance.id", "i-1"},
+                    {"host.name", "h"}};
+  std::vector<agentrace::metric_data> ms(3);
+  ms[0].name = "traces.span.metrics.calls";
+  ms[0].unit = "{call}";
+  ms[0].description = "Number of spans";
+  ms[0].type = agentrace::metric_type::sum;
+  ms[0].monotonic = true;
+  ms[0].points.resize(1);
+  ms[0].points[0].attributes = {
+      {"span.name", agentrace::attr_value{std::string("say \"hi\"\n\\")}}};
+  ms[0].points[0].int_value = 7;
+  ms[1].name = "http.server.duration";
+  ms[1].unit = "s";
+  ms[1].type = agentrace::metric_type::histogram;
+  ms[1].bounds = {0.5, 1};
+  ms[1].points.resize(1);
+  auto& h = ms[1].points[0];
+  h.bucket_counts = {2, 0, 1};
+  h.count = 3;
+  h.sum = 2.75;
+  h.exemplars.push_back({1'700'000'000'123'000'000ull, 2.0,
+                         agentrace::trace_id{0x0102030405060708ull, 0x090a0b0c0d0e0f10ull}, 0x11});
+  ms[2].name = "queue.length";
+  ms[2].type = agentrace::metric_type::sum;
+  ms[2].monotonic = false;
+  ms[2].points.resize(1);
+  ms[2].points[0].int_value = -2;
+
+  const std::string text = agentrace::prometheus_text(ms, res);
+  CHECK(text.find("# TYPE target_info gauge\n") != std::string::npos);
+  CHECK(text.find("target_info{job=\"ns/svc\",instance=\"i-1\",host_name=\"h\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE traces_span_metrics_calls_total counter\n") != std::string::npos);
+  CHECK(text.find("traces_span_metrics_calls_total{span_name=\"say \\\"hi\\\"\\n\\\\\"} 7\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE http_server_duration_seconds histogram\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"0.5\"} 2\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"1\"} 2\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_sum 2.75\n") != std::string::npos);
+  CHECK(text.find("http_server_duration_seconds_count 3\n") != std::string::npos);
+  CHECK(text.find("# TYPE queue_length gauge\nqueue_length -2\n") != std::string::npos);
+  CHECK(text.find("# EOF") == std::string::npos);
+  CHECK(text.find(" # {") == std::string::npos);
+
+  const std::string om =
+      agentrace::prometheus_text(ms, res, agentrace::prometheus_format::openmetrics);
+  CHECK(om.find("# TYPE traces_span_metrics_calls counter\n") != std::string::npos);
+  CHECK(om.find("# TYPE target info\n") != std::string::npos);
+  CHECK(om.find("http_server_duration_seconds_bucket{le=\"+Inf\"} 3 # {trace_id=\""
+                "0102030405060708090a0b0c0d0e0f10\",span_id=\"0000000000000011\"} 2 "
+                "1700000000.123\n") != std::string::npos);
+  CHECK(om.find("http_server_duration_seconds_bucket{le=\"1.0\"} 2\n") != std::string::npos);
+  CHECK(om.size() >= 6);
+  CHECK(om.substr(om.size() - 6) == "# EOF\n");
+  CHECK(agentrace::prometheus_format_for("application/openmetrics-text;version=1.0.0,text/plain") ==
+        agentrace::prometheus_format::openmetrics);
+  CHECK(agentrace::prometheus_format_for("text/plain") == agentrace::prometheus_format::text_0_0_4);
+}
+
+#if defined(AGENTRACE_TEST_PROMETHEUS)
+#include <agentrace/exporters/prometheus.hpp>
+#include <agentrace/http/client.hpp>
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+
+extern char** environ;
+
+namespace {
+
+std::string http_get(const std::string& url, std::string_view accept = {}) {
+  agentrace::http::client c;
+  agentrace::http::request r;
+  r.method = "GET";
+  r.url = url;
+  r.timeout = std::chrono::milliseconds(5000);
+  if (!accept.empty()) r.headers.emplace_back("Accept", std::string(accept));
+  const auto res = c.send(r);
+  return res.status == 200 ? res.body : std::string();
+}
+
+std::string url_escape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
+// removed at the end.
+class prometheus_server {
+ public:
+  prometheus_server(const std::string& binary, int target_port) {
+    namespace fs = std::filesystem;
+    dir_ = fs::path(AGENTRACE_BINARY_DIR) / "tests" / "otlp_tmp" /
+           ("prometheus." + std::to_string(::getpid()));
+    fs::create_directories(dir_ / "data");
+    std::ofstream(dir_ / "prometheus.yml")
+        << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+        << "scrape_configs:\n  - job_name: agentrace\n    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << target_port << "']\n";
+    port_ = free_port();
+    std::vector<std::string> args = {binary,
+                                     "--config.file=" + (dir_ / "prometheus.yml").string(),
+                                     "--storage.tsdb.path=" + (dir_ / "data").string(),
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+                                     "--enable-feature=exemplar-storage",
+                                     "--log.level=warn"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    const std::string log = (dir_ / "prometheus.log").string();
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    ok_ = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0;
+    posix_spawn_file_actions_destroy(&fa);
+  }
+  ~prometheus_server() {
+    if (ok_) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  prometheus_server(const prometheus_server&) = delete;
+  prometheus_server& operator=(const prometheus_server&) = delete;
+
+  bool started() const { return ok_; }
+  std::string log() const { return test_util::read_file((dir_ / "prometheus.log").string()); }
+  /// GET /api/v1/<path>?<query> as JSON (null when there is no answer yet).
+  json api(const std::string& path_and_query) const {
+    const std::string body =
+        http_get("http://127.0.0.1:" + std::to_string(port_) + "/api/v1/" + path_and_query);
+    if (body.empty()) return nullptr;
+    return json::parse(body, nullptr, false);
+  }
+  /// The result vector of an instant query, polled until it is not empty (or 20 s passed).
+  json query(const std::string& promql, std::size_t min_results = 1) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    json r;
+    while (std::chrono::steady_clock::now() < deadline) {
+      r = api("query?query=" + url_escape(promql));
+      if (r.is_object() && r.value("status", "") == "success" &&
+          r["data"]["result"].size() >= min_results)
+        return r["data"]["result"];
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return json::array();
+  }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_{0};
+  int port_{0};
+  bool ok_{false};
+};
+
+std::string find_prometheus() {
+  for (const char* p : {"/usr/bin/prometheus", "/usr/local/bin/prometheus"})
+    if (::access(p, X_OK) == 0) return p;
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
+    "in the right bucket, an exemplar of an exported span") {
+  const std::string binary = find_prometheus();
+  if (binary.empty()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string_view(ci) == "true")
+      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
+    WARN("prometheus is not installed: the scrape test did not run");
+    return;
+  }
+  auto endpoint =
+      agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
+  REQUIRE(endpoint->port() > 0);
+  const std::string traces = test_util::otlp_out_path("metrics_prometheus");
+  auto cfg = metrics_config({endpoint, agentrace::otlp_json_file(traces)});
+  auto t = agentrace::start(cfg);
+  for (int i = 0; i < 12; ++i) {
+    AGENTRACE_SPAN(s, "prom.fast");
+    if (i < 2) s.error("failed");
+  }
+  for (int i = 0; i < 3; ++i) {
+    AGENTRACE_SPAN(s, "prom.slow");
+    std::this_thread::sleep_for(std::chrono::milliseconds(15));  // (0.01, 0.05] s
+  }
+  REQUIRE(t.force_flush());
+  // The endpoint itself: 0.0.4 by default, OpenMetrics with exemplars on request.
+  const std::string plain = http_get(endpoint->url());
+  CHECK(plain.find("traces_span_metrics_calls_total{") != std::string::npos);
+  const std::string om = http_get(endpoint->url(), "application/openmetrics-text; version=1.0.0");
+  CHECK(om.find(" # {trace_id=\"") != std::string::npos);
+
+  prometheus_server prom(binary, endpoint->port());
+  REQUIRE(prom.started());
+  const json calls =
+      prom.query("sum by (span_name, status_code) (traces_span_metrics_calls_total)", 3);
+  INFO(prom.log());
+  std::map<std::string, double> by;
+  for (const auto& r : calls)
+    by[r["metric"].value("span_name", "") + "|" + r["metric"].value("status_code", "")] =
+        std::stod(r["value"][1].get<std::string>());
+  CHECK(by["prom.fast|STATUS_CODE_UNSET"] == 10);
+  CHECK(by["prom.fast|STATUS_CODE_ERROR"] == 2);
+  CHECK(by["prom.slow|STATUS_CODE_UNSET"] == 3);
+  const json q = prom.query(
+      "histogram_quantile(0.5, sum by (le) "
+      "(traces_span_metrics_duration_seconds_bucket{span_name=\"prom.slow\"}))");
+  REQUIRE(q.size() == 1);
+  const double p50 = std::stod(q[0]["value"][1].get<std::string>());
+  CHECK(p50 > 0.01);
+  CHECK(p50 <= 0.05);
+
+  // Exemplars: polled until Prometheus has stored one; its trace id is in the trace output.
+  std::set<std::string> trace_ids;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  json ex;
+  while (trace_ids.empty() && std::chrono::steady_clock::now() < deadline) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+    ex = prom.api(
+        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
+        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+    if (ex.is_object() && ex.value("status", "") == "success")
+      for (const auto& series : ex["data"])
+        for (const auto& e : series["exemplars"])
+          trace_ids.insert(e["labels"].value("trace_id", ""));
+    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  INFO(ex.dump());
+  REQUIRE(!trace_ids.empty());
+  t.shutdown();
+  std::set<std::string> exported;
+  for (const json& req : test_util::read_json_lines(traces))
+    if (req.contains("resourceSpans"))
+      for (const json& s : test_util::all_spans({req}))
+        exported.insert(s["traceId"].get<std::string>());
+  for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
+  CHECK(endpoint->scrapes() >= 3);
+}
+#endif
