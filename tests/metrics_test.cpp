@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core_test_util.hpp"
+#include "support/http_server.hpp"
 
 namespace {
 
@@ -586,17 +587,7 @@ std::string url_escape(const std::string& s) {
   return out;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using test_support::free_port;
 
 // A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
 // removed at the end.

@@ -609,17 +609,13 @@ class collector {
             flush_deadline - std::chrono::steady_clock::now());
         if (stopping && metrics_)
           for (const auto& e : exporters_) e->attach_metrics({}, resource_);
-        for (const auto& e : exporters_) {
-          try {
-            if (stopping)
-              e->shutdown(std::max(left, std::chrono::milliseconds(0)));
-            else
-              ok = e->force_flush(std::max(left, std::chrono::milliseconds(0))) && ok;
-          } catch (const std::exception& ex) {
-            report_exporter_error(*e, ex.what());
-            ok = false;
-          }
-        }
+        const auto wait = std::max(left, std::chrono::milliseconds(0));
+        ok = for_each_exporter([&](exporter& e) {
+               if (!stopping) return e.force_flush(wait);
+               e.shutdown(wait);
+               return true;
+             }) &&
+             ok;
         std::lock_guard<std::mutex> lock(mu_);
         if (flush_ticket) {
           flush_done_ = flush_ticket;
@@ -636,13 +632,10 @@ class collector {
         export_pending();  // every span ended so far is in the metrics
         export_metrics();
       }
-      for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
-        try {
-          e->on_idle(std::chrono::steady_clock::now());
-        } catch (const std::exception& ex) {
-          report_exporter_error(*e, ex.what());
-        }
-      }
+      for_each_exporter([](exporter& e) {  // time-driven work (exporter::on_idle)
+        e.on_idle(std::chrono::steady_clock::now());
+        return true;
+      });
     }
   }
 
@@ -698,15 +691,8 @@ class collector {
                        cfg_.scope_name,
                        cfg_.scope_version,
                        dropped};
-    bool ok = true;
-    for (const auto& e : exporters_) {
-      try {
-        if (e->export_spans(batch) != export_result::success) ok = false;
-      } catch (const std::exception& ex) {
-        report_exporter_error(*e, ex.what());
-        ok = false;
-      }
-    }
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_spans(batch) == export_result::success; });
     (ok ? detail::exported_total : detail::export_failed_total)
         .fetch_add(pending_count_, std::memory_order_release);
     for (std::size_t i = 0; i < pending_count_; ++i) pending_[i].reset();
@@ -731,15 +717,8 @@ class collector {
     if (logs_pending_.empty()) return;
     const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
                           cfg_.scope_version};
-    bool ok = true;
-    for (const auto& e : exporters_) {
-      try {
-        if (e->export_logs(batch) != export_result::success) ok = false;
-      } catch (const std::exception& ex) {
-        report_exporter_error(*e, ex.what());
-        ok = false;
-      }
-    }
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_logs(batch) == export_result::success; });
     (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
         .fetch_add(logs_pending_.size(), std::memory_order_release);
     logs_pending_.clear();
@@ -808,17 +787,26 @@ class collector {
     if (data.empty()) return;
     const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
                               cfg_.scope_version};
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_metrics(batch) == export_result::success; });
+    metric_exports_.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Calls `call(e)` for every exporter, each in its own try: an exception is reported and counts
+  // as a failure. True when every call returned true.
+  template <class Call>
+  bool for_each_exporter(Call&& call) {
     bool ok = true;
     for (const auto& e : exporters_) {
       try {
-        if (e->export_metrics(batch) != export_result::success) ok = false;
+        ok = call(*e) && ok;
       } catch (const std::exception& ex) {
         report_exporter_error(*e, ex.what());
         ok = false;
       }
     }
-    metric_exports_.fetch_add(1, std::memory_order_relaxed);
-    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+    return ok;
   }
 
   void report_exporter_error(const exporter& e, const char* what) {

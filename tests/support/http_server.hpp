@@ -26,6 +26,24 @@
 
 namespace test_support {
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a server the test starts in another
+/// process, which must be told its port before it binds).
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  int port = 0;
+  socklen_t len = sizeof a;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) ::close(fd);
+  if (port == 0) throw std::runtime_error("no free port on 127.0.0.1");
+  return port;
+}
+
 /// One request as the server received it.
 struct http_request {
   std::string method, target;

@@ -688,6 +688,49 @@ void write_scope(W& w, const field_desc& f, std::string_view name, std::string_v
   w.end();
 }
 
+/// The fields every signal nests the same way: Resource<Signal> { resource, scope_<signal>s {
+/// scope, <items> } }.
+struct envelope_fields {
+  const field_desc& resource;    // Resource<Signal>.resource
+  const field_desc& scope_list;  // Resource<Signal>.scope_<signal>s
+  const field_desc& scope;       // Scope<Signal>.scope
+  const field_desc& items;       // Scope<Signal>.<spans | log_records | metrics>
+};
+
+/// One Resource<Signal> element's body: the resource, and one Scope<Signal> holding the scope
+/// (with the attributes `scope_attributes(w)` writes) and the items `items(w)` writes.
+template <class W, class Range, class ScopeAttrs, class Items>
+void write_resource_scope(W& w, const envelope_fields& f, const Range& resource_attributes,
+                          std::string_view scope_name, std::string_view scope_version,
+                          ScopeAttrs&& scope_attributes, Items&& items) {
+  write_resource(w, f.resource, resource_attributes);
+  w.begin_array(f.scope_list);
+  w.begin_item(f.scope_list, 3);
+  write_scope(w, f.scope, scope_name, scope_version, scope_attributes);
+  w.begin_array(f.items);
+  items(w);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+}
+
+/// An Export<Signal>ServiceRequest with one resource and one scope (`resources`: its repeated
+/// Resource<Signal> field).
+template <class W, class Range, class ScopeAttrs, class Items>
+void write_one_resource_request(W& w, const field_desc& resources, const envelope_fields& f,
+                                const Range& resource_attributes, std::string_view scope_name,
+                                std::string_view scope_version, ScopeAttrs&& scope_attributes,
+                                Items&& items) {
+  w.begin_request();
+  w.begin_array(resources);
+  w.begin_item(resources, 3);
+  write_resource_scope(w, f, resource_attributes, scope_name, scope_version, scope_attributes,
+                       items);
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
 }  // namespace agentrace::otlp
 
 AGENTRACE_DETAIL_VISIBILITY_END

@@ -55,21 +55,14 @@ void write_log_record(W& w, const agentrace::log_record& r) {
 /// ExportLogsServiceRequest for `batch`: one resource, one scope.
 template <class W>
 void write_logs_request(W& w, const log_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_logs_request::resource_logs);
-  w.begin_item(export_logs_request::resource_logs, 3);
-  write_resource(w, resource_logs::resource, batch.resource.attributes);
-  w.begin_array(resource_logs::scope_logs);
-  w.begin_item(resource_logs::scope_logs, 3);
-  write_scope(w, scope_logs::scope, batch.scope_name, batch.scope_version, [](W&) {});
-  w.begin_array(scope_logs::log_records);
-  for (const agentrace::log_record& r : batch.records) write_log_record(w, r);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_logs_request::resource_logs,
+      {resource_logs::resource, resource_logs::scope_logs, scope_logs::scope,
+       scope_logs::log_records},
+      batch.resource.attributes, batch.scope_name, batch.scope_version, [](W&) {},
+      [&](W& ww) {
+        for (const agentrace::log_record& r : batch.records) write_log_record(ww, r);
+      });
 }
 
 }  // namespace otlp

@@ -91,21 +91,14 @@ void write_metric(W& w, const metric_data& m) {
 /// ExportMetricsServiceRequest for `batch`: one resource, one scope.
 template <class W>
 void write_metrics_request(W& w, const metrics_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_metrics_request::resource_metrics);
-  w.begin_item(export_metrics_request::resource_metrics, 3);
-  write_resource(w, resource_metrics::resource, batch.resource.attributes);
-  w.begin_array(resource_metrics::scope_metrics);
-  w.begin_item(resource_metrics::scope_metrics, 3);
-  write_scope(w, scope_metrics::scope, batch.scope_name, batch.scope_version, [](W&) {});
-  w.begin_array(scope_metrics::metrics);
-  for (const metric_data& m : batch.metrics) write_metric(w, m);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_metrics_request::resource_metrics,
+      {resource_metrics::resource, resource_metrics::scope_metrics, scope_metrics::scope,
+       scope_metrics::metrics},
+      batch.resource.attributes, batch.scope_name, batch.scope_version, [](W&) {},
+      [&](W& ww) {
+        for (const metric_data& m : batch.metrics) write_metric(ww, m);
+      });
 }
 
 }  // namespace otlp

@@ -210,31 +210,26 @@ void write_span(W& w, const span_data& s) {
       0);
 }
 
+inline constexpr envelope_fields span_envelope{
+    resource_spans::resource, resource_spans::scope_spans, scope_spans::scope, scope_spans::spans};
+
 /// ExportTraceServiceRequest for a collector batch: one resource, one scope (whose attribute
 /// agentrace.spans.dropped carries the spans this process has lost so far).
 template <class W>
 void write_trace_request(W& w, const export_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_trace_request::resource_spans);
-  w.begin_item(export_trace_request::resource_spans, 3);
-  write_resource(w, resource_spans::resource, batch.resource.attributes);
-  w.begin_array(resource_spans::scope_spans);
-  w.begin_item(resource_spans::scope_spans, 3);
-  write_scope(w, scope_spans::scope, batch.scope_name, batch.scope_version, [&](W& ww) {
-    ww.begin_array(scope::attributes);
-    write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
-      v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
-    });
-    ww.end_array();
-  });
-  w.begin_array(scope_spans::spans);
-  for (const span_record& r : batch.spans) write_span(w, r, batch.clock, batch.limits);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_trace_request::resource_spans, span_envelope, batch.resource.attributes,
+      batch.scope_name, batch.scope_version,
+      [&](W& ww) {
+        ww.begin_array(scope::attributes);
+        write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
+          v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
+        });
+        ww.end_array();
+      },
+      [&](W& ww) {
+        for (const span_record& r : batch.spans) write_span(ww, r, batch.clock, batch.limits);
+      });
 }
 
 /// ExportTraceServiceRequest holding `groups` (one resourceSpans element each).
@@ -245,16 +240,12 @@ void write_trace_request(W& w, std::span<const span_data_group> groups) {
   w.begin_array(export_trace_request::resource_spans);
   for (const span_data_group& g : groups) {
     w.begin_item(export_trace_request::resource_spans, 3);
-    write_resource(w, resource_spans::resource,
-                   g.resource_attributes ? *g.resource_attributes : none);
-    w.begin_array(resource_spans::scope_spans);
-    w.begin_item(resource_spans::scope_spans, 3);
-    write_scope(w, scope_spans::scope, g.scope_name, g.scope_version, [](W&) {});
-    w.begin_array(scope_spans::spans);
-    for (const span_data* s : g.spans) write_span(w, *s);
-    w.end_array();
-    w.end_item();
-    w.end_array();
+    write_resource_scope(
+        w, span_envelope, g.resource_attributes ? *g.resource_attributes : none, g.scope_name,
+        g.scope_version, [](W&) {},
+        [&](W& ww) {
+          for (const span_data* s : g.spans) write_span(ww, *s);
+        });
     w.end_item();
   }
   w.end_array();
