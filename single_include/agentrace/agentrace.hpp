@@ -4146,17 +4146,13 @@ class collector {
             flush_deadline - std::chrono::steady_clock::now());
         if (stopping && metrics_)
           for (const auto& e : exporters_) e->attach_metrics({}, resource_);
-        for (const auto& e : exporters_) {
-          try {
-            if (stopping)
-              e->shutdown(std::max(left, std::chrono::milliseconds(0)));
-            else
-              ok = e->force_flush(std::max(left, std::chrono::milliseconds(0))) && ok;
-          } catch (const std::exception& ex) {
-            report_exporter_error(*e, ex.what());
-            ok = false;
-          }
-        }
+        const auto wait = std::max(left, std::chrono::milliseconds(0));
+        ok = for_each_exporter([&](exporter& e) {
+               if (!stopping) return e.force_flush(wait);
+               e.shutdown(wait);
+               return true;
+             }) &&
+             ok;
         std::lock_guard<std::mutex> lock(mu_);
         if (flush_ticket) {
           flush_done_ = flush_ticket;
@@ -4173,13 +4169,10 @@ class collector {
         export_pending();  // every span ended so far is in the metrics
         export_metrics();
       }
-      for (const auto& e : exporters_) {  // time-driven work (exporter::on_idle)
-        try {
-          e->on_idle(std::chrono::steady_clock::now());
-        } catch (const std::exception& ex) {
-          report_exporter_error(*e, ex.what());
-        }
-      }
+      for_each_exporter([](exporter& e) {  // time-driven work (exporter::on_idle)
+        e.on_idle(std::chrono::steady_clock::now());
+        return true;
+      });
     }
   }
 
@@ -4235,15 +4228,8 @@ class collector {
                        cfg_.scope_name,
                        cfg_.scope_version,
                        dropped};
-    bool ok = true;
-    for (const auto& e : exporters_) {
-      try {
-        if (e->export_spans(batch) != export_result::success) ok = false;
-      } catch (const std::exception& ex) {
-        report_exporter_error(*e, ex.what());
-        ok = false;
-      }
-    }
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_spans(batch) == export_result::success; });
     (ok ? detail::exported_total : detail::export_failed_total)
         .fetch_add(pending_count_, std::memory_order_release);
     for (std::size_t i = 0; i < pending_count_; ++i) pending_[i].reset();
@@ -4268,15 +4254,8 @@ class collector {
     if (logs_pending_.empty()) return;
     const log_batch batch{std::span<const log_record>(logs_pending_), resource_, cfg_.scope_name,
                           cfg_.scope_version};
-    bool ok = true;
-    for (const auto& e : exporters_) {
-      try {
-        if (e->export_logs(batch) != export_result::success) ok = false;
-      } catch (const std::exception& ex) {
-        report_exporter_error(*e, ex.what());
-        ok = false;
-      }
-    }
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_logs(batch) == export_result::success; });
     (ok ? detail::logs_exported_total : detail::logs_export_failed_total)
         .fetch_add(logs_pending_.size(), std::memory_order_release);
     logs_pending_.clear();
@@ -4345,17 +4324,26 @@ class collector {
     if (data.empty()) return;
     const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
                               cfg_.scope_version};
+    const bool ok = for_each_exporter(
+        [&](exporter& e) { return e.export_metrics(batch) == export_result::success; });
+    metric_exports_.fetch_add(1, std::memory_order_relaxed);
+    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Calls `call(e)` for every exporter, each in its own try: an exception is reported and counts
+  // as a failure. True when every call returned true.
+  template <class Call>
+  bool for_each_exporter(Call&& call) {
     bool ok = true;
     for (const auto& e : exporters_) {
       try {
-        if (e->export_metrics(batch) != export_result::success) ok = false;
+        ok = call(*e) && ok;
       } catch (const std::exception& ex) {
         report_exporter_error(*e, ex.what());
         ok = false;
       }
     }
-    metric_exports_.fetch_add(1, std::memory_order_relaxed);
-    if (!ok) metric_exports_failed_.fetch_add(1, std::memory_order_relaxed);
+    return ok;
   }
 
   void report_exporter_error(const exporter& e, const char* what) {
@@ -6118,6 +6106,49 @@ void write_scope(W& w, const field_desc& f, std::string_view name, std::string_v
   w.end();
 }
 
+/// The fields every signal nests the same way: Resource<Signal> { resource, scope_<signal>s {
+/// scope, <items> } }.
+struct envelope_fields {
+  const field_desc& resource;    // Resource<Signal>.resource
+  const field_desc& scope_list;  // Resource<Signal>.scope_<signal>s
+  const field_desc& scope;       // Scope<Signal>.scope
+  const field_desc& items;       // Scope<Signal>.<spans | log_records | metrics>
+};
+
+/// One Resource<Signal> element's body: the resource, and one Scope<Signal> holding the scope
+/// (with the attributes `scope_attributes(w)` writes) and the items `items(w)` writes.
+template <class W, class Range, class ScopeAttrs, class Items>
+void write_resource_scope(W& w, const envelope_fields& f, const Range& resource_attributes,
+                          std::string_view scope_name, std::string_view scope_version,
+                          ScopeAttrs&& scope_attributes, Items&& items) {
+  write_resource(w, f.resource, resource_attributes);
+  w.begin_array(f.scope_list);
+  w.begin_item(f.scope_list, 3);
+  write_scope(w, f.scope, scope_name, scope_version, scope_attributes);
+  w.begin_array(f.items);
+  items(w);
+  w.end_array();
+  w.end_item();
+  w.end_array();
+}
+
+/// An Export<Signal>ServiceRequest with one resource and one scope (`resources`: its repeated
+/// Resource<Signal> field).
+template <class W, class Range, class ScopeAttrs, class Items>
+void write_one_resource_request(W& w, const field_desc& resources, const envelope_fields& f,
+                                const Range& resource_attributes, std::string_view scope_name,
+                                std::string_view scope_version, ScopeAttrs&& scope_attributes,
+                                Items&& items) {
+  w.begin_request();
+  w.begin_array(resources);
+  w.begin_item(resources, 3);
+  write_resource_scope(w, f, resource_attributes, scope_name, scope_version, scope_attributes,
+                       items);
+  w.end_item();
+  w.end_array();
+  w.end_request();
+}
+
 }  // namespace agentrace::otlp
 
 AGENTRACE_DETAIL_VISIBILITY_END
@@ -6168,21 +6199,14 @@ void write_log_record(W& w, const agentrace::log_record& r) {
 /// ExportLogsServiceRequest for `batch`: one resource, one scope.
 template <class W>
 void write_logs_request(W& w, const log_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_logs_request::resource_logs);
-  w.begin_item(export_logs_request::resource_logs, 3);
-  write_resource(w, resource_logs::resource, batch.resource.attributes);
-  w.begin_array(resource_logs::scope_logs);
-  w.begin_item(resource_logs::scope_logs, 3);
-  write_scope(w, scope_logs::scope, batch.scope_name, batch.scope_version, [](W&) {});
-  w.begin_array(scope_logs::log_records);
-  for (const agentrace::log_record& r : batch.records) write_log_record(w, r);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_logs_request::resource_logs,
+      {resource_logs::resource, resource_logs::scope_logs, scope_logs::scope,
+       scope_logs::log_records},
+      batch.resource.attributes, batch.scope_name, batch.scope_version, [](W&) {},
+      [&](W& ww) {
+        for (const agentrace::log_record& r : batch.records) write_log_record(ww, r);
+      });
 }
 
 }  // namespace otlp
@@ -6575,21 +6599,14 @@ void write_metric(W& w, const metric_data& m) {
 /// ExportMetricsServiceRequest for `batch`: one resource, one scope.
 template <class W>
 void write_metrics_request(W& w, const metrics_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_metrics_request::resource_metrics);
-  w.begin_item(export_metrics_request::resource_metrics, 3);
-  write_resource(w, resource_metrics::resource, batch.resource.attributes);
-  w.begin_array(resource_metrics::scope_metrics);
-  w.begin_item(resource_metrics::scope_metrics, 3);
-  write_scope(w, scope_metrics::scope, batch.scope_name, batch.scope_version, [](W&) {});
-  w.begin_array(scope_metrics::metrics);
-  for (const metric_data& m : batch.metrics) write_metric(w, m);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_metrics_request::resource_metrics,
+      {resource_metrics::resource, resource_metrics::scope_metrics, scope_metrics::scope,
+       scope_metrics::metrics},
+      batch.resource.attributes, batch.scope_name, batch.scope_version, [](W&) {},
+      [&](W& ww) {
+        for (const metric_data& m : batch.metrics) write_metric(ww, m);
+      });
 }
 
 }  // namespace otlp
@@ -6818,31 +6835,26 @@ void write_span(W& w, const span_data& s) {
       0);
 }
 
+inline constexpr envelope_fields span_envelope{
+    resource_spans::resource, resource_spans::scope_spans, scope_spans::scope, scope_spans::spans};
+
 /// ExportTraceServiceRequest for a collector batch: one resource, one scope (whose attribute
 /// agentrace.spans.dropped carries the spans this process has lost so far).
 template <class W>
 void write_trace_request(W& w, const export_batch& batch) {
-  w.begin_request();
-  w.begin_array(export_trace_request::resource_spans);
-  w.begin_item(export_trace_request::resource_spans, 3);
-  write_resource(w, resource_spans::resource, batch.resource.attributes);
-  w.begin_array(resource_spans::scope_spans);
-  w.begin_item(resource_spans::scope_spans, 3);
-  write_scope(w, scope_spans::scope, batch.scope_name, batch.scope_version, [&](W& ww) {
-    ww.begin_array(scope::attributes);
-    write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
-      v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
-    });
-    ww.end_array();
-  });
-  w.begin_array(scope_spans::spans);
-  for (const span_record& r : batch.spans) write_span(w, r, batch.clock, batch.limits);
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_item();
-  w.end_array();
-  w.end_request();
+  write_one_resource_request(
+      w, export_trace_request::resource_spans, span_envelope, batch.resource.attributes,
+      batch.scope_name, batch.scope_version,
+      [&](W& ww) {
+        ww.begin_array(scope::attributes);
+        write_key_value(ww, scope::attributes, "agentrace.spans.dropped", [&](W& v) {
+          v.int64(any_value::int_value, static_cast<std::int64_t>(batch.dropped_spans_total));
+        });
+        ww.end_array();
+      },
+      [&](W& ww) {
+        for (const span_record& r : batch.spans) write_span(ww, r, batch.clock, batch.limits);
+      });
 }
 
 /// ExportTraceServiceRequest holding `groups` (one resourceSpans element each).
@@ -6853,16 +6865,12 @@ void write_trace_request(W& w, std::span<const span_data_group> groups) {
   w.begin_array(export_trace_request::resource_spans);
   for (const span_data_group& g : groups) {
     w.begin_item(export_trace_request::resource_spans, 3);
-    write_resource(w, resource_spans::resource,
-                   g.resource_attributes ? *g.resource_attributes : none);
-    w.begin_array(resource_spans::scope_spans);
-    w.begin_item(resource_spans::scope_spans, 3);
-    write_scope(w, scope_spans::scope, g.scope_name, g.scope_version, [](W&) {});
-    w.begin_array(scope_spans::spans);
-    for (const span_data* s : g.spans) write_span(w, *s);
-    w.end_array();
-    w.end_item();
-    w.end_array();
+    write_resource_scope(
+        w, span_envelope, g.resource_attributes ? *g.resource_attributes : none, g.scope_name,
+        g.scope_version, [](W&) {},
+        [&](W& ww) {
+          for (const span_data* s : g.spans) write_span(ww, *s);
+        });
     w.end_item();
   }
   w.end_array();
