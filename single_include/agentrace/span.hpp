@@ -1196,10 +1196,9 @@ class spsc_ring {
     if (n > max) n = max;
     std::size_t slot = static_cast<std::size_t>(h % capacity_);
     for (std::size_t i = 0; i < n; ++i) {
-      T& s = slots_[slot];
-      *out = std::move(s);
+      *out = std::move(slots_[slot]);
       ++out;
-      s.~T();
+      slots_[slot].~T();  // moved from: ends its lifetime (the slot is raw storage again)
       if (++slot == capacity_) slot = 0;
     }
     if (n != 0) head_.store(h + n, std::memory_order_release);
