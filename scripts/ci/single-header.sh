@@ -31,7 +31,7 @@ libs=(-lfmt -pthread)
 headers=()
 for h in single_include/agentrace/*.hpp; do
   headers+=("agentrace/$(basename "$h")")
-  case $h in *http*) libs+=(-lcurl -lz) ;; esac
+  case $h in *http*) libs+=(-lcurl -lz) ;; *prometheus*) libs+=(-lcivetweb) ;; esac
 done
 {
   for h in "${headers[@]}"; do echo "#include <$h>"; done
