@@ -223,17 +223,12 @@ class instrument_base {
         if (used_.load(std::memory_order_relaxed) + 1 >= limit_) break;
         if (s.hash.compare_exchange_strong(cur, h, std::memory_order_acq_rel)) {
           used_.fetch_add(1, std::memory_order_relaxed);
-          auto* p = make_series(attrs);
-          s.series.store(p, std::memory_order_release);
-          return *p;
+          return get_or_make(s.series, attrs);
         }
       }
-      if (cur == h) {
-        // Another thread may be making it this instant: wait a little, never for long.
-        for (int spin = 0; spin < 4096; ++spin)
-          if (auto* p = s.series.load(std::memory_order_acquire)) return *p;
-        break;
-      }
+      // The slot is this series'. Another thread that claimed it may still be making the series:
+      // make it too, without waiting; the first one published is used by both.
+      if (cur == h) return get_or_make(s.series, attrs);
     }
     instruments().overflowed.fetch_add(1, std::memory_order_relaxed);
     return get_or_make(overflow_, {}, true);

@@ -308,7 +308,12 @@ class RealTreeTest(unittest.TestCase):
                              for p in (REPO / "include/agentrace").rglob("*.hpp"))
             for header in headers:
                 self.assertLessEqual(text.count(f"// amalgamated: {header}\n"), 1, header)
-            self.assertIn("// amalgamated: include/agentrace/span.hpp\n", text)
+            # The instrumentation is its own single header; agentrace.hpp builds on it.
+            span = (tmp / "single_include/agentrace/span.hpp").read_text()
+            self.assertIn("// amalgamated: include/agentrace/span.hpp\n", span)
+            self.assertNotIn("#include <fmt/format.h>", span)
+            self.assertNotIn("// amalgamated: include/agentrace/span.hpp\n", text)
+            self.assertIn("#include <agentrace/span.hpp>", text)
             self.assertIn("#include <fmt/format.h>", text)
 
 
