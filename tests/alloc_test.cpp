@@ -16,10 +16,21 @@ namespace {
 // no initialisation guard, safe to touch from inside operator new.
 constinit thread_local bool t_counting = false;
 constinit thread_local std::uint64_t t_allocations = 0;
+// While set, operator new on this thread fails (throws std::bad_alloc) as if memory ran out.
+constinit thread_local bool t_fail_new = false;
 
 inline void note_allocation() noexcept {
   if (t_counting) ++t_allocations;
 }
+
+/// Makes operator new fail on this thread while alive.
+class out_of_memory {
+ public:
+  out_of_memory() { t_fail_new = true; }
+  ~out_of_memory() { t_fail_new = false; }
+  out_of_memory(const out_of_memory&) = delete;
+  out_of_memory& operator=(const out_of_memory&) = delete;
+};
 
 /// Counts this thread's allocations while alive.
 class counting {
@@ -34,6 +45,7 @@ class counting {
 
 void* counted_alloc(std::size_t n) {
   note_allocation();
+  if (t_fail_new) throw std::bad_alloc();
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
@@ -220,4 +232,33 @@ TEST_CASE("instruments: no allocation after a series' first use, with string att
     requests.add(1, {{k_metric_code, 404}, {k_metric_route, route}});  // a new series allocates
     CHECK(c.count() >= 1);
   }
+}
+
+TEST_CASE("out of memory for the note of an out-of-order end is counted in stats()", "[alloc]") {
+  auto tracing = agentrace::start(
+      {.exporters = {std::make_shared<counting_exporter>()}, .read_environment = false});
+  warm_up();
+  const auto lost = [&] { return tracing.stats().context_entries_lost; };
+  const std::uint64_t before = lost();
+  {  // control: with memory, the parent's early end is noted and nothing is lost
+    AGENTRACE_SPAN(p, "oom.control.parent");
+    AGENTRACE_SPAN(c, "oom.control.child");
+    p.end();
+  }
+  CHECK(lost() == before);
+  agentrace::span_context parent;
+  {
+    AGENTRACE_SPAN(p, "oom.parent");
+    parent = p.context();
+    AGENTRACE_SPAN(c, "oom.child");
+    {
+      out_of_memory oom;
+      p.end();  // the note of the out-of-order end needs memory, and there is none
+    }
+    CHECK(lost() == before + 1);
+  }
+  // What the count warns of: the child's end restored the ended parent as the current context.
+  CHECK(agentrace::current_context() == parent);
+  agentrace::detail::assign_context(agentrace::detail::tls.current, agentrace::span_context{});
+  CHECK(lost() == before + 1);
 }

@@ -399,6 +399,7 @@ TEST_CASE("the ways a span can leave its thread: shared ownership, unsampled, un
 TEST_CASE("a span ended on another thread after its origin thread exited is still exported") {
   auto m = agentrace::memory();
   auto tracing = start_memory(m);
+  const std::uint64_t unrepaired = tracing.stats().remote_ends_unrepaired;
   std::optional<agentrace::scoped_span> carried;
   std::thread([&] {
     agentrace::span<"from.exited"> s;
@@ -406,9 +407,16 @@ TEST_CASE("a span ended on another thread after its origin thread exited is stil
   }).join();
   carried->end();  // the origin thread is gone: nothing to repair, nothing to crash
   CHECK_FALSE(cur().valid());
+  CHECK(tracing.stats().remote_ends_unrepaired == unrepaired);  // the scope closed at home
+  std::optional<agentrace::span<"left.behind">> left;           // begun there, never moved
+  std::thread([&] { left.emplace(); }).join();
+  left.reset();  // its scope closes here, away from its exited thread: nothing to repair
+  CHECK_FALSE(cur().valid());
+  CHECK(tracing.stats().remote_ends_unrepaired == unrepaired + 1);  // counted, not a loss
+  CHECK(tracing.stats().context_entries_lost == 0);
   REQUIRE(tracing.force_flush());
   span_tree t(m->spans());
-  CHECK(t.spans.size() == 1);
+  CHECK(t.spans.size() == 2);
 }
 
 TEST_CASE("a span of thread 65,537 closed on thread 1 is reported to its own thread") {

@@ -57,10 +57,6 @@ namespace detail {
 struct run_scope;
 inline thread_local run_scope* active_scope = nullptr;
 
-// Spans that ended out of order whose note could not be copied to a resumed coroutine (out of
-// memory): a context restored later in that coroutine may then name the ended span.
-inline std::atomic<std::uint64_t> ended_copies_lost{0};
-
 /// The calling thread's chain, as a coroutine suspending here leaves it. Outside a traced call
 /// (ordinary code spawning or posting) the work starts a chain of its own under the thread's
 /// current context.
@@ -75,7 +71,8 @@ inline captured_chain capture_here() {
       try {
         c.ended = std::make_shared<const ::agentrace::detail::ended_set>(*t.ended);
       } catch (...) {
-        ended_copies_lost.fetch_add(t.ended->entries.size(), std::memory_order_relaxed);
+        ::agentrace::detail::context_entries_lost.fetch_add(t.ended->entries.size(),
+                                                            std::memory_order_relaxed);
       }
     }
   } else {
@@ -98,7 +95,8 @@ struct run_scope {
       try {
         t.ended = new ::agentrace::detail::ended_set(*c.ended);
       } catch (...) {
-        ended_copies_lost.fetch_add(c.ended->entries.size(), std::memory_order_relaxed);
+        ::agentrace::detail::context_entries_lost.fetch_add(c.ended->entries.size(),
+                                                            std::memory_order_relaxed);
       }
     }
     prev_ = std::exchange(active_scope, this);

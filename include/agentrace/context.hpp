@@ -181,7 +181,9 @@ inline std::uint64_t current_chain() noexcept {
 
 /// Records, on the chain current on this thread, that span `id` ended while it was not the current
 /// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
-/// (context_entries_lost): a context restored later may then name the ended span.
+/// (context_entries_lost): a context restored later may then name the ended span. The same counter
+/// takes such entries lost anywhere else (a note for another thread, a copy for a resumed
+/// coroutine); stats() reports it.
 inline std::atomic<std::uint64_t> context_entries_lost{0};
 AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
     std::uint64_t id, const span_context& replaced) noexcept {

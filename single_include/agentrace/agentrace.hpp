@@ -2969,7 +2969,8 @@ AGENTRACE_DETAIL_COLD inline void post_remote_end(std::uint64_t chain, std::uint
       std::lock_guard<std::mutex> board_lock(b.mu);
       b.notes.push_back(remote_end{chain, id, replaced});
     } catch (...) {
-      break;
+      context_entries_lost.fetch_add(1, std::memory_order_relaxed);  // out of memory for the note
+      return;
     }
     t->remote_ended.store(1, std::memory_order_release);
     return;
@@ -3600,6 +3601,12 @@ struct stats {
   std::uint64_t metric_exports = 0;                // metrics exports handed to the exporters
   std::uint64_t metric_exports_failed = 0;         // ... of which an exporter reported failed
   std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
+  // The current context's repair after spans end out of order, process-wide (context.hpp).
+  std::uint64_t context_entries_lost = 0;    // notes of out-of-order ends lost to out of
+                                             // memory: a context restored later may name an
+                                             // ended span (a wrong parent); should stay 0
+  std::uint64_t remote_ends_unrepaired = 0;  // spans closed away from their thread with nothing
+                                             // to repair there (exited thread, coroutine chain)
 
   /// Spans lost for any reason other than sampling.
   std::uint64_t dropped_total() const noexcept {
@@ -3930,6 +3937,11 @@ class collector {
           "{} log records dropped (queue full: {}, export failed: {}, emitted while not "
           "running: {}); see agentrace::stats",
           logs_lost, s.logs_dropped_queue_full, s.logs_export_failed, s.logs_dropped_not_running);
+    if (s.context_entries_lost > 0)
+      detail::diag(
+          "{} notes of spans that ended out of order were lost to out of memory: a span begun "
+          "after one of them may name an ended span as its parent; see agentrace::stats",
+          s.context_entries_lost);
     detail::collector_active.store(false);
     return true;
   }
@@ -3949,6 +3961,8 @@ class collector {
     s.logs_exported = detail::logs_exported_total.load(std::memory_order_acquire);
     s.logs_export_failed = detail::logs_export_failed_total.load(std::memory_order_acquire);
     s.dropped_tail_sampled = detail::tail_sampled_out_total.load(std::memory_order_acquire);
+    s.context_entries_lost = detail::context_entries_lost.load(std::memory_order_relaxed);
+    s.remote_ends_unrepaired = detail::remote_ends_unrepaired.load(std::memory_order_relaxed);
     if (tail_) s.tail_sampling = tail_->counts();
     if (metrics_) {
       const span_metrics_stats m = metrics_->stats();

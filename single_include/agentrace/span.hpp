@@ -518,7 +518,9 @@ inline std::uint64_t current_chain() noexcept {
 
 /// Records, on the chain current on this thread, that span `id` ended while it was not the current
 /// context; it had replaced `replaced`. If memory runs out the entry is lost and counted
-/// (context_entries_lost): a context restored later may then name the ended span.
+/// (context_entries_lost): a context restored later may then name the ended span. The same counter
+/// takes such entries lost anywhere else (a note for another thread, a copy for a resumed
+/// coroutine); stats() reports it.
 inline std::atomic<std::uint64_t> context_entries_lost{0};
 AGENTRACE_DETAIL_NOINLINE inline void note_ended_out_of_order(
     std::uint64_t id, const span_context& replaced) noexcept {
@@ -1821,7 +1823,8 @@ namespace agentrace::detail {
 // its own chain is current.
 // Scopes that closed away from their chain with nothing to repair there: the chain was a
 // coroutine's (its frame is being destroyed, or another thread ended the span through a
-// reference), or its thread has exited; or memory ran out for the note.
+// reference), or its thread has exited. Not a loss; stats() reports it. (A note lost to out of
+// memory is counted in context_entries_lost.)
 inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
 
 /// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for

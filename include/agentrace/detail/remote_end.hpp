@@ -26,7 +26,8 @@ namespace agentrace::detail {
 // its own chain is current.
 // Scopes that closed away from their chain with nothing to repair there: the chain was a
 // coroutine's (its frame is being destroyed, or another thread ended the span through a
-// reference), or its thread has exited; or memory ran out for the note.
+// reference), or its thread has exited. Not a loss; stats() reports it. (A note lost to out of
+// memory is counted in context_entries_lost.)
 inline std::atomic<std::uint64_t> remote_ends_unrepaired{0};
 
 /// On a thread whose current chain is not `chain`, the chain span `id` is current on. Notes it for

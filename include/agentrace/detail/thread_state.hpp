@@ -281,7 +281,8 @@ AGENTRACE_DETAIL_COLD inline void post_remote_end(std::uint64_t chain, std::uint
       std::lock_guard<std::mutex> board_lock(b.mu);
       b.notes.push_back(remote_end{chain, id, replaced});
     } catch (...) {
-      break;
+      context_entries_lost.fetch_add(1, std::memory_order_relaxed);  // out of memory for the note
+      return;
     }
     t->remote_ended.store(1, std::memory_order_release);
     return;
