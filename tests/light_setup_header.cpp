@@ -8,6 +8,8 @@
 #include <agentrace/setup.hpp>
 #include <agentrace/span.hpp>
 
+#include <utility>
+
 #if !defined(AGENTRACE_COMPILED_LIB)
 #error "light_setup_header is compiled with -DAGENTRACE_COMPILED_LIB"
 #endif
@@ -47,5 +49,9 @@ int main() {
   AGENTRACE_SPAN(task, "agent.task");
   task.end();
   const bool flushed = tracing.force_flush();
-  return flushed && tracing.stats().dropped_total() == 0 ? 0 : 1;
+  const bool ok = flushed && tracing.stats().dropped_total() == 0;
+  agentrace::tracing none;  // the handle is made, moved and destroyed without the collector's type
+  none = std::move(tracing);
+  agentrace::tracing last(std::move(none));
+  return ok && last ? 0 : 1;
 }

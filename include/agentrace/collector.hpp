@@ -814,6 +814,7 @@ class collector {
 };
 
 #if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+AGENTRACE_SETUP_INLINE tracing::tracing() noexcept = default;
 AGENTRACE_SETUP_INLINE tracing::tracing(std::unique_ptr<collector> c) noexcept : c_(std::move(c)) {}
 AGENTRACE_SETUP_INLINE tracing::tracing(tracing&&) noexcept = default;
 AGENTRACE_SETUP_INLINE tracing& tracing::operator=(tracing&& o) noexcept {

@@ -1317,7 +1317,7 @@ struct stats {
 /// The RAII handle start() returns: its destructor shuts tracing down (flushes, joins).
 class tracing {
  public:
-  tracing() = default;
+  tracing() noexcept;
   explicit tracing(std::unique_ptr<collector> c) noexcept;
   tracing(tracing&& o) noexcept;
   tracing& operator=(tracing&& o) noexcept;
@@ -4448,6 +4448,7 @@ class collector {
 };
 
 #if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+AGENTRACE_SETUP_INLINE tracing::tracing() noexcept = default;
 AGENTRACE_SETUP_INLINE tracing::tracing(std::unique_ptr<collector> c) noexcept : c_(std::move(c)) {}
 AGENTRACE_SETUP_INLINE tracing::tracing(tracing&&) noexcept = default;
 AGENTRACE_SETUP_INLINE tracing& tracing::operator=(tracing&& o) noexcept {

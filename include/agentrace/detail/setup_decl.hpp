@@ -174,7 +174,7 @@ struct stats {
 /// The RAII handle start() returns: its destructor shuts tracing down (flushes, joins).
 class tracing {
  public:
-  tracing() = default;
+  tracing() noexcept;
   explicit tracing(std::unique_ptr<collector> c) noexcept;
   tracing(tracing&& o) noexcept;
   tracing& operator=(tracing&& o) noexcept;
