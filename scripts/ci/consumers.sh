@@ -122,7 +122,8 @@ consumer_pkg_config() {
 # Compiled mode: docs/install.md's install snippet with AGENTRACE_COMPILED_LIB=ON, then the
 # find_package project around examples/quickstart.cpp (which must compile against declarations
 # only, start() and the exporters coming from the library) and around the consumer program,
-# which includes <agentrace/agentrace.hpp> as well and must link without a second definition.
+# which includes <agentrace/agentrace.hpp> as well and must link without a second definition;
+# then the quickstart again with the pkg-config line.
 consumer_compiled_lib() {
   local d=$work/compiled_lib
   mkdir -p "$d/quickstart" "$d/consumer"
@@ -155,6 +156,12 @@ consumer_compiled_lib() {
     { echo "consumer compiled_lib: quickstart.jsonl lacks the db.query span" >&2; return 1; }
   echo "ok: quickstart against the compiled library printed and wrote its trace"
   expect_output "$d/consumer/build/my_agent"
+  # pkg-config: the same quickstart with docs/install.md's pkg-config line
+  snippet "$d/quickstart" "$pk/pkg_config/build.sh" PREFIX="$d/prefix"
+  (cd "$d/quickstart" && rm -f quickstart.jsonl && ./my_agent >/dev/null)
+  grep -q '"name":"db.query"' "$d/quickstart/quickstart.jsonl" ||
+    { echo "consumer compiled_lib: pkg-config build wrote no db.query span" >&2; return 1; }
+  echo "ok: quickstart built with pkg-config against the compiled library wrote its trace"
 }
 
 names=("$@")
