@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The README quickstart, verbatim: three nested spans, printed as a tree and written as
 // OTLP-JSON. OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE point it elsewhere without a rebuild.
-#include <agentrace/agentrace.hpp>
+#include <agentrace/setup.hpp>  // start(), exporters: only in the file that starts tracing
+#include <agentrace/span.hpp>   // spans: in every instrumented file
 
 #include <string>
 

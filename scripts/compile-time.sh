@@ -9,7 +9,13 @@
 #   quickstart     examples/quickstart.cpp (instrumentation + start + console and OTLP-JSON
 #                  exporters: what the one file that starts tracing pays)
 #   *_single       the same two through single_include/ instead of include/
-# Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x.
+#   quickstart_compiled
+#                  examples/quickstart.cpp in compiled mode (-DAGENTRACE_COMPILED_LIB): the
+#                  file that starts tracing, against the library's declarations
+# Also reported, without a target: the library of compiled mode (src/agentrace.cpp, compiled
+# once per build: lib_once) and linking the quickstart's object with it (link_compiled).
+# Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x
+# (the header-only quickstart is reported against that target too).
 # Each TU is compiled RUNS times (default 3) and the smallest user time kept; compilations run
 # one at a time, so a loaded machine slows every line alike and the ratios hold.
 #   scripts/compile-time.sh                  # both compilers, RUNS=3
@@ -73,12 +79,24 @@ single_span=agentrace/span.hpp
 sed "s|<agentrace/span.hpp>|<$single_span>|" "$work/instrumented.cpp" >"$work/instrumented_single.cpp"
 
 tus=(hello instrumented quickstart instrumented_single quickstart_single)
+# Compiled mode exists when the tree has its library source.
+compiled=0
+if [ -f src/agentrace.cpp ]; then
+  compiled=1
+  tus+=(quickstart_compiled)
+fi
 src_of() {
   case $1 in
     hello) echo "$work/hello.cpp" ;;
     instrumented) echo "$work/instrumented.cpp" ;;
     instrumented_single) echo "$work/instrumented_single.cpp" ;;
-    quickstart | quickstart_single) echo "$root/examples/quickstart.cpp" ;;
+    quickstart | quickstart_single | quickstart_compiled) echo "$root/examples/quickstart.cpp" ;;
+    lib_once) echo "$root/src/agentrace.cpp" ;;
+  esac
+}
+flags_of() {
+  case $1 in
+    quickstart_compiled | lib_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
   esac
 }
 inc_of() {
@@ -91,8 +109,18 @@ inc_of() {
 # One compilation: prints "user_seconds peak_kib".
 measure() {
   local cxx=$1 tu=$2
+  # shellcheck disable=SC2046  # flags_of prints zero or one word
   /usr/bin/time -f "%U %M" -o "$work/time" \
-    "$cxx" -std=c++20 -O2 -I "$(inc_of "$tu")" -c "$(src_of "$tu")" -o "$work/out.o"
+    "$cxx" -std=c++20 -O2 $(flags_of "$tu") -I "$(inc_of "$tu")" -c "$(src_of "$tu")" \
+    -o "$work/$tu.o"
+  cat "$work/time"
+}
+# Linking the compiled-mode quickstart with the library (objects from measure): "user peak".
+measure_link() {
+  local cxx=$1
+  ar rcs "$work/libagentrace.a" "$work/lib_once.o"
+  /usr/bin/time -f "%U %M" -o "$work/time" \
+    "$cxx" "$work/quickstart_compiled.o" "$work/libagentrace.a" -lfmt -pthread -o "$work/quickstart"
   cat "$work/time"
 }
 
@@ -104,17 +132,23 @@ for cxx in $cxxs; do
     continue
   fi
   declare -A user=() mem=()
-  for tu in "${tus[@]}"; do
+  rows=("${tus[@]}")
+  [ "$compiled" = 0 ] || rows+=(lib_once link_compiled)
+  for tu in "${rows[@]}"; do
     best_u="" best_m=""
     for ((r = 0; r < runs; ++r)); do
-      read -r u m < <(measure "$cxx" "$tu")
+      if [ "$tu" = link_compiled ]; then
+        read -r u m < <(measure_link "$cxx")
+      else
+        read -r u m < <(measure "$cxx" "$tu")
+      fi
       if [ -z "$best_u" ] || awk -v a="$u" -v b="$best_u" 'BEGIN{exit !(a<b)}'; then best_u=$u; fi
       if [ -z "$best_m" ] || [ "$m" -lt "$best_m" ]; then best_m=$m; fi
     done
     user[$tu]=$best_u
     mem[$tu]=$best_m
   done
-  for tu in "${tus[@]}"; do
+  for tu in "${rows[@]}"; do
     ru=$(awk -v a="${user[$tu]}" -v b="${user[hello]}" 'BEGIN{printf "%.1f", (b>0? a/b : 0)}')
     rm=$(awk -v a="${mem[$tu]}" -v b="${mem[hello]}" 'BEGIN{printf "%.1f", a/b}')
     printf '%-10s %-20s %9.2f %6sx %9.0f %6sx\n' "$cxx" "$tu" "${user[$tu]}" "$ru" \

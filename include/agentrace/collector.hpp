@@ -40,53 +40,6 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
-/// Counts since the process started tracing (cumulative across start/shutdown cycles).
-/// Every span that ended while tracing was on is in exactly one of: exported, export_failed,
-/// dropped_*, or still queued (`queued()`).
-struct stats {
-  std::uint64_t spans_ended = 0;                // ended while tracing was on
-  std::uint64_t spans_exported = 0;             // handed to the exporters, which succeeded
-  std::uint64_t spans_export_failed = 0;        // in a batch an exporter reported failed
-  std::uint64_t dropped_queue_full = 0;         // try_enqueue found the queue full
-  std::uint64_t dropped_unsampled = 0;          // ended unsampled (never enqueued, by design)
-  std::uint64_t dropped_not_running = 0;        // ended after shutdown began / while thread exited
-  std::uint64_t spans_failed_in_exporters = 0;  // accepted by an exporter, later given up on
-  export_failures exporter_failures{};          // the same, by reason (buffer full, rejected...)
-  // Log records (emit_event), cumulative like the span counts.
-  std::uint64_t logs_emitted = 0;              // accepted into the log queue
-  std::uint64_t logs_exported = 0;             // handed to the exporters, which succeeded
-  std::uint64_t logs_export_failed = 0;        // in a batch an exporter reported failed
-  std::uint64_t logs_dropped_queue_full = 0;   // the log queue was full
-  std::uint64_t logs_dropped_not_running = 0;  // emitted while tracing was not running
-  // Tail sampling (agentrace/tail_sampling.hpp).
-  std::uint64_t dropped_tail_sampled = 0;  // spans of traces the tail sampler did not keep
-  tail_sampling_counts tail_sampling{};    // traces kept, dropped...: this collector's only
-  // Span-derived metrics (zero when they are off).
-  std::uint64_t metric_spans_observed = 0;         // spans the metrics counted (every one dequeued)
-  std::uint64_t metric_points_overflowed = 0;      // measurements in an overflow series
-  std::uint64_t metric_series = 0;                 // series held, every metric together
-  std::uint64_t metric_exports = 0;                // metrics exports handed to the exporters
-  std::uint64_t metric_exports_failed = 0;         // ... of which an exporter reported failed
-  std::uint64_t metric_measurements_rejected = 0;  // instruments: negative counter adds, NaN
-  // The current context's repair after spans end out of order, process-wide (context.hpp).
-  std::uint64_t context_entries_lost = 0;    // notes of out-of-order ends lost to out of
-                                             // memory: a context restored later may name an
-                                             // ended span (a wrong parent); should stay 0
-  std::uint64_t remote_ends_unrepaired = 0;  // spans closed away from their thread with nothing
-                                             // to repair there (exited thread, coroutine chain)
-
-  /// Spans lost for any reason other than sampling.
-  std::uint64_t dropped_total() const noexcept {
-    return dropped_queue_full + dropped_not_running + spans_export_failed;
-  }
-  /// Spans in flight: enqueued but not yet exported.
-  std::uint64_t queued() const noexcept {
-    const std::uint64_t done = spans_exported + spans_export_failed + dropped_queue_full +
-                               dropped_unsampled + dropped_tail_sampled;
-    return spans_ended > done ? spans_ended - done : 0;
-  }
-};
-
 class collector;
 
 namespace detail {
@@ -128,11 +81,12 @@ inline std::uint8_t started_recording_state() {
 }
 }  // namespace detail
 
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
 /// Exporters named by OTEL_TRACES_EXPORTER (comma list of console, otlp/stdout, otlp, none, or
 /// any registered name) plus a JSON-lines file from AGENTRACE_OTLP_FILE. Unknown names are
 /// reported and skipped. When neither variable is set: "otlp" (the specification's default) if
 /// the OTLP/HTTP exporter is linked in, else nothing.
-inline std::vector<exporter_ptr> exporters_from_env() {
+AGENTRACE_SETUP_INLINE std::vector<exporter_ptr> exporters_from_env() {
   std::vector<exporter_ptr> out;
   auto make = [&](std::string_view name, std::string_view arg) {
     std::lock_guard<std::mutex> lock(detail::exporter_factories_mutex());
@@ -224,11 +178,13 @@ inline std::vector<exporter_ptr> exporters_from_env() {
 
 /// The exporters the environment names, or `defaults` when it names none. Examples use this so
 /// that any of them can be pointed elsewhere without a rebuild.
-inline std::vector<exporter_ptr> exporters_from_env_or(std::vector<exporter_ptr> defaults) {
+AGENTRACE_SETUP_INLINE std::vector<exporter_ptr> exporters_from_env_or(
+    std::vector<exporter_ptr> defaults) {
   const bool env_names = detail::env("OTEL_TRACES_EXPORTER") || detail::env("AGENTRACE_OTLP_FILE");
   if (!env_names) return defaults;
   return exporters_from_env();
 }
+#endif  // AGENTRACE_DETAIL_SETUP_DEFINITIONS
 
 /// The background collector. Create it with agentrace::start().
 class collector {
@@ -864,42 +820,34 @@ class collector {
   std::thread thread_;
 };
 
-/// The RAII handle start() returns: its destructor shuts tracing down (flushes, joins).
-class tracing {
- public:
-  tracing() = default;
-  explicit tracing(std::unique_ptr<collector> c) : c_(std::move(c)) {}
-  tracing(tracing&&) noexcept = default;
-  tracing& operator=(tracing&& o) noexcept {
-    if (this != &o) {
-      c_.reset();
-      c_ = std::move(o.c_);
-    }
-    return *this;
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+AGENTRACE_SETUP_INLINE tracing::tracing() noexcept = default;
+AGENTRACE_SETUP_INLINE tracing::tracing(std::unique_ptr<collector> c) noexcept : c_(std::move(c)) {}
+AGENTRACE_SETUP_INLINE tracing::tracing(tracing&&) noexcept = default;
+AGENTRACE_SETUP_INLINE tracing& tracing::operator=(tracing&& o) noexcept {
+  if (this != &o) {
+    c_.reset();
+    c_ = std::move(o.c_);
   }
-  ~tracing() = default;
+  return *this;
+}
+AGENTRACE_SETUP_INLINE tracing::~tracing() = default;
 
-  explicit operator bool() const noexcept { return c_ != nullptr; }
-  bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
-    return c_ && c_->force_flush(timeout);
-  }
-  bool shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
-    return c_ && c_->shutdown(timeout);
-  }
-  agentrace::stats stats() const { return c_ ? c_->get_stats() : agentrace::stats{}; }
-  collector* get() const noexcept { return c_.get(); }
+AGENTRACE_SETUP_INLINE bool tracing::force_flush(std::chrono::milliseconds timeout) {
+  return c_ && c_->force_flush(timeout);
+}
+AGENTRACE_SETUP_INLINE bool tracing::shutdown(std::chrono::milliseconds timeout) {
+  return c_ && c_->shutdown(timeout);
+}
+AGENTRACE_SETUP_INLINE agentrace::stats tracing::stats() const {
+  return c_ ? c_->get_stats() : agentrace::stats{};
+}
 
- private:
-  std::unique_ptr<collector> c_;
-};
-
-/// Starts tracing: spans are recorded from now until the returned handle is destroyed or shut
-/// down. With OTEL_SDK_DISABLED=true, returns an empty handle and nothing is recorded.
-/// Throws std::logic_error if tracing is already started.
-inline tracing start(config cfg = {}) {
+AGENTRACE_SETUP_INLINE tracing start(config cfg) {
   if (cfg.read_environment && detail::env_bool("OTEL_SDK_DISABLED")) return tracing{};
   return tracing{std::make_unique<collector>(std::move(cfg))};
 }
+#endif  // AGENTRACE_DETAIL_SETUP_DEFINITIONS
 
 }  // namespace agentrace
 

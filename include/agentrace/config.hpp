@@ -24,6 +24,7 @@
 #include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/setup_decl.hpp"
 #include "agentrace/exporter.hpp"
 #include "agentrace/metrics/data.hpp"
 #include "agentrace/sampler.hpp"
@@ -32,66 +33,6 @@
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
-
-/// Tail sampling (agentrace/tail_sampling.hpp, docs/sampling.md): which whole local traces are
-/// exported, decided when each ends. Zero / empty: the AGENTRACE_TAIL_SAMPLING* variable, then
-/// the default. Off unless a rule or a ratio is set.
-struct tail_sampling_config {
-  std::string rule{};             // AGENTRACE_TAIL_SAMPLING: an eval query; matches are kept
-  std::optional<double> ratio{};  // AGENTRACE_TAIL_SAMPLING_RATIO: share of the rest, default 0
-  std::optional<double> rate_limit{};  // AGENTRACE_TAIL_SAMPLING_RATE_LIMIT: rest kept per second
-  std::chrono::milliseconds wait{0};   // AGENTRACE_TAIL_SAMPLING_WAIT: after the root, 100 ms
-  std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
-  std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
-  std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
-  std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
-  std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
-};
-
-/// Metrics derived from spans on the collector thread (docs/metrics.md). Unset fields come from
-/// the OTEL_METRIC* environment variables, then the defaults.
-struct metrics_config {
-  /// Unset: on when OTEL_METRICS_EXPORTER names an exporter (anything but "none").
-  std::optional<bool> enabled{};
-  /// traces.span.metrics.duration bucket boundaries in seconds; empty: the spanmetrics
-  /// connector's defaults (metric_names::span_duration_buckets).
-  std::vector<double> duration_buckets{};
-  std::size_t cardinality_limit = 0;  // series per metric; 0: 2000
-  /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
-  std::optional<temporality_preference> temporality{};
-  std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
-};
-
-/// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
-/// environment variable, then the documented default, fills it.
-struct config {
-  std::string service_name{};             // OTEL_SERVICE_NAME, else unknown_service:<exe>
-  std::vector<exporter_ptr> exporters{};  // none: OTEL_TRACES_EXPORTER / AGENTRACE_OTLP_FILE
-  std::vector<std::pair<std::string, std::string>> resource_attributes{};  // win over env
-  std::size_t max_queue_size = 0;         // OTEL_BSP_MAX_QUEUE_SIZE: spans per thread, default 2048
-  std::size_t max_export_batch_size = 0;  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512
-  std::chrono::milliseconds schedule_delay{0};  // OTEL_BSP_SCHEDULE_DELAY, default 5000 ms
-  std::chrono::milliseconds export_timeout{0};  // OTEL_BSP_EXPORT_TIMEOUT, default 30000 ms
-  std::chrono::milliseconds drain_interval{0};  // how often the collector drains, default 5 ms
-  bool drain_on_demand = true;  // a thread whose queue is half full wakes the collector early
-  std::optional<span_limits> limits{};   // OTEL_SPAN_* / OTEL_ATTRIBUTE_* limits
-  bool read_environment = true;          // false: ignore every environment variable
-  std::string scope_name = "agentrace";  // instrumentation scope
-  std::string scope_version = AGENTRACE_VERSION_STRING;
-  std::optional<agentrace::sampler>
-      sampler{};                         // OTEL_TRACES_SAMPLER(_ARG), default parentbased_always_on
-  tail_sampling_config tail_sampling{};  // needs <agentrace/tail_sampling.hpp>; default off
-  metrics_config metrics{};              // span-derived metrics, exported through `exporters`
-};
-
-/// Defaults (documented in docs/configuration.md).
-namespace defaults {
-inline constexpr std::size_t max_queue_size = 2048;  // per thread (OpenTelemetry's default)
-inline constexpr std::size_t max_export_batch_size = 512;
-inline constexpr std::chrono::milliseconds schedule_delay{5000};
-inline constexpr std::chrono::milliseconds export_timeout{30000};
-inline constexpr std::chrono::milliseconds drain_interval{5};
-}  // namespace defaults
 
 namespace detail {
 

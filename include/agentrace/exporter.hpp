@@ -16,6 +16,7 @@
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
+#include "agentrace/detail/setup_decl.hpp"
 #include "agentrace/detail/text.hpp"
 #include "agentrace/event.hpp"
 #include "agentrace/metrics/data.hpp"
@@ -33,16 +34,6 @@ struct resource {
       if (k == key) return v;
     return {};
   }
-};
-
-/// Span limits (OpenTelemetry "Span Limits"). 0 for the value length means "no limit".
-struct span_limits {
-  std::uint32_t attribute_count = 128;
-  std::uint32_t attribute_value_length = 0;
-  std::uint32_t event_count = 128;
-  std::uint32_t link_count = 128;
-  std::uint32_t event_attribute_count = 128;
-  std::uint32_t link_attribute_count = 128;
 };
 
 /// What an exporter receives: records plus what it needs to interpret them. Valid for the
@@ -68,28 +59,6 @@ struct log_batch {
 /// How a pull exporter (the Prometheus endpoint) reads the metrics when it is asked for them:
 /// callable from any thread while set.
 using metrics_source = std::function<std::vector<metric_data>()>;
-
-/// Spans an exporter accepted and later gave up on, by reason (summed into agentrace::stats).
-struct export_failures {
-  std::uint64_t buffer_full = 0;        // dropped on arrival: the exporter's own buffer was full
-  std::uint64_t rejected = 0;           // the receiver refused them (non-retryable answer,
-                                        // OTLP partialSuccess.rejectedSpans)
-  std::uint64_t retries_exhausted = 0;  // retryable failures until the export timeout ran out
-  std::uint64_t shutdown = 0;           // still undelivered when shutdown's deadline passed
-  std::uint64_t other = 0;              // any other reason (I/O error, TLS, bad URL ...)
-
-  std::uint64_t total() const noexcept {
-    return buffer_full + rejected + retries_exhausted + shutdown + other;
-  }
-  export_failures& operator+=(const export_failures& o) noexcept {
-    buffer_full += o.buffer_full;
-    rejected += o.rejected;
-    retries_exhausted += o.retries_exhausted;
-    shutdown += o.shutdown;
-    other += o.other;
-    return *this;
-  }
-};
 
 /// The result of one export call.
 enum class export_result : std::uint8_t { success, failure };
@@ -125,8 +94,6 @@ class exporter {
     return f;
   }
 };
-
-using exporter_ptr = std::shared_ptr<exporter>;
 
 /// An event as exporters that keep spans see it.
 struct event_view {

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Packaging consumers: builds and runs tests/packaging/consumer/main.cpp the four ways
 # docs/install.md tells users to, each in a fresh temporary directory, by running the very
-# snippet files docs/install.md shows (and checking that it shows them verbatim).
-#   scripts/ci/consumers.sh [docs|single_header|add_subdirectory|find_package|pkg_config]...
+# snippet files docs/install.md shows (and checking that it shows them verbatim); and, against
+# the library of compiled mode (AGENTRACE_COMPILED_LIB), examples/quickstart.cpp and that program.
+#   scripts/ci/consumers.sh [docs|single_header|add_subdirectory|find_package|pkg_config|compiled_lib]...
 # No argument: all of them. CTest runs each as consumer_<name>.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,7 +53,8 @@ import pathlib, sys
 section = pathlib.Path(sys.argv[1]).read_text()
 missing = []
 for rel in ("single_header/build.sh", "add_subdirectory/CMakeLists.txt", "find_package/install.sh",
-            "find_package/CMakeLists.txt", "find_package/build.sh", "pkg_config/build.sh"):
+            "find_package/CMakeLists.txt", "find_package/build.sh", "pkg_config/build.sh",
+            "compiled_lib/install.sh"):
     text = (pathlib.Path(sys.argv[2]) / rel).read_text()
     if "```" + ("cmake" if rel.endswith(".txt") else "sh") + "\n" + text + "```" not in section:
         missing.append(rel)
@@ -117,8 +119,53 @@ consumer_pkg_config() {
   expect_output "$d/my_agent"
 }
 
+# Compiled mode: docs/install.md's install snippet with AGENTRACE_COMPILED_LIB=ON, then the
+# find_package project around examples/quickstart.cpp (which must compile against declarations
+# only, start() and the exporters coming from the library) and around the consumer program,
+# which includes <agentrace/agentrace.hpp> as well and must link without a second definition;
+# then the quickstart again with the pkg-config line.
+consumer_compiled_lib() {
+  local d=$work/compiled_lib
+  mkdir -p "$d/quickstart" "$d/consumer"
+  snippet "$d" "$pk/compiled_lib/install.sh" PREFIX="$d/stage" >"$d/install.log"
+  mv "$d/stage" "$d/prefix"
+  if grep -rl -- "$src" "$d/prefix"; then
+    echo "the installed files above refer to the source tree $src" >&2
+    return 1
+  fi
+  [ -n "$(find "$d/prefix" -name 'libagentrace.a')" ] ||
+    { echo "consumer compiled_lib: no libagentrace.a installed" >&2; return 1; }
+  cp "$src/examples/quickstart.cpp" "$d/quickstart/main.cpp"
+  cp "$pk/consumer/main.cpp" "$d/consumer/main.cpp"
+  for app in quickstart consumer; do
+    cp "$pk/find_package/CMakeLists.txt" "$d/$app/"
+    snippet "$d/$app" "$pk/find_package/build.sh" PREFIX="$d/prefix" >"$d/$app/build.log"
+  done
+  # The collector is the library's: the quickstart's object file defines none of its functions
+  # (header-only, it holds inline copies of them and of fmt's)
+  local obj
+  obj=$(find "$d/quickstart/build" -name 'main.cpp.o')
+  if nm -C "$obj" | grep -E ' [TW] (agentrace::collector::|fmt::)' >&2; then
+    echo "consumer compiled_lib: the quickstart compiled the collector or fmt itself" >&2
+    return 1
+  fi
+  (cd "$d/quickstart" && ./build/my_agent >out.txt)
+  grep -q 'db.query' "$d/quickstart/out.txt" ||
+    { echo "consumer compiled_lib: no trace tree printed" >&2; return 1; }
+  grep -q '"name":"db.query"' "$d/quickstart/quickstart.jsonl" ||
+    { echo "consumer compiled_lib: quickstart.jsonl lacks the db.query span" >&2; return 1; }
+  echo "ok: quickstart against the compiled library printed and wrote its trace"
+  expect_output "$d/consumer/build/my_agent"
+  # pkg-config: the same quickstart with docs/install.md's pkg-config line
+  snippet "$d/quickstart" "$pk/pkg_config/build.sh" PREFIX="$d/prefix"
+  (cd "$d/quickstart" && rm -f quickstart.jsonl && ./my_agent >/dev/null)
+  grep -q '"name":"db.query"' "$d/quickstart/quickstart.jsonl" ||
+    { echo "consumer compiled_lib: pkg-config build wrote no db.query span" >&2; return 1; }
+  echo "ok: quickstart built with pkg-config against the compiled library wrote its trace"
+}
+
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(docs single_header add_subdirectory find_package pkg_config)
+[ ${#names[@]} -gt 0 ] || names=(docs single_header add_subdirectory find_package pkg_config compiled_lib)
 for name in "${names[@]}"; do
   echo "== consumer: $name"
   "consumer_$name"

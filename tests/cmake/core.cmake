@@ -79,3 +79,13 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
                    ${CMAKE_CURRENT_SOURCE_DIR}/light_span_header.cpp)
   set_tests_properties(light_span_header PROPERTIES TIMEOUT 120)
 endif()
+# Compiled mode: the file that starts tracing, with <agentrace/setup.hpp>, stays as light (no
+# fmt, nlohmann_json, concurrentqueue, <iostream>, <regex>, the collector's <thread>,
+# <condition_variable>, <map>). Compiled mode builds from include/, not the single headers.
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT AGENTRACE_SINGLE_HEADER)
+  add_test(NAME light_setup_header
+           COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -DAGENTRACE_COMPILED_LIB
+                   -I${PROJECT_SOURCE_DIR}/include
+                   ${CMAKE_CURRENT_SOURCE_DIR}/light_setup_header.cpp)
+  set_tests_properties(light_setup_header PROPERTIES TIMEOUT 120)
+endif()

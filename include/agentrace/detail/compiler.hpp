@@ -36,6 +36,23 @@
 #endif
 #endif
 
+// Compiled mode (the CMake option AGENTRACE_COMPILED_LIB, which defines the macro for the
+// library and its users): start(), the `tracing` handle, the exporter factories and what
+// configuration reads from the environment are defined once, in the agentrace library, and
+// <agentrace/setup.hpp> only declares them. Header-only (the default): the same definitions are
+// inline, in the headers.
+#if defined(AGENTRACE_COMPILED_LIB)
+#define AGENTRACE_SETUP_INLINE
+#if defined(AGENTRACE_DETAIL_BUILDING_LIB)
+#define AGENTRACE_DETAIL_SETUP_DEFINITIONS 1
+#else
+#define AGENTRACE_DETAIL_SETUP_DEFINITIONS 0
+#endif
+#else
+#define AGENTRACE_SETUP_INLINE inline
+#define AGENTRACE_DETAIL_SETUP_DEFINITIONS 1
+#endif
+
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::detail {

@@ -14,27 +14,14 @@
 
 #include "agentrace/detail/clock.hpp"
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/setup_decl.hpp"
 #include "agentrace/record.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace {
 
-struct tail_sampling_config;
-struct span_limits;
 struct resource;
-
-/// Counts of the tail sampler (cumulative for one collector).
-struct tail_sampling_counts {
-  std::uint64_t traces_kept = 0;           // by the rule, the ratio or the rate limit
-  std::uint64_t traces_dropped = 0;        // decided not kept
-  std::uint64_t spans_dropped = 0;         // the spans of those traces (late ones included)
-  std::uint64_t traces_decided_early = 0;  // decided before their local root ended: over a
-                                           // bound, at max_hold, or at a flush / shutdown
-  std::uint64_t held_traces = 0;           // held now (after the collector's last export)
-  std::uint64_t held_spans = 0;            // held now
-  std::uint64_t peak_held_spans = 0;       // the most ever held at once
-};
 
 namespace detail {
 

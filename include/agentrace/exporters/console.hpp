@@ -190,10 +190,13 @@ class console_exporter final : public exporter {
   std::string service_;
 };
 
-/// A console tree exporter writing to stdout (OTEL_TRACES_EXPORTER=console).
-inline exporter_ptr console(console_options o = {}) {
+/// A console tree exporter with these options.
+inline exporter_ptr console(console_options o) {
   return std::make_shared<console_exporter>(std::move(o));
 }
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+AGENTRACE_SETUP_INLINE exporter_ptr console() { return console(console_options{}); }
+#endif
 
 namespace detail {
 inline const bool console_registered =

@@ -95,10 +95,11 @@ class otlp_json_exporter final : public exporter {
   std::atomic<std::uint64_t> failed_{0};
 };
 
-/// OTLP/JSON lines to a file (the OpenTelemetry Collector's file-exporter format).
-inline exporter_ptr otlp_json_file(const std::string& path, bool append = false) {
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+AGENTRACE_SETUP_INLINE exporter_ptr otlp_json_file(const std::string& path, bool append) {
   return std::make_shared<otlp_json_exporter>(path, append);
 }
+#endif
 /// OTLP/JSON lines to stdout (OTEL_TRACES_EXPORTER=otlp/stdout).
 inline exporter_ptr otlp_json_stdout() { return std::make_shared<otlp_json_exporter>(); }
 
