@@ -8,7 +8,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 #include <cstdlib>
@@ -750,3 +752,161 @@ TEST_CASE(
   CHECK(endpoint->scrapes() >= 3);
 }
 #endif
+
+// Forces every series hash of an instrument or of the GenAI span metrics to one value, so that
+// the lookups meet only collisions.
+namespace agentrace::detail {
+struct metrics_test_access {
+  static void collide(instrument_base& i) { i.hash_mask_ = 0; }
+  static void collide(span_metrics& m) { m.genai_hash_mask_ = 0; }
+};
+}  // namespace agentrace::detail
+
+namespace {
+
+std::int64_t int_attr(const agentrace::metric_point& p, std::string_view key) {
+  for (const auto& [k, v] : p.attributes)
+    if (k == key)
+      if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: the bucket of a value is std::lower_bound's, at, between and past bounds") {
+  const std::vector<double> all = {-1.5, 0, 0.002, 0.005, 1, 2.5, 10, 1e6};
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    const std::vector<double> bounds(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<double> values = {-__builtin_inf(), __builtin_inf(), -2, 1e7, 0.0030};
+    for (double b : all) {
+      values.push_back(b);
+      values.push_back(std::nextafter(b, -__builtin_inf()));
+      values.push_back(std::nextafter(b, __builtin_inf()));
+    }
+    for (double v : values) {
+      INFO("bounds " << n << ", value " << v);
+      CHECK(agentrace::detail::bucket_index(bounds, v) ==
+            static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                     bounds.begin()));
+    }
+    CHECK(agentrace::detail::bucket_index(bounds, __builtin_nan("")) == 0);
+  }
+}
+
+TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'x');
+    for (std::size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    CHECK(agentrace::detail::metric_bytes_equal(a, std::string(a)));
+    CHECK(!agentrace::detail::metric_bytes_equal(a, a + "!"));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = '#';
+      INFO("length " << n << ", differs at " << i);
+      CHECK(!agentrace::detail::metric_bytes_equal(a, b));
+    }
+  }
+}
+
+TEST_CASE("instruments: attribute sets whose hashes collide stay separate series") {
+  constexpr agentrace::key<std::string> k_user{"app.user"};
+  constexpr agentrace::key<bool> k_cached{"app.cached"};
+  constexpr agentrace::key<double> k_ratio{"app.ratio"};
+  agentrace::counter<std::int64_t> c{"test.collide.counter", "{call}", "", 8};
+  agentrace::histogram<double> h{"test.collide.histogram", "s", "", {1, 10}, 8};
+  agentrace::detail::metrics_test_access::collide(c);
+  agentrace::detail::metrics_test_access::collide(h);
+  for (int i = 0; i < 3; ++i) {
+    c.add(1, {{k_user, "alice"}, {k_code, 200}});
+    c.add(10, {{k_code, 200}, {k_user, "alice"}});  // another order: the same series
+    c.add(100, {{k_user, "alicf"}, {k_code, 200}});
+    c.add(1000, {{k_user, "alice"}, {k_code, 201}});
+    c.add(10000, {{k_user, "alice"}});
+    c.add(100000, {{k_user, "alice"}, {k_cached, true}});
+    c.add(1000000, {{k_user, "alice"}, {k_cached, false}});
+    h.record(0.5, {{k_ratio, 0.25}});
+    h.record(5, {{k_ratio, 0.5}});
+    h.record(50, {{k_ratio, -0.0}});
+    h.record(0.5, {{k_ratio, 0.0}});
+  }
+  std::vector<agentrace::metric_data> out;
+  agentrace::collect_instruments(out, agentrace::temporality_preference::cumulative);
+  const auto* cm = find_metric(out, "test.collide.counter");
+  const auto* hm = find_metric(out, "test.collide.histogram");
+  REQUIRE(cm);
+  REQUIRE(hm);
+  std::map<std::string, std::int64_t> sums;
+  for (const auto& p : cm->points) {
+    std::string cached = "-";
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.cached") cached = std::get<bool>(v) ? "true" : "false";
+    sums[str_attr(p, "app.user") + "/" + std::to_string(int_attr(p, "app.code")) + "/" + cached] +=
+        p.int_value;
+  }
+  CHECK(cm->points.size() == 6);
+  CHECK(sums["alice/200/-"] == 33);
+  CHECK(sums["alicf/200/-"] == 300);
+  CHECK(sums["alice/201/-"] == 3000);
+  CHECK(sums["alice/-1/-"] == 30000);
+  CHECK(sums["alice/-1/true"] == 300000);
+  CHECK(sums["alice/-1/false"] == 3000000);
+  std::map<std::string, std::uint64_t> counts;  // by ratio's bits: -0.0 and 0.0 are two values
+  for (const auto& p : hm->points)
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.ratio") counts[fmt::format("{}", std::get<double>(v))] += p.count;
+  CHECK(hm->points.size() == 4);
+  CHECK(counts["0.25"] == 3);
+  CHECK(counts["0.5"] == 3);
+  CHECK(counts["-0"] == 3);
+  CHECK(counts["0"] == 3);
+  // The limit still holds: 8 places, the overflow one included.
+  for (int i = 0; i < 20; ++i) c.add(1, {{k_code, 1000 + i}});
+  out.clear();
+  agentrace::collect_instruments(out, agentrace::temporality_preference::cumulative);
+  cm = find_metric(out, "test.collide.counter");
+  REQUIRE(cm);
+  CHECK(cm->points.size() == 8);
+}
+
+TEST_CASE("span metrics: GenAI attribute sets whose hashes collide stay separate series") {
+  constexpr agentrace::span_site site{"chat", agentrace::span_kind::client, __FILE__, __LINE__,
+                                      "test"};
+  constexpr agentrace::key<std::string> k_op{"gen_ai.operation.name"};
+  constexpr agentrace::key<std::string> k_model{"gen_ai.request.model"};
+  constexpr agentrace::key<std::int64_t> k_in{"gen_ai.usage.input_tokens"};
+  const char* models[] = {"gpt-4o", "gpt-4p", "llama3", "gpt-4o"};
+  std::vector<agentrace::span_record> records(8);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    r.site = &site;
+    r.trace_id = {1, 2 + i};
+    r.span_id = 10 + i;
+    r.start_ticks = 1000;
+    r.end_ticks = 2000;
+    r.push_static_string(k_op.name(), "chat");
+    r.push_static_string(k_model.name(), models[i % 4]);
+    r.push_slot(k_in.name(), agentrace::detail::slot_type::int64, 10 + i);
+  }
+  agentrace::span_metrics m({}, "svc");
+  agentrace::detail::metrics_test_access::collide(m);
+  const agentrace::detail::clock_converter clock;
+  m.observe(records, clock);
+  m.observe(records, clock);
+  const auto out = m.collect();
+  const auto* dur = find_metric(out, agentrace::metric_names::genai_operation_duration);
+  const auto* tok = find_metric(out, agentrace::metric_names::genai_token_usage);
+  REQUIRE(dur);
+  REQUIRE(tok);
+  std::map<std::string, std::uint64_t> calls;
+  for (const auto& p : dur->points) calls[str_attr(p, "gen_ai.request.model")] += p.count;
+  CHECK(dur->points.size() == 3);
+  CHECK(calls["gpt-4o"] == 8);
+  CHECK(calls["gpt-4p"] == 4);
+  CHECK(calls["llama3"] == 4);
+  std::map<std::string, double> tokens;
+  for (const auto& p : tok->points) tokens[str_attr(p, "gen_ai.request.model")] += p.sum;
+  CHECK(tok->points.size() == 3);
+  CHECK(tokens["gpt-4o"] == 2 * (10 + 13 + 14 + 17));
+  CHECK(tokens["gpt-4p"] == 2 * (11 + 15));
+  CHECK(tokens["llama3"] == 2 * (12 + 16));
+}
