@@ -591,6 +591,34 @@ std::string url_escape(const std::string& s) {
 
 using test_support::free_port;
 
+// Starts `args` with `env` (NAME=value each), stdout and stderr into `log`: the pid, 0 if it
+// could not be started.
+pid_t spawn(std::vector<std::string> args, std::vector<std::string> env, const std::string& log) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid = 0;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+// This process's environment without the variables that configure agentrace.
+std::vector<std::string> clean_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (!v.starts_with("OTEL_") && !v.starts_with("AGENTRACE_")) env.emplace_back(v);
+  }
+  return env;
+}
+
 // A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
 // removed at the end.
 class prometheus_server {
@@ -611,16 +639,10 @@ class prometheus_server {
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--enable-feature=exemplar-storage",
                                      "--log.level=warn"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    const std::string log = (dir_ / "prometheus.log").string();
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    ok_ = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0;
-    posix_spawn_file_actions_destroy(&fa);
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    pid_ = spawn(std::move(args), std::move(env), (dir_ / "prometheus.log").string());
+    ok_ = pid_ != 0;
   }
   ~prometheus_server() {
     if (ok_) {
@@ -751,6 +773,126 @@ TEST_CASE(
   for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
   CHECK(endpoint->scrapes() >= 3);
 }
+#if defined(AGENTRACE_SQL_AGENT_BIN)
+TEST_CASE(
+    "prometheus: a real Prometheus scrapes the SQL agent example: _total counts equal its "
+    "spans, a histogram_quantile in the right bucket, an exemplar of an exported span") {
+  const std::string binary = find_prometheus();
+  if (binary.empty()) {
+    const char* ci = std::getenv("CI");
+    if (ci && std::string_view(ci) == "true")
+      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
+    WARN("prometheus is not installed: the scrape test did not run");
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(AGENTRACE_BINARY_DIR) / "tests" / "otlp_tmp" /
+                       ("sql_agent_prometheus." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const int port = free_port();
+  const std::string traces = (dir / "traces.jsonl").string();
+  const std::string out = (dir / "out.txt").string();
+  std::vector<std::string> env = clean_environment();
+  env.emplace_back("OTEL_METRICS_EXPORTER=prometheus");
+  env.emplace_back("OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1");
+  env.emplace_back("OTEL_EXPORTER_PROMETHEUS_PORT=" + std::to_string(port));
+  struct child {
+    pid_t pid;
+    ~child() {
+      if (pid == 0) return;
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } agent{spawn({AGENTRACE_SQL_AGENT_BIN, "--seed", "42", "--questions", "8", "--no-console",
+                 "--otlp-file", traces, "--data-dir", (dir / "data").string(), "--linger", "60"},
+                env, out)};
+  REQUIRE(agent.pid != 0);
+  // The agent has answered (and flushed its traces) when it says it lingers.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (test_util::read_file(out).find("lingering") == std::string::npos) {
+    int status = 0;
+    INFO(test_util::read_file(out));
+    REQUIRE(::waitpid(agent.pid, &status, WNOHANG) == 0);  // still running
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  // The trace output: spans per name, durations per name, trace ids.
+  std::map<std::string, double> spans_per_name;
+  std::map<std::string, std::vector<double>> durations;
+  std::set<std::string> exported;
+  for (const json& req : test_util::read_json_lines(traces))
+    if (req.contains("resourceSpans"))
+      for (const json& sp : test_util::all_spans({req})) {
+        const std::string name = sp["name"];
+        spans_per_name[name] += 1;
+        durations[name].push_back(
+            static_cast<double>(std::stoull(sp["endTimeUnixNano"].get<std::string>()) -
+                                std::stoull(sp["startTimeUnixNano"].get<std::string>())) /
+            1e9);
+        exported.insert(sp["traceId"].get<std::string>());
+      }
+  REQUIRE(spans_per_name.size() >= 3);
+
+  prometheus_server prom(binary, port);
+  REQUIRE(prom.started());
+  const json calls =
+      prom.query("sum by (span_name) (traces_span_metrics_calls_total)", spans_per_name.size());
+  INFO(prom.log());
+  std::map<std::string, double> by_name;
+  for (const auto& r : calls)
+    by_name[r["metric"].value("span_name", "")] = std::stod(r["value"][1].get<std::string>());
+  CHECK(by_name == spans_per_name);
+
+  // The median of the most frequent span name: Prometheus interpolates inside the bucket that
+  // holds the median rank; that bucket, from the trace output's durations.
+  auto most = std::max_element(
+      durations.begin(), durations.end(),
+      [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
+  const std::vector<double> bounds(agentrace::metric_names::span_duration_buckets.begin(),
+                                   agentrace::metric_names::span_duration_buckets.end());
+  std::vector<double> cumulative(bounds.size() + 1, 0);
+  for (double d : most->second)
+    for (std::size_t i = agentrace::detail::bucket_index(bounds, d); i <= bounds.size(); ++i)
+      cumulative[i] += 1;
+  const double rank = 0.5 * static_cast<double>(most->second.size());
+  std::size_t b = 0;
+  while (cumulative[b] < rank) ++b;
+  REQUIRE(b < bounds.size());  // not the +Inf bucket
+  const json q = prom.query(
+      "histogram_quantile(0.5, sum by (le) "
+      "(traces_span_metrics_duration_seconds_bucket{span_name=\"" +
+      most->first + "\"}))");
+  REQUIRE(q.size() == 1);
+  const double p50 = std::stod(q[0]["value"][1].get<std::string>());
+  INFO(most->first << ": median in bucket " << b);
+  CHECK(p50 >= (b == 0 ? 0.0 : bounds[b - 1]));
+  CHECK(p50 <= bounds[b]);
+
+  // An exemplar Prometheus stored names a trace of the output.
+  std::set<std::string> trace_ids;
+  const auto ex_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  json ex;
+  while (trace_ids.empty() && std::chrono::steady_clock::now() < ex_deadline) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+    ex = prom.api(
+        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
+        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+    if (ex.is_object() && ex.value("status", "") == "success")
+      for (const auto& series : ex["data"])
+        for (const auto& e : series["exemplars"])
+          trace_ids.insert(e["labels"].value("trace_id", ""));
+    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  INFO(ex.dump());
+  REQUIRE(!trace_ids.empty());
+  for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+#endif
 #endif
 
 // Forces every series hash of an instrument or of the GenAI span metrics to one value, so that

@@ -138,18 +138,26 @@ inline bool metric_bytes_equal(std::string_view a, std::string_view b) noexcept 
 /// branches that depend on `v`. Up to 32 bounds, the count of those below `v`: independent
 /// comparisons, where a search's are a chain. NaN falls into bucket 0.
 inline std::size_t bucket_index(std::span<const double> bounds, double v) noexcept {
-  if (bounds.size() <= 32) {
-    std::size_t below = 0;
-    for (const double b : bounds) below += static_cast<std::size_t>(b < v);
-    return below;
+  const double* p = bounds.data();
+  const std::size_t n = bounds.size();
+  if (n <= 32) {
+    std::size_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {  // four independent counts: no chain through one register
+      c0 += static_cast<std::size_t>(p[i] < v);
+      c1 += static_cast<std::size_t>(p[i + 1] < v);
+      c2 += static_cast<std::size_t>(p[i + 2] < v);
+      c3 += static_cast<std::size_t>(p[i + 3] < v);
+    }
+    for (; i < n; ++i) c0 += static_cast<std::size_t>(p[i] < v);
+    return c0 + c1 + c2 + c3;
   }
-  const double* base = bounds.data();
-  for (std::size_t n = bounds.size(); n > 1;) {
-    const std::size_t half = n / 2;
+  const double* base = p;
+  for (std::size_t len = n; len > 1;) {
+    const std::size_t half = len / 2;
     base += static_cast<std::size_t>(base[half - 1] < v) * half;
-    n -= half;
+    len -= half;
   }
-  return static_cast<std::size_t>(base - bounds.data()) + (*base < v ? 1 : 0);
+  return static_cast<std::size_t>(base - p) + (*base < v ? 1 : 0);
 }
 
 }  // namespace detail
