@@ -3,6 +3,7 @@
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -168,6 +169,10 @@ struct metrics_batch {
   const agentrace::resource& resource;
   std::string_view scope_name;
   std::string_view scope_version;
+  /// How long the exporter may take to export this batch, retries included, counted from the
+  /// call (OTEL_METRIC_EXPORT_TIMEOUT); past it the exporter gives up on it and counts the loss.
+  /// 0: no limit but the exporter's own.
+  std::chrono::milliseconds export_timeout{0};
 };
 
 }  // namespace agentrace
