@@ -678,6 +678,23 @@ class prometheus_server {
     }
     return json::array();
   }
+  /// The trace ids of the exemplars stored for `metric`, polled until there is one (or 20 s
+  /// passed); `answer`: the last answer of the query API.
+  std::set<std::string> exemplar_trace_ids(const std::string& metric, json& answer) const {
+    std::set<std::string> ids;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ids.empty() && std::chrono::steady_clock::now() < deadline) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+      answer = api("query_exemplars?query=" + url_escape(metric) +
+                   "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+      if (answer.is_object() && answer.value("status", "") == "success")
+        for (const auto& series : answer["data"])
+          for (const auto& e : series["exemplars"]) ids.insert(e["labels"].value("trace_id", ""));
+      if (ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return ids;
+  }
 
  private:
   std::filesystem::path dir_;
@@ -692,19 +709,21 @@ std::string find_prometheus() {
   return {};
 }
 
+// Without prometheus: a failure in CI, a warning elsewhere.
+void skip_or_fail_without_prometheus() {
+  const char* ci = std::getenv("CI");
+  if (ci && std::string_view(ci) == "true")
+    FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
+  WARN("prometheus is not installed: the scrape test did not run");
+}
+
 }  // namespace
 
 TEST_CASE(
     "prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
     "in the right bucket, an exemplar of an exported span") {
   const std::string binary = find_prometheus();
-  if (binary.empty()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string_view(ci) == "true")
-      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
-    WARN("prometheus is not installed: the scrape test did not run");
-    return;
-  }
+  if (binary.empty()) return skip_or_fail_without_prometheus();
   auto endpoint =
       agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
   REQUIRE(endpoint->port() > 0);
@@ -747,21 +766,9 @@ TEST_CASE(
   CHECK(p50 <= 0.05);
 
   // Exemplars: polled until Prometheus has stored one; its trace id is in the trace output.
-  std::set<std::string> trace_ids;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   json ex;
-  while (trace_ids.empty() && std::chrono::steady_clock::now() < deadline) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    ex = prom.api(
-        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
-        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
-    if (ex.is_object() && ex.value("status", "") == "success")
-      for (const auto& series : ex["data"])
-        for (const auto& e : series["exemplars"])
-          trace_ids.insert(e["labels"].value("trace_id", ""));
-    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  const std::set<std::string> trace_ids =
+      prom.exemplar_trace_ids("traces_span_metrics_duration_seconds_bucket", ex);
   INFO(ex.dump());
   REQUIRE(!trace_ids.empty());
   t.shutdown();
@@ -778,13 +785,7 @@ TEST_CASE(
     "prometheus: a real Prometheus scrapes the SQL agent example: _total counts equal its "
     "spans, a histogram_quantile in the right bucket, an exemplar of an exported span") {
   const std::string binary = find_prometheus();
-  if (binary.empty()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string_view(ci) == "true")
-      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
-    WARN("prometheus is not installed: the scrape test did not run");
-    return;
-  }
+  if (binary.empty()) return skip_or_fail_without_prometheus();
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(AGENTRACE_BINARY_DIR) / "tests" / "otlp_tmp" /
                        ("sql_agent_prometheus." + std::to_string(::getpid()));
@@ -871,21 +872,9 @@ TEST_CASE(
   CHECK(p50 <= bounds[b]);
 
   // An exemplar Prometheus stored names a trace of the output.
-  std::set<std::string> trace_ids;
-  const auto ex_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   json ex;
-  while (trace_ids.empty() && std::chrono::steady_clock::now() < ex_deadline) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    ex = prom.api(
-        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
-        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
-    if (ex.is_object() && ex.value("status", "") == "success")
-      for (const auto& series : ex["data"])
-        for (const auto& e : series["exemplars"])
-          trace_ids.insert(e["labels"].value("trace_id", ""));
-    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  const std::set<std::string> trace_ids =
+      prom.exemplar_trace_ids("traces_span_metrics_duration_seconds_bucket", ex);
   INFO(ex.dump());
   REQUIRE(!trace_ids.empty());
   for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
