@@ -8,7 +8,9 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 #include <cstdlib>
@@ -589,6 +591,34 @@ std::string url_escape(const std::string& s) {
 
 using test_support::free_port;
 
+// Starts `args` with `env` (NAME=value each), stdout and stderr into `log`: the pid, 0 if it
+// could not be started.
+pid_t spawn(std::vector<std::string> args, std::vector<std::string> env, const std::string& log) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0) pid = 0;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+// This process's environment without the variables that configure agentrace.
+std::vector<std::string> clean_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    if (!v.starts_with("OTEL_") && !v.starts_with("AGENTRACE_")) env.emplace_back(v);
+  }
+  return env;
+}
+
 // A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
 // removed at the end.
 class prometheus_server {
@@ -609,16 +639,10 @@ class prometheus_server {
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--enable-feature=exemplar-storage",
                                      "--log.level=warn"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    const std::string log = (dir_ / "prometheus.log").string();
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    ok_ = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) == 0;
-    posix_spawn_file_actions_destroy(&fa);
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+    pid_ = spawn(std::move(args), std::move(env), (dir_ / "prometheus.log").string());
+    ok_ = pid_ != 0;
   }
   ~prometheus_server() {
     if (ok_) {
@@ -654,6 +678,23 @@ class prometheus_server {
     }
     return json::array();
   }
+  /// The trace ids of the exemplars stored for `metric`, polled until there is one (or 20 s
+  /// passed); `answer`: the last answer of the query API.
+  std::set<std::string> exemplar_trace_ids(const std::string& metric, json& answer) const {
+    std::set<std::string> ids;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ids.empty() && std::chrono::steady_clock::now() < deadline) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
+      answer = api("query_exemplars?query=" + url_escape(metric) +
+                   "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
+      if (answer.is_object() && answer.value("status", "") == "success")
+        for (const auto& series : answer["data"])
+          for (const auto& e : series["exemplars"]) ids.insert(e["labels"].value("trace_id", ""));
+      if (ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return ids;
+  }
 
  private:
   std::filesystem::path dir_;
@@ -668,19 +709,21 @@ std::string find_prometheus() {
   return {};
 }
 
+// Without prometheus: a failure in CI, a warning elsewhere.
+void skip_or_fail_without_prometheus() {
+  const char* ci = std::getenv("CI");
+  if (ci && std::string_view(ci) == "true")
+    FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
+  WARN("prometheus is not installed: the scrape test did not run");
+}
+
 }  // namespace
 
 TEST_CASE(
     "prometheus: a real Prometheus scrapes /metrics: _total counts, a histogram_quantile "
     "in the right bucket, an exemplar of an exported span") {
   const std::string binary = find_prometheus();
-  if (binary.empty()) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string_view(ci) == "true")
-      FAIL("prometheus is not installed (Debian package prometheus; scripts/install-deps.sh)");
-    WARN("prometheus is not installed: the scrape test did not run");
-    return;
-  }
+  if (binary.empty()) return skip_or_fail_without_prometheus();
   auto endpoint =
       agentrace::prometheus({.host = "127.0.0.1", .port = 0, .read_environment = false});
   REQUIRE(endpoint->port() > 0);
@@ -723,21 +766,9 @@ TEST_CASE(
   CHECK(p50 <= 0.05);
 
   // Exemplars: polled until Prometheus has stored one; its trace id is in the trace output.
-  std::set<std::string> trace_ids;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   json ex;
-  while (trace_ids.empty() && std::chrono::steady_clock::now() < deadline) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now).count();
-    ex = prom.api(
-        "query_exemplars?query=" + url_escape("traces_span_metrics_duration_seconds_bucket") +
-        "&start=" + std::to_string(secs - 600) + "&end=" + std::to_string(secs + 60));
-    if (ex.is_object() && ex.value("status", "") == "success")
-      for (const auto& series : ex["data"])
-        for (const auto& e : series["exemplars"])
-          trace_ids.insert(e["labels"].value("trace_id", ""));
-    if (trace_ids.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
+  const std::set<std::string> trace_ids =
+      prom.exemplar_trace_ids("traces_span_metrics_duration_seconds_bucket", ex);
   INFO(ex.dump());
   REQUIRE(!trace_ids.empty());
   t.shutdown();
@@ -749,4 +780,264 @@ TEST_CASE(
   for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
   CHECK(endpoint->scrapes() >= 3);
 }
+#if defined(AGENTRACE_SQL_AGENT_BIN)
+TEST_CASE(
+    "prometheus: a real Prometheus scrapes the SQL agent example: _total counts equal its "
+    "spans, a histogram_quantile in the right bucket, an exemplar of an exported span") {
+  const std::string binary = find_prometheus();
+  if (binary.empty()) return skip_or_fail_without_prometheus();
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(AGENTRACE_BINARY_DIR) / "tests" / "otlp_tmp" /
+                       ("sql_agent_prometheus." + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const int port = free_port();
+  const std::string traces = (dir / "traces.jsonl").string();
+  const std::string out = (dir / "out.txt").string();
+  std::vector<std::string> env = clean_environment();
+  env.emplace_back("OTEL_METRICS_EXPORTER=prometheus");
+  env.emplace_back("OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1");
+  env.emplace_back("OTEL_EXPORTER_PROMETHEUS_PORT=" + std::to_string(port));
+  struct child {
+    pid_t pid;
+    ~child() {
+      if (pid == 0) return;
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } agent{spawn({AGENTRACE_SQL_AGENT_BIN, "--seed", "42", "--questions", "8", "--no-console",
+                 "--otlp-file", traces, "--data-dir", (dir / "data").string(), "--linger", "60"},
+                env, out)};
+  REQUIRE(agent.pid != 0);
+  // The agent has answered (and flushed its traces) when it says it lingers.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (test_util::read_file(out).find("lingering") == std::string::npos) {
+    int status = 0;
+    INFO(test_util::read_file(out));
+    REQUIRE(::waitpid(agent.pid, &status, WNOHANG) == 0);  // still running
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  // The trace output: spans per name, durations per name, trace ids.
+  std::map<std::string, double> spans_per_name;
+  std::map<std::string, std::vector<double>> durations;
+  std::set<std::string> exported;
+  for (const json& req : test_util::read_json_lines(traces))
+    if (req.contains("resourceSpans"))
+      for (const json& sp : test_util::all_spans({req})) {
+        const std::string name = sp["name"];
+        spans_per_name[name] += 1;
+        durations[name].push_back(
+            static_cast<double>(std::stoull(sp["endTimeUnixNano"].get<std::string>()) -
+                                std::stoull(sp["startTimeUnixNano"].get<std::string>())) /
+            1e9);
+        exported.insert(sp["traceId"].get<std::string>());
+      }
+  REQUIRE(spans_per_name.size() >= 3);
+
+  prometheus_server prom(binary, port);
+  REQUIRE(prom.started());
+  const json calls =
+      prom.query("sum by (span_name) (traces_span_metrics_calls_total)", spans_per_name.size());
+  INFO(prom.log());
+  std::map<std::string, double> by_name;
+  for (const auto& r : calls)
+    by_name[r["metric"].value("span_name", "")] = std::stod(r["value"][1].get<std::string>());
+  CHECK(by_name == spans_per_name);
+
+  // The median of the most frequent span name: Prometheus interpolates inside the bucket that
+  // holds the median rank; that bucket, from the trace output's durations.
+  auto most = std::max_element(
+      durations.begin(), durations.end(),
+      [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
+  const std::vector<double> bounds(agentrace::metric_names::span_duration_buckets.begin(),
+                                   agentrace::metric_names::span_duration_buckets.end());
+  std::vector<double> cumulative(bounds.size() + 1, 0);
+  for (double d : most->second)
+    for (std::size_t i = agentrace::detail::bucket_index(bounds, d); i <= bounds.size(); ++i)
+      cumulative[i] += 1;
+  const double rank = 0.5 * static_cast<double>(most->second.size());
+  std::size_t b = 0;
+  while (cumulative[b] < rank) ++b;
+  REQUIRE(b < bounds.size());  // not the +Inf bucket
+  const json q = prom.query(
+      "histogram_quantile(0.5, sum by (le) "
+      "(traces_span_metrics_duration_seconds_bucket{span_name=\"" +
+      most->first + "\"}))");
+  REQUIRE(q.size() == 1);
+  const double p50 = std::stod(q[0]["value"][1].get<std::string>());
+  INFO(most->first << ": median in bucket " << b);
+  CHECK(p50 >= (b == 0 ? 0.0 : bounds[b - 1]));
+  CHECK(p50 <= bounds[b]);
+
+  // An exemplar Prometheus stored names a trace of the output.
+  json ex;
+  const std::set<std::string> trace_ids =
+      prom.exemplar_trace_ids("traces_span_metrics_duration_seconds_bucket", ex);
+  INFO(ex.dump());
+  REQUIRE(!trace_ids.empty());
+  for (const std::string& id : trace_ids) CHECK(exported.count(id) == 1);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 #endif
+#endif
+
+// Forces every series hash of an instrument or of the GenAI span metrics to one value, so that
+// the lookups meet only collisions.
+namespace agentrace::detail {
+struct metrics_test_access {
+  static void collide(instrument_base& i) { i.hash_mask_ = 0; }
+  static void collide(span_metrics& m) { m.genai_hash_mask_ = 0; }
+};
+}  // namespace agentrace::detail
+
+namespace {
+
+std::int64_t int_attr(const agentrace::metric_point& p, std::string_view key) {
+  for (const auto& [k, v] : p.attributes)
+    if (k == key)
+      if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: the bucket of a value is std::lower_bound's, at, between and past bounds") {
+  const std::vector<double> all = {-1.5, 0, 0.002, 0.005, 1, 2.5, 10, 1e6};
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    const std::vector<double> bounds(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+    std::vector<double> values = {-__builtin_inf(), __builtin_inf(), -2, 1e7, 0.0030};
+    for (double b : all) {
+      values.push_back(b);
+      values.push_back(std::nextafter(b, -__builtin_inf()));
+      values.push_back(std::nextafter(b, __builtin_inf()));
+    }
+    for (double v : values) {
+      INFO("bounds " << n << ", value " << v);
+      CHECK(agentrace::detail::bucket_index(bounds, v) ==
+            static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                     bounds.begin()));
+    }
+    CHECK(agentrace::detail::bucket_index(bounds, __builtin_nan("")) == 0);
+  }
+}
+
+TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'x');
+    for (std::size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    CHECK(agentrace::detail::metric_bytes_equal(a, std::string(a)));
+    CHECK(!agentrace::detail::metric_bytes_equal(a, a + "!"));
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = '#';
+      INFO("length " << n << ", differs at " << i);
+      CHECK(!agentrace::detail::metric_bytes_equal(a, b));
+    }
+  }
+}
+
+TEST_CASE("instruments: attribute sets whose hashes collide stay separate series") {
+  constexpr agentrace::key<std::string> k_user{"app.user"};
+  constexpr agentrace::key<bool> k_cached{"app.cached"};
+  constexpr agentrace::key<double> k_ratio{"app.ratio"};
+  agentrace::counter<std::int64_t> c{"test.collide.counter", "{call}", "", 8};
+  agentrace::histogram<double> h{"test.collide.histogram", "s", "", {1, 10}, 8};
+  agentrace::detail::metrics_test_access::collide(c);
+  agentrace::detail::metrics_test_access::collide(h);
+  for (int i = 0; i < 3; ++i) {
+    c.add(1, {{k_user, "alice"}, {k_code, 200}});
+    c.add(10, {{k_code, 200}, {k_user, "alice"}});  // another order: the same series
+    c.add(100, {{k_user, "alicf"}, {k_code, 200}});
+    c.add(1000, {{k_user, "alice"}, {k_code, 201}});
+    c.add(10000, {{k_user, "alice"}});
+    c.add(100000, {{k_user, "alice"}, {k_cached, true}});
+    c.add(1000000, {{k_user, "alice"}, {k_cached, false}});
+    h.record(0.5, {{k_ratio, 0.25}});
+    h.record(5, {{k_ratio, 0.5}});
+    h.record(50, {{k_ratio, -0.0}});
+    h.record(0.5, {{k_ratio, 0.0}});
+  }
+  std::vector<agentrace::metric_data> out;
+  agentrace::collect_instruments(out, agentrace::temporality_preference::cumulative);
+  const auto* cm = find_metric(out, "test.collide.counter");
+  const auto* hm = find_metric(out, "test.collide.histogram");
+  REQUIRE(cm);
+  REQUIRE(hm);
+  std::map<std::string, std::int64_t> sums;
+  for (const auto& p : cm->points) {
+    std::string cached = "-";
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.cached") cached = std::get<bool>(v) ? "true" : "false";
+    sums[str_attr(p, "app.user") + "/" + std::to_string(int_attr(p, "app.code")) + "/" + cached] +=
+        p.int_value;
+  }
+  CHECK(cm->points.size() == 6);
+  CHECK(sums["alice/200/-"] == 33);
+  CHECK(sums["alicf/200/-"] == 300);
+  CHECK(sums["alice/201/-"] == 3000);
+  CHECK(sums["alice/-1/-"] == 30000);
+  CHECK(sums["alice/-1/true"] == 300000);
+  CHECK(sums["alice/-1/false"] == 3000000);
+  std::map<std::string, std::uint64_t> counts;  // by ratio's bits: -0.0 and 0.0 are two values
+  for (const auto& p : hm->points)
+    for (const auto& [k, v] : p.attributes)
+      if (k == "app.ratio") counts[fmt::format("{}", std::get<double>(v))] += p.count;
+  CHECK(hm->points.size() == 4);
+  CHECK(counts["0.25"] == 3);
+  CHECK(counts["0.5"] == 3);
+  CHECK(counts["-0"] == 3);
+  CHECK(counts["0"] == 3);
+  // The limit still holds: 8 places, the overflow one included.
+  for (int i = 0; i < 20; ++i) c.add(1, {{k_code, 1000 + i}});
+  out.clear();
+  agentrace::collect_instruments(out, agentrace::temporality_preference::cumulative);
+  cm = find_metric(out, "test.collide.counter");
+  REQUIRE(cm);
+  CHECK(cm->points.size() == 8);
+}
+
+TEST_CASE("span metrics: GenAI attribute sets whose hashes collide stay separate series") {
+  constexpr agentrace::span_site site{"chat", agentrace::span_kind::client, __FILE__, __LINE__,
+                                      "test"};
+  constexpr agentrace::key<std::string> k_op{"gen_ai.operation.name"};
+  constexpr agentrace::key<std::string> k_model{"gen_ai.request.model"};
+  constexpr agentrace::key<std::int64_t> k_in{"gen_ai.usage.input_tokens"};
+  const char* models[] = {"gpt-4o", "gpt-4p", "llama3", "gpt-4o"};
+  std::vector<agentrace::span_record> records(8);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& r = records[i];
+    r.site = &site;
+    r.trace_id = {1, 2 + i};
+    r.span_id = 10 + i;
+    r.start_ticks = 1000;
+    r.end_ticks = 2000;
+    r.push_static_string(k_op.name(), "chat");
+    r.push_static_string(k_model.name(), models[i % 4]);
+    r.push_slot(k_in.name(), agentrace::detail::slot_type::int64, 10 + i);
+  }
+  agentrace::span_metrics m({}, "svc");
+  agentrace::detail::metrics_test_access::collide(m);
+  const agentrace::detail::clock_converter clock;
+  m.observe(records, clock);
+  m.observe(records, clock);
+  const auto out = m.collect();
+  const auto* dur = find_metric(out, agentrace::metric_names::genai_operation_duration);
+  const auto* tok = find_metric(out, agentrace::metric_names::genai_token_usage);
+  REQUIRE(dur);
+  REQUIRE(tok);
+  std::map<std::string, std::uint64_t> calls;
+  for (const auto& p : dur->points) calls[str_attr(p, "gen_ai.request.model")] += p.count;
+  CHECK(dur->points.size() == 3);
+  CHECK(calls["gpt-4o"] == 8);
+  CHECK(calls["gpt-4p"] == 4);
+  CHECK(calls["llama3"] == 4);
+  std::map<std::string, double> tokens;
+  for (const auto& p : tok->points) tokens[str_attr(p, "gen_ai.request.model")] += p.sum;
+  CHECK(tok->points.size() == 3);
+  CHECK(tokens["gpt-4o"] == 2 * (10 + 13 + 14 + 17));
+  CHECK(tokens["gpt-4p"] == 2 * (11 + 15));
+  CHECK(tokens["llama3"] == 2 * (12 + 16));
+}

@@ -1381,3 +1381,41 @@ TEST_CASE(
   CHECK(calls == 5);
   CHECK(exemplars >= 2);  // the errored span's series and the others'
 }
+
+TEST_CASE(
+    "metrics: an export that outlasts OTEL_METRIC_EXPORT_TIMEOUT is given up on at the timeout "
+    "and its data points counted lost") {
+  // Every answer comes 5 s late; the exporter's own timeout (10 s) would wait for it.
+  receiver rx({"--delay-ms", "5000"});
+  const std::string metrics_url = rx.url().substr(0, rx.url().size() - 6) + "metrics";
+  auto mo = test_options(metrics_url);
+  mo.signal = agentrace::otlp_signal::metrics;
+  auto metrics = agentrace::otlp_http(mo);
+  agentrace::config cfg{.service_name = "metrics-timeout-test",
+                        .exporters = {metrics},
+                        .schedule_delay = 60s,
+                        .read_environment = false};
+  cfg.metrics.enabled = true;
+  std::optional<env_guard> env;
+  SECTION("from config::metrics") { cfg.metrics.export_timeout = 300ms; }
+  SECTION("from OTEL_METRIC_EXPORT_TIMEOUT") {
+    env.emplace(std::initializer_list<std::pair<const char*, const char*>>{
+        {"OTEL_METRIC_EXPORT_TIMEOUT", "300"}});
+    cfg.read_environment = true;
+  }
+  auto tracing = agentrace::start(cfg);
+  REQUIRE(tracing.get()->metric_export_timeout() == 300ms);
+  for (int i = 0; i < 3; ++i) {
+    AGENTRACE_SPAN(s, "late");
+  }
+  const auto t0 = steady::now();
+  CHECK_FALSE(tracing.force_flush(20s));  // the export was given up on
+  const auto waited = steady::now() - t0;
+  CHECK(waited >= 250ms);
+  CHECK(waited < 3s);  // at the export timeout, not at the answer (5 s) or the exporter's 10 s
+  const auto f = metrics->failures();
+  CHECK(f.retries_exhausted >= 2);  // the calls sum and the duration histogram's point
+  CHECK(metrics->stats().spans_delivered == 0);
+  CHECK(tracing.stats().exporter_failures.retries_exhausted == f.retries_exhausted);
+  tracing.shutdown(1s);
+}

@@ -421,6 +421,8 @@ class collector {
   agentrace::span_metrics* metrics() const noexcept { return metrics_.get(); }
   /// How often metrics are exported (OTEL_METRIC_EXPORT_INTERVAL).
   std::chrono::milliseconds metric_export_interval() const noexcept { return metric_interval_; }
+  /// How long one metrics export may take (OTEL_METRIC_EXPORT_TIMEOUT).
+  std::chrono::milliseconds metric_export_timeout() const noexcept { return metric_timeout_; }
 
  private:
   // Whether this object was copied into a forked child by fork(): its thread runs only in the
@@ -709,6 +711,12 @@ class collector {
             : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000)
                                             : 60000);
     if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
+    metric_timeout_ =
+        m.export_timeout.count() > 0
+            ? m.export_timeout
+            : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_TIMEOUT", 30000)
+                                            : 30000);
+    if (metric_timeout_.count() <= 0) metric_timeout_ = std::chrono::milliseconds(30000);
     if (!on) return;
     span_metrics_options o;
     if (!m.duration_buckets.empty()) {
@@ -755,7 +763,7 @@ class collector {
     const std::vector<metric_data> data = collect_metrics();
     if (data.empty()) return;
     const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
-                              cfg_.scope_version};
+                              cfg_.scope_version, metric_timeout_};
     const bool ok = for_each_exporter(
         [&](exporter& e) { return e.export_metrics(batch) == export_result::success; });
     metric_exports_.fetch_add(1, std::memory_order_relaxed);
@@ -803,7 +811,7 @@ class collector {
   std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
   std::unique_ptr<agentrace::span_metrics> metrics_;
-  std::chrono::milliseconds metric_interval_{60000};
+  std::chrono::milliseconds metric_interval_{60000}, metric_timeout_{30000};
   std::chrono::steady_clock::time_point last_metrics_export_;
   std::atomic<std::uint64_t> metric_exports_{0}, metric_exports_failed_{0};
 

@@ -78,29 +78,38 @@ class metric_attr {
     }
     /// A 64-bit hash of key, type and value (eight bytes at a time).
     std::uint64_t hash() const noexcept {
-      const std::uint64_t h =
-          mix_bytes(0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
-      if (type_ == value_type::string) return mix_bytes(h, str_);
-      return mix(h ^ bits_);
+      const std::uint64_t h = detail::metric_hash_bytes(
+          0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
+      if (type_ == value_type::string) return detail::metric_hash_bytes(h, str_);
+      return detail::metric_hash_mix(h ^ bits_);
+    }
+
+    /// Whether this is the attribute `a` of a series; `key_id`: the key's address when the
+    /// series was made (key names are string literals: the same address is the same name).
+    bool same_as(const std::pair<std::string, attr_value>& a, const char* key_id) const noexcept {
+      if (key_.size() != a.first.size()) return false;
+      if (key_.data() != key_id && !detail::metric_bytes_equal(key_, a.first)) return false;
+      switch (type_) {
+        case value_type::string: {
+          const auto* v = std::get_if<std::string>(&a.second);
+          return v && detail::metric_bytes_equal(*v, str_);
+        }
+        case value_type::boolean: {
+          const auto* v = std::get_if<bool>(&a.second);
+          return v && *v == (bits_ != 0);
+        }
+        case value_type::int64: {
+          const auto* v = std::get_if<std::int64_t>(&a.second);
+          return v && static_cast<std::uint64_t>(*v) == bits_;
+        }
+        default: {
+          const auto* v = std::get_if<double>(&a.second);
+          return v && std::bit_cast<std::uint64_t>(*v) == bits_;
+        }
+      }
     }
 
    private:
-    static std::uint64_t mix(std::uint64_t h) noexcept {
-      h *= 0x9E3779B97F4A7C15ull;
-      return h ^ (h >> 32);
-    }
-    static std::uint64_t mix_bytes(std::uint64_t h, std::string_view s) noexcept {
-      const char* p = s.data();
-      std::size_t n = s.size();
-      for (; n >= 8; n -= 8, p += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        h = mix(h ^ w);
-      }
-      std::uint64_t w = 0;
-      if (n) std::memcpy(&w, p, n);
-      return mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
-    }
     std::string_view key_;
     std::string_view str_;
     std::uint64_t bits_{0};
@@ -143,14 +152,41 @@ struct instrument_series {
   struct alignas(64) stripe {
     std::atomic<std::int64_t> int_value{0};
     std::atomic<double> double_value{0};  // a double sum, or a histogram's sum
-    std::atomic<std::uint64_t> count{0};  // histograms
     std::atomic<double> min{__builtin_inf()};
     std::atomic<double> max{-__builtin_inf()};
     std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // histograms: bounds + 1
   };
   std::vector<std::pair<std::string, attr_value>> attributes;
+  std::vector<const char*> key_ids;  // each attribute's key address when the series was made
   std::uint64_t start_unix_ns{0};
   stripe stripes[metric_stripes];
+
+  /// Whether `attrs` (in any order) are this series' attributes: two sets whose hashes collide
+  /// are two series.
+  bool matches(metric_attributes attrs) const noexcept {
+    if (attrs.size() != attributes.size()) return false;
+    std::size_t i = 0;
+    for (const metric_attr& a : attrs) {  // the order they were first given in: one pass
+      if (!a.same_as(attributes[i], key_ids[i])) break;
+      ++i;
+    }
+    if (i == attributes.size()) return true;
+    // Another order: each attribute matched by a different one of the series' (up to 64 are
+    // told apart; a longer set with a key given twice may match a permutation of itself).
+    std::uint64_t taken = 0;
+    for (const metric_attr& a : attrs) {
+      bool found = false;
+      for (std::size_t j = 0; j < attributes.size() && !found; ++j) {
+        const std::uint64_t bit = j < 64 ? std::uint64_t{1} << j : 0;
+        if ((taken & bit) == 0 && a.same_as(attributes[j], key_ids[j])) {
+          taken |= bit;
+          found = true;
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
   // Collector side, under the registry's mutex: the totals at the last delta export.
   std::int64_t last_int{0};
   double last_double{0};
@@ -209,11 +245,14 @@ class instrument_base {
     std::lock_guard<std::mutex> lock(r.mu);
     r.instruments.push_back(this);
   }
-  /// The series of `attrs` (any order): lock-free; allocates only for a new series.
+  /// The series of `attrs` (any order): lock-free; allocates only for a new series. Slots are
+  /// found by a hash of the attributes and checked against the series' attributes: a set whose
+  /// hash collides with another's takes the next free slot.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
     std::uint64_t h = 0;
     for (const metric_attr& a : attrs) h += a.hash();  // order-independent
+    h &= hash_mask_;
     if (h == 0) h = 1;
     std::size_t i = static_cast<std::size_t>(h) & mask_;
     for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
@@ -223,12 +262,17 @@ class instrument_base {
         if (used_.load(std::memory_order_relaxed) + 1 >= limit_) break;
         if (s.hash.compare_exchange_strong(cur, h, std::memory_order_acq_rel)) {
           used_.fetch_add(1, std::memory_order_relaxed);
-          return get_or_make(s.series, attrs);
+          cur = h;
         }
       }
-      // The slot is this series'. Another thread that claimed it may still be making the series:
-      // make it too, without waiting; the first one published is used by both.
-      if (cur == h) return get_or_make(s.series, attrs);
+      // A slot with this hash. Another thread that claimed it may still be making its series:
+      // make it too, without waiting; the first one published is the slot's. It is this one
+      // when its attributes are these (else: a collision, probe on).
+      if (cur == h) {
+        instrument_series& x = get_or_make(s.series, attrs);
+        if (x.matches(attrs)) [[likely]]
+          return x;
+      }
     }
     instruments().overflowed.fetch_add(1, std::memory_order_relaxed);
     return get_or_make(overflow_, {}, true);
@@ -264,7 +308,10 @@ class instrument_base {
 
   instrument_series* make_series(metric_attributes attrs, bool overflow = false) {
     auto* p = new instrument_series();
-    for (const metric_attr& a : attrs) p->attributes.emplace_back(std::string(a.key()), a.owned());
+    for (const metric_attr& a : attrs) {
+      p->attributes.emplace_back(std::string(a.key()), a.owned());
+      p->key_ids.push_back(a.key().data());
+    }
     if (overflow)
       p->attributes.emplace_back(std::string(metric_names::overflow_attribute), attr_value{true});
     p->start_unix_ns = unix_now_ns();
@@ -282,8 +329,11 @@ class instrument_base {
     return *expected;
   }
 
+  friend struct metrics_test_access;
+
   std::size_t limit_;
   std::size_t mask_{0};
+  std::uint64_t hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
   std::unique_ptr<slot[]> table_;
   std::atomic<std::size_t> used_{0};
   std::atomic<instrument_series*> empty_{nullptr}, overflow_{nullptr};
@@ -407,11 +457,9 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), d) -
-                                            bounds_.begin());
+    const std::size_t b = detail::bucket_index(bounds_, d);
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
-    s.buckets[b].fetch_add(1, std::memory_order_relaxed);
-    s.count.fetch_add(1, std::memory_order_relaxed);
+    s.buckets[b].fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
     detail::atomic_add(s.double_value, d);
     detail::atomic_min(s.min, d);
     detail::atomic_max(s.max, d);
@@ -429,13 +477,15 @@ class histogram : public detail::instrument_base {
       p.min = __builtin_inf();
       p.max = -__builtin_inf();
       for (const auto& st : s.stripes) {
-        p.count += st.count.load(std::memory_order_relaxed);
         p.sum += st.double_value.load(std::memory_order_relaxed);
         p.min = std::min(p.min, st.min.load(std::memory_order_relaxed));
         p.max = std::max(p.max, st.max.load(std::memory_order_relaxed));
         for (std::size_t i = 0; i <= bounds_.size(); ++i)
           p.bucket_counts[i] += st.buckets[i].load(std::memory_order_relaxed);
       }
+      // The count is the sum of the bucket counts (each read once, so the point is consistent
+      // while threads record).
+      for (auto c : p.bucket_counts) p.count += c;
       if (delta) {
         if (p.count == s.last_count) return;
         const std::uint64_t count = p.count;
@@ -451,11 +501,6 @@ class histogram : public detail::instrument_base {
         // min and max are since the series began: a delta point leaves them out.
         p.has_min_max = false;
       }
-      // The bucket counts are read one after the other while threads record: the count is
-      // made their sum, so that the point is consistent.
-      std::uint64_t total = 0;
-      for (auto c : p.bucket_counts) total += c;
-      p.count = total;
       if (p.count == 0) return;
       p.attributes = s.attributes;
       p.start_unix_ns = s.start_unix_ns;

@@ -1089,7 +1089,9 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Metrics as the exporters see them: owned points with their attributes, one metric_data per
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -1149,12 +1151,111 @@ struct metric_data {
   std::vector<metric_point> points;
 };
 
+namespace detail {
+
+struct metrics_test_access;  // defined by tests only: forces series hash collisions
+
+/// The 64-bit mixing step of the metrics' series hashes.
+constexpr std::uint64_t metric_hash_mix(std::uint64_t h) noexcept {
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 32);
+}
+
+/// Mixes the bytes of `s` (eight at a time, then its length) into `h`. The last 1 to 7 bytes
+/// are read by two overlapping loads, not byte by byte (a byte-wise copy into a word stalls the
+/// load that reads the word back).
+inline std::uint64_t metric_hash_bytes(std::uint64_t h, std::string_view s) noexcept {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = metric_hash_mix(h ^ w);
+  }
+  std::uint64_t w = 0;
+  if (n >= 4) {
+    std::uint32_t a = 0, b = 0;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    w = a | static_cast<std::uint64_t>(b) << 32;
+  } else if (n > 0) {
+    w = static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) |
+        static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+        static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+  }
+  return metric_hash_mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
+}
+
+/// Whether `a` and `b` hold the same bytes; up to 16 compared inline by two overlapping loads
+/// each (series lookups compare short attribute values on every measurement).
+inline bool metric_bytes_equal(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t x0, x1, y0, y1;
+    std::memcpy(&x0, p, 8);
+    std::memcpy(&y0, q, 8);
+    std::memcpy(&x1, p + n - 8, 8);
+    std::memcpy(&y1, q + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    std::uint32_t x0, x1, y0, y1;
+    std::memcpy(&x0, p, 4);
+    std::memcpy(&y0, q, 4);
+    std::memcpy(&x1, p + n - 4, 4);
+    std::memcpy(&y1, q + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != q[i]) return false;
+    return true;
+  }
+  return std::memcmp(p, q, n) == 0;
+}
+
+/// The bucket of `v` among strictly increasing `bounds` (bucket i holds (bounds[i-1],
+/// bounds[i]]; the last one everything above): std::lower_bound's index, found without
+/// branches that depend on `v`. Up to 32 bounds, the count of those below `v`: independent
+/// comparisons, where a search's are a chain. NaN falls into bucket 0.
+inline std::size_t bucket_index(std::span<const double> bounds, double v) noexcept {
+  const double* p = bounds.data();
+  const std::size_t n = bounds.size();
+  if (n <= 32) {
+    std::size_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {  // four independent counts: no chain through one register
+      c0 += static_cast<std::size_t>(p[i] < v);
+      c1 += static_cast<std::size_t>(p[i + 1] < v);
+      c2 += static_cast<std::size_t>(p[i + 2] < v);
+      c3 += static_cast<std::size_t>(p[i + 3] < v);
+    }
+    for (; i < n; ++i) c0 += static_cast<std::size_t>(p[i] < v);
+    return c0 + c1 + c2 + c3;
+  }
+  const double* base = p;
+  for (std::size_t len = n; len > 1;) {
+    const std::size_t half = len / 2;
+    base += static_cast<std::size_t>(base[half - 1] < v) * half;
+    len -= half;
+  }
+  return static_cast<std::size_t>(base - p) + (*base < v ? 1 : 0);
+}
+
+}  // namespace detail
+
 /// What an exporter receives for metrics. Valid for the duration of the call only.
 struct metrics_batch {
   std::span<const metric_data> metrics;
   const agentrace::resource& resource;
   std::string_view scope_name;
   std::string_view scope_version;
+  /// How long the exporter may take to export this batch, retries included, counted from the
+  /// call (OTEL_METRIC_EXPORT_TIMEOUT); past it the exporter gives up on it and counts the loss.
+  /// 0: no limit but the exporter's own.
+  std::chrono::milliseconds export_timeout{0};
 };
 
 }  // namespace agentrace
@@ -1240,6 +1341,9 @@ struct metrics_config {
   /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
   std::optional<temporality_preference> temporality{};
   std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
+  /// The time one metrics export may take, retries included; past it the exporter gives up on
+  /// it and counts the loss. OTEL_METRIC_EXPORT_TIMEOUT, default 30000 ms.
+  std::chrono::milliseconds export_timeout{0};
 };
 
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry
@@ -2089,29 +2193,38 @@ class metric_attr {
     }
     /// A 64-bit hash of key, type and value (eight bytes at a time).
     std::uint64_t hash() const noexcept {
-      const std::uint64_t h =
-          mix_bytes(0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
-      if (type_ == value_type::string) return mix_bytes(h, str_);
-      return mix(h ^ bits_);
+      const std::uint64_t h = detail::metric_hash_bytes(
+          0xCBF29CE484222325ull ^ static_cast<std::uint64_t>(type_), key_);
+      if (type_ == value_type::string) return detail::metric_hash_bytes(h, str_);
+      return detail::metric_hash_mix(h ^ bits_);
+    }
+
+    /// Whether this is the attribute `a` of a series; `key_id`: the key's address when the
+    /// series was made (key names are string literals: the same address is the same name).
+    bool same_as(const std::pair<std::string, attr_value>& a, const char* key_id) const noexcept {
+      if (key_.size() != a.first.size()) return false;
+      if (key_.data() != key_id && !detail::metric_bytes_equal(key_, a.first)) return false;
+      switch (type_) {
+        case value_type::string: {
+          const auto* v = std::get_if<std::string>(&a.second);
+          return v && detail::metric_bytes_equal(*v, str_);
+        }
+        case value_type::boolean: {
+          const auto* v = std::get_if<bool>(&a.second);
+          return v && *v == (bits_ != 0);
+        }
+        case value_type::int64: {
+          const auto* v = std::get_if<std::int64_t>(&a.second);
+          return v && static_cast<std::uint64_t>(*v) == bits_;
+        }
+        default: {
+          const auto* v = std::get_if<double>(&a.second);
+          return v && std::bit_cast<std::uint64_t>(*v) == bits_;
+        }
+      }
     }
 
    private:
-    static std::uint64_t mix(std::uint64_t h) noexcept {
-      h *= 0x9E3779B97F4A7C15ull;
-      return h ^ (h >> 32);
-    }
-    static std::uint64_t mix_bytes(std::uint64_t h, std::string_view s) noexcept {
-      const char* p = s.data();
-      std::size_t n = s.size();
-      for (; n >= 8; n -= 8, p += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        h = mix(h ^ w);
-      }
-      std::uint64_t w = 0;
-      if (n) std::memcpy(&w, p, n);
-      return mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
-    }
     std::string_view key_;
     std::string_view str_;
     std::uint64_t bits_{0};
@@ -2154,14 +2267,41 @@ struct instrument_series {
   struct alignas(64) stripe {
     std::atomic<std::int64_t> int_value{0};
     std::atomic<double> double_value{0};  // a double sum, or a histogram's sum
-    std::atomic<std::uint64_t> count{0};  // histograms
     std::atomic<double> min{__builtin_inf()};
     std::atomic<double> max{-__builtin_inf()};
     std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // histograms: bounds + 1
   };
   std::vector<std::pair<std::string, attr_value>> attributes;
+  std::vector<const char*> key_ids;  // each attribute's key address when the series was made
   std::uint64_t start_unix_ns{0};
   stripe stripes[metric_stripes];
+
+  /// Whether `attrs` (in any order) are this series' attributes: two sets whose hashes collide
+  /// are two series.
+  bool matches(metric_attributes attrs) const noexcept {
+    if (attrs.size() != attributes.size()) return false;
+    std::size_t i = 0;
+    for (const metric_attr& a : attrs) {  // the order they were first given in: one pass
+      if (!a.same_as(attributes[i], key_ids[i])) break;
+      ++i;
+    }
+    if (i == attributes.size()) return true;
+    // Another order: each attribute matched by a different one of the series' (up to 64 are
+    // told apart; a longer set with a key given twice may match a permutation of itself).
+    std::uint64_t taken = 0;
+    for (const metric_attr& a : attrs) {
+      bool found = false;
+      for (std::size_t j = 0; j < attributes.size() && !found; ++j) {
+        const std::uint64_t bit = j < 64 ? std::uint64_t{1} << j : 0;
+        if ((taken & bit) == 0 && a.same_as(attributes[j], key_ids[j])) {
+          taken |= bit;
+          found = true;
+        }
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
   // Collector side, under the registry's mutex: the totals at the last delta export.
   std::int64_t last_int{0};
   double last_double{0};
@@ -2220,11 +2360,14 @@ class instrument_base {
     std::lock_guard<std::mutex> lock(r.mu);
     r.instruments.push_back(this);
   }
-  /// The series of `attrs` (any order): lock-free; allocates only for a new series.
+  /// The series of `attrs` (any order): lock-free; allocates only for a new series. Slots are
+  /// found by a hash of the attributes and checked against the series' attributes: a set whose
+  /// hash collides with another's takes the next free slot.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
     std::uint64_t h = 0;
     for (const metric_attr& a : attrs) h += a.hash();  // order-independent
+    h &= hash_mask_;
     if (h == 0) h = 1;
     std::size_t i = static_cast<std::size_t>(h) & mask_;
     for (std::size_t probes = 0; probes <= mask_; ++probes, i = (i + 1) & mask_) {
@@ -2234,12 +2377,17 @@ class instrument_base {
         if (used_.load(std::memory_order_relaxed) + 1 >= limit_) break;
         if (s.hash.compare_exchange_strong(cur, h, std::memory_order_acq_rel)) {
           used_.fetch_add(1, std::memory_order_relaxed);
-          return get_or_make(s.series, attrs);
+          cur = h;
         }
       }
-      // The slot is this series'. Another thread that claimed it may still be making the series:
-      // make it too, without waiting; the first one published is used by both.
-      if (cur == h) return get_or_make(s.series, attrs);
+      // A slot with this hash. Another thread that claimed it may still be making its series:
+      // make it too, without waiting; the first one published is the slot's. It is this one
+      // when its attributes are these (else: a collision, probe on).
+      if (cur == h) {
+        instrument_series& x = get_or_make(s.series, attrs);
+        if (x.matches(attrs)) [[likely]]
+          return x;
+      }
     }
     instruments().overflowed.fetch_add(1, std::memory_order_relaxed);
     return get_or_make(overflow_, {}, true);
@@ -2275,7 +2423,10 @@ class instrument_base {
 
   instrument_series* make_series(metric_attributes attrs, bool overflow = false) {
     auto* p = new instrument_series();
-    for (const metric_attr& a : attrs) p->attributes.emplace_back(std::string(a.key()), a.owned());
+    for (const metric_attr& a : attrs) {
+      p->attributes.emplace_back(std::string(a.key()), a.owned());
+      p->key_ids.push_back(a.key().data());
+    }
     if (overflow)
       p->attributes.emplace_back(std::string(metric_names::overflow_attribute), attr_value{true});
     p->start_unix_ns = unix_now_ns();
@@ -2293,8 +2444,11 @@ class instrument_base {
     return *expected;
   }
 
+  friend struct metrics_test_access;
+
   std::size_t limit_;
   std::size_t mask_{0};
+  std::uint64_t hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
   std::unique_ptr<slot[]> table_;
   std::atomic<std::size_t> used_{0};
   std::atomic<instrument_series*> empty_{nullptr}, overflow_{nullptr};
@@ -2418,11 +2572,9 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), d) -
-                                            bounds_.begin());
+    const std::size_t b = detail::bucket_index(bounds_, d);
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
-    s.buckets[b].fetch_add(1, std::memory_order_relaxed);
-    s.count.fetch_add(1, std::memory_order_relaxed);
+    s.buckets[b].fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
     detail::atomic_add(s.double_value, d);
     detail::atomic_min(s.min, d);
     detail::atomic_max(s.max, d);
@@ -2440,13 +2592,15 @@ class histogram : public detail::instrument_base {
       p.min = __builtin_inf();
       p.max = -__builtin_inf();
       for (const auto& st : s.stripes) {
-        p.count += st.count.load(std::memory_order_relaxed);
         p.sum += st.double_value.load(std::memory_order_relaxed);
         p.min = std::min(p.min, st.min.load(std::memory_order_relaxed));
         p.max = std::max(p.max, st.max.load(std::memory_order_relaxed));
         for (std::size_t i = 0; i <= bounds_.size(); ++i)
           p.bucket_counts[i] += st.buckets[i].load(std::memory_order_relaxed);
       }
+      // The count is the sum of the bucket counts (each read once, so the point is consistent
+      // while threads record).
+      for (auto c : p.bucket_counts) p.count += c;
       if (delta) {
         if (p.count == s.last_count) return;
         const std::uint64_t count = p.count;
@@ -2462,11 +2616,6 @@ class histogram : public detail::instrument_base {
         // min and max are since the series began: a delta point leaves them out.
         p.has_min_max = false;
       }
-      // The bucket counts are read one after the other while threads record: the count is
-      // made their sum, so that the point is consistent.
-      std::uint64_t total = 0;
-      for (auto c : p.bucket_counts) total += c;
-      p.count = total;
       if (p.count == 0) return;
       p.attributes = s.attributes;
       p.start_unix_ns = s.start_unix_ns;
@@ -3156,6 +3305,7 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -3256,8 +3406,7 @@ class histogram_table {
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
   void record(std::uint32_t i, double v, const exemplar& e, bool error) {
     series& s = series_[i];
-    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                            bounds_.begin());
+    const std::size_t b = bucket_index(bounds_, v);
     if (s.count == 0) {
       s.min = v;
       s.max = v;
@@ -3384,39 +3533,44 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
-  // Dispatches on the key's length first: one comparison for most keys.
+  // Dispatches on the key's length first, then compares the rest as a constant-size block
+  // (inlined: no library call per attribute).
+  template <std::size_t N>
+  static bool is(std::string_view k, const char (&name)[N]) noexcept {
+    return std::memcmp(k.data(), name, N - 1) == 0;
+  }
   void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
             bool is_int, bool is_double) noexcept {
     switch (k.size()) {
       case 10:
-        if (is_str && k == "error.type") error_type = str;
+        if (is_str && is(k, "error.type")) error_type = str;
         break;
       case 11:
-        if (is_int && k == "server.port") server_port = i;
+        if (is_int && is(k, "server.port")) server_port = i;
         break;
       case 14:
-        if (is_str && k == "server.address") server_address = str;
+        if (is_str && is(k, "server.address")) server_address = str;
         break;
       case 20:
-        if (is_str && k == "gen_ai.provider.name")
+        if (is_str && is(k, "gen_ai.provider.name"))
           provider = str;
-        else if (is_str && k == "gen_ai.request.model")
+        else if (is_str && is(k, "gen_ai.request.model"))
           request_model = str;
         break;
       case 21:
-        if (is_str && k == "gen_ai.operation.name")
+        if (is_str && is(k, "gen_ai.operation.name"))
           operation = str;
-        else if (is_str && k == "gen_ai.response.model")
+        else if (is_str && is(k, "gen_ai.response.model"))
           response_model = str;
         break;
       case 25:
-        if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
+        if (is_int && is(k, "gen_ai.usage.input_tokens")) input_tokens = i;
         break;
       case 26:
-        if (is_int && k == "gen_ai.usage.output_tokens") output_tokens = i;
+        if (is_int && is(k, "gen_ai.usage.output_tokens")) output_tokens = i;
         break;
       case 35:
-        if (k == "gen_ai.response.time_to_first_chunk")
+        if (is(k, "gen_ai.response.time_to_first_chunk"))
           time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
         break;
       default: break;
@@ -3578,22 +3732,12 @@ class span_metrics {
     if (g.operation.empty()) return;
     std::string_view error_type = g.error_type;
     if (error && error_type.empty()) error_type = "_OTHER";
-    auto append = [this](std::string_view v) {
-      key_ += v;
-      key_ += '\x1f';
-    };
-    key_.clear();
-    append(g.operation);
-    append(g.provider);
-    append(g.request_model);
-    append(g.response_model);
-    append(g.server_address);
-    if (g.server_port >= 0) {
-      const fmt::format_int port(g.server_port);
-      key_.append(port.data(), port.size());
-    }
-    key_ += '\x1f';
-    append(error_type);
+    // One lookup finds the series of all four histograms for these attributes: a table keyed
+    // by a hash of the values, each hit checked against the values it was made for.
+    const std::uint64_t h = genai_hash(g, error_type) & genai_hash_mask_;
+    genai_entry* found = find_genai(h, g, error_type);
+    genai_series local;
+    genai_series& gs = found ? found->series : local;
     auto attributes = [&](std::string_view token_type) {
       detail::owned_attributes a;
       auto str = [&a](std::string_view k, std::string_view v) {
@@ -3610,11 +3754,12 @@ class span_metrics {
       str("gen_ai.token.type", token_type);
       return a;
     };
-    // One lookup finds the series of all four histograms for these attributes; each is made
-    // on first use. Keys past the cardinality limit are not remembered (they all overflow).
-    auto found = genai_index_.find(key_);
-    genai_series local;
-    genai_series& gs = found != genai_index_.end() ? found->second : local;
+    // A series is made on first use, under the text key the histogram tables index.
+    const bool complete = gs.duration != detail::histogram_table::none &&
+                          (g.time_to_first_chunk < 0 || gs.ttfc != detail::histogram_table::none) &&
+                          (g.input_tokens < 0 || gs.input != detail::histogram_table::none) &&
+                          (g.output_tokens < 0 || gs.output != detail::histogram_table::none);
+    if (!complete) genai_text_key(g, error_type);
     if (gs.duration == detail::histogram_table::none) {
       gs.duration = genai_duration_.series_for(
           key_, [&] { return attributes({}); }, end_ns);
@@ -3639,14 +3784,101 @@ class span_metrics {
     };
     tokens(gs.input, "input", g.input_tokens);
     tokens(gs.output, "output", g.output_tokens);
-    if (found == genai_index_.end() && !genai_duration_.is_overflow(gs.duration))
-      genai_index_.emplace(key_, gs);
+    // Keys past the cardinality limit are not remembered (they all overflow).
+    if (!found && !genai_duration_.is_overflow(gs.duration)) add_genai(h, g, error_type, gs);
   }
 
   struct genai_series {
     std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
                   input = detail::histogram_table::none, output = detail::histogram_table::none;
   };
+
+  /// The GenAI attribute values a set of series was made for, and those series.
+  struct genai_entry {
+    std::uint64_t hash{0};
+    std::string operation, provider, request_model, response_model, server_address, error_type;
+    std::int64_t server_port{-1};
+    genai_series series;
+
+    bool matches(const detail::genai_fields& g, std::string_view error) const noexcept {
+      using detail::metric_bytes_equal;
+      return server_port == g.server_port && metric_bytes_equal(operation, g.operation) &&
+             metric_bytes_equal(request_model, g.request_model) &&
+             metric_bytes_equal(response_model, g.response_model) &&
+             metric_bytes_equal(provider, g.provider) &&
+             metric_bytes_equal(server_address, g.server_address) &&
+             metric_bytes_equal(error_type, error);
+    }
+  };
+
+  static std::uint64_t genai_hash(const detail::genai_fields& g, std::string_view error) noexcept {
+    std::uint64_t h = detail::metric_hash_bytes(0xCBF29CE484222325ull, g.operation);
+    h = detail::metric_hash_bytes(h, g.provider);
+    h = detail::metric_hash_bytes(h, g.request_model);
+    h = detail::metric_hash_bytes(h, g.response_model);
+    h = detail::metric_hash_bytes(h, g.server_address);
+    h = detail::metric_hash_bytes(h, error);
+    return detail::metric_hash_mix(h ^ static_cast<std::uint64_t>(g.server_port));
+  }
+
+  genai_entry* find_genai(std::uint64_t h, const detail::genai_fields& g,
+                          std::string_view error) noexcept {
+    if (genai_table_.empty()) return nullptr;
+    const std::size_t mask = genai_table_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      const std::uint32_t e = genai_table_[i];
+      if (e == 0) return nullptr;
+      genai_entry& x = genai_entries_[e - 1];
+      if (x.hash == h && x.matches(g, error)) return &x;
+    }
+  }
+
+  void add_genai(std::uint64_t h, const detail::genai_fields& g, std::string_view error,
+                 const genai_series& gs) {
+    genai_entry x;
+    x.hash = h;
+    x.operation = g.operation;
+    x.provider = g.provider;
+    x.request_model = g.request_model;
+    x.response_model = g.response_model;
+    x.server_address = g.server_address;
+    x.error_type = error;
+    x.server_port = g.server_port;
+    x.series = gs;
+    genai_entries_.push_back(std::move(x));
+    if (2 * genai_entries_.size() > genai_table_.size()) {
+      genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
+      for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
+    } else {
+      place_genai(static_cast<std::uint32_t>(genai_entries_.size() - 1));
+    }
+  }
+  void place_genai(std::uint32_t e) noexcept {
+    const std::size_t mask = genai_table_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(genai_entries_[e].hash) & mask;
+    while (genai_table_[i] != 0) i = (i + 1) & mask;
+    genai_table_[i] = e + 1;
+  }
+
+  /// The text key of these attributes in the histogram tables (in key_).
+  void genai_text_key(const detail::genai_fields& g, std::string_view error) {
+    auto append = [this](std::string_view v) {
+      key_ += v;
+      key_ += '\x1f';
+    };
+    key_.clear();
+    append(g.operation);
+    append(g.provider);
+    append(g.request_model);
+    append(g.response_model);
+    append(g.server_address);
+    if (g.server_port >= 0) {
+      const fmt::format_int port(g.server_port);
+      key_.append(port.data(), port.size());
+    }
+    key_ += '\x1f';
+    append(error);
+  }
 
   void publish_counts() {
     overflowed_.store(red_.overflowed() + genai_duration_.overflowed() +
@@ -3668,7 +3900,11 @@ class span_metrics {
   };
   site_slot site_fast_[256]{};
   std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
-  std::unordered_map<std::string, genai_series, detail::string_hash, std::equal_to<>> genai_index_;
+  friend struct detail::metrics_test_access;
+  std::uint64_t genai_hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
+  std::vector<genai_entry> genai_entries_;
+  std::vector<std::uint32_t>
+      genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
   std::string key_;
   std::atomic<std::uint64_t> spans_observed_{0}, overflowed_{0}, series_{0};
 };
@@ -4062,6 +4298,8 @@ class collector {
   agentrace::span_metrics* metrics() const noexcept { return metrics_.get(); }
   /// How often metrics are exported (OTEL_METRIC_EXPORT_INTERVAL).
   std::chrono::milliseconds metric_export_interval() const noexcept { return metric_interval_; }
+  /// How long one metrics export may take (OTEL_METRIC_EXPORT_TIMEOUT).
+  std::chrono::milliseconds metric_export_timeout() const noexcept { return metric_timeout_; }
 
  private:
   // Whether this object was copied into a forked child by fork(): its thread runs only in the
@@ -4350,6 +4588,12 @@ class collector {
             : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_INTERVAL", 60000)
                                             : 60000);
     if (metric_interval_.count() <= 0) metric_interval_ = std::chrono::milliseconds(60000);
+    metric_timeout_ =
+        m.export_timeout.count() > 0
+            ? m.export_timeout
+            : std::chrono::milliseconds(env ? detail::env_uint("OTEL_METRIC_EXPORT_TIMEOUT", 30000)
+                                            : 30000);
+    if (metric_timeout_.count() <= 0) metric_timeout_ = std::chrono::milliseconds(30000);
     if (!on) return;
     span_metrics_options o;
     if (!m.duration_buckets.empty()) {
@@ -4396,7 +4640,7 @@ class collector {
     const std::vector<metric_data> data = collect_metrics();
     if (data.empty()) return;
     const metrics_batch batch{std::span<const metric_data>(data), resource_, cfg_.scope_name,
-                              cfg_.scope_version};
+                              cfg_.scope_version, metric_timeout_};
     const bool ok = for_each_exporter(
         [&](exporter& e) { return e.export_metrics(batch) == export_result::success; });
     metric_exports_.fetch_add(1, std::memory_order_relaxed);
@@ -4444,7 +4688,7 @@ class collector {
   std::chrono::steady_clock::time_point last_log_export_;
   int errors_reported_{0};
   std::unique_ptr<agentrace::span_metrics> metrics_;
-  std::chrono::milliseconds metric_interval_{60000};
+  std::chrono::milliseconds metric_interval_{60000}, metric_timeout_{30000};
   std::chrono::steady_clock::time_point last_metrics_export_;
   std::atomic<std::uint64_t> metric_exports_{0}, metric_exports_failed_{0};
 

@@ -97,6 +97,9 @@ struct metrics_config {
   /// Unset: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative.
   std::optional<temporality_preference> temporality{};
   std::chrono::milliseconds export_interval{0};  // OTEL_METRIC_EXPORT_INTERVAL, default 60000 ms
+  /// The time one metrics export may take, retries included; past it the exporter gives up on
+  /// it and counts the loss. OTEL_METRIC_EXPORT_TIMEOUT, default 30000 ms.
+  std::chrono::milliseconds export_timeout{0};
 };
 
 /// Everything start() takes. Zero / empty means "not set here": the matching OpenTelemetry

@@ -446,9 +446,14 @@ class otlp_http_exporter final : public exporter {
   }
 
   /// Metrics (an exporter made for otlp_signal::metrics; others ignore them): serialized and
-  /// buffered like spans; the counts in stats() and failures() are then data points.
+  /// buffered like spans; the counts in stats() and failures() are then data points. A batch
+  /// not delivered within its export_timeout (from this call, retries included) or the
+  /// exporter's timeout, whichever ends first, is given up on (failures().retries_exhausted).
   export_result export_metrics(const metrics_batch& batch) override {
     if (batch.metrics.empty() || opt_.signal != otlp_signal::metrics) return export_result::success;
+    const clock::time_point deadline = batch.export_timeout.count() > 0
+                                           ? clock::now() + batch.export_timeout
+                                           : clock::time_point::max();
     std::size_t points = 0;
     for (const metric_data& m : batch.metrics) points += m.points.size();
     {
@@ -465,7 +470,7 @@ class otlp_http_exporter final : public exporter {
       serialize_otlp_protobuf(batch, buf_);
     else
       serialize_otlp_json(batch, buf_);
-    enqueue_buffer(points);
+    enqueue_buffer(points, deadline);
     work_cv_.notify_one();
     return export_result::success;
   }
@@ -546,6 +551,8 @@ class otlp_http_exporter final : public exporter {
     std::string body;       // serialized ExportTraceServiceRequest
     std::size_t bytes = 0;  // body.size() when buffered (what the buffer bound counts)
     std::size_t spans = 0;
+    // Metrics: the export's own deadline (OTEL_METRIC_EXPORT_TIMEOUT from the export call).
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   };
   enum class reason : std::uint8_t { rejected, retries_exhausted, shutdown, other };
   using clock = std::chrono::steady_clock;
@@ -580,7 +587,7 @@ class otlp_http_exporter final : public exporter {
   }
 
   // Collector thread: buffers the request in buf_ holding `items` spans or log records.
-  void enqueue_buffer(std::size_t items) {
+  void enqueue_buffer(std::size_t items, clock::time_point deadline = clock::time_point::max()) {
     std::lock_guard<std::mutex> lock(mu_);
     if (buf_.size() > opt_.max_request_bytes) {
       failures_.rejected += items;
@@ -595,7 +602,7 @@ class otlp_http_exporter final : public exporter {
       drop_locked(items);
       return;
     }
-    queue_.push_back(item{std::string(buf_.data(), buf_.size()), buf_.size(), items});
+    queue_.push_back(item{std::string(buf_.data(), buf_.size()), buf_.size(), items, deadline});
     ++enqueued_seq_;
     ++buffered_batches_;
     buffered_bytes_ += buf_.size();
@@ -694,8 +701,8 @@ class otlp_http_exporter final : public exporter {
   // Sends one batch, retrying while the OTLP rules and the deadlines allow.
   void deliver(item& it) {
     const auto start = clock::now();
-    const auto batch_deadline =
-        opt_.timeout->count() > 0 ? start + *opt_.timeout : clock::time_point::max();
+    const auto batch_deadline = std::min(
+        it.deadline, opt_.timeout->count() > 0 ? start + *opt_.timeout : clock::time_point::max());
     if (*opt_.gzip) {
       try {
         request_.body = http::gzip_compress(it.body);

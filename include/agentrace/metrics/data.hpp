@@ -3,7 +3,9 @@
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,12 +68,111 @@ struct metric_data {
   std::vector<metric_point> points;
 };
 
+namespace detail {
+
+struct metrics_test_access;  // defined by tests only: forces series hash collisions
+
+/// The 64-bit mixing step of the metrics' series hashes.
+constexpr std::uint64_t metric_hash_mix(std::uint64_t h) noexcept {
+  h *= 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 32);
+}
+
+/// Mixes the bytes of `s` (eight at a time, then its length) into `h`. The last 1 to 7 bytes
+/// are read by two overlapping loads, not byte by byte (a byte-wise copy into a word stalls the
+/// load that reads the word back).
+inline std::uint64_t metric_hash_bytes(std::uint64_t h, std::string_view s) noexcept {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = metric_hash_mix(h ^ w);
+  }
+  std::uint64_t w = 0;
+  if (n >= 4) {
+    std::uint32_t a = 0, b = 0;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    w = a | static_cast<std::uint64_t>(b) << 32;
+  } else if (n > 0) {
+    w = static_cast<std::uint64_t>(static_cast<unsigned char>(p[0])) |
+        static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8 |
+        static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16;
+  }
+  return metric_hash_mix(h ^ w ^ (static_cast<std::uint64_t>(s.size()) << 56));
+}
+
+/// Whether `a` and `b` hold the same bytes; up to 16 compared inline by two overlapping loads
+/// each (series lookups compare short attribute values on every measurement).
+inline bool metric_bytes_equal(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t x0, x1, y0, y1;
+    std::memcpy(&x0, p, 8);
+    std::memcpy(&y0, q, 8);
+    std::memcpy(&x1, p + n - 8, 8);
+    std::memcpy(&y1, q + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    std::uint32_t x0, x1, y0, y1;
+    std::memcpy(&x0, p, 4);
+    std::memcpy(&y0, q, 4);
+    std::memcpy(&x1, p + n - 4, 4);
+    std::memcpy(&y1, q + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != q[i]) return false;
+    return true;
+  }
+  return std::memcmp(p, q, n) == 0;
+}
+
+/// The bucket of `v` among strictly increasing `bounds` (bucket i holds (bounds[i-1],
+/// bounds[i]]; the last one everything above): std::lower_bound's index, found without
+/// branches that depend on `v`. Up to 32 bounds, the count of those below `v`: independent
+/// comparisons, where a search's are a chain. NaN falls into bucket 0.
+inline std::size_t bucket_index(std::span<const double> bounds, double v) noexcept {
+  const double* p = bounds.data();
+  const std::size_t n = bounds.size();
+  if (n <= 32) {
+    std::size_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {  // four independent counts: no chain through one register
+      c0 += static_cast<std::size_t>(p[i] < v);
+      c1 += static_cast<std::size_t>(p[i + 1] < v);
+      c2 += static_cast<std::size_t>(p[i + 2] < v);
+      c3 += static_cast<std::size_t>(p[i + 3] < v);
+    }
+    for (; i < n; ++i) c0 += static_cast<std::size_t>(p[i] < v);
+    return c0 + c1 + c2 + c3;
+  }
+  const double* base = p;
+  for (std::size_t len = n; len > 1;) {
+    const std::size_t half = len / 2;
+    base += static_cast<std::size_t>(base[half - 1] < v) * half;
+    len -= half;
+  }
+  return static_cast<std::size_t>(base - p) + (*base < v ? 1 : 0);
+}
+
+}  // namespace detail
+
 /// What an exporter receives for metrics. Valid for the duration of the call only.
 struct metrics_batch {
   std::span<const metric_data> metrics;
   const agentrace::resource& resource;
   std::string_view scope_name;
   std::string_view scope_version;
+  /// How long the exporter may take to export this batch, retries included, counted from the
+  /// call (OTEL_METRIC_EXPORT_TIMEOUT); past it the exporter gives up on it and counts the loss.
+  /// 0: no limit but the exporter's own.
+  std::chrono::milliseconds export_timeout{0};
 };
 
 }  // namespace agentrace

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -120,8 +121,7 @@ class histogram_table {
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
   void record(std::uint32_t i, double v, const exemplar& e, bool error) {
     series& s = series_[i];
-    const auto b = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                            bounds_.begin());
+    const std::size_t b = bucket_index(bounds_, v);
     if (s.count == 0) {
       s.min = v;
       s.max = v;
@@ -248,39 +248,44 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
-  // Dispatches on the key's length first: one comparison for most keys.
+  // Dispatches on the key's length first, then compares the rest as a constant-size block
+  // (inlined: no library call per attribute).
+  template <std::size_t N>
+  static bool is(std::string_view k, const char (&name)[N]) noexcept {
+    return std::memcmp(k.data(), name, N - 1) == 0;
+  }
   void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
             bool is_int, bool is_double) noexcept {
     switch (k.size()) {
       case 10:
-        if (is_str && k == "error.type") error_type = str;
+        if (is_str && is(k, "error.type")) error_type = str;
         break;
       case 11:
-        if (is_int && k == "server.port") server_port = i;
+        if (is_int && is(k, "server.port")) server_port = i;
         break;
       case 14:
-        if (is_str && k == "server.address") server_address = str;
+        if (is_str && is(k, "server.address")) server_address = str;
         break;
       case 20:
-        if (is_str && k == "gen_ai.provider.name")
+        if (is_str && is(k, "gen_ai.provider.name"))
           provider = str;
-        else if (is_str && k == "gen_ai.request.model")
+        else if (is_str && is(k, "gen_ai.request.model"))
           request_model = str;
         break;
       case 21:
-        if (is_str && k == "gen_ai.operation.name")
+        if (is_str && is(k, "gen_ai.operation.name"))
           operation = str;
-        else if (is_str && k == "gen_ai.response.model")
+        else if (is_str && is(k, "gen_ai.response.model"))
           response_model = str;
         break;
       case 25:
-        if (is_int && k == "gen_ai.usage.input_tokens") input_tokens = i;
+        if (is_int && is(k, "gen_ai.usage.input_tokens")) input_tokens = i;
         break;
       case 26:
-        if (is_int && k == "gen_ai.usage.output_tokens") output_tokens = i;
+        if (is_int && is(k, "gen_ai.usage.output_tokens")) output_tokens = i;
         break;
       case 35:
-        if (k == "gen_ai.response.time_to_first_chunk")
+        if (is(k, "gen_ai.response.time_to_first_chunk"))
           time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
         break;
       default: break;
@@ -442,22 +447,12 @@ class span_metrics {
     if (g.operation.empty()) return;
     std::string_view error_type = g.error_type;
     if (error && error_type.empty()) error_type = "_OTHER";
-    auto append = [this](std::string_view v) {
-      key_ += v;
-      key_ += '\x1f';
-    };
-    key_.clear();
-    append(g.operation);
-    append(g.provider);
-    append(g.request_model);
-    append(g.response_model);
-    append(g.server_address);
-    if (g.server_port >= 0) {
-      const fmt::format_int port(g.server_port);
-      key_.append(port.data(), port.size());
-    }
-    key_ += '\x1f';
-    append(error_type);
+    // One lookup finds the series of all four histograms for these attributes: a table keyed
+    // by a hash of the values, each hit checked against the values it was made for.
+    const std::uint64_t h = genai_hash(g, error_type) & genai_hash_mask_;
+    genai_entry* found = find_genai(h, g, error_type);
+    genai_series local;
+    genai_series& gs = found ? found->series : local;
     auto attributes = [&](std::string_view token_type) {
       detail::owned_attributes a;
       auto str = [&a](std::string_view k, std::string_view v) {
@@ -474,11 +469,12 @@ class span_metrics {
       str("gen_ai.token.type", token_type);
       return a;
     };
-    // One lookup finds the series of all four histograms for these attributes; each is made
-    // on first use. Keys past the cardinality limit are not remembered (they all overflow).
-    auto found = genai_index_.find(key_);
-    genai_series local;
-    genai_series& gs = found != genai_index_.end() ? found->second : local;
+    // A series is made on first use, under the text key the histogram tables index.
+    const bool complete = gs.duration != detail::histogram_table::none &&
+                          (g.time_to_first_chunk < 0 || gs.ttfc != detail::histogram_table::none) &&
+                          (g.input_tokens < 0 || gs.input != detail::histogram_table::none) &&
+                          (g.output_tokens < 0 || gs.output != detail::histogram_table::none);
+    if (!complete) genai_text_key(g, error_type);
     if (gs.duration == detail::histogram_table::none) {
       gs.duration = genai_duration_.series_for(
           key_, [&] { return attributes({}); }, end_ns);
@@ -503,14 +499,101 @@ class span_metrics {
     };
     tokens(gs.input, "input", g.input_tokens);
     tokens(gs.output, "output", g.output_tokens);
-    if (found == genai_index_.end() && !genai_duration_.is_overflow(gs.duration))
-      genai_index_.emplace(key_, gs);
+    // Keys past the cardinality limit are not remembered (they all overflow).
+    if (!found && !genai_duration_.is_overflow(gs.duration)) add_genai(h, g, error_type, gs);
   }
 
   struct genai_series {
     std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
                   input = detail::histogram_table::none, output = detail::histogram_table::none;
   };
+
+  /// The GenAI attribute values a set of series was made for, and those series.
+  struct genai_entry {
+    std::uint64_t hash{0};
+    std::string operation, provider, request_model, response_model, server_address, error_type;
+    std::int64_t server_port{-1};
+    genai_series series;
+
+    bool matches(const detail::genai_fields& g, std::string_view error) const noexcept {
+      using detail::metric_bytes_equal;
+      return server_port == g.server_port && metric_bytes_equal(operation, g.operation) &&
+             metric_bytes_equal(request_model, g.request_model) &&
+             metric_bytes_equal(response_model, g.response_model) &&
+             metric_bytes_equal(provider, g.provider) &&
+             metric_bytes_equal(server_address, g.server_address) &&
+             metric_bytes_equal(error_type, error);
+    }
+  };
+
+  static std::uint64_t genai_hash(const detail::genai_fields& g, std::string_view error) noexcept {
+    std::uint64_t h = detail::metric_hash_bytes(0xCBF29CE484222325ull, g.operation);
+    h = detail::metric_hash_bytes(h, g.provider);
+    h = detail::metric_hash_bytes(h, g.request_model);
+    h = detail::metric_hash_bytes(h, g.response_model);
+    h = detail::metric_hash_bytes(h, g.server_address);
+    h = detail::metric_hash_bytes(h, error);
+    return detail::metric_hash_mix(h ^ static_cast<std::uint64_t>(g.server_port));
+  }
+
+  genai_entry* find_genai(std::uint64_t h, const detail::genai_fields& g,
+                          std::string_view error) noexcept {
+    if (genai_table_.empty()) return nullptr;
+    const std::size_t mask = genai_table_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+      const std::uint32_t e = genai_table_[i];
+      if (e == 0) return nullptr;
+      genai_entry& x = genai_entries_[e - 1];
+      if (x.hash == h && x.matches(g, error)) return &x;
+    }
+  }
+
+  void add_genai(std::uint64_t h, const detail::genai_fields& g, std::string_view error,
+                 const genai_series& gs) {
+    genai_entry x;
+    x.hash = h;
+    x.operation = g.operation;
+    x.provider = g.provider;
+    x.request_model = g.request_model;
+    x.response_model = g.response_model;
+    x.server_address = g.server_address;
+    x.error_type = error;
+    x.server_port = g.server_port;
+    x.series = gs;
+    genai_entries_.push_back(std::move(x));
+    if (2 * genai_entries_.size() > genai_table_.size()) {
+      genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
+      for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
+    } else {
+      place_genai(static_cast<std::uint32_t>(genai_entries_.size() - 1));
+    }
+  }
+  void place_genai(std::uint32_t e) noexcept {
+    const std::size_t mask = genai_table_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(genai_entries_[e].hash) & mask;
+    while (genai_table_[i] != 0) i = (i + 1) & mask;
+    genai_table_[i] = e + 1;
+  }
+
+  /// The text key of these attributes in the histogram tables (in key_).
+  void genai_text_key(const detail::genai_fields& g, std::string_view error) {
+    auto append = [this](std::string_view v) {
+      key_ += v;
+      key_ += '\x1f';
+    };
+    key_.clear();
+    append(g.operation);
+    append(g.provider);
+    append(g.request_model);
+    append(g.response_model);
+    append(g.server_address);
+    if (g.server_port >= 0) {
+      const fmt::format_int port(g.server_port);
+      key_.append(port.data(), port.size());
+    }
+    key_ += '\x1f';
+    append(error);
+  }
 
   void publish_counts() {
     overflowed_.store(red_.overflowed() + genai_duration_.overflowed() +
@@ -532,7 +615,11 @@ class span_metrics {
   };
   site_slot site_fast_[256]{};
   std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
-  std::unordered_map<std::string, genai_series, detail::string_hash, std::equal_to<>> genai_index_;
+  friend struct detail::metrics_test_access;
+  std::uint64_t genai_hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
+  std::vector<genai_entry> genai_entries_;
+  std::vector<std::uint32_t>
+      genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
   std::string key_;
   std::atomic<std::uint64_t> spans_observed_{0}, overflowed_{0}, series_{0};
 };
