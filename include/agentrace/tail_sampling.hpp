@@ -177,8 +177,7 @@ class tail_sampler final : public span_filter {
           ps.push_back(a.value.percentile);
       if (!ps.empty())
         quantiles_.emplace(s_.percentile_window, s_.percentile_warmup, std::move(ps));
-      selector_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr, false);
-      explainer_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr);
+      atom_texts_ = eval::detail::atom_texts(*s_.rule);
       for (const auto& a : s_.rule->atoms()) {
         if (a.k == eval::atom::kind::attribute) keys_.push_back(a.subject);
         if (a.k == eval::atom::kind::conversation)
@@ -204,7 +203,8 @@ class tail_sampler final : public span_filter {
       if (d) {
         if (d->kept) {
           if (is_local_root(r)) add_reason(r, d->reason);
-          ready_.push_back(std::move(r));
+          if (ready_.empty()) ready_.emplace_back();
+          ready_.back().push_back(std::move(r));
         } else {
           count(spans_dropped_, 1);
           tail_sampled_out_total.fetch_add(1, std::memory_order_release);
@@ -219,22 +219,31 @@ class tail_sampler final : public span_filter {
 
   std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
                          time_point now, bool all) override {
-    if (ready_head_ == ready_.size()) {
-      ready_.clear();
-      ready_head_ = 0;
+    if (ready_.empty()) {
       if (quantiles_) quantiles_->refresh();
       for (auto& t : all ? assembler_.take_all() : assembler_.take_ready(now))
         decide(std::move(t), clock, now);
       publish_held();
     }
     std::size_t k = 0;
-    while (k < pending.size() && ready_head_ < ready_.size())
-      pending[k++] = std::move(ready_[ready_head_++]);
+    while (k < pending.size() && !ready_.empty()) {
+      std::vector<span_record>& v = ready_.front();
+      while (k < pending.size() && ready_head_ < v.size())
+        pending[k++] = std::move(v[ready_head_++]);
+      if (ready_head_ < v.size()) break;
+      assembler_.recycle(std::move(v));
+      ready_.pop_front();
+      ready_head_ = 0;
+    }
     return k;
   }
 
   bool holding() const noexcept override {
-    return assembler_.pending_traces() > 0 || ready_head_ < ready_.size();
+    return assembler_.pending_traces() > 0 || !ready_.empty();
+  }
+
+  time_point next_due() const noexcept override {
+    return ready_.empty() ? assembler_.next_due() : time_point::min();
   }
 
   tail_sampling_counts counts() const noexcept override {
@@ -278,33 +287,50 @@ class tail_sampler final : public span_filter {
 
   // The rule over the held records, each presented to the query evaluator as the span_data
   // every exporter that keeps spans sees (the same conversion and limits), with only the
-  // attributes the rule names: predicates read nothing else of a span.
-  // The rule decides without formatting reasons; a trace it keeps is evaluated again, with them.
+  // attributes the rule names: predicates read nothing else of a span. One pass converts each
+  // record once and tests the predicates not yet satisfied (none once all are: the rest of the
+  // trace cannot change the outcome), remembering the first span that satisfied each; only a
+  // trace the rule keeps has its reasons formatted, from those spans (what `agentrace-eval
+  // select` explains: the first span of the trace that satisfied each predicate).
   std::optional<std::string> rule_reason(const basic_assembled_trace<span_record>& t,
                                          const clock_converter& clock) {
-    if (!selector_ || !select(*selector_, t, clock)) return std::nullopt;
-    auto sel = select(*explainer_, t, clock);
+    if (!s_.rule) return std::nullopt;
+    const auto& atoms = s_.rule->atoms();
+    const std::uint64_t all =
+        atoms.size() >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << atoms.size()) - 1;
+    const eval::percentile_source stats = quantiles_ ? &*quantiles_ : nullptr;
+    std::uint64_t mask = 0;
+    first_match_.assign(atoms.size(), 0);
+    for (std::size_t j = 0; j < t.spans.size() && mask != all; ++j) {
+      present(t.spans[j], clock);
+      for (std::size_t i = 0; i < atoms.size(); ++i)
+        if (!((mask >> i) & 1u) && eval::atom_matches(atoms[i], view_, &resource_, stats)) {
+          mask |= std::uint64_t(1) << i;
+          first_match_[i] = j;
+        }
+    }
+    if (!eval::detail::eval_node(s_.rule->root(), mask)) return std::nullopt;
+    atom_reasons_.assign(atoms.size(), std::string());
+    for (std::size_t i = 0; i < atoms.size(); ++i)
+      if ((mask >> i) & 1u) {
+        present(t.spans[first_match_[i]], clock);
+        eval::atom_matches(atoms[i], view_, &resource_, stats, &atom_reasons_[i]);
+      }
+    reasons_.clear();
+    eval::detail::explain(*s_.rule, s_.rule->root(), mask, atom_texts_, atom_reasons_, reasons_);
+    if (reasons_.size() == 1) return std::move(reasons_.front());
     std::string why;
-    for (const auto& line : sel->reasons) {
+    for (const auto& line : reasons_) {
       if (!why.empty()) why += "; ";
       why += line;
     }
     return why;
   }
-  std::optional<eval::selection> select(eval::selector& sel,
-                                        const basic_assembled_trace<span_record>& t,
-                                        const clock_converter& clock) {
+  void present(const span_record& r, const clock_converter& clock) {
     auto keep = [this](std::string_view k) {
       return std::find(keys_.begin(), keys_.end(), k) != keys_.end();
     };
-    sel.clear();
-    for (const span_record& r : t.spans) {
-      fill_span_data(view_, r, clock, limits_, keep, false);
-      sel.add(view_, &resource_);
-    }
-    auto out = sel.finish();
-    if (out.empty()) return std::nullopt;
-    return std::move(out.front());
+    fill_span_data(view_, r, clock, limits_, keep, false);
   }
 
   // The rest: the ratio (deterministic on the trace id), capped or replaced by the rate limit.
@@ -331,15 +357,15 @@ class tail_sampler final : public span_filter {
     std::optional<std::string> why = rule_reason(t, clock);
     if (!why) why = rest_reason(t.id, now);
     if (why) {
-      for (span_record& r : t.spans) {
+      for (span_record& r : t.spans)
         if (is_local_root(r)) add_reason(r, *why);
-        ready_.push_back(std::move(r));
-      }
+      ready_.push_back(std::move(t.spans));  // exported from there (take_ready)
       count(traces_kept_, 1);
     } else {
       count(traces_dropped_, 1);
       count(spans_dropped_, t.spans.size());
       tail_sampled_out_total.fetch_add(t.spans.size(), std::memory_order_release);
+      assembler_.recycle(std::move(t.spans));
     }
     decision& d = decided_[slot(key(t.id))];  // a later decision may take an older one's slot
     d.k = key(t.id);
@@ -371,14 +397,16 @@ class tail_sampler final : public span_filter {
   eval::resource_info resource_;
   basic_trace_assembler<span_record> assembler_;
   std::optional<running_quantiles> quantiles_;
-  std::optional<eval::selector> selector_, explainer_;
-  std::vector<std::string> keys_;  // the span attributes the rule reads
-  span_data view_;                 // a held record as the rule sees it (storage reused)
+  std::vector<std::string> keys_;         // the span attributes the rule reads
+  span_data view_;                        // a held record as the rule sees it (storage reused)
+  std::vector<std::size_t> first_match_;  // per predicate: the first span that satisfied it
+  std::vector<std::string> atom_texts_;   // of the rule's predicates, by index
+  std::vector<std::string> atom_reasons_, reasons_;
   std::uint64_t threshold_;
   double tokens_ = 1;
   time_point last_refill_{};
-  std::vector<span_record> ready_;  // records of kept traces, to export
-  std::size_t ready_head_ = 0;
+  std::deque<std::vector<span_record>> ready_;  // records of kept traces, to export
+  std::size_t ready_head_ = 0;                  // of ready_.front(), those already taken
   std::vector<decision> decided_;
   trace_key undecided_{};  // the last trace found undecided (since the last decision)
   std::atomic<std::uint64_t> traces_kept_{0}, traces_dropped_{0}, spans_dropped_{0},

@@ -52,6 +52,11 @@ class span_filter {
                                  time_point now, bool all) = 0;
   /// True while spans are held or kept ones wait to be exported.
   virtual bool holding() const noexcept = 0;
+  /// The earliest time take_ready() may have something to decide or export (a held trace's
+  /// local root ended plus the wait, a trace at its maximum hold, kept spans waiting);
+  /// time_point::max() when nothing is held. The collector wakes then, not only at its
+  /// schedule.
+  virtual time_point next_due() const noexcept = 0;
   /// Safe to call from any thread.
   virtual tail_sampling_counts counts() const noexcept = 0;
 };
