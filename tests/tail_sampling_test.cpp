@@ -273,6 +273,65 @@ TEST_CASE("head sampling first: spans sampled out never reach the tail sampler")
   CHECK(mem->size() == static_cast<std::size_t>(head_kept));
 }
 
+TEST_CASE("a kept trace is exported once its wait has passed, not at the schedule delay") {
+  auto mem = agentrace::memory();
+  auto cfg = base(mem, {.rule = "errors", .wait = 100ms});
+  cfg.schedule_delay = 120s;  // the collector's periodic export never comes during the test
+  auto tracing = agentrace::start(cfg);
+  const auto t0 = std::chrono::steady_clock::now();
+  request(true);
+  // Polled: the collector decides when the root's wait has passed (100 ms after it drained the
+  // root); 20 s is a margin for a loaded machine, far below the schedule delay.
+  auto seen = t0;
+  while (mem->size() < 3 && seen - t0 < 20s) {
+    std::this_thread::sleep_for(5ms);
+    seen = std::chrono::steady_clock::now();
+  }
+  CHECK(mem->size() == 3);
+  CHECK(seen - t0 >= 100ms);  // not before the wait for late children
+  CHECK(tracing.stats().tail_sampling.traces_kept == 1);
+  CHECK(tracing.stats().tail_sampling.traces_decided_early == 0);
+  CHECK(tracing.stats().tail_sampling.held_traces == 0);
+}
+
+TEST_CASE("force_flush exports the ended traces and keeps holding the unfinished ones") {
+  auto mem = agentrace::memory();
+  // A wait no test reaches: only a flush or shutdown decides.
+  auto tracing = agentrace::start(base(mem, {.rule = "errors", .wait = 600000ms}));
+  const auto before = tracing.stats();
+  request(true);  // its local root has ended
+  std::optional<agentrace::span<"open">> open;
+  open.emplace();
+  {
+    AGENTRACE_SPAN(child, "child");  // an errored span of a trace still running
+    child.error("retrying");
+  }
+  REQUIRE(tracing.force_flush());
+  // The ended trace is decided at once (the flush does not wait for late children); the open
+  // one is still held, not decided on half of its spans.
+  CHECK(mem->size() == 3);
+  auto st = since(tracing.stats(), before);
+  CHECK(st.tail_sampling.traces_kept == 1);
+  CHECK(st.tail_sampling.traces_decided_early == 0);
+  CHECK(st.tail_sampling.held_traces == 1);
+  CHECK(st.tail_sampling.held_spans == 1);
+  CHECK(st.spans_exported == 3);
+  open.reset();  // the local root ends
+  REQUIRE(tracing.force_flush());
+  CHECK(mem->size() == 5);  // now decided whole: the child and its root
+  st = since(tracing.stats(), before);
+  CHECK(st.tail_sampling.traces_kept == 2);
+  CHECK(st.tail_sampling.traces_decided_early == 0);
+  CHECK(st.tail_sampling.held_traces == 0);
+  for (const auto& [id, spans] : by_trace(mem->spans())) {
+    CHECK((spans.size() == 3 || spans.size() == 2));
+    for (const auto& sp : spans)
+      if (sp.parent_span_id == 0) CHECK(reason_of(sp).rfind("errors: span ", 0) == 0);
+  }
+  tracing.shutdown();
+  CHECK(tracing.stats().queued() == 0);
+}
+
 TEST_CASE("shutdown decides the traces still held and exports the kept ones") {
   auto mem = agentrace::memory();
   auto tracing = agentrace::start(base(mem, {.rule = "name = step", .wait = 60000ms}));

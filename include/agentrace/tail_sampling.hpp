@@ -218,10 +218,11 @@ class tail_sampler final : public span_filter {
   }
 
   std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
-                         time_point now, bool all) override {
+                         time_point now, take_mode mode) override {
     if (ready_.empty()) {
       if (quantiles_) quantiles_->refresh();
-      for (auto& t : all ? assembler_.take_all() : assembler_.take_ready(now))
+      for (auto& t : mode == take_mode::all ? assembler_.take_all()
+                                            : assembler_.take_ready(now, mode == take_mode::ended))
         decide(std::move(t), clock, now);
       publish_held();
     }

@@ -38,6 +38,13 @@ struct tail_sampling_counts {
 
 namespace detail {
 
+/// What take_ready() decides.
+enum class take_mode : std::uint8_t {
+  due,    // the traces that are due: local root ended plus the wait, or at the maximum hold
+  ended,  // also every trace whose local root has ended, without the wait (force_flush)
+  all     // every trace held, its local root ended or not (shutdown)
+};
+
 class span_filter {
  public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -45,11 +52,10 @@ class span_filter {
   /// Takes records [0, n) of `pending` (each is moved out and left empty).
   virtual void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
                     time_point now) = 0;
-  /// Decides the traces that are due (all of them when `all`: flush, shutdown) and moves up
-  /// to pending.size() records of kept traces to the front of `pending`; returns how many.
-  /// Called until it returns 0.
+  /// Decides the traces `mode` names and moves up to pending.size() records of kept traces to
+  /// the front of `pending`; returns how many. Called until it returns 0.
   virtual std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
-                                 time_point now, bool all) = 0;
+                                 time_point now, take_mode mode) = 0;
   /// True while spans are held or kept ones wait to be exported.
   virtual bool holding() const noexcept = 0;
   /// The earliest time take_ready() may have something to decide or export (a held trace's

@@ -90,15 +90,17 @@ class basic_trace_assembler {
     return out;
   }
 
-  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
-  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
+  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait);
+  /// `ended`: every trace whose local root ended, without waiting for stragglers (a flush).
+  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now(),
+                                          bool ended = false) {
     std::vector<assembled_trace> out;
-    if (now < next_due_) return out;  // nothing is due yet: no trace is looked at
+    if (now < next_due_ && !ended) return out;  // nothing is due yet: no trace is looked at
     next_due_ = clock::time_point::max();
     std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
     for (std::size_t i = 0; i < order_.size(); ++i) {
       const entry& e = pending_.find(order_[i])->second;
-      const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
+      const bool ready = e.root_seen && (ended || now - e.last_seen >= opt_.straggler_wait);
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
