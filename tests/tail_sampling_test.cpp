@@ -178,6 +178,31 @@ TEST_CASE("memory stays bounded under a flood of traces whose local root never e
   CHECK(mem->size() == 30 * 3);
 }
 
+TEST_CASE("held bytes are bounded: spans owning large strings decide the oldest traces early") {
+  static constexpr agentrace::key<std::string> prompt{"gen_ai.prompt"};
+  auto mem = agentrace::memory();
+  // A span bound far above what is held: only the bytes bound can decide early.
+  auto tracing = agentrace::start(
+      base(mem, {.rule = "errors", .max_hold = 600000ms, .max_spans = 100000, .max_bytes = 65536}));
+  const auto before = tracing.stats();
+  for (std::uint64_t t = 1; t <= 40; ++t) {
+    agentrace::span_context never_ends{{t, t * 0x9E3779B97F4A7C15ull}, t, 1, false};
+    agentrace::span<"child"> k(never_ends);
+    k.set(prompt, std::string(8000, 'p'));  // a copy the record owns: ~8 KB held per span
+  }
+  REQUIRE(tracing.force_flush());  // drained and held (no local root ended: none decided)
+  const auto held = since(tracing.stats(), before).tail_sampling;
+  INFO("held bytes " << held.held_bytes << ", spans " << held.held_spans);
+  CHECK(held.held_bytes <= 65536);
+  CHECK(held.held_bytes >= held.held_spans * 8000);  // the strings are counted
+  CHECK(held.held_spans >= 5);
+  CHECK(held.held_spans <= 8);
+  CHECK(held.traces_decided_early == 40 - held.held_spans);
+  CHECK(held.traces_dropped == 40 - held.held_spans);  // the rule (errors) kept none
+  tracing.shutdown();
+  CHECK(tracing.stats().queued() == 0);
+}
+
 TEST_CASE("late children: within the wait they join the trace; after the decision they follow it") {
   auto mem = agentrace::memory();
   // A wait long enough that the child ending 50 ms after its root is drained within it on a

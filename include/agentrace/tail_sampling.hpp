@@ -49,6 +49,7 @@ inline constexpr std::chrono::milliseconds wait{100};
 inline constexpr std::chrono::milliseconds max_hold{30000};
 inline constexpr std::size_t max_traces = 4096;
 inline constexpr std::size_t max_spans = 65536;
+inline constexpr std::size_t max_bytes = std::size_t{16} << 20;
 inline constexpr std::size_t percentile_window = 1024;
 inline constexpr std::size_t percentile_warmup = 100;
 inline constexpr std::size_t max_names = 1024;  // span names with running quantiles
@@ -158,6 +159,7 @@ class tail_sampler final : public span_filter {
     std::chrono::milliseconds max_hold = tail_sampling_defaults::max_hold;
     std::size_t max_traces = tail_sampling_defaults::max_traces;
     std::size_t max_spans = tail_sampling_defaults::max_spans;
+    std::size_t max_bytes = tail_sampling_defaults::max_bytes;
     std::size_t percentile_window = tail_sampling_defaults::percentile_window;
     std::size_t percentile_warmup = tail_sampling_defaults::percentile_warmup;
   };
@@ -212,7 +214,13 @@ class tail_sampler final : public span_filter {
         }
         continue;
       }
+      held_bytes_ += record_bytes(r);
       for (auto& t : assembler_.add(std::move(r), now)) decide(std::move(t), clock, now);
+      while (held_bytes_ > s_.max_bytes)  // over the byte bound: the oldest trace is decided
+        if (auto t = assembler_.take_oldest())
+          decide(std::move(*t), clock, now);
+        else
+          break;
     }
     publish_held();
   }
@@ -256,6 +264,7 @@ class tail_sampler final : public span_filter {
     c.held_traces = held_traces_.load(std::memory_order_relaxed);
     c.held_spans = held_spans_.load(std::memory_order_relaxed);
     c.peak_held_spans = peak_held_spans_.load(std::memory_order_relaxed);
+    c.held_bytes = held_bytes_out_.load(std::memory_order_relaxed);
     return c;
   }
 
@@ -280,6 +289,27 @@ class tail_sampler final : public span_filter {
   }
   static void count(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // one writer
+  }
+  // What a held record takes: the record and what it owns (owned strings, the extension's
+  // attributes, events, links and strings), by capacity.
+  static std::size_t record_bytes(const span_record& r) noexcept {
+    std::size_t n = sizeof(span_record);
+    for (std::size_t i = 0; i < r.n_attrs && i < detail::inline_attrs; ++i)
+      if (r.attrs[i].type() == slot_type::owned_str)
+        n += sizeof(std::string) + r.attrs[i].owned()->capacity();
+    const span_ext* x = r.ext();
+    if (!x) return n;
+    auto attrs = [](const std::vector<attribute>& v) {
+      std::size_t b = v.capacity() * sizeof(attribute);
+      for (const auto& a : v) b += eval::detail::value_bytes(a.value);
+      return b;
+    };
+    n += sizeof(span_ext) + attrs(x->attributes) + x->status_message.capacity() +
+         x->name.capacity() + x->trace_state.capacity() +
+         x->events.capacity() * sizeof(event_data) + x->links.capacity() * sizeof(link_data);
+    for (const auto& e : x->events) n += attrs(e.attributes);
+    for (const auto& l : x->links) n += l.trace_state.capacity() + attrs(l.attributes);
+    return n;
   }
   static void add_reason(span_record& r, const std::string& reason) {
     r.extension().attributes.push_back(
@@ -354,6 +384,7 @@ class tail_sampler final : public span_filter {
   void decide(basic_assembled_trace<span_record>&& t, const clock_converter& clock,
               time_point now) {
     undecided_ = {};
+    for (const span_record& r : t.spans) held_bytes_ -= std::min(held_bytes_, record_bytes(r));
     if (!t.complete) count(decided_early_, 1);
     std::optional<std::string> why = rule_reason(t, clock);
     if (!why) why = rest_reason(t.id, now);
@@ -389,6 +420,7 @@ class tail_sampler final : public span_filter {
     const std::uint64_t spans = assembler_.pending_spans();
     held_traces_.store(assembler_.pending_traces(), std::memory_order_relaxed);
     held_spans_.store(spans, std::memory_order_relaxed);
+    held_bytes_out_.store(held_bytes_, std::memory_order_relaxed);
     if (spans > peak_held_spans_.load(std::memory_order_relaxed))
       peak_held_spans_.store(spans, std::memory_order_relaxed);
   }
@@ -411,7 +443,8 @@ class tail_sampler final : public span_filter {
   std::vector<decision> decided_;
   trace_key undecided_{};  // the last trace found undecided (since the last decision)
   std::atomic<std::uint64_t> traces_kept_{0}, traces_dropped_{0}, spans_dropped_{0},
-      decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0};
+      decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0}, held_bytes_out_{0};
+  std::size_t held_bytes_ = 0;  // record_bytes() of the spans held
 };
 
 /// Builds the tail sampler for `c`, environment variables filling what `c` leaves unset;
@@ -465,6 +498,7 @@ inline std::unique_ptr<span_filter> make_tail_sampler(const tail_sampling_config
   s.max_hold = ms(c.max_hold, "AGENTRACE_TAIL_SAMPLING_MAX_HOLD", d::max_hold);
   s.max_traces = size(c.max_traces, "AGENTRACE_TAIL_SAMPLING_MAX_TRACES", d::max_traces);
   s.max_spans = size(c.max_spans, "AGENTRACE_TAIL_SAMPLING_MAX_SPANS", d::max_spans);
+  s.max_bytes = size(c.max_bytes, "AGENTRACE_TAIL_SAMPLING_MAX_BYTES", d::max_bytes);
   s.percentile_window =
       size(c.percentile_window, "AGENTRACE_TAIL_SAMPLING_WINDOW", d::percentile_window);
   s.percentile_warmup =

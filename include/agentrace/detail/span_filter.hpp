@@ -34,6 +34,7 @@ struct tail_sampling_counts {
   std::uint64_t held_traces = 0;           // held now (after the collector's last export)
   std::uint64_t held_spans = 0;            // held now
   std::uint64_t peak_held_spans = 0;       // the most ever held at once
+  std::uint64_t held_bytes = 0;            // held now: the records and what they own
 };
 
 namespace detail {

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -112,6 +113,16 @@ class basic_trace_assembler {
     }
     order_.resize(kept);
     return out;
+  }
+
+  /// The oldest trace held, released incomplete and counted (a bound its owner keeps, such as
+  /// the tail sampler's bytes); nullopt when nothing is held.
+  std::optional<assembled_trace> take_oldest() {
+    if (order_.empty()) return std::nullopt;
+    assembled_trace t = release(order_.front(), false);
+    order_.pop_front();
+    ++released_incomplete_;
+    return t;
   }
 
   /// Everything held, complete or not (flush / shutdown).
