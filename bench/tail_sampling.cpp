@@ -116,7 +116,8 @@ void tail_bench(benchmark::State& state, agentrace::tail_sampling_config cfg) {
     const auto now = t0 + std::chrono::milliseconds(2 * ++round);
     sampler->hold(pending, pending.size(), f.clock, now);
     std::size_t n;
-    while ((n = sampler->take_ready(pending, f.clock, now, false)) > 0) {
+    while ((n = sampler->take_ready(pending, f.clock, now, agentrace::detail::take_mode::due)) >
+           0) {
       exported += f.export_json(pending, n, buf);
       for (std::size_t i = 0; i < n; ++i) pending[i].reset();
     }

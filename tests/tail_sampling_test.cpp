@@ -178,6 +178,31 @@ TEST_CASE("memory stays bounded under a flood of traces whose local root never e
   CHECK(mem->size() == 30 * 3);
 }
 
+TEST_CASE("held bytes are bounded: spans owning large strings decide the oldest traces early") {
+  static constexpr agentrace::key<std::string> prompt{"gen_ai.prompt"};
+  auto mem = agentrace::memory();
+  // A span bound far above what is held: only the bytes bound can decide early.
+  auto tracing = agentrace::start(
+      base(mem, {.rule = "errors", .max_hold = 600000ms, .max_spans = 100000, .max_bytes = 65536}));
+  const auto before = tracing.stats();
+  for (std::uint64_t t = 1; t <= 40; ++t) {
+    agentrace::span_context never_ends{{t, t * 0x9E3779B97F4A7C15ull}, t, 1, false};
+    agentrace::span<"child"> k(never_ends);
+    k.set(prompt, std::string(8000, 'p'));  // a copy the record owns: ~8 KB held per span
+  }
+  REQUIRE(tracing.force_flush());  // drained and held (no local root ended: none decided)
+  const auto held = since(tracing.stats(), before).tail_sampling;
+  INFO("held bytes " << held.held_bytes << ", spans " << held.held_spans);
+  CHECK(held.held_bytes <= 65536);
+  CHECK(held.held_bytes >= held.held_spans * 8000);  // the strings are counted
+  CHECK(held.held_spans >= 5);
+  CHECK(held.held_spans <= 8);
+  CHECK(held.traces_decided_early == 40 - held.held_spans);
+  CHECK(held.traces_dropped == 40 - held.held_spans);  // the rule (errors) kept none
+  tracing.shutdown();
+  CHECK(tracing.stats().queued() == 0);
+}
+
 TEST_CASE("late children: within the wait they join the trace; after the decision they follow it") {
   auto mem = agentrace::memory();
   // A wait long enough that the child ending 50 ms after its root is drained within it on a
@@ -271,6 +296,65 @@ TEST_CASE("head sampling first: spans sampled out never reach the tail sampler")
   CHECK(st.tail_sampling.traces_kept == static_cast<std::uint64_t>(head_kept));
   CHECK(st.tail_sampling.traces_dropped == 0);
   CHECK(mem->size() == static_cast<std::size_t>(head_kept));
+}
+
+TEST_CASE("a kept trace is exported once its wait has passed, not at the schedule delay") {
+  auto mem = agentrace::memory();
+  auto cfg = base(mem, {.rule = "errors", .wait = 100ms});
+  cfg.schedule_delay = 120s;  // the collector's periodic export never comes during the test
+  auto tracing = agentrace::start(cfg);
+  const auto t0 = std::chrono::steady_clock::now();
+  request(true);
+  // Polled: the collector decides when the root's wait has passed (100 ms after it drained the
+  // root); 20 s is a margin for a loaded machine, far below the schedule delay.
+  auto seen = t0;
+  while (mem->size() < 3 && seen - t0 < 20s) {
+    std::this_thread::sleep_for(5ms);
+    seen = std::chrono::steady_clock::now();
+  }
+  CHECK(mem->size() == 3);
+  CHECK(seen - t0 >= 100ms);  // not before the wait for late children
+  CHECK(tracing.stats().tail_sampling.traces_kept == 1);
+  CHECK(tracing.stats().tail_sampling.traces_decided_early == 0);
+  CHECK(tracing.stats().tail_sampling.held_traces == 0);
+}
+
+TEST_CASE("force_flush exports the ended traces and keeps holding the unfinished ones") {
+  auto mem = agentrace::memory();
+  // A wait no test reaches: only a flush or shutdown decides.
+  auto tracing = agentrace::start(base(mem, {.rule = "errors", .wait = 600000ms}));
+  const auto before = tracing.stats();
+  request(true);  // its local root has ended
+  std::optional<agentrace::span<"open">> open;
+  open.emplace();
+  {
+    AGENTRACE_SPAN(child, "child");  // an errored span of a trace still running
+    child.error("retrying");
+  }
+  REQUIRE(tracing.force_flush());
+  // The ended trace is decided at once (the flush does not wait for late children); the open
+  // one is still held, not decided on half of its spans.
+  CHECK(mem->size() == 3);
+  auto st = since(tracing.stats(), before);
+  CHECK(st.tail_sampling.traces_kept == 1);
+  CHECK(st.tail_sampling.traces_decided_early == 0);
+  CHECK(st.tail_sampling.held_traces == 1);
+  CHECK(st.tail_sampling.held_spans == 1);
+  CHECK(st.spans_exported == 3);
+  open.reset();  // the local root ends
+  REQUIRE(tracing.force_flush());
+  CHECK(mem->size() == 5);  // now decided whole: the child and its root
+  st = since(tracing.stats(), before);
+  CHECK(st.tail_sampling.traces_kept == 2);
+  CHECK(st.tail_sampling.traces_decided_early == 0);
+  CHECK(st.tail_sampling.held_traces == 0);
+  for (const auto& [id, spans] : by_trace(mem->spans())) {
+    CHECK((spans.size() == 3 || spans.size() == 2));
+    for (const auto& sp : spans)
+      if (sp.parent_span_id == 0) CHECK(reason_of(sp).rfind("errors: span ", 0) == 0);
+  }
+  tracing.shutdown();
+  CHECK(tracing.stats().queued() == 0);
 }
 
 TEST_CASE("shutdown decides the traces still held and exports the kept ones") {

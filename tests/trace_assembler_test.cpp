@@ -149,6 +149,47 @@ TEST_CASE("take_all releases everything; complete only where the root was seen",
   CHECK(a.take_all().empty());
 }
 
+TEST_CASE("next_due: the earliest time a held trace is due; nothing is released before it",
+          "[assembler]") {
+  trace_assembler a({.straggler_wait = 200ms, .max_wait = 5s});
+  CHECK(a.next_due() == clk::time_point::max());  // nothing held
+  a.add(sp(1, 2, 1), T);                          // no root yet: due at max_wait
+  CHECK(a.next_due() == T + 5s);
+  a.add(sp(2, 1, 0), T + 100ms);  // a root: due after the straggler wait
+  CHECK(a.next_due() == T + 300ms);
+  CHECK(a.take_ready(T + 299ms).empty());
+  CHECK(a.pending_traces() == 2);
+  auto out = a.take_ready(T + 300ms);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].id == agentrace::trace_id{2, 2});
+  CHECK(a.next_due() == T + 5s);  // recomputed from what is still held
+  // A straggler after its root moves that trace's time on; next_due may stay earlier (a pass
+  // that finds nothing), never later than a trace that is due.
+  a.add(sp(3, 1, 0), T + 1s);
+  a.add(sp(3, 2, 1), T + 1s + 150ms);
+  CHECK(a.next_due() <= T + 1s + 350ms);
+  CHECK(a.take_ready(T + 1s + 300ms).empty());
+  CHECK(a.next_due() == T + 1s + 350ms);
+  CHECK(a.take_ready(T + 1s + 350ms).size() == 1);
+  CHECK(a.take_all().size() == 1);
+  CHECK(a.next_due() == clk::time_point::max());
+}
+
+TEST_CASE("a released trace's span vector is reused by the next trace", "[assembler]") {
+  trace_assembler a({.straggler_wait = 0ms});
+  a.add(sp(1, 1, 0), T);
+  auto out = a.take_ready(T);
+  REQUIRE(out.size() == 1);
+  const span_data* storage = out[0].spans.data();
+  a.recycle(std::move(out[0].spans));
+  a.add(sp(2, 1, 0), T);
+  auto again = a.take_ready(T);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].spans.data() == storage);
+  CHECK(ids(again[0]) == std::vector<std::uint64_t>{1});
+  CHECK(again[0].id == agentrace::trace_id{2, 2});
+}
+
 TEST_CASE("trace_tree: roots and children in start order; missing parents become roots",
           "[assembler]") {
   std::vector<span_data> v = {sp(1, 4, 2, false, 40), sp(1, 3, 1, false, 30),

@@ -310,7 +310,9 @@ class collector {
   }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
-  /// exporters. False when the timeout passed first.
+  /// exporters. With tail sampling, the traces whose local root has ended are decided at once;
+  /// the spans of traces still running stay held (stats().tail_sampling.held_spans) until their
+  /// trace is decided (docs/sampling.md). False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     if (forked_away()) return false;  // no collector thread in a forked child
@@ -550,7 +552,7 @@ class collector {
       std::chrono::steady_clock::time_point flush_deadline;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, drain_interval_, [&] {
+        cv_.wait_for(lock, sleep_time(), [&] {
           return stopping_ || flush_requested_ > flush_done_ ||
                  detail::drain_requested.exchange(false, std::memory_order_relaxed);
         });
@@ -572,7 +574,7 @@ class collector {
                std::chrono::steady_clock::now() < flush_deadline) {
           if (drain() == 0) std::this_thread::yield();
         }
-        export_pending(true);
+        export_pending(stopping ? detail::take_mode::all : detail::take_mode::ended);
         drain_logs(true);
         export_metrics();  // at every flush, and the final export at shutdown
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
@@ -594,8 +596,13 @@ class collector {
         }
         done_cv_.notify_all();
         if (stopping) return;
-      } else if ((pending_count_ > 0 || (tail_ && tail_->holding())) &&
-                 now - last_export_ >= schedule_delay_) {
+      } else if (tail_) {
+        // Spans reach the tail sampler as they are drained (a trace's wait starts when its
+        // local root is seen) and traces are decided and exported when due, not at the
+        // schedule delay.
+        hold_pending();
+        if (tail_->next_due() <= now) decide_pending(detail::take_mode::due);
+      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
@@ -631,23 +638,54 @@ class collector {
     return total;
   }
 
-  // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
-  void export_pending(bool all = false) {
-    // Metrics count every span, before anything downstream (the tail sampler) decides what to
-    // keep.
+  // `mode`: what the tail sampler decides besides the traces that are due (a flush: the traces
+  // whose local root ended; shutdown: every trace).
+  void export_pending(detail::take_mode mode = detail::take_mode::due) {
+    if (tail_) {
+      hold_pending();
+      decide_pending(mode);
+      return;
+    }
+    observe_pending();
+    export_records();
+  }
+
+  // Metrics count every span, before anything downstream (the tail sampler) decides what to
+  // keep.
+  void observe_pending() {
     if (metrics_ && pending_count_ > 0) {
       clock_.refresh();
       metrics_->observe(std::span<const span_record>(pending_.data(), pending_count_), clock_);
     }
-    if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
-      const auto now = std::chrono::steady_clock::now();
-      clock_.refresh();
-      tail_->hold(pending_, pending_count_, clock_, now);
-      while ((pending_count_ = tail_->take_ready(pending_, clock_, now, all)) > 0) export_records();
-      last_export_ = now;
-      return;
-    }
-    export_records();
+  }
+
+  // The tail sampler holds whole local traces until they are decided.
+  void hold_pending() {
+    observe_pending();
+    if (pending_count_ == 0) return;
+    clock_.refresh();
+    tail_->hold(pending_, pending_count_, clock_, std::chrono::steady_clock::now());
+    pending_count_ = 0;  // the records were moved out
+  }
+
+  // Decides what `mode` names; the kept traces come back to pending_ and are exported.
+  void decide_pending(detail::take_mode mode) {
+    const auto now = std::chrono::steady_clock::now();
+    clock_.refresh();
+    while ((pending_count_ = tail_->take_ready(pending_, clock_, now, mode)) > 0) export_records();
+    last_export_ = now;
+  }
+
+  // How long the collector sleeps: the drain interval, less when a trace the tail sampler holds
+  // is due sooner. Nothing held: the drain interval.
+  std::chrono::steady_clock::duration sleep_time() const {
+    const std::chrono::steady_clock::duration d = drain_interval_;
+    if (!tail_) return d;
+    const auto due = tail_->next_due();
+    if (due == std::chrono::steady_clock::time_point::max()) return d;
+    const auto now = std::chrono::steady_clock::now();
+    if (due <= now) return std::chrono::steady_clock::duration::zero();
+    return std::min(d, due - now);
   }
 
   void export_records() {

@@ -1312,6 +1312,7 @@ struct tail_sampling_counts {
   std::uint64_t held_traces = 0;           // held now (after the collector's last export)
   std::uint64_t held_spans = 0;            // held now
   std::uint64_t peak_held_spans = 0;       // the most ever held at once
+  std::uint64_t held_bytes = 0;            // held now: the records and what they own
 };
 
 /// Tail sampling (agentrace/tail_sampling.hpp, docs/sampling.md): which whole local traces are
@@ -1325,6 +1326,7 @@ struct tail_sampling_config {
   std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
   std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
   std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
+  std::size_t max_bytes = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_BYTES: held at once, 16 MiB
   std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
   std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
 };
@@ -2829,6 +2831,13 @@ struct resource;
 
 namespace detail {
 
+/// What take_ready() decides.
+enum class take_mode : std::uint8_t {
+  due,    // the traces that are due: local root ended plus the wait, or at the maximum hold
+  ended,  // also every trace whose local root has ended, without the wait (force_flush)
+  all     // every trace held, its local root ended or not (shutdown)
+};
+
 class span_filter {
  public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -2836,13 +2845,17 @@ class span_filter {
   /// Takes records [0, n) of `pending` (each is moved out and left empty).
   virtual void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
                     time_point now) = 0;
-  /// Decides the traces that are due (all of them when `all`: flush, shutdown) and moves up
-  /// to pending.size() records of kept traces to the front of `pending`; returns how many.
-  /// Called until it returns 0.
+  /// Decides the traces `mode` names and moves up to pending.size() records of kept traces to
+  /// the front of `pending`; returns how many. Called until it returns 0.
   virtual std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
-                                 time_point now, bool all) = 0;
+                                 time_point now, take_mode mode) = 0;
   /// True while spans are held or kept ones wait to be exported.
   virtual bool holding() const noexcept = 0;
+  /// The earliest time take_ready() may have something to decide or export (a held trace's
+  /// local root ended plus the wait, a trace at its maximum hold, kept spans waiting);
+  /// time_point::max() when nothing is held. The collector wakes then, not only at its
+  /// schedule.
+  virtual time_point next_due() const noexcept = 0;
   /// Safe to call from any thread.
   virtual tail_sampling_counts counts() const noexcept = 0;
 };
@@ -4187,7 +4200,9 @@ class collector {
   }
 
   /// Exports every span that ended before this call (or counts it as dropped), then flushes the
-  /// exporters. False when the timeout passed first.
+  /// exporters. With tail sampling, the traces whose local root has ended are decided at once;
+  /// the spans of traces still running stay held (stats().tail_sampling.held_spans) until their
+  /// trace is decided (docs/sampling.md). False when the timeout passed first.
   bool force_flush(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     if (forked_away()) return false;  // no collector thread in a forked child
@@ -4427,7 +4442,7 @@ class collector {
       std::chrono::steady_clock::time_point flush_deadline;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait_for(lock, drain_interval_, [&] {
+        cv_.wait_for(lock, sleep_time(), [&] {
           return stopping_ || flush_requested_ > flush_done_ ||
                  detail::drain_requested.exchange(false, std::memory_order_relaxed);
         });
@@ -4449,7 +4464,7 @@ class collector {
                std::chrono::steady_clock::now() < flush_deadline) {
           if (drain() == 0) std::this_thread::yield();
         }
-        export_pending(true);
+        export_pending(stopping ? detail::take_mode::all : detail::take_mode::ended);
         drain_logs(true);
         export_metrics();  // at every flush, and the final export at shutdown
         bool ok = detail::dequeued_total.load(std::memory_order_relaxed) >= target;
@@ -4471,8 +4486,13 @@ class collector {
         }
         done_cv_.notify_all();
         if (stopping) return;
-      } else if ((pending_count_ > 0 || (tail_ && tail_->holding())) &&
-                 now - last_export_ >= schedule_delay_) {
+      } else if (tail_) {
+        // Spans reach the tail sampler as they are drained (a trace's wait starts when its
+        // local root is seen) and traces are decided and exported when due, not at the
+        // schedule delay.
+        hold_pending();
+        if (tail_->next_due() <= now) decide_pending(detail::take_mode::due);
+      } else if (pending_count_ > 0 && now - last_export_ >= schedule_delay_) {
         export_pending();
       }
       if (!logs_pending_.empty() && now - last_log_export_ >= log_delay_) export_logs_pending();
@@ -4508,23 +4528,54 @@ class collector {
     return total;
   }
 
-  // `all`: a flush or shutdown, which decides every trace the tail sampler holds.
-  void export_pending(bool all = false) {
-    // Metrics count every span, before anything downstream (the tail sampler) decides what to
-    // keep.
+  // `mode`: what the tail sampler decides besides the traces that are due (a flush: the traces
+  // whose local root ended; shutdown: every trace).
+  void export_pending(detail::take_mode mode = detail::take_mode::due) {
+    if (tail_) {
+      hold_pending();
+      decide_pending(mode);
+      return;
+    }
+    observe_pending();
+    export_records();
+  }
+
+  // Metrics count every span, before anything downstream (the tail sampler) decides what to
+  // keep.
+  void observe_pending() {
     if (metrics_ && pending_count_ > 0) {
       clock_.refresh();
       metrics_->observe(std::span<const span_record>(pending_.data(), pending_count_), clock_);
     }
-    if (tail_) {  // it holds whole local traces until decided; kept ones come back to pending_
-      const auto now = std::chrono::steady_clock::now();
-      clock_.refresh();
-      tail_->hold(pending_, pending_count_, clock_, now);
-      while ((pending_count_ = tail_->take_ready(pending_, clock_, now, all)) > 0) export_records();
-      last_export_ = now;
-      return;
-    }
-    export_records();
+  }
+
+  // The tail sampler holds whole local traces until they are decided.
+  void hold_pending() {
+    observe_pending();
+    if (pending_count_ == 0) return;
+    clock_.refresh();
+    tail_->hold(pending_, pending_count_, clock_, std::chrono::steady_clock::now());
+    pending_count_ = 0;  // the records were moved out
+  }
+
+  // Decides what `mode` names; the kept traces come back to pending_ and are exported.
+  void decide_pending(detail::take_mode mode) {
+    const auto now = std::chrono::steady_clock::now();
+    clock_.refresh();
+    while ((pending_count_ = tail_->take_ready(pending_, clock_, now, mode)) > 0) export_records();
+    last_export_ = now;
+  }
+
+  // How long the collector sleeps: the drain interval, less when a trace the tail sampler holds
+  // is due sooner. Nothing held: the drain interval.
+  std::chrono::steady_clock::duration sleep_time() const {
+    const std::chrono::steady_clock::duration d = drain_interval_;
+    if (!tail_) return d;
+    const auto due = tail_->next_due();
+    if (due == std::chrono::steady_clock::time_point::max()) return d;
+    const auto now = std::chrono::steady_clock::now();
+    if (due <= now) return std::chrono::steady_clock::duration::zero();
+    return std::min(d, due - now);
   }
 
   void export_records() {
@@ -5228,8 +5279,36 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
+// amalgamated: include/agentrace/detail/trace_hash.hpp
+// SPDX-License-Identifier: MIT
+// A 64-bit digest of a trace id, for hash tables keyed by trace (the trace assembler, the tail
+// sampler's decisions, the eval statistics). Trace ids from other processes need not be random
+// (a remote parent's), so both words are mixed.
+
+#include <cstdint>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
+inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -5266,20 +5345,33 @@ class basic_trace_assembler {
   explicit basic_trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
-  std::vector<assembled_trace> add(Span s, clock::time_point now = clock::now()) {
+  std::vector<assembled_trace> add(Span&& s, clock::time_point now = clock::now()) {
     const bool local_root = s.parent_span_id == 0 || s.parent_remote;
-    auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
-    entry& e = it->second;
-    if (inserted) {
-      e.first_seen = now;
-      e.trace.id = s.trace_id;
-      e.trace.spans.reserve(8);
-      order_.push_back(key(s.trace_id));
+    const trace_key k = key(s.trace_id);
+    // Spans of one trace tend to arrive together: the last trace added to is not looked up.
+    entry* e = last_ != nullptr && last_key_ == k ? last_ : nullptr;
+    if (!e) {
+      auto [it, inserted] = pending_.try_emplace(k);
+      e = &it->second;
+      if (inserted) {
+        e->first_seen = now;
+        e->trace.id = s.trace_id;
+        if (!spare_.empty()) {
+          e->trace.spans = std::move(spare_.back());
+          spare_.pop_back();
+        } else {
+          e->trace.spans.reserve(8);
+        }
+        order_.push_back(k);
+      }
+      last_ = e;
+      last_key_ = k;
     }
-    e.last_seen = now;
-    if (local_root) e.root_seen = true;
-    e.trace.spans.push_back(std::move(s));
+    e->last_seen = now;
+    if (local_root) e->root_seen = true;
+    e->trace.spans.push_back(std::move(s));
     ++span_count_;
+    next_due_ = std::min(next_due_, e->due(opt_));
     std::vector<assembled_trace> out;
     while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
       out.push_back(release(order_.front(), false));
@@ -5289,18 +5381,23 @@ class basic_trace_assembler {
     return out;
   }
 
-  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
-  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
+  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait);
+  /// `ended`: every trace whose local root ended, without waiting for stragglers (a flush).
+  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now(),
+                                          bool ended = false) {
     std::vector<assembled_trace> out;
+    if (now < next_due_ && !ended) return out;  // nothing is due yet: no trace is looked at
+    next_due_ = clock::time_point::max();
     std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
     for (std::size_t i = 0; i < order_.size(); ++i) {
       const entry& e = pending_.find(order_[i])->second;
-      const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
+      const bool ready = e.root_seen && (ended || now - e.last_seen >= opt_.straggler_wait);
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
         out.push_back(release(order_[i], ready));
       } else {
+        next_due_ = std::min(next_due_, e.due(opt_));
         order_[kept++] = order_[i];
       }
     }
@@ -5308,13 +5405,38 @@ class basic_trace_assembler {
     return out;
   }
 
+  /// The oldest trace held, released incomplete and counted (a bound its owner keeps, such as
+  /// the tail sampler's bytes); nullopt when nothing is held.
+  std::optional<assembled_trace> take_oldest() {
+    if (order_.empty()) return std::nullopt;
+    assembled_trace t = release(order_.front(), false);
+    order_.pop_front();
+    ++released_incomplete_;
+    return t;
+  }
+
   /// Everything held, complete or not (flush / shutdown).
   std::vector<assembled_trace> take_all() {
     std::vector<assembled_trace> out;
     for (const trace_key& k : order_) out.push_back(release(k, pending_.find(k)->second.root_seen));
     order_.clear();
+    next_due_ = clock::time_point::max();
     return out;
   }
+
+  /// Gives back the span vector of a trace taken out and emptied, whose storage the next new
+  /// trace reuses (a few are kept, of a modest capacity).
+  void recycle(std::vector<Span>&& spans) {
+    if (spare_.size() >= max_spare || spans.capacity() == 0 || spans.capacity() > 64) return;
+    spans.clear();
+    spare_.push_back(std::move(spans));
+  }
+
+  /// No trace is due before this time (take_ready() before it returns nothing): the earliest
+  /// time a held trace's local root ended plus straggler_wait, or it reaches max_wait; an
+  /// earlier time when a span came after its trace's local root. time_point::max() when
+  /// nothing is held.
+  clock::time_point next_due() const noexcept { return next_due_; }
 
   std::size_t pending_traces() const noexcept { return pending_.size(); }
   std::size_t pending_spans() const noexcept { return span_count_; }
@@ -5322,12 +5444,27 @@ class basic_trace_assembler {
 
  private:
   using trace_key = std::pair<std::uint64_t, std::uint64_t>;
+  struct key_hash {
+    std::size_t operator()(const trace_key& k) const noexcept {
+      return static_cast<std::size_t>(::agentrace::detail::trace_key(trace_id{k.first, k.second}));
+    }
+  };
   struct entry {
     assembled_trace trace;
     clock::time_point first_seen, last_seen;
     bool root_seen{false};
+    clock::time_point due(const assembly_options& o) const noexcept {
+      return root_seen ? later(last_seen, o.straggler_wait) : later(first_seen, o.max_wait);
+    }
   };
   static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
+  // t + d, at most time_point::max() (a wait of years set by the environment).
+  static clock::time_point later(clock::time_point t, std::chrono::milliseconds d) noexcept {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - t);
+    if (d >= left) return clock::time_point::max();
+    return t + std::chrono::duration_cast<clock::duration>(d);
+  }
 
   // Takes the trace out of `pending_`; the caller removes `k` from `order_`.
   assembled_trace release(const trace_key& k, bool complete) {
@@ -5335,15 +5472,21 @@ class basic_trace_assembler {
     assembled_trace t = std::move(it->second.trace);
     t.complete = complete;
     span_count_ -= t.spans.size();
+    if (last_ == &it->second) last_ = nullptr;
     pending_.erase(it);
     return t;
   }
 
   assembly_options opt_;
-  std::map<trace_key, entry> pending_;
+  std::unordered_map<trace_key, entry, key_hash> pending_;
   std::deque<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
+  clock::time_point next_due_{clock::time_point::max()};
+  static constexpr std::size_t max_spare = 64;
+  std::vector<std::vector<Span>> spare_;  // emptied span vectors to reuse (recycle())
+  entry* last_{nullptr};  // the trace the last span was added to (nodes do not move)
+  trace_key last_key_{};
 };
 
 using assembled_trace = basic_assembled_trace<span_data>;

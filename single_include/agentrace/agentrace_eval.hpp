@@ -77,15 +77,6 @@ inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
   return s.size() == 16 && parse_hex(s, out);
 }
 
-inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
-inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
 // A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
 inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
   return mix64(trace_key(t) ^ span_id);
@@ -3939,26 +3930,31 @@ class percentile_source {
 inline bool atom_matches(const atom& a, const span_data& s, const resource_info* r,
                          percentile_source stats, std::string* why = nullptr) {
   using K = atom::kind;
-  auto span_label = [&] { return fmt::format("span \"{}\" {}", s.name, to_hex(s.span_id)); };
+  // The texts are built by appending (the tail sampler explains every trace it keeps).
+  auto span_label = [&]() -> std::string& {  // `span "NAME" SPANID`, into *why
+    why->assign("span \"").append(s.name).append("\" ");
+    agentrace::detail::append_hex(*why, s.span_id);
+    return *why;
+  };
   switch (a.k) {
     case K::errors:
       if (s.status != status_code::error) return false;
-      if (why)
-        *why = fmt::format("{} has status ERROR{}{}", span_label(),
-                           s.status_message.empty() ? "" : ": ",
-                           detail::short_value(attr_value{s.status_message}));
+      if (why) {
+        span_label().append(" has status ERROR");
+        if (!s.status_message.empty())
+          why->append(": ").append(detail::short_value(attr_value{s.status_message}));
+      }
       return true;
     case K::status: {
       const bool eq = a.value.text == detail::status_text(s.status);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why)
-        *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      if (m && why) span_label().append(" has status ").append(detail::status_text(s.status));
       return m;
     }
     case K::span_kind: {
       const bool eq = a.value.text == detail::kind_text(s.kind);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why) *why = fmt::format("{} has kind {}", span_label(), detail::kind_text(s.kind));
+      if (m && why) span_label().append(" has kind ").append(detail::kind_text(s.kind));
       return m;
     }
     case K::name: {
@@ -3966,7 +3962,7 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
                          ? s.name.find(a.value.text) != std::string::npos
                          : detail::compare_values(std::string_view(s.name), a.op,
                                                   std::string_view(a.value.text));
-      if (m && why) *why = span_label();
+      if (m && why) span_label();
       return m;
     }
     case K::named_duration:
@@ -3986,9 +3982,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
                                            ? fmt::format("p{} of \"{}\" = {}", a.value.percentile,
                                                          s.name, detail::duration_text(limit))
                                            : detail::format_ns_literal(limit);
-        *why =
-            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
-                        detail::op_text(a.op), limit_text);
+        span_label()
+            .append(" took ")
+            .append(detail::duration_text(s.duration_ns()))
+            .append(" (")
+            .append(detail::op_text(a.op))
+            .append(" ")
+            .append(limit_text)
+            .append(")");
       }
       return m;
     }
@@ -3997,7 +3998,10 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
       const bool m = detail::compare_values(t, a.op, a.value.ns);
       if (m && why)
-        *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+        span_label()
+            .append(a.k == K::start ? " starts at " : " ends at ")
+            .append(std::to_string(t))
+            .append(" ns");
       return m;
     }
     case K::conversation: {
@@ -4006,7 +4010,7 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const bool m = a.op == compare_op::contains
                          ? c.find(a.value.text) != std::string_view::npos
                          : detail::compare_values(c, a.op, std::string_view(a.value.text));
-      if (m && why) *why = fmt::format("{} is in conversation {}", span_label(), c);
+      if (m && why) span_label().append(" is in conversation ").append(c);
       return m;
     }
     case K::attribute:
@@ -4018,9 +4022,11 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         v = r->attr(a.subject);
       if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
       if (why)
-        *why = fmt::format("{} has {}{}={}", span_label(),
-                           a.k == K::resource_attribute ? "resource " : "", a.subject,
-                           detail::short_value(*v));
+        span_label()
+            .append(a.k == K::resource_attribute ? " has resource " : " has ")
+            .append(a.subject)
+            .append("=")
+            .append(detail::short_value(*v));
       return true;
     }
   }
@@ -4049,22 +4055,34 @@ inline bool eval_node(const query::node& n, std::uint64_t mask) {
   }
   return false;
 }
-// Why a true node is true.
+// The text of each predicate of `q` (query::atom_text), by index.
+inline std::vector<std::string> atom_texts(const query& q) {
+  std::vector<std::string> out;
+  out.reserve(q.atoms().size());
+  for (const auto& a : q.atoms()) out.push_back(query::atom_text(a));
+  return out;
+}
+// Why a true node is true: for each predicate that makes it true, "its text: its reason".
 inline void explain(const query& q, const query::node& n, std::uint64_t mask,
+                    const std::vector<std::string>& texts,
                     const std::vector<std::string>& atom_reasons, std::vector<std::string>& out) {
   switch (n.type) {
-    case query::node_type::atom:
-      out.push_back(query::atom_text(q.atoms()[n.atom]) + ": " + atom_reasons[n.atom]);
+    case query::node_type::atom: {
+      std::string line;
+      line.reserve(texts[n.atom].size() + 2 + atom_reasons[n.atom].size());
+      line.append(texts[n.atom]).append(": ").append(atom_reasons[n.atom]);
+      out.push_back(std::move(line));
       return;
+    }
     case query::node_type::negate:
       out.push_back("not " + q.node_to_string(n.kids[0]) + ": the trace does not match it");
       return;
     case query::node_type::all:
-      for (const auto& k : n.kids) explain(q, k, mask, atom_reasons, out);
+      for (const auto& k : n.kids) explain(q, k, mask, texts, atom_reasons, out);
       return;
     case query::node_type::any:
       for (const auto& k : n.kids)
-        if (eval_node(k, mask)) return explain(q, k, mask, atom_reasons, out);
+        if (eval_node(k, mask)) return explain(q, k, mask, texts, atom_reasons, out);
       return;
   }
 }
@@ -4083,6 +4101,7 @@ class selector {
       throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
       throw std::invalid_argument("this query compares with percentiles: pass span statistics");
+    if (explain_) atom_texts_ = detail::atom_texts(q_);
   }
 
   void add(const span_data& s, const resource_info* r) {
@@ -4115,7 +4134,7 @@ class selector {
       }
       std::vector<std::string> reasons = e.reasons;
       reasons.resize(q_.atoms().size());
-      detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
+      detail::explain(q_, q_.root(), e.mask, atom_texts_, reasons, sel.reasons);
       out.push_back(std::move(sel));
     }
     return out;
@@ -4137,6 +4156,7 @@ class selector {
   query q_;
   percentile_source stats_;
   bool explain_ = true;
+  std::vector<std::string> atom_texts_;  // when explaining
   std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
   std::vector<entry> entries_;
 };
@@ -6316,6 +6336,7 @@ inline constexpr std::chrono::milliseconds wait{100};
 inline constexpr std::chrono::milliseconds max_hold{30000};
 inline constexpr std::size_t max_traces = 4096;
 inline constexpr std::size_t max_spans = 65536;
+inline constexpr std::size_t max_bytes = std::size_t{16} << 20;
 inline constexpr std::size_t percentile_window = 1024;
 inline constexpr std::size_t percentile_warmup = 100;
 inline constexpr std::size_t max_names = 1024;  // span names with running quantiles
@@ -6425,6 +6446,7 @@ class tail_sampler final : public span_filter {
     std::chrono::milliseconds max_hold = tail_sampling_defaults::max_hold;
     std::size_t max_traces = tail_sampling_defaults::max_traces;
     std::size_t max_spans = tail_sampling_defaults::max_spans;
+    std::size_t max_bytes = tail_sampling_defaults::max_bytes;
     std::size_t percentile_window = tail_sampling_defaults::percentile_window;
     std::size_t percentile_warmup = tail_sampling_defaults::percentile_warmup;
   };
@@ -6444,8 +6466,7 @@ class tail_sampler final : public span_filter {
           ps.push_back(a.value.percentile);
       if (!ps.empty())
         quantiles_.emplace(s_.percentile_window, s_.percentile_warmup, std::move(ps));
-      selector_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr, false);
-      explainer_.emplace(*s_.rule, quantiles_ ? &*quantiles_ : nullptr);
+      atom_texts_ = eval::detail::atom_texts(*s_.rule);
       for (const auto& a : s_.rule->atoms()) {
         if (a.k == eval::atom::kind::attribute) keys_.push_back(a.subject);
         if (a.k == eval::atom::kind::conversation)
@@ -6471,7 +6492,8 @@ class tail_sampler final : public span_filter {
       if (d) {
         if (d->kept) {
           if (is_local_root(r)) add_reason(r, d->reason);
-          ready_.push_back(std::move(r));
+          if (ready_.empty()) ready_.emplace_back();
+          ready_.back().push_back(std::move(r));
         } else {
           count(spans_dropped_, 1);
           tail_sampled_out_total.fetch_add(1, std::memory_order_release);
@@ -6479,29 +6501,45 @@ class tail_sampler final : public span_filter {
         }
         continue;
       }
+      held_bytes_ += record_bytes(r);
       for (auto& t : assembler_.add(std::move(r), now)) decide(std::move(t), clock, now);
+      while (held_bytes_ > s_.max_bytes)  // over the byte bound: the oldest trace is decided
+        if (auto t = assembler_.take_oldest())
+          decide(std::move(*t), clock, now);
+        else
+          break;
     }
     publish_held();
   }
 
   std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
-                         time_point now, bool all) override {
-    if (ready_head_ == ready_.size()) {
-      ready_.clear();
-      ready_head_ = 0;
+                         time_point now, take_mode mode) override {
+    if (ready_.empty()) {
       if (quantiles_) quantiles_->refresh();
-      for (auto& t : all ? assembler_.take_all() : assembler_.take_ready(now))
+      for (auto& t : mode == take_mode::all ? assembler_.take_all()
+                                            : assembler_.take_ready(now, mode == take_mode::ended))
         decide(std::move(t), clock, now);
       publish_held();
     }
     std::size_t k = 0;
-    while (k < pending.size() && ready_head_ < ready_.size())
-      pending[k++] = std::move(ready_[ready_head_++]);
+    while (k < pending.size() && !ready_.empty()) {
+      std::vector<span_record>& v = ready_.front();
+      while (k < pending.size() && ready_head_ < v.size())
+        pending[k++] = std::move(v[ready_head_++]);
+      if (ready_head_ < v.size()) break;
+      assembler_.recycle(std::move(v));
+      ready_.pop_front();
+      ready_head_ = 0;
+    }
     return k;
   }
 
   bool holding() const noexcept override {
-    return assembler_.pending_traces() > 0 || ready_head_ < ready_.size();
+    return assembler_.pending_traces() > 0 || !ready_.empty();
+  }
+
+  time_point next_due() const noexcept override {
+    return ready_.empty() ? assembler_.next_due() : time_point::min();
   }
 
   tail_sampling_counts counts() const noexcept override {
@@ -6513,6 +6551,7 @@ class tail_sampler final : public span_filter {
     c.held_traces = held_traces_.load(std::memory_order_relaxed);
     c.held_spans = held_spans_.load(std::memory_order_relaxed);
     c.peak_held_spans = peak_held_spans_.load(std::memory_order_relaxed);
+    c.held_bytes = held_bytes_out_.load(std::memory_order_relaxed);
     return c;
   }
 
@@ -6538,6 +6577,27 @@ class tail_sampler final : public span_filter {
   static void count(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // one writer
   }
+  // What a held record takes: the record and what it owns (owned strings, the extension's
+  // attributes, events, links and strings), by capacity.
+  static std::size_t record_bytes(const span_record& r) noexcept {
+    std::size_t n = sizeof(span_record);
+    for (std::size_t i = 0; i < r.n_attrs && i < detail::inline_attrs; ++i)
+      if (r.attrs[i].type() == slot_type::owned_str)
+        n += sizeof(std::string) + r.attrs[i].owned()->capacity();
+    const span_ext* x = r.ext();
+    if (!x) return n;
+    auto attrs = [](const std::vector<attribute>& v) {
+      std::size_t b = v.capacity() * sizeof(attribute);
+      for (const auto& a : v) b += eval::detail::value_bytes(a.value);
+      return b;
+    };
+    n += sizeof(span_ext) + attrs(x->attributes) + x->status_message.capacity() +
+         x->name.capacity() + x->trace_state.capacity() +
+         x->events.capacity() * sizeof(event_data) + x->links.capacity() * sizeof(link_data);
+    for (const auto& e : x->events) n += attrs(e.attributes);
+    for (const auto& l : x->links) n += l.trace_state.capacity() + attrs(l.attributes);
+    return n;
+  }
   static void add_reason(span_record& r, const std::string& reason) {
     r.extension().attributes.push_back(
         attribute{sampling_reason_key, attr_value{std::in_place_type<std::string>, reason}});
@@ -6545,33 +6605,50 @@ class tail_sampler final : public span_filter {
 
   // The rule over the held records, each presented to the query evaluator as the span_data
   // every exporter that keeps spans sees (the same conversion and limits), with only the
-  // attributes the rule names: predicates read nothing else of a span.
-  // The rule decides without formatting reasons; a trace it keeps is evaluated again, with them.
+  // attributes the rule names: predicates read nothing else of a span. One pass converts each
+  // record once and tests the predicates not yet satisfied (none once all are: the rest of the
+  // trace cannot change the outcome), remembering the first span that satisfied each; only a
+  // trace the rule keeps has its reasons formatted, from those spans (what `agentrace-eval
+  // select` explains: the first span of the trace that satisfied each predicate).
   std::optional<std::string> rule_reason(const basic_assembled_trace<span_record>& t,
                                          const clock_converter& clock) {
-    if (!selector_ || !select(*selector_, t, clock)) return std::nullopt;
-    auto sel = select(*explainer_, t, clock);
+    if (!s_.rule) return std::nullopt;
+    const auto& atoms = s_.rule->atoms();
+    const std::uint64_t all =
+        atoms.size() >= 64 ? ~std::uint64_t(0) : (std::uint64_t(1) << atoms.size()) - 1;
+    const eval::percentile_source stats = quantiles_ ? &*quantiles_ : nullptr;
+    std::uint64_t mask = 0;
+    first_match_.assign(atoms.size(), 0);
+    for (std::size_t j = 0; j < t.spans.size() && mask != all; ++j) {
+      present(t.spans[j], clock);
+      for (std::size_t i = 0; i < atoms.size(); ++i)
+        if (!((mask >> i) & 1u) && eval::atom_matches(atoms[i], view_, &resource_, stats)) {
+          mask |= std::uint64_t(1) << i;
+          first_match_[i] = j;
+        }
+    }
+    if (!eval::detail::eval_node(s_.rule->root(), mask)) return std::nullopt;
+    atom_reasons_.assign(atoms.size(), std::string());
+    for (std::size_t i = 0; i < atoms.size(); ++i)
+      if ((mask >> i) & 1u) {
+        present(t.spans[first_match_[i]], clock);
+        eval::atom_matches(atoms[i], view_, &resource_, stats, &atom_reasons_[i]);
+      }
+    reasons_.clear();
+    eval::detail::explain(*s_.rule, s_.rule->root(), mask, atom_texts_, atom_reasons_, reasons_);
+    if (reasons_.size() == 1) return std::move(reasons_.front());
     std::string why;
-    for (const auto& line : sel->reasons) {
+    for (const auto& line : reasons_) {
       if (!why.empty()) why += "; ";
       why += line;
     }
     return why;
   }
-  std::optional<eval::selection> select(eval::selector& sel,
-                                        const basic_assembled_trace<span_record>& t,
-                                        const clock_converter& clock) {
+  void present(const span_record& r, const clock_converter& clock) {
     auto keep = [this](std::string_view k) {
       return std::find(keys_.begin(), keys_.end(), k) != keys_.end();
     };
-    sel.clear();
-    for (const span_record& r : t.spans) {
-      fill_span_data(view_, r, clock, limits_, keep, false);
-      sel.add(view_, &resource_);
-    }
-    auto out = sel.finish();
-    if (out.empty()) return std::nullopt;
-    return std::move(out.front());
+    fill_span_data(view_, r, clock, limits_, keep, false);
   }
 
   // The rest: the ratio (deterministic on the trace id), capped or replaced by the rate limit.
@@ -6594,19 +6671,20 @@ class tail_sampler final : public span_filter {
   void decide(basic_assembled_trace<span_record>&& t, const clock_converter& clock,
               time_point now) {
     undecided_ = {};
+    for (const span_record& r : t.spans) held_bytes_ -= std::min(held_bytes_, record_bytes(r));
     if (!t.complete) count(decided_early_, 1);
     std::optional<std::string> why = rule_reason(t, clock);
     if (!why) why = rest_reason(t.id, now);
     if (why) {
-      for (span_record& r : t.spans) {
+      for (span_record& r : t.spans)
         if (is_local_root(r)) add_reason(r, *why);
-        ready_.push_back(std::move(r));
-      }
+      ready_.push_back(std::move(t.spans));  // exported from there (take_ready)
       count(traces_kept_, 1);
     } else {
       count(traces_dropped_, 1);
       count(spans_dropped_, t.spans.size());
       tail_sampled_out_total.fetch_add(t.spans.size(), std::memory_order_release);
+      assembler_.recycle(std::move(t.spans));
     }
     decision& d = decided_[slot(key(t.id))];  // a later decision may take an older one's slot
     d.k = key(t.id);
@@ -6629,6 +6707,7 @@ class tail_sampler final : public span_filter {
     const std::uint64_t spans = assembler_.pending_spans();
     held_traces_.store(assembler_.pending_traces(), std::memory_order_relaxed);
     held_spans_.store(spans, std::memory_order_relaxed);
+    held_bytes_out_.store(held_bytes_, std::memory_order_relaxed);
     if (spans > peak_held_spans_.load(std::memory_order_relaxed))
       peak_held_spans_.store(spans, std::memory_order_relaxed);
   }
@@ -6638,18 +6717,21 @@ class tail_sampler final : public span_filter {
   eval::resource_info resource_;
   basic_trace_assembler<span_record> assembler_;
   std::optional<running_quantiles> quantiles_;
-  std::optional<eval::selector> selector_, explainer_;
-  std::vector<std::string> keys_;  // the span attributes the rule reads
-  span_data view_;                 // a held record as the rule sees it (storage reused)
+  std::vector<std::string> keys_;         // the span attributes the rule reads
+  span_data view_;                        // a held record as the rule sees it (storage reused)
+  std::vector<std::size_t> first_match_;  // per predicate: the first span that satisfied it
+  std::vector<std::string> atom_texts_;   // of the rule's predicates, by index
+  std::vector<std::string> atom_reasons_, reasons_;
   std::uint64_t threshold_;
   double tokens_ = 1;
   time_point last_refill_{};
-  std::vector<span_record> ready_;  // records of kept traces, to export
-  std::size_t ready_head_ = 0;
+  std::deque<std::vector<span_record>> ready_;  // records of kept traces, to export
+  std::size_t ready_head_ = 0;                  // of ready_.front(), those already taken
   std::vector<decision> decided_;
   trace_key undecided_{};  // the last trace found undecided (since the last decision)
   std::atomic<std::uint64_t> traces_kept_{0}, traces_dropped_{0}, spans_dropped_{0},
-      decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0};
+      decided_early_{0}, held_traces_{0}, held_spans_{0}, peak_held_spans_{0}, held_bytes_out_{0};
+  std::size_t held_bytes_ = 0;  // record_bytes() of the spans held
 };
 
 /// Builds the tail sampler for `c`, environment variables filling what `c` leaves unset;
@@ -6703,6 +6785,7 @@ inline std::unique_ptr<span_filter> make_tail_sampler(const tail_sampling_config
   s.max_hold = ms(c.max_hold, "AGENTRACE_TAIL_SAMPLING_MAX_HOLD", d::max_hold);
   s.max_traces = size(c.max_traces, "AGENTRACE_TAIL_SAMPLING_MAX_TRACES", d::max_traces);
   s.max_spans = size(c.max_spans, "AGENTRACE_TAIL_SAMPLING_MAX_SPANS", d::max_spans);
+  s.max_bytes = size(c.max_bytes, "AGENTRACE_TAIL_SAMPLING_MAX_BYTES", d::max_bytes);
   s.percentile_window =
       size(c.percentile_window, "AGENTRACE_TAIL_SAMPLING_WINDOW", d::percentile_window);
   s.percentile_warmup =

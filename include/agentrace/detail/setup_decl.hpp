@@ -68,6 +68,7 @@ struct tail_sampling_counts {
   std::uint64_t held_traces = 0;           // held now (after the collector's last export)
   std::uint64_t held_spans = 0;            // held now
   std::uint64_t peak_held_spans = 0;       // the most ever held at once
+  std::uint64_t held_bytes = 0;            // held now: the records and what they own
 };
 
 /// Tail sampling (agentrace/tail_sampling.hpp, docs/sampling.md): which whole local traces are
@@ -81,6 +82,7 @@ struct tail_sampling_config {
   std::chrono::milliseconds max_hold{0};  // AGENTRACE_TAIL_SAMPLING_MAX_HOLD: 30000 ms
   std::size_t max_traces = 0;             // AGENTRACE_TAIL_SAMPLING_MAX_TRACES: held at once, 4096
   std::size_t max_spans = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_SPANS: held at once, 65536
+  std::size_t max_bytes = 0;              // AGENTRACE_TAIL_SAMPLING_MAX_BYTES: held at once, 16 MiB
   std::size_t percentile_window = 0;  // AGENTRACE_TAIL_SAMPLING_WINDOW: durations per name, 1024
   std::size_t percentile_warmup = 0;  // AGENTRACE_TAIL_SAMPLING_WARMUP: spans before pNN, 100
 };

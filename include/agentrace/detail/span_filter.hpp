@@ -25,6 +25,13 @@ struct resource;
 
 namespace detail {
 
+/// What take_ready() decides.
+enum class take_mode : std::uint8_t {
+  due,    // the traces that are due: local root ended plus the wait, or at the maximum hold
+  ended,  // also every trace whose local root has ended, without the wait (force_flush)
+  all     // every trace held, its local root ended or not (shutdown)
+};
+
 class span_filter {
  public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -32,13 +39,17 @@ class span_filter {
   /// Takes records [0, n) of `pending` (each is moved out and left empty).
   virtual void hold(std::vector<span_record>& pending, std::size_t n, const clock_converter& clock,
                     time_point now) = 0;
-  /// Decides the traces that are due (all of them when `all`: flush, shutdown) and moves up
-  /// to pending.size() records of kept traces to the front of `pending`; returns how many.
-  /// Called until it returns 0.
+  /// Decides the traces `mode` names and moves up to pending.size() records of kept traces to
+  /// the front of `pending`; returns how many. Called until it returns 0.
   virtual std::size_t take_ready(std::vector<span_record>& pending, const clock_converter& clock,
-                                 time_point now, bool all) = 0;
+                                 time_point now, take_mode mode) = 0;
   /// True while spans are held or kept ones wait to be exported.
   virtual bool holding() const noexcept = 0;
+  /// The earliest time take_ready() may have something to decide or export (a held trace's
+  /// local root ended plus the wait, a trace at its maximum hold, kept spans waiting);
+  /// time_point::max() when nothing is held. The collector wakes then, not only at its
+  /// schedule.
+  virtual time_point next_due() const noexcept = 0;
   /// Safe to call from any thread.
   virtual tail_sampling_counts counts() const noexcept = 0;
 };

@@ -12,9 +12,12 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "agentrace/detail/compiler.hpp"
+#include "agentrace/detail/trace_hash.hpp"
 #include "agentrace/exporter.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -52,20 +55,33 @@ class basic_trace_assembler {
   explicit basic_trace_assembler(assembly_options o = {}) : opt_(o) {}
 
   /// Adds a span; returns traces the bounds forced out (incomplete).
-  std::vector<assembled_trace> add(Span s, clock::time_point now = clock::now()) {
+  std::vector<assembled_trace> add(Span&& s, clock::time_point now = clock::now()) {
     const bool local_root = s.parent_span_id == 0 || s.parent_remote;
-    auto [it, inserted] = pending_.try_emplace(key(s.trace_id));
-    entry& e = it->second;
-    if (inserted) {
-      e.first_seen = now;
-      e.trace.id = s.trace_id;
-      e.trace.spans.reserve(8);
-      order_.push_back(key(s.trace_id));
+    const trace_key k = key(s.trace_id);
+    // Spans of one trace tend to arrive together: the last trace added to is not looked up.
+    entry* e = last_ != nullptr && last_key_ == k ? last_ : nullptr;
+    if (!e) {
+      auto [it, inserted] = pending_.try_emplace(k);
+      e = &it->second;
+      if (inserted) {
+        e->first_seen = now;
+        e->trace.id = s.trace_id;
+        if (!spare_.empty()) {
+          e->trace.spans = std::move(spare_.back());
+          spare_.pop_back();
+        } else {
+          e->trace.spans.reserve(8);
+        }
+        order_.push_back(k);
+      }
+      last_ = e;
+      last_key_ = k;
     }
-    e.last_seen = now;
-    if (local_root) e.root_seen = true;
-    e.trace.spans.push_back(std::move(s));
+    e->last_seen = now;
+    if (local_root) e->root_seen = true;
+    e->trace.spans.push_back(std::move(s));
     ++span_count_;
+    next_due_ = std::min(next_due_, e->due(opt_));
     std::vector<assembled_trace> out;
     while ((pending_.size() > opt_.max_traces || span_count_ > opt_.max_spans) && !order_.empty()) {
       out.push_back(release(order_.front(), false));
@@ -75,18 +91,23 @@ class basic_trace_assembler {
     return out;
   }
 
-  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait).
-  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now()) {
+  /// Traces whose local root ended at least straggler_wait ago (or that waited max_wait);
+  /// `ended`: every trace whose local root ended, without waiting for stragglers (a flush).
+  std::vector<assembled_trace> take_ready(clock::time_point now = clock::now(),
+                                          bool ended = false) {
     std::vector<assembled_trace> out;
+    if (now < next_due_ && !ended) return out;  // nothing is due yet: no trace is looked at
+    next_due_ = clock::time_point::max();
     std::size_t kept = 0;  // one pass: the traces still held move up in `order_`
     for (std::size_t i = 0; i < order_.size(); ++i) {
       const entry& e = pending_.find(order_[i])->second;
-      const bool ready = e.root_seen && now - e.last_seen >= opt_.straggler_wait;
+      const bool ready = e.root_seen && (ended || now - e.last_seen >= opt_.straggler_wait);
       const bool expired = now - e.first_seen >= opt_.max_wait;
       if (ready || expired) {
         if (!ready) ++released_incomplete_;
         out.push_back(release(order_[i], ready));
       } else {
+        next_due_ = std::min(next_due_, e.due(opt_));
         order_[kept++] = order_[i];
       }
     }
@@ -94,13 +115,38 @@ class basic_trace_assembler {
     return out;
   }
 
+  /// The oldest trace held, released incomplete and counted (a bound its owner keeps, such as
+  /// the tail sampler's bytes); nullopt when nothing is held.
+  std::optional<assembled_trace> take_oldest() {
+    if (order_.empty()) return std::nullopt;
+    assembled_trace t = release(order_.front(), false);
+    order_.pop_front();
+    ++released_incomplete_;
+    return t;
+  }
+
   /// Everything held, complete or not (flush / shutdown).
   std::vector<assembled_trace> take_all() {
     std::vector<assembled_trace> out;
     for (const trace_key& k : order_) out.push_back(release(k, pending_.find(k)->second.root_seen));
     order_.clear();
+    next_due_ = clock::time_point::max();
     return out;
   }
+
+  /// Gives back the span vector of a trace taken out and emptied, whose storage the next new
+  /// trace reuses (a few are kept, of a modest capacity).
+  void recycle(std::vector<Span>&& spans) {
+    if (spare_.size() >= max_spare || spans.capacity() == 0 || spans.capacity() > 64) return;
+    spans.clear();
+    spare_.push_back(std::move(spans));
+  }
+
+  /// No trace is due before this time (take_ready() before it returns nothing): the earliest
+  /// time a held trace's local root ended plus straggler_wait, or it reaches max_wait; an
+  /// earlier time when a span came after its trace's local root. time_point::max() when
+  /// nothing is held.
+  clock::time_point next_due() const noexcept { return next_due_; }
 
   std::size_t pending_traces() const noexcept { return pending_.size(); }
   std::size_t pending_spans() const noexcept { return span_count_; }
@@ -108,12 +154,27 @@ class basic_trace_assembler {
 
  private:
   using trace_key = std::pair<std::uint64_t, std::uint64_t>;
+  struct key_hash {
+    std::size_t operator()(const trace_key& k) const noexcept {
+      return static_cast<std::size_t>(::agentrace::detail::trace_key(trace_id{k.first, k.second}));
+    }
+  };
   struct entry {
     assembled_trace trace;
     clock::time_point first_seen, last_seen;
     bool root_seen{false};
+    clock::time_point due(const assembly_options& o) const noexcept {
+      return root_seen ? later(last_seen, o.straggler_wait) : later(first_seen, o.max_wait);
+    }
   };
   static trace_key key(const trace_id& t) { return {t.hi, t.lo}; }
+  // t + d, at most time_point::max() (a wait of years set by the environment).
+  static clock::time_point later(clock::time_point t, std::chrono::milliseconds d) noexcept {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - t);
+    if (d >= left) return clock::time_point::max();
+    return t + std::chrono::duration_cast<clock::duration>(d);
+  }
 
   // Takes the trace out of `pending_`; the caller removes `k` from `order_`.
   assembled_trace release(const trace_key& k, bool complete) {
@@ -121,15 +182,21 @@ class basic_trace_assembler {
     assembled_trace t = std::move(it->second.trace);
     t.complete = complete;
     span_count_ -= t.spans.size();
+    if (last_ == &it->second) last_ = nullptr;
     pending_.erase(it);
     return t;
   }
 
   assembly_options opt_;
-  std::map<trace_key, entry> pending_;
+  std::unordered_map<trace_key, entry, key_hash> pending_;
   std::deque<trace_key> order_;  // arrival order of traces
   std::size_t span_count_{0};
   std::uint64_t released_incomplete_{0};
+  clock::time_point next_due_{clock::time_point::max()};
+  static constexpr std::size_t max_spare = 64;
+  std::vector<std::vector<Span>> spare_;  // emptied span vectors to reuse (recycle())
+  entry* last_{nullptr};  // the trace the last span was added to (nodes do not move)
+  trace_key last_key_{};
 };
 
 using assembled_trace = basic_assembled_trace<span_data>;

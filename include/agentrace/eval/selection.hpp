@@ -172,26 +172,31 @@ class percentile_source {
 inline bool atom_matches(const atom& a, const span_data& s, const resource_info* r,
                          percentile_source stats, std::string* why = nullptr) {
   using K = atom::kind;
-  auto span_label = [&] { return fmt::format("span \"{}\" {}", s.name, to_hex(s.span_id)); };
+  // The texts are built by appending (the tail sampler explains every trace it keeps).
+  auto span_label = [&]() -> std::string& {  // `span "NAME" SPANID`, into *why
+    why->assign("span \"").append(s.name).append("\" ");
+    agentrace::detail::append_hex(*why, s.span_id);
+    return *why;
+  };
   switch (a.k) {
     case K::errors:
       if (s.status != status_code::error) return false;
-      if (why)
-        *why = fmt::format("{} has status ERROR{}{}", span_label(),
-                           s.status_message.empty() ? "" : ": ",
-                           detail::short_value(attr_value{s.status_message}));
+      if (why) {
+        span_label().append(" has status ERROR");
+        if (!s.status_message.empty())
+          why->append(": ").append(detail::short_value(attr_value{s.status_message}));
+      }
       return true;
     case K::status: {
       const bool eq = a.value.text == detail::status_text(s.status);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why)
-        *why = fmt::format("{} has status {}", span_label(), detail::status_text(s.status));
+      if (m && why) span_label().append(" has status ").append(detail::status_text(s.status));
       return m;
     }
     case K::span_kind: {
       const bool eq = a.value.text == detail::kind_text(s.kind);
       const bool m = a.op == compare_op::eq ? eq : !eq;
-      if (m && why) *why = fmt::format("{} has kind {}", span_label(), detail::kind_text(s.kind));
+      if (m && why) span_label().append(" has kind ").append(detail::kind_text(s.kind));
       return m;
     }
     case K::name: {
@@ -199,7 +204,7 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
                          ? s.name.find(a.value.text) != std::string::npos
                          : detail::compare_values(std::string_view(s.name), a.op,
                                                   std::string_view(a.value.text));
-      if (m && why) *why = span_label();
+      if (m && why) span_label();
       return m;
     }
     case K::named_duration:
@@ -219,9 +224,14 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
                                            ? fmt::format("p{} of \"{}\" = {}", a.value.percentile,
                                                          s.name, detail::duration_text(limit))
                                            : detail::format_ns_literal(limit);
-        *why =
-            fmt::format("{} took {} ({} {})", span_label(), detail::duration_text(s.duration_ns()),
-                        detail::op_text(a.op), limit_text);
+        span_label()
+            .append(" took ")
+            .append(detail::duration_text(s.duration_ns()))
+            .append(" (")
+            .append(detail::op_text(a.op))
+            .append(" ")
+            .append(limit_text)
+            .append(")");
       }
       return m;
     }
@@ -230,7 +240,10 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const std::uint64_t t = a.k == K::start ? s.start_unix_ns : s.end_unix_ns;
       const bool m = detail::compare_values(t, a.op, a.value.ns);
       if (m && why)
-        *why = fmt::format("{} {} at {} ns", span_label(), a.k == K::start ? "starts" : "ends", t);
+        span_label()
+            .append(a.k == K::start ? " starts at " : " ends at ")
+            .append(std::to_string(t))
+            .append(" ns");
       return m;
     }
     case K::conversation: {
@@ -239,7 +252,7 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
       const bool m = a.op == compare_op::contains
                          ? c.find(a.value.text) != std::string_view::npos
                          : detail::compare_values(c, a.op, std::string_view(a.value.text));
-      if (m && why) *why = fmt::format("{} is in conversation {}", span_label(), c);
+      if (m && why) span_label().append(" is in conversation ").append(c);
       return m;
     }
     case K::attribute:
@@ -251,9 +264,11 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
         v = r->attr(a.subject);
       if (!v || !detail::value_matches(*v, a.op, a.value)) return false;
       if (why)
-        *why = fmt::format("{} has {}{}={}", span_label(),
-                           a.k == K::resource_attribute ? "resource " : "", a.subject,
-                           detail::short_value(*v));
+        span_label()
+            .append(a.k == K::resource_attribute ? " has resource " : " has ")
+            .append(a.subject)
+            .append("=")
+            .append(detail::short_value(*v));
       return true;
     }
   }
@@ -282,22 +297,34 @@ inline bool eval_node(const query::node& n, std::uint64_t mask) {
   }
   return false;
 }
-// Why a true node is true.
+// The text of each predicate of `q` (query::atom_text), by index.
+inline std::vector<std::string> atom_texts(const query& q) {
+  std::vector<std::string> out;
+  out.reserve(q.atoms().size());
+  for (const auto& a : q.atoms()) out.push_back(query::atom_text(a));
+  return out;
+}
+// Why a true node is true: for each predicate that makes it true, "its text: its reason".
 inline void explain(const query& q, const query::node& n, std::uint64_t mask,
+                    const std::vector<std::string>& texts,
                     const std::vector<std::string>& atom_reasons, std::vector<std::string>& out) {
   switch (n.type) {
-    case query::node_type::atom:
-      out.push_back(query::atom_text(q.atoms()[n.atom]) + ": " + atom_reasons[n.atom]);
+    case query::node_type::atom: {
+      std::string line;
+      line.reserve(texts[n.atom].size() + 2 + atom_reasons[n.atom].size());
+      line.append(texts[n.atom]).append(": ").append(atom_reasons[n.atom]);
+      out.push_back(std::move(line));
       return;
+    }
     case query::node_type::negate:
       out.push_back("not " + q.node_to_string(n.kids[0]) + ": the trace does not match it");
       return;
     case query::node_type::all:
-      for (const auto& k : n.kids) explain(q, k, mask, atom_reasons, out);
+      for (const auto& k : n.kids) explain(q, k, mask, texts, atom_reasons, out);
       return;
     case query::node_type::any:
       for (const auto& k : n.kids)
-        if (eval_node(k, mask)) return explain(q, k, mask, atom_reasons, out);
+        if (eval_node(k, mask)) return explain(q, k, mask, texts, atom_reasons, out);
       return;
   }
 }
@@ -316,6 +343,7 @@ class selector {
       throw std::invalid_argument("a query may have at most 64 predicates");
     if (q_.needs_stats() && !stats_)
       throw std::invalid_argument("this query compares with percentiles: pass span statistics");
+    if (explain_) atom_texts_ = detail::atom_texts(q_);
   }
 
   void add(const span_data& s, const resource_info* r) {
@@ -348,7 +376,7 @@ class selector {
       }
       std::vector<std::string> reasons = e.reasons;
       reasons.resize(q_.atoms().size());
-      detail::explain(q_, q_.root(), e.mask, reasons, sel.reasons);
+      detail::explain(q_, q_.root(), e.mask, atom_texts_, reasons, sel.reasons);
       out.push_back(std::move(sel));
     }
     return out;
@@ -370,6 +398,7 @@ class selector {
   query q_;
   percentile_source stats_;
   bool explain_ = true;
+  std::vector<std::string> atom_texts_;  // when explaining
   std::unordered_map<trace_id, std::size_t, trace_id_hash> index_;
   std::vector<entry> entries_;
 };

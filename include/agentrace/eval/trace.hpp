@@ -16,6 +16,7 @@
 #include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/trace_assembler.hpp"
+#include "agentrace/detail/trace_hash.hpp"
 #include "agentrace/exporter.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -66,15 +67,6 @@ inline bool parse_hex64(std::string_view s, std::uint64_t& out) noexcept {
   return s.size() == 16 && parse_hex(s, out);
 }
 
-inline std::uint64_t mix64(std::uint64_t x) noexcept {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-// A 64-bit digest of a trace id; different traces collide with probability ~2^-64.
-inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^ mix64(t.lo)); }
 // A 64-bit digest of (trace id, span id); different spans collide with probability ~2^-64.
 inline std::uint64_t span_key(const trace_id& t, std::uint64_t span_id) noexcept {
   return mix64(trace_key(t) ^ span_id);
