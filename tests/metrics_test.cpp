@@ -609,6 +609,7 @@ pid_t spawn(std::vector<std::string> args, std::vector<std::string> env, const s
   return pid;
 }
 
+#if defined(AGENTRACE_SQL_AGENT_BIN)
 // This process's environment without the variables that configure agentrace.
 std::vector<std::string> clean_environment() {
   std::vector<std::string> env;
@@ -618,6 +619,7 @@ std::vector<std::string> clean_environment() {
   }
   return env;
 }
+#endif
 
 // A Prometheus server on 127.0.0.1 with a temporary config and storage, stopped (SIGTERM) and
 // removed at the end.
