@@ -151,19 +151,26 @@ class scoped_span : private detail::span_core {
     if (!is_recording()) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
-      bool stored;
-      if constexpr (std::same_as<T, bool>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::boolean, v ? 1u : 0u);
-      else if constexpr (std::same_as<T, std::int64_t>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::int64,
-                                static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
-      else
-        stored = rec_.push_slot(k.name(), detail::slot_type::float64,
-                                std::bit_cast<std::uint64_t>(static_cast<double>(v)));
-      if (stored) [[likely]]
+      detail::slot_type type;
+      std::uint64_t word;
+      if constexpr (std::same_as<T, bool>) {
+        type = detail::slot_type::boolean;
+        word = v ? 1u : 0u;
+      } else if constexpr (std::same_as<T, std::int64_t>) {
+        type = detail::slot_type::int64;
+        word = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+      } else {
+        type = detail::slot_type::float64;
+        word = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+      }
+      if (rec_.push_slot(k.name(), type, word)) [[likely]]
         return *this;
+      // Past the inline slots: the value as a word, so that no attr_value is built (and
+      // destroyed) here.
+      detail::span_slow_paths().overflow_word(rec_, k.name(), type, word);
+    } else {
+      overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     }
-    overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     return *this;
   }
 
@@ -172,7 +179,7 @@ class scoped_span : private detail::span_core {
     if (!is_recording()) return *this;
     if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
+    detail::span_slow_paths().overflow_string(rec_, k.name(), v.view(), nullptr);
     return *this;
   }
 
@@ -191,8 +198,7 @@ class scoped_span : private detail::span_core {
     if (rec_.push_slot(k.name(), detail::slot_type::owned_str,
                        reinterpret_cast<std::uintptr_t>(owned)))
       return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
-    delete owned;
+    detail::span_slow_paths().overflow_string(rec_, k.name(), {}, owned);  // takes `owned`
     return *this;
   }
 

@@ -169,6 +169,9 @@ struct registry_hooks {
   void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
   void (*set_status)(span_record& rec, status_code code, std::string_view description);
   void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
+  void (*overflow_word)(span_record& rec, std::string_view key, slot_type type, std::uint64_t word);
+  void (*overflow_string)(span_record& rec, std::string_view key, std::string_view v,
+                          std::string* owned);
   void (*mark_unwinding)(span_record& rec) noexcept;
   void (*span_begin_other)(span_core& s, const span_site* site, const span_context* parent,
                            std::uint8_t on) noexcept;

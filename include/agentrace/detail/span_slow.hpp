@@ -4,8 +4,10 @@
 // file compiles a call through a pointer instead of these bodies.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -67,6 +69,34 @@ inline void span_overflow(span_record& rec, std::string_view key, attr_value&& v
     }
   }
   ext.attributes.push_back(attribute{key, std::move(v)});
+}
+
+/// span_overflow for a boolean, integer or double attribute, as the inline slot's `type` and
+/// `word` (so that the span's file builds no attr_value).
+inline void span_overflow_word(span_record& rec, std::string_view key, slot_type type,
+                               std::uint64_t word) {
+  attr_value v;
+  switch (type) {
+    case slot_type::boolean: v.emplace<bool>(word != 0); break;
+    case slot_type::int64: v.emplace<std::int64_t>(static_cast<std::int64_t>(word)); break;
+    case slot_type::float64: v.emplace<double>(std::bit_cast<double>(word)); break;
+    default: return;  // string slots come through span_overflow_string
+  }
+  span_overflow(rec, key, std::move(v));
+}
+
+/// span_overflow for a string attribute: `owned` (taken, then freed) if not null, else a copy
+/// of `v`.
+inline void span_overflow_string(span_record& rec, std::string_view key, std::string_view v,
+                                 std::string* owned) {
+  attr_value a;
+  if (owned) {
+    a.emplace<std::string>(std::move(*owned));
+    delete owned;
+  } else {
+    a.emplace<std::string>(v);
+  }
+  span_overflow(rec, key, std::move(a));
 }
 
 /// scoped_span's end while an exception unwinds through its scope: an `exception` event and

@@ -319,6 +319,8 @@ inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
       .add_event = &span_add_event,
       .set_status = &span_set_status,
       .overflow = &span_overflow,
+      .overflow_word = &span_overflow_word,
+      .overflow_string = &span_overflow_string,
       .mark_unwinding = &span_mark_unwinding,
       .span_begin_other = &span_begin_other,
       .span_finish_other = &span_finish_other,
