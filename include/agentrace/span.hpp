@@ -2,18 +2,14 @@
 // The hot path: RAII spans with compile-time names.
 #pragma once
 
-#include <cxxabi.h>
-
 #include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>
 #include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 #include <utility>
 
 #include "agentrace/attributes.hpp"
@@ -57,14 +53,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   // A span name must be a compile-time constant and must not be empty.
   if (name.empty()) throw "agentrace: a span name must not be empty";
   return span_site{name, kind, file, line, function};
-}
-
-inline std::string demangle(const char* mangled) {
-  int status = 0;
-  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
-  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
-  return out;
 }
 
 }  // namespace detail
@@ -211,16 +199,8 @@ class scoped_span : private detail::span_core {
 
   /// Links this span to another span's context (e.g. the request that caused a batch job).
   scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording() || !ctx.valid()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.links.size() >= limit_links()) {
-      ++ext.dropped_links;
-      return *this;
-    }
-    detail::link_data l;
-    l.context = ctx;
-    for (const kv& a : attrs) l.attributes.push_back(a.attr);
-    ext.links.push_back(std::move(l));
+    if (is_recording() && ctx.valid())
+      detail::span_slow_paths().add_link(rec_, ctx, attrs.begin(), attrs.size());
     return *this;
   }
 
@@ -240,11 +220,8 @@ class scoped_span : private detail::span_core {
   /// Records a caught exception: an `exception` event with exception.type (demangled) and
   /// exception.message (what()), and status ERROR.
   scoped_span& record_exception(const std::exception& e) {
-    if (!is_recording()) return *this;
-    std::string type = detail::demangle(typeid(e).name());
-    event("exception", {{semconv::exception::type, std::move(type)},
-                        {semconv::exception::message, std::string_view(e.what())}});
-    return set_status(status_code::error, e.what());
+    if (is_recording()) detail::span_slow_paths().record_exception(rec_, e);
+    return *this;
   }
 
   /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
@@ -265,13 +242,7 @@ class scoped_span : private detail::span_core {
   void overflow(std::string_view key, attr_value v) {
     detail::span_slow_paths().overflow(rec_, key, std::move(v));
   }
-
-  static std::size_t limit_links() noexcept;
 };
-
-inline std::size_t scoped_span::limit_links() noexcept {
-  return detail::limit_link_count.load(std::memory_order_relaxed);
-}
 
 /// The macro-free form: `agentrace::span<"llm.chat", agentrace::span_kind::client> s;`.
 template <detail::fixed_string Name, span_kind Kind = span_kind::internal>

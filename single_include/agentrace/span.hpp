@@ -8,18 +8,14 @@
 // SPDX-License-Identifier: MIT
 // The hot path: RAII spans with compile-time names.
 
-#include <cxxabi.h>
-
 #include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>
 #include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 #include <utility>
 
 // amalgamated: include/agentrace/attributes.hpp
@@ -1419,7 +1415,7 @@ struct alignas(64) span_record {
   detail::span_ext* ext_;  // valid only while has_ext
 
   span_record() noexcept : start_ticks(0), end_ticks(0) {}
-  /// A recording span's header (scoped_span::begin): every header member written once; the
+  /// A recording span's header (span_core::begin): every header member written once; the
   /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
   /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
@@ -1770,6 +1766,8 @@ struct registry_hooks {
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
   void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*add_link)(span_record& rec, const span_context& ctx, const kv* attrs, std::size_t n);
+  void (*record_exception)(span_record& rec, const std::exception& e);
   void (*set_status)(span_record& rec, status_code code, std::string_view description);
   void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
   void (*overflow_word)(span_record& rec, std::string_view key, slot_type type, std::uint64_t word);
@@ -2617,14 +2615,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   return span_site{name, kind, file, line, function};
 }
 
-inline std::string demangle(const char* mangled) {
-  int status = 0;
-  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
-  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
-  return out;
-}
-
 }  // namespace detail
 
 #if AGENTRACE_ENABLED
@@ -2769,16 +2759,8 @@ class scoped_span : private detail::span_core {
 
   /// Links this span to another span's context (e.g. the request that caused a batch job).
   scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording() || !ctx.valid()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.links.size() >= limit_links()) {
-      ++ext.dropped_links;
-      return *this;
-    }
-    detail::link_data l;
-    l.context = ctx;
-    for (const kv& a : attrs) l.attributes.push_back(a.attr);
-    ext.links.push_back(std::move(l));
+    if (is_recording() && ctx.valid())
+      detail::span_slow_paths().add_link(rec_, ctx, attrs.begin(), attrs.size());
     return *this;
   }
 
@@ -2798,11 +2780,8 @@ class scoped_span : private detail::span_core {
   /// Records a caught exception: an `exception` event with exception.type (demangled) and
   /// exception.message (what()), and status ERROR.
   scoped_span& record_exception(const std::exception& e) {
-    if (!is_recording()) return *this;
-    std::string type = detail::demangle(typeid(e).name());
-    event("exception", {{semconv::exception::type, std::move(type)},
-                        {semconv::exception::message, std::string_view(e.what())}});
-    return set_status(status_code::error, e.what());
+    if (is_recording()) detail::span_slow_paths().record_exception(rec_, e);
+    return *this;
   }
 
   /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
@@ -2823,13 +2802,7 @@ class scoped_span : private detail::span_core {
   void overflow(std::string_view key, attr_value v) {
     detail::span_slow_paths().overflow(rec_, key, std::move(v));
   }
-
-  static std::size_t limit_links() noexcept;
 };
-
-inline std::size_t scoped_span::limit_links() noexcept {
-  return detail::limit_link_count.load(std::memory_order_relaxed);
-}
 
 /// The macro-free form: `agentrace::span<"llm.chat", agentrace::span_kind::client> s;`.
 template <detail::fixed_string Name, span_kind Kind = span_kind::internal>

@@ -167,6 +167,8 @@ struct registry_hooks {
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
   void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*add_link)(span_record& rec, const span_context& ctx, const kv* attrs, std::size_t n);
+  void (*record_exception)(span_record& rec, const std::exception& e);
   void (*set_status)(span_record& rec, status_code code, std::string_view description);
   void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
   void (*overflow_word)(span_record& rec, std::string_view key, slot_type type, std::uint64_t word);

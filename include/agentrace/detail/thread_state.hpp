@@ -317,6 +317,8 @@ inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
       .report_remote_end = &post_remote_end,
       .take_remote_ends = &take_remote_ends,
       .add_event = &span_add_event,
+      .add_link = &span_add_link,
+      .record_exception = &span_record_exception,
       .set_status = &span_set_status,
       .overflow = &span_overflow,
       .overflow_word = &span_overflow_word,
