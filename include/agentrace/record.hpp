@@ -172,7 +172,7 @@ struct alignas(64) span_record {
   detail::span_ext* ext_;  // valid only while has_ext
 
   span_record() noexcept : start_ticks(0), end_ticks(0) {}
-  /// A recording span's header (scoped_span::begin): every header member written once; the
+  /// A recording span's header (span_core::begin): every header member written once; the
   /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
   /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,

@@ -2903,15 +2903,149 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <cxxabi.h>
 #endif
 
+// amalgamated: include/agentrace/detail/span_cold.hpp
+// SPDX-License-Identifier: MIT
+// A span's uncommon paths, compiled once: spans (detail/span_core.hpp) reach them through
+// registry_hooks (producer.hpp), which set_queue_capacity() installs, so that an instrumented
+// file compiles a call through a pointer instead of these bodies. Each concerns a span that
+// began on a thread with a state (the hooks are installed then), except span_begin_other, which
+// span_core calls only once it has found them.
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// A span begun while tracing records in any configuration but the common one (`on` not 0):
+/// begin() with the recording state's bits tested at run time. `parent`: the explicit parent, or
+/// nullptr for the thread's current context.
+inline void span_begin_other(span_core& s, const span_site* site, const span_context* parent,
+                             std::uint8_t on) noexcept {
+  thread_locals& t = this_thread_locals();
+  s.begin(t, site, parent ? *parent : t.current, on);
+}
+
+/// The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
+/// on a thread without a state (exiting, or its allocation failed): the context is restored as
+/// usual (`scope`: the object began the span, see span_core::finish_recording), the span is
+/// counted as dropped_not_running.
+inline void span_finish_not_running(span_core& s, bool scope) noexcept {
+  thread_locals& t = this_thread_locals();
+  s.state_ = span_core::st_none;
+  if (scope) s.restore_context(t, s.rec_.span_id);
+  dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+  s.rec_.reset();
+}
+
+/// A span's end in any configuration but the common one, or after shutdown() began.
+inline void span_finish_other(span_core& s, std::uint8_t on) noexcept {
+  if (on == recording_off)
+    span_finish_not_running(s, true);
+  else
+    s.finish_recording<true>(on);
+}
+
+/// An unsampled span's end (it is counted), on the thread whose state is `ts` (may be null).
+inline void count_unsampled(thread_state* ts) noexcept {
+  if (!ts || !recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
+    dropped_not_running.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  thread_counters::bump(ts->counters.dropped_unsampled);
+}
+
+/// The end of a span whose state is not st_recording (and not st_none).
+inline void span_end_other(span_core& s) noexcept {
+  switch (s.state_) {
+    case span_core::st_unsampled: {  // context owner: restore the context, count it
+      s.state_ = span_core::st_none;
+      thread_locals& t = this_thread_locals();
+      s.restore_context(t, s.self_.ctx.span_id);
+      count_unsampled(this_thread(t));
+      break;
+    }
+    case span_core::st_carried: {
+      const std::uint8_t on = recording_state.load(std::memory_order_relaxed);
+      if (on == recording_off)
+        span_finish_not_running(s, false);
+      else
+        s.finish_recording<false>(on);
+      break;
+    }
+    case span_core::st_carried_unsampled:
+      s.state_ = span_core::st_none;
+      count_unsampled(this_thread());
+      break;
+    case span_core::st_scope: {  // moved from: the scope closes
+      s.state_ = span_core::st_none;
+      thread_locals& t = this_thread_locals();
+      s.restore_context(t, s.self_.ctx.span_id);
+      break;
+    }
+    default: break;
+  }
+}
+
+/// A full queue: the span is counted as dropped_queue_full (`c`: its thread's counters).
+inline void span_drop_queue_full(span_core& s, thread_counters& c) noexcept {
+  thread_counters::bump(c.dropped_queue_full);
+  s.rec_.reset();
+}
+
+/// A span scope that closes while it is not the current context. On its own chain it closed out
+/// of order: a child, a context_scope or a coroutine is current, and whoever restores this span
+/// later gets what it replaced (context.hpp). On another chain (the object was destroyed or ended
+/// on another thread without being moved) it is reported to its chain's thread (remote_end.hpp).
+inline void span_ended_not_current(std::uint64_t id, std::uint64_t chain,
+                                   const span_context& replaced) noexcept {
+  if (chain != tls.chain) {
+    report_remote_end(chain, id, replaced);
+    return;
+  }
+  note_ended_out_of_order(id, replaced);
+}
+
+/// span_core::take for a recording span: `to` (empty) carries `from`'s record from now on;
+/// `from` keeps the scope if it began the span.
+inline void span_take_record(span_core& to, span_core& from) noexcept {
+  from.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
+  ::new (static_cast<void*>(&to.rec_)) span_record(span_record::relocate, std::move(from.rec_));
+  const std::uint64_t id = from.rec_.span_id;
+  from.rec_.~span_record();
+  to.uncaught_ = from.uncaught_;
+  to.state_ = span_core::st_carried;
+  if (from.state_ & span_core::st_scope) {
+    ::new (static_cast<void*>(&from.self_)) unsampled_self{span_context{{}, id, 0, false}};
+    from.state_ = span_core::st_scope;
+  } else {
+    from.state_ = span_core::st_none;
+  }
+}
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/detail/span_slow.hpp
 // SPDX-License-Identifier: MIT
 // A recording span's slower work, compiled once: spans (span.hpp) reach it through
 // registry_hooks (producer.hpp), which set_queue_capacity() installs, so that an instrumented
 // file compiles a call through a pointer instead of these bodies.
 
+#include <cxxabi.h>
+
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 
 
@@ -2933,6 +3067,30 @@ inline void span_add_event(span_record& rec, std::string_view name, const kv* at
   e.attributes.reserve(n);
   for (std::size_t i = 0; i < n; ++i) e.attributes.push_back(attrs[i].attr);
   ext.events.push_back(std::move(e));
+}
+
+/// scoped_span::link, once it has checked that the span records and `ctx` is valid: a link, or
+/// counted as dropped past the limit.
+inline void span_add_link(span_record& rec, const span_context& ctx, const kv* attrs,
+                          std::size_t n) {
+  auto& ext = rec.extension();
+  if (ext.links.size() >= limit_link_count.load(std::memory_order_relaxed)) {
+    ++ext.dropped_links;
+    return;
+  }
+  link_data l;
+  l.context = ctx;
+  l.attributes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) l.attributes.push_back(attrs[i].attr);
+  ext.links.push_back(std::move(l));
+}
+
+inline std::string demangle(const char* mangled) {
+  int status = 0;
+  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
+  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
+  return out;
 }
 
 /// scoped_span::set_status, once it has checked that the span records, its status is not OK
@@ -2966,6 +3124,44 @@ inline void span_overflow(span_record& rec, std::string_view key, attr_value&& v
     }
   }
   ext.attributes.push_back(attribute{key, std::move(v)});
+}
+
+/// span_overflow for a boolean, integer or double attribute, as the inline slot's `type` and
+/// `word` (so that the span's file builds no attr_value).
+inline void span_overflow_word(span_record& rec, std::string_view key, slot_type type,
+                               std::uint64_t word) {
+  attr_value v;
+  switch (type) {
+    case slot_type::boolean: v.emplace<bool>(word != 0); break;
+    case slot_type::int64: v.emplace<std::int64_t>(static_cast<std::int64_t>(word)); break;
+    case slot_type::float64: v.emplace<double>(std::bit_cast<double>(word)); break;
+    default: return;  // string slots come through span_overflow_string
+  }
+  span_overflow(rec, key, std::move(v));
+}
+
+/// span_overflow for a string attribute: `owned` (taken, then freed) if not null, else a copy
+/// of `v`.
+inline void span_overflow_string(span_record& rec, std::string_view key, std::string_view v,
+                                 std::string* owned) {
+  attr_value a;
+  if (owned) {
+    a.emplace<std::string>(std::move(*owned));
+    delete owned;
+  } else {
+    a.emplace<std::string>(v);
+  }
+  span_overflow(rec, key, std::move(a));
+}
+
+/// scoped_span::record_exception, once it has checked that the span records: an `exception` event
+/// with exception.type (demangled) and exception.message (what()), and status ERROR (unless the
+/// status is OK, which is final).
+inline void span_record_exception(span_record& rec, const std::exception& e) {
+  const kv attrs[] = {{semconv::exception::type, demangle(typeid(e).name())},
+                      {semconv::exception::message, std::string_view(e.what())}};
+  span_add_event(rec, "exception", attrs, 2);
+  if (rec.status != status_code::ok) span_set_status(rec, status_code::error, e.what());
 }
 
 /// scoped_span's end while an exception unwinds through its scope: an `exception` event and
@@ -3268,9 +3464,27 @@ AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
 /// Sets the capacity of per-thread queues created from now on (start() does it), clamped to what
 /// one queue can hold, and installs the hooks through which spans reach the registry.
 inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
-  static constexpr registry_hooks hooks{&create_thread_state, &request_drain,      &post_remote_end,
-                                        &take_remote_ends,    &span_add_event,     &span_set_status,
-                                        &span_overflow,       &span_mark_unwinding};
+  static constexpr registry_hooks hooks{
+      .create_thread_state = &create_thread_state,
+      .request_drain = &request_drain,
+      .report_remote_end = &post_remote_end,
+      .take_remote_ends = &take_remote_ends,
+      .add_event = &span_add_event,
+      .add_link = &span_add_link,
+      .record_exception = &span_record_exception,
+      .set_status = &span_set_status,
+      .overflow = &span_overflow,
+      .overflow_word = &span_overflow_word,
+      .overflow_string = &span_overflow_string,
+      .mark_unwinding = &span_mark_unwinding,
+      .span_begin_other = &span_begin_other,
+      .span_finish_other = &span_finish_other,
+      .span_end_other = &span_end_other,
+      .span_finish_not_running = &span_finish_not_running,
+      .span_drop_queue_full = &span_drop_queue_full,
+      .span_ended_not_current = &span_ended_not_current,
+      .span_take_record = &span_take_record,
+  };
   capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
   installed_registry_hooks.store(&hooks, std::memory_order_release);
   globals().queue_capacity.store(capacity, std::memory_order_release);

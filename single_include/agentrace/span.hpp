@@ -8,18 +8,14 @@
 // SPDX-License-Identifier: MIT
 // The hot path: RAII spans with compile-time names.
 
-#include <cxxabi.h>
-
 #include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>
 #include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 #include <utility>
 
 // amalgamated: include/agentrace/attributes.hpp
@@ -1419,7 +1415,7 @@ struct alignas(64) span_record {
   detail::span_ext* ext_;  // valid only while has_ext
 
   span_record() noexcept : start_ticks(0), end_ticks(0) {}
-  /// A recording span's header (scoped_span::begin): every header member written once; the
+  /// A recording span's header (span_core::begin): every header member written once; the
   /// eight bytes from `flags` to `thread_index` by one 8-byte store (misc word, below).
   /// `flags_remote`: `flags` and `parent_remote` as one word (detail::pack_flags_remote).
   span_record(const span_site* s, agentrace::trace_id tid, std::uint64_t id, std::uint64_t parent,
@@ -1660,6 +1656,7 @@ struct counters_snapshot {
 };
 
 struct thread_state;
+struct span_core;
 
 /// The most spans one thread's queue can hold (set_queue_capacity clamps to it).
 inline constexpr std::size_t max_thread_queue_size = std::size_t{64} * 1024;
@@ -1755,10 +1752,13 @@ inline std::atomic<std::uint32_t> limit_link_count{128};
 /// (detail/thread_state.hpp): a thread's first span, a drain request every half queue, a span
 /// scope closed on another thread. A recording span's slower work (detail/span_slow.hpp): events,
 /// the status, attributes beyond the record's inline slots, the exception noted while unwinding.
-/// Null until set_queue_capacity() installs them (start() does): until then no thread has a
-/// state, so no span records and none of them is called but create_thread_state, which then
-/// finds nothing; a span records only on a thread that has a state, so a recording span always
-/// finds them installed.
+/// A span's uncommon paths (detail/span_cold.hpp): its begin and end in another configuration than
+/// the common one, unsampled and moved spans, a full queue, a scope closed out of order, the end
+/// after shutdown. Null until set_queue_capacity() installs them (start() does): until then no
+/// thread has a state, so no span records and none of them is called but create_thread_state,
+/// which then finds nothing, and span_begin_other, which is not called then (span_core); a span
+/// records, or has a context of its own, only on a thread that has a state, so such a span
+/// always finds them installed.
 struct registry_hooks {
   thread_state* (*create_thread_state)() noexcept;
   void (*request_drain)() noexcept;
@@ -1766,9 +1766,23 @@ struct registry_hooks {
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
   void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*add_link)(span_record& rec, const span_context& ctx, const kv* attrs, std::size_t n);
+  void (*record_exception)(span_record& rec, const std::exception& e);
   void (*set_status)(span_record& rec, status_code code, std::string_view description);
   void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
+  void (*overflow_word)(span_record& rec, std::string_view key, slot_type type, std::uint64_t word);
+  void (*overflow_string)(span_record& rec, std::string_view key, std::string_view v,
+                          std::string* owned);
   void (*mark_unwinding)(span_record& rec) noexcept;
+  void (*span_begin_other)(span_core& s, const span_site* site, const span_context* parent,
+                           std::uint8_t on) noexcept;
+  void (*span_finish_other)(span_core& s, std::uint8_t on) noexcept;
+  void (*span_end_other)(span_core& s) noexcept;
+  void (*span_finish_not_running)(span_core& s, bool scope) noexcept;
+  void (*span_drop_queue_full)(span_core& s, thread_counters& c) noexcept;
+  void (*span_ended_not_current)(std::uint64_t id, std::uint64_t chain,
+                                 const span_context& replaced) noexcept;
+  void (*span_take_record)(span_core& to, span_core& from) noexcept;
 };
 inline std::atomic<const registry_hooks*> installed_registry_hooks{nullptr};
 
@@ -1962,6 +1976,282 @@ inline std::uint8_t sample_child(const span_context& parent) noexcept {
 }  // namespace detail
 
 }  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/span_core.hpp
+// SPDX-License-Identifier: MIT
+// A span's state and its hot path (begin and end), under scoped_span (span.hpp). Not in the
+// inline namespace that AGENTRACE_ENABLED selects, so that the setup side can compile the span's
+// uncommon paths (detail/span_cold.hpp) for every translation unit whose spans are compiled in,
+// whatever its own setting.
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
+// its scope restores the context for).
+struct unsampled_self {
+  span_context ctx;
+};
+
+// Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
+inline std::atomic<std::uint64_t> dropped_not_running{0};
+
+/// What scoped_span holds, and its begin and end. The paths every span takes are inline here; the
+/// uncommon ones (another configuration than the common one, unsampled and moved spans, a full
+/// queue, a scope closed out of order, the end after shutdown) are compiled once, on the setup
+/// side (detail/span_cold.hpp), and reached through registry_hooks (producer.hpp): each of them
+/// concerns a span that began on a thread with a state, which exists only once the hooks are
+/// installed. The one exception, a span begun in another configuration, finds them or records
+/// nothing, as begin() does on a thread without a state.
+struct span_core {
+  // Constructs nothing: the constructor that begins the span writes each member once.
+  span_core() noexcept {}  // NOLINT(modernize-use-equals-default): the unions have no default
+  /// An empty span.
+  struct empty_t {};
+  explicit span_core(empty_t) noexcept : state_(st_none) {}
+  span_core(const span_core&) = delete;
+  span_core& operator=(const span_core&) = delete;
+  ~span_core() {}  // NOLINT(modernize-use-equals-default): scoped_span ends rec_'s lifetime
+
+  // begin() and finish() are the hot path. Every value is computed in registers and stored once;
+  // fields are copied at the width they were written (opaque, see compiler.hpp); rare
+  // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
+  // locals through one reference `t` (thread_locals: one address computation, which in
+  // a shared library is one __tls_get_addr call instead of one per access).
+  // What each constructor does, with one load of the recording state. `parent`: the explicit
+  // parent, or nullptr for the thread's current context (a constant where this is inlined).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
+                                                const span_context* parent) noexcept {
+    const std::uint8_t on = recording_state.load(std::memory_order_relaxed);
+    if (on == recording_common) [[likely]] {
+      thread_locals& t = this_thread_locals();
+      begin(t, site, parent ? *parent : t.current, recording_common);
+    } else if (on == recording_off) {
+      state_ = st_none;
+    } else {
+      begin_other(site, parent, on);
+    }
+  }
+
+  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
+  // whether the sampler is the default one and whether the ABI's exception counter is there. In
+  // the common configuration the constructor passes the constant recording_common, so
+  // none of these is tested at run time (begin_other: any other configuration).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(thread_locals& t, const span_site* site,
+                                            const span_context& parent, std::uint8_t on) noexcept {
+    // rec_ comes to life here, built once from registers (it is not zeroed first).
+    thread_state* ts = this_thread(t);
+    if (!ts) [[unlikely]] {
+      state_ = st_none;
+      return;
+    }
+    take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
+    span_context& cur = t.current;
+    // Loads: the context this span replaces (restored at the end) and the parent (often the same).
+    assign_context(prev_, cur);
+    chain_ = t.chain;
+    std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
+    std::uint64_t parent_id = opaque(parent.span_id);
+    const std::uint16_t parent_fr = opaque(flags_remote(parent));
+    // This span's flags and its parent's remote byte as one word, the same two bytes the
+    // record's misc word starts with: a child under the default sampler takes its parent's word
+    // as it is.
+    std::uint16_t fr = parent_fr;
+    std::uint64_t id;
+    if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
+      ts->ids.next_root_ids(hi, lo, id);
+      parent_id = 0;
+      fr = pack_flags_remote((on & recording_sample_as_parent)  // sampler.hpp
+                                 ? static_cast<std::uint8_t>(flag_random | flag_sampled)
+                                 : sample_root(lo),
+                             false);
+    } else {
+      id = ts->ids.next_nonzero();
+      if (!(on & recording_sample_as_parent)) {  // else the parent's flags as they are
+        const bool remote = remote_of(parent_fr);
+        fr = pack_flags_remote(sample_child(lo, flags_of(parent_fr), remote), remote);
+      }
+    }
+    const std::uint8_t flags = flags_of(fr);
+    if (!(flags & flag_sampled)) [[unlikely]] {
+      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
+      return;
+    }
+    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
+                                                  static_cast<std::uint16_t>(ts->index));
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    set_flags_remote(cur, pack_flags_remote(flags, false));
+    uncaught_ = uncaught_exceptions(ts, on);
+    state_ = st_recording;
+    rec_.start_ticks = now_ticks(on);
+  }
+
+  // A span begun while tracing records in any configuration but the common one (`on` not 0):
+  // begin() with the recording state's bits tested at run time (span_cold.hpp). `parent` as for
+  // begin_any(). Tracing was started if the hooks are there; if not, nothing is recorded, as
+  // begin() does on a thread without a state.
+  AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
+                                             std::uint8_t on) noexcept {
+    if (const registry_hooks* h = installed_registry_hooks.load(std::memory_order_acquire))
+      h->span_begin_other(*this, site, parent, on);
+    else
+      state_ = st_none;
+  }
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
+    // One load and one comparison: tracing still records, in the common configuration.
+    const std::uint8_t on = recording_state.load(std::memory_order_relaxed);
+    if (on == recording_common) [[likely]]
+      finish_recording<true>(recording_common);
+    else
+      finish_other(on);
+  }
+
+  // A span's end in any configuration but the common one, or after shutdown() began.
+  AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
+    span_slow_paths().span_finish_other(*this, on);
+  }
+
+  // The end of a span whose state is not st_recording (and not st_none): unsampled, carried by a
+  // new owner, or a moved-from span's scope.
+  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept { span_slow_paths().span_end_other(*this); }
+
+  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
+  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
+  template <bool Scope>
+  AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
+    const std::uint64_t end = now_ticks(on);
+    // The ending thread's state: a span may end on another thread than it began.
+    thread_locals& t = this_thread_locals();
+    thread_state* ts = this_thread(t);
+    if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
+      finish_not_running(Scope);
+      return;
+    }
+    if (uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
+      mark_unwinding();  // while still recording: it adds an event and sets the status
+    state_ = st_none;
+    if constexpr (Scope) restore_context(t, rec_.span_id);
+    rec_.end_ticks = end;
+    auto& c = ts->counters;
+    if (ts->queue->try_enqueue(std::move(rec_))) [[likely]] {
+      const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
+      c.enqueued.store(n, std::memory_order_release);
+      // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
+      // thread's own mask only then (no load of it per span).
+      if ((n & (wake_check_interval - 1)) == 0) [[unlikely]]
+        request_drain_at(ts, n);
+    } else {
+      drop_queue_full(c);
+    }
+    // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
+    // leaves it owning nothing) or reset by the drop path, so the destructor would only test
+    // two fields the call just zeroed.
+  }
+
+  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
+  // (the union's other member), nothing else; each field is written once, from registers.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
+                                                      std::uint64_t lo, std::uint64_t id,
+                                                      std::uint8_t flags) noexcept {
+    cur.trace_id.hi = hi;
+    cur.trace_id.lo = lo;
+    cur.span_id = id;
+    set_flags_remote(cur, pack_flags_remote(flags, false));
+    ::new (static_cast<void*>(&self_))
+        unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
+    state_ = st_unsampled;
+  }
+
+  // Closes the scope of span `id`, which this object began: restores the context it replaced
+  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
+  // current (the scope closes out of order, or on another chain than it began on), notes it
+  // instead.
+  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(thread_locals& t, std::uint64_t id) noexcept {
+    span_context& cur = t.current;
+    if (cur.span_id == id) [[likely]] {
+      if (t.ended == nullptr) [[likely]]
+        assign_context(cur, prev_);
+      else
+        restore_resolved(prev_);
+    } else {
+      ended_not_current(id, chain_, prev_);
+    }
+  }
+
+  // A span scope that closes while it is not the current context (span_cold.hpp).
+  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
+                                                      const span_context& replaced) noexcept {
+    span_slow_paths().span_ended_not_current(id, chain, replaced);
+  }
+
+  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
+  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
+  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed). A recording
+  // span's record is relocated out of line (span_cold.hpp).
+  void take(span_core& o) noexcept {
+    if (o.state_ & st_self) [[unlikely]] {
+      self_ = o.self_;
+      state_ = st_carried_unsampled;
+      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
+      return;
+    }
+    if (!(o.state_ & st_record)) return;
+    span_slow_paths().span_take_record(*this, o);
+  }
+
+  // The end of a recording span after shutdown() began, or on a thread without a state
+  // (span_cold.hpp). `scope`: as Scope for finish_recording.
+  AGENTRACE_DETAIL_COLD void finish_not_running(bool scope) noexcept {
+    span_slow_paths().span_finish_not_running(*this, scope);
+  }
+  AGENTRACE_DETAIL_NOINLINE void drop_queue_full(thread_counters& c) noexcept {
+    span_slow_paths().span_drop_queue_full(*this, c);
+  }
+
+  void mark_unwinding() noexcept { span_slow_paths().mark_unwinding(rec_); }
+
+  // The record under construction. A union member: constructed by begin() (not zeroed first),
+  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
+  union {
+    span_record rec_;
+    unsampled_self self_;  // an unsampled span's own context (context owner)
+  };
+  // The context this span replaced; written by begin() before any read. A union member so that
+  // constructing a span does not zero it first (span_context's members have initialisers: five
+  // dead stores per span on the hot path).
+  union {
+    span_context prev_;
+  };
+  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
+  int uncaught_;         // uncaught exceptions when the span began; set by begin()
+  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
+  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
+  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
+  // begins one), so that a span is not zeroed first and then written again.
+  enum : std::uint8_t {
+    st_none = 0,  // empty or ended
+    st_record = 1,
+    st_self = 2,
+    st_scope = 4,                         // moved from: only the scope is left to close
+    st_recording = st_record | st_scope,  // begun here, sampled
+    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
+    st_carried = st_record,               // moved here, sampled
+    st_carried_unsampled = st_self,       // moved here, not sampled
+  };
+  std::uint8_t state_;
+};
+
+}  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/propagation.hpp
@@ -2325,23 +2615,6 @@ consteval span_site make_site(const char* file, std::uint32_t line, const char* 
   return span_site{name, kind, file, line, function};
 }
 
-inline std::string demangle(const char* mangled) {
-  int status = 0;
-  char* p = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = (status == 0 && p) ? std::string(p) : std::string(mangled);
-  std::free(p);  // if std::string threw, the name would leak: not on this path (a few bytes)
-  return out;
-}
-
-// An unsampled span's state (its context); also what a moved-from span keeps of its span (the id
-// its scope restores the context for).
-struct unsampled_self {
-  span_context ctx;
-};
-
-// Spans that ended while tracing was off (after shutdown began) or while their thread was exiting.
-inline std::atomic<std::uint64_t> dropped_not_running{0};
-
 }  // namespace detail
 
 #if AGENTRACE_ENABLED
@@ -2361,9 +2634,9 @@ inline namespace compiled_in {
 /// the context it replaced when it closes. Spans may end in any order: a scope that closes while
 /// it is not the current context (a parent ended before its child) is skipped when the context
 /// comes back to it, so a new span never takes an ended span of this chain as its parent.
-class scoped_span {
+class scoped_span : private detail::span_core {
  public:
-  scoped_span() noexcept : state_(st_none) {}
+  scoped_span() noexcept : span_core(empty_t{}) {}
 
   /// Begins a span whose parent is the thread's current context (a new trace if there is none).
   AGENTRACE_DETAIL_ALWAYS_INLINE explicit scoped_span(const span_site* site) noexcept {
@@ -2377,7 +2650,7 @@ class scoped_span {
     begin_any(site, &parent);
   }
 
-  scoped_span(scoped_span&& o) noexcept : state_(st_none) { take(o); }
+  scoped_span(scoped_span&& o) noexcept : span_core(empty_t{}) { take(o); }
   scoped_span& operator=(scoped_span&& o) noexcept {
     if (this != &o) {
       // `parent = std::move(child)` ends the parent while the child is current: it is noted as
@@ -2426,19 +2699,26 @@ class scoped_span {
     if (!is_recording()) return *this;
     if constexpr (std::same_as<T, bool> || std::same_as<T, std::int64_t> ||
                   std::same_as<T, double>) {
-      bool stored;
-      if constexpr (std::same_as<T, bool>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::boolean, v ? 1u : 0u);
-      else if constexpr (std::same_as<T, std::int64_t>)
-        stored = rec_.push_slot(k.name(), detail::slot_type::int64,
-                                static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
-      else
-        stored = rec_.push_slot(k.name(), detail::slot_type::float64,
-                                std::bit_cast<std::uint64_t>(static_cast<double>(v)));
-      if (stored) [[likely]]
+      detail::slot_type type;
+      std::uint64_t word;
+      if constexpr (std::same_as<T, bool>) {
+        type = detail::slot_type::boolean;
+        word = v ? 1u : 0u;
+      } else if constexpr (std::same_as<T, std::int64_t>) {
+        type = detail::slot_type::int64;
+        word = static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+      } else {
+        type = detail::slot_type::float64;
+        word = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+      }
+      if (rec_.push_slot(k.name(), type, word)) [[likely]]
         return *this;
+      // Past the inline slots: the value as a word, so that no attr_value is built (and
+      // destroyed) here.
+      detail::span_slow_paths().overflow_word(rec_, k.name(), type, word);
+    } else {
+      overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     }
-    overflow(k.name(), detail::to_attr_value<T>(std::forward<V>(v)));
     return *this;
   }
 
@@ -2447,7 +2727,7 @@ class scoped_span {
     if (!is_recording()) return *this;
     if (rec_.push_static_string(k.name(), v.view())) [[likely]]
       return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, v.view()});
+    detail::span_slow_paths().overflow_string(rec_, k.name(), v.view(), nullptr);
     return *this;
   }
 
@@ -2466,8 +2746,7 @@ class scoped_span {
     if (rec_.push_slot(k.name(), detail::slot_type::owned_str,
                        reinterpret_cast<std::uintptr_t>(owned)))
       return *this;
-    overflow(k.name(), attr_value{std::in_place_type<std::string>, std::move(*owned)});
-    delete owned;
+    detail::span_slow_paths().overflow_string(rec_, k.name(), {}, owned);  // takes `owned`
     return *this;
   }
 
@@ -2480,16 +2759,8 @@ class scoped_span {
 
   /// Links this span to another span's context (e.g. the request that caused a batch job).
   scoped_span& link(const span_context& ctx, std::initializer_list<kv> attrs = {}) {
-    if (!is_recording() || !ctx.valid()) return *this;
-    auto& ext = rec_.extension();
-    if (ext.links.size() >= limit_links()) {
-      ++ext.dropped_links;
-      return *this;
-    }
-    detail::link_data l;
-    l.context = ctx;
-    for (const kv& a : attrs) l.attributes.push_back(a.attr);
-    ext.links.push_back(std::move(l));
+    if (is_recording() && ctx.valid())
+      detail::span_slow_paths().add_link(rec_, ctx, attrs.begin(), attrs.size());
     return *this;
   }
 
@@ -2509,11 +2780,8 @@ class scoped_span {
   /// Records a caught exception: an `exception` event with exception.type (demangled) and
   /// exception.message (what()), and status ERROR.
   scoped_span& record_exception(const std::exception& e) {
-    if (!is_recording()) return *this;
-    std::string type = detail::demangle(typeid(e).name());
-    event("exception", {{semconv::exception::type, std::move(type)},
-                        {semconv::exception::message, std::string_view(e.what())}});
-    return set_status(status_code::error, e.what());
+    if (is_recording()) detail::span_slow_paths().record_exception(rec_, e);
+    return *this;
   }
 
   /// Replaces the compile-time name with a runtime one (semantic conventions name LLM spans
@@ -2529,316 +2797,12 @@ class scoped_span {
     return *this;
   }
 
+  // The span's state, begin and end: detail::span_core (detail/span_core.hpp).
  private:
-  // begin() and finish() are the hot path. Every value is computed in registers and stored once;
-  // fields are copied at the width they were written (detail::opaque, see compiler.hpp); rare
-  // work (thread setup, unwinding, shutdown, drops) is out of line. Each reaches the thread's
-  // locals through one reference `t` (detail::thread_locals: one address computation, which in
-  // a shared library is one __tls_get_addr call instead of one per access).
-  // What each constructor does, with one load of the recording state. `parent`: the explicit
-  // parent, or nullptr for the thread's current context (a constant where this is inlined).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_any(const span_site* site,
-                                                const span_context* parent) noexcept {
-    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-    if (on == detail::recording_common) [[likely]] {
-      detail::thread_locals& t = detail::this_thread_locals();
-      begin(t, site, parent ? *parent : t.current, detail::recording_common);
-    } else if (on == detail::recording_off) {
-      state_ = st_none;
-    } else {
-      begin_other(site, parent, on);
-    }
-  }
-
-  // `on` is the recording state the constructor loaded (not 0): it also says which clock to read,
-  // whether the sampler is the default one and whether the ABI's exception counter is there. In
-  // the common configuration the constructor passes the constant detail::recording_common, so
-  // none of these is tested at run time (begin_other: any other configuration).
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin(detail::thread_locals& t, const span_site* site,
-                                            const span_context& parent, std::uint8_t on) noexcept {
-    // rec_ comes to life here, built once from registers (it is not zeroed first).
-    detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]] {
-      state_ = st_none;
-      return;
-    }
-    detail::take_remote_ends_if_any(ts);  // a span begun here ended elsewhere: repair `cur` first
-    using detail::opaque;
-    span_context& cur = t.current;
-    // Loads: the context this span replaces (restored at the end) and the parent (often the same).
-    detail::assign_context(prev_, cur);
-    chain_ = t.chain;
-    std::uint64_t hi = opaque(parent.trace_id.hi), lo = opaque(parent.trace_id.lo);
-    std::uint64_t parent_id = opaque(parent.span_id);
-    const std::uint16_t parent_fr = opaque(detail::flags_remote(parent));
-    // This span's flags and its parent's remote byte as one word, the same two bytes the
-    // record's misc word starts with: a child under the default sampler takes its parent's word
-    // as it is.
-    std::uint16_t fr = parent_fr;
-    std::uint64_t id;
-    if ((hi | lo) == 0 || parent_id == 0) {  // no valid parent: a new trace
-      ts->ids.next_root_ids(hi, lo, id);
-      parent_id = 0;
-      fr = detail::pack_flags_remote((on & detail::recording_sample_as_parent)  // sampler.hpp
-                                         ? static_cast<std::uint8_t>(flag_random | flag_sampled)
-                                         : detail::sample_root(lo),
-                                     false);
-    } else {
-      id = ts->ids.next_nonzero();
-      if (!(on & detail::recording_sample_as_parent)) {  // else the parent's flags as they are
-        const bool remote = detail::remote_of(parent_fr);
-        fr = detail::pack_flags_remote(
-            detail::sample_child(lo, detail::flags_of(parent_fr), remote), remote);
-      }
-    }
-    const std::uint8_t flags = detail::flags_of(fr);
-    if (!(flags & flag_sampled)) [[unlikely]] {
-      begin_unsampled(cur, hi, lo, id, flags);  // the context only: no record, no clock
-      return;
-    }
-    ::new (static_cast<void*>(&rec_)) span_record(site, trace_id{hi, lo}, id, parent_id, fr,
-                                                  static_cast<std::uint16_t>(ts->index));
-    cur.trace_id.hi = hi;
-    cur.trace_id.lo = lo;
-    cur.span_id = id;
-    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    uncaught_ = detail::uncaught_exceptions(ts, on);
-    state_ = st_recording;
-    rec_.start_ticks = detail::now_ticks(on);
-  }
-
-  // A span begun while tracing records in any configuration but the common one (`on` not 0):
-  // begin() with the recording state's bits tested at run time, out of line. `parent` as for
-  // begin_any().
-  AGENTRACE_DETAIL_NOINLINE void begin_other(const span_site* site, const span_context* parent,
-                                             std::uint8_t on) noexcept {
-    detail::thread_locals& t = detail::this_thread_locals();
-    begin(t, site, parent ? *parent : t.current, on);
-  }
-
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish() noexcept {
-    // One load and one comparison: tracing still records, in the common configuration.
-    const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-    if (on == detail::recording_common) [[likely]]
-      finish_recording<true>(detail::recording_common);
-    else
-      finish_other(on);
-  }
-
-  // A span's end in any configuration but the common one, or after shutdown() began.
-  AGENTRACE_DETAIL_NOINLINE void finish_other(std::uint8_t on) noexcept {
-    if (on == detail::recording_off)
-      finish_not_running<true>();
-    else
-      finish_recording<true>(on);
-  }
-
-  // The end of a span whose state is not st_recording (and not st_none).
-  AGENTRACE_DETAIL_NOINLINE void end_other() noexcept {
-    switch (state_) {
-      case st_unsampled: finish_unsampled(); break;
-      case st_carried: {
-        const std::uint8_t on = detail::recording_state.load(std::memory_order_relaxed);
-        if (on == detail::recording_off)
-          finish_not_running<false>();
-        else
-          finish_recording<false>(on);
-        break;
-      }
-      case st_carried_unsampled:
-        state_ = st_none;
-        count_unsampled(detail::this_thread());
-        break;
-      case st_scope:  // moved from: the scope closes
-      {
-        state_ = st_none;
-        detail::thread_locals& t = detail::this_thread_locals();
-        restore_context(t, self_.ctx.span_id);
-        break;
-      }
-      default: break;
-    }
-  }
-
-  // `on`: the recording state finish() loaded (not 0), as for begin(). `Scope`: this object began
-  // the span (it closes the span's scope); false for a span carried by a new owner (moved).
-  template <bool Scope>
-  AGENTRACE_DETAIL_ALWAYS_INLINE void finish_recording(std::uint8_t on) noexcept {
-    const std::uint64_t end = detail::now_ticks(on);
-    // The ending thread's state: a span may end on another thread than it began.
-    detail::thread_locals& t = detail::this_thread_locals();
-    detail::thread_state* ts = detail::this_thread(t);
-    if (!ts) [[unlikely]] {  // the thread is exiting (or its state could not be allocated)
-      finish_not_running<Scope>();
-      return;
-    }
-    if (detail::uncaught_exceptions(ts, on) > uncaught_) [[unlikely]]
-      mark_unwinding();  // while still recording: it adds an event and sets the status
-    state_ = st_none;
-    if constexpr (Scope) restore_context(t, rec_.span_id);
-    rec_.end_ticks = end;
-    auto& c = ts->counters;
-    if (ts->queue->try_enqueue(std::move(rec_))) [[likely]] {
-      const std::uint64_t n = c.enqueued.load(std::memory_order_relaxed) + 1;
-      c.enqueued.store(n, std::memory_order_release);
-      // wake_mask + 1 is a multiple of wake_check_interval: a constant test here, the
-      // thread's own mask only then (no load of it per span).
-      if ((n & (detail::wake_check_interval - 1)) == 0) [[unlikely]]
-        detail::request_drain_at(ts, n);
-    } else {
-      drop_queue_full(c);
-    }
-    // rec_'s lifetime ends here without its destructor: it was moved into the queue (the move
-    // leaves it owning nothing) or reset by the drop path, so the destructor would only test
-    // two fields the call just zeroed.
-  }
-
-  // An unsampled span (context owner): it becomes the current context and keeps its own in self_
-  // (the union's other member), nothing else; each field is written once, from registers.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void begin_unsampled(span_context& cur, std::uint64_t hi,
-                                                      std::uint64_t lo, std::uint64_t id,
-                                                      std::uint8_t flags) noexcept {
-    cur.trace_id.hi = hi;
-    cur.trace_id.lo = lo;
-    cur.span_id = id;
-    detail::set_flags_remote(cur, detail::pack_flags_remote(flags, false));
-    ::new (static_cast<void*>(&self_))
-        detail::unsampled_self{span_context{trace_id{hi, lo}, id, flags, false}};
-    state_ = st_unsampled;
-  }
-
-  // The end of an unsampled span (context owner): restore the context, count it.
-  AGENTRACE_DETAIL_NOINLINE void finish_unsampled() noexcept {
-    state_ = st_none;
-    detail::thread_locals& t = detail::this_thread_locals();
-    restore_context(t, self_.ctx.span_id);
-    count_unsampled(detail::this_thread(t));
-  }
-  static void count_unsampled(detail::thread_state* ts) noexcept {
-    if (!ts || !detail::recording_state.load(std::memory_order_relaxed)) [[unlikely]] {
-      detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    detail::thread_counters::bump(ts->counters.dropped_unsampled);
-  }
-
-  // Closes the scope of span `id`, which this object began: restores the context it replaced
-  // (or, if that span has ended meanwhile, its nearest live ancestor); if something else is
-  // current (the scope closes out of order, or on another chain than it began on), notes it
-  // instead.
-  AGENTRACE_DETAIL_ALWAYS_INLINE void restore_context(detail::thread_locals& t,
-                                                      std::uint64_t id) noexcept {
-    span_context& cur = t.current;
-    if (cur.span_id == id) [[likely]] {
-      if (t.ended == nullptr) [[likely]]
-        detail::assign_context(cur, prev_);
-      else
-        detail::restore_resolved(prev_);
-    } else {
-      ended_not_current(id, chain_, prev_);
-    }
-  }
-
-  // A span scope that closes while it is not the current context (cold). On its own chain it
-  // closed out of order: a child, a context_scope or a coroutine is current, and whoever restores
-  // this span later gets what it replaced (context.hpp). On another chain (the object was
-  // destroyed or ended on another thread without being moved) it is reported to its chain's thread
-  // (remote_end.hpp).
-  AGENTRACE_DETAIL_COLD static void ended_not_current(std::uint64_t id, std::uint64_t chain,
-                                                      const span_context& replaced) noexcept {
-    if (chain != detail::tls.chain) {
-      detail::report_remote_end(chain, id, replaced);
-      return;
-    }
-    detail::note_ended_out_of_order(id, replaced);
-  }
-
-  // Moves a span to a new owner (this, empty). The owner carries the span (rec_ or self_) and
-  // ends it wherever it goes; the scope stays with `o` when `o` began the span (st_scope: it keeps
-  // the id, prev_ and chain_, and closes the scope when it ends or is destroyed).
-  void take(scoped_span& o) noexcept {
-    if (o.state_ & st_self) [[unlikely]] {
-      self_ = o.self_;
-      state_ = st_carried_unsampled;
-      o.state_ = static_cast<std::uint8_t>(o.state_ & st_scope);  // st_scope (keeps self_) or none
-      return;
-    }
-    if (!(o.state_ & st_record)) return;
-    o.rec_.end_ticks = 0;  // not set until the span ends: the move copies it
-    ::new (static_cast<void*>(&rec_)) span_record(span_record::relocate, std::move(o.rec_));
-    const std::uint64_t id = o.rec_.span_id;
-    o.rec_.~span_record();
-    uncaught_ = o.uncaught_;
-    state_ = st_carried;
-    if (o.state_ & st_scope) {
-      ::new (static_cast<void*>(&o.self_)) detail::unsampled_self{span_context{{}, id, 0, false}};
-      o.state_ = st_scope;
-    } else {
-      o.state_ = st_none;
-    }
-  }
-
-  // The end of a recording span after shutdown() began (recording_state is 0; no clock is read), or
-  // on a thread without a state (exiting, or its allocation failed): the context is restored as
-  // usual (Scope: see finish_recording), the span is counted as dropped_not_running.
-  template <bool Scope>
-  AGENTRACE_DETAIL_COLD void finish_not_running() noexcept {
-    detail::thread_locals& t = detail::this_thread_locals();
-    state_ = st_none;
-    if constexpr (Scope) restore_context(t, rec_.span_id);
-    drop_not_running();
-  }
-  AGENTRACE_DETAIL_COLD void drop_not_running() noexcept {
-    detail::dropped_not_running.fetch_add(1, std::memory_order_relaxed);
-    rec_.reset();
-  }
-  AGENTRACE_DETAIL_NOINLINE void drop_queue_full(detail::thread_counters& c) noexcept {
-    detail::thread_counters::bump(c.dropped_queue_full);
-    rec_.reset();
-  }
-
   void overflow(std::string_view key, attr_value v) {
     detail::span_slow_paths().overflow(rec_, key, std::move(v));
   }
-
-  void mark_unwinding() noexcept { detail::span_slow_paths().mark_unwinding(rec_); }
-
-  static std::size_t limit_links() noexcept;
-
-  // The record under construction. A union member: constructed by begin() (not zeroed first),
-  // destroyed by finish(); alive exactly while state_ has st_record, so every use checks it.
-  union {
-    span_record rec_;
-    detail::unsampled_self self_;  // an unsampled span's own context (context owner)
-  };
-  // The context this span replaced; written by begin() before any read. A union member so that
-  // constructing a span does not zero it first (span_context's members have initialisers: five
-  // dead stores per span on the hot path).
-  union {
-    span_context prev_;
-  };
-  std::uint64_t chain_;  // the context chain the span began on (context.hpp); set by begin()
-  int uncaught_;         // uncaught exceptions when the span began; set by begin()
-  // What the object holds, as bits: the span's record (rec_ alive), an unsampled span's context
-  // or a moved-from span's id (self_ alive), and the span's scope (the object began the span:
-  // ending it restores prev_ on chain_). Written once by each constructor (by begin() when it
-  // begins one), so that a span is not zeroed first and then written again.
-  enum : std::uint8_t {
-    st_none = 0,  // empty or ended
-    st_record = 1,
-    st_self = 2,
-    st_scope = 4,                         // moved from: only the scope is left to close
-    st_recording = st_record | st_scope,  // begun here, sampled
-    st_unsampled = st_self | st_scope,    // begun here, not sampled (context owner)
-    st_carried = st_record,               // moved here, sampled
-    st_carried_unsampled = st_self,       // moved here, not sampled
-  };
-  std::uint8_t state_;
 };
-
-inline std::size_t scoped_span::limit_links() noexcept {
-  return detail::limit_link_count.load(std::memory_order_relaxed);
-}
 
 /// The macro-free form: `agentrace::span<"llm.chat", agentrace::span_kind::client> s;`.
 template <detail::fixed_string Name, span_kind Kind = span_kind::internal>

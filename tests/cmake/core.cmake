@@ -89,3 +89,11 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT AGENTRACE_SINGLE_HEADER)
                    ${CMAKE_CURRENT_SOURCE_DIR}/light_setup_header.cpp)
   set_tests_properties(light_setup_header PROPERTIES TIMEOUT 120)
 endif()
+
+# A program that includes <agentrace/span.hpp> alone, with no setup side (nothing installs the
+# hooks to the span's uncommon paths), links and runs: its spans record nothing in any recording
+# state. Plain executable, no Catch2: it compiles as fast as an instrumented file.
+add_executable(span_only_program ${CMAKE_CURRENT_SOURCE_DIR}/span_only_program.cpp)
+target_link_libraries(span_only_program PRIVATE agentrace::agentrace agentrace_warnings)
+add_test(NAME span_only_program COMMAND span_only_program)
+set_tests_properties(span_only_program PROPERTIES TIMEOUT 60)

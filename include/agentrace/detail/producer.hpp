@@ -57,6 +57,7 @@ struct counters_snapshot {
 };
 
 struct thread_state;
+struct span_core;
 
 /// The most spans one thread's queue can hold (set_queue_capacity clamps to it).
 inline constexpr std::size_t max_thread_queue_size = std::size_t{64} * 1024;
@@ -152,10 +153,13 @@ inline std::atomic<std::uint32_t> limit_link_count{128};
 /// (detail/thread_state.hpp): a thread's first span, a drain request every half queue, a span
 /// scope closed on another thread. A recording span's slower work (detail/span_slow.hpp): events,
 /// the status, attributes beyond the record's inline slots, the exception noted while unwinding.
-/// Null until set_queue_capacity() installs them (start() does): until then no thread has a
-/// state, so no span records and none of them is called but create_thread_state, which then
-/// finds nothing; a span records only on a thread that has a state, so a recording span always
-/// finds them installed.
+/// A span's uncommon paths (detail/span_cold.hpp): its begin and end in another configuration than
+/// the common one, unsampled and moved spans, a full queue, a scope closed out of order, the end
+/// after shutdown. Null until set_queue_capacity() installs them (start() does): until then no
+/// thread has a state, so no span records and none of them is called but create_thread_state,
+/// which then finds nothing, and span_begin_other, which is not called then (span_core); a span
+/// records, or has a context of its own, only on a thread that has a state, so such a span
+/// always finds them installed.
 struct registry_hooks {
   thread_state* (*create_thread_state)() noexcept;
   void (*request_drain)() noexcept;
@@ -163,9 +167,23 @@ struct registry_hooks {
                             const span_context& replaced) noexcept;
   void (*take_remote_ends)(thread_state* ts) noexcept;
   void (*add_event)(span_record& rec, std::string_view name, const kv* attrs, std::size_t n);
+  void (*add_link)(span_record& rec, const span_context& ctx, const kv* attrs, std::size_t n);
+  void (*record_exception)(span_record& rec, const std::exception& e);
   void (*set_status)(span_record& rec, status_code code, std::string_view description);
   void (*overflow)(span_record& rec, std::string_view key, attr_value&& v);
+  void (*overflow_word)(span_record& rec, std::string_view key, slot_type type, std::uint64_t word);
+  void (*overflow_string)(span_record& rec, std::string_view key, std::string_view v,
+                          std::string* owned);
   void (*mark_unwinding)(span_record& rec) noexcept;
+  void (*span_begin_other)(span_core& s, const span_site* site, const span_context* parent,
+                           std::uint8_t on) noexcept;
+  void (*span_finish_other)(span_core& s, std::uint8_t on) noexcept;
+  void (*span_end_other)(span_core& s) noexcept;
+  void (*span_finish_not_running)(span_core& s, bool scope) noexcept;
+  void (*span_drop_queue_full)(span_core& s, thread_counters& c) noexcept;
+  void (*span_ended_not_current)(std::uint64_t id, std::uint64_t chain,
+                                 const span_context& replaced) noexcept;
+  void (*span_take_record)(span_core& to, span_core& from) noexcept;
 };
 inline std::atomic<const registry_hooks*> installed_registry_hooks{nullptr};
 

@@ -30,6 +30,7 @@
 #include "agentrace/detail/producer.hpp"
 #include "agentrace/detail/random.hpp"
 #include "agentrace/detail/remote_end.hpp"
+#include "agentrace/detail/span_cold.hpp"
 #include "agentrace/detail/span_slow.hpp"
 #include "agentrace/record.hpp"
 
@@ -310,9 +311,27 @@ AGENTRACE_DETAIL_COLD inline void take_remote_ends(thread_state* ts) noexcept {
 /// Sets the capacity of per-thread queues created from now on (start() does it), clamped to what
 /// one queue can hold, and installs the hooks through which spans reach the registry.
 inline std::size_t set_queue_capacity(std::size_t capacity) noexcept {
-  static constexpr registry_hooks hooks{&create_thread_state, &request_drain,      &post_remote_end,
-                                        &take_remote_ends,    &span_add_event,     &span_set_status,
-                                        &span_overflow,       &span_mark_unwinding};
+  static constexpr registry_hooks hooks{
+      .create_thread_state = &create_thread_state,
+      .request_drain = &request_drain,
+      .report_remote_end = &post_remote_end,
+      .take_remote_ends = &take_remote_ends,
+      .add_event = &span_add_event,
+      .add_link = &span_add_link,
+      .record_exception = &span_record_exception,
+      .set_status = &span_set_status,
+      .overflow = &span_overflow,
+      .overflow_word = &span_overflow_word,
+      .overflow_string = &span_overflow_string,
+      .mark_unwinding = &span_mark_unwinding,
+      .span_begin_other = &span_begin_other,
+      .span_finish_other = &span_finish_other,
+      .span_end_other = &span_end_other,
+      .span_finish_not_running = &span_finish_not_running,
+      .span_drop_queue_full = &span_drop_queue_full,
+      .span_ended_not_current = &span_ended_not_current,
+      .span_take_record = &span_take_record,
+  };
   capacity = std::clamp<std::size_t>(capacity, 1, max_thread_queue_size);
   installed_registry_hooks.store(&hooks, std::memory_order_release);
   globals().queue_capacity.store(capacity, std::memory_order_release);
