@@ -924,6 +924,44 @@ TEST_CASE("metrics: the bucket of a value is std::lower_bound's, at, between and
   }
 }
 
+TEST_CASE("metrics: the bucket finder's table answers as bucket_index, for every kind of bounds") {
+  using agentrace::detail::bucket_finder;
+  namespace names = agentrace::metric_names;
+  std::vector<std::vector<double>> sets = {
+      {names::span_duration_buckets.begin(), names::span_duration_buckets.end()},
+      {names::genai_duration_buckets.begin(), names::genai_duration_buckets.end()},
+      {names::genai_token_buckets.begin(), names::genai_token_buckets.end()},
+      agentrace::default_histogram_buckets,
+      {-10, -1, 0},                       // no positive bound: no table
+      {-3, -0.5, 0, 0.25, 0.3, 0.31, 7},  // bounds in one quarter octave, negatives before
+      {1e-300, 1e300},                    // too wide a range for a table
+      {0.5, 1, __builtin_inf()},          // an infinite bound
+      {3},
+      {}};
+  std::vector<double> many;  // more than 32 bounds, several per octave
+  for (int i = 1; i <= 100; ++i) many.push_back(0.001 * i * i);
+  sets.push_back(many);
+  for (const auto& bounds : sets) {
+    const bucket_finder find(bounds);
+    REQUIRE(std::vector<double>(find.bounds().begin(), find.bounds().end()) == bounds);
+    std::vector<double> values = {-__builtin_inf(), __builtin_inf(), -0.0, 0.0, 1e-310, 1e308};
+    for (double b : bounds) {
+      values.push_back(b);
+      values.push_back(std::nextafter(b, -__builtin_inf()));
+      values.push_back(std::nextafter(b, __builtin_inf()));
+      values.push_back(b * 0.999);
+      values.push_back(b * 1.001);
+    }
+    for (double v = 1e-6; v < 1e9; v *= 1.07) values.push_back(v);
+    for (double v : values) {
+      INFO(bounds.size() << " bounds, value " << v);
+      CHECK(find(v) == static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                                bounds.begin()));
+    }
+    CHECK(find(__builtin_nan("")) == 0);
+  }
+}
+
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
   for (std::size_t n = 0; n <= 40; ++n) {
     std::string a(n, 'x');

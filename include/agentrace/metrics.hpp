@@ -444,10 +444,7 @@ class histogram : public detail::instrument_base {
                      std::vector<double> bounds = default_histogram_buckets,
                      std::size_t cardinality_limit = 2000)
       : detail::instrument_base(name.view(), unit.view(), description.view(), cardinality_limit),
-        bounds_(std::move(bounds)) {
-    std::sort(bounds_.begin(), bounds_.end());
-    bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
-  }
+        bounds_(sorted(std::move(bounds))) {}
   ~histogram() override = default;
 
   /// Records `v` (NaN is ignored and counted).
@@ -457,7 +454,7 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const std::size_t b = detail::bucket_index(bounds_, d);
+    const std::size_t b = bounds_(d);
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
     s.buckets[b].fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
     detail::atomic_add(s.double_value, d);
@@ -469,7 +466,7 @@ class histogram : public detail::instrument_base {
                temporality_preference pref) override {
     const bool delta = detail::delta_for_counters(pref);
     metric_data m = header(metric_type::histogram);
-    m.bounds = bounds_;
+    m.bounds.assign(bounds_.bounds().begin(), bounds_.bounds().end());
     m.temporality = delta ? aggregation_temporality::delta : aggregation_temporality::cumulative;
     for_each_series([&](detail::instrument_series& s) {
       metric_point p;
@@ -518,7 +515,12 @@ class histogram : public detail::instrument_base {
       for (std::size_t i = 0; i <= bounds_.size(); ++i) st.buckets[i].store(0);
     }
   }
-  std::vector<double> bounds_;
+  static std::vector<double> sorted(std::vector<double> b) {
+    std::sort(b.begin(), b.end());
+    b.erase(std::unique(b.begin(), b.end()), b.end());
+    return b;
+  }
+  detail::bucket_finder bounds_;
 };
 
 /// Reports the values of an observable gauge (the callback's argument).
