@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -890,6 +891,10 @@ namespace agentrace::detail {
 struct metrics_test_access {
   static void collide(instrument_base& i) { i.hash_mask_ = 0; }
   static void collide(span_metrics& m) { m.genai_hash_mask_ = 0; }
+  template <class F>
+  static void each_series(instrument_base& i, F&& f) {
+    i.for_each_series(std::forward<F>(f));
+  }
 };
 }  // namespace agentrace::detail
 
@@ -960,6 +965,74 @@ TEST_CASE("metrics: the bucket finder's table answers as bucket_index, for every
     }
     CHECK(find(__builtin_nan("")) == 0);
   }
+}
+
+TEST_CASE(
+    "instruments: two threads recording into one series at the same time lose no count, and "
+    "each stripe's bucket counts have cache lines of their own") {
+  agentrace::histogram<double> h("test.two_threads", "s", "", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  agentrace::counter<std::int64_t> c("test.two_threads.calls");
+  constexpr int per_thread = 200000;
+  std::atomic<int> ready{0};
+  auto work = [&](int offset) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {  // both threads record at once
+    }
+    for (int i = 0; i < per_thread; ++i) {
+      h.record(static_cast<double>((i + offset) % 12), {{k_route, "/chat"}});
+      c.add(1, {{k_route, "/chat"}});
+    }
+  };
+  std::thread a(work, 0), b(work, 5);
+  a.join();
+  b.join();
+  std::vector<agentrace::metric_data> out;
+  h.collect(out, 0, agentrace::temporality_preference::cumulative);
+  c.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].points.size() == 1);
+  const auto& p = out[0].points[0];
+  CHECK(p.count == 2 * per_thread);
+  // Values 0..11, each per_thread / 12 times per thread (and a remainder): bucket i holds the
+  // value i (0 and 1 in the first, 11 in the last).
+  std::vector<std::uint64_t> expected(11, 0);
+  double sum = 0;
+  for (int offset : {0, 5})
+    for (int i = 0; i < per_thread; ++i) {
+      const int v = (i + offset) % 12;
+      ++expected[static_cast<std::size_t>(std::clamp(v - 1, 0, 10))];
+      sum += v;
+    }
+  CHECK(p.bucket_counts == expected);
+  CHECK(p.sum == sum);  // integers: exact in any order
+  CHECK(p.min == 0);
+  CHECK(p.max == 11);
+  REQUIRE(out[1].points.size() == 1);
+  CHECK(out[1].points[0].int_value == 2 * per_thread);
+
+  // The layout that keeps the two threads off each other's lines.
+  std::size_t series = 0;
+  agentrace::detail::metrics_test_access::each_series(h, [&](auto& s) {
+    ++series;
+    for (const auto& st : s.stripes) {
+      const auto first = reinterpret_cast<std::uintptr_t>(&st.bucket(0));
+      const auto last = reinterpret_cast<std::uintptr_t>(&st.bucket(10));
+      CHECK(first % 64 == 0);
+      CHECK(last / 64 - first / 64 == 1);  // 11 counts: two whole lines
+      for (const auto& other : s.stripes) {
+        if (&other == &st) continue;
+        const auto o = reinterpret_cast<std::uintptr_t>(&other.bucket(0));
+        const auto o_last = reinterpret_cast<std::uintptr_t>(&other.bucket(10));
+        CHECK((o_last / 64 < first / 64 || o / 64 > last / 64));
+      }
+      // Nothing a recording thread reads shares those lines.
+      for (const auto& attr : s.attributes) {
+        const auto a = reinterpret_cast<std::uintptr_t>(&attr);
+        CHECK(((a + sizeof(attr) - 1) / 64 < first / 64 || a / 64 > last / 64));
+      }
+    }
+  });
+  CHECK(series == 1);
 }
 
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
