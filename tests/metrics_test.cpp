@@ -1033,6 +1033,27 @@ TEST_CASE(
     }
   });
   CHECK(series == 1);
+
+  // Five threads on four stripes: at least two share one and update the same cells at once.
+  agentrace::histogram<double> h5("test.five_threads", "", "", {5});
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t)
+    threads.emplace_back([&] {
+      go.fetch_add(1);
+      while (go.load() < 5) {
+      }
+      for (int i = 0; i < per_thread; ++i) h5.record(i % 10, {{k_route, "/chat"}});
+    });
+  for (auto& t : threads) t.join();
+  out.clear();
+  h5.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].points.size() == 1);
+  CHECK(out[0].points[0].count == 5 * per_thread);
+  CHECK(out[0].points[0].bucket_counts ==
+        std::vector<std::uint64_t>{5 * per_thread / 10 * 6, 5 * per_thread / 10 * 4});
+  CHECK(out[0].points[0].sum == 5.0 * (per_thread / 10) * 45);
 }
 
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
