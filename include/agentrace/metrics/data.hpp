@@ -3,6 +3,7 @@
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstdint>
@@ -183,7 +184,9 @@ class bucket_finder {
       if (v > bounds_[n - 1]) return n;
       const double* p = bounds_.data();
       std::size_t i = table_[(std::bit_cast<std::uint64_t>(v) >> shift_) - first_key_];
-      while (p[i] < v) ++i;  // ends at the last bound at the latest: v <= it
+      // As many steps as a range holds bounds at most, each without a branch on v: a step
+      // moves on only past a bound below v, so i stays at the last bound at the latest (v <= it).
+      for (unsigned step = 0; step < steps_; ++step) i += static_cast<std::size_t>(p[i] < v);
       return i;
     }
     // At or below the first positive bound: only the bounds before it can be below v.
@@ -208,9 +211,15 @@ class bucket_finder {
       // top bits: positive doubles order as their representations do).
       table_.assign(static_cast<std::size_t>(hi - lo + 1), 0);
       std::size_t below = positive_;
+      steps_ = 0;
       for (std::uint64_t k = lo; k <= hi; ++k) {
         while (below < n && (std::bit_cast<std::uint64_t>(bounds_[below]) >> shift) < k) ++below;
         table_[static_cast<std::size_t>(k - lo)] = static_cast<std::uint16_t>(below);
+        std::size_t in_range = 0;  // bounds whose top bits are k
+        while (below + in_range < n &&
+               (std::bit_cast<std::uint64_t>(bounds_[below + in_range]) >> shift) == k)
+          ++in_range;
+        steps_ = std::max(steps_, static_cast<unsigned>(in_range));
       }
       shift_ = shift;
       first_key_ = lo;
@@ -223,6 +232,7 @@ class bucket_finder {
   double low_{0};                     // the first positive bound
   std::size_t positive_{0};           // its index
   unsigned shift_{52};
+  unsigned steps_{0};  // the most bounds one range holds
   std::uint64_t first_key_{0};
 };
 

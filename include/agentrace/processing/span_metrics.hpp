@@ -119,16 +119,12 @@ class histogram_table {
 
   /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
-  void record(std::uint32_t i, double v, const exemplar& e, bool error) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void record(std::uint32_t i, double v, const exemplar& e,
+                                             bool error) {
     series& s = series_[i];
     const std::size_t b = bounds_(v);
-    if (s.count == 0) {
-      s.min = v;
-      s.max = v;
-    } else {
-      s.min = std::min(s.min, v);
-      s.max = std::max(s.max, v);
-    }
+    s.min = std::min(s.min, v);  // +inf and -inf while the series has no point
+    s.max = std::max(s.max, v);
     ++s.count;
     s.sum += v;
     ++s.buckets[b];
@@ -170,8 +166,8 @@ class histogram_table {
       p.time_unix_ns = std::max(now_unix_ns, s.start_unix_ns);
       p.count = s.count;
       p.sum = s.sum;
-      p.min = s.min;
-      p.max = s.max;
+      p.min = s.count != 0 ? s.min : 0;
+      p.max = s.count != 0 ? s.max : 0;
       p.bucket_counts = s.buckets;
       for (const slot& x : s.exemplars)
         if (x.set) p.exemplars.push_back(x.e);
@@ -209,13 +205,15 @@ class histogram_table {
     owned_attributes attributes;
     std::uint64_t start_unix_ns{0};
     std::uint64_t count{0};
-    double sum{0}, min{0}, max{0};
+    double sum{0}, min{__builtin_inf()}, max{-__builtin_inf()};
     std::vector<std::uint64_t> buckets;
     std::vector<slot> exemplars;
     void reset(std::uint64_t now) {
       start_unix_ns = now;
       count = 0;
-      sum = min = max = 0;
+      sum = 0;
+      min = __builtin_inf();
+      max = -__builtin_inf();
       std::fill(buckets.begin(), buckets.end(), 0);
       std::fill(exemplars.begin(), exemplars.end(), slot{});
     }
