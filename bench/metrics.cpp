@@ -124,8 +124,9 @@ void BM_MemoryPerSeries(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(sizeof(agentrace::detail::instrument_series));
   state.counters["series_bytes"] =
       static_cast<double>(sizeof(agentrace::detail::instrument_series));
-  state.counters["histogram_bucket_bytes_per_series"] = static_cast<double>(
-      agentrace::detail::metric_stripes * (agentrace::default_histogram_buckets.size() + 1) * 8);
+  state.counters["histogram_bucket_bytes_per_series"] =
+      static_cast<double>(agentrace::detail::metric_stripes *
+                          ((agentrace::default_histogram_buckets.size() + 8) / 8) * 64);
 }
 BENCHMARK(BM_MemoryPerSeries);
 

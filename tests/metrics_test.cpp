@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -892,6 +893,10 @@ namespace agentrace::detail {
 struct metrics_test_access {
   static void collide(instrument_base& i) { i.hash_mask_ = 0; }
   static void collide(span_metrics& m) { m.genai_hash_mask_ = 0; }
+  template <class F>
+  static void each_series(instrument_base& i, F&& f) {
+    i.for_each_series(std::forward<F>(f));
+  }
 };
 }  // namespace agentrace::detail
 
@@ -924,6 +929,133 @@ TEST_CASE("metrics: the bucket of a value is std::lower_bound's, at, between and
     }
     CHECK(agentrace::detail::bucket_index(bounds, __builtin_nan("")) == 0);
   }
+}
+
+TEST_CASE("metrics: the bucket finder's table answers as bucket_index, for every kind of bounds") {
+  using agentrace::detail::bucket_finder;
+  namespace names = agentrace::metric_names;
+  std::vector<std::vector<double>> sets = {
+      {names::span_duration_buckets.begin(), names::span_duration_buckets.end()},
+      {names::genai_duration_buckets.begin(), names::genai_duration_buckets.end()},
+      {names::genai_token_buckets.begin(), names::genai_token_buckets.end()},
+      agentrace::default_histogram_buckets,
+      {-10, -1, 0},                       // no positive bound: no table
+      {-3, -0.5, 0, 0.25, 0.3, 0.31, 7},  // bounds in one quarter octave, negatives before
+      {1e-300, 1e300},                    // too wide a range for a table
+      {0.5, 1, __builtin_inf()},          // an infinite bound
+      {3},
+      {}};
+  std::vector<double> many;  // more than 32 bounds, several per octave
+  for (int i = 1; i <= 100; ++i) many.push_back(0.001 * i * i);
+  sets.push_back(many);
+  for (const auto& bounds : sets) {
+    const bucket_finder find(bounds);
+    REQUIRE(std::vector<double>(find.bounds().begin(), find.bounds().end()) == bounds);
+    std::vector<double> values = {-__builtin_inf(), __builtin_inf(), -0.0, 0.0, 1e-310, 1e308};
+    for (double b : bounds) {
+      values.push_back(b);
+      values.push_back(std::nextafter(b, -__builtin_inf()));
+      values.push_back(std::nextafter(b, __builtin_inf()));
+      values.push_back(b * 0.999);
+      values.push_back(b * 1.001);
+    }
+    for (double v = 1e-6; v < 1e9; v *= 1.07) values.push_back(v);
+    for (double v : values) {
+      INFO(bounds.size() << " bounds, value " << v);
+      CHECK(find(v) == static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                                bounds.begin()));
+    }
+    CHECK(find(__builtin_nan("")) == 0);
+  }
+}
+
+TEST_CASE(
+    "instruments: two threads recording into one series at the same time lose no count, and "
+    "each stripe's bucket counts have cache lines of their own") {
+  agentrace::histogram<double> h("test.two_threads", "s", "", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  agentrace::counter<std::int64_t> c("test.two_threads.calls");
+  constexpr int per_thread = 200000;
+  std::atomic<int> ready{0};
+  auto work = [&](int offset) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {  // both threads record at once
+    }
+    for (int i = 0; i < per_thread; ++i) {
+      h.record(static_cast<double>((i + offset) % 12), {{k_route, "/chat"}});
+      c.add(1, {{k_route, "/chat"}});
+    }
+  };
+  std::thread a(work, 0), b(work, 5);
+  a.join();
+  b.join();
+  std::vector<agentrace::metric_data> out;
+  h.collect(out, 0, agentrace::temporality_preference::cumulative);
+  c.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[0].points.size() == 1);
+  const auto& p = out[0].points[0];
+  CHECK(p.count == 2 * per_thread);
+  // Values 0..11, each per_thread / 12 times per thread (and a remainder): bucket i holds the
+  // value i (0 and 1 in the first, 11 in the last).
+  std::vector<std::uint64_t> expected(11, 0);
+  double sum = 0;
+  for (int offset : {0, 5})
+    for (int i = 0; i < per_thread; ++i) {
+      const int v = (i + offset) % 12;
+      ++expected[static_cast<std::size_t>(std::clamp(v - 1, 0, 10))];
+      sum += v;
+    }
+  CHECK(p.bucket_counts == expected);
+  CHECK(p.sum == sum);  // integers: exact in any order
+  CHECK(p.min == 0);
+  CHECK(p.max == 11);
+  REQUIRE(out[1].points.size() == 1);
+  CHECK(out[1].points[0].int_value == 2 * per_thread);
+
+  // The layout that keeps the two threads off each other's lines.
+  std::size_t series = 0;
+  agentrace::detail::metrics_test_access::each_series(h, [&](auto& s) {
+    ++series;
+    for (const auto& st : s.stripes) {
+      const auto first = reinterpret_cast<std::uintptr_t>(&st.bucket(0));
+      const auto last = reinterpret_cast<std::uintptr_t>(&st.bucket(10));
+      CHECK(first % 64 == 0);
+      CHECK(last / 64 - first / 64 == 1);  // 11 counts: two whole lines
+      for (const auto& other : s.stripes) {
+        if (&other == &st) continue;
+        const auto o = reinterpret_cast<std::uintptr_t>(&other.bucket(0));
+        const auto o_last = reinterpret_cast<std::uintptr_t>(&other.bucket(10));
+        CHECK((o_last / 64 < first / 64 || o / 64 > last / 64));
+      }
+      // Nothing a recording thread reads shares those lines.
+      for (const auto& attr : s.attributes) {
+        const auto a = reinterpret_cast<std::uintptr_t>(&attr);
+        CHECK(((a + sizeof(attr) - 1) / 64 < first / 64 || a / 64 > last / 64));
+      }
+    }
+  });
+  CHECK(series == 1);
+
+  // Five threads on four stripes: at least two share one and update the same cells at once.
+  agentrace::histogram<double> h5("test.five_threads", "", "", {5});
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t)
+    threads.emplace_back([&] {
+      go.fetch_add(1);
+      while (go.load() < 5) {
+      }
+      for (int i = 0; i < per_thread; ++i) h5.record(i % 10, {{k_route, "/chat"}});
+    });
+  for (auto& t : threads) t.join();
+  out.clear();
+  h5.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].points.size() == 1);
+  CHECK(out[0].points[0].count == 5 * per_thread);
+  CHECK(out[0].points[0].bucket_counts ==
+        std::vector<std::uint64_t>{5 * per_thread / 10 * 6, 5 * per_thread / 10 * 4});
+  CHECK(out[0].points[0].sum == 5.0 * (per_thread / 10) * 45);
 }
 
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {

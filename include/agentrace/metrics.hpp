@@ -149,12 +149,20 @@ inline void atomic_add(std::atomic<double>& a, double v) noexcept {
 
 /// One series of an instrument: its attributes and its striped cells.
 struct instrument_series {
+  /// Bucket counts in whole cache lines of their own: one stripe's counts never share a line
+  /// with another stripe's, nor with anything a recording thread reads (the attributes).
+  struct alignas(64) bucket_line {
+    std::atomic<std::uint64_t> counts[8];
+  };
   struct alignas(64) stripe {
     std::atomic<std::int64_t> int_value{0};
     std::atomic<double> double_value{0};  // a double sum, or a histogram's sum
     std::atomic<double> min{__builtin_inf()};
     std::atomic<double> max{-__builtin_inf()};
-    std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // histograms: bounds + 1
+    std::unique_ptr<bucket_line[]> lines;  // histograms: bounds + 1 counts
+    std::atomic<std::uint64_t>& bucket(std::size_t i) const noexcept {
+      return lines[i / 8].counts[i % 8];
+    }
   };
   std::vector<std::pair<std::string, attr_value>> attributes;
   std::vector<const char*> key_ids;  // each attribute's key address when the series was made
@@ -444,10 +452,7 @@ class histogram : public detail::instrument_base {
                      std::vector<double> bounds = default_histogram_buckets,
                      std::size_t cardinality_limit = 2000)
       : detail::instrument_base(name.view(), unit.view(), description.view(), cardinality_limit),
-        bounds_(std::move(bounds)) {
-    std::sort(bounds_.begin(), bounds_.end());
-    bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
-  }
+        bounds_(sorted(std::move(bounds))) {}
   ~histogram() override = default;
 
   /// Records `v` (NaN is ignored and counted).
@@ -457,9 +462,9 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const std::size_t b = detail::bucket_index(bounds_, d);
+    const std::size_t b = bounds_(d);
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
-    s.buckets[b].fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
+    s.bucket(b).fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
     detail::atomic_add(s.double_value, d);
     detail::atomic_min(s.min, d);
     detail::atomic_max(s.max, d);
@@ -469,7 +474,7 @@ class histogram : public detail::instrument_base {
                temporality_preference pref) override {
     const bool delta = detail::delta_for_counters(pref);
     metric_data m = header(metric_type::histogram);
-    m.bounds = bounds_;
+    m.bounds.assign(bounds_.bounds().begin(), bounds_.bounds().end());
     m.temporality = delta ? aggregation_temporality::delta : aggregation_temporality::cumulative;
     for_each_series([&](detail::instrument_series& s) {
       metric_point p;
@@ -481,7 +486,7 @@ class histogram : public detail::instrument_base {
         p.min = std::min(p.min, st.min.load(std::memory_order_relaxed));
         p.max = std::max(p.max, st.max.load(std::memory_order_relaxed));
         for (std::size_t i = 0; i <= bounds_.size(); ++i)
-          p.bucket_counts[i] += st.buckets[i].load(std::memory_order_relaxed);
+          p.bucket_counts[i] += st.bucket(i).load(std::memory_order_relaxed);
       }
       // The count is the sum of the bucket counts (each read once, so the point is consistent
       // while threads record).
@@ -513,12 +518,19 @@ class histogram : public detail::instrument_base {
 
  private:
   void init_series(detail::instrument_series& s) override {
+    const std::size_t lines = (bounds_.size() + 1 + 7) / 8;
     for (auto& st : s.stripes) {
-      st.buckets = std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1);
-      for (std::size_t i = 0; i <= bounds_.size(); ++i) st.buckets[i].store(0);
+      st.lines = std::make_unique<detail::instrument_series::bucket_line[]>(lines);
+      for (std::size_t l = 0; l < lines; ++l)
+        for (auto& c : st.lines[l].counts) c.store(0, std::memory_order_relaxed);
     }
   }
-  std::vector<double> bounds_;
+  static std::vector<double> sorted(std::vector<double> b) {
+    std::sort(b.begin(), b.end());
+    b.erase(std::unique(b.begin(), b.end()), b.end());
+    return b;
+  }
+  detail::bucket_finder bounds_;
 };
 
 /// Reports the values of an observable gauge (the callback's argument).

@@ -1089,6 +1089,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // Metrics as the exporters see them: owned points with their attributes, one metric_data per
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -1243,6 +1245,79 @@ inline std::size_t bucket_index(std::span<const double> bounds, double v) noexce
   }
   return static_cast<std::size_t>(base - p) + (*base < v ? 1 : 0);
 }
+
+/// bucket_index's answer against one set of bounds, without comparing a value with every bound:
+/// a table indexed by the top bits of a positive value's representation (its exponent and up to
+/// three mantissa bits: a fraction of an octave) holds the first bucket a value of that range can
+/// fall in, and a short scan over the bounds of the same range finishes. Values at or below the
+/// smallest positive bound, and bounds the table cannot cover (not finite, too wide a range),
+/// take bucket_index.
+class bucket_finder {
+ public:
+  bucket_finder() = default;
+  explicit bucket_finder(std::vector<double> bounds) : bounds_(std::move(bounds)) { build(); }
+
+  std::span<const double> bounds() const noexcept { return bounds_; }
+  std::size_t size() const noexcept { return bounds_.size(); }
+
+  /// The bucket of `v`: bucket_index(bounds(), v).
+  std::size_t operator()(double v) const noexcept {
+    const std::size_t n = bounds_.size();
+    if (!table_.empty() && v > low_) {  // positive, past the first positive bound (not NaN)
+      if (v > bounds_[n - 1]) return n;
+      const double* p = bounds_.data();
+      std::size_t i = table_[(std::bit_cast<std::uint64_t>(v) >> shift_) - first_key_];
+      // As many steps as a range holds bounds at most, each without a branch on v: a step
+      // moves on only past a bound below v, so i stays at the last bound at the latest (v <= it).
+      for (unsigned step = 0; step < steps_; ++step) i += static_cast<std::size_t>(p[i] < v);
+      return i;
+    }
+    // At or below the first positive bound: only the bounds before it can be below v.
+    return bucket_index(std::span<const double>(bounds_).first(table_.empty() ? n : positive_), v);
+  }
+
+ private:
+  static constexpr std::size_t max_table = 512;
+
+  void build() {
+    const std::size_t n = bounds_.size();
+    positive_ = 0;
+    while (positive_ < n && !(bounds_[positive_] > 0)) ++positive_;
+    if (positive_ == n || n > 0xFFFF || !(bounds_[n - 1] < __builtin_inf())) return;
+    low_ = bounds_[positive_];
+    for (int mantissa_bits = 3; mantissa_bits >= 0; --mantissa_bits) {
+      const unsigned shift = 52u - static_cast<unsigned>(mantissa_bits);
+      const std::uint64_t lo = std::bit_cast<std::uint64_t>(low_) >> shift;
+      const std::uint64_t hi = std::bit_cast<std::uint64_t>(bounds_[n - 1]) >> shift;
+      if (hi - lo + 1 > max_table) continue;
+      // Entry k: the bounds below every value whose top bits are lo + k (those with smaller
+      // top bits: positive doubles order as their representations do).
+      table_.assign(static_cast<std::size_t>(hi - lo + 1), 0);
+      std::size_t below = positive_;
+      steps_ = 0;
+      for (std::uint64_t k = lo; k <= hi; ++k) {
+        while (below < n && (std::bit_cast<std::uint64_t>(bounds_[below]) >> shift) < k) ++below;
+        table_[static_cast<std::size_t>(k - lo)] = static_cast<std::uint16_t>(below);
+        std::size_t in_range = 0;  // bounds whose top bits are k
+        while (below + in_range < n &&
+               (std::bit_cast<std::uint64_t>(bounds_[below + in_range]) >> shift) == k)
+          ++in_range;
+        steps_ = std::max(steps_, static_cast<unsigned>(in_range));
+      }
+      shift_ = shift;
+      first_key_ = lo;
+      return;
+    }
+  }
+
+  std::vector<double> bounds_;
+  std::vector<std::uint16_t> table_;  // empty: every value takes bucket_index
+  double low_{0};                     // the first positive bound
+  std::size_t positive_{0};           // its index
+  unsigned shift_{52};
+  unsigned steps_{0};  // the most bounds one range holds
+  std::uint64_t first_key_{0};
+};
 
 }  // namespace detail
 
@@ -2266,12 +2341,20 @@ inline void atomic_add(std::atomic<double>& a, double v) noexcept {
 
 /// One series of an instrument: its attributes and its striped cells.
 struct instrument_series {
+  /// Bucket counts in whole cache lines of their own: one stripe's counts never share a line
+  /// with another stripe's, nor with anything a recording thread reads (the attributes).
+  struct alignas(64) bucket_line {
+    std::atomic<std::uint64_t> counts[8];
+  };
   struct alignas(64) stripe {
     std::atomic<std::int64_t> int_value{0};
     std::atomic<double> double_value{0};  // a double sum, or a histogram's sum
     std::atomic<double> min{__builtin_inf()};
     std::atomic<double> max{-__builtin_inf()};
-    std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // histograms: bounds + 1
+    std::unique_ptr<bucket_line[]> lines;  // histograms: bounds + 1 counts
+    std::atomic<std::uint64_t>& bucket(std::size_t i) const noexcept {
+      return lines[i / 8].counts[i % 8];
+    }
   };
   std::vector<std::pair<std::string, attr_value>> attributes;
   std::vector<const char*> key_ids;  // each attribute's key address when the series was made
@@ -2561,10 +2644,7 @@ class histogram : public detail::instrument_base {
                      std::vector<double> bounds = default_histogram_buckets,
                      std::size_t cardinality_limit = 2000)
       : detail::instrument_base(name.view(), unit.view(), description.view(), cardinality_limit),
-        bounds_(std::move(bounds)) {
-    std::sort(bounds_.begin(), bounds_.end());
-    bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
-  }
+        bounds_(sorted(std::move(bounds))) {}
   ~histogram() override = default;
 
   /// Records `v` (NaN is ignored and counted).
@@ -2574,9 +2654,9 @@ class histogram : public detail::instrument_base {
       detail::instruments().rejected.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const std::size_t b = detail::bucket_index(bounds_, d);
+    const std::size_t b = bounds_(d);
     detail::instrument_series::stripe& s = series_for(attrs).stripes[detail::metric_stripe()];
-    s.buckets[b].fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
+    s.bucket(b).fetch_add(1, std::memory_order_relaxed);  // the count is the buckets' sum
     detail::atomic_add(s.double_value, d);
     detail::atomic_min(s.min, d);
     detail::atomic_max(s.max, d);
@@ -2586,7 +2666,7 @@ class histogram : public detail::instrument_base {
                temporality_preference pref) override {
     const bool delta = detail::delta_for_counters(pref);
     metric_data m = header(metric_type::histogram);
-    m.bounds = bounds_;
+    m.bounds.assign(bounds_.bounds().begin(), bounds_.bounds().end());
     m.temporality = delta ? aggregation_temporality::delta : aggregation_temporality::cumulative;
     for_each_series([&](detail::instrument_series& s) {
       metric_point p;
@@ -2598,7 +2678,7 @@ class histogram : public detail::instrument_base {
         p.min = std::min(p.min, st.min.load(std::memory_order_relaxed));
         p.max = std::max(p.max, st.max.load(std::memory_order_relaxed));
         for (std::size_t i = 0; i <= bounds_.size(); ++i)
-          p.bucket_counts[i] += st.buckets[i].load(std::memory_order_relaxed);
+          p.bucket_counts[i] += st.bucket(i).load(std::memory_order_relaxed);
       }
       // The count is the sum of the bucket counts (each read once, so the point is consistent
       // while threads record).
@@ -2630,12 +2710,19 @@ class histogram : public detail::instrument_base {
 
  private:
   void init_series(detail::instrument_series& s) override {
+    const std::size_t lines = (bounds_.size() + 1 + 7) / 8;
     for (auto& st : s.stripes) {
-      st.buckets = std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1);
-      for (std::size_t i = 0; i <= bounds_.size(); ++i) st.buckets[i].store(0);
+      st.lines = std::make_unique<detail::instrument_series::bucket_line[]>(lines);
+      for (std::size_t l = 0; l < lines; ++l)
+        for (auto& c : st.lines[l].counts) c.store(0, std::memory_order_relaxed);
     }
   }
-  std::vector<double> bounds_;
+  static std::vector<double> sorted(std::vector<double> b) {
+    std::sort(b.begin(), b.end());
+    b.erase(std::unique(b.begin(), b.end()), b.end());
+    return b;
+  }
+  detail::bucket_finder bounds_;
 };
 
 /// Reports the values of an observable gauge (the callback's argument).
@@ -3631,16 +3718,12 @@ class histogram_table {
 
   /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
-  void record(std::uint32_t i, double v, const exemplar& e, bool error) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void record(std::uint32_t i, double v, const exemplar& e,
+                                             bool error) {
     series& s = series_[i];
-    const std::size_t b = bucket_index(bounds_, v);
-    if (s.count == 0) {
-      s.min = v;
-      s.max = v;
-    } else {
-      s.min = std::min(s.min, v);
-      s.max = std::max(s.max, v);
-    }
+    const std::size_t b = bounds_(v);
+    s.min = std::min(s.min, v);  // +inf and -inf while the series has no point
+    s.max = std::max(s.max, v);
     ++s.count;
     s.sum += v;
     ++s.buckets[b];
@@ -3666,7 +3749,7 @@ class histogram_table {
     h.unit = unit_;
     h.type = metric_type::histogram;
     h.temporality = t;
-    h.bounds = bounds_;
+    h.bounds.assign(bounds_.bounds().begin(), bounds_.bounds().end());
     metric_data c;
     c.name = calls_name;
     c.description = calls_description;
@@ -3682,8 +3765,8 @@ class histogram_table {
       p.time_unix_ns = std::max(now_unix_ns, s.start_unix_ns);
       p.count = s.count;
       p.sum = s.sum;
-      p.min = s.min;
-      p.max = s.max;
+      p.min = s.count != 0 ? s.min : 0;
+      p.max = s.count != 0 ? s.max : 0;
       p.bucket_counts = s.buckets;
       for (const slot& x : s.exemplars)
         if (x.set) p.exemplars.push_back(x.e);
@@ -3721,13 +3804,15 @@ class histogram_table {
     owned_attributes attributes;
     std::uint64_t start_unix_ns{0};
     std::uint64_t count{0};
-    double sum{0}, min{0}, max{0};
+    double sum{0}, min{__builtin_inf()}, max{-__builtin_inf()};
     std::vector<std::uint64_t> buckets;
     std::vector<slot> exemplars;
     void reset(std::uint64_t now) {
       start_unix_ns = now;
       count = 0;
-      sum = min = max = 0;
+      sum = 0;
+      min = __builtin_inf();
+      max = -__builtin_inf();
       std::fill(buckets.begin(), buckets.end(), 0);
       std::fill(exemplars.begin(), exemplars.end(), slot{});
     }
@@ -3744,7 +3829,7 @@ class histogram_table {
   }
 
   std::string name_, description_, unit_;
-  std::vector<double> bounds_;
+  bucket_finder bounds_;
   std::size_t limit_;
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
   std::vector<series> series_;
@@ -3760,74 +3845,108 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
+  /// Which of them an attribute sets (by its key and its value's type).
+  enum field : std::uint8_t {
+    f_none,
+    f_operation,
+    f_provider,
+    f_request_model,
+    f_response_model,
+    f_server_address,
+    f_error_type,
+    f_server_port,
+    f_input_tokens,
+    f_output_tokens,
+    f_time_to_first_chunk,
+  };
+
+  /// Inline keys seen before, by their packed key word: the word holds the key name's address
+  /// (key names are string literals), its length and the value's type, so the same word is the
+  /// same field. Direct-mapped; a key word not found is classified by its name and remembered.
+  struct key_cache {
+    struct entry {
+      std::uint64_t word{0};  // 0: empty (no stored slot has a zero key word)
+      field f{f_none};
+    };
+    entry entries[64]{};
+  };
+
   // Dispatches on the key's length first, then compares the rest as a constant-size block
   // (inlined: no library call per attribute).
   template <std::size_t N>
   static bool is(std::string_view k, const char (&name)[N]) noexcept {
     return std::memcmp(k.data(), name, N - 1) == 0;
   }
-  void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
-            bool is_int, bool is_double) noexcept {
+  static field field_of(std::string_view k, bool is_str, bool is_int, bool is_double) noexcept {
     switch (k.size()) {
-      case 10:
-        if (is_str && is(k, "error.type")) error_type = str;
-        break;
-      case 11:
-        if (is_int && is(k, "server.port")) server_port = i;
-        break;
-      case 14:
-        if (is_str && is(k, "server.address")) server_address = str;
-        break;
+      case 10: return is_str && is(k, "error.type") ? f_error_type : f_none;
+      case 11: return is_int && is(k, "server.port") ? f_server_port : f_none;
+      case 14: return is_str && is(k, "server.address") ? f_server_address : f_none;
       case 20:
-        if (is_str && is(k, "gen_ai.provider.name"))
-          provider = str;
-        else if (is_str && is(k, "gen_ai.request.model"))
-          request_model = str;
-        break;
+        if (!is_str) return f_none;
+        if (is(k, "gen_ai.provider.name")) return f_provider;
+        return is(k, "gen_ai.request.model") ? f_request_model : f_none;
       case 21:
-        if (is_str && is(k, "gen_ai.operation.name"))
-          operation = str;
-        else if (is_str && is(k, "gen_ai.response.model"))
-          response_model = str;
-        break;
-      case 25:
-        if (is_int && is(k, "gen_ai.usage.input_tokens")) input_tokens = i;
-        break;
-      case 26:
-        if (is_int && is(k, "gen_ai.usage.output_tokens")) output_tokens = i;
-        break;
+        if (!is_str) return f_none;
+        if (is(k, "gen_ai.operation.name")) return f_operation;
+        return is(k, "gen_ai.response.model") ? f_response_model : f_none;
+      case 25: return is_int && is(k, "gen_ai.usage.input_tokens") ? f_input_tokens : f_none;
+      case 26: return is_int && is(k, "gen_ai.usage.output_tokens") ? f_output_tokens : f_none;
       case 35:
-        if (is(k, "gen_ai.response.time_to_first_chunk"))
-          time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
+        return (is_int || is_double) && is(k, "gen_ai.response.time_to_first_chunk")
+                   ? f_time_to_first_chunk
+                   : f_none;
+      default: return f_none;
+    }
+  }
+  void set(field f, std::string_view str, std::int64_t i, double d, bool is_double) noexcept {
+    switch (f) {
+      case f_operation: operation = str; break;
+      case f_provider: provider = str; break;
+      case f_request_model: request_model = str; break;
+      case f_response_model: response_model = str; break;
+      case f_server_address: server_address = str; break;
+      case f_error_type: error_type = str; break;
+      case f_server_port: server_port = i; break;
+      case f_input_tokens: input_tokens = i; break;
+      case f_output_tokens: output_tokens = i; break;
+      case f_time_to_first_chunk:
+        time_to_first_chunk = is_double ? d : static_cast<double>(i);
         break;
       default: break;
     }
   }
 
   /// Reads them from a record (the last value of a key set twice wins).
-  void read(const span_record& r) noexcept {
+  void read(const span_record& r, key_cache& cache) noexcept {
     for (std::uint8_t i = 0; i < r.n_attrs; ++i) {
       const attr_slot& a = r.attrs[i];
-      const std::string_view k = a.key_name();
-      if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
-      switch (a.type()) {
-        case slot_type::static_str:
-        case slot_type::owned_str: take(k, a.as_string(), 0, 0, true, false, false); break;
-        case slot_type::int64: take(k, {}, a.as_int(), 0, false, true, false); break;
-        case slot_type::float64: take(k, {}, 0, a.as_double(), false, false, true); break;
-        default: break;
+      key_cache::entry& c = cache.entries[(a.key * 0x9E3779B97F4A7C15ull) >> 58];
+      if (c.word != a.key) [[unlikely]] {
+        const slot_type t = a.type();
+        c.word = a.key;
+        c.f = field_of(a.key_name(), t == slot_type::static_str || t == slot_type::owned_str,
+                       t == slot_type::int64, t == slot_type::float64);
+      }
+      switch (c.f) {
+        case f_none: break;
+        case f_server_port:
+        case f_input_tokens:
+        case f_output_tokens: set(c.f, {}, a.as_int(), 0, false); break;
+        case f_time_to_first_chunk:
+          set(c.f, {}, a.as_int(), a.as_double(), a.type() == slot_type::float64);
+          break;
+        default: set(c.f, a.as_string(), 0, 0, false); break;
       }
     }
     if (const span_ext* x = r.ext()) {
       for (const attribute& a : x->attributes) {
-        const std::string_view k = a.key;
-        if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
         if (const auto* s = std::get_if<std::string>(&a.value)) {
-          take(k, *s, 0, 0, true, false, false);
+          set(field_of(a.key, true, false, false), *s, 0, 0, false);
         } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
-          take(k, {}, *n, 0, false, true, false);
+          set(field_of(a.key, false, true, false), {}, *n, 0, false);
         } else if (const auto* d = std::get_if<double>(&a.value)) {
-          take(k, {}, 0, *d, false, false, true);
+          set(field_of(a.key, false, false, true), {}, 0, *d, true);
         }
       }
     }
@@ -3955,14 +4074,22 @@ class span_metrics {
     // GenAI: spans with gen_ai.operation.name.
     if (r.n_attrs == 0 && !x) return;
     detail::genai_fields g;
-    g.read(r);
+    g.read(r, genai_keys_);
     if (g.operation.empty()) return;
     std::string_view error_type = g.error_type;
     if (error && error_type.empty()) error_type = "_OTHER";
     // One lookup finds the series of all four histograms for these attributes: a table keyed
     // by a hash of the values, each hit checked against the values it was made for.
-    const std::uint64_t h = genai_hash(g, error_type) & genai_hash_mask_;
-    genai_entry* found = find_genai(h, g, error_type);
+    // Inference spans in a row mostly share their attributes: the last set found is tried first.
+    genai_entry* found = nullptr;
+    std::uint64_t h = 0;
+    if (last_genai_ < genai_entries_.size() && genai_entries_[last_genai_].matches(g, error_type)) {
+      found = &genai_entries_[last_genai_];
+    } else {
+      h = genai_hash(g, error_type) & genai_hash_mask_;
+      found = find_genai(h, g, error_type);
+      if (found) last_genai_ = static_cast<std::size_t>(found - genai_entries_.data());
+    }
     genai_series local;
     genai_series& gs = found ? found->series : local;
     auto attributes = [&](std::string_view token_type) {
@@ -4073,6 +4200,7 @@ class span_metrics {
     x.server_port = g.server_port;
     x.series = gs;
     genai_entries_.push_back(std::move(x));
+    last_genai_ = genai_entries_.size() - 1;
     if (2 * genai_entries_.size() > genai_table_.size()) {
       genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
       for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
@@ -4129,7 +4257,9 @@ class span_metrics {
   std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
   friend struct detail::metrics_test_access;
   std::uint64_t genai_hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
+  detail::genai_fields::key_cache genai_keys_;
   std::vector<genai_entry> genai_entries_;
+  std::size_t last_genai_{0};  // the entry found last (none while genai_entries_ is empty)
   std::vector<std::uint32_t>
       genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
   std::string key_;

@@ -3,6 +3,8 @@
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -160,6 +162,79 @@ inline std::size_t bucket_index(std::span<const double> bounds, double v) noexce
   }
   return static_cast<std::size_t>(base - p) + (*base < v ? 1 : 0);
 }
+
+/// bucket_index's answer against one set of bounds, without comparing a value with every bound:
+/// a table indexed by the top bits of a positive value's representation (its exponent and up to
+/// three mantissa bits: a fraction of an octave) holds the first bucket a value of that range can
+/// fall in, and a short scan over the bounds of the same range finishes. Values at or below the
+/// smallest positive bound, and bounds the table cannot cover (not finite, too wide a range),
+/// take bucket_index.
+class bucket_finder {
+ public:
+  bucket_finder() = default;
+  explicit bucket_finder(std::vector<double> bounds) : bounds_(std::move(bounds)) { build(); }
+
+  std::span<const double> bounds() const noexcept { return bounds_; }
+  std::size_t size() const noexcept { return bounds_.size(); }
+
+  /// The bucket of `v`: bucket_index(bounds(), v).
+  std::size_t operator()(double v) const noexcept {
+    const std::size_t n = bounds_.size();
+    if (!table_.empty() && v > low_) {  // positive, past the first positive bound (not NaN)
+      if (v > bounds_[n - 1]) return n;
+      const double* p = bounds_.data();
+      std::size_t i = table_[(std::bit_cast<std::uint64_t>(v) >> shift_) - first_key_];
+      // As many steps as a range holds bounds at most, each without a branch on v: a step
+      // moves on only past a bound below v, so i stays at the last bound at the latest (v <= it).
+      for (unsigned step = 0; step < steps_; ++step) i += static_cast<std::size_t>(p[i] < v);
+      return i;
+    }
+    // At or below the first positive bound: only the bounds before it can be below v.
+    return bucket_index(std::span<const double>(bounds_).first(table_.empty() ? n : positive_), v);
+  }
+
+ private:
+  static constexpr std::size_t max_table = 512;
+
+  void build() {
+    const std::size_t n = bounds_.size();
+    positive_ = 0;
+    while (positive_ < n && !(bounds_[positive_] > 0)) ++positive_;
+    if (positive_ == n || n > 0xFFFF || !(bounds_[n - 1] < __builtin_inf())) return;
+    low_ = bounds_[positive_];
+    for (int mantissa_bits = 3; mantissa_bits >= 0; --mantissa_bits) {
+      const unsigned shift = 52u - static_cast<unsigned>(mantissa_bits);
+      const std::uint64_t lo = std::bit_cast<std::uint64_t>(low_) >> shift;
+      const std::uint64_t hi = std::bit_cast<std::uint64_t>(bounds_[n - 1]) >> shift;
+      if (hi - lo + 1 > max_table) continue;
+      // Entry k: the bounds below every value whose top bits are lo + k (those with smaller
+      // top bits: positive doubles order as their representations do).
+      table_.assign(static_cast<std::size_t>(hi - lo + 1), 0);
+      std::size_t below = positive_;
+      steps_ = 0;
+      for (std::uint64_t k = lo; k <= hi; ++k) {
+        while (below < n && (std::bit_cast<std::uint64_t>(bounds_[below]) >> shift) < k) ++below;
+        table_[static_cast<std::size_t>(k - lo)] = static_cast<std::uint16_t>(below);
+        std::size_t in_range = 0;  // bounds whose top bits are k
+        while (below + in_range < n &&
+               (std::bit_cast<std::uint64_t>(bounds_[below + in_range]) >> shift) == k)
+          ++in_range;
+        steps_ = std::max(steps_, static_cast<unsigned>(in_range));
+      }
+      shift_ = shift;
+      first_key_ = lo;
+      return;
+    }
+  }
+
+  std::vector<double> bounds_;
+  std::vector<std::uint16_t> table_;  // empty: every value takes bucket_index
+  double low_{0};                     // the first positive bound
+  std::size_t positive_{0};           // its index
+  unsigned shift_{52};
+  unsigned steps_{0};  // the most bounds one range holds
+  std::uint64_t first_key_{0};
+};
 
 }  // namespace detail
 

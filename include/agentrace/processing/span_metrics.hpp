@@ -119,16 +119,12 @@ class histogram_table {
 
   /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
   /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
-  void record(std::uint32_t i, double v, const exemplar& e, bool error) {
+  AGENTRACE_DETAIL_ALWAYS_INLINE void record(std::uint32_t i, double v, const exemplar& e,
+                                             bool error) {
     series& s = series_[i];
-    const std::size_t b = bucket_index(bounds_, v);
-    if (s.count == 0) {
-      s.min = v;
-      s.max = v;
-    } else {
-      s.min = std::min(s.min, v);
-      s.max = std::max(s.max, v);
-    }
+    const std::size_t b = bounds_(v);
+    s.min = std::min(s.min, v);  // +inf and -inf while the series has no point
+    s.max = std::max(s.max, v);
     ++s.count;
     s.sum += v;
     ++s.buckets[b];
@@ -154,7 +150,7 @@ class histogram_table {
     h.unit = unit_;
     h.type = metric_type::histogram;
     h.temporality = t;
-    h.bounds = bounds_;
+    h.bounds.assign(bounds_.bounds().begin(), bounds_.bounds().end());
     metric_data c;
     c.name = calls_name;
     c.description = calls_description;
@@ -170,8 +166,8 @@ class histogram_table {
       p.time_unix_ns = std::max(now_unix_ns, s.start_unix_ns);
       p.count = s.count;
       p.sum = s.sum;
-      p.min = s.min;
-      p.max = s.max;
+      p.min = s.count != 0 ? s.min : 0;
+      p.max = s.count != 0 ? s.max : 0;
       p.bucket_counts = s.buckets;
       for (const slot& x : s.exemplars)
         if (x.set) p.exemplars.push_back(x.e);
@@ -209,13 +205,15 @@ class histogram_table {
     owned_attributes attributes;
     std::uint64_t start_unix_ns{0};
     std::uint64_t count{0};
-    double sum{0}, min{0}, max{0};
+    double sum{0}, min{__builtin_inf()}, max{-__builtin_inf()};
     std::vector<std::uint64_t> buckets;
     std::vector<slot> exemplars;
     void reset(std::uint64_t now) {
       start_unix_ns = now;
       count = 0;
-      sum = min = max = 0;
+      sum = 0;
+      min = __builtin_inf();
+      max = -__builtin_inf();
       std::fill(buckets.begin(), buckets.end(), 0);
       std::fill(exemplars.begin(), exemplars.end(), slot{});
     }
@@ -232,7 +230,7 @@ class histogram_table {
   }
 
   std::string name_, description_, unit_;
-  std::vector<double> bounds_;
+  bucket_finder bounds_;
   std::size_t limit_;
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
   std::vector<series> series_;
@@ -248,74 +246,108 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
+  /// Which of them an attribute sets (by its key and its value's type).
+  enum field : std::uint8_t {
+    f_none,
+    f_operation,
+    f_provider,
+    f_request_model,
+    f_response_model,
+    f_server_address,
+    f_error_type,
+    f_server_port,
+    f_input_tokens,
+    f_output_tokens,
+    f_time_to_first_chunk,
+  };
+
+  /// Inline keys seen before, by their packed key word: the word holds the key name's address
+  /// (key names are string literals), its length and the value's type, so the same word is the
+  /// same field. Direct-mapped; a key word not found is classified by its name and remembered.
+  struct key_cache {
+    struct entry {
+      std::uint64_t word{0};  // 0: empty (no stored slot has a zero key word)
+      field f{f_none};
+    };
+    entry entries[64]{};
+  };
+
   // Dispatches on the key's length first, then compares the rest as a constant-size block
   // (inlined: no library call per attribute).
   template <std::size_t N>
   static bool is(std::string_view k, const char (&name)[N]) noexcept {
     return std::memcmp(k.data(), name, N - 1) == 0;
   }
-  void take(std::string_view k, std::string_view str, std::int64_t i, double d, bool is_str,
-            bool is_int, bool is_double) noexcept {
+  static field field_of(std::string_view k, bool is_str, bool is_int, bool is_double) noexcept {
     switch (k.size()) {
-      case 10:
-        if (is_str && is(k, "error.type")) error_type = str;
-        break;
-      case 11:
-        if (is_int && is(k, "server.port")) server_port = i;
-        break;
-      case 14:
-        if (is_str && is(k, "server.address")) server_address = str;
-        break;
+      case 10: return is_str && is(k, "error.type") ? f_error_type : f_none;
+      case 11: return is_int && is(k, "server.port") ? f_server_port : f_none;
+      case 14: return is_str && is(k, "server.address") ? f_server_address : f_none;
       case 20:
-        if (is_str && is(k, "gen_ai.provider.name"))
-          provider = str;
-        else if (is_str && is(k, "gen_ai.request.model"))
-          request_model = str;
-        break;
+        if (!is_str) return f_none;
+        if (is(k, "gen_ai.provider.name")) return f_provider;
+        return is(k, "gen_ai.request.model") ? f_request_model : f_none;
       case 21:
-        if (is_str && is(k, "gen_ai.operation.name"))
-          operation = str;
-        else if (is_str && is(k, "gen_ai.response.model"))
-          response_model = str;
-        break;
-      case 25:
-        if (is_int && is(k, "gen_ai.usage.input_tokens")) input_tokens = i;
-        break;
-      case 26:
-        if (is_int && is(k, "gen_ai.usage.output_tokens")) output_tokens = i;
-        break;
+        if (!is_str) return f_none;
+        if (is(k, "gen_ai.operation.name")) return f_operation;
+        return is(k, "gen_ai.response.model") ? f_response_model : f_none;
+      case 25: return is_int && is(k, "gen_ai.usage.input_tokens") ? f_input_tokens : f_none;
+      case 26: return is_int && is(k, "gen_ai.usage.output_tokens") ? f_output_tokens : f_none;
       case 35:
-        if (is(k, "gen_ai.response.time_to_first_chunk"))
-          time_to_first_chunk = is_double ? d : is_int ? static_cast<double>(i) : -1;
+        return (is_int || is_double) && is(k, "gen_ai.response.time_to_first_chunk")
+                   ? f_time_to_first_chunk
+                   : f_none;
+      default: return f_none;
+    }
+  }
+  void set(field f, std::string_view str, std::int64_t i, double d, bool is_double) noexcept {
+    switch (f) {
+      case f_operation: operation = str; break;
+      case f_provider: provider = str; break;
+      case f_request_model: request_model = str; break;
+      case f_response_model: response_model = str; break;
+      case f_server_address: server_address = str; break;
+      case f_error_type: error_type = str; break;
+      case f_server_port: server_port = i; break;
+      case f_input_tokens: input_tokens = i; break;
+      case f_output_tokens: output_tokens = i; break;
+      case f_time_to_first_chunk:
+        time_to_first_chunk = is_double ? d : static_cast<double>(i);
         break;
       default: break;
     }
   }
 
   /// Reads them from a record (the last value of a key set twice wins).
-  void read(const span_record& r) noexcept {
+  void read(const span_record& r, key_cache& cache) noexcept {
     for (std::uint8_t i = 0; i < r.n_attrs; ++i) {
       const attr_slot& a = r.attrs[i];
-      const std::string_view k = a.key_name();
-      if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
-      switch (a.type()) {
-        case slot_type::static_str:
-        case slot_type::owned_str: take(k, a.as_string(), 0, 0, true, false, false); break;
-        case slot_type::int64: take(k, {}, a.as_int(), 0, false, true, false); break;
-        case slot_type::float64: take(k, {}, 0, a.as_double(), false, false, true); break;
-        default: break;
+      key_cache::entry& c = cache.entries[(a.key * 0x9E3779B97F4A7C15ull) >> 58];
+      if (c.word != a.key) [[unlikely]] {
+        const slot_type t = a.type();
+        c.word = a.key;
+        c.f = field_of(a.key_name(), t == slot_type::static_str || t == slot_type::owned_str,
+                       t == slot_type::int64, t == slot_type::float64);
+      }
+      switch (c.f) {
+        case f_none: break;
+        case f_server_port:
+        case f_input_tokens:
+        case f_output_tokens: set(c.f, {}, a.as_int(), 0, false); break;
+        case f_time_to_first_chunk:
+          set(c.f, {}, a.as_int(), a.as_double(), a.type() == slot_type::float64);
+          break;
+        default: set(c.f, a.as_string(), 0, 0, false); break;
       }
     }
     if (const span_ext* x = r.ext()) {
       for (const attribute& a : x->attributes) {
-        const std::string_view k = a.key;
-        if (k.empty() || (k[0] != 'g' && k[0] != 's' && k[0] != 'e')) continue;
         if (const auto* s = std::get_if<std::string>(&a.value)) {
-          take(k, *s, 0, 0, true, false, false);
+          set(field_of(a.key, true, false, false), *s, 0, 0, false);
         } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
-          take(k, {}, *n, 0, false, true, false);
+          set(field_of(a.key, false, true, false), {}, *n, 0, false);
         } else if (const auto* d = std::get_if<double>(&a.value)) {
-          take(k, {}, 0, *d, false, false, true);
+          set(field_of(a.key, false, false, true), {}, 0, *d, true);
         }
       }
     }
@@ -443,14 +475,22 @@ class span_metrics {
     // GenAI: spans with gen_ai.operation.name.
     if (r.n_attrs == 0 && !x) return;
     detail::genai_fields g;
-    g.read(r);
+    g.read(r, genai_keys_);
     if (g.operation.empty()) return;
     std::string_view error_type = g.error_type;
     if (error && error_type.empty()) error_type = "_OTHER";
     // One lookup finds the series of all four histograms for these attributes: a table keyed
     // by a hash of the values, each hit checked against the values it was made for.
-    const std::uint64_t h = genai_hash(g, error_type) & genai_hash_mask_;
-    genai_entry* found = find_genai(h, g, error_type);
+    // Inference spans in a row mostly share their attributes: the last set found is tried first.
+    genai_entry* found = nullptr;
+    std::uint64_t h = 0;
+    if (last_genai_ < genai_entries_.size() && genai_entries_[last_genai_].matches(g, error_type)) {
+      found = &genai_entries_[last_genai_];
+    } else {
+      h = genai_hash(g, error_type) & genai_hash_mask_;
+      found = find_genai(h, g, error_type);
+      if (found) last_genai_ = static_cast<std::size_t>(found - genai_entries_.data());
+    }
     genai_series local;
     genai_series& gs = found ? found->series : local;
     auto attributes = [&](std::string_view token_type) {
@@ -561,6 +601,7 @@ class span_metrics {
     x.server_port = g.server_port;
     x.series = gs;
     genai_entries_.push_back(std::move(x));
+    last_genai_ = genai_entries_.size() - 1;
     if (2 * genai_entries_.size() > genai_table_.size()) {
       genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
       for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
@@ -617,7 +658,9 @@ class span_metrics {
   std::unordered_map<std::uint64_t, std::uint32_t> site_cache_;
   friend struct detail::metrics_test_access;
   std::uint64_t genai_hash_mask_{~std::uint64_t{0}};  // all bits; tests force collisions with fewer
+  detail::genai_fields::key_cache genai_keys_;
   std::vector<genai_entry> genai_entries_;
+  std::size_t last_genai_{0};  // the entry found last (none while genai_entries_ is empty)
   std::vector<std::uint32_t>
       genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
   std::string key_;
