@@ -12,6 +12,8 @@
 #   quickstart_compiled
 #                  examples/quickstart.cpp in compiled mode (-DAGENTRACE_COMPILED_LIB): the
 #                  file that starts tracing, against the library's declarations
+#   quickstart_compiled_single
+#                  the same through single_include/ (its setup.hpp declares, as include/'s)
 # Also reported, without a target: the library of compiled mode (src/agentrace.cpp, compiled
 # once per build: lib_once) and linking the quickstart's object with it (link_compiled).
 # Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x
@@ -84,19 +86,20 @@ compiled=0
 if [ -f src/agentrace.cpp ]; then
   compiled=1
   tus+=(quickstart_compiled)
+  [ ! -f single_include/agentrace/setup.hpp ] || tus+=(quickstart_compiled_single)
 fi
 src_of() {
   case $1 in
     hello) echo "$work/hello.cpp" ;;
     instrumented) echo "$work/instrumented.cpp" ;;
     instrumented_single) echo "$work/instrumented_single.cpp" ;;
-    quickstart | quickstart_single | quickstart_compiled) echo "$root/examples/quickstart.cpp" ;;
+    quickstart | quickstart_single | quickstart_compiled*) echo "$root/examples/quickstart.cpp" ;;
     lib_once) echo "$root/src/agentrace.cpp" ;;
   esac
 }
 flags_of() {
   case $1 in
-    quickstart_compiled | lib_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
+    quickstart_compiled* | lib_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
   esac
 }
 inc_of() {
