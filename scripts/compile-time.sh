@@ -128,7 +128,7 @@ measure_link() {
 }
 
 fail=0
-printf '%-10s %-20s %9s %7s %9s %7s\n' compiler tu user_s ratio peak_MB ratio
+printf '%-10s %-26s %9s %7s %9s %7s\n' compiler tu user_s ratio peak_MB ratio
 for cxx in $cxxs; do
   if ! command -v "$cxx" >/dev/null; then
     echo "$cxx: not installed, skipped" >&2
@@ -154,7 +154,7 @@ for cxx in $cxxs; do
   for tu in "${rows[@]}"; do
     ru=$(awk -v a="${user[$tu]}" -v b="${user[hello]}" 'BEGIN{printf "%.1f", (b>0? a/b : 0)}')
     rm=$(awk -v a="${mem[$tu]}" -v b="${mem[hello]}" 'BEGIN{printf "%.1f", a/b}')
-    printf '%-10s %-20s %9.2f %6sx %9.0f %6sx\n' "$cxx" "$tu" "${user[$tu]}" "$ru" \
+    printf '%-10s %-26s %9.2f %6sx %9.0f %6sx\n' "$cxx" "$tu" "${user[$tu]}" "$ru" \
       "$(awk -v m="${mem[$tu]}" 'BEGIN{print m/1024}')" "$rm"
     limit=""
     case $tu in instrumented*) limit=3 ;; quickstart*) limit=10 ;; esac
