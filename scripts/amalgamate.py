@@ -16,6 +16,13 @@ Driven by scripts/amalgamate.json:
                        #include of that output (an optional part includes
                        <agentrace/agentrace.hpp> instead of a second copy of the core)
     when_entry_exists  generate only if every entry header exists (parts still being written)
+    inline_from        include names of bases this output must not pull in whole: a header
+                       it includes at top level (outside any #if) that such a base holds is
+                       inlined here instead, and wears an include guard in every output that
+                       holds it, so this output and that base can be included in either order
+                       or together. Inside an #if the base is included as usual. (The setup
+                       header declares start() without the core; it includes the core only
+                       when header-only.)
 
 Rules: each `#include "agentrace/..."` or `<agentrace/...>` is inlined once, at its first
 inclusion, after a `// amalgamated: <path>` marker; later inclusions are dropped (what
@@ -65,6 +72,7 @@ class Output:
         self.entries = [entry] if isinstance(entry, str) else [str(e) for e in entry]
         self.bases = list(spec.get("bases", []))
         self.optional = bool(spec.get("when_entry_exists", False))
+        self.inline_from = set(spec.get("inline_from", []))
         self.path = repo / self.output
         try:
             self.include_name = self.path.relative_to(single_root).as_posix()
@@ -85,9 +93,27 @@ class Amalgamation:
         self.version = self._version(config.get("version_header", "agentrace/version.hpp"))
         self.outputs = [Output(s, repo, self.include_root, self.single_root)
                         for s in config.get("outputs", [])]
+        for out in self.outputs:
+            if not out.inline_from <= set(out.bases):
+                raise AmalgamateError(f"config: {out.output}: inline_from names "
+                                      f"{', '.join(sorted(out.inline_from - set(out.bases)))}, "
+                                      "not among its bases")
+        # Headers that wear an include guard: found while generating (an inline_from output
+        # comes after its base), so a second pass generates every output with the final set.
+        self.guarded: set[str] = set()
+        self._found_guarded: set[str] = set()
         self.texts: dict[str, str] = {}
+        self._generate_all()
+        if self._found_guarded != self.guarded:
+            self.guarded = set(self._found_guarded)
+            self._generate_all()
+
+    def _generate_all(self) -> None:
+        self.texts = {}
         done: dict[str, Output] = {}
         for out in self.outputs:
+            out.inlined = []
+            out.conditional = {}
             if out.enabled:
                 self.texts[out.output] = self._generate(out, self._provided(out, done))
             done[out.include_name] = out
@@ -145,14 +171,22 @@ class Amalgamation:
         bases_done: set[str] = set()
         for entry in out.entries:
             if entry not in out.inlined:
-                self._inline(out, entry, provided, bases_done, lines, None, None)
+                self._inline(out, entry, provided, bases_done, lines, None, None, False)
         return "\n".join(lines) + "\n"
 
+    @staticmethod
+    def guard_macro(header: str) -> str:
+        name = header.removeprefix("agentrace/")
+        return "AGENTRACE_SINGLE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
     def _inline(self, out: Output, header: str, provided: dict[str, str], bases_done: set[str],
-                lines: list[str], where: str | None, conditional: str | None) -> None:
+                lines: list[str], where: str | None, conditional: str | None,
+                in_guard: bool) -> None:
         """Appends `header` to `lines`, its agentrace includes inlined in turn. `conditional`
         is where an enclosing #if began (None at top level): a header first inlined inside a
-        conditional exists only under that condition, so it may not be included anywhere else."""
+        conditional exists only under that condition, so it may not be included anywhere else.
+        `in_guard`: inside a guarded header, whose text may be skipped, so an #include of a base
+        written there does not count as done for the rest of the output."""
         path = self.include_root / header
         try:
             text = path.read_text(encoding="utf-8")
@@ -163,6 +197,10 @@ class Amalgamation:
         if conditional:
             out.conditional[header] = where or conditional
         lines.append(f"// amalgamated: {self._rel(path)}")
+        guard = header in self.guarded
+        if guard:
+            macro = self.guard_macro(header)
+            lines += [f"#ifndef {macro}", f"#define {macro}"]
         depth = 0
         pragma_removed = False
         for lineno, line in enumerate(text.splitlines(), 1):
@@ -174,17 +212,23 @@ class Amalgamation:
             if m:
                 target = m.group(2)
                 inner = conditional or (here if depth else None)
-                if target in provided:
-                    if provided[target] not in bases_done:
-                        if not inner:
+                if target in provided and provided[target] in out.inline_from and not inner:
+                    self._found_guarded.add(target)
+                    if target not in out.inlined:
+                        self._inline(out, target, provided, bases_done, lines, here, None, True)
+                elif target in provided:
+                    include = f"#include <{provided[target]}>"
+                    if provided[target] not in bases_done and lines[-1] != include:
+                        if not inner and not (in_guard or guard):
                             bases_done.add(provided[target])
-                        lines.append(f"#include <{provided[target]}>")
+                        lines.append(include)
                 elif target in out.conditional:
                     raise AmalgamateError(
                         f"{here}: {target} was inlined under the #if at "
                         f"{out.conditional[target]}; include it there only, or unconditionally")
                 elif target not in out.inlined:
-                    self._inline(out, target, provided, bases_done, lines, here, inner)
+                    self._inline(out, target, provided, bases_done, lines, here, inner,
+                                 in_guard or guard)
                 continue
             q = QUOTED_INCLUDE.match(line)
             if q and (path.parent / q.group(1)).is_file():
@@ -195,6 +239,8 @@ class Amalgamation:
             elif COND_CLOSE.match(line):
                 depth -= 1
             lines.append(line)
+        if guard:
+            lines.append(f"#endif  // {macro}")
 
     def stale(self) -> list[str]:
         """Outputs whose committed file differs from what the headers generate."""
@@ -223,10 +269,12 @@ class Amalgamation:
     def write_stubs(self, directory: Path) -> int:
         count = 0
         names = {o.include_name for o in self.outputs}
+        written: set[str] = set()
         for out in self.outputs:
             for header in out.inlined if out.enabled else []:
-                if header in names:
-                    continue  # the single header itself has this name
+                if header in names or header in written:
+                    continue  # the single header itself has this name, or an earlier one holds it
+                written.add(header)
                 stub = directory / header
                 text = ("// Generated by scripts/amalgamate.py --stubs: this header is part of "
                         f"<{out.include_name}>.\n#include <{out.include_name}>\n")

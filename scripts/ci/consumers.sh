@@ -162,6 +162,25 @@ consumer_compiled_lib() {
   grep -q '"name":"db.query"' "$d/quickstart/quickstart.jsonl" ||
     { echo "consumer compiled_lib: pkg-config build wrote no db.query span" >&2; return 1; }
   echo "ok: quickstart built with pkg-config against the compiled library wrote its trace"
+  # The single headers in compiled mode: their setup.hpp declares as include/'s does, so the
+  # quickstart built from three copied single headers links with the same library and compiles
+  # neither the collector nor fmt
+  local s=$d/quickstart_single
+  mkdir -p "$s/third_party/agentrace"
+  cp "$src/examples/quickstart.cpp" "$s/main.cpp"
+  cp "$src/single_include/agentrace/span.hpp" "$src/single_include/agentrace/agentrace.hpp" \
+    "$src/single_include/agentrace/setup.hpp" "$s/third_party/agentrace/"
+  (cd "$s" && g++ -std=c++20 -O2 $CXXFLAGS -DAGENTRACE_COMPILED_LIB -I third_party -c main.cpp \
+     -o main.o &&
+   g++ main.o -o my_agent $(PKG_CONFIG_PATH="$d/prefix/share/pkgconfig" pkg-config --libs agentrace))
+  if nm -C "$s/main.o" | grep -E ' [TW] (agentrace::collector::|fmt::)' >&2; then
+    echo "consumer compiled_lib: the single-header quickstart compiled the collector or fmt" >&2
+    return 1
+  fi
+  (cd "$s" && ./my_agent >/dev/null)
+  grep -q '"name":"db.query"' "$s/quickstart.jsonl" ||
+    { echo "consumer compiled_lib: single-header build wrote no db.query span" >&2; return 1; }
+  echo "ok: quickstart from the single headers against the compiled library wrote its trace"
 }
 
 names=("$@")

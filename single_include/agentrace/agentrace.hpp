@@ -23,6 +23,8 @@
 //                                                                               memory, OTLP/HTTP)
 
 // amalgamated: include/agentrace/version.hpp
+#ifndef AGENTRACE_SINGLE_VERSION_HPP
+#define AGENTRACE_SINGLE_VERSION_HPP
 // SPDX-License-Identifier: MIT
 // agentrace: the one place the version lives (CMake parses these lines).
 
@@ -44,7 +46,11 @@ inline constexpr const char* version_string = AGENTRACE_VERSION_STRING;
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
+#endif  // AGENTRACE_SINGLE_VERSION_HPP
+#include <agentrace/span.hpp>
 // amalgamated: include/agentrace/sampler.hpp
+#ifndef AGENTRACE_SINGLE_SAMPLER_HPP
+#define AGENTRACE_SINGLE_SAMPLER_HPP
 // SPDX-License-Identifier: MIT
 // Head sampling: always_on, always_off, trace-id ratio and parent-based, as OpenTelemetry defines
 // them.
@@ -266,6 +272,7 @@ inline sampler active_sampler() {
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
+#endif  // AGENTRACE_SINGLE_SAMPLER_HPP
 // amalgamated: include/agentrace/event.hpp
 // SPDX-License-Identifier: MIT
 // Events as OpenTelemetry log records (OTLP logs): an event name, a severity, attributes and a
@@ -1070,6 +1077,8 @@ class raw_out {
 
 AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/detail/setup_decl.hpp
+#ifndef AGENTRACE_SINGLE_DETAIL_SETUP_DECL_HPP
+#define AGENTRACE_SINGLE_DETAIL_SETUP_DECL_HPP
 // SPDX-License-Identifier: MIT
 // What the file that starts tracing needs, declared with standard headers only: the
 // configuration, start() and the `tracing` handle it returns, the counts it reports, and the
@@ -1085,6 +1094,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <vector>
 
 // amalgamated: include/agentrace/metrics/data.hpp
+#ifndef AGENTRACE_SINGLE_METRICS_DATA_HPP
+#define AGENTRACE_SINGLE_METRICS_DATA_HPP
 // SPDX-License-Identifier: MIT
 // Metrics as the exporters see them: owned points with their attributes, one metric_data per
 // metric, in a metrics_batch that also names the resource and the instrumentation scope.
@@ -1336,6 +1347,7 @@ struct metrics_batch {
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
+#endif  // AGENTRACE_SINGLE_METRICS_DATA_HPP
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -1542,6 +1554,7 @@ exporter_ptr otlp_json_file(const std::string& path, bool append = false);
 }  // namespace agentrace
 
 AGENTRACE_DETAIL_VISIBILITY_END
+#endif  // AGENTRACE_SINGLE_DETAIL_SETUP_DECL_HPP
 // amalgamated: include/agentrace/detail/text.hpp
 // SPDX-License-Identifier: MIT
 // Text for people and limits on text: a duration with one precision rule, an attribute value for

@@ -89,6 +89,27 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT AGENTRACE_SINGLE_HEADER)
                    ${CMAKE_CURRENT_SOURCE_DIR}/light_setup_header.cpp)
   set_tests_properties(light_setup_header PROPERTIES TIMEOUT 120)
 endif()
+# The same through single_include/: its setup.hpp carries the declarations itself (each inlined
+# header wears an include guard shared with agentrace.hpp's copy) and includes agentrace.hpp
+# only header-only. Header-only, the two single headers compile together in either order.
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  add_test(NAME light_setup_header_single
+           COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -DAGENTRACE_COMPILED_LIB
+                   -I${PROJECT_SOURCE_DIR}/single_include
+                   ${CMAKE_CURRENT_SOURCE_DIR}/light_setup_header.cpp)
+  set_tests_properties(light_setup_header_single PROPERTIES TIMEOUT 120)
+  foreach(_order "setup.hpp;agentrace.hpp" "agentrace.hpp;setup.hpp")
+    list(JOIN _order "_then_" _name)
+    string(REPLACE ".hpp" "" _name "${_name}")
+    list(TRANSFORM _order PREPEND "agentrace/")
+    list(TRANSFORM _order PREPEND "-include;")
+    add_test(NAME single_headers_${_name}
+             COMMAND ${CMAKE_CXX_COMPILER} -std=c++20 -fsyntax-only -Wall -Wextra -Wpedantic
+                     -Werror -I${PROJECT_SOURCE_DIR}/single_include ${_order}
+                     ${PROJECT_SOURCE_DIR}/examples/quickstart.cpp)
+    set_tests_properties(single_headers_${_name} PROPERTIES TIMEOUT 120)
+  endforeach()
+endif()
 
 # A program that includes <agentrace/span.hpp> alone, with no setup side (nothing installs the
 # hooks to the span's uncommon paths), links and runs: its spans record nothing in any recording

@@ -184,6 +184,70 @@ class AmalgamateTest(unittest.TestCase):
                         part.index("client_marker"))
         self.assertEqual(run(self.root, "--check").returncode, 0)
 
+    def test_inline_from_declares_without_the_base_and_guards_shared_headers(self):
+        """A setup-like output inlines what it takes from its heavy base at top level, each such
+        header guarded in both outputs; inside an #if it includes the base. Compiled with g++:
+        the two outputs together, in either order, define each name once."""
+        files = dict(CORE_TREE)
+        files["agentrace/decl.hpp"] = """\
+            #pragma once
+            #include "agentrace/detail/common.hpp"
+            int decl_marker();
+            """
+        files["agentrace/b.hpp"] = """\
+            #pragma once
+            #include "agentrace/decl.hpp"
+            struct b_type { int v; };
+            """
+        files["agentrace/setup.hpp"] = """\
+            #pragma once
+            #include "agentrace/decl.hpp"
+            #if !defined(LIGHT)
+            #include "agentrace/a.hpp"
+            #include "agentrace/b.hpp"
+            #endif
+            """
+        files["agentrace/detail/common.hpp"] = "#pragma once\nstruct common_type { int v; };\n"
+        config = {**CORE_CONFIG, "outputs": CORE_CONFIG["outputs"][:1] + [
+            {"output": "single_include/agentrace/setup.hpp", "entry": "agentrace/setup.hpp",
+             "bases": ["agentrace/agentrace.hpp"], "inline_from": ["agentrace/agentrace.hpp"]}]}
+        files["agentrace/a.hpp"] = "#pragma once\nint a_marker();\n"
+        core = self.generate(files, config)
+        setup = (self.root / "single_include/agentrace/setup.hpp").read_text()
+        for text in (core, setup):
+            for macro in ("AGENTRACE_SINGLE_DECL_HPP", "AGENTRACE_SINGLE_DETAIL_COMMON_HPP"):
+                self.assertEqual(text.count(f"#ifndef {macro}\n#define {macro}\n"), 1, macro)
+        self.assertNotIn("AGENTRACE_SINGLE_A_HPP", core)  # only what both hold is guarded
+        self.assertNotIn("a_marker", setup)
+        self.assertEqual(setup.count("#include <agentrace/agentrace.hpp>"), 1)
+        self.assertLess(setup.index("#if !defined(LIGHT)"),
+                        setup.index("#include <agentrace/agentrace.hpp>"))
+        self.assertEqual(run(self.root, "--check").returncode, 0)
+        single = self.root / "single_include"
+        for includes in (["agentrace/setup.hpp", "agentrace/agentrace.hpp"],
+                         ["agentrace/agentrace.hpp", "agentrace/setup.hpp"],
+                         ["agentrace/setup.hpp"]):
+            source = "".join(f"#include <{h}>\n" for h in includes)
+            source += "int use(common_type c, b_type b) { return c.v + b.v + decl_marker(); }\n"
+            result = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-I", str(single),
+                                     "-x", "c++", "-"], input=source, capture_output=True,
+                                    text=True, check=False)
+            self.assertEqual(result.returncode, 0, f"{includes}: {result.stderr}")
+        light = subprocess.run(["g++", "-std=c++20", "-fsyntax-only", "-DLIGHT", "-I",
+                                str(single), "-x", "c++", "-"],
+                               input="#include <agentrace/setup.hpp>\nb_type b;\n",
+                               capture_output=True, text=True, check=False)
+        self.assertNotEqual(light.returncode, 0, "the light setup header brought the base")
+        self.assertIn("b_type", light.stderr)
+
+    def test_inline_from_must_name_a_base(self):
+        config = {**CORE_CONFIG, "outputs": [dict(CORE_CONFIG["outputs"][0],
+                                                  inline_from=["agentrace/other.hpp"])]}
+        write_tree(self.root, CORE_TREE, config)
+        result = run(self.root)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("inline_from names agentrace/other.hpp, not among its bases", result.stderr)
+
     def test_part_with_several_entries_uses_transitive_bases(self):
         files = dict(CORE_TREE)
         files["agentrace/exporters/http.hpp"] = """\
