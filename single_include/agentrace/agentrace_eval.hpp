@@ -314,9 +314,9 @@ AGENTRACE_DETAIL_VISIBILITY_END
 
 // amalgamated: include/agentrace/eval/types.hpp
 // SPDX-License-Identifier: MIT
-// The plain types of the eval entry points, with standard headers only: what the reader
-// reports (diagnostic, read_counts) and takes (reader_options), a row of the per-name table
-// (name_stats) and a selected trace (selection). Included by reader.hpp, stats.hpp,
+// The plain types of the eval entry points, with standard headers and trace_id only: what the
+// reader reports (diagnostic, read_counts) and takes (reader_options), a row of the per-name
+// table (name_stats) and a selected trace (selection). Included by reader.hpp, stats.hpp,
 // selection.hpp and the light <agentrace/eval/light.hpp>.
 
 #include <cstddef>
