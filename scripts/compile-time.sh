@@ -14,8 +14,16 @@
 #                  file that starts tracing, against the library's declarations
 #   quickstart_compiled_single
 #                  the same through single_include/ (its setup.hpp declares, as include/'s)
-# Also reported, without a target: the library of compiled mode (src/agentrace.cpp, compiled
-# once per build: lib_once) and linking the quickstart's object with it (link_compiled).
+#   eval           a small eval user: reads OTLP-JSON files into traces, computes statistics per
+#                  span name, selects with one query ("errors or duration > p95"); includes
+#                  <agentrace/eval/eval.hpp> (the whole eval API, header-only in every mode)
+#   eval_light     the same program with <agentrace/eval/light.hpp> (header-only: the reader,
+#                  statistics and query are compiled in this file)
+#   eval_light_compiled
+#                  eval_light in compiled mode: light.hpp declares, the library defines
+# Also reported, without a target: the library of compiled mode (src/agentrace.cpp and
+# src/agentrace_eval.cpp, compiled once per build: lib_once, lib_eval_once) and linking the
+# quickstart's object with it (link_compiled).
 # Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x
 # (the header-only quickstart is reported against that target too).
 # Each TU is compiled RUNS times (default 3) and the smallest user time kept; compilations run
@@ -75,6 +83,47 @@ int answer(const std::string& question) {
 }
 EOF
 
+cat >"$work/eval.cpp" <<'EOF'
+#include <agentrace/eval/eval.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  namespace ev = agentrace::eval;
+  ev::reader r;
+  const std::vector<ev::trace> traces = ev::read_traces({argv + 1, argv + argc}, r);
+  const ev::span_stats stats = ev::span_stats::of(traces);
+  const ev::query q = ev::query::parse("errors or duration > p95");
+  std::size_t matched = 0;
+  for (const ev::trace& t : traces)
+    if (ev::match(q, t, &stats)) ++matched;
+  std::printf("%zu traces, %llu spans, %zu matched\n", traces.size(),
+              static_cast<unsigned long long>(stats.spans()), matched);
+  return r.diagnostics().empty() ? 0 : 1;
+}
+EOF
+
+cat >"$work/eval_light.cpp" <<'EOF'
+#include <agentrace/eval/light.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  namespace ev = agentrace::eval;
+  const ev::traces_read in = ev::read_all({argv + 1, argv + argc});
+  const ev::trace_summary stats(in.traces);
+  const ev::trace_query q = ev::trace_query::parse("errors or duration > p95");
+  const std::size_t matched = q.select(in.traces, &stats).size();
+  std::printf("%zu traces, %llu spans, %zu matched\n", in.traces.size(),
+              static_cast<unsigned long long>(stats.spans()), matched);
+  return in.diagnostics.empty() ? 0 : 1;
+}
+EOF
+
 # single_include/ before it had a header for instrumentation alone had only the whole one.
 single_span=agentrace/span.hpp
 [ -f single_include/$single_span ] || single_span=agentrace/agentrace.hpp
@@ -88,6 +137,15 @@ if [ -f src/agentrace.cpp ]; then
   tus+=(quickstart_compiled)
   [ ! -f single_include/agentrace/setup.hpp ] || tus+=(quickstart_compiled_single)
 fi
+tus+=(eval)
+eval_lib=0
+if [ -f include/agentrace/eval/light.hpp ]; then
+  tus+=(eval_light)
+  if [ -f src/agentrace_eval.cpp ]; then
+    eval_lib=1
+    tus+=(eval_light_compiled)
+  fi
+fi
 src_of() {
   case $1 in
     hello) echo "$work/hello.cpp" ;;
@@ -95,11 +153,14 @@ src_of() {
     instrumented_single) echo "$work/instrumented_single.cpp" ;;
     quickstart | quickstart_single | quickstart_compiled*) echo "$root/examples/quickstart.cpp" ;;
     lib_once) echo "$root/src/agentrace.cpp" ;;
+    eval | eval_light) echo "$work/$1.cpp" ;;
+    eval_light_compiled) echo "$work/eval_light.cpp" ;;
+    lib_eval_once) echo "$root/src/agentrace_eval.cpp" ;;
   esac
 }
 flags_of() {
   case $1 in
-    quickstart_compiled* | lib_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
+    quickstart_compiled* | lib_once | *_compiled | lib_eval_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
   esac
 }
 inc_of() {
@@ -137,6 +198,7 @@ for cxx in $cxxs; do
   declare -A user=() mem=()
   rows=("${tus[@]}")
   [ "$compiled" = 0 ] || rows+=(lib_once link_compiled)
+  [ "$eval_lib" = 0 ] || rows+=(lib_eval_once)
   for tu in "${rows[@]}"; do
     best_u="" best_m=""
     for ((r = 0; r < runs; ++r)); do

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// agentrace 0.1.0: single-header edition of include/agentrace/eval/eval.hpp, include/agentrace/tail_sampling.hpp.
+// agentrace 0.1.0: single-header edition of include/agentrace/eval/eval.hpp, include/agentrace/eval/light.hpp, include/agentrace/tail_sampling.hpp.
 // Generated — do not edit. Made by scripts/amalgamate.py from the headers under include/;
 // change those and run `python3 scripts/amalgamate.py`.
 // Builds on <agentrace/agentrace.hpp>: keep that single header beside this one.
@@ -312,6 +312,97 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
+// amalgamated: include/agentrace/eval/types.hpp
+// SPDX-License-Identifier: MIT
+// The plain types of the eval entry points, with standard headers and trace_id only: what the
+// reader reports (diagnostic, read_counts) and takes (reader_options), a row of the per-name
+// table (name_stats) and a selected trace (selection). Included by reader.hpp, stats.hpp,
+// selection.hpp and the light <agentrace/eval/light.hpp>.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+/// One problem found in the input.
+struct diagnostic {
+  std::string file;
+  std::uint64_t line{0};  // 0: the file as a whole
+  std::string message;
+  /// `file:line: message` (or `file: message`).
+  std::string to_string() const {
+    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+  }
+};
+
+struct reader_options {
+  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
+  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
+  std::size_t max_depth = 128;
+  /// Longer lines are skipped without being held in memory.
+  std::size_t max_line_bytes = std::size_t(256) << 20;
+  /// How many diagnostics are kept in diagnostics() (all are counted).
+  std::size_t max_kept_diagnostics = 100;
+  /// Called for every diagnostic (e.g. to print it); may be empty.
+  std::function<void(const diagnostic&)> on_diagnostic{};
+  /// When false, span attributes, events and links are not kept (faster scans that need only
+  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
+  bool attributes = true;
+  std::vector<std::string> keep_attributes{};
+  /// Called after each line of a JSON-lines file (and once after a whole document) with the
+  /// file's index (files()) and the bytes of it read so far; may be empty.
+  std::function<void(std::uint32_t file, std::uint64_t bytes)> on_progress{};
+  /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
+  /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
+  std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
+  /// Look for parent cycles (spans that are their own ancestors) across everything read, and
+  /// report each as a diagnostic at its first span's place when read_files() ends (or at
+  /// report_parent_cycles()). Costs 32 bytes a span until then.
+  bool find_parent_cycles = false;
+  /// How diagnostics name an input path (e.g. "<stdin>" for "-"); may be empty (the path).
+  std::function<std::string(const std::string& path)> display_name{};
+};
+
+/// What the reader saw, cumulative over every read call.
+struct read_counts {
+  std::uint64_t files = 0;
+  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
+  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
+  std::uint64_t spans = 0;        // delivered
+  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
+  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
+  std::uint64_t files_unreadable = 0;
+  std::uint64_t parent_cycles = 0;  // found by find_parent_cycles (each also a diagnostic)
+};
+
+/// One row of the per-name table. Durations in nanoseconds.
+struct name_stats {
+  std::string name;
+  std::uint64_t count = 0;
+  std::uint64_t errors = 0;
+  double error_rate = 0;  // errors / count
+  std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
+  std::uint64_t total = 0;  // sum of durations
+  double cost_usd = 0;      // priced LLM usage of these spans (span_stats::set_prices)
+  /// The slowest span of this name: its trace.
+  trace_id slowest_trace{};
+};
+
+/// A selected trace and why it was selected (one line per satisfied predicate).
+struct selection {
+  trace_id id{};
+  std::vector<std::string> reasons;
+};
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/detail/line_source.hpp
 // SPDX-License-Identifier: MIT
 // Line-at-a-time input of eval::reader: lines read from a FILE* in blocks, overlong lines
@@ -1627,57 +1718,6 @@ AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
-/// One problem found in the input.
-struct diagnostic {
-  std::string file;
-  std::uint64_t line{0};  // 0: the file as a whole
-  std::string message;
-  /// `file:line: message` (or `file: message`).
-  std::string to_string() const {
-    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
-  }
-};
-
-struct reader_options {
-  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
-  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
-  std::size_t max_depth = 128;
-  /// Longer lines are skipped without being held in memory.
-  std::size_t max_line_bytes = std::size_t(256) << 20;
-  /// How many diagnostics are kept in diagnostics() (all are counted).
-  std::size_t max_kept_diagnostics = 100;
-  /// Called for every diagnostic (e.g. to print it); may be empty.
-  std::function<void(const diagnostic&)> on_diagnostic{};
-  /// When false, span attributes, events and links are not kept (faster scans that need only
-  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
-  bool attributes = true;
-  std::vector<std::string> keep_attributes{};
-  /// Called after each line of a JSON-lines file (and once after a whole document) with the
-  /// file's index (files()) and the bytes of it read so far; may be empty.
-  std::function<void(std::uint32_t file, std::uint64_t bytes)> on_progress{};
-  /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
-  /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
-  std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
-  /// Look for parent cycles (spans that are their own ancestors) across everything read, and
-  /// report each as a diagnostic at its first span's place when read_files() ends (or at
-  /// report_parent_cycles()). Costs 32 bytes a span until then.
-  bool find_parent_cycles = false;
-  /// How diagnostics name an input path (e.g. "<stdin>" for "-"); may be empty (the path).
-  std::function<std::string(const std::string& path)> display_name{};
-};
-
-/// What the reader saw, cumulative over every read call.
-struct read_counts {
-  std::uint64_t files = 0;
-  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
-  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
-  std::uint64_t spans = 0;        // delivered
-  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
-  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
-  std::uint64_t files_unreadable = 0;
-  std::uint64_t parent_cycles = 0;  // found by find_parent_cycles (each also a diagnostic)
-};
-
 /// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
 /// a bad line is reported and skipped) or one JSON document (pretty-printed is fine).
 class reader {
@@ -2403,19 +2443,6 @@ AGENTRACE_DETAIL_VISIBILITY_END
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
-
-/// One row of the per-name table. Durations in nanoseconds.
-struct name_stats {
-  std::string name;
-  std::uint64_t count = 0;
-  std::uint64_t errors = 0;
-  double error_rate = 0;  // errors / count
-  std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
-  std::uint64_t total = 0;  // sum of durations
-  double cost_usd = 0;      // priced LLM usage of these spans (span_stats::set_prices)
-  /// The slowest span of this name: its trace.
-  trace_id slowest_trace{};
-};
 
 /// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
 struct model_usage {
@@ -4032,12 +4059,6 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
   }
   return false;
 }
-
-/// A selected trace and why it was selected (one line per satisfied predicate).
-struct selection {
-  trace_id id{};
-  std::vector<std::string> reasons;
-};
 
 namespace detail {
 inline bool eval_node(const query::node& n, std::uint64_t mask) {
@@ -6287,6 +6308,211 @@ inline export_result export_evaluations(exporter& e, const evaluation_records& r
   e.force_flush(std::chrono::milliseconds(10000));
   return r;
 }
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+#endif
+// amalgamated: include/agentrace/eval/light.hpp
+// SPDX-License-Identifier: MIT
+// The light eval entry points, for a file that reads OTLP-JSON into traces, summarizes them per
+// span name and selects traces with a query (the query language of query.hpp), and needs
+// nothing else of agentrace/eval/:
+//
+//   #include <agentrace/eval/light.hpp>
+//   namespace ev = agentrace::eval;
+//   ev::traces_read in = ev::read_all({"traces.jsonl"});
+//   ev::trace_summary summary(in.traces);
+//   for (const ev::selection& s : ev::trace_query::parse("errors or duration > p95")
+//                                     .select(in.traces, &summary)) ...
+//
+// It declares them with standard headers and agentrace's trace types only: no nlohmann_json,
+// fmt, the reader's parser or the query's evaluator. Header-only (the default) it also includes
+// their definitions (detail/light_impl.hpp, over reader.hpp, stats.hpp and query.hpp); built
+// with the CMake option AGENTRACE_COMPILED_LIB they are compiled once into the agentrace library
+// and this header only declares them. The whole API (<agentrace/eval/eval.hpp>) stays
+// header-only in both modes; summary() and get() hand its objects over.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+class span_stats;  // stats.hpp
+class query;       // query_types.hpp
+
+/// What read_all() read: whole traces (in the order their first span was read), and what the
+/// reader counted and reported (diagnostics: at most reader_options::max_kept_diagnostics).
+struct traces_read {
+  std::vector<trace> traces;
+  read_counts counts;
+  std::vector<diagnostic> diagnostics;
+};
+
+/// Reads every span of `paths` (OTLP-JSON documents or JSON lines; "-" is standard input) into
+/// whole traces, as read_traces() of reader.hpp. Bad input is skipped, counted and reported in
+/// the result, never thrown.
+AGENTRACE_SETUP_INLINE traces_read read_all(const std::vector<std::string>& paths,
+                                            reader_options options = {});
+
+/// Statistics per span name of the traces added (span_stats of stats.hpp). Const members sort
+/// what was added since the last call: not for concurrent use.
+class trace_summary {
+ public:
+  AGENTRACE_SETUP_INLINE trace_summary();
+  AGENTRACE_SETUP_INLINE explicit trace_summary(const std::vector<trace>& traces);
+  AGENTRACE_SETUP_INLINE trace_summary(trace_summary&&) noexcept;
+  AGENTRACE_SETUP_INLINE trace_summary& operator=(trace_summary&&) noexcept;
+  AGENTRACE_SETUP_INLINE ~trace_summary();
+
+  /// Adds every span of `t` (a span seen before counts as a duplicate only).
+  AGENTRACE_SETUP_INLINE void add(const trace& t);
+  /// The per-name table, most frequent names first (ties by name).
+  AGENTRACE_SETUP_INLINE std::vector<name_stats> by_name() const;
+  /// The p-th percentile (nearest rank) of the durations of spans named `name`, in ns.
+  AGENTRACE_SETUP_INLINE std::optional<std::uint64_t> percentile(std::string_view name,
+                                                                 double p) const;
+  AGENTRACE_SETUP_INLINE std::uint64_t spans() const noexcept;
+  AGENTRACE_SETUP_INLINE std::uint64_t traces() const noexcept;
+  AGENTRACE_SETUP_INLINE std::uint64_t errors() const noexcept;
+  AGENTRACE_SETUP_INLINE std::uint64_t duplicates() const noexcept;
+  /// The statistics themselves, sorted (the type is stats.hpp's).
+  AGENTRACE_SETUP_INLINE const span_stats& stats() const;
+
+ private:
+  std::unique_ptr<span_stats> s_;
+};
+
+/// A parsed query (query.hpp's syntax: `errors`, `db.query > p95`, `duration > 2s and not
+/// kind = client` ...) that selects whole traces.
+class trace_query {
+ public:
+  /// Parses `text`; throws query_error (a std::invalid_argument whose what() shows the text
+  /// with a caret under the offending column) when it does not parse.
+  AGENTRACE_SETUP_INLINE static trace_query parse(std::string_view text);
+  AGENTRACE_SETUP_INLINE trace_query(const trace_query& o);
+  AGENTRACE_SETUP_INLINE trace_query& operator=(const trace_query& o);
+  AGENTRACE_SETUP_INLINE trace_query(trace_query&&) noexcept;
+  AGENTRACE_SETUP_INLINE trace_query& operator=(trace_query&&) noexcept;
+  AGENTRACE_SETUP_INLINE ~trace_query();
+
+  /// The query in its canonical text form.
+  AGENTRACE_SETUP_INLINE std::string to_string() const;
+  /// It compares with percentiles (`> p95`): match() and select() need a summary.
+  AGENTRACE_SETUP_INLINE bool needs_stats() const;
+  /// The selection (with one reason per satisfied predicate) if `t` matches. Throws
+  /// std::invalid_argument when the query needs statistics and `stats` is null.
+  AGENTRACE_SETUP_INLINE std::optional<selection> match(const trace& t,
+                                                        const trace_summary* stats = nullptr) const;
+  /// The traces of `traces` that match, in their order.
+  AGENTRACE_SETUP_INLINE std::vector<selection> select(const std::vector<trace>& traces,
+                                                       const trace_summary* stats = nullptr) const;
+  /// The query itself (the type is query_types.hpp's).
+  AGENTRACE_SETUP_INLINE const query& get() const noexcept;
+
+ private:
+  AGENTRACE_SETUP_INLINE explicit trace_query(std::unique_ptr<query> q) noexcept;
+  std::unique_ptr<query> q_;
+};
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+// amalgamated: include/agentrace/eval/detail/light_impl.hpp
+// SPDX-License-Identifier: MIT
+// The definitions of <agentrace/eval/light.hpp>'s entry points, over the reader, span_stats and
+// the query: inline, included by light.hpp header-only; in compiled mode compiled once into the
+// agentrace library (src/agentrace_eval.cpp).
+#define AGENTRACE_EVAL_LIGHT_IMPL_INCLUDED 1
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+AGENTRACE_SETUP_INLINE traces_read read_all(const std::vector<std::string>& paths,
+                                            reader_options options) {
+  reader r(std::move(options));
+  traces_read out;
+  out.traces = read_traces(paths, r);
+  out.counts = r.counts();
+  out.diagnostics = r.diagnostics();
+  return out;
+}
+
+AGENTRACE_SETUP_INLINE trace_summary::trace_summary() : s_(std::make_unique<span_stats>()) {}
+AGENTRACE_SETUP_INLINE trace_summary::trace_summary(const std::vector<trace>& traces)
+    : s_(std::make_unique<span_stats>(span_stats::of(traces))) {}
+AGENTRACE_SETUP_INLINE trace_summary::trace_summary(trace_summary&&) noexcept = default;
+AGENTRACE_SETUP_INLINE trace_summary& trace_summary::operator=(trace_summary&&) noexcept = default;
+AGENTRACE_SETUP_INLINE trace_summary::~trace_summary() = default;
+
+AGENTRACE_SETUP_INLINE void trace_summary::add(const trace& t) {
+  for (const auto& s : t.spans()) s_->add(s);
+}
+AGENTRACE_SETUP_INLINE std::vector<name_stats> trace_summary::by_name() const {
+  return s_->by_name();
+}
+AGENTRACE_SETUP_INLINE std::optional<std::uint64_t> trace_summary::percentile(std::string_view name,
+                                                                              double p) const {
+  return stats().percentile(name, p);
+}
+AGENTRACE_SETUP_INLINE std::uint64_t trace_summary::spans() const noexcept { return s_->spans(); }
+AGENTRACE_SETUP_INLINE std::uint64_t trace_summary::traces() const noexcept { return s_->traces(); }
+AGENTRACE_SETUP_INLINE std::uint64_t trace_summary::errors() const noexcept { return s_->errors(); }
+AGENTRACE_SETUP_INLINE std::uint64_t trace_summary::duplicates() const noexcept {
+  return s_->duplicates();
+}
+AGENTRACE_SETUP_INLINE const span_stats& trace_summary::stats() const {
+  s_->finish();
+  return *s_;
+}
+
+AGENTRACE_SETUP_INLINE trace_query::trace_query(std::unique_ptr<query> q) noexcept
+    : q_(std::move(q)) {}
+AGENTRACE_SETUP_INLINE trace_query trace_query::parse(std::string_view text) {
+  return trace_query(std::make_unique<query>(query::parse(text)));
+}
+AGENTRACE_SETUP_INLINE trace_query::trace_query(const trace_query& o)
+    : q_(std::make_unique<query>(*o.q_)) {}
+AGENTRACE_SETUP_INLINE trace_query& trace_query::operator=(const trace_query& o) {
+  if (this != &o) q_ = std::make_unique<query>(*o.q_);
+  return *this;
+}
+AGENTRACE_SETUP_INLINE trace_query::trace_query(trace_query&&) noexcept = default;
+AGENTRACE_SETUP_INLINE trace_query& trace_query::operator=(trace_query&&) noexcept = default;
+AGENTRACE_SETUP_INLINE trace_query::~trace_query() = default;
+
+AGENTRACE_SETUP_INLINE std::string trace_query::to_string() const { return q_->to_string(); }
+AGENTRACE_SETUP_INLINE bool trace_query::needs_stats() const { return q_->needs_stats(); }
+AGENTRACE_SETUP_INLINE std::optional<selection> trace_query::match(
+    const trace& t, const trace_summary* stats) const {
+  return eval::match(*q_, t, stats ? percentile_source(&stats->stats()) : nullptr);
+}
+AGENTRACE_SETUP_INLINE std::vector<selection> trace_query::select(
+    const std::vector<trace>& traces, const trace_summary* stats) const {
+  selector sel(*q_, stats ? percentile_source(&stats->stats()) : nullptr);
+  for (const trace& t : traces)
+    for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  return sel.finish();
+}
+AGENTRACE_SETUP_INLINE const query& trace_query::get() const noexcept { return *q_; }
 
 }  // namespace agentrace::eval
 

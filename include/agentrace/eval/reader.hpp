@@ -22,6 +22,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/eval/types.hpp"
 #include "agentrace/eval/detail/line_source.hpp"
 #include "agentrace/eval/detail/otlp_sax.hpp"
 #include "agentrace/eval/detail/parent_cycles.hpp"
@@ -29,57 +30,6 @@
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
-
-/// One problem found in the input.
-struct diagnostic {
-  std::string file;
-  std::uint64_t line{0};  // 0: the file as a whole
-  std::string message;
-  /// `file:line: message` (or `file: message`).
-  std::string to_string() const {
-    return line ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
-  }
-};
-
-struct reader_options {
-  /// Deepest JSON nesting accepted (objects + arrays). Deeper lines are rejected, never
-  /// recursed into. OTLP spans need ~10 levels; structured message content ~30.
-  std::size_t max_depth = 128;
-  /// Longer lines are skipped without being held in memory.
-  std::size_t max_line_bytes = std::size_t(256) << 20;
-  /// How many diagnostics are kept in diagnostics() (all are counted).
-  std::size_t max_kept_diagnostics = 100;
-  /// Called for every diagnostic (e.g. to print it); may be empty.
-  std::function<void(const diagnostic&)> on_diagnostic{};
-  /// When false, span attributes, events and links are not kept (faster scans that need only
-  /// names, ids, times and status). Attributes named in `keep_attributes` are kept anyway.
-  bool attributes = true;
-  std::vector<std::string> keep_attributes{};
-  /// Called after each line of a JSON-lines file (and once after a whole document) with the
-  /// file's index (files()) and the bytes of it read so far; may be empty.
-  std::function<void(std::uint32_t file, std::uint64_t bytes)> on_progress{};
-  /// JSON-lines input: a line (1-based) for which this returns false is skipped unparsed and
-  /// uncounted (a later pass reading only the lines an earlier pass found); may be empty.
-  std::function<bool(std::uint32_t file, std::uint64_t line)> want_line{};
-  /// Look for parent cycles (spans that are their own ancestors) across everything read, and
-  /// report each as a diagnostic at its first span's place when read_files() ends (or at
-  /// report_parent_cycles()). Costs 32 bytes a span until then.
-  bool find_parent_cycles = false;
-  /// How diagnostics name an input path (e.g. "<stdin>" for "-"); may be empty (the path).
-  std::function<std::string(const std::string& path)> display_name{};
-};
-
-/// What the reader saw, cumulative over every read call.
-struct read_counts {
-  std::uint64_t files = 0;
-  std::uint64_t lines = 0;        // non-blank JSON lines (or documents)
-  std::uint64_t lines_bad = 0;    // skipped whole: not JSON, truncated, too deep, too long
-  std::uint64_t spans = 0;        // delivered
-  std::uint64_t spans_bad = 0;    // skipped: bad ids, missing times, wrong types
-  std::uint64_t diagnostics = 0;  // all problems, including warnings about ignored fields
-  std::uint64_t files_unreadable = 0;
-  std::uint64_t parent_cycles = 0;  // found by find_parent_cycles (each also a diagnostic)
-};
 
 /// Streams spans out of OTLP-JSON files. Each file is either JSON lines (one request per line;
 /// a bad line is reported and skipped) or one JSON document (pretty-printed is fine).

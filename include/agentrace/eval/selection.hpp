@@ -26,6 +26,7 @@
 #include "agentrace/eval/conversation.hpp"
 #include "agentrace/eval/stats.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/eval/types.hpp"
 #include "agentrace/detail/text.hpp"
 #include "agentrace/eval/query_types.hpp"
 
@@ -274,12 +275,6 @@ inline bool atom_matches(const atom& a, const span_data& s, const resource_info*
   }
   return false;
 }
-
-/// A selected trace and why it was selected (one line per satisfied predicate).
-struct selection {
-  trace_id id{};
-  std::vector<std::string> reasons;
-};
 
 namespace detail {
 inline bool eval_node(const query::node& n, std::uint64_t mask) {

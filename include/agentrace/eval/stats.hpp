@@ -19,23 +19,11 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/eval/cost.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/eval/types.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
-
-/// One row of the per-name table. Durations in nanoseconds.
-struct name_stats {
-  std::string name;
-  std::uint64_t count = 0;
-  std::uint64_t errors = 0;
-  double error_rate = 0;  // errors / count
-  std::uint64_t p50 = 0, p95 = 0, p99 = 0, max = 0;
-  std::uint64_t total = 0;  // sum of durations
-  double cost_usd = 0;      // priced LLM usage of these spans (span_stats::set_prices)
-  /// The slowest span of this name: its trace.
-  trace_id slowest_trace{};
-};
 
 /// Token totals of the spans that name a model (gen_ai.request.model, else response.model).
 struct model_usage {

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// A program that reads, summarizes and queries traces with <agentrace/eval/light.hpp> alone.
+// Compiled mode (AGENTRACE_COMPILED_LIB): the header must stay light (no nlohmann_json, the
+// reader, span statistics or the query's evaluator; a header below that it pulls in fails the
+// compilation with its name) and the definitions come from the agentrace library. fmt still
+// comes with the trace type (eval/trace.hpp includes agentrace/exporter.hpp).
+// Header-only, the same program compiles them inline. Run by the CTest test light_eval_program
+// on tests/fixtures/example-otlp-trace.json (one trace: invoke_agent 2.35 s, chat 1.2 s,
+// SELECT orders 40 ms with status ERROR); exits 1 and names each result that differs.
+#include <agentrace/eval/light.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#if defined(AGENTRACE_COMPILED_LIB)
+#if defined(INCLUDE_NLOHMANN_JSON_HPP_) || defined(NLOHMANN_JSON_VERSION_MAJOR)
+#error "<agentrace/eval/light.hpp> includes nlohmann/json"
+#endif
+#if defined(_GLIBCXX_IOSTREAM) || defined(_LIBCPP_IOSTREAM)
+#error "<agentrace/eval/light.hpp> includes <iostream>"
+#endif
+#if defined(_GLIBCXX_REGEX) || defined(_LIBCPP_REGEX)
+#error "<agentrace/eval/light.hpp> includes <regex>"
+#endif
+// The definitions' own headers: the reader, the statistics, the query.
+#if defined(AGENTRACE_EVAL_LIGHT_IMPL_INCLUDED)
+#error "<agentrace/eval/light.hpp> includes its definitions (detail/light_impl.hpp)"
+#endif
+#endif
+
+namespace {
+int failures = 0;
+void expect(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "light_eval_program: %s\n", what);
+  ++failures;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace ev = agentrace::eval;
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: light_eval_program example-otlp-trace.json missing-file\n");
+    return 2;
+  }
+  const ev::traces_read in = ev::read_all({argv[1]});
+  expect(in.traces.size() == 1, "the fixture is one trace");
+  expect(in.counts.spans == 3 && in.counts.spans_bad == 0, "the fixture has 3 good spans");
+  expect(in.diagnostics.empty(), "the fixture reads without a diagnostic");
+
+  const ev::trace_summary summary(in.traces);
+  expect(summary.spans() == 3 && summary.traces() == 1, "the summary counts 3 spans, 1 trace");
+  expect(summary.errors() == 1, "the summary counts 1 error");
+  const std::vector<ev::name_stats> rows = summary.by_name();
+  bool select_row = false;
+  for (const ev::name_stats& r : rows)
+    if (r.name == "SELECT orders") select_row = r.count == 1 && r.errors == 1 && r.max == 40000000;
+  expect(rows.size() == 3 && select_row, "by_name has SELECT orders: 1 span, 1 error, 40 ms");
+  expect(summary.percentile("chat gpt-4o-mini", 95) == 1200000000, "chat p95 is 1.2 s");
+
+  const ev::trace_query errors = ev::trace_query::parse("errors");
+  const std::vector<ev::selection> picked = errors.select(in.traces);
+  expect(picked.size() == 1 && !picked[0].reasons.empty() &&
+             picked[0].reasons[0].find("SELECT orders") != std::string::npos,
+         "`errors` selects the trace, for SELECT orders");
+  const ev::trace_query slow = ev::trace_query::parse("duration > 2s and not errors");
+  expect(!slow.match(in.traces[0]).has_value(), "`duration > 2s and not errors` does not match");
+  const ev::trace_query p95 = ev::trace_query::parse("\"chat gpt-4o-mini\" >= p95");
+  expect(p95.needs_stats() && p95.match(in.traces[0], &summary).has_value(),
+         "`\"chat gpt-4o-mini\" >= p95` matches with the summary");
+  bool threw = false;
+  try {
+    (void)ev::trace_query::parse("duration >");
+  } catch (const std::invalid_argument& e) {
+    threw = std::string(e.what()).find("column") != std::string::npos;
+  }
+  expect(threw, "a bad query throws, naming the column");
+
+  const ev::traces_read none = ev::read_all({argv[2]});
+  expect(none.traces.empty() && none.counts.files_unreadable == 1 && none.diagnostics.size() == 1,
+         "a missing file is counted and reported");
+
+  if (failures == 0) std::puts("light_eval_program: read, summarized and queried the fixture");
+  return failures == 0 ? 0 : 1;
+}
