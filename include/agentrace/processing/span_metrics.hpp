@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -603,7 +604,8 @@ class span_metrics {
     genai_entries_.push_back(std::move(x));
     last_genai_ = genai_entries_.size() - 1;
     if (2 * genai_entries_.size() > genai_table_.size()) {
-      genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
+      // A power of two: slots are picked by masking the hash.
+      genai_table_.assign(std::bit_ceil(std::max<std::size_t>(16, 4 * genai_entries_.size())), 0);
       for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
     } else {
       place_genai(static_cast<std::uint32_t>(genai_entries_.size() - 1));
