@@ -119,10 +119,10 @@ class histogram_table {
   }
 
   /// Records `v` (not negative, not NaN) in series `i`; `e`: the span it came from, kept as
-  /// the bucket's exemplar when the bucket has none, or this one is an error and that one not,
-  /// or it is as bad and at least as large.
+  /// the bucket's exemplar when it is the bucket's first, or this one is an error and that one
+  /// not, or it is as bad and at least as large. `error`: error_bit() of the span's status.
   AGENTRACE_DETAIL_ALWAYS_INLINE void record(std::uint32_t i, double v, const exemplar& e,
-                                             bool error) {
+                                             std::uint64_t error) {
     series& s = series_[i];
     const std::size_t b = bounds_(v);
     s.min = std::min(s.min, v);  // +inf and -inf while the series has no point
@@ -130,9 +130,10 @@ class histogram_table {
     ++s.count;
     s.sum += v;
     bucket& k = s.buckets[b];
+    // One comparison decides the exemplar: the rank orders (error, value), and a bucket's
+    // first measurement is at least the rank 0 it starts with.
+    const std::uint64_t rank = std::bit_cast<std::uint64_t>(v + 0.0) | error;
     ++k.count;
-    // One comparison decides the exemplar: the rank orders (error, value).
-    const std::uint64_t rank = exemplar_rank(v, error);
     if (rank >= k.rank) {
       k.rank = rank;
       k.e = e;
@@ -140,11 +141,10 @@ class histogram_table {
     }
   }
 
-  /// An exemplar's rank: errors above the rest, then larger values above smaller ones, and
-  /// every measurement above none (0). A value's bits order as the value for v >= 0 (-0 is
-  /// made +0), and stay below the error bit.
-  static std::uint64_t exemplar_rank(double v, bool error) noexcept {
-    return (std::bit_cast<std::uint64_t>(v + 0.0) + 1) | (static_cast<std::uint64_t>(error) << 63);
+  /// The rank bit of an errored span, above every value's bits: a non-negative value's bits
+  /// order as the value (-0 made +0) and leave the sign bit clear.
+  static constexpr std::uint64_t error_bit(bool error) noexcept {
+    return static_cast<std::uint64_t>(error) << 63;
   }
 
   /// Appends this metric's points (none when no series has any) as a histogram, and as a
@@ -181,7 +181,7 @@ class histogram_table {
       p.bucket_counts.reserve(s.buckets.size());
       for (const bucket& k : s.buckets) {
         p.bucket_counts.push_back(k.count);
-        if (k.rank != 0) p.exemplars.push_back(k.e);
+        if (k.count != 0) p.exemplars.push_back(k.e);
       }
       if (!calls_name.empty()) {
         metric_point q;
@@ -214,7 +214,7 @@ class histogram_table {
   std::string_view name() const noexcept { return name_; }
 
  private:
-  /// A bucket's count and exemplar (rank 0: none).
+  /// A bucket's count and exemplar (the exemplar's rank: see record()).
   struct bucket {
     std::uint64_t count{0};
     std::uint64_t rank{0};
@@ -508,7 +508,8 @@ class span_metrics {
         fast = {site_key, i};
       }
     }
-    red_.record(i, seconds, ex, error);
+    const std::uint64_t error_bit = detail::histogram_table::error_bit(error);
+    red_.record(i, seconds, ex, error_bit);
 
     // GenAI: spans with gen_ai.operation.name. The inline slots are classified first (one
     // cache probe each); a span without the operation key and without extension attributes
@@ -553,7 +554,7 @@ class span_metrics {
         ttfc = std::bit_cast<double>(words[F::f_ttfc_double]);
       }
       if (differs == 0 && complete(gs, ttfc, in, out)) {
-        record_genai(gs, seconds, ttfc, in, out, ex, error);
+        record_genai(gs, seconds, ttfc, in, out, ex, error_bit);
         return;
       }
     }
@@ -579,7 +580,8 @@ class span_metrics {
     genai_series& gs = found ? found->series : local;
     if (!complete(gs, g.time_to_first_chunk, g.input_tokens, g.output_tokens))
       make_genai_series(gs, g, error_type, end_ns);
-    record_genai(gs, seconds, g.time_to_first_chunk, g.input_tokens, g.output_tokens, ex, error);
+    record_genai(gs, seconds, g.time_to_first_chunk, g.input_tokens, g.output_tokens, ex,
+                 error_bit);
     // Keys past the cardinality limit are not remembered (they all overflow).
     if (!found && !genai_duration_.is_overflow(gs.duration)) {
       add_genai(h, g, error_type, gs);
@@ -603,7 +605,7 @@ class span_metrics {
   /// Records an inference span in its GenAI series (made before).
   AGENTRACE_DETAIL_ALWAYS_INLINE void record_genai(const genai_series& gs, double seconds,
                                                    double ttfc, std::int64_t in, std::int64_t out,
-                                                   const exemplar& ex, bool error) {
+                                                   const exemplar& ex, std::uint64_t error) {
     genai_duration_.record(gs.duration, seconds, ex, error);
     if (ttfc >= 0) genai_ttfc_.record(gs.ttfc, ttfc, ex, error);
     if (in >= 0) genai_tokens_.record(gs.input, static_cast<double>(in), ex, error);
