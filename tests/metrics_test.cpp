@@ -1175,3 +1175,196 @@ TEST_CASE("span metrics: GenAI attribute sets whose hashes collide stay separate
   CHECK(tokens["gpt-4p"] == 2 * (11 + 15));
   CHECK(tokens["llama3"] == 2 * (12 + 16));
 }
+
+namespace {
+
+// GenAI attributes of a test record (at most seven: the inline slots); `owned_model`: the
+// request model as an owned string; empty strings are not set.
+struct genai_case {
+  std::string_view op = "chat", provider = "openai", model = "m1", response, address = "a.example",
+                   error_type;
+  std::int64_t port = 8080;  // < 0: not set
+  bool error = false, owned_model = false;
+  std::int64_t input = 10;
+};
+
+constexpr agentrace::key<std::string> g_op{"gen_ai.operation.name"};
+constexpr agentrace::key<std::string> g_provider{"gen_ai.provider.name"};
+constexpr agentrace::key<std::string> g_model{"gen_ai.request.model"};
+constexpr agentrace::key<std::string> g_response{"gen_ai.response.model"};
+constexpr agentrace::key<std::string> g_address{"server.address"};
+constexpr agentrace::key<std::int64_t> g_port{"server.port"};
+constexpr agentrace::key<std::string> g_error{"error.type"};
+constexpr agentrace::key<std::int64_t> g_input{"gen_ai.usage.input_tokens"};
+constexpr agentrace::span_site genai_site{"chat m1", agentrace::span_kind::client, __FILE__,
+                                          __LINE__, "test"};
+
+void fill_genai(agentrace::span_record& r, const genai_case& c, std::uint64_t n,
+                std::uint64_t duration_ns) {
+  using agentrace::detail::slot_type;
+  r.site = &genai_site;
+  r.trace_id = {7, n};
+  r.span_id = 100 + n;
+  r.start_ticks = 1'000'000'000 * n;
+  r.end_ticks = r.start_ticks + duration_ns;
+  if (c.error) r.set_status(agentrace::status_code::error);
+  r.push_static_string(g_op.name(), c.op);
+  r.push_static_string(g_provider.name(), c.provider);
+  if (c.owned_model)
+    r.push_slot(g_model.name(), slot_type::owned_str,
+                reinterpret_cast<std::uintptr_t>(new std::string(c.model)));
+  else
+    r.push_static_string(g_model.name(), c.model);
+  if (!c.response.empty()) r.push_static_string(g_response.name(), c.response);
+  r.push_static_string(g_address.name(), c.address);
+  if (c.port >= 0) r.push_slot(g_port.name(), slot_type::int64, static_cast<std::uint64_t>(c.port));
+  if (!c.error_type.empty()) r.push_static_string(g_error.name(), c.error_type);
+  REQUIRE(r.push_slot(g_input.name(), slot_type::int64, static_cast<std::uint64_t>(c.input)));
+}
+
+// The attribute set a GenAI point stands for, as text.
+std::string genai_key(const agentrace::metric_point& p) {
+  return str_attr(p, "gen_ai.operation.name") + "|" + str_attr(p, "gen_ai.provider.name") + "|" +
+         str_attr(p, "gen_ai.request.model") + "|" + str_attr(p, "gen_ai.response.model") + "|" +
+         str_attr(p, "server.address") + "|" + std::to_string(int_attr(p, "server.port")) + "|" +
+         str_attr(p, "error.type");
+}
+std::string genai_key(const genai_case& c) {
+  const std::string_view error_type = c.error_type.empty() && c.error ? "_OTHER" : c.error_type;
+  return std::string(c.op) + "|" + std::string(c.provider) + "|" + std::string(c.model) + "|" +
+         std::string(c.response) + "|" + std::string(c.address) + "|" +
+         std::to_string(c.port < 0 ? -1 : c.port) + "|" + std::string(error_type);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "span metrics: inference spans in a row that differ in one GenAI attribute or the status "
+    "are told apart") {
+  const genai_case base;
+  std::vector<genai_case> variants;
+  auto vary = [&](auto change) {
+    genai_case c = base;
+    change(c);
+    variants.push_back(c);
+  };
+  vary([](genai_case& c) { c.op = "embeddings"; });
+  vary([](genai_case& c) { c.provider = "anthropic"; });
+  vary([](genai_case& c) { c.model = "m2"; });
+  vary([](genai_case& c) { c.model = "m1x"; });  // another length
+  vary([](genai_case& c) { c.response = "r2"; });
+  vary([](genai_case& c) { c.address = "b.example"; });
+  vary([](genai_case& c) { c.port = 0; });
+  vary([](genai_case& c) { c.port = -1; });  // no server.port
+  vary([](genai_case& c) { c.error_type = "429"; });
+  vary([](genai_case& c) { c.error = true; });  // error.type=_OTHER
+  vary([](genai_case& c) {
+    c.error = true;
+    c.error_type = "429";
+  });
+  vary([](genai_case& c) { c.owned_model = true; });  // the same text: the base's series
+  vary([](genai_case& c) {
+    c.owned_model = true;
+    c.model = "m3";
+  });
+  // Each variant between two base spans, twice over: every span follows one it differs from,
+  // and one it equals.
+  std::vector<genai_case> cases;
+  for (int round = 0; round < 2; ++round)
+    for (const genai_case& v : variants) {
+      cases.push_back(base);
+      cases.push_back(v);
+      cases.push_back(v);
+    }
+  std::vector<agentrace::span_record> records(cases.size());
+  std::map<std::string, std::uint64_t> expected_calls;
+  std::map<std::string, double> expected_tokens;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    cases[i].input = static_cast<std::int64_t>(i);
+    fill_genai(records[i], cases[i], i, 1'000'000);
+    ++expected_calls[genai_key(cases[i])];
+    expected_tokens[genai_key(cases[i])] += static_cast<double>(i);
+  }
+  // Not a set of its own: the owned "m1" (the base's), the errored span with error.type 429
+  // (the set of the other 429 one).
+  REQUIRE(expected_calls.size() == variants.size() + 1 - 2);
+
+  agentrace::span_metrics m({}, "svc");
+  m.observe(records, agentrace::detail::clock_converter::unix_ns(1'000'000'000));
+  const auto out = m.collect();
+  const auto* dur = find_metric(out, agentrace::metric_names::genai_operation_duration);
+  const auto* tok = find_metric(out, agentrace::metric_names::genai_token_usage);
+  REQUIRE(dur);
+  REQUIRE(tok);
+  std::map<std::string, std::uint64_t> calls;
+  for (const auto& p : dur->points) calls[genai_key(p)] += p.count;
+  CHECK(calls == expected_calls);
+  std::map<std::string, double> tokens;
+  for (const auto& p : tok->points) tokens[genai_key(p)] += p.sum;
+  CHECK(tokens == expected_tokens);
+
+  // An owned string is known by its text, not its address: one span observed twice, its
+  // model's text changed in between, counts in two sets.
+  genai_case owned = base;
+  owned.owned_model = true;
+  std::vector<agentrace::span_record> one(1);
+  fill_genai(one[0], owned, 1, 1'000'000);
+  agentrace::span_metrics m2({}, "svc");
+  const auto clock = agentrace::detail::clock_converter::unix_ns(1'000'000'000);
+  m2.observe(one, clock);
+  for (std::uint8_t i = 0; i < one[0].n_attrs; ++i)
+    if (one[0].attrs[i].type() == agentrace::detail::slot_type::owned_str)
+      *one[0].attrs[i].owned() = "m9";
+  m2.observe(one, clock);
+  const auto out2 = m2.collect();
+  const auto* dur2 = find_metric(out2, agentrace::metric_names::genai_operation_duration);
+  REQUIRE(dur2);
+  std::map<std::string, std::uint64_t> models;
+  for (const auto& p : dur2->points) models[str_attr(p, "gen_ai.request.model")] += p.count;
+  CHECK(models == std::map<std::string, std::uint64_t>{{"m1", 1}, {"m9", 1}});
+}
+
+TEST_CASE(
+    "span metrics: a bucket's exemplar is its errored span with the largest value, else its "
+    "largest") {
+  // One GenAI attribute set (error.type given, so errored and other spans share the series);
+  // every duration in the first bucket (<= 10 ms) of the operation duration.
+  genai_case c;
+  c.error_type = "timeout";
+  struct span {
+    std::uint64_t duration_us;
+    bool error;
+  };
+  auto exemplar_of = [&](const std::vector<span>& spans) {
+    std::vector<agentrace::span_record> records(spans.size());
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      c.error = spans[i].error;
+      fill_genai(records[i], c, i, spans[i].duration_us * 1000);
+    }
+    agentrace::span_metrics m({}, "svc");
+    m.observe(records, agentrace::detail::clock_converter::unix_ns(1'000'000'000));
+    const auto out = m.collect();
+    const auto* dur = find_metric(out, agentrace::metric_names::genai_operation_duration);
+    REQUIRE(dur);
+    REQUIRE(dur->points.size() == 1);
+    REQUIRE(dur->points[0].bucket_counts[0] == spans.size());
+    REQUIRE(dur->points[0].exemplars.size() == 1);
+    const auto& e = dur->points[0].exemplars[0];
+    CHECK(e.trace_id.lo == e.span_id - 100);  // names one of the spans
+    return e.span_id - 100;                   // its index
+  };
+  // The largest errored span, wherever it comes and whatever larger spans did not fail.
+  CHECK(exemplar_of({{1500, false},
+                     {1000, false},
+                     {500, true},
+                     {9000, false},
+                     {700, true},
+                     {600, true},
+                     {8000, false}}) == 4);
+  CHECK(exemplar_of({{700, true}, {1500, false}, {500, true}}) == 0);
+  // Without errors, the largest.
+  CHECK(exemplar_of({{1500, false}, {3000, false}, {2000, false}, {0, false}}) == 1);
+  CHECK(exemplar_of({{0, false}, {0, false}}) == 1);  // as large: the later one
+  CHECK(exemplar_of({{0, false}}) == 0);
+  CHECK(exemplar_of({{0, true}, {9000, false}}) == 0);
+}

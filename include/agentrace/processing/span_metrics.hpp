@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -117,25 +118,33 @@ class histogram_table {
     return i;
   }
 
-  /// Records `v` in series `i`; `e`: the span it came from, kept as the bucket's exemplar when
-  /// the bucket has none, or this one is an error and that one not, or it is as bad and larger.
+  /// Records `v` (not negative, not NaN) in series `i`; `e`: the span it came from, kept as
+  /// the bucket's exemplar when it is the bucket's first, or this one is an error and that one
+  /// not, or it is as bad and at least as large. `error`: error_bit() of the span's status.
   AGENTRACE_DETAIL_ALWAYS_INLINE void record(std::uint32_t i, double v, const exemplar& e,
-                                             bool error) {
+                                             std::uint64_t error) {
     series& s = series_[i];
     const std::size_t b = bounds_(v);
     s.min = std::min(s.min, v);  // +inf and -inf while the series has no point
     s.max = std::max(s.max, v);
     ++s.count;
     s.sum += v;
-    ++s.buckets[b];
-    slot& x = s.exemplars[b];
-    if (!x.set || (error && !x.error) || (error == x.error && v >= x.e.value)) {
-      x.e = e;
-      x.e.value = v;
-      x.error = error;
-      x.set = true;
+    bucket& k = s.buckets[b];
+    // One comparison decides the exemplar: the rank orders (error, value), and a bucket's
+    // first measurement is at least the rank 0 it starts with.
+    const std::uint64_t rank = std::bit_cast<std::uint64_t>(v + 0.0) | error;
+    ++k.count;
+    if (rank >= k.rank) {
+      k.rank = rank;
+      k.e = e;
+      k.e.value = v;
     }
-    if (i == overflow_) ++overflowed_;
+  }
+
+  /// The rank bit of an errored span, above every value's bits: a non-negative value's bits
+  /// order as the value (-0 made +0) and leave the sign bit clear.
+  static constexpr std::uint64_t error_bit(bool error) noexcept {
+    return static_cast<std::uint64_t>(error) << 63;
   }
 
   /// Appends this metric's points (none when no series has any) as a histogram, and as a
@@ -158,6 +167,7 @@ class histogram_table {
     c.type = metric_type::sum;
     c.temporality = t;
     c.monotonic = true;
+    const series* overflow = overflow_ != none ? &series_[overflow_] : nullptr;
     for (series& s : series_) {
       if (s.count == 0 && t == aggregation_temporality::delta) continue;
       metric_point p;
@@ -168,9 +178,11 @@ class histogram_table {
       p.sum = s.sum;
       p.min = s.count != 0 ? s.min : 0;
       p.max = s.count != 0 ? s.max : 0;
-      p.bucket_counts = s.buckets;
-      for (const slot& x : s.exemplars)
-        if (x.set) p.exemplars.push_back(x.e);
+      p.bucket_counts.reserve(s.buckets.size());
+      for (const bucket& k : s.buckets) {
+        p.bucket_counts.push_back(k.count);
+        if (k.count != 0) p.exemplars.push_back(k.e);
+      }
       if (!calls_name.empty()) {
         metric_point q;
         q.attributes = s.attributes;
@@ -181,7 +193,10 @@ class histogram_table {
         c.points.push_back(std::move(q));
       }
       h.points.push_back(std::move(p));
-      if (t == aggregation_temporality::delta) s.reset(now_unix_ns);
+      if (t == aggregation_temporality::delta) {
+        if (&s == overflow) overflowed_before_ += s.count;
+        s.reset(now_unix_ns);
+      }
     }
     if (h.points.empty()) return;
     if (!calls_name.empty()) out.push_back(std::move(c));
@@ -190,32 +205,34 @@ class histogram_table {
 
   std::size_t series_count() const noexcept { return series_.size(); }
   bool is_overflow(std::uint32_t i) const noexcept { return i == overflow_; }
-  std::uint64_t overflowed() const noexcept { return overflowed_; }
+  /// Measurements recorded in the overflow series.
+  std::uint64_t overflowed() const noexcept {
+    return overflowed_before_ + (overflow_ != none ? series_[overflow_].count : 0);
+  }
   /// Whether a new series was ever turned away (reported once by the owner).
   bool overflowing() const noexcept { return overflowing_; }
   std::string_view name() const noexcept { return name_; }
 
  private:
-  struct slot {
+  /// A bucket's count and exemplar (the exemplar's rank: see record()).
+  struct bucket {
+    std::uint64_t count{0};
+    std::uint64_t rank{0};
     exemplar e{};
-    bool error{false};
-    bool set{false};
   };
   struct series {
     owned_attributes attributes;
     std::uint64_t start_unix_ns{0};
     std::uint64_t count{0};
     double sum{0}, min{__builtin_inf()}, max{-__builtin_inf()};
-    std::vector<std::uint64_t> buckets;
-    std::vector<slot> exemplars;
+    std::vector<bucket> buckets;
     void reset(std::uint64_t now) {
       start_unix_ns = now;
       count = 0;
       sum = 0;
       min = __builtin_inf();
       max = -__builtin_inf();
-      std::fill(buckets.begin(), buckets.end(), 0);
-      std::fill(exemplars.begin(), exemplars.end(), slot{});
+      std::fill(buckets.begin(), buckets.end(), bucket{});
     }
   };
 
@@ -223,8 +240,7 @@ class histogram_table {
     series s;
     s.attributes = std::move(a);
     s.start_unix_ns = now;
-    s.buckets.assign(bounds_.size() + 1, 0);
-    s.exemplars.assign(bounds_.size() + 1, slot{});
+    s.buckets.assign(bounds_.size() + 1, bucket{});
     series_.push_back(std::move(s));
     return static_cast<std::uint32_t>(series_.size() - 1);
   }
@@ -235,7 +251,7 @@ class histogram_table {
   std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
   std::vector<series> series_;
   std::uint32_t overflow_{none};
-  std::uint64_t overflowed_{0};
+  std::uint64_t overflowed_before_{0};  // in the overflow series before its last delta reset
   bool overflowing_{false};
 };
 
@@ -246,7 +262,8 @@ struct genai_fields {
   std::int64_t input_tokens{-1}, output_tokens{-1};
   double time_to_first_chunk{-1};
 
-  /// Which of them an attribute sets (by its key and its value's type).
+  /// Which of them an attribute sets (by its key and its value's type). The fields from
+  /// f_operation to f_server_port name the attribute set (and so the series).
   enum field : std::uint8_t {
     f_none,
     f_operation,
@@ -258,8 +275,17 @@ struct genai_fields {
     f_server_port,
     f_input_tokens,
     f_output_tokens,
-    f_time_to_first_chunk,
+    f_ttfc_int,
+    f_ttfc_double,
+    n_fields
   };
+  static constexpr std::uint32_t bit(field f) noexcept { return std::uint32_t{1} << f; }
+  /// The fields that name the attribute set.
+  static constexpr std::uint32_t identity_bits =
+      ((std::uint32_t{1} << (f_server_port + 1)) - 1) & ~std::uint32_t{1};  // f_operation...
+  /// Set with a field's bit when the slot's string is owned (its value word is an address whose
+  /// text may change; a static string's word names one text for good).
+  static constexpr std::uint32_t owned_bit = std::uint32_t{1} << 31;
 
   /// Inline keys seen before, by their packed key word: the word holds the key name's address
   /// (key names are string literals), its length and the value's type, so the same word is the
@@ -268,8 +294,23 @@ struct genai_fields {
     struct entry {
       std::uint64_t word{0};  // 0: empty (no stored slot has a zero key word)
       field f{f_none};
+      std::uint32_t bits{1};  // bit(f), and owned_bit for an owned GenAI string
     };
     entry entries[64]{};
+
+    AGENTRACE_DETAIL_ALWAYS_INLINE const entry& classify(const attr_slot& a) noexcept {
+      entry& c = entries[(a.key * 0x9E3779B97F4A7C15ull) >> 58];
+      if (c.word != a.key) [[unlikely]]
+        fill(c, a);
+      return c;
+    }
+    AGENTRACE_DETAIL_NOINLINE static void fill(entry& c, const attr_slot& a) noexcept {
+      const slot_type t = a.type();
+      c.word = a.key;
+      c.f = field_of(a.key_name(), t == slot_type::static_str || t == slot_type::owned_str,
+                     t == slot_type::int64, t == slot_type::float64);
+      c.bits = bit(c.f) | (c.f != f_none && t == slot_type::owned_str ? owned_bit : 0);
+    }
   };
 
   // Dispatches on the key's length first, then compares the rest as a constant-size block
@@ -294,13 +335,12 @@ struct genai_fields {
       case 25: return is_int && is(k, "gen_ai.usage.input_tokens") ? f_input_tokens : f_none;
       case 26: return is_int && is(k, "gen_ai.usage.output_tokens") ? f_output_tokens : f_none;
       case 35:
-        return (is_int || is_double) && is(k, "gen_ai.response.time_to_first_chunk")
-                   ? f_time_to_first_chunk
-                   : f_none;
+        if (!is(k, "gen_ai.response.time_to_first_chunk")) return f_none;
+        return is_int ? f_ttfc_int : is_double ? f_ttfc_double : f_none;
       default: return f_none;
     }
   }
-  void set(field f, std::string_view str, std::int64_t i, double d, bool is_double) noexcept {
+  void set(field f, std::string_view str, std::int64_t i, double d) noexcept {
     switch (f) {
       case f_operation: operation = str; break;
       case f_provider: provider = str; break;
@@ -311,9 +351,8 @@ struct genai_fields {
       case f_server_port: server_port = i; break;
       case f_input_tokens: input_tokens = i; break;
       case f_output_tokens: output_tokens = i; break;
-      case f_time_to_first_chunk:
-        time_to_first_chunk = is_double ? d : static_cast<double>(i);
-        break;
+      case f_ttfc_int: time_to_first_chunk = static_cast<double>(i); break;
+      case f_ttfc_double: time_to_first_chunk = d; break;
       default: break;
     }
   }
@@ -322,32 +361,25 @@ struct genai_fields {
   void read(const span_record& r, key_cache& cache) noexcept {
     for (std::uint8_t i = 0; i < r.n_attrs; ++i) {
       const attr_slot& a = r.attrs[i];
-      key_cache::entry& c = cache.entries[(a.key * 0x9E3779B97F4A7C15ull) >> 58];
-      if (c.word != a.key) [[unlikely]] {
-        const slot_type t = a.type();
-        c.word = a.key;
-        c.f = field_of(a.key_name(), t == slot_type::static_str || t == slot_type::owned_str,
-                       t == slot_type::int64, t == slot_type::float64);
-      }
-      switch (c.f) {
+      const field f = cache.classify(a).f;
+      switch (f) {
         case f_none: break;
         case f_server_port:
         case f_input_tokens:
-        case f_output_tokens: set(c.f, {}, a.as_int(), 0, false); break;
-        case f_time_to_first_chunk:
-          set(c.f, {}, a.as_int(), a.as_double(), a.type() == slot_type::float64);
-          break;
-        default: set(c.f, a.as_string(), 0, 0, false); break;
+        case f_output_tokens:
+        case f_ttfc_int: set(f, {}, a.as_int(), 0); break;
+        case f_ttfc_double: set(f, {}, 0, a.as_double()); break;
+        default: set(f, a.as_string(), 0, 0); break;
       }
     }
     if (const span_ext* x = r.ext()) {
       for (const attribute& a : x->attributes) {
         if (const auto* s = std::get_if<std::string>(&a.value)) {
-          set(field_of(a.key, true, false, false), *s, 0, 0, false);
+          set(field_of(a.key, true, false, false), *s, 0, 0);
         } else if (const auto* n = std::get_if<std::int64_t>(&a.value)) {
-          set(field_of(a.key, false, true, false), {}, *n, 0, false);
+          set(field_of(a.key, false, true, false), {}, *n, 0);
         } else if (const auto* d = std::get_if<double>(&a.value)) {
-          set(field_of(a.key, false, false, true), {}, 0, *d, true);
+          set(field_of(a.key, false, false, true), {}, 0, *d);
         }
       }
     }
@@ -419,6 +451,12 @@ class span_metrics {
             metric_names::genai_duration_buckets.end()};
   }
 
+  /// The series of the four GenAI histograms for one attribute set.
+  struct genai_series {
+    std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
+                  input = detail::histogram_table::none, output = detail::histogram_table::none;
+  };
+
   void observe_one(const span_record& r, const detail::clock_converter& clock) {
     const std::int64_t ns =
         std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
@@ -470,10 +508,57 @@ class span_metrics {
         fast = {site_key, i};
       }
     }
-    red_.record(i, seconds, ex, error);
+    const std::uint64_t error_bit = detail::histogram_table::error_bit(error);
+    red_.record(i, seconds, ex, error_bit);
 
-    // GenAI: spans with gen_ai.operation.name.
+    // GenAI: spans with gen_ai.operation.name. The inline slots are classified first (one
+    // cache probe each); a span without the operation key and without extension attributes
+    // is done.
     if (r.n_attrs == 0 && !x) return;
+    using F = detail::genai_fields;
+    const bool ext_attrs = x && !x->attributes.empty();
+    std::uint8_t fields[detail::inline_attrs];
+    std::uint32_t present = 0;
+    for (std::uint8_t k = 0; k < r.n_attrs; ++k) {
+      const auto& c = genai_keys_.classify(r.attrs[k]);
+      fields[k] = c.f;
+      present |= c.bits;
+    }
+    if ((present & F::bit(F::f_operation)) == 0 && !ext_attrs) return;
+
+    // The value word of each field (the last slot that sets it wins), when every GenAI
+    // string is static: the same words then name the same attribute set, so the set of the
+    // previous inference span is recognised by comparing words.
+    const bool by_words = !ext_attrs && (present & F::owned_bit) == 0;
+    genai_memo& memo = memo_[error ? 1 : 0];
+    std::uint64_t words[F::n_fields] = {};
+    std::uint64_t differs = 1;
+    if (by_words) {
+      for (std::uint8_t k = 0; k < r.n_attrs; ++k) words[fields[k]] = r.attrs[k].value;
+      differs = (present & F::identity_bits) ^ memo.present;
+      for (int f = F::f_operation; f <= F::f_server_port; ++f) differs |= words[f] ^ memo.words[f];
+    }
+    if (differs == 0) {
+      const genai_series gs = genai_entries_[memo.entry].series;
+      const std::int64_t in = (present & F::bit(F::f_input_tokens))
+                                  ? static_cast<std::int64_t>(words[F::f_input_tokens])
+                                  : -1;
+      const std::int64_t out = (present & F::bit(F::f_output_tokens))
+                                   ? static_cast<std::int64_t>(words[F::f_output_tokens])
+                                   : -1;
+      double ttfc = -1;
+      if (present & F::bit(F::f_ttfc_int)) {
+        ttfc = static_cast<double>(static_cast<std::int64_t>(words[F::f_ttfc_int]));
+        if (present & F::bit(F::f_ttfc_double)) differs = 1;  // both: which came last decides
+      } else if (present & F::bit(F::f_ttfc_double)) {
+        ttfc = std::bit_cast<double>(words[F::f_ttfc_double]);
+      }
+      if (differs == 0 && complete(gs, ttfc, in, out)) {
+        record_genai(gs, seconds, ttfc, in, out, ex, error_bit);
+        return;
+      }
+    }
+
     detail::genai_fields g;
     g.read(r, genai_keys_);
     if (g.operation.empty()) return;
@@ -493,6 +578,44 @@ class span_metrics {
     }
     genai_series local;
     genai_series& gs = found ? found->series : local;
+    if (!complete(gs, g.time_to_first_chunk, g.input_tokens, g.output_tokens))
+      make_genai_series(gs, g, error_type, end_ns);
+    record_genai(gs, seconds, g.time_to_first_chunk, g.input_tokens, g.output_tokens, ex,
+                 error_bit);
+    // Keys past the cardinality limit are not remembered (they all overflow).
+    if (!found && !genai_duration_.is_overflow(gs.duration)) {
+      add_genai(h, g, error_type, gs);
+      found = &genai_entries_.back();
+    }
+    if (found && by_words) {
+      memo.present = present & F::identity_bits;
+      std::copy(std::begin(words), std::end(words), std::begin(memo.words));
+      memo.entry = static_cast<std::uint32_t>(found - genai_entries_.data());
+    }
+  }
+
+  static bool complete(const genai_series& gs, double ttfc, std::int64_t in,
+                       std::int64_t out) noexcept {
+    return gs.duration != detail::histogram_table::none &&
+           (ttfc < 0 || gs.ttfc != detail::histogram_table::none) &&
+           (in < 0 || gs.input != detail::histogram_table::none) &&
+           (out < 0 || gs.output != detail::histogram_table::none);
+  }
+
+  /// Records an inference span in its GenAI series (made before).
+  AGENTRACE_DETAIL_ALWAYS_INLINE void record_genai(const genai_series& gs, double seconds,
+                                                   double ttfc, std::int64_t in, std::int64_t out,
+                                                   const exemplar& ex, std::uint64_t error) {
+    genai_duration_.record(gs.duration, seconds, ex, error);
+    if (ttfc >= 0) genai_ttfc_.record(gs.ttfc, ttfc, ex, error);
+    if (in >= 0) genai_tokens_.record(gs.input, static_cast<double>(in), ex, error);
+    if (out >= 0) genai_tokens_.record(gs.output, static_cast<double>(out), ex, error);
+  }
+
+  /// Makes the series of `g` that `gs` lacks, under the text key the histogram tables index.
+  AGENTRACE_DETAIL_NOINLINE void make_genai_series(genai_series& gs, const detail::genai_fields& g,
+                                                   std::string_view error_type,
+                                                   std::uint64_t end_ns) {
     auto attributes = [&](std::string_view token_type) {
       detail::owned_attributes a;
       auto str = [&a](std::string_view k, std::string_view v) {
@@ -509,44 +632,24 @@ class span_metrics {
       str("gen_ai.token.type", token_type);
       return a;
     };
-    // A series is made on first use, under the text key the histogram tables index.
-    const bool complete = gs.duration != detail::histogram_table::none &&
-                          (g.time_to_first_chunk < 0 || gs.ttfc != detail::histogram_table::none) &&
-                          (g.input_tokens < 0 || gs.input != detail::histogram_table::none) &&
-                          (g.output_tokens < 0 || gs.output != detail::histogram_table::none);
-    if (!complete) genai_text_key(g, error_type);
-    if (gs.duration == detail::histogram_table::none) {
+    genai_text_key(g, error_type);
+    if (gs.duration == detail::histogram_table::none)
       gs.duration = genai_duration_.series_for(
           key_, [&] { return attributes({}); }, end_ns);
-    }
-    genai_duration_.record(gs.duration, seconds, ex, error);
-    if (g.time_to_first_chunk >= 0) {
-      if (gs.ttfc == detail::histogram_table::none)
-        gs.ttfc = genai_ttfc_.series_for(
-            key_, [&] { return attributes({}); }, end_ns);
-      genai_ttfc_.record(gs.ttfc, g.time_to_first_chunk, ex, error);
-    }
+    if (g.time_to_first_chunk >= 0 && gs.ttfc == detail::histogram_table::none)
+      gs.ttfc = genai_ttfc_.series_for(
+          key_, [&] { return attributes({}); }, end_ns);
     const std::size_t base = key_.size();
     auto tokens = [&](std::uint32_t& idx, std::string_view type, std::int64_t n) {
-      if (n < 0) return;
-      if (idx == detail::histogram_table::none) {
-        key_ += type;
-        idx = genai_tokens_.series_for(
-            key_, [&] { return attributes(type); }, end_ns);
-        key_.resize(base);
-      }
-      genai_tokens_.record(idx, static_cast<double>(n), ex, error);
+      if (n < 0 || idx != detail::histogram_table::none) return;
+      key_ += type;
+      idx = genai_tokens_.series_for(
+          key_, [&] { return attributes(type); }, end_ns);
+      key_.resize(base);
     };
     tokens(gs.input, "input", g.input_tokens);
     tokens(gs.output, "output", g.output_tokens);
-    // Keys past the cardinality limit are not remembered (they all overflow).
-    if (!found && !genai_duration_.is_overflow(gs.duration)) add_genai(h, g, error_type, gs);
   }
-
-  struct genai_series {
-    std::uint32_t duration = detail::histogram_table::none, ttfc = detail::histogram_table::none,
-                  input = detail::histogram_table::none, output = detail::histogram_table::none;
-  };
 
   /// The GenAI attribute values a set of series was made for, and those series.
   struct genai_entry {
@@ -603,7 +706,8 @@ class span_metrics {
     genai_entries_.push_back(std::move(x));
     last_genai_ = genai_entries_.size() - 1;
     if (2 * genai_entries_.size() > genai_table_.size()) {
-      genai_table_.assign(std::max<std::size_t>(16, 4 * genai_entries_.size()), 0);
+      // A power of two: slots are picked by masking the hash.
+      genai_table_.assign(std::bit_ceil(std::max<std::size_t>(16, 4 * genai_entries_.size())), 0);
       for (std::uint32_t e = 0; e < genai_entries_.size(); ++e) place_genai(e);
     } else {
       place_genai(static_cast<std::uint32_t>(genai_entries_.size() - 1));
@@ -661,6 +765,15 @@ class span_metrics {
   detail::genai_fields::key_cache genai_keys_;
   std::vector<genai_entry> genai_entries_;
   std::size_t last_genai_{0};  // the entry found last (none while genai_entries_ is empty)
+  /// The attribute set of the last inference span whose GenAI strings were all static, one for
+  /// spans with an error status and one for the others: the value words of its fields, which
+  /// of the identity fields it set (0: no memo yet) and its entry.
+  struct genai_memo {
+    std::uint32_t present{0};
+    std::uint32_t entry{0};
+    std::uint64_t words[detail::genai_fields::n_fields]{};
+  };
+  genai_memo memo_[2];
   std::vector<std::uint32_t>
       genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
   std::string key_;
