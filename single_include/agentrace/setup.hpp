@@ -218,9 +218,8 @@ class bucket_finder {
 
   /// The bucket of `v`: bucket_index(bounds(), v).
   std::size_t operator()(double v) const noexcept {
-    const std::size_t n = bounds_.size();
-    if (!table_.empty() && v > low_) {  // positive, past the first positive bound (not NaN)
-      if (v > bounds_[n - 1]) return n;
+    if (v > low_) [[likely]] {  // past the first positive bound (never true without a table)
+      if (v > high_) return bounds_.size();
       const double* p = bounds_.data();
       std::size_t i = table_[(std::bit_cast<std::uint64_t>(v) >> shift_) - first_key_];
       // As many steps as a range holds bounds at most, each without a branch on v: a step
@@ -228,8 +227,9 @@ class bucket_finder {
       for (unsigned step = 0; step < steps_; ++step) i += static_cast<std::size_t>(p[i] < v);
       return i;
     }
-    // At or below the first positive bound: only the bounds before it can be below v.
-    return bucket_index(std::span<const double>(bounds_).first(table_.empty() ? n : positive_), v);
+    // At or below the first positive bound (or NaN): only the bounds before it can be below v.
+    if (below_low_ == 0) return 0;
+    return bucket_index(std::span<const double>(bounds_).first(below_low_), v);
   }
 
  private:
@@ -237,19 +237,20 @@ class bucket_finder {
 
   void build() {
     const std::size_t n = bounds_.size();
-    positive_ = 0;
-    while (positive_ < n && !(bounds_[positive_] > 0)) ++positive_;
-    if (positive_ == n || n > 0xFFFF || !(bounds_[n - 1] < __builtin_inf())) return;
-    low_ = bounds_[positive_];
+    std::size_t positive = 0;
+    while (positive < n && !(bounds_[positive] > 0)) ++positive;
+    below_low_ = n;  // without a table every value takes bucket_index over all bounds
+    if (positive == n || n > 0xFFFF || !(bounds_[n - 1] < __builtin_inf())) return;
+    const double low = bounds_[positive];
     for (int mantissa_bits = 3; mantissa_bits >= 0; --mantissa_bits) {
       const unsigned shift = 52u - static_cast<unsigned>(mantissa_bits);
-      const std::uint64_t lo = std::bit_cast<std::uint64_t>(low_) >> shift;
+      const std::uint64_t lo = std::bit_cast<std::uint64_t>(low) >> shift;
       const std::uint64_t hi = std::bit_cast<std::uint64_t>(bounds_[n - 1]) >> shift;
       if (hi - lo + 1 > max_table) continue;
       // Entry k: the bounds below every value whose top bits are lo + k (those with smaller
       // top bits: positive doubles order as their representations do).
       table_.assign(static_cast<std::size_t>(hi - lo + 1), 0);
-      std::size_t below = positive_;
+      std::size_t below = positive;
       steps_ = 0;
       for (std::uint64_t k = lo; k <= hi; ++k) {
         while (below < n && (std::bit_cast<std::uint64_t>(bounds_[below]) >> shift) < k) ++below;
@@ -262,14 +263,18 @@ class bucket_finder {
       }
       shift_ = shift;
       first_key_ = lo;
+      low_ = low;
+      high_ = bounds_[n - 1];
+      below_low_ = positive;
       return;
     }
   }
 
   std::vector<double> bounds_;
   std::vector<std::uint16_t> table_;  // empty: every value takes bucket_index
-  double low_{0};                     // the first positive bound
-  std::size_t positive_{0};           // its index
+  double low_{__builtin_inf()};       // the first positive bound (+inf: no table)
+  double high_{__builtin_inf()};      // the last bound
+  std::size_t below_low_{0};          // the bounds a value at or below low_ is compared with
   unsigned shift_{52};
   unsigned steps_{0};  // the most bounds one range holds
   std::uint64_t first_key_{0};
