@@ -1058,6 +1058,54 @@ TEST_CASE(
   CHECK(out[0].points[0].sum == 5.0 * (per_thread / 10) * 45);
 }
 
+TEST_CASE(
+    "instruments: threads that share a stripe and record different attribute sets each count "
+    "into their own series") {
+  // Five threads on four stripes, each alternating between its own route and a shared one:
+  // the series a stripe remembers last keeps changing under the others' feet.
+  agentrace::counter<std::int64_t> c("test.memo.counter");
+  agentrace::histogram<double> h("test.memo.histogram", "", "", {5});
+  constexpr int per_thread = 50000;
+  static constexpr const char* routes[] = {"/r0", "/r1", "/r2", "/r3", "/r4"};
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t)
+    threads.emplace_back([&, t] {
+      go.fetch_add(1);
+      while (go.load() < 5) {
+      }
+      for (int i = 0; i < per_thread; ++i) {
+        c.add(t + 1, {{k_route, routes[t]}});
+        c.add(1, {{k_route, "/shared"}, {k_code, 200}});
+        h.record(t, {{k_route, routes[t]}});
+        h.record(9, {{k_code, 200}, {k_route, "/shared"}});  // another order: the same series
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<agentrace::metric_data> out;
+  c.collect(out, 0, agentrace::temporality_preference::cumulative);
+  h.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 2);
+  std::map<std::string, std::int64_t> sums;
+  for (const auto& p : out[0].points) sums[str_attr(p, "app.route")] += p.int_value;
+  CHECK(out[0].points.size() == 6);
+  for (int t = 0; t < 5; ++t) CHECK(sums[routes[t]] == (t + 1) * per_thread);
+  CHECK(sums["/shared"] == 5 * per_thread);
+  std::map<std::string, double> hist_sums;
+  std::map<std::string, std::uint64_t> hist_counts;
+  for (const auto& p : out[1].points) {
+    hist_sums[str_attr(p, "app.route")] += p.sum;
+    hist_counts[str_attr(p, "app.route")] += p.count;
+  }
+  CHECK(out[1].points.size() == 6);
+  for (int t = 0; t < 5; ++t) {
+    CHECK(hist_counts[routes[t]] == per_thread);
+    CHECK(hist_sums[routes[t]] == static_cast<double>(t) * per_thread);
+  }
+  CHECK(hist_counts["/shared"] == 5 * per_thread);
+  CHECK(hist_sums["/shared"] == 9.0 * 5 * per_thread);
+}
+
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
   for (std::size_t n = 0; n <= 40; ++n) {
     std::string a(n, 'x');
