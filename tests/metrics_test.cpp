@@ -1234,6 +1234,7 @@ struct genai_case {
   std::int64_t port = 8080;  // < 0: not set
   bool error = false, owned_model = false;
   std::int64_t input = 10;
+  std::string_view model_before;  // not empty: the request model set to this first, then to model
 };
 
 constexpr agentrace::key<std::string> g_op{"gen_ai.operation.name"};
@@ -1258,6 +1259,7 @@ void fill_genai(agentrace::span_record& r, const genai_case& c, std::uint64_t n,
   if (c.error) r.set_status(agentrace::status_code::error);
   r.push_static_string(g_op.name(), c.op);
   r.push_static_string(g_provider.name(), c.provider);
+  if (!c.model_before.empty()) r.push_static_string(g_model.name(), c.model_before);
   if (c.owned_model)
     r.push_slot(g_model.name(), slot_type::owned_str,
                 reinterpret_cast<std::uintptr_t>(new std::string(c.model)));
@@ -1315,6 +1317,12 @@ TEST_CASE(
     c.owned_model = true;
     c.model = "m3";
   });
+  // A key set twice: the last value is the attribute (the base's set, and the "m2" one).
+  vary([](genai_case& c) { c.model_before = "m2"; });
+  vary([](genai_case& c) {
+    c.model_before = "m1";
+    c.model = "m2";
+  });
   // Each variant between two base spans, twice over: every span follows one it differs from,
   // and one it equals.
   std::vector<genai_case> cases;
@@ -1334,8 +1342,8 @@ TEST_CASE(
     expected_tokens[genai_key(cases[i])] += static_cast<double>(i);
   }
   // Not a set of its own: the owned "m1" (the base's), the errored span with error.type 429
-  // (the set of the other 429 one).
-  REQUIRE(expected_calls.size() == variants.size() + 1 - 2);
+  // (the set of the other 429 one), the two with the model set twice (the base's, "m2").
+  REQUIRE(expected_calls.size() == variants.size() + 1 - 4);
 
   agentrace::span_metrics m({}, "svc");
   m.observe(records, agentrace::detail::clock_converter::unix_ns(1'000'000'000));
