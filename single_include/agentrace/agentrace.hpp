@@ -2474,8 +2474,7 @@ class instrument_base {
     if (instrument_series* m = memo.load(std::memory_order_acquire); m && m->matches(attrs))
       return *m;
     instrument_series& x = find_series(attrs);
-    if (&x != overflow_.load(std::memory_order_relaxed))
-      memo.store(&x, std::memory_order_release);
+    if (&x != overflow_.load(std::memory_order_relaxed)) memo.store(&x, std::memory_order_release);
     return x;
   }
 
