@@ -42,6 +42,11 @@ if one and two:
     extra = f", dropped {d:.1%}" if d is not None else ""
     print(f"  {'BM_SpanEmpty/threads:2':28s} {two:7.1f} ns = {two / one:4.2f} x one thread [<= 1.5]"
           f" {'ok' if two / one <= 1.5 else 'MISSED'}{extra}")
+sm = runs.get("BM_CollectorSpanMetricsRatio")
+if sm:
+    r = sm["on_off_ratio"]
+    print(f"  {'collector, span metrics on':28s} {r:7.2f} x off (median of alternated batches)"
+          f" [<= 1.3] {'ok' if r <= 1.3 else 'MISSED'}")
 ser = runs.get("BM_SerializeOtlpJson")
 if ser:
     r = ser["items_per_second"] / 1e6

@@ -1058,6 +1058,54 @@ TEST_CASE(
   CHECK(out[0].points[0].sum == 5.0 * (per_thread / 10) * 45);
 }
 
+TEST_CASE(
+    "instruments: threads that share a stripe and record different attribute sets each count "
+    "into their own series") {
+  // Five threads on four stripes, each alternating between its own route and a shared one:
+  // the series a stripe remembers last keeps changing under the others' feet.
+  agentrace::counter<std::int64_t> c("test.memo.counter");
+  agentrace::histogram<double> h("test.memo.histogram", "", "", {5});
+  constexpr int per_thread = 50000;
+  static constexpr const char* routes[] = {"/r0", "/r1", "/r2", "/r3", "/r4"};
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t)
+    threads.emplace_back([&, t] {
+      go.fetch_add(1);
+      while (go.load() < 5) {
+      }
+      for (int i = 0; i < per_thread; ++i) {
+        c.add(t + 1, {{k_route, routes[t]}});
+        c.add(1, {{k_route, "/shared"}, {k_code, 200}});
+        h.record(t, {{k_route, routes[t]}});
+        h.record(9, {{k_code, 200}, {k_route, "/shared"}});  // another order: the same series
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<agentrace::metric_data> out;
+  c.collect(out, 0, agentrace::temporality_preference::cumulative);
+  h.collect(out, 0, agentrace::temporality_preference::cumulative);
+  REQUIRE(out.size() == 2);
+  std::map<std::string, std::int64_t> sums;
+  for (const auto& p : out[0].points) sums[str_attr(p, "app.route")] += p.int_value;
+  CHECK(out[0].points.size() == 6);
+  for (int t = 0; t < 5; ++t) CHECK(sums[routes[t]] == (t + 1) * per_thread);
+  CHECK(sums["/shared"] == 5 * per_thread);
+  std::map<std::string, double> hist_sums;
+  std::map<std::string, std::uint64_t> hist_counts;
+  for (const auto& p : out[1].points) {
+    hist_sums[str_attr(p, "app.route")] += p.sum;
+    hist_counts[str_attr(p, "app.route")] += p.count;
+  }
+  CHECK(out[1].points.size() == 6);
+  for (int t = 0; t < 5; ++t) {
+    CHECK(hist_counts[routes[t]] == per_thread);
+    CHECK(hist_sums[routes[t]] == static_cast<double>(t) * per_thread);
+  }
+  CHECK(hist_counts["/shared"] == 5 * per_thread);
+  CHECK(hist_sums["/shared"] == 9.0 * 5 * per_thread);
+}
+
 TEST_CASE("metrics: byte comparison of attribute values, every length and every position") {
   for (std::size_t n = 0; n <= 40; ++n) {
     std::string a(n, 'x');
@@ -1186,6 +1234,7 @@ struct genai_case {
   std::int64_t port = 8080;  // < 0: not set
   bool error = false, owned_model = false;
   std::int64_t input = 10;
+  std::string_view model_before;  // not empty: the request model set to this first, then to model
 };
 
 constexpr agentrace::key<std::string> g_op{"gen_ai.operation.name"};
@@ -1210,6 +1259,7 @@ void fill_genai(agentrace::span_record& r, const genai_case& c, std::uint64_t n,
   if (c.error) r.set_status(agentrace::status_code::error);
   r.push_static_string(g_op.name(), c.op);
   r.push_static_string(g_provider.name(), c.provider);
+  if (!c.model_before.empty()) r.push_static_string(g_model.name(), c.model_before);
   if (c.owned_model)
     r.push_slot(g_model.name(), slot_type::owned_str,
                 reinterpret_cast<std::uintptr_t>(new std::string(c.model)));
@@ -1267,6 +1317,12 @@ TEST_CASE(
     c.owned_model = true;
     c.model = "m3";
   });
+  // A key set twice: the last value is the attribute (the base's set, and the "m2" one).
+  vary([](genai_case& c) { c.model_before = "m2"; });
+  vary([](genai_case& c) {
+    c.model_before = "m1";
+    c.model = "m2";
+  });
   // Each variant between two base spans, twice over: every span follows one it differs from,
   // and one it equals.
   std::vector<genai_case> cases;
@@ -1286,8 +1342,8 @@ TEST_CASE(
     expected_tokens[genai_key(cases[i])] += static_cast<double>(i);
   }
   // Not a set of its own: the owned "m1" (the base's), the errored span with error.type 429
-  // (the set of the other 429 one).
-  REQUIRE(expected_calls.size() == variants.size() + 1 - 2);
+  // (the set of the other 429 one), the two with the model set twice (the base's, "m2").
+  REQUIRE(expected_calls.size() == variants.size() + 1 - 4);
 
   agentrace::span_metrics m({}, "svc");
   m.observe(records, agentrace::detail::clock_converter::unix_ns(1'000'000'000));

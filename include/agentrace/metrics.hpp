@@ -258,6 +258,18 @@ class instrument_base {
   /// hash collides with another's takes the next free slot.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
+    // The series this stripe's threads found last: a thread that records the same attributes
+    // again skips the hash and the probe (the check below is the one a probe ends with).
+    std::atomic<instrument_series*>& memo = memo_[metric_stripe()].last;
+    if (instrument_series* m = memo.load(std::memory_order_acquire); m && m->matches(attrs))
+      return *m;
+    instrument_series& x = find_series(attrs);
+    if (&x != overflow_.load(std::memory_order_relaxed)) memo.store(&x, std::memory_order_release);
+    return x;
+  }
+
+  /// The slow path of series_for: hash, probe, make.
+  AGENTRACE_DETAIL_NOINLINE instrument_series& find_series(metric_attributes attrs) {
     std::uint64_t h = 0;
     for (const metric_attr& a : attrs) h += a.hash();  // order-independent
     h &= hash_mask_;
@@ -313,6 +325,11 @@ class instrument_base {
     std::atomic<std::uint64_t> hash{0};
     std::atomic<instrument_series*> series{nullptr};
   };
+  /// A stripe's last series, on its own cache line: a miss on one stripe's threads does not
+  /// invalidate what another stripe's threads read.
+  struct alignas(64) memo_line {
+    std::atomic<instrument_series*> last{nullptr};
+  };
 
   instrument_series* make_series(metric_attributes attrs, bool overflow = false) {
     auto* p = new instrument_series();
@@ -345,6 +362,7 @@ class instrument_base {
   std::unique_ptr<slot[]> table_;
   std::atomic<std::size_t> used_{0};
   std::atomic<instrument_series*> empty_{nullptr}, overflow_{nullptr};
+  memo_line memo_[metric_stripes];
 };
 
 constexpr bool delta_for_counters(temporality_preference p) noexcept {

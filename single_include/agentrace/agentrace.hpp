@@ -1271,8 +1271,8 @@ class bucket_finder {
   std::span<const double> bounds() const noexcept { return bounds_; }
   std::size_t size() const noexcept { return bounds_.size(); }
 
-  /// The bucket of `v`: bucket_index(bounds(), v).
-  std::size_t operator()(double v) const noexcept {
+  /// The bucket of `v`: bucket_index(bounds(), v). Inlined: a call costs as much as the lookup.
+  AGENTRACE_DETAIL_ALWAYS_INLINE std::size_t operator()(double v) const noexcept {
     if (v > low_) [[likely]] {  // past the first positive bound (never true without a table)
       if (v > high_) return bounds_.size();
       const double* p = bounds_.data();
@@ -2468,6 +2468,18 @@ class instrument_base {
   /// hash collides with another's takes the next free slot.
   instrument_series& series_for(metric_attributes attrs) {
     if (attrs.size() == 0) return get_or_make(empty_, attrs);
+    // The series this stripe's threads found last: a thread that records the same attributes
+    // again skips the hash and the probe (the check below is the one a probe ends with).
+    std::atomic<instrument_series*>& memo = memo_[metric_stripe()].last;
+    if (instrument_series* m = memo.load(std::memory_order_acquire); m && m->matches(attrs))
+      return *m;
+    instrument_series& x = find_series(attrs);
+    if (&x != overflow_.load(std::memory_order_relaxed)) memo.store(&x, std::memory_order_release);
+    return x;
+  }
+
+  /// The slow path of series_for: hash, probe, make.
+  AGENTRACE_DETAIL_NOINLINE instrument_series& find_series(metric_attributes attrs) {
     std::uint64_t h = 0;
     for (const metric_attr& a : attrs) h += a.hash();  // order-independent
     h &= hash_mask_;
@@ -2523,6 +2535,11 @@ class instrument_base {
     std::atomic<std::uint64_t> hash{0};
     std::atomic<instrument_series*> series{nullptr};
   };
+  /// A stripe's last series, on its own cache line: a miss on one stripe's threads does not
+  /// invalidate what another stripe's threads read.
+  struct alignas(64) memo_line {
+    std::atomic<instrument_series*> last{nullptr};
+  };
 
   instrument_series* make_series(metric_attributes attrs, bool overflow = false) {
     auto* p = new instrument_series();
@@ -2555,6 +2572,7 @@ class instrument_base {
   std::unique_ptr<slot[]> table_;
   std::atomic<std::size_t> used_{0};
   std::atomic<instrument_series*> empty_{nullptr}, overflow_{nullptr};
+  memo_line memo_[metric_stripes];
 };
 
 constexpr bool delta_for_counters(temporality_preference p) noexcept {
@@ -4074,7 +4092,17 @@ class span_metrics {
                   input = detail::histogram_table::none, output = detail::histogram_table::none;
   };
 
-  void observe_one(const span_record& r, const detail::clock_converter& clock) {
+  /// The attribute set of the last inference span whose GenAI strings were all static, one for
+  /// spans with an error status and one for the others: the value words of its fields, which
+  /// of the identity fields it set (0: no memo yet) and its entry.
+  struct genai_memo {
+    std::uint32_t present{0};
+    std::uint32_t entry{0};
+    std::uint64_t words[detail::genai_fields::n_fields]{};
+  };
+
+  AGENTRACE_DETAIL_ALWAYS_INLINE void observe_one(const span_record& r,
+                                                  const detail::clock_converter& clock) {
     const std::int64_t ns =
         std::max<std::int64_t>(0, clock.duration_ns(r.start_ticks, r.end_ticks));
     const std::uint64_t end_ns = clock.to_unix_ns(r.start_ticks) + static_cast<std::uint64_t>(ns);
@@ -4128,32 +4156,32 @@ class span_metrics {
     const std::uint64_t error_bit = detail::histogram_table::error_bit(error);
     red_.record(i, seconds, ex, error_bit);
 
-    // GenAI: spans with gen_ai.operation.name. The inline slots are classified first (one
-    // cache probe each); a span without the operation key and without extension attributes
-    // is done.
+    // GenAI: spans with gen_ai.operation.name. The inline slots are classified in one pass (one
+    // cache probe each), which also gathers the value word of each field (the last slot that
+    // sets it wins). A span without the operation key and without extension attributes is done
+    // after it.
     if (r.n_attrs == 0 && !x) return;
     using F = detail::genai_fields;
     const bool ext_attrs = x && !x->attributes.empty();
-    std::uint8_t fields[detail::inline_attrs];
+    genai_memo& memo = memo_[error ? 1 : 0];
+    std::uint64_t words[F::n_fields];  // a field's word is read only when the field is present
     std::uint32_t present = 0;
     for (std::uint8_t k = 0; k < r.n_attrs; ++k) {
       const auto& c = genai_keys_.classify(r.attrs[k]);
-      fields[k] = c.f;
+      words[c.f] = r.attrs[k].value;
       present |= c.bits;
     }
     if ((present & F::bit(F::f_operation)) == 0 && !ext_attrs) return;
 
-    // The value word of each field (the last slot that sets it wins), when every GenAI
-    // string is static: the same words then name the same attribute set, so the set of the
-    // previous inference span is recognised by comparing words.
+    // When every GenAI string is static, the same value words name the same attribute set:
+    // the set of the previous inference span is recognised by comparing the words of the
+    // fields it sets.
     const bool by_words = !ext_attrs && (present & F::owned_bit) == 0;
-    genai_memo& memo = memo_[error ? 1 : 0];
-    std::uint64_t words[F::n_fields] = {};
-    std::uint64_t differs = 1;
-    if (by_words) {
-      for (std::uint8_t k = 0; k < r.n_attrs; ++k) words[fields[k]] = r.attrs[k].value;
-      differs = (present & F::identity_bits) ^ memo.present;
-      for (int f = F::f_operation; f <= F::f_server_port; ++f) differs |= words[f] ^ memo.words[f];
+    const std::uint32_t identity = present & F::identity_bits;
+    std::uint64_t differs = (identity ^ memo.present) | static_cast<std::uint64_t>(!by_words);
+    for (std::uint32_t m = identity; m != 0; m &= m - 1) {
+      const int f = std::countr_zero(m);
+      differs |= words[f] ^ memo.words[f];
     }
     if (differs == 0) {
       const genai_series gs = genai_entries_[memo.entry].series;
@@ -4175,7 +4203,18 @@ class span_metrics {
         return;
       }
     }
+    observe_genai(r, memo, present, by_words, error, seconds, ex, end_ns);
+  }
 
+  /// An inference span that is not the previous one's attribute set (or whose strings are
+  /// owned): its GenAI attributes read by name and its series looked up. Out of line: the
+  /// common path above keeps fewer registers to save.
+  AGENTRACE_DETAIL_NOINLINE void observe_genai(const span_record& r, genai_memo& memo,
+                                               std::uint32_t present, bool by_words, bool error,
+                                               double seconds, const exemplar& ex,
+                                               std::uint64_t end_ns) {
+    using F = detail::genai_fields;
+    const std::uint64_t error_bit = detail::histogram_table::error_bit(error);
     detail::genai_fields g;
     g.read(r, genai_keys_);
     if (g.operation.empty()) return;
@@ -4205,8 +4244,12 @@ class span_metrics {
       found = &genai_entries_.back();
     }
     if (found && by_words) {
+      // The value word of each field, the last slot that sets it winning (the fields it does
+      // not set: 0).
       memo.present = present & F::identity_bits;
-      std::copy(std::begin(words), std::end(words), std::begin(memo.words));
+      std::fill(std::begin(memo.words), std::end(memo.words), 0);
+      for (std::uint8_t k = 0; k < r.n_attrs; ++k)
+        memo.words[genai_keys_.classify(r.attrs[k]).f] = r.attrs[k].value;
       memo.entry = static_cast<std::uint32_t>(found - genai_entries_.data());
     }
   }
@@ -4382,14 +4425,6 @@ class span_metrics {
   detail::genai_fields::key_cache genai_keys_;
   std::vector<genai_entry> genai_entries_;
   std::size_t last_genai_{0};  // the entry found last (none while genai_entries_ is empty)
-  /// The attribute set of the last inference span whose GenAI strings were all static, one for
-  /// spans with an error status and one for the others: the value words of its fields, which
-  /// of the identity fields it set (0: no memo yet) and its entry.
-  struct genai_memo {
-    std::uint32_t present{0};
-    std::uint32_t entry{0};
-    std::uint64_t words[detail::genai_fields::n_fields]{};
-  };
   genai_memo memo_[2];
   std::vector<std::uint32_t>
       genai_table_;  // open addressing: entry + 1, 0 empty; half full at most
