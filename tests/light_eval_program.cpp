@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // A program that reads, summarizes and queries traces with <agentrace/eval/light.hpp> alone.
-// Compiled mode (AGENTRACE_COMPILED_LIB): the header must stay light (no nlohmann_json, the
-// reader, span statistics or the query's evaluator; a header below that it pulls in fails the
-// compilation with its name) and the definitions come from the agentrace library. fmt still
-// comes with the trace type (eval/trace.hpp includes agentrace/exporter.hpp).
+// Compiled mode (AGENTRACE_COMPILED_LIB): the header must stay light (no nlohmann_json, fmt,
+// <iostream>, <regex>, <sstream>, the reader, span statistics or the query's evaluator; a
+// header below that it pulls in fails the compilation with its name) and the definitions come
+// from the agentrace library.
 // Header-only, the same program compiles them inline. Run by the CTest test light_eval_program
 // on tests/fixtures/example-otlp-trace.json (one trace: invoke_agent 2.35 s, chat 1.2 s,
 // SELECT orders 40 ms with status ERROR); exits 1 and names each result that differs.
@@ -23,6 +23,12 @@
 #endif
 #if defined(_GLIBCXX_REGEX) || defined(_LIBCPP_REGEX)
 #error "<agentrace/eval/light.hpp> includes <regex>"
+#endif
+#if defined(_GLIBCXX_SSTREAM) || defined(_LIBCPP_SSTREAM)
+#error "<agentrace/eval/light.hpp> includes <sstream>"
+#endif
+#if defined(FMT_VERSION)
+#error "<agentrace/eval/light.hpp> includes fmt"
 #endif
 // The definitions' own headers: the reader, the statistics, the query.
 #if defined(AGENTRACE_EVAL_LIGHT_IMPL_INCLUDED)
