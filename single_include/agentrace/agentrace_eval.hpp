@@ -6464,9 +6464,9 @@ enum class dataset_kind : std::uint8_t {
 /// What write_dataset() writes and how.
 struct dataset_options {
   dataset_kind kind = dataset_kind::eval;
-  eval_record_options eval{};      // kind eval: the compact tree, judge template and rubric
-  finetune_options finetune{};     // kind finetune: plain examples, correction pairs
-  bool metadata = false;           // finetune, preference: trace and span ids on each line
+  eval_record_options eval{};   // kind eval: the compact tree, judge template and rubric
+  finetune_options finetune{};  // kind finetune: plain examples, correction pairs
+  bool metadata = false;        // finetune, preference: trace and span ids on each line
 };
 
 /// What write_dataset() wrote, and what it skipped.
