@@ -2,8 +2,9 @@
 # AGENTRACE_COMPILED_LIB=ON: agentrace::agentrace is a library (static; shared with
 # BUILD_SHARED_LIBS) compiled from src/agentrace.cpp: start(), the `tracing` handle, the
 # collector, configuration from the environment and the console, OTLP-JSON and (libcurl and zlib
-# found) OTLP/HTTP exporters; and from src/agentrace_eval.cpp: the light eval entry points of
-# <agentrace/eval/light.hpp> (reader, span statistics, query). Its users get
+# found) OTLP/HTTP exporters; and from src/agentrace_eval.cpp and src/agentrace_eval_writers.cpp:
+# the light eval entry points of <agentrace/eval/light.hpp> (reader, span statistics, query;
+# datasets, the HTML report). Its users get
 # AGENTRACE_COMPILED_LIB, so <agentrace/setup.hpp> and <agentrace/eval/light.hpp> declare what
 # the library defines instead of compiling it again.
 if(AGENTRACE_SINGLE_HEADER)

@@ -21,9 +21,15 @@
 #                  statistics and query are compiled in this file)
 #   eval_light_compiled
 #                  eval_light in compiled mode: light.hpp declares, the library defines
-# Also reported, without a target: the library of compiled mode (src/agentrace.cpp and
-# src/agentrace_eval.cpp, compiled once per build: lib_once, lib_eval_once) and linking the
-# quickstart's object with it (link_compiled).
+#   eval_write     reads, selects with one query and writes the evaluation dataset and the HTML
+#                  report of what it selected, with <agentrace/eval/light.hpp> (header-only:
+#                  the reader, query and writers are compiled in this file)
+#   eval_write_compiled
+#                  eval_write in compiled mode
+# Also reported, without a target: the library of compiled mode (src/agentrace.cpp,
+# src/agentrace_eval.cpp and src/agentrace_eval_writers.cpp, compiled once per build: lib_once,
+# lib_eval_once, lib_eval_writers_once) and linking the quickstart's object with it
+# (link_compiled, which needs the rows lib_once and quickstart_compiled).
 # Targets (docs/performance.md): instrumented at most 3x the hello world, quickstart at most 10x
 # (the header-only quickstart is reported against that target too).
 # Each TU is compiled RUNS times (default 3) and the smallest user time kept; compilations run
@@ -31,6 +37,7 @@
 #   scripts/compile-time.sh                  # both compilers, RUNS=3
 #   RUNS=1 CXXS="g++-12" scripts/compile-time.sh
 #   scripts/compile-time.sh --check          # also exit 1 when a ratio is over its target
+#   ROWS="eval_light eval_light_compiled" scripts/compile-time.sh   # only these rows (and hello)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -124,6 +131,31 @@ int main(int argc, char** argv) {
 }
 EOF
 
+cat >"$work/eval_write.cpp" <<'EOF'
+#include <agentrace/eval/light.hpp>
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+int main(int argc, char** argv) {
+  namespace ev = agentrace::eval;
+  const ev::traces_read in = ev::read_all({argv + 1, argv + argc});
+  const std::vector<ev::selection> picked = ev::trace_query::parse("errors").select(in.traces);
+  std::FILE* out = std::fopen("dataset.jsonl", "wb");
+  if (!out) return 1;
+  const ev::dataset_counts n = ev::write_dataset(in.traces, picked, [&](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fputc('\n', out);
+  });
+  std::fclose(out);
+  const std::string html = ev::report_html(in.traces, picked);
+  std::printf("%zu records, report of %zu bytes\n", n.lines, html.size());
+  return 0;
+}
+EOF
+
 # single_include/ before it had a header for instrumentation alone had only the whole one.
 single_span=agentrace/span.hpp
 [ -f single_include/$single_span ] || single_span=agentrace/agentrace.hpp
@@ -146,6 +178,14 @@ if [ -f include/agentrace/eval/light.hpp ]; then
     tus+=(eval_light_compiled)
   fi
 fi
+writers_lib=0
+if [ -f include/agentrace/eval/detail/light_writers_impl.hpp ]; then
+  tus+=(eval_write)
+  if [ -f src/agentrace_eval_writers.cpp ]; then
+    writers_lib=1
+    tus+=(eval_write_compiled)
+  fi
+fi
 src_of() {
   case $1 in
     hello) echo "$work/hello.cpp" ;;
@@ -153,14 +193,18 @@ src_of() {
     instrumented_single) echo "$work/instrumented_single.cpp" ;;
     quickstart | quickstart_single | quickstart_compiled*) echo "$root/examples/quickstart.cpp" ;;
     lib_once) echo "$root/src/agentrace.cpp" ;;
-    eval | eval_light) echo "$work/$1.cpp" ;;
+    eval | eval_light | eval_write) echo "$work/$1.cpp" ;;
     eval_light_compiled) echo "$work/eval_light.cpp" ;;
+    eval_write_compiled) echo "$work/eval_write.cpp" ;;
     lib_eval_once) echo "$root/src/agentrace_eval.cpp" ;;
+    lib_eval_writers_once) echo "$root/src/agentrace_eval_writers.cpp" ;;
   esac
 }
 flags_of() {
   case $1 in
-    quickstart_compiled* | lib_once | *_compiled | lib_eval_once) echo "-DAGENTRACE_COMPILED_LIB" ;;
+    quickstart_compiled* | lib_once | *_compiled | lib_eval_once | lib_eval_writers_once)
+      echo "-DAGENTRACE_COMPILED_LIB"
+      ;;
   esac
 }
 inc_of() {
@@ -199,6 +243,14 @@ for cxx in $cxxs; do
   rows=("${tus[@]}")
   [ "$compiled" = 0 ] || rows+=(lib_once link_compiled)
   [ "$eval_lib" = 0 ] || rows+=(lib_eval_once)
+  [ "$writers_lib" = 0 ] || rows+=(lib_eval_writers_once)
+  if [ -n "${ROWS:-}" ]; then  # hello stays: every ratio is to it
+    picked=(hello)
+    for tu in "${rows[@]}"; do
+      [[ " $ROWS " != *" $tu "* ]] || [ "$tu" = hello ] || picked+=("$tu")
+    done
+    rows=("${picked[@]}")
+  fi
   for tu in "${rows[@]}"; do
     best_u="" best_m=""
     for ((r = 0; r < runs; ++r)); do

@@ -124,8 +124,8 @@ consumer_pkg_config() {
 # only, start() and the exporters coming from the library) and around the consumer program,
 # which includes <agentrace/agentrace.hpp> as well and must link without a second definition;
 # then the quickstart again with the pkg-config line; then tests/light_eval_program.cpp, which
-# reads, summarizes and queries the example fixture with <agentrace/eval/light.hpp> against the
-# installed library.
+# reads, summarizes, queries the example fixture and writes its datasets and report with
+# <agentrace/eval/light.hpp> against the installed library.
 consumer_compiled_lib() {
   local d=$work/compiled_lib
   mkdir -p "$d/quickstart" "$d/consumer" "$d/eval"
@@ -184,17 +184,17 @@ consumer_compiled_lib() {
     { echo "consumer compiled_lib: single-header build wrote no db.query span" >&2; return 1; }
   echo "ok: quickstart from the single headers against the compiled library wrote its trace"
   # The light eval entry points are the library's: the program's object defines none of the
-  # reader, the statistics, the query or nlohmann_json.
+  # reader, the statistics, the query, the dataset and report writers, fmt or nlohmann_json.
   cp "$src/tests/light_eval_program.cpp" "$d/eval/main.cpp"
   cp "$pk/find_package/CMakeLists.txt" "$d/eval/"
   snippet "$d/eval" "$pk/find_package/build.sh" PREFIX="$d/prefix" >"$d/eval/build.log"
   obj=$(find "$d/eval/build" -name 'main.cpp.o')
-  if nm -C "$obj" | grep -E ' [TW] (nlohmann::|agentrace::eval::(reader|span_stats|query|selector|detail)::)' >&2; then
-    echo "consumer compiled_lib: the eval program compiled the reader, statistics or query itself" >&2
+  if nm -C "$obj" | grep -E ' [TW] (fmt::|nlohmann::|agentrace::eval::(reader|span_stats|query|selector|price_table|detail)::)' >&2; then
+    echo "consumer compiled_lib: the eval program compiled the reader, statistics, query or writers itself" >&2
     return 1
   fi
   "$d/eval/build/my_agent" "$src/tests/fixtures/example-otlp-trace.json" "$d/eval/missing.json"
-  echo "ok: the eval program read, summarized and queried through the compiled library"
+  echo "ok: the eval program read, summarized, queried and wrote datasets and a report through the compiled library"
 }
 
 names=("$@")

@@ -701,8 +701,8 @@ inline constexpr key<std::int64_t> port{"server.port"};
 AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/exporter.hpp
 // SPDX-License-Identifier: MIT
-// The exporter interface (one call per batch) and the owned span model for exporters that keep
-// spans (console tree, in-memory store).
+// The exporter interface (one call per batch) and the conversion of records to the owned span
+// model (span_data.hpp) for exporters that keep spans (console tree, in-memory store).
 
 #include <chrono>
 #include <cstdint>
@@ -1662,6 +1662,79 @@ inline void truncate_code_points(std::string& s, std::size_t max) noexcept {
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/span_data.hpp
+// SPDX-License-Identifier: MIT
+// The owned span model: a finished span with its events and links, Unix-epoch times and owned
+// strings, as the exporters that keep spans (console tree, in-memory store), in-process
+// reflection and the eval reader see it. Plain types over the attribute and context types
+// only; exporter.hpp includes it and converts records to it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace {
+
+/// An event as exporters that keep spans see it.
+struct event_view {
+  std::uint64_t time_unix_ns{0};
+  std::string name;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the event attribute count limit
+};
+
+/// A link as exporters that keep spans see it.
+struct link_view {
+  span_context context;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::uint32_t dropped_attributes{0};  // beyond the link attribute count limit
+};
+
+/// A finished span with owned data and Unix-epoch times: what the in-memory store, the console
+/// tree and in-process reflection work with.
+struct span_data {
+  agentrace::trace_id trace_id{};
+  std::uint64_t span_id{0};
+  std::uint64_t parent_span_id{0};
+  std::uint8_t flags{0};
+  bool parent_remote{false};
+  std::string name;
+  span_kind kind{span_kind::internal};
+  std::uint64_t start_unix_ns{0};
+  std::uint64_t end_unix_ns{0};
+  status_code status{status_code::unset};
+  std::string status_message;
+  std::string trace_state;
+  std::vector<std::pair<std::string, attr_value>> attributes;
+  std::vector<event_view> events;
+  std::vector<link_view> links;
+  std::uint32_t dropped_attributes{0};
+  std::uint32_t dropped_events{0};
+  std::uint32_t dropped_links{0};
+  std::string code_file;
+  std::uint32_t code_line{0};
+  std::string code_function;
+
+  std::uint64_t duration_ns() const noexcept {
+    return end_unix_ns >= start_unix_ns ? end_unix_ns - start_unix_ns : 0;
+  }
+  /// The attribute named `key`, or nullptr.
+  const attr_value* attr(std::string_view key) const noexcept {
+    for (const auto& [k, v] : attributes)
+      if (k == key) return &v;
+    return nullptr;
+  }
+};
+
+}  // namespace agentrace
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -1733,58 +1806,6 @@ class exporter {
     export_failures f;
     f.other = spans_failed();
     return f;
-  }
-};
-
-/// An event as exporters that keep spans see it.
-struct event_view {
-  std::uint64_t time_unix_ns{0};
-  std::string name;
-  std::vector<std::pair<std::string, attr_value>> attributes;
-  std::uint32_t dropped_attributes{0};  // beyond the event attribute count limit
-};
-
-/// A link as exporters that keep spans see it.
-struct link_view {
-  span_context context;
-  std::string trace_state;
-  std::vector<std::pair<std::string, attr_value>> attributes;
-  std::uint32_t dropped_attributes{0};  // beyond the link attribute count limit
-};
-
-/// A finished span with owned data and Unix-epoch times: what the in-memory store, the console
-/// tree and in-process reflection work with.
-struct span_data {
-  agentrace::trace_id trace_id{};
-  std::uint64_t span_id{0};
-  std::uint64_t parent_span_id{0};
-  std::uint8_t flags{0};
-  bool parent_remote{false};
-  std::string name;
-  span_kind kind{span_kind::internal};
-  std::uint64_t start_unix_ns{0};
-  std::uint64_t end_unix_ns{0};
-  status_code status{status_code::unset};
-  std::string status_message;
-  std::string trace_state;
-  std::vector<std::pair<std::string, attr_value>> attributes;
-  std::vector<event_view> events;
-  std::vector<link_view> links;
-  std::uint32_t dropped_attributes{0};
-  std::uint32_t dropped_events{0};
-  std::uint32_t dropped_links{0};
-  std::string code_file;
-  std::uint32_t code_line{0};
-  std::string code_function;
-
-  std::uint64_t duration_ns() const noexcept {
-    return end_unix_ns >= start_unix_ns ? end_unix_ns - start_unix_ns : 0;
-  }
-  /// The attribute named `key`, or nullptr.
-  const attr_value* attr(std::string_view key) const noexcept {
-    for (const auto& [k, v] : attributes)
-      if (k == key) return &v;
-    return nullptr;
   }
 };
 
@@ -5819,6 +5840,99 @@ inline std::uint64_t trace_key(const trace_id& t) noexcept { return mix64(t.hi ^
 }  // namespace agentrace::detail
 
 AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/detail/trace_tree.hpp
+// SPDX-License-Identifier: MIT
+// The call tree of one trace's spans (children per span, roots first, parent cycles broken):
+// what the console exporter prints and what eval's read-back traces link. Over span_data only.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::detail {
+
+/// Children of each span, for printing trees: index lists, roots first (spans whose parent is
+/// not in the trace), each level in start-time order.
+struct trace_tree {
+  std::vector<std::size_t> roots;
+  std::vector<std::vector<std::size_t>> children;
+
+  explicit trace_tree(const std::vector<span_data>& spans) : children(spans.size()) {
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      auto it = spans[i].parent_span_id ? by_id.find(spans[i].parent_span_id) : by_id.end();
+      if (it == by_id.end() || it->second == i)
+        roots.push_back(i);
+      else
+        children[it->second].push_back(i);
+    }
+    auto by_start = [&](std::size_t a, std::size_t b) {
+      return spans[a].start_unix_ns < spans[b].start_unix_ns;
+    };
+    break_cycles(spans, by_start);
+    std::sort(roots.begin(), roots.end(), by_start);
+    for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
+  }
+
+  /// Spans made roots because their chain of parents loops back to them (bad input: a span
+  /// that is its own ancestor), earliest start first.
+  std::vector<std::size_t> cycle_roots;
+
+ private:
+  // Spans no root reaches are on (or under) a parent cycle: one span of each cycle becomes a
+  // root (the cycle's first span met going up from the earliest unreached span), so every span
+  // stays in the tree.
+  template <class Less>
+  void break_cycles(const std::vector<span_data>& spans, Less by_start) {
+    std::vector<char> reached(spans.size(), 0);
+    std::vector<std::size_t> stack;
+    auto mark = [&](std::size_t from) {
+      stack.push_back(from);
+      while (!stack.empty()) {
+        const std::size_t i = stack.back();
+        stack.pop_back();
+        if (reached[i]) continue;
+        reached[i] = 1;
+        for (std::size_t c : children[i]) stack.push_back(c);
+      }
+    };
+    for (std::size_t r : roots) mark(r);
+    std::vector<std::size_t> left;
+    for (std::size_t i = 0; i < spans.size(); ++i)
+      if (!reached[i]) left.push_back(i);
+    if (left.empty()) return;
+    std::sort(left.begin(), left.end(), by_start);
+    std::map<std::uint64_t, std::size_t> by_id;
+    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
+    std::vector<char> walked(spans.size(), 0);
+    for (std::size_t i : left) {
+      if (reached[i]) continue;
+      // Up the parents to the first span seen twice: it is on the cycle.
+      std::vector<std::size_t> path;
+      while (!walked[i]) {
+        walked[i] = 1;
+        path.push_back(i);
+        i = by_id.at(spans[i].parent_span_id);
+      }
+      for (std::size_t k : path) walked[k] = 0;
+      auto& siblings = children[by_id.at(spans[i].parent_span_id)];
+      siblings.erase(std::find(siblings.begin(), siblings.end(), i));
+      roots.push_back(i);
+      cycle_roots.push_back(i);
+      mark(i);
+    }
+  }
+};
+
+}  // namespace agentrace::detail
+
+AGENTRACE_DETAIL_VISIBILITY_END
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -6001,80 +6115,6 @@ class basic_trace_assembler {
 
 using assembled_trace = basic_assembled_trace<span_data>;
 using trace_assembler = basic_trace_assembler<span_data>;
-
-/// Children of each span, for printing trees: index lists, roots first (spans whose parent is
-/// not in the trace), each level in start-time order.
-struct trace_tree {
-  std::vector<std::size_t> roots;
-  std::vector<std::vector<std::size_t>> children;
-
-  explicit trace_tree(const std::vector<span_data>& spans) : children(spans.size()) {
-    std::map<std::uint64_t, std::size_t> by_id;
-    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
-    for (std::size_t i = 0; i < spans.size(); ++i) {
-      auto it = spans[i].parent_span_id ? by_id.find(spans[i].parent_span_id) : by_id.end();
-      if (it == by_id.end() || it->second == i)
-        roots.push_back(i);
-      else
-        children[it->second].push_back(i);
-    }
-    auto by_start = [&](std::size_t a, std::size_t b) {
-      return spans[a].start_unix_ns < spans[b].start_unix_ns;
-    };
-    break_cycles(spans, by_start);
-    std::sort(roots.begin(), roots.end(), by_start);
-    for (auto& c : children) std::sort(c.begin(), c.end(), by_start);
-  }
-
-  /// Spans made roots because their chain of parents loops back to them (bad input: a span
-  /// that is its own ancestor), earliest start first.
-  std::vector<std::size_t> cycle_roots;
-
- private:
-  // Spans no root reaches are on (or under) a parent cycle: one span of each cycle becomes a
-  // root (the cycle's first span met going up from the earliest unreached span), so every span
-  // stays in the tree.
-  template <class Less>
-  void break_cycles(const std::vector<span_data>& spans, Less by_start) {
-    std::vector<char> reached(spans.size(), 0);
-    std::vector<std::size_t> stack;
-    auto mark = [&](std::size_t from) {
-      stack.push_back(from);
-      while (!stack.empty()) {
-        const std::size_t i = stack.back();
-        stack.pop_back();
-        if (reached[i]) continue;
-        reached[i] = 1;
-        for (std::size_t c : children[i]) stack.push_back(c);
-      }
-    };
-    for (std::size_t r : roots) mark(r);
-    std::vector<std::size_t> left;
-    for (std::size_t i = 0; i < spans.size(); ++i)
-      if (!reached[i]) left.push_back(i);
-    if (left.empty()) return;
-    std::sort(left.begin(), left.end(), by_start);
-    std::map<std::uint64_t, std::size_t> by_id;
-    for (std::size_t i = 0; i < spans.size(); ++i) by_id.emplace(spans[i].span_id, i);
-    std::vector<char> walked(spans.size(), 0);
-    for (std::size_t i : left) {
-      if (reached[i]) continue;
-      // Up the parents to the first span seen twice: it is on the cycle.
-      std::vector<std::size_t> path;
-      while (!walked[i]) {
-        walked[i] = 1;
-        path.push_back(i);
-        i = by_id.at(spans[i].parent_span_id);
-      }
-      for (std::size_t k : path) walked[k] = 0;
-      auto& siblings = children[by_id.at(spans[i].parent_span_id)];
-      siblings.erase(std::find(siblings.begin(), siblings.end(), i));
-      roots.push_back(i);
-      cycle_roots.push_back(i);
-      mark(i);
-    }
-  }
-};
 
 }  // namespace agentrace::detail
 

@@ -23,7 +23,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <agentrace/span.hpp>
@@ -4142,6 +4144,10 @@ class selector {
     }
   }
   void add(const read_span& s) { add(s.span, s.resource.get()); }
+  /// Every span of `t`, with its resource.
+  void add(const trace& t) {
+    for (std::size_t i = 0; i < t.spans().size(); ++i) add(t.spans()[i], t.resource(i));
+  }
 
   /// The selected traces in the order they were first seen.
   std::vector<selection> finish() const {
@@ -4186,7 +4192,7 @@ class selector {
 inline std::optional<selection> match(const query& q, const trace& t,
                                       percentile_source stats = nullptr) {
   selector sel(q, stats);
-  for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  sel.add(t);
   if (t.spans().empty()) return std::nullopt;
   auto out = sel.finish();
   if (out.empty()) return std::nullopt;
@@ -4213,13 +4219,25 @@ AGENTRACE_DETAIL_VISIBILITY_END
 #include <string_view>
 #include <vector>
 
+// amalgamated: include/agentrace/eval/writer_options.hpp
+// SPDX-License-Identifier: MIT
+// The options of eval's writers (compact trees, evaluation records, fine-tuning examples, the
+// HTML report), with their defaults: plain types over standard headers, shared by the writers
+// (dataset.hpp, report.hpp) and the light entry points (light.hpp) that call them.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
 
 /// Attributes shown in waterfalls and kept in compact trees (exact keys, or prefixes ending
-/// in '.'). Prompts and completions are handled separately (content_keys).
+/// in '.'). Prompts and completions are handled separately (dataset.hpp's content_keys).
 inline const std::vector<std::string>& default_key_attributes() {
   static const std::vector<std::string> keys = {"gen_ai.operation.name",
                                                 "gen_ai.request.model",
@@ -4245,6 +4263,76 @@ inline const std::vector<std::string>& default_key_attributes() {
                                                 "url.path"};
   return keys;
 }
+
+struct tree_options {
+  std::vector<std::string> key_attributes = default_key_attributes();
+  bool all_attributes = false;            // keep every attribute
+  bool content = true;                    // captured prompts / completions
+  std::size_t max_value_length = 2000;    // per attribute value (0: no limit)
+  std::size_t max_content_length = 8000;  // per prompt / completion (0: no limit)
+  std::size_t max_depth = 64;             // deeper spans are listed flat under the last kept level
+};
+
+/// The default judge prompt. Placeholders: {{trace_id}}, {{service}}, {{reasons}}, {{tree}}
+/// (indented text), {{tree_json}} (compact JSON), {{rubric}}.
+inline constexpr std::string_view default_judge_template =
+    "You are evaluating one run of an AI agent, recorded as an OpenTelemetry trace.\n"
+    "\n"
+    "Rubric:\n{{rubric}}\n"
+    "\n"
+    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}"
+    "\n"
+    "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
+    "{{tree}}\n"
+    "Answer with one JSON object and nothing else:\n"
+    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or "
+    "fail>\", "
+    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits "
+    "from the "
+    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", "
+    "\"note\": "
+    "\"<optional>\"}]}\n";
+
+/// The default rubric.
+inline constexpr std::string_view default_rubric =
+    "Did the agent complete the user's task correctly and efficiently? Label the steps that caused "
+    "a failure or wasted work, and retrieved documents or tool results that were relevant or "
+    "misleading.";
+
+struct eval_record_options {
+  tree_options tree{};
+  std::string judge_template{default_judge_template};
+  std::string rubric{default_rubric};
+};
+
+struct finetune_options {
+  bool plain = true;        // successful LLM spans: their own input + output
+  bool corrections = true;  // failed step + later successful attempt of the same step
+};
+
+/// The HTML report (report.hpp).
+struct report_options {
+  std::string title = "agentrace report";
+  std::string inputs;                // what was read (file names), shown under the title
+  std::string query;                 // the selecting query ("" : errors and the slowest per name)
+  std::uint64_t traces_matched = 0;  // before any limit, for "N of M shown"
+  std::size_t max_spans_per_trace = 1000;            // spans drawn per trace
+  std::size_t detail_budget = std::size_t(4) << 20;  // bytes of attribute/event detail in all
+  std::size_t max_value_bytes = 1024;                // per attribute value
+  std::size_t max_events_per_span = 32;
+  std::size_t max_names = 500;      // rows of the per-name table
+  std::size_t max_histograms = 60;  // most frequent names get a histogram
+  std::size_t histogram_bins = 40;
+  std::size_t max_cost_traces = 10;  // most expensive traces listed
+};
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
 
 /// Captured content attributes (GenAI semantic conventions, opt-in content).
 namespace content_keys {
@@ -4441,15 +4529,6 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
 
 // ------------------------------------------------------------ compact trees
 
-struct tree_options {
-  std::vector<std::string> key_attributes = default_key_attributes();
-  bool all_attributes = false;            // keep every attribute
-  bool content = true;                    // captured prompts / completions
-  std::size_t max_value_length = 2000;    // per attribute value (0: no limit)
-  std::size_t max_content_length = 8000;  // per prompt / completion (0: no limit)
-  std::size_t max_depth = 64;             // deeper spans are listed flat under the last kept level
-};
-
 namespace detail {
 
 // Captured content: JSON text when it parses (embedded as JSON), else a string.
@@ -4631,32 +4710,6 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
 
 // ------------------------------------------------------------ judge prompt
 
-/// The default judge prompt. Placeholders: {{trace_id}}, {{service}}, {{reasons}}, {{tree}}
-/// (indented text), {{tree_json}} (compact JSON), {{rubric}}.
-inline constexpr std::string_view default_judge_template =
-    "You are evaluating one run of an AI agent, recorded as an OpenTelemetry trace.\n"
-    "\n"
-    "Rubric:\n{{rubric}}\n"
-    "\n"
-    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}"
-    "\n"
-    "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
-    "{{tree}}\n"
-    "Answer with one JSON object and nothing else:\n"
-    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or "
-    "fail>\", "
-    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits "
-    "from the "
-    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", "
-    "\"note\": "
-    "\"<optional>\"}]}\n";
-
-/// The default rubric.
-inline constexpr std::string_view default_rubric =
-    "Did the agent complete the user's task correctly and efficiently? Label the steps that caused "
-    "a failure or wasted work, and retrieved documents or tool results that were relevant or "
-    "misleading.";
-
 /// Replaces {{name}} placeholders; unknown placeholders are left as they are.
 inline std::string render_template(std::string_view tpl,
                                    const std::vector<std::pair<std::string, std::string>>& vars) {
@@ -4708,12 +4761,6 @@ inline std::string render_judge_prompt(const trace& t, const std::vector<std::st
                           {"tree_json", fmt::to_string(tj)},
                           {"rubric", std::string(rubric)}});
 }
-
-struct eval_record_options {
-  tree_options tree{};
-  std::string judge_template{default_judge_template};
-  std::string rubric{default_rubric};
-};
 
 /// One evaluation-dataset line (no trailing newline): trace_id, service, selected_because,
 /// duration_ms, spans, errors, orphans, tree, judge_prompt.
@@ -4876,11 +4923,6 @@ inline bool subtree_failed(const trace& t, std::size_t i) {
 }
 
 }  // namespace detail
-
-struct finetune_options {
-  bool plain = true;        // successful LLM spans: their own input + output
-  bool corrections = true;  // failed step + later successful attempt of the same step
-};
 
 /// Training examples from one trace:
 /// - each LLM span with captured input and output that did not fail, inside no failed step
@@ -5334,21 +5376,6 @@ namespace agentrace::eval {
 struct report_trace {
   const trace* t = nullptr;
   std::vector<std::string> reasons;
-};
-
-struct report_options {
-  std::string title = "agentrace report";
-  std::string inputs;                // what was read (file names), shown under the title
-  std::string query;                 // the selecting query ("" : errors and the slowest per name)
-  std::uint64_t traces_matched = 0;  // before any limit, for "N of M shown"
-  std::size_t max_spans_per_trace = 1000;            // spans drawn per trace
-  std::size_t detail_budget = std::size_t(4) << 20;  // bytes of attribute/event detail in all
-  std::size_t max_value_bytes = 1024;                // per attribute value
-  std::size_t max_events_per_span = 32;
-  std::size_t max_names = 500;      // rows of the per-name table
-  std::size_t max_histograms = 60;  // most frequent names get a histogram
-  std::size_t histogram_bins = 40;
-  std::size_t max_cost_traces = 10;  // most expensive traces listed
 };
 
 namespace detail {
@@ -6316,8 +6343,8 @@ AGENTRACE_DETAIL_VISIBILITY_END
 // amalgamated: include/agentrace/eval/light.hpp
 // SPDX-License-Identifier: MIT
 // The light eval entry points, for a file that reads OTLP-JSON into traces, summarizes them per
-// span name and selects traces with a query (the query language of query.hpp), and needs
-// nothing else of agentrace/eval/:
+// span name, selects traces with a query (the query language of query.hpp) and writes datasets
+// or the HTML report of what it selected, and needs nothing else of agentrace/eval/:
 //
 //   #include <agentrace/eval/light.hpp>
 //   namespace ev = agentrace::eval;
@@ -6325,15 +6352,20 @@ AGENTRACE_DETAIL_VISIBILITY_END
 //   ev::trace_summary summary(in.traces);
 //   for (const ev::selection& s : ev::trace_query::parse("errors or duration > p95")
 //                                     .select(in.traces, &summary)) ...
+//   ev::write_dataset(in.traces, picked, [&](std::string_view line) { ... });
+//   std::string html = ev::report_html(in.traces, picked);
 //
 // It declares them with standard headers and agentrace's trace types only: no nlohmann_json,
-// fmt, the reader's parser or the query's evaluator. Header-only (the default) it also includes
-// their definitions (detail/light_impl.hpp, over reader.hpp, stats.hpp and query.hpp); built
+// fmt, the reader's parser, the query's evaluator or the writers. Header-only (the default) it
+// also includes their definitions (detail/light_impl.hpp, over reader.hpp, stats.hpp and
+// query.hpp; detail/light_writers_impl.hpp, over dataset.hpp, preference.hpp and report.hpp); built
 // with the CMake option AGENTRACE_COMPILED_LIB they are compiled once into the agentrace library
 // and this header only declares them. The whole API (<agentrace/eval/eval.hpp>) stays
 // header-only in both modes; summary() and get() hand its objects over.
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -6422,11 +6454,53 @@ class trace_query {
   std::unique_ptr<query> q_;
 };
 
+/// Which dataset write_dataset() writes (dataset.hpp and preference.hpp describe each).
+enum class dataset_kind : std::uint8_t {
+  eval,        // one evaluation record per trace: compact call tree + judge prompt
+  finetune,    // chat examples from LLM spans with captured content, and correction pairs
+  preference,  // preferred / non-preferred answers from a failed step and its later fix
+};
+
+/// What write_dataset() writes and how.
+struct dataset_options {
+  dataset_kind kind = dataset_kind::eval;
+  eval_record_options eval{};   // kind eval: the compact tree, judge template and rubric
+  finetune_options finetune{};  // kind finetune: plain examples, correction pairs
+  bool metadata = false;        // finetune, preference: trace and span ids on each line
+};
+
+/// What write_dataset() wrote, and what it skipped.
+struct dataset_counts {
+  std::size_t lines = 0;
+  std::size_t corrections = 0;      // finetune: lines that are correction pairs
+  std::size_t without_content = 0;  // preference: a failed step and its fix, no captured messages
+  std::size_t identical = 0;        // preference: both attempts answered the same
+  std::size_t missing = 0;          // selections whose trace is not in `traces`
+};
+
+/// Writes the dataset lines (one JSON document each, without the newline) of the selected
+/// traces to `sink`, in the order of `selected`: each selection's trace is looked up in
+/// `traces` by id, and an eval record says why it was selected (the selection's reasons).
+AGENTRACE_SETUP_INLINE dataset_counts write_dataset(
+    const std::vector<trace>& traces, const std::vector<selection>& selected,
+    const std::function<void(std::string_view line)>& sink, const dataset_options& options = {});
+
+/// The HTML report (report.hpp) of `traces`: statistics, histograms and tokens per model of
+/// every span of `traces`, and the waterfalls of the `selected` ones, in their order, with
+/// their reasons. `prices_file` (a price table in one of cost.hpp's formats; empty: none) adds
+/// costs; a file that cannot be read or parsed throws std::runtime_error naming it.
+AGENTRACE_SETUP_INLINE std::string report_html(const std::vector<trace>& traces,
+                                               const std::vector<selection>& selected,
+                                               const report_options& options = {},
+                                               const std::string& prices_file = {});
+
 }  // namespace agentrace::eval
 
 AGENTRACE_DETAIL_VISIBILITY_END
 
-#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+// Header-only: the definitions, inline. The library of compiled mode includes each of them in
+// a translation unit of its own (src/agentrace_eval*.cpp).
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS && !defined(AGENTRACE_DETAIL_BUILDING_LIB)
 // amalgamated: include/agentrace/eval/detail/light_impl.hpp
 // SPDX-License-Identifier: MIT
 // The definitions of <agentrace/eval/light.hpp>'s entry points, over the reader, span_stats and
@@ -6508,11 +6582,113 @@ AGENTRACE_SETUP_INLINE std::optional<selection> trace_query::match(
 AGENTRACE_SETUP_INLINE std::vector<selection> trace_query::select(
     const std::vector<trace>& traces, const trace_summary* stats) const {
   selector sel(*q_, stats ? percentile_source(&stats->stats()) : nullptr);
-  for (const trace& t : traces)
-    for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  for (const trace& t : traces) sel.add(t);
   return sel.finish();
 }
 AGENTRACE_SETUP_INLINE const query& trace_query::get() const noexcept { return *q_; }
+
+}  // namespace agentrace::eval
+
+AGENTRACE_DETAIL_VISIBILITY_END
+// amalgamated: include/agentrace/eval/detail/light_writers_impl.hpp
+// SPDX-License-Identifier: MIT
+// The definitions of <agentrace/eval/light.hpp>'s writers (write_dataset, report_html), over
+// dataset.hpp, preference.hpp and report.hpp: inline, included by light.hpp header-only; in
+// compiled mode compiled once into the agentrace library (src/agentrace_eval_writers.cpp).
+#define AGENTRACE_EVAL_LIGHT_WRITERS_IMPL_INCLUDED 1
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+
+AGENTRACE_DETAIL_VISIBILITY_BEGIN
+
+namespace agentrace::eval {
+
+namespace detail {
+/// The trace of `traces` each selection names (nullptr: not there), in the selections' order.
+inline std::vector<const trace*> selected_traces(const std::vector<trace>& traces,
+                                                 const std::vector<selection>& selected) {
+  std::unordered_map<trace_id, const trace*, trace_id_hash> by_id;
+  for (const trace& t : traces) by_id.emplace(t.id(), &t);
+  std::vector<const trace*> out;
+  out.reserve(selected.size());
+  for (const selection& s : selected) {
+    auto it = by_id.find(s.id);
+    out.push_back(it == by_id.end() ? nullptr : it->second);
+  }
+  return out;
+}
+}  // namespace detail
+
+AGENTRACE_SETUP_INLINE dataset_counts write_dataset(
+    const std::vector<trace>& traces, const std::vector<selection>& selected,
+    const std::function<void(std::string_view line)>& sink, const dataset_options& options) {
+  dataset_counts n;
+  const std::vector<const trace*> chosen = detail::selected_traces(traces, selected);
+  fmt::memory_buffer b;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const trace* t = chosen[i];
+    if (!t) {
+      ++n.missing;
+      continue;
+    }
+    switch (options.kind) {
+      case dataset_kind::eval:
+        b.clear();
+        write_eval_record(b, *t, selected[i].reasons, options.eval);
+        sink(std::string_view(b.data(), b.size()));
+        ++n.lines;
+        break;
+      case dataset_kind::finetune:
+        for (const finetune_example& ex : finetune_examples(*t, options.finetune)) {
+          sink(finetune_line(ex, options.metadata));
+          ++n.lines;
+          n.corrections += ex.correction ? 1 : 0;
+        }
+        break;
+      case dataset_kind::preference: {
+        const preference_result r = preference_pairs(*t);
+        for (const preference_pair& p : r.pairs) sink(preference_line(p, options.metadata));
+        n.lines += r.pairs.size();
+        n.without_content += r.without_content;
+        n.identical += r.identical;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+AGENTRACE_SETUP_INLINE std::string report_html(const std::vector<trace>& traces,
+                                               const std::vector<selection>& selected,
+                                               const report_options& options,
+                                               const std::string& prices_file) {
+  std::optional<price_table> prices;
+  if (!prices_file.empty()) prices = price_table::load(prices_file);
+  span_stats st;
+  if (prices) st.set_prices(&*prices);
+  for (const trace& t : traces)
+    for (const span_data& s : t.spans()) st.add(s);
+  st.finish();
+  const std::vector<const trace*> chosen = detail::selected_traces(traces, selected);
+  std::vector<report_trace> drawn;
+  drawn.reserve(chosen.size());
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    if (chosen[i]) drawn.push_back({chosen[i], selected[i].reasons});
+  report_options o = options;
+  if (o.traces_matched == 0) o.traces_matched = selected.size();
+  fmt::memory_buffer b;
+  write_report(b, st, drawn, prices ? &*prices : nullptr, o);
+  return fmt::to_string(b);
+}
 
 }  // namespace agentrace::eval
 

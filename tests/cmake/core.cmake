@@ -119,10 +119,10 @@ target_link_libraries(span_only_program PRIVATE agentrace::agentrace agentrace_w
 add_test(NAME span_only_program COMMAND span_only_program)
 set_tests_properties(span_only_program PROPERTIES TIMEOUT 60)
 
-# A program that reads, summarizes and queries tests/fixtures/example-otlp-trace.json with
-# <agentrace/eval/light.hpp> alone and checks the results. Compiled mode: it also fails to
-# compile when the header pulls in nlohmann_json, fmt or the definitions, which then come from
-# the library. Plain executable, no Catch2.
+# A program that reads, summarizes and queries tests/fixtures/example-otlp-trace.json and writes
+# its datasets and report with <agentrace/eval/light.hpp> alone and checks the results.
+# Compiled mode: it also fails to compile when the header pulls in nlohmann_json, fmt, <sstream>
+# or the definitions, which then come from the library. Plain executable, no Catch2.
 add_executable(light_eval_program ${CMAKE_CURRENT_SOURCE_DIR}/light_eval_program.cpp)
 target_link_libraries(light_eval_program PRIVATE agentrace::agentrace agentrace_warnings)
 add_test(NAME light_eval_program

@@ -6,6 +6,7 @@
 #include <agentrace/eval/conversation.hpp>
 #include <agentrace/eval/cost.hpp>
 #include <agentrace/eval/dataset.hpp>
+#include <agentrace/eval/light.hpp>
 #include <agentrace/eval/preference.hpp>
 #include <agentrace/eval/query.hpp>
 #include <agentrace/eval/reader.hpp>
@@ -1018,47 +1019,33 @@ int cmd_dataset(const options& o) {
   if (s.sel.empty()) return exit_no_match;
   const auto traces = build_selected(in, s.sel);
   output out(o);
+  ev::dataset_options d;
+  d.metadata = o.flag("metadata");
   if (o.subcommand == "eval") {
-    ev::eval_record_options ro;
-    if (auto t = o.value("template")) ro.judge_template = read_text_file(*t);
-    if (auto r = o.value("rubric")) ro.rubric = read_text_file(*r);
-    ro.tree.all_attributes = o.flag("all-attributes");
-    fmt::memory_buffer b;
-    for (std::size_t i = 0; i < traces.size(); ++i) {
-      b.clear();
-      ev::write_eval_record(b, traces[i], s.sel[i].reasons, ro);
-      out.line(std::string_view(b.data(), b.size()));
-    }
-    return exit_ok;
+    if (auto t = o.value("template")) d.eval.judge_template = read_text_file(*t);
+    if (auto r = o.value("rubric")) d.eval.rubric = read_text_file(*r);
+    d.eval.tree.all_attributes = o.flag("all-attributes");
+  } else if (o.subcommand == "preference") {
+    d.kind = ev::dataset_kind::preference;
+  } else {
+    d.kind = ev::dataset_kind::finetune;
+    d.finetune.corrections = !o.flag("no-corrections");
+    d.finetune.plain = !o.flag("no-plain");
   }
-  if (o.subcommand == "preference") {
-    std::size_t n = 0, without = 0, identical = 0;
-    for (const auto& t : traces) {
-      const auto r = ev::preference_pairs(t);
-      for (const auto& p : r.pairs) out.line(ev::preference_line(p, o.flag("metadata")));
-      n += r.pairs.size();
-      without += r.without_content;
-      identical += r.identical;
-    }
+  const ev::dataset_counts n = ev::write_dataset(
+      traces, s.sel, [&](std::string_view line) { out.line(line); }, d);
+  if (d.kind == ev::dataset_kind::eval) return exit_ok;
+  if (d.kind == ev::dataset_kind::preference) {
     std::fprintf(
         stderr,
         "agentrace-eval: %zu preference pairs; skipped %zu correction(s) without captured "
         "gen_ai.input.messages/gen_ai.output.messages and %zu with the same answer twice\n",
-        n, without, identical);
-    return n ? exit_ok : exit_no_match;
+        n.lines, n.without_content, n.identical);
+    return n.lines ? exit_ok : exit_no_match;
   }
-  ev::finetune_options fo;
-  fo.corrections = !o.flag("no-corrections");
-  fo.plain = !o.flag("no-plain");
-  std::size_t n = 0, corrections = 0;
-  for (const auto& t : traces)
-    for (const auto& ex : ev::finetune_examples(t, fo)) {
-      out.line(ev::finetune_line(ex, o.flag("metadata")));
-      ++n;
-      corrections += ex.correction;
-    }
-  std::fprintf(stderr, "agentrace-eval: %zu examples (%zu correction pairs)\n", n, corrections);
-  if (n == 0) {
+  std::fprintf(stderr, "agentrace-eval: %zu examples (%zu correction pairs)\n", n.lines,
+               n.corrections);
+  if (n.lines == 0) {
     std::fprintf(stderr,
                  "agentrace-eval: no LLM span with captured gen_ai.input.messages and "
                  "gen_ai.output.messages in the selected traces\n");

@@ -19,38 +19,11 @@
 #include "agentrace/detail/json_write.hpp"
 #include "agentrace/eval/query.hpp"
 #include "agentrace/eval/trace.hpp"
+#include "agentrace/eval/writer_options.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
 namespace agentrace::eval {
-
-/// Attributes shown in waterfalls and kept in compact trees (exact keys, or prefixes ending
-/// in '.'). Prompts and completions are handled separately (content_keys).
-inline const std::vector<std::string>& default_key_attributes() {
-  static const std::vector<std::string> keys = {"gen_ai.operation.name",
-                                                "gen_ai.request.model",
-                                                "gen_ai.response.model",
-                                                "gen_ai.usage.",
-                                                "gen_ai.response.finish_reasons",
-                                                "gen_ai.tool.name",
-                                                "gen_ai.tool.call.arguments",
-                                                "gen_ai.tool.call.result",
-                                                "gen_ai.agent.name",
-                                                "gen_ai.data_source.id",
-                                                "gen_ai.conversation.id",
-                                                "db.system.name",
-                                                "db.operation.name",
-                                                "db.collection.name",
-                                                "db.query.text",
-                                                "db.response.returned_rows",
-                                                "db.response.status_code",
-                                                "error.type",
-                                                "http.request.method",
-                                                "http.response.status_code",
-                                                "url.full",
-                                                "url.path"};
-  return keys;
-}
 
 /// Captured content attributes (GenAI semantic conventions, opt-in content).
 namespace content_keys {
@@ -247,15 +220,6 @@ inline std::string render_waterfall(const trace& t, const waterfall_options& o =
 
 // ------------------------------------------------------------ compact trees
 
-struct tree_options {
-  std::vector<std::string> key_attributes = default_key_attributes();
-  bool all_attributes = false;            // keep every attribute
-  bool content = true;                    // captured prompts / completions
-  std::size_t max_value_length = 2000;    // per attribute value (0: no limit)
-  std::size_t max_content_length = 8000;  // per prompt / completion (0: no limit)
-  std::size_t max_depth = 64;             // deeper spans are listed flat under the last kept level
-};
-
 namespace detail {
 
 // Captured content: JSON text when it parses (embedded as JSON), else a string.
@@ -437,32 +401,6 @@ inline std::string render_tree_text(const trace& t, const tree_options& o = {}) 
 
 // ------------------------------------------------------------ judge prompt
 
-/// The default judge prompt. Placeholders: {{trace_id}}, {{service}}, {{reasons}}, {{tree}}
-/// (indented text), {{tree_json}} (compact JSON), {{rubric}}.
-inline constexpr std::string_view default_judge_template =
-    "You are evaluating one run of an AI agent, recorded as an OpenTelemetry trace.\n"
-    "\n"
-    "Rubric:\n{{rubric}}\n"
-    "\n"
-    "Trace {{trace_id}} of service {{service}} was selected because:\n{{reasons}}"
-    "\n"
-    "Call tree (indented by nesting; [span id] name (duration); ERROR marks failed steps):\n"
-    "{{tree}}\n"
-    "Answer with one JSON object and nothing else:\n"
-    "{\"score\": <number from 0 (bad) to 1 (good)>, \"label\": \"<short label, e.g. pass or "
-    "fail>\", "
-    "\"explanation\": \"<one to three sentences>\", \"spans\": [{\"span_id\": \"<16 hex digits "
-    "from the "
-    "tree>\", \"label\": \"<e.g. correct, incorrect, relevant, misleading, root_cause>\", "
-    "\"note\": "
-    "\"<optional>\"}]}\n";
-
-/// The default rubric.
-inline constexpr std::string_view default_rubric =
-    "Did the agent complete the user's task correctly and efficiently? Label the steps that caused "
-    "a failure or wasted work, and retrieved documents or tool results that were relevant or "
-    "misleading.";
-
 /// Replaces {{name}} placeholders; unknown placeholders are left as they are.
 inline std::string render_template(std::string_view tpl,
                                    const std::vector<std::pair<std::string, std::string>>& vars) {
@@ -514,12 +452,6 @@ inline std::string render_judge_prompt(const trace& t, const std::vector<std::st
                           {"tree_json", fmt::to_string(tj)},
                           {"rubric", std::string(rubric)}});
 }
-
-struct eval_record_options {
-  tree_options tree{};
-  std::string judge_template{default_judge_template};
-  std::string rubric{default_rubric};
-};
 
 /// One evaluation-dataset line (no trailing newline): trace_id, service, selected_because,
 /// duration_ms, spans, errors, orphans, tree, judge_prompt.
@@ -682,11 +614,6 @@ inline bool subtree_failed(const trace& t, std::size_t i) {
 }
 
 }  // namespace detail
-
-struct finetune_options {
-  bool plain = true;        // successful LLM spans: their own input + output
-  bool corrections = true;  // failed step + later successful attempt of the same step
-};
 
 /// Training examples from one trace:
 /// - each LLM span with captured input and output that did not fail, inside no failed step

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The light eval entry points, for a file that reads OTLP-JSON into traces, summarizes them per
-// span name and selects traces with a query (the query language of query.hpp), and needs
-// nothing else of agentrace/eval/:
+// span name, selects traces with a query (the query language of query.hpp) and writes datasets
+// or the HTML report of what it selected, and needs nothing else of agentrace/eval/:
 //
 //   #include <agentrace/eval/light.hpp>
 //   namespace ev = agentrace::eval;
@@ -9,16 +9,21 @@
 //   ev::trace_summary summary(in.traces);
 //   for (const ev::selection& s : ev::trace_query::parse("errors or duration > p95")
 //                                     .select(in.traces, &summary)) ...
+//   ev::write_dataset(in.traces, picked, [&](std::string_view line) { ... });
+//   std::string html = ev::report_html(in.traces, picked);
 //
 // It declares them with standard headers and agentrace's trace types only: no nlohmann_json,
-// fmt, the reader's parser or the query's evaluator. Header-only (the default) it also includes
-// their definitions (detail/light_impl.hpp, over reader.hpp, stats.hpp and query.hpp); built
+// fmt, the reader's parser, the query's evaluator or the writers. Header-only (the default) it
+// also includes their definitions (detail/light_impl.hpp, over reader.hpp, stats.hpp and
+// query.hpp; detail/light_writers_impl.hpp, over dataset.hpp, preference.hpp and report.hpp); built
 // with the CMake option AGENTRACE_COMPILED_LIB they are compiled once into the agentrace library
 // and this header only declares them. The whole API (<agentrace/eval/eval.hpp>) stays
 // header-only in both modes; summary() and get() hand its objects over.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +33,7 @@
 #include "agentrace/detail/compiler.hpp"
 #include "agentrace/eval/trace.hpp"
 #include "agentrace/eval/types.hpp"
+#include "agentrace/eval/writer_options.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 
@@ -110,10 +116,53 @@ class trace_query {
   std::unique_ptr<query> q_;
 };
 
+/// Which dataset write_dataset() writes (dataset.hpp and preference.hpp describe each).
+enum class dataset_kind : std::uint8_t {
+  eval,        // one evaluation record per trace: compact call tree + judge prompt
+  finetune,    // chat examples from LLM spans with captured content, and correction pairs
+  preference,  // preferred / non-preferred answers from a failed step and its later fix
+};
+
+/// What write_dataset() writes and how.
+struct dataset_options {
+  dataset_kind kind = dataset_kind::eval;
+  eval_record_options eval{};   // kind eval: the compact tree, judge template and rubric
+  finetune_options finetune{};  // kind finetune: plain examples, correction pairs
+  bool metadata = false;        // finetune, preference: trace and span ids on each line
+};
+
+/// What write_dataset() wrote, and what it skipped.
+struct dataset_counts {
+  std::size_t lines = 0;
+  std::size_t corrections = 0;      // finetune: lines that are correction pairs
+  std::size_t without_content = 0;  // preference: a failed step and its fix, no captured messages
+  std::size_t identical = 0;        // preference: both attempts answered the same
+  std::size_t missing = 0;          // selections whose trace is not in `traces`
+};
+
+/// Writes the dataset lines (one JSON document each, without the newline) of the selected
+/// traces to `sink`, in the order of `selected`: each selection's trace is looked up in
+/// `traces` by id, and an eval record says why it was selected (the selection's reasons).
+AGENTRACE_SETUP_INLINE dataset_counts write_dataset(
+    const std::vector<trace>& traces, const std::vector<selection>& selected,
+    const std::function<void(std::string_view line)>& sink, const dataset_options& options = {});
+
+/// The HTML report (report.hpp) of `traces`: statistics, histograms and tokens per model of
+/// every span of `traces`, and the waterfalls of the `selected` ones, in their order, with
+/// their reasons. `prices_file` (a price table in one of cost.hpp's formats; empty: none) adds
+/// costs; a file that cannot be read or parsed throws std::runtime_error naming it.
+AGENTRACE_SETUP_INLINE std::string report_html(const std::vector<trace>& traces,
+                                               const std::vector<selection>& selected,
+                                               const report_options& options = {},
+                                               const std::string& prices_file = {});
+
 }  // namespace agentrace::eval
 
 AGENTRACE_DETAIL_VISIBILITY_END
 
-#if AGENTRACE_DETAIL_SETUP_DEFINITIONS
+// Header-only: the definitions, inline. The library of compiled mode includes each of them in
+// a translation unit of its own (src/agentrace_eval*.cpp).
+#if AGENTRACE_DETAIL_SETUP_DEFINITIONS && !defined(AGENTRACE_DETAIL_BUILDING_LIB)
 #include "agentrace/eval/detail/light_impl.hpp"
+#include "agentrace/eval/detail/light_writers_impl.hpp"
 #endif

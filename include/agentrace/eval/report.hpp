@@ -23,6 +23,7 @@
 #include "agentrace/eval/cost.hpp"
 #include "agentrace/eval/dataset.hpp"
 #include "agentrace/eval/stats.hpp"
+#include "agentrace/eval/writer_options.hpp"
 #include "agentrace/eval/trace.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
@@ -33,21 +34,6 @@ namespace agentrace::eval {
 struct report_trace {
   const trace* t = nullptr;
   std::vector<std::string> reasons;
-};
-
-struct report_options {
-  std::string title = "agentrace report";
-  std::string inputs;                // what was read (file names), shown under the title
-  std::string query;                 // the selecting query ("" : errors and the slowest per name)
-  std::uint64_t traces_matched = 0;  // before any limit, for "N of M shown"
-  std::size_t max_spans_per_trace = 1000;            // spans drawn per trace
-  std::size_t detail_budget = std::size_t(4) << 20;  // bytes of attribute/event detail in all
-  std::size_t max_value_bytes = 1024;                // per attribute value
-  std::size_t max_events_per_span = 32;
-  std::size_t max_names = 500;      // rows of the per-name table
-  std::size_t max_histograms = 60;  // most frequent names get a histogram
-  std::size_t histogram_bins = 40;
-  std::size_t max_cost_traces = 10;  // most expensive traces listed
 };
 
 namespace detail {

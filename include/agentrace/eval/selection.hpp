@@ -358,6 +358,10 @@ class selector {
     }
   }
   void add(const read_span& s) { add(s.span, s.resource.get()); }
+  /// Every span of `t`, with its resource.
+  void add(const trace& t) {
+    for (std::size_t i = 0; i < t.spans().size(); ++i) add(t.spans()[i], t.resource(i));
+  }
 
   /// The selected traces in the order they were first seen.
   std::vector<selection> finish() const {
@@ -402,7 +406,7 @@ class selector {
 inline std::optional<selection> match(const query& q, const trace& t,
                                       percentile_source stats = nullptr) {
   selector sel(q, stats);
-  for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  sel.add(t);
   if (t.spans().empty()) return std::nullopt;
   auto out = sel.finish();
   if (out.empty()) return std::nullopt;

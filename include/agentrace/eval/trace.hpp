@@ -9,15 +9,17 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "agentrace/context.hpp"
 #include "agentrace/detail/ascii.hpp"
 #include "agentrace/detail/compiler.hpp"
-#include "agentrace/detail/trace_assembler.hpp"
 #include "agentrace/detail/trace_hash.hpp"
-#include "agentrace/exporter.hpp"
+#include "agentrace/detail/trace_tree.hpp"
+#include "agentrace/span_data.hpp"
 
 AGENTRACE_DETAIL_VISIBILITY_BEGIN
 

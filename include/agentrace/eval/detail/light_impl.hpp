@@ -84,8 +84,7 @@ AGENTRACE_SETUP_INLINE std::optional<selection> trace_query::match(
 AGENTRACE_SETUP_INLINE std::vector<selection> trace_query::select(
     const std::vector<trace>& traces, const trace_summary* stats) const {
   selector sel(*q_, stats ? percentile_source(&stats->stats()) : nullptr);
-  for (const trace& t : traces)
-    for (std::size_t i = 0; i < t.spans().size(); ++i) sel.add(t.spans()[i], t.resource(i));
+  for (const trace& t : traces) sel.add(t);
   return sel.finish();
 }
 AGENTRACE_SETUP_INLINE const query& trace_query::get() const noexcept { return *q_; }
